@@ -1,0 +1,32 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferkitError } from '../errors.js';
+import type { ApplicationSpec } from './common.js';
+import type { ApplicationArgs } from './inputs.js';
+import { VGG16, VGG19, vgg16, vgg19 } from './vgg.js';
+
+export { applicationInfo, type ApplicationInfo, type ApplicationSpec } from './common.js';
+export type { ApplicationArgs, InputShape, Pooling } from './inputs.js';
+export { vgg16, vgg19 };
+
+/** A model family as the CLI and the workflows find it by id. */
+export interface ApplicationEntry {
+  spec: ApplicationSpec;
+  build(args: ApplicationArgs & Record<string, unknown>): Promise<tfl.LayersModel>;
+}
+
+const ENTRIES: ApplicationEntry[] = [
+  { spec: VGG16, build: vgg16 },
+  { spec: VGG19, build: vgg19 },
+];
+
+/** Every model id transferkit can build. */
+export function applicationIds(): string[] {
+  return ENTRIES.map((e) => e.spec.id);
+}
+
+/** The family with this id; an unknown id is an error that lists the known ones. */
+export function getApplication(id: string): ApplicationEntry {
+  const entry = ENTRIES.find((e) => e.spec.id === id.toLowerCase());
+  if (!entry) throw new TransferkitError(`unknown model '${id}': choose one of ${applicationIds().join(', ')}`);
+  return entry;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { UsageError } from '../errors.js';
+import { type Command, helpText, parseCommand } from './command.js';
+import { compareParamsCommand } from './commands/compare-params.js';
+import { summaryCommand } from './commands/summary.js';
+
+const COMMANDS: Command[] = [summaryCommand, compareParamsCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: transferkit <command> [options]
+
+Transfer learning on images with Keras's pretrained CNNs.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run 'transferkit <command> --help' for a command's options.
+Environment: TRANSFERKIT_BACKEND=wasm|cpu, TRANSFERKIT_DEBUG=1 (stack traces).
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const parsed = parseCommand(cmd, rest);
+    if (parsed === null) {
+      process.stdout.write(helpText(cmd));
+      return 0;
+    }
+    await cmd.run(parsed.values, parsed.positionals);
+    return 0;
+  } catch (err) {
+    if (process.env.TRANSFERKIT_DEBUG === '1') console.error(err);
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const hint = err instanceof UsageError ? ` (see 'transferkit ${cmd ? cmd.name + ' ' : ''}--help')` : '';
+    process.stderr.write(`transferkit${cmd ? ' ' + cmd.name : ''}: error: ${message}${hint}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,70 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { type InputShape, type Pooling, getApplication } from '../applications/index.js';
+import { UsageError } from '../errors.js';
+import { initBackend } from '../engine/backend.js';
+import { addHead } from '../train/head.js';
+import { baseModel, freeze, unfreezeFrom } from '../train/trainable.js';
+import { type Options, type Values, numberOption } from './command.js';
+
+/** Flags that choose and shape a pretrained base, shared by every command that builds one. */
+export const MODEL_OPTIONS: Options = {
+  weights: { type: 'string' },
+  'no-top': { type: 'boolean' },
+  'input-shape': { type: 'string' },
+  pooling: { type: 'string' },
+  classes: { type: 'string' },
+  'classifier-activation': { type: 'string' },
+};
+
+export const MODEL_OPTIONS_HELP = `
+  --weights imagenet|none|FILE   pretrained weights (default: none, random initialisation)
+  --no-top                       leave out the ImageNet classifier (Keras's include_top=False)
+  --input-shape H,W,C            input size, e.g. 32,32,3 (default: the model's own, 224,224,3 for VGG)
+  --pooling avg|max              global pooling of the features when --no-top
+  --classes N                    classes of the top classifier (default 1000)
+  --classifier-activation NAME   activation of the top classifier (default softmax; 'none' for logits)`;
+
+function parseInputShape(raw: string): InputShape {
+  const parts = raw.split(',').map((s) => s.trim());
+  const dims = parts.map((p) => (p.toLowerCase() === 'none' ? null : Number(p)));
+  if (dims.length !== 3 || dims.some((d) => d !== null && !(Number.isInteger(d) && d > 0)) || dims[2] === null) {
+    throw new UsageError(`--input-shape must be H,W,C with positive integers, e.g. 32,32,3; got '${raw}'`);
+  }
+  return dims as InputShape;
+}
+
+const noneIsNull = (v: string) => (v.toLowerCase() === 'none' || v.toLowerCase() === 'null' ? null : v);
+
+/** Builds the base model named by `id` with the shared flags. */
+export async function buildBase(id: string, values: Values): Promise<tfl.LayersModel> {
+  const app = getApplication(id);
+  const pooling = values.pooling as string | undefined;
+  if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') throw new UsageError(`--pooling must be avg or max; got '${pooling}'`);
+  await initBackend();
+  return app.build({
+    weights: values.weights === undefined ? null : noneIsNull(values.weights as string),
+    includeTop: !values['no-top'],
+    inputShape: values['input-shape'] ? parseInputShape(values['input-shape'] as string) : undefined,
+    pooling: (pooling as Pooling | undefined) ?? null,
+    classes: numberOption(values, 'classes', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
+    classifierActivation:
+      values['classifier-activation'] === undefined ? undefined : noneIsNull(values['classifier-activation'] as string),
+  });
+}
+
+/** Flags that put a head on the base and set what trains. */
+export const HEAD_OPTIONS: Options = {
+  head: { type: 'string' },
+  'freeze-base': { type: 'boolean' },
+  'unfreeze-from': { type: 'string' },
+};
+
+/** A base with the head and freezing flags applied. */
+export async function buildModel(id: string, values: Values): Promise<tfl.LayersModel> {
+  if (values['freeze-base'] && values['unfreeze-from']) throw new UsageError('use either --freeze-base or --unfreeze-from, not both');
+  const base = await buildBase(id, values);
+  const model = values.head ? addHead(base, values.head as string) : base;
+  if (values['freeze-base']) freeze(baseModel(model));
+  if (values['unfreeze-from']) unfreezeFrom(model, values['unfreeze-from'] as string);
+  return model;
+}

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { TransferkitError } from '../errors.js';
+
+export type BackendName = 'wasm' | 'cpu';
+const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
+let ready: Promise<BackendName> | undefined;
+
+/** The backend asked for by `TRANSFERKIT_BACKEND`, else wasm. */
+function requestedBackend(): BackendName {
+  const env = process.env.TRANSFERKIT_BACKEND;
+  if (env === undefined || env === '') return 'wasm';
+  if (!(BACKENDS as readonly string[]).includes(env)) {
+    throw new TransferkitError(`TRANSFERKIT_BACKEND=${env} is not a backend: use one of ${BACKENDS.join(', ')}`);
+  }
+  return env as BackendName;
+}
+
+async function setUp(): Promise<BackendName> {
+  // PROD silences tfjs's console advice to install tfjs-node, which cannot be installed offline.
+  tf.env().set('PROD', true);
+  const wanted = requestedBackend();
+  if (wanted === 'wasm') {
+    const require = createRequire(import.meta.url);
+    setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+    let reason = 'it did not initialise';
+    try {
+      if (await tf.setBackend('wasm')) return 'wasm';
+    } catch (err) {
+      reason = (err as Error).message.split('\n')[0];
+    }
+    process.stderr.write(`transferkit: the wasm backend is unavailable (${reason}); falling back to the slow cpu backend\n`);
+  }
+  await tf.setBackend('cpu');
+  return 'cpu';
+}
+
+/** Sets up the tfjs backend once per process: wasm, else cpu with a notice; `TRANSFERKIT_BACKEND` overrides. */
+export function initBackend(): Promise<BackendName> {
+  ready ??= setUp();
+  return ready;
+}

@@ -1,0 +1,11 @@
+// transferkit's public API: Keras's applications workflow for Node and the browser.
+export * as tf from '@tensorflow/tfjs-core';
+export * as tfl from '@tensorflow/tfjs-layers';
+export * as applications from './applications/index.js';
+export { TransferkitError, UsageError } from './errors.js';
+export { initBackend, type BackendName } from './engine/backend.js';
+export { summary, summarize, type ModelSummary, type LayerSummary, type SummaryOptions } from './report/summary.js';
+export { countParams, freeze, unfreeze, unfreezeFrom, baseModel, cutLayerNames, type ParamCounts } from './train/trainable.js';
+export { addHead, parseHeadSpec, formatHeadSpec, type HeadLayerSpec } from './train/head.js';
+export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyParams } from './train/strategies.js';
+export { stackedBarSvg, writeChart } from './report/charts.js';

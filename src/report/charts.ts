@@ -1,0 +1,88 @@
+import path from 'node:path';
+import sharp from 'sharp';
+import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export interface BarSeries {
+  name: string;
+  values: number[];
+  color: string;
+}
+
+export interface StackedBarChart {
+  title: string;
+  /** One bar per category. */
+  categories: string[];
+  /** Stacked bottom to top. */
+  series: BarSeries[];
+  yLabel: string;
+  /** Axis and label text for a value. */
+  format(value: number): string;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** A round axis maximum: 1, 2, 2.5 or 5 × 10^k at or above `max`. */
+function niceMax(max: number): number {
+  if (max <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(max));
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((v) => v >= max) as number;
+}
+
+/** A stacked bar chart as a standalone SVG document. */
+export function stackedBarSvg(chart: StackedBarChart): string {
+  const W = 640;
+  const H = 400;
+  const m = { top: 48, right: 20, bottom: 70, left: 90 };
+  const plotW = W - m.left - m.right;
+  const plotH = H - m.top - m.bottom;
+  const totals = chart.categories.map((_, i) => chart.series.reduce((s, ser) => s + ser.values[i], 0));
+  const yMax = niceMax(Math.max(...totals));
+  const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
+  const slot = plotW / chart.categories.length;
+  const barW = Math.min(90, slot * 0.6);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(chart.title)}</text>`,
+  ];
+  for (let k = 0; k <= 5; k++) {
+    const v = (yMax * k) / 5;
+    parts.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${esc(chart.format(v))}</text>`);
+  }
+  parts.push(
+    `<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(chart.yLabel)}</text>`,
+  );
+  chart.categories.forEach((cat, i) => {
+    const x = m.left + slot * i + (slot - barW) / 2;
+    let base = 0;
+    for (const ser of chart.series) {
+      const v = ser.values[i];
+      if (v > 0) {
+        parts.push(
+          `<rect x="${x}" y="${y(base + v)}" width="${barW}" height="${y(base) - y(base + v)}" fill="${ser.color}"><title>${esc(`${ser.name}: ${chart.format(v)}`)}</title></rect>`,
+        );
+      }
+      base += v;
+    }
+    parts.push(`<text x="${x + barW / 2}" y="${y(base) - 5}" text-anchor="middle" font-size="11">${esc(chart.format(base))}</text>`);
+    parts.push(`<text x="${x + barW / 2}" y="${m.top + plotH + 18}" text-anchor="middle" font-size="12">${esc(cat)}</text>`);
+  });
+  chart.series.forEach((ser, i) => {
+    const lx = m.left + i * 170;
+    const ly = H - 22;
+    parts.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${ser.color}"/>`);
+    parts.push(`<text x="${lx + 18}" y="${ly}" font-size="12">${esc(ser.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Writes an SVG document as .svg, or rendered to .png, chosen by the file's extension. */
+export async function writeChart(file: string, svg: string): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.svg') return writeFileAtomic(file, svg);
+  if (ext === '.png') return writeFileAtomic(file, await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer());
+  throw new UsageError(`chart file ${file}: the extension must be .svg or .png`);
+}

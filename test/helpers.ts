@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** `../shared` beside the repository: real weights and CIFAR-10. Absent on some machines. */
+export const SHARED = path.resolve(ROOT, '..', 'shared');
+export const MOBILENET_H5 = path.join(SHARED, 'weights', 'mobilenet_2_5_224_tf_no_top.h5');
+export const CIFAR_DIR = path.join(SHARED, 'data', 'cifar10-test');
+
+/** A skip reason when a file from ../shared is missing, printed so nobody mistakes the skip for a pass. */
+export function needsShared(file: string): string | false {
+  if (existsSync(file)) return false;
+  const reason = `${file} is absent (../shared not laid out here): test skipped`;
+  process.stderr.write(`NOTICE: ${reason}\n`);
+  return reason;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a user would. */
+export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function tempDir(prefix = 'transferkit-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export const SEED_HEAD = 'flatten, dense:256:relu, dense:1:sigmoid';
