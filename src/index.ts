@@ -9,3 +9,8 @@ export { countParams, freeze, unfreeze, unfreezeFrom, baseModel, cutLayerNames, 
 export { addHead, parseHeadSpec, formatHeadSpec, type HeadLayerSpec } from './train/head.js';
 export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyParams } from './train/strategies.js';
 export { stackedBarSvg, writeChart } from './report/charts.js';
+export { loadWeights, saveWeights, type LoadOptions, type LoadReport } from './weights/load.js';
+export { importWeights, verifyWeights, weightsRegistry, IMAGENET_CLASS_INDEX } from './weights/registry.js';
+export { decodePredictions, type DecodedPrediction } from './weights/imagenet.js';
+export { transferkitHome, type WeightsEntry, type RemoteFile } from './weights/remote.js';
+export { preprocessInput, type PreprocessMode } from './data/preprocess.js';

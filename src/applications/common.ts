@@ -1,6 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessMode } from '../data/preprocess.js';
 import { loadApplicationWeights } from '../weights/apply.js';
+import type { WeightsEntry } from '../weights/remote.js';
 import { LayerNamer } from '../util/names.js';
 import { type ApplicationArgs, type InputRules, type ResolvedArgs, resolveApplicationArgs } from './inputs.js';
 
@@ -9,6 +10,8 @@ export interface ApplicationSpec extends InputRules {
   /** The id used by the API and the CLI, e.g. 'vgg16'. */
   id: string;
   preprocessing: PreprocessMode;
+  /** Keras's published weight files for this family (url, hash, top or not, variant). */
+  weights: WeightsEntry[];
 }
 
 /** What transferkit remembers about a model built by `applications.*`. */
@@ -32,6 +35,16 @@ export interface BuildContext {
   names: LayerNamer;
 }
 
+/** What a family with size- or width-dependent rules adds to the shared build. */
+export interface BuildHooks {
+  /** Input rules when they depend on the arguments (MobileNet's default size follows the input shape). */
+  rules?: InputRules;
+  /** Family-specific checks after the shared ones; returns the options that select the weights file. */
+  weightsVariant?(args: ResolvedArgs): Record<string, number>;
+  /** The model's name when it depends on the arguments (Keras's `mobilenet_0.25_224`). */
+  modelName?(args: ResolvedArgs): string;
+}
+
 /**
  * Builds a model of one family: checks the arguments, makes the input, lets `graph` add the layers, names the
  * model as Keras does, and loads the weights asked for.
@@ -40,13 +53,15 @@ export async function buildApplication(
   spec: ApplicationSpec,
   userArgs: ApplicationArgs,
   graph: (ctx: BuildContext) => tfl.SymbolicTensor,
+  hooks: BuildHooks = {},
 ): Promise<tfl.LayersModel> {
-  const args = resolveApplicationArgs(userArgs, spec);
+  const args = resolveApplicationArgs(userArgs, hooks.rules ?? spec);
+  const variant = hooks.weightsVariant?.(args);
   const input = args.inputTensor ?? tfl.input({ shape: args.inputShape, name: 'input_layer' });
   const output = graph({ args, input, names: new LayerNamer() });
-  const model = tfl.model({ inputs: input, outputs: output, name: spec.name.toLowerCase() });
+  const model = tfl.model({ inputs: input, outputs: output, name: hooks.modelName?.(args) ?? spec.id });
   infos.set(model, { spec, args });
-  if (args.weights !== null) await loadApplicationWeights(model, spec.id, args);
+  await loadApplicationWeights(model, spec.name, spec.weights, args, variant);
   return model;
 }
 

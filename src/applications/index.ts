@@ -1,12 +1,15 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
-import type { ApplicationSpec } from './common.js';
+import { type ApplicationSpec, applicationInfo } from './common.js';
+import type { PreprocessMode } from '../data/preprocess.js';
 import type { ApplicationArgs } from './inputs.js';
+import { MOBILENET, type MobileNetArgs, mobilenet } from './mobilenet.js';
 import { VGG16, VGG19, vgg16, vgg19 } from './vgg.js';
 
 export { applicationInfo, type ApplicationInfo, type ApplicationSpec } from './common.js';
 export type { ApplicationArgs, InputShape, Pooling } from './inputs.js';
-export { vgg16, vgg19 };
+export { preprocessInput, type PreprocessMode } from '../data/preprocess.js';
+export { mobilenet, type MobileNetArgs, vgg16, vgg19 };
 
 /** A model family as the CLI and the workflows find it by id. */
 export interface ApplicationEntry {
@@ -17,6 +20,7 @@ export interface ApplicationEntry {
 const ENTRIES: ApplicationEntry[] = [
   { spec: VGG16, build: vgg16 },
   { spec: VGG19, build: vgg19 },
+  { spec: MOBILENET, build: mobilenet },
 ];
 
 /** Every model id transferkit can build. */
@@ -29,4 +33,11 @@ export function getApplication(id: string): ApplicationEntry {
   const entry = ENTRIES.find((e) => e.spec.id === id.toLowerCase());
   if (!entry) throw new TransferkitError(`unknown model '${id}': choose one of ${applicationIds().join(', ')}`);
   return entry;
+}
+
+/** The preprocessing a model built by `applications.*` needs (the data pipeline reads it from here). */
+export function preprocessingOf(model: tfl.LayersModel): PreprocessMode {
+  const info = applicationInfo(model);
+  if (!info) throw new TransferkitError(`model ${model.name} was not built by transferkit's applications: say its preprocessing (caffe, tf, torch, none)`);
+  return info.spec.preprocessing;
 }

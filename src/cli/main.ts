@@ -3,8 +3,9 @@ import { UsageError } from '../errors.js';
 import { type Command, helpText, parseCommand } from './command.js';
 import { compareParamsCommand } from './commands/compare-params.js';
 import { summaryCommand } from './commands/summary.js';
+import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [summaryCommand, compareParamsCommand];
+const COMMANDS: Command[] = [summaryCommand, compareParamsCommand, weightsCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -16,7 +17,9 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run 'transferkit <command> --help' for a command's options.
-Environment: TRANSFERKIT_BACKEND=wasm|cpu, TRANSFERKIT_DEBUG=1 (stack traces).
+Environment: TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
+TRANSFERKIT_MIRROR (a URL serving Keras's weight files by name),
+TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack traces).
 `;
 }
 

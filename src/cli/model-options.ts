@@ -14,6 +14,7 @@ export const MODEL_OPTIONS: Options = {
   pooling: { type: 'string' },
   classes: { type: 'string' },
   'classifier-activation': { type: 'string' },
+  alpha: { type: 'string' },
 };
 
 export const MODEL_OPTIONS_HELP = `
@@ -22,7 +23,8 @@ export const MODEL_OPTIONS_HELP = `
   --input-shape H,W,C            input size, e.g. 32,32,3 (default: the model's own, 224,224,3 for VGG)
   --pooling avg|max              global pooling of the features when --no-top
   --classes N                    classes of the top classifier (default 1000)
-  --classifier-activation NAME   activation of the top classifier (default softmax; 'none' for logits)`;
+  --classifier-activation NAME   activation of the top classifier (default softmax; 'none' for logits)
+  --alpha A                      MobileNet width multiplier (default 1.0; ImageNet weights: 0.25, 0.5, 0.75, 1.0)`;
 
 function parseInputShape(raw: string): InputShape {
   const parts = raw.split(',').map((s) => s.trim());
@@ -40,6 +42,8 @@ export async function buildBase(id: string, values: Values): Promise<tfl.LayersM
   const app = getApplication(id);
   const pooling = values.pooling as string | undefined;
   if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') throw new UsageError(`--pooling must be avg or max; got '${pooling}'`);
+  const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
+  if (alpha !== undefined && id.toLowerCase() !== 'mobilenet') throw new UsageError(`--alpha applies to mobilenet only, not ${id}`);
   await initBackend();
   return app.build({
     weights: values.weights === undefined ? null : noneIsNull(values.weights as string),
@@ -49,6 +53,7 @@ export async function buildBase(id: string, values: Values): Promise<tfl.LayersM
     classes: numberOption(values, 'classes', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
     classifierActivation:
       values['classifier-activation'] === undefined ? undefined : noneIsNull(values['classifier-activation'] as string),
+    ...(alpha !== undefined ? { alpha } : {}),
   });
 }
 

@@ -1,10 +1,35 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ResolvedArgs } from '../applications/inputs.js';
 import { TransferkitError } from '../errors.js';
+import { ensureCached } from './cache.js';
+import { loadWeights } from './load.js';
+import type { WeightsEntry } from './remote.js';
 
-/** Loads the weights named by `args.weights` ('imagenet' or a file path) into a freshly built application model. */
-export async function loadApplicationWeights(model: tfl.LayersModel, id: string, args: ResolvedArgs): Promise<void> {
-  throw new TransferkitError(
-    `${id}: loading weights ${JSON.stringify(args.weights)} needs the .h5 weights loader, which this version lacks; use weights: null (--weights none) (model ${model.name})`,
-  );
+/** The published file for a family's variant: top or not, and the variant options (alpha, size, …). */
+export function selectWeights(entries: WeightsEntry[], includeTop: boolean, variant: Record<string, number> = {}): WeightsEntry | undefined {
+  return entries.find((e) => e.includeTop === includeTop && Object.entries(variant).every(([k, v]) => e.variant?.[k] === v));
+}
+
+/**
+ * Loads what `args.weights` names into a freshly built model: 'imagenet' takes Keras's published file for this
+ * variant from the cache (downloading it once), a path loads that file. Loading is strict.
+ */
+export async function loadApplicationWeights(
+  model: tfl.LayersModel,
+  name: string,
+  entries: WeightsEntry[],
+  args: ResolvedArgs,
+  variant?: Record<string, number>,
+): Promise<void> {
+  if (args.weights === null) return;
+  if (args.weights !== 'imagenet') {
+    await loadWeights(model, args.weights);
+    return;
+  }
+  const entry = selectWeights(entries, args.includeTop, variant);
+  if (!entry) {
+    const what = Object.entries(variant ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    throw new TransferkitError(`Keras publishes no ImageNet weights for ${name}${what ? ` with ${what}` : ''}${args.includeTop ? ' with top' : ' without top'}`);
+  }
+  await loadWeights(model, await ensureCached(entry));
 }

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { getApplication } from '../../applications/index.js';
+import { UsageError } from '../../errors.js';
+import { textTable } from '../../report/tables.js';
+import { selectWeights } from '../../weights/apply.js';
+import { cachePath, ensureCached } from '../../weights/cache.js';
+import { importWeights, verifyWeights, weightsRegistry } from '../../weights/registry.js';
+import { weightsDir } from '../../weights/remote.js';
+import { type Command, type Values, numberOption, printJson } from '../command.js';
+
+function list(values: Values): void {
+  const rows = weightsRegistry().map((e) => ({
+    model: e.model,
+    variant: Object.entries(e.variant ?? {}).map(([k, v]) => `${k}=${v}`).join(' '),
+    includeTop: e.includeTop,
+    file: e.file,
+    hash: e.md5 ? `md5 ${e.md5}` : e.sha256 ? `sha256 ${e.sha256.slice(0, 16)}…` : 'none published',
+    cached: existsSync(cachePath(e)),
+    url: e.url,
+  }));
+  if (values.json) return printJson({ cache: weightsDir(), files: rows });
+  process.stdout.write(`Cache: ${weightsDir()}\n\n`);
+  process.stdout.write(
+    textTable(
+      ['Model', 'Variant', 'Top', 'File', 'Hash', 'Cached'],
+      rows.map((r) => [r.model, r.variant, r.includeTop ? 'yes' : 'no', r.file, r.hash, r.cached ? 'yes' : '']),
+      [false, false, false, false, false, false],
+    ),
+  );
+}
+
+async function fetch(values: Values, id: string | undefined): Promise<void> {
+  if (!id) throw new UsageError('missing model: transferkit weights fetch <model> [--alpha A] [--size N] [--no-top]');
+  const spec = getApplication(id).spec;
+  const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
+  const size = numberOption(values, 'size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  const variant: Record<string, number> = spec.id === 'mobilenet' ? { alpha: alpha ?? 1.0, size: size ?? 224 } : {};
+  const entry = selectWeights(spec.weights, !values['no-top'], variant);
+  if (!entry) throw new UsageError(`Keras publishes no such weights for ${spec.name}; see 'transferkit weights list'`);
+  const file = await ensureCached(entry);
+  if (values.json) printJson({ file: entry.file, path: file });
+  else process.stdout.write(`${entry.file} is in the cache: ${file}\n`);
+}
+
+async function importCmd(values: Values, file: string | undefined): Promise<void> {
+  if (!file) throw new UsageError('missing file: transferkit weights import <file>');
+  const r = await importWeights(file);
+  if (r.note) process.stderr.write(`transferkit: ${r.note}\n`);
+  if (values.json) printJson({ file: r.entry.file, path: r.path, md5: r.hashes.md5, sha256: r.hashes.sha256, bytes: r.hashes.bytes });
+  else process.stdout.write(`imported ${r.entry.file} (${r.hashes.bytes} bytes, hash checked) into ${r.path}\n`);
+}
+
+async function verify(values: Values): Promise<void> {
+  const rows = await verifyWeights();
+  if (values.json) printJson(rows);
+  else if (rows.length === 0) process.stdout.write(`no weights cached in ${weightsDir()}\n`);
+  else process.stdout.write(textTable(['File', 'Status', 'Detail'], rows.map((r) => [r.file, r.status, r.detail ?? '']), [false, false, false]));
+  if (rows.some((r) => r.status === 'mismatch')) process.exitCode = 1;
+}
+
+export const weightsCommand: Command = {
+  name: 'weights',
+  usage: 'list | fetch <model> | import <file> | verify [options]',
+  summary: "Manage Keras's pretrained weight files: list, download, import for offline use, verify the cache.",
+  positionals: [1, 2],
+  options: { alpha: { type: 'string' }, size: { type: 'string' }, 'no-top': { type: 'boolean' }, json: { type: 'boolean' } },
+  help: `
+Subcommands:
+  list                  the published files per model, their hashes, and which are cached
+  fetch <model>         download a model's file into the cache (hash-checked)
+  import <file>         put a file downloaded elsewhere into the cache (recognised by name, hash-checked)
+  verify                re-hash every cached file; exit 1 on a mismatch
+
+Options:
+  --alpha A             MobileNet width (0.25, 0.5, 0.75, 1.0)
+  --size N              MobileNet input size of the weights (128, 160, 192, 224)
+  --no-top              the file without the classifier
+  --json                print the result as JSON
+
+The cache is $TRANSFERKIT_HOME/weights (default ~/.transferkit/weights).
+Offline: download e.g. mobilenet_2_5_224_tf_no_top.h5 on another machine, then
+  transferkit weights import mobilenet_2_5_224_tf_no_top.h5`,
+  async run(values, [sub, arg]) {
+    switch (sub) {
+      case 'list':
+        return list(values);
+      case 'fetch':
+        return fetch(values, arg);
+      case 'import':
+        return importCmd(values, arg);
+      case 'verify':
+        return verify(values);
+      default:
+        throw new UsageError(`unknown weights subcommand '${sub}': use list, fetch, import or verify`);
+    }
+  },
+};

@@ -1,0 +1,183 @@
+// Keras weight files in HDF5, read and written with h5wasm. Two layouts exist:
+// - Keras 2 (`model.save_weights('x.h5')`, every keras.applications file): root attribute `layer_names`; one
+//   group per layer with a `weight_names` attribute listing its datasets in the layer's weight order.
+// - Keras 3 (`x.weights.h5`): `layers/<class_name>[_k]/vars/<i>`, layers addressed by their class and position
+//   (Keras 3 does not use layer names there, since automatic names vary between runs).
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { Dataset, File as H5File, Group, ready as h5ready } from 'h5wasm/node';
+import { TransferkitError } from '../errors.js';
+
+export type KerasWeightsFormat = 'keras2' | 'keras3';
+
+export interface StoredWeight {
+  name: string;
+  shape: number[];
+  read(): Float32Array;
+}
+
+/** An open weights file: weights grouped by layer key (a layer name, or a Keras 3 path), in file order. */
+export interface StoredWeights {
+  format: KerasWeightsFormat;
+  layers: Map<string, StoredWeight[]>;
+  close(): void;
+}
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5's signature sits at byte 0, 512, 1024, … (a user block may precede it). */
+function looksLikeHdf5(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const size = statSync(file).size;
+    const buf = Buffer.alloc(8);
+    for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
+      readSync(fd, buf, 0, 8, offset);
+      if (buf.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** HDF5's error stack (dozens of lines) reduced to its most specific line, as a one-line error. */
+function quietly<T>(file: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const detail = message.split('\n').map((l) => l.trim()).filter((l) => /^#\d+:/.test(l)).pop();
+    const reason = detail ? detail.replace(/^#\d+:.* in \w+\(\): /, '') : message.split('\n')[0];
+    throw new TransferkitError(`${file}: cannot ${what}: ${reason}`);
+  }
+}
+
+let h5Ready: Promise<void> | undefined;
+
+/** Loads h5wasm once, with HDF5's errors thrown (not printed to stderr, as HDF5 does by default). */
+function h5Init(): Promise<void> {
+  h5Ready ??= h5ready.then((module) => {
+    module.activate_throwing_error_handler();
+  });
+  return h5Ready;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+
+function toFloat32(value: unknown, file: string, name: string): Float32Array {
+  if (value instanceof Float32Array) return value;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Float32Array.from(value as unknown as ArrayLike<number>);
+  throw new TransferkitError(`${file}: weight ${name} is not numeric`);
+}
+
+function dataset(group: Group, file: string, name: string): StoredWeight {
+  const d = quietly(file, `read ${name}`, () => group.get(name));
+  if (!(d instanceof Dataset)) throw new TransferkitError(`${file}: weight ${name} is listed but missing; the file is damaged`);
+  return { name, shape: [...(d.shape ?? [])], read: () => toFloat32(quietly(file, `read ${name}`, () => d.value), file, name) };
+}
+
+function readKeras2(root: Group, file: string): Map<string, StoredWeight[]> {
+  const layers = new Map<string, StoredWeight[]>();
+  for (const layerName of strings(root.attrs['layer_names']?.value)) {
+    const group = quietly(file, `read layer ${layerName}`, () => root.get(layerName));
+    if (!(group instanceof Group)) throw new TransferkitError(`${file}: layer ${layerName} is listed but missing; the file is damaged`);
+    const names = strings(group.attrs['weight_names']?.value);
+    if (names.length > 0) layers.set(layerName, names.map((n) => dataset(group, file, n)));
+  }
+  return layers;
+}
+
+function readKeras3(group: Group, file: string, path: string, out: Map<string, StoredWeight[]>): void {
+  for (const key of group.keys()) {
+    const child = quietly(file, `read ${path}${key}`, () => group.get(key));
+    if (!(child instanceof Group)) continue;
+    if (key === 'vars') {
+      const indices = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+      if (indices.length > 0) out.set(path.replace(/\/$/, ''), indices.map((i) => dataset(child, file, i)));
+    } else {
+      readKeras3(child, file, `${path}${key}/`, out);
+    }
+  }
+}
+
+/** Opens a Keras weights file (either layout). A missing, truncated or non-HDF5 file is a clear error. */
+export async function openKerasWeights(file: string): Promise<StoredWeights> {
+  await h5Init();
+  let isHdf5: boolean;
+  try {
+    isHdf5 = looksLikeHdf5(file);
+  } catch (err) {
+    throw new TransferkitError(`${file}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!isHdf5) throw new TransferkitError(`${file}: not an HDF5 file, so not Keras weights (.h5)`);
+  const h5 = quietly(file, 'open the HDF5 file (truncated or damaged?)', () => new H5File(file, 'r'));
+  try {
+    // A whole saved model (`model.save('x.h5')`) keeps its weights under `model_weights`.
+    const mw = h5.get('model_weights');
+    const root = mw instanceof Group ? mw : h5;
+    let format: KerasWeightsFormat;
+    const layers = new Map<string, StoredWeight[]>();
+    if (root.attrs['layer_names'] !== undefined) {
+      format = 'keras2';
+      for (const [k, v] of readKeras2(root, file)) layers.set(k, v);
+    } else if (h5.get('layers') instanceof Group) {
+      format = 'keras3';
+      readKeras3(h5, file, '', layers);
+    } else {
+      throw new TransferkitError(`${file}: an HDF5 file but not Keras weights (no layer_names attribute, no layers group)`);
+    }
+    return { format, layers, close: () => h5.close() };
+  } catch (err) {
+    h5.close();
+    throw err;
+  }
+}
+
+export interface WeightToWrite {
+  /** The weight's own name, e.g. 'kernel' or 'moving_mean'. */
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** The group at `path` under `root`, creating each missing level (HDF5 makes no intermediate groups). */
+function ensureGroup(root: Group, path: string): Group {
+  let group = root;
+  for (const part of path.split('/').filter(Boolean)) {
+    const child = group.get(part);
+    group = child instanceof Group ? child : group.create_group(part);
+  }
+  return group;
+}
+
+/**
+ * Writes weights in a Keras layout. For keras2 the keys are layer names; for keras3 they are Keras 3 paths
+ * such as `layers/conv2d_1`. The caller writes to a temporary name and renames.
+ */
+export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat): Promise<void> {
+  await h5Init();
+  const h5 = quietly(file, 'create the HDF5 file', () => new H5File(file, 'w'));
+  try {
+    if (format === 'keras2') {
+      h5.create_attribute('layer_names', [...layers.keys()]);
+      h5.create_attribute('backend', 'tensorflow');
+      h5.create_attribute('keras_version', '2.15.0');
+      for (const [layer, weights] of layers) {
+        const g = h5.create_group(layer);
+        const names = weights.map((w) => `${layer}/${w.name}:0`);
+        if (names.length > 0) g.create_attribute('weight_names', names);
+        // Keras nests each dataset one group deeper, under the layer's name again.
+        const inner = ensureGroup(g, layer);
+        weights.forEach((w) => inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape, dtype: '<f' }));
+      }
+    } else {
+      ensureGroup(h5, 'layers');
+      for (const [path, weights] of layers) {
+        const vars = ensureGroup(h5, `${path}/vars`);
+        weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.values, shape: w.shape, dtype: '<f' }));
+      }
+    }
+  } finally {
+    h5.close();
+  }
+}

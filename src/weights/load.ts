@@ -1,0 +1,140 @@
+import { promises as fsp } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferkitError } from '../errors.js';
+import { isContainer } from '../train/trainable.js';
+import { tempNameFor } from '../util/fs.js';
+import { type KerasWeightsFormat, type WeightToWrite, openKerasWeights, writeKerasWeights } from './h5.js';
+
+type Layer = tfl.layers.Layer;
+
+/** Keras 3's `to_snake_case` of a class name: Conv2D → conv2d, BatchNormalization → batch_normalization. */
+function snakeCase(name: string): string {
+  return name
+    .replace(/\W+/g, '')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+const kerasClassName = (layer: Layer) => (layer.getClassName() === 'Model' ? 'Functional' : layer.getClassName());
+
+/** The model's layers that hold weights, keyed as a file of `format` keys them. */
+function modelLayers(model: tfl.LayersModel, format: KerasWeightsFormat, prefix = ''): Map<string, Layer> {
+  const out = new Map<string, Layer>();
+  const used = new Map<string, number>();
+  for (const layer of model.layers) {
+    let key = layer.name;
+    if (format === 'keras3') {
+      const base = snakeCase(kerasClassName(layer));
+      const n = used.get(base);
+      used.set(base, n === undefined ? 0 : n + 1);
+      key = `${prefix}layers/${n === undefined ? base : `${base}_${n + 1}`}`;
+    }
+    if (isContainer(layer)) {
+      for (const [k, v] of modelLayers(layer, format, format === 'keras3' ? `${key}/` : '')) out.set(k, v);
+    } else if (layer.weights.length > 0) {
+      out.set(key, layer);
+    }
+  }
+  return out;
+}
+
+/** How to treat a file that does not fit the model exactly. */
+export interface LoadOptions {
+  /** Allow layers missing from the file or unknown to the model (Keras's `by_name` partial loading). */
+  byName?: boolean;
+  /** Skip layers whose weight count or shapes differ, instead of failing (Keras's `skip_mismatch`). */
+  skipMismatch?: boolean;
+}
+
+export interface LoadReport {
+  format: KerasWeightsFormat;
+  layersLoaded: number;
+  weightsLoaded: number;
+  /** Model weights the file does not have (left as they were). */
+  missing: string[];
+  /** File layers the model does not have (ignored). */
+  unexpected: string[];
+  /** Weights whose shapes differ: `name: file [..] vs model [..]`. */
+  mismatched: string[];
+}
+
+const fmt = (s: ReadonlyArray<number | null>) => `[${s.join(', ')}]`;
+
+function listing(what: string, items: string[]): string {
+  const shown = items.slice(0, 3).join(', ');
+  return `${items.length} ${what} (${shown}${items.length > 3 ? ', …' : ''})`;
+}
+
+/**
+ * Loads a Keras .h5 weights file into `model`, matching layers by name (Keras 2 files) or by Keras 3 path, and
+ * weights by their order within the layer. Strict unless told otherwise: every model weight must be assigned
+ * exactly once with its shape and every file layer used; on any difference nothing is assigned and the error
+ * lists the missing, unexpected and mis-shaped weights.
+ */
+export async function loadWeights(model: tfl.LayersModel, file: string, options: LoadOptions = {}): Promise<LoadReport> {
+  const stored = await openKerasWeights(file);
+  try {
+    const layers = modelLayers(model, stored.format);
+    const report: LoadReport = { format: stored.format, layersLoaded: 0, weightsLoaded: 0, missing: [], unexpected: [], mismatched: [] };
+    const plan: Array<[Layer, (typeof stored.layers extends Map<string, infer V> ? V : never)]> = [];
+    for (const [key, layer] of layers) {
+      const weights = stored.layers.get(key);
+      if (!weights) {
+        report.missing.push(...layer.weights.map((w) => w.originalName));
+        continue;
+      }
+      const mine = layer.weights;
+      const bad: string[] = [];
+      if (weights.length !== mine.length) {
+        bad.push(`${key}: file has ${weights.length} weights, model ${mine.length}`);
+      } else {
+        weights.forEach((w, i) => {
+          if (fmt(w.shape) !== fmt(mine[i].shape)) bad.push(`${mine[i].originalName}: file ${fmt(w.shape)} vs model ${fmt(mine[i].shape)}`);
+        });
+      }
+      if (bad.length) report.mismatched.push(...bad);
+      else plan.push([layer, weights]);
+    }
+    for (const key of stored.layers.keys()) if (!layers.has(key)) report.unexpected.push(key);
+    const problems = [
+      ...(!options.byName && report.missing.length ? [listing('model weights missing from the file', report.missing)] : []),
+      ...(!options.byName && report.unexpected.length ? [listing('file layers not in the model', report.unexpected)] : []),
+      ...(!options.skipMismatch && report.mismatched.length ? [listing('weights of the wrong shape', report.mismatched)] : []),
+    ];
+    if (problems.length) {
+      throw new TransferkitError(`${file} does not fit model ${model.name}: ${problems.join('; ')}`);
+    }
+    for (const [layer, weights] of plan) {
+      const tensors = weights.map((w) => tf.tensor(w.read(), w.shape, 'float32'));
+      layer.setWeights(tensors);
+      tf.dispose(tensors);
+      report.layersLoaded++;
+      report.weightsLoaded += tensors.length;
+    }
+    return report;
+  } finally {
+    stored.close();
+  }
+}
+
+/** Saves the model's weights as a Keras .h5 file (Keras 2 layout by default), written to a temp name and renamed. */
+export async function saveWeights(model: tfl.LayersModel, file: string, format: KerasWeightsFormat = 'keras2'): Promise<void> {
+  const layers = new Map<string, WeightToWrite[]>();
+  for (const [key, layer] of modelLayers(model, format)) {
+    const values = layer.getWeights();
+    layers.set(
+      key,
+      layer.weights.map((w, i) => ({ name: w.originalName.split('/').pop() as string, shape: w.shape as number[], values: values[i].dataSync() as Float32Array })),
+    );
+  }
+  const tmp = tempNameFor(file);
+  try {
+    await writeKerasWeights(tmp, layers, format);
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
