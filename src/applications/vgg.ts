@@ -12,39 +12,26 @@ const BLOCK_FILTERS = [64, 128, 256, 512, 512];
 /** Convs per block: the one difference between the two depths. */
 const DEPTHS = { vgg16: [2, 2, 3, 3, 3], vgg19: [2, 2, 4, 4, 4] } as const;
 
-/** Keras's two published files per depth: with the classifier, and the notop conv base. */
-function vggWeights(id: string, md5: { top: string; notop: string }, params: { top: number; notop: number }): WeightsEntry[] {
-  return (['top', 'notop'] as const).map((kind) => {
+/** A VGG depth: Keras's two published files (with the classifier, and the notop conv base) and their counts. */
+function vggSpec(id: 'vgg16' | 'vgg19', md5: { top: string; notop: string }, params: { top: number; notop: number }): ApplicationSpec {
+  const weights: WeightsEntry[] = (['top', 'notop'] as const).map((kind) => {
     const file = `${id}_weights_tf_dim_ordering_tf_kernels${kind === 'top' ? '' : '_notop'}.h5`;
     return { model: id, includeTop: kind === 'top', file, url: `${KERAS_APPLICATIONS_URL}/${id}/${file}`, md5: md5[kind], params: params[kind] };
   });
+  return { id, name: id.toUpperCase(), defaultSize: 224, minSize: 32, preprocessing: 'caffe', weights };
 }
 
-export const VGG16: ApplicationSpec = {
-  id: 'vgg16',
-  name: 'VGG16',
-  defaultSize: 224,
-  minSize: 32,
-  preprocessing: 'caffe',
-  weights: vggWeights(
-    'vgg16',
-    { top: '64373286793e3c8b2b4e3219cbf3544b', notop: '6d6bbae143d832006294945121d1f1fc' },
-    { top: 138_357_544, notop: 14_714_688 },
-  ),
-};
+export const VGG16 = vggSpec(
+  'vgg16',
+  { top: '64373286793e3c8b2b4e3219cbf3544b', notop: '6d6bbae143d832006294945121d1f1fc' },
+  { top: 138_357_544, notop: 14_714_688 },
+);
 
-export const VGG19: ApplicationSpec = {
-  id: 'vgg19',
-  name: 'VGG19',
-  defaultSize: 224,
-  minSize: 32,
-  preprocessing: 'caffe',
-  weights: vggWeights(
-    'vgg19',
-    { top: 'cbe5617147190e668d6c5d5026f83318', notop: '253f8cb515780f3b799900260a226db6' },
-    { top: 143_667_240, notop: 20_024_384 },
-  ),
-};
+export const VGG19 = vggSpec(
+  'vgg19',
+  { top: 'cbe5617147190e668d6c5d5026f83318', notop: '253f8cb515780f3b799900260a226db6' },
+  { top: 143_667_240, notop: 20_024_384 },
+);
 
 function vggGraph(depths: readonly number[], ctx: BuildContext): Sym {
   let x = ctx.input;
