@@ -14,3 +14,4 @@ export { importWeights, verifyWeights, weightsRegistry, IMAGENET_CLASS_INDEX } f
 export { decodePredictions, type DecodedPrediction } from './weights/imagenet.js';
 export { transferkitHome, type WeightsEntry, type RemoteFile } from './weights/remote.js';
 export { preprocessInput, type PreprocessMode } from './data/preprocess.js';
+export { modelBlocks, type BlockInfo } from './applications/blocks.js';

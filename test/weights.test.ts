@@ -88,6 +88,22 @@ describe('Keras .h5 weights: synthetic files round-trip strictly', () => {
     assert.deepEqual(dst.getLayer('block5_conv3').getWeights()[0].dataSync(), src.getLayer('block5_conv3').getWeights()[0].dataSync());
   });
 
+  test("a Keras 2 file whose layer names differ (Keras 2's conv2d_1 numbering) loads by layer order, as Keras does", async () => {
+    const src = await mobilenet025([32, 32, 3]);
+    const layers = new Map<string, Array<{ name: string; shape: number[]; values: Float32Array }>>();
+    for (const l of src.layers.filter((x) => x.weights.length > 0)) {
+      layers.set(`${l.name}_1`, l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })));
+    }
+    const file = path.join(tempDir(), 'renamed.h5');
+    await writeKerasWeights(file, layers, 'keras2');
+    const dst = await mobilenet025([32, 32, 3]);
+    const report = await loadWeights(dst, file);
+    assert.equal(report.matchedBy, 'order');
+    assert.deepEqual(allWeights(dst), allWeights(src));
+    // Order with a wrong shape still fails strictly.
+    await assert.rejects(loadWeights(await applications.mobilenet({ weights: null, alpha: 0.5, includeTop: false, inputShape: [32, 32, 3] }), file), /wrong shape/);
+  });
+
   test('non-HDF5, truncated and missing files are clear errors', async () => {
     const dir = tempDir();
     const text = path.join(dir, 'text.h5');

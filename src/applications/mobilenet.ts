@@ -3,8 +3,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
-import { type ApplicationSpec, type BuildContext, activationName, buildApplication, poolFeatures } from './common.js';
-import type { ApplicationArgs, ResolvedArgs } from './inputs.js';
+import { type ApplicationSpec, type BuildContext, activationName, buildApplication, poolFeatures, widthAndSizeHooks } from './common.js';
+import type { ApplicationArgs } from './inputs.js';
 
 type Sym = tfl.SymbolicTensor;
 
@@ -56,6 +56,11 @@ export const MOBILENET: ApplicationSpec = {
   minSize: 32,
   preprocessing: 'tf',
   weights: mobilenetWeights(),
+  blockOf(n) {
+    if (n.startsWith('conv1')) return 'conv1';
+    const m = /^conv_(?:pad|dw|pw)_(\d+)/.exec(n);
+    return m ? `block_${m[1]}` : null;
+  },
 };
 
 /** Conv 3×3/2 → BN → ReLU6: the stem. */
@@ -112,13 +117,6 @@ function mobilenetGraph(ctx: BuildContext, alpha: number, depthMultiplier: numbe
   return tfl.layers.activation({ activation: activationName(ctx.args.classifierActivation), name: 'predictions' }).apply(x) as Sym;
 }
 
-/** Keras: the default size follows a square input of a published size, else 224. */
-function defaultSize(inputShape: ApplicationArgs['inputShape']): number {
-  if (!inputShape) return 224;
-  const [rows, cols] = inputShape;
-  return rows === cols && rows !== null && SIZES.includes(rows) ? rows : 224;
-}
-
 /** keras.applications.MobileNet. */
 export function mobilenet(args: MobileNetArgs = {}): Promise<tfl.LayersModel> {
   const alpha = args.alpha ?? 1.0;
@@ -126,21 +124,18 @@ export function mobilenet(args: MobileNetArgs = {}): Promise<tfl.LayersModel> {
   const dropout = args.dropout ?? 1e-3;
   if (!(alpha > 0)) throw new TransferkitError(`MobileNet alpha must be positive; got ${alpha}`);
   if (!(Number.isInteger(depthMultiplier) && depthMultiplier > 0)) throw new TransferkitError(`MobileNet depthMultiplier must be a positive integer; got ${depthMultiplier}`);
-  const rowsOf = (a: ResolvedArgs) => a.inputShape[0];
-  return buildApplication(MOBILENET, args, (ctx) => mobilenetGraph(ctx, alpha, depthMultiplier, dropout), {
-    rules: { ...MOBILENET, defaultSize: defaultSize(args.inputShape) },
-    weightsVariant(a): Record<string, number> {
-      if (a.weights !== 'imagenet') return {};
-      if (depthMultiplier !== 1) throw new TransferkitError(`MobileNet with 'imagenet' weights needs depthMultiplier 1; got ${depthMultiplier}`);
-      if (!ALPHAS.includes(alpha)) throw new TransferkitError(`MobileNet with 'imagenet' weights needs alpha in ${ALPHAS.join(', ')}; got ${alpha}`);
-      let size = rowsOf(a);
-      if (size === null || size !== a.inputShape[1] || !SIZES.includes(size)) {
-        const given = size === null ? 'size is unspecified' : `${a.inputShape[0]}x${a.inputShape[1]} is not one of the square sizes ${SIZES.join(', ')}`;
-        process.stderr.write(`transferkit: MobileNet input ${given}; loading the ImageNet weights for 224x224\n`);
-        size = 224;
-      }
-      return { alpha, size };
-    },
-    modelName: (a) => `mobilenet_${alpha.toFixed(2)}_${rowsOf(a) ?? 224}`,
-  });
+  return buildApplication(
+    MOBILENET,
+    args,
+    (ctx) => mobilenetGraph(ctx, alpha, depthMultiplier, dropout),
+    widthAndSizeHooks(MOBILENET, args.inputShape, {
+      alpha,
+      alphas: ALPHAS,
+      sizes: SIZES,
+      namePrefix: 'mobilenet',
+      check() {
+        if (depthMultiplier !== 1) throw new TransferkitError(`MobileNet with 'imagenet' weights needs depthMultiplier 1; got ${depthMultiplier}`);
+      },
+    }),
+  );
 }

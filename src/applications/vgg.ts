@@ -18,7 +18,7 @@ function vggSpec(id: 'vgg16' | 'vgg19', md5: { top: string; notop: string }, par
     const file = `${id}_weights_tf_dim_ordering_tf_kernels${kind === 'top' ? '' : '_notop'}.h5`;
     return { model: id, includeTop: kind === 'top', file, url: `${KERAS_APPLICATIONS_URL}/${id}/${file}`, md5: md5[kind], params: params[kind] };
   });
-  return { id, name: id.toUpperCase(), defaultSize: 224, minSize: 32, preprocessing: 'caffe', weights };
+  return { id, name: id.toUpperCase(), defaultSize: 224, minSize: 32, preprocessing: 'caffe', weights, blockOf: (n) => /^block\d+/.exec(n)?.[0] ?? null };
 }
 
 export const VGG16 = vggSpec(

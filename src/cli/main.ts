@@ -2,10 +2,11 @@
 import { UsageError } from '../errors.js';
 import { type Command, helpText, parseCommand } from './command.js';
 import { compareParamsCommand } from './commands/compare-params.js';
+import { layersCommand } from './commands/layers.js';
 import { summaryCommand } from './commands/summary.js';
 import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [summaryCommand, compareParamsCommand, weightsCommand];
+const COMMANDS: Command[] = [summaryCommand, layersCommand, compareParamsCommand, weightsCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

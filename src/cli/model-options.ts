@@ -24,7 +24,7 @@ export const MODEL_OPTIONS_HELP = `
   --pooling avg|max              global pooling of the features when --no-top
   --classes N                    classes of the top classifier (default 1000)
   --classifier-activation NAME   activation of the top classifier (default softmax; 'none' for logits)
-  --alpha A                      MobileNet width multiplier (default 1.0; ImageNet weights: 0.25, 0.5, 0.75, 1.0)`;
+  --alpha A                      MobileNet / MobileNetV2 width multiplier (default 1.0)`;
 
 function parseInputShape(raw: string): InputShape {
   const parts = raw.split(',').map((s) => s.trim());
@@ -43,7 +43,7 @@ export async function buildBase(id: string, values: Values): Promise<tfl.LayersM
   const pooling = values.pooling as string | undefined;
   if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') throw new UsageError(`--pooling must be avg or max; got '${pooling}'`);
   const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
-  if (alpha !== undefined && id.toLowerCase() !== 'mobilenet') throw new UsageError(`--alpha applies to mobilenet only, not ${id}`);
+  if (alpha !== undefined && !['mobilenet', 'mobilenet_v2'].includes(id.toLowerCase())) throw new UsageError(`--alpha applies to mobilenet and mobilenet_v2 only, not ${id}`);
   await initBackend();
   return app.build({
     weights: values.weights === undefined ? null : noneIsNull(values.weights as string),

@@ -64,8 +64,11 @@ function h5Init(): Promise<void> {
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
+/** A stored weight as float32: arrays of any numeric type, and scalars (e.g. Normalization's `count`). */
 function toFloat32(value: unknown, file: string, name: string): Float32Array {
   if (value instanceof Float32Array) return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return Float32Array.of(Number(value));
+  if (value instanceof BigInt64Array || value instanceof BigUint64Array) return Float32Array.from(value, Number);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Float32Array.from(value as unknown as ArrayLike<number>);
   throw new TransferkitError(`${file}: weight ${name} is not numeric`);
 }

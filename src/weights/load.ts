@@ -50,6 +50,8 @@ export interface LoadOptions {
 
 export interface LoadReport {
   format: KerasWeightsFormat;
+  /** How file layers were paired with model layers: by name (or Keras 3 path), or by order as Keras does. */
+  matchedBy: 'name' | 'order';
   layersLoaded: number;
   weightsLoaded: number;
   /** Model weights the file does not have (left as they were). */
@@ -76,8 +78,17 @@ function listing(what: string, items: string[]): string {
 export async function loadWeights(model: tfl.LayersModel, file: string, options: LoadOptions = {}): Promise<LoadReport> {
   const stored = await openKerasWeights(file);
   try {
-    const layers = modelLayers(model, stored.format);
-    const report: LoadReport = { format: stored.format, layersLoaded: 0, weightsLoaded: 0, missing: [], unexpected: [], mismatched: [] };
+    let layers = modelLayers(model, stored.format);
+    let matchedBy: LoadReport['matchedBy'] = 'name';
+    const fileKeys = [...stored.layers.keys()];
+    // Keras loads a Keras 2 .h5 by layer order; names differ where Keras numbered unnamed layers (conv2d_1 in
+    // Keras 2, conv2d in Keras 3). When the names do not line up but the counts do, pair layers in order.
+    if (stored.format === 'keras2' && !options.byName && fileKeys.some((k) => !layers.has(k)) && fileKeys.length === layers.size) {
+      const inOrder = [...layers.values()];
+      layers = new Map(fileKeys.map((k, i) => [k, inOrder[i]]));
+      matchedBy = 'order';
+    }
+    const report: LoadReport = { format: stored.format, matchedBy, layersLoaded: 0, weightsLoaded: 0, missing: [], unexpected: [], mismatched: [] };
     const plan: Array<[Layer, (typeof stored.layers extends Map<string, infer V> ? V : never)]> = [];
     for (const [key, layer] of layers) {
       const weights = stored.layers.get(key);

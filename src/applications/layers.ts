@@ -1,0 +1,86 @@
+// Keras layers that tfjs-layers lacks (or has only in part), written once as registered, serialisable classes so
+// that models using them save and load again.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+type Kwargs = Record<string, unknown>;
+type Shape = Array<number | null>;
+
+export interface RescalingArgs {
+  /** One factor, or one per channel (Keras accepts both). */
+  scale: number | number[];
+  offset?: number | number[];
+  name?: string;
+}
+
+/** keras.layers.Rescaling: `x * scale + offset`, with per-channel factors too (tfjs's takes one number only). */
+export class Rescaling extends tfl.layers.Layer {
+  static className = 'Rescaling';
+  private readonly scale: number | number[];
+  private readonly offset: number | number[];
+
+  constructor(args: RescalingArgs) {
+    super({ name: args.name });
+    this.scale = args.scale;
+    this.offset = args.offset ?? 0;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.add(tf.mul(tf.cast(x, 'float32'), this.scale), this.offset));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), scale: this.scale, offset: this.offset };
+  }
+}
+
+export interface NormalizationArgs {
+  /** The feature axis (default -1). */
+  axis?: number;
+  name?: string;
+}
+
+/**
+ * keras.layers.Normalization: `(x - mean) / max(sqrt(variance), 1e-7)` with mean, variance and count stored
+ * as non-trainable weights (EfficientNet keeps the ImageNet statistics there).
+ */
+export class Normalization extends tfl.layers.Layer {
+  static className = 'Normalization';
+  private readonly axis: number;
+  private mean?: tfl.LayerVariable;
+  private variance?: tfl.LayerVariable;
+
+  constructor(args: NormalizationArgs = {}) {
+    super({ name: args.name });
+    this.axis = args.axis ?? -1;
+  }
+
+  build(inputShape: Shape | Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const axis = this.axis < 0 ? shape.length + this.axis : this.axis;
+    const features = shape[axis];
+    if (features === null) throw new Error(`Normalization needs a known size on axis ${this.axis}`);
+    const weightShape = shape.map((d, i) => (i === axis ? (d as number) : 1)).slice(1);
+    this.mean = this.addWeight('mean', weightShape, 'float32', tfl.initializers.zeros(), undefined, false);
+    this.variance = this.addWeight('variance', weightShape, 'float32', tfl.initializers.ones(), undefined, false);
+    this.addWeight('count', [], 'float32', tfl.initializers.zeros(), undefined, false);
+    this.built = true;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], _kwargs?: Kwargs): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => {
+      const mean = (this.mean as tfl.LayerVariable).read();
+      const std = tf.maximum(tf.sqrt((this.variance as tfl.LayerVariable).read()), 1e-7);
+      return tf.div(tf.sub(x, mean), std);
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), axis: this.axis };
+  }
+}
+
+tf.serialization.registerClass(Rescaling);
+tf.serialization.registerClass(Normalization);
