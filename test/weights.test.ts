@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tflTypes from '@tensorflow/tfjs-layers';
 import { applications, countParams, decodePredictions, initBackend, loadWeights, preprocessInput, saveWeights } from '../src/index.js';
-import { writeKerasWeights } from '../src/weights/h5.js';
+import { type WeightToWrite, writeKerasWeights } from '../src/weights/h5.js';
 import { MOBILENET_H5, needsShared, tempDir } from './helpers.js';
 
 before(async () => {
@@ -15,6 +15,15 @@ before(async () => {
 const vggNoTop = () => applications.vgg16({ weights: null, includeTop: false, inputShape: [32, 32, 3] });
 const mobilenet025 = (inputShape: [number, number, number] = [224, 224, 3]) =>
   applications.mobilenet({ weights: null, alpha: 0.25, includeTop: false, inputShape });
+
+/** A model's weights as `writeKerasWeights` takes them, keyed by (possibly renamed) layer name. */
+function layerMap(model: tflTypes.LayersModel, rename = (n: string) => n): Map<string, WeightToWrite[]> {
+  const layers = new Map<string, WeightToWrite[]>();
+  for (const l of model.layers.filter((x) => x.weights.length > 0)) {
+    layers.set(rename(l.name), l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })));
+  }
+  return layers;
+}
 
 function allWeights(model: tflTypes.LayersModel): Float32Array[] {
   return model.weights.map((w) => w.read().dataSync() as Float32Array);
@@ -65,10 +74,7 @@ describe('Keras .h5 weights: synthetic files round-trip strictly', () => {
 
   test('one layer missing, one tensor mis-shaped: strict fails; byName / skipMismatch load the rest', async () => {
     const src = await vggNoTop();
-    const layers = new Map<string, Array<{ name: string; shape: number[]; values: Float32Array }>>();
-    for (const l of src.layers.filter((x) => x.weights.length > 0)) {
-      layers.set(l.name, l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })));
-    }
+    const layers = layerMap(src);
     layers.delete('block1_conv1');
     const b2 = layers.get('block2_conv1')!;
     b2[1] = { name: 'bias', shape: [64], values: new Float32Array(64) };
@@ -90,10 +96,7 @@ describe('Keras .h5 weights: synthetic files round-trip strictly', () => {
 
   test("a Keras 2 file whose layer names differ (Keras 2's conv2d_1 numbering) loads by layer order, as Keras does", async () => {
     const src = await mobilenet025([32, 32, 3]);
-    const layers = new Map<string, Array<{ name: string; shape: number[]; values: Float32Array }>>();
-    for (const l of src.layers.filter((x) => x.weights.length > 0)) {
-      layers.set(`${l.name}_1`, l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })));
-    }
+    const layers = layerMap(src, (n) => `${n}_1`);
     const file = path.join(tempDir(), 'renamed.h5');
     await writeKerasWeights(file, layers, 'keras2');
     const dst = await mobilenet025([32, 32, 3]);

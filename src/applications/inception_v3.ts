@@ -1,21 +1,11 @@
 // Inception v3 (Szegedy et al., 2015), as keras.applications builds it. Its convolutions are unnamed in Keras,
 // so they take Keras's automatic names (conv2d, conv2d_1, …), in Keras's order.
 import * as tfl from '@tensorflow/tfjs-layers';
-import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
+import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
-const WEIGHTS: WeightsEntry[] = [true, false].map((includeTop) => {
-  const file = `inception_v3_weights_tf_dim_ordering_tf_kernels${includeTop ? '' : '_notop'}.h5`;
-  return {
-    model: 'inception_v3',
-    includeTop,
-    file,
-    url: `${KERAS_APPLICATIONS_URL}/inception_v3/${file}`,
-    md5: includeTop ? '9a0d58056eeedaa3f26cb7ebd46da564' : 'bcbd6486424b2319ff4ef7d526e38f63',
-    params: includeTop ? 23_851_784 : 21_802_784,
-  };
-});
+const WEIGHTS = kerasTopAndNotop('inception_v3', 'inception_v3', 'inception_v3_weights_tf_dim_ordering_tf_kernels', ['9a0d58056eeedaa3f26cb7ebd46da564', 'bcbd6486424b2319ff4ef7d526e38f63'], [23_851_784, 21_802_784]);
 
 export const INCEPTION_V3: ApplicationSpec = {
   id: 'inception_v3',

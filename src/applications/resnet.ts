@@ -1,43 +1,32 @@
 // ResNet50 (He et al., 2015) and ResNet50V2 (He et al., 2016, pre-activation), as keras.applications builds them.
 import * as tfl from '@tensorflow/tfjs-layers';
-import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
+import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
 const EPS = 1.001e-5;
-
 const bn = (name: string) => tfl.layers.batchNormalization({ axis: 3, epsilon: EPS, name });
 const relu = (name: string) => tfl.layers.activation({ activation: 'relu', name });
 
-function resnetWeights(id: string, md5: [string, string], params: [number, number]): WeightsEntry[] {
-  return [true, false].map((includeTop, i) => {
-    const file = `${id}_weights_tf_dim_ordering_tf_kernels${includeTop ? '' : '_notop'}.h5`;
-    return { model: id, includeTop, file, url: `${KERAS_APPLICATIONS_URL}/resnet/${file}`, md5: md5[i], params: params[i] };
-  });
-}
-
-export const RESNET50: ApplicationSpec = {
-  id: 'resnet50',
-  name: 'ResNet50',
-  defaultSize: 224,
-  minSize: 32,
-  preprocessing: 'caffe',
-  blockOf: (n) => resnetBlock(n),
-  weights: resnetWeights('resnet50', ['2cb95161c43110f7111970584f804107', '4d473c1dd8becc155b73f8504c6f6626'], [25_636_712, 23_587_712]),
-};
-
-export const RESNET50V2: ApplicationSpec = {
-  id: 'resnet50v2',
-  name: 'ResNet50V2',
-  defaultSize: 224,
-  minSize: 32,
-  preprocessing: 'tf',
-  blockOf: (n) => resnetBlock(n),
-  weights: resnetWeights('resnet50v2', ['3ef43a0b657b3be2300d5770ece849e0', 'fac2f116257151a9d068a22e544a4917'], [25_613_800, 23_564_800]),
-};
-
 /** Stem, then `convS_blockB` per bottleneck block, then the v2 post-activation. */
 const resnetBlock = (n: string) => /^(conv\d_block\d+|conv1|pool1|post)_/.exec(n)?.[1] ?? null;
+
+/** ResNet50 or ResNet50V2: Keras's files sit together under `resnet/`. */
+function resnetSpec(id: 'resnet50' | 'resnet50v2', name: string, md5: [string, string], params: [number, number]): ApplicationSpec {
+  return {
+    id,
+    name,
+    defaultSize: 224,
+    minSize: 32,
+    // v1 was trained on Caffe-style BGR inputs, v2 on [-1, 1].
+    preprocessing: id === 'resnet50' ? 'caffe' : 'tf',
+    weights: kerasTopAndNotop(id, 'resnet', `${id}_weights_tf_dim_ordering_tf_kernels`, md5, params),
+    blockOf: resnetBlock,
+  };
+}
+
+export const RESNET50 = resnetSpec('resnet50', 'ResNet50', ['2cb95161c43110f7111970584f804107', '4d473c1dd8becc155b73f8504c6f6626'], [25_636_712, 23_587_712]);
+export const RESNET50V2 = resnetSpec('resnet50v2', 'ResNet50V2', ['3ef43a0b657b3be2300d5770ece849e0', 'fac2f116257151a9d068a22e544a4917'], [25_613_800, 23_564_800]);
 
 /** Bottleneck block v1: 1×1 → 3×3 → 1×1 (4× filters), BN after each conv, ReLU after the sum. */
 function blockV1(x: Sym, filters: number, stride: number, convShortcut: boolean, name: string): Sym {

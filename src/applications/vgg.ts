@@ -1,7 +1,7 @@
 // VGG16 and VGG19 (Simonyan & Zisserman, 2014), layer for layer as keras.applications builds them.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { type ApplicationSpec, type BuildContext, activationName, buildApplication, poolFeatures } from './common.js';
-import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
+import { kerasTopAndNotop } from '../weights/remote.js';
 import type { ApplicationArgs } from './inputs.js';
 
 type Sym = tfl.SymbolicTensor;
@@ -12,25 +12,22 @@ const BLOCK_FILTERS = [64, 128, 256, 512, 512];
 /** Convs per block: the one difference between the two depths. */
 const DEPTHS = { vgg16: [2, 2, 3, 3, 3], vgg19: [2, 2, 4, 4, 4] } as const;
 
-/** A VGG depth: Keras's two published files (with the classifier, and the notop conv base) and their counts. */
-function vggSpec(id: 'vgg16' | 'vgg19', md5: { top: string; notop: string }, params: { top: number; notop: number }): ApplicationSpec {
-  const weights: WeightsEntry[] = (['top', 'notop'] as const).map((kind) => {
-    const file = `${id}_weights_tf_dim_ordering_tf_kernels${kind === 'top' ? '' : '_notop'}.h5`;
-    return { model: id, includeTop: kind === 'top', file, url: `${KERAS_APPLICATIONS_URL}/${id}/${file}`, md5: md5[kind], params: params[kind] };
-  });
+/** A VGG depth: Keras's two published files and their counts. */
+function vggSpec(id: 'vgg16' | 'vgg19', md5: [string, string], params: [number, number]): ApplicationSpec {
+  const weights = kerasTopAndNotop(id, id, `${id}_weights_tf_dim_ordering_tf_kernels`, md5, params);
   return { id, name: id.toUpperCase(), defaultSize: 224, minSize: 32, preprocessing: 'caffe', weights, blockOf: (n) => /^block\d+/.exec(n)?.[0] ?? null };
 }
 
 export const VGG16 = vggSpec(
   'vgg16',
-  { top: '64373286793e3c8b2b4e3219cbf3544b', notop: '6d6bbae143d832006294945121d1f1fc' },
-  { top: 138_357_544, notop: 14_714_688 },
+  ['64373286793e3c8b2b4e3219cbf3544b', '6d6bbae143d832006294945121d1f1fc'],
+  [138_357_544, 14_714_688],
 );
 
 export const VGG19 = vggSpec(
   'vgg19',
-  { top: 'cbe5617147190e668d6c5d5026f83318', notop: '253f8cb515780f3b799900260a226db6' },
-  { top: 143_667_240, notop: 20_024_384 },
+  ['cbe5617147190e668d6c5d5026f83318', '253f8cb515780f3b799900260a226db6'],
+  [143_667_240, 20_024_384],
 );
 
 function vggGraph(depths: readonly number[], ctx: BuildContext): Sym {

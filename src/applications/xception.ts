@@ -1,21 +1,11 @@
 // Xception (Chollet, 2017): depthwise-separable convolutions with residual connections, as keras.applications
 // builds it (its residual convolutions are unnamed there and take Keras's automatic names).
 import * as tfl from '@tensorflow/tfjs-layers';
-import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
+import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures, separableConv2d } from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
-const WEIGHTS: WeightsEntry[] = [true, false].map((includeTop) => {
-  const file = `xception_weights_tf_dim_ordering_tf_kernels${includeTop ? '' : '_notop'}.h5`;
-  return {
-    model: 'xception',
-    includeTop,
-    file,
-    url: `${KERAS_APPLICATIONS_URL}/xception/${file}`,
-    md5: includeTop ? '0a58e3b7378bc2990ea3b43d5981f1f6' : 'b0042744bf5b25fce3cb969f33bebb97',
-    params: includeTop ? 22_910_480 : 20_861_480,
-  };
-});
+const WEIGHTS = kerasTopAndNotop('xception', 'xception', 'xception_weights_tf_dim_ordering_tf_kernels', ['0a58e3b7378bc2990ea3b43d5981f1f6', 'b0042744bf5b25fce3cb969f33bebb97'], [22_910_480, 20_861_480]);
 
 export const XCEPTION: ApplicationSpec = {
   id: 'xception',

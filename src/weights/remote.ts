@@ -63,3 +63,14 @@ export function hashMismatch(remote: RemoteFile, hashes: FileHashes): string | n
   if (remote.sha256 && remote.sha256 !== hashes.sha256) return `sha256 ${hashes.sha256}, expected ${remote.sha256}`;
   return null;
 }
+
+/**
+ * The pair of files Keras publishes for most families: `<stem>.h5` with the classifier and `<stem>_notop.h5`
+ * without, under `keras-applications/<folder>/`, each with its md5 and parameter count.
+ */
+export function kerasTopAndNotop(model: string, folder: string, stem: string, md5: [string, string], params: [number, number]): WeightsEntry[] {
+  return [true, false].map((includeTop, i) => {
+    const file = `${stem}${includeTop ? '' : '_notop'}.h5`;
+    return { model, includeTop, file, url: `${KERAS_APPLICATIONS_URL}/${folder}/${file}`, md5: md5[i], params: params[i] };
+  });
+}
