@@ -1,0 +1,62 @@
+import { type AttributeValue, DataType, type Dim, type GraphValue, type NodeValue, type TensorValue, type ValueInfo, encodeModel } from './proto.js';
+
+/** Builds an ONNX graph node by node, with unique value names and constants as initializers. */
+export class GraphBuilder {
+  private readonly nodes: NodeValue[] = [];
+  private readonly initializers: TensorValue[] = [];
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly used = new Set<string>();
+
+  constructor(private readonly name: string) {}
+
+  /** A fresh value name based on `base`. */
+  fresh(base: string): string {
+    const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_');
+    let name = clean;
+    for (let i = 1; this.used.has(name); i++) name = `${clean}__${i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  input(name: string, dims: Dim[]): string {
+    const n = this.fresh(name);
+    this.inputs.push({ name: n, dims });
+    return n;
+  }
+
+  output(value: string, dims: Dim[]): void {
+    this.outputs.push({ name: value, dims });
+  }
+
+  /** A float32 constant. */
+  constant(name: string, values: Float32Array | number[], dims: number[]): string {
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    const n = this.fresh(name);
+    this.initializers.push({ name: n, dims, dataType: DataType.FLOAT, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return n;
+  }
+
+  /** An int64 constant (shapes, axes, pads). */
+  ints(name: string, values: number[]): string {
+    const n = this.fresh(name);
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    this.initializers.push({ name: n, dims: [values.length], dataType: DataType.INT64, raw: new Uint8Array(data.buffer) });
+    return n;
+  }
+
+  /** Adds a node with one output and returns the output's name. */
+  op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, hint = opType.toLowerCase()): string {
+    const out = this.fresh(hint);
+    this.nodes.push({ opType, inputs, outputs: [out], name: this.fresh(`${hint}_node`), attributes });
+    return out;
+  }
+
+  graph(): GraphValue {
+    return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
+  }
+
+  encode(): Uint8Array {
+    return encodeModel(this.graph());
+  }
+}

@@ -1,0 +1,231 @@
+// Each Keras layer as ONNX nodes for inference. Activations stay NCHW inside the graph (ORT's fast
+// convolution layout); every 4-D value is NCHW, and Keras's NHWC order is restored where it shows: at
+// Flatten and Reshape (whose element order is Keras's), and at the graph's output.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferkitError } from '../../errors.js';
+import type { GraphBuilder } from './graph.js';
+
+/** A value in the graph: its name and rank (rank-4 values are NCHW). */
+export interface Value {
+  name: string;
+  rank: number;
+}
+
+type Config = Record<string, unknown>;
+
+/** NCHW → NHWC for a rank-4 value, as Keras lays memory out. */
+export function toNhwc(g: GraphBuilder, v: Value): Value {
+  return v.rank === 4 ? { name: g.op('Transpose', [v.name], { perm: [0, 2, 3, 1] }, 'to_nhwc'), rank: 4 } : v;
+}
+
+export function toNchw(g: GraphBuilder, v: Value): Value {
+  return v.rank === 4 ? { name: g.op('Transpose', [v.name], { perm: [0, 3, 1, 2] }, 'to_nchw'), rank: 4 } : v;
+}
+
+/** A layer's weights by their Keras names (kernel, bias, gamma, moving_mean, …). */
+function weightsOf(layer: tfl.layers.Layer): Record<string, { values: Float32Array; shape: number[] }> {
+  const out: Record<string, { values: Float32Array; shape: number[] }> = {};
+  const tensors = layer.getWeights();
+  layer.weights.forEach((w, i) => {
+    out[w.originalName.split('/').pop() as string] = { values: tensors[i].dataSync() as Float32Array, shape: w.shape as number[] };
+  });
+  return out;
+}
+
+/** Keras HWIO (depthwise: H, W, in, multiplier) → ONNX OIHW. */
+function hwioToOihw(values: Float32Array, [kh, kw, ci, co]: number[], depthwise = false): { values: Float32Array; dims: number[] } {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < ci; c++)
+        for (let o = 0; o < co; o++) {
+          const src = ((i * kw + j) * ci + c) * co + o;
+          // Depthwise: output channel c*multiplier + o of a grouped conv with one input channel per group.
+          const dst = depthwise ? ((c * co + o) * kh + i) * kw + j : ((o * ci + c) * kh + i) * kw + j;
+          out[dst] = values[src];
+        }
+  return { values: out, dims: depthwise ? [ci * co, 1, kh, kw] : [co, ci, kh, kw] };
+}
+
+const autoPad = (padding: unknown) => (padding === 'same' ? 'SAME_UPPER' : 'VALID');
+const pair = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : [v as number, v as number]);
+
+/** Emits a Keras activation by name. */
+export function activation(g: GraphBuilder, v: Value, name: string): Value {
+  const unary = (op: string, attrs = {}) => ({ name: g.op(op, [v.name], attrs), rank: v.rank });
+  switch (name) {
+    case 'linear':
+      return v;
+    case 'relu':
+      return unary('Relu');
+    case 'relu6':
+      return { name: g.op('Clip', [v.name, g.constant('zero', [0], []), g.constant('six', [6], [])]), rank: v.rank };
+    case 'sigmoid':
+      return unary('Sigmoid');
+    case 'tanh':
+      return unary('Tanh');
+    case 'elu':
+      return unary('Elu');
+    case 'selu':
+      return unary('Selu', { alpha: { float: 1.6732632423543772 }, gamma: { float: 1.0507009873554805 } });
+    case 'softplus':
+      return unary('Softplus');
+    case 'softsign':
+      return unary('Softsign');
+    case 'hard_sigmoid':
+    case 'hardSigmoid':
+      return unary('HardSigmoid', { alpha: { float: 0.2 }, beta: { float: 0.5 } });
+    case 'softmax':
+      return unary('Softmax', { axis: v.rank === 4 ? 1 : -1 });
+    case 'swish':
+      return { name: g.op('Mul', [v.name, g.op('Sigmoid', [v.name])]), rank: v.rank };
+    case 'mish':
+      return { name: g.op('Mul', [v.name, g.op('Tanh', [g.op('Softplus', [v.name])])]), rank: v.rank };
+    case 'gelu': {
+      const erf = g.op('Erf', [g.op('Div', [v.name, g.constant('sqrt2', [Math.SQRT2], [])])]);
+      const half = g.op('Mul', [v.name, g.constant('half', [0.5], [])]);
+      return { name: g.op('Mul', [half, g.op('Add', [erf, g.constant('one', [1], [])])]), rank: v.rank };
+    }
+    default:
+      throw new TransferkitError(`the ONNX compiler does not support activation '${name}'`);
+  }
+}
+
+/** Per-channel constants shaped to broadcast over NCHW (or over the last axis of a rank-2 value). */
+function channelConstant(g: GraphBuilder, name: string, values: Float32Array | number[], rank: number): string {
+  const n = values.length;
+  return g.constant(name, values, rank === 4 ? [1, n, 1, 1] : [1, n]);
+}
+
+function conv(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: { values: Float32Array; shape: number[] }, depthwise: boolean, bias?: Float32Array): Value {
+  const w = hwioToOihw(kernel.values, kernel.shape, depthwise);
+  const inputs = [x.name, g.constant(`${layer.name}_W`, w.values, w.dims)];
+  if (bias) inputs.push(g.constant(`${layer.name}_B`, bias, [bias.length]));
+  return {
+    name: g.op(
+      'Conv',
+      inputs,
+      {
+        kernel_shape: w.dims.slice(2),
+        strides: pair(c.strides),
+        dilations: pair(c.dilationRate ?? 1),
+        auto_pad: autoPad(c.padding),
+        group: depthwise ? kernel.shape[2] : 1,
+      },
+      layer.name,
+    ),
+    rank: 4,
+  };
+}
+
+/** Emits one non-container layer; returns its outputs. */
+export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Value[]): Value[] {
+  const c = layer.getConfig() as Config;
+  const cls = layer.getClassName();
+  const [x] = inputs;
+  const w = () => weightsOf(layer);
+  switch (cls) {
+    case 'Conv2D': {
+      const ws = w();
+      const y = conv(g, x, layer, c, ws.kernel, false, c.useBias ? ws.bias.values : undefined);
+      return [activation(g, y, c.activation as string)];
+    }
+    case 'DepthwiseConv2D': {
+      const ws = w();
+      const y = conv(g, x, layer, c, ws.depthwise_kernel, true, c.useBias ? ws.bias.values : undefined);
+      return [activation(g, y, c.activation as string)];
+    }
+    case 'SeparableConv2D': {
+      const ws = w();
+      const dw = conv(g, x, layer, c, ws.depthwise_kernel, true);
+      const pw = conv(g, dw, layer, { strides: 1, padding: 'valid' }, ws.pointwise_kernel, false, c.useBias ? ws.bias.values : undefined);
+      return [activation(g, pw, c.activation as string)];
+    }
+    case 'Dense': {
+      if (x.rank !== 2) throw new TransferkitError(`the ONNX compiler supports Dense on flat inputs only (layer ${layer.name} gets rank ${x.rank})`);
+      const ws = w();
+      const inputs2 = [x.name, g.constant(`${layer.name}_W`, ws.kernel.values, ws.kernel.shape)];
+      if (c.useBias) inputs2.push(g.constant(`${layer.name}_B`, ws.bias.values, ws.bias.shape));
+      return [activation(g, { name: g.op('Gemm', inputs2, {}, layer.name), rank: 2 }, c.activation as string)];
+    }
+    case 'BatchNormalization': {
+      const ws = w();
+      const n = ws.moving_mean.values.length;
+      const ones = new Float32Array(n).fill(1);
+      const scale = ws.gamma?.values ?? ones;
+      const beta = ws.beta?.values ?? new Float32Array(n);
+      const args = [x.name, ...[scale, beta, ws.moving_mean.values, ws.moving_variance.values].map((v, i) => g.constant(`${layer.name}_${i}`, v, [n]))];
+      return [{ name: g.op('BatchNormalization', args, { epsilon: { float: c.epsilon as number } }, layer.name), rank: x.rank }];
+    }
+    case 'Activation':
+      return [activation(g, x, c.activation as string)];
+    case 'ReLU': {
+      const max = c.maxValue as number | null | undefined;
+      if (max == null) return [activation(g, x, 'relu')];
+      return [{ name: g.op('Clip', [x.name, g.constant('zero', [0], []), g.constant(`${layer.name}_max`, [max], [])], {}, layer.name), rank: x.rank }];
+    }
+    case 'MaxPooling2D':
+    case 'AveragePooling2D':
+      return [
+        {
+          name: g.op(cls === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x.name], { kernel_shape: pair(c.poolSize), strides: pair(c.strides ?? c.poolSize), auto_pad: autoPad(c.padding) }, layer.name),
+          rank: 4,
+        },
+      ];
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D': {
+      const pooled = g.op(cls === 'GlobalAveragePooling2D' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x.name], {}, layer.name);
+      return [{ name: g.op('Flatten', [pooled], { axis: 1 }), rank: 2 }];
+    }
+    case 'ZeroPadding2D': {
+      const [[t, b], [l, r]] = c.padding as number[][];
+      return [{ name: g.op('Pad', [x.name, g.ints(`${layer.name}_pads`, [0, 0, t, l, 0, 0, b, r])], { mode: 'constant' }, layer.name), rank: 4 }];
+    }
+    case 'Add':
+    case 'Multiply': {
+      const op = cls === 'Add' ? 'Add' : 'Mul';
+      let acc = inputs[0].name;
+      for (const other of inputs.slice(1)) acc = g.op(op, [acc, other.name], {}, layer.name);
+      return [{ name: acc, rank: Math.max(...inputs.map((i) => i.rank)) }];
+    }
+    case 'Concatenate': {
+      const rank = x.rank;
+      let axis = c.axis as number;
+      if (axis < 0) axis += rank;
+      // NHWC axis → NCHW axis.
+      if (rank === 4) axis = [0, 2, 3, 1][axis];
+      return [{ name: g.op('Concat', inputs.map((i) => i.name), { axis }, layer.name), rank }];
+    }
+    case 'Flatten': {
+      const nhwc = toNhwc(g, x);
+      return [{ name: g.op('Flatten', [nhwc.name], { axis: 1 }, layer.name), rank: 2 }];
+    }
+    case 'Reshape': {
+      const target = c.targetShape as number[];
+      const y = { name: g.op('Reshape', [toNhwc(g, x).name, g.ints(`${layer.name}_shape`, [-1, ...target])], {}, layer.name), rank: target.length + 1 };
+      return [toNchw(g, y)];
+    }
+    case 'Dropout':
+    case 'SpatialDropout1D':
+    case 'GaussianNoise':
+    case 'GaussianDropout':
+    case 'AlphaDropout':
+      return [x];
+    case 'Rescaling': {
+      const scale = c.scale as number | number[];
+      const offset = c.offset as number | number[];
+      const constant = (name: string, v: number | number[]) => (Array.isArray(v) ? channelConstant(g, name, v, x.rank) : g.constant(name, [v], []));
+      const scaled = g.op('Mul', [x.name, constant(`${layer.name}_scale`, scale)], {}, layer.name);
+      const shifted = Array.isArray(offset) || offset !== 0 ? g.op('Add', [scaled, constant(`${layer.name}_offset`, offset)], {}, layer.name) : scaled;
+      return [{ name: shifted, rank: x.rank }];
+    }
+    case 'Normalization': {
+      const ws = w();
+      const inv = ws.variance.values.map((v) => 1 / Math.max(Math.sqrt(v), 1e-7));
+      const centred = g.op('Sub', [x.name, channelConstant(g, `${layer.name}_mean`, ws.mean.values, x.rank)], {}, layer.name);
+      return [{ name: g.op('Mul', [centred, channelConstant(g, `${layer.name}_inv_std`, inv, x.rank)], {}, layer.name), rank: x.rank }];
+    }
+    default:
+      throw new TransferkitError(`the ONNX compiler does not support layer ${layer.name} (${cls})`);
+  }
+}
