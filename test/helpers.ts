@@ -38,3 +38,26 @@ export function tempDir(prefix = 'transferkit-test-'): string {
 }
 
 export const SEED_HEAD = 'flatten, dense:256:relu, dense:1:sigmoid';
+
+/**
+ * Writes a small image dataset: `dir/<class>/<i>.png|jpg`, each class a different colour with noise, so a
+ * classifier can learn it. Returns the folder.
+ */
+export async function makeImageFolder(dir: string, options: { classes?: string[]; perClass?: number; size?: number } = {}): Promise<string> {
+  const { default: sharp } = await import('sharp');
+  const { mkdirSync } = await import('node:fs');
+  const classes = options.classes ?? ['alpha', 'beta'];
+  const size = options.size ?? 24;
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (const [c, name] of classes.entries()) {
+    mkdirSync(path.join(dir, name), { recursive: true });
+    for (let i = 0; i < (options.perClass ?? 6); i++) {
+      const px = Buffer.alloc(size * size * 3);
+      for (let p = 0; p < px.length; p++) px[p] = Math.min(255, Math.max(0, (p % 3 === c % 3 ? 200 : 40) + Math.round((rand() - 0.5) * 60)));
+      const img = sharp(px, { raw: { width: size, height: size, channels: 3 } });
+      await (i % 2 ? img.jpeg() : img.png()).toFile(path.join(dir, name, `${String(i).padStart(3, '0')}.${i % 2 ? 'jpg' : 'png'}`));
+    }
+  }
+  return dir;
+}

@@ -2,11 +2,12 @@
 import { UsageError } from '../errors.js';
 import { type Command, helpText, parseCommand } from './command.js';
 import { compareParamsCommand } from './commands/compare-params.js';
+import { extractCommand } from './commands/extract.js';
 import { layersCommand } from './commands/layers.js';
 import { summaryCommand } from './commands/summary.js';
 import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [summaryCommand, layersCommand, compareParamsCommand, weightsCommand];
+const COMMANDS: Command[] = [summaryCommand, layersCommand, compareParamsCommand, weightsCommand, extractCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -18,7 +19,7 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run 'transferkit <command> --help' for a command's options.
-Environment: TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
+Environment: TRANSFERKIT_ENGINE=ort|wasm|cpu, TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
 TRANSFERKIT_MIRROR (a URL serving Keras's weight files by name),
 TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack traces).
 `;

@@ -15,6 +15,28 @@ const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
 const TORCH_MEAN = [0.485, 0.456, 0.406];
 const TORCH_STD = [0.229, 0.224, 0.225];
 
+/** The same, in place, on a flat channels-last RGB float32 array (the data pipeline's hot path). */
+export function preprocessPixels(x: Float32Array, mode: PreprocessMode): Float32Array {
+  switch (mode) {
+    case 'none':
+      return x;
+    case 'tf':
+      for (let i = 0; i < x.length; i++) x[i] = x[i] / 127.5 - 1;
+      return x;
+    case 'torch':
+      for (let i = 0; i < x.length; i++) x[i] = (x[i] / 255 - TORCH_MEAN[i % 3]) / TORCH_STD[i % 3];
+      return x;
+    case 'caffe':
+      for (let i = 0; i < x.length; i += 3) {
+        const r = x[i];
+        x[i] = x[i + 2] - CAFFE_MEAN_BGR[0];
+        x[i + 1] -= CAFFE_MEAN_BGR[1];
+        x[i + 2] = r - CAFFE_MEAN_BGR[2];
+      }
+      return x;
+  }
+}
+
 /**
  * Keras's `preprocess_input` for RGB images with values in [0, 255], channels last (…, H, W, 3).
  * Returns a new float32 tensor; the input is left as it is.

@@ -20,10 +20,9 @@ function requestedBackend(): BackendName {
   return env as BackendName;
 }
 
-async function setUp(): Promise<BackendName> {
+async function setUp(wanted: BackendName): Promise<BackendName> {
   // PROD silences tfjs's console advice to install tfjs-node, which cannot be installed offline.
   tf.env().set('PROD', true);
-  const wanted = requestedBackend();
   if (wanted === 'wasm') {
     const require = createRequire(import.meta.url);
     setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
@@ -39,8 +38,12 @@ async function setUp(): Promise<BackendName> {
   return 'cpu';
 }
 
-/** Sets up the tfjs backend once per process: wasm, else cpu with a notice; `TRANSFERKIT_BACKEND` overrides. */
-export function initBackend(): Promise<BackendName> {
-  ready ??= setUp();
+/**
+ * Sets up the tfjs backend: wasm, else cpu with a notice; `TRANSFERKIT_BACKEND` or `preferred` chooses.
+ * Set up once per process unless another backend is asked for by name.
+ */
+export async function initBackend(preferred?: BackendName): Promise<BackendName> {
+  if (ready && (preferred === undefined || (await ready) === preferred)) return ready;
+  ready = setUp(preferred ?? requestedBackend());
   return ready;
 }

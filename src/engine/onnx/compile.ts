@@ -24,8 +24,17 @@ function nodeIn(container: tfl.LayersModel, layer: tfl.layers.Layer): Node {
   return nodes[i];
 }
 
+/** The functional graph of a container: a Sequential keeps one inside (its `model`). */
+function functionalOf(container: tfl.LayersModel): tfl.LayersModel {
+  if (container.getClassName() !== 'Sequential') return container;
+  const seq = container as unknown as { model?: tfl.LayersModel; build(): void };
+  if (!seq.model) seq.build();
+  return seq.model as tfl.LayersModel;
+}
+
 /** Emits a container's layers in topological order; `feeds` maps its input tensors to graph values. */
-function emitContainer(g: GraphBuilder, container: tfl.LayersModel, feeds: Value[], until?: string): Value[] {
+function emitContainer(g: GraphBuilder, outer: tfl.LayersModel, feeds: Value[], until?: string): Value[] {
+  const container = functionalOf(outer);
   const values = new Map<number, Value>();
   container.inputs.forEach((t, i) => values.set(t.id, feeds[i]));
   const get = (t: tfl.SymbolicTensor) => {

@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { TransferkitError } from '../errors.js';
+import { baseModel } from '../train/trainable.js';
+import { initBackend } from './backend.js';
+import { OrtPredictor } from './ort.js';
+
+export type EngineName = 'ort' | 'wasm' | 'cpu';
+export const ENGINES: readonly EngineName[] = ['ort', 'wasm', 'cpu'];
+
+/**
+ * The engine to run on: the one asked for (flag, else `TRANSFERKIT_ENGINE`), else ONNX Runtime when it loads,
+ * else tfjs on wasm with a one-line notice.
+ */
+export async function resolveEngine(requested?: string): Promise<EngineName> {
+  const wanted = requested ?? process.env.TRANSFERKIT_ENGINE;
+  if (wanted !== undefined && wanted !== '') {
+    if (!(ENGINES as readonly string[]).includes(wanted)) throw new TransferkitError(`unknown engine '${wanted}': use one of ${ENGINES.join(', ')}`);
+    return wanted as EngineName;
+  }
+  try {
+    await import('onnxruntime-node');
+    return 'ort';
+  } catch (err) {
+    process.stderr.write(`transferkit: ONNX Runtime does not load here (${(err as Error).message.split('\n')[0]}); using tfjs on wasm\n`);
+    return 'wasm';
+  }
+}
+
+/** A forward pass over batches of channels-last float32 images, on one engine. */
+export interface Predictor {
+  engine: EngineName;
+  /** Output shape for a batch of n. */
+  outputShape(n: number): number[];
+  predict(x: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface PredictorOptions {
+  engine?: EngineName;
+  /** Run only the prefix that ends before this layer (the frozen part of a fine-tune). */
+  until?: string;
+}
+
+function inputDims(model: tfl.LayersModel, n: number): number[] {
+  const shape = model.inputs[0].shape;
+  if (shape.slice(1).some((d) => d === null)) throw new TransferkitError(`model ${model.name} has no fixed input size; build it with an inputShape`);
+  return [n, ...(shape.slice(1) as number[])];
+}
+
+class TfjsPredictor implements Predictor {
+  constructor(
+    readonly engine: EngineName,
+    private readonly model: tfl.LayersModel,
+  ) {}
+
+  outputShape(n: number): number[] {
+    return [n, ...(this.model.outputs[0].shape.slice(1) as number[])];
+  }
+
+  async predict(x: Float32Array, n: number): Promise<Float32Array> {
+    const input = tf.tensor(x, inputDims(this.model, n), 'float32');
+    const y = this.model.predict(input) as tf.Tensor;
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      tf.dispose([input, y]);
+    }
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+/** A predictor for `model` (or its prefix) on the chosen engine. */
+export async function createPredictor(model: tfl.LayersModel, options: PredictorOptions = {}): Promise<Predictor> {
+  const engine = await resolveEngine(options.engine);
+  if (engine === 'ort') {
+    const ort = await OrtPredictor.create(model, { until: options.until });
+    return {
+      engine,
+      outputShape: (n) => ort.outputShape(n),
+      predict: async (x, n) => (await ort.predict(x, inputDims(model, n))).data,
+      dispose: () => ort.dispose(),
+    };
+  }
+  await initBackend(engine);
+  let target = model;
+  if (options.until) {
+    const base = baseModel(model);
+    const layer = base.layers.find((l) => l.name === options.until);
+    if (!layer) throw new TransferkitError(`no layer named '${options.until}' in ${base.name}`);
+    target = tfl.model({ inputs: base.inputs, outputs: layer.input as tfl.SymbolicTensor });
+  }
+  return new TfjsPredictor(engine, target);
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tflTypes from '@tensorflow/tfjs-layers';
+import { addHead, applications, initBackend } from '../src/index.js';
+import { createPredictor } from '../src/engine/predictor.js';
+import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
+
+before(async () => {
+  await initBackend();
+});
+
+/** Largest difference between ONNX Runtime and tfjs, relative to the largest tfjs output. */
+async function ortVsTfjs(model: tflTypes.LayersModel, n = 2, until?: string): Promise<{ rel: number; shape: number[] }> {
+  const shape = [n, ...(model.inputs[0].shape.slice(1) as number[])];
+  const x = tf.randomUniform(shape, -1, 1, 'float32', 11).dataSync() as Float32Array;
+  const ort = await createPredictor(model, { engine: 'ort', until });
+  const tfjs = await createPredictor(model, { engine: 'wasm', until });
+  const a = await ort.predict(x, n);
+  const b = await tfjs.predict(x, n);
+  await ort.dispose();
+  assert.equal(a.length, b.length);
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    ref = Math.max(ref, Math.abs(b[i]));
+  }
+  return { rel: err / ref, shape: ort.outputShape(n) };
+}
+
+/** Moving statistics and BatchNorm scales no initialiser gives, so a mistranslated BatchNorm shows. */
+function randomiseBatchNorm(model: tflTypes.LayersModel): void {
+  for (const l of model.layers) {
+    if (l.getClassName() === 'BatchNormalization') l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
+  }
+}
+
+const ZOO: Array<[string, number]> = [
+  ['vgg16', 32], ['resnet50', 32], ['resnet50v2', 33], ['inception_v3', 75], ['xception', 71],
+  ['mobilenet', 32], ['mobilenet_v2', 35], ['efficientnet_b0', 33],
+];
+
+describe('the ONNX compiler agrees with tfjs', () => {
+  for (const [id, size] of ZOO) {
+    test(`${id} at ${size}x${size} (odd sizes exercise the padding rules)`, async () => {
+      const m = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
+      randomiseBatchNorm(m);
+      const { rel } = await ortVsTfjs(m);
+      assert.ok(rel < 1e-4, `relative error ${rel}`);
+    });
+  }
+
+  test("the seed's model with a head (flatten, dense, dropout, sigmoid) and a frozen prefix ending before block5_conv1", async () => {
+    const base = await applications.vgg16({ weights: null, includeTop: false, inputShape: [32, 32, 3] });
+    const model = addHead(base, 'flatten, dense:16:relu, dropout:0.5, dense:1:sigmoid');
+    const full = await ortVsTfjs(model, 3);
+    assert.ok(full.rel < 1e-4, `relative error ${full.rel}`);
+    assert.deepEqual(full.shape, [3, 1]);
+    const prefix = await ortVsTfjs(model, 2, 'block5_conv1');
+    assert.ok(prefix.rel < 1e-4);
+    assert.deepEqual(prefix.shape, [2, 2, 2, 512]);
+  });
+
+  test('a classifier top: global pooling, softmax, MobileNet reshape/conv_preds', async () => {
+    const m = await applications.mobilenet({ weights: null, alpha: 0.25, inputShape: [32, 32, 3], classes: 7 });
+    const { rel, shape } = await ortVsTfjs(m);
+    assert.ok(rel < 1e-4);
+    assert.deepEqual(shape, [2, 7]);
+  });
+
+  test('the real Keras MobileNet weights give the same features in ONNX Runtime', { skip: needsShared(MOBILENET_H5) }, async () => {
+    const m = await applications.mobilenet({ weights: MOBILENET_H5, alpha: 0.25, includeTop: false, inputShape: [96, 96, 3], pooling: 'avg' });
+    const { rel } = await ortVsTfjs(m, 4);
+    assert.ok(rel < 1e-4, `relative error ${rel}`);
+  });
+
+  test('an unknown engine is a clear error', async () => {
+    const m = await applications.mobilenet({ weights: null, alpha: 0.25, includeTop: false, inputShape: [32, 32, 3] });
+    await assert.rejects(createPredictor(m, { engine: 'gpu' as 'ort' }), /./);
+    const { resolveEngine } = await import('../src/engine/predictor.js');
+    await assert.rejects(resolveEngine('gpu'), /unknown engine 'gpu': use one of ort, wasm, cpu/);
+  });
+});
+
+/** Reads a .npy file written by transferkit: shape and float32 data. */
+function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const buf = readFileSync(file);
+  assert.deepEqual([...buf.subarray(0, 6)], [0x93, ...Buffer.from('NUMPY')]);
+  const len = buf.readUInt16LE(8);
+  assert.equal((10 + len) % 64, 0, 'data 64-byte aligned');
+  const header = buf.subarray(10, 10 + len).toString('latin1');
+  assert.match(header, /'descr': '<f4', 'fortran_order': False/);
+  const shape = (/'shape': \(([^)]*)\)/.exec(header) as RegExpExecArray)[1].split(',').filter((s) => s.trim()).map(Number);
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + 10 + len, buf.byteOffset + buf.length));
+  return { shape, data };
+}
+
+describe('transferkit extract', () => {
+  test('features of every image in file order, a sidecar, skipped files counted; ort and wasm agree', async () => {
+    const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 5 });
+    writeFileSync(path.join(data, 'alpha', 'broken.jpg'), 'not a jpeg');
+    writeFileSync(path.join(data, 'beta', 'notes.txt'), 'hello');
+    const out = path.join(tempDir(), 'features.npy');
+    const r = cli(['extract', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--batch-size', '4', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.images, 10);
+    assert.deepEqual(summary.shape, [10, 256]);
+    assert.equal(summary.skipped.length, 2);
+    assert.match(JSON.stringify(summary.skipped), /broken\.jpg.*cannot decode|notes\.txt.*not an image/s);
+    const npy = readNpy(out);
+    assert.deepEqual(npy.shape, [10, 256]);
+    assert.ok(npy.data.every(Number.isFinite));
+    const meta = JSON.parse(readFileSync(out.replace(/\.npy$/, '.json'), 'utf8'));
+    assert.deepEqual(meta.classNames, ['alpha', 'beta']);
+    assert.deepEqual(meta.labels, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    assert.equal(path.basename(meta.files[0]), '000.png');
+
+    const out2 = path.join(tempDir(), 'wasm.npy');
+    const w = cli(['extract', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--engine', 'wasm', '--out', out2]);
+    assert.equal(w.code, 0, w.stderr);
+    // Random weights differ between runs; compare shapes here and values in the compiler tests above.
+    assert.deepEqual(readNpy(out2).shape, [10, 256]);
+  });
+
+  test('with ImageNet weights at 32x32 it advises a larger input size', { skip: needsShared(MOBILENET_H5) }, async () => {
+    const home = tempDir();
+    assert.equal(cli(['weights', 'import', MOBILENET_H5], { TRANSFERKIT_HOME: home }).code, 0);
+    const data = await makeImageFolder(path.join(tempDir(), 'd'), { perClass: 2 });
+    const r = cli(['extract', data, '--base', 'mobilenet', '--alpha', '0.25', '--input-size', '32', '--out', path.join(tempDir(), 'f.npy')], { TRANSFERKIT_HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /inputs of 32x32 are small for ImageNet features .* --input-size 96/);
+  });
+
+  test('bad input: a missing folder, a folder of loose files, a missing --out', async () => {
+    const r1 = cli(['extract', '/no/such/dir', '--base', 'mobilenet', '--out', path.join(tempDir(), 'x.npy')]);
+    assert.equal(r1.code, 1);
+    assert.match(r1.stderr, /\/no\/such\/dir: cannot read the dataset folder \(ENOENT\)/);
+    const loose = tempDir();
+    writeFileSync(path.join(loose, 'a.jpg'), 'x');
+    const r2 = cli(['extract', loose, '--base', 'mobilenet', '--weights', 'none', '--out', path.join(tempDir(), 'x.npy')]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /no images found; expected .*<class>\/<image>\.jpg/);
+    const r3 = cli(['extract', loose, '--base', 'mobilenet']);
+    assert.equal(r3.code, 2);
+    assert.match(r3.stderr, /--out FILE\.npy is required/);
+  });
+});
