@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../src/index.js';
+import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/trainer.js';
 import type { LossName, OptimizerSpec } from '../src/engine/onnx/train.js';
 
@@ -37,35 +37,45 @@ function kerasLoss(loss: LossName, p: tf.Tensor, y: tf.Tensor): tf.Tensor {
   }
 }
 
-/** The same steps in plain JS with tfjs gradients and Keras 3's update formulas: the reference. */
-function referenceSteps(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, loss: LossName, opt: OptimizerSpec, lr: number, steps: number): { losses: number[]; weights: Float32Array[] } {
-  const vars = model.trainableWeights.map((w) => tf.variable(w.read().clone()));
+/** The trainable weights of `layers` (tfjs variables), for autograd. */
+const trainableOf = (layers: tfl.layers.Layer[]) => layers.flatMap((l) => l.trainableWeights).map((w) => (w as unknown as { val: tf.Variable }).val);
+
+/**
+ * The same steps in plain JS with tfjs gradients and Keras 3's update formulas: the reference. `forward` maps a
+ * batch through the trained layers; `layers` are those layers, whose weights it updates in place.
+ */
+function referenceSteps(forward: (x: tf.Tensor) => tf.Tensor, layers: tfl.layers.Layer[], x: tf.Tensor, y: tf.Tensor, loss: LossName, opt: OptimizerSpec, lr: number, steps: number): { losses: number[]; weights: Float32Array[] } {
+  const vars = trainableOf(layers);
   const slots: tf.Tensor[][] = vars.map((v) => [tf.zerosLike(v), tf.zerosLike(v)]);
   const losses: number[] = [];
   for (let t = 1; t <= steps; t++) {
-    model.setWeights(model.weights.map((w, i) => (w.trainable ? vars[model.trainableWeights.indexOf(w as never)] : model.getWeights()[i])));
-    const { value, grads } = tf.variableGrads(() => kerasLoss(loss, model.apply(x) as tf.Tensor, y) as tf.Scalar, model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
-    losses.push(value.dataSync()[0]);
-    model.trainableWeights.forEach((w, i) => {
-      const g = grads[(w as unknown as { val: tf.Variable }).val.name];
-      const [s1, s2] = slots[i];
-      if (opt.name === 'sgd') {
-        const m = opt.momentum ?? 0;
-        const v = tf.sub(tf.mul(s1, m), tf.mul(g, lr));
-        slots[i][0] = v;
-        vars[i].assign(m ? tf.add(vars[i], v) : tf.sub(vars[i], tf.mul(g, lr)));
-      } else if (opt.name === 'adam') {
-        const alpha = (lr * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
-        const m = tf.add(tf.mul(s1, 0.9), tf.mul(g, 0.1));
-        const v = tf.add(tf.mul(s2, 0.999), tf.mul(tf.square(g), 0.001));
-        slots[i] = [m, v];
-        vars[i].assign(tf.sub(vars[i], tf.mul(alpha, tf.div(m, tf.add(tf.sqrt(v), 1e-7)))));
-      } else {
+    // One tidy per step, keeping only the optimizer slots: 7M-parameter steps would otherwise exhaust wasm's memory.
+    const next = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => kerasLoss(loss, forward(x), y) as tf.Scalar, vars);
+      losses.push(value.dataSync()[0]);
+      return vars.map((variable, i) => {
+        const g = grads[variable.name];
+        const [s1, s2] = slots[i];
+        if (opt.name === 'sgd') {
+          const m = opt.momentum ?? 0;
+          const v = tf.sub(tf.mul(s1, m), tf.mul(g, lr));
+          variable.assign(m ? tf.add(variable, v) : tf.sub(variable, tf.mul(g, lr)));
+          return [tf.keep(v), s2];
+        }
+        if (opt.name === 'adam') {
+          const alpha = (lr * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+          const m = tf.add(tf.mul(s1, 0.9), tf.mul(g, 0.1));
+          const v = tf.add(tf.mul(s2, 0.999), tf.mul(tf.square(g), 0.001));
+          variable.assign(tf.sub(variable, tf.mul(alpha, tf.div(m, tf.add(tf.sqrt(v), 1e-7)))));
+          return [tf.keep(m), tf.keep(v)];
+        }
         const v = tf.add(tf.mul(s1, 0.9), tf.mul(tf.square(g), 0.1));
-        slots[i][0] = v;
-        vars[i].assign(tf.sub(vars[i], tf.div(tf.mul(g, lr), tf.sqrt(tf.add(v, 1e-7)))));
-      }
+        variable.assign(tf.sub(variable, tf.div(tf.mul(g, lr), tf.sqrt(tf.add(v, 1e-7)))));
+        return [tf.keep(v), s2];
+      });
     });
+    slots.forEach((old, i) => old.forEach((o) => !next[i].includes(o) && o.dispose()));
+    next.forEach((n, i) => (slots[i] = n));
   }
   return { losses, weights: vars.map((v) => v.dataSync() as Float32Array) };
 }
@@ -97,7 +107,7 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
             ? tf.tensor2d(labels.map((l) => [l % 2]))
             : tf.randomNormal([6, 2], 0, 1, 'float32', 6);
       const ref = head(activation, units);
-      const expected = referenceSteps(ref, x, y, loss, optimizer, 0.05, 3);
+      const expected = referenceSteps((b) => ref.apply(b) as tf.Tensor, ref.layers, x, y, loss, optimizer, 0.05, 3);
 
       const model = head(activation, units);
       const trainer = await OrtTrainer.create(model, { loss, optimizer });
@@ -112,6 +122,82 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
       await trainer.dispose();
     });
   }
+
+  test('convolutions (same and valid, a strided first one), ReLU and 2x2 max pooling: 3 SGD-momentum steps', async () => {
+    const build = () =>
+      tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'c0', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }) }),
+          tfl.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 6 }) }),
+          tfl.layers.conv2d({ filters: 6, kernelSize: 2, padding: 'valid', activation: 'linear', name: 'c2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
+          tfl.layers.maxPooling2d({ poolSize: 2, name: 'p' }),
+          tfl.layers.flatten({ name: 'f' }),
+          tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
+        ],
+      });
+    const x = tf.randomNormal([5, 9, 9, 3], 0, 1, 'float32', 8);
+    const y = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0], 'int32'), 3), 'float32');
+    const optimizer: OptimizerSpec = { name: 'sgd', momentum: 0.9 };
+    const ref = build();
+    const expected = referenceSteps((b) => ref.apply(b) as tf.Tensor, ref.layers, x, y, 'categorical_crossentropy', optimizer, 0.05, 3);
+    const model = build();
+    const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer });
+    for (let s = 0; s < 3; s++) {
+      const { loss } = await trainer.step(x.dataSync() as Float32Array, y.dataSync() as Float32Array, 5, 0.05);
+      assert.ok(Math.abs(loss - expected.losses[s]) < 1e-5, `step ${s}: ${loss} vs ${expected.losses[s]}`);
+    }
+    trainer.writeBack();
+    model.trainableWeights.forEach((w, i) => assert.ok(maxDiff(w.read().dataSync() as Float32Array, expected.weights[i]) < 1e-5, w.name));
+  });
+
+  test("the seed's fine-tune: VGG16 block5 + flatten, dense 256 relu, dense 1 sigmoid at 32x32, 20 Adam steps on cached block4 features", async () => {
+    // tfjs's cpu backend takes ~40 s per step here and its wasm backend has no conv filter gradient, so the
+    // reference runs on wasm with each convolution written as shifted slices + MatMul (checked against
+    // tf.conv2d first), differentiated by tfjs's autograd.
+    await initBackend('wasm');
+    try {
+      const base = await applications.vgg16({ weights: null, includeTop: false, inputShape: [32, 32, 3] });
+      const model = addHead(base, 'flatten, dense:256:relu, dense:1:sigmoid');
+      unfreezeFrom(model, 'block5_conv1');
+      const prefix = tfl.model({ inputs: base.inputs, outputs: base.getLayer('block5_conv1').input as tfl.SymbolicTensor });
+      const features = prefix.predict(tf.randomUniform([8, 32, 32, 3], -1, 1, 'float32', 12)) as tf.Tensor;
+      assert.deepEqual(features.shape, [8, 2, 2, 512]);
+      const y = tf.tensor2d([[0], [1], [1], [0], [1], [0], [0], [1]]);
+      const convs = ['block5_conv1', 'block5_conv2', 'block5_conv3'].map((n) => base.getLayer(n));
+      const [fc, out] = [model.layers[2], model.layers[3]];
+      const conv = (h: tf.Tensor, l: tfl.layers.Layer) => {
+        const [kernel, bias] = l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+        const xp = tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+        const patches: tf.Tensor[] = [];
+        for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) patches.push(tf.slice(xp, [0, i, j, 0], [-1, 2, 2, 512]));
+        const cols = tf.reshape(tf.concat(patches, 3), [-1, 9 * 512]);
+        return tf.relu(tf.reshape(tf.add(tf.matMul(cols, tf.reshape(kernel, [9 * 512, 512])), bias), [-1, 2, 2, 512]));
+      };
+      const check = tf.relu(tf.add(tf.conv2d(features as tf.Tensor4D, convs[0].getWeights()[0] as tf.Tensor4D, 1, 'same'), convs[0].getWeights()[1]));
+      assert.ok(maxDiff(conv(features, convs[0]).dataSync() as Float32Array, check.dataSync() as Float32Array) < 1e-4, 'the reference convolution is tf.conv2d');
+      const forward = (b: tf.Tensor) => {
+        let h = convs.reduce(conv, b);
+        h = tf.max(tf.reshape(h, [-1, 1, 2, 1, 2, 512]), [2, 4]);
+        return out.apply(fc.apply(tf.reshape(h, [-1, 512]))) as tf.Tensor;
+      };
+      const suffix = [...convs, fc, out];
+      const snapshot = suffix.map((l) => l.getWeights().map((w) => w.clone()));
+      const optimizer: OptimizerSpec = { name: 'adam' };
+      const expected = referenceSteps(forward, suffix, features, y, 'binary_crossentropy', optimizer, 1e-4, 20);
+      suffix.forEach((l, i) => l.setWeights(snapshot[i]));
+      const trainer = await OrtTrainer.create(model, { from: 'block5_conv1', loss: 'binary_crossentropy', optimizer });
+      assert.equal(trainer.graph.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0), 7_211_009);
+      const losses: number[] = [];
+      for (let s = 0; s < 20; s++) losses.push((await trainer.step(features.dataSync() as Float32Array, y.dataSync() as Float32Array, 8, 1e-4)).loss);
+      losses.forEach((l, i) => assert.ok(Math.abs(l - expected.losses[i]) < 1e-4 * Math.max(1, Math.abs(expected.losses[i])), `step ${i}: ${l} vs ${expected.losses[i]}`));
+      assert.ok(losses[19] < losses[0], `loss falls: ${losses[0]} → ${losses[19]}`);
+      trainer.writeBack();
+      suffix.flatMap((l) => l.trainableWeights).forEach((w, i) => assert.ok(maxDiff(w.read().dataSync() as Float32Array, expected.weights[i]) < 1e-4, w.name));
+      await trainer.dispose();
+    } finally {
+      await initBackend('cpu');
+    }
+  });
 
   test('a frozen layer is a constant: only the trainable one changes', async () => {
     const model = head('softmax', 3);
@@ -141,7 +227,7 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
   test('unsupported pieces are clear errors', async () => {
     const model = head('relu', 3);
     await assert.rejects(OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } }), /categorical_crossentropy needs a softmax output layer/);
-    const conv = tfl.sequential({ layers: [tfl.layers.conv2d({ filters: 2, kernelSize: 1, inputShape: [2, 2, 3] }), tfl.layers.flatten(), tfl.layers.dense({ units: 1, activation: 'sigmoid' })] });
-    await assert.rejects(OrtTrainer.create(conv, { loss: 'binary_crossentropy', optimizer: { name: 'sgd' } }), /does not train Conv2D layers yet/);
+    const bn = tfl.sequential({ layers: [tfl.layers.batchNormalization({ inputShape: [2, 2, 3] }), tfl.layers.flatten(), tfl.layers.dense({ units: 1, activation: 'sigmoid' })] });
+    await assert.rejects(OrtTrainer.create(bn, { loss: 'binary_crossentropy', optimizer: { name: 'sgd' } }), /does not train BatchNormalization layers yet/);
   });
 });

@@ -3,7 +3,7 @@
 // go in as inputs and come out updated; the learning rate is an input, so schedules need no rebuild.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
-import { Tape, activate, dense, flatten, maskMul } from './autodiff.js';
+import { Tape, activate, conv2d, dense, flatten, maskMul, maxPool, windowOf } from './autodiff.js';
 import { GraphBuilder } from './graph.js';
 
 export type LossName = 'binary_crossentropy' | 'categorical_crossentropy' | 'mse' | 'mae';
@@ -95,6 +95,28 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
         const z = dense(t, value, weight(layer, 0), c.useBias ? weight(layer, 1) : undefined, i > 0);
         if (last) preActivation = { logits: z, activation: c.activation as string };
         value = activate(t, z, c.activation as string);
+        break;
+      }
+      case 'Conv2D': {
+        const [, h, w, ci] = inbound[0].shape as number[];
+        const [kh, kw] = c.kernelSize as number[];
+        const [sh, sw] = c.strides as number[];
+        const [dh, dw] = (c.dilationRate as number[] | undefined) ?? [1, 1];
+        if (sh !== sw || dh !== 1 || dw !== 1) throw new TransferkitError(`the training compiler handles square strides without dilation; ${layer.name} has strides ${sh}x${sw}, dilation ${dh}x${dw}`);
+        if (sh !== 1 && i > 0) throw new TransferkitError(`the training compiler trains a strided convolution only as the first trained layer (${layer.name}); unfreeze from a later layer`);
+        const win = windowOf(h, w, kh, kw, sh, c.padding as 'same' | 'valid');
+        const z = conv2d(t, value, weight(layer, 0), c.useBias ? weight(layer, 1) : undefined, win, ci, c.filters as number, i > 0);
+        value = activate(t, z, c.activation as string);
+        break;
+      }
+      case 'MaxPooling2D': {
+        const [, h, w, ch] = inbound[0].shape as number[];
+        const [ph, pw] = c.poolSize as number[];
+        const [sh, sw] = (c.strides as number[] | undefined) ?? [ph, pw];
+        if (ph !== sh || pw !== sw || c.padding !== 'valid' || h % ph !== 0 || w % pw !== 0) {
+          throw new TransferkitError(`the training compiler handles max pooling with window = stride over evenly divided inputs; ${layer.name} is ${ph}x${pw}/${sh} over ${h}x${w} (${c.padding})`);
+        }
+        value = maxPool(t, value, windowOf(h, w, ph, pw, sh, 'valid'), ch);
         break;
       }
       case 'Activation':
