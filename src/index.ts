@@ -15,3 +15,10 @@ export { decodePredictions, type DecodedPrediction } from './weights/imagenet.js
 export { transferkitHome, type WeightsEntry, type RemoteFile } from './weights/remote.js';
 export { preprocessInput, type PreprocessMode } from './data/preprocess.js';
 export { modelBlocks, type BlockInfo } from './applications/blocks.js';
+export { saveModel, loadModel, type ModelMetadata, type SavedModel } from './train/saved-model.js';
+export { compileInference, type CompiledGraph } from './engine/onnx/compile.js';
+export { createPredictor, resolveEngine, type EngineName, type Predictor } from './engine/predictor.js';
+export { OrtTrainer, type TrainerOptions } from './engine/trainer.js';
+export { extractFeatures, smallInputAdvice } from './train/extract.js';
+export { listImageFolder, type ImageFolder } from './data/folders.js';
+export { decodeImage } from './data/decode.js';

@@ -2,12 +2,13 @@
 import { UsageError } from '../errors.js';
 import { type Command, helpText, parseCommand } from './command.js';
 import { compareParamsCommand } from './commands/compare-params.js';
+import { exportCommand } from './commands/export.js';
 import { extractCommand } from './commands/extract.js';
 import { layersCommand } from './commands/layers.js';
 import { summaryCommand } from './commands/summary.js';
 import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [summaryCommand, layersCommand, compareParamsCommand, weightsCommand, extractCommand];
+const COMMANDS: Command[] = [summaryCommand, layersCommand, compareParamsCommand, weightsCommand, extractCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

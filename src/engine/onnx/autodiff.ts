@@ -59,6 +59,28 @@ export function activate(t: Tape, x: string, name: string): string {
       });
       return y;
     }
+    case 'relu6': {
+      const y = g.op('Clip', [x, g.constant('zero', [0], []), g.constant('six', [6], [])]);
+      t.record(() => {
+        const dy = t.grad(y);
+        if (!dy) return;
+        const inside = g.op('And', [g.op('Greater', [x, g.constant('zero', [0], [])]), g.op('Less', [x, g.constant('six', [6], [])])]);
+        t.accumulate(x, g.op('Where', [inside, dy, g.constant('zero', [0], [])], {}, 'drelu6'));
+      });
+      return y;
+    }
+    case 'swish': {
+      const s = g.op('Sigmoid', [x]);
+      const y = g.op('Mul', [x, s], {}, 'swish');
+      t.record(() => {
+        const dy = t.grad(y);
+        if (!dy) return;
+        // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x)))
+        const d = g.op('Mul', [s, g.op('Add', [g.constant('one', [1], []), g.op('Mul', [x, g.op('Sub', [g.constant('one', [1], []), s])])])]);
+        t.accumulate(x, g.op('Mul', [dy, d], {}, 'dswish'));
+      });
+      return y;
+    }
     case 'sigmoid': {
       const y = g.op('Sigmoid', [x]);
       t.record(() => {
@@ -182,11 +204,8 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
     if (!needsInputGrad) return;
     if (win.stride !== 1) throw new Error('the training compiler trains strided convolutions only as the first trained layer');
     const flipped = g.op('Slice', [g.op('Transpose', [kernel], { perm: [0, 1, 3, 2] }), g.ints('starts', [-1, -1]), g.ints('ends', [-(win.kh + 1), -(win.kw + 1)]), g.ints('axes', [0, 1]), g.ints('steps', [-1, -1])], {}, 'w_flipped');
-    const top = win.kh - 1 - win.pads[0];
-    const left = win.kw - 1 - win.pads[2];
-    const back: Window = { h: win.oh, w: win.ow, kh: win.kh, kw: win.kw, stride: 1, oh: win.h, ow: win.w, pads: [top, win.h + win.kh - 1 - win.oh - top, left, win.w + win.kw - 1 - win.ow - left] };
     const w2dBack = g.op('Reshape', [flipped, g.ints('shape', [win.kh * win.kw * co, ci])]);
-    t.accumulate(x, convForward(t, dy, w2dBack, back, co, ci).y);
+    t.accumulate(x, convForward(t, dy, w2dBack, backWindow(win), co, ci).y);
   });
   return y;
 }
@@ -208,6 +227,164 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
     const dyb = g.op('Reshape', [dy, g.ints('shape', [-1, oh, 1, ow, 1, channels])]);
     const mask = g.op('Cast', [g.op('Equal', [blocks, yb])], { to: 1 }, 'pool_mask');
     t.accumulate(x, g.op('Reshape', [g.op('Mul', [mask, dyb]), g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
+  });
+  return y;
+}
+
+/** Depthwise convolution (multiplier 1), channels last, kernel [KH, KW, C, 1]: im2col, multiply, sum the taps. */
+function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels: number, bias?: string): { y: string; cols: string } {
+  const { g } = t;
+  const cols = g.op('Reshape', [im2col(t, x, win, channels), g.ints('shape', [-1, win.kh * win.kw, channels])], {}, 'dw_cols');
+  let y = g.op('ReduceSum', [g.op('Mul', [cols, w2d]), g.ints('axis1', [1])], { keepdims: 0 }, 'depthwise');
+  if (bias) y = g.op('Add', [y, bias]);
+  return { y: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, channels])], {}, 'dw_out'), cols };
+}
+
+/** DepthwiseConv2D with gradients; dX (stride 1) correlates the padded dY with the flipped kernel. */
+export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, needsInputGrad: boolean): string {
+  const { g } = t;
+  const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
+  const { y, cols } = depthwiseForward(t, x, w2d, win, channels, bias);
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    const dy3 = g.op('Reshape', [dy, g.ints('shape', [-1, 1, channels])]);
+    const dw = g.op('ReduceSum', [g.op('Mul', [cols, dy3]), g.ints('axis0', [0])], { keepdims: 0 }, 'dW_dw');
+    t.accumulate(kernel, g.op('Reshape', [dw, g.op('Shape', [kernel])]));
+    if (bias) t.accumulate(bias, g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }));
+    if (!needsInputGrad) return;
+    if (win.stride !== 1) throw new Error('the training compiler trains strided depthwise convolutions only as the first trained layer');
+    const flipped = g.op('Slice', [w2d, g.ints('starts', [-1]), g.ints('ends', [-(win.kh * win.kw + 1)]), g.ints('axes', [0]), g.ints('steps', [-1])], {}, 'dw_flipped');
+    t.accumulate(x, depthwiseForward(t, dy, flipped, backWindow(win), channels).y);
+  });
+  return y;
+}
+
+/**
+ * BatchNormalization in inference mode (Keras's rule for fine-tuning): moving statistics fixed, gamma and beta
+ * trained when their layer is. y = (x − mean)/√(var + ε)·γ + β over the last axis.
+ */
+export function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean: Float32Array, variance: Float32Array, eps: number, rank: number): string {
+  const { g } = t;
+  const n = mean.length;
+  const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
+  const xhat = g.op('Mul', [g.op('Sub', [x, g.constant('bn_mean', mean, [n])]), g.constant('bn_inv_std', inv, [n])], {}, 'bn_xhat');
+  const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'bn');
+  const axes = g.ints('bn_axes', Array.from({ length: rank - 1 }, (_, i) => i));
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    t.accumulate(gamma, g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes], { keepdims: 0 }, 'dgamma'));
+    t.accumulate(beta, g.op('ReduceSum', [dy, axes], { keepdims: 0 }, 'dbeta'));
+    t.accumulate(x, g.op('Mul', [dy, g.op('Mul', [gamma, g.constant('bn_inv_std', inv, [n])])], {}, 'dbn'));
+  });
+  return y;
+}
+
+/** Sums a gradient over the axes along which its value was broadcast (shapes without the batch). */
+function unbroadcast(g: GraphBuilder, grad: string, from: number[], to: number[]): string {
+  const axes = to.map((d, i) => (d === 1 && from[i] !== 1 ? i + 1 : -1)).filter((a) => a >= 0);
+  return axes.length ? g.op('ReduceSum', [grad, g.ints('axes', axes)], { keepdims: 1 }, 'unbroadcast') : grad;
+}
+
+/** Elementwise sum or product of several values (Keras's Add / Multiply), broadcasting allowed. */
+export function combine(t: Tape, op: 'Add' | 'Mul', xs: string[], shapes: number[][], outShape: number[]): string {
+  const { g } = t;
+  let y = xs[0];
+  for (const x of xs.slice(1)) y = g.op(op, [y, x], {}, op === 'Add' ? 'add' : 'mul');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    xs.forEach((x, i) => {
+      let d = dy;
+      if (op === 'Mul') for (const [k, other] of xs.entries()) if (k !== i) d = g.op('Mul', [d, other]);
+      t.accumulate(x, unbroadcast(g, d, outShape, shapes[i]));
+    });
+  });
+  return y;
+}
+
+/** Concatenation along the last axis (channels); the gradient splits back. */
+export function concatLast(t: Tape, xs: string[], sizes: number[]): string {
+  const { g } = t;
+  const y = g.op('Concat', xs, { axis: -1 }, 'concat');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    xs.forEach((x, i) => {
+      const start = sizes.slice(0, i).reduce((a, b) => a + b, 0);
+      t.accumulate(x, g.op('Slice', [dy, g.ints('starts', [start]), g.ints('ends', [start + sizes[i]]), g.ints('axes', [-1])], {}, 'dconcat'));
+    });
+  });
+  return y;
+}
+
+/** Global average or max pooling over height and width → [N, C]. */
+export function globalPool(t: Tape, x: string, kind: 'avg' | 'max', h: number, w: number, channels: number): string {
+  const { g } = t;
+  const y = g.op(kind === 'avg' ? 'ReduceMean' : 'ReduceMax', [x], { axes: [1, 2], keepdims: 0 }, `global_${kind}`);
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    const dyb = g.op('Reshape', [dy, g.ints('shape', [-1, 1, 1, channels])]);
+    const spread =
+      kind === 'avg'
+        ? g.op('Div', [dyb, g.constant('hw', [h * w], [])])
+        : g.op('Mul', [g.op('Cast', [g.op('Equal', [x, g.op('Reshape', [y, g.ints('shape', [-1, 1, 1, channels])])])], { to: 1 }), dyb]);
+    t.accumulate(x, g.op('Expand', [spread, g.op('Shape', [x])], {}, `dglobal_${kind}`));
+  });
+  return y;
+}
+
+/** Zero padding of height and width; the gradient is the unpadded middle. */
+export function zeroPad(t: Tape, x: string, [[top, bottom], [left, right]]: number[][], h: number, w: number): string {
+  const { g } = t;
+  const y = g.op('Pad', [x, g.ints('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }, 'zero_pad');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (dy) t.accumulate(x, g.op('Slice', [dy, g.ints('starts', [top, left]), g.ints('ends', [top + h, left + w]), g.ints('axes', [1, 2])], {}, 'dpad'));
+  });
+  return y;
+}
+
+/** Reshape to [N, ...target] (channels-last order, as Keras); the gradient reshapes back. */
+export function reshape(t: Tape, x: string, target: number[]): string {
+  const { g } = t;
+  const y = g.op('Reshape', [x, g.ints('shape', [-1, ...target])], {}, 'reshape');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (dy) t.accumulate(x, g.op('Reshape', [dy, g.op('Shape', [x])], {}, 'dreshape'));
+  });
+  return y;
+}
+
+/** The window of the gradient of a stride-1 window op: dY padded so that a correlation gives dX. */
+function backWindow(win: Window): Window {
+  const top = win.kh - 1 - win.pads[0];
+  const left = win.kw - 1 - win.pads[2];
+  return { h: win.oh, w: win.ow, kh: win.kh, kw: win.kw, stride: 1, oh: win.h, ow: win.w, pads: [top, win.h + win.kh - 1 - win.oh - top, left, win.w + win.kw - 1 - win.ow - left] };
+}
+
+/**
+ * Average pooling, stride 1 (Inception's 3×3 'same' branches): a depthwise sum with a kernel of ones divided
+ * by how many input pixels each window covers (TF leaves padding out of the average).
+ */
+export function avgPool(t: Tape, x: string, win: Window, channels: number): string {
+  const { g } = t;
+  if (win.stride !== 1) throw new Error('the training compiler trains average pooling with stride 1 only');
+  const ones = g.constant('pool_ones', new Float32Array(win.kh * win.kw * channels).fill(1), [win.kh * win.kw, channels]);
+  const counts = new Float32Array(win.oh * win.ow);
+  for (let oh = 0; oh < win.oh; oh++)
+    for (let ow = 0; ow < win.ow; ow++) {
+      const rows = Math.min(oh - win.pads[0] + win.kh, win.h) - Math.max(oh - win.pads[0], 0);
+      const cols = Math.min(ow - win.pads[2] + win.kw, win.w) - Math.max(ow - win.pads[2], 0);
+      counts[oh * win.ow + ow] = 1 / (rows * cols);
+    }
+  const inv = g.constant('pool_inv_count', counts, [1, win.oh, win.ow, 1]);
+  const y = g.op('Mul', [depthwiseForward(t, x, ones, win, channels).y, inv], {}, 'avgpool');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (dy) t.accumulate(x, depthwiseForward(t, g.op('Mul', [dy, inv]), ones, backWindow(win), channels).y);
   });
   return y;
 }

@@ -2,10 +2,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 import { GraphBuilder } from './graph.js';
 import { type Value, emitLayer, toNchw, toNhwc } from './layers.js';
+import { walkModel } from './walk.js';
 import type { Dim } from './proto.js';
-
-type Node = { inputTensors: tfl.SymbolicTensor[]; outputTensors: tfl.SymbolicTensor[] };
-type ContainerInternals = { containerNodes: Set<string> };
 
 /** Stops the walk at the layer a prefix graph ends before. */
 class StopAt {
@@ -13,44 +11,6 @@ class StopAt {
     readonly values: Value[],
     readonly tensors: tfl.SymbolicTensor[],
   ) {}
-}
-
-/** The node through which `layer` takes part in `container`'s graph. */
-function nodeIn(container: tfl.LayersModel, layer: tfl.layers.Layer): Node {
-  const keys = (container as unknown as ContainerInternals).containerNodes;
-  const nodes = layer.inboundNodes as unknown as Node[];
-  const i = nodes.findIndex((_, k) => keys.has(`${layer.name}_ib-${k}`));
-  if (i < 0) throw new TransferkitError(`internal: layer ${layer.name} has no node in ${container.name}`);
-  return nodes[i];
-}
-
-/** The functional graph of a container: a Sequential keeps one inside (its `model`). */
-function functionalOf(container: tfl.LayersModel): tfl.LayersModel {
-  if (container.getClassName() !== 'Sequential') return container;
-  const seq = container as unknown as { model?: tfl.LayersModel; build(): void };
-  if (!seq.model) seq.build();
-  return seq.model as tfl.LayersModel;
-}
-
-/** Emits a container's layers in topological order; `feeds` maps its input tensors to graph values. */
-function emitContainer(g: GraphBuilder, outer: tfl.LayersModel, feeds: Value[], until?: string): Value[] {
-  const container = functionalOf(outer);
-  const values = new Map<number, Value>();
-  container.inputs.forEach((t, i) => values.set(t.id, feeds[i]));
-  const get = (t: tfl.SymbolicTensor) => {
-    const v = values.get(t.id);
-    if (!v) throw new TransferkitError(`internal: tensor ${t.name} used before it is computed`);
-    return v;
-  };
-  for (const layer of container.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    const node = nodeIn(container, layer);
-    const inputs = node.inputTensors.map(get);
-    if (layer.name === until) throw new StopAt(inputs, node.inputTensors);
-    const outputs = layer instanceof tfl.LayersModel ? emitContainer(g, layer, inputs, until) : emitLayer(g, layer, inputs);
-    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
-  }
-  return container.outputs.map(get);
 }
 
 function dims(shape: Array<number | null>): Dim[] {
@@ -84,7 +44,10 @@ export function compileInference(model: tfl.LayersModel, options: CompileOptions
   let outputs: Value[];
   let outputShape: Array<number | null>;
   try {
-    outputs = emitContainer(g, model, [feed], options.until);
+    outputs = walkModel(model, [feed], (layer, inputs, call) => {
+      if (layer.name === options.until) throw new StopAt(inputs, call.inputs);
+      return emitLayer(g, layer, inputs);
+    });
     if (options.until) throw new TransferkitError(`no layer named '${options.until}' in ${model.name}`);
     outputShape = model.outputs[0].shape as Array<number | null>;
   } catch (err) {

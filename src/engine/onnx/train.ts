@@ -1,9 +1,10 @@
 // One training step as one ONNX graph: forward through the trainable part of a model, the loss, gradients of
 // the trainable weights (reverse mode, see autodiff.ts) and the optimizer update. Weights and optimizer state
 // go in as inputs and come out updated; the learning rate is an input, so schedules need no rebuild.
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
-import { Tape, activate, conv2d, dense, flatten, maskMul, maxPool, windowOf } from './autodiff.js';
+import { Tape, type Window, activate, avgPool, batchNorm, combine, concatLast, conv2d, dense, depthwiseConv2d, flatten, globalPool, maskMul, maxPool, reshape, windowOf, zeroPad } from './autodiff.js';
+import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
 
 export type LossName = 'binary_crossentropy' | 'categorical_crossentropy' | 'mse' | 'mae';
@@ -47,99 +48,193 @@ export interface TrainStepOptions {
   optimizer: OptimizerSpec;
 }
 
-/** The model's layers as one chain, nested models opened (a base with a head becomes base layers, head layers). */
-function leafChain(model: tfl.LayersModel): tfl.layers.Layer[] {
-  return model.layers.flatMap((l) => (l instanceof tfl.LayersModel ? leafChain(l) : l.getClassName() === 'InputLayer' ? [] : [l]));
-}
-
 const shapeOf = (s: Array<number | null>) => s.slice(1) as number[];
 
-export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptions): TrainStepGraph {
-  const chain = leafChain(model);
-  const start = options.from ? chain.findIndex((l) => l.name === options.from) : 0;
-  if (start < 0) throw new TransferkitError(`no layer named '${options.from}' in ${model.name}`);
-  const layers = chain.slice(start);
-  const first = layers[0].inboundNodes[0].inputTensors;
-  if (first.length !== 1) throw new TransferkitError(`layer ${layers[0].name} takes ${first.length} inputs; training starts at a single-input layer`);
+/** A value during the walk: its id (the same in both passes), and its graph name once it is computed here. */
+interface Walked {
+  id: number;
+  name: string | null;
+}
 
+/** The values a trained layer is fed, and its graph context. */
+interface Emit {
+  g: GraphBuilder;
+  t: Tape;
+  /** A weight as a graph input (trainable) or a constant. */
+  weight(layer: tfl.layers.Layer, index: number): string;
+  mask(layer: tfl.layers.Layer, shape: number[], rate: number): string;
+  /** Whether a value needs its gradient (the graph's input does not). */
+  needsGrad(value: string): boolean;
+  /** Pre-activation values of sigmoid/softmax outputs, for the fused losses. */
+  logits: Map<string, { logits: string; activation: string }>;
+}
+
+function withActivation(e: Emit, z: string, activation: string): string {
+  const y = activate(e.t, z, activation);
+  if (activation === 'sigmoid' || activation === 'softmax') e.logits.set(y, { logits: z, activation });
+  return y;
+}
+
+/** One layer of the trained part, forward with its gradients. */
+function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: LayerCall): string[] {
+  const { g, t } = e;
+  const c = layer.getConfig() as Record<string, unknown>;
+  const inShapes = call.inputs.map((i) => shapeOf(i.shape as Array<number | null>));
+  const [x] = xs;
+  const [shape] = inShapes;
+  const unsupported = (why: string) => new TransferkitError(`the training compiler cannot train ${layer.name} (${layer.getClassName()}): ${why}`);
+  const window = (): Window => {
+    const [kh, kw] = c.kernelSize as number[];
+    const [sh, sw] = c.strides as number[];
+    const [dh, dw] = (c.dilationRate as number[] | undefined) ?? [1, 1];
+    if (sh !== sw || dh !== 1 || dw !== 1) throw unsupported(`strides ${sh}x${sw}, dilation ${dh}x${dw} (square strides without dilation only)`);
+    if (sh !== 1 && e.needsGrad(x)) throw unsupported('a strided convolution trains only where its input is the trained part\'s input; unfreeze from it or later');
+    return windowOf(shape[0], shape[1], kh, kw, sh, c.padding as 'same' | 'valid');
+  };
+  switch (layer.getClassName()) {
+    case 'Dense':
+      if (shape.length !== 1) throw unsupported(`rank-${shape.length + 1} input: flatten first`);
+      return [withActivation(e, dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, e.needsGrad(x)), c.activation as string)];
+    case 'Conv2D': {
+      const z = conv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2], c.filters as number, e.needsGrad(x));
+      return [withActivation(e, z, c.activation as string)];
+    }
+    case 'DepthwiseConv2D': {
+      if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
+      const z = depthwiseConv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2], e.needsGrad(x));
+      return [withActivation(e, z, c.activation as string)];
+    }
+    case 'SeparableConv2D': {
+      if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
+      const dw = depthwiseConv2d(t, x, e.weight(layer, 0), undefined, window(), shape[2], e.needsGrad(x));
+      const win = window();
+      const pw = conv2d(t, dw, e.weight(layer, 1), c.useBias ? e.weight(layer, 2) : undefined, windowOf(win.oh, win.ow, 1, 1, 1, 'valid'), shape[2], c.filters as number, true);
+      return [withActivation(e, pw, c.activation as string)];
+    }
+    case 'BatchNormalization': {
+      const axis = c.axis as number;
+      if (axis !== -1 && axis !== shape.length) throw unsupported('normalising an axis other than the last');
+      const names = layer.weights.map((w) => w.originalName.split('/').pop());
+      const at = (n: string) => names.indexOf(n);
+      const values = layer.getWeights();
+      const n = shape[shape.length - 1];
+      const gamma = at('gamma') >= 0 ? e.weight(layer, at('gamma')) : g.constant('ones', new Float32Array(n).fill(1), [n]);
+      const beta = at('beta') >= 0 ? e.weight(layer, at('beta')) : g.constant('zeros', new Float32Array(n), [n]);
+      const stat = (s: string) => values[at(s)].dataSync() as Float32Array;
+      return [batchNorm(t, x, gamma, beta, stat('moving_mean'), stat('moving_variance'), c.epsilon as number, shape.length + 1)];
+    }
+    case 'Activation':
+      return [withActivation(e, x, c.activation as string)];
+    case 'ReLU': {
+      const max = c.maxValue as number | null | undefined;
+      if (max != null && max !== 6) throw unsupported(`ReLU capped at ${max} (6 or none only)`);
+      return [activate(t, x, max == null ? 'relu' : 'relu6')];
+    }
+    case 'Flatten':
+      return [flatten(t, x)];
+    case 'Reshape':
+      return [reshape(t, x, c.targetShape as number[])];
+    case 'Dropout': {
+      const noise = c.noiseShape as Array<number | null> | null | undefined;
+      const maskShape = noise ? noise.slice(1).map((d, i) => d ?? shape[i]) : shape;
+      return [maskMul(t, x, e.mask(layer, maskShape, c.rate as number))];
+    }
+    case 'MaxPooling2D': {
+      const [ph, pw] = c.poolSize as number[];
+      const [sh, sw] = (c.strides as number[] | undefined) ?? [ph, pw];
+      if (ph !== sh || pw !== sw || c.padding !== 'valid' || shape[0] % ph !== 0 || shape[1] % pw !== 0) {
+        throw unsupported(`max pooling ${ph}x${pw}/${sh} over ${shape[0]}x${shape[1]} (${c.padding}); window = stride over evenly divided inputs only`);
+      }
+      return [maxPool(t, x, windowOf(shape[0], shape[1], ph, pw, sh, 'valid'), shape[2])];
+    }
+    case 'AveragePooling2D': {
+      const [ph, pw] = c.poolSize as number[];
+      const [sh, sw] = (c.strides as number[] | undefined) ?? [ph, pw];
+      if (sh !== 1 || sw !== 1) throw unsupported(`average pooling with strides ${sh}x${sw} (stride 1 only)`);
+      return [avgPool(t, x, windowOf(shape[0], shape[1], ph, pw, 1, c.padding as 'same' | 'valid'), shape[2])];
+    }
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D':
+      return [globalPool(t, x, layer.getClassName() === 'GlobalAveragePooling2D' ? 'avg' : 'max', shape[0], shape[1], shape[2])];
+    case 'ZeroPadding2D':
+      return [zeroPad(t, x, c.padding as number[][], shape[0], shape[1])];
+    case 'Add':
+    case 'Multiply':
+      return [combine(t, layer.getClassName() === 'Add' ? 'Add' : 'Mul', xs, inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+    case 'Concatenate': {
+      const axis = c.axis as number;
+      if (axis !== -1 && axis !== shape.length) throw unsupported('concatenation along an axis other than the last');
+      return [concatLast(t, xs, inShapes.map((s) => s[s.length - 1]))];
+    }
+    default:
+      throw new TransferkitError(`the training compiler does not train ${layer.getClassName()} layers yet (layer ${layer.name}); use the feature-extraction strategy`);
+  }
+}
+
+export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptions): TrainStepGraph {
+  // Pass 1: number every value, and find the one the trained part starts from.
+  let counter = 0;
+  let startId: number | undefined = options.from ? undefined : 0;
+  walkModel<number>(model, [0], (layer, inputs, call) => {
+    if (layer.name === options.from) {
+      if (inputs.length !== 1) throw new TransferkitError(`layer ${layer.name} takes ${inputs.length} inputs; training starts at a single-input layer`);
+      startId = inputs[0];
+    }
+    return call.outputs.map(() => ++counter);
+  });
+  if (startId === undefined) throw new TransferkitError(`no layer named '${options.from}' in ${model.name}`);
+
+  // Pass 2: emit every layer downstream of that value, forward and backward.
   const g = new GraphBuilder(`${model.name}_train_step`);
   const t = new Tape(g);
-  const inputShape = shapeOf(first[0].shape as Array<number | null>);
-  const x = g.input('x', ['N', ...inputShape]);
   const lr = g.input('lr', []);
   const masks: TrainStepGraph['masks'] = [];
   const params: TrainParam[] = [];
-
-  /** A weight of a layer: a graph input when it trains, a constant when it does not. */
-  const weight = (layer: tfl.layers.Layer, index: number): string => {
-    const w = layer.weights[index];
-    const shape = w.shape as number[];
-    if (layer.trainable && w.trainable) {
-      const input = g.input(`${w.originalName}`, shape);
-      params.push({ layer, index, input, output: '', shape, slots: [] });
+  let x: string | undefined;
+  let inputShape: number[] = [];
+  const e: Emit = {
+    g,
+    t,
+    weight(layer, index) {
+      const w = layer.weights[index];
+      const shape = w.shape as number[];
+      if (layer.trainable && w.trainable) {
+        const input = g.input(w.originalName, shape);
+        params.push({ layer, index, input, output: '', shape, slots: [] });
+        return input;
+      }
+      return g.constant(w.originalName, layer.getWeights()[index].dataSync() as Float32Array, shape);
+    },
+    mask(layer, shape, rate) {
+      const input = g.input(`${layer.name}_mask`, ['N', ...shape]);
+      masks.push({ input, rate, shape });
       return input;
-    }
-    return g.constant(w.originalName, layer.getWeights()[index].dataSync() as Float32Array, shape);
+    },
+    needsGrad: (value) => value !== x,
+    logits: new Map(),
   };
-
-  let value = x;
-  let preActivation: { logits: string; activation: string } | undefined;
-  layers.forEach((layer, i) => {
-    const inbound = layer.inboundNodes[layer.inboundNodes.length - 1].inputTensors;
-    if (inbound.length !== 1) throw new TransferkitError(`the training compiler handles chains of single-input layers; ${layer.name} has ${inbound.length} inputs`);
-    const c = layer.getConfig() as Record<string, unknown>;
-    const last = i === layers.length - 1;
-    switch (layer.getClassName()) {
-      case 'Dense': {
-        if ((inbound[0].shape as unknown[]).length !== 2) throw new TransferkitError(`Dense layer ${layer.name} on a rank-${inbound[0].shape.length} input: flatten first`);
-        const z = dense(t, value, weight(layer, 0), c.useBias ? weight(layer, 1) : undefined, i > 0);
-        if (last) preActivation = { logits: z, activation: c.activation as string };
-        value = activate(t, z, c.activation as string);
-        break;
+  counter = 0;
+  const [out] = walkModel<Walked>(model, [{ id: 0, name: null }], (layer, inputs, call) => {
+    const ids = call.outputs.map(() => ++counter);
+    const names = inputs.map((v, i) => {
+      if (v.id !== startId) return v.name;
+      if (!x) {
+        inputShape = shapeOf(call.inputs[i].shape as Array<number | null>);
+        x = g.input('x', ['N', ...inputShape]);
       }
-      case 'Conv2D': {
-        const [, h, w, ci] = inbound[0].shape as number[];
-        const [kh, kw] = c.kernelSize as number[];
-        const [sh, sw] = c.strides as number[];
-        const [dh, dw] = (c.dilationRate as number[] | undefined) ?? [1, 1];
-        if (sh !== sw || dh !== 1 || dw !== 1) throw new TransferkitError(`the training compiler handles square strides without dilation; ${layer.name} has strides ${sh}x${sw}, dilation ${dh}x${dw}`);
-        if (sh !== 1 && i > 0) throw new TransferkitError(`the training compiler trains a strided convolution only as the first trained layer (${layer.name}); unfreeze from a later layer`);
-        const win = windowOf(h, w, kh, kw, sh, c.padding as 'same' | 'valid');
-        const z = conv2d(t, value, weight(layer, 0), c.useBias ? weight(layer, 1) : undefined, win, ci, c.filters as number, i > 0);
-        value = activate(t, z, c.activation as string);
-        break;
-      }
-      case 'MaxPooling2D': {
-        const [, h, w, ch] = inbound[0].shape as number[];
-        const [ph, pw] = c.poolSize as number[];
-        const [sh, sw] = (c.strides as number[] | undefined) ?? [ph, pw];
-        if (ph !== sh || pw !== sw || c.padding !== 'valid' || h % ph !== 0 || w % pw !== 0) {
-          throw new TransferkitError(`the training compiler handles max pooling with window = stride over evenly divided inputs; ${layer.name} is ${ph}x${pw}/${sh} over ${h}x${w} (${c.padding})`);
-        }
-        value = maxPool(t, value, windowOf(h, w, ph, pw, sh, 'valid'), ch);
-        break;
-      }
-      case 'Activation':
-        value = activate(t, value, c.activation as string);
-        break;
-      case 'Flatten':
-        value = flatten(t, value);
-        break;
-      case 'Dropout': {
-        const shape = shapeOf(inbound[0].shape as Array<number | null>);
-        const mask = g.input(`${layer.name}_mask`, ['N', ...shape]);
-        masks.push({ input: mask, rate: c.rate as number, shape });
-        value = maskMul(t, value, mask);
-        break;
-      }
-      default:
-        throw new TransferkitError(`the training compiler does not train ${layer.getClassName()} layers yet (layer ${layer.name}); use the feature-extraction strategy`);
+      return x;
+    });
+    if (names.every((n) => n === null)) return ids.map((id) => ({ id, name: null }));
+    if (names.some((n) => n === null)) {
+      throw new TransferkitError(`layer ${layer.name} joins a value from before '${options.from}' (a skip connection across the cut): choose a cut point at the start of a block (transferkit layers)`);
     }
+    return emitTrainLayer(e, layer, names as string[], call).map((name, i) => ({ id: ids[i], name }));
   });
-
+  if (!out.name || !x) throw new TransferkitError(`internal: nothing to train after '${options.from}'`);
+  const value = out.name;
   const outputShape = shapeOf(model.outputs[0].shape as Array<number | null>);
   const y = g.input('y', ['N', ...outputShape]);
-  const { loss, seedValue, seed } = emitLoss(g, options.loss, value, y, preActivation);
+  const { loss, seedValue, seed } = emitLoss(g, options.loss, value, y, e.logits.get(value));
   t.backward(seedValue, seed);
   for (const p of params) {
     const grad = t.grad(p.input);

@@ -1,0 +1,119 @@
+"""The PyTorch side of `npm run bench`: the same workloads, 2 threads, timed the same way.
+
+Reads a JSON list of workloads on stdin, prints a JSON list of {name, msPerStep} (or {name, seconds} for the
+seed workflow). Run by bench/run.ts with Debian's python3-torch; never imported by the product.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+def vgg16_features():
+    layers, c = [], 3
+    for v in CFG:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            c = v
+    return nn.Sequential(*layers)
+
+
+def head(features):
+    return nn.Sequential(nn.Flatten(), nn.Linear(features, 256), nn.ReLU(inplace=True), nn.Linear(256, 1))
+
+
+def timed(fn, reps, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.median(times))
+
+
+def forward(w):
+    net = vgg16_features().eval()
+    x = torch.rand(w["batch"], 3, w["size"], w["size"])
+    with torch.no_grad():
+        return timed(lambda: net(x), w["reps"])
+
+
+def train_step(w):
+    feats = vgg16_features()
+    model = nn.Sequential(feats, head(512))
+    trainable = {"head": list(model[1].parameters()), "block5": list(feats[24:].parameters()) + list(model[1].parameters()), "full": list(model.parameters())}[w["part"]]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in trainable:
+        p.requires_grad_(True)
+    opt = torch.optim.SGD(trainable, lr=1e-3, momentum=0.9)
+    loss_fn = nn.BCEWithLogitsLoss()
+    x = torch.rand(w["batch"], 3, w["size"], w["size"])
+    y = torch.randint(0, 2, (w["batch"], 1)).float()
+    # Like transferkit, the frozen prefix is computed once: only the trained part runs per step.
+    cut = {"head": 31, "block5": 24, "full": 0}[w["part"]]
+    with torch.no_grad():
+        cached = feats[:cut](x) if cut else x
+    rest = nn.Sequential(*list(feats[cut:]), model[1]) if w["part"] != "head" else model[1]
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(rest(cached), y)
+        loss.backward()
+        opt.step()
+
+    return timed(step, w["reps"])
+
+
+def seed_workflow(w):
+    """Keras's recipe the Keras way: the frozen base recomputed every epoch, then block5 unfrozen."""
+    data = np.load(w["images"])  # N, 32, 32, 3 preprocessed (caffe), float32
+    labels = torch.tensor(np.load(w["labels"]), dtype=torch.float32).view(-1, 1)
+    x_all = torch.tensor(data).permute(0, 3, 1, 2).contiguous()
+    feats = vgg16_features()
+    model = nn.Sequential(feats, head(512))
+    loss_fn = nn.BCEWithLogitsLoss()
+    batch = w["batch"]
+    t = time.perf_counter()
+    for phase, (epochs, lr, first_trainable) in enumerate([(w["epochs"], 1e-3, 31), (w["epochs"], 1e-4, 24)]):
+        for i, p in enumerate(feats.parameters()):
+            p.requires_grad_(False)
+        for p in feats[first_trainable:].parameters():
+            p.requires_grad_(True)
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=lr)
+        for _ in range(epochs):
+            for s in range(0, len(x_all), batch):
+                opt.zero_grad()
+                loss = loss_fn(model(x_all[s:s + batch]), labels[s:s + batch])
+                loss.backward()
+                opt.step()
+    return time.perf_counter() - t
+
+
+def main():
+    out = []
+    for w in json.load(sys.stdin):
+        if w["kind"] == "forward":
+            out.append({"name": w["name"], "msPerStep": forward(w)})
+        elif w["kind"] == "train":
+            out.append({"name": w["name"], "msPerStep": train_step(w)})
+        elif w["kind"] == "seed":
+            out.append({"name": w["name"], "seconds": seed_workflow(w)})
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

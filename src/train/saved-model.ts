@@ -1,0 +1,98 @@
+// A trained model on disk: tfjs's model.json + weights.bin (loadable by tfjs in the browser too) and
+// transferkit.json (what the model needs around it: preprocessing, input size, class names, how it was made).
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '../applications/layers.js';
+import type { PreprocessMode } from '../data/preprocess.js';
+import { TransferkitError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+/** transferkit.json: everything about a saved model that its weights do not say. */
+export interface ModelMetadata {
+  format: 'transferkit-model';
+  version: 1;
+  /** The pretrained base: application id and the options it was built with. */
+  base: { id: string; alpha?: number; weights: string | null };
+  /** Height, width, channels of one input image. */
+  inputShape: [number, number, number];
+  preprocessing: PreprocessMode;
+  classNames?: string[];
+  /** 'binary' (one sigmoid unit), 'categorical' (softmax) or 'regression'. */
+  task?: 'binary' | 'categorical' | 'regression';
+  head?: string;
+  strategy?: string;
+  [key: string]: unknown;
+}
+
+export interface SavedModel {
+  model: tfl.LayersModel;
+  metadata: ModelMetadata;
+}
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+const METADATA = 'transferkit.json';
+
+/**
+ * Saves a model into `dir` (created if needed). Each file is written to a temporary name and renamed, and
+ * transferkit.json comes last, so a directory that has it holds a complete model.
+ */
+export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = artifacts.weightData as ArrayBuffer;
+      await writeFileAtomic(path.join(dir, WEIGHTS_BIN), new Uint8Array(weights));
+      const manifest = {
+        modelTopology: artifacts.modelTopology,
+        format: 'layers-model',
+        generatedBy: 'transferkit',
+        convertedBy: null,
+        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
+      };
+      await writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(manifest));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+    }),
+  );
+  await writeFileAtomic(path.join(dir, METADATA), JSON.stringify(metadata, null, 2) + '\n');
+}
+
+async function readJson<T>(file: string, fix: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${fix}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new TransferkitError(`${file}: not valid JSON (the file is damaged); ${fix}`);
+  }
+}
+
+/** Loads a model saved by `saveModel`; a missing or damaged file is an error naming it. */
+export async function loadModel(dir: string): Promise<SavedModel> {
+  const fix = `is ${dir} a model saved by transferkit (model.json, weights.bin, transferkit.json)?`;
+  const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
+  if (metadata.format !== 'transferkit-model') throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
+  const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(path.join(dir, MODEL_JSON), fix);
+  const specs = manifest.weightsManifest?.flatMap((g) => g.weights) ?? [];
+  let weights: Buffer;
+  try {
+    weights = await fsp.readFile(path.join(dir, WEIGHTS_BIN));
+  } catch (err) {
+    throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: cannot read it (${(err as NodeJS.ErrnoException).code}); ${fix}`);
+  }
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (weights.length !== expected) throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: ${weights.length} bytes, the model needs ${expected}; the file is damaged`);
+  const data = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer;
+  try {
+    const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));
+    return { model, metadata };
+  } catch (err) {
+    throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${(err as Error).message.split('\n')[0]}); ${fix}`);
+  }
+}
