@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
+import { seededRandom } from '../util/random.js';
 import { type LossName, type OptimizerSpec, type TrainStepGraph, compileTrainStep } from './onnx/train.js';
 
 export interface TrainerOptions {
@@ -11,18 +12,6 @@ export interface TrainerOptions {
   optimizer: OptimizerSpec;
   /** Seed of the dropout masks. */
   seed?: number;
-}
-
-/** mulberry32: a small, fast, seeded generator for dropout masks. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface StepResult {
@@ -49,7 +38,7 @@ export class OrtTrainer {
   ) {
     this.values = graph.params.map((p) => Float32Array.from(p.layer.getWeights()[p.index].dataSync()));
     this.slots = graph.params.map((p) => p.slots.map(() => new Float32Array(p.shape.reduce((a, b) => a * b, 1))));
-    this.random = rng(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
   }
 
   static async create(model: tfl.LayersModel, options: TrainerOptions): Promise<OrtTrainer> {
@@ -71,33 +60,45 @@ export class OrtTrainer {
     return (lr * Math.sqrt(1 - (opt.beta2 ?? 0.999) ** t)) / (1 - (opt.beta1 ?? 0.9) ** t);
   }
 
-  /** One step on a batch of n examples: x holds n inputs of `graph.inputShape`, y n targets. */
-  async step(x: Float32Array, y: Float32Array, n: number, lr: number): Promise<StepResult> {
+  private feeds(x: Float32Array, y: Float32Array, n: number, lr: number, train: boolean): Record<string, ort.Tensor> {
     const g = this.graph;
     // tfjs can hand back float32 data in an Int32Array (its int→float cast does): ORT needs a Float32Array.
     const f32 = (a: Float32Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
     const feeds: Record<string, ort.Tensor> = {
       [g.x]: new ort.Tensor('float32', f32(x), [n, ...g.inputShape]),
       [g.y]: new ort.Tensor('float32', f32(y), [n, ...g.outputShape]),
-      [g.lr]: new ort.Tensor('float32', Float32Array.of(this.stepSize(lr)), []),
+      [g.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
     };
     for (const m of g.masks) {
       const keep = 1 - m.rate;
       const mask = new Float32Array(n * m.shape.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < mask.length; i++) mask[i] = this.random() < keep ? 1 / keep : 0;
+      if (train) for (let i = 0; i < mask.length; i++) mask[i] = this.random() < keep ? 1 / keep : 0;
+      else mask.fill(1);
       feeds[m.input] = new ort.Tensor('float32', mask, [n, ...m.shape]);
     }
     g.params.forEach((p, i) => {
       feeds[p.input] = new ort.Tensor('float32', this.values[i], p.shape);
       p.slots.forEach((s, k) => (feeds[s.input] = new ort.Tensor('float32', this.slots[i][k], p.shape)));
     });
-    const out = await this.session.run(feeds);
+    return feeds;
+  }
+
+  /** One step on a batch of n examples: x holds n inputs of `graph.inputShape`, y n targets. */
+  async step(x: Float32Array, y: Float32Array, n: number, lr: number): Promise<StepResult> {
+    const g = this.graph;
+    const out = await this.session.run(this.feeds(x, y, n, this.stepSize(lr), true));
     g.params.forEach((p, i) => {
       this.values[i] = out[p.output].data as Float32Array;
       p.slots.forEach((s, k) => (this.slots[i][k] = out[s.output].data as Float32Array));
     });
     this.iterations++;
     return { loss: (out[g.loss].data as Float32Array)[0], output: out[g.output].data as Float32Array };
+  }
+
+  /** Loss and outputs on a batch with the current weights, dropout off; nothing is updated. */
+  async evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
+    const out = await this.session.run(this.feeds(x, y, n, 0, false));
+    return { loss: (out[this.graph.loss].data as Float32Array)[0], output: out[this.graph.output].data as Float32Array };
   }
 
   /** Copies the trained weights into the tfjs model. */

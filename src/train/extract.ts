@@ -1,10 +1,11 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../applications/common.js';
 import { type Interpolation, decodeImage } from '../data/decode.js';
-import type { ImageFolder, SkippedFile } from '../data/folders.js';
+import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { preprocessPixels } from '../data/preprocess.js';
 import { TransferkitError } from '../errors.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
+import { baseModel } from './trainable.js';
 
 /**
  * ImageNet bases see little in tiny images: MobileNet (alpha 0.25) features of 32×32 inputs are ~97% zeros,
@@ -39,17 +40,17 @@ export interface ExtractResult {
 }
 
 /**
- * Runs the model (a base built by `applications.*`) over every image of a folder, batch by batch: decoded and
+ * Runs the model (built by `applications.*`, with or without a head) over images, batch by batch: decoded and
  * resized to the model's input, preprocessed as the base needs, and handed to `sink` in file order. Memory stays
  * at one batch, whatever the number of images. Undecodable images are skipped and reported.
  */
 export async function extractFeatures(
   model: tfl.LayersModel,
-  folder: ImageFolder,
+  files: LabelledFile[],
   sink: (rows: Float32Array, n: number) => Promise<void>,
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
-  const info = applicationInfo(model);
+  const info = applicationInfo(model) ?? applicationInfo(baseModel(model));
   if (!info) throw new TransferkitError(`model ${model.name} was not built by transferkit's applications: its preprocessing is unknown`);
   const [, height, width, channels] = model.inputs[0].shape;
   if (height === null || width === null) throw new TransferkitError(`model ${model.name} needs a fixed input size for extraction; build it with inputShape`);
@@ -59,7 +60,7 @@ export async function extractFeatures(
   const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
   const decodeBatch = (start: number) =>
     Promise.all(
-      folder.files.slice(start, start + batchSize).map(async (f) => {
+      files.slice(start, start + batchSize).map(async (f) => {
         try {
           return { ...f, pixels: preprocessPixels(await decodeImage(f.file, { height, width, interpolation: options.interpolation }), info.spec.preprocessing) };
         } catch (err) {
@@ -71,7 +72,7 @@ export async function extractFeatures(
   try {
     // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.
     let next = decodeBatch(0);
-    for (let start = 0; start < folder.files.length; start += batchSize) {
+    for (let start = 0; start < files.length; start += batchSize) {
       const images = (await next).filter((x) => x !== null);
       next = decodeBatch(start + batchSize);
       if (images.length > 0) {
@@ -83,7 +84,7 @@ export async function extractFeatures(
           done.labels.push(img.label);
         }
       }
-      options.onProgress?.(Math.min(start + batchSize, folder.files.length), folder.files.length);
+      options.onProgress?.(Math.min(start + batchSize, files.length), files.length);
     }
     return done;
   } finally {

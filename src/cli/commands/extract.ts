@@ -67,7 +67,7 @@ Example:
     let result;
     try {
       let last = 0;
-      result = await extractFeatures(model, folder, (rows, n) => writer.append(rows, n), {
+      result = await extractFeatures(model, folder.files, (rows, n) => writer.append(rows, n), {
         engine,
         batchSize,
         onProgress: (done) => {

@@ -188,8 +188,8 @@ function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, c
 }
 
 /**
- * Conv2D (stride 1 or more, 'same' or 'valid', no dilation) with gradients: dW = colsᵀ·dY, db = Σ dY, and dX
- * (stride 1) as the correlation of the padded dY with the flipped kernel, its channels swapped.
+ * Conv2D (any stride, 'same' or 'valid', no dilation) with gradients: dW = colsᵀ·dY, db = Σ dY, and dX as the
+ * correlation of the (dilated, padded) dY with the flipped kernel, its channels swapped.
  */
 export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number, needsInputGrad: boolean): string {
   const { g } = t;
@@ -202,10 +202,9 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
     t.accumulate(kernel, g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio'));
     if (bias) t.accumulate(bias, g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db'));
     if (!needsInputGrad) return;
-    if (win.stride !== 1) throw new Error('the training compiler trains strided convolutions only as the first trained layer');
     const flipped = g.op('Slice', [g.op('Transpose', [kernel], { perm: [0, 1, 3, 2] }), g.ints('starts', [-1, -1]), g.ints('ends', [-(win.kh + 1), -(win.kw + 1)]), g.ints('axes', [0, 1]), g.ints('steps', [-1, -1])], {}, 'w_flipped');
     const w2dBack = g.op('Reshape', [flipped, g.ints('shape', [win.kh * win.kw * co, ci])]);
-    t.accumulate(x, convForward(t, dy, w2dBack, backWindow(win), co, ci).y);
+    t.accumulate(x, inputGradient(t, dy, win, co, (dyd, back) => convForward(t, dyd, w2dBack, back, co, ci).y));
   });
   return y;
 }
@@ -240,7 +239,7 @@ function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels
   return { y: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, channels])], {}, 'dw_out'), cols };
 }
 
-/** DepthwiseConv2D with gradients; dX (stride 1) correlates the padded dY with the flipped kernel. */
+/** DepthwiseConv2D with gradients; dX correlates the (dilated, padded) dY with the flipped kernel. */
 export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, needsInputGrad: boolean): string {
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
@@ -253,9 +252,8 @@ export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string
     t.accumulate(kernel, g.op('Reshape', [dw, g.op('Shape', [kernel])]));
     if (bias) t.accumulate(bias, g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }));
     if (!needsInputGrad) return;
-    if (win.stride !== 1) throw new Error('the training compiler trains strided depthwise convolutions only as the first trained layer');
     const flipped = g.op('Slice', [w2d, g.ints('starts', [-1]), g.ints('ends', [-(win.kh * win.kw + 1)]), g.ints('axes', [0]), g.ints('steps', [-1])], {}, 'dw_flipped');
-    t.accumulate(x, depthwiseForward(t, dy, flipped, backWindow(win), channels).y);
+    t.accumulate(x, inputGradient(t, dy, win, channels, (dyd, back) => depthwiseForward(t, dyd, flipped, back, channels).y));
   });
   return y;
 }
@@ -358,20 +356,41 @@ export function reshape(t: Tape, x: string, target: number[]): string {
   return y;
 }
 
-/** The window of the gradient of a stride-1 window op: dY padded so that a correlation gives dX. */
-function backWindow(win: Window): Window {
+/**
+ * The input gradient of a window op (convolution, depthwise, pooling sum) at any stride: dY with stride−1 zeros
+ * inserted between its pixels, padded, then correlated at stride 1 by `correlate` (with the flipped kernel);
+ * input rows and columns no window reached get zeros.
+ */
+function inputGradient(t: Tape, dy: string, win: Window, channels: number, correlate: (dyd: string, back: Window) => string): string {
+  const { g } = t;
+  const s = win.stride;
+  let dyd = dy;
+  let hd = win.oh;
+  let wd = win.ow;
+  if (s > 1) {
+    const cells = g.op('Reshape', [dy, g.ints('shape', [-1, win.oh, 1, win.ow, 1, channels])]);
+    const spread = g.op('Pad', [cells, g.ints('pads', [0, 0, 0, 0, 0, 0, 0, 0, s - 1, 0, s - 1, 0])], { mode: 'constant' });
+    hd = (win.oh - 1) * s + 1;
+    wd = (win.ow - 1) * s + 1;
+    const full = g.op('Reshape', [spread, g.ints('shape', [-1, win.oh * s, win.ow * s, channels])]);
+    dyd = g.op('Slice', [full, g.ints('starts', [0, 0]), g.ints('ends', [hd, wd]), g.ints('axes', [1, 2])], {}, 'dy_dilated');
+  }
   const top = win.kh - 1 - win.pads[0];
   const left = win.kw - 1 - win.pads[2];
-  return { h: win.oh, w: win.ow, kh: win.kh, kw: win.kw, stride: 1, oh: win.h, ow: win.w, pads: [top, win.h + win.kh - 1 - win.oh - top, left, win.w + win.kw - 1 - win.ow - left] };
+  const bottom = Math.max(0, win.h + win.kh - 1 - hd - top);
+  const right = Math.max(0, win.w + win.kw - 1 - wd - left);
+  const oh = hd + top + bottom - win.kh + 1;
+  const ow = wd + left + right - win.kw + 1;
+  const dx = correlate(dyd, { h: hd, w: wd, kh: win.kh, kw: win.kw, stride: 1, oh, ow, pads: [top, bottom, left, right] });
+  return oh === win.h && ow === win.w ? dx : g.op('Pad', [dx, g.ints('pads', [0, 0, 0, 0, 0, win.h - oh, win.w - ow, 0])], { mode: 'constant' }, 'dx_uncovered');
 }
 
 /**
- * Average pooling, stride 1 (Inception's 3×3 'same' branches): a depthwise sum with a kernel of ones divided
+ * Average pooling (Inception's 3×3 'same' branches): a depthwise sum with a kernel of ones divided
  * by how many input pixels each window covers (TF leaves padding out of the average).
  */
 export function avgPool(t: Tape, x: string, win: Window, channels: number): string {
   const { g } = t;
-  if (win.stride !== 1) throw new Error('the training compiler trains average pooling with stride 1 only');
   const ones = g.constant('pool_ones', new Float32Array(win.kh * win.kw * channels).fill(1), [win.kh * win.kw, channels]);
   const counts = new Float32Array(win.oh * win.ow);
   for (let oh = 0; oh < win.oh; oh++)
@@ -384,7 +403,7 @@ export function avgPool(t: Tape, x: string, win: Window, channels: number): stri
   const y = g.op('Mul', [depthwiseForward(t, x, ones, win, channels).y, inv], {}, 'avgpool');
   t.record(() => {
     const dy = t.grad(y);
-    if (dy) t.accumulate(x, depthwiseForward(t, g.op('Mul', [dy, inv]), ones, backWindow(win), channels).y);
+    if (dy) t.accumulate(x, inputGradient(t, g.op('Mul', [dy, inv]), win, channels, (dyd, back) => depthwiseForward(t, dyd, ones, back, channels).y));
   });
   return y;
 }

@@ -88,7 +88,6 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     const [sh, sw] = c.strides as number[];
     const [dh, dw] = (c.dilationRate as number[] | undefined) ?? [1, 1];
     if (sh !== sw || dh !== 1 || dw !== 1) throw unsupported(`strides ${sh}x${sw}, dilation ${dh}x${dw} (square strides without dilation only)`);
-    if (sh !== 1 && e.needsGrad(x)) throw unsupported('a strided convolution trains only where its input is the trained part\'s input; unfreeze from it or later');
     return windowOf(shape[0], shape[1], kh, kw, sh, c.padding as 'same' | 'valid');
   };
   switch (layer.getClassName()) {
@@ -150,8 +149,8 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     case 'AveragePooling2D': {
       const [ph, pw] = c.poolSize as number[];
       const [sh, sw] = (c.strides as number[] | undefined) ?? [ph, pw];
-      if (sh !== 1 || sw !== 1) throw unsupported(`average pooling with strides ${sh}x${sw} (stride 1 only)`);
-      return [avgPool(t, x, windowOf(shape[0], shape[1], ph, pw, 1, c.padding as 'same' | 'valid'), shape[2])];
+      if (sh !== sw) throw unsupported(`average pooling with strides ${sh}x${sw} (square strides only)`);
+      return [avgPool(t, x, windowOf(shape[0], shape[1], ph, pw, sh, c.padding as 'same' | 'valid'), shape[2])];
     }
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D':

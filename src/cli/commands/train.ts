@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { getApplication } from '../../applications/index.js';
+import { UsageError } from '../../errors.js';
+import { ProgressBar } from '../../report/progress.js';
+import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../../train/fit.js';
+import { saveModel } from '../../train/saved-model.js';
+import { STRATEGIES, type Strategy } from '../../train/strategies.js';
+import { type Command, numberOption, printJson } from '../command.js';
+
+/** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
+function progress(): (e: TrainEvent) => void {
+  let bar: ProgressBar | undefined;
+  let seen = 0;
+  return (e) => {
+    if (e.type === 'notice') process.stderr.write(`transferkit: ${e.message}\n`);
+    if (e.type === 'features') {
+      if (!bar) {
+        bar = new ProgressBar({ label: `Phase ${e.phase + 1}: caching the frozen part's outputs`, total: e.total });
+        seen = 0;
+      }
+      bar.tick(e.done - seen);
+      seen = e.done;
+      if (e.done >= e.total) {
+        bar.finish();
+        bar = undefined;
+      }
+    }
+    // Batch bars only on a terminal: in a log the epoch lines say enough.
+    if (e.type === 'batch' && process.stderr.isTTY) {
+      if (!bar) {
+        bar = new ProgressBar({ label: `Epoch ${e.epoch}/${e.epochs}`, total: e.batches });
+        seen = 0;
+      }
+      bar.tick(e.batch - seen);
+      seen = e.batch;
+    }
+    if (e.type === 'epoch') {
+      bar?.finish();
+      bar = undefined;
+      const val = e.valLoss === null ? '' : ` - val_loss: ${e.valLoss.toFixed(4)} - val_accuracy: ${(e.valAccuracy as number).toFixed(4)}`;
+      process.stderr.write(`Epoch ${e.epoch}/${e.epochs} - loss: ${e.loss.toFixed(4)} - accuracy: ${e.accuracy.toFixed(4)}${val}\n`);
+    }
+  };
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  usage: '<dataDir> --base <model> [options]',
+  summary: 'Train an image classifier on a folder of class folders: feature extraction, fine-tuning or full training.',
+  positionals: [1, 1],
+  options: {
+    base: { type: 'string' },
+    alpha: { type: 'string' },
+    weights: { type: 'string' },
+    'input-size': { type: 'string' },
+    strategy: { type: 'string' },
+    'unfreeze-from': { type: 'string' },
+    head: { type: 'string' },
+    epochs: { type: 'string' },
+    'fine-tune-epochs': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'learning-rate': { type: 'string' },
+    optimizer: { type: 'string' },
+    'validation-split': { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  help: `
+Options:
+  --base MODEL                 pretrained base (vgg16, resnet50, mobilenet, …; transferkit layers MODEL)
+  --alpha A                    MobileNet / MobileNetV2 width
+  --weights imagenet|none|FILE weights of the base (default imagenet)
+  --input-size N               images resized to N×N (default: the base's size; small images train better upscaled)
+  --strategy S                 feature-extraction (default) | fine-tune | full
+  --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
+  --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
+  --epochs N                   default 10; --fine-tune-epochs N for fine-tune's second phase (default: --epochs)
+  --batch-size N               default 32
+  --learning-rate LR           default 0.001
+  --optimizer adam|sgd|rmsprop default adam
+  --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
+  --out DIR                    save the model (model.json, weights.bin, transferkit.json)
+  --json                       print {classNames, strategy, epochs, history, val, skipped, timings, out}
+
+Example:
+  transferkit train photos/ --base mobilenet --alpha 0.25 --input-size 96 --epochs 5 --out runs/photos`,
+  async run(values, [dataDir]) {
+    if (!values.base) throw new UsageError('--base MODEL is required');
+    const strategy = (values.strategy as string | undefined) ?? 'feature-extraction';
+    if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
+    const optimizer = (values.optimizer as string | undefined) ?? 'adam';
+    if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
+    const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+    const weights = values.weights as string | undefined;
+    const options: TrainOptions = {
+      base: values.base as string,
+      alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
+      weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
+      inputSize: int('input-size'),
+      strategy: strategy as Strategy,
+      unfreezeFrom: values['unfreeze-from'] as string | undefined,
+      head: values.head as string | undefined,
+      epochs: int('epochs'),
+      fineTuneEpochs: int('fine-tune-epochs'),
+      batchSize: int('batch-size'),
+      learningRate: numberOption(values, 'learning-rate', (n) => n > 0, 'a positive number'),
+      optimizer: optimizer as TrainOptions['optimizer'],
+      validationSplit: numberOption(values, 'validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+      seed: numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer'),
+      onEvent: progress(),
+    };
+    const r = await trainImageClassifier(dataDir, options);
+    const out = values.out as string | undefined;
+    if (out) {
+      const spec = getApplication(options.base).spec;
+      await saveModel(r.model, out, {
+        format: 'transferkit-model',
+        version: 1,
+        base: { id: spec.id, ...(options.alpha !== undefined ? { alpha: options.alpha } : {}), weights: options.weights ?? null },
+        inputShape: r.inputShape,
+        preprocessing: spec.preprocessing,
+        classNames: r.classNames,
+        task: r.classNames.length === 2 ? 'binary' : 'categorical',
+        head: r.head,
+        strategy: r.strategy,
+        training: { ...options, onEvent: undefined },
+        history: r.history,
+        val: r.val,
+        dataset: { dir: path.resolve(dataDir), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
+      });
+    }
+    const summary = { classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, timings: r.timings, out: out ? path.resolve(out) : null };
+    if (values.json) return printJson(summary);
+    const acc = r.val.accuracy === null ? 'no validation split' : `validation accuracy ${(r.val.accuracy * 100).toFixed(1)}%`;
+    process.stdout.write(`trained ${r.strategy} on ${r.counts.train} images (${r.classNames.join(', ')}): ${acc}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`);
+    if (r.skipped.length) process.stdout.write(`skipped ${r.skipped.length} file(s): ${r.skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}\n`);
+  },
+};
