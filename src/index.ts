@@ -22,3 +22,5 @@ export { OrtTrainer, type TrainerOptions } from './engine/trainer.js';
 export { extractFeatures, smallInputAdvice } from './train/extract.js';
 export { listImageFolder, type ImageFolder } from './data/folders.js';
 export { decodeImage } from './data/decode.js';
+export { trainImageClassifier, type TrainOptions, type TrainResult, type TrainEvent } from './train/fit.js';
+export { scoreFiles, evaluateFiles, type Evaluation } from './train/predict.js';

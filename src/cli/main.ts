@@ -5,11 +5,12 @@ import { compareParamsCommand } from './commands/compare-params.js';
 import { exportCommand } from './commands/export.js';
 import { extractCommand } from './commands/extract.js';
 import { layersCommand } from './commands/layers.js';
+import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
 import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [trainCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, extractCommand, exportCommand];
+const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, extractCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../applications/layers.js';
 import type { PreprocessMode } from '../data/preprocess.js';
+import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -75,6 +76,7 @@ async function readJson<T>(file: string, fix: string): Promise<T> {
 
 /** Loads a model saved by `saveModel`; a missing or damaged file is an error naming it. */
 export async function loadModel(dir: string): Promise<SavedModel> {
+  await initBackend();
   const fix = `is ${dir} a model saved by transferkit (model.json, weights.bin, transferkit.json)?`;
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
   if (metadata.format !== 'transferkit-model') throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
