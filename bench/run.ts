@@ -110,9 +110,25 @@ async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void>
     await trainer.dispose();
     // Backward costs about twice the forward: ~3× the forward's FLOPs per step.
     rows.push({ name, engine: 'ort', msPerStep: ms, gflops: (3 * fwdFlop * 64) / 1e9 / (ms / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / ms : null });
-    rows.push({ name, engine: 'wasm', msPerStep: null, gflops: null, vsTorch: null, note: 'tfjs-wasm has no conv filter gradient yet' });
+    rows.push({ name, engine: 'wasm', msPerStep: null, gflops: null, vsTorch: null, note: 'tfjs-wasm cannot train convolutions yet' });
   }
-  rows.push({ name: 'mobilenet_v2 block_16 fine-tune 224', engine: 'ort', msPerStep: null, gflops: null, vsTorch: null, note: 'BatchNorm/depthwise training not compiled yet' });
+  // MobileNetV2 at 224: the forward pass, and fine-tuning from block_16 (BatchNorm in inference mode) on cached block_15 outputs.
+  const mn = addHead(await applications.mobilenetV2({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  const fwdName = 'mobilenet_v2 forward 224x224 b8';
+  const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
+  for (const engine of ['ort', 'wasm'] as const) {
+    const p = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine });
+    const ms = await timed(() => p.predict(x, 8));
+    await p.dispose();
+    rows.push({ name: fwdName, engine, msPerStep: ms, gflops: null, vsTorch: torch.has(fwdName) ? (torch.get(fwdName) as number) / ms : null });
+  }
+  unfreezeFrom(mn, 'block_16_expand');
+  const ftName = 'mobilenet_v2 train block_16 224 b8 sgd';
+  const trainer = await OrtTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
+  const ms = await timed(() => trainer.step(feats, Float32Array.from({ length: 8 }, (_, i) => i % 2), 8, 1e-3));
+  await trainer.dispose();
+  rows.push({ name: ftName, engine: 'ort', msPerStep: ms, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / ms : null });
 }
 
 /** 2,000 CIFAR-10 images (cat, dog) decoded once and preprocessed for VGG16: the seed workflow's data. */
@@ -190,6 +206,8 @@ async function main(): Promise<void> {
       { kind: 'forward', name: 'vgg16 forward 32x32 b64', size: 32, batch: 64, reps: REPS },
       { kind: 'forward', name: 'vgg16 forward 224x224 b8', size: 224, batch: 8, reps: REPS },
       ...['head', 'block5', ...(QUICK ? [] : ['full'])].map((part) => ({ kind: 'train', name: `vgg16 train ${part} 32x32 b64 sgd`, part, size: 32, batch: 64, reps: REPS })),
+      { kind: 'forward', name: 'mobilenet_v2 forward 224x224 b8', model: 'mobilenet_v2', size: 224, batch: 8, reps: REPS },
+      { kind: 'train', name: 'mobilenet_v2 train block_16 224 b8 sgd', model: 'mobilenet_v2', size: 224, batch: 8, reps: REPS },
       ...(seedFiles ? [{ kind: 'seed', name: 'seed', ...seedFiles, epochs: seedEpochs, batch: 32 }] : []),
     ];
     for (const r of runTorch(workloads)) {

@@ -32,6 +32,35 @@ def head(features):
     return nn.Sequential(nn.Flatten(), nn.Linear(features, 256), nn.ReLU(inplace=True), nn.Linear(256, 1))
 
 
+def mobilenet_v2():
+    """MobileNetV2 (alpha 1.0) as Keras builds it: stem, 17 inverted residual blocks, the 1280-channel head conv."""
+
+    def block(cin, cout, stride, expand):
+        mid = cin * expand
+        layers = [] if expand == 1 else [nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid, eps=1e-3), nn.ReLU6()]
+        layers += [nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False), nn.BatchNorm2d(mid, eps=1e-3), nn.ReLU6(),
+                   nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout, eps=1e-3)]
+        return nn.Sequential(*layers), cin == cout and stride == 1
+
+    class Residual(nn.Module):
+        def __init__(self, body, skip):
+            super().__init__()
+            self.body, self.skip = body, skip
+
+        def forward(self, x):
+            y = self.body(x)
+            return x + y if self.skip else y
+
+    cfg = [(16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (32, 1, 6), (64, 2, 6), (64, 1, 6), (64, 1, 6), (64, 1, 6),
+           (96, 1, 6), (96, 1, 6), (96, 1, 6), (160, 2, 6), (160, 1, 6), (160, 1, 6), (320, 1, 6)]
+    mods, c = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32, eps=1e-3), nn.ReLU6())], 32
+    for cout, stride, expand in cfg:
+        mods.append(Residual(*block(c, cout, stride, expand)))
+        c = cout
+    mods.append(nn.Sequential(nn.Conv2d(320, 1280, 1, bias=False), nn.BatchNorm2d(1280, eps=1e-3), nn.ReLU6()))
+    return nn.Sequential(*mods)
+
+
 def timed(fn, reps, warmup=2):
     for _ in range(warmup):
         fn()
@@ -44,13 +73,37 @@ def timed(fn, reps, warmup=2):
 
 
 def forward(w):
-    net = vgg16_features().eval()
+    net = (mobilenet_v2() if w.get("model") == "mobilenet_v2" else vgg16_features()).eval()
     x = torch.rand(w["batch"], 3, w["size"], w["size"])
     with torch.no_grad():
         return timed(lambda: net(x), w["reps"])
 
 
+def mobilenet_v2_fine_tune(w):
+    """block_16 and the head trained (BatchNorm in inference mode), the prefix computed once."""
+    net = mobilenet_v2().eval()
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, 1))
+    x = torch.rand(w["batch"], 3, w["size"], w["size"])
+    y = torch.randint(0, 2, (w["batch"], 1)).float()
+    with torch.no_grad():
+        cached = net[:17](x)
+    rest = nn.Sequential(net[17:], head)
+    params = list(net[17:].parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(rest(cached), y)
+        loss.backward()
+        opt.step()
+
+    return timed(step, w["reps"])
+
+
 def train_step(w):
+    if w.get("model") == "mobilenet_v2":
+        return mobilenet_v2_fine_tune(w)
     feats = vgg16_features()
     model = nn.Sequential(feats, head(512))
     trainable = {"head": list(model[1].parameters()), "block5": list(feats[24:].parameters()) + list(model[1].parameters()), "full": list(model.parameters())}[w["part"]]
