@@ -193,11 +193,41 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
       losses.forEach((l, i) => assert.ok(Math.abs(l - expected.losses[i]) < 1e-4 * Math.max(1, Math.abs(expected.losses[i])), `step ${i}: ${l} vs ${expected.losses[i]}`));
       assert.ok(losses[19] < losses[0], `loss falls: ${losses[0]} → ${losses[19]}`);
       trainer.writeBack();
-      suffix.flatMap((l) => l.trainableWeights).forEach((w, i) => assert.ok(maxDiff(w.read().dataSync() as Float32Array, expected.weights[i]) < 1e-4, w.name));
+      // Adam moves a weight by ~lr whatever the size of its gradient, so near-zero gradients can diverge in sign
+      // between two float32 implementations: check the typical difference tightly and the largest loosely.
+      suffix.flatMap((l) => l.trainableWeights).forEach((w, i) => {
+        const got = w.read().dataSync() as Float32Array;
+        let sum = 0;
+        for (let k = 0; k < got.length; k++) sum += Math.abs(got[k] - expected.weights[i][k]);
+        assert.ok(sum / got.length < 1e-6, `${w.name}: mean difference ${sum / got.length}`);
+        assert.ok(maxDiff(got, expected.weights[i]) < 5e-4, `${w.name}: max difference ${maxDiff(got, expected.weights[i])}`);
+      });
       await trainer.dispose();
     } finally {
       await initBackend('cpu');
     }
+  });
+
+  test('max pooling sends a tied window\'s gradient to its first maximum only, like tfjs', async () => {
+    const build = () =>
+      tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({ inputShape: [4, 4, 1], filters: 1, kernelSize: 1, useBias: false, name: 'c', kernelInitializer: tfl.initializers.ones() }),
+          tfl.layers.maxPooling2d({ poolSize: 2, name: 'p' }),
+          tfl.layers.flatten({ name: 'f' }),
+          tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'o', kernelInitializer: tfl.initializers.ones() }),
+        ],
+      });
+    // Every window holds ties: two equal maxima in the first, four in the others.
+    const x = tf.tensor4d([3, 3, 1, 1, 0, 1, 1, 1, 2, 2, 5, 5, 2, 2, 5, 5], [1, 4, 4, 1]);
+    const y = tf.tensor2d([[0]]);
+    const ref = build();
+    const expected = referenceSteps((b) => ref.apply(b) as tf.Tensor, ref.layers, x, y, 'binary_crossentropy', { name: 'sgd' }, 0.1, 1);
+    const model = build();
+    const trainer = await OrtTrainer.create(model, { loss: 'binary_crossentropy', optimizer: { name: 'sgd' } });
+    await trainer.step(x.dataSync() as Float32Array, y.dataSync() as Float32Array, 1, 0.1);
+    trainer.writeBack();
+    assert.ok(maxDiff(model.getLayer('c').getWeights()[0].dataSync() as Float32Array, expected.weights[0]) < 1e-6);
   });
 
   test('a frozen layer is a constant: only the trainable one changes', async () => {

@@ -210,9 +210,9 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
 }
 
 /**
- * Max pooling with window = stride (VGG's 2×2/2), 'valid': a reshape and a max; backward routes the gradient
- * through an equality mask. Exact ties (rare with real data) give the gradient to every tied maximum, where
- * tfjs and PyTorch pick one.
+ * Max pooling with window = stride (VGG's 2×2/2), 'valid': a reshape and a max. Backward sends each window's
+ * gradient to its first maximum in row-major order, as tfjs and PyTorch do when values tie (an equality mask,
+ * kept at its first set position by a cumulative sum).
  */
 export function maxPool(t: Tape, x: string, win: Window, channels: number): string {
   const { g } = t;
@@ -222,10 +222,14 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
   t.record(() => {
     const dy = t.grad(y);
     if (!dy) return;
-    const yb = g.op('Reshape', [y, g.ints('shape', [-1, oh, 1, ow, 1, channels])]);
-    const dyb = g.op('Reshape', [dy, g.ints('shape', [-1, oh, 1, ow, 1, channels])]);
-    const mask = g.op('Cast', [g.op('Equal', [blocks, yb])], { to: 1 }, 'pool_mask');
-    t.accumulate(x, g.op('Reshape', [g.op('Mul', [mask, dyb]), g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
+    // Window positions last: [N, OH, OW, C, KH·KW].
+    const windows = g.op('Reshape', [g.op('Transpose', [blocks], { perm: [0, 1, 3, 5, 2, 4] }), g.ints('shape', [-1, oh, ow, channels, kh * kw])]);
+    const top = g.op('Reshape', [y, g.ints('shape', [-1, oh, ow, channels, 1])]);
+    const mask = g.op('Cast', [g.op('Equal', [windows, top])], { to: 1 }, 'pool_mask');
+    const first = g.op('Mul', [mask, g.op('Cast', [g.op('Equal', [g.op('CumSum', [mask, g.ints('last_axis', [4])]), g.constant('one', [1], [])])], { to: 1 })], {}, 'pool_first');
+    const routed = g.op('Mul', [first, g.op('Reshape', [dy, g.ints('shape', [-1, oh, ow, channels, 1])])]);
+    const back = g.op('Transpose', [g.op('Reshape', [routed, g.ints('shape', [-1, oh, ow, channels, kh, kw])])], { perm: [0, 1, 4, 2, 5, 3] });
+    t.accumulate(x, g.op('Reshape', [back, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
   });
   return y;
 }
