@@ -79,16 +79,8 @@ def forward(w):
         return timed(lambda: net(x), w["reps"])
 
 
-def mobilenet_v2_fine_tune(w):
-    """block_16 and the head trained (BatchNorm in inference mode), the prefix computed once."""
-    net = mobilenet_v2().eval()
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, 1))
-    x = torch.rand(w["batch"], 3, w["size"], w["size"])
-    y = torch.randint(0, 2, (w["batch"], 1)).float()
-    with torch.no_grad():
-        cached = net[:17](x)
-    rest = nn.Sequential(net[17:], head)
-    params = list(net[17:].parameters()) + list(head.parameters())
+def sgd_steps(rest, params, cached, y, reps):
+    """Times SGD steps of the trained part on its cached input (momentum 0.9, BCE on logits)."""
     opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
     loss_fn = nn.BCEWithLogitsLoss()
 
@@ -98,7 +90,18 @@ def mobilenet_v2_fine_tune(w):
         loss.backward()
         opt.step()
 
-    return timed(step, w["reps"])
+    return timed(step, reps)
+
+
+def mobilenet_v2_fine_tune(w):
+    """block_16 and the head trained (BatchNorm in inference mode), the prefix computed once."""
+    net = mobilenet_v2().eval()
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, 1))
+    x = torch.rand(w["batch"], 3, w["size"], w["size"])
+    y = torch.randint(0, 2, (w["batch"], 1)).float()
+    with torch.no_grad():
+        cached = net[:17](x)
+    return sgd_steps(nn.Sequential(net[17:], head), list(net[17:].parameters()) + list(head.parameters()), cached, y, w["reps"])
 
 
 def train_step(w):
@@ -111,8 +114,6 @@ def train_step(w):
         p.requires_grad_(False)
     for p in trainable:
         p.requires_grad_(True)
-    opt = torch.optim.SGD(trainable, lr=1e-3, momentum=0.9)
-    loss_fn = nn.BCEWithLogitsLoss()
     x = torch.rand(w["batch"], 3, w["size"], w["size"])
     y = torch.randint(0, 2, (w["batch"], 1)).float()
     # Like transferkit, the frozen prefix is computed once: only the trained part runs per step.
@@ -120,14 +121,7 @@ def train_step(w):
     with torch.no_grad():
         cached = feats[:cut](x) if cut else x
     rest = nn.Sequential(*list(feats[cut:]), model[1]) if w["part"] != "head" else model[1]
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(rest(cached), y)
-        loss.backward()
-        opt.step()
-
-    return timed(step, w["reps"])
+    return sgd_steps(rest, trainable, cached, y, w["reps"])
 
 
 def seed_workflow(w):

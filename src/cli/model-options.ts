@@ -73,3 +73,19 @@ export async function buildModel(id: string, values: Values): Promise<tfl.Layers
   if (values['unfreeze-from']) unfreezeFrom(model, values['unfreeze-from'] as string);
   return model;
 }
+
+/** Flags of the commands that run a pretrained base over images (train, extract). */
+export const IMAGE_BASE_OPTIONS: Options = {
+  base: { type: 'string' },
+  alpha: { type: 'string' },
+  weights: { type: 'string' },
+  'input-size': { type: 'string' },
+  'batch-size': { type: 'string' },
+};
+
+export const IMAGE_BASE_HELP = `
+  --base MODEL                 pretrained base (vgg16, resnet50, mobilenet, …; see transferkit layers MODEL)
+  --alpha A                    MobileNet / MobileNetV2 width
+  --weights imagenet|none|FILE weights of the base (default imagenet)
+  --input-size N               images resized to N×N (default: the base's size; small images work better upscaled)
+  --batch-size N               images per step (default 32)`;

@@ -8,7 +8,7 @@ import { ProgressBar } from '../../report/progress.js';
 import { extractFeatures, smallInputAdvice } from '../../train/extract.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { type Command, numberOption, printJson } from '../command.js';
-import { buildBase } from '../model-options.js';
+import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, buildBase } from '../model-options.js';
 
 export const extractCommand: Command = {
   name: 'extract',
@@ -16,27 +16,18 @@ export const extractCommand: Command = {
   summary: 'Compute pretrained features for every image of a folder of class folders, into a .npy file.',
   positionals: [1, 1],
   options: {
-    base: { type: 'string' },
-    alpha: { type: 'string' },
-    weights: { type: 'string' },
-    'input-size': { type: 'string' },
+    ...IMAGE_BASE_OPTIONS,
     pooling: { type: 'string' },
-    'batch-size': { type: 'string' },
     engine: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
   },
   help: `
-Options:
-  --base MODEL               pretrained base: ${'vgg16, resnet50, mobilenet, …'} (see transferkit layers)
-  --alpha A                  MobileNet / MobileNetV2 width
-  --weights imagenet|FILE    weights of the base (default imagenet)
-  --input-size N             resize images to N×N (default: the base's own size, e.g. 224)
-  --pooling avg|max|none     pool the last feature map (default avg: one vector per image)
-  --batch-size N             images per forward pass (default 32)
-  --engine ort|wasm|cpu      where the base runs (default ort; TRANSFERKIT_ENGINE)
-  --out FILE.npy             float32 features in file order; FILE.json beside it lists files, labels, classNames, shape
-  --json                     print the summary as JSON
+Options:${IMAGE_BASE_HELP}
+  --pooling avg|max|none       pool the last feature map (default avg: one vector per image)
+  --engine ort|wasm|cpu        where the base runs (default ort; TRANSFERKIT_ENGINE)
+  --out FILE.npy               float32 features in file order; FILE.json beside it lists files, labels, classNames, shape
+  --json                       print the summary as JSON
 
 Example:
   transferkit extract photos/ --base mobilenet --alpha 0.25 --input-size 96 --out features.npy`,

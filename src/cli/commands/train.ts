@@ -6,6 +6,7 @@ import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../../
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, numberOption, printJson } from '../command.js';
+import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -49,16 +50,12 @@ export const trainCommand: Command = {
   summary: 'Train an image classifier on a folder of class folders: feature extraction, fine-tuning or full training.',
   positionals: [1, 1],
   options: {
-    base: { type: 'string' },
-    alpha: { type: 'string' },
-    weights: { type: 'string' },
-    'input-size': { type: 'string' },
+    ...IMAGE_BASE_OPTIONS,
     strategy: { type: 'string' },
     'unfreeze-from': { type: 'string' },
     head: { type: 'string' },
     epochs: { type: 'string' },
     'fine-tune-epochs': { type: 'string' },
-    'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
     optimizer: { type: 'string' },
     'validation-split': { type: 'string' },
@@ -67,16 +64,11 @@ export const trainCommand: Command = {
     json: { type: 'boolean' },
   },
   help: `
-Options:
-  --base MODEL                 pretrained base (vgg16, resnet50, mobilenet, …; transferkit layers MODEL)
-  --alpha A                    MobileNet / MobileNetV2 width
-  --weights imagenet|none|FILE weights of the base (default imagenet)
-  --input-size N               images resized to N×N (default: the base's size; small images train better upscaled)
+Options:${IMAGE_BASE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
   --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
   --epochs N                   default 10; --fine-tune-epochs N for fine-tune's second phase (default: --epochs)
-  --batch-size N               default 32
   --learning-rate LR           default 0.001
   --optimizer adam|sgd|rmsprop default adam
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
