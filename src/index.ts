@@ -24,3 +24,4 @@ export { listImageFolder, type ImageFolder } from './data/folders.js';
 export { decodeImage } from './data/decode.js';
 export { trainImageClassifier, type TrainOptions, type TrainResult, type TrainEvent } from './train/fit.js';
 export { scoreFiles, evaluateFiles, type Evaluation } from './train/predict.js';
+export { compareStrategies, type StrategyResult } from './train/compare.js';

@@ -21,7 +21,8 @@ describe('transferkit train', () => {
     assert.match(JSON.stringify(j.skipped), /corrupt\.jpg.*cannot decode|readme\.txt.*not an image/s);
     assert.match(r.stderr, /class folder 'empty' has no images/);
     assert.match(r.stderr, /Epoch 3\/3 - loss: [\d.]+ - accuracy: [\d.]+ - val_loss: [\d.]+ - val_accuracy: [\d.]+/);
-    assert.deepEqual(readdirSync(out).sort(), ['model.json', 'transferkit.json', 'weights.bin']);
+    assert.deepEqual(readdirSync(out).sort(), ['accuracy.svg', 'loss.svg', 'model.json', 'transferkit.json', 'weights.bin']);
+    assert.equal((readFileSync(path.join(out, 'loss.svg'), 'utf8').match(/<polyline/g) ?? []).length, 2, 'training and validation loss lines');
     const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
     assert.equal(meta.preprocessing, 'tf');
     assert.deepEqual(meta.inputShape, [32, 32, 3]);
@@ -50,6 +51,19 @@ describe('transferkit train', () => {
     const ev = JSON.parse(e.stdout);
     assert.equal(ev.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 16);
     assert.equal(ev.accuracy, (ev.confusionMatrix[0][0] + ev.confusionMatrix[1][1]) / 16);
+  });
+
+  test('compare: the three strategies on one split, with a table, charts and an HTML report', async () => {
+    const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 6, size: 32 });
+    const out = path.join(tempDir(), 'cmp');
+    const r = cli(['compare', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--unfreeze-from', 'conv_dw_13', '--epochs', '1', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout);
+    assert.deepEqual(rows.map((x: { strategy: string }) => x.strategy), ['full', 'feature-extraction', 'fine-tune']);
+    assert.deepEqual(rows.map((x: { trainableParams: number }) => x.trainableParams), [213_329, 257, 69_121]);
+    assert.ok(rows.every((x: { wallS: number; bestValAccuracy: number }) => x.wallS > 0 && x.bestValAccuracy >= 0 && x.bestValAccuracy <= 1));
+    for (const f of ['compare.json', 'params.svg', 'time.svg', 'accuracy.svg', 'report.html']) assert.ok(existsSync(path.join(out, f)), f);
+    assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /<td>fine-tune from conv_dw_13<\/td><td>218,801<\/td><td>69,121<\/td>/);
   });
 
   test("the seed's exact model trains end to end with --weights none: VGG16 at 32x32, fine-tune from block5_conv1", async () => {

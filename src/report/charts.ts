@@ -86,3 +86,46 @@ export async function writeChart(file: string, svg: string): Promise<void> {
   if (ext === '.png') return writeFileAtomic(file, await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer());
   throw new UsageError(`chart file ${file}: the extension must be .svg or .png`);
 }
+
+export interface LineChart {
+  title: string;
+  /** x values are 1…n. */
+  series: Array<{ name: string; values: Array<number | null>; color: string }>;
+  xLabel: string;
+  yLabel: string;
+}
+
+/** A line chart (e.g. loss and validation loss per epoch) as a standalone SVG document. */
+export function lineChartSvg(chart: LineChart): string {
+  const W = 640;
+  const H = 360;
+  const m = { top: 44, right: 20, bottom: 70, left: 70 };
+  const plotW = W - m.left - m.right;
+  const plotH = H - m.top - m.bottom;
+  const all = chart.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  const n = Math.max(1, ...chart.series.map((s) => s.values.length));
+  const yMax = niceMax(Math.max(...all, 0));
+  const x = (i: number) => m.left + (n === 1 ? plotW / 2 : (i / (n - 1)) * plotW);
+  const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(chart.title)}</text>`,
+  ];
+  for (let k = 0; k <= 5; k++) {
+    const v = (yMax * k) / 5;
+    parts.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${+v.toFixed(3)}</text>`);
+  }
+  for (let i = 0; i < n; i++) parts.push(`<text x="${x(i)}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
+  parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 34}" text-anchor="middle" font-size="12">${esc(chart.xLabel)}</text>`);
+  parts.push(`<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(chart.yLabel)}</text>`);
+  chart.series.forEach((s, si) => {
+    const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i)},${y(v)}`)).filter((p) => p !== null);
+    if (pts.length) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"><title>${esc(s.name)}</title></polyline>`);
+    const lx = m.left + si * 160;
+    parts.push(`<rect x="${lx}" y="${H - 22}" width="12" height="4" fill="${s.color}"/><text x="${lx + 18}" y="${H - 16}" font-size="12">${esc(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

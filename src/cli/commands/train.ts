@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
 import { UsageError } from '../../errors.js';
+import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../report/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../../train/fit.js';
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
-import { type Command, numberOption, printJson } from '../command.js';
+import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
 import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
@@ -44,25 +45,56 @@ function progress(): (e: TrainEvent) => void {
   };
 }
 
+/** The training flags as library options (shared by train and compare). */
+export function trainOptionsFrom(values: Values): TrainOptions {
+  if (!values.base) throw new UsageError('--base MODEL is required');
+  const strategy = (values.strategy as string | undefined) ?? 'feature-extraction';
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
+  const optimizer = (values.optimizer as string | undefined) ?? 'adam';
+  if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
+  const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  const weights = values.weights as string | undefined;
+  return {
+    base: values.base as string,
+    alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
+    weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
+    inputSize: int('input-size'),
+    strategy: strategy as Strategy,
+    unfreezeFrom: values['unfreeze-from'] as string | undefined,
+    head: values.head as string | undefined,
+    epochs: int('epochs'),
+    fineTuneEpochs: int('fine-tune-epochs'),
+    batchSize: int('batch-size'),
+    learningRate: numberOption(values, 'learning-rate', (n) => n > 0, 'a positive number'),
+    optimizer: optimizer as TrainOptions['optimizer'],
+    validationSplit: numberOption(values, 'validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    seed: numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer'),
+    onEvent: progress(),
+  };
+}
+
+/** Flags of train (and compare). */
+export const TRAIN_OPTIONS: Options = {
+  ...IMAGE_BASE_OPTIONS,
+  strategy: { type: 'string' },
+  'unfreeze-from': { type: 'string' },
+  head: { type: 'string' },
+  epochs: { type: 'string' },
+  'fine-tune-epochs': { type: 'string' },
+  'learning-rate': { type: 'string' },
+  optimizer: { type: 'string' },
+  'validation-split': { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
 export const trainCommand: Command = {
   name: 'train',
   usage: '<dataDir> --base <model> [options]',
   summary: 'Train an image classifier on a folder of class folders: feature extraction, fine-tuning or full training.',
   positionals: [1, 1],
-  options: {
-    ...IMAGE_BASE_OPTIONS,
-    strategy: { type: 'string' },
-    'unfreeze-from': { type: 'string' },
-    head: { type: 'string' },
-    epochs: { type: 'string' },
-    'fine-tune-epochs': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    optimizer: { type: 'string' },
-    'validation-split': { type: 'string' },
-    seed: { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-  },
+  options: TRAIN_OPTIONS,
   help: `
 Options:${IMAGE_BASE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
@@ -72,36 +104,13 @@ Options:${IMAGE_BASE_HELP}
   --learning-rate LR           default 0.001
   --optimizer adam|sgd|rmsprop default adam
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
-  --out DIR                    save the model (model.json, weights.bin, transferkit.json)
+  --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {classNames, strategy, epochs, history, val, skipped, timings, out}
 
 Example:
   transferkit train photos/ --base mobilenet --alpha 0.25 --input-size 96 --epochs 5 --out runs/photos`,
   async run(values, [dataDir]) {
-    if (!values.base) throw new UsageError('--base MODEL is required');
-    const strategy = (values.strategy as string | undefined) ?? 'feature-extraction';
-    if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
-    const optimizer = (values.optimizer as string | undefined) ?? 'adam';
-    if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
-    const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-    const weights = values.weights as string | undefined;
-    const options: TrainOptions = {
-      base: values.base as string,
-      alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
-      weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
-      inputSize: int('input-size'),
-      strategy: strategy as Strategy,
-      unfreezeFrom: values['unfreeze-from'] as string | undefined,
-      head: values.head as string | undefined,
-      epochs: int('epochs'),
-      fineTuneEpochs: int('fine-tune-epochs'),
-      batchSize: int('batch-size'),
-      learningRate: numberOption(values, 'learning-rate', (n) => n > 0, 'a positive number'),
-      optimizer: optimizer as TrainOptions['optimizer'],
-      validationSplit: numberOption(values, 'validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
-      seed: numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer'),
-      onEvent: progress(),
-    };
+    const options = trainOptionsFrom(values);
     const r = await trainImageClassifier(dataDir, options);
     const out = values.out as string | undefined;
     if (out) {
@@ -121,6 +130,7 @@ Example:
         val: r.val,
         dataset: { dir: path.resolve(dataDir), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
       });
+      await writeHistoryCharts(out, r.history);
     }
     const summary = { classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, timings: r.timings, out: out ? path.resolve(out) : null };
     if (values.json) return printJson(summary);

@@ -1,0 +1,43 @@
+import { TransferkitError } from '../errors.js';
+import { type TrainOptions, trainImageClassifier } from './fit.js';
+import { STRATEGIES, type Strategy, compareParams } from './strategies.js';
+
+export interface StrategyResult {
+  strategy: Strategy;
+  unfreezeFrom?: string;
+  totalParams: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  wallS: number;
+  /** Training time per epoch (caching the frozen part excluded). */
+  secondsPerEpoch: number;
+  bestValAccuracy: number | null;
+  finalValAccuracy: number | null;
+}
+
+/**
+ * The seed's comparison extended: the same data, split and seed trained by full training, feature extraction
+ * and fine-tuning, with their parameter counts, wall time, time per epoch and validation accuracy.
+ */
+export async function compareStrategies(dataDir: string, options: TrainOptions & { unfreezeFrom: string }): Promise<StrategyResult[]> {
+  if (!options.unfreezeFrom) throw new TransferkitError('compare needs the layer fine-tuning starts from (--unfreeze-from LAYER)');
+  const rows: StrategyResult[] = [];
+  for (const strategy of STRATEGIES) {
+    const r = await trainImageClassifier(dataDir, { ...options, strategy });
+    const params = compareParams(r.model, { unfreezeFrom: options.unfreezeFrom }).find((p) => p.strategy === strategy);
+    const accuracies = r.history.map((h) => h.valAccuracy).filter((a): a is number => a !== null);
+    rows.push({
+      strategy,
+      ...(strategy === 'fine-tune' ? { unfreezeFrom: options.unfreezeFrom } : {}),
+      totalParams: params?.totalParams ?? 0,
+      trainableParams: params?.trainableParams ?? 0,
+      nonTrainableParams: params?.nonTrainableParams ?? 0,
+      wallS: r.timings.totalS,
+      secondsPerEpoch: r.timings.trainS / r.history.length,
+      bestValAccuracy: accuracies.length ? Math.max(...accuracies) : null,
+      finalValAccuracy: r.val.accuracy,
+    });
+    r.model.dispose();
+  }
+  return rows;
+}
