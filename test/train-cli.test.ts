@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { CIFAR_DIR, MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
@@ -64,6 +64,22 @@ describe('transferkit train', () => {
     assert.ok(rows.every((x: { wallS: number; bestValAccuracy: number }) => x.wallS > 0 && x.bestValAccuracy >= 0 && x.bestValAccuracy <= 1));
     for (const f of ['compare.json', 'params.svg', 'time.svg', 'accuracy.svg', 'report.html']) assert.ok(existsSync(path.join(out, f)), f);
     assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /<td>fine-tune from conv_dw_13<\/td><td>218,801<\/td><td>69,121<\/td>/);
+  });
+
+  test('callbacks: early stopping, restore-best and reduce-LR on a dataset with nothing to learn', async () => {
+    // Classes 0 and 3 of the generator look alike: the validation loss cannot keep falling.
+    const data = await makeImageFolder(path.join(tempDir(), 'data'), { classes: ['a', 'x', 'y', 'd'], perClass: 10, size: 16 });
+    rmSync(path.join(data, 'x'), { recursive: true });
+    rmSync(path.join(data, 'y'), { recursive: true });
+    const r = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--epochs', '40', '--learning-rate', '0.01', '--early-stopping', '3', '--restore-best', '--reduce-lr-on-plateau', '2', '--validation-split', '0.5', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.ok(j.history.length < 40, `stopped after ${j.history.length} epochs`);
+    assert.match(r.stderr, /early stopping after epoch \d+: no lower validation loss for 3 epoch\(s\)/);
+    assert.match(r.stderr, /learning rate now 0\.001/);
+    const restored = Number((/restored the weights of epoch (\d+)/.exec(r.stderr) as RegExpExecArray)[1]);
+    assert.equal(j.val.loss, Math.min(...j.history.map((h: { valLoss: number }) => h.valLoss)));
+    assert.equal(j.val.loss, j.history[restored - 1].valLoss);
   });
 
   test("the seed's exact model trains end to end with --weights none: VGG16 at 32x32, fine-tune from block5_conv1", async () => {

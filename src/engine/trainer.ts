@@ -101,6 +101,16 @@ export class OrtTrainer {
     return { loss: (out[this.graph.loss].data as Float32Array)[0], output: out[this.graph.output].data as Float32Array };
   }
 
+  /** A copy of the current weights (for restore-best). */
+  snapshot(): Float32Array[] {
+    return this.values.map((v) => v.slice());
+  }
+
+  /** Puts back weights taken by `snapshot`. */
+  restore(values: Float32Array[]): void {
+    values.forEach((v, i) => (this.values[i] = v.slice()));
+  }
+
   /** Copies the trained weights into the tfjs model. */
   writeBack(): void {
     const byLayer = new Map<tfl.layers.Layer, Array<{ index: number; values: Float32Array; shape: number[] }>>();

@@ -35,6 +35,12 @@ export interface TrainOptions {
   optimizer?: 'adam' | 'sgd' | 'rmsprop';
   validationSplit?: number;
   seed?: number;
+  /** Stop a phase after this many epochs without a lower validation loss (Keras's EarlyStopping). */
+  earlyStoppingPatience?: number;
+  /** End each phase with the weights of its best validation loss (Keras's restore_best_weights). */
+  restoreBest?: boolean;
+  /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau). */
+  reduceLrPatience?: number;
   onEvent?(event: TrainEvent): void;
 }
 
@@ -201,6 +207,10 @@ export async function trainImageClassifier(dataDir: string, o: TrainOptions): Pr
       const n = trainData.labels.length;
       const batches = Math.ceil(n / batch);
       const x = new Float32Array(batch * trainData.rowSize);
+      let lr = phase.lr;
+      let best: { loss: number; epoch: number; weights?: Float32Array[] } = { loss: Infinity, epoch: 0 };
+      let sinceBest = 0;
+      let sinceReduce = 0;
       for (let epoch = 1; epoch <= phase.epochs; epoch++) {
         const order = shuffled(Array.from({ length: n }, (_, i) => i), random);
         let loss = 0;
@@ -209,7 +219,7 @@ export async function trainImageClassifier(dataDir: string, o: TrainOptions): Pr
           const idx = order.slice(b * batch, (b + 1) * batch);
           idx.forEach((k, i) => x.set(trainData.rows.subarray(k * trainData.rowSize, (k + 1) * trainData.rowSize), i * trainData.rowSize));
           const labels = idx.map((k) => trainData.labels[k]);
-          const r = await trainer.step(x.subarray(0, idx.length * trainData.rowSize), targets(labels, classes), idx.length, phase.lr);
+          const r = await trainer.step(x.subarray(0, idx.length * trainData.rowSize), targets(labels, classes), idx.length, lr);
           if (!Number.isFinite(r.loss)) throw new TransferkitError(`the loss became ${r.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)`);
           loss += r.loss * idx.length;
           right += correct(r.output, labels, classes);
@@ -220,6 +230,31 @@ export async function trainImageClassifier(dataDir: string, o: TrainOptions): Pr
         history.push({ ...log, phase: p, trainedFrom: phase.from });
         val = { loss: log.valLoss, accuracy: log.valAccuracy };
         emit({ type: 'epoch', phase: p, epochs: phase.epochs, ...log });
+        // Callbacks, on the validation loss.
+        if (log.valLoss === null) continue;
+        if (log.valLoss < best.loss) {
+          best = { loss: log.valLoss, epoch, weights: o.restoreBest ? trainer.snapshot() : undefined };
+          sinceBest = 0;
+          sinceReduce = 0;
+          continue;
+        }
+        sinceBest++;
+        sinceReduce++;
+        if (o.reduceLrPatience && sinceReduce >= o.reduceLrPatience) {
+          lr /= 10;
+          sinceReduce = 0;
+          emit({ type: 'notice', message: `validation loss flat for ${o.reduceLrPatience} epoch(s): learning rate now ${lr}` });
+        }
+        if (o.earlyStoppingPatience && sinceBest >= o.earlyStoppingPatience) {
+          emit({ type: 'notice', message: `early stopping after epoch ${epoch}: no lower validation loss for ${sinceBest} epoch(s)` });
+          break;
+        }
+      }
+      if (best.weights) {
+        trainer.restore(best.weights);
+        const kept = history.find((h) => h.phase === p && h.epoch === best.epoch);
+        val = { loss: best.loss, accuracy: kept?.valAccuracy ?? null };
+        emit({ type: 'notice', message: `restored the weights of epoch ${best.epoch} (validation loss ${best.loss.toFixed(4)})` });
       }
       trainer.writeBack();
     } finally {

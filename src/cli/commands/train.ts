@@ -69,6 +69,9 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     optimizer: optimizer as TrainOptions['optimizer'],
     validationSplit: numberOption(values, 'validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
     seed: numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer'),
+    earlyStoppingPatience: int('early-stopping'),
+    restoreBest: Boolean(values['restore-best']),
+    reduceLrPatience: int('reduce-lr-on-plateau'),
     onEvent: progress(),
   };
 }
@@ -85,6 +88,9 @@ export const TRAIN_OPTIONS: Options = {
   optimizer: { type: 'string' },
   'validation-split': { type: 'string' },
   seed: { type: 'string' },
+  'early-stopping': { type: 'string' },
+  'restore-best': { type: 'boolean' },
+  'reduce-lr-on-plateau': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
 };
@@ -104,6 +110,9 @@ Options:${IMAGE_BASE_HELP}
   --learning-rate LR           default 0.001
   --optimizer adam|sgd|rmsprop default adam
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
+  --early-stopping N           stop a phase after N epochs without a lower validation loss
+  --restore-best               end each phase with the weights of its best validation loss
+  --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {classNames, strategy, epochs, history, val, skipped, timings, out}
 
