@@ -29,31 +29,43 @@ function niceMax(max: number): number {
   return [1, 2, 2.5, 5, 10].map((m) => m * p).find((v) => v >= max) as number;
 }
 
-/** A stacked bar chart as a standalone SVG document. */
-export function stackedBarSvg(chart: StackedBarChart): string {
-  const W = 640;
-  const H = 400;
-  const m = { top: 48, right: 20, bottom: 70, left: 90 };
-  const plotW = W - m.left - m.right;
-  const plotH = H - m.top - m.bottom;
-  const totals = chart.categories.map((_, i) => chart.series.reduce((s, ser) => s + ser.values[i], 0));
-  const yMax = niceMax(Math.max(...totals));
-  const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
-  const slot = plotW / chart.categories.length;
-  const barW = Math.min(90, slot * 0.6);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(chart.title)}</text>`,
+interface Frame {
+  W: number;
+  H: number;
+  m: { top: number; right: number; bottom: number; left: number };
+  title: string;
+  yLabel: string;
+  yMax: number;
+  format(v: number): string;
+}
+
+/** The parts every chart shares: the SVG element, background, title, y grid with labels and the y-axis label. */
+function frame(f: Frame): { parts: string[]; y: (v: number) => number; plotW: number; plotH: number } {
+  const plotW = f.W - f.m.left - f.m.right;
+  const plotH = f.H - f.m.top - f.m.bottom;
+  const y = (v: number) => f.m.top + plotH - (v / f.yMax) * plotH;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.W}" height="${f.H}" viewBox="0 0 ${f.W} ${f.H}" font-family="DejaVu Sans, Arial, sans-serif">`,
+    `<rect width="${f.W}" height="${f.H}" fill="white"/>`,
+    `<text x="${f.W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(f.title)}</text>`,
   ];
   for (let k = 0; k <= 5; k++) {
-    const v = (yMax * k) / 5;
-    parts.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${m.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${esc(chart.format(v))}</text>`);
+    const v = (f.yMax * k) / 5;
+    parts.push(`<line x1="${f.m.left}" x2="${f.W - f.m.right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${f.m.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${esc(f.format(v))}</text>`);
   }
-  parts.push(
-    `<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(chart.yLabel)}</text>`,
-  );
+  parts.push(`<text transform="translate(16 ${f.m.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(f.yLabel)}</text>`);
+  return { parts, y, plotW, plotH };
+}
+
+/** A stacked bar chart as a standalone SVG document. */
+export function stackedBarSvg(chart: StackedBarChart): string {
+  const m = { top: 48, right: 20, bottom: 70, left: 90 };
+  const H = 400;
+  const totals = chart.categories.map((_, i) => chart.series.reduce((s, ser) => s + ser.values[i], 0));
+  const { parts, y, plotW, plotH } = frame({ W: 640, H, m, title: chart.title, yLabel: chart.yLabel, yMax: niceMax(Math.max(...totals)), format: chart.format });
+  const slot = plotW / chart.categories.length;
+  const barW = Math.min(90, slot * 0.6);
   chart.categories.forEach((cat, i) => {
     const x = m.left + slot * i + (slot - barW) / 2;
     let base = 0;
@@ -97,29 +109,14 @@ export interface LineChart {
 
 /** A line chart (e.g. loss and validation loss per epoch) as a standalone SVG document. */
 export function lineChartSvg(chart: LineChart): string {
-  const W = 640;
-  const H = 360;
   const m = { top: 44, right: 20, bottom: 70, left: 70 };
-  const plotW = W - m.left - m.right;
-  const plotH = H - m.top - m.bottom;
+  const H = 360;
   const all = chart.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   const n = Math.max(1, ...chart.series.map((s) => s.values.length));
-  const yMax = niceMax(Math.max(...all, 0));
+  const { parts, y, plotW, plotH } = frame({ W: 640, H, m, title: chart.title, yLabel: chart.yLabel, yMax: niceMax(Math.max(...all, 0)), format: (v) => String(+v.toFixed(3)) });
   const x = (i: number) => m.left + (n === 1 ? plotW / 2 : (i / (n - 1)) * plotW);
-  const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${esc(chart.title)}</text>`,
-  ];
-  for (let k = 0; k <= 5; k++) {
-    const v = (yMax * k) / 5;
-    parts.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${m.left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${+v.toFixed(3)}</text>`);
-  }
   for (let i = 0; i < n; i++) parts.push(`<text x="${x(i)}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
   parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 34}" text-anchor="middle" font-size="12">${esc(chart.xLabel)}</text>`);
-  parts.push(`<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(chart.yLabel)}</text>`);
   chart.series.forEach((s, si) => {
     const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i)},${y(v)}`)).filter((p) => p !== null);
     if (pts.length) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"><title>${esc(s.name)}</title></polyline>`);
