@@ -14,15 +14,6 @@ function sessionOptions(): ort.InferenceSession.SessionOptions {
   };
 }
 
-/** Whether onnxruntime-node loads on this machine (its native binary ships in the npm package). */
-export async function ortAvailable(): Promise<boolean> {
-  try {
-    return typeof ort.InferenceSession?.create === 'function';
-  } catch {
-    return false;
-  }
-}
-
 /** A compiled model (or prefix) running in ONNX Runtime: float32 NHWC batches in, outputs out. */
 export class OrtPredictor {
   private constructor(

@@ -8,7 +8,6 @@ import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
 
 export type LossName = 'binary_crossentropy' | 'categorical_crossentropy' | 'mse' | 'mae';
-export const LOSSES: readonly LossName[] = ['binary_crossentropy', 'categorical_crossentropy', 'mse', 'mae'];
 
 /** Keras's optimizers, with Keras's defaults. */
 export type OptimizerSpec =
