@@ -13,7 +13,7 @@ import { decodeImage } from '../src/data/decode.js';
 import { listImageFolder } from '../src/data/folders.js';
 import { preprocessPixels } from '../src/data/preprocess.js';
 import { createPredictor } from '../src/engine/predictor.js';
-import { OrtTrainer } from '../src/engine/trainer.js';
+import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { textTable } from '../src/report/tables.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

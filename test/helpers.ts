@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +27,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would. */
-export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, encoding: 'utf8', timeout: 300_000 });
+/** Runs the built CLI as a user would (`nodeArgs` go to node itself, e.g. `--import hook.mjs`). */
+export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT, nodeArgs: string[] = []): CliResult {
+  const r = spawnSync(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, cwd, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -60,4 +60,12 @@ export async function makeImageFolder(dir: string, options: { classes?: string[]
     }
   }
   return dir;
+}
+
+/** A node `--import` hook that makes `onnxruntime-node` fail to load, as it does where its binary is missing. */
+export function withoutOrt(dir: string): string[] {
+  const hook = path.join(dir, 'no-ort.mjs');
+  const resolver = "export async function resolve(s, c, next) { if (s === 'onnxruntime-node') throw new Error('onnxruntime_binding.node: cannot open shared object file'); return next(s, c); }";
+  writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}));\n`);
+  return ['--import', hook];
 }

@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
-import { OrtTrainer } from '../src/engine/trainer.js';
+import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import type { LossName, OptimizerSpec } from '../src/engine/onnx/train.js';
 
 before(async () => {

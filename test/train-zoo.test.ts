@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tflTypes from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
 import { walkModel } from '../src/engine/onnx/walk.js';
-import { OrtTrainer } from '../src/engine/trainer.js';
+import { OrtTrainer } from '../src/engine/ort-trainer.js';
 
 before(async () => {
   await initBackend('cpu');

@@ -1,3 +1,4 @@
+import { initBackend } from '../engine/backend.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { PreprocessMode } from '../data/preprocess.js';
 import { TransferkitError } from '../errors.js';
@@ -64,6 +65,8 @@ export async function buildApplication(
   hooks: BuildHooks = {},
 ): Promise<tfl.LayersModel> {
   const args = resolveApplicationArgs(userArgs, hooks.rules ?? spec);
+  // Building draws initial weights: a backend must be ready (wasm, else cpu), as a user would expect.
+  await initBackend();
   const variant = hooks.weightsVariant?.(args);
   const input = args.inputTensor ?? tfl.input({ shape: args.inputShape, name: 'input_layer' });
   const output = graph({ args, input, names: new LayerNamer() });

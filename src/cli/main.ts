@@ -29,6 +29,12 @@ TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack t
 `;
 }
 
+// Output piped into a reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

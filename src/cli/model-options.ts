@@ -2,9 +2,16 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { type InputShape, type Pooling, getApplication } from '../applications/index.js';
 import { UsageError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
+import type { EngineName } from '../engine/predictor.js';
 import { addHead } from '../train/head.js';
 import { baseModel, freeze, unfreezeFrom } from '../train/trainable.js';
 import { type Options, type Values, numberOption } from './command.js';
+
+/** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
+export const ENGINE_OPTIONS: Options = { engine: { type: 'string' } };
+export const ENGINE_HELP = `
+  --engine ort|wasm|cpu        where the model runs (default ort, else wasm if ORT does not load; TRANSFERKIT_ENGINE)`;
+export const engineFrom = (values: Values) => values.engine as EngineName | undefined;
 
 /** Flags that choose and shape a pretrained base, shared by every command that builds one. */
 export const MODEL_OPTIONS: Options = {

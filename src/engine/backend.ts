@@ -4,6 +4,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
+import { registerWasmConvGrads } from './kernels/conv-grads.js';
 
 export type BackendName = 'wasm' | 'cpu';
 const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
@@ -28,7 +29,10 @@ async function setUp(wanted: BackendName): Promise<BackendName> {
     setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
     let reason = 'it did not initialise';
     try {
-      if (await tf.setBackend('wasm')) return 'wasm';
+      if (await tf.setBackend('wasm')) {
+        registerWasmConvGrads();
+        return 'wasm';
+      }
     } catch (err) {
       reason = (err as Error).message.split('\n')[0];
     }

@@ -1,35 +1,27 @@
-import os from 'node:os';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import ort from 'onnxruntime-node';
+import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import { type CompileOptions, type CompiledGraph, compileInference } from './onnx/compile.js';
-
-/** Session options measured best on 2 cores: all cores in one op, sequential graph execution. */
-function sessionOptions(): ort.InferenceSession.SessionOptions {
-  return {
-    intraOpNumThreads: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  };
-}
+import { type Ort, loadOrt, sessionOptions } from './ort-runtime.js';
 
 /** A compiled model (or prefix) running in ONNX Runtime: float32 NHWC batches in, outputs out. */
 export class OrtPredictor {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: Ort,
+    private readonly session: OrtTypes.InferenceSession,
     readonly graph: CompiledGraph,
   ) {}
 
   static async create(model: tfl.LayersModel, options: CompileOptions = {}): Promise<OrtPredictor> {
     const graph = compileInference(model, options);
-    let session: ort.InferenceSession;
+    const ort = await loadOrt();
+    let session: OrtTypes.InferenceSession;
     try {
       session = await ort.InferenceSession.create(graph.onnx, sessionOptions());
     } catch (err) {
       throw new TransferkitError(`ONNX Runtime rejected the graph compiled from ${model.name}: ${(err as Error).message.split('\n')[0]}`);
     }
-    return new OrtPredictor(session, graph);
+    return new OrtPredictor(ort, session, graph);
   }
 
   /** Output shape for a batch of `n` (channels last). */
@@ -39,7 +31,7 @@ export class OrtPredictor {
 
   /** Runs one batch: `x` holds n images of the input shape, channels last. */
   async predict(x: Float32Array, shape: number[]): Promise<{ data: Float32Array; shape: number[] }> {
-    const out = await this.session.run({ [this.graph.inputName]: new ort.Tensor('float32', x, shape) });
+    const out = await this.session.run({ [this.graph.inputName]: new this.ort.Tensor('float32', x, shape) });
     const y = out[this.graph.outputName];
     return { data: y.data as Float32Array, shape: y.dims as number[] };
   }

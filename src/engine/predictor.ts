@@ -4,9 +4,12 @@ import { TransferkitError } from '../errors.js';
 import { baseModel } from '../train/trainable.js';
 import { initBackend } from './backend.js';
 import { OrtPredictor } from './ort.js';
+import { loadOrt } from './ort-runtime.js';
 
 export type EngineName = 'ort' | 'wasm' | 'cpu';
 export const ENGINES: readonly EngineName[] = ['ort', 'wasm', 'cpu'];
+
+let fallbackNoticed = false;
 
 /**
  * The engine to run on: the one asked for (flag, else `TRANSFERKIT_ENGINE`), else ONNX Runtime when it loads,
@@ -19,10 +22,11 @@ export async function resolveEngine(requested?: string): Promise<EngineName> {
     return wanted as EngineName;
   }
   try {
-    await import('onnxruntime-node');
+    await loadOrt();
     return 'ort';
   } catch (err) {
-    process.stderr.write(`transferkit: ONNX Runtime does not load here (${(err as Error).message.split('\n')[0]}); using tfjs on wasm\n`);
+    if (!fallbackNoticed) process.stderr.write(`transferkit: ONNX Runtime does not load here (${(err as Error).message.split('\n')[0]}); using tfjs on wasm\n`);
+    fallbackNoticed = true;
     return 'wasm';
   }
 }
@@ -86,10 +90,11 @@ export async function createPredictor(model: tfl.LayersModel, options: Predictor
   await initBackend(engine);
   let target = model;
   if (options.until) {
-    const base = baseModel(model);
-    const layer = base.layers.find((l) => l.name === options.until);
-    if (!layer) throw new TransferkitError(`no layer named '${options.until}' in ${base.name}`);
-    target = tfl.model({ inputs: base.inputs, outputs: layer.input as tfl.SymbolicTensor });
+    // The cut is a head layer (its input: the base's output) or a layer inside the base.
+    const owner = model.layers.some((l) => l.name === options.until) ? model : baseModel(model);
+    const layer = owner.layers.find((l) => l.name === options.until);
+    if (!layer) throw new TransferkitError(`no layer named '${options.until}' in ${owner.name}`);
+    target = tfl.model({ inputs: owner.inputs, outputs: layer.input as tfl.SymbolicTensor });
   }
   return new TfjsPredictor(engine, target);
 }

@@ -20,7 +20,8 @@ export interface StackedBarChart {
   format(value: number): string;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Text made safe for SVG and HTML. */
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A round axis maximum: 1, 2, 2.5 or 5 × 10^k at or above `max`. */
 function niceMax(max: number): number {

@@ -2,13 +2,15 @@ import path from 'node:path';
 import type { EpochLog } from '../train/fit.js';
 import { lineChartSvg, writeChart } from './charts.js';
 
-/** Writes loss.svg and accuracy.svg (training and validation per epoch) into `dir`. */
+/** Writes loss.svg and accuracy.svg (mae.svg for regression), training and validation per epoch, into `dir`. */
 export async function writeHistoryCharts(dir: string, history: EpochLog[]): Promise<string[]> {
-  const files = [path.join(dir, 'loss.svg'), path.join(dir, 'accuracy.svg')];
-  for (const [file, key, valKey, label] of [
-    [files[0], 'loss', 'valLoss', 'loss'],
-    [files[1], 'accuracy', 'valAccuracy', 'accuracy'],
-  ] as const) {
+  const regression = history.length > 0 && history[0].accuracy === null;
+  type Key = 'loss' | 'valLoss' | 'accuracy' | 'valAccuracy' | 'mae' | 'valMae';
+  const charts: Array<readonly [string, Key, Key, string]> = [
+    [path.join(dir, 'loss.svg'), 'loss', 'valLoss', 'loss'],
+    regression ? [path.join(dir, 'mae.svg'), 'mae', 'valMae', 'mean absolute error'] : [path.join(dir, 'accuracy.svg'), 'accuracy', 'valAccuracy', 'accuracy'],
+  ];
+  for (const [file, key, valKey, label] of charts) {
     await writeChart(
       file,
       lineChartSvg({
@@ -16,11 +18,11 @@ export async function writeHistoryCharts(dir: string, history: EpochLog[]): Prom
         xLabel: 'epoch (all phases)',
         yLabel: label,
         series: [
-          { name: `training ${label}`, values: history.map((h) => h[key]), color: '#3b75af' },
-          { name: `validation ${label}`, values: history.map((h) => h[valKey]), color: '#e08214' },
+          { name: `training ${label}`, values: history.map((h) => h[key] ?? null), color: '#3b75af' },
+          { name: `validation ${label}`, values: history.map((h) => h[valKey] ?? null), color: '#e08214' },
         ],
       }),
     );
   }
-  return files;
+  return charts.map((c) => c[0]);
 }

@@ -1,7 +1,6 @@
+import { esc } from './charts.js';
 import type { StrategyResult } from '../train/compare.js';
 import { formatCount } from '../util/format.js';
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A self-contained HTML page: the comparison table and its charts (inline SVG), nothing fetched. */
 export function compareReportHtml(title: string, rows: StrategyResult[], charts: Record<string, string>): string {

@@ -1,8 +1,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../applications/common.js';
-import { type Interpolation, decodeImage } from '../data/decode.js';
+import { loadImageBatch } from '../data/batches.js';
+import type { Interpolation } from '../data/decode.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
-import { preprocessPixels } from '../data/preprocess.js';
 import { TransferkitError } from '../errors.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import { baseModel } from './trainable.js';
@@ -52,34 +52,22 @@ export async function extractFeatures(
 ): Promise<ExtractResult> {
   const info = applicationInfo(model) ?? applicationInfo(baseModel(model));
   if (!info) throw new TransferkitError(`model ${model.name} was not built by transferkit's applications: its preprocessing is unknown`);
-  const [, height, width, channels] = model.inputs[0].shape;
+  const [, height, width] = model.inputs[0].shape;
   if (height === null || width === null) throw new TransferkitError(`model ${model.name} needs a fixed input size for extraction; build it with inputShape`);
   const predictor = await createPredictor(model, { engine: options.engine, until: options.until });
   const batchSize = options.batchSize ?? 32;
-  const pixels = height * width * (channels as number);
   const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
-  const decodeBatch = (start: number) =>
-    Promise.all(
-      files.slice(start, start + batchSize).map(async (f) => {
-        try {
-          return { ...f, pixels: preprocessPixels(await decodeImage(f.file, { height, width, interpolation: options.interpolation }), info.spec.preprocessing) };
-        } catch (err) {
-          done.skipped.push({ file: f.file, reason: `cannot decode: ${(err as Error).message.split('\n')[0]}` });
-          return null;
-        }
-      }),
-    );
+  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, interpolation: options.interpolation, preprocessing: info.spec.preprocessing });
   try {
     // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.
     let next = decodeBatch(0);
     for (let start = 0; start < files.length; start += batchSize) {
-      const images = (await next).filter((x) => x !== null);
+      const batch = await next;
       next = decodeBatch(start + batchSize);
-      if (images.length > 0) {
-        const x = new Float32Array(images.length * pixels);
-        images.forEach((img, i) => x.set(img.pixels, i * pixels));
-        await sink(await predictor.predict(x, images.length), images.length);
-        for (const img of images) {
+      done.skipped.push(...batch.skipped);
+      if (batch.items.length > 0) {
+        await sink(await predictor.predict(batch.x, batch.items.length), batch.items.length);
+        for (const img of batch.items) {
           done.files.push(img.file);
           done.labels.push(img.label);
         }

@@ -3,14 +3,19 @@
 // and cached (Keras recomputes it every epoch), then only the trained part runs, in ONNX Runtime.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { getApplication } from '../applications/index.js';
-import { type ImageFolder, type LabelledFile, type SkippedFile, listImageFolder } from '../data/folders.js';
+import { type AugmentSpec, describeAugment } from '../data/augment.js';
+import { loadImageBatch } from '../data/batches.js';
+import { type LabelledFile, type SkippedFile, listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
-import type { OptimizerSpec } from '../engine/onnx/train.js';
+import { readTargetsCsv } from '../data/targets.js';
+import type { OptimizerSpec } from '../engine/optimizers.js';
+import { type EngineName, type Predictor, createPredictor } from '../engine/predictor.js';
 import { initBackend } from '../engine/backend.js';
-import { OrtTrainer } from '../engine/trainer.js';
+import { type Trainer, createTrainer } from '../engine/trainer.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom, shuffled } from '../util/random.js';
 import { extractFeatures, smallInputAdvice } from './extract.js';
+import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore } from './feature-store.js';
 import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
 import { baseModel } from './trainable.js';
@@ -41,6 +46,14 @@ export interface TrainOptions {
   restoreBest?: boolean;
   /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau). */
   reduceLrPatience?: number;
+  /** Random flips, rotations, … of the training images (the frozen part then runs on every batch). */
+  augment?: AugmentSpec;
+  /** Keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache, reused by later runs. */
+  featureCache?: 'memory' | 'disk';
+  /** Regression: the loss (default mse). */
+  regressionLoss?: 'mse' | 'mae';
+  /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
+  engine?: EngineName;
   onEvent?(event: TrainEvent): void;
 }
 
@@ -50,26 +63,38 @@ export type TrainEvent =
   | { type: 'batch'; phase: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
   | ({ type: 'epoch'; phase: number; epochs: number } & EpochLog);
 
+export type Task = 'binary' | 'categorical' | 'regression';
+
 export interface EpochLog {
   epoch: number;
   loss: number;
-  accuracy: number;
+  /** Classification: the fraction right; null for regression. */
+  accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
+  /** Regression: mean absolute and root-mean-square error. */
+  mae?: number;
+  rmse?: number;
+  valMae?: number | null;
+  valRmse?: number | null;
 }
 
 export interface TrainResult {
   model: tfl.LayersModel;
+  task: Task;
+  /** Empty for regression. */
   classNames: string[];
   strategy: Strategy;
   head: string;
   inputShape: [number, number, number];
   history: Array<EpochLog & { phase: number; trainedFrom: string }>;
-  val: { loss: number | null; accuracy: number | null };
+  val: { loss: number | null; accuracy: number | null; mae?: number | null; rmse?: number | null };
   skipped: SkippedFile[];
   emptyClasses: string[];
   timings: { featuresS: number; trainS: number; totalS: number };
   counts: { train: number; validation: number };
+  /** Rows of the frozen part's outputs read back from the disk cache instead of computed. */
+  cacheHits: number;
 }
 
 interface Phase {
@@ -80,68 +105,165 @@ interface Phase {
   lr: number;
 }
 
-/** Targets for a batch: one 0/1 column for two classes, one-hot rows otherwise. */
-function targets(labels: number[], classes: number): Float32Array {
-  if (classes === 2) return Float32Array.from(labels);
+/** Targets for a batch: the value (regression), one 0/1 column (two classes) or one-hot rows. */
+function targets(labels: number[], task: Task, classes: number): Float32Array {
+  if (task !== 'categorical') return Float32Array.from(labels);
   const y = new Float32Array(labels.length * classes);
   labels.forEach((l, i) => (y[i * classes + l] = 1));
   return y;
 }
 
-function correct(output: Float32Array, labels: number[], classes: number): number {
-  let right = 0;
-  labels.forEach((l, i) => {
-    if (classes === 2) right += (output[i] >= 0.5 ? 1 : 0) === l ? 1 : 0;
-    else {
-      const row = output.subarray(i * classes, (i + 1) * classes);
-      right += row.indexOf(Math.max(...row)) === l ? 1 : 0;
-    }
-  });
-  return right;
+/** Sums over a pass: right answers (classification) or absolute and squared errors (regression). */
+class Tally {
+  n = 0;
+  loss = 0;
+  right = 0;
+  abs = 0;
+  sq = 0;
+
+  constructor(
+    private readonly task: Task,
+    private readonly classes: number,
+  ) {}
+
+  add(loss: number, output: Float32Array, labels: number[]): void {
+    this.n += labels.length;
+    this.loss += loss * labels.length;
+    labels.forEach((l, i) => {
+      if (this.task === 'regression') {
+        this.abs += Math.abs(output[i] - l);
+        this.sq += (output[i] - l) ** 2;
+      } else if (this.task === 'binary') this.right += (output[i] >= 0.5 ? 1 : 0) === l ? 1 : 0;
+      else {
+        const row = output.subarray(i * this.classes, (i + 1) * this.classes);
+        this.right += row.indexOf(Math.max(...row)) === l ? 1 : 0;
+      }
+    });
+  }
+
+  get meanLoss(): number {
+    return this.loss / this.n;
+  }
+
+  metrics(): { accuracy: number | null; mae?: number; rmse?: number } {
+    if (this.task !== 'regression') return { accuracy: this.right / this.n };
+    return { accuracy: null, mae: this.abs / this.n, rmse: Math.sqrt(this.sq / this.n) };
+  }
 }
 
 const optimizerSpec = (name: TrainOptions['optimizer']): OptimizerSpec =>
   name === 'sgd' ? { name: 'sgd', momentum: 0.9 } : name === 'rmsprop' ? { name: 'rmsprop' } : { name: 'adam' };
 
-/** The cached input of a phase: one row per kept image, with its label. */
-interface Cached {
-  rows: Float32Array;
-  rowSize: number;
-  labels: number[];
+interface Context {
+  model: tfl.LayersModel;
+  o: TrainOptions;
+  skipped: SkippedFile[];
+  size: number;
+  preprocessing: ReturnType<typeof getApplication>['spec']['preprocessing'];
 }
 
-async function cache(model: tfl.LayersModel, files: LabelledFile[], from: string, phase: number, o: TrainOptions, skipped: SkippedFile[]): Promise<Cached> {
+const noteSkips = (c: Context, more: SkippedFile[]) => {
+  for (const s of more) if (!c.skipped.some((k) => k.file === s.file)) c.skipped.push(s);
+};
+
+/** The frozen part's output (the input of layer `from`) for each image, computed once, or read from the disk cache. */
+async function cacheFeatures(c: Context, files: LabelledFile[], from: string, phase: number): Promise<{ store: FeatureStore; hit: boolean }> {
+  const onProgress = (done: number, total: number) => c.o.onEvent?.({ type: 'features', phase, done, total });
+  const run = (sink: (rows: Float32Array) => Promise<void>) => extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, onProgress });
+  if (c.o.featureCache === 'disk') {
+    const key = await featureKey(baseModel(c.model), from, files, { size: c.size, preprocessing: c.preprocessing });
+    const cached = await loadDiskStore(key, files);
+    if (cached) {
+      noteSkips(c, cached.skipped);
+      onProgress(files.length, files.length);
+      return { store: cached.store, hit: true };
+    }
+    const writer = new DiskStoreWriter(key);
+    try {
+      const result = await run((rows) => writer.append(rows));
+      noteSkips(c, result.skipped);
+      const meta = { files: result.files, rowSize: result.featureShape.reduce((a, b) => a * b, 1), skipped: result.skipped };
+      return { store: await writer.finish(meta, files), hit: false };
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  }
   const chunks: Float32Array[] = [];
-  const result = await extractFeatures(model, files, async (rows) => void chunks.push(rows), {
-    until: from,
-    batchSize: 64,
-    onProgress: (done, total) => o.onEvent?.({ type: 'features', phase, done, total }),
-  });
-  for (const s of result.skipped) if (!skipped.some((k) => k.file === s.file)) skipped.push(s);
+  const result = await run(async (rows) => void chunks.push(rows));
+  noteSkips(c, result.skipped);
   const rowSize = result.featureShape.reduce((a, b) => a * b, 1);
   const rows = new Float32Array(result.labels.length * rowSize);
   let offset = 0;
-  for (const c of chunks) {
-    rows.set(c, offset);
-    offset += c.length;
+  for (const chunk of chunks) {
+    rows.set(chunk, offset);
+    offset += chunk.length;
   }
-  return { rows, rowSize, labels: result.labels };
+  return { store: memoryStore(rows, rowSize, result.labels), hit: false };
 }
 
-async function evaluateCached(trainer: OrtTrainer, data: Cached, classes: number, batch: number): Promise<{ loss: number; accuracy: number }> {
-  let loss = 0;
-  let right = 0;
+/** A batch for the trainer: the trained part's input and the labels. */
+interface Batch {
+  x: Float32Array;
+  labels: number[];
+}
+
+/** One epoch of shuffled batches from cached rows. */
+async function* cachedBatches(store: FeatureStore, batch: number, random: () => number): AsyncGenerator<Batch> {
+  const order = shuffled(Array.from({ length: store.labels.length }, (_, i) => i), random);
+  for (let s = 0; s < order.length; s += batch) {
+    const idx = order.slice(s, s + batch);
+    const x = new Float32Array(idx.length * store.rowSize);
+    await store.read(idx, x);
+    yield { x, labels: idx.map((k) => store.labels[k]) };
+  }
+}
+
+/** One epoch of augmented batches: decoded, transformed, then through the frozen part (if any) every time. */
+async function* augmentedBatches(c: Context, files: LabelledFile[], prefix: Predictor | null, batch: number, random: () => number): AsyncGenerator<Batch> {
+  const order = shuffled(files, random);
+  const load = (s: number) =>
+    loadImageBatch(order.slice(s, s + batch), { height: c.size, width: c.size, preprocessing: c.preprocessing, augment: { spec: c.o.augment as AugmentSpec, random } });
+  let next = load(0);
+  for (let s = 0; s < order.length; s += batch) {
+    const b = await next;
+    next = load(s + batch);
+    noteSkips(c, b.skipped);
+    if (!b.items.length) continue;
+    yield { x: prefix ? await prefix.predict(b.x, b.items.length) : b.x, labels: b.items.map((f) => f.label) };
+  }
+}
+
+async function evaluateStore(trainer: Trainer, data: FeatureStore, tally: Tally, task: Task, classes: number, batch: number): Promise<Tally> {
+  const x = new Float32Array(batch * data.rowSize);
   for (let s = 0; s < data.labels.length; s += batch) {
-    const labels = data.labels.slice(s, s + batch);
-    const r = await trainer.evaluate(data.rows.subarray(s * data.rowSize, (s + labels.length) * data.rowSize), targets(labels, classes), labels.length);
-    loss += r.loss * labels.length;
-    right += correct(r.output, labels, classes);
+    const idx = Array.from({ length: Math.min(batch, data.labels.length - s) }, (_, i) => s + i);
+    await data.read(idx, x);
+    const labels = idx.map((k) => data.labels[k]);
+    const r = await trainer.evaluate(x.subarray(0, idx.length * data.rowSize), targets(labels, task, classes), labels.length);
+    tally.add(r.loss, r.output, labels);
   }
-  return { loss: loss / data.labels.length, accuracy: right / data.labels.length };
+  return tally;
 }
 
-/** Builds the base and head, trains by the strategy's phases, and returns the trained model with its history. */
-export async function trainImageClassifier(dataDir: string, o: TrainOptions): Promise<TrainResult> {
+/** The dataset: a folder of class folders, or a CSV of file,target rows (regression). */
+async function listDataset(data: string, emit: (e: TrainEvent) => void): Promise<{ task: Task; classNames: string[]; files: LabelledFile[]; skipped: SkippedFile[]; emptyClasses: string[] }> {
+  if (data.toLowerCase().endsWith('.csv')) return { task: 'regression', classNames: [], emptyClasses: [], ...(await readTargetsCsv(data)) };
+  const folder = await listImageFolder(data, { minClasses: 2 });
+  for (const c of folder.emptyClasses) emit({ type: 'notice', message: `class folder '${c}' has no images` });
+  return { task: folder.classNames.length === 2 ? 'binary' : 'categorical', ...folder };
+}
+
+/** What the head must end in for the task. */
+function outputLayer(task: Task, classes: number): { units: number; activation: string } {
+  return task === 'regression' ? { units: 1, activation: 'linear' } : task === 'binary' ? { units: 1, activation: 'sigmoid' } : { units: classes, activation: 'softmax' };
+}
+
+/**
+ * Builds the base and head, trains by the strategy's phases, and returns the trained model with its history.
+ * `data` is a folder of class folders (classification) or a CSV of file,target rows (regression).
+ */
+export async function trainImageClassifier(data: string, o: TrainOptions): Promise<TrainResult> {
   const start = performance.now();
   const emit = (e: TrainEvent) => o.onEvent?.(e);
   const strategy = o.strategy ?? 'feature-extraction';
@@ -157,24 +279,26 @@ export async function trainImageClassifier(dataDir: string, o: TrainOptions): Pr
   }
   if (strategy === 'fine-tune' && !o.unfreezeFrom) throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 
-  const folder: ImageFolder = await listImageFolder(dataDir, { minClasses: 2 });
+  const dataset = await listDataset(data, emit);
+  const { task, classNames } = dataset;
   await initBackend();
-  for (const c of folder.emptyClasses) emit({ type: 'notice', message: `class folder '${c}' has no images` });
-  const classes = folder.classNames.length;
-  const { train, validation } = splitFiles(folder.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
+  const classes = classNames.length;
+  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
 
   const spec = getApplication(o.base).spec;
   const size = o.inputSize ?? spec.defaultSize;
   const base = await getApplication(o.base).build({ weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3], ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
-  const head = o.head ?? `gap, dropout:0.2, ${classes === 2 ? 'dense:1:sigmoid' : `dense:${classes}:softmax`}`;
+  const want = outputLayer(task, classes);
+  const head = o.head ?? `gap, dropout:0.2, dense:${want.units}:${want.activation}`;
   const last = parseHeadSpec(head).at(-1);
-  const want = classes === 2 ? { units: 1, activation: 'sigmoid' } : { units: classes, activation: 'softmax' };
   if (last?.type !== 'dense' || last.units !== want.units || last.activation !== want.activation) {
-    throw new TransferkitError(`the head must end in dense:${want.units}:${want.activation} for ${classes} classes (${folder.classNames.join(', ')}); got '${head}'`);
+    const what = task === 'regression' ? 'regression (one linear output)' : `${classes} classes (${classNames.join(', ')})`;
+    throw new TransferkitError(`the head must end in dense:${want.units}:${want.activation} for ${what}; got '${head}'`);
   }
-  const model = addHead(base, head);
+  const loss = task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
+  const model = addHead(base, head, { seed: o.seed ?? 1337 });
   const firstHead = model.layers[1].name;
   const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
   // fastai's and Keras's recipe: the head first on a frozen base, then the unfrozen layers at a tenth of the rate.
@@ -187,48 +311,60 @@ export async function trainImageClassifier(dataDir: string, o: TrainOptions): Pr
             { from: firstHead, strategy: 'feature-extraction', epochs, lr },
             { from: o.unfreezeFrom as string, strategy: 'fine-tune', epochs: o.fineTuneEpochs ?? epochs, lr: lr / 10 },
           ];
+  if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
 
-  const skipped: SkippedFile[] = [...folder.skipped];
+  const c: Context = { model, o, skipped: [...dataset.skipped], size, preprocessing: spec.preprocessing };
   const history: TrainResult['history'] = [];
   let featuresS = 0;
   let trainS = 0;
+  let cacheHits = 0;
   let val: TrainResult['val'] = { loss: null, accuracy: null };
   const random = seededRandom((o.seed ?? 1337) + 1);
   for (const [p, phase] of phases.entries()) {
     applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? phase.from : undefined);
     let t = performance.now();
-    const trainData = await cache(model, train, phase.from, p, o, skipped);
-    const valData = validation.length ? await cache(model, validation, phase.from, p, o, skipped) : null;
+    const cached = async (files: LabelledFile[]) => {
+      const r = await cacheFeatures(c, files, phase.from, p);
+      if (r.hit) cacheHits += r.store.labels.length;
+      return r.store;
+    };
+    const trainData = o.augment ? null : await cached(train);
+    const prefix = o.augment && phase.from !== firstBase ? await createPredictor(model, { engine: o.engine, until: phase.from }) : null;
+    const valData = validation.length ? await cached(validation) : null;
     featuresS += (performance.now() - t) / 1000;
-    if (trainData.labels.length === 0) throw new TransferkitError(`${dataDir}: no training image could be decoded`);
+    if (trainData?.labels.length === 0) throw new TransferkitError(`${data}: no training image could be decoded`);
     t = performance.now();
-    const trainer = await OrtTrainer.create(model, { from: phase.from, loss: classes === 2 ? 'binary_crossentropy' : 'categorical_crossentropy', optimizer: optimizerSpec(o.optimizer), seed: o.seed });
+    const trainer = await createTrainer(model, { engine: o.engine, from: phase.from, loss, optimizer: optimizerSpec(o.optimizer), seed: o.seed });
     try {
-      const n = trainData.labels.length;
+      const n = trainData ? trainData.labels.length : train.length;
       const batches = Math.ceil(n / batch);
-      const x = new Float32Array(batch * trainData.rowSize);
       let lr = phase.lr;
       let best: { loss: number; epoch: number; weights?: Float32Array[] } = { loss: Infinity, epoch: 0 };
       let sinceBest = 0;
       let sinceReduce = 0;
       for (let epoch = 1; epoch <= phase.epochs; epoch++) {
-        const order = shuffled(Array.from({ length: n }, (_, i) => i), random);
-        let loss = 0;
-        let right = 0;
-        for (let b = 0; b < batches; b++) {
-          const idx = order.slice(b * batch, (b + 1) * batch);
-          idx.forEach((k, i) => x.set(trainData.rows.subarray(k * trainData.rowSize, (k + 1) * trainData.rowSize), i * trainData.rowSize));
-          const labels = idx.map((k) => trainData.labels[k]);
-          const r = await trainer.step(x.subarray(0, idx.length * trainData.rowSize), targets(labels, classes), idx.length, lr);
+        const tally = new Tally(task, classes);
+        let b = 0;
+        for await (const { x, labels } of trainData ? cachedBatches(trainData, batch, random) : augmentedBatches(c, train, prefix, batch, random)) {
+          const r = await trainer.step(x, targets(labels, task, classes), labels.length, lr);
           if (!Number.isFinite(r.loss)) throw new TransferkitError(`the loss became ${r.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)`);
-          loss += r.loss * idx.length;
-          right += correct(r.output, labels, classes);
-          emit({ type: 'batch', phase: p, epoch, epochs: phase.epochs, batch: b + 1, batches, loss: loss / Math.min(n, (b + 1) * batch) });
+          tally.add(r.loss, r.output, labels);
+          emit({ type: 'batch', phase: p, epoch, epochs: phase.epochs, batch: ++b, batches, loss: tally.meanLoss });
         }
-        const v = valData ? await evaluateCached(trainer, valData, classes, batch) : null;
-        const log: EpochLog = { epoch, loss: loss / n, accuracy: right / n, valLoss: v?.loss ?? null, valAccuracy: v?.accuracy ?? null };
+        if (tally.n === 0) throw new TransferkitError(`${data}: no training image could be decoded`);
+        const v = valData ? await evaluateStore(trainer, valData, new Tally(task, classes), task, classes, batch) : null;
+        const m = tally.metrics();
+        const vm = v?.metrics();
+        const log: EpochLog = {
+          epoch,
+          loss: tally.meanLoss,
+          accuracy: m.accuracy,
+          valLoss: v ? v.meanLoss : null,
+          valAccuracy: vm?.accuracy ?? null,
+          ...(task === 'regression' ? { mae: m.mae, rmse: m.rmse, valMae: vm?.mae ?? null, valRmse: vm?.rmse ?? null } : {}),
+        };
         history.push({ ...log, phase: p, trainedFrom: phase.from });
-        val = { loss: log.valLoss, accuracy: log.valAccuracy };
+        val = { loss: log.valLoss, accuracy: log.valAccuracy, ...(task === 'regression' ? { mae: log.valMae, rmse: log.valRmse } : {}) };
         emit({ type: 'epoch', phase: p, epochs: phase.epochs, ...log });
         // Callbacks, on the validation loss.
         if (log.valLoss === null) continue;
@@ -253,26 +389,31 @@ export async function trainImageClassifier(dataDir: string, o: TrainOptions): Pr
       if (best.weights) {
         trainer.restore(best.weights);
         const kept = history.find((h) => h.phase === p && h.epoch === best.epoch);
-        val = { loss: best.loss, accuracy: kept?.valAccuracy ?? null };
+        val = { loss: best.loss, accuracy: kept?.valAccuracy ?? null, ...(task === 'regression' ? { mae: kept?.valMae, rmse: kept?.valRmse } : {}) };
         emit({ type: 'notice', message: `restored the weights of epoch ${best.epoch} (validation loss ${best.loss.toFixed(4)})` });
       }
       trainer.writeBack();
     } finally {
       await trainer.dispose();
+      await prefix?.dispose();
+      await trainData?.close();
+      await valData?.close();
     }
     trainS += (performance.now() - t) / 1000;
   }
   return {
     model,
-    classNames: folder.classNames,
+    task,
+    classNames,
     strategy,
     head,
     inputShape: [size, size, 3],
     history,
     val,
-    skipped,
-    emptyClasses: folder.emptyClasses,
+    skipped: c.skipped,
+    emptyClasses: dataset.emptyClasses,
     timings: { featuresS, trainS, totalS: (performance.now() - start) / 1000 },
     counts: { train: train.length, validation: validation.length },
+    cacheHits,
   };
 }

@@ -61,7 +61,7 @@ function layerNames(model: tfl.LayersModel): string[] {
   return model.layers.flatMap((l) => (isContainer(l) ? [l.name, ...layerNames(l)] : [l.name]));
 }
 
-function makeLayer(spec: HeadLayerSpec, names: LayerNamer): tfl.layers.Layer {
+function makeLayer(spec: HeadLayerSpec, names: LayerNamer, seed?: number): tfl.layers.Layer {
   switch (spec.type) {
     case 'flatten':
       return tfl.layers.flatten({ name: names.next('flatten') });
@@ -73,7 +73,7 @@ function makeLayer(spec: HeadLayerSpec, names: LayerNamer): tfl.layers.Layer {
       return tfl.layers.dense({
         units: spec.units,
         activation: spec.activation as Activation,
-        kernelInitializer: 'glorotUniform',
+        kernelInitializer: seed === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({ seed }),
         name: names.next('dense'),
       });
     case 'dropout':
@@ -84,8 +84,10 @@ function makeLayer(spec: HeadLayerSpec, names: LayerNamer): tfl.layers.Layer {
 /**
  * `Sequential([base, ...head])`, as the Keras transfer-learning recipe writes it. The base stays one nested
  * layer, so freezing it, or unfreezing from one of its layers, acts on the same weights the new model trains.
+ * With a seed, the new layers' initial weights are the same every run.
  */
-export function addHead(base: tfl.LayersModel, spec: string | HeadLayerSpec[], name = 'sequential'): tfl.Sequential {
+export function addHead(base: tfl.LayersModel, spec: string | HeadLayerSpec[], options: { name?: string; seed?: number } = {}): tfl.Sequential {
+  const name = options.name ?? 'sequential';
   const layers = typeof spec === 'string' ? parseHeadSpec(spec) : spec;
   const names = new LayerNamer([name, ...layerNames(base)]);
   const outputRank = (base.outputs[0].shape as number[]).length;
@@ -96,9 +98,9 @@ export function addHead(base: tfl.LayersModel, spec: string | HeadLayerSpec[], n
   }
   const model = tfl.sequential({ name });
   model.add(base);
-  for (const l of layers) {
+  for (const [i, l] of layers.entries()) {
     try {
-      model.add(makeLayer(l, names));
+      model.add(makeLayer(l, names, options.seed === undefined ? undefined : options.seed + i));
     } catch (err) {
       throw new UsageError(`head layer ${formatHeadSpec([l])} does not fit after ${model.layers[model.layers.length - 1].name}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -1,14 +1,15 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { decodeImage } from '../data/decode.js';
+import { loadImageBatch } from '../data/batches.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
-import { preprocessPixels } from '../data/preprocess.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import type { ModelMetadata } from './saved-model.js';
 
 export interface ScoredFile {
   file: string;
-  /** Class probabilities (for two classes: [p(first), p(second)]). */
+  /** Class probabilities (for two classes: [p(first), p(second)]); empty for a regressor. */
   probabilities: number[];
+  /** A regressor's output. */
+  value?: number;
 }
 
 /**
@@ -18,31 +19,20 @@ export interface ScoredFile {
 export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, files: string[], options: { engine?: EngineName; batchSize?: number } = {}): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
   const predictor = await createPredictor(model, { engine: options.engine });
   const [height, width, channels] = meta.inputShape;
-  const pixels = height * width * channels;
   const batch = options.batchSize ?? 32;
   const scored: ScoredFile[] = [];
   const skipped: SkippedFile[] = [];
   try {
     for (let s = 0; s < files.length; s += batch) {
-      const decoded = await Promise.all(
-        files.slice(s, s + batch).map(async (file) => {
-          try {
-            return { file, x: preprocessPixels(await decodeImage(file, { height, width }), meta.preprocessing) };
-          } catch (err) {
-            skipped.push({ file, reason: `cannot decode: ${(err as Error).message.split('\n')[0]}` });
-            return null;
-          }
-        }),
-      );
-      const ok = decoded.filter((d) => d !== null);
-      if (!ok.length) continue;
-      const x = new Float32Array(ok.length * pixels);
-      ok.forEach((d, i) => x.set(d.x, i * pixels));
-      const y = await predictor.predict(x, ok.length);
-      const k = y.length / ok.length;
-      ok.forEach((d, i) => {
+      const b = await loadImageBatch(files.slice(s, s + batch).map((file) => ({ file })), { height, width, channels: channels as 1 | 3, preprocessing: meta.preprocessing });
+      skipped.push(...b.skipped);
+      if (!b.items.length) continue;
+      const y = await predictor.predict(b.x, b.items.length);
+      const k = y.length / b.items.length;
+      b.items.forEach((d, i) => {
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
-        scored.push({ file: d.file, probabilities: k === 1 ? [1 - row[0], row[0]] : row });
+        if (meta.task === 'regression') scored.push({ file: d.file, probabilities: [], value: row[0] });
+        else scored.push({ file: d.file, probabilities: k === 1 ? [1 - row[0], row[0]] : row });
       });
     }
     return { scored, skipped };
@@ -83,4 +73,28 @@ export async function evaluateFiles(model: tfl.LayersModel, meta: ModelMetadata,
     return { className, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, support };
   });
   return { loss: total ? loss / total : NaN, accuracy: total ? confusion.reduce((s, row, i) => s + row[i], 0) / total : NaN, confusionMatrix: confusion, perClass, skipped };
+}
+
+export interface RegressionEvaluation {
+  /** Mean squared error. */
+  loss: number;
+  mae: number;
+  rmse: number;
+  count: number;
+  skipped: SkippedFile[];
+}
+
+/** A regressor's errors on images with known targets (`label` holds the target). */
+export async function evaluateRegression(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], options: { engine?: EngineName } = {}): Promise<RegressionEvaluation> {
+  const { scored, skipped } = await scoreFiles(model, meta, files.map((f) => f.file), options);
+  const target = new Map(files.map((f) => [f.file, f.label]));
+  let abs = 0;
+  let sq = 0;
+  for (const s of scored) {
+    const e = (s.value as number) - (target.get(s.file) as number);
+    abs += Math.abs(e);
+    sq += e * e;
+  }
+  const n = scored.length;
+  return { loss: n ? sq / n : NaN, mae: n ? abs / n : NaN, rmse: n ? Math.sqrt(sq / n) : NaN, count: n, skipped };
 }

@@ -8,7 +8,7 @@ import { ProgressBar } from '../../report/progress.js';
 import { extractFeatures, smallInputAdvice } from '../../train/extract.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { type Command, numberOption, printJson } from '../command.js';
-import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, buildBase } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, buildBase } from '../model-options.js';
 
 export const extractCommand: Command = {
   name: 'extract',
@@ -18,14 +18,13 @@ export const extractCommand: Command = {
   options: {
     ...IMAGE_BASE_OPTIONS,
     pooling: { type: 'string' },
-    engine: { type: 'string' },
+    ...ENGINE_OPTIONS,
     out: { type: 'string' },
     json: { type: 'boolean' },
   },
   help: `
-Options:${IMAGE_BASE_HELP}
+Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --pooling avg|max|none       pool the last feature map (default avg: one vector per image)
-  --engine ort|wasm|cpu        where the base runs (default ort; TRANSFERKIT_ENGINE)
   --out FILE.npy               float32 features in file order; FILE.json beside it lists files, labels, classNames, shape
   --json                       print the summary as JSON
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
+import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
 import { UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../report/progress.js';
@@ -7,7 +8,7 @@ import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../../
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
-import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, engineFrom } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -39,8 +40,10 @@ function progress(): (e: TrainEvent) => void {
     if (e.type === 'epoch') {
       bar?.finish();
       bar = undefined;
-      const val = e.valLoss === null ? '' : ` - val_loss: ${e.valLoss.toFixed(4)} - val_accuracy: ${(e.valAccuracy as number).toFixed(4)}`;
-      process.stderr.write(`Epoch ${e.epoch}/${e.epochs} - loss: ${e.loss.toFixed(4)} - accuracy: ${e.accuracy.toFixed(4)}${val}\n`);
+      const metrics = (prefix: string, loss: number, accuracy: number | null, mae?: number | null) =>
+        ` - ${prefix}loss: ${loss.toFixed(4)}` + (accuracy !== null ? ` - ${prefix}accuracy: ${accuracy.toFixed(4)}` : ` - ${prefix}mae: ${(mae as number).toFixed(4)}`);
+      const val = e.valLoss === null ? '' : metrics('val_', e.valLoss, e.valAccuracy, e.valMae);
+      process.stderr.write(`Epoch ${e.epoch}/${e.epochs}${metrics('', e.loss, e.accuracy, e.mae)}${val}\n`);
     }
   };
 }
@@ -54,6 +57,11 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
   const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   const weights = values.weights as string | undefined;
+  const cache = (values['feature-cache'] as string | undefined) ?? 'memory';
+  if (cache !== 'memory' && cache !== 'disk') throw new UsageError(`--feature-cache must be memory or disk; got '${cache}'`);
+  const loss = values.loss as string | undefined;
+  if (loss !== undefined && loss !== 'mse' && loss !== 'mae') throw new UsageError(`--loss must be mse or mae (regression); got '${loss}'`);
+  const augmentSpec = values['augment-spec'] as string | undefined;
   return {
     base: values.base as string,
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
@@ -72,6 +80,10 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     earlyStoppingPatience: int('early-stopping'),
     restoreBest: Boolean(values['restore-best']),
     reduceLrPatience: int('reduce-lr-on-plateau'),
+    engine: engineFrom(values),
+    augment: augmentSpec !== undefined ? parseAugmentSpec(augmentSpec) : values.augment ? DEFAULT_AUGMENT : undefined,
+    featureCache: cache,
+    ...(loss ? { regressionLoss: loss } : {}),
     onEvent: progress(),
   };
 }
@@ -79,6 +91,7 @@ export function trainOptionsFrom(values: Values): TrainOptions {
 /** Flags of train (and compare). */
 export const TRAIN_OPTIONS: Options = {
   ...IMAGE_BASE_OPTIONS,
+  ...ENGINE_OPTIONS,
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
   head: { type: 'string' },
@@ -91,18 +104,22 @@ export const TRAIN_OPTIONS: Options = {
   'early-stopping': { type: 'string' },
   'restore-best': { type: 'boolean' },
   'reduce-lr-on-plateau': { type: 'string' },
+  augment: { type: 'boolean' },
+  'augment-spec': { type: 'string' },
+  'feature-cache': { type: 'string' },
+  loss: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
 };
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: '<dataDir> --base <model> [options]',
-  summary: 'Train an image classifier on a folder of class folders: feature extraction, fine-tuning or full training.',
+  usage: '<dataDir|targets.csv> --base <model> [options]',
+  summary: 'Train an image classifier on a folder of class folders (or a regressor on a file,target CSV): feature extraction, fine-tuning or full training.',
   positionals: [1, 1],
   options: TRAIN_OPTIONS,
   help: `
-Options:${IMAGE_BASE_HELP}
+Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
   --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
@@ -113,6 +130,11 @@ Options:${IMAGE_BASE_HELP}
   --early-stopping N           stop a phase after N epochs without a lower validation loss
   --restore-best               end each phase with the weights of its best validation loss
   --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement
+  --augment                    random flips, rotations (±0.1 turn) and zooms (±10%) of the training images
+  --augment-spec SPEC          choose them: 'flip[:horizontal|vertical|both], rotation:F, zoom:F, translation:F, contrast:F'
+  --feature-cache memory|disk  keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache,
+                               where later runs on the same images and base find them
+  --loss mse|mae               regression loss (default mse)
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {classNames, strategy, epochs, history, val, skipped, timings, out}
 
@@ -131,7 +153,7 @@ Example:
         inputShape: r.inputShape,
         preprocessing: spec.preprocessing,
         classNames: r.classNames,
-        task: r.classNames.length === 2 ? 'binary' : 'categorical',
+        task: r.task,
         head: r.head,
         strategy: r.strategy,
         training: { ...options, onEvent: undefined },
@@ -141,10 +163,12 @@ Example:
       });
       await writeHistoryCharts(out, r.history);
     }
-    const summary = { classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, timings: r.timings, out: out ? path.resolve(out) : null };
+    const summary = { task: r.task, classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
     if (values.json) return printJson(summary);
-    const acc = r.val.accuracy === null ? 'no validation split' : `validation accuracy ${(r.val.accuracy * 100).toFixed(1)}%`;
-    process.stdout.write(`trained ${r.strategy} on ${r.counts.train} images (${r.classNames.join(', ')}): ${acc}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`);
+    const acc =
+      r.val.loss === null ? 'no validation split' : r.task === 'regression' ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}` : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%`;
+    const what = r.task === 'regression' ? 'a regressor' : r.classNames.join(', ');
+    process.stdout.write(`trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`);
     if (r.skipped.length) process.stdout.write(`skipped ${r.skipped.length} file(s): ${r.skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}\n`);
   },
 };

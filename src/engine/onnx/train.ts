@@ -6,14 +6,11 @@ import { TransferkitError } from '../../errors.js';
 import { Tape, type Window, activate, avgPool, batchNorm, combine, concatLast, conv2d, dense, depthwiseConv2d, flatten, globalPool, maskMul, maxPool, reshape, windowOf, zeroPad } from './autodiff.js';
 import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
+import { type Arith, type OptimizerSpec, applyUpdate, slotNames } from '../optimizers.js';
 
 export type LossName = 'binary_crossentropy' | 'categorical_crossentropy' | 'mse' | 'mae';
 
-/** Keras's optimizers, with Keras's defaults. */
-export type OptimizerSpec =
-  | { name: 'sgd'; momentum?: number }
-  | { name: 'adam'; beta1?: number; beta2?: number; epsilon?: number }
-  | { name: 'rmsprop'; rho?: number; epsilon?: number };
+export type { OptimizerSpec };
 
 export interface TrainParam {
   layer: tfl.layers.Layer;
@@ -284,42 +281,17 @@ function emitLoss(g: GraphBuilder, name: LossName, output: string, y: string, pr
 
 /** The optimizer's update of one weight (Keras 3's formulas; Adam's bias correction is folded into lr by the caller). */
 function emitUpdate(g: GraphBuilder, p: TrainParam, grad: string, lr: string, opt: OptimizerSpec): void {
-  const c = (name: string, v: number) => g.constant(name, [v], []);
-  const slot = (name: string) => {
-    const s = { input: g.input(`${p.input}/${name}`, p.shape), output: '' };
-    p.slots.push(s);
-    return s;
+  const nodes: Arith<string> = {
+    add: (a, b) => g.op('Add', [a, b]),
+    sub: (a, b) => g.op('Sub', [a, b]),
+    mul: (a, b) => g.op('Mul', [a, b]),
+    div: (a, b) => g.op('Div', [a, b]),
+    sqrt: (a) => g.op('Sqrt', [a]),
+    scalar: (name, v) => g.constant(name, [v], []),
   };
-  switch (opt.name) {
-    case 'sgd': {
-      const momentum = opt.momentum ?? 0;
-      const step = g.op('Mul', [grad, lr]);
-      if (momentum === 0) {
-        p.output = g.op('Sub', [p.input, step], {}, `${p.input}/new`);
-        return;
-      }
-      const v = slot('momentum');
-      v.output = g.op('Sub', [g.op('Mul', [v.input, c('momentum', momentum)]), step], {}, `${p.input}/momentum/new`);
-      p.output = g.op('Add', [p.input, v.output], {}, `${p.input}/new`);
-      return;
-    }
-    case 'adam': {
-      const [b1, b2, eps] = [opt.beta1 ?? 0.9, opt.beta2 ?? 0.999, opt.epsilon ?? 1e-7];
-      const m = slot('m');
-      const v = slot('v');
-      m.output = g.op('Add', [g.op('Mul', [m.input, c('b1', b1)]), g.op('Mul', [grad, c('1-b1', 1 - b1)])], {}, `${p.input}/m/new`);
-      v.output = g.op('Add', [g.op('Mul', [v.input, c('b2', b2)]), g.op('Mul', [g.op('Mul', [grad, grad]), c('1-b2', 1 - b2)])], {}, `${p.input}/v/new`);
-      const denom = g.op('Add', [g.op('Sqrt', [v.output]), c('eps', eps)]);
-      p.output = g.op('Sub', [p.input, g.op('Mul', [lr, g.op('Div', [m.output, denom])])], {}, `${p.input}/new`);
-      return;
-    }
-    case 'rmsprop': {
-      const [rho, eps] = [opt.rho ?? 0.9, opt.epsilon ?? 1e-7];
-      const v = slot('velocity');
-      v.output = g.op('Add', [g.op('Mul', [v.input, c('rho', rho)]), g.op('Mul', [g.op('Mul', [grad, grad]), c('1-rho', 1 - rho)])], {}, `${p.input}/velocity/new`);
-      const denom = g.op('Sqrt', [g.op('Add', [v.output, c('eps', eps)])]);
-      p.output = g.op('Sub', [p.input, g.op('Div', [g.op('Mul', [lr, grad]), denom])], {}, `${p.input}/new`);
-      return;
-    }
-  }
+  const names = slotNames(opt);
+  const inputs = names.map((name) => g.input(`${p.input}/${name}`, p.shape));
+  const next = applyUpdate(nodes, opt, p.input, grad, lr, inputs);
+  p.output = g.op('Identity', [next.w], {}, `${p.input}/new`);
+  names.forEach((name, i) => p.slots.push({ input: inputs[i], output: g.op('Identity', [next.slots[i]], {}, `${p.input}/${name}/new`) }));
 }

@@ -1,0 +1,42 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { TransferkitError } from '../errors.js';
+import type { LabelledFile, SkippedFile } from './folders.js';
+
+/**
+ * A regression dataset: a CSV of `file,target` rows (a header line is optional; files relative to the CSV's
+ * folder). Rows with a missing image or a target that is not a number are skipped and reported.
+ */
+export async function readTargetsCsv(csv: string): Promise<{ files: LabelledFile[]; skipped: SkippedFile[] }> {
+  let text: string;
+  try {
+    text = await fsp.readFile(csv, 'utf8');
+  } catch (err) {
+    throw new TransferkitError(`${csv}: cannot read the targets CSV (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const files: LabelledFile[] = [];
+  const skipped: SkippedFile[] = [];
+  const lines = text.split(/\r?\n/);
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    const cut = line.lastIndexOf(',');
+    const name = line.slice(0, cut).trim().replace(/^"(.*)"$/, '$1');
+    const raw = line.slice(cut + 1).trim();
+    const target = Number(raw);
+    if (cut < 0 || !name) {
+      skipped.push({ file: `${csv}:${i + 1}`, reason: 'not a file,target row' });
+      continue;
+    }
+    if (raw === '' || !Number.isFinite(target)) {
+      // A first line whose target is not a number is the header.
+      if (i > 0 || files.length) skipped.push({ file: `${csv}:${i + 1}`, reason: `target '${raw}' is not a number` });
+      continue;
+    }
+    const file = path.resolve(path.dirname(csv), name);
+    const exists = await fsp.stat(file).then((s) => s.isFile(), () => false);
+    if (!exists) skipped.push({ file, reason: `listed in ${path.basename(csv)} line ${i + 1} but not found` });
+    else files.push({ file, label: target });
+  }
+  if (files.length < 2) throw new TransferkitError(`${csv}: ${files.length} usable row(s); a regression CSV needs file,target rows (e.g. images/001.jpg,3.5) for at least 2 images`);
+  return { files, skipped };
+}
