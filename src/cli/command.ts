@@ -28,7 +28,15 @@ export function parseCommand(cmd: Command, argv: string[]): { values: Values; po
   try {
     parsed = parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}`);
+    const message = (err as Error).message.split('\n')[0];
+    // Node's wording for `--epochs -2`: say what to type instead.
+    const ambiguous = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const flag = ambiguous[1];
+      const value = argv[argv.indexOf(flag) + 1];
+      throw new UsageError(`${flag} ${value}: a value that starts with '-' is written ${flag}=${value}`);
+    }
+    throw new UsageError(message);
   }
   if (parsed.values.help) return null;
   const [min, max] = cmd.positionals;

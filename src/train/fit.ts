@@ -55,6 +55,8 @@ export interface TrainOptions {
   /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
   engine?: EngineName;
   onEvent?(event: TrainEvent): void;
+  /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
+  signal?: AbortSignal;
 }
 
 export type TrainEvent =
@@ -95,6 +97,8 @@ export interface TrainResult {
   counts: { train: number; validation: number };
   /** Rows of the frozen part's outputs read back from the disk cache instead of computed. */
   cacheHits: number;
+  /** Set when training ended early (interrupted, or a loss that is not a number): why, and the weights kept. */
+  stopped?: { reason: string; phase: number; keptEpoch: number };
 }
 
 interface Phase {
@@ -320,7 +324,9 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   let cacheHits = 0;
   let val: TrainResult['val'] = { loss: null, accuracy: null };
   const random = seededRandom((o.seed ?? 1337) + 1);
+  let stopped: TrainResult['stopped'];
   for (const [p, phase] of phases.entries()) {
+    if (stopped) break;
     applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? phase.from : undefined);
     let t = performance.now();
     const cached = async (files: LabelledFile[]) => {
@@ -340,6 +346,8 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
       const batches = Math.ceil(n / batch);
       let lr = phase.lr;
       let best: { loss: number; epoch: number; weights?: Float32Array[] } = { loss: Infinity, epoch: 0 };
+      // The weights at the end of the last complete epoch: what an interrupted or diverged run keeps.
+      let lastGood = { epoch: 0, weights: trainer.snapshot() };
       let sinceBest = 0;
       let sinceReduce = 0;
       for (let epoch = 1; epoch <= phase.epochs; epoch++) {
@@ -347,12 +355,23 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
         let b = 0;
         for await (const { x, labels } of trainData ? cachedBatches(trainData, batch, random) : augmentedBatches(c, train, prefix, batch, random)) {
           const r = await trainer.step(x, targets(labels, task, classes), labels.length, lr);
-          if (!Number.isFinite(r.loss)) throw new TransferkitError(`the loss became ${r.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)`);
+          if (!Number.isFinite(r.loss)) stopped = { reason: `the loss became ${r.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)`, phase: p, keptEpoch: lastGood.epoch };
+          else if (o.signal?.aborted) stopped = { reason: `interrupted in epoch ${epoch}`, phase: p, keptEpoch: lastGood.epoch };
+          if (stopped) break;
           tally.add(r.loss, r.output, labels);
           emit({ type: 'batch', phase: p, epoch, epochs: phase.epochs, batch: ++b, batches, loss: tally.meanLoss });
         }
+        if (stopped) {
+          trainer.restore(lastGood.weights);
+          break;
+        }
         if (tally.n === 0) throw new TransferkitError(`${data}: no training image could be decoded`);
         const v = valData ? await evaluateStore(trainer, valData, new Tally(task, classes), task, classes, batch) : null;
+        if (v && !Number.isFinite(v.meanLoss)) {
+          stopped = { reason: `the validation loss became ${v.meanLoss} in epoch ${epoch}: lower the learning rate (--learning-rate)`, phase: p, keptEpoch: lastGood.epoch };
+          trainer.restore(lastGood.weights);
+          break;
+        }
         const m = tally.metrics();
         const vm = v?.metrics();
         const log: EpochLog = {
@@ -364,6 +383,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
           ...(task === 'regression' ? { mae: m.mae, rmse: m.rmse, valMae: vm?.mae ?? null, valRmse: vm?.rmse ?? null } : {}),
         };
         history.push({ ...log, phase: p, trainedFrom: phase.from });
+        lastGood = { epoch, weights: trainer.snapshot() };
         val = { loss: log.valLoss, accuracy: log.valAccuracy, ...(task === 'regression' ? { mae: log.valMae, rmse: log.valRmse } : {}) };
         emit({ type: 'epoch', phase: p, epochs: phase.epochs, ...log });
         // Callbacks, on the validation loss.
@@ -386,7 +406,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
           break;
         }
       }
-      if (best.weights) {
+      if (best.weights && !stopped) {
         trainer.restore(best.weights);
         const kept = history.find((h) => h.phase === p && h.epoch === best.epoch);
         val = { loss: best.loss, accuracy: kept?.valAccuracy ?? null, ...(task === 'regression' ? { mae: kept?.valMae, rmse: kept?.valRmse } : {}) };
@@ -415,5 +435,6 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     timings: { featuresS, trainS, totalS: (performance.now() - start) / 1000 },
     counts: { train: train.length, validation: validation.length },
     cacheHits,
+    ...(stopped ? { stopped } : {}),
   };
 }

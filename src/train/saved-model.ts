@@ -81,7 +81,10 @@ export async function loadModel(dir: string): Promise<SavedModel> {
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
   if (metadata.format !== 'transferkit-model') throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
   const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(path.join(dir, MODEL_JSON), fix);
-  const specs = manifest.weightsManifest?.flatMap((g) => g.weights) ?? [];
+  if (!manifest || typeof manifest !== 'object' || !manifest.modelTopology || !Array.isArray(manifest.weightsManifest)) {
+    throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: not a tfjs layers model (no modelTopology / weightsManifest); ${fix}`);
+  }
+  const specs = manifest.weightsManifest.flatMap((g) => g.weights ?? []);
   let weights: Buffer;
   try {
     weights = await fsp.readFile(path.join(dir, WEIGHTS_BIN));

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
 import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
-import { UsageError } from '../../errors.js';
+import { TransferkitError, UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../report/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../../train/fit.js';
@@ -136,13 +136,21 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
                                where later runs on the same images and base find them
   --loss mse|mae               regression loss (default mse)
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
-  --json                       print {classNames, strategy, epochs, history, val, skipped, timings, out}
+  --json                       print {task, classNames, strategy, epochs, history, val, skipped, images, timings, cacheHits, out}
 
 Example:
   transferkit train photos/ --base mobilenet --alpha 0.25 --input-size 96 --epochs 5 --out runs/photos`,
   async run(values, [dataDir]) {
-    const options = trainOptionsFrom(values);
-    const r = await trainImageClassifier(dataDir, options);
+    // Ctrl-C: finish the batch, keep the last complete epoch, save it, and exit nonzero.
+    const interrupt = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\ntransferkit: stopping after this batch (Ctrl-C again to quit at once)\n');
+      interrupt.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', onSigint);
+    const options = { ...trainOptionsFrom(values), signal: interrupt.signal };
+    const r = await trainImageClassifier(dataDir, options).finally(() => process.removeListener('SIGINT', onSigint));
     const out = values.out as string | undefined;
     if (out) {
       const spec = getApplication(options.base).spec;
@@ -156,14 +164,18 @@ Example:
         task: r.task,
         head: r.head,
         strategy: r.strategy,
-        training: { ...options, onEvent: undefined },
+        training: { ...options, onEvent: undefined, signal: undefined },
         history: r.history,
         val: r.val,
         dataset: { dir: path.resolve(dataDir), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
       });
       await writeHistoryCharts(out, r.history);
     }
-    const summary = { task: r.task, classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
+    if (r.stopped) {
+      const kept = r.stopped.keptEpoch ? `the weights of epoch ${r.stopped.keptEpoch}${r.stopped.phase ? ` of phase ${r.stopped.phase + 1}` : ''}` : 'the weights from before the phase';
+      throw new TransferkitError(`stopped: ${r.stopped.reason}; ${out ? `saved ${kept} to ${out}` : `nothing saved (give --out DIR to keep ${kept})`}`);
+    }
+    const summary = { task: r.task, classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, images: r.counts, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
     if (values.json) return printJson(summary);
     const acc =
       r.val.loss === null ? 'no validation split' : r.task === 'regression' ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}` : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%`;
