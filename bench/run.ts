@@ -14,6 +14,7 @@ import { listImageFolder } from '../src/data/folders.js';
 import { preprocessPixels } from '../src/data/preprocess.js';
 import { createPredictor } from '../src/engine/predictor.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
+import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { textTable } from '../src/report/tables.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -110,7 +111,11 @@ async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void>
     await trainer.dispose();
     // Backward costs about twice the forward: ~3× the forward's FLOPs per step.
     rows.push({ name, engine: 'ort', msPerStep: ms, gflops: (3 * fwdFlop * 64) / 1e9 / (ms / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / ms : null });
-    rows.push({ name, engine: 'wasm', msPerStep: null, gflops: null, vsTorch: null, note: 'tfjs-wasm cannot train convolutions yet' });
+    // The fallback engine: tfjs on wasm with transferkit's convolution gradient kernels.
+    const wasm = await TfjsTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
+    const wasmMs = await timed(() => wasm.step(x, y, 64, 1e-3), part === 'full' ? 2 : Math.min(REPS, 4), 1);
+    await wasm.dispose();
+    rows.push({ name, engine: 'wasm', msPerStep: wasmMs, gflops: (3 * fwdFlop * 64) / 1e9 / (wasmMs / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / wasmMs : null });
   }
   // MobileNetV2 at 224: the forward pass, and fine-tuning from block_16 (BatchNorm in inference mode) on cached block_15 outputs.
   const mn = addHead(await applications.mobilenetV2({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
@@ -126,9 +131,14 @@ async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void>
   const ftName = 'mobilenet_v2 train block_16 224 b8 sgd';
   const trainer = await OrtTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
-  const ms = await timed(() => trainer.step(feats, Float32Array.from({ length: 8 }, (_, i) => i % 2), 8, 1e-3));
+  const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
+  const ms = await timed(() => trainer.step(feats, labels, 8, 1e-3));
   await trainer.dispose();
   rows.push({ name: ftName, engine: 'ort', msPerStep: ms, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / ms : null });
+  const wasm = await TfjsTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
+  const wasmMs = await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1);
+  await wasm.dispose();
+  rows.push({ name: ftName, engine: 'wasm', msPerStep: wasmMs, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / wasmMs : null });
 }
 
 /** 2,000 CIFAR-10 images (cat, dog) decoded once and preprocessed for VGG16: the seed workflow's data. */

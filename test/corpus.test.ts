@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { applications, createPredictor, initBackend, loadModel, saveWeights, trainImageClassifier } from '../src/index.js';
-import { loadImageBatch } from '../src/data/batches.js';
+import { loadImageBatch, photoSource } from '../src/data/batches.js';
 import { writeKerasWeights, type WeightToWrite } from '../src/weights/h5.js';
 import { CLI, type CliResult, cli, makeImageFolder, tempDir } from './helpers.js';
 
@@ -63,7 +63,7 @@ describe('bad-input corpus: images', () => {
     test(`${what}: ${outcome}`, async () => {
       const file = path.join(tempDir(), name);
       await make(file);
-      const b = await loadImageBatch([{ file }], { height: 16, width: 16, preprocessing: 'tf' });
+      const b = await loadImageBatch([{ file }], { height: 16, width: 16, source: photoSource('tf') });
       if (outcome === 'decodes') {
         assert.deepEqual(b.skipped, []);
         assert.equal(b.x.length, 16 * 16 * 3);
@@ -79,7 +79,7 @@ describe('bad-input corpus: images', () => {
     const file = path.join(tempDir(), 'locked.png');
     await rgb(8, 8).png().toFile(file);
     chmodSync(file, 0o000);
-    const b = await loadImageBatch([{ file }], { height: 8, width: 8, preprocessing: 'none' });
+    const b = await loadImageBatch([{ file }], { height: 8, width: 8, source: photoSource('none') });
     if (process.getuid?.() === 0) assert.equal(b.items.length, 1, 'root reads it anyway');
     else assert.match(b.skipped[0].reason, /cannot decode/);
   });

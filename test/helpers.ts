@@ -69,3 +69,35 @@ export function withoutOrt(dir: string): string[] {
   writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}));\n`);
   return ['--import', hook];
 }
+
+/**
+ * A generated Sentinel-2-like dataset: `dir/<class>/<i>.tif`, 13-band uint16 tiles whose classes differ in
+ * brightness, in their colour bands (B02–B04) and in one near-infrared band each (`rasterPixel`).
+ */
+/** A band value of class `c`: the pattern of makeRasterFolder and of the generated scenes. */
+export function rasterPixel(c: number, band: number, rand: () => number): number {
+  return 800 + c * 2500 + (band === 1 + (c % 3) ? 1500 : 0) + (band === 6 + c ? 2500 : 0) + (rand() - 0.5) * 400;
+}
+
+export async function makeRasterFolder(dir: string, options: { classes?: string[]; perClass?: number; size?: number; bands?: number } = {}): Promise<string> {
+  const { writeGeoTiff } = await import('./tiff-writer.js');
+  const { mkdirSync } = await import('node:fs');
+  const classes = options.classes ?? ['Forest', 'River', 'Residential'];
+  const size = options.size ?? 16;
+  const bands = options.bands ?? 13;
+  let seed = 11;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (const [c, name] of classes.entries()) {
+    mkdirSync(path.join(dir, name), { recursive: true });
+    for (let i = 0; i < (options.perClass ?? 6); i++) {
+      writeGeoTiff(path.join(dir, name, `${name}_${i + 1}.tif`), {
+        width: size,
+        height: size,
+        bands,
+        dtype: 'uint16',
+        pixel: (_x, _y, b) => rasterPixel(c, b, rand),
+      });
+    }
+  }
+  return dir;
+}

@@ -3,6 +3,8 @@ import { UsageError } from '../errors.js';
 import { type Command, helpText, parseCommand } from './command.js';
 import { compareParamsCommand } from './commands/compare-params.js';
 import { compareCommand } from './commands/compare.js';
+import { datasetsCommand } from './commands/datasets.js';
+import { mapCommand } from './commands/map.js';
 import { exportCommand } from './commands/export.js';
 import { extractCommand } from './commands/extract.js';
 import { layersCommand } from './commands/layers.js';
@@ -11,7 +13,7 @@ import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
 import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand, compareCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, extractCommand, exportCommand];
+const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand, compareCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, datasetsCommand, extractCommand, exportCommand, mapCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,16 +1,60 @@
 import type { AugmentSpec } from './augment.js';
 import { augmentBatch } from './augment.js';
+import { type BandRole, type BandScale, preprocessBands, scaleBands } from './bands.js';
 import { type Interpolation, decodeImage } from './decode.js';
 import type { SkippedFile } from './folders.js';
+import { openRaster } from './geotiff.js';
 import { type PreprocessMode, preprocessPixels } from './preprocess.js';
+import { resizeBilinear } from './resize.js';
+
+/** How image files become model input: decoding to 0–255 values at a size, then the base's preprocessing. */
+export interface PixelSource {
+  channels: number;
+  decode(file: string, height: number, width: number): Promise<Float32Array>;
+  /** In place, on a batch. */
+  preprocess(x: Float32Array): Float32Array;
+}
+
+/** Photos (JPEG, PNG, …) through sharp, RGB (or grayscale), with the base's preprocessing. */
+export function photoSource(preprocessing: PreprocessMode, options: { interpolation?: Interpolation; channels?: 1 | 3 } = {}): PixelSource {
+  const channels = options.channels ?? 3;
+  return {
+    channels,
+    decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation }),
+    preprocess: (x) => preprocessPixels(x, channels === 3 ? preprocessing : 'none'),
+  };
+}
+
+/** The bands chosen from a raster, how each is scaled, and which ImageNet channel each stands for. */
+export interface BandSettings {
+  /** 0-based band indices. */
+  indices: number[];
+  scale: BandScale;
+  roles: BandRole[];
+}
+
+/** Multi-band GeoTIFF tiles: chosen bands, scaled to 0–255 by the training statistics, resized bilinearly. */
+export function rasterSource(preprocessing: PreprocessMode, bands: BandSettings): PixelSource {
+  return {
+    channels: bands.indices.length,
+    async decode(file, height, width) {
+      const raster = await openRaster(file);
+      try {
+        const { width: w, height: h } = raster.info;
+        const px = await raster.read([0, 0, w, h], bands.indices);
+        return scaleBands(resizeBilinear(px, h, w, bands.indices.length, height, width), bands.indices.length, bands.scale);
+      } finally {
+        await raster.close();
+      }
+    },
+    preprocess: (x) => preprocessBands(x, preprocessing, bands.roles),
+  };
+}
 
 export interface BatchOptions {
   height: number;
   width: number;
-  channels?: 1 | 3;
-  interpolation?: Interpolation;
-  /** The base's preprocessing, applied last. */
-  preprocessing: PreprocessMode;
+  source: PixelSource;
   /** Random transforms before the preprocessing (training batches only). */
   augment?: { spec: AugmentSpec; random: () => number };
 }
@@ -31,7 +75,7 @@ export async function loadImageBatch<T extends { file: string }>(batch: T[], o: 
   const decoded = await Promise.all(
     batch.map(async (item) => {
       try {
-        return { item, pixels: await decodeImage(item.file, { height: o.height, width: o.width, channels: o.channels, interpolation: o.interpolation }) };
+        return { item, pixels: await o.source.decode(item.file, o.height, o.width) };
       } catch (err) {
         skipped.push({ file: item.file, reason: `cannot decode: ${(err as Error).message.split('\n')[0]}` });
         return null;
@@ -39,9 +83,9 @@ export async function loadImageBatch<T extends { file: string }>(batch: T[], o: 
     }),
   );
   const ok = decoded.filter((d) => d !== null);
-  const size = o.height * o.width * (o.channels ?? 3);
+  const size = o.height * o.width * o.source.channels;
   let x: Float32Array = new Float32Array(ok.length * size);
   ok.forEach((d, i) => x.set(d.pixels, i * size));
-  if (o.augment && ok.length) x = augmentBatch(x, [ok.length, o.height, o.width, o.channels ?? 3], o.augment.spec, o.augment.random);
-  return { items: ok.map((d) => d.item), x: preprocessPixels(x, o.preprocessing), skipped };
+  if (o.augment && ok.length) x = augmentBatch(x, [ok.length, o.height, o.width, o.source.channels], o.augment.spec, o.augment.random);
+  return { items: ok.map((d) => d.item), x: o.source.preprocess(x), skipped };
 }

@@ -2,7 +2,7 @@
 // batches out, streamed (one batch in memory at a time).
 import { TransferkitError } from '../errors.js';
 import { seededRandom, shuffled } from '../util/random.js';
-import { loadImageBatch } from './batches.js';
+import { loadImageBatch, photoSource } from './batches.js';
 import type { Interpolation } from './decode.js';
 import { type LabelledFile, type SkippedFile, listImageFolder } from './folders.js';
 import type { PreprocessMode } from './preprocess.js';
@@ -63,6 +63,7 @@ export async function imageDatasetFromDirectory(dir: string, o: ImageDatasetOpti
   }
   const skipped = [...folder.skipped];
   const random = seededRandom(seed + 2);
+  const source = photoSource(o.preprocessing ?? 'none', { channels, interpolation: o.interpolation });
   const labels = (items: LabelledFile[]) => {
     if (labelMode === null) return null;
     if (labelMode === 'int') return Int32Array.from(items, (f) => f.label);
@@ -79,7 +80,7 @@ export async function imageDatasetFromDirectory(dir: string, o: ImageDatasetOpti
     async *[Symbol.asyncIterator]() {
       const order = o.shuffle === false ? files : shuffled(files, random);
       for (let s = 0; s < order.length; s += batchSize) {
-        const b = await loadImageBatch(order.slice(s, s + batchSize), { height, width, channels, interpolation: o.interpolation, preprocessing: o.preprocessing ?? 'none' });
+        const b = await loadImageBatch(order.slice(s, s + batchSize), { height, width, source });
         for (const k of b.skipped) if (!skipped.some((x) => x.file === k.file)) skipped.push(k);
         if (!b.items.length) continue;
         yield { x: b.x, shape: [b.items.length, height, width, channels], y: labels(b.items), files: b.items.map((f) => f.file) };

@@ -1,6 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../applications/common.js';
-import { loadImageBatch } from '../data/batches.js';
+import { type PixelSource, loadImageBatch, photoSource } from '../data/batches.js';
 import type { Interpolation } from '../data/decode.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { TransferkitError } from '../errors.js';
@@ -24,6 +24,8 @@ export interface ExtractOptions {
   /** Stop before this layer (features of a frozen prefix). */
   until?: string;
   interpolation?: Interpolation;
+  /** How files become pixels (default: photos with the base's preprocessing). */
+  source?: PixelSource;
   /** Called after each batch with the images done so far. */
   onProgress?(done: number, total: number): void;
 }
@@ -57,7 +59,8 @@ export async function extractFeatures(
   const predictor = await createPredictor(model, { engine: options.engine, until: options.until });
   const batchSize = options.batchSize ?? 32;
   const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
-  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, interpolation: options.interpolation, preprocessing: info.spec.preprocessing });
+  const source = options.source ?? photoSource(info.spec.preprocessing, { interpolation: options.interpolation });
+  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source });
   try {
     // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.
     let next = decodeBatch(0);

@@ -4,7 +4,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { getApplication } from '../applications/index.js';
 import { type AugmentSpec, describeAugment } from '../data/augment.js';
-import { loadImageBatch } from '../data/batches.js';
+import { type PixelSource, loadImageBatch, photoSource, rasterSource } from '../data/batches.js';
+import { buildBandBase } from '../applications/bands.js';
 import { type LabelledFile, type SkippedFile, listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
 import { readTargetsCsv } from '../data/targets.js';
@@ -18,9 +19,10 @@ import { extractFeatures, smallInputAdvice } from './extract.js';
 import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore } from './feature-store.js';
 import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
+import { type RasterOptions, type RasterPlan, planRasters } from './rasters.js';
 import { baseModel } from './trainable.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends RasterOptions {
   base: string;
   alpha?: number;
   /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
@@ -97,6 +99,8 @@ export interface TrainResult {
   counts: { train: number; validation: number };
   /** Rows of the frozen part's outputs read back from the disk cache instead of computed. */
   cacheHits: number;
+  /** Multi-band rasters: the bands trained on, their scaling and the base's adaptation. */
+  bands?: RasterPlan & { firstConv: string };
   /** Set when training ended early (interrupted, or a loss that is not a number): why, and the weights kept. */
   stopped?: { reason: string; phase: number; keptEpoch: number };
 }
@@ -163,7 +167,9 @@ interface Context {
   o: TrainOptions;
   skipped: SkippedFile[];
   size: number;
-  preprocessing: ReturnType<typeof getApplication>['spec']['preprocessing'];
+  source: PixelSource;
+  /** What, besides the model and the images, decides the cached rows. */
+  cacheExtra: object;
 }
 
 const noteSkips = (c: Context, more: SkippedFile[]) => {
@@ -173,9 +179,9 @@ const noteSkips = (c: Context, more: SkippedFile[]) => {
 /** The frozen part's output (the input of layer `from`) for each image, computed once, or read from the disk cache. */
 async function cacheFeatures(c: Context, files: LabelledFile[], from: string, phase: number): Promise<{ store: FeatureStore; hit: boolean }> {
   const onProgress = (done: number, total: number) => c.o.onEvent?.({ type: 'features', phase, done, total });
-  const run = (sink: (rows: Float32Array) => Promise<void>) => extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, onProgress });
+  const run = (sink: (rows: Float32Array) => Promise<void>) => extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
   if (c.o.featureCache === 'disk') {
-    const key = await featureKey(baseModel(c.model), from, files, { size: c.size, preprocessing: c.preprocessing });
+    const key = await featureKey(baseModel(c.model), from, files, c.cacheExtra);
     const cached = await loadDiskStore(key, files);
     if (cached) {
       noteSkips(c, cached.skipped);
@@ -227,7 +233,7 @@ async function* cachedBatches(store: FeatureStore, batch: number, random: () => 
 async function* augmentedBatches(c: Context, files: LabelledFile[], prefix: Predictor | null, batch: number, random: () => number): AsyncGenerator<Batch> {
   const order = shuffled(files, random);
   const load = (s: number) =>
-    loadImageBatch(order.slice(s, s + batch), { height: c.size, width: c.size, preprocessing: c.preprocessing, augment: { spec: c.o.augment as AugmentSpec, random } });
+    loadImageBatch(order.slice(s, s + batch), { height: c.size, width: c.size, source: c.source, augment: { spec: c.o.augment as AugmentSpec, random } });
   let next = load(0);
   for (let s = 0; s < order.length; s += batch) {
     const b = await next;
@@ -291,7 +297,14 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
 
   const spec = getApplication(o.base).spec;
   const size = o.inputSize ?? spec.defaultSize;
-  const base = await getApplication(o.base).build({ weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3], ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) });
+  const raster = await planRasters(dataset.files, train, o, (message) => emit({ type: 'notice', message }));
+  const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
+  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : null;
+  const base = adapted ? adapted.base : await getApplication(o.base).build(buildArgs);
+  const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing);
+  // A first convolution with new band slices trains in every phase: the base then runs on every batch.
+  const newFirstConv = raster && raster.adaptation !== 'rgb' ? (adapted as { firstConv: string }).firstConv : null;
+  if (newFirstConv) emit({ type: 'notice', message: `band adaptation ${raster?.adaptation} over ${raster?.indices.length} bands: ${newFirstConv} has new weights and trains in every phase, so the whole base runs on every batch` });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
   const want = outputLayer(task, classes);
@@ -306,7 +319,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const firstHead = model.layers[1].name;
   const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
   // fastai's and Keras's recipe: the head first on a frozen base, then the unfrozen layers at a tenth of the rate.
-  const phases: Phase[] =
+  const planned: Phase[] =
     strategy === 'full'
       ? [{ from: firstBase, strategy, epochs, lr }]
       : strategy === 'feature-extraction'
@@ -315,9 +328,10 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
             { from: firstHead, strategy: 'feature-extraction', epochs, lr },
             { from: o.unfreezeFrom as string, strategy: 'fine-tune', epochs: o.fineTuneEpochs ?? epochs, lr: lr / 10 },
           ];
+  const phases = planned.map((ph) => (newFirstConv ? { ...ph, from: firstBase } : ph));
   if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
 
-  const c: Context = { model, o, skipped: [...dataset.skipped], size, preprocessing: spec.preprocessing };
+  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing: spec.preprocessing, bands: raster } };
   const history: TrainResult['history'] = [];
   let featuresS = 0;
   let trainS = 0;
@@ -327,7 +341,8 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   let stopped: TrainResult['stopped'];
   for (const [p, phase] of phases.entries()) {
     if (stopped) break;
-    applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? phase.from : undefined);
+    applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
+    if (newFirstConv) baseModel(model).getLayer(newFirstConv).trainable = true;
     let t = performance.now();
     const cached = async (files: LabelledFile[]) => {
       const r = await cacheFeatures(c, files, phase.from, p);
@@ -427,7 +442,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     classNames,
     strategy,
     head,
-    inputShape: [size, size, 3],
+    inputShape: [size, size, raster ? raster.indices.length : 3],
     history,
     val,
     skipped: c.skipped,
@@ -436,5 +451,6 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     counts: { train: train.length, validation: validation.length },
     cacheHits,
     ...(stopped ? { stopped } : {}),
+    ...(raster && adapted ? { bands: { ...raster, firstConv: adapted.firstConv } } : {}),
   };
 }

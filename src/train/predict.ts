@@ -1,5 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadImageBatch } from '../data/batches.js';
+import { sourceOf } from './saved-model.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import type { ModelMetadata } from './saved-model.js';
@@ -18,13 +19,14 @@ export interface ScoredFile {
  */
 export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, files: string[], options: { engine?: EngineName; batchSize?: number } = {}): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
   const predictor = await createPredictor(model, { engine: options.engine });
-  const [height, width, channels] = meta.inputShape;
+  const [height, width] = meta.inputShape;
+  const source = sourceOf(meta);
   const batch = options.batchSize ?? 32;
   const scored: ScoredFile[] = [];
   const skipped: SkippedFile[] = [];
   try {
     for (let s = 0; s < files.length; s += batch) {
-      const b = await loadImageBatch(files.slice(s, s + batch).map((file) => ({ file })), { height, width, channels: channels as 1 | 3, preprocessing: meta.preprocessing });
+      const b = await loadImageBatch(files.slice(s, s + batch).map((file) => ({ file })), { height, width, source });
       skipped.push(...b.skipped);
       if (!b.items.length) continue;
       const y = await predictor.predict(b.x, b.items.length);

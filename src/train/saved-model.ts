@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../applications/layers.js';
+import { type BandSettings, type PixelSource, photoSource, rasterSource } from '../data/batches.js';
 import type { PreprocessMode } from '../data/preprocess.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
@@ -24,7 +25,15 @@ export interface ModelMetadata {
   task?: 'binary' | 'categorical' | 'regression';
   head?: string;
   strategy?: string;
+  /** Multi-band rasters: the bands, their scaling (training statistics) and roles, and the adaptation. */
+  bands?: BandSettings & { adaptation: string; names?: string[]; firstConv?: string };
   [key: string]: unknown;
+}
+
+/** How the saved model reads its inputs: photos, or the raster bands it was trained on, scaled the same way. */
+export function sourceOf(meta: ModelMetadata): PixelSource {
+  if (meta.bands) return rasterSource(meta.preprocessing, meta.bands);
+  return photoSource(meta.preprocessing, { channels: meta.inputShape[2] === 1 ? 1 : 3 });
 }
 
 export interface SavedModel {

@@ -18,7 +18,7 @@ export function downloadUrl(remote: RemoteFile): string {
 }
 
 function offlineHint(remote: RemoteFile): string {
-  return `download it elsewhere and run: transferkit weights import ${remote.file}`;
+  return `download it elsewhere and run: ${remote.importCommand ?? `transferkit weights import ${remote.file}`}`;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface RemoteFile {
   md5?: string;
   /** The sha256 recorded by transferkit where Keras publishes no hash (seen once, pinned here). */
   sha256?: string;
+  /** What to run with a copy fetched elsewhere (default: `transferkit weights import FILE`). */
+  importCommand?: string;
 }
 
 /** A pretrained weights file of one model variant. */

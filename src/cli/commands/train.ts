@@ -83,6 +83,9 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     engine: engineFrom(values),
     augment: augmentSpec !== undefined ? parseAugmentSpec(augmentSpec) : values.augment ? DEFAULT_AUGMENT : undefined,
     featureCache: cache,
+    bands: values.bands as string | undefined,
+    bandScale: values['band-scale'] as string | undefined,
+    bandAdaptation: values['band-adaptation'] as TrainOptions['bandAdaptation'],
     ...(loss ? { regressionLoss: loss } : {}),
     onEvent: progress(),
   };
@@ -108,6 +111,9 @@ export const TRAIN_OPTIONS: Options = {
   'augment-spec': { type: 'string' },
   'feature-cache': { type: 'string' },
   loss: { type: 'string' },
+  bands: { type: 'string' },
+  'band-scale': { type: 'string' },
+  'band-adaptation': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
 };
@@ -135,6 +141,13 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --feature-cache memory|disk  keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache,
                                where later runs on the same images and base find them
   --loss mse|mae               regression loss (default mse)
+
+GeoTIFF datasets (multi-band, 8/16-bit or float tiles in class folders):
+  --bands SPEC                 bands to train on: 4,3,2 (1-based), B04,B03,B02 (Sentinel-2 names) or all
+  --band-scale S               percentile:2,98 (default), minmax or divide:10000; statistics from the
+                               training split, saved with the model so predict scales the same way
+  --band-adaptation M          rgb (three colour bands) | repeat-mean (extra bands start from the mean RGB
+                               kernel, scaled by 3/bands) | random; required for other than three bands
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {task, classNames, strategy, epochs, history, val, skipped, images, timings, cacheHits, out}
 
@@ -168,6 +181,7 @@ Example:
         history: r.history,
         val: r.val,
         dataset: { dir: path.resolve(dataDir), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
+        ...(r.bands ? { bands: { indices: r.bands.indices, roles: r.bands.roles, scale: r.bands.scale, adaptation: r.bands.adaptation, firstConv: r.bands.firstConv, ...(r.bands.names ? { names: r.bands.names } : {}) } } : {}),
       });
       await writeHistoryCharts(out, r.history);
     }
@@ -175,7 +189,7 @@ Example:
       const kept = r.stopped.keptEpoch ? `the weights of epoch ${r.stopped.keptEpoch}${r.stopped.phase ? ` of phase ${r.stopped.phase + 1}` : ''}` : 'the weights from before the phase';
       throw new TransferkitError(`stopped: ${r.stopped.reason}; ${out ? `saved ${kept} to ${out}` : `nothing saved (give --out DIR to keep ${kept})`}`);
     }
-    const summary = { task: r.task, classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, images: r.counts, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
+    const summary = { task: r.task, ...(r.bands ? { bands: r.bands } : {}), classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, images: r.counts, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
     if (values.json) return printJson(summary);
     const acc =
       r.val.loss === null ? 'no validation split' : r.task === 'regression' ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}` : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%`;
