@@ -11,9 +11,10 @@ import { layersCommand } from './commands/layers.js';
 import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { summaryCommand } from './commands/summary.js';
 import { trainCommand } from './commands/train.js';
+import { uiCommand } from './commands/ui.js';
 import { weightsCommand } from './commands/weights.js';
 
-const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand, compareCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, datasetsCommand, extractCommand, exportCommand, mapCommand];
+const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand, compareCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, datasetsCommand, extractCommand, exportCommand, mapCommand, uiCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,10 +1,10 @@
 // Public datasets transferkit can fetch (or import from a copy made elsewhere), beside the weights registry:
 // each entry carries its URL, published hash and archive layout, so nothing downstream is told twice.
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import { TransferkitError } from '../errors.js';
-import { tempNameFor } from '../util/fs.js';
+import { extractZip } from './unzip.js';
 import { downloadFile } from '../weights/download.js';
 import { type RemoteFile, hashFile, hashMismatch, transferkitHome } from '../weights/remote.js';
 
@@ -76,56 +76,17 @@ export function datasetFolder(entry: DatasetEntry): string {
   return path.join(datasetsDir(), `${entry.id}-${entry.variant}`);
 }
 
-/**
- * Unpacks the class folders of `entry` from a zip, streaming: only `<root>/<class>/<image>` entries, each
- * name checked (no absolute paths, no `..`), into a temporary folder renamed into place when complete.
- */
+/** Unpacks the class folders of `entry` (`<root>/<class>/<image>` entries only) into `dest`. */
 async function unpack(zip: string, entry: DatasetEntry, dest: string): Promise<number> {
-  const tmp = tempNameFor(dest);
-  await fsp.mkdir(tmp, { recursive: true });
-  let count = 0;
-  let refused: string | undefined;
-  const made = new Set<string>();
-  try {
-    const unzip = new Unzip((file) => {
-      const name = file.name.replace(/\\/g, '/');
-      const parts = name.split('/');
-      if (name.startsWith('/') || parts.includes('..') || /^[a-zA-Z]:/.test(name)) {
-        refused ??= name;
-        return;
-      }
-      const rel = name.startsWith(`${entry.root}/`) ? name.slice(entry.root.length + 1).split('/') : null;
-      if (!rel || rel.length !== 2 || !entry.classes.includes(rel[0]) || path.extname(rel[1]).toLowerCase() !== entry.extension) return;
-      const dir = path.join(tmp, rel[0]);
-      if (!made.has(dir)) {
-        // Synchronous calls: fflate hands the data over inside push().
-        mkdirSync(dir, { recursive: true });
-        made.add(dir);
-      }
-      const fd = openSync(path.join(dir, rel[1]), 'w');
-      file.ondata = (err, data, final) => {
-        if (err) throw err;
-        writeSync(fd, data);
-        if (final) {
-          closeSync(fd);
-          count++;
-        }
-      };
-      file.start();
-    });
-    unzip.register(UnzipInflate);
-    for await (const chunk of createReadStream(zip)) unzip.push(chunk as Uint8Array);
-    unzip.push(new Uint8Array(0), true);
-    if (refused) throw new TransferkitError(`${zip}: refused the archive entry '${refused}' (a path outside the dataset folder)`);
-    if (count === 0) throw new TransferkitError(`${zip}: no ${entry.root}/<class>/*${entry.extension} entries; is it ${entry.file}?`);
+  const count = await extractZip(zip, createReadStream(zip) as AsyncIterable<Uint8Array>, dest, (name) => {
+    const rel = name.startsWith(`${entry.root}/`) ? name.slice(entry.root.length + 1).split('/') : null;
+    return rel && rel.length === 2 && entry.classes.includes(rel[0]) && path.extname(rel[1]).toLowerCase() === entry.extension ? rel.join('/') : null;
+  });
+  if (count === 0) {
     await fsp.rm(dest, { recursive: true, force: true });
-    await fsp.rename(tmp, dest);
-    return count;
-  } catch (err) {
-    await fsp.rm(tmp, { recursive: true, force: true });
-    if (err instanceof TransferkitError) throw err;
-    throw new TransferkitError(`${zip}: cannot unpack it (${(err as Error).message.split('\n')[0]}); is the file complete?`);
+    throw new TransferkitError(`${zip}: no ${entry.root}/<class>/*${entry.extension} entries; is it ${entry.file}?`);
   }
+  return count;
 }
 
 export interface InstalledDataset {

@@ -1,6 +1,7 @@
 // The seed's workflow in one function: a folder of labelled images in, a trained, evaluated classifier out.
 // Each phase trains what its strategy unfreezes; what stays frozen in front of it is computed once per image
 // and cached (Keras recomputes it every epoch), then only the trained part runs, in ONNX Runtime.
+import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { getApplication } from '../applications/index.js';
 import { type AugmentSpec, describeAugment } from '../data/augment.js';
@@ -20,6 +21,7 @@ import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memorySt
 import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
 import { type RasterOptions, type RasterPlan, planRasters } from './rasters.js';
+import type { ModelMetadata } from './saved-model.js';
 import { baseModel } from './trainable.js';
 
 export interface TrainOptions extends RasterOptions {
@@ -452,5 +454,26 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     cacheHits,
     ...(stopped ? { stopped } : {}),
     ...(raster && adapted ? { bands: { ...raster, firstConv: adapted.firstConv } } : {}),
+  };
+}
+
+/** What a trained model's transferkit.json records: everything needed to use it, and how it was made. */
+export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: string): ModelMetadata {
+  const spec = getApplication(o.base).spec;
+  return {
+    format: 'transferkit-model',
+    version: 1,
+    base: { id: spec.id, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}), weights: o.weights === undefined ? 'imagenet' : o.weights },
+    inputShape: r.inputShape,
+    preprocessing: spec.preprocessing,
+    classNames: r.classNames,
+    task: r.task,
+    head: r.head,
+    strategy: r.strategy,
+    training: { ...o, onEvent: undefined, signal: undefined },
+    history: r.history,
+    val: r.val,
+    dataset: { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
+    ...(r.bands ? { bands: { indices: r.bands.indices, roles: r.bands.roles, scale: r.bands.scale, adaptation: r.bands.adaptation, firstConv: r.bands.firstConv, ...(r.bands.names ? { names: r.bands.names } : {}) } } : {}),
   };
 }

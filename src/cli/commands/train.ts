@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { getApplication } from '../../applications/index.js';
 import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
 import { TransferkitError, UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../report/progress.js';
-import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../../train/fit.js';
+import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
@@ -166,23 +165,7 @@ Example:
     const r = await trainImageClassifier(dataDir, options).finally(() => process.removeListener('SIGINT', onSigint));
     const out = values.out as string | undefined;
     if (out) {
-      const spec = getApplication(options.base).spec;
-      await saveModel(r.model, out, {
-        format: 'transferkit-model',
-        version: 1,
-        base: { id: spec.id, ...(options.alpha !== undefined ? { alpha: options.alpha } : {}), weights: options.weights ?? null },
-        inputShape: r.inputShape,
-        preprocessing: spec.preprocessing,
-        classNames: r.classNames,
-        task: r.task,
-        head: r.head,
-        strategy: r.strategy,
-        training: { ...options, onEvent: undefined, signal: undefined },
-        history: r.history,
-        val: r.val,
-        dataset: { dir: path.resolve(dataDir), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
-        ...(r.bands ? { bands: { indices: r.bands.indices, roles: r.bands.roles, scale: r.bands.scale, adaptation: r.bands.adaptation, firstConv: r.bands.firstConv, ...(r.bands.names ? { names: r.bands.names } : {}) } } : {}),
-      });
+      await saveModel(r.model, out, trainedModelMetadata(r, options, dataDir));
       await writeHistoryCharts(out, r.history);
     }
     if (r.stopped) {

@@ -69,18 +69,32 @@ function flipSpatial(filter: tf.Tensor4D): tf.Tensor4D {
 
 const dilationsOf = (c: tf.backend_util.Conv2DInfo): [number, number] => [c.dilationHeight, c.dilationWidth];
 
-/** dW[i, j] = tap(i, j)ᵀ · dy, one MatMul per filter tap. */
+/**
+ * dW as one Conv2D: input channels as the batch, the batch as channels, dy as the filter dilated by the
+ * stride. dW[i, j, ci, co] = Σ x[n, i·d + oh·s − pad, …, ci] · dy[n, oh, ow, co].
+ */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, attrs: ConvAttrs): tf.Tensor4D {
   return tf.tidy(() => {
     const c = info(x.shape, filterShape, attrs, false);
-    const xp = padInput(x, c);
-    const dy2 = tf.reshape(dy, [-1, c.outChannels]) as tf.Tensor2D;
-    const taps: tf.Tensor[] = [];
-    for (let i = 0; i < c.filterHeight; i++) {
-      for (let j = 0; j < c.filterWidth; j++) taps.push(tf.matMul(tf.reshape(tap(xp, c, i, j), [-1, c.inChannels]) as tf.Tensor2D, dy2, true, false));
-    }
-    return tf.reshape(tf.stack(taps), filterShape);
+    if (c.dilationHeight > 1 || c.dilationWidth > 1) return tapFilterGrad(x, dy, filterShape, c);
+    const p = c.padInfo;
+    const xt = tf.transpose(tf.pad(x, [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]]), [3, 1, 2, 0]);
+    const dyt = tf.transpose(dy, [1, 2, 0, 3]);
+    const out = tf.conv2d(xt as tf.Tensor4D, dyt as tf.Tensor4D, 1, 'valid', 'NHWC', [c.strideHeight, c.strideWidth]);
+    const cropped = tf.slice(out, [0, 0, 0, 0], [c.inChannels, c.filterHeight, c.filterWidth, c.outChannels]);
+    return tf.transpose(cropped, [1, 2, 0, 3]) as tf.Tensor4D;
   });
+}
+
+/** dW[i, j] = tap(i, j)ᵀ · dy, one MatMul per filter tap (dilated filters). */
+function tapFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, c: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const xp = padInput(x, c);
+  const dy2 = tf.reshape(dy, [-1, c.outChannels]) as tf.Tensor2D;
+  const taps: tf.Tensor[] = [];
+  for (let i = 0; i < c.filterHeight; i++) {
+    for (let j = 0; j < c.filterWidth; j++) taps.push(tf.matMul(tf.reshape(tap(xp, c, i, j), [-1, c.inChannels]) as tf.Tensor2D, dy2, true, false));
+  }
+  return tf.reshape(tf.stack(taps), filterShape);
 }
 
 /** dX as a stride-1 Conv2D of the dilated dy with the flipped filter, its in/out channels swapped. */

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { zipSync } from 'fflate';
+import { startUi } from '../src/ui/server.js';
+import { CLI, ROOT, makeImageFolder, tempDir } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Screenshots land here: CI keeps the folder as an artifact. */
+const OUTPUT = path.join(ROOT, 'test-output');
+
+describe('transferkit ui: paths stay inside the root', () => {
+  let root: string;
+  let outside: string;
+  let ui: Awaited<ReturnType<typeof startUi>>;
+  before(async () => {
+    root = tempDir();
+    outside = tempDir();
+    await makeImageFolder(path.join(root, 'photos'), { perClass: 3 });
+    writeFileSync(path.join(outside, 'secret.png'), 'secret');
+    symlinkSync(outside, path.join(root, 'escape'));
+    ui = await startUi({ root, port: 0, maxUpload: 50_000 });
+  });
+  after(() => ui.close());
+  const get = (p: string, init?: RequestInit) => fetch(new URL(p, ui.url), init);
+
+  test('a ../ path is refused', async () => {
+    for (const p of ['../', '..%2F..%2Fetc', '/etc/passwd']) {
+      const r = await get(`/api/dataset?path=${p}`);
+      assert.equal(r.status, 403, p);
+      assert.match((await r.json()).error, /outside the UI's root/);
+    }
+    assert.equal((await get(`/api/files/${encodeURIComponent('../../etc/passwd')}`)).status, 403);
+  });
+
+  test('a symlink pointing outside is refused', async () => {
+    const r = await get('/api/files/escape/secret.png');
+    assert.equal(r.status, 403);
+    assert.match((await r.json()).error, /leads outside the UI's root/);
+    assert.equal((await get('/api/dataset?path=escape')).status, 403);
+  });
+
+  test('an oversized upload is refused and writes nothing', async () => {
+    const r = await get('/api/upload?name=big', { method: 'POST', body: new Uint8Array(60_000) });
+    assert.equal(r.status, 413);
+    assert.ok(!existsSync(path.join(root, 'uploads', 'big')));
+  });
+
+  test('a zip with ../ entries is refused; nothing lands outside the root', async () => {
+    const zip = zipSync({ 'cats/a.png': new Uint8Array([1]), '../../evil.png': new Uint8Array([2]), 'dogs/../../../evil2.png': new Uint8Array([3]) });
+    const r = await get('/api/upload?name=evil', { method: 'POST', body: zip });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error, /refused the archive entry/);
+    assert.ok(!existsSync(path.join(root, 'uploads', 'evil')));
+    assert.ok(!existsSync(path.join(root, '..', 'evil.png')) && !existsSync(path.join(root, 'evil.png')));
+    assert.deepEqual(readdirSync(outside), ['secret.png']);
+  });
+
+  test('a good zip of class folders unpacks under uploads/ and lists as a dataset', async () => {
+    const { readFileSync } = await import('node:fs');
+    const png = readFileSync(path.join(root, 'photos', 'alpha', '000.png'));
+    const zip = zipSync({ 'set/cats/1.png': png, 'set/cats/2.png': png, 'set/dogs/1.png': png, 'set/dogs/notes.txt': new Uint8Array([1]) });
+    const r = await get('/api/upload?name=pets.v1', { method: 'POST', body: zip });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.deepEqual(await r.json(), { path: 'uploads/pets.v1', images: 3 });
+    const sets = (await (await get('/api/datasets')).json()) as Array<{ path: string }>;
+    assert.deepEqual(sets.map((s) => s.path).sort(), ['photos', 'uploads/pets.v1']);
+  });
+
+  test('a second job while one runs is refused with a clear message', async () => {
+    const body = JSON.stringify({ kind: 'train', data: 'photos', base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, epochs: 30 });
+    const first = await get('/api/jobs', { method: 'POST', body });
+    assert.equal(first.status, 202);
+    const second = await get('/api/jobs', { method: 'POST', body });
+    assert.equal(second.status, 409);
+    assert.match((await second.json()).error, /a training job is already running/);
+    const { id } = (await first.json()) as { id: string };
+    await get(`/api/jobs/${id}/cancel`, { method: 'POST' });
+    for (let i = 0; i < 200; i++) {
+      const info = (await (await get('/api/info')).json()) as { job: { status: string } };
+      if (info.job.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const outsideJob = await get('/api/jobs', { method: 'POST', body: JSON.stringify({ kind: 'train', data: '../', base: 'mobilenet' }) });
+    assert.equal(outsideJob.status, 403);
+  });
+});
+
+describe('transferkit ui in a browser (Playwright driving Debian chromium)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): browser test skipped` }, () => {
+  let server: ChildProcess;
+  let url: string;
+  let root: string;
+  before(async () => {
+    root = tempDir();
+    await makeImageFolder(path.join(root, 'flowers'), { perClass: 10, size: 32 });
+    server = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'inherit'] });
+    url = await new Promise<string>((resolve) => server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])));
+  });
+  after(() => void server.kill());
+
+  test('pick a dataset, train one epoch with feature extraction, watch the curves, try an image', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(url);
+      await page.selectOption('[data-testid=dataset]', 'flowers');
+      await page.waitForSelector('[data-testid=classes] img');
+      await page.selectOption('[data-testid=weights]', 'none');
+      await page.fill('[data-testid=input-size]', '32');
+      await page.fill('[data-testid=epochs]', '1');
+      await page.click('[data-testid=start]');
+      await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 120_000 });
+      await page.waitForSelector('[data-testid=confusion]', { timeout: 120_000 });
+      assert.match(await page.textContent('[data-testid=progress]') ?? '', /done/);
+      // A reload re-attaches to the (finished) job: its curves come back.
+      await page.reload();
+      await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 30_000 });
+      await page.waitForSelector('[data-testid=saved] input[type=radio]');
+      await page.setInputFiles('[data-testid=try-file]', path.join(root, 'flowers', 'alpha', '000.png'));
+      await page.waitForFunction(() => /(alpha|beta) \d+\.\d% .*\(tfjs (wasm|cpu)\)/.test(document.querySelector('[data-testid=answer]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+      mkdirSync(OUTPUT, { recursive: true });
+      await page.screenshot({ path: path.join(OUTPUT, 'ui.png'), fullPage: true });
+      assert.ok(existsSync(path.join(OUTPUT, 'ui.png')));
+    } finally {
+      await browser.close();
+    }
+  });
+});

@@ -1,0 +1,337 @@
+import { render } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { type Block, type CompareResult, type Dataset, type EpochEvent, type JobEvent, type ModelInfo, type SavedModel, type TrainResult, api, fileUrl } from './api.js';
+import { curves, paramsChart } from './charts.js';
+import { classify } from './tryit.js';
+
+interface Settings {
+  base: string;
+  alpha: string;
+  weights: string;
+  inputSize: string;
+  strategy: string;
+  unfreezeFrom: string;
+  head: string;
+  epochs: string;
+  learningRate: string;
+  augment: boolean;
+}
+
+const DEFAULTS: Settings = { base: 'mobilenet', alpha: '0.25', weights: 'imagenet', inputSize: '96', strategy: 'feature-extraction', unfreezeFrom: '', head: '', epochs: '5', learningRate: '0.001', augment: false };
+
+function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: string): void }) {
+  const [list, setList] = useState<Dataset[]>([]);
+  const [error, setError] = useState('');
+  const refresh = () => api<Dataset[]>('/api/datasets').then(setList, (e: Error) => setError(e.message));
+  useEffect(() => void refresh(), []);
+  const upload = async (file: File) => {
+    setError('');
+    try {
+      const r = await api<{ path: string }>(`/api/upload?name=${encodeURIComponent(file.name.replace(/\.zip$/i, ''))}`, { method: 'POST', body: file });
+      await refresh();
+      onPick(r.path);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <section>
+      <h2>Data</h2>
+      <label>Dataset folder (class sub-folders)</label>
+      <select data-testid="dataset" value={dataset?.path ?? ''} onChange={(e) => onPick((e.target as HTMLSelectElement).value)}>
+        <option value="">choose…</option>
+        {list.map((d) => (
+          <option value={d.path}>{d.path} ({d.classes.length} classes)</option>
+        ))}
+      </select>
+      <label>…or upload a zip of class folders</label>
+      <input type="file" accept=".zip" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])} />
+      {error && <p class="error">{error}</p>}
+      {dataset && (
+        <table data-testid="classes">
+          {dataset.classes.map((c) => (
+            <tr>
+              <td>{c.name}</td>
+              <td>{c.count}</td>
+              <td class="thumbs">{(c.samples ?? []).map((s) => <img src={`/api/thumb?path=${encodeURIComponent(s)}`} alt={c.name} />)}</td>
+            </tr>
+          ))}
+        </table>
+      )}
+    </section>
+  );
+}
+
+function ModelPanel({ s, set, models, blocks }: { s: Settings; set(s: Settings): void; models: ModelInfo[]; blocks: { params: number; blocks: Block[] } | null }) {
+  const field = (name: keyof Settings) => (e: Event) => set({ ...s, [name]: (e.target as HTMLInputElement).type === 'checkbox' ? (e.target as HTMLInputElement).checked : (e.target as HTMLInputElement).value });
+  const info = models.find((m) => m.id === s.base);
+  return (
+    <section>
+      <h2>Model</h2>
+      <label>Base</label>
+      <select data-testid="base" value={s.base} onChange={field('base')}>
+        {models.map((m) => (
+          <option value={m.id}>{m.name} (min {m.minSize}px)</option>
+        ))}
+      </select>
+      {blocks && <p style="font-size:12px">{blocks.params.toLocaleString()} parameters without top{info ? `; trained at ${info.defaultSize}px` : ''}</p>}
+      {s.base.startsWith('mobilenet') && (
+        <>
+          <label>Alpha (width)</label>
+          <input data-testid="alpha" value={s.alpha} onInput={field('alpha')} />
+        </>
+      )}
+      <label>Weights</label>
+      <select data-testid="weights" value={s.weights} onChange={field('weights')}>
+        <option value="imagenet">imagenet (cached or downloaded)</option>
+        <option value="none">none (random)</option>
+      </select>
+      <label>Input size</label>
+      <input data-testid="input-size" value={s.inputSize} onInput={field('inputSize')} />
+      <label>Strategy</label>
+      <select data-testid="strategy" value={s.strategy} onChange={field('strategy')}>
+        <option value="feature-extraction">feature extraction</option>
+        <option value="fine-tune">fine-tune</option>
+        <option value="full">full</option>
+      </select>
+      <label>Cut layer (fine-tune from)</label>
+      <select data-testid="cut" value={s.unfreezeFrom} onChange={field('unfreezeFrom')}>
+        <option value="">—</option>
+        {(blocks?.blocks ?? []).map((b) => (
+          <option value={b.firstLayer}>{b.block}: {b.firstLayer} ({b.paramsFromHere.toLocaleString()} params from here)</option>
+        ))}
+      </select>
+      <label>Head</label>
+      <input data-testid="head" placeholder="gap, dropout:0.2, dense:N:softmax" value={s.head} onInput={field('head')} />
+      <label>Epochs</label>
+      <input data-testid="epochs" value={s.epochs} onInput={field('epochs')} />
+      <label>Learning rate</label>
+      <input data-testid="lr" value={s.learningRate} onInput={field('learningRate')} />
+      <label>
+        <input type="checkbox" style="width:auto" checked={s.augment} onChange={field('augment')} /> augment (flip, rotation, zoom)
+      </label>
+    </section>
+  );
+}
+
+function Training({ events }: { events: JobEvent[] }) {
+  const lossRef = useRef<HTMLCanvasElement>(null);
+  const accRef = useRef<HTMLCanvasElement>(null);
+  const charts = useRef<{ loss?: ReturnType<typeof curves>; acc?: ReturnType<typeof curves> }>({});
+  useEffect(() => {
+    charts.current.loss = curves(lossRef.current as HTMLCanvasElement, 'loss');
+    charts.current.acc = curves(accRef.current as HTMLCanvasElement, 'accuracy');
+    return () => {
+      charts.current.loss?.destroy();
+      charts.current.acc?.destroy();
+    };
+  }, []);
+  const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
+  useEffect(() => {
+    charts.current.loss?.set(epochs.map((e) => e.loss), epochs.map((e) => e.valLoss));
+    charts.current.acc?.set(epochs.map((e) => e.accuracy), epochs.map((e) => e.valAccuracy));
+  }, [epochs.length]);
+  const last = [...events].reverse().find((e) => e.type === 'batch' || e.type === 'features');
+  const status = [...events].reverse().find((e) => e.type === 'status');
+  const notices = events.filter((e): e is { type: 'notice'; message: string } => e.type === 'notice');
+  return (
+    <section>
+      <h2>Training</h2>
+      <p data-testid="progress">
+        {status?.type === 'status' ? `${status.status}${status.message ? `: ${status.message}` : ''}` : last?.type === 'batch' ? `epoch ${last.epoch}/${last.epochs}, batch ${last.batch}/${last.batches}, loss ${last.loss.toFixed(4)}` : last?.type === 'features' ? `caching the frozen part: ${last.done}/${last.total}` : events.length ? 'starting…' : 'idle'}
+      </p>
+      {notices.map((n) => (
+        <p style="font-size:12px;color:#555">{n.message}</p>
+      ))}
+      <div class="charts" data-testid="curves" data-epochs={epochs.length}>
+        <div class="chart-box"><canvas ref={lossRef} /></div>
+        <div class="chart-box"><canvas ref={accRef} /></div>
+      </div>
+    </section>
+  );
+}
+
+function Results({ result }: { result: TrainResult | CompareResult }) {
+  const chartRef = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (result.kind !== 'compare' || !chartRef.current) return;
+    const chart = paramsChart(chartRef.current, result.rows);
+    return () => chart.destroy();
+  }, [result]);
+  if (result.kind === 'compare') {
+    return (
+      <section data-testid="results">
+        <h2>Strategies compared</h2>
+        <table>
+          <tr><th>Strategy</th><th>Trainable</th><th>Non-trainable</th><th>Wall (s)</th><th>s/epoch</th><th>Best val acc</th></tr>
+          {result.rows.map((r) => (
+            <tr><td>{r.strategy}</td><td>{r.trainableParams.toLocaleString()}</td><td>{r.nonTrainableParams.toLocaleString()}</td><td>{r.wallS.toFixed(1)}</td><td>{r.secondsPerEpoch.toFixed(2)}</td><td>{r.bestValAccuracy === null ? '—' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td></tr>
+          ))}
+        </table>
+        <div class="chart-box"><canvas ref={chartRef} /></div>
+      </section>
+    );
+  }
+  const e = result.evaluation;
+  return (
+    <section data-testid="results">
+      <h2>Results: {result.name}</h2>
+      <p>validation accuracy {result.val.accuracy === null ? '—' : `${(result.val.accuracy * 100).toFixed(1)}%`}</p>
+      {e && (
+        <>
+          <table data-testid="confusion">
+            <tr><th>true \ predicted</th>{result.classNames.map((c) => <th>{c}</th>)}</tr>
+            {e.confusionMatrix.map((row, i) => (
+              <tr><td>{result.classNames[i]}</td>{row.map((n, j) => <td style={`background:${i === j ? '#d8e6f3' : n ? '#fbe2c6' : 'white'}`}>{n}</td>)}</tr>
+            ))}
+          </table>
+          <table>
+            <tr><th>Class</th><th>Precision</th><th>Recall</th><th>F1</th><th>Support</th></tr>
+            {e.perClass.map((c) => (
+              <tr><td>{c.className}</td><td>{c.precision.toFixed(3)}</td><td>{c.recall.toFixed(3)}</td><td>{c.f1.toFixed(3)}</td><td>{c.support}</td></tr>
+            ))}
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Saved({ models, refreshKey }: { models: SavedModel[]; refreshKey: number }) {
+  const [chosen, setChosen] = useState('');
+  const [answer, setAnswer] = useState('');
+  const imgRef = useRef<HTMLImageElement>(null);
+  useEffect(() => setChosen((c) => c || models.at(-1)?.path || ''), [models.length, refreshKey]);
+  const model = models.find((m) => m.path === chosen);
+  const tryFile = (file: File) => {
+    const img = imgRef.current as HTMLImageElement;
+    img.onload = async () => {
+      if (!model) return;
+      setAnswer('classifying in the browser…');
+      try {
+        const r = await classify(model, img);
+        setAnswer(`${r.predictions.map((p) => `${p.label} ${(p.probability * 100).toFixed(1)}%`).join(', ')} (tfjs ${r.backend})`);
+      } catch (e) {
+        setAnswer(`error: ${(e as Error).message}`);
+      }
+    };
+    img.src = URL.createObjectURL(file);
+  };
+  return (
+    <section>
+      <h2>Saved models</h2>
+      <table data-testid="saved">
+        <tr><th>Model</th><th>Base</th><th>Classes</th><th>Val acc</th><th>Download</th></tr>
+        {models.map((m) => (
+          <tr>
+            <td><label style="margin:0"><input type="radio" style="width:auto" name="m" checked={m.path === chosen} onChange={() => setChosen(m.path)} /> {m.path}</label></td>
+            <td>{m.metadata.base.id}</td>
+            <td>{(m.metadata.classNames ?? []).join(', ')}</td>
+            <td>{m.metadata.val?.accuracy == null ? '—' : `${(m.metadata.val.accuracy * 100).toFixed(1)}%`}</td>
+            <td>
+              <a href={fileUrl(`${m.path}/model.json`)}>model.json</a> · <a href={fileUrl(`${m.path}/weights.bin`)}>weights.bin</a> · <a href={fileUrl(`${m.path}/transferkit.json`)}>transferkit.json</a> · <a href={`/api/export?model=${encodeURIComponent(m.path)}`}>ONNX</a>
+            </td>
+          </tr>
+        ))}
+      </table>
+      <h2>Try it</h2>
+      <div class="drop" onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); const f = e.dataTransfer?.files[0]; if (f) tryFile(f); }}>
+        drop an image here, or <input data-testid="try-file" type="file" accept="image/*" style="width:auto" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && tryFile((e.target as HTMLInputElement).files![0])} />
+        <div><img ref={imgRef} style="max-width:160px;margin-top:8px" alt="" /></div>
+        <p data-testid="answer">{answer}</p>
+      </div>
+    </section>
+  );
+}
+
+function App() {
+  const [dataset, setDataset] = useState<Dataset | null>(null);
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  const [settings, setSettings] = useState<Settings>(DEFAULTS);
+  const [blocks, setBlocks] = useState<{ params: number; blocks: Block[] } | null>(null);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [events, setEvents] = useState<JobEvent[]>([]);
+  const [error, setError] = useState('');
+  const [saved, setSaved] = useState<SavedModel[]>([]);
+  const [savedKey, setSavedKey] = useState(0);
+
+  const refreshSaved = () => api<SavedModel[]>('/api/saved').then(setSaved);
+  useEffect(() => {
+    void api<ModelInfo[]>('/api/models').then(setModels);
+    void refreshSaved();
+    // A job that runs on the server (started before a reload) is re-attached.
+    void api<{ job: { id: string } | null }>('/api/info').then((i) => i.job && setJobId(i.job.id));
+  }, []);
+  useEffect(() => {
+    const size = Number(settings.inputSize) || 96;
+    const alpha = settings.base.startsWith('mobilenet') ? `&alpha=${settings.alpha}` : '';
+    api<{ params: number; blocks: Block[] }>(`/api/cutpoints?base=${settings.base}&size=${size}${alpha}`).then(setBlocks, () => setBlocks(null));
+  }, [settings.base, settings.alpha, settings.inputSize]);
+  useEffect(() => {
+    if (!jobId) return;
+    setEvents([]);
+    const source = new EventSource(`/api/jobs/${jobId}/events`);
+    source.onmessage = (m) => {
+      const e = JSON.parse(m.data) as JobEvent;
+      setEvents((list) => [...list, e]);
+      if (e.type === 'status' && e.status !== 'running') {
+        source.close();
+        void refreshSaved().then(() => setSavedKey((k) => k + 1));
+      }
+    };
+    return () => source.close();
+  }, [jobId]);
+
+  const pick = (path: string) => (path ? api<Dataset>(`/api/dataset?path=${encodeURIComponent(path)}`).then(setDataset, (e: Error) => setError(e.message)) : setDataset(null));
+  const running = jobId !== null && !events.some((e) => e.type === 'status' && e.status !== 'running');
+  const start = async (kind: 'train' | 'compare') => {
+    setError('');
+    if (!dataset) return setError('choose a dataset first');
+    const s = settings;
+    const body = {
+      kind,
+      data: dataset.path,
+      base: s.base,
+      ...(s.base.startsWith('mobilenet') ? { alpha: Number(s.alpha) } : {}),
+      weights: s.weights === 'none' ? null : 'imagenet',
+      inputSize: Number(s.inputSize),
+      strategy: s.strategy,
+      ...(s.unfreezeFrom ? { unfreezeFrom: s.unfreezeFrom } : {}),
+      ...(s.head ? { head: s.head } : {}),
+      epochs: Number(s.epochs),
+      learningRate: Number(s.learningRate),
+      ...(s.augment ? { augment: { flip: 'horizontal', rotation: 0.1, zoom: 0.1 } } : {}),
+    };
+    try {
+      const r = await api<{ id: string }>('/api/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      setJobId(r.id);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const result = events.find((e): e is { type: 'result'; result: TrainResult | CompareResult } => e.type === 'result');
+  return (
+    <>
+      <header>transferkit</header>
+      <main>
+        <div>
+          <DataPanel dataset={dataset} onPick={(p) => void pick(p)} />
+          <ModelPanel s={settings} set={setSettings} models={models} blocks={blocks} />
+          <section>
+            <button data-testid="start" disabled={running} onClick={() => void start('train')}>Train</button>
+            <button data-testid="compare" disabled={running} onClick={() => void start('compare')}>Compare strategies</button>
+            <button data-testid="cancel" disabled={!running} onClick={() => jobId && void api(`/api/jobs/${jobId}/cancel`, { method: 'POST' })}>Cancel</button>
+            {error && <p class="error" data-testid="error">{error}</p>}
+          </section>
+        </div>
+        <div>
+          <Training events={events} />
+          {result && <Results result={result.result} />}
+          <Saved models={saved} refreshKey={savedKey} />
+        </div>
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app') as HTMLElement);
