@@ -186,12 +186,23 @@ async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: number,
   return (performance.now() - t) / 1000;
 }
 
-function extractRss(): number | null {
+/** Peak RSS (MB) of one CLI run, by /usr/bin/time. */
+function peakRssMb(args: string[], env: Record<string, string> = {}): number | null {
   if (!existsSync(CIFAR) || !existsSync('/usr/bin/time')) return null;
-  const out = path.join(os.tmpdir(), `transferkit-bench-${process.pid}.npy`);
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'extract', CIFAR, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--out', out], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   const kb = Number(r.stderr.trim().split('\n').pop());
   return Number.isFinite(kb) ? kb / 1024 : null;
+}
+
+function extractRss(): number | null {
+  return peakRssMb(['extract', CIFAR, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--out', path.join(os.tmpdir(), `transferkit-bench-${process.pid}.npy`)]);
+}
+
+/** Training on all 10,000 images at 96x96 (features of 9 KB each): in-memory features against the disk cache. */
+function trainRss(): { memory: number | null; disk: number | null } {
+  const args = ['train', CIFAR, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '96', '--epochs', '2'];
+  const home = path.join(os.tmpdir(), `transferkit-bench-home-${process.pid}`);
+  return { memory: peakRssMb(args), disk: peakRssMb([...args, '--feature-cache', 'disk'], { TRANSFERKIT_HOME: home }) };
 }
 
 async function main(): Promise<void> {
@@ -233,6 +244,7 @@ async function main(): Promise<void> {
   for (const [name, ms] of torchTimes) rows.push({ name, engine: 'torch', msPerStep: ms, gflops: null, vsTorch: 1 });
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
   const rssMb = QUICK ? null : extractRss();
+  const fitRss = QUICK ? { memory: null, disk: null } : trainRss();
   const result = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -240,6 +252,7 @@ async function main(): Promise<void> {
     workloads: rows,
     seedWorkflow: { images: seedN, epochsPerPhase: seedEpochs, transferkitS: transferkitSeed, torchNaiveS: torchSeed, ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null },
     extractPeakRssMb: rssMb,
+    trainPeakRssMb: fitRss,
   };
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
   process.stdout.write(
@@ -251,6 +264,7 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`\nseed workflow (${seedN} images, ${seedEpochs}+${seedEpochs} epochs): transferkit ${fmt(transferkitSeed)} s, PyTorch the Keras way ${fmt(torchSeed)} s, ratio ${fmt(result.seedWorkflow.ratio, 2)}\n`);
   if (rssMb !== null) process.stdout.write(`extract over the 10,000 CIFAR-10 test images at 32x32: peak RSS ${rssMb.toFixed(0)} MB\n`);
+  if (fitRss.memory !== null) process.stdout.write(`train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`);
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${result.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
