@@ -23,9 +23,11 @@ interface Plan {
   /** Id of the symbolic tensor the trained part starts from. */
   start: number;
   inputShape: number[];
-  /** The last layer (its sigmoid/softmax is fused into the loss). */
-  last: tfl.layers.Layer;
   trained: tfl.LayersModel['layers'];
+  /** Dropout layers among the trained ones: their rate and noise shape. */
+  dropout: Map<tfl.layers.Layer, { rate: number; noiseShape?: Array<number | null> | null }>;
+  /** The last layer, when it is a Dense whose sigmoid/softmax the loss takes from logits. */
+  fused?: { layer: tfl.layers.Layer; activation: 'sigmoid' | 'softmax' };
 }
 
 function plan(model: tfl.LayersModel, from: string | undefined): Plan {
@@ -47,10 +49,13 @@ function plan(model: tfl.LayersModel, from: string | undefined): Plan {
     if (after) trained.push(layer);
     return call.outputs.map(() => after);
   });
-  return { start: id, inputShape: start.shape.slice(1) as number[], last, trained };
+  // Layer configs read once here, not on every step.
+  const dropout = new Map(trained.filter((l) => l.getClassName() === 'Dropout').map((l) => [l, l.getConfig() as { rate: number; noiseShape?: Array<number | null> | null }]));
+  const finalLayer = last as tfl.layers.Layer;
+  const activation = (finalLayer.getConfig() as { activation?: string }).activation;
+  const fused = finalLayer.getClassName() === 'Dense' && (activation === 'sigmoid' || activation === 'softmax') ? { layer: finalLayer, activation: activation as 'sigmoid' | 'softmax' } : undefined;
+  return { start: id, inputShape: start.shape.slice(1) as number[], trained, dropout, ...(fused ? { fused } : {}) };
 }
-
-const activationOf = (layer: tfl.layers.Layer) => (layer.getConfig() as { activation?: string }).activation;
 
 /** The pre-activation of a Dense layer, so the loss can use logits as Keras's fused losses do. */
 function denseLogits(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
@@ -108,17 +113,17 @@ export class TfjsTrainer implements Trainer {
         throw new TransferkitError(`layer ${layer.name} joins a value from before '${this.options.from}' (a skip connection across the cut): choose a cut point at the start of a block (transferkit layers)`);
       }
       const ins = xs as tf.Tensor[];
-      const c = layer.getConfig() as { rate?: number; noiseShape?: Array<number | null> | null };
-      if (layer.getClassName() === 'Dropout') {
+      const drop = this.plan.dropout.get(layer);
+      if (drop) {
         const shape = ins[0].shape.slice(1);
-        const maskShape = c.noiseShape ? c.noiseShape.slice(1).map((d, i) => d ?? shape[i]) : shape;
-        const mask = this.masks.draw(n * maskShape.reduce((a, b) => a * b, 1), c.rate as number, train);
+        const maskShape = drop.noiseShape ? drop.noiseShape.slice(1).map((d, i) => d ?? shape[i]) : shape;
+        const mask = this.masks.draw(n * maskShape.reduce((a, b) => a * b, 1), drop.rate, train);
         return [tf.mul(ins[0], tf.tensor(mask, [n, ...maskShape]))];
       }
-      const activation = activationOf(layer);
-      if (layer === this.plan.last && layer.getClassName() === 'Dense' && (activation === 'sigmoid' || activation === 'softmax') && ins[0].rank === 2) {
+      const f = this.plan.fused;
+      if (f && layer === f.layer && ins[0].rank === 2) {
         const z = denseLogits(layer, ins[0]);
-        fused = { z, p: activation === 'sigmoid' ? tf.sigmoid(z) : tf.softmax(z) };
+        fused = { z, p: f.activation === 'sigmoid' ? tf.sigmoid(z) : tf.softmax(z) };
         return [fused.p];
       }
       const y = layer.apply(ins.length === 1 ? ins[0] : ins, { training: false }) as tf.Tensor | tf.Tensor[];

@@ -1,13 +1,12 @@
 // A trained tile classifier slid over a large GeoTIFF scene, one row of tiles at a time: memory holds a strip
 // of the scene and a batch, never the scene.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { scaleBands, preprocessBands } from '../data/bands.js';
+import { scaleBands } from '../data/bands.js';
 import { type Georeference, type RasterInfo, openRaster } from '../data/geotiff.js';
-import { preprocessPixels } from '../data/preprocess.js';
 import { resizeBilinear } from '../data/resize.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import { TransferkitError } from '../errors.js';
-import type { ModelMetadata } from './saved-model.js';
+import { type ModelMetadata, sourceOf } from './saved-model.js';
 
 export interface SceneMapOptions {
   /** Tile size in scene pixels (default 64); tiles are resized to the model's input. */
@@ -63,6 +62,8 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
   const probability = new Float32Array(cols * rows);
   const predictor = await createPredictor(model, { engine: o.engine });
   const batch = o.batchSize ?? 64;
+  // The model's own preprocessing (photos, or its bands' roles); scaling comes first, per strip, here.
+  const source = sourceOf(meta);
   const pixels = height * width * c;
   try {
     for (let r = 0; r < rows; r++) {
@@ -76,8 +77,7 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
           for (let y = 0; y < tile; y++) t.set(strip.subarray((y * info.width + x0) * c, (y * info.width + x0 + tile) * c), y * tile * c);
           x.set(resizeBilinear(t, tile, tile, c, height, width), k * pixels);
         }
-        if (bands) preprocessBands(scaleBands(x, c, bands.scale), meta.preprocessing, bands.roles);
-        else preprocessPixels(x, meta.preprocessing);
+        source.preprocess(bands ? scaleBands(x, c, bands.scale) : x);
         const y = await predictor.predict(x, n);
         const k = y.length / n;
         for (let i = 0; i < n; i++) {
