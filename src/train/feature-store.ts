@@ -33,18 +33,22 @@ export function cacheDir(): string {
   return path.join(transferkitHome(), 'cache', 'features');
 }
 
-/**
- * The cache key: the model's architecture and weights up to the cut, the cut, the preprocessing and size, and
- * each image's path and content.
- */
-export async function featureKey(model: tfl.LayersModel, until: string, files: LabelledFile[], extra: object): Promise<string> {
+/** The base's architecture and weights as one digest: the model's share of a cache key. */
+export function modelDigest(model: tfl.LayersModel): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ until, extra, arch: model.toJSON(null, false) }));
+  h.update(JSON.stringify(model.toJSON(null, false)));
   // By name: a container lists trainable weights first, so its order changes with the trainable flags.
   for (const w of [...model.weights].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const v = w.read().dataSync();
     h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   }
+  return h.digest('hex');
+}
+
+/** The cache key: the model's digest, the cut, the preprocessing and size, and each image's path and content. */
+export async function featureKey(digest: string, until: string, files: LabelledFile[], extra: object): Promise<string> {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ digest, until, extra }));
   for (const f of files) {
     h.update(f.file);
     for await (const chunk of createReadStream(f.file)) h.update(chunk as Buffer);

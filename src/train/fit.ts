@@ -17,7 +17,7 @@ import { type Trainer, createTrainer } from '../engine/trainer.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom, shuffled } from '../util/random.js';
 import { extractFeatures, smallInputAdvice } from './extract.js';
-import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore } from './feature-store.js';
+import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore, modelDigest } from './feature-store.js';
 import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
 import { type RasterOptions, type RasterPlan, planRasters } from './rasters.js';
@@ -172,6 +172,8 @@ interface Context {
   source: PixelSource;
   /** What, besides the model and the images, decides the cached rows. */
   cacheExtra: object;
+  /** The base's digest for this phase's disk-cache keys (computed once per phase). */
+  digest?: string;
 }
 
 const noteSkips = (c: Context, more: SkippedFile[]) => {
@@ -183,7 +185,8 @@ async function cacheFeatures(c: Context, files: LabelledFile[], from: string, ph
   const onProgress = (done: number, total: number) => c.o.onEvent?.({ type: 'features', phase, done, total });
   const run = (sink: (rows: Float32Array) => Promise<void>) => extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
   if (c.o.featureCache === 'disk') {
-    const key = await featureKey(baseModel(c.model), from, files, c.cacheExtra);
+    c.digest ??= modelDigest(baseModel(c.model));
+    const key = await featureKey(c.digest, from, files, c.cacheExtra);
     const cached = await loadDiskStore(key, files);
     if (cached) {
       noteSkips(c, cached.skipped);
@@ -246,7 +249,8 @@ async function* augmentedBatches(c: Context, files: LabelledFile[], prefix: Pred
   }
 }
 
-async function evaluateStore(trainer: Trainer, data: FeatureStore, tally: Tally, task: Task, classes: number, batch: number): Promise<Tally> {
+async function evaluateStore(trainer: Trainer, data: FeatureStore, task: Task, classes: number, batch: number): Promise<Tally> {
+  const tally = new Tally(task, classes);
   const x = new Float32Array(batch * data.rowSize);
   for (let s = 0; s < data.labels.length; s += batch) {
     const idx = Array.from({ length: Math.min(batch, data.labels.length - s) }, (_, i) => s + i);
@@ -343,6 +347,8 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   let stopped: TrainResult['stopped'];
   for (const [p, phase] of phases.entries()) {
     if (stopped) break;
+    // The base may have trained in the phase before: its digest is taken afresh.
+    c.digest = undefined;
     applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
     if (newFirstConv) baseModel(model).getLayer(newFirstConv).trainable = true;
     let t = performance.now();
@@ -383,7 +389,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
           break;
         }
         if (tally.n === 0) throw new TransferkitError(`${data}: no training image could be decoded`);
-        const v = valData ? await evaluateStore(trainer, valData, new Tally(task, classes), task, classes, batch) : null;
+        const v = valData ? await evaluateStore(trainer, valData, task, classes, batch) : null;
         if (v && !Number.isFinite(v.meanLoss)) {
           stopped = { reason: `the validation loss became ${v.meanLoss} in epoch ${epoch}: lower the learning rate (--learning-rate)`, phase: p, keptEpoch: lastGood.epoch };
           trainer.restore(lastGood.weights);
