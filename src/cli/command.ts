@@ -7,8 +7,6 @@ export type Values = Record<string, string | boolean | undefined>;
 /** One CLI command: its help text, its flags, and a run function that calls the library. */
 export interface Command {
   name: string;
-  /** One line for `transferkit --help`. */
-  summary: string;
   /** The full `--help` text after the usage line. */
   help: string;
   usage: string;
@@ -18,8 +16,16 @@ export interface Command {
   run(values: Values, positionals: string[]): Promise<void>;
 }
 
-export function helpText(cmd: Command): string {
-  return `Usage: transferkit ${cmd.name} ${cmd.usage}\n\n${cmd.summary}\n\n${cmd.help.trim()}\n`;
+/** A command as `transferkit --help` lists it; its module (and what that imports) loads only when it runs. */
+export interface CommandEntry {
+  name: string;
+  /** One line for `transferkit --help`. */
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export function helpText(entry: CommandEntry, cmd: Command): string {
+  return `Usage: transferkit ${cmd.name} ${cmd.usage}\n\n${entry.summary}\n\n${cmd.help.trim()}\n`;
 }
 
 /** Parses argv for `cmd`; a malformed line is a UsageError (exit 2). Returns null when `--help` was asked. */

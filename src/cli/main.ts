@@ -1,20 +1,7 @@
 #!/usr/bin/env node
 import { UsageError } from '../errors.js';
-import { type Command, helpText, parseCommand } from './command.js';
-import { compareParamsCommand } from './commands/compare-params.js';
-import { compareCommand } from './commands/compare.js';
-import { datasetsCommand } from './commands/datasets.js';
-import { mapCommand } from './commands/map.js';
-import { exportCommand } from './commands/export.js';
-import { extractCommand } from './commands/extract.js';
-import { layersCommand } from './commands/layers.js';
-import { evaluateCommand, predictCommand } from './commands/predict.js';
-import { summaryCommand } from './commands/summary.js';
-import { trainCommand } from './commands/train.js';
-import { uiCommand } from './commands/ui.js';
-import { weightsCommand } from './commands/weights.js';
-
-const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand, compareCommand, summaryCommand, layersCommand, compareParamsCommand, weightsCommand, datasetsCommand, extractCommand, exportCommand, mapCommand, uiCommand];
+import { helpText, parseCommand } from './command.js';
+import { COMMANDS } from './commands/index.js';
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -47,12 +34,13 @@ async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS.find((c) => c.name === name);
   try {
     if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
-    const parsed = parseCommand(cmd, rest);
+    const command = await cmd.load();
+    const parsed = parseCommand(command, rest);
     if (parsed === null) {
-      process.stdout.write(helpText(cmd));
+      process.stdout.write(helpText(cmd, command));
       return 0;
     }
-    await cmd.run(parsed.values, parsed.positionals);
+    await command.run(parsed.values, parsed.positionals);
     return 0;
   } catch (err) {
     if (process.env.TRANSFERKIT_DEBUG === '1') console.error(err);

@@ -10,7 +10,6 @@ const millions = (n: number) => (n === 0 ? '0' : `${(n / 1e6).toFixed(n < 1e7 ? 
 export const compareParamsCommand: Command = {
   name: 'compare-params',
   usage: '<model> --head SPEC --unfreeze-from LAYER [options]',
-  summary: 'Compare total, trainable and non-trainable parameters of full training, feature extraction and fine-tuning.',
   positionals: [1, 1],
   options: { ...MODEL_OPTIONS, head: { type: 'string' }, 'unfreeze-from': { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
   help: `

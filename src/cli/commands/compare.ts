@@ -15,7 +15,6 @@ const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`
 export const compareCommand: Command = {
   name: 'compare',
   usage: '<dataDir> --base <model> --unfreeze-from LAYER [options]',
-  summary: 'Train full, feature-extraction and fine-tune on the same split and compare parameters, time and accuracy.',
   positionals: [1, 1],
   options: TRAIN_OPTIONS,
   help: `

@@ -15,7 +15,6 @@ function report(values: Values, id: string, r: InstalledDataset & { variant: str
 export const datasetsCommand: Command = {
   name: 'datasets',
   usage: 'list | fetch <id> [--bands rgb|all] | import <id> <archive.zip>',
-  summary: 'Public datasets (EuroSAT): list them, download one with a hash check, or install a copy fetched elsewhere.',
   positionals: [1, 3],
   options: { bands: { type: 'string' }, json: { type: 'boolean' } },
   help: `

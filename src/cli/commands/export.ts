@@ -9,7 +9,6 @@ import { type Command, printJson } from '../command.js';
 export const exportCommand: Command = {
   name: 'export',
   usage: '<modelDir> --format onnx|tfjs [--out FILE|DIR]',
-  summary: 'Export a saved model: a standalone ONNX inference graph, or a tfjs model for the browser.',
   positionals: [1, 1],
   options: { format: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
   help: `

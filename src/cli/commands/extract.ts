@@ -13,7 +13,6 @@ import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, build
 export const extractCommand: Command = {
   name: 'extract',
   usage: '<dataDir> --base <model> --out FILE.npy [options]',
-  summary: 'Compute pretrained features for every image of a folder of class folders, into a .npy file.',
   positionals: [1, 1],
   options: {
     ...IMAGE_BASE_OPTIONS,

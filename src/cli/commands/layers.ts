@@ -7,7 +7,6 @@ import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildBase } from '../model-options.j
 export const layersCommand: Command = {
   name: 'layers',
   usage: '<model> [options]',
-  summary: "List a model's blocks and their first layers: the names to fine-tune from (--unfreeze-from).",
   positionals: [1, 1],
   options: { ...MODEL_OPTIONS, json: { type: 'boolean' } },
   help: `

@@ -10,7 +10,6 @@ import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
 export const mapCommand: Command = {
   name: 'map',
   usage: '<modelDir> <scene.tif> --out map.png [--tile 64] [--stride 64] [--geojson FILE] [--json]',
-  summary: 'Classify a large GeoTIFF scene tile by tile: a colour-coded class map with a legend, and GeoJSON tiles.',
   positionals: [2, 2],
   options: { out: { type: 'string' }, tile: { type: 'string' }, stride: { type: 'string' }, geojson: { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `

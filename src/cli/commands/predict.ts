@@ -29,7 +29,6 @@ async function imageFiles(paths: string[]): Promise<string[]> {
 export const predictCommand: Command = {
   name: 'predict',
   usage: '<modelDir> <file|dir>... [--top-k K] [--json]',
-  summary: 'Classify images with a saved model: the top-k labels with their probabilities.',
   positionals: [2, Infinity],
   options: { 'top-k': { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `
@@ -74,7 +73,6 @@ function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: 
 export const evaluateCommand: Command = {
   name: 'evaluate',
   usage: '<modelDir> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--json]',
-  summary: 'Evaluate a saved model on labelled images: loss, accuracy, confusion matrix, per-class metrics (MAE/RMSE for a regressor).',
   positionals: [2, 2],
   options: { subset: { type: 'string' }, 'confusion-matrix': { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `

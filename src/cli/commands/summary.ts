@@ -5,7 +5,6 @@ import { HEAD_OPTIONS, MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildModel } from '../
 export const summaryCommand: Command = {
   name: 'summary',
   usage: '<model> [options]',
-  summary: "Print a model's layers and parameter counts as Keras's model.summary() does.",
   positionals: [1, 1],
   options: {
     ...MODEL_OPTIONS,

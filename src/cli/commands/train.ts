@@ -120,7 +120,6 @@ export const TRAIN_OPTIONS: Options = {
 export const trainCommand: Command = {
   name: 'train',
   usage: '<dataDir|targets.csv> --base <model> [options]',
-  summary: 'Train an image classifier on a folder of class folders (or a regressor on a file,target CSV): feature extraction, fine-tuning or full training.',
   positionals: [1, 1],
   options: TRAIN_OPTIONS,
   help: `

@@ -4,7 +4,6 @@ import { startUi } from '../../ui/server.js';
 export const uiCommand: Command = {
   name: 'ui',
   usage: '[--port 7860] [--host 127.0.0.1] [--root DIR]',
-  summary: 'A local web page to pick a dataset, train, watch the curves, compare strategies and try the model.',
   positionals: [0, 0],
   options: { port: { type: 'string' }, host: { type: 'string' }, root: { type: 'string' } },
   help: `

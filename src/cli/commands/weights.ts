@@ -61,7 +61,6 @@ async function verify(values: Values): Promise<void> {
 export const weightsCommand: Command = {
   name: 'weights',
   usage: 'list | fetch <model> | import <file> | verify [options]',
-  summary: "Manage Keras's pretrained weight files: list, download, import for offline use, verify the cache.",
   positionals: [1, 2],
   options: { alpha: { type: 'string' }, size: { type: 'string' }, 'no-top': { type: 'boolean' }, json: { type: 'boolean' } },
   help: `

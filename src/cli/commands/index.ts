@@ -1,0 +1,71 @@
+import type { CommandEntry } from '../command.js';
+
+// Every command, in the order `transferkit --help` lists them. A command's module is imported only when it runs,
+// so `--help` and light commands never load tfjs, ONNX Runtime, sharp or the UI.
+export const COMMANDS: CommandEntry[] = [
+  {
+    name: 'train',
+    summary: 'Train an image classifier on a folder of class folders (or a regressor on a file,target CSV): feature extraction, fine-tuning or full training.',
+    load: async () => (await import('./train.js')).trainCommand,
+  },
+  {
+    name: 'predict',
+    summary: 'Classify images with a saved model: the top-k labels with their probabilities.',
+    load: async () => (await import('./predict.js')).predictCommand,
+  },
+  {
+    name: 'evaluate',
+    summary: 'Evaluate a saved model on labelled images: loss, accuracy, confusion matrix, per-class metrics (MAE/RMSE for a regressor).',
+    load: async () => (await import('./predict.js')).evaluateCommand,
+  },
+  {
+    name: 'compare',
+    summary: 'Train full, feature-extraction and fine-tune on the same split and compare parameters, time and accuracy.',
+    load: async () => (await import('./compare.js')).compareCommand,
+  },
+  {
+    name: 'summary',
+    summary: "Print a model's layers and parameter counts as Keras's model.summary() does.",
+    load: async () => (await import('./summary.js')).summaryCommand,
+  },
+  {
+    name: 'layers',
+    summary: "List a model's blocks and their first layers: the names to fine-tune from (--unfreeze-from).",
+    load: async () => (await import('./layers.js')).layersCommand,
+  },
+  {
+    name: 'compare-params',
+    summary: 'Compare total, trainable and non-trainable parameters of full training, feature extraction and fine-tuning.',
+    load: async () => (await import('./compare-params.js')).compareParamsCommand,
+  },
+  {
+    name: 'weights',
+    summary: "Manage Keras's pretrained weight files: list, download, import for offline use, verify the cache.",
+    load: async () => (await import('./weights.js')).weightsCommand,
+  },
+  {
+    name: 'datasets',
+    summary: 'Public datasets (EuroSAT): list them, download one with a hash check, or install a copy fetched elsewhere.',
+    load: async () => (await import('./datasets.js')).datasetsCommand,
+  },
+  {
+    name: 'extract',
+    summary: 'Compute pretrained features for every image of a folder of class folders, into a .npy file.',
+    load: async () => (await import('./extract.js')).extractCommand,
+  },
+  {
+    name: 'export',
+    summary: 'Export a saved model: a standalone ONNX inference graph, or a tfjs model for the browser.',
+    load: async () => (await import('./export.js')).exportCommand,
+  },
+  {
+    name: 'map',
+    summary: 'Classify a large GeoTIFF scene tile by tile: a colour-coded class map with a legend, and GeoJSON tiles.',
+    load: async () => (await import('./map.js')).mapCommand,
+  },
+  {
+    name: 'ui',
+    summary: 'A local web page to pick a dataset, train, watch the curves, compare strategies and try the model.',
+    load: async () => (await import('./ui.js')).uiCommand,
+  },
+];
