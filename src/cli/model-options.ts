@@ -44,14 +44,15 @@ function parseInputShape(raw: string): InputShape {
 
 const noneIsNull = (v: string) => (v.toLowerCase() === 'none' || v.toLowerCase() === 'null' ? null : v);
 
-/** Builds the base model named by `id` with the shared flags. */
-export async function buildBase(id: string, values: Values): Promise<tfl.LayersModel> {
+/** Builds the base model named by `id` with the shared flags; `initialize` false for a model that is only counted. */
+export async function buildBase(id: string, values: Values, initialize = true): Promise<tfl.LayersModel> {
   const app = getApplication(id);
   const pooling = values.pooling as string | undefined;
   if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') throw new UsageError(`--pooling must be avg or max; got '${pooling}'`);
   const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
   if (alpha !== undefined && !['mobilenet', 'mobilenet_v2'].includes(id.toLowerCase())) throw new UsageError(`--alpha applies to mobilenet and mobilenet_v2 only, not ${id}`);
-  await initBackend();
+  // A model that is only counted never computes: tfjs's plain cpu backend allocates its zeros for free.
+  await initBackend(initialize ? undefined : 'cpu');
   return app.build({
     weights: values.weights === undefined ? null : noneIsNull(values.weights as string),
     includeTop: !values['no-top'],
@@ -61,6 +62,7 @@ export async function buildBase(id: string, values: Values): Promise<tfl.LayersM
     classifierActivation:
       values['classifier-activation'] === undefined ? undefined : noneIsNull(values['classifier-activation'] as string),
     ...(alpha !== undefined ? { alpha } : {}),
+    initialize,
   });
 }
 
@@ -72,9 +74,9 @@ export const HEAD_OPTIONS: Options = {
 };
 
 /** A base with the head and freezing flags applied. */
-export async function buildModel(id: string, values: Values): Promise<tfl.LayersModel> {
+export async function buildModel(id: string, values: Values, initialize = true): Promise<tfl.LayersModel> {
   if (values['freeze-base'] && values['unfreeze-from']) throw new UsageError('use either --freeze-base or --unfreeze-from, not both');
-  const base = await buildBase(id, values);
+  const base = await buildBase(id, values, initialize);
   const model = values.head ? addHead(base, values.head as string) : base;
   if (values['freeze-base']) freeze(baseModel(model));
   if (values['unfreeze-from']) unfreezeFrom(model, values['unfreeze-from'] as string);
