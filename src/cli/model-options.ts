@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
 import type { EngineName } from '../engine/predictor.js';
 import { addHead } from '../train/head.js';
-import { baseModel, freeze, unfreezeFrom } from '../train/trainable.js';
+import { baseModel } from '../model/introspect.js';
+import { freeze, unfreezeFrom } from '../train/trainable.js';
 import { type Options, type Values, numberOption } from './command.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */

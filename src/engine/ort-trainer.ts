@@ -5,7 +5,7 @@ import { TransferkitError } from '../errors.js';
 import { type TrainStepGraph, compileTrainStep } from './onnx/train.js';
 import { stepSize } from './optimizers.js';
 import { type Ort, loadOrt } from './ort-runtime.js';
-import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './trainer.js';
+import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './training.js';
 
 /**
  * Trains a model's trainable part in ONNX Runtime, one compiled graph per step. The weights live here during

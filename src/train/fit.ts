@@ -13,7 +13,8 @@ import { readTargetsCsv } from '../data/targets.js';
 import type { OptimizerSpec } from '../engine/optimizers.js';
 import { type EngineName, type Predictor, createPredictor } from '../engine/predictor.js';
 import { initBackend } from '../engine/backend.js';
-import { type Trainer, createTrainer } from '../engine/trainer.js';
+import { createTrainer } from '../engine/trainer.js';
+import type { Trainer } from '../engine/training.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom, shuffled } from '../util/random.js';
 import { extractFeatures, smallInputAdvice } from './extract.js';
@@ -22,7 +23,7 @@ import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
 import { type RasterOptions, type RasterPlan, planRasters } from './rasters.js';
 import type { ModelMetadata } from './saved-model.js';
-import { baseModel } from './trainable.js';
+import { baseModel } from '../model/introspect.js';
 
 export interface TrainOptions extends RasterOptions {
   base: string;

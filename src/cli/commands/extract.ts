@@ -4,7 +4,7 @@ import { listImageFolder } from '../../data/folders.js';
 import { NpyWriter } from '../../data/npy.js';
 import { type EngineName, resolveEngine } from '../../engine/predictor.js';
 import { UsageError } from '../../errors.js';
-import { ProgressBar } from '../../report/progress.js';
+import { ProgressBar } from '../../util/progress.js';
 import { extractFeatures, smallInputAdvice } from '../../train/extract.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { type Command, numberOption, printJson } from '../command.js';

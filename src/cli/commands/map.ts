@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
-import { ProgressBar } from '../../report/progress.js';
+import { ProgressBar } from '../../util/progress.js';
 import { writeSceneGeoJson, writeSceneMapPng } from '../../report/scene-map.js';
 import { loadModel } from '../../train/saved-model.js';
 import { mapScene } from '../../train/scene-map.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
 import { TransferkitError, UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
-import { ProgressBar } from '../../report/progress.js';
+import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
