@@ -50,8 +50,13 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'extract',
-    summary: 'Compute pretrained features for every image of a folder of class folders, into a .npy file.',
+    summary: 'Compute pretrained features for the images of a folder of class folders (or one shard of them): .npy, Parquet or Arrow.',
     load: async () => (await import('./extract.js')).extractCommand,
+  },
+  {
+    name: 'features',
+    summary: "Merge the shards of 'extract --shard K/N' into one Parquet/Arrow/npy table, checking base and completeness.",
+    load: async () => (await import('./features.js')).featuresCommand,
   },
   {
     name: 'export',
