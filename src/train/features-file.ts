@@ -53,7 +53,7 @@ export interface FeaturesTable {
 
 /** The digest that ties features to what computed them: model (architecture, weights, pooling, size) and preprocessing. */
 export function featuresDigest(model: tfl.LayersModel, preprocessing: string): string {
-  return createHash('sha256').update(JSON.stringify({ model: modelDigest(model), preprocessing })).digest('hex').slice(0, 32);
+  return createHash('sha256').update(JSON.stringify({ model: modelDigest(model, { ignoreTrainable: true }), preprocessing })).digest('hex').slice(0, 32);
 }
 
 export function formatOf(file: string, format?: string): FeatureFormat {
