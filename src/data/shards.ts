@@ -82,3 +82,10 @@ export function shardRows(rows: number, shard: Pick<Shard, 'index' | 'count'>): 
 }
 
 export const describeShard = (s: Shard) => `shard ${s.index}/${s.count} (from ${s.source})`;
+
+/** The file a shard writes: `features.parquet` → `features-00002-of-00004.parquet`. */
+export function shardFileName(out: string, shard: Pick<Shard, 'index' | 'count'>): string {
+  const ext = path.extname(out);
+  const pad = (n: number) => String(n).padStart(5, '0');
+  return `${out.slice(0, out.length - ext.length)}-${pad(shard.index)}-of-${pad(shard.count)}${ext}`;
+}

@@ -1,9 +1,8 @@
 // Stitching the shards of an array job back into one features table, with the checks that make a silent gap
 // impossible: one base, every shard present once, every file of every manifest present once (or skipped).
-import { shardOfPath } from '../data/shards.js';
+import { shardFileName, shardOfPath } from '../data/shards.js';
 import { TransferkitError } from '../errors.js';
 import { type FeaturesTable, readFeaturesFile } from './features-file.js';
-import { shardFileName } from './features-table.js';
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

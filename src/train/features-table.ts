@@ -62,10 +62,3 @@ function listingDigest(root: string, folder: ImageFolder): { files: number; dige
   for (const f of folder.files) h.update(`${relativeTo(root, f.file)}\t${f.label}\n`);
   return { files: folder.files.length, digest: h.digest('hex').slice(0, 32) };
 }
-
-/** The file a shard writes: `features.parquet` → `features-00002-of-00004.parquet`. */
-export function shardFileName(out: string, shard: Pick<Shard, 'index' | 'count'>): string {
-  const ext = path.extname(out);
-  const pad = (n: number) => String(n).padStart(5, '0');
-  return `${out.slice(0, out.length - ext.length)}-${pad(shard.index)}-of-${pad(shard.count)}${ext}`;
-}
