@@ -16,6 +16,7 @@ import { createPredictor } from '../src/engine/predictor.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { textTable } from '../src/report/tables.js';
+import { describeShardBench, shardedExtract } from './shards.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
   const rssMb = QUICK ? null : extractRss();
   const fitRss = QUICK ? { memory: null, disk: null } : trainRss();
+  const sharded = QUICK ? null : await shardedExtract();
   const result = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -253,6 +255,7 @@ async function main(): Promise<void> {
     seedWorkflow: { images: seedN, epochsPerPhase: seedEpochs, transferkitS: transferkitSeed, torchNaiveS: torchSeed, ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null },
     extractPeakRssMb: rssMb,
     trainPeakRssMb: fitRss,
+    shardedExtract: sharded,
   };
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
   process.stdout.write(
@@ -265,6 +268,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nseed workflow (${seedN} images, ${seedEpochs}+${seedEpochs} epochs): transferkit ${fmt(transferkitSeed)} s, PyTorch the Keras way ${fmt(torchSeed)} s, ratio ${fmt(result.seedWorkflow.ratio, 2)}\n`);
   if (rssMb !== null) process.stdout.write(`extract over the 10,000 CIFAR-10 test images at 32x32: peak RSS ${rssMb.toFixed(0)} MB\n`);
   if (fitRss.memory !== null) process.stdout.write(`train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`);
+  if (sharded) process.stdout.write(describeShardBench(sharded));
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${result.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
