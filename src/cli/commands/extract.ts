@@ -71,7 +71,7 @@ Examples:
     const advice = smallInputAdvice(model);
     if (advice) process.stderr.write(`transferkit: ${advice}\n`);
     if (shard || format !== 'npy') {
-      const source: FeatureSource = { base: spec.id, ...(values.alpha !== undefined ? { alpha: Number(values.alpha) } : {}), weights: (values.weights as string | undefined) ?? 'imagenet', inputSize: size, pooling: pooling === 'none' ? null : (pooling as 'avg' | 'max'), preprocessing: spec.preprocessing };
+      const source: FeatureSource = { base: spec.id, ...(values.alpha !== undefined ? { alpha: Number(values.alpha) } : {}), weights: weightsRecord(values.weights as string | undefined), inputSize: size, pooling: pooling === 'none' ? null : (pooling as 'avg' | 'max'), preprocessing: spec.preprocessing };
       return extractTable(values, dataDir, folder, model, source, shard, path.extname(out) ? out : `${out}.${format}`, { engine, batchSize });
     }
     const bar = new ProgressBar({ label: `Extracting ${spec.id} features`, total: folder.files.length, unit: 'items' });
@@ -107,6 +107,9 @@ Examples:
     if (folder.emptyClasses.length) process.stdout.write(`empty class folders: ${folder.emptyClasses.join(', ')}\n`);
   },
 };
+
+/** The weights as the features file records them: a file by its absolute path, so `train --features` finds it anywhere. */
+const weightsRecord = (w: string | undefined) => (w === undefined || w === 'imagenet' || w === 'none' ? (w ?? 'imagenet') : path.resolve(w));
 
 /** `extract` into a Parquet/Arrow/npy table: one shard (or every image), written atomically. */
 async function extractTable(
