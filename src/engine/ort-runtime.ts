@@ -27,12 +27,13 @@ export function sessionOptions(): OrtTypes.InferenceSession.SessionOptions {
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
 export type Device = (typeof DEVICES)[number];
 let device: Device = 'auto';
-let notice: (message: string) => void = (m) => process.stderr.write(`transferkit: ${m}\n`);
+let chosen: { providers: string[]; why?: string } | undefined;
+const notice = (m: string) => process.stderr.write(`transferkit: ${m}\n`);
 
 /** Where ONNX Runtime sessions run: 'cuda' (falls back to the CPU with a notice), 'cpu', or 'auto' (CUDA when it can). */
-export function setDevice(d: Device, onNotice?: (message: string) => void): void {
+export function setDevice(d: Device): void {
   device = d;
-  if (onNotice) notice = onNotice;
+  chosen = undefined;
 }
 
 /** Why the CUDA execution provider cannot run here, or null when it can be tried. */
@@ -48,8 +49,6 @@ export function cudaUnavailable(): string | null {
   if (!existsSync('/proc/driver/nvidia/version') && !existsSync('/dev/nvidia0')) return 'no NVIDIA GPU or driver found';
   return null;
 }
-
-let chosen: { providers: string[]; why?: string } | undefined;
 
 /** The execution providers for the device asked for; a notice once when CUDA was asked for and cannot run. */
 function providers(): string[] {
