@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseShard, shardFromEnv, shardOfPath, shardRows } from '../src/data/shards.js';
+import { parseShard, resolveShard, shardFromEnv, shardOfPath, shardRows } from '../src/data/shards.js';
 import { readFeaturesFile, writeFeaturesFile, type FeaturesTable } from '../src/train/features-file.js';
 import { listingOrder } from '../src/train/features-merge.js';
 import { CLI, MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
@@ -14,6 +14,9 @@ describe('shards', () => {
     assert.throws(() => parseShard('4/4'), /index must be an integer in 0\.\.3/);
     assert.throws(() => parseShard('1-4'), /--shard must be K\/N/);
     assert.equal(shardFromEnv({}), null);
+    assert.equal(resolveShard(undefined, undefined, {}), null);
+    assert.deepEqual(resolveShard('1/3', 8, { JOB_COMPLETION_INDEX: '5' }), { index: 1, count: 3, source: '--shard' });
+    assert.throws(() => resolveShard(undefined, 4, {}), /--shards 4 needs the shard index from the engine .* use --shard K\/4/);
     assert.deepEqual(shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 8), { index: 3, count: 8, source: 'JOB_COMPLETION_INDEX and --shards (Kubernetes Indexed Job)' });
     assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3' }), /JOB_COMPLETION_INDEX=3 is set but the number of shards is not: pass --shards N/);
     assert.deepEqual(shardFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '5' }), { index: 1, count: 5, source: 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job array)' });

@@ -61,7 +61,9 @@ function engineName(indexVar: string): string {
 /** The shard from `--shard K/N`, else from the environment (with `--shards N` for the count), else null. */
 export function resolveShard(flag: string | undefined, shards: number | undefined, env: NodeJS.ProcessEnv = process.env): Shard | null {
   if (flag !== undefined) return parseShard(flag);
-  return shardFromEnv(env, shards);
+  const shard = shardFromEnv(env, shards);
+  if (!shard && shards !== undefined) throw new UsageError(`--shards ${shards} needs the shard index from the engine (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, …); on the command line use --shard K/${shards}`);
+  return shard;
 }
 
 /** Which of `count` shards a file belongs to: by a hash of its path relative to the dataset root ('/' separators). */
