@@ -144,6 +144,12 @@ describe('sharded extract, merge and an independent reader', { skip: needsShared
     assert.deepEqual(rows.map((r) => r.label), a.labels);
     assert.ok(rows.every((r) => r.digest === a.meta.digest));
     assert.deepEqual(Float32Array.from(rows.flatMap((r) => r.features)), a.vectors);
+    // And a Parquet file DuckDB wrote itself is not taken for features.
+    const plain = path.join(dir, 'plain.parquet');
+    await conn.run(`COPY (SELECT 'a/1.jpg' AS path, 0 AS label) TO '${plain.replace(/'/g, "''")}' (FORMAT parquet)`);
+    const foreign = cli(['features', 'merge', plain, '--out', path.join(dir, 'x.parquet')]);
+    assert.equal(foreign.code, 1);
+    assert.match(foreign.stderr, /plain\.parquet: not a transferkit features file \(no 'transferkit' metadata\)/);
     conn.closeSync();
   });
 });

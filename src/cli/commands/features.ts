@@ -26,6 +26,7 @@ Example:
     if (sub !== 'merge') throw new UsageError(`unknown subcommand '${sub}'; use merge`);
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('--out FILE.parquet is required');
+    if (!files.length) throw new UsageError('merge needs the shard files, e.g. transferkit features merge shards/f-*.parquet --out all.parquet');
     const format = formatOf(out);
     const start = performance.now();
     const table = await mergeFeatureShards(files);

@@ -65,7 +65,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'map',
-    summary: 'Classify a large GeoTIFF scene tile by tile: a colour-coded class map with a legend, and GeoJSON tiles.',
+    summary: 'Classify a large GeoTIFF scene tile by tile: a colour-coded class map with a legend, and GeoJSON tiles (--shard K/N, then map merge).',
     load: async () => (await import('./map.js')).mapCommand,
   },
   {
