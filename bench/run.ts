@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,seed,rss]`: transferkit side by side with PyTorch
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,seed,rss,shards]`: transferkit side by side with PyTorch
 // (Debian's python3-torch, 2 threads) in one run. Prints a table and writes bench/results/<date>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -18,10 +18,11 @@ import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { textTable } from '../src/report/tables.js';
 import { endToEnd, startup } from './processes.js';
 import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
+import { describeShardBench, shardedExtract } from './shards.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
-// `--only startup,e2e,steps,seed,rss` runs some sections (default: all).
+// `--only=startup,e2e,steps,seed,rss,shards` runs some sections (default: all).
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const run = (section: string) => !ONLY || ONLY.includes(section);
 const REPS = QUICK ? 3 : 7;
@@ -243,6 +244,7 @@ async function main(): Promise<void> {
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
   const rssMb = QUICK || !run('rss') ? null : extractRss();
   const fitRss = QUICK || !run('rss') ? { memory: null, disk: null } : trainRss();
+  const sharded = QUICK || !run('shards') ? null : await shardedExtract();
   const result = {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -254,6 +256,7 @@ async function main(): Promise<void> {
     seedWorkflow: { images: seedN, epochsPerPhase: seedEpochs, transferkitS: transferkitSeed, torchNaiveS: torchSeed, ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null },
     extractPeakRssMb: rssMb,
     trainPeakRssMb: fitRss,
+    shardedExtract: sharded,
   };
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
   const vs = (r: { vsTorch: number | null; spread?: [number, number] | null }) =>
@@ -272,6 +275,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nseed workflow (${seedN} images, ${seedEpochs}+${seedEpochs} epochs): transferkit ${fmt(transferkitSeed)} s, PyTorch the Keras way ${fmt(torchSeed)} s, ratio ${fmt(result.seedWorkflow.ratio, 2)}\n`);
   if (rssMb !== null) process.stdout.write(`extract over the 10,000 CIFAR-10 test images at 32x32: peak RSS ${rssMb.toFixed(0)} MB\n`);
   if (fitRss.memory !== null) process.stdout.write(`train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`);
+  if (sharded) process.stdout.write(describeShardBench(sharded));
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${result.date.slice(0, 10)}${QUICK ? '-quick' : ''}${ONLY ? `-${ONLY.join('-')}` : ''}.json`);

@@ -9,9 +9,11 @@ import { freeze, unfreezeFrom } from '../train/trainable.js';
 import { type Options, type Values, numberOption } from './command.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
-export const ENGINE_OPTIONS: Options = { engine: { type: 'string' } };
+export const ENGINE_OPTIONS: Options = { engine: { type: 'string' }, device: { type: 'string' } };
 export const ENGINE_HELP = `
-  --engine ort|wasm|cpu        where the model runs (default ort, else wasm if ORT does not load; TRANSFERKIT_ENGINE)`;
+  --engine ort|wasm|cpu        where the model runs (default ort, else wasm if ORT does not load; TRANSFERKIT_ENGINE)
+  --device auto|cuda|cpu       ort's device: CUDA where its provider is installed and a GPU is present (auto,
+                               the default), else the CPU; cuda says in one line when it falls back (TRANSFERKIT_DEVICE)`;
 export const engineFrom = (values: Values) => values.engine as EngineName | undefined;
 
 /** Flags that choose and shape a pretrained base, shared by every command that builds one. */
