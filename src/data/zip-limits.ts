@@ -29,9 +29,9 @@ const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
 
 /** The breach, if any, of an entry that inflates to `size` from `compressed` bytes, with `total` inflated so far. */
 export function entryBreach(name: string, size: number, compressed: number, total: number, limits: ZipLimits): string | null {
+  if (size > RATIO_FLOOR && size > compressed * limits.maxRatio) return `'${name}' inflates more than ${limits.maxRatio}× its compressed size (a zip bomb?)`;
   if (size > limits.maxEntry) return `'${name}' inflates to more than ${mb(limits.maxEntry)} (the per-entry limit)`;
   if (total > limits.maxTotal) return `the entries inflate to more than ${mb(limits.maxTotal)} in all (the total limit)`;
-  if (size > RATIO_FLOOR && size > compressed * limits.maxRatio) return `'${name}' inflates more than ${limits.maxRatio}× its compressed size (a zip bomb?)`;
   return null;
 }
 
