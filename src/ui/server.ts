@@ -88,7 +88,9 @@ async function savedModels(root: string): Promise<Array<{ path: string; metadata
   const out: Array<{ path: string; metadata: unknown }> = [];
   const walk = async (dir: string, depth: number) => {
     if (existsSync(path.join(dir, 'transferkit.json'))) {
-      out.push({ path: relativeToRoot(root, dir), metadata: JSON.parse(await fsp.readFile(path.join(dir, 'transferkit.json'), 'utf8')) });
+      // An unreadable transferkit.json leaves that folder out of the list, not the list out of the page.
+      const metadata = await fsp.readFile(path.join(dir, 'transferkit.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => null).catch(() => null);
+      if (metadata) out.push({ path: relativeToRoot(root, dir), metadata });
       return;
     }
     if (depth === 0) return;
@@ -125,7 +127,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     const options = Object.fromEntries(JOB_FIELDS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
     const request = { ...options, kind: body.kind === 'compare' ? 'compare' : 'train', data, out, weights } as JobRequest;
     job = new Job(randomBytes(4).toString('hex'), request);
-    jobParams = { ...options, kind: request.kind, data: relativeToRoot(root, data), out: relativeToRoot(root, out), weights: body.weights ?? 'imagenet' };
+    jobParams = { ...options, kind: request.kind, data: relativeToRoot(root, data), out: relativeToRoot(root, out), weights: body.weights === undefined ? 'imagenet' : body.weights };
     void job.run();
     return job.id;
   };
@@ -230,16 +232,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
       createReadStream(file).pipe(res);
     };
     handle().catch((err: Error) => {
-      let status = 500;
-      let message: string;
-      if (err instanceof HttpError) [status, message] = [err.status, err.message];
-      else if (err instanceof TransferkitError) [status, message] = [400, withoutServerPaths(root, err.message.split('\n')[0])];
-      else {
-        // The detail stays in the server's log; the client gets an id to find it by.
-        const id = randomBytes(4).toString('hex');
-        process.stderr.write(`transferkit ui: error ${id} on ${req.method} ${req.url}: ${err.stack ?? err.message}\n`);
-        message = `internal error (id ${id}); the server's log has the detail`;
-      }
+      const { status, message } = errorReply(err, root, `${req.method} ${req.url}`);
       if (res.headersSent) return void res.end();
       // A refused body is not read: the connection closes once the answer is out.
       if ((err as { closeConnection?: boolean }).closeConnection) res.setHeader('connection', 'close');
@@ -257,6 +250,18 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     token: guard.token,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * The status and client message for a failed request: a refusal's own, a library error's first line without
+ * server paths (400), or for anything unexpected a generic 500 with an id, the detail written to the server's log.
+ */
+export function errorReply(err: Error, root: string, request: string): { status: number; message: string } {
+  if (err instanceof HttpError) return { status: err.status, message: err.message };
+  if (err instanceof TransferkitError) return { status: 400, message: withoutServerPaths(root, err.message.split('\n')[0]) };
+  const id = randomBytes(4).toString('hex');
+  process.stderr.write(`transferkit ui: error ${id} on ${request}: ${err.stack ?? err.message}\n`);
+  return { status: 500, message: `internal error (id ${id}); the server's log has the detail` };
 }
 
 /** A URL path decoded once; a malformed escape is a 400, not an exception. */
