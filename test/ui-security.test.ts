@@ -262,6 +262,27 @@ describe('transferkit ui: hostile requests', () => {
     assert.deepEqual(readdirSync(path.join(root, 'uploads')).filter((n) => n.startsWith('.')), []);
   });
 
+  test('a second upload while one is being received: 429; the first still lands', async () => {
+    const zip = goodZip();
+    let firstReq!: http.ClientRequest;
+    const first = new Promise<Reply>((resolve, reject) => {
+      firstReq = http.request(new URL('/api/upload?name=slow', ui.url), { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'content-length': String(zip.length) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      });
+      firstReq.on('error', reject);
+    });
+    // Half the body, then wait until the server holds it (it answers /api/info meanwhile).
+    firstReq.write(zip.subarray(0, 100));
+    for (let i = 0; i < 50 && !readdirSync(path.join(root, 'uploads')).some((n) => n.startsWith('.upload-')); i++) await get('/api/info');
+    refused(await post('/api/upload?name=second', goodZip(), 'application/zip'), 429, 'a concurrent upload');
+    firstReq.end(zip.subarray(100));
+    const r = await first;
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(JSON.parse(r.body), { path: 'uploads/slow', images: 3 });
+    assert.ok(!existsSync(path.join(root, 'uploads', 'second')));
+  });
+
   test('an over-limit Content-Length is refused before the body is read; a chunked body is counted', async () => {
     const { status, sent } = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
       let sent = 0;

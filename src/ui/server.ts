@@ -105,6 +105,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
   const limits: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...(o.maxUpload !== undefined ? { maxUpload: o.maxUpload } : {}), ...o.limits };
   await removeStaleUploads(root);
   let job: Job | null = null;
+  let uploading = false;
   /** The running job's parameters as the page sent them (paths relative to the root), for a reloaded page's form. */
   let jobParams: Record<string, unknown> | null = null;
   const gate = (raw: unknown, field: string, child = false) => gatePath(root, raw, { field, child });
@@ -174,7 +175,14 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     }
     if (route === 'POST /api/upload') {
       requireContentType(req, ['application/zip', 'application/x-zip-compressed', 'application/octet-stream']);
-      return json(res, 200, await receiveUpload(req, root, url, limits));
+      // One upload at a time: each holds a worker, and up to the caps on disk.
+      if (uploading) throw new HttpError(429, 'another upload is being received or unpacked; try again when it is done');
+      uploading = true;
+      try {
+        return json(res, 200, await receiveUpload(req, root, url, limits));
+      } finally {
+        uploading = false;
+      }
     }
     if (route === 'POST /api/jobs') return json(res, 202, { id: await startJob(await readJson(req)) });
     const events = /^\/api\/jobs\/(\w+)\/events$/.exec(url.pathname);
