@@ -119,6 +119,9 @@ describe('transferkit ui: hostile requests', () => {
     writeFileSync(path.join(outside, 'secret.png'), png);
     writeFileSync(path.join(outside, 'weights.h5'), 'not really');
     symlinkSync(outside, path.join(root, 'escape'));
+    // A dataset whose one image is a link to a file outside.
+    await makeImageFolder(path.join(root, 'linked'), { perClass: 1 });
+    symlinkSync(path.join(outside, 'secret.png'), path.join(root, 'linked', 'beta', 'secret.png'));
     ui = await startUi({ root, port: 0, limits: { maxUpload: 3e6, maxEntries: 50 } });
     token = ui.token as string;
     // An earlier upload, which nothing below may lose.
@@ -170,6 +173,12 @@ describe('transferkit ui: hostile requests', () => {
       assert.ok([400, 403, 404].includes(r.status), `/api/files/${value}: ${r.status}`);
       refused(r, r.status, `/api/files/${value}`);
     }
+    // The root passes the gate, but it holds a link to a folder outside: listing or training on it is refused too.
+    refused(await get('/api/dataset?path=.'), 403, 'a folder holding a link outside');
+    refused(await get('/api/dataset?path=linked'), 403, 'a class folder holding a link outside');
+    refused(await post('/api/jobs', JSON.stringify({ base: 'mobilenet', data: 'linked' }), 'application/json'), 403, 'a job on it');
+    refused(await post('/api/jobs', JSON.stringify({ base: 'mobilenet', data: '.' }), 'application/json'), 403, 'a job on a folder holding a link outside');
+    assert.deepEqual((JSON.parse((await get('/api/datasets')).body) as Array<{ path: string }>).map((d) => d.path).sort(), ['photos', 'uploads/earlier']);
     // The root itself where a file or model is asked for.
     for (const p of ['/api/thumb?path=.', '/api/export?model=.', '/api/thumb?path=photos/..']) refused(await get(p), 403, p);
     // (URLs normalise /api/files/. to /api/files/: no path at all.)

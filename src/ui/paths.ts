@@ -73,3 +73,18 @@ export function withoutServerPaths(root: string, message: string): string {
     .join('.')
     .replace(/(?<![\w.])(?:\/[^\s'",;:()]+){2,}/g, '…');
 }
+
+/**
+ * Refuses (403) a dataset folder whose class folders or images are symlinks leading outside the root: the folder
+ * itself passed the gate, but listing or training on it would read what lies behind them.
+ */
+export async function gateFolderContents(root: string, dir: string, field: string, depth = 2): Promise<void> {
+  for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = path.join(dir, e.name);
+    if (e.isSymbolicLink()) {
+      const real = await fsp.realpath(p).catch(() => null);
+      if (real && !inside(root, real)) throw new HttpError(403, `${field}: the folder holds a link leading outside the UI's root`);
+      if (real && depth > 1 && (await fsp.stat(real)).isDirectory()) await gateFolderContents(root, real, field, depth - 1);
+    } else if (e.isDirectory() && depth > 1) await gateFolderContents(root, p, field, depth - 1);
+  }
+}

@@ -17,7 +17,7 @@ import { STRATEGIES } from '../train/strategies.js';
 import { countParams } from '../train/trainable.js';
 import { Job, type JobRequest } from './jobs.js';
 import { type Guard, makeGuard, requireContentType } from './guard.js';
-import { HttpError, gatePath, relativeToRoot, withoutServerPaths } from './paths.js';
+import { HttpError, gateFolderContents, gatePath, relativeToRoot, withoutServerPaths } from './paths.js';
 import { DEFAULT_UPLOAD_LIMITS, type UploadLimits, receiveUpload, removeStaleUploads } from './upload.js';
 
 export interface UiOptions {
@@ -76,6 +76,7 @@ async function findDatasets(root: string): Promise<Array<{ path: string; classes
     for (const e of await fsp.readdir(c, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && !e.name.startsWith('.')) candidates.push(path.join(c, e.name));
   }
   for (const dir of candidates) {
+    if (!(await gateFolderContents(root, dir, 'path').then(() => true, () => false))) continue;
     const folder = await listImageFolder(dir, { minClasses: 2 }).catch(() => null);
     // A dataset's class folders hold images directly: a folder of datasets is not one.
     if (!folder || folder.files.some((f) => path.dirname(path.dirname(f.file)) !== dir)) continue;
@@ -116,6 +117,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     if (typeof body.base !== 'string' || !applicationIds().includes(body.base)) throw new HttpError(400, `base: one of ${applicationIds().join(', ')}`);
     const data = await gate(body.data, 'data');
     if (!(await fsp.stat(data).catch(() => null))?.isDirectory()) throw new HttpError(400, 'data: not a folder under the UI\'s root');
+    await gateFolderContents(root, data, 'data');
     const out = await gate(body.out ?? `models/${path.basename(data)}-${Date.now().toString(36)}`, 'out', true);
     // A model may overwrite an earlier model, never a folder of something else (a dataset, an upload).
     if (existsSync(out) && !existsSync(path.join(out, 'transferkit.json'))) throw new HttpError(409, 'out: the folder exists and is not a saved model; choose another name');
@@ -139,6 +141,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     if (route === 'GET /api/datasets') return json(res, 200, await findDatasets(root));
     if (route === 'GET /api/dataset') {
       const dir = await gate(q(url, 'path'), 'path');
+      await gateFolderContents(root, dir, 'path');
       const folder = await listImageFolder(dir);
       const samples = folder.classNames.map((name, k) => ({ name, count: folder.files.filter((f) => f.label === k).length, samples: folder.files.filter((f) => f.label === k).slice(0, 4).map((f) => relativeToRoot(root, f.file)) }));
       return json(res, 200, { path: relativeToRoot(root, dir), classes: samples, skipped: folder.skipped.length });
