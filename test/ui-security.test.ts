@@ -118,6 +118,7 @@ describe('transferkit ui: hostile requests', () => {
     writeFileSync(path.join(root, 'photos', 'alpha', 'broken.png'), 'not a png');
     writeFileSync(path.join(outside, 'secret.png'), png);
     writeFileSync(path.join(outside, 'weights.h5'), 'not really');
+    writeFileSync(path.join(outside, 'private.json'), '{"base":{"id":"secret"}}');
     symlinkSync(outside, path.join(root, 'escape'));
     // A dataset whose one image is a link to a file outside.
     await makeImageFolder(path.join(root, 'linked'), { perClass: 1 });
@@ -369,9 +370,13 @@ describe('transferkit ui: hostile requests', () => {
     }
   });
 
-  test('a broken transferkit.json leaves that folder out of /api/saved instead of failing it', async () => {
+  test('a broken or linked transferkit.json leaves that folder out of /api/saved instead of failing it', async () => {
     mkdirSync(path.join(root, 'models', 'broken'), { recursive: true });
     writeFileSync(path.join(root, 'models', 'broken', 'transferkit.json'), '{ broken');
+    // A model folder whose metadata is a link to a JSON file outside: not read, not listed, not exported.
+    mkdirSync(path.join(root, 'models', 'linked'));
+    symlinkSync(path.join(outside, 'private.json'), path.join(root, 'models', 'linked', 'transferkit.json'));
+    refused(await get('/api/export?model=models/linked'), 403, 'export of a model folder holding a link outside');
     const r = await get('/api/saved');
     assert.equal(r.status, 200);
     assert.deepEqual(JSON.parse(r.body), []);

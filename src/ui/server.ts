@@ -89,8 +89,10 @@ async function savedModels(root: string): Promise<Array<{ path: string; metadata
   const out: Array<{ path: string; metadata: unknown }> = [];
   const walk = async (dir: string, depth: number) => {
     if (existsSync(path.join(dir, 'transferkit.json'))) {
-      // An unreadable transferkit.json leaves that folder out of the list, not the list out of the page.
-      const metadata = await fsp.readFile(path.join(dir, 'transferkit.json'), 'utf8').then((t) => JSON.parse(t) as unknown, () => null).catch(() => null);
+      // An unreadable transferkit.json (or a link to one outside the root) leaves that folder out of the list,
+      // not the list out of the page.
+      const real = await fsp.realpath(path.join(dir, 'transferkit.json')).catch(() => '');
+      const metadata = !real.startsWith(root + path.sep) ? null : await fsp.readFile(real, 'utf8').then((t) => JSON.parse(t) as unknown, () => null).catch(() => null);
       if (metadata) out.push({ path: relativeToRoot(root, dir), metadata });
       return;
     }
@@ -216,6 +218,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     if (route === 'GET /api/export') {
       const dir = await gate(q(url, 'model'), 'model', true);
       if (!existsSync(path.join(dir, 'transferkit.json'))) throw new HttpError(404, 'model: not a saved model folder');
+      await gateFolderContents(root, dir, 'model', 1);
       const { model } = await loadModel(dir);
       const onnx = compileInference(model).onnx;
       model.dispose();
