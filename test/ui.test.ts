@@ -103,9 +103,14 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', { s
   let server: ChildProcess;
   let url: string;
   let root: string;
+  let zipOfFlowers: string;
   before(async () => {
     root = tempDir();
     await makeImageFolder(path.join(root, 'flowers'), { perClass: 10, size: 32 });
+    const { readFileSync } = await import('node:fs');
+    const png = readFileSync(path.join(root, 'flowers', 'alpha', '000.png'));
+    zipOfFlowers = path.join(tempDir(), 'my flowers.v2.zip');
+    writeFileSync(zipOfFlowers, zipSync({ 'f/alpha/1.png': png, 'f/beta/1.png': png }));
     server = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'inherit'] });
     url = await new Promise<string>((resolve) => server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])));
   });
@@ -117,6 +122,10 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', { s
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       await page.goto(url);
+      // An upload from the page: its file name becomes a slug, and the new dataset is picked.
+      await page.setInputFiles('[data-testid=upload]', zipOfFlowers);
+      await page.waitForFunction(() => (document.querySelector('[data-testid=dataset]') as HTMLSelectElement | null)?.value === 'uploads/my_flowers_v2');
+      await page.waitForSelector('[data-testid=classes] img');
       await page.selectOption('[data-testid=dataset]', 'flowers');
       await page.waitForSelector('[data-testid=classes] img');
       await page.selectOption('[data-testid=weights]', 'none');

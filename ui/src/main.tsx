@@ -82,7 +82,7 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
         ))}
       </select>
       <label>…or upload a zip of class folders</label>
-      <input type="file" accept=".zip" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])} />
+      <input data-testid="upload" type="file" accept=".zip" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])} />
       {error && <p class="error">{error}</p>}
       {dataset && (
         <table data-testid="classes">
