@@ -17,6 +17,37 @@ interface Settings {
   augment: boolean;
 }
 
+/** The form survives a reload: saved here on every change, read back when no job is running. */
+const FORM_KEY = 'transferkit-form';
+interface SavedForm {
+  settings: Settings;
+  dataset: string;
+}
+function savedForm(): SavedForm | null {
+  try {
+    return JSON.parse(localStorage.getItem(FORM_KEY) ?? 'null') as SavedForm | null;
+  } catch {
+    return null;
+  }
+}
+
+/** A running job's parameters (as the page sent them) back into the form's fields. */
+function settingsFromJob(p: Record<string, unknown>): Settings {
+  const text = (v: unknown, fallback: string) => (v === undefined || v === null ? fallback : String(v));
+  return {
+    base: text(p.base, DEFAULTS.base),
+    alpha: text(p.alpha, DEFAULTS.alpha),
+    weights: p.weights === null ? 'none' : 'imagenet',
+    inputSize: text(p.inputSize, DEFAULTS.inputSize),
+    strategy: text(p.strategy, DEFAULTS.strategy),
+    unfreezeFrom: text(p.unfreezeFrom, ''),
+    head: text(p.head, ''),
+    epochs: text(p.epochs, DEFAULTS.epochs),
+    learningRate: text(p.learningRate, DEFAULTS.learningRate),
+    augment: Boolean(p.augment),
+  };
+}
+
 const DEFAULTS: Settings = { base: 'mobilenet', alpha: '0.25', weights: 'imagenet', inputSize: '96', strategy: 'feature-extraction', unfreezeFrom: '', head: '', epochs: '5', learningRate: '0.001', augment: false };
 
 function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: string): void }) {
@@ -27,7 +58,13 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
   const upload = async (file: File) => {
     setError('');
     try {
-      const r = await api<{ path: string }>(`/api/upload?name=${encodeURIComponent(file.name.replace(/\.zip$/i, ''))}`, { method: 'POST', body: file });
+      // The server takes a plain slug for the folder's name.
+      const name = file.name.replace(/\.zip$/i, '').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+/, '').slice(0, 64) || 'upload';
+      const send = (replace: boolean) => api<{ path: string }>(`/api/upload?name=${name}${replace ? '&replace=1' : ''}`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: file });
+      const r = await send(false).catch((e: Error) => {
+        if (/exists/.test(e.message) && confirm(`uploads/${name} exists. Replace it?`)) return send(true);
+        throw e;
+      });
       await refresh();
       onPick(r.path);
     } catch (e) {
@@ -45,7 +82,7 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
         ))}
       </select>
       <label>…or upload a zip of class folders</label>
-      <input type="file" accept=".zip" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])} />
+      <input data-testid="upload" type="file" accept=".zip" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])} />
       {error && <p class="error">{error}</p>}
       {dataset && (
         <table data-testid="classes">
@@ -254,14 +291,29 @@ function App() {
   const [error, setError] = useState('');
   const [saved, setSaved] = useState<SavedModel[]>([]);
   const [savedKey, setSavedKey] = useState(0);
+  const [restored, setRestored] = useState(false);
 
   const refreshSaved = () => api<SavedModel[]>('/api/saved').then(setSaved);
   useEffect(() => {
     void api<ModelInfo[]>('/api/models').then(setModels);
     void refreshSaved();
-    // A job that runs on the server (started before a reload) is re-attached.
-    void api<{ job: { id: string } | null }>('/api/info').then((i) => i.job && setJobId(i.job.id));
+    // The token came in the address (the server has set its cookie): keep it out of history and screenshots.
+    if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
+    // A job that runs on the server (started before a reload) is re-attached, and the form shows its parameters;
+    // otherwise the form comes back as it was left.
+    void api<{ job: { id: string; status: string; params: Record<string, unknown> | null } | null }>('/api/info').then((i) => {
+      const form = i.job?.status === 'running' && i.job.params ? { settings: settingsFromJob(i.job.params), dataset: String(i.job.params.data ?? '') } : savedForm();
+      if (form) {
+        setSettings({ ...DEFAULTS, ...form.settings });
+        if (form.dataset) void pick(form.dataset);
+      }
+      setRestored(true);
+      if (i.job) setJobId(i.job.id);
+    });
   }, []);
+  useEffect(() => {
+    if (restored) localStorage.setItem(FORM_KEY, JSON.stringify({ settings, dataset: dataset?.path ?? '' } satisfies SavedForm));
+  }, [settings, dataset, restored]);
   useEffect(() => {
     const size = Number(settings.inputSize) || 96;
     const alpha = settings.base.startsWith('mobilenet') ? `&alpha=${settings.alpha}` : '';

@@ -1,0 +1,37 @@
+// Unpacks an uploaded zip off the server's event loop (a worker thread), so the page's other requests are
+// answered meanwhile. The directory is checked against the limits first, then the entries are inflated one
+// small read at a time (a 16 KB read of a zip bomb inflates to at most ~16 MB before the caps are checked).
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { IMAGE_EXTENSIONS } from '../data/folders.js';
+import { extractZip } from '../data/unzip.js';
+import { type ZipLimits, ZipLimitError, checkZipDirectory } from '../data/zip-limits.js';
+import { TransferkitError } from '../errors.js';
+
+export interface UnzipJob {
+  zip: string;
+  dest: string;
+  limits: ZipLimits;
+}
+export type UnzipReply = { images: number } | { status: number; error: string };
+
+/** `<class>/<image>` or `<folder>/<class>/<image>` entries, as `<class>/<image>`; hidden and other files skipped. */
+function datasetEntry(entry: string): string | null {
+  const parts = entry.split('/').filter(Boolean);
+  if (parts.some((p) => p.startsWith('.')) || !IMAGE_EXTENSIONS.includes(path.extname(entry).toLowerCase())) return null;
+  return parts.length === 2 ? parts.join('/') : parts.length === 3 ? parts.slice(1).join('/') : null;
+}
+
+async function unpack({ zip, dest, limits }: UnzipJob): Promise<UnzipReply> {
+  try {
+    checkZipDirectory(zip, limits);
+    const images = await extractZip('the upload', createReadStream(zip, { highWaterMark: 16 * 1024 }) as AsyncIterable<Uint8Array>, dest, datasetEntry, limits);
+    return { images };
+  } catch (err) {
+    const status = err instanceof ZipLimitError ? 413 : err instanceof TransferkitError ? 400 : 500;
+    return { status, error: (err as Error).message.split('\n')[0] };
+  }
+}
+
+if (parentPort) parentPort.postMessage(await unpack(workerData as UnzipJob));
