@@ -1,7 +1,7 @@
 import type { AugmentSpec } from './augment.js';
 import { augmentBatch } from './augment.js';
 import { type BandRole, type BandScale, preprocessBands, scaleBands } from './bands.js';
-import { type Interpolation, decodeImage } from './decode.js';
+import { type DicomSettings, type Interpolation, decodeImage } from './decode.js';
 import type { SkippedFile } from './folders.js';
 import { openRaster } from './geotiff.js';
 import { type PreprocessMode, preprocessPixels } from './preprocess.js';
@@ -15,12 +15,12 @@ export interface PixelSource {
   preprocess(x: Float32Array): Float32Array;
 }
 
-/** Photos (JPEG, PNG, …) through sharp, RGB (or grayscale), with the base's preprocessing. */
-export function photoSource(preprocessing: PreprocessMode, options: { interpolation?: Interpolation; channels?: 1 | 3 } = {}): PixelSource {
+/** Photos (JPEG, PNG, …) through sharp, DICOM through its window, RGB (or grayscale), with the base's preprocessing. */
+export function photoSource(preprocessing: PreprocessMode, options: { interpolation?: Interpolation; channels?: 1 | 3; dicom?: DicomSettings } = {}): PixelSource {
   const channels = options.channels ?? 3;
   return {
     channels,
-    decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation }),
+    decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation, dicom: options.dicom }),
     preprocess: (x) => preprocessPixels(x, channels === 3 ? preprocessing : 'none'),
   };
 }

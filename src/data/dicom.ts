@@ -61,6 +61,8 @@ export async function isDicomFile(file: string): Promise<boolean> {
     const head = Buffer.alloc(132);
     const { bytesRead } = await fh.read(head, 0, 132, 0);
     return bytesRead === 132 && head.toString('latin1', 128, 132) === 'DICM';
+  } catch {
+    return false; // a folder, or unreadable: not a DICOM file
   } finally {
     await fh.close();
   }

@@ -7,7 +7,7 @@ import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelM
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, engineFrom } from '../model-options.js';
+import { DICOM_HELP, DICOM_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, dicomFrom, engineFrom } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -85,6 +85,7 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     bands: values.bands as string | undefined,
     bandScale: values['band-scale'] as string | undefined,
     bandAdaptation: values['band-adaptation'] as TrainOptions['bandAdaptation'],
+    dicom: dicomFrom(values),
     ...(loss ? { regressionLoss: loss } : {}),
     onEvent: progress(),
   };
@@ -94,6 +95,7 @@ export function trainOptionsFrom(values: Values): TrainOptions {
 export const TRAIN_OPTIONS: Options = {
   ...IMAGE_BASE_OPTIONS,
   ...ENGINE_OPTIONS,
+  ...DICOM_OPTIONS,
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
   head: { type: 'string' },
@@ -146,6 +148,8 @@ GeoTIFF datasets (multi-band, 8/16-bit or float tiles in class folders):
                                training split, saved with the model so predict scales the same way
   --band-adaptation M          rgb (three colour bands) | repeat-mean (extra bands start from the mean RGB
                                kernel, scaled by 3/bands) | random; required for other than three bands
+
+DICOM datasets (.dcm, or extensionless files with the DICM preamble; the window is saved with the model):${DICOM_HELP}
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {task, classNames, strategy, epochs, history, val, skipped, images, timings, cacheHits, out}
 
