@@ -91,7 +91,7 @@ export function gradCam(model: tfl.LayersModel, x: tf.Tensor4D, options: { layer
     if (classIndex < 0 || classIndex >= (single ? 2 : outputs.length) || !Number.isInteger(classIndex)) throw new TransferkitError(`--class: ${classIndex} is not a class of the model (0–${(single ? 2 : outputs.length) - 1})`);
     const score = (a: tf.Tensor) => {
       const z = tf.reshape(scores(model, x, new Map([[name, a]])), [-1]);
-      return single ? tf.mul(tf.sum(tf.gather(z, [0])), classIndex === 1 ? 1 : -1) : tf.sum(tf.gather(z, [classIndex]));
+      return tf.mul(tf.sum(tf.slice(z, [single ? 0 : classIndex], [1])), single && classIndex === 0 ? -1 : 1);
     };
     const grads = tf.grad(score)(activations) as tf.Tensor4D;
     const alpha = tf.mean(grads, [1, 2], true);
