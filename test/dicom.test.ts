@@ -7,7 +7,11 @@ import { applyWindow, chooseWindow, dicomToDisplay, parseWindow, readDicom } fro
 import { listImageFiles } from '../src/data/folders.js';
 import { loadImageBatch, photoSource } from '../src/data/batches.js';
 import { DICOM_FIXTURES, makeBlobDicomFolder } from './dicom-data.js';
-import { cli, tempDir } from './helpers.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { buildBandBase } from '../src/applications/bands.js';
+import { getApplication } from '../src/applications/index.js';
+import { initBackend } from '../src/engine/backend.js';
+import { MOBILENET_H5, cli, needsShared, tempDir } from './helpers.js';
 
 const GOOD = path.join(DICOM_FIXTURES, 'good');
 const BAD = path.join(DICOM_FIXTURES, 'bad');
@@ -174,4 +178,29 @@ describe('CLI on DICOM', () => {
     assert.equal(j.explained[0].layer, 'conv_pw_13_relu');
     assert.deepEqual(readNpy(j.explained[0].npy).shape.length, 2);
   });
+
+  test('--gray-to-rgb sum: a one-channel model, saved and used as such', async () => {
+    const data = await makeBlobDicomFolder(path.join(tempDir(), 'ct'), 4, 32);
+    const out = path.join(tempDir(), 'model');
+    const t = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--epochs', '1', '--gray-to-rgb', 'sum', '--out', out]);
+    assert.equal(t.code, 0, t.stderr);
+    const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
+    assert.deepEqual([meta.inputShape, meta.training.grayToRgb], [[32, 32, 1], 'sum']);
+    const p = cli(['predict', out, path.join(data, 'plain'), '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).length, 4);
+    assert.equal(cli(['train', data, '--base', 'mobilenet', '--gray-to-rgb', 'mean']).code, 2);
+  });
+});
+
+test('the summed first convolution on one channel equals the RGB base on the channel repeated (ImageNet MobileNet)', { skip: needsShared(MOBILENET_H5) }, async () => {
+  await initBackend();
+  const args = { weights: MOBILENET_H5, includeTop: false, inputShape: [64, 64, 3] as [number, number, number], alpha: 0.25 };
+  const rgb = await getApplication('mobilenet').build(args);
+  const { base: gray } = await buildBandBase('mobilenet', args, [-1], 'repeat-mean');
+  const x = tf.randomUniform([1, 64, 64, 1], -1, 1, 'float32', 9);
+  const a = (rgb.predict(tf.tile(x, [1, 1, 1, 3])) as tf.Tensor).dataSync();
+  const b = (gray.predict(x) as tf.Tensor).dataSync();
+  assert.equal(a.length, b.length);
+  assert.ok(maxDiff(a as Float32Array, b as Float32Array) < 1e-4, `max difference ${maxDiff(a as Float32Array, b as Float32Array)}`);
 });

@@ -21,7 +21,8 @@ export function photoSource(preprocessing: PreprocessMode, options: { interpolat
   return {
     channels,
     decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation, dicom: options.dicom }),
-    preprocess: (x) => preprocessPixels(x, channels === 3 ? preprocessing : 'none'),
+    // One channel (a grayscale model): the base's statistics averaged over red, green and blue.
+    preprocess: (x) => (channels === 3 ? preprocessPixels(x, preprocessing) : preprocessBands(x, preprocessing, [-1])),
   };
 }
 

@@ -30,6 +30,8 @@ export interface TrainOptions extends RasterOptions {
   alpha?: number;
   /** DICOM images: window and frame (stored with the model). */
   dicom?: DicomSettings;
+  /** Grayscale into an RGB base: `repeat` the channel (default) or `sum` the first convolution's RGB kernels. */
+  grayToRgb?: 'repeat' | 'sum';
   /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
   weights?: 'imagenet' | null | string;
   /** Images are resized to inputSize × inputSize (default: the base's own size). */
@@ -308,9 +310,11 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const size = o.inputSize ?? spec.defaultSize;
   const raster = await planRasters(dataset.files, train, o, (message) => emit({ type: 'notice', message }));
   const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
-  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : null;
+  // --gray-to-rgb sum: a one-channel base whose first kernels are the sums of the RGB ones (exact for gray images).
+  const gray = !raster && o.grayToRgb === 'sum';
+  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : gray ? await buildBandBase(o.base, buildArgs, [-1], 'repeat-mean') : null;
   const base = adapted ? adapted.base : await getApplication(o.base).build(buildArgs);
-  const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing, { dicom: o.dicom });
+  const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing, { dicom: o.dicom, channels: gray ? 1 : 3 });
   // A first convolution with new band slices trains in every phase: the base then runs on every batch.
   const newFirstConv = raster && raster.adaptation !== 'rgb' ? (adapted as { firstConv: string }).firstConv : null;
   if (newFirstConv) emit({ type: 'notice', message: `band adaptation ${raster?.adaptation} over ${raster?.indices.length} bands: ${newFirstConv} has new weights and trains in every phase, so the whole base runs on every batch` });
@@ -340,7 +344,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const phases = planned.map((ph) => (newFirstConv ? { ...ph, from: firstBase } : ph));
   if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
 
-  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing: spec.preprocessing, bands: raster, dicom: o.dicom } };
+  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing: spec.preprocessing, bands: raster, dicom: o.dicom, gray } };
   const history: TrainResult['history'] = [];
   let featuresS = 0;
   let trainS = 0;
@@ -453,7 +457,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     classNames,
     strategy,
     head,
-    inputShape: [size, size, raster ? raster.indices.length : 3],
+    inputShape: [size, size, raster ? raster.indices.length : gray ? 1 : 3],
     history,
     val,
     skipped: c.skipped,

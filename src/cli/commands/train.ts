@@ -86,9 +86,16 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     bandScale: values['band-scale'] as string | undefined,
     bandAdaptation: values['band-adaptation'] as TrainOptions['bandAdaptation'],
     dicom: dicomFrom(values),
+    grayToRgb: grayToRgbFrom(values),
     ...(loss ? { regressionLoss: loss } : {}),
     onEvent: progress(),
   };
+}
+
+function grayToRgbFrom(values: Values): TrainOptions['grayToRgb'] {
+  const v = values['gray-to-rgb'] as string | undefined;
+  if (v !== undefined && v !== 'repeat' && v !== 'sum') throw new UsageError(`--gray-to-rgb must be repeat or sum; got '${v}'`);
+  return v;
 }
 
 /** Flags of train (and compare). */
@@ -96,6 +103,7 @@ export const TRAIN_OPTIONS: Options = {
   ...IMAGE_BASE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...DICOM_OPTIONS,
+  'gray-to-rgb': { type: 'string' },
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
   head: { type: 'string' },
@@ -150,6 +158,8 @@ GeoTIFF datasets (multi-band, 8/16-bit or float tiles in class folders):
                                kernel, scaled by 3/bands) | random; required for other than three bands
 
 DICOM datasets (.dcm, or extensionless files with the DICM preamble; the window is saved with the model):${DICOM_HELP}
+  --gray-to-rgb repeat|sum     grayscale images into an RGB base: repeat the channel (default), or a one-channel
+                               model whose first convolution sums the RGB kernels (the same answer, a third of the input)
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {task, classNames, strategy, epochs, history, val, skipped, images, timings, cacheHits, out}
 
