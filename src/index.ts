@@ -22,7 +22,10 @@ export { type Trainer, type TrainerOptions, createTrainer } from './engine/train
 export { OrtTrainer } from './engine/ort-trainer.js';
 export { extractFeatures, smallInputAdvice } from './train/extract.js';
 export { listImageFolder, type ImageFolder } from './data/folders.js';
-export { decodeImage } from './data/decode.js';
+export { decodeImage, type DicomSettings } from './data/decode.js';
+export { readDicom, applyWindow, parseWindow, WINDOW_PRESETS, type DicomImage, type DicomWindow } from './data/dicom.js';
+export { readRawPixels, modelView } from './data/inspect.js';
+export { gradCam, defaultCamLayer, type GradCamResult } from './train/gradcam.js';
 export { trainImageClassifier, type TrainOptions, type TrainResult, type TrainEvent } from './train/fit.js';
 export { scoreFiles, evaluateFiles, type Evaluation } from './train/predict.js';
 export { compareStrategies, type StrategyResult } from './train/compare.js';
