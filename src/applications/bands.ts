@@ -30,7 +30,9 @@ export async function buildBandBase(id: string, args: ApplicationArgs & Record<s
   const app = getApplication(id);
   const [h, w] = (args.inputShape ?? [app.spec.defaultSize, app.spec.defaultSize, 3]) as number[];
   const colours = [0, 1, 2].map((r) => roles.indexOf(r as BandRole));
-  if (colours.some((i) => i < 0) || roles.filter((r) => r >= 0).length !== 3) {
+  // One band of no colour with repeat-mean is a grayscale base: its kernel is the sum of the RGB kernels.
+  const gray = roles.length === 1 && roles[0] === -1 && mode === 'repeat-mean';
+  if (!gray && (colours.some((i) => i < 0) || roles.filter((r) => r >= 0).length !== 3)) {
     throw new TransferkitError(`band adaptation needs the red, green and blue bands among the chosen ones, once each; got roles ${JSON.stringify(roles)}`);
   }
   if (mode === 'rgb' && roles.length !== 3) {

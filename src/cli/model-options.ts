@@ -1,5 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type InputShape, type Pooling, getApplication } from '../applications/index.js';
+import type { DicomSettings } from '../data/decode.js';
+import { parseWindow } from '../data/dicom.js';
 import { UsageError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
 import type { EngineName } from '../engine/predictor.js';
@@ -101,3 +103,19 @@ export const IMAGE_BASE_HELP = `
   --weights imagenet|none|FILE weights of the base (default imagenet)
   --input-size N               images resized to N×N (default: the base's size; small images work better upscaled)
   --batch-size N               images per step (default 32)`;
+
+/** How DICOM images are read: the window and the frame. */
+export const DICOM_OPTIONS: Options = { window: { type: 'string' }, frame: { type: 'string' } };
+export const DICOM_HELP = `
+  --window W                   DICOM: auto (the file's WindowCenter/Width, else 1st–99th percentile; default),
+                               dicom (the file's, required), C,W (e.g. 40,400) or lung|mediastinum|bone|brain
+  --frame N                    DICOM multi-frame: the frame to read (1-based, default 1)`;
+
+/** The DICOM settings the flags choose, or undefined when neither is given. */
+export function dicomFrom(values: Values): DicomSettings | undefined {
+  const frame = numberOption(values, 'frame', (n) => Number.isInteger(n) && n >= 1, 'a frame number (1 or more)');
+  const window = values.window as string | undefined;
+  if (window !== undefined) parseWindow(window);
+  if (window === undefined && frame === undefined) return undefined;
+  return { window: window ?? 'auto', ...(frame !== undefined ? { frame: frame - 1 } : {}) };
+}

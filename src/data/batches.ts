@@ -1,7 +1,7 @@
 import type { AugmentSpec } from './augment.js';
 import { augmentBatch } from './augment.js';
 import { type BandRole, type BandScale, preprocessBands, scaleBands } from './bands.js';
-import { type Interpolation, decodeImage } from './decode.js';
+import { type DicomSettings, type Interpolation, decodeImage } from './decode.js';
 import type { SkippedFile } from './folders.js';
 import { openRaster } from './geotiff.js';
 import { type PreprocessMode, preprocessPixels } from './preprocess.js';
@@ -15,13 +15,14 @@ export interface PixelSource {
   preprocess(x: Float32Array): Float32Array;
 }
 
-/** Photos (JPEG, PNG, …) through sharp, RGB (or grayscale), with the base's preprocessing. */
-export function photoSource(preprocessing: PreprocessMode, options: { interpolation?: Interpolation; channels?: 1 | 3 } = {}): PixelSource {
+/** Photos (JPEG, PNG, …) through sharp, DICOM through its window, RGB (or grayscale), with the base's preprocessing. */
+export function photoSource(preprocessing: PreprocessMode, options: { interpolation?: Interpolation; channels?: 1 | 3; dicom?: DicomSettings } = {}): PixelSource {
   const channels = options.channels ?? 3;
   return {
     channels,
-    decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation }),
-    preprocess: (x) => preprocessPixels(x, channels === 3 ? preprocessing : 'none'),
+    decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation, dicom: options.dicom }),
+    // One channel (a grayscale model): the base's statistics averaged over red, green and blue.
+    preprocess: (x) => (channels === 3 ? preprocessPixels(x, preprocessing) : preprocessBands(x, preprocessing, [-1])),
   };
 }
 

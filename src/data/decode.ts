@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { type WindowSpec, dicomToDisplay, isDicomFile, parseWindow, readDicom } from './dicom.js';
+import { resizeBilinear } from './resize.js';
 import { decodePlainJpeg } from './jpeg.js';
 
 export type Interpolation = 'bilinear' | 'nearest' | 'bicubic' | 'lanczos3';
@@ -12,15 +14,46 @@ export interface DecodeOptions {
   /** 3 (RGB; grayscale is expanded) or 1 (grayscale). */
   channels?: 1 | 3;
   interpolation?: Interpolation;
+  /** DICOM files: the window (`auto`, `dicom`, `C,W`, a preset; default auto) and the 0-based frame (default 0). */
+  dicom?: DicomSettings;
+}
+
+/** How DICOM files are read; stored with a model so that predict reads them the same way. */
+export interface DicomSettings {
+  window?: string;
+  frame?: number;
+}
+
+/** Grayscale to three channels by repetition, or colour to one by luminance (ITU-R BT.601, as sharp's b-w). */
+export function toChannels(x: Float32Array, from: number, to: number): Float32Array {
+  if (from === to) return x;
+  const n = x.length / from;
+  const out = new Float32Array(n * to);
+  for (let p = 0; p < n; p++) {
+    if (to === 3) out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = x[p];
+    else out[p] = 0.299 * x[p * 3] + 0.587 * x[p * 3 + 1] + 0.114 * x[p * 3 + 2];
+  }
+  return out;
+}
+
+/** A DICOM image as the model sees it: windowed to 0–255 in full precision, then resized bilinearly. */
+async function decodeDicom(file: string, options: DecodeOptions, channels: number): Promise<Float32Array> {
+  const spec: WindowSpec = parseWindow(options.dicom?.window ?? 'auto');
+  const img = await readDicom(file, options.dicom?.frame ?? 0);
+  const display = dicomToDisplay(img, spec, file);
+  const resized = resizeBilinear(display, img.rows, img.columns, img.channels, options.height, options.width);
+  return toChannels(resized, img.channels, channels);
 }
 
 /**
  * Decodes an image file (JPEG, PNG, WebP, TIFF, GIF's first frame, BMP) into float32 pixels in [0, 255],
  * height × width × channels, channels last: EXIF orientation applied, alpha dropped, resized to the given
- * size. Throws on an unreadable or damaged file; callers count such files as skipped.
+ * size. DICOM files (`.dcm`, or no extension and the DICM preamble) go through dicom.ts and their window.
+ * Throws on an unreadable or damaged file; callers count such files as skipped.
  */
 export async function decodeImage(file: string, options: DecodeOptions): Promise<Float32Array> {
   const channels = options.channels ?? 3;
+  if (await isDicomFile(file)) return decodeDicom(file, options, channels);
   const bytes = await readFile(file);
   const plain = channels === 3 ? await decodePlainJpeg(bytes, options.height, options.width) : null;
   if (plain) return plain;

@@ -1,9 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
+import { isDicomFile } from './dicom.js';
 
-/** Extensions Keras's `image_dataset_from_directory` reads, plus WebP and TIFF (sharp decodes both). */
-export const IMAGE_EXTENSIONS = ['.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp', '.tif', '.tiff'];
+/** Extensions Keras's `image_dataset_from_directory` reads, plus WebP and TIFF (sharp decodes both) and DICOM. */
+export const IMAGE_EXTENSIONS = ['.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp', '.tif', '.tiff', '.dcm', '.dicom'];
+
+/** An image by its extension, or a DICOM file without one (DICM preamble). */
+export async function isImageFile(file: string): Promise<boolean> {
+  return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase()) || (await isDicomFile(file));
+}
 
 export interface LabelledFile {
   file: string;
@@ -51,7 +57,7 @@ async function imagesUnder(dir: string, skipped: SkippedFile[], seen: Set<string
       }
     }
     if (isDir) out.push(...(await imagesUnder(full, skipped, seen)));
-    else if (IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(full);
+    else if (await isImageFile(full)) out.push(full);
     else skipped.push({ file: full, reason: 'not an image file (by extension)' });
   }
   return out;
@@ -93,4 +99,20 @@ export async function listImageFolder(dir: string, options: { minClasses?: numbe
     throw new TransferkitError(`${dir}: ${withImages} class folder(s) with images; a classifier needs at least ${minClasses} (one sub-folder per class)`);
   }
   return { classNames, files, skipped, emptyClasses };
+}
+
+/** Image files named on the command line: files as given, folders searched (sorted, recursively). */
+export async function listImageFiles(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const stat = await fsp.stat(p).catch(() => null);
+    if (!stat) throw new TransferkitError(`${p}: no such file or folder`);
+    if (stat.isDirectory()) {
+      for (const e of (await fsp.readdir(p, { recursive: true })).map(String).sort()) {
+        const file = path.join(p, e);
+        if (!path.basename(e).startsWith('.') && (await isImageFile(file))) out.push(file);
+      }
+    } else out.push(p);
+  }
+  return out;
 }

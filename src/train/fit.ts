@@ -7,6 +7,7 @@ import { getApplication } from '../applications/index.js';
 import { type AugmentSpec, describeAugment } from '../data/augment.js';
 import { type PixelSource, loadImageBatch, photoSource, rasterSource } from '../data/batches.js';
 import { buildBandBase } from '../applications/bands.js';
+import type { DicomSettings } from '../data/decode.js';
 import { type LabelledFile, type SkippedFile, listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
 import { readTargetsCsv } from '../data/targets.js';
@@ -33,6 +34,10 @@ export interface TrainOptions extends RasterOptions {
   precomputed?: PrecomputedFeatures;
   base: string;
   alpha?: number;
+  /** DICOM images: window and frame (stored with the model). */
+  dicom?: DicomSettings;
+  /** Grayscale into an RGB base: `repeat` the channel (default) or `sum` the first convolution's RGB kernels. */
+  grayToRgb?: 'repeat' | 'sum';
   /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
   weights?: 'imagenet' | null | string;
   /** Images are resized to inputSize × inputSize (default: the base's own size). */
@@ -317,9 +322,11 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const size = o.inputSize ?? spec.defaultSize;
   const raster = await planRasters(dataset.files, train, o, (message) => emit({ type: 'notice', message }));
   const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.pooling ? { pooling: o.pooling } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
-  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : null;
+  // --gray-to-rgb sum: a one-channel base whose first kernels are the sums of the RGB ones (exact for gray images).
+  const gray = !raster && o.grayToRgb === 'sum';
+  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : gray ? await buildBandBase(o.base, buildArgs, [-1], 'repeat-mean') : null;
   const base = adapted ? adapted.base : await getApplication(o.base).build(buildArgs);
-  const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing);
+  const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing, { dicom: o.dicom, channels: gray ? 1 : 3 });
   // A first convolution with new band slices trains in every phase: the base then runs on every batch.
   const newFirstConv = raster && raster.adaptation !== 'rgb' ? (adapted as { firstConv: string }).firstConv : null;
   if (newFirstConv) emit({ type: 'notice', message: `band adaptation ${raster?.adaptation} over ${raster?.indices.length} bands: ${newFirstConv} has new weights and trains in every phase, so the whole base runs on every batch` });
@@ -349,7 +356,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const phases = planned.map((ph) => (newFirstConv ? { ...ph, from: firstBase } : ph));
   if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
 
-  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing: spec.preprocessing, bands: raster } };
+  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing: spec.preprocessing, bands: raster, dicom: o.dicom, gray } };
   const history: TrainResult['history'] = [];
   let featuresS = 0;
   let trainS = 0;
@@ -462,7 +469,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     classNames,
     strategy,
     head,
-    inputShape: [size, size, raster ? raster.indices.length : 3],
+    inputShape: [size, size, raster ? raster.indices.length : gray ? 1 : 3],
     history,
     val,
     skipped: c.skipped,
@@ -492,6 +499,7 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
     history: r.history,
     val: r.val,
     dataset: { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
+    ...(o.dicom ? { dicom: o.dicom } : {}),
     ...(r.bands ? { bands: { indices: r.bands.indices, roles: r.bands.roles, scale: r.bands.scale, adaptation: r.bands.adaptation, firstConv: r.bands.firstConv, ...(r.bands.names ? { names: r.bands.names } : {}) } } : {}),
   };
 }

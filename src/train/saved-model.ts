@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../applications/layers.js';
 import { type BandSettings, type PixelSource, photoSource, rasterSource } from '../data/batches.js';
+import type { DicomSettings } from '../data/decode.js';
 import type { PreprocessMode } from '../data/preprocess.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
@@ -27,13 +28,15 @@ export interface ModelMetadata {
   strategy?: string;
   /** Multi-band rasters: the bands, their scaling (training statistics) and roles, and the adaptation. */
   bands?: BandSettings & { adaptation: string; names?: string[]; firstConv?: string };
+  /** DICOM images: the window and frame training used. */
+  dicom?: DicomSettings;
   [key: string]: unknown;
 }
 
 /** How the saved model reads its inputs: photos, or the raster bands it was trained on, scaled the same way. */
 export function sourceOf(meta: ModelMetadata): PixelSource {
   if (meta.bands) return rasterSource(meta.preprocessing, meta.bands);
-  return photoSource(meta.preprocessing, { channels: meta.inputShape[2] === 1 ? 1 : 3 });
+  return photoSource(meta.preprocessing, { channels: meta.inputShape[2] === 1 ? 1 : 3, dicom: meta.dicom });
 }
 
 export interface SavedModel {

@@ -69,6 +69,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./map.js')).mapCommand,
   },
   {
+    name: 'show',
+    summary: 'Write what the model sees of each image (decoded, windowed, resized) as PNG, and the raw values as .npy.',
+    load: async () => (await import('./show.js')).showCommand,
+  },
+  {
+    name: 'explain',
+    summary: "Grad-CAM: a heatmap of where a saved model looked, overlaid on each image (PNG), and the raw map (.npy).",
+    load: async () => (await import('./explain.js')).explainCommand,
+  },
+  {
     name: 'ui',
     summary: 'A local web page to pick a dataset, train, watch the curves, compare strategies and try the model.',
     load: async () => (await import('./ui.js')).uiCommand,

@@ -1,6 +1,5 @@
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { IMAGE_EXTENSIONS, type LabelledFile, listImageFolder } from '../../data/folders.js';
+import { type LabelledFile, listImageFiles, listImageFolder } from '../../data/folders.js';
 import { readTargetsCsv } from '../../data/targets.js';
 import { splitFiles } from '../../data/split.js';
 import { TransferkitError, UsageError } from '../../errors.js';
@@ -11,20 +10,6 @@ import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/predi
 import { type ModelMetadata, loadModel } from '../../train/saved-model.js';
 import { type Command, numberOption, printJson } from '../command.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
-
-/** Image files named on the command line: files as given, folders searched (sorted, recursively). */
-async function imageFiles(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    const stat = await fsp.stat(p).catch(() => null);
-    if (!stat) throw new TransferkitError(`${p}: no such file or folder`);
-    if (stat.isDirectory()) {
-      const entries = (await fsp.readdir(p, { recursive: true })).map(String).sort();
-      out.push(...entries.filter((e) => IMAGE_EXTENSIONS.includes(path.extname(e).toLowerCase()) && !path.basename(e).startsWith('.')).map((e) => path.join(p, e)));
-    } else out.push(p);
-  }
-  return out;
-}
 
 export const predictCommand: Command = {
   name: 'predict',
@@ -39,7 +24,7 @@ Options:
     const { model, metadata } = await loadModel(dir);
     const names = metadata.classNames ?? [];
     const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, names.length || 1);
-    const { scored, skipped } = await scoreFiles(model, metadata, await imageFiles(paths), { engine: engineFrom(values) });
+    const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), { engine: engineFrom(values) });
     const skips = () => skipped.length && process.stdout.write(`skipped ${skipped.length} file(s): ${skipped.map((s) => s.file).slice(0, 3).join(', ')}\n`);
     if (metadata.task === 'regression') {
       const outputs = scored.map((s) => ({ file: s.file, value: s.value as number }));

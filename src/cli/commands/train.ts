@@ -8,7 +8,7 @@ import { trainFromFeatures } from '../../train/precomputed.js';
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, engineFrom } from '../model-options.js';
+import { DICOM_HELP, DICOM_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, dicomFrom, engineFrom } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -87,6 +87,8 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     bands: values.bands as string | undefined,
     bandScale: values['band-scale'] as string | undefined,
     bandAdaptation: values['band-adaptation'] as TrainOptions['bandAdaptation'],
+    dicom: dicomFrom(values),
+    grayToRgb: grayToRgbFrom(values),
     ...(loss ? { regressionLoss: loss } : {}),
     onEvent: progress(),
   };
@@ -97,10 +99,18 @@ function poolingOption(raw: string): 'avg' | 'max' {
   return raw;
 }
 
+function grayToRgbFrom(values: Values): TrainOptions['grayToRgb'] {
+  const v = values['gray-to-rgb'] as string | undefined;
+  if (v !== undefined && v !== 'repeat' && v !== 'sum') throw new UsageError(`--gray-to-rgb must be repeat or sum; got '${v}'`);
+  return v;
+}
+
 /** Flags of train (and compare). */
 export const TRAIN_OPTIONS: Options = {
   ...IMAGE_BASE_OPTIONS,
   ...ENGINE_OPTIONS,
+  ...DICOM_OPTIONS,
+  'gray-to-rgb': { type: 'string' },
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
   head: { type: 'string' },
@@ -159,6 +169,10 @@ GeoTIFF datasets (multi-band, 8/16-bit or float tiles in class folders):
                                training split, saved with the model so predict scales the same way
   --band-adaptation M          rgb (three colour bands) | repeat-mean (extra bands start from the mean RGB
                                kernel, scaled by 3/bands) | random; required for other than three bands
+
+DICOM datasets (.dcm, or extensionless files with the DICM preamble; the window is saved with the model):${DICOM_HELP}
+  --gray-to-rgb repeat|sum     grayscale images into an RGB base: repeat the channel (default), or a one-channel
+                               model whose first convolution sums the RGB kernels (the same answer, a third of the input)
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
   --json                       print {task, classNames, strategy, epochs, history, val, skipped, images, timings, cacheHits, out}
 

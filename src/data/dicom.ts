@@ -1,0 +1,227 @@
+// DICOM images (PS3.5, PS3.3 C.7.6.3, C.11): parsed with dicom-parser, pixel data decoded for every common
+// transfer syntax, the Modality LUT applied in float (no 8-bit round trip), then a VOI window to 0–255.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import dicomParser from 'dicom-parser';
+import { TransferkitError } from '../errors.js';
+import { SYNTAXES, decodeCompressed } from './dicom-codecs.js';
+
+export interface DicomWindow {
+  center: number;
+  width: number;
+}
+
+export interface DicomImage {
+  rows: number;
+  columns: number;
+  /** 1 (grayscale) or 3 (RGB, YBR converted). */
+  channels: 1 | 3;
+  /** The chosen frame after the Modality LUT (RescaleSlope/Intercept), channels last. */
+  values: Float32Array;
+  photometric: string;
+  /** MONOCHROME1: low values are bright; inverted after the window. */
+  inverted: boolean;
+  /** The file's own WindowCenter/Width (there may be several). */
+  windows: DicomWindow[];
+  bitsStored: number;
+  frames: number;
+}
+
+/** Named windows (center, width) in Hounsfield units, as radiologists and fastai's `dicom_windows` use them. */
+export const WINDOW_PRESETS: Record<string, DicomWindow> = {
+  brain: { center: 40, width: 80 },
+  lung: { center: -600, width: 1500 },
+  mediastinum: { center: 50, width: 350 },
+  bone: { center: 600, width: 2800 },
+};
+
+export type WindowSpec = 'auto' | 'dicom' | DicomWindow;
+
+/** `auto`, `dicom`, `C,W` or a preset name. */
+export function parseWindow(spec: string): WindowSpec {
+  const s = spec.trim().toLowerCase();
+  if (s === 'auto' || s === 'dicom') return s;
+  if (WINDOW_PRESETS[s]) return WINDOW_PRESETS[s];
+  const [c, w] = s.split(',').map(Number);
+  if (s.split(',').length === 2 && Number.isFinite(c) && w >= 1) return { center: c, width: w };
+  throw new TransferkitError(`--window must be auto, dicom, CENTER,WIDTH (e.g. 40,400; width >= 1) or one of ${Object.keys(WINDOW_PRESETS).join(', ')}; got '${spec}'`);
+}
+
+const DICOMDIR = '1.2.840.10008.1.3.10';
+const SR_PREFIX = '1.2.840.10008.5.1.4.1.1.88.';
+
+/** `.dcm`, or a file without an extension that starts with the DICM preamble (128 bytes, then "DICM"). */
+export async function isDicomFile(file: string): Promise<boolean> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.dcm' || ext === '.dicom') return true;
+  if (ext !== '') return false;
+  const fh = await fsp.open(file, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const head = Buffer.alloc(132);
+    const { bytesRead } = await fh.read(head, 0, 132, 0);
+    return bytesRead === 132 && head.toString('latin1', 128, 132) === 'DICM';
+  } catch {
+    return false; // a folder, or unreadable: not a DICOM file
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The stored values of one frame as signed or unsigned integers of BitsStored bits. */
+function storedValues(bytes: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean, bigEndian: boolean): Float64Array {
+  const out = new Float64Array(n);
+  if (bitsAllocated === 8) {
+    for (let i = 0; i < n; i++) out[i] = bytes[i];
+  } else if (bitsAllocated === 16) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) out[i] = v.getUint16(2 * i, !bigEndian);
+  } else if (bitsAllocated === 32) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) out[i] = v.getUint32(4 * i, !bigEndian);
+  } else throw new Error(`BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`);
+  const mask = 2 ** bitsStored;
+  for (let i = 0; i < n; i++) {
+    const u = out[i] % mask;
+    out[i] = signed && u >= mask / 2 ? u - mask : u;
+  }
+  return out;
+}
+
+/** YCbCr (full range, PS3.3 C.7.6.3.1.2) to RGB, in place, interleaved. */
+function ybrToRgb(x: Float64Array): void {
+  for (let i = 0; i < x.length; i += 3) {
+    const [y, cb, cr] = [x[i], x[i + 1] - 128, x[i + 2] - 128];
+    x[i] = y + 1.402 * cr;
+    x[i + 1] = y - 0.344136 * cb - 0.714136 * cr;
+    x[i + 2] = y + 1.772 * cb;
+  }
+}
+
+/** Uncompressed YBR_FULL_422: Y1 Y2 Cb Cr per pair of pixels, to full YBR. */
+function expand422(bytes: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p += 2) {
+    const [y1, y2, cb, cr] = bytes.subarray(p * 2, p * 2 + 4);
+    out.set([y1, cb, cr], p * 3);
+    if (p + 1 < n) out.set([y2, cb, cr], p * 3 + 3);
+  }
+  return out;
+}
+
+/**
+ * Reads one frame of a DICOM file (0-based). Throws, with the reason, for what is not a decodable image:
+ * a DICOMDIR, a structured report, no pixel data, a truncated file, an unsupported transfer syntax.
+ */
+export async function readDicom(file: string, frame = 0): Promise<DicomImage> {
+  const buf = await fsp.readFile(file);
+  let ds;
+  try {
+    ds = dicomParser.parseDicom(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+  } catch (err) {
+    const msg = typeof err === 'string' ? err : ((err as { exception?: string }).exception ?? (err as Error).message ?? String(err));
+    throw new Error(`not a readable DICOM file (${msg.replace(/^dicomParser\.\w+: /, '')})`);
+  }
+  const sopClass = (ds.string('x00020002') ?? ds.string('x00080016') ?? '').trim();
+  if (sopClass === DICOMDIR || ds.elements.x00041220) throw new Error('a DICOMDIR (an index of other files), not an image');
+  if (sopClass.startsWith(SR_PREFIX)) throw new Error('a structured report (SR), not an image');
+  const pixelData = ds.elements.x7fe00010 ?? ds.elements.x7fe00008;
+  if (!pixelData) throw new Error('no pixel data (7FE0,0010)');
+  const syntax = (ds.string('x00020010') ?? '1.2.840.10008.1.2').trim();
+  const codec = SYNTAXES[syntax];
+  if (!codec) throw new Error(`transfer syntax ${syntax} is not supported (uncompressed, RLE, JPEG baseline/lossless, JPEG-LS and JPEG 2000 are)`);
+  const rows = ds.uint16('x00280010');
+  const columns = ds.uint16('x00280011');
+  const samples = ds.uint16('x00280002') ?? 1;
+  const bitsAllocated = ds.uint16('x00280100') ?? 16;
+  const bitsStored = ds.uint16('x00280101') ?? bitsAllocated;
+  const signed = ds.uint16('x00280103') === 1;
+  const planar = ds.uint16('x00280006') === 1;
+  const frames = Math.max(1, ds.intString('x00280008') ?? 1);
+  const photometric = (ds.string('x00280004') ?? (samples === 3 ? 'RGB' : 'MONOCHROME2')).trim().toUpperCase();
+  if (!rows || !columns) throw new Error('no Rows/Columns');
+  if (samples !== 1 && samples !== 3) throw new Error(`${samples} samples per pixel (1 or 3 expected)`);
+  if (photometric === 'PALETTE COLOR') throw new Error('PALETTE COLOR images are not supported');
+  if (frame < 0 || frame >= frames) throw new TransferkitError(`${file}: frame ${frame + 1} asked for, the file has ${frames}`);
+  const n = rows * columns * samples;
+  const layout = { rows, columns, samples, bitsAllocated, signed };
+  let bytes: Uint8Array;
+  let colourDone = false;
+  if (codec === 'raw' || codec === 'raw-be') {
+    const size = (n * bitsAllocated) / 8;
+    const start = pixelData.dataOffset + frame * size;
+    if (pixelData.length < frames * size || start + size > buf.length) throw new Error(`truncated: pixel data holds ${Math.min(pixelData.length, buf.length - pixelData.dataOffset)} bytes, ${frames} frame(s) of ${rows}×${columns}×${samples} at ${bitsAllocated} bits need ${frames * size}`);
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset + start, size);
+    if (photometric === 'YBR_FULL_422' && bitsAllocated === 8) bytes = expand422(new Uint8Array(buf.buffer, buf.byteOffset + pixelData.dataOffset + frame * (rows * columns * 2), rows * columns * 2), rows * columns);
+  } else {
+    if (!pixelData.encapsulatedPixelData) throw new Error(`transfer syntax ${syntax} needs encapsulated pixel data`);
+    const fragments = pixelData.fragments ?? [];
+    if (!fragments.length) throw new Error('no pixel data fragments');
+    const data: Uint8Array =
+      frames === 1
+        ? dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixelData, 0, fragments.length)
+        : pixelData.basicOffsetTable?.length
+          ? dicomParser.readEncapsulatedImageFrame(ds, pixelData, frame)
+          : dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixelData, frame, 1);
+    try {
+      bytes = await decodeCompressed(codec, data, layout);
+    } catch (err) {
+      throw new Error(`cannot decode the ${codec} pixel data (${(err as Error).message ?? err})`);
+    }
+    if (bytes.length < (n * bitsAllocated) / 8) throw new Error(`the ${codec} frame decoded to ${bytes.length} bytes, ${(n * bitsAllocated) / 8} expected`);
+    // libjpeg-turbo and OpenJPEG return RGB for colour; RLE and JPEG-LS keep the photometric interpretation.
+    colourDone = codec === 'jpeg' || codec === 'j2k';
+  }
+  let v = storedValues(bytes, n, bitsAllocated, bitsStored, signed, codec === 'raw-be');
+  if (samples === 3 && planar && (codec === 'raw' || codec === 'raw-be')) {
+    const plane = rows * columns;
+    const inter = new Float64Array(n);
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) inter[p * 3 + c] = v[c * plane + p];
+    v = inter;
+  }
+  if (samples === 3 && !colourDone && photometric.startsWith('YBR_FULL')) ybrToRgb(v);
+  const slope = ds.floatString('x00281053') ?? 1;
+  const intercept = ds.floatString('x00281052') ?? 0;
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = samples === 1 ? v[i] * slope + intercept : v[i];
+  const centers = (ds.string('x00281050') ?? '').split('\\').map(Number);
+  const widths = (ds.string('x00281051') ?? '').split('\\').map(Number);
+  const windows = centers.map((center, i) => ({ center, width: widths[i] })).filter((w) => Number.isFinite(w.center) && w.width >= 1 && ds.string('x00281050'));
+  return { rows, columns, channels: samples as 1 | 3, values, photometric, inverted: photometric === 'MONOCHROME1', windows, bitsStored, frames };
+}
+
+/**
+ * The linear VOI LUT of PS3.3 C.11.2.1.2.1, into [0, 255] (float, not rounded):
+ * x <= c - 0.5 - (w-1)/2 → 0; x > c - 0.5 + (w-1)/2 → 255; else ((x - (c - 0.5)) / (w-1) + 0.5) × 255.
+ */
+export function applyWindow(values: Float32Array, w: DicomWindow, invert = false): Float32Array {
+  const out = new Float32Array(values.length);
+  const lo = w.center - 0.5 - (w.width - 1) / 2;
+  const hi = w.center - 0.5 + (w.width - 1) / 2;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    const y = x <= lo ? 0 : x > hi ? 255 : ((x - (w.center - 0.5)) / (w.width - 1) + 0.5) * 255;
+    out[i] = invert ? 255 - y : y;
+  }
+  return out;
+}
+
+/** The window `spec` chooses for an image: the file's first, a fixed one, or (auto, none in the file) 1st–99th percentile. */
+export function chooseWindow(img: DicomImage, spec: WindowSpec, file: string): DicomWindow {
+  if (typeof spec === 'object') return spec;
+  if (img.windows.length) return img.windows[0];
+  if (spec === 'dicom') throw new TransferkitError(`${file}: no WindowCenter/WindowWidth in the file; use --window auto, C,W or a preset`);
+  const sorted = Float32Array.from(img.values).sort();
+  const at = (q: number) => sorted[Math.round(q * (sorted.length - 1))];
+  const [lo, hi] = [at(0.01), at(0.99)];
+  return { center: (lo + hi + 1) / 2, width: Math.max(1, hi - lo + 1) };
+}
+
+/** A decoded DICOM image as 0–255 display values: grayscale windowed (MONOCHROME1 inverted), colour scaled by its bit depth. */
+export function dicomToDisplay(img: DicomImage, spec: WindowSpec, file: string): Float32Array {
+  if (img.channels === 3) {
+    const scale = 255 / (2 ** Math.min(img.bitsStored, 16) - 1);
+    return img.values.map((x) => Math.min(255, Math.max(0, x * scale)));
+  }
+  return applyWindow(img.values, chooseWindow(img, spec, file), img.inverted);
+}
