@@ -16,7 +16,7 @@ import { type DataPlan, planData } from './data-plan.js';
 import { type Batch, type Context, augmentedBatches, cacheFeatures, cachedBatches } from './feature-cache.js';
 import type { FeatureStore } from './feature-store.js';
 import { type PhaseOutcome, evaluateStore, runEpochs } from './epoch-loop.js';
-import { type RangeTest, rangeTest } from './lr-find.js';
+import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import { classificationReport, youdenThreshold } from './metrics.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { AUTO_FALLBACK_EPOCHS, type Phase, blockRateScale, planPhases } from './phase-plan.js';
@@ -124,10 +124,10 @@ const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer>
   });
 
 /** The range test on a throwaway trainer: the model's weights are left as they were. */
-async function sweep(run: Run, phase: Phase, d: PhaseData): Promise<RangeTest> {
+async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOptions = {}): Promise<RangeTest> {
   const trainer = await newTrainer(run, phase, false);
   try {
-    return await rangeTest(trainer, d.batches, run.plan.task, run.plan.classNames.length);
+    return await rangeTest(trainer, d.batches, run.plan.task, run.plan.classNames.length, test);
   } finally {
     await trainer.dispose();
   }
@@ -208,12 +208,12 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
 }
 
 /** `transferkit lr-find`: the range test for the strategy's first phase, on the same data plan and cache as train. */
-export async function findLearningRate(data: string, o: TrainOptions): Promise<RangeTest & { phase: { from: string; strategy: string } }> {
+export async function findLearningRate(data: string, o: TrainOptions, test: RangeTestOptions = {}): Promise<RangeTest & { phase: { from: string; strategy: string } }> {
   const { run, phases } = await prepare(data, o);
   const [phase] = phases;
   const d = await openPhase(run, phase, 0);
   try {
-    return { ...(await sweep(run, phase, d)), phase: { from: phase.from, strategy: phase.strategy } };
+    return { ...(await sweep(run, phase, d, test)), phase: { from: phase.from, strategy: phase.strategy } };
   } finally {
     await d.close();
   }

@@ -59,10 +59,12 @@ export function suggest(points: RangeTest['points']): { suggested: number; steep
   const usable = points.slice(Math.min(10, Math.floor(points.length / 10)));
   if (usable.length < 3) return { suggested: points[0]?.lr ?? 1e-3, steepest: points[0]?.lr ?? 1e-3, minimum: points[0]?.lr ?? 1e-3 };
   const min = usable.reduce((a, b) => (b.loss < a.loss ? b : a));
+  // The slope over a window of points (a twentieth of the sweep), so single noisy steps do not win.
+  const k = Math.max(1, Math.floor(usable.length / 20));
   let steepest = usable[0];
   let slope = Infinity;
-  for (let i = 1; i < usable.length && usable[i].lr <= min.lr; i++) {
-    const s = (usable[i].loss - usable[i - 1].loss) / Math.log(usable[i].lr / usable[i - 1].lr);
+  for (let i = k; i < usable.length && usable[i].lr <= min.lr; i++) {
+    const s = (usable[i].loss - usable[i - k].loss) / Math.log(usable[i].lr / usable[i - k].lr);
     if (s < slope) (slope = s), (steepest = usable[i]);
   }
   return { suggested: min.lr / 10, steepest: steepest.lr, minimum: min.lr };
