@@ -14,7 +14,7 @@ export interface XYChart {
   marks?: Array<{ x: number; y: number; label: string; color: string }>;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(+v.toPrecision(3)) : v.toExponential(0));
+const fmt = (v: number) => (v === 0 || Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? String(+v.toPrecision(3)) : v.toExponential(0));
 
 export function xyChartSvg(c: XYChart): string {
   const [W, H] = [640, 400];
