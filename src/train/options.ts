@@ -69,7 +69,7 @@ export type TrainEvent =
   | { type: 'notice'; message: string }
   | { type: 'features'; phase: number; done: number; total: number }
   | { type: 'batch'; phase: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
-  | ({ type: 'epoch'; phase: number; epochs: number } & EpochLog);
+  | ({ type: 'epoch'; phase: number; epochs: number; /** Set by compare: the strategy being trained. */ strategy?: Strategy } & EpochLog);
 
 export type Task = 'binary' | 'categorical' | 'regression';
 
