@@ -4,7 +4,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
+import { addHead, applications, evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
+import { modelBlocks } from '../src/applications/blocks.js';
+import { blockRateScale } from '../src/train/phase-plan.js';
 import { listImageFolder } from '../src/data/folders.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
@@ -87,6 +89,19 @@ describe('schedules and the range test', () => {
     assert.ok(Math.abs(Math.log10(s.minimum) + 1) < 0.05, `minimum ${s.minimum}`);
     assert.ok(Math.abs(s.suggested - s.minimum / 10) < 1e-12);
     assert.ok(s.steepest > 1e-4 && s.steepest <= s.minimum, `steepest ${s.steepest}`);
+  });
+});
+
+describe('discriminative rates', () => {
+  test('--lr-decay F: the last block and the head train at the full rate, each block before at F times the next', async () => {
+    const base = await applications.mobilenet({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 });
+    const model = addHead(base, 'gap, dense:2:softmax');
+    const blocks = modelBlocks(base);
+    const scale = blockRateScale(model, 0.5);
+    assert.equal(scale(model.layers.at(-1)?.name as string), 1);
+    assert.equal(scale(blocks.at(-1)?.firstLayer as string), 1);
+    assert.equal(scale(blocks.at(-2)?.firstLayer as string), 0.5);
+    assert.equal(scale(blocks[0].firstLayer), 0.5 ** (blocks.length - 1));
   });
 });
 
