@@ -1,4 +1,4 @@
-// `node dist/bench/accuracy.js [--hymenoptera] [--pairs airplane:frog,...]`: how right the default training is.
+// `npm run bench:accuracy` (or `node dist/bench/accuracy.js [--hymenoptera] [--pairs airplane:frog,...] [--out F]`): how right the default training is.
 // Two CIFAR-10 classes (files 0000–0399 of each train, 0400–0999 are held out) with real MobileNet α=0.25
 // weights at 96×96, default settings, next to a logistic regression (scikit-learn, Debian's python3-sklearn) on
 // the same pooled features; and optionally the hymenoptera photos at 224×224 (train/ → val/).
