@@ -65,7 +65,10 @@ export function suggest(points: RangeTest['points']): { suggested: number; steep
   let slope = Infinity;
   for (let i = k; i < usable.length && usable[i].lr <= min.lr; i++) {
     const s = (usable[i].loss - usable[i - k].loss) / Math.log(usable[i].lr / usable[i - k].lr);
-    if (s < slope) (slope = s), (steepest = usable[i]);
+    if (s < slope) {
+      slope = s;
+      steepest = usable[i];
+    }
   }
   return { suggested: min.lr / 10, steepest: steepest.lr, minimum: min.lr };
 }

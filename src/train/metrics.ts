@@ -86,7 +86,11 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
     let j = i;
     while (j < order.length && order[j].s === order[i].s) j++;
     const midRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (order[k].p) (pos++, (rankSum += midRank));
+    for (let k = i; k < j; k++) {
+      if (!order[k].p) continue;
+      pos++;
+      rankSum += midRank;
+    }
     i = j;
   }
   const neg = order.length - pos;
@@ -103,7 +107,10 @@ export function curves(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
   let fp = 0;
   for (let i = 0; i < order.length; ) {
     let j = i;
-    while (j < order.length && order[j].s === order[i].s) (order[j].p ? tp++ : fp++), j++;
+    for (; j < order.length && order[j].s === order[i].s; j++) {
+      if (order[j].p) tp++;
+      else fp++;
+    }
     points.push({ threshold: order[i].s, tpr: pos ? tp / pos : 0, fpr: neg ? fp / neg : 0, precision: tp / (tp + fp) });
     i = j;
   }
