@@ -50,3 +50,7 @@ export function applyUpdate<T>(o: Arith<T>, opt: OptimizerSpec, w: T, g: T, lr: 
     }
   }
 }
+
+/** The optimizer a training run names: Adam (default), SGD with momentum 0.9, or RMSprop. */
+export const optimizerSpec = (name: 'adam' | 'sgd' | 'rmsprop' | undefined): OptimizerSpec =>
+  name === 'sgd' ? { name: 'sgd', momentum: 0.9 } : name === 'rmsprop' ? { name: 'rmsprop' } : { name: 'adam' };

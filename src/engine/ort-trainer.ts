@@ -42,7 +42,7 @@ export class OrtTrainer implements Trainer {
     return new OrtTrainer(ort, session, graph, options);
   }
 
-  private feeds(x: Float32Array, y: Float32Array, n: number, lr: number, train: boolean): Record<string, OrtTypes.Tensor> {
+  private feeds(x: Float32Array, y: Float32Array, n: number, lr: number, train: boolean, weights?: Float32Array): Record<string, OrtTypes.Tensor> {
     const g = this.graph;
     // tfjs can hand back float32 data in an Int32Array (its int→float cast does): ORT needs a Float32Array.
     const f32 = (a: Float32Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
@@ -51,6 +51,8 @@ export class OrtTrainer implements Trainer {
       [g.y]: new this.ort.Tensor('float32', f32(y), [n, ...g.outputShape]),
       [g.lr]: new this.ort.Tensor('float32', Float32Array.of(lr), []),
     };
+    // Validation losses are unweighted (Keras applies class_weight to training only).
+    if (g.sampleWeight) feeds[g.sampleWeight] = new this.ort.Tensor('float32', weights ?? new Float32Array(n).fill(1), [n]);
     for (const m of g.masks) {
       const mask = this.masks.draw(n * m.shape.reduce((a, b) => a * b, 1), m.rate, train);
       feeds[m.input] = new this.ort.Tensor('float32', mask, [n, ...m.shape]);
@@ -62,9 +64,9 @@ export class OrtTrainer implements Trainer {
     return feeds;
   }
 
-  async step(x: Float32Array, y: Float32Array, n: number, lr: number): Promise<StepResult> {
+  async step(x: Float32Array, y: Float32Array, n: number, lr: number, weights?: Float32Array): Promise<StepResult> {
     const g = this.graph;
-    const out = await this.session.run(this.feeds(x, y, n, stepSize(this.options.optimizer, lr, this.iterations + 1), true));
+    const out = await this.session.run(this.feeds(x, y, n, stepSize(this.options.optimizer, lr, this.iterations + 1), true, weights));
     g.params.forEach((p, i) => {
       this.values[i] = out[p.output].data as Float32Array;
       p.slots.forEach((s, k) => (this.slots[i][k] = out[s.output].data as Float32Array));

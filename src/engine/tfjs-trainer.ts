@@ -64,24 +64,30 @@ function denseLogits(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   return bias ? tf.add(z, bias.read()) : z;
 }
 
-/** Keras's losses, mean over every element; cross-entropies from logits, exactly as the ONNX step computes them. */
-function lossOf(name: LossName, y: tf.Tensor, out: { z?: tf.Tensor; p: tf.Tensor }): tf.Scalar {
+/**
+ * Keras's losses, mean over every element; cross-entropies from logits, exactly as the ONNX step computes them.
+ * Per-example weights `w` ([N]) scale each example's loss.
+ */
+function lossOf(name: LossName, y: tf.Tensor, out: { z?: tf.Tensor; p: tf.Tensor }, w?: tf.Tensor1D): tf.Scalar {
+  const weigh = (v: tf.Tensor) => (w ? tf.mul(v, v.rank === 1 ? w : tf.expandDims(w, 1)) : v);
   switch (name) {
     case 'binary_crossentropy':
       if (!out.z) throw new TransferkitError('binary_crossentropy needs a sigmoid output layer (e.g. dense:1:sigmoid)');
-      return tf.mean(tf.add(tf.sub(tf.relu(out.z), tf.mul(out.z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(out.z))))));
+      return tf.mean(weigh(tf.add(tf.sub(tf.relu(out.z), tf.mul(out.z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(out.z)))))));
     case 'categorical_crossentropy':
       if (!out.z) throw new TransferkitError('categorical_crossentropy needs a softmax output layer (e.g. dense:N:softmax)');
-      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(out.z)), -1))) as tf.Scalar;
+      return tf.neg(tf.mean(weigh(tf.sum(tf.mul(y, tf.logSoftmax(out.z)), -1)))) as tf.Scalar;
     case 'mse':
-      return tf.mean(tf.squaredDifference(out.p, y));
+      return tf.mean(weigh(tf.squaredDifference(out.p, y)));
     case 'mae':
-      return tf.mean(tf.abs(tf.sub(out.p, y)));
+      return tf.mean(weigh(tf.abs(tf.sub(out.p, y))));
   }
 }
 
 export class TfjsTrainer implements Trainer {
   private readonly variables: tf.Variable[];
+  /** Each variable's rate as a fraction of the step's (discriminative rates). */
+  private readonly scales: number[];
   private readonly slots: tf.Variable[][];
   private readonly masks: DropoutMasks;
   private iterations = 0;
@@ -92,7 +98,9 @@ export class TfjsTrainer implements Trainer {
     private readonly plan: Plan,
     private readonly options: TrainerOptions,
   ) {
-    this.variables = plan.trained.filter((l) => l.trainable).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+    const owned = plan.trained.filter((l) => l.trainable).flatMap((l) => l.trainableWeights.map((w) => ({ v: w.read() as tf.Variable, scale: options.lrScale?.(l.name) ?? 1 })));
+    this.variables = owned.map((o) => o.v);
+    this.scales = owned.map((o) => o.scale);
     this.slots = this.variables.map((v) => slotNames(options.optimizer).map(() => tf.variable(tf.zeros(v.shape), false)));
     this.masks = new DropoutMasks(options.seed);
   }
@@ -146,7 +154,7 @@ export class TfjsTrainer implements Trainer {
     }
   }
 
-  async step(x: Float32Array, y: Float32Array, n: number, lr: number): Promise<StepResult> {
+  async step(x: Float32Array, y: Float32Array, n: number, lr: number, weights?: Float32Array): Promise<StepResult> {
     this.iterations++;
     const rate = stepSize(this.options.optimizer, lr, this.iterations);
     const result = tf.tidy(() => {
@@ -155,11 +163,10 @@ export class TfjsTrainer implements Trainer {
       const { value, grads } = tf.variableGrads(() => {
         const out = this.forward(xt, true);
         p = tf.keep(out.p);
-        return lossOf(this.options.loss, yt, out);
+        return lossOf(this.options.loss, yt, out, weights ? tf.tensor1d(weights) : undefined);
       }, this.variables);
-      const lrT = tf.scalar(rate);
       this.variables.forEach((v, i) => {
-        const next = applyUpdate(tensors, this.options.optimizer, v, grads[v.name], lrT, this.slots[i]);
+        const next = applyUpdate(tensors, this.options.optimizer, v, grads[v.name], tf.scalar(rate * this.scales[i]), this.slots[i]);
         v.assign(next.w);
         next.slots.forEach((s, k) => this.slots[i][k].assign(s));
       });

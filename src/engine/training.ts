@@ -12,6 +12,10 @@ export interface TrainerOptions {
   optimizer: OptimizerSpec;
   /** Seed of the dropout masks. */
   seed?: number;
+  /** Steps take per-example loss weights (class weights). */
+  weighted?: boolean;
+  /** A layer's rate as a fraction of the step's rate (discriminative rates); default 1. */
+  lrScale?: (layer: string) => number;
 }
 
 export interface StepResult {
@@ -22,8 +26,11 @@ export interface StepResult {
 
 export interface Trainer {
   readonly engine: EngineName;
-  /** One step on a batch of n examples: x holds n inputs of the first trained layer, y n targets. */
-  step(x: Float32Array, y: Float32Array, n: number, lr: number): Promise<StepResult>;
+  /**
+   * One step on a batch of n examples: x holds n inputs of the first trained layer, y n targets, `weights` n
+   * loss weights (a trainer created with `weighted`; default all 1).
+   */
+  step(x: Float32Array, y: Float32Array, n: number, lr: number, weights?: Float32Array): Promise<StepResult>;
   /** Loss and outputs on a batch with the current weights, dropout off; nothing is updated. */
   evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult>;
   /** A copy of the current trained weights (for restore-best). */

@@ -116,7 +116,9 @@ export function lineChartSvg(chart: LineChart): string {
   const n = Math.max(1, ...chart.series.map((s) => s.values.length));
   const { parts, y, plotW, plotH } = frame({ W: 640, H, m, title: chart.title, yLabel: chart.yLabel, yMax: niceMax(Math.max(...all, 0)), format: (v) => String(+v.toFixed(3)) });
   const x = (i: number) => m.left + (n === 1 ? plotW / 2 : (i / (n - 1)) * plotW);
-  for (let i = 0; i < n; i++) parts.push(`<text x="${x(i)}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
+  // About a dozen labels at most: automatic phases can run to hundreds of epochs.
+  const every = Math.max(1, Math.ceil(n / 12));
+  for (let i = 0; i < n; i++) if (i % every === 0 || i === n - 1) parts.push(`<text x="${x(i)}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
   parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 34}" text-anchor="middle" font-size="12">${esc(chart.xLabel)}</text>`);
   chart.series.forEach((s, si) => {
     const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i)},${y(v)}`)).filter((p) => p !== null);

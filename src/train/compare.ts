@@ -1,5 +1,5 @@
 import { TransferkitError } from '../errors.js';
-import { type TrainOptions, trainImageClassifier } from './fit.js';
+import { type TrainEvent, type TrainOptions, trainImageClassifier } from './fit.js';
 import { STRATEGIES, type Strategy, compareParams } from './strategies.js';
 
 export interface StrategyResult {
@@ -23,7 +23,9 @@ export async function compareStrategies(dataDir: string, options: TrainOptions &
   if (!options.unfreezeFrom) throw new TransferkitError('compare needs the layer fine-tuning starts from (--unfreeze-from LAYER)');
   const rows: StrategyResult[] = [];
   for (const strategy of STRATEGIES) {
-    const r = await trainImageClassifier(dataDir, { ...options, strategy });
+    // Epoch events name their strategy, so a listener can draw each run as its own series.
+    const onEvent = options.onEvent && ((e: TrainEvent) => options.onEvent?.(e.type === 'epoch' ? { ...e, strategy } : e));
+    const r = await trainImageClassifier(dataDir, { ...options, strategy, ...(onEvent ? { onEvent } : {}) });
     const params = compareParams(r.model, { unfreezeFrom: options.unfreezeFrom }).find((p) => p.strategy === strategy);
     const accuracies = r.history.map((h) => h.valAccuracy).filter((a): a is number => a !== null);
     rows.push({

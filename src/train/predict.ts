@@ -1,5 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadImageBatch } from '../data/batches.js';
+import { ttaViews } from '../data/tta.js';
+import { type ClassificationReport, classificationReport, curves } from './metrics.js';
 import { sourceOf } from './saved-model.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
@@ -11,13 +13,22 @@ export interface ScoredFile {
   probabilities: number[];
   /** A regressor's output. */
   value?: number;
+  /** The class decided: for two classes p(second) against the model's threshold, else the most probable. */
+  label?: number;
+}
+
+export interface ScoreOptions {
+  engine?: EngineName;
+  batchSize?: number;
+  /** Test-time augmentation: average the outputs over the image mirrored and zoomed in (see data/tta.ts). */
+  tta?: boolean;
 }
 
 /**
  * Runs a saved classifier over image files, batch by batch, with the preprocessing its metadata names.
  * Undecodable files are skipped and reported.
  */
-export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, files: string[], options: { engine?: EngineName; batchSize?: number } = {}): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
+export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, files: string[], options: ScoreOptions = {}): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
   const predictor = await createPredictor(model, { engine: options.engine });
   const [height, width] = meta.inputShape;
   const source = sourceOf(meta);
@@ -29,12 +40,17 @@ export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, fi
       const b = await loadImageBatch(files.slice(s, s + batch).map((file) => ({ file })), { height, width, source });
       skipped.push(...b.skipped);
       if (!b.items.length) continue;
-      const y = await predictor.predict(b.x, b.items.length);
-      const k = y.length / b.items.length;
+      const n = b.items.length;
+      const views = options.tta ? ttaViews(b.x, n, height, width, b.x.length / (n * height * width)) : [b.x];
+      const outputs: Float32Array[] = [];
+      for (const v of views) outputs.push(await predictor.predict(v, n));
+      const y = outputs[0].map((_, j) => outputs.reduce((sum, o) => sum + o[j], 0) / outputs.length);
+      const k = y.length / n;
       b.items.forEach((d, i) => {
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
         if (meta.task === 'regression') scored.push({ file: d.file, probabilities: [], value: row[0] });
-        else scored.push({ file: d.file, probabilities: k === 1 ? [1 - row[0], row[0]] : row });
+        else if (k === 1) scored.push({ file: d.file, probabilities: [1 - row[0], row[0]], label: row[0] >= (meta.threshold ?? 0.5) ? 1 : 0 });
+        else scored.push({ file: d.file, probabilities: row, label: row.indexOf(Math.max(...row)) });
       });
     }
     return { scored, skipped };
@@ -43,38 +59,31 @@ export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, fi
   }
 }
 
-export interface Evaluation {
+export interface Evaluation extends ClassificationReport {
   loss: number;
-  accuracy: number;
-  /** confusionMatrix[true][predicted] counts. */
-  confusionMatrix: number[][];
-  perClass: Array<{ className: string; precision: number; recall: number; f1: number; support: number }>;
+  /** Two classes: the ROC and precision-recall curves' points, highest threshold first. */
+  curves?: Array<{ threshold: number; tpr: number; fpr: number; precision: number }>;
   skipped: SkippedFile[];
 }
 
-/** Loss (cross-entropy), accuracy, confusion matrix and per-class precision/recall/F1 on labelled images. */
-export async function evaluateFiles(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], classNames: string[], options: { engine?: EngineName } = {}): Promise<Evaluation> {
+/**
+ * Loss (cross-entropy), accuracy, confusion matrix, per-class precision/recall/F1, macro averages, balanced
+ * accuracy and, for two classes, ROC AUC, PR AUC, sensitivity and specificity at the model's threshold.
+ */
+export async function evaluateFiles(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], classNames: string[], options: ScoreOptions = {}): Promise<Evaluation> {
   const { scored, skipped } = await scoreFiles(model, meta, files.map((f) => f.file), options);
   const labelOf = new Map(files.map((f) => [f.file, f.label]));
-  const n = classNames.length;
-  const confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  let loss = 0;
-  for (const s of scored) {
-    const truth = labelOf.get(s.file) as number;
-    const predicted = s.probabilities.indexOf(Math.max(...s.probabilities));
-    confusion[truth][predicted]++;
-    loss -= Math.log(Math.max(s.probabilities[truth], 1e-7));
-  }
-  const total = scored.length;
-  const perClass = classNames.map((className, c) => {
-    const tp = confusion[c][c];
-    const predicted = confusion.reduce((sum, row) => sum + row[c], 0);
-    const support = confusion[c].reduce((a, b) => a + b, 0);
-    const precision = predicted ? tp / predicted : 0;
-    const recall = support ? tp / support : 0;
-    return { className, precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0, support };
-  });
-  return { loss: total ? loss / total : NaN, accuracy: total ? confusion.reduce((s, row, i) => s + row[i], 0) / total : NaN, confusionMatrix: confusion, perClass, skipped };
+  const labels = scored.map((s) => labelOf.get(s.file) as number);
+  const binary = classNames.length === 2;
+  const scores = binary ? scored.map((s) => s.probabilities[1]) : scored.flatMap((s) => s.probabilities);
+  const loss = scored.reduce((sum, s, i) => sum - Math.log(Math.max(s.probabilities[labels[i]], 1e-7)), 0);
+  const report = classificationReport(scores, labels, classNames, meta.threshold ?? 0.5);
+  return {
+    loss: scored.length ? loss / scored.length : NaN,
+    ...report,
+    ...(binary ? { curves: curves(scores, labels.map((l) => l === 1)) } : {}),
+    skipped,
+  };
 }
 
 export interface RegressionEvaluation {
@@ -87,7 +96,7 @@ export interface RegressionEvaluation {
 }
 
 /** A regressor's errors on images with known targets (`label` holds the target). */
-export async function evaluateRegression(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], options: { engine?: EngineName } = {}): Promise<RegressionEvaluation> {
+export async function evaluateRegression(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], options: ScoreOptions = {}): Promise<RegressionEvaluation> {
   const { scored, skipped } = await scoreFiles(model, meta, files.map((f) => f.file), options);
   const target = new Map(files.map((f) => [f.file, f.label]));
   let abs = 0;

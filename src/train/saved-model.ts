@@ -26,6 +26,8 @@ export interface ModelMetadata {
   task?: 'binary' | 'categorical' | 'regression';
   head?: string;
   strategy?: string;
+  /** Two classes: the decision threshold on p(second class) (default 0.5; `--threshold auto` picks one). */
+  threshold?: number;
   /** Multi-band rasters: the bands, their scaling (training statistics) and roles, and the adaptation. */
   bands?: BandSettings & { adaptation: string; names?: string[]; firstConv?: string };
   /** DICOM images: the window and frame training used. */

@@ -32,6 +32,8 @@ export interface EpochEvent {
   accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
+  /** Set in a comparison: the strategy this epoch belongs to. */
+  strategy?: string;
 }
 export type JobEvent =
   | EpochEvent

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Block, type CompareResult, type Dataset, type EpochEvent, type JobEvent, type ModelInfo, type SavedModel, type TrainResult, api, fileUrl } from './api.js';
-import { curves, paramsChart } from './charts.js';
+import { curves, paramsChart, seriesOf } from './charts.js';
 import { classify } from './tryit.js';
 
 interface Settings {
@@ -48,7 +48,7 @@ function settingsFromJob(p: Record<string, unknown>): Settings {
   };
 }
 
-const DEFAULTS: Settings = { base: 'mobilenet', alpha: '0.25', weights: 'imagenet', inputSize: '96', strategy: 'feature-extraction', unfreezeFrom: '', head: '', epochs: '5', learningRate: '0.001', augment: false };
+const DEFAULTS: Settings = { base: 'mobilenet', alpha: '0.25', weights: 'imagenet', inputSize: '96', strategy: 'feature-extraction', unfreezeFrom: '', head: '', epochs: 'auto', learningRate: '0.001', augment: false };
 
 function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: string): void }) {
   const [list, setList] = useState<Dataset[]>([]);
@@ -165,8 +165,8 @@ function Training({ events }: { events: JobEvent[] }) {
   }, []);
   const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
   useEffect(() => {
-    charts.current.loss?.set(epochs.map((e) => e.loss), epochs.map((e) => e.valLoss));
-    charts.current.acc?.set(epochs.map((e) => e.accuracy), epochs.map((e) => e.valAccuracy));
+    charts.current.loss?.set(seriesOf(epochs, (e) => [e.loss, e.valLoss]));
+    charts.current.acc?.set(seriesOf(epochs, (e) => [e.accuracy, e.valAccuracy]));
   }, [epochs.length]);
   const last = [...events].reverse().find((e) => e.type === 'batch' || e.type === 'features');
   const status = [...events].reverse().find((e) => e.type === 'status');
@@ -350,7 +350,7 @@ function App() {
       strategy: s.strategy,
       ...(s.unfreezeFrom ? { unfreezeFrom: s.unfreezeFrom } : {}),
       ...(s.head ? { head: s.head } : {}),
-      epochs: Number(s.epochs),
+      epochs: s.epochs.trim() === 'auto' ? 'auto' : Number(s.epochs),
       learningRate: Number(s.learningRate),
       ...(s.augment ? { augment: { flip: 'horizontal', rotation: 0.1, zoom: 0.1 } } : {}),
     };

@@ -19,6 +19,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./predict.js')).evaluateCommand,
   },
   {
+    name: 'lr-find',
+    summary: "Learning-rate range test (fastai's lr_find): sweep the rate, plot the loss, suggest a rate.",
+    load: async () => (await import('./lr-find.js')).lrFindCommand,
+  },
+  {
     name: 'compare',
     summary: 'Train full, feature-extraction and fine-tune on the same split and compare parameters, time and accuracy.',
     load: async () => (await import('./compare.js')).compareCommand,

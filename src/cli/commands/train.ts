@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
 import { TransferkitError, UsageError } from '../../errors.js';
@@ -6,6 +7,7 @@ import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
 import { saveModel } from '../../train/saved-model.js';
+import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
 import { DICOM_HELP, DICOM_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, dicomFrom, engineFrom } from '../model-options.js';
@@ -48,6 +50,27 @@ function progress(): (e: TrainEvent) => void {
   };
 }
 
+/** A number flag that may also say 'auto'. */
+function autoOr(values: Values, name: string, check: (n: number) => boolean, what: string): number | 'auto' | undefined {
+  return values[name] === 'auto' ? 'auto' : numberOption(values, name, check, `${what} or auto`);
+}
+
+/** --class-weight balanced|none|FILE (a JSON object of class name → weight). */
+function classWeightFrom(values: Values): TrainOptions['classWeight'] {
+  const v = values['class-weight'] as string | undefined;
+  if (v === undefined || v === 'balanced' || v === 'none') return v;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(v, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--class-weight ${v}: not balanced, none or a readable JSON file ({"class name": weight, …}): ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((w) => typeof w !== 'number')) {
+    throw new UsageError(`--class-weight ${v}: the file must hold a JSON object of class name → number, e.g. {"cat": 1, "dog": 3}`);
+  }
+  return parsed as Record<string, number>;
+}
+
 /** The training flags as library options (shared by train and compare). */
 export function trainOptionsFrom(values: Values): TrainOptions {
   if (!values.base) throw new UsageError('--base MODEL is required');
@@ -62,6 +85,8 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   const loss = values.loss as string | undefined;
   if (loss !== undefined && loss !== 'mse' && loss !== 'mae') throw new UsageError(`--loss must be mse or mae (regression); got '${loss}'`);
   const augmentSpec = values['augment-spec'] as string | undefined;
+  const schedule = values.schedule as string | undefined;
+  if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
   return {
     base: values.base as string,
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
@@ -70,10 +95,16 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     strategy: strategy as Strategy,
     unfreezeFrom: values['unfreeze-from'] as string | undefined,
     head: values.head as string | undefined,
-    epochs: int('epochs'),
+    epochs: autoOr(values, 'epochs', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
     fineTuneEpochs: int('fine-tune-epochs'),
+    maxEpochs: int('max-epochs'),
     batchSize: int('batch-size'),
-    learningRate: numberOption(values, 'learning-rate', (n) => n > 0, 'a positive number'),
+    learningRate: autoOr(values, 'learning-rate', (n) => n > 0, 'a positive number'),
+    ...(schedule ? { schedule: schedule as ScheduleName } : {}),
+    warmupSteps: numberOption(values, 'warmup', (n) => Number.isInteger(n) && n >= 0, 'a whole number of steps'),
+    lrDecay: numberOption(values, 'lr-decay', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
+    classWeight: classWeightFrom(values),
+    threshold: autoOr(values, 'threshold', (n) => n > 0 && n < 1, 'a number in (0, 1)'),
     optimizer: optimizer as TrainOptions['optimizer'],
     validationSplit: numberOption(values, 'validation-split', (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
     seed: numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer'),
@@ -116,7 +147,13 @@ export const TRAIN_OPTIONS: Options = {
   head: { type: 'string' },
   epochs: { type: 'string' },
   'fine-tune-epochs': { type: 'string' },
+  'max-epochs': { type: 'string' },
   'learning-rate': { type: 'string' },
+  schedule: { type: 'string' },
+  warmup: { type: 'string' },
+  'lr-decay': { type: 'string' },
+  'class-weight': { type: 'string' },
+  threshold: { type: 'string' },
   optimizer: { type: 'string' },
   'validation-split': { type: 'string' },
   seed: { type: 'string' },
@@ -145,12 +182,23 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
   --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
-  --epochs N                   default 10; --fine-tune-epochs N for fine-tune's second phase (default: --epochs)
-  --learning-rate LR           default 0.001
+  --epochs auto|N              auto (default): phases on cached features train until the validation loss has not
+                               improved for --early-stopping epochs (default 5), at most --max-epochs (200), and
+                               keep their best weights; phases running the base on every batch (fine-tune's
+                               second, full, augmentation) train 10. N: every phase trains N epochs
+  --fine-tune-epochs N         fine-tune's second phase (default: --epochs, or 10)
+  --learning-rate LR|auto      default 0.001; auto: a range test (transferkit lr-find) picks it for each phase
+  --schedule S                 constant | cosine | one-cycle (default: one-cycle for a fixed number of epochs,
+                               constant under epochs auto)
+  --warmup N                   steps of linear warm-up (one-cycle warms up over its first quarter by default)
+  --lr-decay F                 fine-tuning: each base block before the last trains at F × the next one's rate
+  --class-weight W             balanced (n / (classes × count)), none (default), or FILE.json {"class": weight}
+  --threshold T|auto           two classes: the decision threshold on p(second class) (default 0.5); auto picks
+                               it on the validation split by Youden's J; saved with the model, used by predict
   --optimizer adam|sgd|rmsprop default adam
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
-  --early-stopping N           stop a phase after N epochs without a lower validation loss
-  --restore-best               end each phase with the weights of its best validation loss
+  --early-stopping N           stop a phase after N epochs without a lower validation loss (auto: 5)
+  --restore-best               end each phase with the weights of its best validation loss (always under auto)
   --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement
   --augment                    random flips, rotations (±0.1 turn) and zooms (±10%) of the training images
   --augment-spec SPEC          choose them: 'flip[:horizontal|vertical|both], rotation:F, zoom:F, translation:F, contrast:F'
@@ -174,10 +222,12 @@ DICOM datasets (.dcm, or extensionless files with the DICM preamble; the window 
   --gray-to-rgb repeat|sum     grayscale images into an RGB base: repeat the channel (default), or a one-channel
                                model whose first convolution sums the RGB kernels (the same answer, a third of the input)
   --out DIR                    save the model (model.json, weights.bin, transferkit.json) and loss/accuracy charts
-  --json                       print {task, classNames, strategy, epochs, history, val, skipped, images, timings, cacheHits, out}
+  --json                       print {task, classNames, strategy, epochs, phases (stoppedAt, bestEpoch), history,
+                               val (with report: per-class and macro metrics, balanced accuracy, ROC/PR AUC),
+                               threshold, skipped, images, timings, cacheHits, out}
 
 Example:
-  transferkit train photos/ --base mobilenet --alpha 0.25 --input-size 96 --epochs 5 --out runs/photos`,
+  transferkit train photos/ --base mobilenet --alpha 0.25 --input-size 96 --out runs/photos`,
   async run(values, [dataDir]) {
     // Ctrl-C: finish the batch, keep the last complete epoch, save it, and exit nonzero.
     const interrupt = new AbortController();
@@ -215,12 +265,16 @@ Example:
       const kept = r.stopped.keptEpoch ? `the weights of epoch ${r.stopped.keptEpoch}${r.stopped.phase ? ` of phase ${r.stopped.phase + 1}` : ''}` : 'the weights from before the phase';
       throw new TransferkitError(`stopped: ${r.stopped.reason}; ${out ? `saved ${kept} to ${out}` : `nothing saved (give --out DIR to keep ${kept})`}`);
     }
-    const summary = { task: r.task, ...(r.bands ? { bands: r.bands } : {}), classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, history: r.history, val: r.val, skipped: r.skipped, images: r.counts, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
+    const summary = { task: r.task, ...(r.bands ? { bands: r.bands } : {}), classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, phases: r.phases, history: r.history, val: r.val, ...(r.threshold !== undefined ? { threshold: r.threshold } : {}), skipped: r.skipped, images: r.counts, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
     if (values.json) return printJson(summary);
+    const report = r.val.report;
+    const balanced = report && r.classWeights ? `, balanced accuracy ${(report.balancedAccuracy * 100).toFixed(1)}%` : '';
+    const auc = report?.binary ? `, ROC AUC ${report.binary.rocAuc.toFixed(3)}` : '';
     const acc =
-      r.val.loss === null ? 'no validation split' : r.task === 'regression' ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}` : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%`;
+      r.val.loss === null ? 'no validation split' : r.task === 'regression' ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}` : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%${balanced}${auc}`;
+    const epochs = r.phases.map((p) => (p.bestEpoch !== null && p.epochs === 'auto' ? `phase ${p.phase + 1}: best epoch ${p.bestEpoch} of ${p.stoppedAt}` : `phase ${p.phase + 1}: ${p.stoppedAt} epochs`)).join(', ');
     const what = r.task === 'regression' ? 'a regressor' : r.classNames.join(', ');
-    process.stdout.write(`trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`);
+    process.stdout.write(`trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${epochs}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`);
     if (r.skipped.length) process.stdout.write(`skipped ${r.skipped.length} file(s): ${r.skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}\n`);
   },
 };

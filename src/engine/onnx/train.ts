@@ -28,6 +28,8 @@ export interface TrainStepGraph {
   x: string;
   y: string;
   lr: string;
+  /** Per-example loss weights (class weights), when compiled with `weighted`. */
+  sampleWeight?: string;
   /** Feature shape of one example (the input of the first trained layer), without the batch. */
   inputShape: number[];
   outputShape: number[];
@@ -42,6 +44,10 @@ export interface TrainStepOptions {
   from?: string;
   loss: LossName;
   optimizer: OptimizerSpec;
+  /** Adds a per-example weight input: the loss is Σ wᵢ·lossᵢ / n (Keras's sample_weight). */
+  weighted?: boolean;
+  /** A layer's rate as a fraction of the fed one (discriminative rates); default 1. */
+  lrScale?: (layer: string) => number;
 }
 
 const shapeOf = (s: Array<number | null>) => s.slice(1) as number[];
@@ -229,12 +235,14 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
   const value = out.name;
   const outputShape = shapeOf(model.outputs[0].shape as Array<number | null>);
   const y = g.input('y', ['N', ...outputShape]);
-  const { loss, seedValue, seed } = emitLoss(g, options.loss, value, y, e.logits.get(value));
+  const sampleWeight = options.weighted ? g.input('sample_weight', ['N']) : undefined;
+  const { loss, seedValue, seed } = emitLoss(g, options.loss, value, y, e.logits.get(value), sampleWeight);
   t.backward(seedValue, seed);
   for (const p of params) {
     const grad = t.grad(p.input);
     if (!grad) throw new TransferkitError(`internal: no gradient reaches ${p.input}`);
-    emitUpdate(g, p, grad, lr, options.optimizer);
+    const scale = options.lrScale?.(p.layer.name) ?? 1;
+    emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer);
   }
   g.output(loss, []);
   const output = g.op('Identity', [value], {}, 'output');
@@ -243,20 +251,26 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
     g.output(p.output, p.shape);
     for (const s of p.slots) g.output(s.output, p.shape);
   }
-  return { onnx: g.encode(), x, y, lr, inputShape, outputShape, masks, params, loss, output };
+  return { onnx: g.encode(), x, y, lr, ...(sampleWeight ? { sampleWeight } : {}), inputShape, outputShape, masks, params, loss, output };
 }
 
-/** Keras's losses (mean over every element), fused with a sigmoid/softmax output for exact, stable gradients. */
-function emitLoss(g: GraphBuilder, name: LossName, output: string, y: string, pre?: { logits: string; activation: string }): { loss: string; seedValue: string; seed: string } {
+/**
+ * Keras's losses (mean over every element), fused with a sigmoid/softmax output for exact, stable gradients.
+ * With per-example weights w, each example's loss and its gradient are scaled by its weight.
+ */
+function emitLoss(g: GraphBuilder, name: LossName, output: string, y: string, pre?: { logits: string; activation: string }, w?: string): { loss: string; seedValue: string; seed: string } {
   const count = g.op('Cast', [g.op('Size', [y])], { to: 1 }, 'count');
-  const mean = (v: string) => g.op('ReduceMean', [v], { keepdims: 0 }, 'loss');
+  // A weight per row: [N] for per-example values, [N, 1] against [N, K] element values.
+  const column = w ? g.op('Unsqueeze', [w, g.ints('axis_one', [1])], {}, 'weight_column') : undefined;
+  const weigh = (v: string, perExample = false) => (w ? g.op('Mul', [v, perExample ? w : (column as string)]) : v);
+  const mean = (v: string, perExample = false) => g.op('ReduceMean', [weigh(v, perExample)], { keepdims: 0 }, 'loss');
   switch (name) {
     case 'binary_crossentropy': {
       if (pre?.activation !== 'sigmoid') throw new TransferkitError('binary_crossentropy needs a sigmoid output layer (e.g. dense:1:sigmoid)');
       const z = pre.logits;
       // max(z, 0) - z·y + log(1 + exp(-|z|))
       const elem = g.op('Add', [g.op('Sub', [g.op('Relu', [z]), g.op('Mul', [z, y])]), g.op('Softplus', [g.op('Neg', [g.op('Abs', [z])])])]);
-      return { loss: mean(elem), seedValue: z, seed: g.op('Div', [g.op('Sub', [output, y]), count], {}, 'dlogits') };
+      return { loss: mean(elem), seedValue: z, seed: g.op('Div', [weigh(g.op('Sub', [output, y])), count], {}, 'dlogits') };
     }
     case 'categorical_crossentropy': {
       if (pre?.activation !== 'softmax') throw new TransferkitError('categorical_crossentropy needs a softmax output layer (e.g. dense:10:softmax)');
@@ -265,16 +279,16 @@ function emitLoss(g: GraphBuilder, name: LossName, output: string, y: string, pr
       // Opset 17: ReduceSum takes its axes as an input, ReduceLogSumExp as an attribute.
       const perExample = g.op('Sub', [g.op('ReduceLogSumExp', [z], { axes: [-1], keepdims: 0 }), g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 })]);
       const n = g.op('Cast', [g.op('Gather', [g.op('Shape', [y]), g.ints('zero_index', [0])], { axis: 0 })], { to: 1 }, 'batch');
-      return { loss: mean(perExample), seedValue: z, seed: g.op('Div', [g.op('Sub', [output, y]), n], {}, 'dlogits') };
+      return { loss: mean(perExample, true), seedValue: z, seed: g.op('Div', [weigh(g.op('Sub', [output, y])), n], {}, 'dlogits') };
     }
     case 'mse': {
       const diff = g.op('Sub', [output, y]);
-      const seed = g.op('Div', [g.op('Mul', [diff, g.constant('two', [2], [])]), count], {}, 'doutput');
+      const seed = g.op('Div', [weigh(g.op('Mul', [diff, g.constant('two', [2], [])])), count], {}, 'doutput');
       return { loss: mean(g.op('Mul', [diff, diff])), seedValue: output, seed };
     }
     case 'mae': {
       const diff = g.op('Sub', [output, y]);
-      return { loss: mean(g.op('Abs', [diff])), seedValue: output, seed: g.op('Div', [g.op('Sign', [diff]), count], {}, 'doutput') };
+      return { loss: mean(g.op('Abs', [diff])), seedValue: output, seed: g.op('Div', [weigh(g.op('Sign', [diff])), count], {}, 'doutput') };
     }
   }
 }

@@ -1,0 +1,58 @@
+// The classifier a run trains: the base (with its bands adapted for multi-band rasters) and the head the task needs.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { getApplication } from '../applications/index.js';
+import { buildBandBase } from '../applications/bands.js';
+import { type PixelSource, photoSource, rasterSource } from '../data/batches.js';
+import { TransferkitError } from '../errors.js';
+import { type DataPlan, outputLayer } from './data-plan.js';
+import { smallInputAdvice } from './extract.js';
+import { addHead, parseHeadSpec } from './head.js';
+import type { TrainEvent, TrainOptions } from './options.js';
+import type { PhaseLayers } from './phase-plan.js';
+import { type RasterPlan, planRasters } from './rasters.js';
+import { baseModel } from '../model/introspect.js';
+
+export interface Classifier {
+  model: tfl.LayersModel;
+  head: string;
+  size: number;
+  source: PixelSource;
+  raster: RasterPlan | null;
+  /** A one-channel base for grayscale images (--gray-to-rgb sum). */
+  gray: boolean;
+  /** The adapted first convolution of a multi-band base. */
+  firstConv?: string;
+  layers: PhaseLayers;
+  loss: 'binary_crossentropy' | 'categorical_crossentropy' | 'mse' | 'mae';
+}
+
+export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e: TrainEvent) => void): Promise<Classifier> {
+  const { task, classNames } = plan;
+  const classes = classNames.length;
+  const spec = getApplication(o.base).spec;
+  const size = o.inputSize ?? spec.defaultSize;
+  const raster = await planRasters(plan.files, plan.train, o, (message) => emit({ type: 'notice', message }));
+  const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.pooling ? { pooling: o.pooling } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
+  // --gray-to-rgb sum: a one-channel base whose first kernels are the sums of the RGB ones (exact for gray images).
+  const gray = !raster && o.grayToRgb === 'sum';
+  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : gray ? await buildBandBase(o.base, buildArgs, [-1], 'repeat-mean') : null;
+  const base = adapted ? adapted.base : await getApplication(o.base).build(buildArgs);
+  const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing, { dicom: o.dicom, channels: gray ? 1 : 3 });
+  // A first convolution with new band slices trains in every phase: the base then runs on every batch.
+  const newFirstConv = raster && raster.adaptation !== 'rgb' ? (adapted as { firstConv: string }).firstConv : null;
+  if (newFirstConv) emit({ type: 'notice', message: `band adaptation ${raster?.adaptation} over ${raster?.indices.length} bands: ${newFirstConv} has new weights and trains in every phase, so the whole base runs on every batch` });
+  const advice = smallInputAdvice(base);
+  if (advice) emit({ type: 'notice', message: advice });
+  const want = outputLayer(task, classes);
+  const head = o.head ?? `${o.pooling ? '' : 'gap, '}dropout:0.2, dense:${want.units}:${want.activation}`;
+  const last = parseHeadSpec(head).at(-1);
+  if (last?.type !== 'dense' || last.units !== want.units || last.activation !== want.activation) {
+    const what = task === 'regression' ? 'regression (one linear output)' : `${classes} classes (${classNames.join(', ')})`;
+    throw new TransferkitError(`the head must end in dense:${want.units}:${want.activation} for ${what}; got '${head}'`);
+  }
+  const loss = task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
+  const model = addHead(base, head, { seed: o.seed ?? 1337 });
+  const firstHead = model.layers[1].name;
+  const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
+  return { model, head, size, source, raster, gray, ...(adapted ? { firstConv: adapted.firstConv } : {}), layers: { firstHead, firstBase, newFirstConv }, loss };
+}
