@@ -4,7 +4,7 @@ import { type BandRole, type BandScale, preprocessBands, scaleBands } from './ba
 import { type Interpolation, decodeImage } from './decode.js';
 import type { SkippedFile } from './folders.js';
 import { openRaster } from './geotiff.js';
-import { type PreprocessMode, preprocessPixels } from './preprocess.js';
+import { type PreprocessMode, elementwise, preprocessPixels } from './preprocess.js';
 import { resizeBilinear } from './resize.js';
 
 /** How image files become model input: decoding to 0–255 values at a size, then the base's preprocessing. */
@@ -21,7 +21,7 @@ export function photoSource(preprocessing: PreprocessMode, options: { interpolat
   return {
     channels,
     decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation }),
-    preprocess: (x) => preprocessPixels(x, channels === 3 ? preprocessing : 'none'),
+    preprocess: (x) => preprocessPixels(x, channels === 3 || elementwise(preprocessing) ? preprocessing : 'none'),
   };
 }
 

@@ -19,6 +19,8 @@ export interface StoredWeight {
 export interface StoredWeights {
   format: KerasWeightsFormat;
   layers: Map<string, StoredWeight[]>;
+  /** A whole saved model's `model_config` attribute (Keras 2 `model.save('x.h5')`), as JSON text. */
+  modelConfig?: string;
   close(): void;
 }
 
@@ -98,7 +100,8 @@ function readKeras3(group: Group, file: string, path: string, out: Map<string, S
       const indices = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
       if (indices.length > 0) out.set(path.replace(/\/$/, ''), indices.map((i) => dataset(child, file, i)));
     } else {
-      readKeras3(child, file, `${path}${key}/`, out);
+      // Keras 2.x wrote .keras files on Windows with `layers\conv2d` as one group name: the same path.
+      readKeras3(child, file, `${path}${key.replace(/\\/g, '/')}/`, out);
     }
   }
 }
@@ -123,13 +126,14 @@ export async function openKerasWeights(file: string): Promise<StoredWeights> {
     if (root.attrs['layer_names'] !== undefined) {
       format = 'keras2';
       for (const [k, v] of readKeras2(root, file)) layers.set(k, v);
-    } else if (h5.get('layers') instanceof Group) {
+    } else if (h5.get('layers') instanceof Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
       format = 'keras3';
       readKeras3(h5, file, '', layers);
     } else {
       throw new TransferkitError(`${file}: an HDF5 file but not Keras weights (no layer_names attribute, no layers group)`);
     }
-    return { format, layers, close: () => h5.close() };
+    const config = h5.attrs['model_config']?.value;
+    return { format, layers, modelConfig: typeof config === 'string' ? config : undefined, close: () => h5.close() };
   } catch (err) {
     h5.close();
     throw err;
