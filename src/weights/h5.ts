@@ -158,27 +158,40 @@ function ensureGroup(root: Group, path: string): Group {
 }
 
 /**
- * Writes weights in a Keras layout. For keras2 the keys are layer names; for keras3 they are Keras 3 paths
- * such as `layers/conv2d_1`. The caller writes to a temporary name and renames.
+ * Writes weights in a Keras layout. For keras2 the keys are layer names (a weight named `inner/kernel` belongs
+ * to a nested model's layer `inner`); for keras3 they are Keras 3 paths such as `layers/conv2d_1` (an empty
+ * list still writes the layer's `vars` group, as Keras does). With `modelConfig`, a Keras 2 full model: the
+ * config as the root's `model_config` attribute and the weights under `model_weights`. The caller writes to a
+ * temporary name and renames.
  */
-export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat): Promise<void> {
+export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat, options: { modelConfig?: string } = {}): Promise<void> {
   await h5Init();
   const h5 = quietly(file, 'create the HDF5 file', () => new H5File(file, 'w'));
   try {
     if (format === 'keras2') {
-      h5.create_attribute('layer_names', [...layers.keys()]);
-      h5.create_attribute('backend', 'tensorflow');
-      h5.create_attribute('keras_version', '2.15.0');
+      let root: Group = h5;
+      if (options.modelConfig !== undefined) {
+        h5.create_attribute('model_config', options.modelConfig);
+        h5.create_attribute('keras_version', '2.15.0');
+        h5.create_attribute('backend', 'tensorflow');
+        root = h5.create_group('model_weights');
+      }
+      root.create_attribute('layer_names', [...layers.keys()]);
+      root.create_attribute('backend', 'tensorflow');
+      root.create_attribute('keras_version', '2.15.0');
       for (const [layer, weights] of layers) {
-        const g = h5.create_group(layer);
-        const names = weights.map((w) => `${layer}/${w.name}:0`);
+        const g = root.create_group(layer);
+        // Keras names a weight `layer/kernel:0` and nests its dataset along that path inside the layer's group.
+        const names = weights.map((w) => `${w.name.includes('/') ? w.name : `${layer}/${w.name}`}:0`);
         if (names.length > 0) g.create_attribute('weight_names', names);
-        // Keras nests each dataset one group deeper, under the layer's name again.
-        const inner = ensureGroup(g, layer);
-        weights.forEach((w) => inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape, dtype: '<f' }));
+        weights.forEach((w, i) => {
+          const parts = names[i].split('/');
+          ensureGroup(g, parts.slice(0, -1).join('/')).create_dataset({ name: parts[parts.length - 1], data: w.values, shape: w.shape, dtype: '<f' });
+        });
       }
     } else {
       ensureGroup(h5, 'layers');
+      ensureGroup(h5, 'vars');
       for (const [path, weights] of layers) {
         const vars = ensureGroup(h5, `${path}/vars`);
         weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.values, shape: w.shape, dtype: '<f' }));
