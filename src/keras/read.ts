@@ -11,7 +11,7 @@ import { TransferkitError } from '../errors.js';
 import { isContainer } from '../train/trainable.js';
 import { tempNameFor } from '../util/fs.js';
 import { type StoredWeight, openKerasWeights } from '../weights/h5.js';
-import { loadWeights } from '../weights/load.js';
+import { loadWeights, sameShape } from '../weights/load.js';
 import { tfjsTopology } from './from-keras.js';
 
 export type KerasFileFormat = 'keras' | 'keras-h5';
@@ -110,14 +110,14 @@ function assignKeras2(model: tfl.LayersModel, stored: Map<string, StoredWeight[]
       continue;
     }
     const byName = new Map(group.map((w) => [weightKey(w.name), w]));
-    const mine = leaves(layer).flatMap((l) => l.weights.map((v) => ({ v, key: `${l.name}/${v.originalName.split('/').pop()}` })));
+    const mine = leaves(layer).flatMap((l) => l.weights.map((v) => ({ v, leaf: l, key: `${l.name}/${v.originalName.split('/').pop()}` })));
     const named = mine.every((m) => byName.has(m.key)) && byName.size === mine.length;
     if (!named && group.length !== mine.length) {
       throw new TransferkitError(`${label}: layer ${layer.name} has ${group.length} weights in the file, the model ${mine.length}; the file does not match its config`);
     }
     mine.forEach((m, i) => {
       const w = named ? (byName.get(m.key) as StoredWeight) : group[i];
-      if (w.shape.join(',') !== m.v.shape.join(',')) {
+      if (!sameShape(m.leaf, w.shape, m.v.shape)) {
         throw new TransferkitError(`${label}: weight ${w.name} is [${w.shape.join(', ')}] in the file, [${m.v.shape.join(', ')}] in the model`);
       }
       plan.push([m.v, w]);
@@ -125,7 +125,7 @@ function assignKeras2(model: tfl.LayersModel, stored: Map<string, StoredWeight[]
   }
   if (missing.length) throw new TransferkitError(`${label}: no weights for layer(s) ${missing.join(', ')}; the file does not match its config`);
   for (const [v, w] of plan) {
-    const t = tf.tensor(w.read(), w.shape, 'float32');
+    const t = tf.tensor(w.read(), v.shape as number[], 'float32');
     v.write(t);
     t.dispose();
   }

@@ -71,7 +71,7 @@ export interface LoadReport {
 const fmt = (s: ReadonlyArray<number | null>) => `[${s.join(', ')}]`;
 
 /** Normalization's statistics: Keras stores them as [C], transferkit's layer keeps them broadcastable ([1, 1, C]). */
-const sameShape = (layer: Layer, a: number[], b: ReadonlyArray<number | null>) =>
+export const sameShape = (layer: Layer, a: number[], b: ReadonlyArray<number | null>) =>
   fmt(a) === fmt(b) || (layer.getClassName() === 'Normalization' && fmt(a.filter((d) => d !== 1)) === fmt(b.filter((d) => d !== 1)));
 
 function listing(what: string, items: string[]): string {
