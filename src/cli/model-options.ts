@@ -3,7 +3,9 @@ import { type InputShape, type Pooling, getApplication } from '../applications/i
 import { UsageError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
 import type { EngineName } from '../engine/predictor.js';
+import { PREPROCESS_MODES, type PreprocessMode } from '../data/preprocess.js';
 import { addHead } from '../train/head.js';
+import type { LoadModelOptions } from '../train/saved-model.js';
 import { baseModel, freeze, unfreezeFrom } from '../train/trainable.js';
 import { type Options, type Values, numberOption } from './command.js';
 
@@ -12,6 +14,27 @@ export const ENGINE_OPTIONS: Options = { engine: { type: 'string' } };
 export const ENGINE_HELP = `
   --engine ort|wasm|cpu        where the model runs (default ort, else wasm if ORT does not load; TRANSFERKIT_ENGINE)`;
 export const engineFrom = (values: Values) => values.engine as EngineName | undefined;
+
+/** A saved model given by --model (a transferkit folder, or a Keras model.keras / model.h5) and its scaling. */
+export const SAVED_MODEL_OPTIONS: Options = { model: { type: 'string' }, preprocessing: { type: 'string' } };
+export const SAVED_MODEL_HELP = `
+  --model DIR|FILE.keras|FILE.h5   the model, instead of the first argument: a transferkit model folder, or a
+                               Keras full model (Keras 3 .keras, Keras 2 .h5); images follow its input
+                               (28x28x1 grayscale; no channel axis: HxW)
+  --preprocessing MODE         caffe|tf|torch|unit|none: how images are scaled (unit = x/255, none = raw 0-255);
+                               needed for a Keras model unless it nests a keras.applications base`;
+
+/**
+ * The model path and the remaining arguments: `--model M a b` or `M a b`; at least `min` arguments after it.
+ */
+export function savedModelArgs(values: Values, positionals: string[], usage: string, min = 1): { model: string; rest: string[]; options: LoadModelOptions } {
+  const flag = values.model as string | undefined;
+  const [model, ...rest] = flag ? [flag, ...positionals] : positionals;
+  if (!model || rest.length < min) throw new UsageError(`missing argument: transferkit ${usage}`);
+  const mode = values.preprocessing as string | undefined;
+  if (mode !== undefined && !(PREPROCESS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--preprocessing must be one of ${PREPROCESS_MODES.join(', ')}; got '${mode}'`);
+  return { model, rest, options: { preprocessing: mode as PreprocessMode | undefined } };
+}
 
 /** Flags that choose and shape a pretrained base, shared by every command that builds one. */
 export const MODEL_OPTIONS: Options = {

@@ -21,7 +21,12 @@ export interface KerasModelFile {
   format: KerasFileFormat;
   /** The Keras version that wrote the file, when it says. */
   kerasVersion?: string;
+  /** transferkit's metadata, in files transferkit wrote. */
+  transferkit?: Record<string, unknown>;
 }
+
+/** Where transferkit keeps its metadata in a Keras file: a zip entry, or a root attribute of the .h5. */
+export const METADATA_ENTRY = 'transferkit.json';
 
 /** A file's kind from its first bytes: a zip (.keras), HDF5 (.h5), or neither. */
 export function kerasFileKind(file: string): KerasFileFormat | null {
@@ -84,7 +89,8 @@ async function readKerasZip(file: string): Promise<KerasModelFile> {
   } finally {
     await fsp.rm(tmp, { force: true });
   }
-  return { model, format: 'keras', kerasVersion: metadata.keras_version };
+  const transferkit = entries[METADATA_ENTRY] ? (parseJson(text(METADATA_ENTRY), `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
+  return { model, format: 'keras', kerasVersion: metadata.keras_version, transferkit };
 }
 
 type Layer = tfl.layers.Layer;
@@ -140,7 +146,9 @@ async function readKerasH5(file: string): Promise<KerasModelFile> {
     const model = await buildModel(parseJson(stored.modelConfig, `${file}: model_config`), file);
     if (stored.format === 'keras2') assignKeras2(model, stored.layers, file);
     else throw new TransferkitError(`${file}: a full-model .h5 with Keras 3 weight paths is not a layout Keras writes`);
-    return { model, format: 'keras-h5' };
+    const extra = stored.attributes[METADATA_ENTRY];
+    const transferkit = extra ? (parseJson(extra, `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
+    return { model, format: 'keras-h5', kerasVersion: stored.attributes['keras_version'], transferkit };
   } finally {
     stored.close();
   }

@@ -21,6 +21,8 @@ export interface StoredWeights {
   layers: Map<string, StoredWeight[]>;
   /** A whole saved model's `model_config` attribute (Keras 2 `model.save('x.h5')`), as JSON text. */
   modelConfig?: string;
+  /** The root's other string attributes. */
+  attributes: Record<string, string>;
   close(): void;
 }
 
@@ -132,8 +134,9 @@ export async function openKerasWeights(file: string): Promise<StoredWeights> {
     } else {
       throw new TransferkitError(`${file}: an HDF5 file but not Keras weights (no layer_names attribute, no layers group)`);
     }
-    const config = h5.attrs['model_config']?.value;
-    return { format, layers, modelConfig: typeof config === 'string' ? config : undefined, close: () => h5.close() };
+    const attributes: Record<string, string> = {};
+    for (const [k, a] of Object.entries(h5.attrs)) if (typeof a.value === 'string') attributes[k] = a.value;
+    return { format, layers, modelConfig: attributes['model_config'], attributes, close: () => h5.close() };
   } catch (err) {
     h5.close();
     throw err;
@@ -164,7 +167,7 @@ function ensureGroup(root: Group, path: string): Group {
  * config as the root's `model_config` attribute and the weights under `model_weights`. The caller writes to a
  * temporary name and renames.
  */
-export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat, options: { modelConfig?: string } = {}): Promise<void> {
+export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat, options: { modelConfig?: string; extra?: Record<string, string> } = {}): Promise<void> {
   await h5Init();
   const h5 = quietly(file, 'create the HDF5 file', () => new H5File(file, 'w'));
   try {
@@ -174,6 +177,7 @@ export async function writeKerasWeights(file: string, layers: Map<string, Weight
         h5.create_attribute('model_config', options.modelConfig);
         h5.create_attribute('keras_version', '2.15.0');
         h5.create_attribute('backend', 'tensorflow');
+        for (const [k, v] of Object.entries(options.extra ?? {})) h5.create_attribute(k, v);
         root = h5.create_group('model_weights');
       }
       root.create_attribute('layer_names', [...layers.keys()]);

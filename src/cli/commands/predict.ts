@@ -10,7 +10,7 @@ import { textTable } from '../../report/tables.js';
 import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/predict.js';
 import { type ModelMetadata, loadModel } from '../../train/saved-model.js';
 import { type Command, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, SAVED_MODEL_HELP, SAVED_MODEL_OPTIONS, engineFrom, savedModelArgs } from '../model-options.js';
 
 /** Image files named on the command line: files as given, folders searched (sorted, recursively). */
 async function imageFiles(paths: string[]): Promise<string[]> {
@@ -28,15 +28,16 @@ async function imageFiles(paths: string[]): Promise<string[]> {
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: '<modelDir> <file|dir>... [--top-k K] [--json]',
-  positionals: [2, Infinity],
-  options: { 'top-k': { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
+  usage: '<modelDir|model.keras|model.h5> <file|dir>... [--top-k K] [--json]',
+  positionals: [1, Infinity],
+  options: { 'top-k': { type: 'string' }, ...SAVED_MODEL_OPTIONS, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `
 Options:
-  --top-k K                    labels per image (default 3, at most the number of classes)${ENGINE_HELP}
+  --top-k K                    labels per image (default 3, at most the number of classes)${SAVED_MODEL_HELP}${ENGINE_HELP}
   --json                       print [{file, predictions: [{label, probability}]}] ([{file, value}] for a regressor)`,
-  async run(values, [dir, ...paths]) {
-    const { model, metadata } = await loadModel(dir);
+  async run(values, positionals) {
+    const { model: dir, rest: paths, options } = savedModelArgs(values, positionals, `predict ${predictCommand.usage}`);
+    const { model, metadata } = await loadModel(dir, options);
     const names = metadata.classNames ?? [];
     const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, names.length || 1);
     const { scored, skipped } = await scoreFiles(model, metadata, await imageFiles(paths), { engine: engineFrom(values) });
@@ -72,19 +73,22 @@ function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: 
 
 export const evaluateCommand: Command = {
   name: 'evaluate',
-  usage: '<modelDir> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--json]',
-  positionals: [2, 2],
-  options: { subset: { type: 'string' }, 'confusion-matrix': { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
+  usage: '<modelDir|model.keras|model.h5> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--json]',
+  positionals: [1, 2],
+  options: { subset: { type: 'string' }, 'confusion-matrix': { type: 'string' }, ...SAVED_MODEL_OPTIONS, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `
 The class folders must carry the model's class names; a regressor takes the file,target CSV it was trained on.
 
 Options:
   --subset all|training|validation   all images (default), or one side of the split the model was trained with
                                      (its --validation-split and --seed, from transferkit.json)
-  --confusion-matrix FILE.svg|png    draw the confusion matrix${ENGINE_HELP}
+  --confusion-matrix FILE.svg|png    draw the confusion matrix${SAVED_MODEL_HELP}${ENGINE_HELP}
   --json                       print {loss, accuracy, confusionMatrix, perClass, skipped} ({loss, mae, rmse} for a regressor)`,
-  async run(values, [dir, dataDir]) {
-    const { model, metadata } = await loadModel(dir);
+  async run(values, positionals) {
+    const { model: dir, rest, options } = savedModelArgs(values, positionals, `evaluate ${evaluateCommand.usage}`);
+    if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
+    const dataDir = rest[0];
+    const { model, metadata } = await loadModel(dir, options);
     const subset = (values.subset as string | undefined) ?? 'all';
     const engine = engineFrom(values);
     if (metadata.task === 'regression') {
