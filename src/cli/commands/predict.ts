@@ -39,7 +39,9 @@ Options:
     const { model: dir, rest: paths, options } = savedModelArgs(values, positionals, `predict ${predictCommand.usage}`);
     const { model, metadata } = await loadModel(dir, options);
     const names = metadata.classNames ?? [];
-    const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, names.length || 1);
+    // A foreign model without labels: its output units are the classes.
+    const classes = names.length || Math.max(2, model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1);
+    const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, classes);
     const { scored, skipped } = await scoreFiles(model, metadata, await imageFiles(paths), { engine: engineFrom(values) });
     const skips = () => skipped.length && process.stdout.write(`skipped ${skipped.length} file(s): ${skipped.map((s) => s.file).slice(0, 3).join(', ')}\n`);
     if (metadata.task === 'regression') {
