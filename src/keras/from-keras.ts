@@ -89,6 +89,8 @@ function layerConfig(className: string, config: Json, where: string): Json {
       const d = dtypeName(v, where);
       if (d) out.dtype = d;
     } else if (k === 'batch_shape') out.batch_input_shape = v;
+    // tf.keras 2.x writes BatchNormalization's axis as a list after building ([3]); tfjs takes one number.
+    else if (k === 'axis' && className === 'BatchNormalization' && Array.isArray(v) && v.length === 1) out.axis = v[0];
     else if (/_(initializer|regularizer|constraint)$/.test(k)) out[k] = plainObject(v);
     else if (k === 'activation' && isObject(v)) out[k] = (v as Json).class_name ?? v;
     else out[k] = v;

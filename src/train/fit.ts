@@ -10,6 +10,7 @@ import { buildBandBase } from '../applications/bands.js';
 import { type LabelledFile, type SkippedFile, listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
 import { readTargetsCsv } from '../data/targets.js';
+import type { LossName } from '../engine/onnx/train.js';
 import type { OptimizerSpec } from '../engine/optimizers.js';
 import { type EngineName, type Predictor, createPredictor } from '../engine/predictor.js';
 import { initBackend } from '../engine/backend.js';
@@ -21,11 +22,16 @@ import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memorySt
 import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
 import { type RasterOptions, type RasterPlan, planRasters } from './rasters.js';
-import type { ModelMetadata } from './saved-model.js';
+import { type ModelMetadata, type SavedModel, sourceOf } from './saved-model.js';
 import { baseModel } from './trainable.js';
 
 export interface TrainOptions extends RasterOptions {
   base: string;
+  /**
+   * A saved model to fine-tune instead of a base with a new head (a transferkit folder or a Keras model.keras /
+   * .h5, from `loadModel`): its output must have one unit per class; it trains from `unfreezeFrom` on.
+   */
+  from?: SavedModel;
   alpha?: number;
   /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
   weights?: 'imagenet' | null | string;
@@ -275,6 +281,47 @@ function outputLayer(task: Task, classes: number): { units: number; activation: 
   return task === 'regression' ? { units: 1, activation: 'linear' } : task === 'binary' ? { units: 1, activation: 'sigmoid' } : { units: classes, activation: 'softmax' };
 }
 
+/** What the training loop needs: the model, where each phase starts, and how images reach it. */
+interface Setup {
+  task: Task;
+  size: number;
+  raster: RasterPlan | null;
+  adapted: { base: tfl.LayersModel; firstConv: string } | null;
+  source: PixelSource;
+  newFirstConv: string | null;
+  head: string;
+  loss: LossName;
+  model: tfl.LayersModel;
+  firstBase: string;
+  phases: Phase[];
+  preprocessing: ModelMetadata['preprocessing'];
+}
+
+/**
+ * Fine-tuning a saved model (a Keras user's own, or a transferkit one): no new head, its output layer must have
+ * one unit per class (two classes may keep a 2-unit softmax), and one phase trains from `unfreezeFrom` on.
+ */
+function savedSetup(saved: SavedModel, datasetTask: Task, classNames: string[], strategy: Strategy, epochs: number, o: TrainOptions): Setup {
+  const { model, metadata } = saved;
+  if (strategy !== 'fine-tune' || !o.unfreezeFrom) throw new TransferkitError('a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)');
+  if (o.head || o.bands) throw new TransferkitError('a loaded model keeps its own layers: --head and --bands do not apply');
+  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+  const classes = classNames.length;
+  const task: Task = datasetTask === 'binary' && units === 2 ? 'categorical' : datasetTask;
+  const want = task === 'categorical' ? classes : 1;
+  if (units !== want) throw new TransferkitError(`the model has ${units} output unit(s) and the data ${task === 'regression' ? 'is a regression (1)' : `${classes} classes (${classNames.join(', ')})`}; fine-tune it on data with as many classes`);
+  const loss: LossName = task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
+  const [size] = metadata.inputShape;
+  return {
+    task, size, raster: null, adapted: null, newFirstConv: null, loss, model,
+    source: sourceOf(metadata),
+    head: metadata.head ?? 'the loaded model\'s own',
+    firstBase: o.unfreezeFrom,
+    phases: [{ from: o.unfreezeFrom, strategy: 'fine-tune', epochs, lr: o.learningRate ?? 1e-4 }],
+    preprocessing: metadata.preprocessing,
+  };
+}
+
 /**
  * Builds the base and head, trains by the strategy's phases, and returns the trained model with its history.
  * `data` is a folder of class folders (classification) or a CSV of file,target rows (regression).
@@ -296,11 +343,17 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   if (strategy === 'fine-tune' && !o.unfreezeFrom) throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 
   const dataset = await listDataset(data, emit);
-  const { task, classNames } = dataset;
+  const { classNames } = dataset;
   await initBackend();
   const classes = classNames.length;
   const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
+  const setup = o.from ? savedSetup(o.from, dataset.task, classNames, strategy, epochs, o) : await zooSetup();
+  const { task, size, raster, adapted, source, newFirstConv, head, loss, model, firstBase, phases, preprocessing } = setup;
+  if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
 
+  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing, bands: raster } };
+  async function zooSetup(): Promise<Setup> {
+  const task = dataset.task;
   const spec = getApplication(o.base).spec;
   const size = o.inputSize ?? spec.defaultSize;
   const raster = await planRasters(dataset.files, train, o, (message) => emit({ type: 'notice', message }));
@@ -335,9 +388,8 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
             { from: o.unfreezeFrom as string, strategy: 'fine-tune', epochs: o.fineTuneEpochs ?? epochs, lr: lr / 10 },
           ];
   const phases = planned.map((ph) => (newFirstConv ? { ...ph, from: firstBase } : ph));
-  if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
-
-  const c: Context = { model, o, skipped: [...dataset.skipped], size, source, cacheExtra: { size, preprocessing: spec.preprocessing, bands: raster } };
+  return { task, size, raster, adapted, source, newFirstConv, head, loss, model, firstBase, phases, preprocessing: spec.preprocessing };
+  }
   const history: TrainResult['history'] = [];
   let featuresS = 0;
   let trainS = 0;
@@ -450,7 +502,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     classNames,
     strategy,
     head,
-    inputShape: [size, size, raster ? raster.indices.length : 3],
+    inputShape: o.from ? o.from.metadata.inputShape : [size, size, raster ? raster.indices.length : 3],
     history,
     val,
     skipped: c.skipped,
@@ -465,6 +517,11 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
 
 /** What a trained model's transferkit.json records: everything needed to use it, and how it was made. */
 export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: string): ModelMetadata {
+  const dataset = { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length };
+  if (o.from) {
+    const from = o.from.metadata;
+    return { ...from, classNames: r.classNames, task: r.task, strategy: r.strategy, training: { ...o, from: undefined, onEvent: undefined, signal: undefined }, history: r.history, val: r.val, dataset, fineTunedFrom: from.source ?? from.base };
+  }
   const spec = getApplication(o.base).spec;
   return {
     format: 'transferkit-model',

@@ -4,10 +4,10 @@ import { TransferkitError, UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../report/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
-import { saveModel } from '../../train/saved-model.js';
+import { loadModel, saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, engineFrom } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, engineFrom, savedModelArgs } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -49,8 +49,8 @@ function progress(): (e: TrainEvent) => void {
 
 /** The training flags as library options (shared by train and compare). */
 export function trainOptionsFrom(values: Values): TrainOptions {
-  if (!values.base) throw new UsageError('--base MODEL is required');
-  const strategy = (values.strategy as string | undefined) ?? 'feature-extraction';
+  if (!values.base && !values.from) throw new UsageError('--base MODEL (or --from a saved model) is required');
+  const strategy = (values.strategy as string | undefined) ?? (values.from ? 'fine-tune' : 'feature-extraction');
   if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
   const optimizer = (values.optimizer as string | undefined) ?? 'adam';
   if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
@@ -62,7 +62,7 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   if (loss !== undefined && loss !== 'mse' && loss !== 'mae') throw new UsageError(`--loss must be mse or mae (regression); got '${loss}'`);
   const augmentSpec = values['augment-spec'] as string | undefined;
   return {
-    base: values.base as string,
+    base: (values.base as string | undefined) ?? 'saved',
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
     weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
     inputSize: int('input-size'),
@@ -96,6 +96,8 @@ export const TRAIN_OPTIONS: Options = {
   ...ENGINE_OPTIONS,
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
+  from: { type: 'string' },
+  preprocessing: { type: 'string' },
   head: { type: 'string' },
   epochs: { type: 'string' },
   'fine-tune-epochs': { type: 'string' },
@@ -119,13 +121,16 @@ export const TRAIN_OPTIONS: Options = {
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: '<dataDir|targets.csv> --base <model> [options]',
+  usage: '<dataDir|targets.csv> --base <model> | --from <modelDir|model.keras|model.h5> [options]',
   positionals: [1, 1],
   options: TRAIN_OPTIONS,
   help: `
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
+  --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
+                               must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
+  --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
   --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
   --epochs N                   default 10; --fine-tune-epochs N for fine-tune's second phase (default: --epochs)
   --learning-rate LR           default 0.001
@@ -160,7 +165,8 @@ Example:
       process.once('SIGINT', () => process.exit(130));
     };
     process.once('SIGINT', onSigint);
-    const options = { ...trainOptionsFrom(values), signal: interrupt.signal };
+    const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
+    const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
     const r = await trainImageClassifier(dataDir, options).finally(() => process.removeListener('SIGINT', onSigint));
     const out = values.out as string | undefined;
     if (out) {
