@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +10,7 @@ import { addHead, applications, initBackend, loadModel, saveModel, type ModelMet
 import { readKerasModel } from '../src/keras/read.js';
 import { writeKerasModel } from '../src/keras/write.js';
 import { openKerasWeights, writeKerasWeights } from '../src/weights/h5.js';
-import { SEED_HEAD, SHARED, cli, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, SEED_HEAD, SHARED, cli, needsShared, tempDir } from './helpers.js';
 
 before(async () => {
   await initBackend();
@@ -72,6 +72,36 @@ describe('real Keras files (../shared/keras-models)', () => {
     const none = cli(['predict', '--model', path.join(KERAS_DIR, 'mnist-k3.1.1.keras'), img]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /--preprocessing unit/);
+  });
+});
+
+describe('fine-tuning a Keras model', () => {
+  const tm = path.join(KERAS_DIR, 'covidxray-tm-mobilenetv2-k2.4.0.h5');
+  test('train --from the Teachable Machine .h5 --unfreeze-from block_16_expand, then predict and export it', { skip: needsShared(tm) || needsShared(CIFAR_DIR) }, () => {
+    // Three CIFAR-10 classes stand in for the three X-ray classes (same number of outputs).
+    const data = tempDir();
+    for (const c of ['airplane', 'frog', 'ship']) {
+      mkdirSync(path.join(data, c));
+      for (const f of readdirSync(path.join(CIFAR_DIR, c)).sort().slice(0, 10)) symlinkSync(path.join(CIFAR_DIR, c, f), path.join(data, c, f));
+    }
+    const out = path.join(tempDir(), 'tm-ft');
+    const r = cli(['train', data, '--from', tm, '--preprocessing', 'tf', '--unfreeze-from', 'block_16_expand', '--epochs', '2', '--batch-size', '8', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.strategy, 'fine-tune');
+    assert.deepEqual(summary.classNames, ['airplane', 'frog', 'ship']);
+    assert.equal(summary.history.length, 2);
+    assert.ok(summary.history[1].loss < summary.history[0].loss, 'the loss falls');
+    const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
+    assert.equal(meta.preprocessing, 'tf');
+    const p = cli(['predict', out, path.join(data, 'frog'), '--json', '--top-k', '3']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).length, 10);
+    const e = cli(['export', out, '--format', 'keras', '--out', path.join(out, 'ft.keras')]);
+    assert.equal(e.code, 0, e.stderr);
+    const wrong = cli(['train', data, '--from', tm, '--preprocessing', 'tf']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /--unfreeze-from LAYER/);
   });
 });
 
