@@ -6,16 +6,13 @@ type Json = Record<string, unknown>;
 
 /**
  * Keras layer classes that tfjs-layers (or transferkit's own registered layers) rebuilds with the same
- * arguments and weights. Anything else is refused by name and class.
+ * arguments and weights: the classes of keras.applications' CNNs, the usual heads and small Keras convnets.
+ * Anything else is refused by name and class rather than guessed.
  */
 export const LOADABLE_CLASSES = [
-  'InputLayer', 'Dense', 'Conv1D', 'Conv2D', 'Conv2DTranspose', 'DepthwiseConv2D', 'SeparableConv2D',
-  'BatchNormalization', 'LayerNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax',
-  'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'Flatten', 'Reshape', 'Permute',
-  'MaxPooling1D', 'MaxPooling2D', 'AveragePooling1D', 'AveragePooling2D', 'GlobalAveragePooling1D',
-  'GlobalAveragePooling2D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'ZeroPadding2D', 'Cropping2D',
-  'UpSampling2D', 'Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate',
-  'Rescaling', 'Normalization', 'Sequential', 'Functional', 'Model',
+  'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization', 'Activation', 'ReLU',
+  'Dropout', 'Flatten', 'Reshape', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D',
+  'ZeroPadding2D', 'Add', 'Multiply', 'Concatenate', 'Rescaling', 'Normalization', 'Sequential', 'Functional', 'Model',
 ] as const;
 
 const LOADABLE = new Set<string>(LOADABLE_CLASSES);
