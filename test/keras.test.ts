@@ -245,9 +245,9 @@ function handWrittenConfig(extraLayer?: object) {
 const KERNEL = Float32Array.from([1, 0, 0, 1, 1, 0, 0, 1]);
 const BIAS = Float32Array.from([0, 1]);
 
-async function handWrittenKeras(dir: string, config: object, withWeights = true): Promise<string> {
+async function handWrittenKeras(dir: string, config: object, withWeights = true, key = 'layers/dense'): Promise<string> {
   const h5 = path.join(dir, 'w.h5');
-  await writeKerasWeights(h5, new Map([['layers/dense', [{ name: 'kernel', shape: [4, 2], values: KERNEL }, { name: 'bias', shape: [2], values: BIAS }]]]), 'keras3');
+  await writeKerasWeights(h5, new Map([[key, [{ name: 'kernel', shape: [4, 2], values: KERNEL }, { name: 'bias', shape: [2], values: BIAS }]]]), 'keras3');
   const text = (s: string) => new TextEncoder().encode(s);
   const file = path.join(dir, 'hand.keras');
   writeFileSync(file, zipSync({ 'metadata.json': text('{"keras_version": "3.3.3"}'), 'config.json': text(JSON.stringify(config)), ...(withWeights ? { 'model.weights.h5': readFileSync(h5) } : {}) }, { level: 0 }));
@@ -265,6 +265,13 @@ describe('hand-written files load', () => {
     const file = await handWrittenKeras(tempDir(), handWrittenConfig());
     const { model, kerasVersion } = await readKerasModel(file);
     assert.equal(kerasVersion, '3.3.3');
+    assert.ok(maxDiff((model.predict(tf.tensor([1, 2, 3, 4], [1, 2, 2, 1])) as tf.Tensor).dataSync(), EXPECTED) < 1e-6);
+    model.dispose();
+  });
+
+  test('a Windows-written Keras 2.x .keras: weight groups named layers\\dense', async () => {
+    const file = await handWrittenKeras(tempDir(), handWrittenConfig(), true, 'layers\\dense');
+    const { model } = await readKerasModel(file);
     assert.ok(maxDiff((model.predict(tf.tensor([1, 2, 3, 4], [1, 2, 2, 1])) as tf.Tensor).dataSync(), EXPECTED) < 1e-6);
     model.dispose();
   });
