@@ -124,8 +124,7 @@ function convertLayer(entry: unknown, ctx: Context, inSequential: boolean): Json
 
 function convertModelConfig(className: string, config: Json, ctx: Context): Json {
   const sequential = className === 'Sequential';
-  // Keras 2 Sequential configs before 2.2 were a bare list of layers.
-  const layers = Array.isArray(config) ? config : config.layers;
+  const layers = config.layers;
   if (!Array.isArray(layers)) throw new TransferkitError(`${ctx.file}: model ${String(config.name)} has no layer list; the model config is damaged`);
   const out: Json = { name: config.name, layers: layers.map((l) => convertLayer(l, ctx, sequential)) };
   if (!sequential) {
