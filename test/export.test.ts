@@ -80,6 +80,6 @@ describe('saved models and export', () => {
     assert.match(r.stderr, /weights\.bin: cannot read it/);
     const bad = cli(['export', second.dir, '--format', 'pb']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--format must be onnx or tfjs; got 'pb'/);
+    assert.match(bad.stderr, /--format must be one of onnx, tfjs, keras, keras-h5; got 'pb'/);
   });
 });

@@ -5,9 +5,11 @@ import { parseWindow } from '../data/dicom.js';
 import { UsageError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
 import type { EngineName } from '../engine/predictor.js';
+import { PREPROCESS_MODES, type PreprocessMode } from '../data/preprocess.js';
 import { addHead } from '../train/head.js';
 import { baseModel } from '../model/introspect.js';
 import { freeze, unfreezeFrom } from '../train/trainable.js';
+import type { LoadModelOptions } from '../train/saved-model.js';
 import { type Options, type Values, numberOption } from './command.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
@@ -17,6 +19,27 @@ export const ENGINE_HELP = `
   --device auto|cuda|cpu       ort's device: CUDA where its provider is installed and a GPU is present (auto,
                                the default), else the CPU; cuda says in one line when it falls back (TRANSFERKIT_DEVICE)`;
 export const engineFrom = (values: Values) => values.engine as EngineName | undefined;
+
+/** A saved model given by --model (a transferkit folder, or a Keras model.keras / model.h5) and its scaling. */
+export const SAVED_MODEL_OPTIONS: Options = { model: { type: 'string' }, preprocessing: { type: 'string' } };
+export const SAVED_MODEL_HELP = `
+  --model DIR|FILE.keras|FILE.h5   the model, instead of the first argument: a transferkit model folder, or a
+                               Keras full model (Keras 3 .keras, Keras 2 .h5); images follow its input
+                               (28x28x1 grayscale; no channel axis: HxW)
+  --preprocessing MODE         caffe|tf|torch|unit|none: how images are scaled (unit = x/255, none = raw 0-255);
+                               needed for a Keras model unless it nests a keras.applications base`;
+
+/**
+ * The model path and the remaining arguments: `--model M a b` or `M a b`; at least `min` arguments after it.
+ */
+export function savedModelArgs(values: Values, positionals: string[], usage: string, min = 1): { model: string; rest: string[]; options: LoadModelOptions } {
+  const flag = values.model as string | undefined;
+  const [model, ...rest] = flag ? [flag, ...positionals] : positionals;
+  if (!model || rest.length < min) throw new UsageError(`missing argument: transferkit ${usage}`);
+  const mode = values.preprocessing as string | undefined;
+  if (mode !== undefined && !(PREPROCESS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--preprocessing must be one of ${PREPROCESS_MODES.join(', ')}; got '${mode}'`);
+  return { model, rest, options: { preprocessing: mode as PreprocessMode | undefined } };
+}
 
 /** Flags that choose and shape a pretrained base, shared by every command that builds one. */
 export const MODEL_OPTIONS: Options = {

@@ -104,6 +104,7 @@ export function preprocessBands(x: Float32Array, mode: PreprocessMode, roles: Ba
     if (mode === 'tf') x[i] = x[i] / 127.5 - 1;
     else if (mode === 'torch') x[i] = (x[i] / 255 - shift[k]) / div[k];
     else if (mode === 'caffe') x[i] -= shift[k];
+    else if (mode === 'unit') x[i] /= 255;
   }
   return x;
 }

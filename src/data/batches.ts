@@ -4,7 +4,7 @@ import { type BandRole, type BandScale, preprocessBands, scaleBands } from './ba
 import { type DicomSettings, type Interpolation, decodeImage } from './decode.js';
 import type { SkippedFile } from './folders.js';
 import { openRaster } from './geotiff.js';
-import { type PreprocessMode, preprocessPixels } from './preprocess.js';
+import { type PreprocessMode, elementwise, preprocessPixels } from './preprocess.js';
 import { resizeBilinear } from './resize.js';
 
 /** How image files become model input: decoding to 0–255 values at a size, then the base's preprocessing. */
@@ -21,8 +21,9 @@ export function photoSource(preprocessing: PreprocessMode, options: { interpolat
   return {
     channels,
     decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation, dicom: options.dicom }),
-    // One channel (a grayscale model): the base's statistics averaged over red, green and blue.
-    preprocess: (x) => (channels === 3 ? preprocessPixels(x, preprocessing) : preprocessBands(x, preprocessing, [-1])),
+    // One channel: elementwise preprocessing applies as it is; otherwise (a grayscale model made from an RGB
+    // base) the base's statistics averaged over red, green and blue.
+    preprocess: (x) => (channels === 3 || elementwise(preprocessing) ? preprocessPixels(x, preprocessing) : preprocessBands(x, preprocessing, [-1])),
   };
 }
 

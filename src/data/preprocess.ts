@@ -6,10 +6,14 @@ import { TransferkitError } from '../errors.js';
  * - caffe: RGB → BGR, minus the ImageNet channel means (VGG, ResNet v1)
  * - tf: scaled to [-1, 1] (MobileNet, Inception, Xception, ResNet v2)
  * - torch: scaled to [0, 1], then ImageNet mean/std
+ * - unit: x / 255, to [0, 1] (how most Keras users scale their own models' inputs)
  * - none: raw 0–255 pixels; the model rescales inside (EfficientNet)
  */
-export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'none';
-export const PREPROCESS_MODES: readonly PreprocessMode[] = ['caffe', 'tf', 'torch', 'none'];
+export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'unit' | 'none';
+export const PREPROCESS_MODES: readonly PreprocessMode[] = ['caffe', 'tf', 'torch', 'unit', 'none'];
+
+/** Modes that treat every value alike, so they apply to any number of channels (grayscale too). */
+export const elementwise = (mode: PreprocessMode) => mode === 'tf' || mode === 'unit' || mode === 'none';
 
 const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68];
 const TORCH_MEAN = [0.485, 0.456, 0.406];
@@ -22,6 +26,9 @@ export function preprocessPixels(x: Float32Array, mode: PreprocessMode): Float32
       return x;
     case 'tf':
       for (let i = 0; i < x.length; i++) x[i] = x[i] / 127.5 - 1;
+      return x;
+    case 'unit':
+      for (let i = 0; i < x.length; i++) x[i] = x[i] / 255;
       return x;
     case 'torch':
       for (let i = 0; i < x.length; i++) x[i] = (x[i] / 255 - TORCH_MEAN[i % 3]) / TORCH_STD[i % 3];
@@ -43,7 +50,7 @@ export function preprocessPixels(x: Float32Array, mode: PreprocessMode): Float32
  */
 export function preprocessInput(x: tf.Tensor, mode: PreprocessMode): tf.Tensor {
   if (!PREPROCESS_MODES.includes(mode)) throw new TransferkitError(`unknown preprocessing mode '${mode}': use one of ${PREPROCESS_MODES.join(', ')}`);
-  if (mode !== 'tf' && mode !== 'none' && x.shape[x.rank - 1] !== 3) {
+  if (!elementwise(mode) && x.shape[x.rank - 1] !== 3) {
     throw new TransferkitError(`${mode} preprocessing needs 3 channels (RGB) last; got shape [${x.shape.join(', ')}]`);
   }
   return tf.tidy(() => {
@@ -53,6 +60,8 @@ export function preprocessInput(x: tf.Tensor, mode: PreprocessMode): tf.Tensor {
         return f.clone();
       case 'tf':
         return tf.sub(tf.div(f, 127.5), 1);
+      case 'unit':
+        return tf.div(f, 255);
       case 'torch':
         return tf.div(tf.sub(tf.div(f, 255), TORCH_MEAN), TORCH_STD);
       case 'caffe':

@@ -7,9 +7,10 @@ import { TransferkitError } from '../errors.js';
 import { type DataPlan, outputLayer } from './data-plan.js';
 import { smallInputAdvice } from './extract.js';
 import { addHead, parseHeadSpec } from './head.js';
-import type { TrainEvent, TrainOptions } from './options.js';
+import type { Task, TrainEvent, TrainOptions } from './options.js';
 import type { PhaseLayers } from './phase-plan.js';
 import { type RasterPlan, planRasters } from './rasters.js';
+import { type SavedModel, sourceOf } from './saved-model.js';
 import { baseModel } from '../model/introspect.js';
 
 export interface Classifier {
@@ -55,4 +56,35 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
   const firstHead = model.layers[1].name;
   const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
   return { model, head, size, source, raster, gray, ...(adapted ? { firstConv: adapted.firstConv } : {}), layers: { firstHead, firstBase, newFirstConv }, loss };
+}
+
+/**
+ * Fine-tuning a saved model (a Keras user's own, or a transferkit one): no new head, its output layer must have
+ * one unit per class (two classes may keep a 2-unit softmax, which makes the task categorical).
+ */
+export function savedClassifier(saved: SavedModel, plan: DataPlan, o: TrainOptions): { cls: Classifier; task: Task } {
+  const { model, metadata } = saved;
+  if (o.strategy !== 'fine-tune' || !o.unfreezeFrom) throw new TransferkitError('a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)');
+  if (o.head || o.bands) throw new TransferkitError('a loaded model keeps its own layers: --head and --bands do not apply');
+  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+  const classes = plan.classNames.length;
+  const task: Task = plan.task === 'binary' && units === 2 ? 'categorical' : plan.task;
+  const want = task === 'categorical' ? classes : 1;
+  if (units !== want) {
+    const data = task === 'regression' ? 'is a regression (1)' : `has ${classes} classes (${plan.classNames.join(', ')})`;
+    throw new TransferkitError(`the model has ${units} output unit(s) and the data ${data}; fine-tune it on data with as many classes`);
+  }
+  const loss = task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
+  const firstBase = model.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
+  const cls: Classifier = {
+    model,
+    head: metadata.head ?? "the loaded model's own",
+    size: metadata.inputShape[0],
+    source: sourceOf(metadata),
+    raster: null,
+    gray: false,
+    layers: { firstHead: o.unfreezeFrom, firstBase, newFirstConv: null },
+    loss,
+  };
+  return { cls, task };
 }

@@ -53,13 +53,13 @@ export async function extractFeatures(
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
   const info = applicationInfo(model) ?? applicationInfo(baseModel(model));
-  if (!info) throw new TransferkitError(`model ${model.name} was not built by transferkit's applications: its preprocessing is unknown`);
+  const source = options.source ?? (info ? photoSource(info.spec.preprocessing, { interpolation: options.interpolation }) : undefined);
+  if (!source) throw new TransferkitError(`model ${model.name} was not built by transferkit's applications: its preprocessing is unknown`);
   const [, height, width] = model.inputs[0].shape;
   if (height === null || width === null) throw new TransferkitError(`model ${model.name} needs a fixed input size for extraction; build it with inputShape`);
   const predictor = await createPredictor(model, { engine: options.engine, until: options.until });
   const batchSize = options.batchSize ?? 32;
   const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
-  const source = options.source ?? photoSource(info.spec.preprocessing, { interpolation: options.interpolation });
   const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source });
   try {
     // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.

@@ -12,7 +12,7 @@ import { createTrainer } from '../engine/trainer.js';
 import type { Trainer } from '../engine/training.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
-import { type Classifier, buildClassifier } from './build.js';
+import { type Classifier, buildClassifier, savedClassifier } from './build.js';
 import { type DataPlan, planData } from './data-plan.js';
 import { type Batch, type Context, augmentedBatches, cacheFeatures, cachedBatches } from './feature-cache.js';
 import type { FeatureStore } from './feature-store.js';
@@ -69,14 +69,16 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   checkNumbers(o);
   const plan = await planData(data, o, emit);
   await initBackend();
-  const cls = await buildClassifier(plan, o, emit);
+  let cls: Classifier;
+  if (o.from) ({ cls, task: plan.task } = savedClassifier(o.from, plan, o));
+  else cls = await buildClassifier(plan, o, emit);
   const phases = planPhases(o, cls.layers, plan.validation.length > 0);
   if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
   if (!plan.validation.length && typeof o.epochs !== 'number' && phases.some((p) => p.onCache)) {
     emit({ type: 'notice', message: `epochs auto needs a validation split to stop on: training a fixed ${AUTO_FALLBACK_EPOCHS} epochs instead` });
   }
-  const spec = getApplication(o.base).spec;
-  const c: Context = { model: cls.model, o, skipped: [...plan.skipped], size: cls.size, source: cls.source, cacheExtra: { size: cls.size, preprocessing: spec.preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray } };
+  const preprocessing = o.from ? o.from.metadata.preprocessing : getApplication(o.base).spec.preprocessing;
+  const c: Context = { model: cls.model, o, skipped: [...plan.skipped], size: cls.size, source: cls.source, cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray } };
   const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };
 }
@@ -192,7 +194,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     classNames,
     strategy: o.strategy ?? 'feature-extraction',
     head: cls.head,
-    inputShape: [cls.size, cls.size, cls.raster ? cls.raster.indices.length : cls.gray ? 1 : 3],
+    inputShape: o.from ? o.from.metadata.inputShape : [cls.size, cls.size, cls.raster ? cls.raster.indices.length : cls.gray ? 1 : 3],
     history,
     phases: phaseLogs,
     val,
@@ -222,6 +224,12 @@ export async function findLearningRate(data: string, o: TrainOptions, test: Rang
 
 /** What a trained model's transferkit.json records: everything needed to use it, and how it was made. */
 export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: string): ModelMetadata {
+  if (o.from) {
+    const from = o.from.metadata;
+    const dataset = { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length };
+    const training = { ...o, from: undefined, onEvent: undefined, signal: undefined };
+    return { ...from, classNames: r.classNames, task: r.task, strategy: r.strategy, training, history: r.history, val: r.val, dataset, fineTunedFrom: from.source ?? from.base };
+  }
   const spec = getApplication(o.base).spec;
   return {
     format: 'transferkit-model',

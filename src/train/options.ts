@@ -6,12 +6,18 @@ import type { SkippedFile } from '../data/folders.js';
 import type { EngineName } from '../engine/predictor.js';
 import type { ClassificationReport } from './metrics.js';
 import type { PrecomputedFeatures } from './precomputed.js';
+import type { SavedModel } from './saved-model.js';
 import type { RasterOptions, RasterPlan } from './rasters.js';
 import type { ScheduleName } from './schedule.js';
 import type { Strategy } from './strategies.js';
 
 export interface TrainOptions extends RasterOptions {
   base: string;
+  /**
+   * A saved model to fine-tune instead of a base with a new head (a transferkit folder or a Keras model.keras /
+   * .h5, from `loadModel`): its output must have one unit per class; it trains from `unfreezeFrom` on.
+   */
+  from?: SavedModel;
   alpha?: number;
   /** Global pooling at the base's end (Keras's `pooling`); the default head then has no `gap`. */
   pooling?: 'avg' | 'max';

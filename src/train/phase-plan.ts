@@ -42,6 +42,8 @@ export function planPhases(o: TrainOptions, layers: PhaseLayers, hasValidation: 
     const n: number | 'auto' = epochs ?? fixed ?? (onCache ? (hasValidation ? 'auto' : AUTO_FALLBACK_EPOCHS) : FIXED_EPOCHS);
     return { from: start, strategy: s, epochs: n, lr: rate, schedule: o.schedule ?? (n === 'auto' ? 'constant' : 'one-cycle'), onCache };
   };
+  // A loaded model (train --from) keeps its head: one phase from the cut, at a tenth of the usual rate.
+  if (o.from) return [phase(o.unfreezeFrom as string, 'fine-tune', o.learningRate === undefined ? 1e-4 : lr)];
   if (strategy === 'full') return [phase(layers.firstBase, strategy, lr)];
   if (strategy === 'feature-extraction') return [phase(layers.firstHead, strategy, lr)];
   return [phase(layers.firstHead, 'feature-extraction', lr), phase(o.unfreezeFrom as string, 'fine-tune', lr === null ? null : lr / 10, o.fineTuneEpochs)];

@@ -7,9 +7,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '../applications/layers.js';
 import { type BandSettings, type PixelSource, photoSource, rasterSource } from '../data/batches.js';
 import type { DicomSettings } from '../data/decode.js';
-import type { PreprocessMode } from '../data/preprocess.js';
+import { type PreprocessMode, elementwise } from '../data/preprocess.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
+import { imageInputShape, recognisedBase } from '../keras/base.js';
+import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 /** transferkit.json: everything about a saved model that its weights do not say. */
@@ -88,9 +90,65 @@ async function readJson<T>(file: string, fix: string): Promise<T> {
   }
 }
 
-/** Loads a model saved by `saveModel`; a missing or damaged file is an error naming it. */
-export async function loadModel(dir: string): Promise<SavedModel> {
+export interface LoadModelOptions {
+  /** How the images are scaled for the model; a foreign Keras model needs it unless its base is recognised. */
+  preprocessing?: PreprocessMode;
+}
+
+/** Teachable Machine and many Keras projects ship `labels.txt` beside the model: one class a line, `0 name`. */
+async function labelsBeside(file: string): Promise<string[] | undefined> {
+  const text = await fsp.readFile(path.join(path.dirname(file), 'labels.txt'), 'utf8').catch(() => undefined);
+  const lines = text?.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return lines?.length ? lines.map((l) => l.replace(/^\d+\s+/, '')) : undefined;
+}
+
+/** What the last layer says about the task: one sigmoid unit is binary, one linear unit a regressor. */
+function taskOf(model: tfl.LayersModel): ModelMetadata['task'] {
+  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+  if (units !== 1) return 'categorical';
+  let last: tfl.layers.Layer = model.layers[model.layers.length - 1];
+  while ('layers' in last && Array.isArray((last as tfl.LayersModel).layers)) last = (last as tfl.LayersModel).layers.at(-1) as tfl.layers.Layer;
+  const activation = (last.getConfig().activation as string | undefined) ?? '';
+  return activation === 'sigmoid' ? 'binary' : activation === 'linear' ? 'regression' : 'categorical';
+}
+
+/**
+ * A Keras full model (.keras, .h5) as a saved model: transferkit's own metadata when transferkit wrote the file,
+ * else what the model says (input size and channels, task, a recognised base's preprocessing) and labels.txt.
+ */
+async function loadKerasFile(file: string, options: LoadModelOptions): Promise<SavedModel> {
+  const { model, format, kerasVersion, transferkit } = await readKerasModel(file);
+  const inputShape = imageInputShape(model, file);
+  if (transferkit?.format === 'transferkit-model') {
+    const metadata = transferkit as ModelMetadata;
+    return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing } };
+  }
+  const base = recognisedBase(model);
+  const preprocessing = options.preprocessing ?? base?.preprocessing;
+  if (!preprocessing) {
+    throw new TransferkitError(`${file}: how this Keras model scales its input is unknown; say --preprocessing unit|tf|caffe|torch|none (unit = x/255, how most Keras users scale; none = raw 0-255)`);
+  }
+  if (inputShape[2] === 1 && !elementwise(preprocessing)) throw new TransferkitError(`${file}: ${preprocessing} preprocessing needs RGB, and the model takes grayscale; use unit, tf or none`);
+  const metadata: ModelMetadata = {
+    format: 'transferkit-model',
+    version: 1,
+    base: { id: base?.id ?? 'keras', weights: path.resolve(file) },
+    inputShape,
+    preprocessing,
+    classNames: await labelsBeside(file),
+    task: taskOf(model),
+    source: { format, kerasVersion: kerasVersion ?? null, file: path.resolve(file) },
+  };
+  return { model, metadata };
+}
+
+/**
+ * Loads a model saved by `saveModel` (a folder), or a Keras full model (`model.keras`, `model.h5`); a missing
+ * or damaged file is an error naming it.
+ */
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<SavedModel> {
   await initBackend();
+  if (isKerasModelPath(dir)) return loadKerasFile(dir, options);
   const fix = `is ${dir} a model saved by transferkit (model.json, weights.bin, transferkit.json)?`;
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
   if (metadata.format !== 'transferkit-model') throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
@@ -110,7 +168,7 @@ export async function loadModel(dir: string): Promise<SavedModel> {
   const data = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));
-    return { model, metadata };
+    return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing } };
   } catch (err) {
     throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${(err as Error).message.split('\n')[0]}); ${fix}`);
   }

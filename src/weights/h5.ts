@@ -19,6 +19,10 @@ export interface StoredWeight {
 export interface StoredWeights {
   format: KerasWeightsFormat;
   layers: Map<string, StoredWeight[]>;
+  /** A whole saved model's `model_config` attribute (Keras 2 `model.save('x.h5')`), as JSON text. */
+  modelConfig?: string;
+  /** The root's other string attributes. */
+  attributes: Record<string, string>;
   close(): void;
 }
 
@@ -98,7 +102,8 @@ function readKeras3(group: Group, file: string, path: string, out: Map<string, S
       const indices = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
       if (indices.length > 0) out.set(path.replace(/\/$/, ''), indices.map((i) => dataset(child, file, i)));
     } else {
-      readKeras3(child, file, `${path}${key}/`, out);
+      // Keras 2.x wrote .keras files on Windows with `layers\conv2d` as one group name: the same path.
+      readKeras3(child, file, `${path}${key.replace(/\\/g, '/')}/`, out);
     }
   }
 }
@@ -123,13 +128,15 @@ export async function openKerasWeights(file: string): Promise<StoredWeights> {
     if (root.attrs['layer_names'] !== undefined) {
       format = 'keras2';
       for (const [k, v] of readKeras2(root, file)) layers.set(k, v);
-    } else if (h5.get('layers') instanceof Group) {
+    } else if (h5.get('layers') instanceof Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
       format = 'keras3';
       readKeras3(h5, file, '', layers);
     } else {
       throw new TransferkitError(`${file}: an HDF5 file but not Keras weights (no layer_names attribute, no layers group)`);
     }
-    return { format, layers, close: () => h5.close() };
+    const attributes: Record<string, string> = {};
+    for (const [k, a] of Object.entries(h5.attrs)) if (typeof a.value === 'string') attributes[k] = a.value;
+    return { format, layers, modelConfig: attributes['model_config'], attributes, close: () => h5.close() };
   } catch (err) {
     h5.close();
     throw err;
@@ -154,27 +161,41 @@ function ensureGroup(root: Group, path: string): Group {
 }
 
 /**
- * Writes weights in a Keras layout. For keras2 the keys are layer names; for keras3 they are Keras 3 paths
- * such as `layers/conv2d_1`. The caller writes to a temporary name and renames.
+ * Writes weights in a Keras layout. For keras2 the keys are layer names (a weight named `inner/kernel` belongs
+ * to a nested model's layer `inner`); for keras3 they are Keras 3 paths such as `layers/conv2d_1` (an empty
+ * list still writes the layer's `vars` group, as Keras does). With `modelConfig`, a Keras 2 full model: the
+ * config as the root's `model_config` attribute and the weights under `model_weights`. The caller writes to a
+ * temporary name and renames.
  */
-export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat): Promise<void> {
+export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat, options: { modelConfig?: string; extra?: Record<string, string> } = {}): Promise<void> {
   await h5Init();
   const h5 = quietly(file, 'create the HDF5 file', () => new H5File(file, 'w'));
   try {
     if (format === 'keras2') {
-      h5.create_attribute('layer_names', [...layers.keys()]);
-      h5.create_attribute('backend', 'tensorflow');
-      h5.create_attribute('keras_version', '2.15.0');
+      let root: Group = h5;
+      if (options.modelConfig !== undefined) {
+        h5.create_attribute('model_config', options.modelConfig);
+        h5.create_attribute('keras_version', '2.15.0');
+        h5.create_attribute('backend', 'tensorflow');
+        for (const [k, v] of Object.entries(options.extra ?? {})) h5.create_attribute(k, v);
+        root = h5.create_group('model_weights');
+      }
+      root.create_attribute('layer_names', [...layers.keys()]);
+      root.create_attribute('backend', 'tensorflow');
+      root.create_attribute('keras_version', '2.15.0');
       for (const [layer, weights] of layers) {
-        const g = h5.create_group(layer);
-        const names = weights.map((w) => `${layer}/${w.name}:0`);
+        const g = root.create_group(layer);
+        // Keras names a weight `layer/kernel:0` and nests its dataset along that path inside the layer's group.
+        const names = weights.map((w) => `${w.name.includes('/') ? w.name : `${layer}/${w.name}`}:0`);
         if (names.length > 0) g.create_attribute('weight_names', names);
-        // Keras nests each dataset one group deeper, under the layer's name again.
-        const inner = ensureGroup(g, layer);
-        weights.forEach((w) => inner.create_dataset({ name: `${w.name}:0`, data: w.values, shape: w.shape, dtype: '<f' }));
+        weights.forEach((w, i) => {
+          const parts = names[i].split('/');
+          ensureGroup(g, parts.slice(0, -1).join('/')).create_dataset({ name: parts[parts.length - 1], data: w.values, shape: w.shape, dtype: '<f' });
+        });
       }
     } else {
       ensureGroup(h5, 'layers');
+      ensureGroup(h5, 'vars');
       for (const [path, weights] of layers) {
         const vars = ensureGroup(h5, `${path}/vars`);
         weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.values, shape: w.shape, dtype: '<f' }));

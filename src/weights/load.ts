@@ -19,8 +19,11 @@ function snakeCase(name: string): string {
 
 const kerasClassName = (layer: Layer) => (layer.getClassName() === 'Model' ? 'Functional' : layer.getClassName());
 
-/** The model's layers that hold weights, keyed as a file of `format` keys them. */
-function modelLayers(model: tfl.LayersModel, format: KerasWeightsFormat, prefix = ''): Map<string, Layer> {
+/**
+ * The model's layers that hold weights (every layer with `all`), keyed as a file of `format` keys them: for
+ * Keras 3, saving_lib's path `layers/<snake_case class>[_<k>]`, numbered per class within each model.
+ */
+export function modelLayers(model: tfl.LayersModel, format: KerasWeightsFormat, prefix = '', all = false): Map<string, Layer> {
   const out = new Map<string, Layer>();
   const used = new Map<string, number>();
   for (const layer of model.layers) {
@@ -32,8 +35,9 @@ function modelLayers(model: tfl.LayersModel, format: KerasWeightsFormat, prefix 
       key = `${prefix}layers/${n === undefined ? base : `${base}_${n + 1}`}`;
     }
     if (isContainer(layer)) {
-      for (const [k, v] of modelLayers(layer, format, format === 'keras3' ? `${key}/` : '')) out.set(k, v);
-    } else if (layer.weights.length > 0) {
+      if (all) out.set(key, layer);
+      for (const [k, v] of modelLayers(layer, format, format === 'keras3' ? `${key}/` : '', all)) out.set(k, v);
+    } else if (all || layer.weights.length > 0) {
       out.set(key, layer);
     }
   }
@@ -46,6 +50,8 @@ export interface LoadOptions {
   byName?: boolean;
   /** Skip layers whose weight count or shapes differ, instead of failing (Keras's `skip_mismatch`). */
   skipMismatch?: boolean;
+  /** The name errors give the file (when `file` is a temporary copy, e.g. unpacked from a .keras zip). */
+  label?: string;
 }
 
 export interface LoadReport {
@@ -64,6 +70,10 @@ export interface LoadReport {
 
 const fmt = (s: ReadonlyArray<number | null>) => `[${s.join(', ')}]`;
 
+/** Normalization's statistics: Keras stores them as [C], transferkit's layer keeps them broadcastable ([1, 1, C]). */
+export const sameShape = (layer: Layer, a: number[], b: ReadonlyArray<number | null>) =>
+  fmt(a) === fmt(b) || (layer.getClassName() === 'Normalization' && fmt(a.filter((d) => d !== 1)) === fmt(b.filter((d) => d !== 1)));
+
 function listing(what: string, items: string[]): string {
   const shown = items.slice(0, 3).join(', ');
   return `${items.length} ${what} (${shown}${items.length > 3 ? ', …' : ''})`;
@@ -77,7 +87,10 @@ function listing(what: string, items: string[]): string {
  */
 export async function loadWeights(model: tfl.LayersModel, file: string, options: LoadOptions = {}): Promise<LoadReport> {
   const stored = await openKerasWeights(file);
+  const label = options.label ?? file;
   try {
+    // A .keras file's weights also hold optimizer and metric state; the model's own are under layers/.
+    if (stored.format === 'keras3') for (const k of [...stored.layers.keys()]) if (!k.startsWith('layers/')) stored.layers.delete(k);
     let layers = modelLayers(model, stored.format);
     let matchedBy: LoadReport['matchedBy'] = 'name';
     const fileKeys = [...stored.layers.keys()];
@@ -102,7 +115,7 @@ export async function loadWeights(model: tfl.LayersModel, file: string, options:
         bad.push(`${key}: file has ${weights.length} weights, model ${mine.length}`);
       } else {
         weights.forEach((w, i) => {
-          if (fmt(w.shape) !== fmt(mine[i].shape)) bad.push(`${mine[i].originalName}: file ${fmt(w.shape)} vs model ${fmt(mine[i].shape)}`);
+          if (!sameShape(layer, w.shape, mine[i].shape)) bad.push(`${mine[i].originalName}: file ${fmt(w.shape)} vs model ${fmt(mine[i].shape)}`);
         });
       }
       if (bad.length) report.mismatched.push(...bad);
@@ -115,10 +128,10 @@ export async function loadWeights(model: tfl.LayersModel, file: string, options:
       ...(!options.skipMismatch && report.mismatched.length ? [listing('weights of the wrong shape', report.mismatched)] : []),
     ];
     if (problems.length) {
-      throw new TransferkitError(`${file} does not fit model ${model.name}: ${problems.join('; ')}`);
+      throw new TransferkitError(`${label} does not fit model ${model.name}: ${problems.join('; ')}`);
     }
     for (const [layer, weights] of plan) {
-      const tensors = weights.map((w) => tf.tensor(w.read(), w.shape, 'float32'));
+      const tensors = weights.map((w, i) => tf.tensor(w.read(), layer.weights[i].shape as number[], 'float32'));
       layer.setWeights(tensors);
       tf.dispose(tensors);
       report.layersLoaded++;

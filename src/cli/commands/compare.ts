@@ -30,6 +30,7 @@ Example:
   async run(values, [dataDir]) {
     if (!values['unfreeze-from']) throw new UsageError('--unfreeze-from LAYER is required');
     if (values.strategy) throw new UsageError('compare trains all three strategies: leave out --strategy');
+    if (values.from) throw new UsageError('compare builds its models from --base; fine-tune a saved model with train --from');
     const options = trainOptionsFrom(values);
     const rows = await compareStrategies(dataDir, { ...options, unfreezeFrom: options.unfreezeFrom as string });
     const out = values.out as string | undefined;

@@ -10,23 +10,26 @@ import { textTable } from '../../report/tables.js';
 import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/predict.js';
 import { type ModelMetadata, loadModel } from '../../train/saved-model.js';
 import { type Command, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, SAVED_MODEL_HELP, SAVED_MODEL_OPTIONS, engineFrom, savedModelArgs } from '../model-options.js';
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: '<modelDir> <file|dir>... [--top-k K] [--json]',
-  positionals: [2, Infinity],
-  options: { 'top-k': { type: 'string' }, tta: { type: 'boolean' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
+  usage: '<modelDir|model.keras|model.h5> <file|dir>... [--top-k K] [--tta] [--json]',
+  positionals: [1, Infinity],
+  options: { 'top-k': { type: 'string' }, tta: { type: 'boolean' }, ...SAVED_MODEL_OPTIONS, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `
 Options:
   --top-k K                    labels per image (default 3, at most the number of classes)
-  --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${ENGINE_HELP}
+  --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${SAVED_MODEL_HELP}${ENGINE_HELP}
   --json                       print [{file, label, predictions: [{label, probability}]}] ([{file, value}] for a
                                regressor); label is the decision (two classes: at the model's saved threshold)`,
-  async run(values, [dir, ...paths]) {
-    const { model, metadata } = await loadModel(dir);
+  async run(values, positionals) {
+    const { model: dir, rest: paths, options } = savedModelArgs(values, positionals, `predict ${predictCommand.usage}`);
+    const { model, metadata } = await loadModel(dir, options);
     const names = metadata.classNames ?? [];
-    const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, names.length || 1);
+    // A foreign model without labels: its output units are the classes.
+    const classes = names.length || Math.max(2, model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1);
+    const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, classes);
     const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), { engine: engineFrom(values), tta: Boolean(values.tta) });
     const skips = () => skipped.length && process.stdout.write(`skipped ${skipped.length} file(s): ${skipped.map((s) => s.file).slice(0, 3).join(', ')}\n`);
     if (metadata.task === 'regression') {
@@ -61,9 +64,9 @@ function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: 
 
 export const evaluateCommand: Command = {
   name: 'evaluate',
-  usage: '<modelDir> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--json]',
-  positionals: [2, 2],
-  options: { subset: { type: 'string' }, 'confusion-matrix': { type: 'string' }, curves: { type: 'string' }, tta: { type: 'boolean' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
+  usage: '<modelDir|model.keras|model.h5> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--curves DIR] [--tta] [--json]',
+  positionals: [1, 2],
+  options: { subset: { type: 'string' }, 'confusion-matrix': { type: 'string' }, curves: { type: 'string' }, tta: { type: 'boolean' }, ...SAVED_MODEL_OPTIONS, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
   help: `
 The class folders must carry the model's class names; a regressor takes the file,target CSV it was trained on.
 
@@ -72,15 +75,18 @@ Options:
                                      (its --validation-split and --seed, from transferkit.json)
   --confusion-matrix FILE.svg|png    draw the confusion matrix
   --curves DIR                 two classes: write DIR/roc.svg, roc.png, pr.svg and pr.png
-  --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${ENGINE_HELP}
+  --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${SAVED_MODEL_HELP}${ENGINE_HELP}
   --json                       print {loss, accuracy, balancedAccuracy, macro, perClass, confusionMatrix, binary
                                (rocAuc, prAuc, threshold, sensitivity, specificity), curves, skipped}
                                ({loss, mae, rmse} for a regressor)
 
 Two classes are decided at the threshold saved with the model (train --threshold; default 0.5); the second
 class (in sorted order) is the positive one.`,
-  async run(values, [dir, dataDir]) {
-    const { model, metadata } = await loadModel(dir);
+  async run(values, positionals) {
+    const { model: dir, rest, options } = savedModelArgs(values, positionals, `evaluate ${evaluateCommand.usage}`);
+    if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
+    const dataDir = rest[0];
+    const { model, metadata } = await loadModel(dir, options);
     const subset = (values.subset as string | undefined) ?? 'all';
     const engine = engineFrom(values);
     if (metadata.task === 'regression') {

@@ -6,11 +6,11 @@ import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
-import { saveModel } from '../../train/saved-model.js';
+import { loadModel, saveModel } from '../../train/saved-model.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
-import { DICOM_HELP, DICOM_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, dicomFrom, engineFrom } from '../model-options.js';
+import { DICOM_HELP, DICOM_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, dicomFrom, engineFrom, savedModelArgs } from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -73,8 +73,8 @@ function classWeightFrom(values: Values): TrainOptions['classWeight'] {
 
 /** The training flags as library options (shared by train and compare). */
 export function trainOptionsFrom(values: Values): TrainOptions {
-  if (!values.base) throw new UsageError('--base MODEL is required');
-  const strategy = (values.strategy as string | undefined) ?? 'feature-extraction';
+  if (!values.base && !values.from) throw new UsageError('--base MODEL (or --from a saved model) is required');
+  const strategy = (values.strategy as string | undefined) ?? (values.from ? 'fine-tune' : 'feature-extraction');
   if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
   const optimizer = (values.optimizer as string | undefined) ?? 'adam';
   if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
@@ -88,7 +88,7 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   const schedule = values.schedule as string | undefined;
   if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
   return {
-    base: values.base as string,
+    base: (values.base as string | undefined) ?? 'saved',
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
     weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
     inputSize: int('input-size'),
@@ -144,6 +144,8 @@ export const TRAIN_OPTIONS: Options = {
   'gray-to-rgb': { type: 'string' },
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
+  from: { type: 'string' },
+  preprocessing: { type: 'string' },
   head: { type: 'string' },
   epochs: { type: 'string' },
   'fine-tune-epochs': { type: 'string' },
@@ -174,13 +176,16 @@ export const TRAIN_OPTIONS: Options = {
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: '<dataDir|targets.csv> --base <model> [options]  |  --features all.parquet [options]',
+  usage: '<dataDir|targets.csv> --base <model>  |  --from <modelDir|model.keras|model.h5>  |  --features all.parquet [options]',
   positionals: [0, 1],
   options: { ...TRAIN_OPTIONS, features: { type: 'string' } },
   help: `
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
+  --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
+                               must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
+  --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
   --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
   --epochs auto|N              auto (default): phases on cached features train until the validation loss has not
                                improved for --early-stopping epochs (default 5), at most --max-epochs (200), and
@@ -249,7 +254,8 @@ Example:
         const { result, options, root } = await trainFromFeatures(features, o);
         run = { r: result, options, data: root };
       } else {
-        const options = { ...trainOptionsFrom(values), signal: interrupt.signal };
+        const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
+        const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
         run = { r: await trainImageClassifier(dataDir, options), options, data: dataDir };
       }
     } finally {

@@ -1,0 +1,163 @@
+// Whole Keras models from disk: Keras 3's `.keras` zip (config.json + model.weights.h5) and Keras 2's full-model
+// `.h5` (a `model_config` attribute beside `model_weights`), rebuilt with tfjs-layers and loaded strictly.
+import { closeSync, openSync, promises as fsp, readSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { unzipSync } from 'fflate';
+import '../applications/layers.js';
+import { TransferkitError } from '../errors.js';
+import { isContainer } from '../model/introspect.js';
+import { tempNameFor } from '../util/fs.js';
+import { type StoredWeight, openKerasWeights } from '../weights/h5.js';
+import { loadWeights, sameShape } from '../weights/load.js';
+import { tfjsTopology } from './from-keras.js';
+
+export type KerasFileFormat = 'keras' | 'keras-h5';
+
+export interface KerasModelFile {
+  model: tfl.LayersModel;
+  format: KerasFileFormat;
+  /** The Keras version that wrote the file, when it says. */
+  kerasVersion?: string;
+  /** transferkit's metadata, in files transferkit wrote. */
+  transferkit?: Record<string, unknown>;
+}
+
+/** Where transferkit keeps its metadata in a Keras file: a zip entry, or a root attribute of the .h5. */
+export const METADATA_ENTRY = 'transferkit.json';
+
+/** A file's kind from its first bytes: a zip (.keras), HDF5 (.h5), or neither. */
+export function kerasFileKind(file: string): KerasFileFormat | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    const head = Buffer.alloc(8);
+    readSync(fd, head, 0, 8, 0);
+    if (head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) return 'keras';
+    if (head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'keras-h5';
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True for a path that names a Keras model file rather than a transferkit model folder. */
+export function isKerasModelPath(p: string): boolean {
+  return /\.(keras|h5|hdf5)$/i.test(p);
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new TransferkitError(`${what} is not valid JSON; the file is damaged`);
+  }
+}
+
+async function buildModel(config: unknown, file: string): Promise<tfl.LayersModel> {
+  const topology = tfjsTopology(config, file);
+  try {
+    return await tfl.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
+  } catch (err) {
+    throw new TransferkitError(`${file}: tfjs cannot build the model from its config (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+async function readKerasZip(file: string): Promise<KerasModelFile> {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(new Uint8Array(await fsp.readFile(file)));
+  } catch (err) {
+    throw new TransferkitError(`${file}: not a readable .keras zip (${(err as Error).message}); the file is truncated or damaged`);
+  }
+  for (const name of ['config.json', 'model.weights.h5']) {
+    if (!entries[name]) throw new TransferkitError(`${file}: the .keras zip has no ${name} (entries: ${Object.keys(entries).join(', ') || 'none'}); not a complete Keras 3 model`);
+  }
+  const text = (name: string) => new TextDecoder().decode(entries[name]);
+  const metadata = entries['metadata.json'] ? (parseJson(text('metadata.json'), `${file}: metadata.json`) as { keras_version?: string }) : {};
+  const model = await buildModel(parseJson(text('config.json'), `${file}: config.json`), file);
+  const tmp = tempNameFor(path.join(os.tmpdir(), 'model.weights.h5'));
+  try {
+    await fsp.writeFile(tmp, entries['model.weights.h5']);
+    await loadWeights(model, tmp, { label: `${file} (model.weights.h5)` });
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+  const transferkit = entries[METADATA_ENTRY] ? (parseJson(text(METADATA_ENTRY), `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
+  return { model, format: 'keras', kerasVersion: metadata.keras_version, transferkit };
+}
+
+type Layer = tfl.layers.Layer;
+
+const leaves = (layer: Layer): Layer[] => (isContainer(layer) ? layer.layers.flatMap(leaves) : [layer]);
+
+/** `model_3/conv1/kernel:0` → `conv1/kernel`: the layer and weight a Keras 2 weight name ends with. */
+const weightKey = (name: string) => name.replace(/:\d+$/, '').split('/').slice(-2).join('/');
+
+/**
+ * A Keras 2 full model's weights: one group per top-level layer, listing every weight of that layer (nested
+ * models included) by name. Weights are paired by `layer/weight` name, else by order when the names do not say;
+ * any difference in count or shape is an error naming the layer.
+ */
+function assignKeras2(model: tfl.LayersModel, stored: Map<string, StoredWeight[]>, label: string): void {
+  const plan: Array<[tfl.LayerVariable, StoredWeight]> = [];
+  const missing: string[] = [];
+  for (const layer of model.layers) {
+    if (layer.weights.length === 0) continue;
+    const group = stored.get(layer.name);
+    if (!group) {
+      missing.push(layer.name);
+      continue;
+    }
+    const byName = new Map(group.map((w) => [weightKey(w.name), w]));
+    const mine = leaves(layer).flatMap((l) => l.weights.map((v) => ({ v, leaf: l, key: `${l.name}/${v.originalName.split('/').pop()}` })));
+    const named = mine.every((m) => byName.has(m.key)) && byName.size === mine.length;
+    if (!named && group.length !== mine.length) {
+      throw new TransferkitError(`${label}: layer ${layer.name} has ${group.length} weights in the file, the model ${mine.length}; the file does not match its config`);
+    }
+    mine.forEach((m, i) => {
+      const w = named ? (byName.get(m.key) as StoredWeight) : group[i];
+      if (!sameShape(m.leaf, w.shape, m.v.shape)) {
+        throw new TransferkitError(`${label}: weight ${w.name} is [${w.shape.join(', ')}] in the file, [${m.v.shape.join(', ')}] in the model`);
+      }
+      plan.push([m.v, w]);
+    });
+  }
+  if (missing.length) throw new TransferkitError(`${label}: no weights for layer(s) ${missing.join(', ')}; the file does not match its config`);
+  for (const [v, w] of plan) {
+    const t = tf.tensor(w.read(), v.shape as number[], 'float32');
+    v.write(t);
+    t.dispose();
+  }
+}
+
+async function readKerasH5(file: string): Promise<KerasModelFile> {
+  const stored = await openKerasWeights(file);
+  try {
+    if (!stored.modelConfig) {
+      throw new TransferkitError(`${file}: Keras weights only (no model_config attribute): load them into a zoo model with \`transferkit weights\`, or save the whole model (model.save)`);
+    }
+    const model = await buildModel(parseJson(stored.modelConfig, `${file}: model_config`), file);
+    if (stored.format === 'keras2') assignKeras2(model, stored.layers, file);
+    else throw new TransferkitError(`${file}: a full-model .h5 with Keras 3 weight paths is not a layout Keras writes`);
+    const extra = stored.attributes[METADATA_ENTRY];
+    const transferkit = extra ? (parseJson(extra, `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
+    return { model, format: 'keras-h5', kerasVersion: stored.attributes['keras_version'], transferkit };
+  } finally {
+    stored.close();
+  }
+}
+
+/** Opens a Keras full model (`.keras` zip or `.h5`), whatever its extension says. */
+export async function readKerasModel(file: string): Promise<KerasModelFile> {
+  const kind = kerasFileKind(file);
+  if (kind === 'keras') return readKerasZip(file);
+  if (kind === 'keras-h5') return readKerasH5(file);
+  throw new TransferkitError(`${file}: neither a .keras zip nor an HDF5 .h5 file; save the model with Keras's model.save('model.keras')`);
+}
