@@ -1,19 +1,9 @@
 import { TransferkitError } from '../errors.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier } from './fit.js';
-import { STRATEGIES, type Strategy, compareParams } from './strategies.js';
+import type { StrategyResult } from './shapes.js';
+import { STRATEGIES, compareParams } from './strategies.js';
 
-export interface StrategyResult {
-  strategy: Strategy;
-  unfreezeFrom?: string;
-  totalParams: number;
-  trainableParams: number;
-  nonTrainableParams: number;
-  wallS: number;
-  /** Training time per epoch (caching the frozen part excluded). */
-  secondsPerEpoch: number;
-  bestValAccuracy: number | null;
-  finalValAccuracy: number | null;
-}
+export type { StrategyResult } from './shapes.js';
 
 /**
  * The seed's comparison extended: the same data, split and seed trained by full training, feature extraction

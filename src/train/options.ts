@@ -9,7 +9,9 @@ import type { PrecomputedFeatures } from './precomputed.js';
 import type { SavedModel } from './saved-model.js';
 import type { RasterOptions, RasterPlan } from './rasters.js';
 import type { ScheduleName } from './schedule.js';
-import type { Strategy } from './strategies.js';
+import type { EpochLog, Strategy, Task, TrainEvent } from './shapes.js';
+
+export type { EpochLog, Task, TrainEvent } from './shapes.js';
 
 export interface TrainOptions extends RasterOptions {
   base: string;
@@ -79,30 +81,6 @@ export interface TrainOptions extends RasterOptions {
   onEvent?(event: TrainEvent): void;
   /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
   signal?: AbortSignal;
-}
-
-export type TrainEvent =
-  | { type: 'notice'; message: string }
-  | { type: 'features'; phase: number; done: number; total: number }
-  | { type: 'batch'; phase: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
-  | ({ type: 'epoch'; phase: number; epochs: number; /** Set by compare: the strategy being trained. */ strategy?: Strategy } & EpochLog);
-
-export type Task = 'binary' | 'categorical' | 'regression';
-
-export interface EpochLog {
-  epoch: number;
-  loss: number;
-  /** Classification: the fraction right; null for regression. */
-  accuracy: number | null;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  /** Regression: mean absolute and root-mean-square error. */
-  mae?: number;
-  rmse?: number;
-  valMae?: number | null;
-  valRmse?: number | null;
-  /** The learning rate at the end of the epoch. */
-  lr?: number;
 }
 
 /** How a phase went: its epochs, and under auto where it stopped and which epoch's weights it kept. */

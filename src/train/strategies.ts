@@ -4,7 +4,9 @@ import { baseModel, countParams } from '../model/introspect.js';
 import { freeze, restoreTrainable, snapshotTrainable, unfreeze, unfreezeFrom } from './trainable.js';
 
 /** The three ways to train a pretrained base with a new head. */
-export type Strategy = 'full' | 'feature-extraction' | 'fine-tune';
+import type { Strategy } from './shapes.js';
+
+export type { Strategy } from './shapes.js';
 export const STRATEGIES: readonly Strategy[] = ['full', 'feature-extraction', 'fine-tune'];
 
 /**

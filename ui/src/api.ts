@@ -1,3 +1,6 @@
+// Types of what the server sends come from the library's own Node-free shapes module.
+import type { StrategyResult, TrainEvent } from '../../src/train/shapes.js';
+
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(path, init);
   const body = await res.json().catch(() => ({}));
@@ -23,24 +26,9 @@ export interface Block {
   firstLayer: string;
   paramsFromHere: number;
 }
-export interface EpochEvent {
-  type: 'epoch';
-  phase: number;
-  epoch: number;
-  epochs: number;
-  loss: number;
-  accuracy: number | null;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  /** Set in a comparison: the strategy this epoch belongs to. */
-  strategy?: string;
-}
-export type JobEvent =
-  | EpochEvent
-  | { type: 'notice'; message: string }
-  | { type: 'features'; phase: number; done: number; total: number }
-  | { type: 'batch'; phase: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
-  | { type: 'status'; status: string; message?: string }
+export type EpochEvent = Extract<TrainEvent, { type: 'epoch' }>;
+/** The library's own training events, and the server's job status and result. */
+export type JobEvent = TrainEvent | { type: 'status'; status: string; message?: string }
   | { type: 'result'; result: TrainResult | CompareResult };
 export interface TrainResult {
   kind: 'train';
@@ -50,18 +38,9 @@ export interface TrainResult {
   val: { loss: number | null; accuracy: number | null };
   evaluation: { accuracy: number; confusionMatrix: number[][]; perClass: Array<{ className: string; precision: number; recall: number; f1: number; support: number }> } | null;
 }
-export interface CompareRow {
-  strategy: string;
-  totalParams: number;
-  trainableParams: number;
-  nonTrainableParams: number;
-  wallS: number;
-  secondsPerEpoch: number;
-  bestValAccuracy: number | null;
-}
 export interface CompareResult {
   kind: 'compare';
-  rows: CompareRow[];
+  rows: StrategyResult[];
 }
 export interface SavedModel {
   path: string;

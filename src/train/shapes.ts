@@ -1,0 +1,42 @@
+// What training reports, as plain data: the library returns and emits these, and the web page (ui/) reads them
+// from the server. No imports, so the page's browser-only type-check takes this file as it is.
+
+export type Strategy = 'full' | 'feature-extraction' | 'fine-tune';
+
+export type Task = 'binary' | 'categorical' | 'regression';
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  /** Classification: the fraction right; null for regression. */
+  accuracy: number | null;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  /** Regression: mean absolute and root-mean-square error. */
+  mae?: number;
+  rmse?: number;
+  valMae?: number | null;
+  valRmse?: number | null;
+  /** The learning rate at the end of the epoch. */
+  lr?: number;
+}
+
+export type TrainEvent =
+  | { type: 'notice'; message: string }
+  | { type: 'features'; phase: number; done: number; total: number }
+  | { type: 'batch'; phase: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
+  | ({ type: 'epoch'; phase: number; epochs: number; /** Set by compare: the strategy being trained. */ strategy?: Strategy } & EpochLog);
+
+/** One strategy's row in a comparison. */
+export interface StrategyResult {
+  strategy: Strategy;
+  unfreezeFrom?: string;
+  totalParams: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  wallS: number;
+  /** Training time per epoch (caching the frozen part excluded). */
+  secondsPerEpoch: number;
+  bestValAccuracy: number | null;
+  finalValAccuracy: number | null;
+}
