@@ -41,6 +41,8 @@ function randomiseBatchNorm(model: tflTypes.LayersModel): void {
 const ZOO: Array<[string, number]> = [
   ['vgg16', 32], ['resnet50', 32], ['resnet50v2', 33], ['inception_v3', 75], ['xception', 71],
   ['mobilenet', 32], ['mobilenet_v2', 35], ['efficientnet_b0', 33],
+  ['resnet101', 32], ['resnet152v2', 32], ['densenet121', 33], ['densenet201', 32],
+  ...[1, 2, 3, 4, 5, 6, 7].map((b): [string, number] => [`efficientnet_b${b}`, 32]),
 ];
 
 describe('the ONNX compiler agrees with tfjs', () => {

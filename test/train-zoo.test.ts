@@ -40,6 +40,10 @@ const ZOO: Array<[string, number, string]> = [
   ['mobilenet', 32, 'conv_dw_13'],
   ['mobilenet_v2', 32, 'block_16_expand'],
   ['efficientnet_b0', 32, 'block7a_expand_conv'],
+  ['resnet101v2', 32, 'conv5_block2_preact_bn'],
+  // DenseNet's concatenations and transitions (BN → ReLU → conv → average pooling) inside the trained part.
+  ['densenet121', 32, 'pool4_bn'],
+  ['efficientnet_b2', 32, 'block7a_expand_conv'],
   // Whole models: strided and depthwise convolutions, correct_pad padding, squeeze-excite, inside the trained part.
   ['mobilenet_v2', 32, 'Conv1'],
   ['efficientnet_b0', 32, 'stem_conv_pad'],
