@@ -43,6 +43,7 @@ const ZOO: Expect[] = [
   { id: 'densenet169', withTop: 14_307_880, noTop: 12_642_880, min: 32, minOutput: [1, 1, 1664], features: 1664, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
   { id: 'densenet201', withTop: 20_242_984, noTop: 18_321_984, min: 32, minOutput: [1, 1, 1920], features: 1920, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
   ...efficientnets(),
+  ...efficientnetsV2(),
 ];
 
 function resnets(): Expect[] {
@@ -56,6 +57,23 @@ function resnets(): Expect[] {
     id, withTop, noTop, min: 32, minOutput: [1, 1, 2048], features: 2048, preprocessing: id.endsWith('v2') ? 'tf' : 'caffe', cut: 'conv5_block1_1_conv',
     // The 152s are the 101s with longer stages: their round trips would add only time.
     ...(id.startsWith('resnet152') ? { big: true as const } : {}),
+  }));
+}
+
+function efficientnetsV2(): Expect[] {
+  // [variant, with top, without top, features]
+  const counts: Array<[string, number, number, number]> = [
+    ['b0', 7_200_312, 5_919_312, 1280],
+    ['b1', 8_212_124, 6_931_124, 1280],
+    ['b2', 10_178_374, 8_769_374, 1408],
+    ['b3', 14_467_622, 12_930_622, 1536],
+    ['s', 21_612_360, 20_331_360, 1280],
+    ['m', 54_431_388, 53_150_388, 1280],
+    ['l', 119_027_848, 117_746_848, 1280],
+  ];
+  return counts.map(([v, withTop, noTop, features]) => ({
+    id: `efficientnet_v2_${v}`, withTop, noTop, min: 32, minOutput: [1, 1, features], features, preprocessing: 'none', cut: 'block6a_expand_conv',
+    ...(v === 'm' || v === 'l' ? { big: true as const } : {}),
   }));
 }
 
@@ -76,7 +94,7 @@ function efficientnets(): Expect[] {
   }));
 }
 
-const build = (id: string, args: applications.ApplicationArgs) => applications.getApplication(id).build({ weights: null, ...args });
+const build = (id: string, args: applications.ApplicationArgs & Record<string, unknown>) => applications.getApplication(id).build({ weights: null, ...args });
 const values = (m: tflTypes.LayersModel) => m.weights.map((w) => w.read().dataSync() as Float32Array);
 
 describe('the model zoo, Keras-exact', () => {
@@ -163,6 +181,17 @@ describe('transferkit layers / summary for the zoo', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).totalParams, z.withTop, z.id);
     }
+  });
+
+  test('EfficientNetV2 without its own preprocessing asks the data pipeline for it', async () => {
+    const b0 = await build('efficientnet_v2_b0', { includeTop: false, includePreprocessing: false });
+    assert.equal(applications.preprocessingOf(b0), 'torch');
+    assert.equal(countParams(b0).total, 5_919_312);
+    assert.equal(b0.layers[1].name, 'stem_conv');
+    const s = await build('EfficientNetV2S', { includeTop: false, includePreprocessing: false });
+    assert.equal(applications.preprocessingOf(s), 'tf');
+    const withOwn = await build('efficientnet_v2_s', { includeTop: false });
+    assert.deepEqual(withOwn.layers.slice(1, 3).map((l) => l.name), ['rescaling', 'stem_conv']);
   });
 
   test("summary takes Keras's function names as aliases; an unknown model lists the ids", () => {

@@ -46,10 +46,10 @@ export const EFFICIENTNET_B5 = efficientNetSpec(5, [1.6, 2.2, 456, 0.4], ['ace28
 export const EFFICIENTNET_B6 = efficientNetSpec(6, [1.8, 2.6, 528, 0.5], ['165f6e37dce68623721b423839de8be5', '9ecce42647a20130c1f39a5d4cb75743'], [43_265_143, 40_960_143]);
 export const EFFICIENTNET_B7 = efficientNetSpec(7, [2.0, 3.1, 600, 0.5], ['8c03f828fec3ef71311cd463b6759d99', 'cbcfe4450ddf6f3ad90b1b398090fe4a'], [66_658_687, 64_097_687]);
 
-const convInit = () => tfl.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'truncatedNormal' });
-const denseInit = () => tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanOut', distribution: 'uniform' });
+export const convInit = () => tfl.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'truncatedNormal' });
+export const denseInit = () => tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanOut', distribution: 'uniform' });
 const bn = (name: string) => tfl.layers.batchNormalization({ axis: 3, name });
-const swish = (name: string) => tfl.layers.activation({ activation: 'swish', name });
+export const swish = (name: string) => tfl.layers.activation({ activation: 'swish', name });
 
 interface StageArgs {
   kernel: number;
@@ -94,19 +94,25 @@ function mbconv(inputs: Sym, a: StageArgs, dropRate: number, name: string): Sym 
     x,
   );
   x = call(swish(`${name}activation`), call(bn(`${name}bn`), x));
-  const filtersSe = Math.max(1, Math.trunc(a.filtersIn * SE_RATIO));
+  x = squeezeExcite(x, Math.max(1, Math.trunc(a.filtersIn * SE_RATIO)), filters, name);
+  x = call(conv2d({ filters: a.filtersOut, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: convInit(), name: `${name}project_conv` }), x);
+  x = call(bn(`${name}project_bn`), x);
+  return a.strides === 1 && a.filtersIn === a.filtersOut ? residual(x, inputs, dropRate, name) : x;
+}
+
+/** Squeeze-and-excitation: channel weights from the pooled map (swish bottleneck, sigmoid gate). */
+export function squeezeExcite(x: Sym, filtersSe: number, filters: number, name: string): Sym {
   let se = call(tfl.layers.globalAveragePooling2d({ name: `${name}se_squeeze` }), x);
   se = call(tfl.layers.reshape({ targetShape: [1, 1, filters], name: `${name}se_reshape` }), se);
   se = call(conv2d({ filters: filtersSe, kernelSize: 1, padding: 'same', activation: 'swish', kernelInitializer: convInit(), name: `${name}se_reduce` }), se);
   se = call(conv2d({ filters, kernelSize: 1, padding: 'same', activation: 'sigmoid', kernelInitializer: convInit(), name: `${name}se_expand` }), se);
-  x = call(tfl.layers.multiply({ name: `${name}se_excite` }), [x, se]);
-  x = call(conv2d({ filters: a.filtersOut, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: convInit(), name: `${name}project_conv` }), x);
-  x = call(bn(`${name}project_bn`), x);
-  if (a.strides === 1 && a.filtersIn === a.filtersOut) {
-    if (dropRate > 0) x = call(tfl.layers.dropout({ rate: dropRate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${name}drop` }), x);
-    x = call(tfl.layers.add({ name: `${name}add` }), [x, inputs]);
-  }
-  return x;
+  return call(tfl.layers.multiply({ name: `${name}se_excite` }), [x, se]);
+}
+
+/** The identity skip, with drop-connect (whole samples dropped) where the rate is not zero, as Keras skips it at zero. */
+export function residual(x: Sym, inputs: Sym, dropRate: number, name: string): Sym {
+  if (dropRate > 0) x = call(tfl.layers.dropout({ rate: dropRate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${name}drop` }), x);
+  return call(tfl.layers.add({ name: `${name}add` }), [x, inputs]);
 }
 
 /** Keras's `round_filters`: the width scaled and rounded to a multiple of 8, never more than 10% down. */

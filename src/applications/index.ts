@@ -6,6 +6,7 @@ import type { ApplicationArgs } from './inputs.js';
 import { MOBILENET, type MobileNetArgs, mobilenet } from './mobilenet.js';
 import { DENSENET121, DENSENET169, DENSENET201, densenet121, densenet169, densenet201 } from './densenet.js';
 import * as efficientnet from './efficientnet.js';
+import * as efficientnetV2 from './efficientnet_v2.js';
 import { INCEPTION_V3, inceptionV3 } from './inception_v3.js';
 import { MOBILENET_V2, type MobileNetV2Args, mobilenetV2 } from './mobilenet_v2.js';
 import * as resnet from './resnet.js';
@@ -18,6 +19,7 @@ export { preprocessInput, type PreprocessMode } from '../data/preprocess.js';
 export { inceptionV3, mobilenet, type MobileNetArgs, mobilenetV2, type MobileNetV2Args, vgg16, vgg19, xception };
 export { densenet121, densenet169, densenet201 };
 export { resnet50, resnet101, resnet152, resnet50v2, resnet101v2, resnet152v2 } from './resnet.js';
+export { efficientnetV2B0, efficientnetV2B1, efficientnetV2B2, efficientnetV2B3, efficientnetV2S, efficientnetV2M, efficientnetV2L, type EfficientNetV2Args } from './efficientnet_v2.js';
 export { efficientnetB0, efficientnetB1, efficientnetB2, efficientnetB3, efficientnetB4, efficientnetB5, efficientnetB6, efficientnetB7 } from './efficientnet.js';
 export { Normalization, Rescaling } from './layers.js';
 
@@ -52,6 +54,13 @@ const ENTRIES: ApplicationEntry[] = [
   { spec: efficientnet.EFFICIENTNET_B5, build: efficientnet.efficientnetB5 },
   { spec: efficientnet.EFFICIENTNET_B6, build: efficientnet.efficientnetB6 },
   { spec: efficientnet.EFFICIENTNET_B7, build: efficientnet.efficientnetB7 },
+  { spec: efficientnetV2.EFFICIENTNET_V2_B0, build: efficientnetV2.efficientnetV2B0 },
+  { spec: efficientnetV2.EFFICIENTNET_V2_B1, build: efficientnetV2.efficientnetV2B1 },
+  { spec: efficientnetV2.EFFICIENTNET_V2_B2, build: efficientnetV2.efficientnetV2B2 },
+  { spec: efficientnetV2.EFFICIENTNET_V2_B3, build: efficientnetV2.efficientnetV2B3 },
+  { spec: efficientnetV2.EFFICIENTNET_V2_S, build: efficientnetV2.efficientnetV2S },
+  { spec: efficientnetV2.EFFICIENTNET_V2_M, build: efficientnetV2.efficientnetV2M },
+  { spec: efficientnetV2.EFFICIENTNET_V2_L, build: efficientnetV2.efficientnetV2L },
 ];
 
 /** Every model id transferkit can build. */

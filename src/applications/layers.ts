@@ -38,25 +38,36 @@ export class Rescaling extends tfl.layers.Layer {
 export interface NormalizationArgs {
   /** The feature axis (default -1). */
   axis?: number;
+  /** Fixed statistics per feature (Keras's `mean=`/`variance=`): then the layer holds no weights. */
+  mean?: number[];
+  variance?: number[];
   name?: string;
 }
 
 /**
  * keras.layers.Normalization: `(x - mean) / max(sqrt(variance), 1e-7)` with mean, variance and count stored
- * as non-trainable weights (EfficientNet keeps the ImageNet statistics there).
+ * as non-trainable weights (EfficientNet keeps the ImageNet statistics there), or, given `mean` and `variance`,
+ * as constants in the config (EfficientNetV2's B models).
  */
 export class Normalization extends tfl.layers.Layer {
   static className = 'Normalization';
   private readonly axis: number;
   private mean?: tfl.LayerVariable;
   private variance?: tfl.LayerVariable;
+  /** The fixed statistics, when given. */
+  readonly fixed?: { mean: number[]; variance: number[] };
 
   constructor(args: NormalizationArgs = {}) {
     super({ name: args.name });
     this.axis = args.axis ?? -1;
+    if (args.mean && args.variance) this.fixed = { mean: args.mean, variance: args.variance };
   }
 
   build(inputShape: Shape | Shape[]): void {
+    if (this.fixed) {
+      this.built = true;
+      return;
+    }
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     const axis = this.axis < 0 ? shape.length + this.axis : this.axis;
     const features = shape[axis];
@@ -71,14 +82,14 @@ export class Normalization extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], _kwargs?: Kwargs): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.tidy(() => {
-      const mean = (this.mean as tfl.LayerVariable).read();
-      const std = tf.maximum(tf.sqrt((this.variance as tfl.LayerVariable).read()), 1e-7);
-      return tf.div(tf.sub(x, mean), std);
+      const mean = this.fixed ? tf.tensor1d(this.fixed.mean) : (this.mean as tfl.LayerVariable).read();
+      const variance = this.fixed ? tf.tensor1d(this.fixed.variance) : (this.variance as tfl.LayerVariable).read();
+      return tf.div(tf.sub(x, mean), tf.maximum(tf.sqrt(variance), 1e-7));
     });
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), axis: this.axis };
+    return { ...super.getConfig(), axis: this.axis, ...(this.fixed ?? {}) };
   }
 }
 

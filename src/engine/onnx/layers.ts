@@ -220,9 +220,10 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       return [{ name: shifted, rank: x.rank }];
     }
     case 'Normalization': {
-      const ws = w();
-      const inv = ws.variance.values.map((v) => 1 / Math.max(Math.sqrt(v), 1e-7));
-      const centred = g.op('Sub', [x.name, channelConstant(g, `${layer.name}_mean`, ws.mean.values, x.rank)], {}, layer.name);
+      // Fixed statistics live in the config (Keras's `mean=`/`variance=`), adapted ones in the weights.
+      const stats = c.mean ? { mean: Float32Array.from(c.mean as number[]), variance: Float32Array.from(c.variance as number[]) } : { mean: w().mean.values, variance: w().variance.values };
+      const inv = stats.variance.map((v) => 1 / Math.max(Math.sqrt(v), 1e-7));
+      const centred = g.op('Sub', [x.name, channelConstant(g, `${layer.name}_mean`, stats.mean, x.rank)], {}, layer.name);
       return [{ name: g.op('Mul', [centred, channelConstant(g, `${layer.name}_inv_std`, inv, x.rank)], {}, layer.name), rank: x.rank }];
     }
     default:
