@@ -53,6 +53,9 @@ const ZOO: Array<[string, number, string]> = [
   ['densenet121', 32, 'pool4_bn'],
   ['efficientnet_b2', 32, 'block7a_expand_conv'],
   ['efficientnet_v2_b0', 32, 'block5a_expand_conv'],
+  // Hard-swish, hard-sigmoid (Rescaling → ReLU(6) → Rescaling) gates and 5×5 depthwise convolutions.
+  ['mobilenet_v3_small', 32, 'expanded_conv_9_expand'],
+  ['mobilenet_v3_large', 32, 'conv'],
   // Fused-MBConv blocks (full 3×3 convolutions, with and without expansion) and the 'same'-padded strided stem.
   ['efficientnet_v2_b0', 32, 'stem_conv'],
   // Whole models: strided and depthwise convolutions, correct_pad padding, squeeze-excite, inside the trained part.

@@ -44,6 +44,8 @@ const ZOO: Expect[] = [
   { id: 'densenet201', withTop: 20_242_984, noTop: 18_321_984, min: 32, minOutput: [1, 1, 1920], features: 1920, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
   ...efficientnets(),
   ...efficientnetsV2(),
+  { id: 'mobilenet_v3_small', withTop: 2_554_968, noTop: 939_120, min: 32, minOutput: [1, 1, 576], features: 576, preprocessing: 'none', cut: 'expanded_conv_9_expand' },
+  { id: 'mobilenet_v3_large', withTop: 5_507_432, noTop: 2_996_352, min: 32, minOutput: [1, 1, 960], features: 960, preprocessing: 'none', cut: 'expanded_conv_12_expand' },
 ];
 
 function resnets(): Expect[] {
@@ -194,6 +196,18 @@ describe('transferkit layers / summary for the zoo', () => {
     assert.deepEqual(withOwn.layers.slice(1, 3).map((l) => l.name), ['rescaling', 'stem_conv']);
   });
 
+  test('MobileNetV3: alpha, minimalistic and its ImageNet weight variants, as Keras names them', async () => {
+    const r = cli(['summary', 'mobilenet_v3_large', '--alpha', '0.75', '--no-top', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).model, 'MobileNetV3Large');
+    const mini = await build('mobilenet_v3_small', { includeTop: false, minimalistic: true, inputShape: [32, 32, 3] });
+    assert.ok(!mini.layers.some((l) => l.name.includes('squeeze_excite') || (l.getConfig() as { activation?: string }).activation === 'hard_swish'));
+    const files = applications.getApplication('MobileNetV3Small').spec.weights.map((w) => w.file);
+    assert.ok(files.includes('weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5'));
+    assert.ok(files.includes('weights_mobilenet_v3_small_224_0.75_float.h5'));
+    await assert.rejects(applications.getApplication('mobilenet_v3_small').build({ includeTop: false, minimalistic: true, alpha: 0.75 }), /alpha 0.75 or 1.0 \(1.0 only when minimalistic\)/);
+  });
+
   test("summary takes Keras's function names as aliases; an unknown model lists the ids", () => {
     const r = cli(['summary', 'DenseNet121', '--no-top', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -226,6 +240,6 @@ describe('transferkit layers / summary for the zoo', () => {
     assert.equal(JSON.parse(r.stdout).model, 'mobilenetv2_0.35_96');
     const bad = cli(['summary', 'resnet50', '--alpha', '0.5']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--alpha applies to mobilenet and mobilenet_v2 only/);
+    assert.match(bad.stderr, /--alpha applies to mobilenet, mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large only, not resnet50/);
   });
 });

@@ -95,3 +95,21 @@ export class Normalization extends tfl.layers.Layer {
 
 tf.serialization.registerClass(Rescaling);
 tf.serialization.registerClass(Normalization);
+
+/**
+ * Keras 3's `hard_swish` activation, `x · relu6(x + 3) / 6` (MobileNetV3), registered so that
+ * `Activation('hard_swish')` layers build, save and load in tfjs as they do in Keras.
+ */
+export class HardSwish extends tf.serialization.Serializable {
+  static className = 'hard_swish';
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {};
+  }
+}
+
+tf.serialization.registerClass(HardSwish);
