@@ -201,7 +201,7 @@ describe('transferkit layers / summary for the zoo', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).model, 'MobileNetV3Large');
     const mini = await build('mobilenet_v3_small', { includeTop: false, minimalistic: true, inputShape: [32, 32, 3] });
-    assert.ok(!mini.layers.some((l) => l.name.includes('squeeze_excite') || (l.getConfig() as { activation?: string }).activation === 'hard_swish'));
+    assert.ok(!mini.layers.some((l) => l.name.includes('squeeze_excite') || (l.getConfig() as { activation?: string }).activation === 'hardSwish'));
     const files = applications.getApplication('MobileNetV3Small').spec.weights.map((w) => w.file);
     assert.ok(files.includes('weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5'));
     assert.ok(files.includes('weights_mobilenet_v3_small_224_0.75_float.h5'));

@@ -98,10 +98,11 @@ tf.serialization.registerClass(Normalization);
 
 /**
  * Keras 3's `hard_swish` activation, `x · relu6(x + 3) / 6` (MobileNetV3), registered so that
- * `Activation('hard_swish')` layers build, save and load in tfjs as they do in Keras.
+ * `Activation('hard_swish')` layers build, save and load in tfjs as they do in Keras. tfjs names activations in
+ * camel case and converts to Keras's snake case when saving (as `hardSigmoid` ↔ `hard_sigmoid`).
  */
 export class HardSwish extends tf.serialization.Serializable {
-  static className = 'hard_swish';
+  static className = 'hardSwish';
 
   apply(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));

@@ -75,7 +75,7 @@ const bn = (name: string) => tfl.layers.batchNormalization({ axis: -1, epsilon: 
 /** Keras's activations here take their automatic names from the model's counters. */
 type Act = (x: Sym, ctx: BuildContext) => Sym;
 const relu: Act = (x, ctx) => call(tfl.layers.reLU({ name: ctx.names.next('re_lu') }), x);
-const hardSwish: Act = (x, ctx) => call(tfl.layers.activation({ activation: 'hard_swish' as never, name: ctx.names.next('activation') }), x);
+const hardSwish: Act = (x, ctx) => call(tfl.layers.activation({ activation: 'hardSwish' as never, name: ctx.names.next('activation') }), x);
 /**
  * Keras's `ReLU(6.)(x + 3.) * (1. / 6.)`: its two arithmetic operations become `Rescaling` layers here (tfjs
  * has no operation layers), named as Keras names the operations.

@@ -108,7 +108,8 @@ export function activate(t: Tape, x: string, name: string): string {
       });
       return y;
     }
-    case 'hard_swish': {
+    case 'hard_swish':
+    case 'hardSwish': {
       // y = x · relu6(x + 3) / 6; dy/dx = 0 below −3, 1 above 3, (2x + 3)/6 between.
       const three = g.constant('three', [3], []);
       const minusThree = g.constant('minus_three', [-3], []);

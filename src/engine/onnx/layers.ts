@@ -79,7 +79,8 @@ export function activation(g: GraphBuilder, v: Value, name: string): Value {
       return unary('Softmax', { axis: v.rank === 4 ? 1 : -1 });
     case 'swish':
       return { name: g.op('Mul', [v.name, g.op('Sigmoid', [v.name])]), rank: v.rank };
-    case 'hard_swish': {
+    case 'hard_swish':
+    case 'hardSwish': {
       // Keras 3's x · relu6(x + 3) / 6 (MobileNetV3), as ONNX's HardSigmoid with alpha 1/6, beta 1/2.
       const gate = g.op('HardSigmoid', [v.name], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
       return { name: g.op('Mul', [v.name, gate]), rank: v.rank };
