@@ -51,7 +51,7 @@ const ZOO: Array<[string, number, boolean?]> = [
   ...[1, 2, 3, 4, 5, 6, 7].map((b): [string, number, boolean] => [`efficientnet_b${b}`, 32, b >= 5]),
   // EfficientNetV2 is as chaotic under random statistics (5e-4 at B0's top); V2-L (119M parameters) would
   // exhaust the wasm heap of the tfjs side, so it is only built and counted (test/zoo).
-  ['mobilenet_v3_small', 33], ['mobilenet_v3_large', 32],
+  ['inception_resnet_v2', 75], ['mobilenet_v3_small', 33], ['mobilenet_v3_large', 32],
   ['efficientnet_v2_b0', 33, true], ['efficientnet_v2_b3', 32, true], ['efficientnet_v2_s', 35, true], ['efficientnet_v2_m', 32, true],
 ];
 

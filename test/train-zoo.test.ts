@@ -30,7 +30,7 @@ function suffixForward(model: tflTypes.LayersModel, from: string, features: tf.T
 }
 
 /** tfjs cannot differentiate BatchNormalization with scale=false (Inception's): its kernel saves an undefined scale. */
-const TFJS_AUTOGRAD_FAILS = new Set(['inception_v3']);
+const TFJS_AUTOGRAD_FAILS = new Set(['inception_v3', 'inception_resnet_v2']);
 
 /**
  * Models whose BatchNorms keep their initial statistics here: with random ones EfficientNetV2's residual stream
@@ -55,6 +55,8 @@ const ZOO: Array<[string, number, string]> = [
   ['efficientnet_v2_b0', 32, 'block5a_expand_conv'],
   // Hard-swish, hard-sigmoid (Rescaling → ReLU(6) → Rescaling) gates and 5×5 depthwise convolutions.
   ['mobilenet_v3_small', 32, 'expanded_conv_9_expand'],
+  // The scaled residual sums (CustomScaleLayer), 1×3 and 3×1 kernels.
+  ['inception_resnet_v2', 75, 'block8_9_mixed'],
   ['mobilenet_v3_large', 32, 'conv'],
   // Fused-MBConv blocks (full 3×3 convolutions, with and without expansion) and the 'same'-padded strided stem.
   ['efficientnet_v2_b0', 32, 'stem_conv'],
@@ -75,7 +77,7 @@ describe("one training step of each zoo model's trainable suffix matches tfjs au
       // EfficientNet's drop-connect layers would draw random masks in the step; the reference runs without them.
       for (const l of base.layers) if (l.getClassName() === 'Dropout') (l as unknown as { rate: number }).rate = 0;
       // Inception's cut point is a block: unfreeze from its first layer (the concatenation closes the previous one).
-      const from = id === 'inception_v3' ? base.layers[base.layers.findIndex((l) => l.name === 'mixed8') + 1].name : cut;
+      const from = id === 'inception_v3' ? base.layers[base.layers.findIndex((l) => l.name === 'mixed8') + 1].name : id === 'inception_resnet_v2' ? base.layers[base.layers.findIndex((l) => l.name === 'block8_8_ac') + 1].name : cut;
       unfreezeFrom(model, from);
       const prefixLayer = base.getLayer(from);
       const prefix = (await import('@tensorflow/tfjs-layers')).model({ inputs: base.inputs, outputs: prefixLayer.input as tflTypes.SymbolicTensor });

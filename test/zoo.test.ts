@@ -44,6 +44,7 @@ const ZOO: Expect[] = [
   { id: 'densenet201', withTop: 20_242_984, noTop: 18_321_984, min: 32, minOutput: [1, 1, 1920], features: 1920, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
   ...efficientnets(),
   ...efficientnetsV2(),
+  { id: 'inception_resnet_v2', withTop: 55_873_736, noTop: 54_336_736, min: 75, minOutput: [1, 1, 1536], features: 1536, preprocessing: 'tf', cut: 'block8_1_mixed' },
   { id: 'mobilenet_v3_small', withTop: 2_554_968, noTop: 939_120, min: 32, minOutput: [1, 1, 576], features: 576, preprocessing: 'none', cut: 'expanded_conv_9_expand' },
   { id: 'mobilenet_v3_large', withTop: 5_507_432, noTop: 2_996_352, min: 32, minOutput: [1, 1, 960], features: 960, preprocessing: 'none', cut: 'expanded_conv_12_expand' },
 ];

@@ -8,6 +8,7 @@ import { DENSENET121, DENSENET169, DENSENET201, densenet121, densenet169, densen
 import * as efficientnet from './efficientnet.js';
 import * as efficientnetV2 from './efficientnet_v2.js';
 import { INCEPTION_V3, inceptionV3 } from './inception_v3.js';
+import { INCEPTION_RESNET_V2, inceptionResNetV2 } from './inception_resnet_v2.js';
 import { MOBILENET_V2, type MobileNetV2Args, mobilenetV2 } from './mobilenet_v2.js';
 import { MOBILENET_V3_LARGE, MOBILENET_V3_SMALL, mobilenetV3Large, mobilenetV3Small } from './mobilenet_v3.js';
 import * as resnet from './resnet.js';
@@ -18,12 +19,12 @@ export { applicationInfo, type ApplicationInfo, type ApplicationSpec } from './c
 export type { ApplicationArgs, InputShape, Pooling } from './inputs.js';
 export { preprocessInput, type PreprocessMode } from '../data/preprocess.js';
 export { inceptionV3, mobilenet, type MobileNetArgs, mobilenetV2, type MobileNetV2Args, vgg16, vgg19, xception };
-export { densenet121, densenet169, densenet201 };
+export { densenet121, densenet169, densenet201, inceptionResNetV2 };
 export { mobilenetV3Small, mobilenetV3Large, type MobileNetV3Args } from './mobilenet_v3.js';
 export { resnet50, resnet101, resnet152, resnet50v2, resnet101v2, resnet152v2 } from './resnet.js';
 export { efficientnetV2B0, efficientnetV2B1, efficientnetV2B2, efficientnetV2B3, efficientnetV2S, efficientnetV2M, efficientnetV2L, type EfficientNetV2Args } from './efficientnet_v2.js';
 export { efficientnetB0, efficientnetB1, efficientnetB2, efficientnetB3, efficientnetB4, efficientnetB5, efficientnetB6, efficientnetB7 } from './efficientnet.js';
-export { HardSwish, Normalization, Rescaling } from './layers.js';
+export { CustomScaleLayer, HardSwish, Normalization, Rescaling } from './layers.js';
 
 /** A model as the CLI, the workflows and the page find it: by id, or by Keras's function name. */
 export interface ApplicationEntry {
@@ -43,6 +44,7 @@ const ENTRIES: ApplicationEntry[] = [
   { spec: resnet.RESNET152V2, build: resnet.resnet152v2 },
   { spec: INCEPTION_V3, build: inceptionV3 },
   { spec: XCEPTION, build: xception },
+  { spec: INCEPTION_RESNET_V2, build: inceptionResNetV2 },
   { spec: MOBILENET, build: mobilenet },
   { spec: MOBILENET_V2, build: mobilenetV2 },
   { spec: MOBILENET_V3_SMALL, build: mobilenetV3Small },

@@ -114,3 +114,34 @@ export class HardSwish extends tf.serialization.Serializable {
 }
 
 tf.serialization.registerClass(HardSwish);
+
+export interface CustomScaleLayerArgs {
+  scale: number;
+  name?: string;
+}
+
+/** InceptionResNetV2's `CustomScaleLayer`: `inputs[0] + inputs[1] * scale`, the scaled residual sum. */
+export class CustomScaleLayer extends tfl.layers.Layer {
+  static className = 'CustomScaleLayer';
+  readonly scale: number;
+
+  constructor(args: CustomScaleLayerArgs) {
+    super({ name: args.name });
+    this.scale = args.scale;
+  }
+
+  computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [x, residual] = inputs as tf.Tensor[];
+    return tf.tidy(() => tf.add(x, tf.mul(residual, this.scale)));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), scale: this.scale };
+  }
+}
+
+tf.serialization.registerClass(CustomScaleLayer);

@@ -194,6 +194,11 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       for (const other of inputs.slice(1)) acc = g.op(op, [acc, other.name], {}, layer.name);
       return [{ name: acc, rank: Math.max(...inputs.map((i) => i.rank)) }];
     }
+    case 'CustomScaleLayer': {
+      // InceptionResNetV2's scaled residual: inputs[0] + inputs[1] · scale.
+      const scaled = g.op('Mul', [inputs[1].name, g.constant(`${layer.name}_scale`, [c.scale as number], [])], {}, layer.name);
+      return [{ name: g.op('Add', [x.name, scaled], {}, layer.name), rank: x.rank }];
+    }
     case 'Concatenate': {
       const rank = x.rank;
       let axis = c.axis as number;

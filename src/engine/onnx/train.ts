@@ -163,6 +163,10 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     case 'Add':
     case 'Multiply':
       return [combine(t, layer.getClassName() === 'Add' ? 'Add' : 'Mul', xs, inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+    case 'CustomScaleLayer': {
+      const residual = affine(t, xs[1], g.constant(`${layer.name}_scale`, [c.scale as number], []), undefined);
+      return [combine(t, 'Add', [x, residual], inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+    }
     case 'Concatenate': {
       const axis = c.axis as number;
       if (axis !== -1 && axis !== shape.length) throw unsupported('concatenation along an axis other than the last');
