@@ -117,9 +117,16 @@ async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void>
     await wasm.dispose();
     rows.push({ name, engine: 'wasm', msPerStep: wasmMs, gflops: (3 * fwdFlop * 64) / 1e9 / (wasmMs / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / wasmMs : null });
   }
-  // MobileNetV2 at 224: the forward pass, and fine-tuning from block_16 (BatchNorm in inference mode) on cached block_15 outputs.
-  const mn = addHead(await applications.mobilenetV2({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
-  const fwdName = 'mobilenet_v2 forward 224x224 b8';
+  // MobileNetV2 at 224 (beside PyTorch), and the newer families' two small ones: the forward pass, and
+  // fine-tuning from a late block (BatchNorm in inference mode) on the cached outputs before it.
+  await zooRows(rows, torch, 'mobilenet_v2', 'block_16_expand', 'block_16');
+  await zooRows(rows, torch, 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
+  await zooRows(rows, torch, 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
+}
+
+async function zooRows(rows: Row[], torch: Map<string, number>, id: string, from: string, block: string): Promise<void> {
+  const mn = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
   for (const engine of ['ort', 'wasm'] as const) {
     const p = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine });
@@ -127,15 +134,15 @@ async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void>
     await p.dispose();
     rows.push({ name: fwdName, engine, msPerStep: ms, gflops: null, vsTorch: torch.has(fwdName) ? (torch.get(fwdName) as number) / ms : null });
   }
-  unfreezeFrom(mn, 'block_16_expand');
-  const ftName = 'mobilenet_v2 train block_16 224 b8 sgd';
-  const trainer = await OrtTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  unfreezeFrom(mn, from);
+  const ftName = `${id} train ${block} 224 b8 sgd`;
+  const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
   const ms = await timed(() => trainer.step(feats, labels, 8, 1e-3));
   await trainer.dispose();
   rows.push({ name: ftName, engine: 'ort', msPerStep: ms, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / ms : null });
-  const wasm = await TfjsTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
+  const wasm = await TfjsTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
   const wasmMs = await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1);
   await wasm.dispose();
   rows.push({ name: ftName, engine: 'wasm', msPerStep: wasmMs, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / wasmMs : null });
