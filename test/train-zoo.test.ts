@@ -48,16 +48,16 @@ const ZOO: Array<[string, number, string]> = [
   ['mobilenet', 32, 'conv_dw_13'],
   ['mobilenet_v2', 32, 'block_16_expand'],
   ['efficientnet_b0', 32, 'block7a_expand_conv'],
-  ['resnet101v2', 32, 'conv5_block2_preact_bn'],
+  ['resnet101v2', 32, 'conv5_block3_preact_bn'],
   // DenseNet's concatenations and transitions (BN → ReLU → conv → average pooling) inside the trained part.
   ['densenet121', 32, 'pool4_bn'],
   ['efficientnet_b2', 32, 'block7a_expand_conv'],
-  ['efficientnet_v2_b0', 32, 'block5a_expand_conv'],
+  ['efficientnet_v2_b0', 32, 'block6h_expand_conv'],
   // Hard-swish, hard-sigmoid (Rescaling → ReLU(6) → Rescaling) gates and 5×5 depthwise convolutions.
-  ['mobilenet_v3_small', 32, 'expanded_conv_9_expand'],
+  ['mobilenet_v3_large', 32, 'expanded_conv_12_expand'],
   // The scaled residual sums (CustomScaleLayer), 1×3 and 3×1 kernels.
   ['inception_resnet_v2', 75, 'block8_9_mixed'],
-  ['mobilenet_v3_large', 32, 'conv'],
+  ['mobilenet_v3_small', 32, 'conv'],
   // Fused-MBConv blocks (full 3×3 convolutions, with and without expansion) and the 'same'-padded strided stem.
   ['efficientnet_v2_b0', 32, 'stem_conv'],
   // Whole models: strided and depthwise convolutions, correct_pad padding, squeeze-excite, inside the trained part.
