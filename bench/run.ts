@@ -1,6 +1,6 @@
-// `npm run bench [-- --quick]`: transferkit's engines side by side with PyTorch (Debian's python3-torch, 2
-// threads) in one run. Prints a table and writes bench/results/<date>.json.
-import { execFileSync, spawnSync } from 'node:child_process';
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,seed,rss,shards]`: transferkit side by side with PyTorch
+// (Debian's python3-torch, 2 threads) in one run. Prints a table and writes bench/results/<date>.json.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,23 +16,29 @@ import { createPredictor } from '../src/engine/predictor.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { textTable } from '../src/report/tables.js';
+import { endToEnd, startup } from './processes.js';
+import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
+import { describeShardBench, shardedExtract } from './shards.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
+// `--only=startup,e2e,steps,seed,rss,shards` runs some sections (default: all).
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const run = (section: string) => !ONLY || ONLY.includes(section);
 const REPS = QUICK ? 3 : 7;
+/** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
+const ROUNDS = QUICK ? 3 : 5;
 const CIFAR = path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-test');
-const TORCH_PY = '/usr/bin/python3';
-
 interface Row {
   name: string;
   engine: string;
   msPerStep: number | null;
   gflops: number | null;
+  /** PyTorch's time over ours: the median of the paired rounds' ratios, and their range. */
   vsTorch: number | null;
+  spread?: [number, number] | null;
   note?: string;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timed(fn: () => Promise<unknown>, reps = REPS, warmup = 2): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
@@ -63,13 +69,18 @@ function vggConvMacs(size: number, from = 0): number {
 }
 const HEAD_MACS = 512 * 256 + 256;
 
-function torchAvailable(): boolean {
-  return spawnSync(TORCH_PY, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+/** The ORT side of a workload timed alternately with PyTorch's (when present); one table row, and the torch row. */
+async function pairedRow(rows: Row[], name: string, gflop: number | null, ours: () => Promise<unknown>, peer: TorchPeer | null, workload: object, reps = REPS): Promise<Paired> {
+  await ours(); // warm-up: the first runs plan memory
+  const p = await paired(ROUNDS, () => timed(ours, reps, 1), peer ? async () => (await peer.ask({ ...workload, name, reps })).msPerStep as number : undefined);
+  rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflop === null ? null : gflop / (p.ours / 1000), vsTorch: p.ratio, spread: p.spread });
+  if (p.theirs !== null) rows.push({ name, engine: 'torch', msPerStep: p.theirs, gflops: gflop === null ? null : gflop / (p.theirs / 1000), vsTorch: 1 });
+  return p;
 }
 
-function runTorch(workloads: object[]): Array<{ name: string; msPerStep?: number; seconds?: number }> {
-  const out = execFileSync(TORCH_PY, [path.join(ROOT, 'bench', 'torch_peer.py')], { input: JSON.stringify(workloads), maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: '2' } });
-  return JSON.parse(out.toString());
+/** The wasm fallback, timed on its own and set against PyTorch's median. */
+function wasmRow(rows: Row[], name: string, gflop: number | null, ms: number, torch: Paired): void {
+  rows.push({ name, engine: 'wasm', msPerStep: ms, gflops: gflop === null ? null : gflop / (ms / 1000), vsTorch: torch.theirs === null ? null : torch.theirs / ms });
 }
 
 async function vgg(size: number, head: boolean): Promise<tfl.LayersModel> {
@@ -77,23 +88,23 @@ async function vgg(size: number, head: boolean): Promise<tfl.LayersModel> {
   return head ? addHead(base, 'flatten, dense:256:relu, dense:1:sigmoid') : base;
 }
 
-async function forwardRows(rows: Row[], torch: Map<string, number>): Promise<void> {
+async function forwardRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
   for (const [size, batch] of [[32, 64], [224, 8]]) {
     const name = `vgg16 forward ${size}x${size} b${batch}`;
     const model = await vgg(size, false);
     const x = tf.randomUniform([batch, size, size, 3], -1, 1).dataSync() as Float32Array;
     const gflop = (2 * vggConvMacs(size) * batch) / 1e9;
-    for (const engine of ['ort', 'wasm'] as const) {
-      const p = await createPredictor(model, { engine });
-      const ms = await timed(() => p.predict(x, batch), engine === 'wasm' && size === 224 ? Math.min(REPS, 3) : REPS, 1);
-      await p.dispose();
-      rows.push({ name, engine, msPerStep: ms, gflops: gflop / (ms / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / ms : null });
-    }
+    const ort = await createPredictor(model, { engine: 'ort' });
+    const torch = await pairedRow(rows, name, gflop, () => ort.predict(x, batch), peer, { kind: 'forward', size, batch });
+    await ort.dispose();
+    const wasm = await createPredictor(model, { engine: 'wasm' });
+    wasmRow(rows, name, gflop, await timed(() => wasm.predict(x, batch), size === 224 ? Math.min(REPS, 3) : REPS, 1), torch);
+    await wasm.dispose();
     model.dispose();
   }
 }
 
-async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void> {
+async function trainRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
   const parts: Array<[string, string | undefined, number]> = [
     ['head', 'flatten', 2 * HEAD_MACS],
     ['block5', 'block5_conv1', 2 * (vggConvMacs(32, 10) + HEAD_MACS)],
@@ -107,45 +118,43 @@ async function trainRows(rows: Row[], torch: Map<string, number>): Promise<void>
     const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
     const x = tf.randomUniform([64, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
     const y = Float32Array.from({ length: 64 }, (_, i) => i % 2);
-    const ms = await timed(() => trainer.step(x, y, 64, 1e-3), part === 'full' ? Math.min(REPS, 4) : REPS);
-    await trainer.dispose();
     // Backward costs about twice the forward: ~3× the forward's FLOPs per step.
-    rows.push({ name, engine: 'ort', msPerStep: ms, gflops: (3 * fwdFlop * 64) / 1e9 / (ms / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / ms : null });
+    const gflop = (3 * fwdFlop * 64) / 1e9;
+    const reps = part === 'full' ? Math.min(REPS, 4) : REPS;
+    const torch = await pairedRow(rows, name, gflop, () => trainer.step(x, y, 64, 1e-3), peer, { kind: 'train', part, size: 32, batch: 64 }, reps);
+    await trainer.dispose();
     // The fallback engine: tfjs on wasm with transferkit's convolution gradient kernels.
     const wasm = await TfjsTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
-    const wasmMs = await timed(() => wasm.step(x, y, 64, 1e-3), part === 'full' ? 2 : Math.min(REPS, 4), 1);
+    wasmRow(rows, name, gflop, await timed(() => wasm.step(x, y, 64, 1e-3), part === 'full' ? 2 : Math.min(REPS, 4), 1), torch);
     await wasm.dispose();
-    rows.push({ name, engine: 'wasm', msPerStep: wasmMs, gflops: (3 * fwdFlop * 64) / 1e9 / (wasmMs / 1000), vsTorch: torch.has(name) ? (torch.get(name) as number) / wasmMs : null });
   }
-  // MobileNetV2 at 224 (beside PyTorch), and the newer families' two small ones: the forward pass, and
-  // fine-tuning from a late block (BatchNorm in inference mode) on the cached outputs before it.
-  await zooRows(rows, torch, 'mobilenet_v2', 'block_16_expand', 'block_16');
-  await zooRows(rows, torch, 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
-  await zooRows(rows, torch, 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
+  // MobileNetV2 at 224 (beside PyTorch, whose peer builds it), and two small models of the newer families: the
+  // forward pass, and fine-tuning from a late block (BatchNorm in inference mode) on the cached outputs before it.
+  await zooRows(rows, peer, 'mobilenet_v2', 'block_16_expand', 'block_16');
+  await zooRows(rows, null, 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
+  await zooRows(rows, null, 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
 }
 
-async function zooRows(rows: Row[], torch: Map<string, number>, id: string, from: string, block: string): Promise<void> {
+async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: string, block: string): Promise<void> {
   const mn = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
-  for (const engine of ['ort', 'wasm'] as const) {
-    const p = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine });
-    const ms = await timed(() => p.predict(x, 8));
-    await p.dispose();
-    rows.push({ name: fwdName, engine, msPerStep: ms, gflops: null, vsTorch: torch.has(fwdName) ? (torch.get(fwdName) as number) / ms : null });
-  }
+  const ort = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'ort' });
+  const fwdTorch = await pairedRow(rows, fwdName, null, () => ort.predict(x, 8), peer, { kind: 'forward', model: id, size: 224, batch: 8 });
+  await ort.dispose();
+  const wasmP = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'wasm' });
+  wasmRow(rows, fwdName, null, await timed(() => wasmP.predict(x, 8)), fwdTorch);
+  await wasmP.dispose();
   unfreezeFrom(mn, from);
   const ftName = `${id} train ${block} 224 b8 sgd`;
   const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-  const ms = await timed(() => trainer.step(feats, labels, 8, 1e-3));
+  const ftTorch = await pairedRow(rows, ftName, null, () => trainer.step(feats, labels, 8, 1e-3), peer, { kind: 'train', model: id, size: 224, batch: 8 });
   await trainer.dispose();
-  rows.push({ name: ftName, engine: 'ort', msPerStep: ms, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / ms : null });
   const wasm = await TfjsTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
-  const wasmMs = await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1);
+  wasmRow(rows, ftName, null, await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1), ftTorch);
   await wasm.dispose();
-  rows.push({ name: ftName, engine: 'wasm', msPerStep: wasmMs, gflops: null, vsTorch: torch.has(ftName) ? (torch.get(ftName) as number) / wasmMs : null });
 }
 
 /** 2,000 CIFAR-10 images (cat, dog) decoded once and preprocessed for VGG16: the seed workflow's data. */
@@ -214,67 +223,69 @@ function trainRss(): { memory: number | null; disk: number | null } {
 
 async function main(): Promise<void> {
   await initBackend('wasm');
-  const hasTorch = torchAvailable();
   const hasCifar = existsSync(CIFAR);
   const seedN = QUICK ? 500 : 2000;
   const seedEpochs = QUICK ? 2 : 10;
-  const torchTimes = new Map<string, number>();
-  let torchSeed: number | null = null;
-  let seedFiles: { images: string; labels: string } | undefined;
-  let seed: { x: Float32Array; y: Float32Array } | undefined;
-  if (hasCifar) {
-    seed = await seedData(seedN);
-    const dir = mkdtemp();
-    seedFiles = { images: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') };
-    await writeNpy(seedFiles.images, seed.x, [seed.y.length, 32, 32, 3]);
-    await writeNpy(seedFiles.labels, seed.y, [seed.y.length]);
-  }
-  if (hasTorch) {
-    const workloads: object[] = [
-      { kind: 'forward', name: 'vgg16 forward 32x32 b64', size: 32, batch: 64, reps: REPS },
-      { kind: 'forward', name: 'vgg16 forward 224x224 b8', size: 224, batch: 8, reps: REPS },
-      ...['head', 'block5', ...(QUICK ? [] : ['full'])].map((part) => ({ kind: 'train', name: `vgg16 train ${part} 32x32 b64 sgd`, part, size: 32, batch: 64, reps: REPS })),
-      { kind: 'forward', name: 'mobilenet_v2 forward 224x224 b8', model: 'mobilenet_v2', size: 224, batch: 8, reps: REPS },
-      { kind: 'train', name: 'mobilenet_v2 train block_16 224 b8 sgd', model: 'mobilenet_v2', size: 224, batch: 8, reps: REPS },
-      ...(seedFiles ? [{ kind: 'seed', name: 'seed', ...seedFiles, epochs: seedEpochs, batch: 32 }] : []),
-    ];
-    for (const r of runTorch(workloads)) {
-      if (r.name === 'seed') torchSeed = r.seconds ?? null;
-      else torchTimes.set(r.name, r.msPerStep as number);
-    }
-  } else {
-    process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch): its column stays empty\n');
-  }
+  const peer = torchAvailable() ? TorchPeer.start(path.join(ROOT, 'bench')) : null;
+  if (!peer) process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch python3-pil): its column stays empty\n');
+  const starts = run('startup') ? startup(ROOT, QUICK ? 5 : 11) : [];
+  const e2e = hasCifar && run('e2e') ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, torch: peer !== null }) : [];
   const rows: Row[] = [];
-  await forwardRows(rows, torchTimes);
-  await trainRows(rows, torchTimes);
-  for (const [name, ms] of torchTimes) rows.push({ name, engine: 'torch', msPerStep: ms, gflops: null, vsTorch: 1 });
+  if (run('steps')) {
+    await forwardRows(rows, peer);
+    await trainRows(rows, peer);
+  }
+  let seed: { x: Float32Array; y: Float32Array } | undefined;
+  let torchSeed: number | null = null;
+  if (hasCifar && run('seed')) {
+    seed = await seedData(seedN);
+    if (peer) {
+      const dir = mkdtemp();
+      const files = { images: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') };
+      await writeNpy(files.images, seed.x, [seed.y.length, 32, 32, 3]);
+      await writeNpy(files.labels, seed.y, [seed.y.length]);
+      torchSeed = (await peer.ask({ kind: 'seed', name: 'seed', ...files, epochs: seedEpochs, batch: 32 })).seconds ?? null;
+    }
+  }
+  peer?.close();
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
-  const rssMb = QUICK ? null : extractRss();
-  const fitRss = QUICK ? { memory: null, disk: null } : trainRss();
+  const rssMb = QUICK || !run('rss') ? null : extractRss();
+  const fitRss = QUICK || !run('rss') ? { memory: null, disk: null } : trainRss();
+  const sharded = QUICK || !run('shards') ? null : await shardedExtract();
   const result = {
     date: new Date().toISOString(),
     quick: QUICK,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
+    method: `ORT and PyTorch timed alternately, ${ROUNDS} rounds of ${REPS} steps per workload; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range`,
+    startup: starts,
+    endToEnd: e2e,
     workloads: rows,
     seedWorkflow: { images: seedN, epochsPerPhase: seedEpochs, transferkitS: transferkitSeed, torchNaiveS: torchSeed, ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null },
     extractPeakRssMb: rssMb,
     trainPeakRssMb: fitRss,
+    shardedExtract: sharded,
   };
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
+  const vs = (r: { vsTorch: number | null; spread?: [number, number] | null }) =>
+    r.vsTorch === null ? '-' : `${r.vsTorch.toFixed(2)}x${r.spread ? ` (${r.spread[0].toFixed(2)}-${r.spread[1].toFixed(2)})` : ''}`;
   process.stdout.write(
     textTable(
-      ['Workload', 'Engine', 'ms/step', 'GFLOP/s', 'vs torch', 'Note'],
-      rows.map((r) => [r.name, r.engine, fmt(r.msPerStep), fmt(r.gflops), r.vsTorch === null ? '-' : `${r.vsTorch.toFixed(2)}x`, r.note ?? '']),
+      ['Workload', 'Engine', 'ms/step', 'GFLOP/s', 'vs torch (range)', 'Note'],
+      rows.map((r) => [r.name, r.engine, fmt(r.msPerStep), fmt(r.gflops), vs(r), r.note ?? '']),
       [false, false, true, true, true, false],
     ),
   );
+  process.stdout.write('\nStart-up (whole process, median): ' + starts.map((s) => `${s.command} ${s.ms.toFixed(0)} ms`).join(', ') + '\n');
+  for (const e of e2e) {
+    process.stdout.write(`${e.name}: transferkit ${e.transferkitS.toFixed(2)} s, PyTorch ${fmt(e.torchS, 2)} s, ${vs(e)}\n`);
+  }
   process.stdout.write(`\nseed workflow (${seedN} images, ${seedEpochs}+${seedEpochs} epochs): transferkit ${fmt(transferkitSeed)} s, PyTorch the Keras way ${fmt(torchSeed)} s, ratio ${fmt(result.seedWorkflow.ratio, 2)}\n`);
   if (rssMb !== null) process.stdout.write(`extract over the 10,000 CIFAR-10 test images at 32x32: peak RSS ${rssMb.toFixed(0)} MB\n`);
   if (fitRss.memory !== null) process.stdout.write(`train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`);
+  if (sharded) process.stdout.write(describeShardBench(sharded));
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
+  const file = path.join(dir, `${result.date.slice(0, 10)}${QUICK ? '-quick' : ''}${ONLY ? `-${ONLY.join('-')}` : ''}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
 }

@@ -1,7 +1,7 @@
 """The PyTorch side of `npm run bench`: the same workloads, 2 threads, timed the same way.
 
-Reads a JSON list of workloads on stdin, prints a JSON list of {name, msPerStep} (or {name, seconds} for the
-seed workflow). Run by bench/run.ts with Debian's python3-torch; never imported by the product.
+Reads one JSON workload per line on stdin and answers each with a line {name, msPerStep} (or {name, seconds} for
+the seed workflow). Run by bench/run.ts with Debian's python3-torch; never imported by the product.
 """
 import json
 import sys
@@ -151,15 +151,16 @@ def seed_workflow(w):
 
 
 def main():
-    out = []
-    for w in json.load(sys.stdin):
+    # One workload per line in, one result per line out: bench/run.ts alternates the two sides of each workload.
+    for line in sys.stdin:
+        w = json.loads(line)
         if w["kind"] == "forward":
-            out.append({"name": w["name"], "msPerStep": forward(w)})
+            out = {"name": w["name"], "msPerStep": forward(w)}
         elif w["kind"] == "train":
-            out.append({"name": w["name"], "msPerStep": train_step(w)})
-        elif w["kind"] == "seed":
-            out.append({"name": w["name"], "seconds": seed_workflow(w)})
-    json.dump(out, sys.stdout)
+            out = {"name": w["name"], "msPerStep": train_step(w)}
+        else:
+            out = {"name": w["name"], "seconds": seed_workflow(w)}
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

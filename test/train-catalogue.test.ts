@@ -15,7 +15,27 @@ describe('fine-tuning the newer families', () => {
     test(`${base}: a CLI fine-tune from ${cut} saves a model that predicts the same after reload`, async () => {
       const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 6, size: 32 });
       const out = path.join(tempDir(), 'model');
-      const r = cli(['train', data, '--base', base, '--weights', 'none', '--input-size', '32', '--strategy', 'fine-tune', '--unfreeze-from', cut, '--epochs', '1', '--batch-size', '4', '--out', out, '--json']);
+      const r = cli([
+        'train',
+        data,
+        '--base',
+        base,
+        '--weights',
+        'none',
+        '--input-size',
+        '32',
+        '--strategy',
+        'fine-tune',
+        '--unfreeze-from',
+        cut,
+        '--epochs',
+        '1',
+        '--batch-size',
+        '4',
+        '--out',
+        out,
+        '--json',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const j = JSON.parse(r.stdout);
       assert.ok(j.history.every((h: { loss: number }) => Number.isFinite(h.loss)));
@@ -33,7 +53,9 @@ describe('fine-tuning the newer families', () => {
       assert.equal(preds.length, files.length);
       // The reloaded model on both engines, and the CLI's own load, agree image by image.
       ort.scored.forEach((s, i) => {
-        s.probabilities.forEach((q, k) => assert.ok(Math.abs(q - wasm.scored[i].probabilities[k]) < 1e-4, `${files[i]}: ORT ${q} vs tfjs ${wasm.scored[i].probabilities[k]}`));
+        for (const [k, q] of s.probabilities.entries()) {
+          assert.ok(Math.abs(q - wasm.scored[i].probabilities[k]) < 1e-4, `${files[i]}: ORT ${q} vs tfjs ${wasm.scored[i].probabilities[k]}`);
+        }
         assert.ok(Math.abs(Math.max(...s.probabilities) - preds[i].predictions[0].probability) < 1e-4);
       });
     });

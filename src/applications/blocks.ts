@@ -1,6 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
-import { countParams } from '../train/trainable.js';
+import { countParams } from '../model/introspect.js';
 import { applicationInfo } from './common.js';
 
 /** One block of a pretrained base: a fine-tune cut point. */

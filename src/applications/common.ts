@@ -71,7 +71,13 @@ export async function buildApplication(
   await initBackend();
   const variant = hooks.weightsVariant?.(args);
   const input = args.inputTensor ?? tfl.input({ shape: args.inputShape, name: 'input_layer' });
-  const output = graph({ args, input, names: new LayerNamer() });
+  drawKernels = args.weights === null && userArgs.initialize !== false;
+  let output: tfl.SymbolicTensor;
+  try {
+    output = graph({ args, input, names: new LayerNamer() });
+  } finally {
+    drawKernels = true;
+  }
   const model = tfl.model({ inputs: input, outputs: output, name: hooks.modelName?.(args) ?? spec.id });
   infos.set(model, { spec, args });
   await loadApplicationWeights(model, spec.name, spec.weights, args, variant);
@@ -110,11 +116,22 @@ type DenseArgs = Parameters<typeof tfl.layers.dense>[0];
 type DepthwiseArgs = Parameters<typeof tfl.layers.depthwiseConv2d>[0];
 type SeparableArgs = Parameters<typeof tfl.layers.separableConv2d>[0];
 
-export const conv2d = (args: Conv2DArgs) => tfl.layers.conv2d({ kernelInitializer: 'glorotUniform', ...args });
-export const dense = (args: DenseArgs) => tfl.layers.dense({ kernelInitializer: 'glorotUniform', ...args });
-export const depthwiseConv2d = (args: DepthwiseArgs) => tfl.layers.depthwiseConv2d({ depthwiseInitializer: 'glorotUniform', ...args });
+// While a model whose initial values are never read is built (weights loaded right after, or only counted),
+// kernels start at zero: drawing VGG16's 138M random values costs two seconds and is thrown away.
+let drawKernels = true;
+const zerosUnlessDrawn = <K extends string>(...keys: K[]) => (drawKernels ? {} : (Object.fromEntries(keys.map((k) => [k, 'zeros'])) as Record<K, 'zeros'>));
+
+export const conv2d = (args: Conv2DArgs) => tfl.layers.conv2d({ kernelInitializer: 'glorotUniform', ...args, ...zerosUnlessDrawn('kernelInitializer') });
+export const dense = (args: DenseArgs) => tfl.layers.dense({ kernelInitializer: 'glorotUniform', ...args, ...zerosUnlessDrawn('kernelInitializer') });
+export const depthwiseConv2d = (args: DepthwiseArgs) =>
+  tfl.layers.depthwiseConv2d({ depthwiseInitializer: 'glorotUniform', ...args, ...zerosUnlessDrawn('depthwiseInitializer') });
 export const separableConv2d = (args: SeparableArgs) =>
-  tfl.layers.separableConv2d({ depthwiseInitializer: 'glorotUniform', pointwiseInitializer: 'glorotUniform', ...args });
+  tfl.layers.separableConv2d({
+    depthwiseInitializer: 'glorotUniform',
+    pointwiseInitializer: 'glorotUniform',
+    ...args,
+    ...zerosUnlessDrawn('depthwiseInitializer', 'pointwiseInitializer'),
+  });
 
 /** Keras's `correct_pad`: the zero padding that makes a strided 'valid' conv match TF's 'same' placement. */
 export function correctPad(x: Sym, kernel: number): [[number, number], [number, number]] {

@@ -34,8 +34,18 @@ function denseNetSpec(depth: 121 | 169 | 201, blocks: DenseNetSpec['blocks'], md
 
 // Hashes from keras/src/applications/densenet.py; parameter counts from Keras 3.15's count_params().
 export const DENSENET121 = denseNetSpec(121, [6, 12, 24, 16], ['9d60b8095a5708f2dcce2bca79d332c7', '30ee3e1110167f948a6b9946edeeb738'], [8_062_504, 7_037_504]);
-export const DENSENET169 = denseNetSpec(169, [6, 12, 32, 32], ['d699b8f76981ab1b30698df4c175e90b', 'b8c4d4c20dd625c148057b9ff1c1176b'], [14_307_880, 12_642_880]);
-export const DENSENET201 = denseNetSpec(201, [6, 12, 48, 32], ['1ceb130c1ea1b78c3bf6114dbdfd8807', 'c13680b51ded0fb44dff2d8f86ac8bb1'], [20_242_984, 18_321_984]);
+export const DENSENET169 = denseNetSpec(
+  169,
+  [6, 12, 32, 32],
+  ['d699b8f76981ab1b30698df4c175e90b', 'b8c4d4c20dd625c148057b9ff1c1176b'],
+  [14_307_880, 12_642_880],
+);
+export const DENSENET201 = denseNetSpec(
+  201,
+  [6, 12, 48, 32],
+  ['1ceb130c1ea1b78c3bf6114dbdfd8807', 'c13680b51ded0fb44dff2d8f86ac8bb1'],
+  [20_242_984, 18_321_984],
+);
 
 /** Keras's `conv_block`: BN-ReLU-1×1 (4×growth) then BN-ReLU-3×3 (growth), concatenated onto the input. */
 function convBlock(x: Sym, name: string): Sym {
@@ -55,10 +65,28 @@ function transitionBlock(x: Sym, name: string): Sym {
 }
 
 function graph(ctx: BuildContext, spec: DenseNetSpec): Sym {
-  let x = call(tfl.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: ctx.names.next('zero_padding2d') }), ctx.input);
+  let x = call(
+    tfl.layers.zeroPadding2d({
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+      name: ctx.names.next('zero_padding2d'),
+    }),
+    ctx.input,
+  );
   x = call(conv2d({ filters: 64, kernelSize: 7, strides: 2, useBias: false, name: 'conv1_conv' }), x);
   x = call(relu('conv1_relu'), call(bn('conv1_bn'), x));
-  x = call(tfl.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: ctx.names.next('zero_padding2d') }), x);
+  x = call(
+    tfl.layers.zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: ctx.names.next('zero_padding2d'),
+    }),
+    x,
+  );
   x = call(tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1' }), x);
   spec.blocks.forEach((blocks, i) => {
     for (let b = 1; b <= blocks; b++) x = convBlock(x, `conv${i + 2}_block${b}`);
@@ -69,7 +97,10 @@ function graph(ctx: BuildContext, spec: DenseNetSpec): Sym {
   return poolAndClassify(x, ctx, { poolName: 'avg_pool' });
 }
 
-const builder = (spec: DenseNetSpec) => (args: ApplicationArgs = {}) => buildApplication(spec, args, (ctx) => graph(ctx, spec));
+const builder =
+  (spec: DenseNetSpec) =>
+  (args: ApplicationArgs = {}) =>
+    buildApplication(spec, args, (ctx) => graph(ctx, spec));
 
 /** keras.applications.DenseNet121, DenseNet169 and DenseNet201. */
 export const densenet121 = builder(DENSENET121);

@@ -13,10 +13,40 @@ type Stage = [0 | 1, number, number, number, number, number, number, number];
 
 // Keras's DEFAULT_BLOCKS_ARGS (conv_type 1 = fused); B1–B3 share B0's and scale it.
 const BLOCKS: Record<'b0' | 's' | 'm' | 'l', Stage[]> = {
-  b0: [[1, 3, 1, 32, 16, 1, 0, 1], [1, 3, 2, 16, 32, 4, 0, 2], [1, 3, 2, 32, 48, 4, 0, 2], [0, 3, 3, 48, 96, 4, 0.25, 2], [0, 3, 5, 96, 112, 6, 0.25, 1], [0, 3, 8, 112, 192, 6, 0.25, 2]],
-  s: [[1, 3, 2, 24, 24, 1, 0, 1], [1, 3, 4, 24, 48, 4, 0, 2], [1, 3, 4, 48, 64, 4, 0, 2], [0, 3, 6, 64, 128, 4, 0.25, 2], [0, 3, 9, 128, 160, 6, 0.25, 1], [0, 3, 15, 160, 256, 6, 0.25, 2]],
-  m: [[1, 3, 3, 24, 24, 1, 0, 1], [1, 3, 5, 24, 48, 4, 0, 2], [1, 3, 5, 48, 80, 4, 0, 2], [0, 3, 7, 80, 160, 4, 0.25, 2], [0, 3, 14, 160, 176, 6, 0.25, 1], [0, 3, 18, 176, 304, 6, 0.25, 2], [0, 3, 5, 304, 512, 6, 0.25, 1]],
-  l: [[1, 3, 4, 32, 32, 1, 0, 1], [1, 3, 7, 32, 64, 4, 0, 2], [1, 3, 7, 64, 96, 4, 0, 2], [0, 3, 10, 96, 192, 4, 0.25, 2], [0, 3, 19, 192, 224, 6, 0.25, 1], [0, 3, 25, 224, 384, 6, 0.25, 2], [0, 3, 7, 384, 640, 6, 0.25, 1]],
+  b0: [
+    [1, 3, 1, 32, 16, 1, 0, 1],
+    [1, 3, 2, 16, 32, 4, 0, 2],
+    [1, 3, 2, 32, 48, 4, 0, 2],
+    [0, 3, 3, 48, 96, 4, 0.25, 2],
+    [0, 3, 5, 96, 112, 6, 0.25, 1],
+    [0, 3, 8, 112, 192, 6, 0.25, 2],
+  ],
+  s: [
+    [1, 3, 2, 24, 24, 1, 0, 1],
+    [1, 3, 4, 24, 48, 4, 0, 2],
+    [1, 3, 4, 48, 64, 4, 0, 2],
+    [0, 3, 6, 64, 128, 4, 0.25, 2],
+    [0, 3, 9, 128, 160, 6, 0.25, 1],
+    [0, 3, 15, 160, 256, 6, 0.25, 2],
+  ],
+  m: [
+    [1, 3, 3, 24, 24, 1, 0, 1],
+    [1, 3, 5, 24, 48, 4, 0, 2],
+    [1, 3, 5, 48, 80, 4, 0, 2],
+    [0, 3, 7, 80, 160, 4, 0.25, 2],
+    [0, 3, 14, 160, 176, 6, 0.25, 1],
+    [0, 3, 18, 176, 304, 6, 0.25, 2],
+    [0, 3, 5, 304, 512, 6, 0.25, 1],
+  ],
+  l: [
+    [1, 3, 4, 32, 32, 1, 0, 1],
+    [1, 3, 7, 32, 64, 4, 0, 2],
+    [1, 3, 7, 64, 96, 4, 0, 2],
+    [0, 3, 10, 96, 192, 4, 0.25, 2],
+    [0, 3, 19, 192, 224, 6, 0.25, 1],
+    [0, 3, 25, 224, 384, 6, 0.25, 2],
+    [0, 3, 7, 384, 640, 6, 0.25, 1],
+  ],
 };
 const DROP_CONNECT_RATE = 0.2;
 const TOP_DROPOUT = 0.2;
@@ -66,7 +96,8 @@ const conv = (filters: number, kernelSize: number, strides: number, name: string
   conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: convInit(), name });
 
 /** Keras's V2 `round_filters`: the width scaled and rounded to a multiple of 8 (no 10% rule, unlike V1). */
-const roundFilters = (filters: number, width: number, divisor = 8) => Math.max(divisor, Math.floor(Math.trunc(filters * width + divisor / 2) / divisor) * divisor);
+const roundFilters = (filters: number, width: number, divisor = 8) =>
+  Math.max(divisor, Math.floor(Math.trunc(filters * width + divisor / 2) / divisor) * divisor);
 
 interface BlockArgs {
   fused: boolean;
@@ -87,7 +118,10 @@ function block(inputs: Sym, a: BlockArgs, dropRate: number, name: string): Sym {
     x = call(swish(`${name}expand_activation`), call(bn(`${name}expand_bn`), x));
   }
   if (!a.fused) {
-    x = call(depthwiseConv2d({ kernelSize: a.kernel, strides: a.strides, padding: 'same', useBias: false, depthwiseInitializer: convInit(), name: `${name}dwconv2` }), x);
+    x = call(
+      depthwiseConv2d({ kernelSize: a.kernel, strides: a.strides, padding: 'same', useBias: false, depthwiseInitializer: convInit(), name: `${name}dwconv2` }),
+      x,
+    );
     x = call(swish(`${name}activation`), call(bn(`${name}bn`), x));
   }
   if (a.seRatio > 0 && a.seRatio <= 1) x = squeezeExcite(x, Math.max(1, Math.trunc(a.filtersIn * a.seRatio)), filters, name);
@@ -105,7 +139,10 @@ function graph(ctx: BuildContext, s: EfficientNetV2Spec, includePreprocessing: b
     // B models keep V1's ImageNet normalisation (where the input has 3 channels); S, M, L scale to [-1, 1].
     if (s.variant.startsWith('b') && ctx.args.inputShape[2] === 3) {
       x = call(new Rescaling({ scale: 1 / 255, name: ctx.names.next('rescaling') }), x);
-      x = call(new Normalization({ axis: 3, mean: [0.485, 0.456, 0.406], variance: [0.229 ** 2, 0.224 ** 2, 0.225 ** 2], name: ctx.names.next('normalization') }), x);
+      x = call(
+        new Normalization({ axis: 3, mean: [0.485, 0.456, 0.406], variance: [0.229 ** 2, 0.224 ** 2, 0.225 ** 2], name: ctx.names.next('normalization') }),
+        x,
+      );
     } else {
       x = call(new Rescaling({ scale: 1 / 128, offset: -1, name: ctx.names.next('rescaling') }), x);
     }
@@ -135,12 +172,14 @@ export interface EfficientNetV2Args extends ApplicationArgs {
   includePreprocessing?: boolean;
 }
 
-const builder = (s: EfficientNetV2Spec) => (args: EfficientNetV2Args = {}) => {
-  const { includePreprocessing = true, ...rest } = args;
-  // Without the model's own scaling, the data pipeline does it: ImageNet mean/std for B models, [-1, 1] else.
-  const used = includePreprocessing ? s : { ...s, preprocessing: s.variant.startsWith('b') ? ('torch' as const) : ('tf' as const) };
-  return buildApplication(used, rest, (ctx) => graph(ctx, s, includePreprocessing), { modelName: () => `efficientnetv2-${s.variant}` });
-};
+const builder =
+  (s: EfficientNetV2Spec) =>
+  (args: EfficientNetV2Args = {}) => {
+    const { includePreprocessing = true, ...rest } = args;
+    // Without the model's own scaling, the data pipeline does it: ImageNet mean/std for B models, [-1, 1] else.
+    const used = includePreprocessing ? s : { ...s, preprocessing: s.variant.startsWith('b') ? ('torch' as const) : ('tf' as const) };
+    return buildApplication(used, rest, (ctx) => graph(ctx, s, includePreprocessing), { modelName: () => `efficientnetv2-${s.variant}` });
+  };
 
 /** keras.applications.EfficientNetV2B0 … B3, S, M and L. */
 export const efficientnetV2B0 = builder(EFFICIENTNET_V2_B0);

@@ -14,10 +14,17 @@ export const INCEPTION_RESNET_V2: ApplicationSpec = {
   minSize: 75,
   preprocessing: 'tf',
   // md5s from keras/src/applications/inception_resnet_v2.py; parameter counts from Keras 3.15's count_params().
-  weights: kerasTopAndNotop('inception_resnet_v2', 'inception_resnet_v2', 'inception_resnet_v2_weights_tf_dim_ordering_tf_kernels', ['e693bd0210a403b3192acc6073ad2e96', 'd19885ff4a710c122648d3b5c3b684e4'], [55_873_736, 54_336_736]),
+  weights: kerasTopAndNotop(
+    'inception_resnet_v2',
+    'inception_resnet_v2',
+    'inception_resnet_v2_weights_tf_dim_ordering_tf_kernels',
+    ['e693bd0210a403b3192acc6073ad2e96', 'd19885ff4a710c122648d3b5c3b684e4'],
+    [55_873_736, 54_336_736],
+  ),
   // A block ends at its named last layer: the reductions' `mixed_*` concatenations, each residual block's `_ac`
   // (its `_conv` for the last, which has no activation), and the final `conv_7b_ac`.
-  blockOf: (n) => /^mixed_(5b|6a|7a)$/.exec(n)?.[0] ?? /^(block\d+_\d+)_ac$/.exec(n)?.[1] ?? (n === 'block8_10_conv' ? 'block8_10' : n === 'conv_7b_ac' ? 'conv_7b' : null),
+  blockOf: (n) =>
+    /^mixed_(5b|6a|7a)$/.exec(n)?.[0] ?? /^(block\d+_\d+)_ac$/.exec(n)?.[1] ?? (n === 'block8_10_conv' ? 'block8_10' : n === 'conv_7b_ac' ? 'conv_7b' : null),
   blockNamedAtEnd: true,
 };
 
@@ -26,7 +33,12 @@ type Kernel = number | [number, number];
 function graph(ctx: BuildContext): Sym {
   const { names } = ctx;
   /** Keras's `conv2d_bn`: conv (bias only where no BN follows) → BN without scale → activation. */
-  const convBn = (x: Sym, filters: number, kernelSize: Kernel, o: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | null; useBias?: boolean; name?: string } = {}): Sym => {
+  const convBn = (
+    x: Sym,
+    filters: number,
+    kernelSize: Kernel,
+    o: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | null; useBias?: boolean; name?: string } = {},
+  ): Sym => {
     const { strides = 1, padding = 'same', activation = 'relu', useBias = false, name } = o;
     x = call(conv2d({ filters, kernelSize, strides, padding, useBias, name: name ?? names.next('conv2d') }), x);
     if (!useBias) x = call(tfl.layers.batchNormalization({ axis: 3, scale: false, name: name ? `${name}_bn` : names.next('batch_normalization') }), x);
@@ -70,7 +82,10 @@ function graph(ctx: BuildContext): Sym {
   x = concat([b0, b1, b2, pool], 'mixed_5b');
   for (let i = 1; i <= 10; i++) x = block(x, 0.17, 'block35', i);
   // Mixed 6a (Reduction-A).
-  x = concat([convBn(x, 384, 3, { strides: 2, ...valid }), convBn(convBn(convBn(x, 256, 1), 256, 3), 384, 3, { strides: 2, ...valid }), maxPool(x)], 'mixed_6a');
+  x = concat(
+    [convBn(x, 384, 3, { strides: 2, ...valid }), convBn(convBn(convBn(x, 256, 1), 256, 3), 384, 3, { strides: 2, ...valid }), maxPool(x)],
+    'mixed_6a',
+  );
   for (let i = 1; i <= 20; i++) x = block(x, 0.1, 'block17', i);
   // Mixed 7a (Reduction-B).
   x = concat(

@@ -21,6 +21,11 @@ export interface ApplicationArgs {
   classes?: number;
   /** Activation of the last layer when `includeTop` (default 'softmax'); `null` gives logits. */
   classifierActivation?: string | null;
+  /**
+   * transferkit's own: `false` leaves the kernels at zero instead of drawing random initial values, for a model
+   * that is only summarised or counted (default true; no draw either when `weights` loads values over them).
+   */
+  initialize?: boolean;
 }
 
 /** What a model family needs to know to check its arguments, as in Keras's `obtain_input_shape`. */

@@ -3,7 +3,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
-import { type ApplicationSpec, type BuildContext, activationName, buildApplication, poolFeatures, widthAndSizeHooks } from './common.js';
+import { type ApplicationSpec, type BuildContext, activationName, buildApplication, conv2d, depthwiseConv2d, poolFeatures, widthAndSizeHooks } from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
 type Sym = tfl.SymbolicTensor;
@@ -66,9 +66,7 @@ export const MOBILENET: ApplicationSpec = {
 
 /** Conv 3×3/2 → BN → ReLU6: the stem. */
 function convBlock(x: Sym, filters: number, alpha: number): Sym {
-  x = tfl.layers
-    .conv2d({ filters: Math.trunc(filters * alpha), kernelSize: 3, padding: 'same', useBias: false, strides: 2, kernelInitializer: 'glorotUniform', name: 'conv1' })
-    .apply(x) as Sym;
+  x = conv2d({ filters: Math.trunc(filters * alpha), kernelSize: 3, padding: 'same', useBias: false, strides: 2, name: 'conv1' }).apply(x) as Sym;
   x = tfl.layers.batchNormalization({ axis: -1, name: 'conv1_bn' }).apply(x) as Sym;
   return tfl.layers.reLU({ maxValue: 6, name: 'conv1_relu' }).apply(x) as Sym;
 }
@@ -76,22 +74,10 @@ function convBlock(x: Sym, filters: number, alpha: number): Sym {
 /** Depthwise 3×3 → BN → ReLU6 → pointwise 1×1 → BN → ReLU6; a strided block pads bottom/right first. */
 function depthwiseBlock(x: Sym, filters: number, alpha: number, depthMultiplier: number, strides: 1 | 2, id: number): Sym {
   if (strides === 2) x = tfl.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `conv_pad_${id}` }).apply(x) as Sym;
-  x = tfl.layers
-    .depthwiseConv2d({
-      kernelSize: 3,
-      padding: strides === 1 ? 'same' : 'valid',
-      depthMultiplier,
-      strides,
-      useBias: false,
-      depthwiseInitializer: 'glorotUniform',
-      name: `conv_dw_${id}`,
-    })
-    .apply(x) as Sym;
+  x = depthwiseConv2d({ kernelSize: 3, padding: strides === 1 ? 'same' : 'valid', depthMultiplier, strides, useBias: false, name: `conv_dw_${id}` }).apply(x) as Sym;
   x = tfl.layers.batchNormalization({ axis: -1, name: `conv_dw_${id}_bn` }).apply(x) as Sym;
   x = tfl.layers.reLU({ maxValue: 6, name: `conv_dw_${id}_relu` }).apply(x) as Sym;
-  x = tfl.layers
-    .conv2d({ filters: Math.trunc(filters * alpha), kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: 'glorotUniform', name: `conv_pw_${id}` })
-    .apply(x) as Sym;
+  x = conv2d({ filters: Math.trunc(filters * alpha), kernelSize: 1, padding: 'same', useBias: false, name: `conv_pw_${id}` }).apply(x) as Sym;
   x = tfl.layers.batchNormalization({ axis: -1, name: `conv_pw_${id}_bn` }).apply(x) as Sym;
   return tfl.layers.reLU({ maxValue: 6, name: `conv_pw_${id}_relu` }).apply(x) as Sym;
 }
@@ -113,7 +99,7 @@ function mobilenetGraph(ctx: BuildContext, alpha: number, depthMultiplier: numbe
   x = tfl.layers.globalAveragePooling2d({ name: ctx.names.next('global_average_pooling2d') }).apply(x) as Sym;
   x = tfl.layers.reshape({ targetShape: [1, 1, channels], name: 'reshape_1' }).apply(x) as Sym;
   x = tfl.layers.dropout({ rate: dropout, name: 'dropout' }).apply(x) as Sym;
-  x = tfl.layers.conv2d({ filters: ctx.args.classes, kernelSize: 1, padding: 'same', kernelInitializer: 'glorotUniform', name: 'conv_preds' }).apply(x) as Sym;
+  x = conv2d({ filters: ctx.args.classes, kernelSize: 1, padding: 'same', name: 'conv_preds' }).apply(x) as Sym;
   x = tfl.layers.reshape({ targetShape: [ctx.args.classes], name: 'reshape_2' }).apply(x) as Sym;
   return tfl.layers.activation({ activation: activationName(ctx.args.classifierActivation), name: 'predictions' }).apply(x) as Sym;
 }

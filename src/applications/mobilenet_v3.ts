@@ -4,7 +4,18 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
-import { type ApplicationSpec, type BuildContext, type Sym, activationName, buildApplication, call, conv2d, correctPad, depthwiseConv2d, poolFeatures } from './common.js';
+import {
+  type ApplicationSpec,
+  type BuildContext,
+  type Sym,
+  activationName,
+  buildApplication,
+  call,
+  conv2d,
+  correctPad,
+  depthwiseConv2d,
+  poolFeatures,
+} from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 import { Rescaling } from './layers.js';
 
@@ -43,7 +54,15 @@ function weights(size: Size): WeightsEntry[] {
       return [true, false].map((includeTop, i) => {
         const file = `weights_mobilenet_v3_${key}${includeTop ? '' : '_no_top_v2'}.h5`;
         const known = alpha === 1 && !minimalistic ? { params: PARAMS[size][i] } : {};
-        return { model: `mobilenet_v3_${size}`, includeTop, file, url: `${KERAS_APPLICATIONS_URL}/mobilenet_v3/${file}`, md5: md5[i], variant: { alpha, minimalistic }, ...known };
+        return {
+          model: `mobilenet_v3_${size}`,
+          includeTop,
+          file,
+          url: `${KERAS_APPLICATIONS_URL}/mobilenet_v3/${file}`,
+          md5: md5[i],
+          variant: { alpha, minimalistic },
+          ...known,
+        };
       });
     });
 }
@@ -103,7 +122,17 @@ function seBlock(inputs: Sym, filters: number, seRatio: number, prefix: string, 
 }
 
 /** Keras's `_inverted_res_block`. */
-function invertedResBlock(inputs: Sym, expansion: number, filters: number, kernel: number, stride: number, seRatio: number | null, act: Act, id: number, ctx: BuildContext): Sym {
+function invertedResBlock(
+  inputs: Sym,
+  expansion: number,
+  filters: number,
+  kernel: number,
+  stride: number,
+  seRatio: number | null,
+  act: Act,
+  id: number,
+  ctx: BuildContext,
+): Sym {
   const inFilters = inputs.shape[3] as number;
   let prefix = 'expanded_conv_';
   let x = inputs;
@@ -126,15 +155,34 @@ type Row = [number, number, 3 | 'k', number, boolean, 'relu' | 'a'];
 
 const STACKS: Record<Size, Row[]> = {
   small: [
-    [1, 16, 3, 2, true, 'relu'], [72 / 16, 24, 3, 2, false, 'relu'], [88 / 24, 24, 3, 1, false, 'relu'],
-    [4, 40, 'k', 2, true, 'a'], [6, 40, 'k', 1, true, 'a'], [6, 40, 'k', 1, true, 'a'], [3, 48, 'k', 1, true, 'a'], [3, 48, 'k', 1, true, 'a'],
-    [6, 96, 'k', 2, true, 'a'], [6, 96, 'k', 1, true, 'a'], [6, 96, 'k', 1, true, 'a'],
+    [1, 16, 3, 2, true, 'relu'],
+    [72 / 16, 24, 3, 2, false, 'relu'],
+    [88 / 24, 24, 3, 1, false, 'relu'],
+    [4, 40, 'k', 2, true, 'a'],
+    [6, 40, 'k', 1, true, 'a'],
+    [6, 40, 'k', 1, true, 'a'],
+    [3, 48, 'k', 1, true, 'a'],
+    [3, 48, 'k', 1, true, 'a'],
+    [6, 96, 'k', 2, true, 'a'],
+    [6, 96, 'k', 1, true, 'a'],
+    [6, 96, 'k', 1, true, 'a'],
   ],
   large: [
-    [1, 16, 3, 1, false, 'relu'], [4, 24, 3, 2, false, 'relu'], [3, 24, 3, 1, false, 'relu'],
-    [3, 40, 'k', 2, true, 'relu'], [3, 40, 'k', 1, true, 'relu'], [3, 40, 'k', 1, true, 'relu'],
-    [6, 80, 3, 2, false, 'a'], [2.5, 80, 3, 1, false, 'a'], [2.3, 80, 3, 1, false, 'a'], [2.3, 80, 3, 1, false, 'a'],
-    [6, 112, 3, 1, true, 'a'], [6, 112, 3, 1, true, 'a'], [6, 160, 'k', 2, true, 'a'], [6, 160, 'k', 1, true, 'a'], [6, 160, 'k', 1, true, 'a'],
+    [1, 16, 3, 1, false, 'relu'],
+    [4, 24, 3, 2, false, 'relu'],
+    [3, 24, 3, 1, false, 'relu'],
+    [3, 40, 'k', 2, true, 'relu'],
+    [3, 40, 'k', 1, true, 'relu'],
+    [3, 40, 'k', 1, true, 'relu'],
+    [6, 80, 3, 2, false, 'a'],
+    [2.5, 80, 3, 1, false, 'a'],
+    [2.3, 80, 3, 1, false, 'a'],
+    [2.3, 80, 3, 1, false, 'a'],
+    [6, 112, 3, 1, true, 'a'],
+    [6, 112, 3, 1, true, 'a'],
+    [6, 160, 'k', 2, true, 'a'],
+    [6, 160, 'k', 1, true, 'a'],
+    [6, 160, 'k', 1, true, 'a'],
   ],
 };
 const LAST_POINT: Record<Size, number> = { small: 1024, large: 1280 };
@@ -171,22 +219,24 @@ function graph(ctx: BuildContext, size: Size, o: Options): Sym {
   return call(tfl.layers.activation({ activation: activationName(ctx.args.classifierActivation), name: 'predictions' }), x);
 }
 
-const builder = (s: ApplicationSpec, size: Size) => (args: MobileNetV3Args = {}) => {
-  const { alpha = 1.0, minimalistic = false, includePreprocessing = true, dropoutRate = 0.2, ...rest } = args;
-  const used = includePreprocessing ? s : { ...s, preprocessing: 'tf' as const };
-  return buildApplication(used, rest, (ctx) => graph(ctx, size, { alpha, minimalistic, includePreprocessing, dropoutRate }), {
-    weightsVariant(a): Record<string, number> {
-      if (a.weights !== 'imagenet') return {};
-      if (minimalistic ? alpha !== 1 : alpha !== 0.75 && alpha !== 1) {
-        throw new TransferkitError(`${s.name} with 'imagenet' weights needs alpha 0.75 or 1.0 (1.0 only when minimalistic); got ${alpha}`);
-      }
-      const [rows, cols] = a.inputShape;
-      if (rows !== 224 || cols !== 224) process.stderr.write(`transferkit: ${s.name} input is not 224x224; loading the ImageNet weights for 224x224\n`);
-      return { alpha, minimalistic: minimalistic ? 1 : 0 };
-    },
-    modelName: () => s.name,
-  });
-};
+const builder =
+  (s: ApplicationSpec, size: Size) =>
+  (args: MobileNetV3Args = {}) => {
+    const { alpha = 1.0, minimalistic = false, includePreprocessing = true, dropoutRate = 0.2, ...rest } = args;
+    const used = includePreprocessing ? s : { ...s, preprocessing: 'tf' as const };
+    return buildApplication(used, rest, (ctx) => graph(ctx, size, { alpha, minimalistic, includePreprocessing, dropoutRate }), {
+      weightsVariant(a): Record<string, number> {
+        if (a.weights !== 'imagenet') return {};
+        if (minimalistic ? alpha !== 1 : alpha !== 0.75 && alpha !== 1) {
+          throw new TransferkitError(`${s.name} with 'imagenet' weights needs alpha 0.75 or 1.0 (1.0 only when minimalistic); got ${alpha}`);
+        }
+        const [rows, cols] = a.inputShape;
+        if (rows !== 224 || cols !== 224) process.stderr.write(`transferkit: ${s.name} input is not 224x224; loading the ImageNet weights for 224x224\n`);
+        return { alpha, minimalistic: minimalistic ? 1 : 0 };
+      },
+      modelName: () => s.name,
+    });
+  };
 
 /** keras.applications.MobileNetV3Small and MobileNetV3Large. */
 export const mobilenetV3Small = builder(MOBILENET_V3_SMALL, 'small');

@@ -1,6 +1,6 @@
 // VGG16 and VGG19 (Simonyan & Zisserman, 2014), layer for layer as keras.applications builds them.
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type ApplicationSpec, type BuildContext, activationName, buildApplication, poolFeatures } from './common.js';
+import { type ApplicationSpec, type BuildContext, activationName, buildApplication, conv2d, dense, poolFeatures } from './common.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import type { ApplicationArgs } from './inputs.js';
 
@@ -34,26 +34,16 @@ function vggGraph(depths: readonly number[], ctx: BuildContext): Sym {
   let x = ctx.input;
   depths.forEach((convs, b) => {
     for (let c = 1; c <= convs; c++) {
-      x = tfl.layers
-        .conv2d({
-          filters: BLOCK_FILTERS[b],
-          kernelSize: 3,
-          padding: 'same',
-          activation: 'relu',
-          kernelInitializer: 'glorotUniform',
-          name: `block${b + 1}_conv${c}`,
-        })
-        .apply(x) as Sym;
+      x = conv2d({ filters: BLOCK_FILTERS[b], kernelSize: 3, padding: 'same', activation: 'relu', name: `block${b + 1}_conv${c}` }).apply(x) as Sym;
     }
     x = tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `block${b + 1}_pool` }).apply(x) as Sym;
   });
   if (!ctx.args.includeTop) return poolFeatures(x, ctx);
   x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as Sym;
-  const dense = (units: number, activation: string | null, name: string) =>
-    tfl.layers.dense({ units, activation: activationName(activation), kernelInitializer: 'glorotUniform', name });
-  x = dense(4096, 'relu', 'fc1').apply(x) as Sym;
-  x = dense(4096, 'relu', 'fc2').apply(x) as Sym;
-  return dense(ctx.args.classes, ctx.args.classifierActivation, 'predictions').apply(x) as Sym;
+  const fc = (units: number, activation: string | null, name: string) => dense({ units, activation: activationName(activation), name });
+  x = fc(4096, 'relu', 'fc1').apply(x) as Sym;
+  x = fc(4096, 'relu', 'fc2').apply(x) as Sym;
+  return fc(ctx.args.classes, ctx.args.classifierActivation, 'predictions').apply(x) as Sym;
 }
 
 /** keras.applications.VGG16. */

@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.js';
 import { helpText, parseCommand } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { applyDevice } from './device.js';
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -13,7 +14,7 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Run 'transferkit <command> --help' for a command's options.
-Environment: TRANSFERKIT_ENGINE=ort|wasm|cpu, TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
+Environment: TRANSFERKIT_ENGINE=ort|wasm|cpu, TRANSFERKIT_DEVICE=auto|cuda|cpu, TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
 TRANSFERKIT_MIRROR (a URL serving Keras's weight files by name),
 TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack traces).
 `;
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(helpText(cmd, command));
       return 0;
     }
+    if ('device' in command.options) applyDevice(parsed.values.device as string | undefined);
     await command.run(parsed.values, parsed.positionals);
     return 0;
   } catch (err) {

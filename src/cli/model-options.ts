@@ -4,13 +4,16 @@ import { UsageError } from '../errors.js';
 import { initBackend } from '../engine/backend.js';
 import type { EngineName } from '../engine/predictor.js';
 import { addHead } from '../train/head.js';
-import { baseModel, freeze, unfreezeFrom } from '../train/trainable.js';
+import { baseModel } from '../model/introspect.js';
+import { freeze, unfreezeFrom } from '../train/trainable.js';
 import { type Options, type Values, numberOption } from './command.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
-export const ENGINE_OPTIONS: Options = { engine: { type: 'string' } };
+export const ENGINE_OPTIONS: Options = { engine: { type: 'string' }, device: { type: 'string' } };
 export const ENGINE_HELP = `
-  --engine ort|wasm|cpu        where the model runs (default ort, else wasm if ORT does not load; TRANSFERKIT_ENGINE)`;
+  --engine ort|wasm|cpu        where the model runs (default ort, else wasm if ORT does not load; TRANSFERKIT_ENGINE)
+  --device auto|cuda|cpu       ort's device: CUDA where its provider is installed and a GPU is present (auto,
+                               the default), else the CPU; cuda says in one line when it falls back (TRANSFERKIT_DEVICE)`;
 export const engineFrom = (values: Values) => values.engine as EngineName | undefined;
 
 /** Flags that choose and shape a pretrained base, shared by every command that builds one. */
@@ -44,8 +47,8 @@ function parseInputShape(raw: string): InputShape {
 
 const noneIsNull = (v: string) => (v.toLowerCase() === 'none' || v.toLowerCase() === 'null' ? null : v);
 
-/** Builds the base model named by `id` with the shared flags. */
-export async function buildBase(id: string, values: Values): Promise<tfl.LayersModel> {
+/** Builds the base model named by `id` with the shared flags; `initialize` false for a model that is only counted. */
+export async function buildBase(id: string, values: Values, initialize = true): Promise<tfl.LayersModel> {
   const app = getApplication(id);
   const pooling = values.pooling as string | undefined;
   if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') throw new UsageError(`--pooling must be avg or max; got '${pooling}'`);
@@ -54,7 +57,8 @@ export async function buildBase(id: string, values: Values): Promise<tfl.LayersM
     const ids = applicationIds().filter((i) => getApplication(i).spec.takesAlpha);
     throw new UsageError(`--alpha applies to ${ids.join(', ')} only, not ${id}`);
   }
-  await initBackend();
+  // A model that is only counted never computes: tfjs's plain cpu backend allocates its zeros for free.
+  await initBackend(initialize ? undefined : 'cpu');
   return app.build({
     weights: values.weights === undefined ? null : noneIsNull(values.weights as string),
     includeTop: !values['no-top'],
@@ -64,6 +68,7 @@ export async function buildBase(id: string, values: Values): Promise<tfl.LayersM
     classifierActivation:
       values['classifier-activation'] === undefined ? undefined : noneIsNull(values['classifier-activation'] as string),
     ...(alpha !== undefined ? { alpha } : {}),
+    initialize,
   });
 }
 
@@ -75,9 +80,9 @@ export const HEAD_OPTIONS: Options = {
 };
 
 /** A base with the head and freezing flags applied. */
-export async function buildModel(id: string, values: Values): Promise<tfl.LayersModel> {
+export async function buildModel(id: string, values: Values, initialize = true): Promise<tfl.LayersModel> {
   if (values['freeze-base'] && values['unfreeze-from']) throw new UsageError('use either --freeze-base or --unfreeze-from, not both');
-  const base = await buildBase(id, values);
+  const base = await buildBase(id, values, initialize);
   const model = values.head ? addHead(base, values.head as string) : base;
   if (values['freeze-base']) freeze(baseModel(model));
   if (values['unfreeze-from']) unfreezeFrom(model, values['unfreeze-from'] as string);

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { decodePlainJpeg } from './jpeg.js';
 
 export type Interpolation = 'bilinear' | 'nearest' | 'bicubic' | 'lanczos3';
 
@@ -19,7 +21,10 @@ export interface DecodeOptions {
  */
 export async function decodeImage(file: string, options: DecodeOptions): Promise<Float32Array> {
   const channels = options.channels ?? 3;
-  let img = sharp(file, { failOn: 'error', limitInputPixels: 1e9 }).rotate().removeAlpha();
+  const bytes = await readFile(file);
+  const plain = channels === 3 ? await decodePlainJpeg(bytes, options.height, options.width) : null;
+  if (plain) return plain;
+  let img = sharp(bytes, { failOn: 'error', limitInputPixels: 1e9 }).rotate().removeAlpha();
   img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
   const { data, info } = await img
     .resize(options.width, options.height, { fit: 'fill', kernel: KERNELS[options.interpolation ?? 'bilinear'] })

@@ -1,6 +1,6 @@
 // GeoTIFF rasters (single- or multi-band; 8/16-bit integers or floats) read window by window with the
 // `geotiff` package, so a large scene never has to fit in memory.
-import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { TransferkitError } from '../errors.js';
 
 export const RASTER_EXTENSIONS = ['.tif', '.tiff'];
@@ -49,6 +49,8 @@ export async function openRaster(file: string): Promise<Raster> {
   let tiff: GeoTIFF;
   let image: GeoTIFFImage;
   try {
+    // Imported here: photos-only commands never load the GeoTIFF reader.
+    const { fromFile } = await import('geotiff');
     tiff = await fromFile(file);
     image = await tiff.getImage();
   } catch (err) {

@@ -1,6 +1,9 @@
 // ONNX Runtime is loaded on first use, not at import: where its native binary does not load, transferkit
 // still starts and runs on tfjs-wasm.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 
 export type Ort = typeof OrtTypes.default;
@@ -19,4 +22,54 @@ export function sessionOptions(): OrtTypes.InferenceSession.SessionOptions {
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   };
+}
+
+export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
+export type Device = (typeof DEVICES)[number];
+let device: Device = 'auto';
+let chosen: { providers: string[]; why?: string } | undefined;
+const notice = (m: string) => process.stderr.write(`transferkit: ${m}\n`);
+
+/** Where ONNX Runtime sessions run: 'cuda' (falls back to the CPU with a notice), 'cpu', or 'auto' (CUDA when it can). */
+export function setDevice(d: Device): void {
+  device = d;
+  chosen = undefined;
+}
+
+/** Why the CUDA execution provider cannot run here, or null when it can be tried. */
+export function cudaUnavailable(): string | null {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `onnxruntime-node's CUDA provider is built for Linux x64 only (this is ${process.platform}/${process.arch})`;
+  let bin: string;
+  try {
+    bin = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64');
+  } catch {
+    return 'onnxruntime-node is not installed';
+  }
+  if (!existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'))) return "onnxruntime-node's CUDA provider is not installed (README, 'GPU')";
+  if (!existsSync('/proc/driver/nvidia/version') && !existsSync('/dev/nvidia0')) return 'no NVIDIA GPU or driver found';
+  return null;
+}
+
+/** The execution providers for the device asked for; a notice once when CUDA was asked for and cannot run. */
+function providers(): string[] {
+  if (device === 'cpu') return ['cpu'];
+  if (!chosen) {
+    const why = cudaUnavailable();
+    chosen = why ? { providers: ['cpu'], why } : { providers: ['cuda', 'cpu'] };
+    if (why && device === 'cuda') notice(`--device cuda: ${why}; running on the CPU`);
+  }
+  return chosen.providers;
+}
+
+/** A session on the chosen device; a CUDA session that fails to start falls back to the CPU with a notice. */
+export async function createSession(ort: Ort, onnx: Uint8Array, options: OrtTypes.InferenceSession.SessionOptions = sessionOptions()): Promise<OrtTypes.InferenceSession> {
+  const eps = providers();
+  if (eps[0] !== 'cuda') return ort.InferenceSession.create(onnx, options);
+  try {
+    return await ort.InferenceSession.create(onnx, { ...options, executionProviders: eps });
+  } catch (err) {
+    chosen = { providers: ['cpu'], why: (err as Error).message.split('\n')[0] };
+    notice(`the CUDA execution provider did not start (${chosen.why}); running on the CPU`);
+    return ort.InferenceSession.create(onnx, options);
+  }
 }

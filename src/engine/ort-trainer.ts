@@ -4,8 +4,8 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import { type TrainStepGraph, compileTrainStep } from './onnx/train.js';
 import { stepSize } from './optimizers.js';
-import { type Ort, loadOrt } from './ort-runtime.js';
-import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './trainer.js';
+import { type Ort, createSession, loadOrt } from './ort-runtime.js';
+import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './training.js';
 
 /**
  * Trains a model's trainable part in ONNX Runtime, one compiled graph per step. The weights live here during
@@ -35,7 +35,7 @@ export class OrtTrainer implements Trainer {
     const ort = await loadOrt();
     let session: OrtTypes.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(graph.onnx, { intraOpNumThreads: 0, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      session = await createSession(ort, graph.onnx, { intraOpNumThreads: 0, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
     } catch (err) {
       throw new TransferkitError(`ONNX Runtime rejected the training graph of ${model.name}: ${(err as Error).message.split('\n')[0]}`);
     }

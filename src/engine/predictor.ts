@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
-import { baseModel } from '../train/trainable.js';
+import { baseModel } from '../model/introspect.js';
 import { initBackend } from './backend.js';
 import { OrtPredictor } from './ort.js';
 import { loadOrt } from './ort-runtime.js';
@@ -25,7 +25,13 @@ export async function resolveEngine(requested?: string): Promise<EngineName> {
     await loadOrt();
     return 'ort';
   } catch (err) {
-    if (!fallbackNoticed) process.stderr.write(`transferkit: ONNX Runtime does not load here (${(err as Error).message.split('\n')[0]}); using tfjs on wasm\n`);
+    // onnxruntime-node is an optional dependency: npm drops it when its install script (a CUDA download on Linux
+    // x64) fails offline, and the install succeeds on tfjs-wasm instead.
+    const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
+    const why = missing
+      ? "onnxruntime-node is not installed; offline, add \"allowScripts\": {\"onnxruntime-node\": false} to your package.json and reinstall"
+      : (err as Error).message.split('\n')[0];
+    if (!fallbackNoticed) process.stderr.write(`transferkit: ONNX Runtime does not load here (${why}); using tfjs on wasm\n`);
     fallbackNoticed = true;
     return 'wasm';
   }

@@ -8,7 +8,7 @@ import { type BackendName, initBackend } from './backend.js';
 import type { LossName } from './onnx/train.js';
 import { walkModel } from './onnx/walk.js';
 import { type Arith, applyUpdate, slotNames, stepSize } from './optimizers.js';
-import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './trainer.js';
+import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './training.js';
 
 const tensors: Arith<tf.Tensor> = {
   add: tf.add,

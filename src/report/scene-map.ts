@@ -5,6 +5,31 @@ import type { SceneMap } from '../train/scene-map.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { esc } from './charts.js';
 
+/** Which part of which mapping a GeoJSON piece is. */
+export interface ScenePiece {
+  shard: { index: number; count: number };
+  /** The model's digest: pieces of different models do not stitch. */
+  model: string;
+}
+
+export interface PieceRecord extends ScenePiece {
+  format: 'transferkit-map-piece';
+  scene: { file: string; width: number; height: number; bands: number };
+  tile: number;
+  stride: number;
+  cols: number;
+  sceneRows: number;
+  firstRow: number;
+  rows: number;
+  classNames: string[];
+  geo?: SceneMap['geo'];
+}
+
+function pieceRecord(map: SceneMap, piece: ScenePiece): PieceRecord {
+  const { file, width, height, bands } = { ...map.scene, file: map.sceneFile };
+  return { format: 'transferkit-map-piece', ...piece, scene: { file, width, height, bands }, tile: map.tile, stride: map.stride, cols: map.cols, sceneRows: map.sceneRows, firstRow: map.firstRow, rows: map.rows, classNames: map.classNames, ...(map.geo ? { geo: map.geo } : {}) };
+}
+
 /** Distinct colours (Tableau 10, then more); classes beyond them cycle. */
 export const CLASS_COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1b9e77', '#d95f02', '#7570b3'];
 
@@ -46,24 +71,26 @@ export async function writeSceneMapPng(map: SceneMap, file: string): Promise<voi
 }
 
 /** One polygon per tile, in the scene's map coordinates (pixel coordinates when it has no georeferencing). */
-export async function writeSceneGeoJson(map: SceneMap, file: string): Promise<void> {
+export async function writeSceneGeoJson(map: SceneMap, file: string, piece?: ScenePiece): Promise<void> {
   const [ox, oy] = map.geo?.origin ?? [0, 0];
   const [rx, ry] = map.geo?.resolution ?? [1, 1];
   const features = [];
   for (let r = 0; r < map.rows; r++) {
     for (let c = 0; c < map.cols; c++) {
       const x0 = ox + c * map.stride * rx;
-      const y0 = oy + r * map.stride * ry;
+      const y0 = oy + (map.firstRow + r) * map.stride * ry;
       const x1 = x0 + map.tile * rx;
       const y1 = y0 + map.tile * ry;
       const k = map.classes[r * map.cols + c];
       features.push({
         type: 'Feature',
         geometry: { type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] },
-        properties: { class: map.classNames[k], classIndex: k, probability: Number(map.probability[r * map.cols + c].toFixed(4)), row: r, col: c },
+        properties: { class: map.classNames[k], classIndex: k, probability: Number(map.probability[r * map.cols + c].toFixed(4)), row: map.firstRow + r, col: c },
       });
     }
   }
   const crs = map.geo?.epsg ? { crs: { type: 'name', properties: { name: `urn:ogc:def:crs:EPSG::${map.geo.epsg}` } } } : {};
-  await writeFileAtomic(file, JSON.stringify({ type: 'FeatureCollection', ...crs, features }));
+  // A shard's piece carries what `map merge` needs to check and stitch it (a foreign member, which readers ignore).
+  const member = piece ? { transferkit: pieceRecord(map, piece) } : {};
+  await writeFileAtomic(file, JSON.stringify({ type: 'FeatureCollection', ...crs, ...member, features }));
 }

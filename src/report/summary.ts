@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { countParams, isContainer } from '../train/trainable.js';
+import { countParams, isContainer } from '../model/introspect.js';
 import { formatCount, formatShape, paramsMemory } from '../util/format.js';
 
 type Shape = Array<number | null> | Array<Array<number | null>>;

@@ -5,7 +5,7 @@ import type { Interpolation } from '../data/decode.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { TransferkitError } from '../errors.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
-import { baseModel } from './trainable.js';
+import { baseModel } from '../model/introspect.js';
 
 /**
  * ImageNet bases see little in tiny images: MobileNet (alpha 0.25) features of 32×32 inputs are ~97% zeros,

@@ -33,10 +33,13 @@ export function cacheDir(): string {
   return path.join(transferkitHome(), 'cache', 'features');
 }
 
-/** The base's architecture and weights as one digest: the model's share of a cache key. */
-export function modelDigest(model: tfl.LayersModel): string {
+/**
+ * The base's architecture and weights as one digest: the model's share of a cache key. `ignoreTrainable` leaves
+ * out the trainable flags (which do not change outputs), so a frozen base digests as the same base unfrozen.
+ */
+export function modelDigest(model: tfl.LayersModel, options: { ignoreTrainable?: boolean } = {}): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify(model.toJSON(null, false)));
+  h.update(JSON.stringify(model.toJSON(null, false), options.ignoreTrainable ? (k, v) => (k === 'trainable' ? undefined : v) : undefined));
   // By name: a container lists trainable weights first, so its order changes with the trainable flags.
   for (const w of [...model.weights].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const v = w.read().dataSync();

@@ -13,7 +13,8 @@ import { readTargetsCsv } from '../data/targets.js';
 import type { OptimizerSpec } from '../engine/optimizers.js';
 import { type EngineName, type Predictor, createPredictor } from '../engine/predictor.js';
 import { initBackend } from '../engine/backend.js';
-import { type Trainer, createTrainer } from '../engine/trainer.js';
+import { createTrainer } from '../engine/trainer.js';
+import type { Trainer } from '../engine/training.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom, shuffled } from '../util/random.js';
 import { extractFeatures, smallInputAdvice } from './extract.js';
@@ -21,10 +22,15 @@ import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memorySt
 import { addHead, parseHeadSpec } from './head.js';
 import { type Strategy, applyStrategy } from './strategies.js';
 import { type RasterOptions, type RasterPlan, planRasters } from './rasters.js';
+import type { PrecomputedFeatures } from './precomputed.js';
 import type { ModelMetadata } from './saved-model.js';
-import { baseModel } from './trainable.js';
+import { baseModel } from '../model/introspect.js';
 
 export interface TrainOptions extends RasterOptions {
+  /** Global pooling at the base's end (Keras's `pooling`); the default head then has no `gap`. */
+  pooling?: 'avg' | 'max';
+  /** Features computed beforehand (`trainFromFeatures`): the dataset and the head's inputs come from them. */
+  precomputed?: PrecomputedFeatures;
   base: string;
   alpha?: number;
   /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
@@ -183,6 +189,12 @@ const noteSkips = (c: Context, more: SkippedFile[]) => {
 /** The frozen part's output (the input of layer `from`) for each image, computed once, or read from the disk cache. */
 async function cacheFeatures(c: Context, files: LabelledFile[], from: string, phase: number): Promise<{ store: FeatureStore; hit: boolean }> {
   const onProgress = (done: number, total: number) => c.o.onEvent?.({ type: 'features', phase, done, total });
+  if (c.o.precomputed) {
+    const r = c.o.precomputed.store(c.model, files, from);
+    noteSkips(c, r.skipped);
+    onProgress(files.length, files.length);
+    return { store: r.store, hit: false };
+  }
   const run = (sink: (rows: Float32Array) => Promise<void>) => extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
   if (c.o.featureCache === 'disk') {
     c.digest ??= modelDigest(baseModel(c.model));
@@ -295,7 +307,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   }
   if (strategy === 'fine-tune' && !o.unfreezeFrom) throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 
-  const dataset = await listDataset(data, emit);
+  const dataset = o.precomputed ? o.precomputed.dataset : await listDataset(data, emit);
   const { task, classNames } = dataset;
   await initBackend();
   const classes = classNames.length;
@@ -304,7 +316,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const spec = getApplication(o.base).spec;
   const size = o.inputSize ?? spec.defaultSize;
   const raster = await planRasters(dataset.files, train, o, (message) => emit({ type: 'notice', message }));
-  const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
+  const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.pooling ? { pooling: o.pooling } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
   const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : null;
   const base = adapted ? adapted.base : await getApplication(o.base).build(buildArgs);
   const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing);
@@ -314,7 +326,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
   const want = outputLayer(task, classes);
-  const head = o.head ?? `gap, dropout:0.2, dense:${want.units}:${want.activation}`;
+  const head = o.head ?? `${o.pooling ? '' : 'gap, '}dropout:0.2, dense:${want.units}:${want.activation}`;
   const last = parseHeadSpec(head).at(-1);
   if (last?.type !== 'dense' || last.units !== want.units || last.activation !== want.activation) {
     const what = task === 'regression' ? 'regression (one linear output)' : `${classes} classes (${classNames.join(', ')})`;
@@ -476,7 +488,7 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
     task: r.task,
     head: r.head,
     strategy: r.strategy,
-    training: { ...o, onEvent: undefined, signal: undefined },
+    training: { ...o, onEvent: undefined, signal: undefined, precomputed: o.precomputed?.file },
     history: r.history,
     val: r.val,
     dataset: { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },

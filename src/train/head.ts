@@ -2,7 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { type Activation } from '../applications/common.js';
 import { UsageError } from '../errors.js';
 import { LayerNamer } from '../util/names.js';
-import { isContainer } from './trainable.js';
+import { isContainer } from '../model/introspect.js';
 
 /** One layer of a classifier head. */
 export type HeadLayerSpec =

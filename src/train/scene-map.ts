@@ -1,9 +1,11 @@
 // A trained tile classifier slid over a large GeoTIFF scene, one row of tiles at a time: memory holds a strip
 // of the scene and a batch, never the scene.
+import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { scaleBands } from '../data/bands.js';
 import { type Georeference, type RasterInfo, openRaster } from '../data/geotiff.js';
 import { resizeBilinear } from '../data/resize.js';
+import { shardRows } from '../data/shards.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import { TransferkitError } from '../errors.js';
 import { type ModelMetadata, sourceOf } from './saved-model.js';
@@ -15,15 +17,22 @@ export interface SceneMapOptions {
   stride?: number;
   batchSize?: number;
   engine?: EngineName;
+  /** Only this shard's block of tile rows (an array job's task); default all. */
+  shard?: { index: number; count: number };
   onProgress?(done: number, total: number): void;
 }
 
 export interface SceneMap {
   scene: RasterInfo;
+  /** The scene's file name (no folder). */
+  sceneFile: string;
   tile: number;
   stride: number;
   cols: number;
+  /** Tile rows held here: rows firstRow … firstRow + rows - 1 of the scene's sceneRows. */
   rows: number;
+  firstRow: number;
+  sceneRows: number;
   classNames: string[];
   /** Class index per tile, row by row. */
   classes: Int32Array;
@@ -57,7 +66,9 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
   const indices = bands ? bands.indices : [0, 1, 2];
   const c = indices.length;
   const cols = Math.floor((info.width - tile) / stride) + 1;
-  const rows = Math.floor((info.height - tile) / stride) + 1;
+  const sceneRows = Math.floor((info.height - tile) / stride) + 1;
+  const { start: first, end } = o.shard ? shardRows(sceneRows, o.shard) : { start: 0, end: sceneRows };
+  const rows = end - first;
   const classes = new Int32Array(cols * rows);
   const probability = new Float32Array(cols * rows);
   const predictor = await createPredictor(model, { engine: o.engine });
@@ -67,7 +78,7 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
   const pixels = height * width * c;
   try {
     for (let r = 0; r < rows; r++) {
-      const strip = await raster.read([0, r * stride, info.width, tile], indices);
+      const strip = await raster.read([0, (first + r) * stride, info.width, tile], indices);
       for (let start = 0; start < cols; start += batch) {
         const n = Math.min(batch, cols - start);
         const x = new Float32Array(n * pixels);
@@ -93,5 +104,5 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
     await predictor.dispose();
     await raster.close();
   }
-  return { scene: info, tile, stride, cols, rows, classNames, classes, probability, ...(info.geo ? { geo: info.geo } : {}) };
+  return { scene: info, sceneFile: path.basename(sceneFile), tile, stride, cols, rows, firstRow: first, sceneRows, classNames, classes, probability, ...(info.geo ? { geo: info.geo } : {}) };
 }

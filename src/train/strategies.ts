@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UsageError } from '../errors.js';
-import { baseModel, countParams, freeze, restoreTrainable, snapshotTrainable, unfreeze, unfreezeFrom } from './trainable.js';
+import { baseModel, countParams } from '../model/introspect.js';
+import { freeze, restoreTrainable, snapshotTrainable, unfreeze, unfreezeFrom } from './trainable.js';
 
 /** The three ways to train a pretrained base with a new head. */
 export type Strategy = 'full' | 'feature-extraction' | 'fine-tune';

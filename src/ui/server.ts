@@ -14,7 +14,7 @@ import { compileInference } from '../engine/onnx/compile.js';
 import { TransferkitError } from '../errors.js';
 import { loadModel } from '../train/saved-model.js';
 import { STRATEGIES } from '../train/strategies.js';
-import { countParams } from '../train/trainable.js';
+import { countParams } from '../model/introspect.js';
 import { Job, type JobRequest } from './jobs.js';
 import { Forbidden, relativeToRoot, resolveInside } from './paths.js';
 

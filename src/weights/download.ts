@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { TransferkitError } from '../errors.js';
-import { ProgressBar } from '../report/progress.js';
+import { ProgressBar } from '../util/progress.js';
 import { tempNameFor } from '../util/fs.js';
 import { type FileHashes, type RemoteFile, hashMismatch } from './remote.js';
 

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
-import { isContainer } from '../train/trainable.js';
+import { isContainer } from '../model/introspect.js';
 import { tempNameFor } from '../util/fs.js';
 import { type KerasWeightsFormat, type WeightToWrite, openKerasWeights, writeKerasWeights } from './h5.js';
 

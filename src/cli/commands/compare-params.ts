@@ -24,7 +24,7 @@ Example:
   async run(values, [id]) {
     if (!values.head) throw new UsageError('--head SPEC is required');
     if (!values['unfreeze-from']) throw new UsageError('--unfreeze-from LAYER is required');
-    const model = await buildModel(id, { ...values, 'unfreeze-from': undefined });
+    const model = await buildModel(id, { ...values, 'unfreeze-from': undefined }, false);
     const rows = compareParams(model, { unfreezeFrom: values['unfreeze-from'] as string });
     if (values.chart) {
       const svg = stackedBarSvg({

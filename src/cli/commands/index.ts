@@ -50,8 +50,13 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'extract',
-    summary: 'Compute pretrained features for every image of a folder of class folders, into a .npy file.',
+    summary: 'Compute pretrained features for the images of a folder of class folders (or one shard of them): .npy, Parquet or Arrow.',
     load: async () => (await import('./extract.js')).extractCommand,
+  },
+  {
+    name: 'features',
+    summary: "Merge the shards of 'extract --shard K/N' into one Parquet/Arrow/npy table, checking base and completeness.",
+    load: async () => (await import('./features.js')).featuresCommand,
   },
   {
     name: 'export',
@@ -60,7 +65,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'map',
-    summary: 'Classify a large GeoTIFF scene tile by tile: a colour-coded class map with a legend, and GeoJSON tiles.',
+    summary: 'Classify a large GeoTIFF scene tile by tile: a colour-coded class map with a legend, and GeoJSON tiles (--shard K/N, then map merge).',
     load: async () => (await import('./map.js')).mapCommand,
   },
   {

@@ -18,7 +18,7 @@ Options:${MODEL_OPTIONS_HELP}
 Example:
   transferkit layers resnet50 --no-top`,
   async run(values, [id]) {
-    const blocks = modelBlocks(await buildBase(id, values));
+    const blocks = modelBlocks(await buildBase(id, values, false));
     if (values.json) return printJson(blocks);
     process.stdout.write(
       textTable(

@@ -28,7 +28,7 @@ Example:
   transferkit summary vgg16 --no-top --input-shape 32,32,3 --head 'flatten, dense:256:relu, dense:1:sigmoid' --unfreeze-from block5_conv1`,
   async run(values, [id]) {
     const lineLength = numberOption(values, 'line-length', (n) => Number.isInteger(n) && n >= 40, 'an integer ≥ 40');
-    const model = await buildModel(id, values);
+    const model = await buildModel(id, values, false);
     const expandNested = Boolean(values['expand-nested']);
     if (values.json) printJson(summarize(model, { expandNested }));
     else process.stdout.write(summary(model, { showTrainable: Boolean(values['show-trainable']), expandNested, lineLength }) + '\n');

@@ -2,8 +2,9 @@ import path from 'node:path';
 import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
 import { TransferkitError, UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
-import { ProgressBar } from '../../report/progress.js';
+import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
+import { trainFromFeatures } from '../../train/precomputed.js';
 import { saveModel } from '../../train/saved-model.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
@@ -82,12 +83,18 @@ export function trainOptionsFrom(values: Values): TrainOptions {
     engine: engineFrom(values),
     augment: augmentSpec !== undefined ? parseAugmentSpec(augmentSpec) : values.augment ? DEFAULT_AUGMENT : undefined,
     featureCache: cache,
+    ...(values.pooling !== undefined ? { pooling: poolingOption(values.pooling as string) } : {}),
     bands: values.bands as string | undefined,
     bandScale: values['band-scale'] as string | undefined,
     bandAdaptation: values['band-adaptation'] as TrainOptions['bandAdaptation'],
     ...(loss ? { regressionLoss: loss } : {}),
     onEvent: progress(),
   };
+}
+
+function poolingOption(raw: string): 'avg' | 'max' {
+  if (raw !== 'avg' && raw !== 'max') throw new UsageError(`--pooling must be avg or max; got '${raw}'`);
+  return raw;
 }
 
 /** Flags of train (and compare). */
@@ -109,6 +116,7 @@ export const TRAIN_OPTIONS: Options = {
   augment: { type: 'boolean' },
   'augment-spec': { type: 'string' },
   'feature-cache': { type: 'string' },
+  pooling: { type: 'string' },
   loss: { type: 'string' },
   bands: { type: 'string' },
   'band-scale': { type: 'string' },
@@ -119,9 +127,9 @@ export const TRAIN_OPTIONS: Options = {
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: '<dataDir|targets.csv> --base <model> [options]',
-  positionals: [1, 1],
-  options: TRAIN_OPTIONS,
+  usage: '<dataDir|targets.csv> --base <model> [options]  |  --features all.parquet [options]',
+  positionals: [0, 1],
+  options: { ...TRAIN_OPTIONS, features: { type: 'string' } },
   help: `
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
@@ -139,6 +147,11 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --feature-cache memory|disk  keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache,
                                where later runs on the same images and base find them
   --loss mse|mae               regression loss (default mse)
+  --pooling avg|max            pool the base's output (Keras's pooling); the default head then starts at dropout
+  --features FILE              train the head on features from 'transferkit extract' (.parquet, .arrow, .npy;
+                               merged shards): no dataset folder, the base and size come from the file (and
+                               are checked by digest), the split and results are those of training on the
+                               images; the saved model holds the base, so predict takes images
 
 GeoTIFF datasets (multi-band, 8/16-bit or float tiles in class folders):
   --bands SPEC                 bands to train on: 4,3,2 (1-based), B04,B03,B02 (Sentinel-2 names) or all
@@ -160,11 +173,28 @@ Example:
       process.once('SIGINT', () => process.exit(130));
     };
     process.once('SIGINT', onSigint);
-    const options = { ...trainOptionsFrom(values), signal: interrupt.signal };
-    const r = await trainImageClassifier(dataDir, options).finally(() => process.removeListener('SIGINT', onSigint));
+    const features = values.features as string | undefined;
+    if (features && dataDir) throw new UsageError(`give either a dataset (${dataDir}) or --features ${features}, not both`);
+    if (!features && !dataDir) throw new UsageError('missing argument: transferkit train <dataDir> --base MODEL (or --features FILE)');
+    let run;
+    try {
+      if (features) {
+        // The base comes from the file: flags given restate it (and are checked); weights only if given.
+        const given = trainOptionsFrom({ base: 'from-features', ...values });
+        const o = { ...given, base: values.base as string | undefined, weights: values.weights === undefined ? undefined : given.weights, signal: interrupt.signal };
+        const { result, options, root } = await trainFromFeatures(features, o);
+        run = { r: result, options, data: root };
+      } else {
+        const options = { ...trainOptionsFrom(values), signal: interrupt.signal };
+        run = { r: await trainImageClassifier(dataDir, options), options, data: dataDir };
+      }
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+    const { r, options } = run;
     const out = values.out as string | undefined;
     if (out) {
-      await saveModel(r.model, out, trainedModelMetadata(r, options, dataDir));
+      await saveModel(r.model, out, trainedModelMetadata(r, options, run.data));
       await writeHistoryCharts(out, r.history);
     }
     if (r.stopped) {

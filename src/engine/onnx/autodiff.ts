@@ -192,8 +192,7 @@ export function windowOf(h: number, w: number, kh: number, kw: number, stride: n
  * im2col with one Gather: x [N, H, W, C] → [N·OH·OW, KH·KW·C], padding folded in by padding x first. The
  * prototype found this (then one MatMul) the fast, uniform way to run convolutions whose weights are inputs.
  */
-function im2col(t: Tape, x: string, win: Window, channels: number): string {
-  const { g } = t;
+export function im2col(g: GraphBuilder, x: string, win: Window, channels: number): string {
   const [pt, pb, pl, pr] = win.pads;
   const hp = win.h + pt + pb;
   const wp = win.w + pl + pr;
@@ -210,7 +209,7 @@ function im2col(t: Tape, x: string, win: Window, channels: number): string {
 /** A convolution as im2col + MatMul, channels last, kernel HWIO (2-D as [KH·KW·CI, CO]). */
 function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, co: number, bias?: string): { y: string; cols: string } {
   const { g } = t;
-  const cols = im2col(t, x, win, ci);
+  const cols = im2col(g, x, win, ci);
   let y = g.op('MatMul', [cols, w2d], {}, 'conv');
   if (bias) y = g.op('Add', [y, bias], {}, 'conv_bias');
   return { y: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, co])], {}, 'conv_out'), cols };
@@ -266,7 +265,7 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
 /** Depthwise convolution (multiplier 1), channels last, kernel [KH, KW, C, 1]: im2col, multiply, sum the taps. */
 function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels: number, bias?: string): { y: string; cols: string } {
   const { g } = t;
-  const cols = g.op('Reshape', [im2col(t, x, win, channels), g.ints('shape', [-1, win.kh * win.kw, channels])], {}, 'dw_cols');
+  const cols = g.op('Reshape', [im2col(g, x, win, channels), g.ints('shape', [-1, win.kh * win.kw, channels])], {}, 'dw_cols');
   let y = g.op('ReduceSum', [g.op('Mul', [cols, w2d]), g.ints('axis1', [1])], { keepdims: 0 }, 'depthwise');
   if (bias) y = g.op('Add', [y, bias]);
   return { y: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, channels])], {}, 'dw_out'), cols };

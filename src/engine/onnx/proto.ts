@@ -54,7 +54,11 @@ class Writer {
   message(field: number, build: (w: Writer) => void): this {
     const inner = new Writer();
     build(inner);
-    return this.bytes(field, inner.finish());
+    // The inner chunks are taken as they are: weights are copied once, in finish(), not once per nesting level.
+    this.key(field, 2);
+    this.varint(BigInt(inner.size));
+    for (const c of inner.chunks) this.push(c);
+    return this;
   }
 
   finish(): Uint8Array {

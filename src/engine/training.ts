@@ -1,0 +1,53 @@
+// What every engine's trainer is: the loop in train/ drives a Trainer; ONNX Runtime (compiled step graphs) or
+// tfjs (the wasm fallback) takes the steps. Both implement this, and trainer.ts picks one.
+import type { LossName } from './onnx/train.js';
+import type { OptimizerSpec } from './optimizers.js';
+import type { EngineName } from './predictor.js';
+import { seededRandom } from '../util/random.js';
+
+export interface TrainerOptions {
+  /** First trained layer (its input is what `step` is fed); default the model's first layer. */
+  from?: string;
+  loss: LossName;
+  optimizer: OptimizerSpec;
+  /** Seed of the dropout masks. */
+  seed?: number;
+}
+
+export interface StepResult {
+  loss: number;
+  /** The model's output for the batch (before the update), for metrics. */
+  output: Float32Array;
+}
+
+export interface Trainer {
+  readonly engine: EngineName;
+  /** One step on a batch of n examples: x holds n inputs of the first trained layer, y n targets. */
+  step(x: Float32Array, y: Float32Array, n: number, lr: number): Promise<StepResult>;
+  /** Loss and outputs on a batch with the current weights, dropout off; nothing is updated. */
+  evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult>;
+  /** A copy of the current trained weights (for restore-best). */
+  snapshot(): Float32Array[];
+  /** Puts back weights taken by `snapshot`. */
+  restore(values: Float32Array[]): void;
+  /** Leaves the trained weights in the tfjs model (the one place they are kept). */
+  writeBack(): void;
+  dispose(): Promise<void>;
+}
+
+/** Seeded dropout masks, drawn the same way on every engine (inverted dropout: kept units scaled by 1/keep). */
+export class DropoutMasks {
+  private readonly random: () => number;
+
+  constructor(seed = 1) {
+    this.random = seededRandom(seed);
+  }
+
+  draw(size: number, rate: number, train: boolean): Float32Array {
+    const mask = new Float32Array(size);
+    const keep = 1 - rate;
+    if (train) for (let i = 0; i < size; i++) mask[i] = this.random() < keep ? 1 / keep : 0;
+    else mask.fill(1);
+    return mask;
+  }
+}

@@ -1,0 +1,174 @@
+// Features as a table other tools read as they are (pandas, polars, DuckDB, Spark): one row per image with its
+// path relative to the dataset root, its label, the digest of what computed it, and the vector as a fixed-size
+// list of float32. Parquet (through parquet-wasm), Arrow IPC, or .npy with a JSON sidecar.
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferkitError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { modelDigest } from './feature-store.js';
+
+export const FEATURE_FORMATS = ['parquet', 'arrow', 'npy'] as const;
+export type FeatureFormat = (typeof FEATURE_FORMATS)[number];
+
+/** What computed the features: enough to rebuild the same base for `train --features` and to check it. */
+export interface FeatureSource {
+  base: string;
+  alpha?: number;
+  weights: string | null;
+  inputSize: number;
+  pooling: 'avg' | 'max' | null;
+  preprocessing: string;
+}
+
+/** The file's own record, kept in the Arrow schema's metadata (and so in Parquet's) under `transferkit`. */
+export interface FeaturesMeta {
+  format: 'transferkit-features';
+  version: 1;
+  /** The base's architecture and weights, the cut, the size and the preprocessing, as one digest. */
+  digest: string;
+  source: FeatureSource;
+  /** The dataset root at extraction (paths are relative to it). */
+  root: string;
+  classNames: string[];
+  featureShape: number[];
+  shard: { index: number; count: number } | null;
+  /** The whole dataset as this process listed it (every shard lists it): merge checks all shards saw the same. */
+  listing: { files: number; digest: string };
+  /** Every file this shard was to extract, [relative path, label], in listing order: what merge checks against. */
+  manifest: [string, number][];
+  /** Files of the manifest that could not be decoded, with the reason. */
+  skipped: { file: string; reason: string }[];
+}
+
+export interface FeaturesTable {
+  meta: FeaturesMeta;
+  paths: string[];
+  labels: number[];
+  /** Row-major, `paths.length` rows of `dim` values. */
+  vectors: Float32Array;
+  dim: number;
+}
+
+/** The digest that ties features to what computed them: model (architecture, weights, pooling, size) and preprocessing. */
+export function featuresDigest(model: tfl.LayersModel, preprocessing: string): string {
+  return createHash('sha256').update(JSON.stringify({ model: modelDigest(model, { ignoreTrainable: true }), preprocessing })).digest('hex').slice(0, 32);
+}
+
+export function formatOf(file: string, format?: string): FeatureFormat {
+  const byExt = ({ '.parquet': 'parquet', '.arrow': 'arrow', '.feather': 'arrow', '.npy': 'npy' } as const)[path.extname(file).toLowerCase()];
+  const f = format ?? byExt;
+  if (!f || !(FEATURE_FORMATS as readonly string[]).includes(f)) {
+    throw new UsageError(`${file}: say the format with --format ${FEATURE_FORMATS.join('|')} or name the file .parquet, .arrow or .npy`);
+  }
+  if (byExt && byExt !== f) throw new UsageError(`${file}: the name says ${byExt} but --format is ${f}`);
+  return f as FeatureFormat;
+}
+
+async function arrowTable(t: FeaturesTable) {
+  const arrow = await import('apache-arrow');
+  const n = t.paths.length;
+  const item = new arrow.Float32();
+  const list = new arrow.FixedSizeList(t.dim, new arrow.Field('item', item, false));
+  const vectors = arrow.makeData({ type: list, length: n, nullCount: 0, child: arrow.makeData({ type: item, length: n * t.dim, data: t.vectors }) });
+  const table = new arrow.Table({
+    path: arrow.vectorFromArray(t.paths, new arrow.Utf8()),
+    label: arrow.makeVector(Int32Array.from(t.labels)),
+    digest: arrow.vectorFromArray(t.paths.map(() => t.meta.digest), new arrow.Utf8()),
+    features: arrow.makeVector(vectors),
+  });
+  table.schema.metadata.set('transferkit', JSON.stringify(t.meta));
+  return { arrow, table };
+}
+
+/** Writes the table atomically (temporary name, then rename): a re-run shard replaces its file whole. */
+export async function writeFeaturesFile(file: string, format: FeatureFormat, t: FeaturesTable): Promise<void> {
+  if (t.vectors.length !== t.paths.length * t.dim) throw new TransferkitError(`internal: ${t.paths.length} rows of ${t.dim} need ${t.paths.length * t.dim} values, got ${t.vectors.length}`);
+  if (format === 'npy') {
+    const { NpyWriter } = await import('../data/npy.js');
+    const writer = await NpyWriter.open(file, [t.dim]);
+    try {
+      await writer.append(t.vectors, t.paths.length);
+      await writer.close();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const sidecar = { files: t.paths, labels: t.labels, classNames: t.meta.classNames, shape: [t.paths.length, ...t.meta.featureShape], transferkit: t.meta };
+    await writeFileAtomic(npySidecar(file), JSON.stringify(sidecar, null, 1) + '\n');
+    return;
+  }
+  const { arrow, table } = await arrowTable(t);
+  if (format === 'arrow') return writeFileAtomic(file, arrow.tableToIPC(table, 'file'));
+  const pw = await import('parquet-wasm');
+  const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).build();
+  await writeFileAtomic(file, pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props));
+}
+
+export const npySidecar = (file: string) => file.replace(/\.npy$/i, '') + '.json';
+
+function parseMeta(file: string, raw: string | undefined | null): FeaturesMeta {
+  let meta: FeaturesMeta | undefined;
+  try {
+    meta = raw ? (JSON.parse(raw) as FeaturesMeta) : undefined;
+  } catch {
+    meta = undefined;
+  }
+  if (meta?.format !== 'transferkit-features') throw new TransferkitError(`${file}: not a transferkit features file (no 'transferkit' metadata); write it with transferkit extract --format parquet|arrow|npy`);
+  return meta;
+}
+
+/** Reads a features file written by `writeFeaturesFile` (any of the three formats). */
+export async function readFeaturesFile(file: string): Promise<FeaturesTable> {
+  const format = formatOf(file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (err) {
+    throw new TransferkitError(`${file}: cannot read the features file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (format === 'npy') return readNpy(file, bytes);
+  const arrow = await import('apache-arrow');
+  let table;
+  try {
+    if (format === 'arrow') table = arrow.tableFromIPC(bytes);
+    else {
+      const pw = await import('parquet-wasm');
+      table = arrow.tableFromIPC(pw.readParquet(bytes).intoIPCStream());
+    }
+  } catch (err) {
+    throw new TransferkitError(`${file}: not a readable ${format} file (${(err as Error).message}); re-run the extract that wrote it`);
+  }
+  const meta = parseMeta(file, table.schema.metadata.get('transferkit'));
+  const dim = meta.featureShape.reduce((a, b) => a * b, 1);
+  const paths = (table.getChild('path')?.toArray() ?? []) as string[];
+  const labels = Array.from((table.getChild('label')?.toArray() ?? []) as Int32Array);
+  const vectors = new Float32Array(table.numRows * dim);
+  let row = 0;
+  for (const d of table.getChild('features')?.data ?? []) {
+    const child = d.children[0];
+    const start = child.offset + d.offset * dim;
+    vectors.set((child.values as Float32Array).subarray(start, start + d.length * dim), row * dim);
+    row += d.length;
+  }
+  if (paths.length !== table.numRows || row !== table.numRows) throw new TransferkitError(`${file}: expected columns path, label, digest, features; re-run the extract that wrote it`);
+  return { meta, paths: Array.from(paths), labels, vectors, dim };
+}
+
+async function readNpy(file: string, bytes: Uint8Array): Promise<FeaturesTable> {
+  const sidecar = npySidecar(file);
+  let side: { files: string[]; labels: number[]; transferkit?: FeaturesMeta };
+  try {
+    side = JSON.parse(await fsp.readFile(sidecar, 'utf8'));
+  } catch (err) {
+    throw new TransferkitError(`${sidecar}: the .npy's sidecar is missing or unreadable (${(err as Error).message})`);
+  }
+  const meta = parseMeta(sidecar, JSON.stringify(side.transferkit ?? {}));
+  const dim = meta.featureShape.reduce((a, b) => a * b, 1);
+  const headerLen = Buffer.from(bytes.buffer, bytes.byteOffset).readUInt16LE(8);
+  const data = bytes.slice(10 + headerLen);
+  const vectors = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  if (vectors.length !== side.files.length * dim) throw new TransferkitError(`${file}: ${vectors.length} values for ${side.files.length} rows of ${dim}; re-run the extract that wrote it`);
+  return { meta, paths: side.files, labels: side.labels, vectors, dim };
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import sharp, { type JpegOptions } from 'sharp';
+import { decodeImage } from '../src/data/decode.js';
+import { decodePlainJpeg, jpegHeader } from '../src/data/jpeg.js';
+import { CIFAR_DIR, needsShared, tempDir } from './helpers.js';
+
+/** What sharp alone decodes (the path every file took before the JPEG fast path). */
+async function viaSharp(bytes: Uint8Array): Promise<Float32Array> {
+  return Float32Array.from(await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer());
+}
+
+/** A seeded noisy RGB picture, so the JPEG has real detail in every block. */
+function noise(w: number, h: number, seed: number): Buffer {
+  let s = seed;
+  return Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => ((s = (s * 1103515245 + 12345) & 0x7fffffff) >> 16) % 256 ^ (i % 97)));
+}
+
+describe('JPEG decoding', () => {
+  test('the wasm fast path decodes plain JPEGs byte for byte as sharp does (4:2:0, 4:4:4, progressive, odd sizes)', async () => {
+    const cases: Array<[number, number, JpegOptions]> = [
+      [32, 32, { quality: 75 }],
+      [31, 17, { quality: 90, chromaSubsampling: '4:4:4' }],
+      [48, 40, { quality: 60, progressive: true }],
+    ];
+    for (const [w, h, options] of cases) {
+      const bytes = await sharp(noise(w, h, w * h), { raw: { width: w, height: h, channels: 3 } }).jpeg(options).toBuffer();
+      const fast = await decodePlainJpeg(bytes, h, w);
+      assert.ok(fast, `${w}x${h} ${JSON.stringify(options)} takes the fast path`);
+      assert.deepEqual(fast, await viaSharp(bytes));
+    }
+  });
+
+  test('files that need resizing, carry EXIF or an ICC profile, or are damaged go to sharp', async () => {
+    const plain = await sharp(noise(32, 32, 5), { raw: { width: 32, height: 32, channels: 3 } }).jpeg().toBuffer();
+    assert.equal(await decodePlainJpeg(plain, 16, 16), null, 'another size');
+    const exif = await sharp(plain).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    assert.equal(jpegHeader(exif)?.extras, true);
+    assert.equal(await decodePlainJpeg(exif, 32, 32), null, 'EXIF orientation');
+    const icc = await sharp(plain).withIccProfile('p3').jpeg().toBuffer();
+    assert.equal(await decodePlainJpeg(icc, 32, 32), null, 'ICC profile');
+    assert.equal(await decodePlainJpeg(plain.subarray(0, plain.length - 40), 32, 32), null, 'truncated');
+    const corrupt = Buffer.from(plain);
+    corrupt.fill(0xff, 200, 230);
+    assert.equal(await decodePlainJpeg(corrupt, 32, 32), null, 'corrupt tables');
+    assert.ok(await decodePlainJpeg(plain, 32, 32), 'the decoder still works after a failure');
+    // decodeImage keeps sharp's answers for all of them: rotated, colour-managed, and refused when damaged.
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'rotated.jpg'), exif);
+    const rotated = await decodeImage(path.join(dir, 'rotated.jpg'), { height: 32, width: 32 });
+    assert.deepEqual(rotated, Float32Array.from(await sharp(exif).rotate().removeAlpha().toColourspace('srgb').resize(32, 32, { fit: 'fill' }).raw().toBuffer()));
+    writeFileSync(path.join(dir, 'cut.jpg'), plain.subarray(0, 100));
+    await assert.rejects(decodeImage(path.join(dir, 'cut.jpg'), { height: 32, width: 32 }));
+  });
+
+  test('on the CIFAR-10 test JPEGs the fast path equals sharp on every pixel', { skip: needsShared(CIFAR_DIR) }, async () => {
+    let checked = 0;
+    for (const cls of readdirSync(CIFAR_DIR)) {
+      for (const name of readdirSync(path.join(CIFAR_DIR, cls)).slice(0, 100)) {
+        const bytes = readFileSync(path.join(CIFAR_DIR, cls, name));
+        assert.deepEqual(await decodePlainJpeg(bytes, 32, 32), await viaSharp(bytes), `${cls}/${name}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 1000);
+  });
+});
