@@ -206,6 +206,9 @@ describe('transferkit layers / summary for the zoo', () => {
     const files = applications.getApplication('MobileNetV3Small').spec.weights.map((w) => w.file);
     assert.ok(files.includes('weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5'));
     assert.ok(files.includes('weights_mobilenet_v3_small_224_0.75_float.h5'));
+    const blocks = modelBlocks(mini);
+    assert.deepEqual(blocks.slice(0, 2).map((b) => [b.block, b.firstLayer]), [['conv', 'conv'], ['expanded_conv', 'expanded_conv_depthwise_pad']]);
+    assert.deepEqual(blocks.find((b) => b.block === 'conv_1')?.firstLayer, 'conv_1');
     await assert.rejects(applications.getApplication('mobilenet_v3_small').build({ includeTop: false, minimalistic: true, alpha: 0.75 }), /alpha 0.75 or 1.0 \(1.0 only when minimalistic\)/);
   });
 

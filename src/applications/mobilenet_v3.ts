@@ -76,7 +76,8 @@ const spec = (size: Size): ApplicationSpec => ({
   // The model scales its own inputs (include_preprocessing); without it the builder records 'tf'.
   preprocessing: 'none',
   weights: weights(size),
-  blockOf: (n) => /^(expanded_conv(_\d+)?|conv_1|conv)_/.exec(n)?.[1] ?? null,
+  // The stem `conv`, each `expanded_conv[_N]` block, and the last 1×1 `conv_1`.
+  blockOf: (n) => /^(expanded_conv(_\d+)?)_/.exec(n)?.[1] ?? (/^conv_1(_bn)?$/.test(n) ? 'conv_1' : /^conv(_bn)?$/.test(n) ? 'conv' : null),
 });
 
 export const MOBILENET_V3_SMALL = spec('small');
