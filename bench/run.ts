@@ -128,24 +128,31 @@ async function trainRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
     wasmRow(rows, name, gflop, await timed(() => wasm.step(x, y, 64, 1e-3), part === 'full' ? 2 : Math.min(REPS, 4), 1), torch);
     await wasm.dispose();
   }
-  // MobileNetV2 at 224: the forward pass, and fine-tuning from block_16 (BatchNorm in inference mode) on cached block_15 outputs.
-  const mn = addHead(await applications.mobilenetV2({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
-  const fwdName = 'mobilenet_v2 forward 224x224 b8';
+  // MobileNetV2 at 224 (beside PyTorch, whose peer builds it), and two small models of the newer families: the
+  // forward pass, and fine-tuning from a late block (BatchNorm in inference mode) on the cached outputs before it.
+  await zooRows(rows, peer, 'mobilenet_v2', 'block_16_expand', 'block_16');
+  await zooRows(rows, null, 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
+  await zooRows(rows, null, 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
+}
+
+async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: string, block: string): Promise<void> {
+  const mn = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
   const ort = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'ort' });
-  const fwdTorch = await pairedRow(rows, fwdName, null, () => ort.predict(x, 8), peer, { kind: 'forward', model: 'mobilenet_v2', size: 224, batch: 8 });
+  const fwdTorch = await pairedRow(rows, fwdName, null, () => ort.predict(x, 8), peer, { kind: 'forward', model: id, size: 224, batch: 8 });
   await ort.dispose();
   const wasmP = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'wasm' });
   wasmRow(rows, fwdName, null, await timed(() => wasmP.predict(x, 8)), fwdTorch);
   await wasmP.dispose();
-  unfreezeFrom(mn, 'block_16_expand');
-  const ftName = 'mobilenet_v2 train block_16 224 b8 sgd';
-  const trainer = await OrtTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  unfreezeFrom(mn, from);
+  const ftName = `${id} train ${block} 224 b8 sgd`;
+  const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-  const ftTorch = await pairedRow(rows, ftName, null, () => trainer.step(feats, labels, 8, 1e-3), peer, { kind: 'train', model: 'mobilenet_v2', size: 224, batch: 8 });
+  const ftTorch = await pairedRow(rows, ftName, null, () => trainer.step(feats, labels, 8, 1e-3), peer, { kind: 'train', model: id, size: 224, batch: 8 });
   await trainer.dispose();
-  const wasm = await TfjsTrainer.create(mn, { from: 'block_16_expand', loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
+  const wasm = await TfjsTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
   wasmRow(rows, ftName, null, await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1), ftTorch);
   await wasm.dispose();
 }

@@ -38,17 +38,31 @@ function randomiseBatchNorm(model: tflTypes.LayersModel): void {
   }
 }
 
-const ZOO: Array<[string, number]> = [
+/**
+ * [id, size, keep BatchNorm's initial statistics]. Random statistics make the deeper EfficientNets (B4–B7)
+ * chaotic: activations grow to ~1e5 and float32 rounding differences amplify block after block (measured on B5:
+ * from 1e-6 at block3 to O(1) at the top; B4 reached 2e-3), so those compare with the initial statistics; B0–B3
+ * check the same BatchNorm translation with random ones.
+ */
+const ZOO: Array<[string, number, boolean?]> = [
   ['vgg16', 32], ['resnet50', 32], ['resnet50v2', 33], ['inception_v3', 75], ['xception', 71],
   ['mobilenet', 32], ['mobilenet_v2', 35], ['efficientnet_b0', 33],
+  ['resnet101', 32], ['resnet152v2', 32], ['densenet121', 33], ['densenet201', 32],
+  ...[1, 2, 3, 4, 5, 6, 7].map((b): [string, number, boolean] => [`efficientnet_b${b}`, 32, b >= 4]),
+  // EfficientNetV2 is as chaotic under random statistics (5e-4 at B0's top); V2-L (119M parameters) would
+  // exhaust the wasm heap of the tfjs side, so it is only built and counted (test/zoo).
+  ['inception_resnet_v2', 75], ['mobilenet_v3_small', 33], ['mobilenet_v3_large', 32],
+  ['efficientnet_v2_b0', 33, true], ['efficientnet_v2_b3', 32, true], ['efficientnet_v2_s', 35, true], ['efficientnet_v2_m', 32, true],
 ];
 
 describe('the ONNX compiler agrees with tfjs', () => {
-  for (const [id, size] of ZOO) {
+  for (const [id, size, keepBatchNorm] of ZOO) {
     test(`${id} at ${size}x${size} (odd sizes exercise the padding rules)`, async () => {
       const m = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
-      randomiseBatchNorm(m);
+      if (!keepBatchNorm) randomiseBatchNorm(m);
       const { rel } = await ortVsTfjs(m);
+      // The zoo's larger models would otherwise fill the wasm heap one after the other.
+      m.dispose();
       assert.ok(rel < 1e-4, `relative error ${rel}`);
     });
   }

@@ -30,7 +30,15 @@ function suffixForward(model: tflTypes.LayersModel, from: string, features: tf.T
 }
 
 /** tfjs cannot differentiate BatchNormalization with scale=false (Inception's): its kernel saves an undefined scale. */
-const TFJS_AUTOGRAD_FAILS = new Set(['inception_v3']);
+const TFJS_AUTOGRAD_FAILS = new Set(['inception_v3', 'inception_resnet_v2']);
+
+/**
+ * Models whose BatchNorms keep their initial statistics here: with random ones EfficientNetV2's residual stream
+ * grows block after block (~1e3 at the top) and float32 rounding differences grow with it (measured ORT vs
+ * tfjs: 4e-7 at block2, 1e-4 at the top), more than the 1e-4 loss check allows. The BatchNorm gradient itself
+ * is checked with random statistics in the other models.
+ */
+const KEEP_BATCHNORM = new Set(['efficientnet_v2_b0']);
 
 const ZOO: Array<[string, number, string]> = [
   ['resnet50', 32, 'conv5_block1_1_conv'],
@@ -40,6 +48,18 @@ const ZOO: Array<[string, number, string]> = [
   ['mobilenet', 32, 'conv_dw_13'],
   ['mobilenet_v2', 32, 'block_16_expand'],
   ['efficientnet_b0', 32, 'block7a_expand_conv'],
+  ['resnet101v2', 32, 'conv5_block3_preact_bn'],
+  // DenseNet's concatenations and transitions (BN → ReLU → conv → average pooling) inside the trained part.
+  ['densenet121', 32, 'pool4_bn'],
+  ['efficientnet_b2', 32, 'block7a_expand_conv'],
+  ['efficientnet_v2_b0', 32, 'block6h_expand_conv'],
+  // Hard-swish, hard-sigmoid (Rescaling → ReLU(6) → Rescaling) gates and 5×5 depthwise convolutions.
+  ['mobilenet_v3_large', 32, 'expanded_conv_12_expand'],
+  // The scaled residual sums (CustomScaleLayer), 1×3 and 3×1 kernels.
+  ['inception_resnet_v2', 75, 'block8_9_mixed'],
+  ['mobilenet_v3_small', 32, 'conv'],
+  // Fused-MBConv blocks (full 3×3 convolutions, with and without expansion) and the 'same'-padded strided stem.
+  ['efficientnet_v2_b0', 32, 'stem_conv'],
   // Whole models: strided and depthwise convolutions, correct_pad padding, squeeze-excite, inside the trained part.
   ['mobilenet_v2', 32, 'Conv1'],
   ['efficientnet_b0', 32, 'stem_conv_pad'],
@@ -51,13 +71,13 @@ describe("one training step of each zoo model's trainable suffix matches tfjs au
       // (Cases of the same model differ by cut point.)
       const base = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
       for (const l of base.layers) {
-        if (l.getClassName() === 'BatchNormalization') l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
+        if (l.getClassName() === 'BatchNormalization' && !KEEP_BATCHNORM.has(id)) l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
       }
       const model = addHead(base, 'gap, dense:3:softmax');
       // EfficientNet's drop-connect layers would draw random masks in the step; the reference runs without them.
       for (const l of base.layers) if (l.getClassName() === 'Dropout') (l as unknown as { rate: number }).rate = 0;
       // Inception's cut point is a block: unfreeze from its first layer (the concatenation closes the previous one).
-      const from = id === 'inception_v3' ? base.layers[base.layers.findIndex((l) => l.name === 'mixed8') + 1].name : cut;
+      const from = id === 'inception_v3' ? base.layers[base.layers.findIndex((l) => l.name === 'mixed8') + 1].name : id === 'inception_resnet_v2' ? base.layers[base.layers.findIndex((l) => l.name === 'block8_8_ac') + 1].name : cut;
       unfreezeFrom(model, from);
       const prefixLayer = base.getLayer(from);
       const prefix = (await import('@tensorflow/tfjs-layers')).model({ inputs: base.inputs, outputs: prefixLayer.input as tflTypes.SymbolicTensor });

@@ -21,6 +21,8 @@ export interface ApplicationSpec extends InputRules {
   blockOf(layerName: string): string | null;
   /** Whether a block ends at its named layer (Inception's `mixedN` concatenations) rather than starting there. */
   blockNamedAtEnd?: boolean;
+  /** Whether the builder takes a width multiplier `alpha` (the MobileNets). */
+  takesAlpha?: boolean;
 }
 
 /** What transferkit remembers about a model built by `applications.*`. */

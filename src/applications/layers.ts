@@ -38,25 +38,36 @@ export class Rescaling extends tfl.layers.Layer {
 export interface NormalizationArgs {
   /** The feature axis (default -1). */
   axis?: number;
+  /** Fixed statistics per feature (Keras's `mean=`/`variance=`): then the layer holds no weights. */
+  mean?: number[];
+  variance?: number[];
   name?: string;
 }
 
 /**
  * keras.layers.Normalization: `(x - mean) / max(sqrt(variance), 1e-7)` with mean, variance and count stored
- * as non-trainable weights (EfficientNet keeps the ImageNet statistics there).
+ * as non-trainable weights (EfficientNet keeps the ImageNet statistics there), or, given `mean` and `variance`,
+ * as constants in the config (EfficientNetV2's B models).
  */
 export class Normalization extends tfl.layers.Layer {
   static className = 'Normalization';
   private readonly axis: number;
   private mean?: tfl.LayerVariable;
   private variance?: tfl.LayerVariable;
+  /** The fixed statistics, when given. */
+  readonly fixed?: { mean: number[]; variance: number[] };
 
   constructor(args: NormalizationArgs = {}) {
     super({ name: args.name });
     this.axis = args.axis ?? -1;
+    if (args.mean && args.variance) this.fixed = { mean: args.mean, variance: args.variance };
   }
 
   build(inputShape: Shape | Shape[]): void {
+    if (this.fixed) {
+      this.built = true;
+      return;
+    }
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     const axis = this.axis < 0 ? shape.length + this.axis : this.axis;
     const features = shape[axis];
@@ -71,16 +82,66 @@ export class Normalization extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], _kwargs?: Kwargs): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.tidy(() => {
-      const mean = (this.mean as tfl.LayerVariable).read();
-      const std = tf.maximum(tf.sqrt((this.variance as tfl.LayerVariable).read()), 1e-7);
-      return tf.div(tf.sub(x, mean), std);
+      const mean = this.fixed ? tf.tensor1d(this.fixed.mean) : (this.mean as tfl.LayerVariable).read();
+      const variance = this.fixed ? tf.tensor1d(this.fixed.variance) : (this.variance as tfl.LayerVariable).read();
+      return tf.div(tf.sub(x, mean), tf.maximum(tf.sqrt(variance), 1e-7));
     });
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), axis: this.axis };
+    return { ...super.getConfig(), axis: this.axis, ...(this.fixed ?? {}) };
   }
 }
 
 tf.serialization.registerClass(Rescaling);
 tf.serialization.registerClass(Normalization);
+
+/**
+ * Keras 3's `hard_swish` activation, `x · relu6(x + 3) / 6` (MobileNetV3), registered so that
+ * `Activation('hard_swish')` layers build, save and load in tfjs as they do in Keras. tfjs names activations in
+ * camel case and converts to Keras's snake case when saving (as `hardSigmoid` ↔ `hard_sigmoid`).
+ */
+export class HardSwish extends tf.serialization.Serializable {
+  static className = 'hardSwish';
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return {};
+  }
+}
+
+tf.serialization.registerClass(HardSwish);
+
+export interface CustomScaleLayerArgs {
+  scale: number;
+  name?: string;
+}
+
+/** InceptionResNetV2's `CustomScaleLayer`: `inputs[0] + inputs[1] * scale`, the scaled residual sum. */
+export class CustomScaleLayer extends tfl.layers.Layer {
+  static className = 'CustomScaleLayer';
+  readonly scale: number;
+
+  constructor(args: CustomScaleLayerArgs) {
+    super({ name: args.name });
+    this.scale = args.scale;
+  }
+
+  computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [x, residual] = inputs as tf.Tensor[];
+    return tf.tidy(() => tf.add(x, tf.mul(residual, this.scale)));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), scale: this.scale };
+  }
+}
+
+tf.serialization.registerClass(CustomScaleLayer);

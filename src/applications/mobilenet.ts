@@ -52,6 +52,7 @@ function mobilenetWeights(): WeightsEntry[] {
 export const MOBILENET: ApplicationSpec = {
   id: 'mobilenet',
   name: 'MobileNet',
+  takesAlpha: true,
   defaultSize: 224,
   minSize: 32,
   preprocessing: 'tf',

@@ -32,6 +32,7 @@ function weights(): WeightsEntry[] {
 export const MOBILENET_V2: ApplicationSpec = {
   id: 'mobilenet_v2',
   name: 'MobileNetV2',
+  takesAlpha: true,
   defaultSize: 224,
   minSize: 32,
   preprocessing: 'tf',

@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type InputShape, type Pooling, getApplication } from '../applications/index.js';
+import { type InputShape, type Pooling, applicationIds, getApplication } from '../applications/index.js';
 import type { DicomSettings } from '../data/decode.js';
 import { parseWindow } from '../data/dicom.js';
 import { UsageError } from '../errors.js';
@@ -59,7 +59,7 @@ export const MODEL_OPTIONS_HELP = `
   --pooling avg|max              global pooling of the features when --no-top
   --classes N                    classes of the top classifier (default 1000)
   --classifier-activation NAME   activation of the top classifier (default softmax; 'none' for logits)
-  --alpha A                      MobileNet / MobileNetV2 width multiplier (default 1.0)`;
+  --alpha A                      MobileNet / MobileNetV2 / MobileNetV3 width multiplier (default 1.0)`;
 
 function parseInputShape(raw: string): InputShape {
   const parts = raw.split(',').map((s) => s.trim());
@@ -78,7 +78,10 @@ export async function buildBase(id: string, values: Values, initialize = true): 
   const pooling = values.pooling as string | undefined;
   if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') throw new UsageError(`--pooling must be avg or max; got '${pooling}'`);
   const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
-  if (alpha !== undefined && !['mobilenet', 'mobilenet_v2'].includes(id.toLowerCase())) throw new UsageError(`--alpha applies to mobilenet and mobilenet_v2 only, not ${id}`);
+  if (alpha !== undefined && !app.spec.takesAlpha) {
+    const ids = applicationIds().filter((i) => getApplication(i).spec.takesAlpha);
+    throw new UsageError(`--alpha applies to ${ids.join(', ')} only, not ${id}`);
+  }
   // A model that is only counted never computes: tfjs's plain cpu backend allocates its zeros for free.
   await initBackend(initialize ? undefined : 'cpu');
   return app.build({
@@ -122,7 +125,7 @@ export const IMAGE_BASE_OPTIONS: Options = {
 
 export const IMAGE_BASE_HELP = `
   --base MODEL                 pretrained base (vgg16, resnet50, mobilenet, …; see transferkit layers MODEL)
-  --alpha A                    MobileNet / MobileNetV2 width
+  --alpha A                    MobileNet / MobileNetV2 / MobileNetV3 width
   --weights imagenet|none|FILE weights of the base (default imagenet)
   --input-size N               images resized to N×N (default: the base's size; small images work better upscaled)
   --batch-size N               images per step (default 32)`;

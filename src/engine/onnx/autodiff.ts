@@ -108,9 +108,38 @@ export function activate(t: Tape, x: string, name: string): string {
       });
       return y;
     }
+    case 'hard_swish':
+    case 'hardSwish': {
+      // y = x · relu6(x + 3) / 6; dy/dx = 0 below −3, 1 above 3, (2x + 3)/6 between.
+      const three = g.constant('three', [3], []);
+      const minusThree = g.constant('minus_three', [-3], []);
+      const sixth = g.constant('sixth', [1 / 6], []);
+      const gate = g.op('Mul', [g.op('Clip', [g.op('Add', [x, three]), g.constant('zero', [0], []), g.constant('six', [6], [])]), sixth]);
+      const y = g.op('Mul', [x, gate], {}, 'hard_swish');
+      t.record(() => {
+        const dy = t.grad(y);
+        if (!dy) return;
+        const middle = g.op('Mul', [g.op('Add', [g.op('Add', [x, x]), three]), sixth]);
+        const d = g.op('Where', [g.op('Less', [x, minusThree]), g.constant('zero', [0], []), g.op('Where', [g.op('Greater', [x, three]), g.constant('one', [1], []), middle])]);
+        t.accumulate(x, g.op('Mul', [dy, d], {}, 'dhard_swish'));
+      });
+      return y;
+    }
     default:
       throw new Error(`no gradient for activation '${name}' in the training compiler yet`);
   }
+}
+
+/** x · scale + offset with constant scale and offset (Keras's Rescaling), per channel or not: dx = dy · scale. */
+export function affine(t: Tape, x: string, scale: string, offset: string | undefined): string {
+  const { g } = t;
+  const scaled = g.op('Mul', [x, scale], {}, 'rescale');
+  const y = offset ? g.op('Add', [scaled, offset], {}, 'offset') : scaled;
+  t.record(() => {
+    const dy = t.grad(y);
+    if (dy) t.accumulate(x, g.op('Mul', [dy, scale], {}, 'drescale'));
+  });
+  return y;
 }
 
 /** x * mask, the mask fed per step (dropout: 0 or 1/(1-rate)). */

@@ -80,6 +80,12 @@ export function activation(g: GraphBuilder, v: Value, name: string): Value {
       return unary('Softmax', { axis: v.rank === 4 ? 1 : -1 });
     case 'swish':
       return { name: g.op('Mul', [v.name, g.op('Sigmoid', [v.name])]), rank: v.rank };
+    case 'hard_swish':
+    case 'hardSwish': {
+      // Keras 3's x · relu6(x + 3) / 6 (MobileNetV3), as ONNX's HardSigmoid with alpha 1/6, beta 1/2.
+      const gate = g.op('HardSigmoid', [v.name], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
+      return { name: g.op('Mul', [v.name, gate]), rank: v.rank };
+    }
     case 'mish':
       return { name: g.op('Mul', [v.name, g.op('Tanh', [g.op('Softplus', [v.name])])]), rank: v.rank };
     case 'gelu': {
@@ -212,6 +218,11 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       for (const other of inputs.slice(1)) acc = g.op(op, [acc, other.name], {}, layer.name);
       return [{ name: acc, rank: Math.max(...inputs.map((i) => i.rank)) }];
     }
+    case 'CustomScaleLayer': {
+      // InceptionResNetV2's scaled residual: inputs[0] + inputs[1] · scale.
+      const scaled = g.op('Mul', [inputs[1].name, g.constant(`${layer.name}_scale`, [c.scale as number], [])], {}, layer.name);
+      return [{ name: g.op('Add', [x.name, scaled], {}, layer.name), rank: x.rank }];
+    }
     case 'Concatenate': {
       const rank = x.rank;
       let axis = c.axis as number;
@@ -244,9 +255,10 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       return [{ name: shifted, rank: x.rank }];
     }
     case 'Normalization': {
-      const ws = w();
-      const inv = ws.variance.values.map((v) => 1 / Math.max(Math.sqrt(v), 1e-7));
-      const centred = g.op('Sub', [x.name, channelConstant(g, `${layer.name}_mean`, ws.mean.values, x.rank)], {}, layer.name);
+      // Fixed statistics live in the config (Keras's `mean=`/`variance=`), adapted ones in the weights.
+      const stats = c.mean ? { mean: Float32Array.from(c.mean as number[]), variance: Float32Array.from(c.variance as number[]) } : { mean: w().mean.values, variance: w().variance.values };
+      const inv = stats.variance.map((v) => 1 / Math.max(Math.sqrt(v), 1e-7));
+      const centred = g.op('Sub', [x.name, channelConstant(g, `${layer.name}_mean`, stats.mean, x.rank)], {}, layer.name);
       return [{ name: g.op('Mul', [centred, channelConstant(g, `${layer.name}_inv_std`, inv, x.rank)], {}, layer.name), rank: x.rank }];
     }
     default:

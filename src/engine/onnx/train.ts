@@ -3,7 +3,7 @@
 // go in as inputs and come out updated; the learning rate is an input, so schedules need no rebuild.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
-import { Tape, type Window, activate, avgPool, batchNorm, combine, concatLast, conv2d, dense, depthwiseConv2d, flatten, globalPool, maskMul, maxPool, reshape, windowOf, zeroPad } from './autodiff.js';
+import { Tape, type Window, activate, affine, avgPool, batchNorm, combine, concatLast, conv2d, dense, depthwiseConv2d, flatten, globalPool, maskMul, maxPool, reshape, windowOf, zeroPad } from './autodiff.js';
 import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
 import { type Arith, type OptimizerSpec, applyUpdate, slotNames } from '../optimizers.js';
@@ -126,6 +126,13 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     }
     case 'Activation':
       return [withActivation(e, x, c.activation as string)];
+    case 'Rescaling': {
+      // Constants broadcast over the last (channel) axis of the NHWC values trained here.
+      const constant = (name: string, v: number | number[]) => (Array.isArray(v) ? g.constant(name, v, [v.length]) : g.constant(name, [v], []));
+      const offset = c.offset as number | number[];
+      const hasOffset = Array.isArray(offset) || offset !== 0;
+      return [affine(t, x, constant(`${layer.name}_scale`, c.scale as number | number[]), hasOffset ? constant(`${layer.name}_offset`, offset) : undefined)];
+    }
     case 'ReLU': {
       const max = c.maxValue as number | null | undefined;
       if (max != null && max !== 6) throw unsupported(`ReLU capped at ${max} (6 or none only)`);
@@ -162,6 +169,10 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     case 'Add':
     case 'Multiply':
       return [combine(t, layer.getClassName() === 'Add' ? 'Add' : 'Mul', xs, inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+    case 'CustomScaleLayer': {
+      const residual = affine(t, xs[1], g.constant(`${layer.name}_scale`, [c.scale as number], []), undefined);
+      return [combine(t, 'Add', [x, residual], inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+    }
     case 'Concatenate': {
       const axis = c.axis as number;
       if (axis !== -1 && axis !== shape.length) throw unsupported('concatenation along an axis other than the last');
