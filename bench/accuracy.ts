@@ -38,7 +38,10 @@ function linkSplit(dir: string, classes: string[], from: number, to: number): st
 async function logisticRegression(train: LabelledFile[], test: LabelledFile[], size: number, tmp: string): Promise<number | null> {
   const base = await applications.mobilenet({ weights: H5, includeTop: false, inputShape: [size, size, 3], alpha: 0.25, pooling: 'avg' });
   const files: Record<string, string> = {};
-  for (const [name, set] of [['train', train], ['test', test]] as const) {
+  for (const [name, set] of [
+    ['train', train],
+    ['test', test],
+  ] as const) {
     const file = path.join(tmp, `${name}.npy`);
     const w = await NpyWriter.open(file, [base.outputs[0].shape[1] as number]);
     const r = await extractFeatures(base, set, (rows, n) => w.append(rows, n), { source: photoSource('tf') });
@@ -81,7 +84,15 @@ async function main(): Promise<void> {
       const test = linkSplit(path.join(tmp, 'test'), pair, 400, 1000);
       const r = await trainAndScore(train, test, 96);
       const lr = await logisticRegression((await listImageFolder(train)).files, r.test, 96, tmp);
-      const row = { data: `cifar10 ${pair.join('/')}`, size: 96, val: r.val, heldOut: r.heldOut, logisticRegression: lr, epochs: r.epochs, seconds: +r.seconds.toFixed(1) };
+      const row = {
+        data: `cifar10 ${pair.join('/')}`,
+        size: 96,
+        val: r.val,
+        heldOut: r.heldOut,
+        logisticRegression: lr,
+        epochs: r.epochs,
+        seconds: +r.seconds.toFixed(1),
+      };
       console.log(JSON.stringify(row));
       rows.push(row);
     } finally {
@@ -94,7 +105,15 @@ async function main(): Promise<void> {
     try {
       const r = await trainAndScore(path.join(dir, 'train'), path.join(dir, 'val'), 224);
       const lr = await logisticRegression((await listImageFolder(path.join(dir, 'train'))).files, r.test, 224, tmp);
-      const row = { data: 'hymenoptera train → val', size: 224, val: r.val, heldOut: r.heldOut, logisticRegression: lr, epochs: r.epochs, seconds: +r.seconds.toFixed(1) };
+      const row = {
+        data: 'hymenoptera train → val',
+        size: 224,
+        val: r.val,
+        heldOut: r.heldOut,
+        logisticRegression: lr,
+        epochs: r.epochs,
+        seconds: +r.seconds.toFixed(1),
+      };
       console.log(JSON.stringify(row));
       rows.push(row);
     } finally {

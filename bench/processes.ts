@@ -60,7 +60,8 @@ export async function endToEnd(root: string, shared: string, o: { rounds: number
   ];
   const results: EndToEnd[] = [];
   for (const w of workloads) {
-    const ours = async () => timeProcess(process.execPath, [cli, 'extract', w.data, ...w.ours, '--out', path.join(out, 'ours.npy')], { TRANSFERKIT_HOME: home });
+    const ours = async () =>
+      timeProcess(process.execPath, [cli, 'extract', w.data, ...w.ours, '--out', path.join(out, 'ours.npy')], { TRANSFERKIT_HOME: home });
     const theirs = async () => timeProcess(TORCH_PY, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], { OMP_NUM_THREADS: '2' });
     const p = await paired(o.rounds, ours, o.torch ? theirs : undefined);
     results.push({ name: w.name, transferkitS: p.ours, torchS: p.theirs, vsTorch: p.ratio, spread: p.spread });

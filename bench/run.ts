@@ -23,7 +23,10 @@ import { describeShardBench, shardedExtract } from './shards.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
 // `--only=startup,e2e,steps,seed,rss,shards` runs some sections (default: all).
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const ONLY = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const run = (section: string) => !ONLY || ONLY.includes(section);
 const REPS = QUICK ? 3 : 7;
 /** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
@@ -53,7 +56,13 @@ async function timed(fn: () => Promise<unknown>, reps = REPS, warmup = 2): Promi
 
 /** Multiply-adds of VGG16's convolutions per image at `size`, from conv index `from` (0-12) on. */
 function vggConvMacs(size: number, from = 0): number {
-  const blocks = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
+  const blocks = [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256],
+    [512, 512, 512],
+    [512, 512, 512],
+  ];
   let macs = 0;
   let ci = 3;
   let s = size;
@@ -70,7 +79,15 @@ function vggConvMacs(size: number, from = 0): number {
 const HEAD_MACS = 512 * 256 + 256;
 
 /** The ORT side of a workload timed alternately with PyTorch's (when present); one table row, and the torch row. */
-async function pairedRow(rows: Row[], name: string, gflop: number | null, ours: () => Promise<unknown>, peer: TorchPeer | null, workload: object, reps = REPS): Promise<Paired> {
+async function pairedRow(
+  rows: Row[],
+  name: string,
+  gflop: number | null,
+  ours: () => Promise<unknown>,
+  peer: TorchPeer | null,
+  workload: object,
+  reps = REPS,
+): Promise<Paired> {
   await ours(); // warm-up: the first runs plan memory
   const p = await paired(ROUNDS, () => timed(ours, reps, 1), peer ? async () => (await peer.ask({ ...workload, name, reps })).msPerStep as number : undefined);
   rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflop === null ? null : gflop / (p.ours / 1000), vsTorch: p.ratio, spread: p.spread });
@@ -80,7 +97,13 @@ async function pairedRow(rows: Row[], name: string, gflop: number | null, ours: 
 
 /** The wasm fallback, timed on its own and set against PyTorch's median. */
 function wasmRow(rows: Row[], name: string, gflop: number | null, ms: number, torch: Paired): void {
-  rows.push({ name, engine: 'wasm', msPerStep: ms, gflops: gflop === null ? null : gflop / (ms / 1000), vsTorch: torch.theirs === null ? null : torch.theirs / ms });
+  rows.push({
+    name,
+    engine: 'wasm',
+    msPerStep: ms,
+    gflops: gflop === null ? null : gflop / (ms / 1000),
+    vsTorch: torch.theirs === null ? null : torch.theirs / ms,
+  });
 }
 
 async function vgg(size: number, head: boolean): Promise<tfl.LayersModel> {
@@ -89,7 +112,10 @@ async function vgg(size: number, head: boolean): Promise<tfl.LayersModel> {
 }
 
 async function forwardRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
-  for (const [size, batch] of [[32, 64], [224, 8]]) {
+  for (const [size, batch] of [
+    [32, 64],
+    [224, 8],
+  ]) {
     const name = `vgg16 forward ${size}x${size} b${batch}`;
     const model = await vgg(size, false);
     const x = tf.randomUniform([batch, size, size, 3], -1, 1).dataSync() as Float32Array;
@@ -182,7 +208,10 @@ async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: number,
     if (phase.from === 'flatten') freeze(base);
     else unfreezeFrom(model, phase.from);
     const predictor = await phase.prefix();
-    const rowSize = predictor.outputShape(1).slice(1).reduce((a, b) => a * b, 1);
+    const rowSize = predictor
+      .outputShape(1)
+      .slice(1)
+      .reduce((a, b) => a * b, 1);
     const cached = new Float32Array(n * rowSize);
     for (let s = 0; s < n; s += 256) {
       const m = Math.min(256, n - s);
@@ -205,13 +234,27 @@ async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: number,
 /** Peak RSS (MB) of one CLI run, by /usr/bin/time. */
 function peakRssMb(args: string[], env: Record<string, string> = {}): number | null {
   if (!existsSync(CIFAR) || !existsSync('/usr/bin/time')) return null;
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   const kb = Number(r.stderr.trim().split('\n').pop());
   return Number.isFinite(kb) ? kb / 1024 : null;
 }
 
 function extractRss(): number | null {
-  return peakRssMb(['extract', CIFAR, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--out', path.join(os.tmpdir(), `transferkit-bench-${process.pid}.npy`)]);
+  return peakRssMb([
+    'extract',
+    CIFAR,
+    '--base',
+    'vgg16',
+    '--weights',
+    'none',
+    '--input-size',
+    '32',
+    '--out',
+    path.join(os.tmpdir(), `transferkit-bench-${process.pid}.npy`),
+  ]);
 }
 
 /** Training on all 10,000 images at 96x96 (features of 9 KB each): in-memory features against the disk cache. */
@@ -227,7 +270,8 @@ async function main(): Promise<void> {
   const seedN = QUICK ? 500 : 2000;
   const seedEpochs = QUICK ? 2 : 10;
   const peer = torchAvailable() ? TorchPeer.start(path.join(ROOT, 'bench')) : null;
-  if (!peer) process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch python3-pil): its column stays empty\n');
+  if (!peer)
+    process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch python3-pil): its column stays empty\n');
   const starts = run('startup') ? startup(ROOT, QUICK ? 5 : 11) : [];
   const e2e = hasCifar && run('e2e') ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, torch: peer !== null }) : [];
   const rows: Row[] = [];
@@ -260,7 +304,13 @@ async function main(): Promise<void> {
     startup: starts,
     endToEnd: e2e,
     workloads: rows,
-    seedWorkflow: { images: seedN, epochsPerPhase: seedEpochs, transferkitS: transferkitSeed, torchNaiveS: torchSeed, ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null },
+    seedWorkflow: {
+      images: seedN,
+      epochsPerPhase: seedEpochs,
+      transferkitS: transferkitSeed,
+      torchNaiveS: torchSeed,
+      ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null,
+    },
     extractPeakRssMb: rssMb,
     trainPeakRssMb: fitRss,
     shardedExtract: sharded,
@@ -279,9 +329,14 @@ async function main(): Promise<void> {
   for (const e of e2e) {
     process.stdout.write(`${e.name}: transferkit ${e.transferkitS.toFixed(2)} s, PyTorch ${fmt(e.torchS, 2)} s, ${vs(e)}\n`);
   }
-  process.stdout.write(`\nseed workflow (${seedN} images, ${seedEpochs}+${seedEpochs} epochs): transferkit ${fmt(transferkitSeed)} s, PyTorch the Keras way ${fmt(torchSeed)} s, ratio ${fmt(result.seedWorkflow.ratio, 2)}\n`);
+  process.stdout.write(
+    `\nseed workflow (${seedN} images, ${seedEpochs}+${seedEpochs} epochs): transferkit ${fmt(transferkitSeed)} s, PyTorch the Keras way ${fmt(torchSeed)} s, ratio ${fmt(result.seedWorkflow.ratio, 2)}\n`,
+  );
   if (rssMb !== null) process.stdout.write(`extract over the 10,000 CIFAR-10 test images at 32x32: peak RSS ${rssMb.toFixed(0)} MB\n`);
-  if (fitRss.memory !== null) process.stdout.write(`train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`);
+  if (fitRss.memory !== null)
+    process.stdout.write(
+      `train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`,
+    );
   if (sharded) process.stdout.write(describeShardBench(sharded));
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

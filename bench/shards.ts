@@ -28,7 +28,9 @@ function run(args: string[]): Promise<{ seconds: number; stdout: string }> {
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - t) / 1000, stdout }) : reject(new Error(`transferkit ${args.join(' ')}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ seconds: (performance.now() - t) / 1000, stdout }) : reject(new Error(`transferkit ${args.join(' ')}: ${stderr}`)),
+    );
   });
 }
 
@@ -44,7 +46,14 @@ export async function shardedExtract(): Promise<ShardBench | null> {
     const t = performance.now();
     const shards = await Promise.all([0, 1].map((k) => run([...base, '--shard', `${k}/2`, '--out', path.join(dir, 'f.parquet')])));
     const two = (performance.now() - t) / 1000;
-    const merge = await run(['features', 'merge', ...[0, 1].map((k) => path.join(dir, `f-0000${k}-of-00002.parquet`)), '--out', path.join(dir, 'all.parquet'), '--json']);
+    const merge = await run([
+      'features',
+      'merge',
+      ...[0, 1].map((k) => path.join(dir, `f-0000${k}-of-00002.parquet`)),
+      '--out',
+      path.join(dir, 'all.parquet'),
+      '--json',
+    ]);
     return {
       images,
       model: 'mobilenet alpha 0.25, 96x96, ORT',
@@ -74,7 +83,14 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const dir = path.join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-shards.json`);
-    writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, shardedExtract: b }, null, 2) + '\n');
+    writeFileSync(
+      file,
+      JSON.stringify(
+        { date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, shardedExtract: b },
+        null,
+        2,
+      ) + '\n',
+    );
     process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
   }
 }

@@ -15,12 +15,28 @@ describe('VGG16 / VGG19 as keras.applications builds them', () => {
       m.layers.map((l) => l.name),
       [
         'input_layer',
-        'block1_conv1', 'block1_conv2', 'block1_pool',
-        'block2_conv1', 'block2_conv2', 'block2_pool',
-        'block3_conv1', 'block3_conv2', 'block3_conv3', 'block3_pool',
-        'block4_conv1', 'block4_conv2', 'block4_conv3', 'block4_pool',
-        'block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_pool',
-        'flatten', 'fc1', 'fc2', 'predictions',
+        'block1_conv1',
+        'block1_conv2',
+        'block1_pool',
+        'block2_conv1',
+        'block2_conv2',
+        'block2_pool',
+        'block3_conv1',
+        'block3_conv2',
+        'block3_conv3',
+        'block3_pool',
+        'block4_conv1',
+        'block4_conv2',
+        'block4_conv3',
+        'block4_pool',
+        'block5_conv1',
+        'block5_conv2',
+        'block5_conv3',
+        'block5_pool',
+        'flatten',
+        'fc1',
+        'fc2',
+        'predictions',
       ],
     );
     const last = m.layers[m.layers.length - 1];
@@ -83,8 +99,7 @@ describe("Keras's input rules, in Keras's order", () => {
   test('imagenet needs 3 channels', () => rejects({ weights: 'imagenet', includeTop: false, inputShape: [64, 64, 1] }, /3 input channels/));
   test('below the minimum size names the minimum 32', () =>
     rejects({ weights: null, includeTop: false, inputShape: [16, 16, 3] }, /at least 32x32; got inputShape \[16, 16, 3\]/));
-  test('includeTop with an unknown dimension', () =>
-    rejects({ weights: null, includeTop: true, inputShape: [null, 64, 3] }, /static inputShape/));
+  test('includeTop with an unknown dimension', () => rejects({ weights: null, includeTop: true, inputShape: [null, 64, 3] }, /static inputShape/));
   test('pretrained classifier only softmax or null', () => rejects({ weights: 'imagenet', classifierActivation: 'sigmoid' }, /softmax' or null/));
   test('a random-weights classifier may use any activation', async () => {
     const m = await applications.vgg16({ weights: null, inputShape: [32, 32, 3], classes: 1, classifierActivation: 'sigmoid' });

@@ -80,7 +80,11 @@ describe('transferkit compare-params', () => {
     const r = cli(['compare-params', 'vgg16', ...SEED, '--unfreeze-from', 'block5_conv1', '--json', '--chart', chart]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
-      JSON.parse(r.stdout).map((x: { strategy: string; trainableParams: number; nonTrainableParams: number }) => [x.strategy, x.trainableParams, x.nonTrainableParams]),
+      JSON.parse(r.stdout).map((x: { strategy: string; trainableParams: number; nonTrainableParams: number }) => [
+        x.strategy,
+        x.trainableParams,
+        x.nonTrainableParams,
+      ]),
       [
         ['full', 14_846_273, 0],
         ['feature-extraction', 131_585, 14_714_688],

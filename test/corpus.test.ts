@@ -40,19 +40,37 @@ const IMAGES: Array<[string, string, (file: string) => Promise<void>, 'decodes' 
     'truncated JPEG',
     'truncated.jpg',
     async (f) => {
-      const full = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg().toBuffer();
+      const full = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'gray', noise: { type: 'gaussian', mean: 128, sigma: 30 } } })
+        .jpeg()
+        .toBuffer();
       writeFileSync(f, full.subarray(0, full.length >> 1));
     },
     'skipped',
   ],
   ['zero-byte file', 'empty.png', async (f) => writeFileSync(f, ''), 'skipped'],
-  ['PNG with alpha', 'alpha.png', async (f) => void (await sharp({ create: { width: 20, height: 20, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 0.5 } } }).png().toFile(f)), 'decodes'],
+  [
+    'PNG with alpha',
+    'alpha.png',
+    async (f) =>
+      void (await sharp({ create: { width: 20, height: 20, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 0.5 } } })
+        .png()
+        .toFile(f)),
+    'decodes',
+  ],
   ['16-bit PNG', 'deep.png', async (f) => void (await rgb(20, 20).toColourspace('rgb16').png().toFile(f)), 'decodes'],
   ['grayscale PNG', 'gray.png', async (f) => void (await rgb(20, 20).toColourspace('b-w').png().toFile(f)), 'decodes'],
   ['CMYK JPEG', 'cmyk.jpg', async (f) => void (await rgb(20, 20).toColourspace('cmyk').jpeg().toFile(f)), 'decodes'],
   ['1x1 image', 'dot.png', async (f) => void (await rgb(1, 1).png().toFile(f)), 'decodes'],
   ['10000x10 image', 'strip.png', async (f) => void (await rgb(10000, 10).png().toFile(f)), 'decodes'],
-  ['animated GIF', 'anim.gif', async (f) => void (await sharp({ create: { width: 8, height: 16, channels: 3, background: 'red' } }).gif().toFile(f)), 'decodes'],
+  [
+    'animated GIF',
+    'anim.gif',
+    async (f) =>
+      void (await sharp({ create: { width: 8, height: 16, channels: 3, background: 'red' } })
+        .gif()
+        .toFile(f)),
+    'decodes',
+  ],
   ['a .jpg that is really text', 'text.jpg', async (f) => writeFileSync(f, 'hello, I am not a JPEG\n'), 'skipped'],
   ['EXIF-rotated JPEG', 'rotated.jpg', async (f) => void (await rgb(30, 10).withMetadata({ orientation: 6 }).jpeg().toFile(f)), 'decodes'],
   ['file name with spaces and unicode', 'photo été 01.png', async (f) => void (await rgb(12, 12).png().toFile(f)), 'decodes'],
@@ -93,16 +111,29 @@ describe('bad-input corpus: images', () => {
     clean(r, dir);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    const expected = IMAGES.filter(([, , , o]) => o === 'skipped').map(([, name]) => name).sort();
+    const expected = IMAGES.filter(([, , , o]) => o === 'skipped')
+      .map(([, name]) => name)
+      .sort();
     assert.deepEqual(j.skipped.map((s: { file: string }) => path.basename(s.file)).sort(), expected, 'hidden files are ignored, bad images counted');
   });
 });
 
 describe('bad-input corpus: folders', () => {
   const FOLDERS: Array<[string, (root: string) => Promise<string>, RegExp | { skipped: RegExp | null; images?: number }]> = [
-    ['an empty dataset folder', async (root) => (mkdirSync(path.join(root, 'data')), path.join(root, 'data')), /data: no images found; expected .*<class>\/<image>\.jpg/],
+    [
+      'an empty dataset folder',
+      async (root) => {
+        mkdirSync(path.join(root, 'data'));
+        return path.join(root, 'data');
+      },
+      /data: no images found; expected .*<class>\/<image>\.jpg/,
+    ],
     ['a missing dataset folder', async (root) => path.join(root, 'nowhere'), /nowhere: cannot read the dataset folder \(ENOENT\)/],
-    ['one class only', async (root) => makeImageFolder(path.join(root, 'data'), { classes: ['only'], perClass: 4 }), /1 class folder\(s\) with images; a classifier needs at least 2/],
+    [
+      'one class only',
+      async (root) => makeImageFolder(path.join(root, 'data'), { classes: ['only'], perClass: 4 }),
+      /1 class folder\(s\) with images; a classifier needs at least 2/,
+    ],
     [
       'nested sub-sub-folders (Keras reads them)',
       async (root) => {
@@ -164,7 +195,14 @@ describe('bad-input corpus: folders', () => {
 describe('bad-input corpus: weights files', () => {
   async function mobilenetLayers(): Promise<Map<string, WeightToWrite[]>> {
     const m = await applications.getApplication('mobilenet').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 });
-    return new Map(m.layers.filter((l) => l.weights.length).map((l) => [l.name, l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array }))]));
+    return new Map(
+      m.layers
+        .filter((l) => l.weights.length)
+        .map((l) => [
+          l.name,
+          l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
+        ]),
+    );
   }
   const CASES: Array<[string, (file: string) => Promise<void>, RegExp]> = [
     ['not HDF5 at all', async (f) => writeFileSync(f, 'this is a text file'), /not an HDF5 file|cannot read/i],
@@ -176,7 +214,12 @@ describe('bad-input corpus: weights files', () => {
       },
       /truncated|cannot read|not an HDF5/i,
     ],
-    ['the .h5 of another model', async (f) => saveWeights(await applications.getApplication('mobilenet_v2').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.35 }), f), /does not fit model/],
+    [
+      'the .h5 of another model',
+      async (f) =>
+        saveWeights(await applications.getApplication('mobilenet_v2').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.35 }), f),
+      /does not fit model/,
+    ],
     [
       'one layer missing',
       async (f) => {
@@ -291,7 +334,10 @@ describe('bad-input corpus: saved models and flags', () => {
     const r = cli(['train', path.join(dir, 't.csv'), ...BASE, '--epochs', '5', '--optimizer', 'sgd', '--learning-rate', '1e20', '--out', out]);
     clean(r, dir);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /stopped: the (validation )?loss became (NaN|Infinity) in epoch \d: lower the learning rate \(--learning-rate\); saved the weights (of epoch \d|from before the phase) to /);
+    assert.match(
+      r.stderr,
+      /stopped: the (validation )?loss became (NaN|Infinity) in epoch \d: lower the learning rate \(--learning-rate\); saved the weights (of epoch \d|from before the phase) to /,
+    );
     const p = cli(['predict', out, path.join(data, 'alpha', '000.png'), '--json']);
     assert.equal(p.code, 0, p.stderr);
     assert.ok(Number.isFinite(JSON.parse(p.stdout)[0].value), 'the kept weights are finite');
@@ -330,7 +376,9 @@ for (let i = 0; ; i++) await saveModel(m, ${JSON.stringify(out)}, { format: 'tra
     const dir = tempDir();
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 30, size: 32 });
     const out = path.join(dir, 'model');
-    const child = spawn(process.execPath, [CLI, 'train', data, ...BASE, '--strategy', 'full', '--epochs', '500', '--batch-size', '4', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'train', data, ...BASE, '--strategy', 'full', '--epochs', '500', '--batch-size', '4', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((resolve) => {
@@ -352,7 +400,14 @@ describe('leaks and long runs', () => {
   test('100 epochs on cached features: the tensor count after epoch 2 equals the count after epoch 100', async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 4, size: 32 });
     const counts: number[] = [];
-    await trainImageClassifier(data, { base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, epochs: 100, onEvent: (e) => e.type === 'epoch' && counts.push(tf.memory().numTensors) });
+    await trainImageClassifier(data, {
+      base: 'mobilenet',
+      alpha: 0.25,
+      weights: null,
+      inputSize: 32,
+      epochs: 100,
+      onEvent: (e) => e.type === 'epoch' && counts.push(tf.memory().numTensors),
+    });
     assert.equal(counts.length, 100);
     assert.equal(counts[99], counts[1]);
   });
@@ -360,7 +415,9 @@ describe('leaks and long runs', () => {
   for (const engine of ['ort', 'wasm'] as const) {
     test(`1,000 predict calls (${engine}): the tensor count stays flat`, async () => {
       await initBackend('wasm');
-      const model = await applications.getApplication('mobilenet').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25, pooling: 'avg' });
+      const model = await applications
+        .getApplication('mobilenet')
+        .build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25, pooling: 'avg' });
       const predictor = await createPredictor(model, { engine });
       const x = new Float32Array(32 * 32 * 3).fill(0.5);
       await predictor.predict(x, 1);

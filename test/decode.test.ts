@@ -15,7 +15,7 @@ async function viaSharp(bytes: Uint8Array): Promise<Float32Array> {
 /** A seeded noisy RGB picture, so the JPEG has real detail in every block. */
 function noise(w: number, h: number, seed: number): Buffer {
   let s = seed;
-  return Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => ((s = (s * 1103515245 + 12345) & 0x7fffffff) >> 16) % 256 ^ (i % 97)));
+  return Buffer.from(Array.from({ length: w * h * 3 }, (_, i) => (((s = (s * 1103515245 + 12345) & 0x7fffffff) >> 16) % 256) ^ (i % 97)));
 }
 
 describe('JPEG decoding', () => {
@@ -26,7 +26,9 @@ describe('JPEG decoding', () => {
       [48, 40, { quality: 60, progressive: true }],
     ];
     for (const [w, h, options] of cases) {
-      const bytes = await sharp(noise(w, h, w * h), { raw: { width: w, height: h, channels: 3 } }).jpeg(options).toBuffer();
+      const bytes = await sharp(noise(w, h, w * h), { raw: { width: w, height: h, channels: 3 } })
+        .jpeg(options)
+        .toBuffer();
       const fast = await decodePlainJpeg(bytes, h, w);
       assert.ok(fast, `${w}x${h} ${JSON.stringify(options)} takes the fast path`);
       assert.deepEqual(fast, await viaSharp(bytes));
@@ -34,7 +36,9 @@ describe('JPEG decoding', () => {
   });
 
   test('files that need resizing, carry EXIF or an ICC profile, or are damaged go to sharp', async () => {
-    const plain = await sharp(noise(32, 32, 5), { raw: { width: 32, height: 32, channels: 3 } }).jpeg().toBuffer();
+    const plain = await sharp(noise(32, 32, 5), { raw: { width: 32, height: 32, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     assert.equal(await decodePlainJpeg(plain, 16, 16), null, 'another size');
     const exif = await sharp(plain).withMetadata({ orientation: 6 }).jpeg().toBuffer();
     assert.equal(jpegHeader(exif)?.extras, true);
@@ -50,7 +54,10 @@ describe('JPEG decoding', () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'rotated.jpg'), exif);
     const rotated = await decodeImage(path.join(dir, 'rotated.jpg'), { height: 32, width: 32 });
-    assert.deepEqual(rotated, Float32Array.from(await sharp(exif).rotate().removeAlpha().toColourspace('srgb').resize(32, 32, { fit: 'fill' }).raw().toBuffer()));
+    assert.deepEqual(
+      rotated,
+      Float32Array.from(await sharp(exif).rotate().removeAlpha().toColourspace('srgb').resize(32, 32, { fit: 'fill' }).raw().toBuffer()),
+    );
     writeFileSync(path.join(dir, 'cut.jpg'), plain.subarray(0, 100));
     await assert.rejects(decodeImage(path.join(dir, 'cut.jpg'), { height: 32, width: 32 }));
   });

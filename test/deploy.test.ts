@@ -23,7 +23,10 @@ function jobs(file: string): Job[] {
 
 /** Runs a shell command line from a manifest or script here: the image's CLI path becomes the built CLI. */
 function sh(line: string, env: Record<string, string>) {
-  return spawnSync('/bin/sh', ['-c', line.replaceAll('node /app/dist/src/cli/main.js', `"${process.execPath}" "${CLI}"`)], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return spawnSync('/bin/sh', ['-c', line.replaceAll('node /app/dist/src/cli/main.js', `"${process.execPath}" "${CLI}"`)], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
 }
 
 describe('deploy/', () => {
@@ -90,7 +93,10 @@ describe('deploy/', () => {
     const env = { DATA: path.join(data, 'photos'), OUT: path.join(data, 'slurm'), TRANSFERKIT: `${process.execPath} ${CLI}`, TRANSFERKIT_HOME: home };
     const tasks = Number(/^#SBATCH --array=0-(\d+)$/m.exec(readFileSync(path.join(slurm, 'extract-array.sbatch'), 'utf8'))![1]) + 1;
     for (let k = 0; k < tasks; k++) {
-      const r = spawnSync('bash', [path.join(slurm, 'extract-array.sbatch')], { env: { ...process.env, ...env, SLURM_ARRAY_TASK_ID: String(k), SLURM_ARRAY_TASK_COUNT: String(tasks) }, encoding: 'utf8' });
+      const r = spawnSync('bash', [path.join(slurm, 'extract-array.sbatch')], {
+        env: { ...process.env, ...env, SLURM_ARRAY_TASK_ID: String(k), SLURM_ARRAY_TASK_COUNT: String(tasks) },
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
     }
     const r = spawnSync('bash', [path.join(slurm, 'merge.sbatch')], { env: { ...process.env, ...env }, encoding: 'utf8' });

@@ -20,7 +20,7 @@ const writer = (): Promise<Writer> => import(path.join(DICOM_FIXTURES, 'dicom-wr
 export async function makeBlobDicomFolder(dir: string, perClass: number, size = 64, seed = 11): Promise<string> {
   const { dicomFile, words } = await writer();
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const cls of ['blob', 'plain']) {
     mkdirSync(path.join(dir, cls), { recursive: true });
     for (let i = 0; i < perClass; i++) {
@@ -36,7 +36,10 @@ export async function makeBlobDicomFolder(dir: string, perClass: number, size = 
         }
       }
       const name = `${cls}-${String(i).padStart(3, '0')}${i % 2 ? '' : '.dcm'}`;
-      writeFileSync(path.join(dir, cls, name), dicomFile({ rows: size, cols: size, stored: 12, pixels: words(hu), slope: 1, intercept: -1024, center: 300, width: 1000 }));
+      writeFileSync(
+        path.join(dir, cls, name),
+        dicomFile({ rows: size, cols: size, stored: 12, pixels: words(hu), slope: 1, intercept: -1024, center: 300, width: 1000 }),
+      );
     }
   }
   return dir;

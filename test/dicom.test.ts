@@ -25,7 +25,11 @@ function readNpy(file: string): { shape: number[]; data: Float32Array } {
   const buf = readFileSync(file);
   const headerLen = buf.readUInt16LE(8);
   const header = buf.toString('latin1', 10, 10 + headerLen);
-  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const body = buf.subarray(10 + headerLen);
   return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
 }
@@ -39,7 +43,18 @@ describe('DICOM corpus (test/fixtures/dicom, made by make-fixtures.mjs with dcmt
   test('every grayscale transfer syntax decodes to the same Hounsfield values, lossless ones exactly', async () => {
     const ref = await readDicom(good('ct16-explicit-le.dcm'));
     assert.equal(ref.values[0], -1024, 'stored 0 with RescaleIntercept -1024');
-    for (const name of ['IM0001', 'ct16-implicit-le.dcm', 'ct16-explicit-be.dcm', 'ct16-rle.dcm', 'ct16-jpeg-lossless-p14.dcm', 'ct16-jpeg-lossless-sv1.dcm', 'ct16-jpegls-lossless.dcm', 'ct16-j2k-lossless.dcm', 'ct16-signed.dcm', 'ct16-signed-rle.dcm']) {
+    for (const name of [
+      'IM0001',
+      'ct16-implicit-le.dcm',
+      'ct16-explicit-be.dcm',
+      'ct16-rle.dcm',
+      'ct16-jpeg-lossless-p14.dcm',
+      'ct16-jpeg-lossless-sv1.dcm',
+      'ct16-jpegls-lossless.dcm',
+      'ct16-j2k-lossless.dcm',
+      'ct16-signed.dcm',
+      'ct16-signed-rle.dcm',
+    ]) {
       const img = await readDicom(good(name));
       assert.deepEqual([img.rows, img.columns, img.channels], [40, 48, 1], name);
       assert.equal(maxDiff(img.values, ref.values), 0, name);
@@ -87,7 +102,10 @@ describe('DICOM corpus (test/fixtures/dicom, made by make-fixtures.mjs with dcmt
   test('bad files in a batch are counted skips, never a crash; DICOMDIR is found by its preamble', async () => {
     const files = await listImageFiles([BAD, good('ct16-rle.dcm')]);
     assert.equal(files.length, 8);
-    const b = await loadImageBatch(files.map((file) => ({ file })), { height: 16, width: 16, source: photoSource('tf') });
+    const b = await loadImageBatch(
+      files.map((file) => ({ file })),
+      { height: 16, width: 16, source: photoSource('tf') },
+    );
     assert.equal(b.items.length, 1);
     assert.equal(b.skipped.length, 7);
     assert.ok(b.skipped.every((s) => s.reason.startsWith('cannot decode: ')));
@@ -144,11 +162,27 @@ describe('windowing (PS3.3 C.11.2.1.2.1)', () => {
 describe('CLI on DICOM', () => {
   test('show writes the model-eye PNG and the raw values after the Modality LUT; bad files are counted', () => {
     const out = tempDir();
-    const r = cli(['show', good('ct16-jpeg-lossless-sv1.dcm'), good('rgb-planar.dcm'), path.join(BAD, 'report-sr.dcm'), '--window', 'lung', '--input-size', '32', '--raw', '--out', out, '--json']);
+    const r = cli([
+      'show',
+      good('ct16-jpeg-lossless-sv1.dcm'),
+      good('rgb-planar.dcm'),
+      path.join(BAD, 'report-sr.dcm'),
+      '--window',
+      'lung',
+      '--input-size',
+      '32',
+      '--raw',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.written.length, 2);
-    assert.deepEqual(j.skipped.map((s: { reason: string }) => /structured report/.test(s.reason)), [true]);
+    assert.deepEqual(
+      j.skipped.map((s: { reason: string }) => /structured report/.test(s.reason)),
+      [true],
+    );
     const raw = readNpy(path.join(out, 'ct16-jpeg-lossless-sv1.npy'));
     assert.deepEqual(raw.shape, [40, 48]);
     assert.equal(raw.data[0], -1024);
@@ -158,7 +192,25 @@ describe('CLI on DICOM', () => {
   test('train, predict, evaluate and explain on a DICOM class folder (random weights: a smoke run); the window is stored', async () => {
     const data = await makeBlobDicomFolder(path.join(tempDir(), 'ct'), 6, 32);
     const out = path.join(tempDir(), 'model');
-    const t = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--epochs', '1', '--window', 'bone', '--out', out, '--json']);
+    const t = cli([
+      'train',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--epochs',
+      '1',
+      '--window',
+      'bone',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(t.code, 0, t.stderr);
     assert.equal(JSON.parse(t.stdout).images.train + JSON.parse(t.stdout).images.validation, 12);
     const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
@@ -168,7 +220,12 @@ describe('CLI on DICOM', () => {
     assert.equal(JSON.parse(p.stdout).length, 6, 'extensionless files found by their preamble');
     const e = cli(['evaluate', out, data, '--json']);
     assert.equal(e.code, 0, e.stderr);
-    assert.equal(JSON.parse(e.stdout).confusionMatrix.flat().reduce((s: number, v: number) => s + v, 0), 12);
+    assert.equal(
+      JSON.parse(e.stdout)
+        .confusionMatrix.flat()
+        .reduce((s: number, v: number) => s + v, 0),
+      12,
+    );
     const cams = tempDir();
     const x = cli(['explain', out, path.join(data, 'blob'), path.join(BAD, 'truncated.dcm'), '--class', 'blob', '--out', cams, '--json']);
     assert.equal(x.code, 0, x.stderr);
@@ -182,7 +239,24 @@ describe('CLI on DICOM', () => {
   test('--gray-to-rgb sum: a one-channel model, saved and used as such', async () => {
     const data = await makeBlobDicomFolder(path.join(tempDir(), 'ct'), 4, 32);
     const out = path.join(tempDir(), 'model');
-    const t = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--epochs', '1', '--gray-to-rgb', 'sum', '--out', out]);
+    const t = cli([
+      'train',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--epochs',
+      '1',
+      '--gray-to-rgb',
+      'sum',
+      '--out',
+      out,
+    ]);
     assert.equal(t.code, 0, t.stderr);
     const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
     assert.deepEqual([meta.inputShape, meta.training.grayToRgb], [[32, 32, 1], 'sum']);
@@ -193,7 +267,9 @@ describe('CLI on DICOM', () => {
   });
 });
 
-test('the summed first convolution on one channel equals the RGB base on the channel repeated (ImageNet MobileNet)', { skip: needsShared(MOBILENET_H5) }, async () => {
+test('the summed first convolution on one channel equals the RGB base on the channel repeated (ImageNet MobileNet)', {
+  skip: needsShared(MOBILENET_H5),
+}, async () => {
   await initBackend();
   const args = { weights: MOBILENET_H5, includeTop: false, inputShape: [64, 64, 3] as [number, number, number], alpha: 0.25 };
   const rgb = await getApplication('mobilenet').build(args);

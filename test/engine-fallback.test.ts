@@ -21,15 +21,29 @@ describe('wasm convolution gradients (the kernels tfjs-wasm lacks) match the cpu
   const cases: Array<{ s: number; pad: 'same' | 'valid'; h: number; w: number; k: number; depthwise: boolean; m: number }> = [];
   for (const s of [1, 2])
     for (const pad of ['same', 'valid'] as const)
-      for (const [h, w] of [[7, 7], [8, 6], [5, 9]])
+      for (const [h, w] of [
+        [7, 7],
+        [8, 6],
+        [5, 9],
+      ])
         for (const k of [1, 3, 5])
-          for (const [depthwise, m] of [[false, 1], [true, 1], [true, 2]] as const) if (!(pad === 'valid' && k > Math.min(h, w))) cases.push({ s, pad, h, w, k, depthwise, m });
+          for (const [depthwise, m] of [
+            [false, 1],
+            [true, 1],
+            [true, 2],
+          ] as const)
+            if (!(pad === 'valid' && k > Math.min(h, w))) cases.push({ s, pad, h, w, k, depthwise, m });
   test(`${cases.length} shapes: strides 1/2, same/valid, odd/even sizes, conv and depthwise (multiplier 1 and 2)`, async () => {
     for (const c of cases) {
       await initBackend('cpu');
       const x = tf.randomNormal([2, c.h, c.w, 3], 0, 1, 'float32', 1);
       const f = tf.randomNormal(c.depthwise ? [c.k, c.k, 3, c.m] : [c.k, c.k, 3, 4], 0, 1, 'float32', 2);
-      const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(c.depthwise ? tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad) : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad)));
+      const loss = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(
+          tf.square(
+            c.depthwise ? tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad) : tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad),
+          ),
+        );
       const grads = async (backend: 'wasm' | 'cpu') => {
         await initBackend(backend);
         const [gx, gf] = tf.grads(loss)([tf.tensor(x.dataSync(), x.shape), tf.tensor(f.dataSync(), f.shape)]);
@@ -75,12 +89,15 @@ describe('the tfjs-wasm trainer takes the same steps as the ONNX Runtime trainer
       const evaluated = await wasm.evaluate(features, y, 4);
       await wasm.dispose();
       assert.ok(Number.isFinite(evaluated.loss) && evaluated.output.length === y.length);
-      wasmLosses.forEach((l, i) => assert.ok(Math.abs(l - ortLosses[i]) < 1e-3 * Math.max(1, Math.abs(ortLosses[i])), `step ${i}: wasm ${l} vs ORT ${ortLosses[i]}`));
+      wasmLosses.forEach((l, i) =>
+        assert.ok(Math.abs(l - ortLosses[i]) < 1e-3 * Math.max(1, Math.abs(ortLosses[i])), `step ${i}: wasm ${l} vs ORT ${ortLosses[i]}`),
+      );
       const wasmWeights = model.getWeights().map((w) => w.dataSync().slice());
       let changed = 0;
       wasmWeights.forEach((w, i) => {
         // Adam and RMSprop move each weight by about the rate whatever its gradient: compare on that scale.
-        for (let k = 0; k < w.length; k++) assert.ok(Math.abs(w[k] - ortWeights[i][k]) < 2e-4 + 1e-3 * Math.abs(ortWeights[i][k]), `weight ${i}[${k}]: wasm ${w[k]} vs ORT ${ortWeights[i][k]}`);
+        for (let k = 0; k < w.length; k++)
+          assert.ok(Math.abs(w[k] - ortWeights[i][k]) < 2e-4 + 1e-3 * Math.abs(ortWeights[i][k]), `weight ${i}[${k}]: wasm ${w[k]} vs ORT ${ortWeights[i][k]}`);
         if (relErr(w, initial[i]) > 0) changed++;
       });
       assert.ok(changed > 0, 'the steps changed the weights');
@@ -95,7 +112,32 @@ describe('without ONNX Runtime the CLI says so once and trains on tfjs-wasm', ()
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 8 });
     const out = path.join(dir, 'model');
     const hook = withoutOrt(dir);
-    const r = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--strategy', 'fine-tune', '--unfreeze-from', 'conv_dw_13', '--epochs', '2', '--out', out, '--json'], {}, undefined, hook);
+    const r = cli(
+      [
+        'train',
+        data,
+        '--base',
+        'mobilenet',
+        '--alpha',
+        '0.25',
+        '--weights',
+        'none',
+        '--input-size',
+        '32',
+        '--strategy',
+        'fine-tune',
+        '--unfreeze-from',
+        'conv_dw_13',
+        '--epochs',
+        '2',
+        '--out',
+        out,
+        '--json',
+      ],
+      {},
+      undefined,
+      hook,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr.match(/ONNX Runtime does not load here \(.*cannot open shared object file\); using tfjs on wasm/g)?.length, 1, r.stderr);
     const summary = JSON.parse(r.stdout);

@@ -45,14 +45,28 @@ function randomiseBatchNorm(model: tflTypes.LayersModel): void {
  * check the same BatchNorm translation with random ones.
  */
 const ZOO: Array<[string, number, boolean?]> = [
-  ['vgg16', 32], ['resnet50', 32], ['resnet50v2', 33], ['inception_v3', 75], ['xception', 71],
-  ['mobilenet', 32], ['mobilenet_v2', 35], ['efficientnet_b0', 33],
-  ['resnet101', 32], ['resnet152v2', 32], ['densenet121', 33], ['densenet201', 32],
+  ['vgg16', 32],
+  ['resnet50', 32],
+  ['resnet50v2', 33],
+  ['inception_v3', 75],
+  ['xception', 71],
+  ['mobilenet', 32],
+  ['mobilenet_v2', 35],
+  ['efficientnet_b0', 33],
+  ['resnet101', 32],
+  ['resnet152v2', 32],
+  ['densenet121', 33],
+  ['densenet201', 32],
   ...[1, 2, 3, 4, 5, 6, 7].map((b): [string, number, boolean] => [`efficientnet_b${b}`, 32, b >= 4]),
   // EfficientNetV2 is as chaotic under random statistics (5e-4 at B0's top); V2-L (119M parameters) would
   // exhaust the wasm heap of the tfjs side, so it is only built and counted (test/zoo).
-  ['inception_resnet_v2', 75], ['mobilenet_v3_small', 33], ['mobilenet_v3_large', 32],
-  ['efficientnet_v2_b0', 33, true], ['efficientnet_v2_b3', 32, true], ['efficientnet_v2_s', 35, true], ['efficientnet_v2_m', 32, true],
+  ['inception_resnet_v2', 75],
+  ['mobilenet_v3_small', 33],
+  ['mobilenet_v3_large', 32],
+  ['efficientnet_v2_b0', 33, true],
+  ['efficientnet_v2_b3', 32, true],
+  ['efficientnet_v2_s', 35, true],
+  ['efficientnet_v2_m', 32, true],
 ];
 
 describe('the ONNX compiler agrees with tfjs', () => {
@@ -107,7 +121,10 @@ function readNpy(file: string): { shape: number[]; data: Float32Array } {
   assert.equal((10 + len) % 64, 0, 'data 64-byte aligned');
   const header = buf.subarray(10, 10 + len).toString('latin1');
   assert.match(header, /'descr': '<f4', 'fortran_order': False/);
-  const shape = (/'shape': \(([^)]*)\)/.exec(header) as RegExpExecArray)[1].split(',').filter((s) => s.trim()).map(Number);
+  const shape = (/'shape': \(([^)]*)\)/.exec(header) as RegExpExecArray)[1]
+    .split(',')
+    .filter((s) => s.trim())
+    .map(Number);
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + 10 + len, buf.byteOffset + buf.length));
   return { shape, data };
 }
@@ -118,7 +135,23 @@ describe('transferkit extract', () => {
     writeFileSync(path.join(data, 'alpha', 'broken.jpg'), 'not a jpeg');
     writeFileSync(path.join(data, 'beta', 'notes.txt'), 'hello');
     const out = path.join(tempDir(), 'features.npy');
-    const r = cli(['extract', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--batch-size', '4', '--out', out, '--json']);
+    const r = cli([
+      'extract',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--batch-size',
+      '4',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.images, 10);
@@ -144,7 +177,9 @@ describe('transferkit extract', () => {
     const home = tempDir();
     assert.equal(cli(['weights', 'import', MOBILENET_H5], { TRANSFERKIT_HOME: home }).code, 0);
     const data = await makeImageFolder(path.join(tempDir(), 'd'), { perClass: 2 });
-    const r = cli(['extract', data, '--base', 'mobilenet', '--alpha', '0.25', '--input-size', '32', '--out', path.join(tempDir(), 'f.npy')], { TRANSFERKIT_HOME: home });
+    const r = cli(['extract', data, '--base', 'mobilenet', '--alpha', '0.25', '--input-size', '32', '--out', path.join(tempDir(), 'f.npy')], {
+      TRANSFERKIT_HOME: home,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /inputs of 32x32 are small for ImageNet features .* --input-size 96/);
   });

@@ -38,7 +38,10 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
 };
 
 describe('saved models and export', () => {
-  for (const [id, size] of [['mobilenet', 32], ['efficientnet_b0', 32]] as const) {
+  for (const [id, size] of [
+    ['mobilenet', 32],
+    ['efficientnet_b0', 32],
+  ] as const) {
     test(`${id}: save, load (custom layers included) and identical predictions; ONNX export runs in onnxruntime-node`, async () => {
       const { dir, model } = await savedModel(id, size);
       const x = tf.randomUniform([3, size, size, 3], 0, 255, 'float32', 2);

@@ -12,9 +12,17 @@ describe('Grad-CAM', () => {
   test('on a hand-built model: the map is ReLU(sum_k mean(dscore/dA_k) A_k), by finite differences of the score', async () => {
     await initBackend();
     const input = tfl.input({ shape: [6, 6, 1] });
-    const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv', kernelInitializer: tfl.initializers.randomNormal({ seed: 3 }) }).apply(input) as tfl.SymbolicTensor;
+    const conv = tfl.layers
+      .conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv', kernelInitializer: tfl.initializers.randomNormal({ seed: 3 }) })
+      .apply(input) as tfl.SymbolicTensor;
     const base = tfl.model({ inputs: input, outputs: conv, name: 'base' });
-    const model = tfl.sequential({ layers: [base, tfl.layers.globalAveragePooling2d({}), tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.randomNormal({ seed: 4 }) })] });
+    const model = tfl.sequential({
+      layers: [
+        base,
+        tfl.layers.globalAveragePooling2d({}),
+        tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.randomNormal({ seed: 4 }) }),
+      ],
+    });
     assert.equal(defaultCamLayer(model), 'conv');
     const x = tf.randomUniform([1, 6, 6, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
     const cam = gradCam(model, x, { classIndex: 2 });
@@ -29,8 +37,22 @@ describe('Grad-CAM', () => {
   test('an inner layer (--layer): the graph is run from that layer on, as calling the layers by hand gives', async () => {
     await initBackend();
     const input = tfl.input({ shape: [8, 8, 3] });
-    const c1 = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1', kernelInitializer: tfl.initializers.randomNormal({ seed: 1 }) });
-    const c2 = tfl.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, activation: 'relu', name: 'c2', kernelInitializer: tfl.initializers.randomNormal({ seed: 2 }) });
+    const c1 = tfl.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      name: 'c1',
+      kernelInitializer: tfl.initializers.randomNormal({ seed: 1 }),
+    });
+    const c2 = tfl.layers.conv2d({
+      filters: 3,
+      kernelSize: 3,
+      strides: 2,
+      activation: 'relu',
+      name: 'c2',
+      kernelInitializer: tfl.initializers.randomNormal({ seed: 2 }),
+    });
     const skip = tfl.layers.add({ name: 'skip' });
     const a1 = c1.apply(input) as tfl.SymbolicTensor;
     const c3 = tfl.layers.conv2d({ filters: 4, kernelSize: 1, name: 'c3', kernelInitializer: tfl.initializers.randomNormal({ seed: 6 }) });
@@ -41,23 +63,57 @@ describe('Grad-CAM', () => {
     const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
     const cam = gradCam(model, x, { layer: 'c1', classIndex: 0 });
     const a = c1.apply(x) as tf.Tensor4D;
-    const logit = (t: tf.Tensor) => tf.neg(tf.sum(tf.add(tf.matMul(tf.reshape(c2.apply(skip.apply([t, c3.apply(t) as tf.Tensor]) as tf.Tensor) as tf.Tensor, [1, -1]), dense.getWeights()[0]), dense.getWeights()[1])));
+    const logit = (t: tf.Tensor) =>
+      tf.neg(
+        tf.sum(
+          tf.add(
+            tf.matMul(tf.reshape(c2.apply(skip.apply([t, c3.apply(t) as tf.Tensor]) as tf.Tensor) as tf.Tensor, [1, -1]), dense.getWeights()[0]),
+            dense.getWeights()[1],
+          ),
+        ),
+      );
     const g = tf.grad(logit)(a);
     const expected = tf.relu(tf.sum(tf.mul(a, tf.mean(g, [1, 2], true)), -1)).dataSync();
     assert.deepEqual([cam.layer, cam.height, cam.width], ['c1', 8, 8]);
-    assert.ok(cam.map.some((v) => v > 0), 'a map that is not all zero');
+    assert.ok(
+      cam.map.some((v) => v > 0),
+      'a map that is not all zero',
+    );
     cam.map.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `${v} vs ${expected[i]}`));
     assert.throws(() => gradCam(model, x, { layer: 'nope' }), /no such layer/);
   });
 
-  test('a model trained on DICOM with a bright blob upper-left looks there: peak in the quadrant on >= 90% of held-out images', { skip: needsShared(MOBILENET_H5) }, async () => {
+  test('a model trained on DICOM with a bright blob upper-left looks there: peak in the quadrant on >= 90% of held-out images', {
+    skip: needsShared(MOBILENET_H5),
+  }, async () => {
     const home = tempDir();
     assert.equal(cli(['weights', 'import', MOBILENET_H5], { TRANSFERKIT_HOME: home }).code, 0);
     const root = tempDir();
     const train = await makeBlobDicomFolder(path.join(root, 'train'), 40, 64, 11);
     const heldOut = await makeBlobDicomFolder(path.join(root, 'held-out'), 20, 64, 99);
     const out = path.join(root, 'model');
-    const t = cli(['train', train, '--base', 'mobilenet', '--alpha', '0.25', '--input-size', '224', '--epochs', '30', '--learning-rate', '0.01', '--seed', '1', '--out', out, '--json'], { TRANSFERKIT_HOME: home });
+    const t = cli(
+      [
+        'train',
+        train,
+        '--base',
+        'mobilenet',
+        '--alpha',
+        '0.25',
+        '--input-size',
+        '224',
+        '--epochs',
+        '30',
+        '--learning-rate',
+        '0.01',
+        '--seed',
+        '1',
+        '--out',
+        out,
+        '--json',
+      ],
+      { TRANSFERKIT_HOME: home },
+    );
     assert.equal(t.code, 0, t.stderr);
     const x = cli(['explain', out, path.join(heldOut, 'blob'), '--class', 'blob', '--out', path.join(root, 'cams'), '--json']);
     assert.equal(x.code, 0, x.stderr);

@@ -49,7 +49,7 @@ export async function makeImageFolder(dir: string, options: { classes?: string[]
   const classes = options.classes ?? ['alpha', 'beta'];
   const size = options.size ?? 24;
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const [c, name] of classes.entries()) {
     mkdirSync(path.join(dir, name), { recursive: true });
     for (let i = 0; i < (options.perClass ?? 6); i++) {
@@ -65,7 +65,8 @@ export async function makeImageFolder(dir: string, options: { classes?: string[]
 /** A node `--import` hook that makes `onnxruntime-node` fail to load, as it does where its binary is missing. */
 export function withoutOrt(dir: string): string[] {
   const hook = path.join(dir, 'no-ort.mjs');
-  const resolver = "export async function resolve(s, c, next) { if (s === 'onnxruntime-node') throw new Error('onnxruntime_binding.node: cannot open shared object file'); return next(s, c); }";
+  const resolver =
+    "export async function resolve(s, c, next) { if (s === 'onnxruntime-node') throw new Error('onnxruntime_binding.node: cannot open shared object file'); return next(s, c); }";
   writeFileSync(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}));\n`);
   return ['--import', hook];
 }
@@ -86,7 +87,7 @@ export async function makeRasterFolder(dir: string, options: { classes?: string[
   const size = options.size ?? 16;
   const bands = options.bands ?? 13;
   let seed = 11;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (const [c, name] of classes.entries()) {
     mkdirSync(path.join(dir, name), { recursive: true });
     for (let i = 0; i < (options.perClass ?? 6); i++) {

@@ -22,7 +22,7 @@ const KERAS_DIR = path.join(SHARED, 'keras-models');
  * two config fixes Keras 3 needs to open them (InputLayer from batch_input_shape, no `dtype` in initializers). */
 const KERAS_OUTPUTS: Record<string, number[]> = {
   'mnist-k3.1.1.keras': [0.0140273, 0.0013705, 0.1345186, 0.1701173, 0.0333905, 0.0598543, 0.0099687, 0.0084892, 0.5472387, 0.0210248],
-  'mnist-k3.12.1.keras': [0.0017684, 0.9933287, 7.7e-05, 0.0, 1e-06, 9.3e-06, 0.0015197, 5.95e-05, 7.53e-05, 0.0031612],
+  'mnist-k3.12.1.keras': [0.0017684, 0.9933287, 7.7e-5, 0.0, 1e-6, 9.3e-6, 0.0015197, 5.95e-5, 7.53e-5, 0.0031612],
   'mnist-k3.13.2.keras': [0.0913735, 0.1042588, 0.1092542, 0.118275, 0.0814174, 0.0964661, 0.0839184, 0.084048, 0.1596474, 0.0713412],
   'mnist-k3.3.3.keras': [0.0177328, 0.0086759, 0.1472088, 0.0775527, 0.0319737, 0.1932217, 0.0083816, 0.0025168, 0.4570584, 0.0556776],
   'mnist-reshape-k3.11.3.keras': [0.0317957, 0.0227191, 0.1476767, 0.0936026, 0.0253016, 0.0574749, 0.0068751, 0.0160121, 0.5692224, 0.0293199],
@@ -36,7 +36,10 @@ const REAL_FILES = [...Object.keys(KERAS_OUTPUTS), 'mnist-k2.15.0.keras', 'covid
 
 const pattern = (shape: number[]) => {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, (_, i) => (i % 17) / 17), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, (_, i) => (i % 17) / 17),
+    shape,
+  );
 };
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -58,10 +61,14 @@ describe('real Keras files (../shared/keras-models)', () => {
     });
   }
 
-  test('predict --model on a Windows-written Keras 2.15 .keras (backslash weight paths) and the Teachable Machine .h5', { skip: needsShared(KERAS_DIR) }, async () => {
+  test('predict --model on a Windows-written Keras 2.15 .keras (backslash weight paths) and the Teachable Machine .h5', {
+    skip: needsShared(KERAS_DIR),
+  }, async () => {
     const dir = tempDir();
     const img = path.join(dir, 'digit.png');
-    await sharp(Buffer.alloc(28 * 28 * 3, 200), { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(img);
+    await sharp(Buffer.alloc(28 * 28 * 3, 200), { raw: { width: 28, height: 28, channels: 3 } })
+      .png()
+      .toFile(img);
     const r = cli(['predict', '--model', path.join(KERAS_DIR, 'mnist-k2.15.0.keras'), '--preprocessing', 'unit', img, '--json', '--top-k', '10']);
     assert.equal(r.code, 0, r.stderr);
     const preds = JSON.parse(r.stdout)[0].predictions as Array<{ label: string; probability: number }>;
@@ -77,7 +84,9 @@ describe('real Keras files (../shared/keras-models)', () => {
 
 describe('fine-tuning a Keras model', () => {
   const tm = path.join(KERAS_DIR, 'covidxray-tm-mobilenetv2-k2.4.0.h5');
-  test('train --from the Teachable Machine .h5 --unfreeze-from block_16_expand, then predict and export it', { skip: needsShared(tm) || needsShared(CIFAR_DIR) }, () => {
+  test('train --from the Teachable Machine .h5 --unfreeze-from block_16_expand, then predict and export it', {
+    skip: needsShared(tm) || needsShared(CIFAR_DIR),
+  }, () => {
     // Three CIFAR-10 classes stand in for the three X-ray classes (same number of outputs).
     const data = tempDir();
     for (const c of ['airplane', 'frog', 'ship']) {
@@ -85,7 +94,23 @@ describe('fine-tuning a Keras model', () => {
       for (const f of readdirSync(path.join(CIFAR_DIR, c)).sort().slice(0, 10)) symlinkSync(path.join(CIFAR_DIR, c, f), path.join(data, c, f));
     }
     const out = path.join(tempDir(), 'tm-ft');
-    const r = cli(['train', data, '--from', tm, '--preprocessing', 'tf', '--unfreeze-from', 'block_16_expand', '--epochs', '2', '--batch-size', '8', '--out', out, '--json']);
+    const r = cli([
+      'train',
+      data,
+      '--from',
+      tm,
+      '--preprocessing',
+      'tf',
+      '--unfreeze-from',
+      'block_16_expand',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.strategy, 'fine-tune');
@@ -106,12 +131,21 @@ describe('fine-tuning a Keras model', () => {
 });
 
 const FAMILIES: Array<[string, number]> = [
-  ['vgg16', 32], ['vgg19', 32], ['resnet50', 32], ['resnet50v2', 32], ['inception_v3', 75], ['xception', 71],
-  ['mobilenet', 32], ['mobilenet_v2', 32], ['efficientnet_b0', 32],
+  ['vgg16', 32],
+  ['vgg19', 32],
+  ['resnet50', 32],
+  ['resnet50v2', 32],
+  ['inception_v3', 75],
+  ['xception', 71],
+  ['mobilenet', 32],
+  ['mobilenet_v2', 32],
+  ['efficientnet_b0', 32],
 ];
 
 async function seedModel(id: string, size: number) {
-  const base = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3], ...(id === 'mobilenet' ? { alpha: 0.25 } : {}) });
+  const base = await applications
+    .getApplication(id)
+    .build({ weights: null, includeTop: false, inputShape: [size, size, 3], ...(id === 'mobilenet' ? { alpha: 0.25 } : {}) });
   // Moving statistics away from 0 and 1, so that a weight put in the wrong place shows.
   for (const l of base.layers) {
     if (l.getClassName() === 'BatchNormalization') l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1, 'float32', i + 3)));
@@ -125,11 +159,21 @@ describe('round trips: transferkit -> .keras / .h5 -> transferkit', () => {
       const model = await seedModel(id, size);
       const x = tf.randomUniform([2, size, size, 3], -1, 1, 'float32', 7);
       const expected = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
-      for (const [format, ext] of [['keras', 'keras'], ['keras-h5', 'h5']] as const) {
+      for (const [format, ext] of [
+        ['keras', 'keras'],
+        ['keras-h5', 'h5'],
+      ] as const) {
         const file = path.join(tempDir(), `m.${ext}`);
         await writeKerasModel(model, file, format);
         const back = await readKerasModel(file);
-        assert.equal(maxDiff(tf.tidy(() => (back.model.predict(x) as tf.Tensor).dataSync()), expected), 0, format);
+        assert.equal(
+          maxDiff(
+            tf.tidy(() => (back.model.predict(x) as tf.Tensor).dataSync()),
+            expected,
+          ),
+          0,
+          format,
+        );
         assert.equal(back.model.countParams(), model.countParams());
         back.model.dispose();
       }
@@ -140,15 +184,30 @@ describe('round trips: transferkit -> .keras / .h5 -> transferkit', () => {
 });
 
 describe('export --format keras, then predict --model', () => {
-  for (const [id, size] of [['vgg16', 32], ['mobilenet', 32], ['resnet50', 32], ['efficientnet_b0', 32]] as const) {
+  for (const [id, size] of [
+    ['vgg16', 32],
+    ['mobilenet', 32],
+    ['resnet50', 32],
+    ['efficientnet_b0', 32],
+  ] as const) {
     test(`${id}: the in-memory probabilities within 1e-5`, async () => {
       const model = await seedModel(id, size);
       const dir = path.join(tempDir(), 'model');
-      const meta: ModelMetadata = { format: 'transferkit-model', version: 1, base: { id, weights: null }, inputShape: [size, size, 3], preprocessing: 'tf', classNames: ['cat', 'dog'], task: 'binary' };
+      const meta: ModelMetadata = {
+        format: 'transferkit-model',
+        version: 1,
+        base: { id, weights: null },
+        inputShape: [size, size, 3],
+        preprocessing: 'tf',
+        classNames: ['cat', 'dog'],
+        task: 'binary',
+      };
       await saveModel(model, dir, meta);
       model.dispose();
       const img = path.join(tempDir(), 'x.png');
-      await sharp(Buffer.from(Array.from({ length: size * size * 3 }, (_, i) => (i * 37) % 256)), { raw: { width: size, height: size, channels: 3 } }).png().toFile(img);
+      await sharp(Buffer.from(Array.from({ length: size * size * 3 }, (_, i) => (i * 37) % 256)), { raw: { width: size, height: size, channels: 3 } })
+        .png()
+        .toFile(img);
       const inMemory = cli(['predict', dir, img, '--json']);
       assert.equal(inMemory.code, 0, inMemory.stderr);
       for (const format of ['keras', 'keras-h5']) {
@@ -159,8 +218,16 @@ describe('export --format keras, then predict --model', () => {
         assert.equal(p.code, 0, p.stderr);
         const a = JSON.parse(inMemory.stdout)[0].predictions as Array<{ label: string; probability: number }>;
         const b = JSON.parse(p.stdout)[0].predictions as Array<{ label: string; probability: number }>;
-        assert.deepEqual(b.map((q) => q.label), a.map((q) => q.label));
-        assert.ok(maxDiff(b.map((q) => q.probability), a.map((q) => q.probability)) <= 1e-5);
+        assert.deepEqual(
+          b.map((q) => q.label),
+          a.map((q) => q.label),
+        );
+        assert.ok(
+          maxDiff(
+            b.map((q) => q.probability),
+            a.map((q) => q.probability),
+          ) <= 1e-5,
+        );
       }
     });
   }
@@ -205,8 +272,11 @@ describe('the .keras file matches what saving_lib reads', () => {
     const conv = base.config.layers[1];
     assert.equal(conv.class_name, 'Conv2D');
     assert.equal(conv.name, 'block1_conv1');
-    assert.deepEqual(conv.inbound_nodes, [{ args: [{ class_name: '__keras_tensor__', config: { shape: [null, 32, 32, 3], dtype: 'float32', keras_history: ['input_layer', 0, 0] } }], kwargs: {} }]);
-    for (const k of ['kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer']) assert.ok(k in conv.config, k);
+    assert.deepEqual(conv.inbound_nodes, [
+      { args: [{ class_name: '__keras_tensor__', config: { shape: [null, 32, 32, 3], dtype: 'float32', keras_history: ['input_layer', 0, 0] } }], kwargs: {} },
+    ]);
+    for (const k of ['kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer'])
+      assert.ok(k in conv.config, k);
 
     const h5 = path.join(tempDir(), 'w.h5');
     writeFileSync(h5, entries['model.weights.h5']);
@@ -222,7 +292,12 @@ describe('the .keras file matches what saving_lib reads', () => {
 
 /** A .keras written by hand from Keras's documented layout (Keras 3.3 style: dtype as a string). */
 function handWrittenConfig(extraLayer?: object) {
-  const layer = (class_name: string, config: object) => ({ module: 'keras.layers', class_name, config: { trainable: true, dtype: 'float32', ...config }, registered_name: null });
+  const layer = (class_name: string, config: object) => ({
+    module: 'keras.layers',
+    class_name,
+    config: { trainable: true, dtype: 'float32', ...config },
+    registered_name: null,
+  });
   return {
     module: 'keras',
     class_name: 'Sequential',
@@ -231,10 +306,22 @@ function handWrittenConfig(extraLayer?: object) {
       trainable: true,
       dtype: 'float32',
       layers: [
-        { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 2, 2, 1], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null },
+        {
+          module: 'keras.layers',
+          class_name: 'InputLayer',
+          config: { batch_shape: [null, 2, 2, 1], dtype: 'float32', sparse: false, name: 'input_layer' },
+          registered_name: null,
+        },
         layer('Flatten', { name: 'flatten', data_format: 'channels_last' }),
         ...(extraLayer ? [extraLayer] : []),
-        layer('Dense', { name: 'dense', units: 2, activation: 'softmax', use_bias: true, kernel_initializer: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null }, registered_name: null }, bias_initializer: { module: 'keras.initializers', class_name: 'Zeros', config: {}, registered_name: null } }),
+        layer('Dense', {
+          name: 'dense',
+          units: 2,
+          activation: 'softmax',
+          use_bias: true,
+          kernel_initializer: { module: 'keras.initializers', class_name: 'GlorotUniform', config: { seed: null }, registered_name: null },
+          bias_initializer: { module: 'keras.initializers', class_name: 'Zeros', config: {}, registered_name: null },
+        }),
       ],
     },
     registered_name: null,
@@ -247,10 +334,32 @@ const BIAS = Float32Array.from([0, 1]);
 
 async function handWrittenKeras(dir: string, config: object, withWeights = true, key = 'layers/dense'): Promise<string> {
   const h5 = path.join(dir, 'w.h5');
-  await writeKerasWeights(h5, new Map([[key, [{ name: 'kernel', shape: [4, 2], values: KERNEL }, { name: 'bias', shape: [2], values: BIAS }]]]), 'keras3');
+  await writeKerasWeights(
+    h5,
+    new Map([
+      [
+        key,
+        [
+          { name: 'kernel', shape: [4, 2], values: KERNEL },
+          { name: 'bias', shape: [2], values: BIAS },
+        ],
+      ],
+    ]),
+    'keras3',
+  );
   const text = (s: string) => new TextEncoder().encode(s);
   const file = path.join(dir, 'hand.keras');
-  writeFileSync(file, zipSync({ 'metadata.json': text('{"keras_version": "3.3.3"}'), 'config.json': text(JSON.stringify(config)), ...(withWeights ? { 'model.weights.h5': readFileSync(h5) } : {}) }, { level: 0 }));
+  writeFileSync(
+    file,
+    zipSync(
+      {
+        'metadata.json': text('{"keras_version": "3.3.3"}'),
+        'config.json': text(JSON.stringify(config)),
+        ...(withWeights ? { 'model.weights.h5': readFileSync(h5) } : {}),
+      },
+      { level: 0 },
+    ),
+  );
   return file;
 }
 
@@ -282,13 +391,42 @@ describe('hand-written files load', () => {
       config: {
         name: 'sequential_1',
         layers: [
-          { class_name: 'Flatten', config: { name: 'flatten_1', trainable: true, batch_input_shape: [null, 2, 2, 1], dtype: 'float32', data_format: 'channels_last' } },
-          { class_name: 'Dense', config: { name: 'dense_1', trainable: true, dtype: 'float32', units: 2, activation: 'softmax', use_bias: true, kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'uniform', seed: null } }, bias_initializer: { class_name: 'Zeros', config: {} } } },
+          {
+            class_name: 'Flatten',
+            config: { name: 'flatten_1', trainable: true, batch_input_shape: [null, 2, 2, 1], dtype: 'float32', data_format: 'channels_last' },
+          },
+          {
+            class_name: 'Dense',
+            config: {
+              name: 'dense_1',
+              trainable: true,
+              dtype: 'float32',
+              units: 2,
+              activation: 'softmax',
+              use_bias: true,
+              kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'uniform', seed: null } },
+              bias_initializer: { class_name: 'Zeros', config: {} },
+            },
+          },
         ],
       },
     };
     const file = path.join(tempDir(), 'hand.h5');
-    await writeKerasWeights(file, new Map([['flatten_1', []], ['dense_1', [{ name: 'kernel', shape: [4, 2], values: KERNEL }, { name: 'bias', shape: [2], values: BIAS }]]]), 'keras2', { modelConfig: JSON.stringify(config) });
+    await writeKerasWeights(
+      file,
+      new Map([
+        ['flatten_1', []],
+        [
+          'dense_1',
+          [
+            { name: 'kernel', shape: [4, 2], values: KERNEL },
+            { name: 'bias', shape: [2], values: BIAS },
+          ],
+        ],
+      ]),
+      'keras2',
+      { modelConfig: JSON.stringify(config) },
+    );
     const { model } = await readKerasModel(file);
     assert.ok(maxDiff((model.predict(tf.tensor([1, 2, 3, 4], [1, 2, 2, 1])) as tf.Tensor).dataSync(), EXPECTED) < 1e-6);
   });
@@ -297,13 +435,18 @@ describe('hand-written files load', () => {
 describe('damaged files and unknown layers: one-line errors naming what is wrong', () => {
   const oneLine = (r: { code: number | null; stderr: string }, pattern: RegExp) => {
     assert.equal(r.code, 1, r.stderr);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('transferkit: ONNX'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('transferkit: ONNX'));
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], pattern);
   };
   const img = async (dir: string) => {
     const f = path.join(dir, 'x.png');
-    await sharp(Buffer.alloc(12, 9), { raw: { width: 2, height: 2, channels: 3 } }).png().toFile(f);
+    await sharp(Buffer.alloc(12, 9), { raw: { width: 2, height: 2, channels: 3 } })
+      .png()
+      .toFile(f);
     return f;
   };
 
@@ -328,13 +471,16 @@ describe('damaged files and unknown layers: one-line errors naming what is wrong
     const config = handWrittenConfig(lambda);
     (config.config.layers as object[]).splice(2, 0, custom);
     const file = await handWrittenKeras(dir, config);
-    oneLine(cli(['predict', '--model', file, '--preprocessing', 'unit', await img(dir)]), /hand\.keras: 2 layer\(s\) transferkit cannot build: sw \(Custom>Swish2\), my_lambda \(Lambda\)/);
+    oneLine(
+      cli(['predict', '--model', file, '--preprocessing', 'unit', await img(dir)]),
+      /hand\.keras: 2 layer\(s\) transferkit cannot build: sw \(Custom>Swish2\), my_lambda \(Lambda\)/,
+    );
   });
 
   test('weights that do not fit the config', async () => {
     const dir = tempDir();
     const config = handWrittenConfig();
-    ((config.config.layers[2] as { config: { units: number } }).config).units = 3;
+    (config.config.layers[2] as { config: { units: number } }).config.units = 3;
     const file = await handWrittenKeras(dir, config);
     oneLine(cli(['predict', '--model', file, '--preprocessing', 'unit', await img(dir)]), /model\.weights\.h5\) does not fit model .*wrong shape/);
   });
@@ -350,7 +496,9 @@ describe('damaged files and unknown layers: one-line errors naming what is wrong
 /** The Python that has Keras 3 (TRANSFERKIT_KERAS_PYTHON, else python3), or null with a notice. */
 function kerasPython(): string | null {
   const python = process.env.TRANSFERKIT_KERAS_PYTHON ?? 'python3';
-  const r = spawnSync(python, ['-c', 'import os; os.environ.setdefault("KERAS_BACKEND", "jax"); import keras, h5py; print(keras.__version__)'], { encoding: 'utf8' });
+  const r = spawnSync(python, ['-c', 'import os; os.environ.setdefault("KERAS_BACKEND", "jax"); import keras, h5py; print(keras.__version__)'], {
+    encoding: 'utf8',
+  });
   if (r.status === 0 && /^3\./.test(r.stdout.trim())) return python;
   process.stderr.write(`NOTICE: no Python with Keras 3 (set TRANSFERKIT_KERAS_PYTHON): the check that Keras loads transferkit's files is skipped\n`);
   return null;
@@ -359,7 +507,11 @@ function kerasPython(): string | null {
 const PYTHON = kerasPython();
 
 describe('Keras itself loads the exported files', { skip: PYTHON === null ? 'no Python with Keras 3' : false }, () => {
-  for (const [id, size] of [['mobilenet_v2', 32], ['efficientnet_b0', 32], ['inception_v3', 75]] as const) {
+  for (const [id, size] of [
+    ['mobilenet_v2', 32],
+    ['efficientnet_b0', 32],
+    ['inception_v3', 75],
+  ] as const) {
     test(`${id}: keras.saving.load_model gives transferkit's outputs (.keras and .h5)`, async () => {
       const model = await seedModel(id, size);
       const dir = tempDir();

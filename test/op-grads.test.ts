@@ -16,36 +16,99 @@ let seed = 1;
 const init = () => tfl.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: seed++ });
 
 type Op = (x: tfl.SymbolicTensor) => tfl.SymbolicTensor;
-const layer = (l: tfl.layers.Layer): Op => (x) => l.apply(x) as tfl.SymbolicTensor;
+const layer =
+  (l: tfl.layers.Layer): Op =>
+  (x) =>
+    l.apply(x) as tfl.SymbolicTensor;
 
 function bn(): tfl.layers.Layer {
-  const l = tfl.layers.batchNormalization({ gammaInitializer: init(), betaInitializer: init(), movingMeanInitializer: init(), movingVarianceInitializer: tfl.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: seed++ }) });
+  const l = tfl.layers.batchNormalization({
+    gammaInitializer: init(),
+    betaInitializer: init(),
+    movingMeanInitializer: init(),
+    movingVarianceInitializer: tfl.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: seed++ }),
+  });
   return l;
 }
 
 const CASES: Array<[string, [number, number], Op]> = [];
-for (const [h, w] of [[7, 7], [8, 6]] as const) {
+for (const [h, w] of [
+  [7, 7],
+  [8, 6],
+] as const) {
   for (const strides of [1, 2]) {
     for (const padding of ['same', 'valid'] as const) {
       for (const k of [1, 3]) {
-        CASES.push([`conv2d ${k}x${k} stride ${strides} ${padding} on ${h}x${w}`, [h, w], layer(tfl.layers.conv2d({ filters: 4, kernelSize: k, strides, padding, kernelInitializer: init(), biasInitializer: init() }))]);
-        CASES.push([`depthwise ${k}x${k} stride ${strides} ${padding} on ${h}x${w}`, [h, w], layer(tfl.layers.depthwiseConv2d({ kernelSize: k, strides, padding, depthwiseInitializer: init(), biasInitializer: init() }))]);
+        CASES.push([
+          `conv2d ${k}x${k} stride ${strides} ${padding} on ${h}x${w}`,
+          [h, w],
+          layer(tfl.layers.conv2d({ filters: 4, kernelSize: k, strides, padding, kernelInitializer: init(), biasInitializer: init() })),
+        ]);
+        CASES.push([
+          `depthwise ${k}x${k} stride ${strides} ${padding} on ${h}x${w}`,
+          [h, w],
+          layer(tfl.layers.depthwiseConv2d({ kernelSize: k, strides, padding, depthwiseInitializer: init(), biasInitializer: init() })),
+        ]);
       }
     }
   }
-  CASES.push([`conv2d 5x5 stride 2 same on ${h}x${w}`, [h, w], layer(tfl.layers.conv2d({ filters: 2, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: init() }))]);
-  CASES.push([`zero padding (1,2),(0,1) on ${h}x${w}`, [h, w], layer(tfl.layers.zeroPadding2d({ padding: [[1, 2], [0, 1]] }))]);
+  CASES.push([
+    `conv2d 5x5 stride 2 same on ${h}x${w}`,
+    [h, w],
+    layer(tfl.layers.conv2d({ filters: 2, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: init() })),
+  ]);
+  CASES.push([
+    `zero padding (1,2),(0,1) on ${h}x${w}`,
+    [h, w],
+    layer(
+      tfl.layers.zeroPadding2d({
+        padding: [
+          [1, 2],
+          [0, 1],
+        ],
+      }),
+    ),
+  ]);
   CASES.push([`batch normalization (inference mode) on ${h}x${w}`, [h, w], layer(bn())]);
   CASES.push([`global average pooling on ${h}x${w}`, [h, w], layer(tfl.layers.globalAveragePooling2d({}))]);
 }
 CASES.push(['max pooling 2x2', [8, 6], layer(tfl.layers.maxPooling2d({ poolSize: 2 }))]);
 CASES.push(['average pooling 2x2', [8, 6], layer(tfl.layers.averagePooling2d({ poolSize: 2 }))]);
-for (const activation of ['relu', 'sigmoid', 'tanh', 'swish', 'softmax'] as const) CASES.push([`activation ${activation}`, [4, 4], layer(tfl.layers.activation({ activation }))]);
+for (const activation of ['relu', 'sigmoid', 'tanh', 'swish', 'softmax'] as const)
+  CASES.push([`activation ${activation}`, [4, 4], layer(tfl.layers.activation({ activation }))]);
 CASES.push(['ReLU capped at 6', [4, 4], layer(tfl.layers.reLU({ maxValue: 6 }))]);
-CASES.push(['dense with relu on a flattened map', [3, 3], (x) => tfl.layers.dense({ units: 5, activation: 'relu', kernelInitializer: init(), biasInitializer: init() }).apply(tfl.layers.flatten().apply(x)) as tfl.SymbolicTensor]);
-CASES.push(['add of two branches', [4, 4], (x) => tfl.layers.add().apply([x, tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor]);
-CASES.push(['multiply of two branches', [4, 4], (x) => tfl.layers.multiply().apply([x, tfl.layers.activation({ activation: 'sigmoid' }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor]);
-CASES.push(['concatenate along channels', [4, 4], (x) => tfl.layers.concatenate().apply([x, tfl.layers.conv2d({ filters: 2, kernelSize: 1, kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor]);
+CASES.push([
+  'dense with relu on a flattened map',
+  [3, 3],
+  (x) =>
+    tfl.layers
+      .dense({ units: 5, activation: 'relu', kernelInitializer: init(), biasInitializer: init() })
+      .apply(tfl.layers.flatten().apply(x)) as tfl.SymbolicTensor,
+]);
+CASES.push([
+  'add of two branches',
+  [4, 4],
+  (x) =>
+    tfl.layers
+      .add()
+      .apply([
+        x,
+        tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor,
+      ]) as tfl.SymbolicTensor,
+]);
+CASES.push([
+  'multiply of two branches',
+  [4, 4],
+  (x) => tfl.layers.multiply().apply([x, tfl.layers.activation({ activation: 'sigmoid' }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor,
+]);
+CASES.push([
+  'concatenate along channels',
+  [4, 4],
+  (x) =>
+    tfl.layers
+      .concatenate()
+      .apply([x, tfl.layers.conv2d({ filters: 2, kernelSize: 1, kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor,
+]);
 
 describe("each op's gradient in the compiled training step matches tfjs autograd", () => {
   for (const [name, [h, w], op] of CASES) {
@@ -57,7 +120,11 @@ describe("each op's gradient in the compiled training step matches tfjs autograd
       const out = tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(), name: 'out' }).apply(y) as tfl.SymbolicTensor;
       const model = tfl.model({ inputs: input, outputs: out });
       const x = tf.randomNormal([3, h, w, 3], 0, 1, 'float32', seed++);
-      const target = tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+      const target = tf.tensor2d([
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ]);
       const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
       const { grads } = tf.variableGrads(() => tf.neg(tf.mean(tf.sum(tf.mul(target, tf.log(model.apply(x) as tf.Tensor)), -1))) as tf.Scalar, vars);
       const before = vars.map((v) => v.dataSync().slice());

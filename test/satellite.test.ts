@@ -33,7 +33,10 @@ describe('bands: selection, scaling and per-band preprocessing', () => {
     assert.deepEqual(Array.from(x), [0, 0, 255, 255, 0, 255]);
     // caffe: red, green and blue bands get their ImageNet means, other bands the average.
     const p = preprocessBands(Float32Array.of(200, 200, 200, 200), 'caffe', [2, 1, 0, -1]);
-    assert.deepEqual(Array.from(p).map((v) => Number(v.toFixed(3))), [96.061, 83.221, 76.32, 85.201]);
+    assert.deepEqual(
+      Array.from(p).map((v) => Number(v.toFixed(3))),
+      [96.061, 83.221, 76.32, 85.201],
+    );
   });
 });
 
@@ -53,13 +56,25 @@ describe('band adaptation of an RGB-pretrained base', () => {
     extra0.forEach((e, i) => assert.ok(Math.abs(blue[i] + green[i] + red[i] - 3 * e) < 1e-6, 'the extra kernel is the mean of the colour kernels'));
     const random = await buildBandBase('vgg16', { weights: null, includeTop: false, inputShape: [32, 32, 3] }, [...roles], 'random');
     const r = random.base.getLayer('block1_conv1').getWeights()[0].arraySync() as number[][][][];
-    assert.notDeepEqual(r.flatMap((a) => a.flatMap((c) => c[0])), r.flatMap((a) => a.flatMap((c) => c[4])));
+    assert.notDeepEqual(
+      r.flatMap((a) => a.flatMap((c) => c[0])),
+      r.flatMap((a) => a.flatMap((c) => c[4])),
+    );
   });
 
   test('the choices that cannot work are clear errors', async () => {
-    await assert.rejects(buildBandBase('mobilenet', { weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }, [0, 1, 2, -1], 'rgb'), /rgb takes exactly three bands .* use repeat-mean or random/);
-    await assert.rejects(buildBandBase('mobilenet', { weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }, [0, 1, -1, -1], 'repeat-mean'), /needs the red, green and blue bands/);
-    await assert.rejects(buildBandBase('efficientnet_b0', { weights: null, includeTop: false, inputShape: [32, 32, 3] }, [0, 1, 2, -1], 'repeat-mean'), /first weighted layer is a convolution/);
+    await assert.rejects(
+      buildBandBase('mobilenet', { weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }, [0, 1, 2, -1], 'rgb'),
+      /rgb takes exactly three bands .* use repeat-mean or random/,
+    );
+    await assert.rejects(
+      buildBandBase('mobilenet', { weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }, [0, 1, -1, -1], 'repeat-mean'),
+      /needs the red, green and blue bands/,
+    );
+    await assert.rejects(
+      buildBandBase('efficientnet_b0', { weights: null, includeTop: false, inputShape: [32, 32, 3] }, [0, 1, 2, -1], 'repeat-mean'),
+      /first weighted layer is a convolution/,
+    );
   });
 });
 
@@ -68,12 +83,18 @@ describe('training on 13-band uint16 GeoTIFFs', () => {
     const data = await makeRasterFolder(path.join(tempDir(), 'sat'), { perClass: 3 });
     const r = cli(['train', data, ...SMALL, '--epochs', '1']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /13-band uint16 GeoTIFF; choose the bands to train on: --bands 4,3,2 \(Sentinel-2 red, green, blue\) or --bands all --band-adaptation repeat-mean/);
+    assert.match(
+      r.stderr,
+      /13-band uint16 GeoTIFF; choose the bands to train on: --bands 4,3,2 \(Sentinel-2 red, green, blue\) or --bands all --band-adaptation repeat-mean/,
+    );
     const all = cli(['train', data, ...SMALL, '--epochs', '1', '--bands', 'all']);
     assert.match(all.stderr, /13 bands for an RGB-pretrained base: choose --band-adaptation rgb\|repeat-mean\|random/);
   });
 
-  for (const bands of [['--bands', '4,3,2'], ['--bands', 'all', '--band-adaptation', 'repeat-mean']]) {
+  for (const bands of [
+    ['--bands', '4,3,2'],
+    ['--bands', 'all', '--band-adaptation', 'repeat-mean'],
+  ]) {
     test(`${bands.join(' ')}: trains, saves the band scaling, and the reloaded model predicts the same`, async () => {
       const dir = tempDir();
       const data = await makeRasterFolder(path.join(dir, 'sat'), { perClass: 5 });
@@ -112,16 +133,47 @@ describe('scene mapping', () => {
   /** Left half Forest, top right River, bottom right Residential (the classes of makeRasterFolder). */
   function writeScene(file: string, size: number): void {
     let seed = 5;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const regionOf = (x: number, y: number) => (x < size / 2 ? 0 : y < size / 2 ? 1 : 2);
-    writeGeoTiff(file, { width: size, height: size, bands: 13, dtype: 'uint16', pixel: (x, y, b) => rasterPixel(regionOf(x, y), b, rand), geo: { origin: [600000, 5000000], pixelSize: [10, 10], epsg: 32632 } });
+    writeGeoTiff(file, {
+      width: size,
+      height: size,
+      bands: 13,
+      dtype: 'uint16',
+      pixel: (x, y, b) => rasterPixel(regionOf(x, y), b, rand),
+      geo: { origin: [600000, 5000000], pixelSize: [10, 10], epsg: 32632 },
+    });
   }
 
-  test('a 2,000x2,000 scene: the map shows the planted regions; GeoJSON tiles in the scene CRS; memory bounded', { skip: needsShared(MOBILENET_H5) }, async () => {
+  test('a 2,000x2,000 scene: the map shows the planted regions; GeoJSON tiles in the scene CRS; memory bounded', {
+    skip: needsShared(MOBILENET_H5),
+  }, async () => {
     const dir = tempDir();
     const data = await makeRasterFolder(path.join(dir, 'sat'), { perClass: 12, size: 32 });
     const model = path.join(dir, 'model');
-    const t = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', MOBILENET_H5, '--input-size', '64', '--epochs', '15', '--learning-rate', '0.0003', '--bands', 'all', '--band-adaptation', 'repeat-mean', '--out', model, '--json']);
+    const t = cli([
+      'train',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      MOBILENET_H5,
+      '--input-size',
+      '64',
+      '--epochs',
+      '15',
+      '--learning-rate',
+      '0.0003',
+      '--bands',
+      'all',
+      '--band-adaptation',
+      'repeat-mean',
+      '--out',
+      model,
+      '--json',
+    ]);
     assert.equal(t.code, 0, t.stderr);
     assert.ok(JSON.parse(t.stdout).val.accuracy >= 0.9, `validation accuracy ${JSON.parse(t.stdout).val.accuracy}`);
     const scene = path.join(dir, 'scene.tif');
@@ -139,13 +191,23 @@ describe('scene mapping', () => {
     const at = (col: number, row: number) => features.features[row * 62 + col];
     assert.deepEqual(at(0, 0).geometry.coordinates[0][0], [600000, 5000000]);
     assert.deepEqual(at(0, 0).geometry.coordinates[0][2], [600320, 4999680]);
-    for (const [col, row, cls] of [[5, 5, 'Forest'], [20, 50, 'Forest'], [50, 5, 'River'], [45, 25, 'River'], [50, 50, 'Residential'], [40, 60, 'Residential']] as const) {
+    for (const [col, row, cls] of [
+      [5, 5, 'Forest'],
+      [20, 50, 'Forest'],
+      [50, 5, 'River'],
+      [45, 25, 'River'],
+      [50, 50, 'Residential'],
+      [40, 60, 'Residential'],
+    ] as const) {
       assert.equal(at(col, row).properties.class, cls, `tile (${col}, ${row})`);
     }
     // The picture: the same colours at the same places.
     const { data: px, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     const cell = Math.floor(1000 / 62);
-    const colour = (col: number, row: number) => Array.from(px.subarray(((row * cell + 2) * info.width + col * cell + 2) * info.channels, ((row * cell + 2) * info.width + col * cell + 2) * info.channels + 3));
+    const colour = (col: number, row: number) =>
+      Array.from(
+        px.subarray(((row * cell + 2) * info.width + col * cell + 2) * info.channels, ((row * cell + 2) * info.width + col * cell + 2) * info.channels + 3),
+      );
     assert.deepEqual(colour(5, 5), [0x4e, 0x79, 0xa7], 'Forest is the first class colour');
     assert.notDeepEqual(colour(50, 5), colour(50, 50));
   });
@@ -162,7 +224,20 @@ describe('scene mapping', () => {
     assert.match(bad.stderr, /four\.tif: 3 band\(s\), the model reads band 4; map a scene with the bands it was trained on/);
     const plain = path.join(dir, 'plain.tif');
     writeGeoTiff(plain, { width: 100, height: 70, bands: 13, dtype: 'uint16', pixel: (_x, _y, b) => 1000 + b });
-    const ok = cli(['map', model, plain, '--tile', '32', '--stride', '16', '--out', path.join(dir, 'm.png'), '--geojson', path.join(dir, 'm.geojson'), '--json']);
+    const ok = cli([
+      'map',
+      model,
+      plain,
+      '--tile',
+      '32',
+      '--stride',
+      '16',
+      '--out',
+      path.join(dir, 'm.png'),
+      '--geojson',
+      path.join(dir, 'm.geojson'),
+      '--json',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     const s = JSON.parse(ok.stdout);
     assert.deepEqual([s.cols, s.rows, s.georeferenced], [5, 3, false]);
@@ -179,7 +254,10 @@ describe('EuroSAT: the offline import path on generated archives of the same lay
   async function rgbArchive(file: string): Promise<void> {
     const entries: Record<string, Uint8Array> = {};
     for (const [c, cls] of ['Forest', 'River', 'SeaLake'].entries()) {
-      for (let i = 1; i <= 4; i++) entries[`2750/${cls}/${cls}_${i}.jpg`] = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 60 * c, g: 100, b: 40 * i } } }).jpeg().toBuffer();
+      for (let i = 1; i <= 4; i++)
+        entries[`2750/${cls}/${cls}_${i}.jpg`] = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 60 * c, g: 100, b: 40 * i } } })
+          .jpeg()
+          .toBuffer();
     }
     entries['2750/readme.txt'] = new TextEncoder().encode('not an image');
     writeFileSync(file, zipSync(entries));
@@ -202,7 +280,13 @@ describe('EuroSAT: the offline import path on generated archives of the same lay
     const t = cli(['train', j.folder, ...SMALL, '--epochs', '1', '--json']);
     assert.equal(t.code, 0, t.stderr);
     const list = JSON.parse(cli(['datasets', 'list', '--json'], { TRANSFERKIT_HOME: home }).stdout);
-    assert.deepEqual(list.datasets.map((d: { variant: string; installed: boolean }) => [d.variant, d.installed]), [['rgb', true], ['all', false]]);
+    assert.deepEqual(
+      list.datasets.map((d: { variant: string; installed: boolean }) => [d.variant, d.installed]),
+      [
+        ['rgb', true],
+        ['all', false],
+      ],
+    );
   });
 
   test('import of an all-bands archive (13-band GeoTIFFs) trains with --bands 4,3,2', async () => {
@@ -210,7 +294,8 @@ describe('EuroSAT: the offline import path on generated archives of the same lay
     const home = path.join(dir, 'home');
     const tiles = await makeRasterFolder(path.join(dir, 'tiles'), { classes: ['AnnualCrop', 'Forest'], perClass: 4 });
     const entries: Record<string, Uint8Array> = {};
-    for (const cls of readdirSync(tiles)) for (const f of readdirSync(path.join(tiles, cls))) entries[`${ROOT_ALL}/${cls}/${f}`] = readFileSync(path.join(tiles, cls, f));
+    for (const cls of readdirSync(tiles))
+      for (const f of readdirSync(path.join(tiles, cls))) entries[`${ROOT_ALL}/${cls}/${f}`] = readFileSync(path.join(tiles, cls, f));
     const zip = path.join(dir, 'my-copy.zip');
     writeFileSync(zip, zipSync(entries));
     const r = cli(['datasets', 'import', 'eurosat', zip, '--json'], { TRANSFERKIT_HOME: home });
@@ -234,7 +319,10 @@ describe('EuroSAT: the offline import path on generated archives of the same lay
     assert.ok(!existsSync(path.join(home, 'datasets', 'eurosat-rgb')));
     const other = path.join(dir, 'other.zip');
     writeFileSync(other, zipSync({ 'photos/cat.jpg': new Uint8Array([1]) }));
-    assert.match(cli(['datasets', 'import', 'eurosat', other], { TRANSFERKIT_HOME: home }).stderr, /other\.zip: not a eurosat archive \(EuroSAT\.zip or EuroSATallBands\.zip\)/);
+    assert.match(
+      cli(['datasets', 'import', 'eurosat', other], { TRANSFERKIT_HOME: home }).stderr,
+      /other\.zip: not a eurosat archive \(EuroSAT\.zip or EuroSATallBands\.zip\)/,
+    );
     const unknown = cli(['datasets', 'fetch', 'imagenet'], { TRANSFERKIT_HOME: home });
     assert.match(unknown.stderr, /unknown dataset 'imagenet'/);
   });
@@ -252,7 +340,9 @@ describe('EuroSAT: the offline import path on generated archives of the same lay
     const port = (server.address() as { port: number }).port;
     const home = path.join(dir, 'home');
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'datasets', 'fetch', 'eurosat'], { env: { ...process.env, TRANSFERKIT_HOME: home, TRANSFERKIT_MIRROR: `http://127.0.0.1:${port}` } });
+      const child = spawn(process.execPath, [CLI, 'datasets', 'fetch', 'eurosat'], {
+        env: { ...process.env, TRANSFERKIT_HOME: home, TRANSFERKIT_MIRROR: `http://127.0.0.1:${port}` },
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d));
       child.on('exit', (code: number | null) => resolve({ code, stderr }));

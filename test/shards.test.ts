@@ -17,9 +17,17 @@ describe('shards', () => {
     assert.equal(resolveShard(undefined, undefined, {}), null);
     assert.deepEqual(resolveShard('1/3', 8, { JOB_COMPLETION_INDEX: '5' }), { index: 1, count: 3, source: '--shard' });
     assert.throws(() => resolveShard(undefined, 4, {}), /--shards 4 needs the shard index from the engine .* use --shard K\/4/);
-    assert.deepEqual(shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 8), { index: 3, count: 8, source: 'JOB_COMPLETION_INDEX and --shards (Kubernetes Indexed Job)' });
+    assert.deepEqual(shardFromEnv({ JOB_COMPLETION_INDEX: '3' }, 8), {
+      index: 3,
+      count: 8,
+      source: 'JOB_COMPLETION_INDEX and --shards (Kubernetes Indexed Job)',
+    });
     assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3' }), /JOB_COMPLETION_INDEX=3 is set but the number of shards is not: pass --shards N/);
-    assert.deepEqual(shardFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '5' }), { index: 1, count: 5, source: 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job array)' });
+    assert.deepEqual(shardFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '5' }), {
+      index: 1,
+      count: 5,
+      source: 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job array)',
+    });
     assert.equal(shardFromEnv({ AWS_BATCH_JOB_ARRAY_INDEX: '0' }, 2)?.source, 'AWS_BATCH_JOB_ARRAY_INDEX and --shards (AWS Batch array job)');
     assert.deepEqual(shardFromEnv({ BATCH_TASK_INDEX: '6', BATCH_TASK_COUNT: '7' })?.index, 6);
     assert.throws(() => shardFromEnv({ BATCH_TASK_INDEX: '7', BATCH_TASK_COUNT: '7' }), /BATCH_TASK_INDEX: the shard index must be an integer in 0\.\.6/);
@@ -29,13 +37,20 @@ describe('shards', () => {
     const names = Array.from({ length: 4000 }, (_, i) => `class${i % 7}/img${i}.jpg`);
     const before = names.map((n) => shardOfPath(n, 4));
     const more = [...names.slice(0, 2000), 'new/a.jpg', ...names.slice(2000), 'new/b.jpg'];
-    assert.deepEqual(more.filter((n) => !n.startsWith('new/')).map((n) => shardOfPath(n, 4)), before);
+    assert.deepEqual(
+      more.filter((n) => !n.startsWith('new/')).map((n) => shardOfPath(n, 4)),
+      before,
+    );
     for (let k = 0; k < 4; k++) {
       const share = before.filter((s) => s === k).length / names.length;
       assert.ok(share > 0.2 && share < 0.3, `shard ${k} holds ${share}`);
     }
     const blocks = [0, 1, 2].map((index) => shardRows(10, { index, count: 3 }));
-    assert.deepEqual(blocks, [{ start: 0, end: 4 }, { start: 4, end: 8 }, { start: 8, end: 10 }]);
+    assert.deepEqual(blocks, [
+      { start: 0, end: 4 },
+      { start: 4, end: 8 },
+      { start: 8, end: 10 },
+    ]);
   });
 
   test('merge order is the listing order of an unsharded run', () => {
@@ -48,11 +63,26 @@ describe('shards', () => {
     const dir = tempDir();
     const t: FeaturesTable = {
       meta: {
-        format: 'transferkit-features', version: 1, digest: 'abc', root: '/data', classNames: ['a', 'b'], featureShape: [3], shard: null,
+        format: 'transferkit-features',
+        version: 1,
+        digest: 'abc',
+        root: '/data',
+        classNames: ['a', 'b'],
+        featureShape: [3],
+        shard: null,
         source: { base: 'mobilenet', weights: 'imagenet', inputSize: 96, pooling: 'avg', preprocessing: 'tf' },
-        listing: { files: 3, digest: 'def' }, manifest: [['a/1.jpg', 0], ['b/2.jpg', 1], ['b/3.jpg', 1]], skipped: [{ file: 'b/3.jpg', reason: 'cannot decode' }],
+        listing: { files: 3, digest: 'def' },
+        manifest: [
+          ['a/1.jpg', 0],
+          ['b/2.jpg', 1],
+          ['b/3.jpg', 1],
+        ],
+        skipped: [{ file: 'b/3.jpg', reason: 'cannot decode' }],
       },
-      paths: ['a/1.jpg', 'b/2.jpg'], labels: [0, 1], vectors: Float32Array.from([0.5, -1, 2e-7, 3, 4, 5]), dim: 3,
+      paths: ['a/1.jpg', 'b/2.jpg'],
+      labels: [0, 1],
+      vectors: Float32Array.from([0.5, -1, 2e-7, 3, 4, 5]),
+      dim: 3,
     };
     for (const ext of ['parquet', 'arrow', 'npy'] as const) {
       const file = path.join(dir, `f.${ext}`);
@@ -91,7 +121,10 @@ describe('sharded extract, merge and an independent reader', { skip: needsShared
       assert.match(r.stderr, new RegExp(`shard ${k}/4 \\(from --shard\\)`));
     });
     const files = readdirSync(path.dirname(shards)).sort();
-    assert.deepEqual(files, [0, 1, 2, 3].map((k) => `f-0000${k}-of-00004.parquet`));
+    assert.deepEqual(
+      files,
+      [0, 1, 2, 3].map((k) => `f-0000${k}-of-00004.parquet`),
+    );
     const shardPaths = files.map((f) => path.join(path.dirname(shards), f));
     const merged = path.join(dir, 'all.parquet');
     const m = cli(['features', 'merge', ...shardPaths, '--out', merged, '--json']);
@@ -129,7 +162,14 @@ describe('sharded extract, merge and an independent reader', { skip: needsShared
     const other = path.join(dir, 'other', 'f.parquet');
     const o = cli(['extract', data, ...base.slice(0, 4), '--weights', 'none', '--input-size', '32', '--shard', '3/4', '--out', other]);
     assert.equal(o.code, 0, o.stderr);
-    const mixed = cli(['features', 'merge', ...shardPaths.slice(0, 3), path.join(dir, 'other', 'f-00003-of-00004.parquet'), '--out', path.join(dir, 'mixed.parquet')]);
+    const mixed = cli([
+      'features',
+      'merge',
+      ...shardPaths.slice(0, 3),
+      path.join(dir, 'other', 'f-00003-of-00004.parquet'),
+      '--out',
+      path.join(dir, 'mixed.parquet'),
+    ]);
     assert.equal(mixed.code, 1);
     assert.match(mixed.stderr, /f-00003-of-00004\.parquet was extracted with another base, cut, size or preprocessing .*re-run shard 3\/4/);
     rmSync(path.join(dir, 'other'), { recursive: true });
@@ -140,8 +180,14 @@ describe('sharded extract, merge and an independent reader', { skip: needsShared
     const conn = await db.connect();
     const reader = await conn.runAndReadAll(`SELECT path, label, digest, features FROM read_parquet('${merged.replace(/'/g, "''")}')`);
     const rows = reader.getRowObjectsJson() as { path: string; label: number; digest: string; features: number[] }[];
-    assert.deepEqual(rows.map((r) => r.path), a.paths);
-    assert.deepEqual(rows.map((r) => r.label), a.labels);
+    assert.deepEqual(
+      rows.map((r) => r.path),
+      a.paths,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.label),
+      a.labels,
+    );
     assert.ok(rows.every((r) => r.digest === a.meta.digest));
     assert.deepEqual(Float32Array.from(rows.flatMap((r) => r.features)), a.vectors);
     // And a Parquet file DuckDB wrote itself is not taken for features.

@@ -11,7 +11,25 @@ describe('transferkit train', () => {
     writeFileSync(path.join(data, 'beta', 'readme.txt'), 'not an image');
     mkdirSync(path.join(data, 'empty'));
     const out = path.join(tempDir(), 'model');
-    const r = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--epochs', '3', '--batch-size', '8', '--out', out, '--json']);
+    const r = cli([
+      'train',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '8',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.deepEqual(j.classNames, ['alpha', 'beta', 'empty', 'gamma']);
@@ -33,7 +51,14 @@ describe('transferkit train', () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 8, size: 32 });
     const { trainImageClassifier, loadModel, saveModel, scoreFiles } = await import('../src/index.js');
     const r = await trainImageClassifier(data, { base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, epochs: 2, validationSplit: 0.25 });
-    const meta = { format: 'transferkit-model' as const, version: 1 as const, base: { id: 'mobilenet', weights: null }, inputShape: r.inputShape, preprocessing: 'tf' as const, classNames: r.classNames };
+    const meta = {
+      format: 'transferkit-model' as const,
+      version: 1 as const,
+      base: { id: 'mobilenet', weights: null },
+      inputShape: r.inputShape,
+      preprocessing: 'tf' as const,
+      classNames: r.classNames,
+    };
     const out = path.join(tempDir(), 'model');
     await saveModel(r.model, out, meta);
     const files = readdirSync(path.join(data, 'alpha')).map((f) => path.join(data, 'alpha', f));
@@ -49,18 +74,45 @@ describe('transferkit train', () => {
     const e = cli(['evaluate', out, data, '--json']);
     assert.equal(e.code, 0, e.stderr);
     const ev = JSON.parse(e.stdout);
-    assert.equal(ev.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 16);
+    assert.equal(
+      ev.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
+      16,
+    );
     assert.equal(ev.accuracy, (ev.confusionMatrix[0][0] + ev.confusionMatrix[1][1]) / 16);
   });
 
   test('compare: the three strategies on one split, with a table, charts and an HTML report', async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 6, size: 32 });
     const out = path.join(tempDir(), 'cmp');
-    const r = cli(['compare', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--unfreeze-from', 'conv_dw_13', '--epochs', '1', '--out', out, '--json']);
+    const r = cli([
+      'compare',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--unfreeze-from',
+      'conv_dw_13',
+      '--epochs',
+      '1',
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout);
-    assert.deepEqual(rows.map((x: { strategy: string }) => x.strategy), ['full', 'feature-extraction', 'fine-tune']);
-    assert.deepEqual(rows.map((x: { trainableParams: number }) => x.trainableParams), [213_329, 257, 69_121]);
+    assert.deepEqual(
+      rows.map((x: { strategy: string }) => x.strategy),
+      ['full', 'feature-extraction', 'fine-tune'],
+    );
+    assert.deepEqual(
+      rows.map((x: { trainableParams: number }) => x.trainableParams),
+      [213_329, 257, 69_121],
+    );
     assert.ok(rows.every((x: { wallS: number; bestValAccuracy: number }) => x.wallS > 0 && x.bestValAccuracy >= 0 && x.bestValAccuracy <= 1));
     for (const f of ['compare.json', 'params.svg', 'time.svg', 'accuracy.svg', 'report.html']) assert.ok(existsSync(path.join(out, f)), f);
     assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /<td>fine-tune from conv_dw_13<\/td><td>218,801<\/td><td>69,121<\/td>/);
@@ -71,7 +123,30 @@ describe('transferkit train', () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { classes: ['a', 'x', 'y', 'd'], perClass: 10, size: 16 });
     rmSync(path.join(data, 'x'), { recursive: true });
     rmSync(path.join(data, 'y'), { recursive: true });
-    const r = cli(['train', data, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--epochs', '40', '--learning-rate', '0.01', '--early-stopping', '3', '--restore-best', '--reduce-lr-on-plateau', '2', '--validation-split', '0.5', '--json']);
+    const r = cli([
+      'train',
+      data,
+      '--base',
+      'mobilenet',
+      '--alpha',
+      '0.25',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--epochs',
+      '40',
+      '--learning-rate',
+      '0.01',
+      '--early-stopping',
+      '3',
+      '--restore-best',
+      '--reduce-lr-on-plateau',
+      '2',
+      '--validation-split',
+      '0.5',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.ok(j.history.length < 40, `stopped after ${j.history.length} epochs`);
@@ -84,15 +159,57 @@ describe('transferkit train', () => {
 
   test("the seed's exact model trains end to end with --weights none: VGG16 at 32x32, fine-tune from block5_conv1", async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 10, size: 32 });
-    const r = cli(['train', data, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--head', 'flatten, dense:256:relu, dense:1:sigmoid', '--strategy', 'fine-tune', '--unfreeze-from', 'block5_conv1', '--epochs', '2', '--json']);
+    const r = cli([
+      'train',
+      data,
+      '--base',
+      'vgg16',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--head',
+      'flatten, dense:256:relu, dense:1:sigmoid',
+      '--strategy',
+      'fine-tune',
+      '--unfreeze-from',
+      'block5_conv1',
+      '--epochs',
+      '2',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    assert.deepEqual(j.history.map((h: { phase: number; trainedFrom: string }) => [h.phase, h.trainedFrom]), [[0, 'flatten'], [0, 'flatten'], [1, 'block5_conv1'], [1, 'block5_conv1']]);
+    assert.deepEqual(
+      j.history.map((h: { phase: number; trainedFrom: string }) => [h.phase, h.trainedFrom]),
+      [
+        [0, 'flatten'],
+        [0, 'flatten'],
+        [1, 'block5_conv1'],
+        [1, 'block5_conv1'],
+      ],
+    );
   });
 
   test('full training runs through every layer', async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 6, size: 32 });
-    const r = cli(['train', data, '--base', 'mobilenet_v2', '--alpha', '0.35', '--weights', 'none', '--input-size', '32', '--strategy', 'full', '--epochs', '1', '--json']);
+    const r = cli([
+      'train',
+      data,
+      '--base',
+      'mobilenet_v2',
+      '--alpha',
+      '0.35',
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--strategy',
+      'full',
+      '--epochs',
+      '1',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).history[0].trainedFrom, 'Conv1');
   });
@@ -103,7 +220,12 @@ describe('transferkit train', () => {
     ['negative epochs', ['--base', 'mobilenet', '--epochs=-3'], 2, /--epochs must be a positive integer/],
     ['learning rate NaN', ['--base', 'mobilenet', '--learning-rate', 'NaN'], 2, /--learning-rate must be a positive number/],
     ['unknown strategy', ['--base', 'mobilenet', '--strategy', 'magic'], 2, /--strategy must be one of full, feature-extraction, fine-tune/],
-    ['a head that does not fit the classes', ['--base', 'mobilenet', '--weights', 'none', '--input-size', '32', '--head', 'gap, dense:5:softmax'], 1, /must end in dense:1:sigmoid for 2 classes/],
+    [
+      'a head that does not fit the classes',
+      ['--base', 'mobilenet', '--weights', 'none', '--input-size', '32', '--head', 'gap, dense:5:softmax'],
+      1,
+      /must end in dense:1:sigmoid for 2 classes/,
+    ],
   ];
   for (const [what, args, code, pattern] of failures) {
     test(`fails cleanly: ${what}`, async () => {
@@ -111,11 +233,19 @@ describe('transferkit train', () => {
       const r = cli(['train', data, ...args]);
       assert.equal(r.code, code, r.stderr);
       assert.match(r.stderr, pattern);
-      assert.equal(r.stderr.trim().split('\n').filter((l) => l.includes('error')).length, 1);
+      assert.equal(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('error')).length,
+        1,
+      );
     });
   }
 
-  test('two CIFAR-10 classes with the real MobileNet weights at 96x96: well above chance', { skip: needsShared(MOBILENET_H5) || needsShared(CIFAR_DIR) }, async () => {
+  test('two CIFAR-10 classes with the real MobileNet weights at 96x96: well above chance', {
+    skip: needsShared(MOBILENET_H5) || needsShared(CIFAR_DIR),
+  }, async () => {
     const home = tempDir();
     assert.equal(cli(['weights', 'import', MOBILENET_H5], { TRANSFERKIT_HOME: home }).code, 0);
     const data = path.join(tempDir(), 'pair');

@@ -11,8 +11,22 @@ const BASE = ['--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--
 describe('imageDatasetFromDirectory', () => {
   test("Keras's options: split by seed, label modes, grayscale, streamed batches", async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { classes: ['a', 'b', 'c'], perClass: 5, size: 20 });
-    const train = await imageDatasetFromDirectory(data, { imageSize: [16, 12], batchSize: 4, validationSplit: 0.2, subset: 'training', seed: 9, labelMode: 'categorical' });
-    const val = await imageDatasetFromDirectory(data, { imageSize: [16, 12], batchSize: 4, validationSplit: 0.2, subset: 'validation', seed: 9, colorMode: 'grayscale' });
+    const train = await imageDatasetFromDirectory(data, {
+      imageSize: [16, 12],
+      batchSize: 4,
+      validationSplit: 0.2,
+      subset: 'training',
+      seed: 9,
+      labelMode: 'categorical',
+    });
+    const val = await imageDatasetFromDirectory(data, {
+      imageSize: [16, 12],
+      batchSize: 4,
+      validationSplit: 0.2,
+      subset: 'validation',
+      seed: 9,
+      colorMode: 'grayscale',
+    });
     assert.deepEqual(train.classNames, ['a', 'b', 'c']);
     assert.equal(train.files.length + val.files.length, 15);
     assert.ok(!train.files.some((f) => val.files.some((v) => v.file === f.file)), 'the two subsets do not overlap');
@@ -22,7 +36,11 @@ describe('imageDatasetFromDirectory', () => {
       assert.deepEqual(b.shape.slice(1), [16, 12, 3]);
       assert.equal(b.x.length, b.shape[0] * 16 * 12 * 3);
       assert.equal(b.y?.length, b.shape[0] * 3);
-      assert.equal(Array.from(b.y as Float32Array).reduce((a, v) => a + v, 0), b.shape[0], 'one-hot rows');
+      assert.equal(
+        Array.from(b.y as Float32Array).reduce((a, v) => a + v, 0),
+        b.shape[0],
+        'one-hot rows',
+      );
       seen += b.shape[0];
     }
     assert.equal(seen, 12);
@@ -40,12 +58,16 @@ describe('augmentation', () => {
     const [h, w] = [4, 5];
     const px = Float32Array.from({ length: h * w * 3 }, (_, i) => i);
     const flipped = augmentBatch(px, [1, h, w, 3], { flip: 'horizontal' }, () => 0.1);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(flipped[(y * w + x) * 3 + c] - px[(y * w + (w - 1 - x)) * 3 + c]) < 1e-3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(flipped[(y * w + x) * 3 + c] - px[(y * w + (w - 1 - x)) * 3 + c]) < 1e-3);
     const kept = augmentBatch(px, [1, h, w, 3], { flip: 'horizontal' }, () => 0.9);
-    assert.ok(kept.every((v, i) => Math.abs(v - px[i]) < 1e-3), 'no flip when the draw says so');
+    assert.ok(
+      kept.every((v, i) => Math.abs(v - px[i]) < 1e-3),
+      'no flip when the draw says so',
+    );
     const seeded = (seed: number) => {
       let s = seed;
-      return () => ((s = (s * 16807) % 2147483647) / 2147483647);
+      return () => (s = (s * 16807) % 2147483647) / 2147483647;
     };
     const spec = parseAugmentSpec('flip:both, rotation:0.1, zoom:0.2, translation:0.1, contrast:0.3');
     assert.deepEqual(spec, { flip: 'horizontal_and_vertical', rotation: 0.1, zoom: 0.2, translation: 0.1, contrast: 0.3 });
@@ -77,7 +99,10 @@ describe('feature cache on disk', () => {
     const home = tempDir();
     // Fixed weights (a random base differs every run, and so would its features).
     const weights = path.join(home, 'base.h5');
-    await saveWeights(await applications.getApplication('mobilenet').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }), weights);
+    await saveWeights(
+      await applications.getApplication('mobilenet').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }),
+      weights,
+    );
     const args = BASE.map((a) => (a === 'none' ? weights : a));
     const run = () => cli(['train', data, ...args, '--epochs', '2', '--feature-cache', 'disk', '--json'], { TRANSFERKIT_HOME: home });
     const first = run();
@@ -89,10 +114,15 @@ describe('feature cache on disk', () => {
     assert.deepEqual(a.val, b.val);
     const files = readdirSync(path.join(home, 'cache', 'features'));
     assert.equal(files.filter((f) => f.endsWith('.f32')).length, 2);
-    assert.ok(files.every((f) => /^[0-9a-f]{32}\.(f32|json)$/.test(f)), `no temporary files left: ${files}`);
+    assert.ok(
+      files.every((f) => /^[0-9a-f]{32}\.(f32|json)$/.test(f)),
+      `no temporary files left: ${files}`,
+    );
     // Changing an image's content changes the key: that split is recomputed, the other still hits.
     const victim = path.join(data, 'alpha', '000.png');
-    await makeImageFolder(path.join(tempDir(), 'other'), { classes: ['x', 'y', 'z'], perClass: 1, size: 32 }).then((d) => writeFileSync(victim, readFileSync(path.join(d, 'z', '000.png'))));
+    await makeImageFolder(path.join(tempDir(), 'other'), { classes: ['x', 'y', 'z'], perClass: 1, size: 32 }).then((d) =>
+      writeFileSync(victim, readFileSync(path.join(d, 'z', '000.png'))),
+    );
     const third = JSON.parse(run().stdout);
     assert.ok(third.cacheHits < 16 && third.cacheHits > 0, `partial hit: ${third.cacheHits}`);
   });
@@ -141,7 +171,10 @@ describe('evaluation and leaks', () => {
     const [trained, evaluated] = [JSON.parse(r.stdout).val, JSON.parse(e.stdout)];
     assert.ok(Math.abs(evaluated.accuracy - trained.accuracy) < 1e-9, `${evaluated.accuracy} vs ${trained.accuracy}`);
     assert.ok(Math.abs(evaluated.loss - trained.loss) < 1e-3, `${evaluated.loss} vs ${trained.loss}`);
-    assert.equal(evaluated.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 6);
+    assert.equal(
+      evaluated.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
+      6,
+    );
     assert.deepEqual([...readFileSync(png).subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG');
   });
 
@@ -161,7 +194,11 @@ describe('evaluation and leaks', () => {
         onEvent: (ev) => ev.type === 'epoch' && counts.push(tf.memory().numTensors),
       });
       assert.equal(counts.length, 8);
-      for (const phase of [counts.slice(1, 4), counts.slice(5, 8)]) assert.ok(phase.every((n) => n === phase[0]), `tensors per epoch: ${counts}`);
+      for (const phase of [counts.slice(1, 4), counts.slice(5, 8)])
+        assert.ok(
+          phase.every((n) => n === phase[0]),
+          `tensors per epoch: ${counts}`,
+        );
     });
   }
 });

@@ -13,7 +13,13 @@ before(async () => {
 function head(activation: string, units: number, dropout = 0): tfl.Sequential {
   const layers: tfl.layers.Layer[] = [
     tfl.layers.flatten({ inputShape: [2, 2, 3], name: 'flatten' }),
-    tfl.layers.dense({ units: 8, activation: 'relu', name: 'd1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 4 }) }),
+    tfl.layers.dense({
+      units: 8,
+      activation: 'relu',
+      name: 'd1',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+      biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 4 }),
+    }),
   ];
   if (dropout) layers.push(tfl.layers.dropout({ rate: dropout, name: 'drop' }));
   layers.push(tfl.layers.dense({ units, activation: activation as 'linear', name: 'd2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
@@ -44,7 +50,16 @@ const trainableOf = (layers: tfl.layers.Layer[]) => layers.flatMap((l) => l.trai
  * The same steps in plain JS with tfjs gradients and Keras 3's update formulas: the reference. `forward` maps a
  * batch through the trained layers; `layers` are those layers, whose weights it updates in place.
  */
-function referenceSteps(forward: (x: tf.Tensor) => tf.Tensor, layers: tfl.layers.Layer[], x: tf.Tensor, y: tf.Tensor, loss: LossName, opt: OptimizerSpec, lr: number, steps: number): { losses: number[]; weights: Float32Array[] } {
+function referenceSteps(
+  forward: (x: tf.Tensor) => tf.Tensor,
+  layers: tfl.layers.Layer[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: LossName,
+  opt: OptimizerSpec,
+  lr: number,
+  steps: number,
+): { losses: number[]; weights: Float32Array[] } {
   const vars = trainableOf(layers);
   const slots: tf.Tensor[][] = vars.map((v) => [tf.zerosLike(v), tf.zerosLike(v)]);
   const losses: number[] = [];
@@ -127,10 +142,36 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
     const build = () =>
       tfl.sequential({
         layers: [
-          tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'c0', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }) }),
-          tfl.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 6 }) }),
+          tfl.layers.conv2d({
+            inputShape: [9, 9, 3],
+            filters: 4,
+            kernelSize: 3,
+            strides: 2,
+            padding: 'same',
+            activation: 'relu',
+            name: 'c0',
+            kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+            biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }),
+          }),
+          tfl.layers.conv2d({
+            filters: 5,
+            kernelSize: 3,
+            padding: 'same',
+            activation: 'relu',
+            name: 'c1',
+            kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+            biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 6 }),
+          }),
           // Strided inside the trained part, 'valid' over 5x5 with a kernel of 2: the last row and column get no window.
-          tfl.layers.conv2d({ filters: 6, kernelSize: 2, strides: 2, padding: 'valid', activation: 'linear', name: 'c2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
+          tfl.layers.conv2d({
+            filters: 6,
+            kernelSize: 2,
+            strides: 2,
+            padding: 'valid',
+            activation: 'linear',
+            name: 'c2',
+            kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
+          }),
           tfl.layers.maxPooling2d({ poolSize: 2, name: 'p' }),
           tfl.layers.flatten({ name: 'f' }),
           tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
@@ -168,14 +209,22 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
       const [fc, out] = [model.layers[2], model.layers[3]];
       const conv = (h: tf.Tensor, l: tfl.layers.Layer) => {
         const [kernel, bias] = l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-        const xp = tf.pad(h, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+        const xp = tf.pad(h, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]);
         const patches: tf.Tensor[] = [];
         for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) patches.push(tf.slice(xp, [0, i, j, 0], [-1, 2, 2, 512]));
         const cols = tf.reshape(tf.concat(patches, 3), [-1, 9 * 512]);
         return tf.relu(tf.reshape(tf.add(tf.matMul(cols, tf.reshape(kernel, [9 * 512, 512])), bias), [-1, 2, 2, 512]));
       };
       const check = tf.relu(tf.add(tf.conv2d(features as tf.Tensor4D, convs[0].getWeights()[0] as tf.Tensor4D, 1, 'same'), convs[0].getWeights()[1]));
-      assert.ok(maxDiff(conv(features, convs[0]).dataSync() as Float32Array, check.dataSync() as Float32Array) < 1e-4, 'the reference convolution is tf.conv2d');
+      assert.ok(
+        maxDiff(conv(features, convs[0]).dataSync() as Float32Array, check.dataSync() as Float32Array) < 1e-4,
+        'the reference convolution is tf.conv2d',
+      );
       const forward = (b: tf.Tensor) => {
         let h = convs.reduce(conv, b);
         h = tf.max(tf.reshape(h, [-1, 1, 2, 1, 2, 512]), [2, 4]);
@@ -187,30 +236,40 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
       const expected = referenceSteps(forward, suffix, features, y, 'binary_crossentropy', optimizer, 1e-4, 20);
       suffix.forEach((l, i) => l.setWeights(snapshot[i]));
       const trainer = await OrtTrainer.create(model, { from: 'block5_conv1', loss: 'binary_crossentropy', optimizer });
-      assert.equal(trainer.graph.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0), 7_211_009);
+      assert.equal(
+        trainer.graph.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+        7_211_009,
+      );
       const losses: number[] = [];
       for (let s = 0; s < 20; s++) losses.push((await trainer.step(features.dataSync() as Float32Array, y.dataSync() as Float32Array, 8, 1e-4)).loss);
       // ORT's multithreaded sums are not bit-reproducible and Adam amplifies the last bits over 20 steps:
       // 1e-4 for the first steps, 1e-3 after.
-      losses.forEach((l, i) => assert.ok(Math.abs(l - expected.losses[i]) < (i < 5 ? 1e-4 : 1e-3) * Math.max(1, Math.abs(expected.losses[i])), `step ${i}: ${l} vs ${expected.losses[i]}`));
+      losses.forEach((l, i) =>
+        assert.ok(
+          Math.abs(l - expected.losses[i]) < (i < 5 ? 1e-4 : 1e-3) * Math.max(1, Math.abs(expected.losses[i])),
+          `step ${i}: ${l} vs ${expected.losses[i]}`,
+        ),
+      );
       assert.ok(losses[19] < losses[0], `loss falls: ${losses[0]} → ${losses[19]}`);
       trainer.writeBack();
       // Adam moves a weight by ~lr whatever the size of its gradient, so near-zero gradients can diverge in sign
       // between two float32 implementations: check the typical difference tightly and the largest loosely.
-      suffix.flatMap((l) => l.trainableWeights).forEach((w, i) => {
-        const got = w.read().dataSync() as Float32Array;
-        let sum = 0;
-        for (let k = 0; k < got.length; k++) sum += Math.abs(got[k] - expected.weights[i][k]);
-        assert.ok(sum / got.length < 5e-6, `${w.name}: mean difference ${sum / got.length}`);
-        assert.ok(maxDiff(got, expected.weights[i]) < 1e-3, `${w.name}: max difference ${maxDiff(got, expected.weights[i])}`);
-      });
+      suffix
+        .flatMap((l) => l.trainableWeights)
+        .forEach((w, i) => {
+          const got = w.read().dataSync() as Float32Array;
+          let sum = 0;
+          for (let k = 0; k < got.length; k++) sum += Math.abs(got[k] - expected.weights[i][k]);
+          assert.ok(sum / got.length < 5e-6, `${w.name}: mean difference ${sum / got.length}`);
+          assert.ok(maxDiff(got, expected.weights[i]) < 1e-3, `${w.name}: max difference ${maxDiff(got, expected.weights[i])}`);
+        });
       await trainer.dispose();
     } finally {
       await initBackend('cpu');
     }
   });
 
-  test('max pooling sends a tied window\'s gradient to its first maximum only, like tfjs', async () => {
+  test("max pooling sends a tied window's gradient to its first maximum only, like tfjs", async () => {
     const build = () =>
       tfl.sequential({
         layers: [
@@ -237,7 +296,10 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
     model.getLayer('d1').trainable = false;
     const before = model.getLayer('d1').getWeights()[0].dataSync().slice();
     const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } });
-    assert.deepEqual(trainer.graph.params.map((p) => p.layer.name), ['d2', 'd2']);
+    assert.deepEqual(
+      trainer.graph.params.map((p) => p.layer.name),
+      ['d2', 'd2'],
+    );
     const x = tf.randomNormal([4, 2, 2, 3], 0, 1, 'float32', 9).dataSync() as Float32Array;
     const y = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3), 'float32').dataSync() as Float32Array;
     await trainer.step(x, y, 4, 0.1);
@@ -248,9 +310,23 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
   test('dropout takes a seeded mask per step and training still lowers the loss', async () => {
     const model = head('softmax', 3, 0.5);
     const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer: { name: 'adam' }, seed: 3 });
-    assert.deepEqual(trainer.graph.masks.map((m) => [m.rate, m.shape]), [[0.5, [8]]]);
+    assert.deepEqual(
+      trainer.graph.masks.map((m) => [m.rate, m.shape]),
+      [[0.5, [8]]],
+    );
     const x = tf.randomNormal([16, 2, 2, 3], 0, 1, 'float32', 9).dataSync() as Float32Array;
-    const y = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3), 'int32'), 3), 'float32').dataSync() as Float32Array;
+    const y = tf
+      .cast(
+        tf.oneHot(
+          tf.tensor1d(
+            Array.from({ length: 16 }, (_, i) => i % 3),
+            'int32',
+          ),
+          3,
+        ),
+        'float32',
+      )
+      .dataSync() as Float32Array;
     const first = (await trainer.step(x, y, 16, 0.01)).loss;
     let last = first;
     for (let i = 0; i < 60; i++) last = (await trainer.step(x, y, 16, 0.01)).loss;
@@ -259,8 +335,17 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
 
   test('unsupported pieces are clear errors', async () => {
     const model = head('relu', 3);
-    await assert.rejects(OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } }), /categorical_crossentropy needs a softmax output layer/);
-    const dilated = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [6, 6, 3], filters: 2, kernelSize: 3, dilationRate: 2 }), tfl.layers.flatten(), tfl.layers.dense({ units: 1, activation: 'sigmoid' })] });
+    await assert.rejects(
+      OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } }),
+      /categorical_crossentropy needs a softmax output layer/,
+    );
+    const dilated = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [6, 6, 3], filters: 2, kernelSize: 3, dilationRate: 2 }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 1, activation: 'sigmoid' }),
+      ],
+    });
     await assert.rejects(OrtTrainer.create(dilated, { loss: 'binary_crossentropy', optimizer: { name: 'sgd' } }), /cannot train conv2d.*dilation 2x2/);
   });
 });

@@ -71,18 +71,27 @@ describe("one training step of each zoo model's trainable suffix matches tfjs au
       // (Cases of the same model differ by cut point.)
       const base = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
       for (const l of base.layers) {
-        if (l.getClassName() === 'BatchNormalization' && !KEEP_BATCHNORM.has(id)) l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
+        if (l.getClassName() === 'BatchNormalization' && !KEEP_BATCHNORM.has(id))
+          l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
       }
       const model = addHead(base, 'gap, dense:3:softmax');
       // EfficientNet's drop-connect layers would draw random masks in the step; the reference runs without them.
       for (const l of base.layers) if (l.getClassName() === 'Dropout') (l as unknown as { rate: number }).rate = 0;
       // Inception's cut point is a block: unfreeze from its first layer (the concatenation closes the previous one).
-      const from = id === 'inception_v3' ? base.layers[base.layers.findIndex((l) => l.name === 'mixed8') + 1].name : id === 'inception_resnet_v2' ? base.layers[base.layers.findIndex((l) => l.name === 'block8_8_ac') + 1].name : cut;
+      const from =
+        id === 'inception_v3'
+          ? base.layers[base.layers.findIndex((l) => l.name === 'mixed8') + 1].name
+          : id === 'inception_resnet_v2'
+            ? base.layers[base.layers.findIndex((l) => l.name === 'block8_8_ac') + 1].name
+            : cut;
       unfreezeFrom(model, from);
       const prefixLayer = base.getLayer(from);
       const prefix = (await import('@tensorflow/tfjs-layers')).model({ inputs: base.inputs, outputs: prefixLayer.input as tflTypes.SymbolicTensor });
       const features = prefix.predict(tf.randomUniform([2, size, size, 3], -1, 1, 'float32', 3)) as tf.Tensor;
-      const y = tf.tensor2d([[1, 0, 0], [0, 0, 1]]);
+      const y = tf.tensor2d([
+        [1, 0, 0],
+        [0, 0, 1],
+      ]);
       const trainable = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
       const before = trainable.map((v) => v.dataSync().slice());
       // A large step so that the gradient read back from the update keeps float32 precision.
@@ -110,7 +119,10 @@ describe("one training step of each zoo model's trainable suffix matches tfjs au
           };
           const numeric = (at(eps) - at(-eps)) / (2 * eps);
           trainable[i].assign(tf.tensor(before[i], trainable[i].shape));
-          assert.ok(Math.abs(numeric - ortGrad(i, k)) <= 2e-3 + 2e-2 * Math.abs(numeric), `${trainable[i].name}[${k}]: ORT ${ortGrad(i, k)} vs finite differences ${numeric}`);
+          assert.ok(
+            Math.abs(numeric - ortGrad(i, k)) <= 2e-3 + 2e-2 * Math.abs(numeric),
+            `${trainable[i].name}[${k}]: ORT ${ortGrad(i, k)} vs finite differences ${numeric}`,
+          );
         }
       } else {
         trainable.forEach((v, i) => v.assign(tf.tensor(before[i], v.shape)));

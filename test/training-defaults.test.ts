@@ -20,14 +20,18 @@ import { cli, makeImageFolder, tempDir } from './helpers.js';
 /** A seeded uniform generator and a normal one drawn from it. */
 function generators(start: number): { rand: () => number; gauss: () => number } {
   let seed = start;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   return { rand, gauss: () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand()) };
 }
 const { rand, gauss } = generators(11);
 
 describe('metrics', () => {
   test('ROC AUC equals its definition (pairs ranked right, ties half) within 1e-6, with ties and imbalance', () => {
-    for (const [n, ratio] of [[200, 0.5], [300, 0.1], [57, 0.8]] as const) {
+    for (const [n, ratio] of [
+      [200, 0.5],
+      [300, 0.1],
+      [57, 0.8],
+    ] as const) {
       const positive = Array.from({ length: n }, () => rand() < ratio);
       // Rounded scores: many ties; positives score higher on average.
       const scores = positive.map((p) => Math.round((rand() + (p ? 0.3 : 0)) * 20) / 20);
@@ -53,7 +57,10 @@ describe('metrics', () => {
     assert.equal(rocAuc(scores, positive), 0.75);
     assert.equal(youdenThreshold(scores, positive), 0.8);
     const r = classificationReport(scores, [0, 0, 1, 1], ['neg', 'pos'], 0.35);
-    assert.deepEqual(r.confusionMatrix, [[1, 1], [0, 2]]);
+    assert.deepEqual(r.confusionMatrix, [
+      [1, 1],
+      [0, 2],
+    ]);
     assert.equal(r.balancedAccuracy, (0.5 + 1) / 2);
     assert.ok(Math.abs(r.macro.precision - (1 + 2 / 3) / 2) < 1e-12);
     assert.deepEqual(r.binary && [r.binary.sensitivity, r.binary.specificity], [1, 0.5]);
@@ -66,7 +73,7 @@ describe('metrics', () => {
 });
 
 describe('schedules and the range test', () => {
-  test("one-cycle warms up from lr/25 to lr over a quarter, then anneals to near zero; cosine and constant with warm-up", () => {
+  test('one-cycle warms up from lr/25 to lr over a quarter, then anneals to near zero; cosine and constant with warm-up', () => {
     const s = { name: 'one-cycle' as const, lr: 0.01, totalSteps: 100 };
     assert.ok(Math.abs(learningRateAt(s, 0) - 0.01 / 25) < 1e-12);
     assert.ok(Math.abs(learningRateAt(s, 25) - 0.01) < 1e-12);
@@ -107,11 +114,16 @@ describe('discriminative rates', () => {
 
 describe('weighted losses: both engines scale each example by its weight alike', () => {
   after(async () => void (await initBackend('cpu')));
-  for (const [units, loss] of [[1, 'binary_crossentropy'], [3, 'categorical_crossentropy']] as const) {
+  for (const [units, loss] of [
+    [1, 'binary_crossentropy'],
+    [3, 'categorical_crossentropy'],
+  ] as const) {
     test(`${loss}: the step's loss is Σ wᵢ·lossᵢ / n on ONNX Runtime and tfjs-wasm, and their updates agree`, async () => {
       await initBackend('wasm');
       const input = tfl.input({ shape: [5] });
-      const out = tfl.layers.dense({ units, activation: units === 1 ? 'sigmoid' : 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }).apply(input) as tfl.SymbolicTensor;
+      const out = tfl.layers
+        .dense({ units, activation: units === 1 ? 'sigmoid' : 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) })
+        .apply(input) as tfl.SymbolicTensor;
       const model = tfl.model({ inputs: input, outputs: out });
       const n = 6;
       const x = Float32Array.from({ length: n * 5 }, () => gauss());
@@ -134,8 +146,13 @@ describe('weighted losses: both engines scale each example by its weight alike',
       const ort = await run(await OrtTrainer.create(model, options));
       const wasm = await run(await TfjsTrainer.create(model, options, 'wasm'));
       for (const r of [ort, wasm]) assert.ok(Math.abs(r.loss - r.expected) < 1e-5, `${r.loss} vs ${r.expected}`);
-      ort.weights.forEach((v, i) => v.forEach((a, k) => assert.ok(Math.abs(a - wasm.weights[i][k]) < 1e-5, `weight ${i}[${k}]: ORT ${a} vs wasm ${wasm.weights[i][k]}`)));
-      assert.ok(ort.weights.some((v, i) => v.some((a, k) => a !== initial[i][k])), 'the step moved the weights');
+      ort.weights.forEach((v, i) =>
+        v.forEach((a, k) => assert.ok(Math.abs(a - wasm.weights[i][k]) < 1e-5, `weight ${i}[${k}]: ORT ${a} vs wasm ${wasm.weights[i][k]}`)),
+      );
+      assert.ok(
+        ort.weights.some((v, i) => v.some((a, k) => a !== initial[i][k])),
+        'the step moved the weights',
+      );
     });
   }
 });
@@ -149,8 +166,11 @@ async function mixFolder(dir: string, counts: Record<string, [number, number]>, 
     for (let i = 0; i < count; i++) {
       const t = Math.max(0, Math.min(1, mean + 0.2 * gauss()));
       const px = Buffer.alloc(16 * 16 * 3);
-      for (let p = 0; p < px.length; p++) px[p] = Math.max(0, Math.min(255, (p % 3 === 0 ? 40 + 180 * t : p % 3 === 2 ? 220 - 180 * t : 60) + (rand() - 0.5) * 40));
-      await sharp(px, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(path.join(dir, name, `${String(i).padStart(3, '0')}.png`));
+      for (let p = 0; p < px.length; p++)
+        px[p] = Math.max(0, Math.min(255, (p % 3 === 0 ? 40 + 180 * t : p % 3 === 2 ? 220 - 180 * t : 60) + (rand() - 0.5) * 40));
+      await sharp(px, { raw: { width: 16, height: 16, channels: 3 } })
+        .png()
+        .toFile(path.join(dir, name, `${String(i).padStart(3, '0')}.png`));
     }
   }
   return dir;
@@ -159,7 +179,7 @@ async function mixFolder(dir: string, counts: Record<string, [number, number]>, 
 describe('class weights on a 1:9 binary set', () => {
   const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
-  test("--class-weight balanced scores a clearly higher balanced accuracy on held-out images than no weights", async () => {
+  test('--class-weight balanced scores a clearly higher balanced accuracy on held-out images than no weights', async () => {
     const train = await mixFolder(path.join(dir, 'train'), { common: [270, 0.4], rare: [30, 0.6] }, 5);
     const heldOut = await mixFolder(path.join(dir, 'held-out'), { common: [80, 0.4], rare: [80, 0.6] }, 6);
     const files = (await listImageFolder(heldOut)).files;
@@ -169,7 +189,8 @@ describe('class weights on a 1:9 binary set', () => {
       const o = { base: 'resnet50', weights: null, inputSize: 32, head: 'gap, dense:1:sigmoid', learningRate: 0.01, classWeight, seed: 3 };
       const r = await trainImageClassifier(train, o);
       // n / (2 × count) per class: about 0.56 and 5 on the ~9:1 training split.
-      if (classWeight === 'balanced') assert.ok(r.classWeights && r.classWeights[1] / r.classWeights[0] > 8 && r.classWeights[1] / r.classWeights[0] < 11, String(r.classWeights));
+      if (classWeight === 'balanced')
+        assert.ok(r.classWeights && r.classWeights[1] / r.classWeights[0] > 8 && r.classWeights[1] / r.classWeights[0] < 11, String(r.classWeights));
       const e = await evaluateFiles(r.model, trainedModelMetadata(r, o, train), files, r.classNames);
       scores[classWeight] = e.balancedAccuracy;
     }
@@ -191,7 +212,10 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
     const [phase] = j.phases;
     assert.equal(phase.epochs, 'auto');
     assert.equal(phase.stoppedAt, j.history.length);
-    assert.ok(phase.bestEpoch >= 1 && phase.bestEpoch <= phase.stoppedAt && (phase.stoppedAt === 200 || phase.stoppedAt - phase.bestEpoch === 5), JSON.stringify(phase));
+    assert.ok(
+      phase.bestEpoch >= 1 && phase.bestEpoch <= phase.stoppedAt && (phase.stoppedAt === 200 || phase.stoppedAt - phase.bestEpoch === 5),
+      JSON.stringify(phase),
+    );
     assert.match(r.stderr, new RegExp(`restored the weights of epoch ${phase.bestEpoch} `));
     assert.ok(j.threshold > 0 && j.threshold < 1 && j.val.report.binary.threshold === j.threshold);
     assert.equal(JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8')).threshold, j.threshold);

@@ -104,7 +104,8 @@ describe('transferkit ui: hostile requests', () => {
   let png: Buffer;
   const auth = () => ({ authorization: `token ${token}` });
   const get = (p: string, headers: Record<string, string> = {}) => request(ui.url, p, { headers: { ...auth(), ...headers } });
-  const post = (p: string, body: Uint8Array | string, type: string, headers: Record<string, string> = {}) => request(ui.url, p, { method: 'POST', body, headers: { ...auth(), 'content-type': type, ...headers } });
+  const post = (p: string, body: Uint8Array | string, type: string, headers: Record<string, string> = {}) =>
+    request(ui.url, p, { method: 'POST', body, headers: { ...auth(), 'content-type': type, ...headers } });
   const goodZip = (name = 'set') => zipSync({ [`${name}/cats/1.png`]: png, [`${name}/cats/2.png`]: png, [`${name}/dogs/1.png`]: png });
 
   before(async () => {
@@ -169,7 +170,17 @@ describe('transferkit ui: hostile requests', () => {
       for (const route of ['/api/thumb?path=', '/api/export?model=']) refused(await get(route + value), status, route + value);
       refused(await get(`/api/dataset?path=${value}`), status === 404 ? [400, 404] : status, `/api/dataset?path=${value}`);
     }
-    for (const value of ['%00', 'photos%2Falpha%2F000.png%00', 'file:%2F%2F%2Fetc%2Fpasswd', '..%5C..%5Cetc%5Cpasswd', '%2Fetc%2Fpasswd', '..%2F..%2Fetc%2Fpasswd', 'escape/secret.png', '%252e%252e%252fetc%252fpasswd', '%E0%A4%A']) {
+    for (const value of [
+      '%00',
+      'photos%2Falpha%2F000.png%00',
+      'file:%2F%2F%2Fetc%2Fpasswd',
+      '..%5C..%5Cetc%5Cpasswd',
+      '%2Fetc%2Fpasswd',
+      '..%2F..%2Fetc%2Fpasswd',
+      'escape/secret.png',
+      '%252e%252e%252fetc%252fpasswd',
+      '%E0%A4%A',
+    ]) {
       const r = await get(`/api/files/${value}`);
       assert.ok([400, 403, 404].includes(r.status), `/api/files/${value}: ${r.status}`);
       refused(r, r.status, `/api/files/${value}`);
@@ -198,7 +209,12 @@ describe('transferkit ui: hostile requests', () => {
   });
 
   test('job fields: weights, data and out outside the root or malformed are refused before anything runs', async () => {
-    const job = (fields: Record<string, unknown>) => post('/api/jobs', JSON.stringify({ kind: 'train', base: 'mobilenet', data: 'photos', alpha: 0.25, inputSize: 32, epochs: 1, ...fields }), 'application/json');
+    const job = (fields: Record<string, unknown>) =>
+      post(
+        '/api/jobs',
+        JSON.stringify({ kind: 'train', base: 'mobilenet', data: 'photos', alpha: 0.25, inputSize: 32, epochs: 1, ...fields }),
+        'application/json',
+      );
     const hostile: Array<[Record<string, unknown>, number]> = [
       [{ weights: '/etc/passwd' }, 400],
       [{ weights: '../outside/weights.h5' }, 403],
@@ -269,17 +285,26 @@ describe('transferkit ui: hostile requests', () => {
       assert.ok(!existsSync(path.join(root, 'uploads', name)), name);
     }
     assert.ok(!existsSync(path.join(base, 'evil.png')) && !existsSync(path.join(root, 'evil.png')));
-    assert.deepEqual(readdirSync(path.join(root, 'uploads')).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      readdirSync(path.join(root, 'uploads')).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   test('a second upload while one is being received: 429; the first still lands', async () => {
     const zip = goodZip();
     let firstReq!: http.ClientRequest;
     const first = new Promise<Reply>((resolve, reject) => {
-      firstReq = http.request(new URL('/api/upload?name=slow', ui.url), { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'content-length': String(zip.length) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      });
+      firstReq = http.request(
+        new URL('/api/upload?name=slow', ui.url),
+        { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'content-length': String(zip.length) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res
+            .on('data', (c: Buffer) => chunks.push(c))
+            .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       firstReq.on('error', reject);
     });
     // Half the body, then wait until the server holds it (it answers /api/info meanwhile).
@@ -296,11 +321,15 @@ describe('transferkit ui: hostile requests', () => {
   test('an over-limit Content-Length is refused before the body is read; a chunked body is counted', async () => {
     const { status, sent } = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
       let sent = 0;
-      const req = http.request(new URL('/api/upload?name=huge', ui.url), { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'content-length': String(50e9) } }, (res) => {
-        res.resume();
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, sent });
-      });
+      const req = http.request(
+        new URL('/api/upload?name=huge', ui.url),
+        { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'content-length': String(50e9) } },
+        (res) => {
+          res.resume();
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, sent });
+        },
+      );
       req.on('error', (err) => (sent ? undefined : reject(err)));
       // 64 KB, then nothing until the answer: whatever the server read, it read under 1 MB.
       req.write(new Uint8Array(64 * 1024));
@@ -310,10 +339,16 @@ describe('transferkit ui: hostile requests', () => {
     assert.ok(sent < 1 << 20);
     // No Content-Length (chunked): stopped once 3 MB have come.
     const chunked = await new Promise<Reply>((resolve) => {
-      const req = http.request(new URL('/api/upload?name=chunked', ui.url), { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'transfer-encoding': 'chunked' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = http.request(
+        new URL('/api/upload?name=chunked', ui.url),
+        { method: 'POST', headers: { ...auth(), 'content-type': 'application/zip', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res
+            .on('data', (c: Buffer) => chunks.push(c))
+            .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', () => undefined);
       let n = 0;
       const pump = () => {
@@ -341,7 +376,11 @@ describe('transferkit ui: hostile requests', () => {
     refused(await post('/api/jobs', job, 'application/json', { origin: 'null' }), 403, 'Origin null');
     refused(await post('/api/jobs', job, 'application/json', { 'sec-fetch-site': 'cross-site' }), 403, 'Sec-Fetch-Site cross-site');
     refused(await post('/api/upload?name=csrf', goodZip(), 'application/zip', { origin: 'http://evil.example' }), 403, 'cross-origin upload');
-    refused(await post('/api/jobs/abc/cancel', '', 'application/json', { origin: `http://localhost:${Number(port) + 1}` }), 403, 'another port is another origin');
+    refused(
+      await post('/api/jobs/abc/cancel', '', 'application/json', { origin: `http://localhost:${Number(port) + 1}` }),
+      403,
+      'another port is another origin',
+    );
     // Tokens.
     refused(await request(ui.url.replace(/\?.*/, ''), '/api/info'), 401, 'no token');
     refused(await request(ui.url, '/api/info', { headers: { authorization: 'token wrong' } }), 401, 'a wrong token');
@@ -401,12 +440,18 @@ describe('transferkit ui: error replies', () => {
   });
 
   test('a library error is a 400 with the root and other absolute paths taken out', () => {
-    const reply = errorReply(new TransferkitError('/srv/data/root/photos: no class folders with images; see /usr/lib/x/y'), '/srv/data/root', 'GET /api/dataset');
+    const reply = errorReply(
+      new TransferkitError('/srv/data/root/photos: no class folders with images; see /usr/lib/x/y'),
+      '/srv/data/root',
+      'GET /api/dataset',
+    );
     assert.deepEqual(reply, { status: 400, message: 'photos: no class folders with images; see …' });
   });
 });
 
-describe('transferkit ui: a zip bomb, in a server of its own (peak RSS, bytes written, answers meanwhile)', { skip: existsSync('/proc/self/status') ? false : 'no /proc here: RSS cannot be read; test skipped' }, () => {
+describe('transferkit ui: a zip bomb, in a server of its own (peak RSS, bytes written, answers meanwhile)', {
+  skip: existsSync('/proc/self/status') ? false : 'no /proc here: RSS cannot be read; test skipped',
+}, () => {
   let server: ChildProcess;
   let url: string;
   let root: string;
@@ -414,12 +459,15 @@ describe('transferkit ui: a zip bomb, in a server of its own (peak RSS, bytes wr
   before(async () => {
     root = tempDir();
     server = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'inherit'] });
-    url = await new Promise<string>((resolve) => server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])));
+    url = await new Promise<string>((resolve) =>
+      server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])),
+    );
     headers = { authorization: `token ${new URL(url).searchParams.get('token')}` };
   });
   after(() => void server.kill());
 
-  const procField = (file: string, field: string) => Number(new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync(`/proc/${server.pid}/${file}`, 'utf8'))?.[1] ?? NaN);
+  const procField = (file: string, field: string) =>
+    Number(new RegExp(`^${field}:\\s*(\\d+)`, 'm').exec(readFileSync(`/proc/${server.pid}/${file}`, 'utf8'))?.[1] ?? NaN);
 
   test('2 GiB of zeros in a 2 MB zip: refused by its directory, by its lying local header, and by the running total', async () => {
     const deflated = await zerosDeflated(2048);
@@ -450,7 +498,9 @@ describe('transferkit ui: a zip bomb, in a server of its own (peak RSS, bytes wr
       await poll;
       const written = procField('io', 'wchar') - written0;
       const peak = procField('status', 'VmHWM') * 1024;
-      process.stderr.write(`zip bomb '${name}': ${r.status} ${JSON.parse(r.body).error}; ${(written / 1e6).toFixed(1)} MB written, peak RSS ${(peak / 1e6).toFixed(0)} MB, ${polls} /api/info answers meanwhile, slowest ${slowest.toFixed(0)} ms\n`);
+      process.stderr.write(
+        `zip bomb '${name}': ${r.status} ${JSON.parse(r.body).error}; ${(written / 1e6).toFixed(1)} MB written, peak RSS ${(peak / 1e6).toFixed(0)} MB, ${polls} /api/info answers meanwhile, slowest ${slowest.toFixed(0)} ms\n`,
+      );
       assert.equal(r.status, 413, r.body);
       assert.match(JSON.parse(r.body).error, message);
       assert.ok(written < 50e6, `${name}: ${written} bytes written`);

@@ -86,7 +86,10 @@ describe('transferkit ui: paths stay inside the root', () => {
     // A reloaded page fills its form from the running job's parameters, paths relative to the root.
     const running = (await (await get('/api/info')).json()) as { job: { id: string; params: Record<string, unknown> } };
     assert.equal(running.job.id, id);
-    assert.deepEqual({ ...running.job.params, out: undefined }, { kind: 'train', data: 'photos', base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, epochs: 30, out: undefined });
+    assert.deepEqual(
+      { ...running.job.params, out: undefined },
+      { kind: 'train', data: 'photos', base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, epochs: 30, out: undefined },
+    );
     assert.match(String(running.job.params.out), /^models\/photos-/);
     assert.equal((await get(`/api/jobs/${id}/cancel`, { method: 'POST' })).status, 200);
     for (let i = 0; i < 200; i++) {
@@ -99,7 +102,9 @@ describe('transferkit ui: paths stay inside the root', () => {
   });
 });
 
-describe('transferkit ui in a browser (Playwright driving Debian chromium)', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): browser test skipped` }, () => {
+describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): browser test skipped`,
+}, () => {
   let server: ChildProcess;
   let url: string;
   let root: string;
@@ -112,7 +117,9 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', { s
     zipOfFlowers = path.join(tempDir(), 'my flowers.v2.zip');
     writeFileSync(zipOfFlowers, zipSync({ 'f/alpha/1.png': png, 'f/beta/1.png': png }));
     server = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'inherit'] });
-    url = await new Promise<string>((resolve) => server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])));
+    url = await new Promise<string>((resolve) =>
+      server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])),
+    );
   });
   after(() => void server.kill());
 
@@ -134,7 +141,7 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', { s
       await page.click('[data-testid=start]');
       await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 120_000 });
       await page.waitForSelector('[data-testid=confusion]', { timeout: 120_000 });
-      assert.match(await page.textContent('[data-testid=progress]') ?? '', /done/);
+      assert.match((await page.textContent('[data-testid=progress]')) ?? '', /done/);
       // A reload re-attaches to the (finished) job: its curves come back.
       // The token went into a cookie and out of the address.
       assert.doesNotMatch(page.url(), /token/);
@@ -148,7 +155,11 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', { s
       assert.equal(await page.inputValue('[data-testid=epochs]'), '1');
       await page.waitForSelector('[data-testid=saved] input[type=radio]');
       await page.setInputFiles('[data-testid=try-file]', path.join(root, 'flowers', 'alpha', '000.png'));
-      await page.waitForFunction(() => /(alpha|beta) \d+\.\d% .*\(tfjs (wasm|cpu)\)/.test(document.querySelector('[data-testid=answer]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+      await page.waitForFunction(
+        () => /(alpha|beta) \d+\.\d% .*\(tfjs (wasm|cpu)\)/.test(document.querySelector('[data-testid=answer]')?.textContent ?? ''),
+        undefined,
+        { timeout: 60_000 },
+      );
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'ui.png'), fullPage: true });
       assert.ok(existsSync(path.join(OUTPUT, 'ui.png')));

@@ -25,7 +25,7 @@ function cliAsync(args: string[], env: Record<string, string>): Promise<{ code: 
 /** A local server standing in for Keras's storage: serves the real file, a cut-off copy, or an error. */
 async function withServer(mode: 'ok' | 'cut' | '404' | '500', fn: (url: string) => Promise<void>): Promise<void> {
   const body = readFileSync(MOBILENET_H5);
-  const server = http.createServer((req, res) => {
+  const server = http.createServer((_req, res) => {
     if (mode === '404' || mode === '500') {
       res.writeHead(Number(mode));
       res.end('no');
@@ -67,7 +67,10 @@ describe('transferkit weights (offline import, cache, download)', () => {
     assert.equal(JSON.parse(s.stdout).totalParams, 218_544);
     const list = JSON.parse(cli(['weights', 'list', '--json'], env).stdout);
     assert.equal(list.files.find((f: { file: string }) => f.file === NAME).cached, true);
-    assert.equal(list.files.find((f: { file: string }) => f.file === 'vgg16_weights_tf_dim_ordering_tf_kernels.h5').hash, 'md5 64373286793e3c8b2b4e3219cbf3544b');
+    assert.equal(
+      list.files.find((f: { file: string }) => f.file === 'vgg16_weights_tf_dim_ordering_tf_kernels.h5').hash,
+      'md5 64373286793e3c8b2b4e3219cbf3544b',
+    );
     const v = cli(['weights', 'verify', '--json'], env);
     assert.equal(v.code, 0);
     assert.deepEqual(JSON.parse(v.stdout), [{ file: NAME, status: 'ok' }]);
@@ -114,7 +117,10 @@ describe('transferkit weights (offline import, cache, download)', () => {
     const t0 = Date.now();
     const r = cli(['summary', 'vgg16', '--no-top', '--weights', 'imagenet'], { TRANSFERKIT_HOME: home, TRANSFERKIT_MIRROR: `http://127.0.0.1:${port}` });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot download vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 from http:\/\/127\.0\.0\.1:\d+\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5: ECONNREFUSED; download it elsewhere and run: transferkit weights import vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5/);
+    assert.match(
+      r.stderr,
+      /cannot download vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5 from http:\/\/127\.0\.0\.1:\d+\/vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5: ECONNREFUSED; download it elsewhere and run: transferkit weights import vgg16_weights_tf_dim_ordering_tf_kernels_notop\.h5/,
+    );
     assert.ok(Date.now() - t0 < 30_000);
     assert.deepEqual(cacheFiles(home), []);
   });

@@ -20,7 +20,10 @@ const mobilenet025 = (inputShape: [number, number, number] = [224, 224, 3]) =>
 function layerMap(model: tflTypes.LayersModel, rename = (n: string) => n): Map<string, WeightToWrite[]> {
   const layers = new Map<string, WeightToWrite[]>();
   for (const l of model.layers.filter((x) => x.weights.length > 0)) {
-    layers.set(rename(l.name), l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })));
+    layers.set(
+      rename(l.name),
+      l.weights.map((w) => ({ name: w.originalName.split('/')[1], shape: w.shape as number[], values: w.read().dataSync() as Float32Array })),
+    );
   }
   return layers;
 }
@@ -104,7 +107,10 @@ describe('Keras .h5 weights: synthetic files round-trip strictly', () => {
     assert.equal(report.matchedBy, 'order');
     assert.deepEqual(allWeights(dst), allWeights(src));
     // Order with a wrong shape still fails strictly.
-    await assert.rejects(loadWeights(await applications.mobilenet({ weights: null, alpha: 0.5, includeTop: false, inputShape: [32, 32, 3] }), file), /wrong shape/);
+    await assert.rejects(
+      loadWeights(await applications.mobilenet({ weights: null, alpha: 0.5, includeTop: false, inputShape: [32, 32, 3] }), file),
+      /wrong shape/,
+    );
   });
 
   test('non-HDF5, truncated and missing files are clear errors', async () => {
@@ -157,14 +163,27 @@ describe('MobileNet architecture', () => {
     assert.equal(m.name, 'mobilenet_1.00_224');
     assert.equal(countParams(m).total, 4_253_864);
     const names = m.layers.map((l) => l.name);
-    for (const n of ['conv1', 'conv1_bn', 'conv1_relu', 'conv_dw_1', 'conv_pw_1', 'conv_pad_2', 'conv_pw_13_relu', 'reshape_1', 'dropout', 'conv_preds', 'reshape_2', 'predictions']) {
+    for (const n of [
+      'conv1',
+      'conv1_bn',
+      'conv1_relu',
+      'conv_dw_1',
+      'conv_pw_1',
+      'conv_pad_2',
+      'conv_pw_13_relu',
+      'reshape_1',
+      'dropout',
+      'conv_preds',
+      'reshape_2',
+      'predictions',
+    ]) {
       assert.ok(names.includes(n), n);
     }
   });
   test('alpha 0.25 no top: 218,544 params', async () => {
     assert.equal(countParams(await mobilenet025()).total, 218_544);
   });
-  test("imagenet rules: alpha and depth multiplier", async () => {
+  test('imagenet rules: alpha and depth multiplier', async () => {
     await assert.rejects(applications.mobilenet({ weights: 'imagenet', alpha: 0.3, includeTop: false }), /alpha in 0\.25, 0\.5, 0\.75, 1; got 0\.3/);
     await assert.rejects(applications.mobilenet({ weights: 'imagenet', depthMultiplier: 2, includeTop: false }), /depthMultiplier 1; got 2/);
   });
@@ -194,7 +213,10 @@ describe('preprocessing and decoding', () => {
     writeFileSync(path.join(home, 'weights', 'imagenet_class_index.json'), JSON.stringify(index));
     const p = Array.from({ length: 1000 }, (_, i) => (i === 281 ? 0.7 : i === 285 ? 0.2 : 0.1 / 998));
     const [top] = await decodePredictions(tf.tensor2d([p]), 2);
-    assert.deepEqual(top.map((t) => t.label), ['class_281', 'class_285']);
+    assert.deepEqual(
+      top.map((t) => t.label),
+      ['class_281', 'class_285'],
+    );
     assert.ok(Math.abs(top[0].probability - 0.7) < 1e-6);
     await assert.rejects(decodePredictions(tf.zeros([1, 10])), /shape \(N, 1000\); got \(1, 10\)/);
   });

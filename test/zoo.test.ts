@@ -39,14 +39,68 @@ const ZOO: Expect[] = [
   // Keras 3.15.1 on JAX: keras.applications.<Name>(weights=None, include_top=...).count_params(); Keras's
   // documentation table rounds them (e.g. ResNet101 "44.7M").
   ...resnets(),
-  { id: 'densenet121', withTop: 8_062_504, noTop: 7_037_504, min: 32, minOutput: [1, 1, 1024], features: 1024, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
-  { id: 'densenet169', withTop: 14_307_880, noTop: 12_642_880, min: 32, minOutput: [1, 1, 1664], features: 1664, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
-  { id: 'densenet201', withTop: 20_242_984, noTop: 18_321_984, min: 32, minOutput: [1, 1, 1920], features: 1920, preprocessing: 'torch', cut: 'conv5_block1_0_bn' },
+  {
+    id: 'densenet121',
+    withTop: 8_062_504,
+    noTop: 7_037_504,
+    min: 32,
+    minOutput: [1, 1, 1024],
+    features: 1024,
+    preprocessing: 'torch',
+    cut: 'conv5_block1_0_bn',
+  },
+  {
+    id: 'densenet169',
+    withTop: 14_307_880,
+    noTop: 12_642_880,
+    min: 32,
+    minOutput: [1, 1, 1664],
+    features: 1664,
+    preprocessing: 'torch',
+    cut: 'conv5_block1_0_bn',
+  },
+  {
+    id: 'densenet201',
+    withTop: 20_242_984,
+    noTop: 18_321_984,
+    min: 32,
+    minOutput: [1, 1, 1920],
+    features: 1920,
+    preprocessing: 'torch',
+    cut: 'conv5_block1_0_bn',
+  },
   ...efficientnets(),
   ...efficientnetsV2(),
-  { id: 'inception_resnet_v2', withTop: 55_873_736, noTop: 54_336_736, min: 75, minOutput: [1, 1, 1536], features: 1536, preprocessing: 'tf', cut: 'block8_1_mixed' },
-  { id: 'mobilenet_v3_small', withTop: 2_554_968, noTop: 939_120, min: 32, minOutput: [1, 1, 576], features: 576, preprocessing: 'none', cut: 'expanded_conv_9_expand' },
-  { id: 'mobilenet_v3_large', withTop: 5_507_432, noTop: 2_996_352, min: 32, minOutput: [1, 1, 960], features: 960, preprocessing: 'none', cut: 'expanded_conv_12_expand' },
+  {
+    id: 'inception_resnet_v2',
+    withTop: 55_873_736,
+    noTop: 54_336_736,
+    min: 75,
+    minOutput: [1, 1, 1536],
+    features: 1536,
+    preprocessing: 'tf',
+    cut: 'block8_1_mixed',
+  },
+  {
+    id: 'mobilenet_v3_small',
+    withTop: 2_554_968,
+    noTop: 939_120,
+    min: 32,
+    minOutput: [1, 1, 576],
+    features: 576,
+    preprocessing: 'none',
+    cut: 'expanded_conv_9_expand',
+  },
+  {
+    id: 'mobilenet_v3_large',
+    withTop: 5_507_432,
+    noTop: 2_996_352,
+    min: 32,
+    minOutput: [1, 1, 960],
+    features: 960,
+    preprocessing: 'none',
+    cut: 'expanded_conv_12_expand',
+  },
 ];
 
 function resnets(): Expect[] {
@@ -57,7 +111,14 @@ function resnets(): Expect[] {
     ['resnet152v2', 60_380_648, 58_331_648],
   ];
   return counts.map(([id, withTop, noTop]) => ({
-    id, withTop, noTop, min: 32, minOutput: [1, 1, 2048], features: 2048, preprocessing: id.endsWith('v2') ? 'tf' : 'caffe', cut: 'conv5_block1_1_conv',
+    id,
+    withTop,
+    noTop,
+    min: 32,
+    minOutput: [1, 1, 2048],
+    features: 2048,
+    preprocessing: id.endsWith('v2') ? 'tf' : 'caffe',
+    cut: 'conv5_block1_1_conv',
     // The 152s are the 101s with longer stages: their round trips would add only time.
     ...(id.startsWith('resnet152') ? { big: true as const } : {}),
   }));
@@ -75,7 +136,14 @@ function efficientnetsV2(): Expect[] {
     ['l', 119_027_848, 117_746_848, 1280],
   ];
   return counts.map(([v, withTop, noTop, features]) => ({
-    id: `efficientnet_v2_${v}`, withTop, noTop, min: 32, minOutput: [1, 1, features], features, preprocessing: 'none', cut: 'block6a_expand_conv',
+    id: `efficientnet_v2_${v}`,
+    withTop,
+    noTop,
+    min: 32,
+    minOutput: [1, 1, features],
+    features,
+    preprocessing: 'none',
+    cut: 'block6a_expand_conv',
     ...(v === 'm' || v === 'l' ? { big: true as const } : {}),
   }));
 }
@@ -92,7 +160,14 @@ function efficientnets(): Expect[] {
     [66_658_687, 64_097_687, 2560],
   ];
   return counts.map(([withTop, noTop, features], i) => ({
-    id: `efficientnet_b${i + 1}`, withTop, noTop, min: 32, minOutput: [1, 1, features], features, preprocessing: 'none', cut: 'block7a_expand_conv',
+    id: `efficientnet_b${i + 1}`,
+    withTop,
+    noTop,
+    min: 32,
+    minOutput: [1, 1, features],
+    features,
+    preprocessing: 'none',
+    cut: 'block7a_expand_conv',
     ...(i + 1 >= 6 ? { big: true as const } : {}),
   }));
 }
@@ -135,7 +210,10 @@ describe('the model zoo, Keras-exact', () => {
         const c = countParams(model);
         assert.ok(c.trainable > z.features * 2 && c.trainable < c.total, `trainable ${c.trainable} of ${c.total}`);
         const blocks = modelBlocks(base);
-        assert.equal(blocks.reduce((n, b) => n + b.params, 0), countParams(base).total);
+        assert.equal(
+          blocks.reduce((n, b) => n + b.params, 0),
+          countParams(base).total,
+        );
       });
 
       test('a synthetic Keras .h5 written from its weights round-trips strictly (Keras 2 and Keras 3 layouts)', async () => {
@@ -168,8 +246,26 @@ describe('transferkit layers / summary for the zoo', () => {
     const blocks = JSON.parse(r.stdout) as Array<{ block: string; firstLayer: string; params: number; paramsFromHere: number }>;
     assert.deepEqual(
       blocks.map((b) => b.block),
-      ['conv1', 'pool1', 'conv2_block1', 'conv2_block2', 'conv2_block3', 'conv3_block1', 'conv3_block2', 'conv3_block3', 'conv3_block4',
-        'conv4_block1', 'conv4_block2', 'conv4_block3', 'conv4_block4', 'conv4_block5', 'conv4_block6', 'conv5_block1', 'conv5_block2', 'conv5_block3'],
+      [
+        'conv1',
+        'pool1',
+        'conv2_block1',
+        'conv2_block2',
+        'conv2_block3',
+        'conv3_block1',
+        'conv3_block2',
+        'conv3_block3',
+        'conv3_block4',
+        'conv4_block1',
+        'conv4_block2',
+        'conv4_block3',
+        'conv4_block4',
+        'conv4_block5',
+        'conv4_block6',
+        'conv5_block1',
+        'conv5_block2',
+        'conv5_block3',
+      ],
     );
     const conv5 = blocks.find((b) => b.block === 'conv5_block1')!;
     assert.equal(conv5.firstLayer, 'conv5_block1_1_conv');
@@ -194,7 +290,10 @@ describe('transferkit layers / summary for the zoo', () => {
     const s = await build('EfficientNetV2S', { includeTop: false, includePreprocessing: false });
     assert.equal(applications.preprocessingOf(s), 'tf');
     const withOwn = await build('efficientnet_v2_s', { includeTop: false });
-    assert.deepEqual(withOwn.layers.slice(1, 3).map((l) => l.name), ['rescaling', 'stem_conv']);
+    assert.deepEqual(
+      withOwn.layers.slice(1, 3).map((l) => l.name),
+      ['rescaling', 'stem_conv'],
+    );
   });
 
   test('MobileNetV3: alpha, minimalistic and its ImageNet weight variants, as Keras names them', async () => {
@@ -207,9 +306,18 @@ describe('transferkit layers / summary for the zoo', () => {
     assert.ok(files.includes('weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5'));
     assert.ok(files.includes('weights_mobilenet_v3_small_224_0.75_float.h5'));
     const blocks = modelBlocks(mini);
-    assert.deepEqual(blocks.slice(0, 2).map((b) => [b.block, b.firstLayer]), [['conv', 'conv'], ['expanded_conv', 'expanded_conv_depthwise_pad']]);
+    assert.deepEqual(
+      blocks.slice(0, 2).map((b) => [b.block, b.firstLayer]),
+      [
+        ['conv', 'conv'],
+        ['expanded_conv', 'expanded_conv_depthwise_pad'],
+      ],
+    );
     assert.deepEqual(blocks.find((b) => b.block === 'conv_1')?.firstLayer, 'conv_1');
-    await assert.rejects(applications.getApplication('mobilenet_v3_small').build({ includeTop: false, minimalistic: true, alpha: 0.75 }), /alpha 0.75 or 1.0 \(1.0 only when minimalistic\)/);
+    await assert.rejects(
+      applications.getApplication('mobilenet_v3_small').build({ includeTop: false, minimalistic: true, alpha: 0.75 }),
+      /alpha 0.75 or 1.0 \(1.0 only when minimalistic\)/,
+    );
   });
 
   test("summary takes Keras's function names as aliases; an unknown model lists the ids", () => {
@@ -228,13 +336,19 @@ describe('transferkit layers / summary for the zoo', () => {
     assert.equal(r.code, 0, r.stderr);
     const blocks = (JSON.parse(r.stdout) as Array<{ block: string; firstLayer: string }>).map((b) => b.block);
     assert.equal(blocks.filter((b) => /^conv\d_block\d+$/.test(b)).length, 6 + 12 + 24 + 16);
-    assert.deepEqual(blocks.filter((b) => b.startsWith('pool')), ['pool1', 'pool2', 'pool3', 'pool4']);
+    assert.deepEqual(
+      blocks.filter((b) => b.startsWith('pool')),
+      ['pool1', 'pool2', 'pool3', 'pool4'],
+    );
     assert.deepEqual(blocks.slice(-2), ['conv5_block16', 'post']);
     const e = cli(['layers', 'efficientnet_b3', '--no-top', '--json']);
     assert.equal(e.code, 0, e.stderr);
     // B3's depth 1.4: ceil(1.4 × [1, 2, 2, 3, 3, 4, 1]) = 2, 3, 3, 5, 5, 6, 2 blocks.
     const eb = (JSON.parse(e.stdout) as Array<{ block: string }>).map((b) => b.block);
-    assert.deepEqual(eb.filter((b) => b.startsWith('block7')), ['block7a', 'block7b']);
+    assert.deepEqual(
+      eb.filter((b) => b.startsWith('block7')),
+      ['block7a', 'block7b'],
+    );
     assert.equal(eb.filter((b) => b.startsWith('block')).length, 26);
   });
 

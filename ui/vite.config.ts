@@ -12,7 +12,8 @@ function tfjsWasmBinaries(): Plugin {
   return {
     name: 'tfjs-wasm-binaries',
     generateBundle() {
-      for (const f of readdirSync(dir).filter((n) => n.endsWith('.wasm'))) this.emitFile({ type: 'asset', fileName: f, source: readFileSync(path.join(dir, f)) });
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.wasm')))
+        this.emitFile({ type: 'asset', fileName: f, source: readFileSync(path.join(dir, f)) });
     },
   };
 }

@@ -14,8 +14,10 @@ export type BandAdaptation = (typeof BAND_ADAPTATIONS)[number];
 /** The base's first layer with weights: it must be the convolution that sees the image. */
 function firstConv(model: tfl.LayersModel): tfl.layers.Layer {
   const first = model.layers.find((l) => l.weights.length > 0);
-  if (!first || first.getClassName() !== 'Conv2D' || (first.getWeights()[0].shape[2] as number) !== 3) {
-    throw new TransferkitError(`band adaptation needs a base whose first weighted layer is a convolution over the image (vgg16/19, resnet50, inception_v3, xception, mobilenet, mobilenet_v2); ${model.name} starts with ${first?.name ?? 'no weights'}`);
+  if (first?.getClassName() !== 'Conv2D' || (first.getWeights()[0].shape[2] as number) !== 3) {
+    throw new TransferkitError(
+      `band adaptation needs a base whose first weighted layer is a convolution over the image (vgg16/19, resnet50, inception_v3, xception, mobilenet, mobilenet_v2); ${model.name} starts with ${first?.name ?? 'no weights'}`,
+    );
   }
   return first;
 }
@@ -26,7 +28,13 @@ function firstConv(model: tfl.LayersModel): tfl.layers.Layer {
  * activations keep their size (`repeat-mean`), or random values of the same spread with RGB kept (`random`).
  * `rgb` takes exactly the three colour bands. Returns the base and the name of its first convolution.
  */
-export async function buildBandBase(id: string, args: ApplicationArgs & Record<string, unknown>, roles: BandRole[], mode: BandAdaptation, seed = 1337): Promise<{ base: tfl.LayersModel; firstConv: string }> {
+export async function buildBandBase(
+  id: string,
+  args: ApplicationArgs & Record<string, unknown>,
+  roles: BandRole[],
+  mode: BandAdaptation,
+  seed = 1337,
+): Promise<{ base: tfl.LayersModel; firstConv: string }> {
   const app = getApplication(id);
   const [h, w] = (args.inputShape ?? [app.spec.defaultSize, app.spec.defaultSize, 3]) as number[];
   const colours = [0, 1, 2].map((r) => roles.indexOf(r as BandRole));
@@ -36,7 +44,9 @@ export async function buildBandBase(id: string, args: ApplicationArgs & Record<s
     throw new TransferkitError(`band adaptation needs the red, green and blue bands among the chosen ones, once each; got roles ${JSON.stringify(roles)}`);
   }
   if (mode === 'rgb' && roles.length !== 3) {
-    throw new TransferkitError(`--band-adaptation rgb takes exactly three bands (red, green, blue); ${roles.length} were chosen: pick three with --bands, or use repeat-mean or random`);
+    throw new TransferkitError(
+      `--band-adaptation rgb takes exactly three bands (red, green, blue); ${roles.length} were chosen: pick three with --bands, or use repeat-mean or random`,
+    );
   }
   const rgb = await app.build({ ...args, inputShape: [h, w, 3] });
   const conv = firstConv(rgb);

@@ -145,7 +145,11 @@ export function correctPad(x: Sym, kernel: number): [[number, number], [number, 
 }
 
 /** The classifier every family but VGG and MobileNet ends with: global average pooling and a dense layer. */
-export function poolAndClassify(x: Sym, ctx: BuildContext, options: { poolName?: string; dropout?: number; kernelInitializer?: DenseArgs["kernelInitializer"] } = {}): Sym {
+export function poolAndClassify(
+  x: Sym,
+  ctx: BuildContext,
+  options: { poolName?: string; dropout?: number; kernelInitializer?: DenseArgs['kernelInitializer'] } = {},
+): Sym {
   x = call(tfl.layers.globalAveragePooling2d({ name: options.poolName ?? ctx.names.next('global_average_pooling2d') }), x);
   if (options.dropout) x = call(tfl.layers.dropout({ rate: options.dropout, name: 'top_dropout' }), x);
   return call(

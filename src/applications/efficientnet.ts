@@ -1,7 +1,18 @@
 // EfficientNetB0–B7 (Tan & Le, 2019): MBConv blocks with squeeze-and-excitation and swish, its input scaling
 // inside the model, B1–B7 scaled from B0 by width, depth and resolution, as keras.applications builds them.
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, correctPad, depthwiseConv2d, poolAndClassify, poolFeatures } from './common.js';
+import {
+  type ApplicationSpec,
+  type BuildContext,
+  type Sym,
+  buildApplication,
+  call,
+  conv2d,
+  correctPad,
+  depthwiseConv2d,
+  poolAndClassify,
+  poolFeatures,
+} from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 import { Normalization, Rescaling } from './layers.js';
 
@@ -29,7 +40,14 @@ function efficientNetSpec(b: number, [width, depth, defaultSize, dropout]: numbe
     // Keras keeps EfficientNet's weights in a different bucket from the other applications.
     weights: [true, false].map((includeTop, i) => {
       const file = `efficientnetb${b}${includeTop ? '' : '_notop'}.h5`;
-      return { model: `efficientnet_b${b}`, includeTop, file, url: `https://storage.googleapis.com/keras-applications/${file}`, md5: md5[i], params: params[i] };
+      return {
+        model: `efficientnet_b${b}`,
+        includeTop,
+        file,
+        url: `https://storage.googleapis.com/keras-applications/${file}`,
+        md5: md5[i],
+        params: params[i],
+      };
     }),
     width,
     depth,
@@ -37,14 +55,54 @@ function efficientNetSpec(b: number, [width, depth, defaultSize, dropout]: numbe
   };
 }
 
-export const EFFICIENTNET_B0 = efficientNetSpec(0, [1.0, 1.0, 224, 0.2], ['902e53a9f72be733fc0bcb005b3ebbac', '50bc09e76180e00e4465e1a485ddc09d'], [5_330_571, 4_049_571]);
-export const EFFICIENTNET_B1 = efficientNetSpec(1, [1.0, 1.1, 240, 0.2], ['1d254153d4ab51201f1646940f018540', '74c4e6b3e1f6a1eea24c589628592432'], [7_856_239, 6_575_239]);
-export const EFFICIENTNET_B2 = efficientNetSpec(2, [1.1, 1.2, 260, 0.3], ['b15cce36ff4dcbd00b6dd88e7857a6ad', '111f8e2ac8aa800a7a99e3239f7bfb39'], [9_177_569, 7_768_569]);
-export const EFFICIENTNET_B3 = efficientNetSpec(3, [1.2, 1.4, 300, 0.3], ['ffd1fdc53d0ce67064dc6a9c7960ede0', 'af6d107764bb5b1abb91932881670226'], [12_320_535, 10_783_535]);
-export const EFFICIENTNET_B4 = efficientNetSpec(4, [1.4, 1.8, 380, 0.4], ['18c95ad55216b8f92d7e70b3a046e2fc', 'ebc24e6d6c33eaebbd558eafbeedf1ba'], [19_466_823, 17_673_823]);
-export const EFFICIENTNET_B5 = efficientNetSpec(5, [1.6, 2.2, 456, 0.4], ['ace28f2a6363774853a83a0b21b9421a', '38879255a25d3c92d5e44e04ae6cec6f'], [30_562_527, 28_513_527]);
-export const EFFICIENTNET_B6 = efficientNetSpec(6, [1.8, 2.6, 528, 0.5], ['165f6e37dce68623721b423839de8be5', '9ecce42647a20130c1f39a5d4cb75743'], [43_265_143, 40_960_143]);
-export const EFFICIENTNET_B7 = efficientNetSpec(7, [2.0, 3.1, 600, 0.5], ['8c03f828fec3ef71311cd463b6759d99', 'cbcfe4450ddf6f3ad90b1b398090fe4a'], [66_658_687, 64_097_687]);
+export const EFFICIENTNET_B0 = efficientNetSpec(
+  0,
+  [1.0, 1.0, 224, 0.2],
+  ['902e53a9f72be733fc0bcb005b3ebbac', '50bc09e76180e00e4465e1a485ddc09d'],
+  [5_330_571, 4_049_571],
+);
+export const EFFICIENTNET_B1 = efficientNetSpec(
+  1,
+  [1.0, 1.1, 240, 0.2],
+  ['1d254153d4ab51201f1646940f018540', '74c4e6b3e1f6a1eea24c589628592432'],
+  [7_856_239, 6_575_239],
+);
+export const EFFICIENTNET_B2 = efficientNetSpec(
+  2,
+  [1.1, 1.2, 260, 0.3],
+  ['b15cce36ff4dcbd00b6dd88e7857a6ad', '111f8e2ac8aa800a7a99e3239f7bfb39'],
+  [9_177_569, 7_768_569],
+);
+export const EFFICIENTNET_B3 = efficientNetSpec(
+  3,
+  [1.2, 1.4, 300, 0.3],
+  ['ffd1fdc53d0ce67064dc6a9c7960ede0', 'af6d107764bb5b1abb91932881670226'],
+  [12_320_535, 10_783_535],
+);
+export const EFFICIENTNET_B4 = efficientNetSpec(
+  4,
+  [1.4, 1.8, 380, 0.4],
+  ['18c95ad55216b8f92d7e70b3a046e2fc', 'ebc24e6d6c33eaebbd558eafbeedf1ba'],
+  [19_466_823, 17_673_823],
+);
+export const EFFICIENTNET_B5 = efficientNetSpec(
+  5,
+  [1.6, 2.2, 456, 0.4],
+  ['ace28f2a6363774853a83a0b21b9421a', '38879255a25d3c92d5e44e04ae6cec6f'],
+  [30_562_527, 28_513_527],
+);
+export const EFFICIENTNET_B6 = efficientNetSpec(
+  6,
+  [1.8, 2.6, 528, 0.5],
+  ['165f6e37dce68623721b423839de8be5', '9ecce42647a20130c1f39a5d4cb75743'],
+  [43_265_143, 40_960_143],
+);
+export const EFFICIENTNET_B7 = efficientNetSpec(
+  7,
+  [2.0, 3.1, 600, 0.5],
+  ['8c03f828fec3ef71311cd463b6759d99', 'cbcfe4450ddf6f3ad90b1b398090fe4a'],
+  [66_658_687, 64_097_687],
+);
 
 export const convInit = () => tfl.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'truncatedNormal' });
 export const denseInit = () => tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanOut', distribution: 'uniform' });
@@ -134,7 +192,10 @@ function graph(ctx: BuildContext, spec: EfficientNetSpec): Sym {
     x = call(new Rescaling({ scale: IMAGENET_STD_RGB.map((s) => 1 / Math.sqrt(s)), name: ctx.names.next('rescaling') }), x);
   }
   x = call(tfl.layers.zeroPadding2d({ padding: correctPad(x, 3), name: 'stem_conv_pad' }), x);
-  x = call(conv2d({ filters: filtersOf(32), kernelSize: 3, strides: 2, padding: 'valid', useBias: false, kernelInitializer: convInit(), name: 'stem_conv' }), x);
+  x = call(
+    conv2d({ filters: filtersOf(32), kernelSize: 3, strides: 2, padding: 'valid', useBias: false, kernelInitializer: convInit(), name: 'stem_conv' }),
+    x,
+  );
   x = call(swish('stem_activation'), call(bn('stem_bn'), x));
   const total = STAGES.reduce((n, s) => n + repeatsOf(s.repeats), 0);
   let b = 0;
@@ -152,8 +213,10 @@ function graph(ctx: BuildContext, spec: EfficientNetSpec): Sym {
   return poolAndClassify(x, ctx, { poolName: 'avg_pool', dropout: spec.dropout, kernelInitializer: denseInit() });
 }
 
-const builder = (spec: EfficientNetSpec) => (args: ApplicationArgs = {}) =>
-  buildApplication(spec, args, (ctx) => graph(ctx, spec), { modelName: () => spec.name.toLowerCase() });
+const builder =
+  (spec: EfficientNetSpec) =>
+  (args: ApplicationArgs = {}) =>
+    buildApplication(spec, args, (ctx) => graph(ctx, spec), { modelName: () => spec.name.toLowerCase() });
 
 /** keras.applications.EfficientNetB0 … EfficientNetB7. */
 export const efficientnetB0 = builder(EFFICIENTNET_B0);

@@ -5,7 +5,13 @@ import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
-const WEIGHTS = kerasTopAndNotop('inception_v3', 'inception_v3', 'inception_v3_weights_tf_dim_ordering_tf_kernels', ['9a0d58056eeedaa3f26cb7ebd46da564', 'bcbd6486424b2319ff4ef7d526e38f63'], [23_851_784, 21_802_784]);
+const WEIGHTS = kerasTopAndNotop(
+  'inception_v3',
+  'inception_v3',
+  'inception_v3_weights_tf_dim_ordering_tf_kernels',
+  ['9a0d58056eeedaa3f26cb7ebd46da564', 'bcbd6486424b2319ff4ef7d526e38f63'],
+  [23_851_784, 21_802_784],
+);
 
 export const INCEPTION_V3: ApplicationSpec = {
   id: 'inception_v3',

@@ -22,8 +22,26 @@ export { inceptionV3, mobilenet, type MobileNetArgs, mobilenetV2, type MobileNet
 export { densenet121, densenet169, densenet201, inceptionResNetV2 };
 export { mobilenetV3Small, mobilenetV3Large, type MobileNetV3Args } from './mobilenet_v3.js';
 export { resnet50, resnet101, resnet152, resnet50v2, resnet101v2, resnet152v2 } from './resnet.js';
-export { efficientnetV2B0, efficientnetV2B1, efficientnetV2B2, efficientnetV2B3, efficientnetV2S, efficientnetV2M, efficientnetV2L, type EfficientNetV2Args } from './efficientnet_v2.js';
-export { efficientnetB0, efficientnetB1, efficientnetB2, efficientnetB3, efficientnetB4, efficientnetB5, efficientnetB6, efficientnetB7 } from './efficientnet.js';
+export {
+  efficientnetV2B0,
+  efficientnetV2B1,
+  efficientnetV2B2,
+  efficientnetV2B3,
+  efficientnetV2S,
+  efficientnetV2M,
+  efficientnetV2L,
+  type EfficientNetV2Args,
+} from './efficientnet_v2.js';
+export {
+  efficientnetB0,
+  efficientnetB1,
+  efficientnetB2,
+  efficientnetB3,
+  efficientnetB4,
+  efficientnetB5,
+  efficientnetB6,
+  efficientnetB7,
+} from './efficientnet.js';
 export { CustomScaleLayer, HardSwish, Normalization, Rescaling } from './layers.js';
 
 /** A model as the CLI, the workflows and the page find it: by id, or by Keras's function name. */

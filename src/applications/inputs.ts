@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 
 export type InputShape = [number | null, number | null, number];
@@ -89,9 +89,7 @@ function obtainInputShape(
       throw new TransferkitError(`${rules.name} with 'imagenet' weights needs 3 input channels; got inputShape ${fmt(inputShape)}`);
     }
     if ((inputShape[0] !== null && inputShape[0] < rules.minSize) || (inputShape[1] !== null && inputShape[1] < rules.minSize)) {
-      throw new TransferkitError(
-        `${rules.name} needs an input of at least ${rules.minSize}x${rules.minSize}; got inputShape ${fmt(inputShape)}`,
-      );
+      throw new TransferkitError(`${rules.name} needs an input of at least ${rules.minSize}x${rules.minSize}; got inputShape ${fmt(inputShape)}`);
     }
     shape = inputShape;
   } else {
@@ -106,9 +104,7 @@ function obtainInputShape(
 /** Keras's `validate_activation`: a pretrained classifier only makes sense with softmax or logits. */
 function validateActivation(activation: string | null, weights: string | null): void {
   if (weights === null || activation === null || activation === 'softmax') return;
-  throw new TransferkitError(
-    `classifierActivation must be 'softmax' or null with pretrained weights and includeTop; got '${activation}'`,
-  );
+  throw new TransferkitError(`classifierActivation must be 'softmax' or null with pretrained weights and includeTop; got '${activation}'`);
 }
 
 /**

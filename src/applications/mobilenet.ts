@@ -3,7 +3,16 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
-import { type ApplicationSpec, type BuildContext, activationName, buildApplication, conv2d, depthwiseConv2d, poolFeatures, widthAndSizeHooks } from './common.js';
+import {
+  type ApplicationSpec,
+  type BuildContext,
+  activationName,
+  buildApplication,
+  conv2d,
+  depthwiseConv2d,
+  poolFeatures,
+  widthAndSizeHooks,
+} from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
 type Sym = tfl.SymbolicTensor;
@@ -73,8 +82,19 @@ function convBlock(x: Sym, filters: number, alpha: number): Sym {
 
 /** Depthwise 3×3 → BN → ReLU6 → pointwise 1×1 → BN → ReLU6; a strided block pads bottom/right first. */
 function depthwiseBlock(x: Sym, filters: number, alpha: number, depthMultiplier: number, strides: 1 | 2, id: number): Sym {
-  if (strides === 2) x = tfl.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `conv_pad_${id}` }).apply(x) as Sym;
-  x = depthwiseConv2d({ kernelSize: 3, padding: strides === 1 ? 'same' : 'valid', depthMultiplier, strides, useBias: false, name: `conv_dw_${id}` }).apply(x) as Sym;
+  if (strides === 2)
+    x = tfl.layers
+      .zeroPadding2d({
+        padding: [
+          [0, 1],
+          [0, 1],
+        ],
+        name: `conv_pad_${id}`,
+      })
+      .apply(x) as Sym;
+  x = depthwiseConv2d({ kernelSize: 3, padding: strides === 1 ? 'same' : 'valid', depthMultiplier, strides, useBias: false, name: `conv_dw_${id}` }).apply(
+    x,
+  ) as Sym;
   x = tfl.layers.batchNormalization({ axis: -1, name: `conv_dw_${id}_bn` }).apply(x) as Sym;
   x = tfl.layers.reLU({ maxValue: 6, name: `conv_dw_${id}_relu` }).apply(x) as Sym;
   x = conv2d({ filters: Math.trunc(filters * alpha), kernelSize: 1, padding: 'same', useBias: false, name: `conv_pw_${id}` }).apply(x) as Sym;
@@ -84,8 +104,19 @@ function depthwiseBlock(x: Sym, filters: number, alpha: number, depthMultiplier:
 
 /** [pointwise filters, stride] of blocks 1–13, from the paper's Table 1. */
 const BLOCKS: Array<[number, 1 | 2]> = [
-  [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2],
-  [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
+  [64, 1],
+  [128, 2],
+  [128, 1],
+  [256, 2],
+  [256, 1],
+  [512, 2],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [1024, 2],
+  [1024, 1],
 ];
 
 function mobilenetGraph(ctx: BuildContext, alpha: number, depthMultiplier: number, dropout: number): Sym {
@@ -110,7 +141,8 @@ export function mobilenet(args: MobileNetArgs = {}): Promise<tfl.LayersModel> {
   const depthMultiplier = args.depthMultiplier ?? 1;
   const dropout = args.dropout ?? 1e-3;
   if (!(alpha > 0)) throw new TransferkitError(`MobileNet alpha must be positive; got ${alpha}`);
-  if (!(Number.isInteger(depthMultiplier) && depthMultiplier > 0)) throw new TransferkitError(`MobileNet depthMultiplier must be a positive integer; got ${depthMultiplier}`);
+  if (!(Number.isInteger(depthMultiplier) && depthMultiplier > 0))
+    throw new TransferkitError(`MobileNet depthMultiplier must be a positive integer; got ${depthMultiplier}`);
   return buildApplication(
     MOBILENET,
     args,

@@ -3,7 +3,19 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
-import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, correctPad, depthwiseConv2d, poolAndClassify, poolFeatures, widthAndSizeHooks } from './common.js';
+import {
+  type ApplicationSpec,
+  type BuildContext,
+  type Sym,
+  buildApplication,
+  call,
+  conv2d,
+  correctPad,
+  depthwiseConv2d,
+  poolAndClassify,
+  poolFeatures,
+  widthAndSizeHooks,
+} from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
 export interface MobileNetV2Args extends ApplicationArgs {
@@ -38,7 +50,8 @@ export const MOBILENET_V2: ApplicationSpec = {
   preprocessing: 'tf',
   weights: weights(),
   blockOf: (n) =>
-    /^block_\d+/.exec(n)?.[0] ?? (n.startsWith('expanded_conv_') ? 'block_0' : /^(Conv1|bn_Conv1)/.test(n) ? 'stem' : /^(Conv_1|out_relu)/.test(n) ? 'head' : null),
+    /^block_\d+/.exec(n)?.[0] ??
+    (n.startsWith('expanded_conv_') ? 'block_0' : /^(Conv1|bn_Conv1)/.test(n) ? 'stem' : /^(Conv_1|out_relu)/.test(n) ? 'head' : null),
 };
 
 /** Keras's `_make_divisible`: round to a multiple of 8, never more than 10% down. */
@@ -72,11 +85,21 @@ function invertedResidual(inputs: Sym, expansion: number, stride: number, alpha:
 /** [filters, stride, expansion] of blocks 0–16 (the paper's Table 2, one row per block). */
 const BLOCKS: Array<[number, number, number]> = [
   [16, 1, 1],
-  [24, 2, 6], [24, 1, 6],
-  [32, 2, 6], [32, 1, 6], [32, 1, 6],
-  [64, 2, 6], [64, 1, 6], [64, 1, 6], [64, 1, 6],
-  [96, 1, 6], [96, 1, 6], [96, 1, 6],
-  [160, 2, 6], [160, 1, 6], [160, 1, 6],
+  [24, 2, 6],
+  [24, 1, 6],
+  [32, 2, 6],
+  [32, 1, 6],
+  [32, 1, 6],
+  [64, 2, 6],
+  [64, 1, 6],
+  [64, 1, 6],
+  [64, 1, 6],
+  [96, 1, 6],
+  [96, 1, 6],
+  [96, 1, 6],
+  [160, 2, 6],
+  [160, 1, 6],
+  [160, 1, 6],
   [320, 1, 6],
 ];
 

@@ -48,7 +48,9 @@ export const RESNET152V2 = resnetSpec(152, true, ['a49b44d1979771252814e80f8ec44
 
 /** Bottleneck block v1: 1×1 → 3×3 → 1×1 (4× filters), BN after each conv, ReLU after the sum. */
 function blockV1(x: Sym, filters: number, stride: number, convShortcut: boolean, name: string): Sym {
-  const shortcut = convShortcut ? call(bn(`${name}_0_bn`), call(conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x)) : x;
+  const shortcut = convShortcut
+    ? call(bn(`${name}_0_bn`), call(conv2d({ filters: 4 * filters, kernelSize: 1, strides: stride, name: `${name}_0_conv` }), x))
+    : x;
   let y = call(conv2d({ filters, kernelSize: 1, strides: stride, name: `${name}_1_conv` }), x);
   y = call(relu(`${name}_1_relu`), call(bn(`${name}_1_bn`), y));
   y = call(conv2d({ filters, kernelSize: 3, padding: 'same', name: `${name}_2_conv` }), y);
@@ -65,7 +67,16 @@ function blockV2(x: Sym, filters: number, stride: number, convShortcut: boolean,
   else if (stride > 1) shortcut = call(tfl.layers.maxPooling2d({ poolSize: 1, strides: stride, name: ctx.names.next('max_pooling2d') }), x);
   let y = call(conv2d({ filters, kernelSize: 1, useBias: false, name: `${name}_1_conv` }), preact);
   y = call(relu(`${name}_1_relu`), call(bn(`${name}_1_bn`), y));
-  y = call(tfl.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: `${name}_2_pad` }), y);
+  y = call(
+    tfl.layers.zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: `${name}_2_pad`,
+    }),
+    y,
+  );
   y = call(conv2d({ filters, kernelSize: 3, strides: stride, useBias: false, name: `${name}_2_conv` }), y);
   y = call(relu(`${name}_2_relu`), call(bn(`${name}_2_bn`), y));
   y = call(conv2d({ filters: 4 * filters, kernelSize: 1, name: `${name}_3_conv` }), y);
@@ -82,10 +93,28 @@ const STAGES: Array<[string, number, number]> = [
 
 function resnetGraph(ctx: BuildContext, spec: ResNetSpec): Sym {
   const preact = spec.v2;
-  let x = call(tfl.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }), ctx.input);
+  let x = call(
+    tfl.layers.zeroPadding2d({
+      padding: [
+        [3, 3],
+        [3, 3],
+      ],
+      name: 'conv1_pad',
+    }),
+    ctx.input,
+  );
   x = call(conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1_conv' }), x);
   if (!preact) x = call(relu('conv1_relu'), call(bn('conv1_bn'), x));
-  x = call(tfl.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }), x);
+  x = call(
+    tfl.layers.zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: 'pool1_pad',
+    }),
+    x,
+  );
   x = call(tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' }), x);
   STAGES.forEach(([stage, filters, stride], i) => {
     const blocks = DEPTHS[spec.depth][i];
@@ -101,7 +130,10 @@ function resnetGraph(ctx: BuildContext, spec: ResNetSpec): Sym {
   return poolAndClassify(x, ctx, { poolName: 'avg_pool' });
 }
 
-const builder = (spec: ResNetSpec) => (args: ApplicationArgs = {}) => buildApplication(spec, args, (ctx) => resnetGraph(ctx, spec));
+const builder =
+  (spec: ResNetSpec) =>
+  (args: ApplicationArgs = {}) =>
+    buildApplication(spec, args, (ctx) => resnetGraph(ctx, spec));
 
 /** keras.applications.ResNet50, ResNet101, ResNet152 and their V2. */
 export const resnet50 = builder(RESNET50);

@@ -18,17 +18,9 @@ function vggSpec(id: 'vgg16' | 'vgg19', md5: [string, string], params: [number, 
   return { id, name: id.toUpperCase(), defaultSize: 224, minSize: 32, preprocessing: 'caffe', weights, blockOf: (n) => /^block\d+/.exec(n)?.[0] ?? null };
 }
 
-export const VGG16 = vggSpec(
-  'vgg16',
-  ['64373286793e3c8b2b4e3219cbf3544b', '6d6bbae143d832006294945121d1f1fc'],
-  [138_357_544, 14_714_688],
-);
+export const VGG16 = vggSpec('vgg16', ['64373286793e3c8b2b4e3219cbf3544b', '6d6bbae143d832006294945121d1f1fc'], [138_357_544, 14_714_688]);
 
-export const VGG19 = vggSpec(
-  'vgg19',
-  ['cbe5617147190e668d6c5d5026f83318', '253f8cb515780f3b799900260a226db6'],
-  [143_667_240, 20_024_384],
-);
+export const VGG19 = vggSpec('vgg19', ['cbe5617147190e668d6c5d5026f83318', '253f8cb515780f3b799900260a226db6'], [143_667_240, 20_024_384]);
 
 function vggGraph(depths: readonly number[], ctx: BuildContext): Sym {
   let x = ctx.input;

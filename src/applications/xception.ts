@@ -5,7 +5,13 @@ import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures, separableConv2d } from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 
-const WEIGHTS = kerasTopAndNotop('xception', 'xception', 'xception_weights_tf_dim_ordering_tf_kernels', ['0a58e3b7378bc2990ea3b43d5981f1f6', 'b0042744bf5b25fce3cb969f33bebb97'], [22_910_480, 20_861_480]);
+const WEIGHTS = kerasTopAndNotop(
+  'xception',
+  'xception',
+  'xception_weights_tf_dim_ordering_tf_kernels',
+  ['0a58e3b7378bc2990ea3b43d5981f1f6', 'b0042744bf5b25fce3cb969f33bebb97'],
+  [22_910_480, 20_861_480],
+);
 
 export const XCEPTION: ApplicationSpec = {
   id: 'xception',
@@ -34,7 +40,11 @@ function graph(ctx: BuildContext): Sym {
   x = call(conv2d({ filters: 64, kernelSize: 3, useBias: false, name: 'block1_conv2' }), x);
   x = call(relu('block1_conv2_act'), call(bn('block1_conv2_bn'), x));
 
-  for (const [block, filters] of [[2, 128], [3, 256], [4, 728]] as const) {
+  for (const [block, filters] of [
+    [2, 128],
+    [3, 256],
+    [4, 728],
+  ] as const) {
     const res = residual(x, filters);
     // Block 2 starts from an activated tensor; blocks 3 and 4 activate the sum first.
     if (block > 2) x = call(relu(`block${block}_sepconv1_act`), x);

@@ -37,7 +37,8 @@ export function savedModelArgs(values: Values, positionals: string[], usage: str
   const [model, ...rest] = flag ? [flag, ...positionals] : positionals;
   if (!model || rest.length < min) throw new UsageError(`missing argument: transferkit ${usage}`);
   const mode = values.preprocessing as string | undefined;
-  if (mode !== undefined && !(PREPROCESS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--preprocessing must be one of ${PREPROCESS_MODES.join(', ')}; got '${mode}'`);
+  if (mode !== undefined && !(PREPROCESS_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`--preprocessing must be one of ${PREPROCESS_MODES.join(', ')}; got '${mode}'`);
   return { model, rest, options: { preprocessing: mode as PreprocessMode | undefined } };
 }
 
@@ -90,8 +91,7 @@ export async function buildBase(id: string, values: Values, initialize = true): 
     inputShape: values['input-shape'] ? parseInputShape(values['input-shape'] as string) : undefined,
     pooling: (pooling as Pooling | undefined) ?? null,
     classes: numberOption(values, 'classes', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
-    classifierActivation:
-      values['classifier-activation'] === undefined ? undefined : noneIsNull(values['classifier-activation'] as string),
+    classifierActivation: values['classifier-activation'] === undefined ? undefined : noneIsNull(values['classifier-activation'] as string),
     ...(alpha !== undefined ? { alpha } : {}),
     initialize,
   });

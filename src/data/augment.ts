@@ -22,7 +22,10 @@ export const DEFAULT_AUGMENT: AugmentSpec = { flip: 'horizontal', rotation: 0.1,
 /** Parses `flip[:horizontal|vertical|both], rotation:F, zoom:F, translation:F, contrast:F`. */
 export function parseAugmentSpec(text: string): AugmentSpec {
   const spec: AugmentSpec = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, arg] = part.split(':').map((s) => s.trim());
     if (name === 'flip') {
       const mode = arg ?? 'horizontal';
@@ -35,7 +38,8 @@ export function parseAugmentSpec(text: string): AugmentSpec {
       throw new TransferkitError(`augment: unknown transform '${name}'; use flip, rotation:F, zoom:F, translation:F, contrast:F`);
     }
     const value = Number(arg);
-    if (arg === undefined || !(value > 0 && value < 1)) throw new TransferkitError(`augment: ${name} needs a fraction in (0, 1), e.g. ${name}:0.1; got '${part}'`);
+    if (arg === undefined || !(value > 0 && value < 1))
+      throw new TransferkitError(`augment: ${name} needs a fraction in (0, 1), e.g. ${name}:0.1; got '${part}'`);
     spec[name as 'rotation' | 'zoom' | 'translation' | 'contrast'] = value;
   }
   if (Object.keys(spec).length === 0) throw new TransferkitError(`augment: no transform in '${text}'`);

@@ -15,12 +15,19 @@ const normaliseName = (n: string) => n.toUpperCase().replace(/^B(\d)(A?)$/, 'B0$
  */
 export function parseBands(spec: string, available: number): number[] {
   if (spec.trim().toLowerCase() === 'all') return Array.from({ length: available }, (_, i) => i);
-  const bands = spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    if (/^\d+$/.test(s)) return Number(s) - 1;
-    const i = SENTINEL2_BANDS.indexOf(normaliseName(s));
-    if (i < 0 || available !== SENTINEL2_BANDS.length) throw new TransferkitError(`--bands: '${s}' is neither a 1-based band number nor a Sentinel-2 band name (of a 13-band raster: ${SENTINEL2_BANDS.join(', ')})`);
-    return i;
-  });
+  const bands = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      if (/^\d+$/.test(s)) return Number(s) - 1;
+      const i = SENTINEL2_BANDS.indexOf(normaliseName(s));
+      if (i < 0 || available !== SENTINEL2_BANDS.length)
+        throw new TransferkitError(
+          `--bands: '${s}' is neither a 1-based band number nor a Sentinel-2 band name (of a 13-band raster: ${SENTINEL2_BANDS.join(', ')})`,
+        );
+      return i;
+    });
   const bad = bands.find((b) => b < 0 || b >= available);
   if (bad !== undefined) throw new TransferkitError(`--bands: band ${bad + 1} does not exist; the rasters have ${available} band(s)`);
   if (!bands.length) throw new TransferkitError(`--bands: no band in '${spec}'`);
@@ -67,7 +74,12 @@ export class BandStats {
     if (sorted.some((s) => s.length === 0)) throw new TransferkitError('no pixels to compute band statistics from');
     const at = (s: Float64Array, q: number) => s[Math.min(s.length - 1, Math.max(0, Math.round((q / 100) * (s.length - 1))))];
     const [lo, hi] = spec.mode === 'minmax' ? [0, 100] : spec.percentiles;
-    return { mode: spec.mode, low: sorted.map((s) => at(s, lo)), high: sorted.map((s) => at(s, hi)), ...(spec.mode === 'percentile' ? { percentiles: spec.percentiles } : {}) };
+    return {
+      mode: spec.mode,
+      low: sorted.map((s) => at(s, lo)),
+      high: sorted.map((s) => at(s, hi)),
+      ...(spec.mode === 'percentile' ? { percentiles: spec.percentiles } : {}),
+    };
   }
 }
 

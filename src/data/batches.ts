@@ -16,7 +16,10 @@ export interface PixelSource {
 }
 
 /** Photos (JPEG, PNG, …) through sharp, DICOM through its window, RGB (or grayscale), with the base's preprocessing. */
-export function photoSource(preprocessing: PreprocessMode, options: { interpolation?: Interpolation; channels?: 1 | 3; dicom?: DicomSettings } = {}): PixelSource {
+export function photoSource(
+  preprocessing: PreprocessMode,
+  options: { interpolation?: Interpolation; channels?: 1 | 3; dicom?: DicomSettings } = {},
+): PixelSource {
   const channels = options.channels ?? 3;
   return {
     channels,

@@ -53,7 +53,8 @@ export async function imageDatasetFromDirectory(dir: string, o: ImageDatasetOpti
   const seed = o.seed ?? 1337;
   const folder = await listImageFolder(dir);
   const classes = folder.classNames.length;
-  if (labelMode === 'binary' && classes !== 2) throw new TransferkitError(`${dir}: labelMode 'binary' needs exactly 2 class folders; found ${classes} (${folder.classNames.join(', ')})`);
+  if (labelMode === 'binary' && classes !== 2)
+    throw new TransferkitError(`${dir}: labelMode 'binary' needs exactly 2 class folders; found ${classes} (${folder.classNames.join(', ')})`);
   if (o.subset && !o.validationSplit) throw new TransferkitError(`subset '${o.subset}' needs a validationSplit`);
   let files = folder.files;
   if (o.validationSplit) {

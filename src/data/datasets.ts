@@ -23,7 +23,18 @@ export interface DatasetEntry extends RemoteFile {
   reference: string;
 }
 
-const EUROSAT_CLASSES = ['AnnualCrop', 'Forest', 'HerbaceousVegetation', 'Highway', 'Industrial', 'Pasture', 'PermanentCrop', 'Residential', 'River', 'SeaLake'];
+const EUROSAT_CLASSES = [
+  'AnnualCrop',
+  'Forest',
+  'HerbaceousVegetation',
+  'Highway',
+  'Industrial',
+  'Pasture',
+  'PermanentCrop',
+  'Residential',
+  'River',
+  'SeaLake',
+];
 const EUROSAT_REFERENCE = 'Helber et al. 2019: 98.57% overall accuracy, ResNet-50 fine-tuned on the RGB bands (80/20 split)';
 
 /** EuroSAT (Helber et al.): 27,000 Sentinel-2 tiles of 64×64 in 10 land-use classes. md5s as TorchGeo publishes them. */

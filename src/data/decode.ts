@@ -6,7 +6,12 @@ import { decodePlainJpeg } from './jpeg.js';
 
 export type Interpolation = 'bilinear' | 'nearest' | 'bicubic' | 'lanczos3';
 
-const KERNELS: Record<Interpolation, 'linear' | 'nearest' | 'cubic' | 'lanczos3'> = { bilinear: 'linear', nearest: 'nearest', bicubic: 'cubic', lanczos3: 'lanczos3' };
+const KERNELS: Record<Interpolation, 'linear' | 'nearest' | 'cubic' | 'lanczos3'> = {
+  bilinear: 'linear',
+  nearest: 'nearest',
+  bicubic: 'cubic',
+  lanczos3: 'lanczos3',
+};
 
 export interface DecodeOptions {
   height: number;

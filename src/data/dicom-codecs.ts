@@ -67,7 +67,8 @@ interface WasmDecoder {
 }
 const modules = new Map<string, Promise<Record<string, new () => WasmDecoder>>>();
 function wasm(pkg: string): Promise<Record<string, new () => WasmDecoder>> {
-  if (!modules.has(pkg)) modules.set(pkg, (require(pkg) as (o: object) => Promise<Record<string, new () => WasmDecoder>>)({ print: () => {}, printErr: () => {} }));
+  if (!modules.has(pkg))
+    modules.set(pkg, (require(pkg) as (o: object) => Promise<Record<string, new () => WasmDecoder>>)({ print: () => {}, printErr: () => {} }));
   return modules.get(pkg)!;
 }
 const WASM = {
@@ -83,7 +84,9 @@ const WASM = {
 export async function decodeCompressed(codec: 'rle' | 'jpeg-lossless' | 'jpeg' | 'jpeg-ls' | 'j2k', data: Uint8Array, f: FrameLayout): Promise<Uint8Array> {
   if (codec === 'rle') return decodeRle(data, f);
   if (codec === 'jpeg-lossless') {
-    const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => { decode(b: ArrayBuffer, o: number, l: number, n: number): ArrayBufferView } };
+    const { Decoder } = require('jpeg-lossless-decoder-js') as {
+      Decoder: new () => { decode(b: ArrayBuffer, o: number, l: number, n: number): ArrayBufferView };
+    };
     const copy = data.slice();
     const out = new Decoder().decode(copy.buffer, 0, copy.length, f.bitsAllocated / 8);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);

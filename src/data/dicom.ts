@@ -44,7 +44,9 @@ export function parseWindow(spec: string): WindowSpec {
   if (WINDOW_PRESETS[s]) return WINDOW_PRESETS[s];
   const [c, w] = s.split(',').map(Number);
   if (s.split(',').length === 2 && Number.isFinite(c) && w >= 1) return { center: c, width: w };
-  throw new TransferkitError(`--window must be auto, dicom, CENTER,WIDTH (e.g. 40,400; width >= 1) or one of ${Object.keys(WINDOW_PRESETS).join(', ')}; got '${spec}'`);
+  throw new TransferkitError(
+    `--window must be auto, dicom, CENTER,WIDTH (e.g. 40,400; width >= 1) or one of ${Object.keys(WINDOW_PRESETS).join(', ')}; got '${spec}'`,
+  );
 }
 
 const DICOMDIR = '1.2.840.10008.1.3.10';
@@ -150,9 +152,13 @@ export async function readDicom(file: string, frame = 0): Promise<DicomImage> {
   if (codec === 'raw' || codec === 'raw-be') {
     const size = (n * bitsAllocated) / 8;
     const start = pixelData.dataOffset + frame * size;
-    if (pixelData.length < frames * size || start + size > buf.length) throw new Error(`truncated: pixel data holds ${Math.min(pixelData.length, buf.length - pixelData.dataOffset)} bytes, ${frames} frame(s) of ${rows}×${columns}×${samples} at ${bitsAllocated} bits need ${frames * size}`);
+    if (pixelData.length < frames * size || start + size > buf.length)
+      throw new Error(
+        `truncated: pixel data holds ${Math.min(pixelData.length, buf.length - pixelData.dataOffset)} bytes, ${frames} frame(s) of ${rows}×${columns}×${samples} at ${bitsAllocated} bits need ${frames * size}`,
+      );
     bytes = new Uint8Array(buf.buffer, buf.byteOffset + start, size);
-    if (photometric === 'YBR_FULL_422' && bitsAllocated === 8) bytes = expand422(new Uint8Array(buf.buffer, buf.byteOffset + pixelData.dataOffset + frame * (rows * columns * 2), rows * columns * 2), rows * columns);
+    if (photometric === 'YBR_FULL_422' && bitsAllocated === 8)
+      bytes = expand422(new Uint8Array(buf.buffer, buf.byteOffset + pixelData.dataOffset + frame * (rows * columns * 2), rows * columns * 2), rows * columns);
   } else {
     if (!pixelData.encapsulatedPixelData) throw new Error(`transfer syntax ${syntax} needs encapsulated pixel data`);
     const fragments = pixelData.fragments ?? [];

@@ -80,7 +80,13 @@ export async function listImageFolder(dir: string, options: { minClasses?: numbe
   for (const e of entries.sort((a, b) => byName(a.name, b.name))) {
     if (e.name.startsWith('.')) continue;
     const full = path.join(dir, e.name);
-    const isDir = e.isDirectory() || (e.isSymbolicLink() && (await fsp.stat(full).then((s) => s.isDirectory(), () => false)));
+    const isDir =
+      e.isDirectory() ||
+      (e.isSymbolicLink() &&
+        (await fsp.stat(full).then(
+          (s) => s.isDirectory(),
+          () => false,
+        )));
     if (isDir) classNames.push(e.name);
     else skipped.push({ file: full, reason: 'a file beside the class folders (expected <dir>/<class>/<image>)' });
   }

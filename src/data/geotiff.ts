@@ -30,7 +30,16 @@ export interface Raster {
   close(): Promise<void>;
 }
 
-const DTYPES: Record<string, string> = { '1:8': 'uint8', '1:16': 'uint16', '1:32': 'uint32', '2:8': 'int8', '2:16': 'int16', '2:32': 'int32', '3:32': 'float32', '3:64': 'float64' };
+const DTYPES: Record<string, string> = {
+  '1:8': 'uint8',
+  '1:16': 'uint16',
+  '1:32': 'uint32',
+  '2:8': 'int8',
+  '2:16': 'int16',
+  '2:32': 'int32',
+  '3:32': 'float32',
+  '3:64': 'float64',
+};
 
 function georeference(image: GeoTIFFImage): Georeference | undefined {
   try {

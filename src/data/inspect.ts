@@ -22,7 +22,13 @@ async function readRaster(file: string): Promise<RawPixels> {
   const r = await openRaster(file);
   try {
     const { width, height, bands } = r.info;
-    return { shape: [height, width, bands], data: await r.read([0, 0, width, height], Array.from({ length: bands }, (_, i) => i)) };
+    return {
+      shape: [height, width, bands],
+      data: await r.read(
+        [0, 0, width, height],
+        Array.from({ length: bands }, (_, i) => i),
+      ),
+    };
   } finally {
     await r.close();
   }
@@ -67,7 +73,12 @@ export async function modelView(file: string, size: number, dicom?: DicomSetting
 export async function writePng(file: string, px: RawPixels): Promise<void> {
   const [height, width, channels] = px.shape;
   const bytes = Buffer.from(Uint8Array.from(px.data, (v) => Math.round(Math.min(255, Math.max(0, v)))));
-  await writeFileAtomic(file, await sharp(bytes, { raw: { width, height, channels: channels as 1 | 3 } }).png().toBuffer());
+  await writeFileAtomic(
+    file,
+    await sharp(bytes, { raw: { width, height, channels: channels as 1 | 3 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 /** Writes float32 values as .npy: H×W for one channel, H×W×C otherwise. */

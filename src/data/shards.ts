@@ -15,7 +15,8 @@ export interface Shard {
 
 function checked(index: number, count: number, what: string, source: string): Shard {
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`${what}: the shard count must be a positive integer; got ${count}`);
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new UsageError(`${what}: the shard index must be an integer in 0..${count - 1}; got ${index}`);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new UsageError(`${what}: the shard index must be an integer in 0..${count - 1}; got ${index}`);
   return { index, count, source };
 }
 
@@ -42,7 +43,8 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard | nu
     const index = num(indexVar);
     if (index === undefined) return null;
     const n = (countVar ? num(countVar) : undefined) ?? count;
-    if (n === undefined) throw new UsageError(`${indexVar}=${index} is set but the number of shards is not: pass --shards N${countVar ? ` or set ${countVar}` : ''}`);
+    if (n === undefined)
+      throw new UsageError(`${indexVar}=${index} is set but the number of shards is not: pass --shards N${countVar ? ` or set ${countVar}` : ''}`);
     // Slurm numbers array tasks from --array's first value: 0-based arrays (--array=0-3) are what we document.
     return checked(index, n, indexVar, `${indexVar}${countVar && num(countVar) !== undefined ? `/${countVar}` : ' and --shards'} (${engineName(indexVar)})`);
   };
@@ -55,14 +57,24 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): Shard | nu
 }
 
 function engineName(indexVar: string): string {
-  return { JOB_COMPLETION_INDEX: 'Kubernetes Indexed Job', SLURM_ARRAY_TASK_ID: 'Slurm job array', AWS_BATCH_JOB_ARRAY_INDEX: 'AWS Batch array job', BATCH_TASK_INDEX: 'Google Batch' }[indexVar] ?? indexVar;
+  return (
+    {
+      JOB_COMPLETION_INDEX: 'Kubernetes Indexed Job',
+      SLURM_ARRAY_TASK_ID: 'Slurm job array',
+      AWS_BATCH_JOB_ARRAY_INDEX: 'AWS Batch array job',
+      BATCH_TASK_INDEX: 'Google Batch',
+    }[indexVar] ?? indexVar
+  );
 }
 
 /** The shard from `--shard K/N`, else from the environment (with `--shards N` for the count), else null. */
 export function resolveShard(flag: string | undefined, shards: number | undefined, env: NodeJS.ProcessEnv = process.env): Shard | null {
   if (flag !== undefined) return parseShard(flag);
   const shard = shardFromEnv(env, shards);
-  if (!shard && shards !== undefined) throw new UsageError(`--shards ${shards} needs the shard index from the engine (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, …); on the command line use --shard K/${shards}`);
+  if (!shard && shards !== undefined)
+    throw new UsageError(
+      `--shards ${shards} needs the shard index from the engine (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, …); on the command line use --shard K/${shards}`,
+    );
   return shard;
 }
 

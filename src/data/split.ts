@@ -10,6 +10,9 @@ export function splitFiles(files: LabelledFile[], validationSplit: number, seed:
   if (!(validationSplit >= 0 && validationSplit < 1)) throw new TransferkitError(`validation split must be in [0, 1); got ${validationSplit}`);
   const order = shuffled(files, seededRandom(seed));
   const nVal = Math.floor(validationSplit * order.length);
-  if (validationSplit > 0 && nVal === 0) throw new TransferkitError(`a validation split of ${validationSplit} of ${files.length} images leaves no validation image; use more images or a larger split`);
+  if (validationSplit > 0 && nVal === 0)
+    throw new TransferkitError(
+      `a validation split of ${validationSplit} of ${files.length} images leaves no validation image; use more images or a larger split`,
+    );
   return { train: order.slice(0, order.length - nVal), validation: order.slice(order.length - nVal) };
 }

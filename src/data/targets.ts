@@ -20,7 +20,10 @@ export async function readTargetsCsv(csv: string): Promise<{ files: LabelledFile
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
     const cut = line.lastIndexOf(',');
-    const name = line.slice(0, cut).trim().replace(/^"(.*)"$/, '$1');
+    const name = line
+      .slice(0, cut)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     const raw = line.slice(cut + 1).trim();
     const target = Number(raw);
     if (cut < 0 || !name) {
@@ -33,10 +36,16 @@ export async function readTargetsCsv(csv: string): Promise<{ files: LabelledFile
       continue;
     }
     const file = path.resolve(path.dirname(csv), name);
-    const exists = await fsp.stat(file).then((s) => s.isFile(), () => false);
+    const exists = await fsp.stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!exists) skipped.push({ file, reason: `listed in ${path.basename(csv)} line ${i + 1} but not found` });
     else files.push({ file, label: target });
   }
-  if (files.length < 2) throw new TransferkitError(`${csv}: ${files.length} usable row(s); a regression CSV needs file,target rows (e.g. images/001.jpg,3.5) for at least 2 images`);
+  if (files.length < 2)
+    throw new TransferkitError(
+      `${csv}: ${files.length} usable row(s); a regression CSV needs file,target rows (e.g. images/001.jpg,3.5) for at least 2 images`,
+    );
   return { files, skipped };
 }

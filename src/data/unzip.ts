@@ -12,7 +12,13 @@ import { type ZipLimits, ZipLimitError, entryBreach } from './zip-limits.js';
  * Unpacks `chunks` (a zip) into `dest`; `select` maps an entry name to its relative output path, or null to skip
  * it (a skipped entry is never inflated). A ZipLimitError when `limits` are exceeded; nothing is left behind.
  */
-export async function extractZip(label: string, chunks: AsyncIterable<Uint8Array>, dest: string, select: (name: string) => string | null, limits?: ZipLimits): Promise<number> {
+export async function extractZip(
+  label: string,
+  chunks: AsyncIterable<Uint8Array>,
+  dest: string,
+  select: (name: string) => string | null,
+  limits?: ZipLimits,
+): Promise<number> {
   const tmp = tempNameFor(dest);
   await fsp.mkdir(tmp, { recursive: true });
   let count = 0;
@@ -46,7 +52,10 @@ export async function extractZip(label: string, chunks: AsyncIterable<Uint8Array
         if (limits) {
           inflated += data.length;
           total += data.length;
-          const why = declared !== undefined && inflated > declared ? `'${name}' inflates past the ${declared} bytes it declares` : entryBreach(name, inflated, file.size ?? Infinity, total, limits);
+          const why =
+            declared !== undefined && inflated > declared
+              ? `'${name}' inflates past the ${declared} bytes it declares`
+              : entryBreach(name, inflated, file.size ?? Infinity, total, limits);
           // Thrown out of push(): nothing of this chunk is written.
           if (why) throw new ZipLimitError(why);
         }

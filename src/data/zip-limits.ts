@@ -55,7 +55,8 @@ export function readZipDirectory(file: string, maxEntries: number): DirectoryEnt
     const size = fstatSync(fd).size;
     const read = (at: number, length: number) => {
       const b = Buffer.alloc(length);
-      if (at < 0 || at + length > size || readSync(fd, b, 0, length, at) !== length) throw new TransferkitError('not a zip archive (its directory points past its end)');
+      if (at < 0 || at + length > size || readSync(fd, b, 0, length, at) !== length)
+        throw new TransferkitError('not a zip archive (its directory points past its end)');
       return b;
     };
     // The end record: 22 bytes plus a comment of up to 65535.
@@ -94,7 +95,10 @@ export function readZipDirectory(file: string, maxEntries: number): DirectoryEnt
         const length = cd.readUInt16LE(x + 2);
         if (id === 1) {
           let v = x + 4;
-          if (inflated === 0xffffffff && v + 8 <= x + 4 + length) (inflated = u64(cd, v)), (v += 8);
+          if (inflated === 0xffffffff && v + 8 <= x + 4 + length) {
+            inflated = u64(cd, v);
+            v += 8;
+          }
           if (compressed === 0xffffffff && v + 8 <= x + 4 + length) compressed = u64(cd, v);
         }
         x += 4 + length;

@@ -38,7 +38,8 @@ export function setDevice(d: Device): void {
 
 /** Why the CUDA execution provider cannot run here, or null when it can be tried. */
 export function cudaUnavailable(): string | null {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return `onnxruntime-node's CUDA provider is built for Linux x64 only (this is ${process.platform}/${process.arch})`;
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return `onnxruntime-node's CUDA provider is built for Linux x64 only (this is ${process.platform}/${process.arch})`;
   let bin: string;
   try {
     bin = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64');
@@ -62,7 +63,11 @@ function providers(): string[] {
 }
 
 /** A session on the chosen device; a CUDA session that fails to start falls back to the CPU with a notice. */
-export async function createSession(ort: Ort, onnx: Uint8Array, options: OrtTypes.InferenceSession.SessionOptions = sessionOptions()): Promise<OrtTypes.InferenceSession> {
+export async function createSession(
+  ort: Ort,
+  onnx: Uint8Array,
+  options: OrtTypes.InferenceSession.SessionOptions = sessionOptions(),
+): Promise<OrtTypes.InferenceSession> {
   const eps = providers();
   if (eps[0] !== 'cuda') return ort.InferenceSession.create(onnx, options);
   try {

@@ -35,7 +35,12 @@ export class OrtTrainer implements Trainer {
     const ort = await loadOrt();
     let session: OrtTypes.InferenceSession;
     try {
-      session = await createSession(ort, graph.onnx, { intraOpNumThreads: 0, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      session = await createSession(ort, graph.onnx, {
+        intraOpNumThreads: 0,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
     } catch (err) {
       throw new TransferkitError(`ONNX Runtime rejected the training graph of ${model.name}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -29,7 +29,7 @@ export async function resolveEngine(requested?: string): Promise<EngineName> {
     // x64) fails offline, and the install succeeds on tfjs-wasm instead.
     const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND';
     const why = missing
-      ? "onnxruntime-node is not installed; offline, add \"allowScripts\": {\"onnxruntime-node\": false} to your package.json and reinstall"
+      ? 'onnxruntime-node is not installed; offline, add "allowScripts": {"onnxruntime-node": false} to your package.json and reinstall'
       : (err as Error).message.split('\n')[0];
     if (!fallbackNoticed) process.stderr.write(`transferkit: ONNX Runtime does not load here (${why}); using tfjs on wasm\n`);
     fallbackNoticed = true;

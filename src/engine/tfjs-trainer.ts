@@ -35,7 +35,8 @@ function plan(model: tfl.LayersModel, from: string | undefined): Plan {
   let last: tfl.layers.Layer | undefined;
   walkModel<null>(model, [null], (layer, _, call) => {
     if (!start && (from === undefined || layer.name === from)) {
-      if (call.inputs.length !== 1) throw new TransferkitError(`layer ${layer.name} takes ${call.inputs.length} inputs; training starts at a single-input layer`);
+      if (call.inputs.length !== 1)
+        throw new TransferkitError(`layer ${layer.name} takes ${call.inputs.length} inputs; training starts at a single-input layer`);
       start = call.inputs[0];
     }
     last = layer;
@@ -50,10 +51,15 @@ function plan(model: tfl.LayersModel, from: string | undefined): Plan {
     return call.outputs.map(() => after);
   });
   // Layer configs read once here, not on every step.
-  const dropout = new Map(trained.filter((l) => l.getClassName() === 'Dropout').map((l) => [l, l.getConfig() as { rate: number; noiseShape?: Array<number | null> | null }]));
+  const dropout = new Map(
+    trained.filter((l) => l.getClassName() === 'Dropout').map((l) => [l, l.getConfig() as { rate: number; noiseShape?: Array<number | null> | null }]),
+  );
   const finalLayer = last as tfl.layers.Layer;
   const activation = (finalLayer.getConfig() as { activation?: string }).activation;
-  const fused = finalLayer.getClassName() === 'Dense' && (activation === 'sigmoid' || activation === 'softmax') ? { layer: finalLayer, activation: activation as 'sigmoid' | 'softmax' } : undefined;
+  const fused =
+    finalLayer.getClassName() === 'Dense' && (activation === 'sigmoid' || activation === 'softmax')
+      ? { layer: finalLayer, activation: activation as 'sigmoid' | 'softmax' }
+      : undefined;
   return { start: id, inputShape: start.shape.slice(1) as number[], trained, dropout, ...(fused ? { fused } : {}) };
 }
 
@@ -98,7 +104,9 @@ export class TfjsTrainer implements Trainer {
     private readonly plan: Plan,
     private readonly options: TrainerOptions,
   ) {
-    const owned = plan.trained.filter((l) => l.trainable).flatMap((l) => l.trainableWeights.map((w) => ({ v: w.read() as tf.Variable, scale: options.lrScale?.(l.name) ?? 1 })));
+    const owned = plan.trained
+      .filter((l) => l.trainable)
+      .flatMap((l) => l.trainableWeights.map((w) => ({ v: w.read() as tf.Variable, scale: options.lrScale?.(l.name) ?? 1 })));
     this.variables = owned.map((o) => o.v);
     this.scales = owned.map((o) => o.scale);
     this.slots = this.variables.map((v) => slotNames(options.optimizer).map(() => tf.variable(tf.zeros(v.shape), false)));
@@ -118,7 +126,9 @@ export class TfjsTrainer implements Trainer {
       const xs = inputs.map((v, i) => (call.inputs[i].id === this.plan.start ? x : v));
       if (xs.every((v) => v === null)) return call.outputs.map(() => null);
       if (xs.some((v) => v === null)) {
-        throw new TransferkitError(`layer ${layer.name} joins a value from before '${this.options.from}' (a skip connection across the cut): choose a cut point at the start of a block (transferkit layers)`);
+        throw new TransferkitError(
+          `layer ${layer.name} joins a value from before '${this.options.from}' (a skip connection across the cut): choose a cut point at the start of a block (transferkit layers)`,
+        );
       }
       const ins = xs as tf.Tensor[];
       const drop = this.plan.dropout.get(layer);

@@ -41,9 +41,12 @@ export function imageInputShape(model: tfl.LayersModel, file: string): [number, 
   const shape = model.inputs[0].shape.slice(1);
   const [h, w, c] = shape;
   if (shape.some((d) => d === null) || (shape.length !== 2 && shape.length !== 3)) {
-    throw new TransferkitError(`${file}: input shape [${model.inputs[0].shape.map((d) => d ?? 'None').join(', ')}] is not a fixed-size image (H, W) or (H, W, C)`);
+    throw new TransferkitError(
+      `${file}: input shape [${model.inputs[0].shape.map((d) => d ?? 'None').join(', ')}] is not a fixed-size image (H, W) or (H, W, C)`,
+    );
   }
   const channels = shape.length === 2 ? 1 : (c as number);
-  if (channels !== 1 && channels !== 3) throw new TransferkitError(`${file}: input has ${channels} channels; transferkit feeds grayscale (1) or RGB (3) images`);
+  if (channels !== 1 && channels !== 3)
+    throw new TransferkitError(`${file}: input has ${channels} channels; transferkit feeds grayscale (1) or RGB (3) images`);
   return [h as number, w as number, channels];
 }

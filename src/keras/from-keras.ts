@@ -10,9 +10,30 @@ type Json = Record<string, unknown>;
  * Anything else is refused by name and class rather than guessed.
  */
 export const LOADABLE_CLASSES = [
-  'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization', 'Activation', 'ReLU',
-  'Dropout', 'Flatten', 'Reshape', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D',
-  'ZeroPadding2D', 'Add', 'Multiply', 'Concatenate', 'Rescaling', 'Normalization', 'Sequential', 'Functional', 'Model',
+  'InputLayer',
+  'Dense',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'Dropout',
+  'Flatten',
+  'Reshape',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Add',
+  'Multiply',
+  'Concatenate',
+  'Rescaling',
+  'Normalization',
+  'Sequential',
+  'Functional',
+  'Model',
 ] as const;
 
 const LOADABLE = new Set<string>(LOADABLE_CLASSES);
@@ -22,9 +43,24 @@ const ALIASES: Record<string, string> = { Convolution2D: 'Conv2D', Convolution1D
 
 /** Keras 3 arguments tfjs does not know, and the value at which dropping them changes nothing. */
 const IGNORABLE: Record<string, unknown> = {
-  optional: false, ragged: false, synchronized: false, renorm: false, renorm_clipping: null, renorm_momentum: undefined,
-  quantization_config: null, lora_rank: null, lora_alpha: null, groups: 1, keepdims: false, invert: false,
-  negative_slope: 0, threshold: 0, autocast: undefined, shared_object_id: undefined, input_axes: null, output_axes: null,
+  optional: false,
+  ragged: false,
+  synchronized: false,
+  renorm: false,
+  renorm_clipping: null,
+  renorm_momentum: undefined,
+  quantization_config: null,
+  lora_rank: null,
+  lora_alpha: null,
+  groups: 1,
+  keepdims: false,
+  invert: false,
+  negative_slope: 0,
+  threshold: 0,
+  autocast: undefined,
+  shared_object_id: undefined,
+  input_axes: null,
+  output_axes: null,
 };
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,7 +68,8 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 function dtypeName(dtype: unknown, where: string): string | undefined {
   if (dtype === undefined || dtype === null) return undefined;
   const name = typeof dtype === 'string' ? dtype : isObject(dtype) && isObject(dtype.config) ? String(dtype.config.name) : undefined;
-  if (name !== 'float32') throw new TransferkitError(`${where}: dtype ${JSON.stringify(name ?? dtype)} is not supported (float32 only); save the model in float32`);
+  if (name !== 'float32')
+    throw new TransferkitError(`${where}: dtype ${JSON.stringify(name ?? dtype)} is not supported (float32 only); save the model in float32`);
   return name;
 }
 
@@ -104,7 +141,9 @@ function convertLayer(entry: unknown, ctx: Context, inSequential: boolean): Json
   const name = String(entry.config.name ?? entry.name ?? '?');
   const where = `${ctx.file}: layer ${name} (${className})`;
   const module = typeof entry.module === 'string' ? entry.module : 'keras';
-  const custom = !/^(keras|tf_keras|tensorflow)(\.|$)/.test(module) || (entry.registered_name && entry.registered_name !== className && entry.registered_name !== 'Functional');
+  const custom =
+    !/^(keras|tf_keras|tensorflow)(\.|$)/.test(module) ||
+    (entry.registered_name && entry.registered_name !== className && entry.registered_name !== 'Functional');
   if (!LOADABLE.has(className) || custom) {
     ctx.unsupported.push(`${name} (${entry.registered_name && custom ? String(entry.registered_name) : className})`);
     return { class_name: className, config: { name } };
@@ -136,7 +175,16 @@ function convertModelConfig(className: string, config: Json, ctx: Context): Json
   if (sequential) for (const l of (out.layers as Json[]).slice(1)) if (l.class_name !== 'InputLayer' && isObject(l.config)) delete l.config.batch_input_shape;
   // Keras 3 Sequential without an InputLayer says its input in build_input_shape; tfjs needs it on the first layer.
   const first = (out.layers as Json[])[0];
-  if (sequential && Array.isArray(config.build_input_shape) && first && first.class_name !== 'InputLayer' && isObject(first.config) && !first.config.batch_input_shape && first.class_name !== 'Sequential' && first.class_name !== 'Functional') {
+  if (
+    sequential &&
+    Array.isArray(config.build_input_shape) &&
+    first &&
+    first.class_name !== 'InputLayer' &&
+    isObject(first.config) &&
+    !first.config.batch_input_shape &&
+    first.class_name !== 'Sequential' &&
+    first.class_name !== 'Functional'
+  ) {
     first.config.batch_input_shape = config.build_input_shape;
   }
   return out;

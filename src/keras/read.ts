@@ -77,7 +77,10 @@ async function readKerasZip(file: string): Promise<KerasModelFile> {
     throw new TransferkitError(`${file}: not a readable .keras zip (${(err as Error).message}); the file is truncated or damaged`);
   }
   for (const name of ['config.json', 'model.weights.h5']) {
-    if (!entries[name]) throw new TransferkitError(`${file}: the .keras zip has no ${name} (entries: ${Object.keys(entries).join(', ') || 'none'}); not a complete Keras 3 model`);
+    if (!entries[name])
+      throw new TransferkitError(
+        `${file}: the .keras zip has no ${name} (entries: ${Object.keys(entries).join(', ') || 'none'}); not a complete Keras 3 model`,
+      );
   }
   const text = (name: string) => new TextDecoder().decode(entries[name]);
   const metadata = entries['metadata.json'] ? (parseJson(text('metadata.json'), `${file}: metadata.json`) as { keras_version?: string }) : {};
@@ -119,7 +122,9 @@ function assignKeras2(model: tfl.LayersModel, stored: Map<string, StoredWeight[]
     const mine = leaves(layer).flatMap((l) => l.weights.map((v) => ({ v, leaf: l, key: `${l.name}/${v.originalName.split('/').pop()}` })));
     const named = mine.every((m) => byName.has(m.key)) && byName.size === mine.length;
     if (!named && group.length !== mine.length) {
-      throw new TransferkitError(`${label}: layer ${layer.name} has ${group.length} weights in the file, the model ${mine.length}; the file does not match its config`);
+      throw new TransferkitError(
+        `${label}: layer ${layer.name} has ${group.length} weights in the file, the model ${mine.length}; the file does not match its config`,
+      );
     }
     mine.forEach((m, i) => {
       const w = named ? (byName.get(m.key) as StoredWeight) : group[i];
@@ -141,14 +146,16 @@ async function readKerasH5(file: string): Promise<KerasModelFile> {
   const stored = await openKerasWeights(file);
   try {
     if (!stored.modelConfig) {
-      throw new TransferkitError(`${file}: Keras weights only (no model_config attribute): load them into a zoo model with \`transferkit weights\`, or save the whole model (model.save)`);
+      throw new TransferkitError(
+        `${file}: Keras weights only (no model_config attribute): load them into a zoo model with \`transferkit weights\`, or save the whole model (model.save)`,
+      );
     }
     const model = await buildModel(parseJson(stored.modelConfig, `${file}: model_config`), file);
     if (stored.format === 'keras2') assignKeras2(model, stored.layers, file);
     else throw new TransferkitError(`${file}: a full-model .h5 with Keras 3 weight paths is not a layout Keras writes`);
     const extra = stored.attributes[METADATA_ENTRY];
     const transferkit = extra ? (parseJson(extra, `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
-    return { model, format: 'keras-h5', kerasVersion: stored.attributes['keras_version'], transferkit };
+    return { model, format: 'keras-h5', kerasVersion: stored.attributes.keras_version, transferkit };
   } finally {
     stored.close();
   }

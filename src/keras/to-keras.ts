@@ -11,10 +11,30 @@ type Shape = Array<number | null>;
 
 /** Layer classes transferkit writes to a Keras file; their tfjs config keys are Keras 3's argument names. */
 export const WRITABLE_CLASSES = [
-  'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'BatchNormalization', 'Activation',
-  'ReLU', 'Dropout', 'Flatten', 'Reshape', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D', 'ZeroPadding2D', 'Add', 'Multiply', 'Concatenate', 'Rescaling', 'Normalization',
-  'Sequential', 'Functional', 'Model',
+  'InputLayer',
+  'Dense',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'Dropout',
+  'Flatten',
+  'Reshape',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'ZeroPadding2D',
+  'Add',
+  'Multiply',
+  'Concatenate',
+  'Rescaling',
+  'Normalization',
+  'Sequential',
+  'Functional',
+  'Model',
 ] as const;
 
 const WRITABLE = new Set<string>(WRITABLE_CLASSES);
@@ -71,7 +91,12 @@ function serializeLayer(layer: Layer, json: Json, scope: tfl.LayersModel | null,
   const config = json.config as Json;
   let out: Json;
   if (className === 'InputLayer') {
-    out = { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: config.batch_input_shape, dtype: 'float32', sparse: false, name: config.name }, registered_name: null };
+    out = {
+      module: 'keras.layers',
+      class_name: 'InputLayer',
+      config: { batch_shape: config.batch_input_shape, dtype: 'float32', sparse: false, name: config.name },
+      registered_name: null,
+    };
   } else if (isContainer(layer)) {
     out = serializeModel(layer, config, unsupported);
   } else {
@@ -98,7 +123,12 @@ function serializeModel(model: tfl.LayersModel, config: Json, unsupported: strin
     const layers = entries.map((e) => serializeLayer(layerOf(e), e, null, unsupported));
     // Keras 3 lists the Sequential's InputLayer first (tfjs keeps it implicit).
     if (layers[0]?.class_name !== 'InputLayer') {
-      layers.unshift({ module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: input, dtype: 'float32', sparse: false, name: `${model.name}_input` }, registered_name: null });
+      layers.unshift({
+        module: 'keras.layers',
+        class_name: 'InputLayer',
+        config: { batch_shape: input, dtype: 'float32', sparse: false, name: `${model.name}_input` },
+        registered_name: null,
+      });
     }
     return {
       module: 'keras',

@@ -66,8 +66,15 @@ async function writeKerasH5(model: tfl.LayersModel, file: string, extra?: object
   const config = JSON.stringify(keras2Config(model));
   const layers = new Map<string, WeightToWrite[]>();
   // Keras 2 lists every top-level layer; a nested model's group holds all its weights, named `layer/weight`.
-  for (const layer of model.layers) layers.set(layer.name, weightsOf(layer, (leaf, s) => (isContainer(layer) ? `${leaf.name}/${s}` : s)));
-  await writeFileAtomic(file, await h5Bytes((tmp) => writeKerasWeights(tmp, layers, 'keras2', { modelConfig: config, extra: extra && { [METADATA_ENTRY]: JSON.stringify(extra) } })));
+  for (const layer of model.layers)
+    layers.set(
+      layer.name,
+      weightsOf(layer, (leaf, s) => (isContainer(layer) ? `${leaf.name}/${s}` : s)),
+    );
+  await writeFileAtomic(
+    file,
+    await h5Bytes((tmp) => writeKerasWeights(tmp, layers, 'keras2', { modelConfig: config, extra: extra && { [METADATA_ENTRY]: JSON.stringify(extra) } })),
+  );
 }
 
 /**

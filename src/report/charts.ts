@@ -64,7 +64,15 @@ export function stackedBarSvg(chart: StackedBarChart): string {
   const m = { top: 48, right: 20, bottom: 70, left: 90 };
   const H = 400;
   const totals = chart.categories.map((_, i) => chart.series.reduce((s, ser) => s + ser.values[i], 0));
-  const { parts, y, plotW, plotH } = frame({ W: 640, H, m, title: chart.title, yLabel: chart.yLabel, yMax: niceMax(Math.max(...totals)), format: chart.format });
+  const { parts, y, plotW, plotH } = frame({
+    W: 640,
+    H,
+    m,
+    title: chart.title,
+    yLabel: chart.yLabel,
+    yMax: niceMax(Math.max(...totals)),
+    format: chart.format,
+  });
   const slot = plotW / chart.categories.length;
   const barW = Math.min(90, slot * 0.6);
   chart.categories.forEach((cat, i) => {
@@ -114,17 +122,28 @@ export function lineChartSvg(chart: LineChart): string {
   const H = 360;
   const all = chart.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   const n = Math.max(1, ...chart.series.map((s) => s.values.length));
-  const { parts, y, plotW, plotH } = frame({ W: 640, H, m, title: chart.title, yLabel: chart.yLabel, yMax: niceMax(Math.max(...all, 0)), format: (v) => String(+v.toFixed(3)) });
+  const { parts, y, plotW, plotH } = frame({
+    W: 640,
+    H,
+    m,
+    title: chart.title,
+    yLabel: chart.yLabel,
+    yMax: niceMax(Math.max(...all, 0)),
+    format: (v) => String(+v.toFixed(3)),
+  });
   const x = (i: number) => m.left + (n === 1 ? plotW / 2 : (i / (n - 1)) * plotW);
   // About a dozen labels at most: automatic phases can run to hundreds of epochs.
   const every = Math.max(1, Math.ceil(n / 12));
-  for (let i = 0; i < n; i++) if (i % every === 0 || i === n - 1) parts.push(`<text x="${x(i)}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
+  for (let i = 0; i < n; i++)
+    if (i % every === 0 || i === n - 1) parts.push(`<text x="${x(i)}" y="${m.top + plotH + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
   parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 34}" text-anchor="middle" font-size="12">${esc(chart.xLabel)}</text>`);
   chart.series.forEach((s, si) => {
     const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i)},${y(v)}`)).filter((p) => p !== null);
     if (pts.length) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"><title>${esc(s.name)}</title></polyline>`);
     const lx = m.left + si * 160;
-    parts.push(`<rect x="${lx}" y="${H - 22}" width="12" height="4" fill="${s.color}"/><text x="${lx + 18}" y="${H - 16}" font-size="12">${esc(s.name)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="${H - 22}" width="12" height="4" fill="${s.color}"/><text x="${lx + 18}" y="${H - 16}" font-size="12">${esc(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');

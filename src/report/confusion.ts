@@ -26,7 +26,9 @@ export function confusionMatrixSvg(classNames: string[], matrix: number[][], tit
       const x = left + j * cell;
       const y = top + i * cell;
       parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${mix(r)},${mix(g)},${mix(b)})" stroke="#ccc"/>`);
-      parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="${cell < 36 ? 9 : 12}" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`);
+      parts.push(
+        `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="${cell < 36 ? 9 : 12}" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`,
+      );
     });
     parts.push(`<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end" font-size="11">${esc(classNames[i])}</text>`);
   });

@@ -17,7 +17,15 @@ export function rocSvg(points: Point[], b: Binary, what: string): string {
     y: [0, 1],
     series: [
       { name: 'ROC', points: [[0, 0], ...points.map((p) => [p.fpr, p.tpr] as [number, number])], color: '#3b75af' },
-      { name: 'chance', points: [[0, 0], [1, 1]], color: '#aaa', dashed: true },
+      {
+        name: 'chance',
+        points: [
+          [0, 0],
+          [1, 1],
+        ],
+        color: '#aaa',
+        dashed: true,
+      },
     ],
     marks: [{ x: op.fpr, y: op.tpr, label: `threshold ${b.threshold.toFixed(2)}`, color: '#d7301f' }],
   });

@@ -20,7 +20,13 @@ export interface Explanation {
   npy: string;
 }
 
-export async function explainFiles(model: tfl.LayersModel, meta: ModelMetadata, files: string[], outDir: string, options: { layer?: string; classIndex?: number } = {}): Promise<{ explained: Explanation[]; skipped: SkippedFile[] }> {
+export async function explainFiles(
+  model: tfl.LayersModel,
+  meta: ModelMetadata,
+  files: string[],
+  outDir: string,
+  options: { layer?: string; classIndex?: number } = {},
+): Promise<{ explained: Explanation[]; skipped: SkippedFile[] }> {
   const [height, width, channels] = meta.inputShape;
   const source = sourceOf(meta);
   const names = meta.classNames ?? [];

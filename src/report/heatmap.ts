@@ -12,7 +12,15 @@ function jet(t: number): [number, number, number] {
  * RGB bytes: `image` (0–255, height × width × 1 or 3 channels) under the map (mapHeight × mapWidth), the
  * map's weight growing with its value (0.25 at zero, 0.6 at the peak) so cold regions show the image.
  */
-export function overlayHeatmap(image: Float32Array, height: number, width: number, channels: number, map: Float32Array, mapHeight: number, mapWidth: number): Buffer {
+export function overlayHeatmap(
+  image: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  map: Float32Array,
+  mapHeight: number,
+  mapWidth: number,
+): Buffer {
   const up = resizeBilinear(map, mapHeight, mapWidth, 1, height, width);
   const max = up.reduce((m, v) => Math.max(m, v), 0) || 1;
   const out = Buffer.alloc(height * width * 3);

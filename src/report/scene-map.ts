@@ -27,11 +27,37 @@ export interface PieceRecord extends ScenePiece {
 
 function pieceRecord(map: SceneMap, piece: ScenePiece): PieceRecord {
   const { file, width, height, bands } = { ...map.scene, file: map.sceneFile };
-  return { format: 'transferkit-map-piece', ...piece, scene: { file, width, height, bands }, tile: map.tile, stride: map.stride, cols: map.cols, sceneRows: map.sceneRows, firstRow: map.firstRow, rows: map.rows, classNames: map.classNames, ...(map.geo ? { geo: map.geo } : {}) };
+  return {
+    format: 'transferkit-map-piece',
+    ...piece,
+    scene: { file, width, height, bands },
+    tile: map.tile,
+    stride: map.stride,
+    cols: map.cols,
+    sceneRows: map.sceneRows,
+    firstRow: map.firstRow,
+    rows: map.rows,
+    classNames: map.classNames,
+    ...(map.geo ? { geo: map.geo } : {}),
+  };
 }
 
 /** Distinct colours (Tableau 10, then more); classes beyond them cycle. */
-export const CLASS_COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1b9e77', '#d95f02', '#7570b3'];
+export const CLASS_COLOURS = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+  '#1b9e77',
+  '#d95f02',
+  '#7570b3',
+];
 
 const rgbOf = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 
@@ -84,8 +110,25 @@ export async function writeSceneGeoJson(map: SceneMap, file: string, piece?: Sce
       const k = map.classes[r * map.cols + c];
       features.push({
         type: 'Feature',
-        geometry: { type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] },
-        properties: { class: map.classNames[k], classIndex: k, probability: Number(map.probability[r * map.cols + c].toFixed(4)), row: map.firstRow + r, col: c },
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [x0, y0],
+              [x1, y0],
+              [x1, y1],
+              [x0, y1],
+              [x0, y0],
+            ],
+          ],
+        },
+        properties: {
+          class: map.classNames[k],
+          classIndex: k,
+          probability: Number(map.probability[r * map.cols + c].toFixed(4)),
+          row: map.firstRow + r,
+          col: c,
+        },
       });
     }
   }

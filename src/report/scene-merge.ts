@@ -19,7 +19,8 @@ async function readPiece(file: string): Promise<Piece> {
   } catch (err) {
     throw new TransferkitError(`${file}: cannot read the GeoJSON piece (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); re-run its shard`);
   }
-  if (json?.transferkit?.format !== 'transferkit-map-piece') throw new TransferkitError(`${file}: not a piece of a sharded map (write pieces with transferkit map … --shard K/N)`);
+  if (json?.transferkit?.format !== 'transferkit-map-piece')
+    throw new TransferkitError(`${file}: not a piece of a sharded map (write pieces with transferkit map … --shard K/N)`);
   return { file, record: json.transferkit, features: json.features ?? [] };
 }
 
@@ -34,21 +35,28 @@ export async function mergeScenePieces(files: string[]): Promise<SceneMap> {
   const byIndex = new Map<number, Piece>();
   for (const p of pieces) {
     if (same(p.record) !== same(first)) {
-      throw new TransferkitError(`${p.file} maps ${p.record.scene.file} with another model, tile, stride or shard count than ${pieces[0].file}: ${rerun(p)} with the same model and flags`);
+      throw new TransferkitError(
+        `${p.file} maps ${p.record.scene.file} with another model, tile, stride or shard count than ${pieces[0].file}: ${rerun(p)} with the same model and flags`,
+      );
     }
     const seen = byIndex.get(p.record.shard.index);
     if (seen) throw new TransferkitError(`${seen.file} and ${p.file} are both shard ${p.record.shard.index}/${first.shard.count}: give each piece once`);
     byIndex.set(p.record.shard.index, p);
   }
   const missing = Array.from({ length: first.shard.count }, (_, k) => k).filter((k) => !byIndex.has(k));
-  if (missing.length) throw new TransferkitError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${first.shard.count}`).join(', ')} of the map of ${first.scene.file}: run transferkit map … --shard ${missing[0]}/${first.shard.count}, then merge again`);
+  if (missing.length)
+    throw new TransferkitError(
+      `missing shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${first.shard.count}`).join(', ')} of the map of ${first.scene.file}: run transferkit map … --shard ${missing[0]}/${first.shard.count}, then merge again`,
+    );
   const { cols, sceneRows } = first;
   const classes = new Int32Array(cols * sceneRows);
   const probability = new Float32Array(cols * sceneRows);
   for (const p of pieces) {
     const { start, end } = shardRows(sceneRows, p.record.shard);
     if (p.record.firstRow !== start || p.record.rows !== end - start || p.features.length !== (end - start) * cols) {
-      throw new TransferkitError(`${p.file} holds ${p.features.length} tiles of rows ${p.record.firstRow}…; shard ${p.record.shard.index}/${p.record.shard.count} should hold rows ${start}–${end - 1}: ${rerun(p)}`);
+      throw new TransferkitError(
+        `${p.file} holds ${p.features.length} tiles of rows ${p.record.firstRow}…; shard ${p.record.shard.index}/${p.record.shard.count} should hold rows ${start}–${end - 1}: ${rerun(p)}`,
+      );
     }
     for (const { properties: t } of p.features) {
       classes[t.row * cols + t.col] = t.classIndex;

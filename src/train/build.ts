@@ -33,15 +33,29 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
   const spec = getApplication(o.base).spec;
   const size = o.inputSize ?? spec.defaultSize;
   const raster = await planRasters(plan.files, plan.train, o, (message) => emit({ type: 'notice', message }));
-  const buildArgs = { weights: o.weights === undefined ? 'imagenet' : o.weights, includeTop: false, inputShape: [size, size, 3] as [number, number, number], ...(o.pooling ? { pooling: o.pooling } : {}), ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) };
+  const buildArgs = {
+    weights: o.weights === undefined ? 'imagenet' : o.weights,
+    includeTop: false,
+    inputShape: [size, size, 3] as [number, number, number],
+    ...(o.pooling ? { pooling: o.pooling } : {}),
+    ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
+  };
   // --gray-to-rgb sum: a one-channel base whose first kernels are the sums of the RGB ones (exact for gray images).
   const gray = !raster && o.grayToRgb === 'sum';
-  const adapted = raster ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337) : gray ? await buildBandBase(o.base, buildArgs, [-1], 'repeat-mean') : null;
+  const adapted = raster
+    ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337)
+    : gray
+      ? await buildBandBase(o.base, buildArgs, [-1], 'repeat-mean')
+      : null;
   const base = adapted ? adapted.base : await getApplication(o.base).build(buildArgs);
   const source = raster ? rasterSource(spec.preprocessing, raster) : photoSource(spec.preprocessing, { dicom: o.dicom, channels: gray ? 1 : 3 });
   // A first convolution with new band slices trains in every phase: the base then runs on every batch.
   const newFirstConv = raster && raster.adaptation !== 'rgb' ? (adapted as { firstConv: string }).firstConv : null;
-  if (newFirstConv) emit({ type: 'notice', message: `band adaptation ${raster?.adaptation} over ${raster?.indices.length} bands: ${newFirstConv} has new weights and trains in every phase, so the whole base runs on every batch` });
+  if (newFirstConv)
+    emit({
+      type: 'notice',
+      message: `band adaptation ${raster?.adaptation} over ${raster?.indices.length} bands: ${newFirstConv} has new weights and trains in every phase, so the whole base runs on every batch`,
+    });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
   const want = outputLayer(task, classes);
@@ -55,7 +69,17 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
   const model = addHead(base, head, { seed: o.seed ?? 1337 });
   const firstHead = model.layers[1].name;
   const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
-  return { model, head, size, source, raster, gray, ...(adapted ? { firstConv: adapted.firstConv } : {}), layers: { firstHead, firstBase, newFirstConv }, loss };
+  return {
+    model,
+    head,
+    size,
+    source,
+    raster,
+    gray,
+    ...(adapted ? { firstConv: adapted.firstConv } : {}),
+    layers: { firstHead, firstBase, newFirstConv },
+    loss,
+  };
 }
 
 /**
@@ -64,7 +88,8 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
  */
 export function savedClassifier(saved: SavedModel, plan: DataPlan, o: TrainOptions): { cls: Classifier; task: Task } {
   const { model, metadata } = saved;
-  if (o.strategy !== 'fine-tune' || !o.unfreezeFrom) throw new TransferkitError('a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)');
+  if (o.strategy !== 'fine-tune' || !o.unfreezeFrom)
+    throw new TransferkitError('a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)');
   if (o.head || o.bands) throw new TransferkitError('a loaded model keeps its own layers: --head and --bands do not apply');
   const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
   const classes = plan.classNames.length;

@@ -19,7 +19,10 @@ export interface DataPlan {
 }
 
 /** The dataset: a folder of class folders, or a CSV of file,target rows (regression). */
-async function listDataset(data: string, emit: (e: TrainEvent) => void): Promise<{ task: Task; classNames: string[]; files: LabelledFile[]; skipped: SkippedFile[]; emptyClasses: string[] }> {
+async function listDataset(
+  data: string,
+  emit: (e: TrainEvent) => void,
+): Promise<{ task: Task; classNames: string[]; files: LabelledFile[]; skipped: SkippedFile[]; emptyClasses: string[] }> {
   if (data.toLowerCase().endsWith('.csv')) return { task: 'regression', classNames: [], emptyClasses: [], ...(await readTargetsCsv(data)) };
   const folder = await listImageFolder(data, { minClasses: 2 });
   for (const c of folder.emptyClasses) emit({ type: 'notice', message: `class folder '${c}' has no images` });
@@ -30,7 +33,11 @@ async function listDataset(data: string, emit: (e: TrainEvent) => void): Promise
 function classWeightsOf(spec: TrainOptions['classWeight'], plan: Omit<DataPlan, 'classWeights'>): number[] | undefined {
   if (spec === undefined || spec === 'none') return undefined;
   if (plan.task === 'regression') throw new TransferkitError('class weights apply to classification, not regression');
-  if (spec === 'balanced') return balancedClassWeights(plan.train.map((f) => f.label), plan.classNames.length);
+  if (spec === 'balanced')
+    return balancedClassWeights(
+      plan.train.map((f) => f.label),
+      plan.classNames.length,
+    );
   const unknown = Object.keys(spec).filter((name) => !plan.classNames.includes(name));
   if (unknown.length) throw new TransferkitError(`class weights name unknown class(es) ${unknown.join(', ')}; the classes are ${plan.classNames.join(', ')}`);
   return plan.classNames.map((name) => {
@@ -45,11 +52,19 @@ export async function planData(data: string, o: TrainOptions, emit: (e: TrainEve
   const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
   const plan = { ...dataset, train, validation };
   const classWeights = classWeightsOf(o.classWeight, plan);
-  if (classWeights) emit({ type: 'notice', message: `class weights in the training loss: ${plan.classNames.map((c, i) => `${c} ${classWeights[i].toPrecision(3)}`).join(', ')}` });
+  if (classWeights)
+    emit({
+      type: 'notice',
+      message: `class weights in the training loss: ${plan.classNames.map((c, i) => `${c} ${classWeights[i].toPrecision(3)}`).join(', ')}`,
+    });
   return { ...plan, ...(classWeights ? { classWeights } : {}) };
 }
 
 /** What the head must end in for the task. */
 export function outputLayer(task: Task, classes: number): { units: number; activation: string } {
-  return task === 'regression' ? { units: 1, activation: 'linear' } : task === 'binary' ? { units: 1, activation: 'sigmoid' } : { units: classes, activation: 'softmax' };
+  return task === 'regression'
+    ? { units: 1, activation: 'linear' }
+    : task === 'binary'
+      ? { units: 1, activation: 'sigmoid' }
+      : { units: classes, activation: 'softmax' };
 }

@@ -40,7 +40,13 @@ export interface PhaseOutcome {
 }
 
 /** Loss, metrics and outputs on a cached split with the trainer's current weights. */
-export async function evaluateStore(trainer: Trainer, data: FeatureStore, task: Task, classes: number, batch: number): Promise<{ tally: Tally; outputs: Float32Array; labels: number[] }> {
+export async function evaluateStore(
+  trainer: Trainer,
+  data: FeatureStore,
+  task: Task,
+  classes: number,
+  batch: number,
+): Promise<{ tally: Tally; outputs: Float32Array; labels: number[] }> {
   const tally = new Tally(task, classes);
   const x = new Float32Array(batch * data.rowSize);
   const outputs: Float32Array[] = [];
@@ -53,7 +59,11 @@ export async function evaluateStore(trainer: Trainer, data: FeatureStore, task: 
     outputs.push(r.output.slice());
   }
   const all = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
-  outputs.reduce((at, o) => (all.set(o, at), at + o.length), 0);
+  let at = 0;
+  for (const o of outputs) {
+    all.set(o, at);
+    at += o.length;
+  }
   return { tally, outputs: all, labels: data.labels.slice() };
 }
 
@@ -129,15 +139,24 @@ export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
       emit({ type: 'notice', message: `validation loss flat for ${o.reduceLrPatience} epoch(s): learning rate now ${phase.lr * factor}` });
     }
     if (patience && sinceBest >= patience) {
-      emit({ type: 'notice', message: `${auto ? 'epochs auto: stopped' : 'early stopping'} after epoch ${epoch}: no lower validation loss for ${sinceBest} epoch(s)` });
+      emit({
+        type: 'notice',
+        message: `${auto ? 'epochs auto: stopped' : 'early stopping'} after epoch ${epoch}: no lower validation loss for ${sinceBest} epoch(s)`,
+      });
       break;
     }
   }
   const stoppedAt = Math.min(epoch, epochs);
-  if (auto && !stopped && stoppedAt === epochs && sinceBest < (patience ?? 0)) emit({ type: 'notice', message: `epochs auto: reached the cap of ${epochs} epochs with the validation loss still falling (--max-epochs to allow more)` });
+  if (auto && !stopped && stoppedAt === epochs && sinceBest < (patience ?? 0))
+    emit({ type: 'notice', message: `epochs auto: reached the cap of ${epochs} epochs with the validation loss still falling (--max-epochs to allow more)` });
   if (best.weights && !stopped) {
     trainer.restore(best.weights);
     emit({ type: 'notice', message: `restored the weights of epoch ${best.epoch} (validation loss ${best.loss.toFixed(4)})` });
   }
-  return { history, stoppedAt: stopped ? stopped.keptEpoch : stoppedAt, bestEpoch: best.weights && !stopped ? best.epoch : null, ...(stopped ? { stopped } : {}) };
+  return {
+    history,
+    stoppedAt: stopped ? stopped.keptEpoch : stoppedAt,
+    bestEpoch: best.weights && !stopped ? best.epoch : null,
+    ...(stopped ? { stopped } : {}),
+  };
 }

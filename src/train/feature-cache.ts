@@ -24,7 +24,6 @@ export interface Context {
   digest?: string;
 }
 
-
 export const noteSkips = (c: Context, more: SkippedFile[]) => {
   for (const s of more) if (!c.skipped.some((k) => k.file === s.file)) c.skipped.push(s);
 };
@@ -38,7 +37,8 @@ export async function cacheFeatures(c: Context, files: LabelledFile[], from: str
     onProgress(files.length, files.length);
     return { store: r.store, hit: false };
   }
-  const run = (sink: (rows: Float32Array) => Promise<void>) => extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
+  const run = (sink: (rows: Float32Array) => Promise<void>) =>
+    extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
   if (c.o.featureCache === 'disk') {
     c.digest ??= modelDigest(baseModel(c.model));
     const key = await featureKey(c.digest, from, files, c.cacheExtra);
@@ -80,7 +80,10 @@ export interface Batch {
 
 /** One epoch of shuffled batches from cached rows. */
 export async function* cachedBatches(store: FeatureStore, batch: number, random: () => number): AsyncGenerator<Batch> {
-  const order = shuffled(Array.from({ length: store.labels.length }, (_, i) => i), random);
+  const order = shuffled(
+    Array.from({ length: store.labels.length }, (_, i) => i),
+    random,
+  );
   for (let s = 0; s < order.length; s += batch) {
     const idx = order.slice(s, s + batch);
     const x = new Float32Array(idx.length * store.rowSize);
@@ -90,7 +93,13 @@ export async function* cachedBatches(store: FeatureStore, batch: number, random:
 }
 
 /** One epoch of augmented batches: decoded, transformed, then through the frozen part (if any) every time. */
-export async function* augmentedBatches(c: Context, files: LabelledFile[], prefix: Predictor | null, batch: number, random: () => number): AsyncGenerator<Batch> {
+export async function* augmentedBatches(
+  c: Context,
+  files: LabelledFile[],
+  prefix: Predictor | null,
+  batch: number,
+  random: () => number,
+): AsyncGenerator<Batch> {
   const order = shuffled(files, random);
   const load = (s: number) =>
     loadImageBatch(order.slice(s, s + batch), { height: c.size, width: c.size, source: c.source, augment: { spec: c.o.augment as AugmentSpec, random } });
@@ -103,4 +112,3 @@ export async function* augmentedBatches(c: Context, files: LabelledFile[], prefi
     yield { x: prefix ? await prefix.predict(b.x, b.items.length) : b.x, labels: b.items.map((f) => f.label) };
   }
 }
-

@@ -53,7 +53,10 @@ export interface FeaturesTable {
 
 /** The digest that ties features to what computed them: model (architecture, weights, pooling, size) and preprocessing. */
 export function featuresDigest(model: tfl.LayersModel, preprocessing: string): string {
-  return createHash('sha256').update(JSON.stringify({ model: modelDigest(model, { ignoreTrainable: true }), preprocessing })).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify({ model: modelDigest(model, { ignoreTrainable: true }), preprocessing }))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export function formatOf(file: string, format?: string): FeatureFormat {
@@ -75,7 +78,10 @@ async function arrowTable(t: FeaturesTable) {
   const table = new arrow.Table({
     path: arrow.vectorFromArray(t.paths, new arrow.Utf8()),
     label: arrow.makeVector(Int32Array.from(t.labels)),
-    digest: arrow.vectorFromArray(t.paths.map(() => t.meta.digest), new arrow.Utf8()),
+    digest: arrow.vectorFromArray(
+      t.paths.map(() => t.meta.digest),
+      new arrow.Utf8(),
+    ),
     features: arrow.makeVector(vectors),
   });
   table.schema.metadata.set('transferkit', JSON.stringify(t.meta));
@@ -84,7 +90,8 @@ async function arrowTable(t: FeaturesTable) {
 
 /** Writes the table atomically (temporary name, then rename): a re-run shard replaces its file whole. */
 export async function writeFeaturesFile(file: string, format: FeatureFormat, t: FeaturesTable): Promise<void> {
-  if (t.vectors.length !== t.paths.length * t.dim) throw new TransferkitError(`internal: ${t.paths.length} rows of ${t.dim} need ${t.paths.length * t.dim} values, got ${t.vectors.length}`);
+  if (t.vectors.length !== t.paths.length * t.dim)
+    throw new TransferkitError(`internal: ${t.paths.length} rows of ${t.dim} need ${t.paths.length * t.dim} values, got ${t.vectors.length}`);
   if (format === 'npy') {
     const { NpyWriter } = await import('../data/npy.js');
     const writer = await NpyWriter.open(file, [t.dim]);
@@ -115,7 +122,10 @@ function parseMeta(file: string, raw: string | undefined | null): FeaturesMeta {
   } catch {
     meta = undefined;
   }
-  if (meta?.format !== 'transferkit-features') throw new TransferkitError(`${file}: not a transferkit features file (no 'transferkit' metadata); write it with transferkit extract --format parquet|arrow|npy`);
+  if (meta?.format !== 'transferkit-features')
+    throw new TransferkitError(
+      `${file}: not a transferkit features file (no 'transferkit' metadata); write it with transferkit extract --format parquet|arrow|npy`,
+    );
   return meta;
 }
 
@@ -152,7 +162,8 @@ export async function readFeaturesFile(file: string): Promise<FeaturesTable> {
     vectors.set((child.values as Float32Array).subarray(start, start + d.length * dim), row * dim);
     row += d.length;
   }
-  if (paths.length !== table.numRows || row !== table.numRows) throw new TransferkitError(`${file}: expected columns path, label, digest, features; re-run the extract that wrote it`);
+  if (paths.length !== table.numRows || row !== table.numRows)
+    throw new TransferkitError(`${file}: expected columns path, label, digest, features; re-run the extract that wrote it`);
   return { meta, paths: Array.from(paths), labels, vectors, dim };
 }
 
@@ -169,6 +180,7 @@ async function readNpy(file: string, bytes: Uint8Array): Promise<FeaturesTable> 
   const headerLen = Buffer.from(bytes.buffer, bytes.byteOffset).readUInt16LE(8);
   const data = bytes.slice(10 + headerLen);
   const vectors = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-  if (vectors.length !== side.files.length * dim) throw new TransferkitError(`${file}: ${vectors.length} values for ${side.files.length} rows of ${dim}; re-run the extract that wrote it`);
+  if (vectors.length !== side.files.length * dim)
+    throw new TransferkitError(`${file}: ${vectors.length} values for ${side.files.length} rows of ${dim}; re-run the extract that wrote it`);
   return { meta, paths: side.files, labels: side.labels, vectors, dim };
 }

@@ -24,7 +24,8 @@ function reorder(t: FeaturesTable, order: number[]): FeaturesTable {
   return { ...t, paths: order.map((k) => t.paths[k]), labels: order.map((k) => t.labels[k]), vectors };
 }
 
-const rerun = (file: string, t: FeaturesTable) => (t.meta.shard ? `re-run shard ${t.meta.shard.index}/${t.meta.shard.count} (${file})` : `re-run the extract that wrote ${file}`);
+const rerun = (file: string, t: FeaturesTable) =>
+  t.meta.shard ? `re-run shard ${t.meta.shard.index}/${t.meta.shard.count} (${file})` : `re-run the extract that wrote ${file}`;
 
 /**
  * Reads shard files and merges them into one table in the order of an unsharded run. Throws, naming the shard to
@@ -41,16 +42,23 @@ export async function mergeFeatureShards(files: string[]): Promise<FeaturesTable
   tables.forEach((t, i) => {
     const file = files[i];
     if (t.meta.digest !== first.meta.digest) {
-      throw new TransferkitError(`${file} was extracted with another base, cut, size or preprocessing (digest ${t.meta.digest.slice(0, 12)}, ${t.meta.source.base}) than ${files[0]} (digest ${first.meta.digest.slice(0, 12)}, ${first.meta.source.base}): ${rerun(file, t)} with the same --base, --weights and --input-size`);
+      throw new TransferkitError(
+        `${file} was extracted with another base, cut, size or preprocessing (digest ${t.meta.digest.slice(0, 12)}, ${t.meta.source.base}) than ${files[0]} (digest ${first.meta.digest.slice(0, 12)}, ${first.meta.source.base}): ${rerun(file, t)} with the same --base, --weights and --input-size`,
+      );
     }
     if (t.meta.classNames.join('\n') !== first.meta.classNames.join('\n')) {
-      throw new TransferkitError(`${file} saw classes ${t.meta.classNames.join(', ')}, ${files[0]} saw ${first.meta.classNames.join(', ')}: the dataset changed between shards; ${rerun(file, t)}`);
+      throw new TransferkitError(
+        `${file} saw classes ${t.meta.classNames.join(', ')}, ${files[0]} saw ${first.meta.classNames.join(', ')}: the dataset changed between shards; ${rerun(file, t)}`,
+      );
     }
     if (t.meta.listing.digest !== first.meta.listing.digest) {
-      throw new TransferkitError(`${file} saw ${t.meta.listing.files} files in the dataset, ${files[0]} saw ${first.meta.listing.files} (or other ones): the dataset changed between shards; re-run every shard on the dataset as it is now`);
+      throw new TransferkitError(
+        `${file} saw ${t.meta.listing.files} files in the dataset, ${files[0]} saw ${first.meta.listing.files} (or other ones): the dataset changed between shards; re-run every shard on the dataset as it is now`,
+      );
     }
     const shard = t.meta.shard ?? { index: 0, count: 1 };
-    if (shard.count !== count) throw new TransferkitError(`${file} is shard ${shard.index}/${shard.count} but ${files[0]} is one of ${count}: merge the shards of one run`);
+    if (shard.count !== count)
+      throw new TransferkitError(`${file} is shard ${shard.index}/${shard.count} but ${files[0]} is one of ${count}: merge the shards of one run`);
     const seen = byIndex.get(shard.index);
     if (seen !== undefined) throw new TransferkitError(`${files[seen]} and ${file} are both shard ${shard.index}/${count}: give each shard once`);
     byIndex.set(shard.index, i);
@@ -58,14 +66,19 @@ export async function mergeFeatureShards(files: string[]): Promise<FeaturesTable
   });
   const missing = Array.from({ length: count }, (_, k) => k).filter((k) => !byIndex.has(k));
   if (missing.length) {
-    const names = missing.map((k) => `${k}/${count}${first.meta.shard ? ` (${shardFileName(files[0].replace(/-\d{5}-of-\d{5}(\.\w+)$/, '$1'), { index: k, count })})` : ''}`);
-    throw new TransferkitError(`missing shard${missing.length > 1 ? 's' : ''} ${names.join(', ')}: run transferkit extract … --shard ${missing[0]}/${count} (and the others listed), then merge again`);
+    const names = missing.map(
+      (k) => `${k}/${count}${first.meta.shard ? ` (${shardFileName(files[0].replace(/-\d{5}-of-\d{5}(\.\w+)$/, '$1'), { index: k, count })})` : ''}`,
+    );
+    throw new TransferkitError(
+      `missing shard${missing.length > 1 ? 's' : ''} ${names.join(', ')}: run transferkit extract … --shard ${missing[0]}/${count} (and the others listed), then merge again`,
+    );
   }
   const owner = new Map<string, number>();
   for (const [i, t] of tables.entries()) {
     for (const [p] of t.meta.manifest) {
       const other = owner.get(p);
-      if (other !== undefined) throw new TransferkitError(`${p} is in both ${files[other]} and ${files[i]}: the shards were split differently; ${rerun(files[i], t)}`);
+      if (other !== undefined)
+        throw new TransferkitError(`${p} is in both ${files[other]} and ${files[i]}: the shards were split differently; ${rerun(files[i], t)}`);
       owner.set(p, i);
     }
   }

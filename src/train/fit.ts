@@ -58,9 +58,13 @@ function checkNumbers(o: TrainOptions): void {
     ['batch size', o.batchSize, o.batchSize === undefined || positiveInt(o.batchSize)],
     ['learning rate', o.learningRate, o.learningRate === undefined || o.learningRate === 'auto' || (Number.isFinite(o.learningRate) && o.learningRate > 0)],
   ] as const) {
-    if (!ok) throw new TransferkitError(`${name} must be ${name === 'learning rate' ? 'a positive number or auto' : name === 'epochs' ? 'a positive integer or auto' : 'a positive integer'}; got ${v}`);
+    if (!ok)
+      throw new TransferkitError(
+        `${name} must be ${name === 'learning rate' ? 'a positive number or auto' : name === 'epochs' ? 'a positive integer or auto' : 'a positive integer'}; got ${v}`,
+      );
   }
-  if (o.strategy === 'fine-tune' && !o.unfreezeFrom) throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
+  if (o.strategy === 'fine-tune' && !o.unfreezeFrom)
+    throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 }
 
 /** Plans the data, builds the classifier and plans its phases: what training and lr-find share. */
@@ -73,12 +77,23 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   if (o.from) ({ cls, task: plan.task } = savedClassifier(o.from, plan, o));
   else cls = await buildClassifier(plan, o, emit);
   const phases = planPhases(o, cls.layers, plan.validation.length > 0);
-  if (o.augment) emit({ type: 'notice', message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw` });
+  if (o.augment)
+    emit({
+      type: 'notice',
+      message: `augmenting training images (${describeAugment(o.augment)}): the frozen part runs on every training batch, since its outputs change with each draw`,
+    });
   if (!plan.validation.length && typeof o.epochs !== 'number' && phases.some((p) => p.onCache)) {
     emit({ type: 'notice', message: `epochs auto needs a validation split to stop on: training a fixed ${AUTO_FALLBACK_EPOCHS} epochs instead` });
   }
   const preprocessing = o.from ? o.from.metadata.preprocessing : getApplication(o.base).spec.preprocessing;
-  const c: Context = { model: cls.model, o, skipped: [...plan.skipped], size: cls.size, source: cls.source, cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray } };
+  const c: Context = {
+    model: cls.model,
+    o,
+    skipped: [...plan.skipped],
+    size: cls.size,
+    source: cls.source,
+    cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
+  };
   const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };
 }
@@ -162,20 +177,49 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
       if (lr === null) {
         const found = await sweep(run, phase, d);
         lr = found.suggested;
-        emit({ type: 'notice', message: `learning rate auto: the range test suggests ${lr.toPrecision(2)} for phase ${p + 1} (lowest loss at ${found.minimum.toPrecision(2)}, steepest fall at ${found.steepest.toPrecision(2)})` });
+        emit({
+          type: 'notice',
+          message: `learning rate auto: the range test suggests ${lr.toPrecision(2)} for phase ${p + 1} (lowest loss at ${found.minimum.toPrecision(2)}, steepest fall at ${found.steepest.toPrecision(2)})`,
+        });
       }
       trainer = await newTrainer(run, phase, Boolean(plan.classWeights));
-      const outcome: PhaseOutcome = await runEpochs({ trainer, phase: { ...phase, lr }, index: p, batches: d.batches, count: d.count, valData: d.valData, task, classes, batchSize: run.batch, classWeights: plan.classWeights, o, emit, data });
+      const outcome: PhaseOutcome = await runEpochs({
+        trainer,
+        phase: { ...phase, lr },
+        index: p,
+        batches: d.batches,
+        count: d.count,
+        valData: d.valData,
+        task,
+        classes,
+        batchSize: run.batch,
+        classWeights: plan.classWeights,
+        o,
+        emit,
+        data,
+      });
       stopped = outcome.stopped;
       history.push(...outcome.history.map((h) => ({ ...h, phase: p, trainedFrom: phase.from })));
-      phaseLogs.push({ phase: p, trainedFrom: phase.from, epochs: phase.epochs, learningRate: lr, schedule: phase.schedule, stoppedAt: outcome.stoppedAt, bestEpoch: outcome.bestEpoch });
+      phaseLogs.push({
+        phase: p,
+        trainedFrom: phase.from,
+        epochs: phase.epochs,
+        learningRate: lr,
+        schedule: phase.schedule,
+        stoppedAt: outcome.stoppedAt,
+        bestEpoch: outcome.bestEpoch,
+      });
       // The validation split with the weights kept (an interrupted first epoch keeps what came before).
       if (d.valData && outcome.history.length) {
         const v = await evaluateStore(trainer, d.valData, task, classes, run.batch);
         const m = v.tally.metrics();
         val = { loss: v.tally.meanLoss, accuracy: m.accuracy, ...(task === 'regression' ? { mae: m.mae, rmse: m.rmse } : {}) };
         if (task !== 'regression') {
-          if (task === 'binary' && o.threshold === 'auto') threshold = youdenThreshold(v.outputs, v.labels.map((l) => l === 1));
+          if (task === 'binary' && o.threshold === 'auto')
+            threshold = youdenThreshold(
+              v.outputs,
+              v.labels.map((l) => l === 1),
+            );
           else if (task === 'binary') threshold = typeof o.threshold === 'number' ? o.threshold : 0.5;
           val.report = classificationReport(v.outputs, v.labels, classNames, threshold);
         }
@@ -187,7 +231,8 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     }
     trainS += (performance.now() - t) / 1000;
   }
-  if (threshold !== undefined && o.threshold === 'auto') emit({ type: 'notice', message: `threshold auto: ${threshold.toFixed(4)} on p(${classNames[1]}) maximises Youden's J on the validation split` });
+  if (threshold !== undefined && o.threshold === 'auto')
+    emit({ type: 'notice', message: `threshold auto: ${threshold.toFixed(4)} on p(${classNames[1]}) maximises Youden's J on the validation split` });
   return {
     model: cls.model,
     task,
@@ -211,7 +256,11 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
 }
 
 /** `transferkit lr-find`: the range test for the strategy's first phase, on the same data plan and cache as train. */
-export async function findLearningRate(data: string, o: TrainOptions, test: RangeTestOptions = {}): Promise<RangeTest & { phase: { from: string; strategy: string } }> {
+export async function findLearningRate(
+  data: string,
+  o: TrainOptions,
+  test: RangeTestOptions = {},
+): Promise<RangeTest & { phase: { from: string; strategy: string } }> {
   const { run, phases } = await prepare(data, o);
   const [phase] = phases;
   const d = await openPhase(run, phase, 0);
@@ -228,7 +277,17 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
     const from = o.from.metadata;
     const dataset = { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length };
     const training = { ...o, from: undefined, onEvent: undefined, signal: undefined };
-    return { ...from, classNames: r.classNames, task: r.task, strategy: r.strategy, training, history: r.history, val: r.val, dataset, fineTunedFrom: from.source ?? from.base };
+    return {
+      ...from,
+      classNames: r.classNames,
+      task: r.task,
+      strategy: r.strategy,
+      training,
+      history: r.history,
+      val: r.val,
+      dataset,
+      fineTunedFrom: from.source ?? from.base,
+    };
   }
   const spec = getApplication(o.base).spec;
   return {
@@ -248,6 +307,17 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
     ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
     dataset: { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length },
     ...(o.dicom ? { dicom: o.dicom } : {}),
-    ...(r.bands ? { bands: { indices: r.bands.indices, roles: r.bands.roles, scale: r.bands.scale, adaptation: r.bands.adaptation, firstConv: r.bands.firstConv, ...(r.bands.names ? { names: r.bands.names } : {}) } } : {}),
+    ...(r.bands
+      ? {
+          bands: {
+            indices: r.bands.indices,
+            roles: r.bands.roles,
+            scale: r.bands.scale,
+            adaptation: r.bands.adaptation,
+            firstConv: r.bands.firstConv,
+            ...(r.bands.names ? { names: r.bands.names } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -7,7 +7,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { baseModel } from '../model/introspect.js';
 
-type Container = tfl.LayersModel & { nodesByDepth: Record<string, Array<{ outboundLayer: tfl.layers.Layer; inputTensors: tfl.SymbolicTensor[]; outputTensors: tfl.SymbolicTensor[]; callArgs?: Record<string, unknown> }>> };
+type Container = tfl.LayersModel & {
+  nodesByDepth: Record<
+    string,
+    Array<{ outboundLayer: tfl.layers.Layer; inputTensors: tfl.SymbolicTensor[]; outputTensors: tfl.SymbolicTensor[]; callArgs?: Record<string, unknown> }>
+  >;
+};
 
 export interface GradCamResult {
   layer: string;
@@ -40,12 +45,16 @@ function runGraph(net: tfl.LayersModel, x: tf.Tensor, replace: Map<string, tf.Te
   const values = new Map<number, tf.Tensor>();
   net.inputs.forEach((s) => values.set(s.id, x));
   const graph = (net as Container).nodesByDepth;
-  for (const depth of Object.keys(graph).map(Number).sort((a, b) => b - a)) {
+  for (const depth of Object.keys(graph)
+    .map(Number)
+    .sort((a, b) => b - a)) {
     for (const node of graph[depth]) {
       const layer = node.outboundLayer;
       if (layer.getClassName() === 'InputLayer') continue;
       const inputs = node.inputTensors.map((s) => values.get(s.id) as tf.Tensor);
-      const out = replace.get(layer.name) ?? (layer.apply(inputs.length === 1 ? inputs[0] : inputs, { ...(node.callArgs ?? {}), training: false }) as tf.Tensor | tf.Tensor[]);
+      const out =
+        replace.get(layer.name) ??
+        (layer.apply(inputs.length === 1 ? inputs[0] : inputs, { ...(node.callArgs ?? {}), training: false }) as tf.Tensor | tf.Tensor[]);
       node.outputTensors.forEach((s, i) => values.set(s.id, Array.isArray(out) ? out[i] : out));
     }
   }
@@ -88,7 +97,8 @@ export function gradCam(model: tfl.LayersModel, x: tf.Tensor4D, options: { layer
     const outputs = Array.from((model.predict(x) as tf.Tensor).dataSync());
     const single = outputs.length === 1;
     const classIndex = options.classIndex ?? (single ? (outputs[0] >= 0.5 ? 1 : 0) : outputs.indexOf(Math.max(...outputs)));
-    if (classIndex < 0 || classIndex >= (single ? 2 : outputs.length) || !Number.isInteger(classIndex)) throw new TransferkitError(`--class: ${classIndex} is not a class of the model (0–${(single ? 2 : outputs.length) - 1})`);
+    if (classIndex < 0 || classIndex >= (single ? 2 : outputs.length) || !Number.isInteger(classIndex))
+      throw new TransferkitError(`--class: ${classIndex} is not a class of the model (0–${(single ? 2 : outputs.length) - 1})`);
     const score = (a: tf.Tensor) => {
       const z = tf.reshape(scores(model, x, new Map([[name, a]])), [-1]);
       return tf.mul(tf.sum(tf.slice(z, [single ? 0 : classIndex], [1])), single && classIndex === 0 ? -1 : 1);

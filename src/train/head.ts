@@ -1,5 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type Activation } from '../applications/common.js';
+import type { Activation } from '../applications/common.js';
 import { UsageError } from '../errors.js';
 import { LayerNamer } from '../util/names.js';
 import { isContainer } from '../model/introspect.js';
@@ -28,7 +28,8 @@ function parseLayer(token: string): HeadLayerSpec {
       return { type: kind.toLowerCase() as 'flatten' | 'gap' | 'gmp' };
     case 'dense': {
       const units = Number(rest[0]);
-      if (rest.length < 1 || rest.length > 2 || !Number.isInteger(units) || units < 1) throw bad('needs dense:UNITS[:ACTIVATION] with UNITS a positive integer');
+      if (rest.length < 1 || rest.length > 2 || !Number.isInteger(units) || units < 1)
+        throw bad('needs dense:UNITS[:ACTIVATION] with UNITS a positive integer');
       const activation = (rest[1] || 'linear').toLowerCase();
       if (!ACTIVATIONS.includes(activation)) throw bad(`unknown activation '${rest[1]}' (known: ${ACTIVATIONS.join(', ')})`);
       return { type: 'dense', units, activation };
@@ -45,16 +46,17 @@ function parseLayer(token: string): HeadLayerSpec {
 
 /** 'flatten, dense:256:relu, dense:1:sigmoid' → the head's layers. */
 export function parseHeadSpec(spec: string): HeadLayerSpec[] {
-  const tokens = spec.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  const tokens = spec
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
   if (tokens.length === 0) throw new UsageError(`the head spec is empty; a head spec is ${HEAD_SPEC_HELP}`);
   return tokens.map(parseLayer);
 }
 
 /** The spec in its canonical string form (what `transferkit.json` records). */
 export function formatHeadSpec(layers: HeadLayerSpec[]): string {
-  return layers
-    .map((l) => (l.type === 'dense' ? `dense:${l.units}:${l.activation}` : l.type === 'dropout' ? `dropout:${l.rate}` : l.type))
-    .join(', ');
+  return layers.map((l) => (l.type === 'dense' ? `dense:${l.units}:${l.activation}` : l.type === 'dropout' ? `dropout:${l.rate}` : l.type)).join(', ');
 }
 
 function layerNames(model: tfl.LayersModel): string[] {
@@ -92,9 +94,7 @@ export function addHead(base: tfl.LayersModel, spec: string | HeadLayerSpec[], o
   const names = new LayerNamer([name, ...layerNames(base)]);
   const outputRank = (base.outputs[0].shape as number[]).length;
   if (outputRank > 2 && !layers.some((l) => l.type === 'flatten' || l.type === 'gap' || l.type === 'gmp')) {
-    throw new UsageError(
-      `the base ${base.name} outputs feature maps of shape [${base.outputs[0].shape.join(', ')}]: start the head with flatten, gap or gmp`,
-    );
+    throw new UsageError(`the base ${base.name} outputs feature maps of shape [${base.outputs[0].shape.join(', ')}]: start the head with flatten, gap or gmp`);
   }
   const model = tfl.sequential({ name });
   model.add(base);
@@ -102,7 +102,9 @@ export function addHead(base: tfl.LayersModel, spec: string | HeadLayerSpec[], o
     try {
       model.add(makeLayer(l, names, options.seed === undefined ? undefined : options.seed + i));
     } catch (err) {
-      throw new UsageError(`head layer ${formatHeadSpec([l])} does not fit after ${model.layers[model.layers.length - 1].name}: ${(err as Error).message.split('\n')[0]}`);
+      throw new UsageError(
+        `head layer ${formatHeadSpec([l])} does not fit after ${model.layers[model.layers.length - 1].name}: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
   }
   return model;

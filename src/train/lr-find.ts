@@ -25,7 +25,13 @@ export interface RangeTestOptions {
  * Sweeps the rate from `startLr` to `endLr` over `steps` steps (default 1e-7 → 10 over 200), cycling through
  * epochs of `batches()`, and stops early once the loss passes 4× its minimum. The trainer's weights are put back.
  */
-export async function rangeTest(trainer: Trainer, batches: () => AsyncGenerator<Batch>, task: Task, classes: number, o: RangeTestOptions = {}): Promise<RangeTest> {
+export async function rangeTest(
+  trainer: Trainer,
+  batches: () => AsyncGenerator<Batch>,
+  task: Task,
+  classes: number,
+  o: RangeTestOptions = {},
+): Promise<RangeTest> {
   const [start, end, steps] = [o.startLr ?? 1e-7, o.endLr ?? 10, o.steps ?? 200];
   const initial = trainer.snapshot();
   const points: RangeTest['points'] = [];

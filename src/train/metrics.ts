@@ -164,7 +164,13 @@ export function classificationReport(scores: ArrayLike<number>, labels: number[]
   };
   if (binary) {
     const positive = labels.map((l) => l === 1);
-    report.binary = { rocAuc: rocAuc(scores, positive), prAuc: averagePrecision(scores, positive), threshold, sensitivity: perClass[1].recall, specificity: perClass[0].recall };
+    report.binary = {
+      rocAuc: rocAuc(scores, positive),
+      prAuc: averagePrecision(scores, positive),
+      threshold,
+      sensitivity: perClass[1].recall,
+      specificity: perClass[0].recall,
+    };
   }
   return report;
 }

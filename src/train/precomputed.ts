@@ -37,9 +37,13 @@ function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedF
     },
     store(model, wanted, from) {
       const firstHead = model.layers[1]?.name;
-      if (from !== firstHead) throw new TransferkitError(`${file}: precomputed features feed the head only; the base cannot train from them (use --strategy feature-extraction)`);
+      if (from !== firstHead)
+        throw new TransferkitError(`${file}: precomputed features feed the head only; the base cannot train from them (use --strategy feature-extraction)`);
       const digest = featuresDigest(baseModel(model), t.meta.source.preprocessing);
-      if (digest !== t.meta.digest) throw new TransferkitError(`${file}: the features were computed by another base (digest ${t.meta.digest.slice(0, 12)}) than this one (${digest.slice(0, 12)}): train with the extract's --base, --weights and --input-size, or re-extract`);
+      if (digest !== t.meta.digest)
+        throw new TransferkitError(
+          `${file}: the features were computed by another base (digest ${t.meta.digest.slice(0, 12)}) than this one (${digest.slice(0, 12)}): train with the extract's --base, --weights and --input-size, or re-extract`,
+        );
       const rows: number[] = [];
       const skipped: SkippedFile[] = [];
       for (const f of wanted) {
@@ -49,7 +53,14 @@ function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedF
       }
       const vectors = new Float32Array(rows.length * t.dim);
       rows.forEach((k, i) => vectors.set(t.vectors.subarray(k * t.dim, (k + 1) * t.dim), i * t.dim));
-      return { store: memoryStore(vectors, t.dim, rows.map((k) => t.labels[k])), skipped };
+      return {
+        store: memoryStore(
+          vectors,
+          t.dim,
+          rows.map((k) => t.labels[k]),
+        ),
+        skipped,
+      };
     },
   };
 }
@@ -60,8 +71,12 @@ function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedF
  */
 export async function trainFromFeatures(file: string, o: Partial<TrainOptions>): Promise<{ result: TrainResult; options: TrainOptions; root: string }> {
   const t = await readFeaturesFile(file);
-  if (t.meta.shard && t.meta.shard.count > 1) throw new TransferkitError(`${file} is shard ${t.meta.shard.index}/${t.meta.shard.count}: merge the shards first (transferkit features merge … --out all.parquet)`);
-  if (o.strategy && o.strategy !== 'feature-extraction') throw new TransferkitError(`--features trains the head on precomputed features: --strategy ${o.strategy} needs the images (train on the folder instead)`);
+  if (t.meta.shard && t.meta.shard.count > 1)
+    throw new TransferkitError(
+      `${file} is shard ${t.meta.shard.index}/${t.meta.shard.count}: merge the shards first (transferkit features merge … --out all.parquet)`,
+    );
+  if (o.strategy && o.strategy !== 'feature-extraction')
+    throw new TransferkitError(`--features trains the head on precomputed features: --strategy ${o.strategy} needs the images (train on the folder instead)`);
   if (o.augment) throw new TransferkitError('--features cannot augment: the features were computed from the images as they are');
   if (o.bands) throw new TransferkitError('--features holds photo features; --bands applies to GeoTIFF folders');
   if (t.meta.classNames.length < 2) throw new TransferkitError(`${file}: ${t.meta.classNames.length} class(es); a classifier needs at least 2`);

@@ -28,7 +28,12 @@ export interface ScoreOptions {
  * Runs a saved classifier over image files, batch by batch, with the preprocessing its metadata names.
  * Undecodable files are skipped and reported.
  */
-export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, files: string[], options: ScoreOptions = {}): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
+export async function scoreFiles(
+  model: tfl.LayersModel,
+  meta: ModelMetadata,
+  files: string[],
+  options: ScoreOptions = {},
+): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
   const predictor = await createPredictor(model, { engine: options.engine });
   const [height, width] = meta.inputShape;
   const source = sourceOf(meta);
@@ -37,7 +42,10 @@ export async function scoreFiles(model: tfl.LayersModel, meta: ModelMetadata, fi
   const skipped: SkippedFile[] = [];
   try {
     for (let s = 0; s < files.length; s += batch) {
-      const b = await loadImageBatch(files.slice(s, s + batch).map((file) => ({ file })), { height, width, source });
+      const b = await loadImageBatch(
+        files.slice(s, s + batch).map((file) => ({ file })),
+        { height, width, source },
+      );
       skipped.push(...b.skipped);
       if (!b.items.length) continue;
       const n = b.items.length;
@@ -70,8 +78,19 @@ export interface Evaluation extends ClassificationReport {
  * Loss (cross-entropy), accuracy, confusion matrix, per-class precision/recall/F1, macro averages, balanced
  * accuracy and, for two classes, ROC AUC, PR AUC, sensitivity and specificity at the model's threshold.
  */
-export async function evaluateFiles(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], classNames: string[], options: ScoreOptions = {}): Promise<Evaluation> {
-  const { scored, skipped } = await scoreFiles(model, meta, files.map((f) => f.file), options);
+export async function evaluateFiles(
+  model: tfl.LayersModel,
+  meta: ModelMetadata,
+  files: LabelledFile[],
+  classNames: string[],
+  options: ScoreOptions = {},
+): Promise<Evaluation> {
+  const { scored, skipped } = await scoreFiles(
+    model,
+    meta,
+    files.map((f) => f.file),
+    options,
+  );
   const labelOf = new Map(files.map((f) => [f.file, f.label]));
   const labels = scored.map((s) => labelOf.get(s.file) as number);
   const binary = classNames.length === 2;
@@ -81,7 +100,14 @@ export async function evaluateFiles(model: tfl.LayersModel, meta: ModelMetadata,
   return {
     loss: scored.length ? loss / scored.length : NaN,
     ...report,
-    ...(binary ? { curves: curves(scores, labels.map((l) => l === 1)) } : {}),
+    ...(binary
+      ? {
+          curves: curves(
+            scores,
+            labels.map((l) => l === 1),
+          ),
+        }
+      : {}),
     skipped,
   };
 }
@@ -96,8 +122,18 @@ export interface RegressionEvaluation {
 }
 
 /** A regressor's errors on images with known targets (`label` holds the target). */
-export async function evaluateRegression(model: tfl.LayersModel, meta: ModelMetadata, files: LabelledFile[], options: ScoreOptions = {}): Promise<RegressionEvaluation> {
-  const { scored, skipped } = await scoreFiles(model, meta, files.map((f) => f.file), options);
+export async function evaluateRegression(
+  model: tfl.LayersModel,
+  meta: ModelMetadata,
+  files: LabelledFile[],
+  options: ScoreOptions = {},
+): Promise<RegressionEvaluation> {
+  const { scored, skipped } = await scoreFiles(
+    model,
+    meta,
+    files.map((f) => f.file),
+    options,
+  );
   const target = new Map(files.map((f) => [f.file, f.label]));
   let abs = 0;
   let sq = 0;

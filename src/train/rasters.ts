@@ -41,19 +41,28 @@ export async function planRasters(files: LabelledFile[], train: LabelledFile[], 
   await raster.close();
   if (!o.bands) {
     if (info.bands === 3 && info.dtype === 'uint8') return null;
-    const hint = info.bands === 13 ? '--bands 4,3,2 (Sentinel-2 red, green, blue) or --bands all --band-adaptation repeat-mean' : `--bands 1,2,3 or --bands all --band-adaptation repeat-mean`;
+    const hint =
+      info.bands === 13
+        ? '--bands 4,3,2 (Sentinel-2 red, green, blue) or --bands all --band-adaptation repeat-mean'
+        : `--bands 1,2,3 or --bands all --band-adaptation repeat-mean`;
     throw new TransferkitError(`${first.file}: ${info.bands}-band ${info.dtype} GeoTIFF; choose the bands to train on: ${hint}`);
   }
   const indices = parseBands(o.bands, info.bands);
   const sentinel = info.bands === SENTINEL2_BANDS.length;
   const names = sentinel ? indices.map((i) => SENTINEL2_BANDS[i]) : undefined;
-  const roles: BandRole[] = names
-    ? names.map((n) => SENTINEL2_RGB.indexOf(n) as BandRole)
-    : indices.map((_, k) => (k < 3 ? (k as BandRole) : -1));
-  if (!sentinel && indices.length > 3) notice(`taking the first three chosen bands (${indices.slice(0, 3).map((i) => i + 1).join(', ')}) as red, green and blue`);
+  const roles: BandRole[] = names ? names.map((n) => SENTINEL2_RGB.indexOf(n) as BandRole) : indices.map((_, k) => (k < 3 ? (k as BandRole) : -1));
+  if (!sentinel && indices.length > 3)
+    notice(
+      `taking the first three chosen bands (${indices
+        .slice(0, 3)
+        .map((i) => i + 1)
+        .join(', ')}) as red, green and blue`,
+    );
   const adaptation = o.bandAdaptation ?? (indices.length === 3 ? 'rgb' : undefined);
   if (!adaptation || !BAND_ADAPTATIONS.includes(adaptation)) {
-    throw new TransferkitError(`${indices.length} bands for an RGB-pretrained base: choose --band-adaptation ${BAND_ADAPTATIONS.join('|')} (rgb takes three bands; repeat-mean starts extra bands from the mean RGB kernel; random starts them random)`);
+    throw new TransferkitError(
+      `${indices.length} bands for an RGB-pretrained base: choose --band-adaptation ${BAND_ADAPTATIONS.join('|')} (rgb takes three bands; repeat-mean starts extra bands from the mean RGB kernel; random starts them random)`,
+    );
   }
   const spec = parseBandScale(o.bandScale ?? 'percentile:2,98');
   const stats = new BandStats(indices.length);

@@ -98,7 +98,10 @@ export interface LoadModelOptions {
 /** Teachable Machine and many Keras projects ship `labels.txt` beside the model: one class a line, `0 name`. */
 async function labelsBeside(file: string): Promise<string[] | undefined> {
   const text = await fsp.readFile(path.join(path.dirname(file), 'labels.txt'), 'utf8').catch(() => undefined);
-  const lines = text?.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    ?.split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines?.length ? lines.map((l) => l.replace(/^\d+\s+/, '')) : undefined;
 }
 
@@ -126,9 +129,12 @@ async function loadKerasFile(file: string, options: LoadModelOptions): Promise<S
   const base = recognisedBase(model);
   const preprocessing = options.preprocessing ?? base?.preprocessing;
   if (!preprocessing) {
-    throw new TransferkitError(`${file}: how this Keras model scales its input is unknown; say --preprocessing unit|tf|caffe|torch|none (unit = x/255, how most Keras users scale; none = raw 0-255)`);
+    throw new TransferkitError(
+      `${file}: how this Keras model scales its input is unknown; say --preprocessing unit|tf|caffe|torch|none (unit = x/255, how most Keras users scale; none = raw 0-255)`,
+    );
   }
-  if (inputShape[2] === 1 && !elementwise(preprocessing)) throw new TransferkitError(`${file}: ${preprocessing} preprocessing needs RGB, and the model takes grayscale; use unit, tf or none`);
+  if (inputShape[2] === 1 && !elementwise(preprocessing))
+    throw new TransferkitError(`${file}: ${preprocessing} preprocessing needs RGB, and the model takes grayscale; use unit, tf or none`);
   const metadata: ModelMetadata = {
     format: 'transferkit-model',
     version: 1,
@@ -152,7 +158,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const fix = `is ${dir} a model saved by transferkit (model.json, weights.bin, transferkit.json)?`;
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
   if (metadata.format !== 'transferkit-model') throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
-  const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(path.join(dir, MODEL_JSON), fix);
+  const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(
+    path.join(dir, MODEL_JSON),
+    fix,
+  );
   if (!manifest || typeof manifest !== 'object' || !manifest.modelTopology || !Array.isArray(manifest.weightsManifest)) {
     throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: not a tfjs layers model (no modelTopology / weightsManifest); ${fix}`);
   }
@@ -164,7 +173,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: cannot read it (${(err as NodeJS.ErrnoException).code}); ${fix}`);
   }
   const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (weights.length !== expected) throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: ${weights.length} bytes, the model needs ${expected}; the file is damaged`);
+  if (weights.length !== expected)
+    throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: ${weights.length} bytes, the model needs ${expected}; the file is damaged`);
   const data = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));

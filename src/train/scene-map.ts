@@ -45,7 +45,8 @@ export interface SceneMap {
 export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, sceneFile: string, o: SceneMapOptions = {}): Promise<SceneMap> {
   const tile = o.tile ?? 64;
   const stride = o.stride ?? tile;
-  if (!(Number.isInteger(tile) && tile > 0 && Number.isInteger(stride) && stride > 0)) throw new TransferkitError(`tile and stride must be positive integers; got ${tile} and ${stride}`);
+  if (!(Number.isInteger(tile) && tile > 0 && Number.isInteger(stride) && stride > 0))
+    throw new TransferkitError(`tile and stride must be positive integers; got ${tile} and ${stride}`);
   const classNames = meta.classNames ?? [];
   if (meta.task === 'regression' || classNames.length < 2) throw new TransferkitError('map needs a classifier (a model trained on class folders)');
   const raster = await openRaster(sceneFile);
@@ -53,7 +54,8 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
   const bands = meta.bands;
   if (bands) {
     const need = Math.max(...bands.indices) + 1;
-    if (info.bands < need) throw new TransferkitError(`${sceneFile}: ${info.bands} band(s), the model reads band ${need}; map a scene with the bands it was trained on`);
+    if (info.bands < need)
+      throw new TransferkitError(`${sceneFile}: ${info.bands} band(s), the model reads band ${need}; map a scene with the bands it was trained on`);
   } else if (info.bands !== 3 || info.dtype !== 'uint8') {
     await raster.close();
     throw new TransferkitError(`${sceneFile}: ${info.bands}-band ${info.dtype}; this model was trained on RGB photos and maps 3-band 8-bit scenes only`);
@@ -104,5 +106,18 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
     await predictor.dispose();
     await raster.close();
   }
-  return { scene: info, sceneFile: path.basename(sceneFile), tile, stride, cols, rows, firstRow: first, sceneRows, classNames, classes, probability, ...(info.geo ? { geo: info.geo } : {}) };
+  return {
+    scene: info,
+    sceneFile: path.basename(sceneFile),
+    tile,
+    stride,
+    cols,
+    rows,
+    firstRow: first,
+    sceneRows,
+    classNames,
+    classes,
+    probability,
+    ...(info.geo ? { geo: info.geo } : {}),
+  };
 }

@@ -25,7 +25,7 @@ export type TrainEvent =
   | { type: 'notice'; message: string }
   | { type: 'features'; phase: number; done: number; total: number }
   | { type: 'batch'; phase: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
-  | ({ type: 'epoch'; phase: number; epochs: number; /** Set by compare: the strategy being trained. */ strategy?: Strategy } & EpochLog);
+  | ({ type: 'epoch'; phase: number; epochs: number /** Set by compare: the strategy being trained. */; strategy?: Strategy } & EpochLog);
 
 /** One strategy's row in a comparison. */
 export interface StrategyResult {

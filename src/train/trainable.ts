@@ -53,9 +53,7 @@ export function cutLayerNames(model: tfl.LayersModel): string[] {
 export function unfreezeFrom(model: tfl.LayersModel, layerName: string): void {
   const path = pathTo(model, layerName);
   if (!path) {
-    throw new TransferkitError(
-      `no layer named '${layerName}' in ${baseModel(model).name}; valid names: ${cutLayerNames(model).join(', ')}`,
-    );
+    throw new TransferkitError(`no layer named '${layerName}' in ${baseModel(model).name}; valid names: ${cutLayerNames(model).join(', ')}`);
   }
   for (const container of path) container.trainable = true;
   const owner = path[path.length - 1];

@@ -63,7 +63,8 @@ export function makeGuard(o: GuardOptions): Guard {
     check(req, url) {
       const host = req.headers.host ?? '';
       const name = hostName(host);
-      if (!allowed.has(name) && !(anyAddress && net.isIP(name))) throw new HttpError(403, 'Host not allowed; start the UI with --allow-host NAME to accept this name');
+      if (!allowed.has(name) && !(anyAddress && net.isIP(name)))
+        throw new HttpError(403, 'Host not allowed; start the UI with --allow-host NAME to accept this name');
       if (!SAFE_METHODS.has(req.method ?? '')) {
         const origin = req.headers.origin;
         if (origin !== undefined && origin !== `http://${host}`) throw new HttpError(403, 'cross-origin request refused');
@@ -74,7 +75,8 @@ export function makeGuard(o: GuardOptions): Guard {
       const fromQuery = url.searchParams.get('token');
       const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const given = fromQuery ?? auth ?? cookieValue(req.headers.cookie, cookie);
-      if (!given || !sameSecret(given, token)) throw new HttpError(401, 'a valid token is required: open the address `transferkit ui` printed (it ends in ?token=…)');
+      if (!given || !sameSecret(given, token))
+        throw new HttpError(401, 'a valid token is required: open the address `transferkit ui` printed (it ends in ?token=…)');
       return fromQuery ? `${cookie}=${token}; HttpOnly; SameSite=Strict; Path=/` : null;
     },
   };

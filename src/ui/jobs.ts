@@ -63,7 +63,21 @@ export class Job {
         const { validation } = splitFiles(folder.files, r.validationSplit ?? 0.2, r.seed ?? 1337);
         const evaluation = validation.length ? await evaluateFiles(t.model, meta, validation, t.classNames) : null;
         const params = r.unfreezeFrom ? compareParams(t.model, { unfreezeFrom: r.unfreezeFrom }) : null;
-        this.emit({ type: 'result', result: { kind: 'train', out: r.out, name: path.basename(r.out), classNames: t.classNames, val: t.val, timings: t.timings, skipped: t.skipped, evaluation, params, stopped: t.stopped ?? null } });
+        this.emit({
+          type: 'result',
+          result: {
+            kind: 'train',
+            out: r.out,
+            name: path.basename(r.out),
+            classNames: t.classNames,
+            val: t.val,
+            timings: t.timings,
+            skipped: t.skipped,
+            evaluation,
+            params,
+            stopped: t.stopped ?? null,
+          },
+        });
         t.model.dispose();
       }
       this.status = this.abort.signal.aborted ? 'cancelled' : 'done';

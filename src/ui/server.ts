@@ -35,10 +35,43 @@ export interface UiOptions {
 }
 
 const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui');
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.bin': 'application/octet-stream', '.svg': 'image/svg+xml', '.png': 'image/png' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
 
 /** The training options a request may set; paths (data, out, weights) go through the gate separately. */
-const JOB_FIELDS = ['base', 'alpha', 'inputSize', 'strategy', 'unfreezeFrom', 'head', 'epochs', 'fineTuneEpochs', 'batchSize', 'learningRate', 'optimizer', 'validationSplit', 'seed', 'earlyStoppingPatience', 'restoreBest', 'reduceLrPatience', 'augment', 'featureCache', 'regressionLoss', 'engine', 'bands', 'bandScale', 'bandAdaptation'] as const;
+const JOB_FIELDS = [
+  'base',
+  'alpha',
+  'inputSize',
+  'strategy',
+  'unfreezeFrom',
+  'head',
+  'epochs',
+  'fineTuneEpochs',
+  'batchSize',
+  'learningRate',
+  'optimizer',
+  'validationSplit',
+  'seed',
+  'earlyStoppingPatience',
+  'restoreBest',
+  'reduceLrPatience',
+  'augment',
+  'featureCache',
+  'regressionLoss',
+  'engine',
+  'bands',
+  'bandScale',
+  'bandAdaptation',
+] as const;
 
 const json = (res: http.ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -73,14 +106,24 @@ async function findDatasets(root: string): Promise<Array<{ path: string; classes
   for (const e of await fsp.readdir(root, { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) candidates.push(path.join(root, e.name));
   for (const c of [...candidates]) {
     if (c === root) continue;
-    for (const e of await fsp.readdir(c, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && !e.name.startsWith('.')) candidates.push(path.join(c, e.name));
+    for (const e of await fsp.readdir(c, { withFileTypes: true }).catch(() => []))
+      if (e.isDirectory() && !e.name.startsWith('.')) candidates.push(path.join(c, e.name));
   }
   for (const dir of candidates) {
-    if (!(await gateFolderContents(root, dir, 'path').then(() => true, () => false))) continue;
+    if (
+      !(await gateFolderContents(root, dir, 'path').then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     const folder = await listImageFolder(dir, { minClasses: 2 }).catch(() => null);
     // A dataset's class folders hold images directly: a folder of datasets is not one.
     if (!folder || folder.files.some((f) => path.dirname(path.dirname(f.file)) !== dir)) continue;
-    found.push({ path: relativeToRoot(root, dir), classes: folder.classNames.map((name, k) => ({ name, count: folder.files.filter((f) => f.label === k).length })) });
+    found.push({
+      path: relativeToRoot(root, dir),
+      classes: folder.classNames.map((name, k) => ({ name, count: folder.files.filter((f) => f.label === k).length })),
+    });
   }
   return found;
 }
@@ -92,12 +135,21 @@ async function savedModels(root: string): Promise<Array<{ path: string; metadata
       // An unreadable transferkit.json (or a link to one outside the root) leaves that folder out of the list,
       // not the list out of the page.
       const real = await fsp.realpath(path.join(dir, 'transferkit.json')).catch(() => '');
-      const metadata = !real.startsWith(root + path.sep) ? null : await fsp.readFile(real, 'utf8').then((t) => JSON.parse(t) as unknown, () => null).catch(() => null);
+      const metadata = !real.startsWith(root + path.sep)
+        ? null
+        : await fsp
+            .readFile(real, 'utf8')
+            .then(
+              (t) => JSON.parse(t) as unknown,
+              () => null,
+            )
+            .catch(() => null);
       if (metadata) out.push({ path: relativeToRoot(root, dir), metadata });
       return;
     }
     if (depth === 0) return;
-    for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory() && !e.name.startsWith('.')) await walk(path.join(dir, e.name), depth - 1);
+    for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => []))
+      if (e.isDirectory() && !e.name.startsWith('.')) await walk(path.join(dir, e.name), depth - 1);
   };
   await walk(root, 3);
   return out;
@@ -118,34 +170,50 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
     if (job?.status === 'running') throw new HttpError(409, `a training job is already running (${job.id}); wait for it or cancel it`);
     if (typeof body.base !== 'string' || !applicationIds().includes(body.base)) throw new HttpError(400, `base: one of ${applicationIds().join(', ')}`);
     const data = await gate(body.data, 'data');
-    if (!(await fsp.stat(data).catch(() => null))?.isDirectory()) throw new HttpError(400, 'data: not a folder under the UI\'s root');
+    if (!(await fsp.stat(data).catch(() => null))?.isDirectory()) throw new HttpError(400, "data: not a folder under the UI's root");
     await gateFolderContents(root, data, 'data');
     const out = await gate(body.out ?? `models/${path.basename(data)}-${Date.now().toString(36)}`, 'out', true);
     // A model may overwrite an earlier model, never a folder of something else (a dataset, an upload).
-    if (existsSync(out) && !existsSync(path.join(out, 'transferkit.json'))) throw new HttpError(409, 'out: the folder exists and is not a saved model; choose another name');
+    if (existsSync(out) && !existsSync(path.join(out, 'transferkit.json')))
+      throw new HttpError(409, 'out: the folder exists and is not a saved model; choose another name');
     let weights: string | null = 'imagenet';
     if (body.weights === null) weights = null;
     else if (body.weights !== undefined && body.weights !== 'imagenet') {
       weights = await gate(body.weights, 'weights');
-      if (path.extname(weights).toLowerCase() !== '.h5' || !(await fsp.stat(weights).catch(() => null))?.isFile()) throw new HttpError(400, "weights: 'imagenet', null, or a .h5 file under the UI's root");
+      if (path.extname(weights).toLowerCase() !== '.h5' || !(await fsp.stat(weights).catch(() => null))?.isFile())
+        throw new HttpError(400, "weights: 'imagenet', null, or a .h5 file under the UI's root");
     }
     const options = Object.fromEntries(JOB_FIELDS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
     const request = { ...options, kind: body.kind === 'compare' ? 'compare' : 'train', data, out, weights } as JobRequest;
     job = new Job(randomBytes(4).toString('hex'), request);
-    jobParams = { ...options, kind: request.kind, data: relativeToRoot(root, data), out: relativeToRoot(root, out), weights: body.weights === undefined ? 'imagenet' : body.weights };
+    jobParams = {
+      ...options,
+      kind: request.kind,
+      data: relativeToRoot(root, data),
+      out: relativeToRoot(root, out),
+      weights: body.weights === undefined ? 'imagenet' : body.weights,
+    };
     void job.run();
     return job.id;
   };
 
   const api = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
     const route = `${req.method} ${url.pathname}`;
-    if (route === 'GET /api/info') return json(res, 200, { root: path.basename(root), strategies: STRATEGIES, job: job ? { id: job.id, status: job.status, params: jobParams } : null });
+    if (route === 'GET /api/info')
+      return json(res, 200, { root: path.basename(root), strategies: STRATEGIES, job: job ? { id: job.id, status: job.status, params: jobParams } : null });
     if (route === 'GET /api/datasets') return json(res, 200, await findDatasets(root));
     if (route === 'GET /api/dataset') {
       const dir = await gate(q(url, 'path'), 'path');
       await gateFolderContents(root, dir, 'path');
       const folder = await listImageFolder(dir);
-      const samples = folder.classNames.map((name, k) => ({ name, count: folder.files.filter((f) => f.label === k).length, samples: folder.files.filter((f) => f.label === k).slice(0, 4).map((f) => relativeToRoot(root, f.file)) }));
+      const samples = folder.classNames.map((name, k) => ({
+        name,
+        count: folder.files.filter((f) => f.label === k).length,
+        samples: folder.files
+          .filter((f) => f.label === k)
+          .slice(0, 4)
+          .map((f) => relativeToRoot(root, f.file)),
+      }));
       return json(res, 200, { path: relativeToRoot(root, dir), classes: samples, skipped: folder.skipped.length });
     }
     if (route === 'GET /api/thumb') {
@@ -164,7 +232,16 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
       return;
     }
     if (route === 'GET /api/models') {
-      return json(res, 200, applicationIds().map((id) => ({ id, name: getApplication(id).spec.name, minSize: getApplication(id).spec.minSize, defaultSize: getApplication(id).spec.defaultSize })));
+      return json(
+        res,
+        200,
+        applicationIds().map((id) => ({
+          id,
+          name: getApplication(id).spec.name,
+          minSize: getApplication(id).spec.minSize,
+          defaultSize: getApplication(id).spec.defaultSize,
+        })),
+      );
     }
     if (route === 'GET /api/cutpoints') {
       const id = q(url, 'base') ?? '';
@@ -222,7 +299,12 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
       const { model } = await loadModel(dir);
       const onnx = compileInference(model).onnx;
       model.dispose();
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${path.basename(dir).replace(/[^\w.-]/g, '_')}.onnx"` }).end(Buffer.from(onnx));
+      res
+        .writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-disposition': `attachment; filename="${path.basename(dir).replace(/[^\w.-]/g, '_')}.onnx"`,
+        })
+        .end(Buffer.from(onnx));
       return;
     }
     throw new HttpError(404, 'no such API');

@@ -100,7 +100,8 @@ export async function receiveUpload(req: http.IncomingMessage, root: string, url
     } catch (err) {
       // Another upload took the name meanwhile: its folder stays, and so does the one we moved aside.
       if (existing) await fsp.rename(path.join(work, 'old'), `${dest}-kept-${path.basename(work).slice('.upload-'.length)}`);
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') throw new HttpError(409, `uploads/${name} was created meanwhile; choose another name`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new HttpError(409, `uploads/${name} was created meanwhile; choose another name`);
       throw err;
     }
     return { path: `uploads/${name}`, images: reply.images };

@@ -1,6 +1,8 @@
 /** 138357544 → "138,357,544" (Keras's thousands separators, independent of locale). */
 export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];

@@ -28,8 +28,12 @@ export async function loadApplicationWeights(
   }
   const entry = selectWeights(entries, args.includeTop, variant);
   if (!entry) {
-    const what = Object.entries(variant ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-    throw new TransferkitError(`Keras publishes no ImageNet weights for ${name}${what ? ` with ${what}` : ''}${args.includeTop ? ' with top' : ' without top'}`);
+    const what = Object.entries(variant ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    throw new TransferkitError(
+      `Keras publishes no ImageNet weights for ${name}${what ? ` with ${what}` : ''}${args.includeTop ? ' with top' : ' without top'}`,
+    );
   }
   await loadWeights(model, await ensureCached(entry));
 }

@@ -50,7 +50,11 @@ function quietly<T>(file: string, what: string, fn: () => T): T {
     return fn();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const detail = message.split('\n').map((l) => l.trim()).filter((l) => /^#\d+:/.test(l)).pop();
+    const detail = message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^#\d+:/.test(l))
+      .pop();
     const reason = detail ? detail.replace(/^#\d+:.* in \w+\(\): /, '') : message.split('\n')[0];
     throw new TransferkitError(`${file}: cannot ${what}: ${reason}`);
   }
@@ -80,16 +84,29 @@ function toFloat32(value: unknown, file: string, name: string): Float32Array {
 function dataset(group: Group, file: string, name: string): StoredWeight {
   const d = quietly(file, `read ${name}`, () => group.get(name));
   if (!(d instanceof Dataset)) throw new TransferkitError(`${file}: weight ${name} is listed but missing; the file is damaged`);
-  return { name, shape: [...(d.shape ?? [])], read: () => toFloat32(quietly(file, `read ${name}`, () => d.value), file, name) };
+  return {
+    name,
+    shape: [...(d.shape ?? [])],
+    read: () =>
+      toFloat32(
+        quietly(file, `read ${name}`, () => d.value),
+        file,
+        name,
+      ),
+  };
 }
 
 function readKeras2(root: Group, file: string): Map<string, StoredWeight[]> {
   const layers = new Map<string, StoredWeight[]>();
-  for (const layerName of strings(root.attrs['layer_names']?.value)) {
+  for (const layerName of strings(root.attrs.layer_names?.value)) {
     const group = quietly(file, `read layer ${layerName}`, () => root.get(layerName));
     if (!(group instanceof Group)) throw new TransferkitError(`${file}: layer ${layerName} is listed but missing; the file is damaged`);
-    const names = strings(group.attrs['weight_names']?.value);
-    if (names.length > 0) layers.set(layerName, names.map((n) => dataset(group, file, n)));
+    const names = strings(group.attrs.weight_names?.value);
+    if (names.length > 0)
+      layers.set(
+        layerName,
+        names.map((n) => dataset(group, file, n)),
+      );
   }
   return layers;
 }
@@ -99,8 +116,15 @@ function readKeras3(group: Group, file: string, path: string, out: Map<string, S
     const child = quietly(file, `read ${path}${key}`, () => group.get(key));
     if (!(child instanceof Group)) continue;
     if (key === 'vars') {
-      const indices = child.keys().filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
-      if (indices.length > 0) out.set(path.replace(/\/$/, ''), indices.map((i) => dataset(child, file, i)));
+      const indices = child
+        .keys()
+        .filter((k) => /^\d+$/.test(k))
+        .sort((a, b) => Number(a) - Number(b));
+      if (indices.length > 0)
+        out.set(
+          path.replace(/\/$/, ''),
+          indices.map((i) => dataset(child, file, i)),
+        );
     } else {
       // Keras 2.x wrote .keras files on Windows with `layers\conv2d` as one group name: the same path.
       readKeras3(child, file, `${path}${key.replace(/\\/g, '/')}/`, out);
@@ -125,7 +149,7 @@ export async function openKerasWeights(file: string): Promise<StoredWeights> {
     const root = mw instanceof Group ? mw : h5;
     let format: KerasWeightsFormat;
     const layers = new Map<string, StoredWeight[]>();
-    if (root.attrs['layer_names'] !== undefined) {
+    if (root.attrs.layer_names !== undefined) {
       format = 'keras2';
       for (const [k, v] of readKeras2(root, file)) layers.set(k, v);
     } else if (h5.get('layers') instanceof Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
@@ -136,7 +160,7 @@ export async function openKerasWeights(file: string): Promise<StoredWeights> {
     }
     const attributes: Record<string, string> = {};
     for (const [k, a] of Object.entries(h5.attrs)) if (typeof a.value === 'string') attributes[k] = a.value;
-    return { format, layers, modelConfig: attributes['model_config'], attributes, close: () => h5.close() };
+    return { format, layers, modelConfig: attributes.model_config, attributes, close: () => h5.close() };
   } catch (err) {
     h5.close();
     throw err;
@@ -167,7 +191,12 @@ function ensureGroup(root: Group, path: string): Group {
  * config as the root's `model_config` attribute and the weights under `model_weights`. The caller writes to a
  * temporary name and renames.
  */
-export async function writeKerasWeights(file: string, layers: Map<string, WeightToWrite[]>, format: KerasWeightsFormat, options: { modelConfig?: string; extra?: Record<string, string> } = {}): Promise<void> {
+export async function writeKerasWeights(
+  file: string,
+  layers: Map<string, WeightToWrite[]>,
+  format: KerasWeightsFormat,
+  options: { modelConfig?: string; extra?: Record<string, string> } = {},
+): Promise<void> {
   await h5Init();
   const h5 = quietly(file, 'create the HDF5 file', () => new H5File(file, 'w'));
   try {

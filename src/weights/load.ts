@@ -102,7 +102,7 @@ export async function loadWeights(model: tfl.LayersModel, file: string, options:
       matchedBy = 'order';
     }
     const report: LoadReport = { format: stored.format, matchedBy, layersLoaded: 0, weightsLoaded: 0, missing: [], unexpected: [], mismatched: [] };
-    const plan: Array<[Layer, (typeof stored.layers extends Map<string, infer V> ? V : never)]> = [];
+    const plan: Array<[Layer, typeof stored.layers extends Map<string, infer V> ? V : never]> = [];
     for (const [key, layer] of layers) {
       const weights = stored.layers.get(key);
       if (!weights) {
@@ -150,7 +150,11 @@ export async function saveWeights(model: tfl.LayersModel, file: string, format: 
     const values = layer.getWeights();
     layers.set(
       key,
-      layer.weights.map((w, i) => ({ name: w.originalName.split('/').pop() as string, shape: w.shape as number[], values: values[i].dataSync() as Float32Array })),
+      layer.weights.map((w, i) => ({
+        name: w.originalName.split('/').pop() as string,
+        shape: w.shape as number[],
+        values: values[i].dataSync() as Float32Array,
+      })),
     );
   }
   const tmp = tempNameFor(file);

@@ -28,15 +28,18 @@ export interface Block {
 }
 export type EpochEvent = Extract<TrainEvent, { type: 'epoch' }>;
 /** The library's own training events, and the server's job status and result. */
-export type JobEvent = TrainEvent | { type: 'status'; status: string; message?: string }
-  | { type: 'result'; result: TrainResult | CompareResult };
+export type JobEvent = TrainEvent | { type: 'status'; status: string; message?: string } | { type: 'result'; result: TrainResult | CompareResult };
 export interface TrainResult {
   kind: 'train';
   out: string;
   name: string;
   classNames: string[];
   val: { loss: number | null; accuracy: number | null };
-  evaluation: { accuracy: number; confusionMatrix: number[][]; perClass: Array<{ className: string; precision: number; recall: number; f1: number; support: number }> } | null;
+  evaluation: {
+    accuracy: number;
+    confusionMatrix: number[][];
+    perClass: Array<{ className: string; precision: number; recall: number; f1: number; support: number }>;
+  } | null;
 }
 export interface CompareResult {
   kind: 'compare';

@@ -9,7 +9,11 @@ export interface CurveSeries {
   val: Array<number | null>;
 }
 
-const COLOURS = [['#3b75af', '#e08214'], ['#4dac26', '#d01c8b'], ['#7b3294', '#a6611a']];
+const COLOURS = [
+  ['#3b75af', '#e08214'],
+  ['#4dac26', '#d01c8b'],
+  ['#7b3294', '#a6611a'],
+];
 
 /**
  * A line chart of training and validation values per epoch, updated in place as epochs arrive; each run is its
@@ -19,7 +23,12 @@ export function curves(canvas: HTMLCanvasElement, title: string): { set(series: 
   const chart = new Chart<'line', Array<number | null>, string>(canvas, {
     type: 'line',
     data: { labels: [], datasets: [] },
-    options: { animation: false, maintainAspectRatio: false, plugins: { title: { display: true, text: `${title} per epoch` } }, scales: { x: { title: { display: true, text: 'epoch' } } } },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: { title: { display: true, text: `${title} per epoch` } },
+      scales: { x: { title: { display: true, text: 'epoch' } } },
+    },
   });
   return {
     set(series) {
@@ -59,6 +68,11 @@ export function paramsChart(canvas: HTMLCanvasElement, rows: Array<{ strategy: s
         { label: 'non-trainable', data: rows.map((r) => r.nonTrainableParams), backgroundColor: '#bbb' },
       ],
     },
-    options: { animation: false, maintainAspectRatio: false, plugins: { title: { display: true, text: 'Parameters by strategy' } }, scales: { x: { stacked: true }, y: { stacked: true } } },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: { title: { display: true, text: 'Parameters by strategy' } },
+      scales: { x: { stacked: true }, y: { stacked: true } },
+    },
   });
 }

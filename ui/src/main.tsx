@@ -1,6 +1,17 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type Block, type CompareResult, type Dataset, type EpochEvent, type JobEvent, type ModelInfo, type SavedModel, type TrainResult, api, fileUrl } from './api.js';
+import {
+  type Block,
+  type CompareResult,
+  type Dataset,
+  type EpochEvent,
+  type JobEvent,
+  type ModelInfo,
+  type SavedModel,
+  type TrainResult,
+  api,
+  fileUrl,
+} from './api.js';
 import { curves, paramsChart, seriesOf } from './charts.js';
 import { classify } from './tryit.js';
 
@@ -48,7 +59,18 @@ function settingsFromJob(p: Record<string, unknown>): Settings {
   };
 }
 
-const DEFAULTS: Settings = { base: 'mobilenet', alpha: '0.25', weights: 'imagenet', inputSize: '96', strategy: 'feature-extraction', unfreezeFrom: '', head: '', epochs: 'auto', learningRate: '0.001', augment: false };
+const DEFAULTS: Settings = {
+  base: 'mobilenet',
+  alpha: '0.25',
+  weights: 'imagenet',
+  inputSize: '96',
+  strategy: 'feature-extraction',
+  unfreezeFrom: '',
+  head: '',
+  epochs: 'auto',
+  learningRate: '0.001',
+  augment: false,
+};
 
 function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: string): void }) {
   const [list, setList] = useState<Dataset[]>([]);
@@ -59,8 +81,18 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
     setError('');
     try {
       // The server takes a plain slug for the folder's name.
-      const name = file.name.replace(/\.zip$/i, '').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+/, '').slice(0, 64) || 'upload';
-      const send = (replace: boolean) => api<{ path: string }>(`/api/upload?name=${name}${replace ? '&replace=1' : ''}`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: file });
+      const name =
+        file.name
+          .replace(/\.zip$/i, '')
+          .replace(/[^A-Za-z0-9_-]+/g, '_')
+          .replace(/^_+/, '')
+          .slice(0, 64) || 'upload';
+      const send = (replace: boolean) =>
+        api<{ path: string }>(`/api/upload?name=${name}${replace ? '&replace=1' : ''}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/zip' },
+          body: file,
+        });
       const r = await send(false).catch((e: Error) => {
         if (/exists/.test(e.message) && confirm(`uploads/${name} exists. Replace it?`)) return send(true);
         throw e;
@@ -78,11 +110,18 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
       <select data-testid="dataset" value={dataset?.path ?? ''} onChange={(e) => onPick((e.target as HTMLSelectElement).value)}>
         <option value="">choose…</option>
         {list.map((d) => (
-          <option value={d.path}>{d.path} ({d.classes.length} classes)</option>
+          <option value={d.path}>
+            {d.path} ({d.classes.length} classes)
+          </option>
         ))}
       </select>
       <label>…or upload a zip of class folders</label>
-      <input data-testid="upload" type="file" accept=".zip" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])} />
+      <input
+        data-testid="upload"
+        type="file"
+        accept=".zip"
+        onChange={(e) => (e.target as HTMLInputElement).files?.[0] && void upload((e.target as HTMLInputElement).files![0])}
+      />
       {error && <p class="error">{error}</p>}
       {dataset && (
         <table data-testid="classes">
@@ -90,7 +129,11 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
             <tr>
               <td>{c.name}</td>
               <td>{c.count}</td>
-              <td class="thumbs">{(c.samples ?? []).map((s) => <img src={`/api/thumb?path=${encodeURIComponent(s)}`} alt={c.name} />)}</td>
+              <td class="thumbs">
+                {(c.samples ?? []).map((s) => (
+                  <img src={`/api/thumb?path=${encodeURIComponent(s)}`} alt={c.name} />
+                ))}
+              </td>
             </tr>
           ))}
         </table>
@@ -99,8 +142,19 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
   );
 }
 
-function ModelPanel({ s, set, models, blocks }: { s: Settings; set(s: Settings): void; models: ModelInfo[]; blocks: { params: number; blocks: Block[] } | null }) {
-  const field = (name: keyof Settings) => (e: Event) => set({ ...s, [name]: (e.target as HTMLInputElement).type === 'checkbox' ? (e.target as HTMLInputElement).checked : (e.target as HTMLInputElement).value });
+function ModelPanel({
+  s,
+  set,
+  models,
+  blocks,
+}: {
+  s: Settings;
+  set(s: Settings): void;
+  models: ModelInfo[];
+  blocks: { params: number; blocks: Block[] } | null;
+}) {
+  const field = (name: keyof Settings) => (e: Event) =>
+    set({ ...s, [name]: (e.target as HTMLInputElement).type === 'checkbox' ? (e.target as HTMLInputElement).checked : (e.target as HTMLInputElement).value });
   const info = models.find((m) => m.id === s.base);
   return (
     <section>
@@ -108,10 +162,16 @@ function ModelPanel({ s, set, models, blocks }: { s: Settings; set(s: Settings):
       <label>Base</label>
       <select data-testid="base" value={s.base} onChange={field('base')}>
         {models.map((m) => (
-          <option value={m.id}>{m.name} (min {m.minSize}px)</option>
+          <option value={m.id}>
+            {m.name} (min {m.minSize}px)
+          </option>
         ))}
       </select>
-      {blocks && <p style="font-size:12px">{blocks.params.toLocaleString()} parameters without top{info ? `; trained at ${info.defaultSize}px` : ''}</p>}
+      {blocks && (
+        <p style="font-size:12px">
+          {blocks.params.toLocaleString()} parameters without top{info ? `; trained at ${info.defaultSize}px` : ''}
+        </p>
+      )}
       {s.base.startsWith('mobilenet') && (
         <>
           <label>Alpha (width)</label>
@@ -135,7 +195,9 @@ function ModelPanel({ s, set, models, blocks }: { s: Settings; set(s: Settings):
       <select data-testid="cut" value={s.unfreezeFrom} onChange={field('unfreezeFrom')}>
         <option value="">—</option>
         {(blocks?.blocks ?? []).map((b) => (
-          <option value={b.firstLayer}>{b.block}: {b.firstLayer} ({b.paramsFromHere.toLocaleString()} params from here)</option>
+          <option value={b.firstLayer}>
+            {b.block}: {b.firstLayer} ({b.paramsFromHere.toLocaleString()} params from here)
+          </option>
         ))}
       </select>
       <label>Head</label>
@@ -175,14 +237,26 @@ function Training({ events }: { events: JobEvent[] }) {
     <section>
       <h2>Training</h2>
       <p data-testid="progress">
-        {status?.type === 'status' ? `${status.status}${status.message ? `: ${status.message}` : ''}` : last?.type === 'batch' ? `epoch ${last.epoch}/${last.epochs}, batch ${last.batch}/${last.batches}, loss ${last.loss.toFixed(4)}` : last?.type === 'features' ? `caching the frozen part: ${last.done}/${last.total}` : events.length ? 'starting…' : 'idle'}
+        {status?.type === 'status'
+          ? `${status.status}${status.message ? `: ${status.message}` : ''}`
+          : last?.type === 'batch'
+            ? `epoch ${last.epoch}/${last.epochs}, batch ${last.batch}/${last.batches}, loss ${last.loss.toFixed(4)}`
+            : last?.type === 'features'
+              ? `caching the frozen part: ${last.done}/${last.total}`
+              : events.length
+                ? 'starting…'
+                : 'idle'}
       </p>
       {notices.map((n) => (
         <p style="font-size:12px;color:#555">{n.message}</p>
       ))}
       <div class="charts" data-testid="curves" data-epochs={epochs.length}>
-        <div class="chart-box"><canvas ref={lossRef} /></div>
-        <div class="chart-box"><canvas ref={accRef} /></div>
+        <div class="chart-box">
+          <canvas ref={lossRef} />
+        </div>
+        <div class="chart-box">
+          <canvas ref={accRef} />
+        </div>
       </div>
     </section>
   );
@@ -200,12 +274,28 @@ function Results({ result }: { result: TrainResult | CompareResult }) {
       <section data-testid="results">
         <h2>Strategies compared</h2>
         <table>
-          <tr><th>Strategy</th><th>Trainable</th><th>Non-trainable</th><th>Wall (s)</th><th>s/epoch</th><th>Best val acc</th></tr>
+          <tr>
+            <th>Strategy</th>
+            <th>Trainable</th>
+            <th>Non-trainable</th>
+            <th>Wall (s)</th>
+            <th>s/epoch</th>
+            <th>Best val acc</th>
+          </tr>
           {result.rows.map((r) => (
-            <tr><td>{r.strategy}</td><td>{r.trainableParams.toLocaleString()}</td><td>{r.nonTrainableParams.toLocaleString()}</td><td>{r.wallS.toFixed(1)}</td><td>{r.secondsPerEpoch.toFixed(2)}</td><td>{r.bestValAccuracy === null ? '—' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td></tr>
+            <tr>
+              <td>{r.strategy}</td>
+              <td>{r.trainableParams.toLocaleString()}</td>
+              <td>{r.nonTrainableParams.toLocaleString()}</td>
+              <td>{r.wallS.toFixed(1)}</td>
+              <td>{r.secondsPerEpoch.toFixed(2)}</td>
+              <td>{r.bestValAccuracy === null ? '—' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td>
+            </tr>
           ))}
         </table>
-        <div class="chart-box"><canvas ref={chartRef} /></div>
+        <div class="chart-box">
+          <canvas ref={chartRef} />
+        </div>
       </section>
     );
   }
@@ -217,15 +307,37 @@ function Results({ result }: { result: TrainResult | CompareResult }) {
       {e && (
         <>
           <table data-testid="confusion">
-            <tr><th>true \ predicted</th>{result.classNames.map((c) => <th>{c}</th>)}</tr>
+            <tr>
+              <th>true \ predicted</th>
+              {result.classNames.map((c) => (
+                <th>{c}</th>
+              ))}
+            </tr>
             {e.confusionMatrix.map((row, i) => (
-              <tr><td>{result.classNames[i]}</td>{row.map((n, j) => <td style={`background:${i === j ? '#d8e6f3' : n ? '#fbe2c6' : 'white'}`}>{n}</td>)}</tr>
+              <tr>
+                <td>{result.classNames[i]}</td>
+                {row.map((n, j) => (
+                  <td style={`background:${i === j ? '#d8e6f3' : n ? '#fbe2c6' : 'white'}`}>{n}</td>
+                ))}
+              </tr>
             ))}
           </table>
           <table>
-            <tr><th>Class</th><th>Precision</th><th>Recall</th><th>F1</th><th>Support</th></tr>
+            <tr>
+              <th>Class</th>
+              <th>Precision</th>
+              <th>Recall</th>
+              <th>F1</th>
+              <th>Support</th>
+            </tr>
             {e.perClass.map((c) => (
-              <tr><td>{c.className}</td><td>{c.precision.toFixed(3)}</td><td>{c.recall.toFixed(3)}</td><td>{c.f1.toFixed(3)}</td><td>{c.support}</td></tr>
+              <tr>
+                <td>{c.className}</td>
+                <td>{c.precision.toFixed(3)}</td>
+                <td>{c.recall.toFixed(3)}</td>
+                <td>{c.f1.toFixed(3)}</td>
+                <td>{c.support}</td>
+              </tr>
             ))}
           </table>
         </>
@@ -258,23 +370,51 @@ function Saved({ models, refreshKey }: { models: SavedModel[]; refreshKey: numbe
     <section>
       <h2>Saved models</h2>
       <table data-testid="saved">
-        <tr><th>Model</th><th>Base</th><th>Classes</th><th>Val acc</th><th>Download</th></tr>
+        <tr>
+          <th>Model</th>
+          <th>Base</th>
+          <th>Classes</th>
+          <th>Val acc</th>
+          <th>Download</th>
+        </tr>
         {models.map((m) => (
           <tr>
-            <td><label style="margin:0"><input type="radio" style="width:auto" name="m" checked={m.path === chosen} onChange={() => setChosen(m.path)} /> {m.path}</label></td>
+            <td>
+              <label style="margin:0">
+                <input type="radio" style="width:auto" name="m" checked={m.path === chosen} onChange={() => setChosen(m.path)} /> {m.path}
+              </label>
+            </td>
             <td>{m.metadata.base.id}</td>
             <td>{(m.metadata.classNames ?? []).join(', ')}</td>
             <td>{m.metadata.val?.accuracy == null ? '—' : `${(m.metadata.val.accuracy * 100).toFixed(1)}%`}</td>
             <td>
-              <a href={fileUrl(`${m.path}/model.json`)}>model.json</a> · <a href={fileUrl(`${m.path}/weights.bin`)}>weights.bin</a> · <a href={fileUrl(`${m.path}/transferkit.json`)}>transferkit.json</a> · <a href={`/api/export?model=${encodeURIComponent(m.path)}`}>ONNX</a>
+              <a href={fileUrl(`${m.path}/model.json`)}>model.json</a> · <a href={fileUrl(`${m.path}/weights.bin`)}>weights.bin</a> ·{' '}
+              <a href={fileUrl(`${m.path}/transferkit.json`)}>transferkit.json</a> · <a href={`/api/export?model=${encodeURIComponent(m.path)}`}>ONNX</a>
             </td>
           </tr>
         ))}
       </table>
       <h2>Try it</h2>
-      <div class="drop" onDragOver={(e) => e.preventDefault()} onDrop={(e) => { e.preventDefault(); const f = e.dataTransfer?.files[0]; if (f) tryFile(f); }}>
-        drop an image here, or <input data-testid="try-file" type="file" accept="image/*" style="width:auto" onChange={(e) => (e.target as HTMLInputElement).files?.[0] && tryFile((e.target as HTMLInputElement).files![0])} />
-        <div><img ref={imgRef} style="max-width:160px;margin-top:8px" alt="" /></div>
+      <div
+        class="drop"
+        onDragOver={(e) => e.preventDefault()}
+        onDrop={(e) => {
+          e.preventDefault();
+          const f = e.dataTransfer?.files[0];
+          if (f) tryFile(f);
+        }}
+      >
+        drop an image here, or{' '}
+        <input
+          data-testid="try-file"
+          type="file"
+          accept="image/*"
+          style="width:auto"
+          onChange={(e) => (e.target as HTMLInputElement).files?.[0] && tryFile((e.target as HTMLInputElement).files![0])}
+        />
+        <div>
+          <img ref={imgRef} style="max-width:160px;margin-top:8px" alt="" />
+        </div>
         <p data-testid="answer">{answer}</p>
       </div>
     </section>
@@ -302,7 +442,8 @@ function App() {
     // A job that runs on the server (started before a reload) is re-attached, and the form shows its parameters;
     // otherwise the form comes back as it was left.
     void api<{ job: { id: string; status: string; params: Record<string, unknown> | null } | null }>('/api/info').then((i) => {
-      const form = i.job?.status === 'running' && i.job.params ? { settings: settingsFromJob(i.job.params), dataset: String(i.job.params.data ?? '') } : savedForm();
+      const form =
+        i.job?.status === 'running' && i.job.params ? { settings: settingsFromJob(i.job.params), dataset: String(i.job.params.data ?? '') } : savedForm();
       if (form) {
         setSettings({ ...DEFAULTS, ...form.settings });
         if (form.dataset) void pick(form.dataset);
@@ -334,7 +475,8 @@ function App() {
     return () => source.close();
   }, [jobId]);
 
-  const pick = (path: string) => (path ? api<Dataset>(`/api/dataset?path=${encodeURIComponent(path)}`).then(setDataset, (e: Error) => setError(e.message)) : setDataset(null));
+  const pick = (path: string) =>
+    path ? api<Dataset>(`/api/dataset?path=${encodeURIComponent(path)}`).then(setDataset, (e: Error) => setError(e.message)) : setDataset(null);
   const running = jobId !== null && !events.some((e) => e.type === 'status' && e.status !== 'running');
   const start = async (kind: 'train' | 'compare') => {
     setError('');
@@ -370,10 +512,20 @@ function App() {
           <DataPanel dataset={dataset} onPick={(p) => void pick(p)} />
           <ModelPanel s={settings} set={setSettings} models={models} blocks={blocks} />
           <section>
-            <button data-testid="start" disabled={running} onClick={() => void start('train')}>Train</button>
-            <button data-testid="compare" disabled={running} onClick={() => void start('compare')}>Compare strategies</button>
-            <button data-testid="cancel" disabled={!running} onClick={() => jobId && void api(`/api/jobs/${jobId}/cancel`, { method: 'POST' })}>Cancel</button>
-            {error && <p class="error" data-testid="error">{error}</p>}
+            <button type="button" data-testid="start" disabled={running} onClick={() => void start('train')}>
+              Train
+            </button>
+            <button type="button" data-testid="compare" disabled={running} onClick={() => void start('compare')}>
+              Compare strategies
+            </button>
+            <button type="button" data-testid="cancel" disabled={!running} onClick={() => jobId && void api(`/api/jobs/${jobId}/cancel`, { method: 'POST' })}>
+              Cancel
+            </button>
+            {error && (
+              <p class="error" data-testid="error">
+                {error}
+              </p>
+            )}
           </section>
         </div>
         <div>

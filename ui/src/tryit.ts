@@ -27,7 +27,11 @@ function ready(): Promise<string> {
 
 const loaded = new Map<string, Promise<tfl.LayersModel>>();
 
-export async function classify(saved: SavedModel, image: HTMLImageElement, topK = 3): Promise<{ backend: string; predictions: Array<{ label: string; probability: number }> }> {
+export async function classify(
+  saved: SavedModel,
+  image: HTMLImageElement,
+  topK = 3,
+): Promise<{ backend: string; predictions: Array<{ label: string; probability: number }> }> {
   const engine = await ready();
   const dir = saved.path;
   if (!loaded.has(dir)) {
@@ -50,6 +54,9 @@ export async function classify(saved: SavedModel, image: HTMLImageElement, topK 
   tf.dispose([x, y]);
   const probs = out.length === 1 ? [1 - out[0], out[0]] : out;
   const names = saved.metadata.classNames ?? probs.map((_, i) => String(i));
-  const predictions = probs.map((probability, i) => ({ label: names[i], probability })).sort((a, b) => b.probability - a.probability).slice(0, topK);
+  const predictions = probs
+    .map((probability, i) => ({ label: names[i], probability }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, topK);
   return { backend: engine, predictions };
 }

@@ -47,8 +47,20 @@ Example:
           yLabel: 'parameters',
           format: (n) => (n === 0 ? '0' : `${(n / 1e6).toFixed(2)}M`),
         }),
-        time: stackedBarSvg({ title: 'wall time per strategy', categories: names, series: [{ name: 'seconds', values: rows.map((r) => r.wallS), color: '#e08214' }], yLabel: 'seconds', format: (v) => v.toFixed(1) }),
-        accuracy: stackedBarSvg({ title: 'best validation accuracy', categories: names, series: [{ name: 'accuracy', values: rows.map((r) => r.bestValAccuracy ?? 0), color: '#4dac26' }], yLabel: 'accuracy', format: (v) => v.toFixed(2) }),
+        time: stackedBarSvg({
+          title: 'wall time per strategy',
+          categories: names,
+          series: [{ name: 'seconds', values: rows.map((r) => r.wallS), color: '#e08214' }],
+          yLabel: 'seconds',
+          format: (v) => v.toFixed(1),
+        }),
+        accuracy: stackedBarSvg({
+          title: 'best validation accuracy',
+          categories: names,
+          series: [{ name: 'accuracy', values: rows.map((r) => r.bestValAccuracy ?? 0), color: '#4dac26' }],
+          yLabel: 'accuracy',
+          format: (v) => v.toFixed(2),
+        }),
       };
       for (const [name, svg] of Object.entries(charts)) await writeChart(path.join(out, `${name}.svg`), svg);
       await writeFileAtomic(path.join(out, 'compare.json'), JSON.stringify({ dataDir: path.resolve(dataDir), base: options.base, rows }, null, 2) + '\n');
@@ -58,7 +70,15 @@ Example:
     process.stdout.write(
       textTable(
         ['Strategy', 'Total params', 'Trainable', 'Non-trainable', 'Wall time', 's/epoch', 'Best val acc'],
-        rows.map((r) => [r.unfreezeFrom ? `fine-tune from ${r.unfreezeFrom}` : r.strategy, formatCount(r.totalParams), formatCount(r.trainableParams), formatCount(r.nonTrainableParams), `${r.wallS.toFixed(1)} s`, r.secondsPerEpoch.toFixed(2), pct(r.bestValAccuracy)]),
+        rows.map((r) => [
+          r.unfreezeFrom ? `fine-tune from ${r.unfreezeFrom}` : r.strategy,
+          formatCount(r.totalParams),
+          formatCount(r.trainableParams),
+          formatCount(r.nonTrainableParams),
+          `${r.wallS.toFixed(1)} s`,
+          r.secondsPerEpoch.toFixed(2),
+          pct(r.bestValAccuracy),
+        ]),
         [false, true, true, true, true, true, true],
       ) + (out ? `\nreport: ${path.join(out, 'report.html')}\n` : ''),
     );

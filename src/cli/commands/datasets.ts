@@ -5,7 +5,10 @@ import { textTable } from '../../report/tables.js';
 import { type Command, type Values, printJson } from '../command.js';
 
 function report(values: Values, id: string, r: InstalledDataset & { variant: string; reference: string }): void {
-  if (values.json) return printJson({ id, ...r });
+  if (values.json) {
+    printJson({ id, ...r });
+    return;
+  }
   if (r.note) process.stderr.write(`transferkit: ${r.note}\n`);
   process.stdout.write(`installed ${id} (${r.variant}): ${r.images} images in ${r.folder}\n`);
   const bands = r.variant === 'all' ? ' --bands 4,3,2' : '';
@@ -33,10 +36,25 @@ Example:
   transferkit datasets import eurosat EuroSATallBands.zip`,
   async run(values, [sub, id, file]) {
     if (sub === 'list') {
-      const rows = DATASETS.map((d) => ({ id: d.id, variant: d.variant, file: d.file, md5: d.md5, approxMB: Math.round(d.approxBytes / 1e6), installed: existsSync(datasetFolder(d)), url: d.url, description: d.description }));
+      const rows = DATASETS.map((d) => ({
+        id: d.id,
+        variant: d.variant,
+        file: d.file,
+        md5: d.md5,
+        approxMB: Math.round(d.approxBytes / 1e6),
+        installed: existsSync(datasetFolder(d)),
+        url: d.url,
+        description: d.description,
+      }));
       if (values.json) return printJson({ folder: datasetsDir(), datasets: rows });
       process.stdout.write(`Folder: ${datasetsDir()}\n\n`);
-      process.stdout.write(textTable(['Id', 'Bands', 'Archive', 'Size', 'md5', 'Installed'], rows.map((r) => [r.id, r.variant, r.file, `${r.approxMB} MB`, r.md5 ?? '', r.installed ? 'yes' : '']), [false, false, false, true, false, false]));
+      process.stdout.write(
+        textTable(
+          ['Id', 'Bands', 'Archive', 'Size', 'md5', 'Installed'],
+          rows.map((r) => [r.id, r.variant, r.file, `${r.approxMB} MB`, r.md5 ?? '', r.installed ? 'yes' : '']),
+          [false, false, false, true, false, false],
+        ),
+      );
       return;
     }
     if (sub === 'fetch') {

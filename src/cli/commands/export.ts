@@ -30,7 +30,8 @@ Examples:
   transferkit export runs/cats-dogs --format keras --out cats-dogs.keras`,
   async run(values, positionals) {
     const format = values.format as string | undefined;
-    if (!format || !FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got ${format === undefined ? 'nothing' : `'${format}'`}`);
+    if (!format || !FORMATS.includes(format))
+      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got ${format === undefined ? 'nothing' : `'${format}'`}`);
     const { model: dir, options } = savedModelArgs(values, positionals, `export ${exportCommand.usage}`, 0);
     const { model, metadata } = await loadModel(dir, options);
     const stem = dir.replace(/\/+$/, '');
@@ -52,7 +53,13 @@ Examples:
         for (const f of ['model.json', 'weights.bin', 'transferkit.json']) await writeFileAtomic(path.join(out, f), await fsp.readFile(path.join(dir, f)));
       }
     }
-    const result = { format, out: path.resolve(out), inputShape: metadata.inputShape, preprocessing: metadata.preprocessing, classNames: metadata.classNames ?? null };
+    const result = {
+      format,
+      out: path.resolve(out),
+      inputShape: metadata.inputShape,
+      preprocessing: metadata.preprocessing,
+      classNames: metadata.classNames ?? null,
+    };
     if (values.json) printJson(result);
     else process.stdout.write(`exported ${format} to ${out} (input ${metadata.inputShape.join('x')}, preprocessing ${metadata.preprocessing})\n`);
   },

@@ -71,7 +71,14 @@ Examples:
     const advice = smallInputAdvice(model);
     if (advice) process.stderr.write(`transferkit: ${advice}\n`);
     if (shard || format !== 'npy') {
-      const source: FeatureSource = { base: spec.id, ...(values.alpha !== undefined ? { alpha: Number(values.alpha) } : {}), weights: weightsRecord(values.weights as string | undefined), inputSize: size, pooling: pooling === 'none' ? null : (pooling as 'avg' | 'max'), preprocessing: spec.preprocessing };
+      const source: FeatureSource = {
+        base: spec.id,
+        ...(values.alpha !== undefined ? { alpha: Number(values.alpha) } : {}),
+        weights: weightsRecord(values.weights as string | undefined),
+        inputSize: size,
+        pooling: pooling === 'none' ? null : (pooling as 'avg' | 'max'),
+        preprocessing: spec.preprocessing,
+      };
       return extractTable(values, dataDir, folder, model, source, shard, path.extname(out) ? out : `${out}.${format}`, { engine, batchSize });
     }
     const bar = new ProgressBar({ label: `Extracting ${spec.id} features`, total: folder.files.length, unit: 'items' });
@@ -102,7 +109,12 @@ Examples:
     if (values.json) return printJson(summary);
     process.stdout.write(`wrote ${summary.images} feature rows of shape [${rowShape.join(', ')}] to ${out} (files and labels in ${sidecar})\n`);
     if (skipped.length) {
-      process.stdout.write(`skipped ${skipped.length} file(s): ${skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ')}${skipped.length > 3 ? '; …' : ''}\n`);
+      process.stdout.write(
+        `skipped ${skipped.length} file(s): ${skipped
+          .slice(0, 3)
+          .map((s) => `${s.file} (${s.reason})`)
+          .join('; ')}${skipped.length > 3 ? '; …' : ''}\n`,
+      );
     }
     if (folder.emptyClasses.length) process.stdout.write(`empty class folders: ${folder.emptyClasses.join(', ')}\n`);
   },
@@ -138,8 +150,23 @@ async function extractTable(
   await writeFeaturesFile(file, formatOf(file), table);
   // Files beside the images are every shard's to see: shard 0 reports them.
   const skipped = [...(shard && shard.index > 0 ? [] : folder.skipped), ...table.meta.skipped];
-  const summary = { out: path.resolve(file), format: formatOf(file), images: table.paths.length, shape: [table.paths.length, ...table.meta.featureShape], digest: table.meta.digest, shard: shard ? { index: shard.index, count: shard.count, source: shard.source } : null, engine, skipped };
+  const summary = {
+    out: path.resolve(file),
+    format: formatOf(file),
+    images: table.paths.length,
+    shape: [table.paths.length, ...table.meta.featureShape],
+    digest: table.meta.digest,
+    shard: shard ? { index: shard.index, count: shard.count, source: shard.source } : null,
+    engine,
+    skipped,
+  };
   if (values.json) return printJson(summary);
   process.stdout.write(`wrote ${summary.images} feature rows of shape [${table.meta.featureShape.join(', ')}] to ${file}\n`);
-  if (skipped.length) process.stdout.write(`skipped ${skipped.length} file(s): ${skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ')}${skipped.length > 3 ? '; …' : ''}\n`);
+  if (skipped.length)
+    process.stdout.write(
+      `skipped ${skipped.length} file(s): ${skipped
+        .slice(0, 3)
+        .map((s) => `${s.file} (${s.reason})`)
+        .join('; ')}${skipped.length > 3 ? '; …' : ''}\n`,
+    );
 }

@@ -31,7 +31,15 @@ Example:
     const start = performance.now();
     const table = await mergeFeatureShards(files);
     await writeFeaturesFile(out, format, table);
-    const summary = { out: path.resolve(out), format, shards: files.length, rows: table.paths.length, skipped: table.meta.skipped.length, digest: table.meta.digest, seconds: (performance.now() - start) / 1000 };
+    const summary = {
+      out: path.resolve(out),
+      format,
+      shards: files.length,
+      rows: table.paths.length,
+      skipped: table.meta.skipped.length,
+      digest: table.meta.digest,
+      seconds: (performance.now() - start) / 1000,
+    };
     if (values.json) return printJson(summary);
     process.stdout.write(`merged ${files.length} shard(s): ${summary.rows} rows (${summary.skipped} skipped image(s)) into ${out}\n`);
   },

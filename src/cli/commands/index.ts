@@ -80,7 +80,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'explain',
-    summary: "Grad-CAM: a heatmap of where a saved model looked, overlaid on each image (PNG), and the raw map (.npy).",
+    summary: 'Grad-CAM: a heatmap of where a saved model looked, overlaid on each image (PNG), and the raw map (.npy).',
     load: async () => (await import('./explain.js')).explainCommand,
   },
   {

@@ -41,7 +41,9 @@ Example:
       }
     }
     if (values.json) return printJson({ suggested: r.suggested, minimum: r.minimum, steepest: r.steepest, phase: r.phase, points: r.points, files });
-    process.stdout.write(`suggested learning rate ${r.suggested.toPrecision(2)} (lowest loss at ${r.minimum.toPrecision(2)}, steepest fall at ${r.steepest.toPrecision(2)}; ${r.points.length} steps training ${r.phase.strategy} from ${r.phase.from})\n`);
+    process.stdout.write(
+      `suggested learning rate ${r.suggested.toPrecision(2)} (lowest loss at ${r.minimum.toPrecision(2)}, steepest fall at ${r.steepest.toPrecision(2)}; ${r.points.length} steps training ${r.phase.strategy} from ${r.phase.from})\n`,
+    );
     if (files.length) process.stdout.write(`wrote ${files.join(', ')}\n`);
   },
 };

@@ -12,9 +12,19 @@ import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
 
 export const mapCommand: Command = {
   name: 'map',
-  usage: '<modelDir> <scene.tif> --out map.png [--tile 64] [--stride 64] [--geojson FILE] [--shard K/N] [--json]  |  merge <pieces.geojson…> --out map.png [--geojson FILE]',
+  usage:
+    '<modelDir> <scene.tif> --out map.png [--tile 64] [--stride 64] [--geojson FILE] [--shard K/N] [--json]  |  merge <pieces.geojson…> --out map.png [--geojson FILE]',
   positionals: [2, Infinity],
-  options: { out: { type: 'string' }, tile: { type: 'string' }, stride: { type: 'string' }, geojson: { type: 'string' }, shard: { type: 'string' }, shards: { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
+  options: {
+    out: { type: 'string' },
+    tile: { type: 'string' },
+    stride: { type: 'string' },
+    geojson: { type: 'string' },
+    shard: { type: 'string' },
+    shards: { type: 'string' },
+    ...ENGINE_OPTIONS,
+    json: { type: 'boolean' },
+  },
   help: `
 The scene is read one row of tiles at a time, so its size is not limited by memory. Bands and their scaling
 come from the model (transferkit.json); each tile is resized to the model's input.
@@ -44,7 +54,10 @@ Examples:
     if (!out) throw new UsageError('--out map.png is required');
     if (dir === 'merge') return mergeMap(values, [scene, ...more], out);
     if (more.length) throw new UsageError(`unexpected argument '${more[0]}'`);
-    const shard = resolveShard(values.shard as string | undefined, numberOption(values, 'shards', (n) => Number.isInteger(n) && n > 0, 'a positive integer'));
+    const shard = resolveShard(
+      values.shard as string | undefined,
+      numberOption(values, 'shards', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
+    );
     if (shard) process.stderr.write(`transferkit: ${describeShard(shard)}\n`);
     const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
     const { model, metadata } = await loadModel(dir);
@@ -70,9 +83,22 @@ Examples:
     const geojson = shard ? shardFileName(geojsonFlag ?? out.replace(/\.png$/i, '') + '.geojson', shard) : geojsonFlag;
     if (geojson) await writeSceneGeoJson(map, geojson, shard ? { shard: { index: shard.index, count: shard.count }, model: modelDigest(model) } : undefined);
     const counts = Object.fromEntries(map.classNames.map((n, k) => [n, map.classes.reduce((s, v) => s + (v === k ? 1 : 0), 0)]));
-    const summary = { cols: map.cols, rows: map.rows, counts, tilesPerSecond: (map.cols * map.rows) / seconds, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), georeferenced: Boolean(map.geo), out: path.resolve(png), geojson: geojson ? path.resolve(geojson) : null };
+    const summary = {
+      cols: map.cols,
+      rows: map.rows,
+      counts,
+      tilesPerSecond: (map.cols * map.rows) / seconds,
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      georeferenced: Boolean(map.geo),
+      out: path.resolve(png),
+      geojson: geojson ? path.resolve(geojson) : null,
+    };
     if (values.json) return printJson(summary);
-    process.stdout.write(`mapped ${map.cols}x${map.rows} tiles (${summary.tilesPerSecond.toFixed(0)} tiles/s): ${Object.entries(counts).map(([n, c]) => `${n} ${c}`).join(', ')}; wrote ${png}${geojson ? ` and ${geojson}` : ''}\n`);
+    process.stdout.write(
+      `mapped ${map.cols}x${map.rows} tiles (${summary.tilesPerSecond.toFixed(0)} tiles/s): ${Object.entries(counts)
+        .map(([n, c]) => `${n} ${c}`)
+        .join(', ')}; wrote ${png}${geojson ? ` and ${geojson}` : ''}\n`,
+    );
   },
 };
 
@@ -83,6 +109,18 @@ async function mergeMap(values: Values, pieces: string[], out: string): Promise<
   const geojson = values.geojson as string | undefined;
   if (geojson) await writeSceneGeoJson(map, geojson);
   const counts = Object.fromEntries(map.classNames.map((n, k) => [n, map.classes.reduce((s, v) => s + (v === k ? 1 : 0), 0)]));
-  if (values.json) return printJson({ pieces: pieces.length, cols: map.cols, rows: map.rows, counts, out: path.resolve(out), geojson: geojson ? path.resolve(geojson) : null });
-  process.stdout.write(`merged ${pieces.length} piece(s) into ${map.cols}x${map.rows} tiles: ${Object.entries(counts).map(([n, c]) => `${n} ${c}`).join(', ')}; wrote ${out}${geojson ? ` and ${geojson}` : ''}\n`);
+  if (values.json)
+    return printJson({
+      pieces: pieces.length,
+      cols: map.cols,
+      rows: map.rows,
+      counts,
+      out: path.resolve(out),
+      geojson: geojson ? path.resolve(geojson) : null,
+    });
+  process.stdout.write(
+    `merged ${pieces.length} piece(s) into ${map.cols}x${map.rows} tiles: ${Object.entries(counts)
+      .map(([n, c]) => `${n} ${c}`)
+      .join(', ')}; wrote ${out}${geojson ? ` and ${geojson}` : ''}\n`,
+  );
 }

@@ -31,11 +31,24 @@ Options:
     const classes = names.length || Math.max(2, model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1);
     const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, classes);
     const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), { engine: engineFrom(values), tta: Boolean(values.tta) });
-    const skips = () => skipped.length && process.stdout.write(`skipped ${skipped.length} file(s): ${skipped.map((s) => s.file).slice(0, 3).join(', ')}\n`);
+    const skips = () =>
+      skipped.length &&
+      process.stdout.write(
+        `skipped ${skipped.length} file(s): ${skipped
+          .map((s) => s.file)
+          .slice(0, 3)
+          .join(', ')}\n`,
+      );
     if (metadata.task === 'regression') {
       const outputs = scored.map((s) => ({ file: s.file, value: s.value as number }));
       if (values.json) return printJson(outputs);
-      process.stdout.write(textTable(['File', 'Prediction'], outputs.map((r) => [r.file, r.value.toPrecision(4)]), [false, true]));
+      process.stdout.write(
+        textTable(
+          ['File', 'Prediction'],
+          outputs.map((r) => [r.file, r.value.toPrecision(4)]),
+          [false, true],
+        ),
+      );
       skips();
       return;
     }
@@ -48,7 +61,13 @@ Options:
         .slice(0, k),
     }));
     if (values.json) return printJson(results);
-    process.stdout.write(textTable(['File', 'Class', 'Probabilities'], results.map((r) => [r.file, r.label, r.predictions.map((p) => `${p.label} ${(p.probability * 100).toFixed(1)}%`).join(', ')]), [false, false, false]));
+    process.stdout.write(
+      textTable(
+        ['File', 'Class', 'Probabilities'],
+        results.map((r) => [r.file, r.label, r.predictions.map((p) => `${p.label} ${(p.probability * 100).toFixed(1)}%`).join(', ')]),
+        [false, false, false],
+      ),
+    );
     skips();
   },
 };
@@ -66,7 +85,15 @@ export const evaluateCommand: Command = {
   name: 'evaluate',
   usage: '<modelDir|model.keras|model.h5> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--curves DIR] [--tta] [--json]',
   positionals: [1, 2],
-  options: { subset: { type: 'string' }, 'confusion-matrix': { type: 'string' }, curves: { type: 'string' }, tta: { type: 'boolean' }, ...SAVED_MODEL_OPTIONS, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
+  options: {
+    subset: { type: 'string' },
+    'confusion-matrix': { type: 'string' },
+    curves: { type: 'string' },
+    tta: { type: 'boolean' },
+    ...SAVED_MODEL_OPTIONS,
+    ...ENGINE_OPTIONS,
+    json: { type: 'boolean' },
+  },
   help: `
 The class folders must carry the model's class names; a regressor takes the file,target CSV it was trained on.
 
@@ -106,13 +133,24 @@ class (in sorted order) is the positive one.`,
     const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta) });
     const skipped = [...folder.skipped, ...e.skipped];
     const picture = values['confusion-matrix'] as string | undefined;
-    if (picture) await writeChart(picture, confusionMatrixSvg(names, e.confusionMatrix, `Confusion matrix: ${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`));
+    if (picture)
+      await writeChart(
+        picture,
+        confusionMatrixSvg(
+          names,
+          e.confusionMatrix,
+          `Confusion matrix: ${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`,
+        ),
+      );
     const curvesDir = values.curves as string | undefined;
     const written: string[] = [];
     if (curvesDir) {
       if (!e.curves || !e.binary) throw new UsageError('--curves draws ROC and precision-recall curves, which need two classes');
       const what = `${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`;
-      for (const [name, svg] of [['roc', rocSvg(e.curves, e.binary, what)], ['pr', prSvg(e.curves, e.binary, what)]] as const) {
+      for (const [name, svg] of [
+        ['roc', rocSvg(e.curves, e.binary, what)],
+        ['pr', prSvg(e.curves, e.binary, what)],
+      ] as const) {
         for (const ext of ['svg', 'png']) {
           written.push(path.join(curvesDir, `${name}.${ext}`));
           await writeChart(written[written.length - 1], svg);
@@ -120,17 +158,39 @@ class (in sorted order) is the positive one.`,
       }
     }
     if (values.json) return printJson({ ...e, skipped });
-    process.stdout.write(`loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%, balanced accuracy ${(e.balancedAccuracy * 100).toFixed(2)}% on ${files.length - e.skipped.length} images\n`);
+    process.stdout.write(
+      `loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%, balanced accuracy ${(e.balancedAccuracy * 100).toFixed(2)}% on ${files.length - e.skipped.length} images\n`,
+    );
     if (e.binary) {
       const b = e.binary;
-      process.stdout.write(`ROC AUC ${b.rocAuc.toFixed(4)}, PR AUC ${b.prAuc.toFixed(4)}; at threshold ${b.threshold.toFixed(3)} on p(${names[1]}): sensitivity ${(b.sensitivity * 100).toFixed(1)}%, specificity ${(b.specificity * 100).toFixed(1)}%\n`);
+      process.stdout.write(
+        `ROC AUC ${b.rocAuc.toFixed(4)}, PR AUC ${b.prAuc.toFixed(4)}; at threshold ${b.threshold.toFixed(3)} on p(${names[1]}): sensitivity ${(b.sensitivity * 100).toFixed(1)}%, specificity ${(b.specificity * 100).toFixed(1)}%\n`,
+      );
     }
     process.stdout.write('\n');
-    const row = (name: string, c: { precision: number; recall: number; f1: number }, support: string) => [name, c.precision.toFixed(3), c.recall.toFixed(3), c.f1.toFixed(3), support];
+    const row = (name: string, c: { precision: number; recall: number; f1: number }, support: string) => [
+      name,
+      c.precision.toFixed(3),
+      c.recall.toFixed(3),
+      c.f1.toFixed(3),
+      support,
+    ];
     const total = String(e.perClass.reduce((n, c) => n + c.support, 0));
-    process.stdout.write(textTable(['Class', 'Precision', 'Recall', 'F1', 'Support'], [...e.perClass.map((c) => row(c.className, c, String(c.support))), row('macro average', e.macro, total)], [false, true, true, true, true]));
+    process.stdout.write(
+      textTable(
+        ['Class', 'Precision', 'Recall', 'F1', 'Support'],
+        [...e.perClass.map((c) => row(c.className, c, String(c.support))), row('macro average', e.macro, total)],
+        [false, true, true, true, true],
+      ),
+    );
     process.stdout.write(`\nConfusion matrix (rows: true, columns: predicted)\n`);
-    process.stdout.write(textTable(['', ...names], e.confusionMatrix.map((row, i) => [names[i], ...row.map(String)]), [false, ...names.map(() => true)]));
+    process.stdout.write(
+      textTable(
+        ['', ...names],
+        e.confusionMatrix.map((row, i) => [names[i], ...row.map(String)]),
+        [false, ...names.map(() => true)],
+      ),
+    );
     if (picture) process.stdout.write(`\nwrote ${picture}\n`);
     if (written.length) process.stdout.write(`wrote ${written.join(', ')}\n`);
   },

@@ -10,7 +10,17 @@ import { loadModel, saveModel } from '../../train/saved-model.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
-import { DICOM_HELP, DICOM_OPTIONS, ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, dicomFrom, engineFrom, savedModelArgs } from '../model-options.js';
+import {
+  DICOM_HELP,
+  DICOM_OPTIONS,
+  ENGINE_HELP,
+  ENGINE_OPTIONS,
+  IMAGE_BASE_HELP,
+  IMAGE_BASE_OPTIONS,
+  dicomFrom,
+  engineFrom,
+  savedModelArgs,
+} from '../model-options.js';
 
 /** Renders the library's training events as progress bars and Keras-style epoch lines on stderr. */
 function progress(): (e: TrainEvent) => void {
@@ -43,7 +53,8 @@ function progress(): (e: TrainEvent) => void {
       bar?.finish();
       bar = undefined;
       const metrics = (prefix: string, loss: number, accuracy: number | null, mae?: number | null) =>
-        ` - ${prefix}loss: ${loss.toFixed(4)}` + (accuracy !== null ? ` - ${prefix}accuracy: ${accuracy.toFixed(4)}` : ` - ${prefix}mae: ${(mae as number).toFixed(4)}`);
+        ` - ${prefix}loss: ${loss.toFixed(4)}` +
+        (accuracy !== null ? ` - ${prefix}accuracy: ${accuracy.toFixed(4)}` : ` - ${prefix}mae: ${(mae as number).toFixed(4)}`);
       const val = e.valLoss === null ? '' : metrics('val_', e.valLoss, e.valAccuracy, e.valMae);
       process.stderr.write(`Epoch ${e.epoch}/${e.epochs}${metrics('', e.loss, e.accuracy, e.mae)}${val}\n`);
     }
@@ -63,7 +74,9 @@ function classWeightFrom(values: Values): TrainOptions['classWeight'] {
   try {
     parsed = JSON.parse(readFileSync(v, 'utf8'));
   } catch (err) {
-    throw new UsageError(`--class-weight ${v}: not balanced, none or a readable JSON file ({"class name": weight, …}): ${(err as Error).message.split('\n')[0]}`);
+    throw new UsageError(
+      `--class-weight ${v}: not balanced, none or a readable JSON file ({"class name": weight, …}): ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((w) => typeof w !== 'number')) {
     throw new UsageError(`--class-weight ${v}: the file must hold a JSON object of class name → number, e.g. {"cat": 1, "dog": 3}`);
@@ -86,7 +99,8 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   if (loss !== undefined && loss !== 'mse' && loss !== 'mae') throw new UsageError(`--loss must be mse or mae (regression); got '${loss}'`);
   const augmentSpec = values['augment-spec'] as string | undefined;
   const schedule = values.schedule as string | undefined;
-  if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
+  if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule))
+    throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
   return {
     base: (values.base as string | undefined) ?? 'saved',
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
@@ -250,7 +264,12 @@ Example:
       if (features) {
         // The base comes from the file: flags given restate it (and are checked); weights only if given.
         const given = trainOptionsFrom({ base: 'from-features', ...values });
-        const o = { ...given, base: values.base as string | undefined, weights: values.weights === undefined ? undefined : given.weights, signal: interrupt.signal };
+        const o = {
+          ...given,
+          base: values.base as string | undefined,
+          weights: values.weights === undefined ? undefined : given.weights,
+          signal: interrupt.signal,
+        };
         const { result, options, root } = await trainFromFeatures(features, o);
         run = { r: result, options, data: root };
       } else {
@@ -268,19 +287,54 @@ Example:
       await writeHistoryCharts(out, r.history);
     }
     if (r.stopped) {
-      const kept = r.stopped.keptEpoch ? `the weights of epoch ${r.stopped.keptEpoch}${r.stopped.phase ? ` of phase ${r.stopped.phase + 1}` : ''}` : 'the weights from before the phase';
+      const kept = r.stopped.keptEpoch
+        ? `the weights of epoch ${r.stopped.keptEpoch}${r.stopped.phase ? ` of phase ${r.stopped.phase + 1}` : ''}`
+        : 'the weights from before the phase';
       throw new TransferkitError(`stopped: ${r.stopped.reason}; ${out ? `saved ${kept} to ${out}` : `nothing saved (give --out DIR to keep ${kept})`}`);
     }
-    const summary = { task: r.task, ...(r.bands ? { bands: r.bands } : {}), classNames: r.classNames, strategy: r.strategy, epochs: r.history.length, phases: r.phases, history: r.history, val: r.val, ...(r.threshold !== undefined ? { threshold: r.threshold } : {}), skipped: r.skipped, images: r.counts, timings: r.timings, cacheHits: r.cacheHits, out: out ? path.resolve(out) : null };
+    const summary = {
+      task: r.task,
+      ...(r.bands ? { bands: r.bands } : {}),
+      classNames: r.classNames,
+      strategy: r.strategy,
+      epochs: r.history.length,
+      phases: r.phases,
+      history: r.history,
+      val: r.val,
+      ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+      skipped: r.skipped,
+      images: r.counts,
+      timings: r.timings,
+      cacheHits: r.cacheHits,
+      out: out ? path.resolve(out) : null,
+    };
     if (values.json) return printJson(summary);
     const report = r.val.report;
     const balanced = report && r.classWeights ? `, balanced accuracy ${(report.balancedAccuracy * 100).toFixed(1)}%` : '';
     const auc = report?.binary ? `, ROC AUC ${report.binary.rocAuc.toFixed(3)}` : '';
     const acc =
-      r.val.loss === null ? 'no validation split' : r.task === 'regression' ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}` : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%${balanced}${auc}`;
-    const epochs = r.phases.map((p) => (p.bestEpoch !== null && p.epochs === 'auto' ? `phase ${p.phase + 1}: best epoch ${p.bestEpoch} of ${p.stoppedAt}` : `phase ${p.phase + 1}: ${p.stoppedAt} epochs`)).join(', ');
+      r.val.loss === null
+        ? 'no validation split'
+        : r.task === 'regression'
+          ? `validation MAE ${(r.val.mae as number).toPrecision(4)}, RMSE ${(r.val.rmse as number).toPrecision(4)}`
+          : `validation accuracy ${((r.val.accuracy as number) * 100).toFixed(1)}%${balanced}${auc}`;
+    const epochs = r.phases
+      .map((p) =>
+        p.bestEpoch !== null && p.epochs === 'auto'
+          ? `phase ${p.phase + 1}: best epoch ${p.bestEpoch} of ${p.stoppedAt}`
+          : `phase ${p.phase + 1}: ${p.stoppedAt} epochs`,
+      )
+      .join(', ');
     const what = r.task === 'regression' ? 'a regressor' : r.classNames.join(', ');
-    process.stdout.write(`trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${epochs}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`);
-    if (r.skipped.length) process.stdout.write(`skipped ${r.skipped.length} file(s): ${r.skipped.slice(0, 3).map((s) => `${s.file} (${s.reason})`).join('; ')}${r.skipped.length > 3 ? '; …' : ''}\n`);
+    process.stdout.write(
+      `trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${epochs}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`,
+    );
+    if (r.skipped.length)
+      process.stdout.write(
+        `skipped ${r.skipped.length} file(s): ${r.skipped
+          .slice(0, 3)
+          .map((s) => `${s.file} (${s.reason})`)
+          .join('; ')}${r.skipped.length > 3 ? '; …' : ''}\n`,
+      );
   },
 };

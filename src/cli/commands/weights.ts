@@ -11,14 +11,19 @@ import { type Command, type Values, numberOption, printJson } from '../command.j
 function list(values: Values): void {
   const rows = weightsRegistry().map((e) => ({
     model: e.model,
-    variant: Object.entries(e.variant ?? {}).map(([k, v]) => `${k}=${v}`).join(' '),
+    variant: Object.entries(e.variant ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
     includeTop: e.includeTop,
     file: e.file,
     hash: e.md5 ? `md5 ${e.md5}` : e.sha256 ? `sha256 ${e.sha256.slice(0, 16)}…` : 'none published',
     cached: existsSync(cachePath(e)),
     url: e.url,
   }));
-  if (values.json) return printJson({ cache: weightsDir(), files: rows });
+  if (values.json) {
+    printJson({ cache: weightsDir(), files: rows });
+    return;
+  }
   process.stdout.write(`Cache: ${weightsDir()}\n\n`);
   process.stdout.write(
     textTable(
@@ -54,7 +59,14 @@ async function verify(values: Values): Promise<void> {
   const rows = await verifyWeights();
   if (values.json) printJson(rows);
   else if (rows.length === 0) process.stdout.write(`no weights cached in ${weightsDir()}\n`);
-  else process.stdout.write(textTable(['File', 'Status', 'Detail'], rows.map((r) => [r.file, r.status, r.detail ?? '']), [false, false, false]));
+  else
+    process.stdout.write(
+      textTable(
+        ['File', 'Status', 'Detail'],
+        rows.map((r) => [r.file, r.status, r.detail ?? '']),
+        [false, false, false],
+      ),
+    );
   if (rows.some((r) => r.status === 'mismatch')) process.exitCode = 1;
 }
 

@@ -32,7 +32,12 @@ function tap(xPadded: tf.Tensor4D, c: tf.backend_util.Conv2DInfo, i: number, j: 
 
 function padInput(x: tf.Tensor4D, c: tf.backend_util.Conv2DInfo): tf.Tensor4D {
   const p = c.padInfo;
-  return tf.pad(x, [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]]);
+  return tf.pad(x, [
+    [0, 0],
+    [p.top, p.bottom],
+    [p.left, p.right],
+    [0, 0],
+  ]);
 }
 
 /** dy with stride-1 zeros between its rows and columns, then padded so a stride-1 correlation with the flipped
@@ -43,17 +48,33 @@ function dilateAndPad(dy: tf.Tensor4D, c: tf.backend_util.Conv2DInfo): tf.Tensor
   const sw = c.strideWidth;
   let d: tf.Tensor4D = dy;
   if (sh > 1 || sw > 1) {
-    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, ch]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, ch]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
     d = tf.slice(tf.reshape(spread, [n, oh * sh, ow * sw, ch]) as tf.Tensor4D, [0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, ch]);
   }
   const top = (c.filterHeight - 1) * c.dilationHeight - c.padInfo.top;
   const left = (c.filterWidth - 1) * c.dilationWidth - c.padInfo.left;
   const bottom = c.inHeight + c.padInfo.top - d.shape[1];
   const right = c.inWidth + c.padInfo.left - d.shape[2];
-  d = tf.pad(d, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+  d = tf.pad(d, [
+    [0, 0],
+    [Math.max(top, 0), Math.max(bottom, 0)],
+    [Math.max(left, 0), Math.max(right, 0)],
+    [0, 0],
+  ]);
   if (top < 0 || left < 0 || bottom < 0 || right < 0) {
     const [, h, w] = d.shape;
-    d = tf.slice(d, [0, Math.max(-top, 0), Math.max(-left, 0), 0], [n, h - Math.max(-top, 0) - Math.max(-bottom, 0), w - Math.max(-left, 0) - Math.max(-right, 0), ch]);
+    d = tf.slice(
+      d,
+      [0, Math.max(-top, 0), Math.max(-left, 0), 0],
+      [n, h - Math.max(-top, 0) - Math.max(-bottom, 0), w - Math.max(-left, 0) - Math.max(-right, 0), ch],
+    );
   }
   return d;
 }
@@ -78,7 +99,15 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: S
     const c = info(x.shape, filterShape, attrs, false);
     if (c.dilationHeight > 1 || c.dilationWidth > 1) return tapFilterGrad(x, dy, filterShape, c);
     const p = c.padInfo;
-    const xt = tf.transpose(tf.pad(x, [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]]), [3, 1, 2, 0]);
+    const xt = tf.transpose(
+      tf.pad(x, [
+        [0, 0],
+        [p.top, p.bottom],
+        [p.left, p.right],
+        [0, 0],
+      ]),
+      [3, 1, 2, 0],
+    );
     const dyt = tf.transpose(dy, [1, 2, 0, 3]);
     const out = tf.conv2d(xt as tf.Tensor4D, dyt as tf.Tensor4D, 1, 'valid', 'NHWC', [c.strideHeight, c.strideWidth]);
     const cropped = tf.slice(out, [0, 0, 0, 0], [c.inChannels, c.filterHeight, c.filterWidth, c.outChannels]);

@@ -120,7 +120,11 @@ export function activate(t: Tape, x: string, name: string): string {
         const dy = t.grad(y);
         if (!dy) return;
         const middle = g.op('Mul', [g.op('Add', [g.op('Add', [x, x]), three]), sixth]);
-        const d = g.op('Where', [g.op('Less', [x, minusThree]), g.constant('zero', [0], []), g.op('Where', [g.op('Greater', [x, three]), g.constant('one', [1], []), middle])]);
+        const d = g.op('Where', [
+          g.op('Less', [x, minusThree]),
+          g.constant('zero', [0], []),
+          g.op('Where', [g.op('Greater', [x, three]), g.constant('one', [1], []), middle]),
+        ]);
         t.accumulate(x, g.op('Mul', [dy, d], {}, 'dhard_swish'));
       });
       return y;
@@ -230,9 +234,23 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
     t.accumulate(kernel, g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio'));
     if (bias) t.accumulate(bias, g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db'));
     if (!needsInputGrad) return;
-    const flipped = g.op('Slice', [g.op('Transpose', [kernel], { perm: [0, 1, 3, 2] }), g.ints('starts', [-1, -1]), g.ints('ends', [-(win.kh + 1), -(win.kw + 1)]), g.ints('axes', [0, 1]), g.ints('steps', [-1, -1])], {}, 'w_flipped');
+    const flipped = g.op(
+      'Slice',
+      [
+        g.op('Transpose', [kernel], { perm: [0, 1, 3, 2] }),
+        g.ints('starts', [-1, -1]),
+        g.ints('ends', [-(win.kh + 1), -(win.kw + 1)]),
+        g.ints('axes', [0, 1]),
+        g.ints('steps', [-1, -1]),
+      ],
+      {},
+      'w_flipped',
+    );
     const w2dBack = g.op('Reshape', [flipped, g.ints('shape', [win.kh * win.kw * co, ci])]);
-    t.accumulate(x, inputGradient(t, dy, win, co, (dyd, back) => convForward(t, dyd, w2dBack, back, co, ci).y));
+    t.accumulate(
+      x,
+      inputGradient(t, dy, win, co, (dyd, back) => convForward(t, dyd, w2dBack, back, co, ci).y),
+    );
   });
   return y;
 }
@@ -254,7 +272,12 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
     const windows = g.op('Reshape', [g.op('Transpose', [blocks], { perm: [0, 1, 3, 5, 2, 4] }), g.ints('shape', [-1, oh, ow, channels, kh * kw])]);
     const top = g.op('Reshape', [y, g.ints('shape', [-1, oh, ow, channels, 1])]);
     const mask = g.op('Cast', [g.op('Equal', [windows, top])], { to: 1 }, 'pool_mask');
-    const first = g.op('Mul', [mask, g.op('Cast', [g.op('Equal', [g.op('CumSum', [mask, g.ints('last_axis', [4])]), g.constant('one', [1], [])])], { to: 1 })], {}, 'pool_first');
+    const first = g.op(
+      'Mul',
+      [mask, g.op('Cast', [g.op('Equal', [g.op('CumSum', [mask, g.ints('last_axis', [4])]), g.constant('one', [1], [])])], { to: 1 })],
+      {},
+      'pool_first',
+    );
     const routed = g.op('Mul', [first, g.op('Reshape', [dy, g.ints('shape', [-1, oh, ow, channels, 1])])]);
     const back = g.op('Transpose', [g.op('Reshape', [routed, g.ints('shape', [-1, oh, ow, channels, kh, kw])])], { perm: [0, 1, 4, 2, 5, 3] });
     t.accumulate(x, g.op('Reshape', [back, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
@@ -284,8 +307,16 @@ export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string
     t.accumulate(kernel, g.op('Reshape', [dw, g.op('Shape', [kernel])]));
     if (bias) t.accumulate(bias, g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }));
     if (!needsInputGrad) return;
-    const flipped = g.op('Slice', [w2d, g.ints('starts', [-1]), g.ints('ends', [-(win.kh * win.kw + 1)]), g.ints('axes', [0]), g.ints('steps', [-1])], {}, 'dw_flipped');
-    t.accumulate(x, inputGradient(t, dy, win, channels, (dyd, back) => depthwiseForward(t, dyd, flipped, back, channels).y));
+    const flipped = g.op(
+      'Slice',
+      [w2d, g.ints('starts', [-1]), g.ints('ends', [-(win.kh * win.kw + 1)]), g.ints('axes', [0]), g.ints('steps', [-1])],
+      {},
+      'dw_flipped',
+    );
+    t.accumulate(
+      x,
+      inputGradient(t, dy, win, channels, (dyd, back) => depthwiseForward(t, dyd, flipped, back, channels).y),
+    );
   });
   return y;
 }
@@ -300,7 +331,10 @@ export function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean:
   const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
   const xhat = g.op('Mul', [g.op('Sub', [x, g.constant('bn_mean', mean, [n])]), g.constant('bn_inv_std', inv, [n])], {}, 'bn_xhat');
   const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'bn');
-  const axes = g.ints('bn_axes', Array.from({ length: rank - 1 }, (_, i) => i));
+  const axes = g.ints(
+    'bn_axes',
+    Array.from({ length: rank - 1 }, (_, i) => i),
+  );
   t.record(() => {
     const dy = t.grad(y);
     if (!dy) return;
@@ -414,7 +448,9 @@ function inputGradient(t: Tape, dy: string, win: Window, channels: number, corre
   const oh = hd + top + bottom - win.kh + 1;
   const ow = wd + left + right - win.kw + 1;
   const dx = correlate(dyd, { h: hd, w: wd, kh: win.kh, kw: win.kw, stride: 1, oh, ow, pads: [top, bottom, left, right] });
-  return oh === win.h && ow === win.w ? dx : g.op('Pad', [dx, g.ints('pads', [0, 0, 0, 0, 0, win.h - oh, win.w - ow, 0])], { mode: 'constant' }, 'dx_uncovered');
+  return oh === win.h && ow === win.w
+    ? dx
+    : g.op('Pad', [dx, g.ints('pads', [0, 0, 0, 0, 0, win.h - oh, win.w - ow, 0])], { mode: 'constant' }, 'dx_uncovered');
 }
 
 /**
@@ -435,7 +471,11 @@ export function avgPool(t: Tape, x: string, win: Window, channels: number): stri
   const y = g.op('Mul', [depthwiseForward(t, x, ones, win, channels).y, inv], {}, 'avgpool');
   t.record(() => {
     const dy = t.grad(y);
-    if (dy) t.accumulate(x, inputGradient(t, g.op('Mul', [dy, inv]), win, channels, (dyd, back) => depthwiseForward(t, dyd, ones, back, channels).y));
+    if (dy)
+      t.accumulate(
+        x,
+        inputGradient(t, g.op('Mul', [dy, inv]), win, channels, (dyd, back) => depthwiseForward(t, dyd, ones, back, channels).y),
+      );
   });
   return y;
 }

@@ -1,4 +1,4 @@
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 import { GraphBuilder } from './graph.js';
 import { type Value, emitLayer, toNchw, toNhwc } from './layers.js';
@@ -52,7 +52,8 @@ export function compileInference(model: tfl.LayersModel, options: CompileOptions
     outputShape = model.outputs[0].shape as Array<number | null>;
   } catch (err) {
     if (!(err instanceof StopAt)) throw err;
-    if (err.values.length !== 1) throw new TransferkitError(`layer ${options.until} takes ${err.values.length} inputs; a prefix must end before a single-input layer`);
+    if (err.values.length !== 1)
+      throw new TransferkitError(`layer ${options.until} takes ${err.values.length} inputs; a prefix must end before a single-input layer`);
     outputs = err.values;
     outputShape = err.tensors[0].shape as Array<number | null>;
   }

@@ -112,7 +112,14 @@ const GEMM_MAX_POSITIONS = 16;
  * the whole batch, in NHWC: ORT's NCHWc convolution works image by image and reaches a third of its speed
  * there (108 against 385 GFLOP/s on 2 cores), while the GEMM has batch × positions rows to work on.
  */
-function convAsGemm(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: { values: Float32Array; shape: number[] }, bias?: Float32Array): Value | null {
+function convAsGemm(
+  g: GraphBuilder,
+  x: Value,
+  layer: tfl.layers.Layer,
+  c: Config,
+  kernel: { values: Float32Array; shape: number[] },
+  bias?: Float32Array,
+): Value | null {
   const [kh, kw, ci, co] = kernel.shape;
   const [sh, sw] = pair(c.strides);
   const [dh, dw] = pair(c.dilationRate ?? 1);
@@ -126,7 +133,15 @@ function convAsGemm(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Confi
   return toNchw(g, { name: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, co])], {}, `${layer.name}_nhwc`), rank: 4 });
 }
 
-function conv(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: { values: Float32Array; shape: number[] }, depthwise: boolean, bias?: Float32Array): Value {
+function conv(
+  g: GraphBuilder,
+  x: Value,
+  layer: tfl.layers.Layer,
+  c: Config,
+  kernel: { values: Float32Array; shape: number[] },
+  depthwise: boolean,
+  bias?: Float32Array,
+): Value {
   const w = hwioToOihw(kernel.values, kernel.shape, depthwise);
   const inputs = [x.name, g.constant(`${layer.name}_W`, w.values, w.dims)];
   if (bias) inputs.push(g.constant(`${layer.name}_B`, bias, [bias.length]));
@@ -198,7 +213,12 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
     case 'AveragePooling2D':
       return [
         {
-          name: g.op(cls === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x.name], { kernel_shape: pair(c.poolSize), strides: pair(c.strides ?? c.poolSize), auto_pad: autoPad(c.padding) }, layer.name),
+          name: g.op(
+            cls === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool',
+            [x.name],
+            { kernel_shape: pair(c.poolSize), strides: pair(c.strides ?? c.poolSize), auto_pad: autoPad(c.padding) },
+            layer.name,
+          ),
           rank: 4,
         },
       ];
@@ -229,7 +249,17 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       if (axis < 0) axis += rank;
       // NHWC axis → NCHW axis.
       if (rank === 4) axis = [0, 2, 3, 1][axis];
-      return [{ name: g.op('Concat', inputs.map((i) => i.name), { axis }, layer.name), rank }];
+      return [
+        {
+          name: g.op(
+            'Concat',
+            inputs.map((i) => i.name),
+            { axis },
+            layer.name,
+          ),
+          rank,
+        },
+      ];
     }
     case 'Flatten': {
       const nhwc = toNhwc(g, x);
@@ -256,7 +286,9 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
     }
     case 'Normalization': {
       // Fixed statistics live in the config (Keras's `mean=`/`variance=`), adapted ones in the weights.
-      const stats = c.mean ? { mean: Float32Array.from(c.mean as number[]), variance: Float32Array.from(c.variance as number[]) } : { mean: w().mean.values, variance: w().variance.values };
+      const stats = c.mean
+        ? { mean: Float32Array.from(c.mean as number[]), variance: Float32Array.from(c.variance as number[]) }
+        : { mean: w().mean.values, variance: w().variance.values };
       const inv = stats.variance.map((v) => 1 / Math.max(Math.sqrt(v), 1e-7));
       const centred = g.op('Sub', [x.name, channelConstant(g, `${layer.name}_mean`, stats.mean, x.rank)], {}, layer.name);
       return [{ name: g.op('Mul', [centred, channelConstant(g, `${layer.name}_inv_std`, inv, x.rank)], {}, layer.name), rank: x.rank }];

@@ -3,7 +3,26 @@
 // go in as inputs and come out updated; the learning rate is an input, so schedules need no rebuild.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
-import { Tape, type Window, activate, affine, avgPool, batchNorm, combine, concatLast, conv2d, dense, depthwiseConv2d, flatten, globalPool, maskMul, maxPool, reshape, windowOf, zeroPad } from './autodiff.js';
+import {
+  Tape,
+  type Window,
+  activate,
+  affine,
+  avgPool,
+  batchNorm,
+  combine,
+  concatLast,
+  conv2d,
+  dense,
+  depthwiseConv2d,
+  flatten,
+  globalPool,
+  maskMul,
+  maxPool,
+  reshape,
+  windowOf,
+  zeroPad,
+} from './autodiff.js';
 import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
 import { type Arith, type OptimizerSpec, applyUpdate, slotNames } from '../optimizers.js';
@@ -109,7 +128,16 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
       if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
       const dw = depthwiseConv2d(t, x, e.weight(layer, 0), undefined, window(), shape[2], e.needsGrad(x));
       const win = window();
-      const pw = conv2d(t, dw, e.weight(layer, 1), c.useBias ? e.weight(layer, 2) : undefined, windowOf(win.oh, win.ow, 1, 1, 1, 'valid'), shape[2], c.filters as number, true);
+      const pw = conv2d(
+        t,
+        dw,
+        e.weight(layer, 1),
+        c.useBias ? e.weight(layer, 2) : undefined,
+        windowOf(win.oh, win.ow, 1, 1, 1, 'valid'),
+        shape[2],
+        c.filters as number,
+        true,
+      );
       return [withActivation(e, pw, c.activation as string)];
     }
     case 'BatchNormalization': {
@@ -176,10 +204,18 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     case 'Concatenate': {
       const axis = c.axis as number;
       if (axis !== -1 && axis !== shape.length) throw unsupported('concatenation along an axis other than the last');
-      return [concatLast(t, xs, inShapes.map((s) => s[s.length - 1]))];
+      return [
+        concatLast(
+          t,
+          xs,
+          inShapes.map((s) => s[s.length - 1]),
+        ),
+      ];
     }
     default:
-      throw new TransferkitError(`the training compiler does not train ${layer.getClassName()} layers yet (layer ${layer.name}); use the feature-extraction strategy`);
+      throw new TransferkitError(
+        `the training compiler does not train ${layer.getClassName()} layers yet (layer ${layer.name}); use the feature-extraction strategy`,
+      );
   }
 }
 
@@ -238,7 +274,9 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
     });
     if (names.every((n) => n === null)) return ids.map((id) => ({ id, name: null }));
     if (names.some((n) => n === null)) {
-      throw new TransferkitError(`layer ${layer.name} joins a value from before '${options.from}' (a skip connection across the cut): choose a cut point at the start of a block (transferkit layers)`);
+      throw new TransferkitError(
+        `layer ${layer.name} joins a value from before '${options.from}' (a skip connection across the cut): choose a cut point at the start of a block (transferkit layers)`,
+      );
     }
     return emitTrainLayer(e, layer, names as string[], call).map((name, i) => ({ id: ids[i], name }));
   });
@@ -269,7 +307,14 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
  * Keras's losses (mean over every element), fused with a sigmoid/softmax output for exact, stable gradients.
  * With per-example weights w, each example's loss and its gradient are scaled by its weight.
  */
-function emitLoss(g: GraphBuilder, name: LossName, output: string, y: string, pre?: { logits: string; activation: string }, w?: string): { loss: string; seedValue: string; seed: string } {
+function emitLoss(
+  g: GraphBuilder,
+  name: LossName,
+  output: string,
+  y: string,
+  pre?: { logits: string; activation: string },
+  w?: string,
+): { loss: string; seedValue: string; seed: string } {
   const count = g.op('Cast', [g.op('Size', [y])], { to: 1 }, 'count');
   // A weight per row: [N] for per-example values, [N, 1] against [N, K] element values.
   const column = w ? g.op('Unsqueeze', [w, g.ints('axis_one', [1])], {}, 'weight_column') : undefined;
@@ -288,7 +333,10 @@ function emitLoss(g: GraphBuilder, name: LossName, output: string, y: string, pr
       const z = pre.logits;
       const axis = g.ints('axis_last', [-1]);
       // Opset 17: ReduceSum takes its axes as an input, ReduceLogSumExp as an attribute.
-      const perExample = g.op('Sub', [g.op('ReduceLogSumExp', [z], { axes: [-1], keepdims: 0 }), g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 })]);
+      const perExample = g.op('Sub', [
+        g.op('ReduceLogSumExp', [z], { axes: [-1], keepdims: 0 }),
+        g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 }),
+      ]);
       const n = g.op('Cast', [g.op('Gather', [g.op('Shape', [y]), g.ints('zero_index', [0])], { axis: 0 })], { to: 1 }, 'batch');
       return { loss: mean(perExample, true), seedValue: z, seed: g.op('Div', [weigh(g.op('Sub', [output, y])), n], {}, 'dlogits') };
     }
