@@ -15,7 +15,7 @@ import { averagePrecision, balancedClassWeights, classificationReport, rocAuc, y
 import { trainedModelMetadata } from '../src/train/fit.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { suggest } from '../src/train/lr-find.js';
-import { cli, makeImageFolder, tempDir } from './helpers.js';
+import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 /** A seeded uniform generator and a normal one drawn from it. */
 function generators(start: number): { rand: () => number; gauss: () => number } {
@@ -179,14 +179,15 @@ async function mixFolder(dir: string, counts: Record<string, [number, number]>, 
 describe('class weights on a 1:9 binary set', () => {
   const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
-  test('--class-weight balanced scores a clearly higher balanced accuracy on held-out images than no weights', async () => {
+  // Real MobileNet features: a randomly initialised base is drawn anew each run (its init is not seeded), which
+  // made the two runs' features, and so the comparison, change from run to run.
+  test('--class-weight balanced scores a clearly higher balanced accuracy on held-out images than no weights', { skip: needsShared(MOBILENET_H5) }, async () => {
     const train = await mixFolder(path.join(dir, 'train'), { common: [270, 0.4], rare: [30, 0.6] }, 5);
     const heldOut = await mixFolder(path.join(dir, 'held-out'), { common: [80, 0.4], rare: [80, 0.6] }, 6);
     const files = (await listImageFolder(heldOut)).files;
     const scores: Record<string, number> = {};
     for (const classWeight of ['none', 'balanced'] as const) {
-      // A random ResNet50 keeps the inputs apart (a random MobileNet's features all but vanish).
-      const o = { base: 'resnet50', weights: null, inputSize: 32, head: 'gap, dense:1:sigmoid', learningRate: 0.01, classWeight, seed: 3 };
+      const o = { base: 'mobilenet', alpha: 0.25, weights: MOBILENET_H5, inputSize: 96, head: 'gap, dense:1:sigmoid', learningRate: 0.01, classWeight, seed: 3 };
       const r = await trainImageClassifier(train, o);
       // n / (2 × count) per class: about 0.56 and 5 on the ~9:1 training split.
       if (classWeight === 'balanced')

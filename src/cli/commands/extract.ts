@@ -56,7 +56,7 @@ Examples:
     const format = formatOf(out, (values.format as string | undefined) ?? (shard && !path.extname(out) ? 'parquet' : undefined));
     const spec = getApplication(values.base as string).spec;
     const size = numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? spec.defaultSize;
-    const batchSize = numberOption(values, 'batch-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 32;
+    const batchSize = numberOption(values, 'batch-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 64;
     const pooling = (values.pooling as string | undefined) ?? 'avg';
     if (!['avg', 'max', 'none'].includes(pooling)) throw new UsageError(`--pooling must be avg, max or none; got '${pooling}'`);
     const engine: EngineName = await resolveEngine(values.engine as string | undefined);
