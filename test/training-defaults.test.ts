@@ -181,13 +181,24 @@ describe('class weights on a 1:9 binary set', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   // Real MobileNet features: a randomly initialised base is drawn anew each run (its init is not seeded), which
   // made the two runs' features, and so the comparison, change from run to run.
-  test('--class-weight balanced scores a clearly higher balanced accuracy on held-out images than no weights', { skip: needsShared(MOBILENET_H5) }, async () => {
+  test('--class-weight balanced scores a clearly higher balanced accuracy on held-out images than no weights', {
+    skip: needsShared(MOBILENET_H5),
+  }, async () => {
     const train = await mixFolder(path.join(dir, 'train'), { common: [270, 0.4], rare: [30, 0.6] }, 5);
     const heldOut = await mixFolder(path.join(dir, 'held-out'), { common: [80, 0.4], rare: [80, 0.6] }, 6);
     const files = (await listImageFolder(heldOut)).files;
     const scores: Record<string, number> = {};
     for (const classWeight of ['none', 'balanced'] as const) {
-      const o = { base: 'mobilenet', alpha: 0.25, weights: MOBILENET_H5, inputSize: 96, head: 'gap, dense:1:sigmoid', learningRate: 0.01, classWeight, seed: 3 };
+      const o = {
+        base: 'mobilenet',
+        alpha: 0.25,
+        weights: MOBILENET_H5,
+        inputSize: 96,
+        head: 'gap, dense:1:sigmoid',
+        learningRate: 0.01,
+        classWeight,
+        seed: 3,
+      };
       const r = await trainImageClassifier(train, o);
       // n / (2 × count) per class: about 0.56 and 5 on the ~9:1 training split.
       if (classWeight === 'balanced')
