@@ -141,6 +141,7 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
       await page.click('[data-testid=start]');
       await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 120_000 });
       await page.waitForSelector('[data-testid=confusion]', { timeout: 120_000 });
+      assert.match((await page.textContent('[data-testid=metrics]')) ?? '', /balanced accuracy \d+\.\d%, macro F1 [\d.]+ · ROC AUC [\d.]+, PR AUC/);
       assert.match((await page.textContent('[data-testid=progress]')) ?? '', /done/);
       // A reload re-attaches to the (finished) job: its curves come back.
       // The token went into a cookie and out of the address.

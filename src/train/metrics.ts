@@ -51,24 +51,9 @@ const argmax = (row: ArrayLike<number>) => {
   return best;
 };
 
-export interface ClassMetrics {
-  className: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+import type { ClassMetrics, ClassificationReport } from './shapes.js';
 
-export interface ClassificationReport {
-  accuracy: number;
-  balancedAccuracy: number;
-  macro: { precision: number; recall: number; f1: number };
-  perClass: ClassMetrics[];
-  /** confusionMatrix[true][predicted]. */
-  confusionMatrix: number[][];
-  /** Two classes (the second is the positive one): threshold-free and at-threshold metrics. */
-  binary?: { rocAuc: number; prAuc: number; threshold: number; sensitivity: number; specificity: number };
-}
+export type { ClassMetrics, ClassificationReport } from './shapes.js';
 
 /** Class weights by Keras's and scikit-learn's 'balanced' rule: n / (classes × count of the class). */
 export function balancedClassWeights(labels: number[], classes: number): number[] {

@@ -40,3 +40,22 @@ export interface StrategyResult {
   bestValAccuracy: number | null;
   finalValAccuracy: number | null;
 }
+
+export interface ClassMetrics {
+  className: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface ClassificationReport {
+  accuracy: number;
+  balancedAccuracy: number;
+  macro: { precision: number; recall: number; f1: number };
+  perClass: ClassMetrics[];
+  /** confusionMatrix[true][predicted]. */
+  confusionMatrix: number[][];
+  /** Two classes (the second is the positive one): threshold-free and at-threshold metrics. */
+  binary?: { rocAuc: number; prAuc: number; threshold: number; sensitivity: number; specificity: number };
+}

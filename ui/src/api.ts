@@ -1,5 +1,5 @@
 // Types of what the server sends come from the library's own Node-free shapes module.
-import type { StrategyResult, TrainEvent } from '../../src/train/shapes.js';
+import type { ClassificationReport, StrategyResult, TrainEvent } from '../../src/train/shapes.js';
 
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(path, init);
@@ -35,11 +35,7 @@ export interface TrainResult {
   name: string;
   classNames: string[];
   val: { loss: number | null; accuracy: number | null };
-  evaluation: {
-    accuracy: number;
-    confusionMatrix: number[][];
-    perClass: Array<{ className: string; precision: number; recall: number; f1: number; support: number }>;
-  } | null;
+  evaluation: ClassificationReport | null;
 }
 export interface CompareResult {
   kind: 'compare';

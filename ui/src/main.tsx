@@ -34,6 +34,8 @@ interface SavedForm {
   settings: Settings;
   dataset: string;
 }
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
 function savedForm(): SavedForm | null {
   try {
     return JSON.parse(localStorage.getItem(FORM_KEY) ?? 'null') as SavedForm | null;
@@ -306,6 +308,11 @@ function Results({ result }: { result: TrainResult | CompareResult }) {
       <p>validation accuracy {result.val.accuracy === null ? '—' : `${(result.val.accuracy * 100).toFixed(1)}%`}</p>
       {e && (
         <>
+          <p data-testid="metrics">
+            balanced accuracy {pct(e.balancedAccuracy)}, macro F1 {e.macro.f1.toFixed(3)}
+            {e.binary &&
+              ` · ROC AUC ${e.binary.rocAuc.toFixed(3)}, PR AUC ${e.binary.prAuc.toFixed(3)}, at threshold ${e.binary.threshold.toFixed(2)}: sensitivity ${pct(e.binary.sensitivity)}, specificity ${pct(e.binary.specificity)}`}
+          </p>
           <table data-testid="confusion">
             <tr>
               <th>true \ predicted</th>
