@@ -150,6 +150,12 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
       await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 30_000 });
       // ...and the form comes back as it was left (local storage), not reset to its defaults.
       await page.waitForSelector('[data-testid=classes] img');
+      // Restoring is asynchronous (the saved form, then the dataset's listing): wait for the select to show it.
+      await page
+        .waitForFunction(() => (document.querySelector('[data-testid=dataset]') as HTMLSelectElement | null)?.value === 'flowers', undefined, {
+          timeout: 15_000,
+        })
+        .catch(() => undefined);
       assert.equal(await page.inputValue('[data-testid=dataset]'), 'flowers');
       assert.equal(await page.inputValue('[data-testid=weights]'), 'none');
       assert.equal(await page.inputValue('[data-testid=input-size]'), '32');

@@ -111,8 +111,10 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
       <label>Dataset folder (class sub-folders)</label>
       <select data-testid="dataset" value={dataset?.path ?? ''} onChange={(e) => onPick((e.target as HTMLSelectElement).value)}>
         <option value="">choose…</option>
+        {/* `selected` as well as the select's value: a dataset restored after a reload may be picked before the
+            list arrives, and a select does not take a value whose option is not there yet. */}
         {list.map((d) => (
-          <option value={d.path}>
+          <option value={d.path} selected={d.path === dataset?.path}>
             {d.path} ({d.classes.length} classes)
           </option>
         ))}
