@@ -4,38 +4,14 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { isContainer } from '../model/introspect.js';
+import { LOADABLE_CLASSES } from './from-keras.js';
 
 type Json = Record<string, unknown>;
 type Layer = tfl.layers.Layer;
 type Shape = Array<number | null>;
 
-/** Layer classes transferkit writes to a Keras file; their tfjs config keys are Keras 3's argument names. */
-export const WRITABLE_CLASSES = [
-  'InputLayer',
-  'Dense',
-  'Conv2D',
-  'DepthwiseConv2D',
-  'SeparableConv2D',
-  'BatchNormalization',
-  'Activation',
-  'ReLU',
-  'Dropout',
-  'Flatten',
-  'Reshape',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D',
-  'ZeroPadding2D',
-  'Add',
-  'Multiply',
-  'Concatenate',
-  'Rescaling',
-  'Normalization',
-  'Sequential',
-  'Functional',
-  'Model',
-] as const;
+/** Transferkit writes the classes it reads back (their tfjs config keys are Keras 3's argument names). */
+const WRITABLE_CLASSES = LOADABLE_CLASSES;
 
 const WRITABLE = new Set<string>(WRITABLE_CLASSES);
 
