@@ -12,9 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { applications, createPredictor, initBackend, loadModel, saveWeights, trainImageClassifier } from '../src/index.js';
 import { loadImageBatch, photoSource } from '../src/data/batches.js';
 import { writeKerasWeights, type WeightToWrite } from '../src/weights/h5.js';
-import { CLI, type CliResult, cli, makeImageFolder, tempDir } from './helpers.js';
-
-const BASE = ['--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32'];
+import { CLI, type CliResult, cli, makeImageFolder, tempDir, TINY_BASE } from './helpers.js';
 
 /** Every file under `dir`, recursively. */
 function walk(dir: string): string[] {
@@ -107,7 +105,7 @@ describe('bad-input corpus: images', () => {
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 6, size: 32 });
     for (const [, name, make] of IMAGES) await make(path.join(data, 'alpha', name));
     writeFileSync(path.join(data, 'alpha', '.DS_Store'), 'finder junk');
-    const r = cli(['train', data, ...BASE, '--epochs', '1', '--json']);
+    const r = cli(['train', data, ...TINY_BASE, '--epochs', '1', '--json']);
     clean(r, dir);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
@@ -176,7 +174,7 @@ describe('bad-input corpus: folders', () => {
     test(what, async () => {
       const root = tempDir();
       const data = await make(root);
-      const r = cli(['train', data, ...BASE, '--epochs', '1', '--json']);
+      const r = cli(['train', data, ...TINY_BASE, '--epochs', '1', '--json']);
       clean(r, root);
       if (expect instanceof RegExp) {
         assert.equal(r.code, 1, r.stdout);
@@ -246,7 +244,7 @@ describe('bad-input corpus: weights files', () => {
       const file = path.join(dir, 'w.h5');
       await make(file);
       const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 3 });
-      const r = cli(['train', data, ...BASE.map((a) => (a === 'none' ? file : a)), '--epochs', '1']);
+      const r = cli(['train', data, ...TINY_BASE.map((a) => (a === 'none' ? file : a)), '--epochs', '1']);
       clean(r, dir);
       assert.equal(r.code, 1);
       assert.match(r.stderr, error);
@@ -270,7 +268,7 @@ describe('bad-input corpus: saved models and flags', () => {
   async function savedModel(dir: string): Promise<{ out: string; data: string }> {
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 4, size: 32 });
     const out = path.join(dir, 'model');
-    const r = cli(['train', data, ...BASE, '--epochs', '1', '--out', out]);
+    const r = cli(['train', data, ...TINY_BASE, '--epochs', '1', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     return { out, data };
   }
@@ -304,15 +302,15 @@ describe('bad-input corpus: saved models and flags', () => {
 
   const FLAGS: Array<[string, string[], number, RegExp]> = [
     ['unknown model id', ['--base', 'vgg17'], 1, /unknown model 'vgg17'|vgg17/],
-    ['unknown layer for --unfreeze-from', [...BASE, '--strategy', 'fine-tune', '--unfreeze-from', 'block9_conv1'], 1, /block9_conv1/],
-    ['a bad head spec', [...BASE, '--head', 'gap, dense:-3'], 2, /head layer 'dense:-3': needs dense:UNITS\[:ACTIVATION\] with UNITS a positive integer/],
+    ['unknown layer for --unfreeze-from', [...TINY_BASE, '--strategy', 'fine-tune', '--unfreeze-from', 'block9_conv1'], 1, /block9_conv1/],
+    ['a bad head spec', [...TINY_BASE, '--head', 'gap, dense:-3'], 2, /head layer 'dense:-3': needs dense:UNITS\[:ACTIVATION\] with UNITS a positive integer/],
     ['input size below the minimum', ['--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '16'], 1, /32/],
-    ['negative epochs', [...BASE, '--epochs', '-2'], 2, /--epochs -2: a value that starts with '-' is written --epochs=-2/],
-    ['negative epochs, written --epochs=-2', [...BASE, '--epochs=-2'], 2, /--epochs must be a positive integer/],
-    ['learning rate NaN', [...BASE, '--learning-rate', 'NaN'], 2, /--learning-rate must be a positive number/],
-    ['an unknown flag', [...BASE, '--epoch', '3'], 2, /--epoch/],
-    ['an unknown strategy', [...BASE, '--strategy', 'magic'], 2, /--strategy must be one of/],
-    ['an unknown engine', [...BASE, '--engine', 'gpu'], 1, /unknown engine 'gpu'/],
+    ['negative epochs', [...TINY_BASE, '--epochs', '-2'], 2, /--epochs -2: a value that starts with '-' is written --epochs=-2/],
+    ['negative epochs, written --epochs=-2', [...TINY_BASE, '--epochs=-2'], 2, /--epochs must be a positive integer/],
+    ['learning rate NaN', [...TINY_BASE, '--learning-rate', 'NaN'], 2, /--learning-rate must be a positive number/],
+    ['an unknown flag', [...TINY_BASE, '--epoch', '3'], 2, /--epoch/],
+    ['an unknown strategy', [...TINY_BASE, '--strategy', 'magic'], 2, /--strategy must be one of/],
+    ['an unknown engine', [...TINY_BASE, '--engine', 'gpu'], 1, /unknown engine 'gpu'/],
   ];
   for (const [what, args, code, error] of FLAGS) {
     test(`train: ${what}`, async () => {
@@ -331,7 +329,7 @@ describe('bad-input corpus: saved models and flags', () => {
     const rows = ['file,target', ...['alpha', 'beta'].flatMap((c) => readdirSync(path.join(data, c)).map((f) => `images/${c}/${f},${c === 'alpha' ? 1 : 2}`))];
     writeFileSync(path.join(dir, 't.csv'), rows.join('\n'));
     const out = path.join(dir, 'model');
-    const r = cli(['train', path.join(dir, 't.csv'), ...BASE, '--epochs', '5', '--optimizer', 'sgd', '--learning-rate', '1e20', '--out', out]);
+    const r = cli(['train', path.join(dir, 't.csv'), ...TINY_BASE, '--epochs', '5', '--optimizer', 'sgd', '--learning-rate', '1e20', '--out', out]);
     clean(r, dir);
     assert.equal(r.code, 1);
     assert.match(
@@ -376,7 +374,7 @@ for (let i = 0; ; i++) await saveModel(m, ${JSON.stringify(out)}, { format: 'tra
     const dir = tempDir();
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 30, size: 32 });
     const out = path.join(dir, 'model');
-    const child = spawn(process.execPath, [CLI, 'train', data, ...BASE, '--strategy', 'full', '--epochs', '500', '--batch-size', '4', '--out', out], {
+    const child = spawn(process.execPath, [CLI, 'train', data, ...TINY_BASE, '--strategy', 'full', '--epochs', '500', '--batch-size', '4', '--out', out], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildBandBase } from '../src/applications/bands.js';
 import { getApplication } from '../src/applications/index.js';
 import { initBackend } from '../src/engine/backend.js';
-import { MOBILENET_H5, cli, needsShared, tempDir } from './helpers.js';
+import { MOBILENET_H5, cli, needsShared, tempDir, TINY_BASE } from './helpers.js';
 
 const GOOD = path.join(DICOM_FIXTURES, 'good');
 const BAD = path.join(DICOM_FIXTURES, 'bad');
@@ -192,25 +192,7 @@ describe('CLI on DICOM', () => {
   test('train, predict, evaluate and explain on a DICOM class folder (random weights: a smoke run); the window is stored', async () => {
     const data = await makeBlobDicomFolder(path.join(tempDir(), 'ct'), 6, 32);
     const out = path.join(tempDir(), 'model');
-    const t = cli([
-      'train',
-      data,
-      '--base',
-      'mobilenet',
-      '--alpha',
-      '0.25',
-      '--weights',
-      'none',
-      '--input-size',
-      '32',
-      '--epochs',
-      '1',
-      '--window',
-      'bone',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const t = cli(['train', data, ...TINY_BASE, '--epochs', '1', '--window', 'bone', '--out', out, '--json']);
     assert.equal(t.code, 0, t.stderr);
     assert.equal(JSON.parse(t.stdout).images.train + JSON.parse(t.stdout).images.validation, 12);
     const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
@@ -239,24 +221,7 @@ describe('CLI on DICOM', () => {
   test('--gray-to-rgb sum: a one-channel model, saved and used as such', async () => {
     const data = await makeBlobDicomFolder(path.join(tempDir(), 'ct'), 4, 32);
     const out = path.join(tempDir(), 'model');
-    const t = cli([
-      'train',
-      data,
-      '--base',
-      'mobilenet',
-      '--alpha',
-      '0.25',
-      '--weights',
-      'none',
-      '--input-size',
-      '32',
-      '--epochs',
-      '1',
-      '--gray-to-rgb',
-      'sum',
-      '--out',
-      out,
-    ]);
+    const t = cli(['train', data, ...TINY_BASE, '--epochs', '1', '--gray-to-rgb', 'sum', '--out', out]);
     assert.equal(t.code, 0, t.stderr);
     const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
     assert.deepEqual([meta.inputShape, meta.training.grayToRgb], [[32, 32, 1], 'sum']);

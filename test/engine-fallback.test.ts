@@ -8,7 +8,7 @@ import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.j
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import type { OptimizerSpec } from '../src/engine/optimizers.js';
-import { cli, makeImageFolder, tempDir, withoutOrt } from './helpers.js';
+import { cli, makeImageFolder, tempDir, withoutOrt, TINY_BASE } from './helpers.js';
 
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let worst = 0;
@@ -113,27 +113,7 @@ describe('without ONNX Runtime the CLI says so once and trains on tfjs-wasm', ()
     const out = path.join(dir, 'model');
     const hook = withoutOrt(dir);
     const r = cli(
-      [
-        'train',
-        data,
-        '--base',
-        'mobilenet',
-        '--alpha',
-        '0.25',
-        '--weights',
-        'none',
-        '--input-size',
-        '32',
-        '--strategy',
-        'fine-tune',
-        '--unfreeze-from',
-        'conv_dw_13',
-        '--epochs',
-        '2',
-        '--out',
-        out,
-        '--json',
-      ],
+      ['train', data, ...TINY_BASE, '--strategy', 'fine-tune', '--unfreeze-from', 'conv_dw_13', '--epochs', '2', '--out', out, '--json'],
       {},
       undefined,
       hook,

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tflTypes from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend } from '../src/index.js';
 import { createPredictor } from '../src/engine/predictor.js';
-import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
+import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir, TINY_BASE } from './helpers.js';
 
 before(async () => {
   await initBackend();
@@ -138,23 +138,7 @@ describe('transferkit extract', () => {
     writeFileSync(path.join(data, 'alpha', 'broken.jpg'), 'not a jpeg');
     writeFileSync(path.join(data, 'beta', 'notes.txt'), 'hello');
     const out = path.join(tempDir(), 'features.npy');
-    const r = cli([
-      'extract',
-      data,
-      '--base',
-      'mobilenet',
-      '--alpha',
-      '0.25',
-      '--weights',
-      'none',
-      '--input-size',
-      '32',
-      '--batch-size',
-      '4',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = cli(['extract', data, ...TINY_BASE, '--batch-size', '4', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.images, 10);

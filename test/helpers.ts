@@ -39,6 +39,9 @@ export function tempDir(prefix = 'transferkit-test-'): string {
 
 export const SEED_HEAD = 'flatten, dense:256:relu, dense:1:sigmoid';
 
+/** CLI flags for the smallest base the tests train: MobileNet α=0.25, random weights, 32×32. */
+export const TINY_BASE = ['--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32'];
+
 /**
  * Writes a small image dataset: `dir/<class>/<i>.png|jpg`, each class a different colour with noise, so a
  * classifier can learn it. Returns the folder.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { CIFAR_DIR, MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir, TINY_BASE } from './helpers.js';
 
 describe('transferkit train', () => {
   test('a folder with a corrupt JPEG, a text file and an empty class folder trains and reports the skips', async () => {
@@ -11,25 +11,7 @@ describe('transferkit train', () => {
     writeFileSync(path.join(data, 'beta', 'readme.txt'), 'not an image');
     mkdirSync(path.join(data, 'empty'));
     const out = path.join(tempDir(), 'model');
-    const r = cli([
-      'train',
-      data,
-      '--base',
-      'mobilenet',
-      '--alpha',
-      '0.25',
-      '--weights',
-      'none',
-      '--input-size',
-      '32',
-      '--epochs',
-      '3',
-      '--batch-size',
-      '8',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = cli(['train', data, ...TINY_BASE, '--epochs', '3', '--batch-size', '8', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.deepEqual(j.classNames, ['alpha', 'beta', 'empty', 'gamma']);
@@ -84,25 +66,7 @@ describe('transferkit train', () => {
   test('compare: the three strategies on one split, with a table, charts and an HTML report', async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 6, size: 32 });
     const out = path.join(tempDir(), 'cmp');
-    const r = cli([
-      'compare',
-      data,
-      '--base',
-      'mobilenet',
-      '--alpha',
-      '0.25',
-      '--weights',
-      'none',
-      '--input-size',
-      '32',
-      '--unfreeze-from',
-      'conv_dw_13',
-      '--epochs',
-      '1',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = cli(['compare', data, ...TINY_BASE, '--unfreeze-from', 'conv_dw_13', '--epochs', '1', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const rows = JSON.parse(r.stdout);
     assert.deepEqual(
@@ -126,14 +90,7 @@ describe('transferkit train', () => {
     const r = cli([
       'train',
       data,
-      '--base',
-      'mobilenet',
-      '--alpha',
-      '0.25',
-      '--weights',
-      'none',
-      '--input-size',
-      '32',
+      ...TINY_BASE,
       '--epochs',
       '40',
       '--learning-rate',

@@ -4,9 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { applications, augmentBatch, imageDatasetFromDirectory, initBackend, parseAugmentSpec, saveWeights, trainImageClassifier } from '../src/index.js';
-import { cli, makeImageFolder, tempDir } from './helpers.js';
-
-const BASE = ['--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32'];
+import { cli, makeImageFolder, tempDir, TINY_BASE } from './helpers.js';
 
 describe('imageDatasetFromDirectory', () => {
   test("Keras's options: split by seed, label modes, grayscale, streamed batches", async () => {
@@ -82,12 +80,12 @@ describe('augmentation', () => {
 
   test('training with --augment is repeatable with a seed and says the prefix runs per batch', async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 8, size: 32 });
-    const run = () => cli(['train', data, ...BASE, '--epochs', '2', '--augment', '--seed', '4', '--json']);
+    const run = () => cli(['train', data, ...TINY_BASE, '--epochs', '2', '--augment', '--seed', '4', '--json']);
     const [r1, r2] = [run(), run()];
     assert.equal(r1.code, 0, r1.stderr);
     assert.match(r1.stderr, /augmenting training images \(flip:horizontal, rotation:0.1, zoom:0.1\): the frozen part runs on every training batch/);
     assert.deepEqual(JSON.parse(r1.stdout).val, JSON.parse(r2.stdout).val);
-    const bad = cli(['train', data, ...BASE, '--augment-spec', 'spin:1']);
+    const bad = cli(['train', data, ...TINY_BASE, '--augment-spec', 'spin:1']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /unknown transform 'spin'/);
   });
@@ -103,7 +101,7 @@ describe('feature cache on disk', () => {
       await applications.getApplication('mobilenet').build({ weights: null, includeTop: false, inputShape: [32, 32, 3], alpha: 0.25 }),
       weights,
     );
-    const args = BASE.map((a) => (a === 'none' ? weights : a));
+    const args = TINY_BASE.map((a) => (a === 'none' ? weights : a));
     const run = () => cli(['train', data, ...args, '--epochs', '2', '--feature-cache', 'disk', '--json'], { TRANSFERKIT_HOME: home });
     const first = run();
     assert.equal(first.code, 0, first.stderr);
@@ -138,7 +136,7 @@ describe('regression from a CSV', () => {
     const csv = path.join(dir, 'targets.csv');
     writeFileSync(csv, rows.join('\n') + '\n');
     const out = path.join(dir, 'model');
-    const r = cli(['train', csv, ...BASE, '--epochs', '15', '--learning-rate', '0.01', '--out', out, '--json']);
+    const r = cli(['train', csv, ...TINY_BASE, '--epochs', '15', '--learning-rate', '0.01', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.task, 'regression');
@@ -154,7 +152,7 @@ describe('regression from a CSV', () => {
     const p = cli(['predict', out, path.join(data, 'alpha', '000.png'), '--json']);
     assert.equal(p.code, 0, p.stderr);
     assert.ok(Number.isFinite(JSON.parse(p.stdout)[0].value));
-    const bad = cli(['train', path.join(dir, 'nope.csv'), ...BASE]);
+    const bad = cli(['train', path.join(dir, 'nope.csv'), ...TINY_BASE]);
     assert.match(bad.stderr, /nope\.csv: cannot read the targets CSV \(ENOENT\)/);
   });
 });
@@ -163,7 +161,7 @@ describe('evaluation and leaks', () => {
   test('evaluate --subset validation reproduces the validation accuracy and draws the confusion matrix', async () => {
     const data = await makeImageFolder(path.join(tempDir(), 'data'), { classes: ['a', 'b', 'c'], perClass: 10, size: 32 });
     const out = path.join(tempDir(), 'model');
-    const r = cli(['train', data, ...BASE, '--epochs', '3', '--learning-rate', '0.01', '--seed', '8', '--out', out, '--json']);
+    const r = cli(['train', data, ...TINY_BASE, '--epochs', '3', '--learning-rate', '0.01', '--seed', '8', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const png = path.join(tempDir(), 'cm.png');
     const e = cli(['evaluate', out, data, '--subset', 'validation', '--confusion-matrix', png, '--json']);

@@ -15,7 +15,7 @@ import { averagePrecision, balancedClassWeights, classificationReport, rocAuc, y
 import { trainedModelMetadata } from '../src/train/fit.js';
 import { learningRateAt } from '../src/train/schedule.js';
 import { suggest } from '../src/train/lr-find.js';
-import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
+import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir, TINY_BASE } from './helpers.js';
 
 /** A seeded uniform generator and a normal one drawn from it. */
 function generators(start: number): { rand: () => number; gauss: () => number } {
@@ -214,11 +214,10 @@ describe('class weights on a 1:9 binary set', () => {
 describe('the CLI: epochs auto, lr-find, thresholds', () => {
   const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const BASE = ['--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32'];
   test('train with no --epochs stops on the validation loss, keeps the best epoch and says so; without validation it falls back', async () => {
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 12, size: 32 });
     const out = path.join(dir, 'model');
-    const r = cli(['train', data, ...BASE, '--threshold', 'auto', '--out', out, '--json']);
+    const r = cli(['train', data, ...TINY_BASE, '--threshold', 'auto', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     const [phase] = j.phases;
@@ -231,7 +230,7 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
     assert.match(r.stderr, new RegExp(`restored the weights of epoch ${phase.bestEpoch} `));
     assert.ok(j.threshold > 0 && j.threshold < 1 && j.val.report.binary.threshold === j.threshold);
     assert.equal(JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8')).threshold, j.threshold);
-    const none = cli(['train', data, ...BASE, '--validation-split', '0', '--json']);
+    const none = cli(['train', data, ...TINY_BASE, '--validation-split', '0', '--json']);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stderr, /epochs auto needs a validation split to stop on: training a fixed 20 epochs instead/);
     assert.equal(JSON.parse(none.stdout).history.length, 20);
@@ -245,7 +244,7 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
   test('lr-find sweeps the rate, draws the curve with the suggestion marked and prints it', async () => {
     const data = await makeImageFolder(path.join(dir, 'lr-data'), { perClass: 12, size: 32 });
     const out = path.join(dir, 'lr');
-    const r = cli(['lr-find', data, ...BASE, '--steps', '60', '--out', out, '--json']);
+    const r = cli(['lr-find', data, ...TINY_BASE, '--steps', '60', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.ok(j.suggested > 0 && Math.abs(j.suggested - j.minimum / 10) < 1e-12);
