@@ -3,6 +3,7 @@ import { TransferkitError } from '../errors.js';
 import { type ApplicationSpec, applicationInfo } from './common.js';
 import type { PreprocessMode } from '../data/preprocess.js';
 import type { ApplicationArgs } from './inputs.js';
+import * as convnext from './convnext.js';
 import { MOBILENET, type MobileNetArgs, mobilenet } from './mobilenet.js';
 import { DENSENET121, DENSENET169, DENSENET201, densenet121, densenet169, densenet201 } from './densenet.js';
 import * as efficientnet from './efficientnet.js';
@@ -42,7 +43,8 @@ export {
   efficientnetB6,
   efficientnetB7,
 } from './efficientnet.js';
-export { CustomScaleLayer, HardSwish, Normalization, Rescaling } from './layers.js';
+export { convnextTiny, convnextSmall, convnextBase, convnextLarge, convnextXLarge, type ConvNeXtArgs } from './convnext.js';
+export { CustomScaleLayer, HardSwish, LayerScale, Normalization, Rescaling } from './layers.js';
 
 /** A model as the CLI, the workflows and the page find it: by id, or by Keras's function name. */
 export interface ApplicationEntry {
@@ -85,6 +87,11 @@ const ENTRIES: ApplicationEntry[] = [
   { spec: efficientnetV2.EFFICIENTNET_V2_S, build: efficientnetV2.efficientnetV2S },
   { spec: efficientnetV2.EFFICIENTNET_V2_M, build: efficientnetV2.efficientnetV2M },
   { spec: efficientnetV2.EFFICIENTNET_V2_L, build: efficientnetV2.efficientnetV2L },
+  { spec: convnext.CONVNEXT_TINY, build: convnext.convnextTiny },
+  { spec: convnext.CONVNEXT_SMALL, build: convnext.convnextSmall },
+  { spec: convnext.CONVNEXT_BASE, build: convnext.convnextBase },
+  { spec: convnext.CONVNEXT_LARGE, build: convnext.convnextLarge },
+  { spec: convnext.CONVNEXT_XLARGE, build: convnext.convnextXLarge },
 ];
 
 /** Every model id transferkit can build. */

@@ -145,3 +145,41 @@ export class CustomScaleLayer extends tfl.layers.Layer {
 }
 
 tf.serialization.registerClass(CustomScaleLayer);
+
+export interface LayerScaleArgs {
+  /** The scale's initial value (ConvNeXt: 1e-6). */
+  initValues: number;
+  projectionDim: number;
+  name?: string;
+}
+
+/** ConvNeXt's `LayerScale`: `x · gamma`, one trainable factor per channel (the last axis), serialised as Keras's. */
+export class LayerScale extends tfl.layers.Layer {
+  static className = 'LayerScale';
+  readonly initValues: number;
+  readonly projectionDim: number;
+  private gamma?: tfl.LayerVariable;
+
+  constructor(args: LayerScaleArgs) {
+    super({ name: args.name });
+    this.initValues = args.initValues;
+    this.projectionDim = args.projectionDim;
+  }
+
+  build(): void {
+    this.gamma = this.addWeight('gamma', [this.projectionDim], 'float32', tfl.initializers.constant({ value: this.initValues }));
+    this.built = true;
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.mul(x, (this.gamma as tfl.LayerVariable).read());
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    // tfjs writes config keys in Python's snake case when saving (init_values, projection_dim), as Keras does.
+    return { ...super.getConfig(), initValues: this.initValues, projectionDim: this.projectionDim };
+  }
+}
+
+tf.serialization.registerClass(LayerScale);

@@ -70,9 +70,14 @@ export interface LoadReport {
 
 const fmt = (s: ReadonlyArray<number | null>) => `[${s.join(', ')}]`;
 
-/** Normalization's statistics: Keras stores them as [C], transferkit's layer keeps them broadcastable ([1, 1, C]). */
+/**
+ * Shapes that hold the same numbers in the same order: Normalization's statistics (Keras [C], transferkit's layer
+ * broadcastable [1, 1, C]), and a depthwise kernel that Keras writes as `Conv2D(groups=C)`'s [KH, KW, 1, C]
+ * (ConvNeXt) where DepthwiseConv2D has [KH, KW, C, 1].
+ */
 export const sameShape = (layer: Layer, a: number[], b: ReadonlyArray<number | null>) =>
-  fmt(a) === fmt(b) || (layer.getClassName() === 'Normalization' && fmt(a.filter((d) => d !== 1)) === fmt(b.filter((d) => d !== 1)));
+  fmt(a) === fmt(b) ||
+  (['Normalization', 'DepthwiseConv2D'].includes(layer.getClassName()) && fmt(a.filter((d) => d !== 1)) === fmt(b.filter((d) => d !== 1)));
 
 function listing(what: string, items: string[]): string {
   const shown = items.slice(0, 3).join(', ');
