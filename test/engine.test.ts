@@ -31,10 +31,15 @@ async function ortVsTfjs(model: tflTypes.LayersModel, n = 2, until?: string): Pr
   return { rel: err / ref, shape: ort.outputShape(n) };
 }
 
-/** Moving statistics and BatchNorm scales no initialiser gives, so a mistranslated BatchNorm shows. */
+/**
+ * Moving statistics and BatchNorm scales no initialiser gives, so a mistranslated BatchNorm shows; the same for
+ * LayerNormalization and ConvNeXt's LayerScale (whose initial 1e-6 would hide every residual branch).
+ */
 function randomiseBatchNorm(model: tflTypes.LayersModel): void {
   for (const l of model.layers) {
-    if (l.getClassName() === 'BatchNormalization') l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
+    if (['BatchNormalization', 'LayerNormalization', 'LayerScale'].includes(l.getClassName())) {
+      l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
+    }
   }
 }
 
@@ -70,6 +75,9 @@ const ZOO: Array<[string, number, boolean?, number?]> = [
   ['efficientnet_v2_b3', 32, true, 1e-2],
   ['efficientnet_v2_s', 35, true, 1e-2],
   ['efficientnet_v2_m', 32, true, 1e-2],
+  // ConvNeXt: LayerNormalization, Dense on feature maps, GELU, LayerScale, depthwise 7×7 with bias.
+  ['convnext_tiny', 35],
+  ['convnext_small', 32],
 ];
 
 describe('the ONNX compiler agrees with tfjs', () => {
@@ -93,6 +101,15 @@ describe('the ONNX compiler agrees with tfjs', () => {
     const prefix = await ortVsTfjs(model, 2, 'block5_conv1');
     assert.ok(prefix.rel < 1e-4);
     assert.deepEqual(prefix.shape, [2, 2, 2, 512]);
+  });
+
+  test("ConvNeXtTiny's head (pooling, LayerNormalization, Dense) and its in-model ImageNet normalisation", async () => {
+    const m = await applications.getApplication('ConvNeXtTiny').build({ weights: null, inputShape: [32, 32, 3], classes: 5 });
+    randomiseBatchNorm(m);
+    const { rel, shape } = await ortVsTfjs(m, 3);
+    m.dispose();
+    assert.ok(rel < 1e-4, `relative error ${rel}`);
+    assert.deepEqual(shape, [3, 5]);
   });
 
   test('a classifier top: global pooling, softmax, MobileNet reshape/conv_preds', async () => {

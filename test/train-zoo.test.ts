@@ -63,6 +63,10 @@ const ZOO: Array<[string, number, string]> = [
   // Whole models: strided and depthwise convolutions, correct_pad padding, squeeze-excite, inside the trained part.
   ['mobilenet_v2', 32, 'Conv1'],
   ['efficientnet_b0', 32, 'stem_conv_pad'],
+  // ConvNeXt: LayerNormalization (feature maps and pooled), strided 2×2 conv, depthwise 7×7 with bias, Dense on
+  // feature maps, GELU, LayerScale, residual sums; at 64×64 the last stage is 2×2.
+  ['convnext_tiny', 64, 'convnext_tiny_downsampling_layernorm_2'],
+  ['convnext_tiny', 32, 'convnext_tiny_stem_conv'],
 ];
 
 describe("one training step of each zoo model's trainable suffix matches tfjs autograd", () => {
@@ -71,7 +75,8 @@ describe("one training step of each zoo model's trainable suffix matches tfjs au
       // (Cases of the same model differ by cut point.)
       const base = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
       for (const l of base.layers) {
-        if (l.getClassName() === 'BatchNormalization' && !KEEP_BATCHNORM.has(id))
+        // ConvNeXt's LayerScale starts at 1e-6, which would hide every residual branch's gradient.
+        if ((l.getClassName() === 'BatchNormalization' && !KEEP_BATCHNORM.has(id)) || ['LayerNormalization', 'LayerScale'].includes(l.getClassName()))
           l.setWeights(l.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', i)));
       }
       const model = addHead(base, 'gap, dense:3:softmax');

@@ -30,17 +30,62 @@ export class Tape {
   }
 }
 
-/** x @ w (+ b): a Dense layer's product on flat inputs. Gradients: dx = dy wᵀ, dw = xᵀ dy, db = Σ dy. */
-export function dense(t: Tape, x: string, w: string, b: string | undefined, needsInputGrad: boolean): string {
+/**
+ * x @ w (+ b): a Dense layer's product over the last axis, of flat inputs or of every position of a feature map
+ * (rank > 2, ConvNeXt's pointwise layers). Gradients: dx = dy wᵀ, dw = xᵀ dy, db = Σ dy, with the positions as
+ * rows.
+ */
+export function dense(t: Tape, x: string, w: string, b: string | undefined, needsInputGrad: boolean, rank = 2): string {
   const { g } = t;
   const xw = g.op('MatMul', [x, w], {}, 'dense');
   const y = b ? g.op('Add', [xw, b], {}, 'dense_bias') : xw;
+  const rows = (v: string) => (rank === 2 ? v : g.op('Flatten', [v], { axis: rank - 1 }, 'rows'));
   t.record(() => {
     const dy = t.grad(y);
     if (!dy) return;
-    t.accumulate(w, g.op('Gemm', [x, dy], { transA: 1 }, 'dW'));
-    if (b) t.accumulate(b, g.op('ReduceSum', [dy, g.ints('axis0', [0])], { keepdims: 0 }, 'db'));
-    if (needsInputGrad) t.accumulate(x, g.op('Gemm', [dy, w], { transB: 1 }, 'dX'));
+    const dyRows = rows(dy);
+    t.accumulate(w, g.op('Gemm', [rows(x), dyRows], { transA: 1 }, 'dW'));
+    if (b) t.accumulate(b, g.op('ReduceSum', [dyRows, g.ints('axis0', [0])], { keepdims: 0 }, 'db'));
+    if (!needsInputGrad) return;
+    if (rank === 2) t.accumulate(x, g.op('Gemm', [dy, w], { transB: 1 }, 'dX'));
+    else t.accumulate(x, g.op('MatMul', [dy, g.op('Transpose', [w], { perm: [1, 0] })], {}, 'dX'));
+  });
+  return y;
+}
+
+/**
+ * LayerNormalization over the last axis with trainable γ and β: y = x̂·γ + β, x̂ = (x − μ)/σ, σ = √(var + ε).
+ * Gradients: dβ = Σ dy, dγ = Σ dy·x̂ over the rows; dx = (g − mean(g) − x̂·mean(g·x̂))/σ with g = dy·γ.
+ */
+export function layerNorm(t: Tape, x: string, gamma: string, beta: string, eps: number, rank: number): string {
+  const { g } = t;
+  const mean = (v: string) => g.op('ReduceMean', [v], { axes: [-1], keepdims: 1 }, 'ln_mean');
+  const centred = g.op('Sub', [x, mean(x)], {}, 'ln_centred');
+  const std = g.op('Sqrt', [g.op('Add', [mean(g.op('Mul', [centred, centred])), g.constant('ln_eps', [eps], [])])], {}, 'ln_std');
+  const xhat = g.op('Div', [centred, std], {}, 'ln_xhat');
+  const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'layer_norm');
+  const rowSum = (v: string) => g.op('ReduceSum', [g.op('Flatten', [v], { axis: rank - 1 }), g.ints('axis0', [0])], { keepdims: 0 });
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    t.accumulate(gamma, rowSum(g.op('Mul', [dy, xhat])));
+    t.accumulate(beta, rowSum(dy));
+    const gx = g.op('Mul', [dy, gamma]);
+    const inner = g.op('Sub', [g.op('Sub', [gx, mean(gx)]), g.op('Mul', [xhat, mean(g.op('Mul', [gx, xhat]))])]);
+    t.accumulate(x, g.op('Div', [inner, std], {}, 'dlayer_norm'));
+  });
+  return y;
+}
+
+/** ConvNeXt's LayerScale, x·γ with a trainable γ per channel (last axis): dγ = Σ dy·x over the rows, dx = dy·γ. */
+export function layerScale(t: Tape, x: string, gamma: string, rank: number, needsInputGrad: boolean): string {
+  const { g } = t;
+  const y = g.op('Mul', [x, gamma], {}, 'layer_scale');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    t.accumulate(gamma, g.op('ReduceSum', [g.op('Flatten', [g.op('Mul', [dy, x])], { axis: rank - 1 }), g.ints('axis0', [0])], { keepdims: 0 }, 'dgamma'));
+    if (needsInputGrad) t.accumulate(x, g.op('Mul', [dy, gamma], {}, 'dlayer_scale'));
   });
   return y;
 }
@@ -126,6 +171,18 @@ export function activate(t: Tape, x: string, name: string): string {
           g.op('Where', [g.op('Greater', [x, three]), g.constant('one', [1], []), middle]),
         ]);
         t.accumulate(x, g.op('Mul', [dy, d], {}, 'dhard_swish'));
+      });
+      return y;
+    }
+    case 'gelu': {
+      // Exact GELU, x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2; dy/dx = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
+      const cdf = g.op('Mul', [g.op('Add', [g.op('Erf', [g.op('Div', [x, g.constant('sqrt2', [Math.SQRT2], [])])]), g.constant('one', [1], [])]), g.constant('half', [0.5], [])]);
+      const y = g.op('Mul', [x, cdf], {}, 'gelu');
+      t.record(() => {
+        const dy = t.grad(y);
+        if (!dy) return;
+        const pdf = g.op('Mul', [g.op('Exp', [g.op('Mul', [g.op('Mul', [x, x]), g.constant('minus_half', [-0.5], [])])]), g.constant('inv_sqrt_2pi', [1 / Math.sqrt(2 * Math.PI)], [])]);
+        t.accumulate(x, g.op('Mul', [dy, g.op('Add', [cdf, g.op('Mul', [x, pdf])])], {}, 'dgelu'));
       });
       return y;
     }

@@ -187,8 +187,14 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       return [activation(g, pw, c.activation as string)];
     }
     case 'Dense': {
-      if (x.rank !== 2) throw new TransferkitError(`the ONNX compiler supports Dense on flat inputs only (layer ${layer.name} gets rank ${x.rank})`);
       const ws = w();
+      if (x.rank === 4) {
+        // Dense on the channels of a feature map (ConvNeXt's pointwise layers) is a 1×1 convolution.
+        const [ci, co] = ws.kernel.shape;
+        const y = conv(g, x, layer, { strides: 1, padding: 'valid' }, { values: ws.kernel.values, shape: [1, 1, ci, co] }, false, c.useBias ? ws.bias.values : undefined);
+        return [activation(g, y, c.activation as string)];
+      }
+      if (x.rank !== 2) throw new TransferkitError(`the ONNX compiler supports Dense on flat inputs and feature maps only (layer ${layer.name} gets rank ${x.rank})`);
       const inputs2 = [x.name, g.constant(`${layer.name}_W`, ws.kernel.values, ws.kernel.shape)];
       if (c.useBias) inputs2.push(g.constant(`${layer.name}_B`, ws.bias.values, ws.bias.shape));
       return [activation(g, { name: g.op('Gemm', inputs2, {}, layer.name), rank: 2 }, c.activation as string)];
@@ -238,6 +244,23 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       for (const other of inputs.slice(1)) acc = g.op(op, [acc, other.name], {}, layer.name);
       return [{ name: acc, rank: Math.max(...inputs.map((i) => i.rank)) }];
     }
+    case 'LayerNormalization': {
+      // Over the channels: axis 1 of NCHW feature maps and of [N, C] values alike.
+      const axes = ([] as number[]).concat(c.axis as number | number[]);
+      if (!(axes.length === 1 && (axes[0] === -1 || axes[0] === x.rank - 1))) {
+        throw new TransferkitError(`the ONNX compiler supports LayerNormalization over the last axis only (layer ${layer.name})`);
+      }
+      const ws = w();
+      const centred = g.op('Sub', [x.name, g.op('ReduceMean', [x.name], { axes: [1] })], {}, layer.name);
+      const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], { axes: [1] });
+      const std = g.op('Sqrt', [g.op('Add', [variance, g.constant(`${layer.name}_eps`, [c.epsilon as number], [])])]);
+      let y = g.op('Div', [centred, std], {}, layer.name);
+      if (ws.gamma) y = g.op('Mul', [y, channelConstant(g, `${layer.name}_gamma`, ws.gamma.values, x.rank)], {}, layer.name);
+      if (ws.beta) y = g.op('Add', [y, channelConstant(g, `${layer.name}_beta`, ws.beta.values, x.rank)], {}, layer.name);
+      return [{ name: y, rank: x.rank }];
+    }
+    case 'LayerScale':
+      return [{ name: g.op('Mul', [x.name, channelConstant(g, `${layer.name}_gamma`, w().gamma.values, x.rank)], {}, layer.name), rank: x.rank }];
     case 'CustomScaleLayer': {
       // InceptionResNetV2's scaled residual: inputs[0] + inputs[1] · scale.
       const scaled = g.op('Mul', [inputs[1].name, g.constant(`${layer.name}_scale`, [c.scale as number], [])], {}, layer.name);

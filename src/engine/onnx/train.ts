@@ -17,6 +17,8 @@ import {
   depthwiseConv2d,
   flatten,
   globalPool,
+  layerNorm,
+  layerScale,
   maskMul,
   maxPool,
   reshape,
@@ -113,8 +115,15 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
   };
   switch (layer.getClassName()) {
     case 'Dense':
-      if (shape.length !== 1) throw unsupported(`rank-${shape.length + 1} input: flatten first`);
-      return [withActivation(e, dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, e.needsGrad(x)), c.activation as string)];
+      return [withActivation(e, dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, e.needsGrad(x), shape.length + 1), c.activation as string)];
+    case 'LayerNormalization': {
+      const axes = ([] as number[]).concat(c.axis as number | number[]);
+      if (!(axes.length === 1 && (axes[0] === -1 || axes[0] === shape.length))) throw unsupported('normalising axes other than the last');
+      if (!c.center || !c.scale) throw unsupported('without centre or scale');
+      return [layerNorm(t, x, e.weight(layer, 0), e.weight(layer, 1), c.epsilon as number, shape.length + 1)];
+    }
+    case 'LayerScale':
+      return [layerScale(t, x, e.weight(layer, 0), shape.length + 1, e.needsGrad(x))];
     case 'Conv2D': {
       const z = conv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2], c.filters as number, e.needsGrad(x));
       return [withActivation(e, z, c.activation as string)];
