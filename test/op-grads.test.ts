@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../src/index.js';
+import { applications, initBackend } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 
 before(async () => {
@@ -108,6 +108,27 @@ CASES.push([
     tfl.layers
       .concatenate()
       .apply([x, tfl.layers.conv2d({ filters: 2, kernelSize: 1, kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor,
+]);
+// ConvNeXt's primitives: LayerNormalization over the channels (of a map and of a pooled vector), exact GELU,
+// LayerScale, Dense on the channels of a map.
+const layerNorm = () => tfl.layers.layerNormalization({ epsilon: 1e-6, gammaInitializer: init(), betaInitializer: init() });
+CASES.push(['layer normalization over the channels of a map', [4, 5], layer(layerNorm())]);
+CASES.push(['layer normalization of a pooled vector', [4, 4], (x) => layerNorm().apply(tfl.layers.globalAveragePooling2d({}).apply(x)) as tfl.SymbolicTensor]);
+CASES.push(['activation gelu (exact, erf)', [4, 4], layer(tfl.layers.activation({ activation: 'gelu' }))]);
+CASES.push([
+  'layer scale',
+  [4, 4],
+  (x) => {
+    const l = new applications.LayerScale({ initValues: 0.5, projectionDim: 3 });
+    const y = l.apply(x) as tfl.SymbolicTensor;
+    l.setWeights([tf.tensor1d([0.7, -1.3, 0.4])]);
+    return y;
+  },
+]);
+CASES.push([
+  'dense on the channels of a map',
+  [3, 4],
+  layer(tfl.layers.dense({ units: 5, activation: 'relu', kernelInitializer: init(), biasInitializer: init() })),
 ]);
 
 describe("each op's gradient in the compiled training step matches tfjs autograd", () => {

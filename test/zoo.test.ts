@@ -4,6 +4,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tflTypes from '@tensorflow/tfjs-layers';
 import { addHead, applications, countParams, initBackend, loadWeights, modelBlocks, saveWeights, unfreezeFrom } from '../src/index.js';
+import { writeKerasWeights } from '../src/weights/h5.js';
 import { cli, tempDir } from './helpers.js';
 
 before(async () => {
@@ -23,6 +24,8 @@ interface Expect {
   features: number;
   preprocessing: string;
   cut: string;
+  /** The classifier's name where it is not Keras's usual `predictions` (ConvNeXt's `<id>_head_dense`). */
+  top?: string;
 }
 
 const ZOO: Expect[] = [
@@ -101,7 +104,33 @@ const ZOO: Expect[] = [
     preprocessing: 'none',
     cut: 'expanded_conv_12_expand',
   },
+  ...convnexts(),
 ];
+
+function convnexts(): Expect[] {
+  // [size, with top, without top, features]; Keras 3.15.1's count_params() as above. Without top Keras keeps a
+  // LayerNormalization of the features (2 × features parameters).
+  const counts: Array<[string, number, number, number]> = [
+    ['tiny', 28_589_128, 27_820_128, 768],
+    ['small', 50_223_688, 49_454_688, 768],
+    ['base', 88_591_464, 87_566_464, 1024],
+    ['large', 197_767_336, 196_230_336, 1536],
+    ['xlarge', 350_196_968, 348_147_968, 2048],
+  ];
+  return counts.map(([size, withTop, noTop, features]) => ({
+    id: `convnext_${size}`,
+    withTop,
+    noTop,
+    min: 32,
+    minOutput: [1, 1, features],
+    features,
+    preprocessing: 'none',
+    cut: `convnext_${size}_downsampling_layernorm_2`,
+    top: `convnext_${size}_head_dense`,
+    // Small is Tiny with a longer third stage: the round trip of Base and larger would add only time.
+    ...(size === 'tiny' || size === 'small' ? {} : { big: true as const }),
+  }));
+}
 
 function resnets(): Expect[] {
   const counts: Array<[string, number, number]> = [
@@ -182,7 +211,7 @@ describe('the model zoo, Keras-exact', () => {
         const m = await build(z.id, {});
         assert.equal(countParams(m).total, z.withTop);
         assert.equal(applications.preprocessingOf(m), z.preprocessing);
-        assert.equal(m.getLayer('predictions').getConfig().activation, 'softmax');
+        assert.equal(m.getLayer(z.top ?? 'predictions').getConfig().activation, 'softmax');
         m.dispose();
         if (z.noTop) {
           const headless = await build(z.id, { includeTop: false });
@@ -359,5 +388,39 @@ describe('transferkit layers / summary for the zoo', () => {
     const bad = cli(['summary', 'resnet50', '--alpha', '0.5']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--alpha applies to mobilenet, mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large only, not resnet50/);
+  });
+});
+
+describe("ConvNeXt reads Keras's own .h5 layout", () => {
+  test('nested Sequential groups (stem, downsampling blocks) and Conv2D(groups=C) kernels (7, 7, 1, C) load strictly', async () => {
+    // The layout Keras writes (checked against a file Keras 3.15's legacy .h5 writer made): the stem's and each
+    // downsampling block's layers inside their Sequential's group, weights named `<seq>/<layer>/<weight>`.
+    const src = await build('convnext_tiny', { includeTop: false, inputShape: [32, 32, 3] });
+    const groups = new Map<string, Array<{ name: string; shape: number[]; values: Float32Array }>>();
+    for (const l of src.layers) {
+      if (l.weights.length === 0) continue;
+      const seq = /^convnext_tiny_(stem|downsampling)_(?:layernorm|conv)(?:_(\d))?$/.exec(l.name);
+      const group = seq ? (seq[1] === 'stem' ? 'convnext_tiny_stem' : `convnext_tiny_downsampling_block_${seq[2]}`) : l.name;
+      const list = groups.get(group) ?? [];
+      l.getWeights().forEach((w, i) => {
+        const short = l.weights[i].originalName.split('/').pop() as string;
+        const grouped = l.getClassName() === 'DepthwiseConv2D' && short === 'depthwise_kernel';
+        list.push({
+          name: `${seq ? `${group}/` : ''}${l.name}/${grouped ? 'kernel' : short}`,
+          shape: grouped ? [7, 7, 1, w.shape[2] as number] : w.shape,
+          values: w.dataSync() as Float32Array,
+        });
+      });
+      groups.set(group, list);
+    }
+    assert.equal(groups.get('convnext_tiny_stem')?.length, 4);
+    const file = path.join(tempDir(), 'convnext_tiny_keras_layout.h5');
+    await writeKerasWeights(file, groups, 'keras2');
+    const dst = await build('convnext_tiny', { includeTop: false, inputShape: [32, 32, 3] });
+    const report = await loadWeights(dst, file);
+    assert.equal(report.matchedBy, 'name');
+    assert.deepEqual(values(dst), values(src));
+    src.dispose();
+    dst.dispose();
   });
 });

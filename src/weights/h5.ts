@@ -102,13 +102,11 @@ function readKeras2(root: Group, file: string): Map<string, StoredWeight[]> {
     const group = quietly(file, `read layer ${layerName}`, () => root.get(layerName));
     if (!(group instanceof Group)) throw new TransferkitError(`${file}: layer ${layerName} is listed but missing; the file is damaged`);
     const names = strings(group.attrs.weight_names?.value);
-    for (const n of names) {
-      // A nested model's group (ConvNeXt's Sequential stem) names its weights by its inner layers
-      // (`convnext_tiny_stem_conv/kernel:0`): one entry per inner layer, as transferkit's models list them.
-      const first = n.split('/')[0];
-      const owner = n.includes('/') && first !== layerName ? first : layerName;
-      layers.set(owner, [...(layers.get(owner) ?? []), dataset(group, file, n)]);
-    }
+    if (names.length > 0)
+      layers.set(
+        layerName,
+        names.map((n) => dataset(group, file, n)),
+      );
   }
   return layers;
 }

@@ -4,7 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { isContainer } from '../model/introspect.js';
 import { tempNameFor } from '../util/fs.js';
-import { type KerasWeightsFormat, type WeightToWrite, openKerasWeights, writeKerasWeights } from './h5.js';
+import { type KerasWeightsFormat, type StoredWeight, type WeightToWrite, openKerasWeights, writeKerasWeights } from './h5.js';
 
 type Layer = tfl.layers.Layer;
 
@@ -85,6 +85,21 @@ function listing(what: string, items: string[]): string {
 }
 
 /**
+ * A Keras 2 file keeps a nested model's weights in one group (ConvNeXt's Sequential stem, `convnext_tiny_stem`),
+ * naming them `[group/]inner_layer/weight`; where the model has those inner layers itself and not the group,
+ * the group's weights are listed per inner layer.
+ */
+function splitNestedGroups(stored: Map<string, StoredWeight[]>, layers: Map<string, Layer>): void {
+  for (const [key, weights] of [...stored]) {
+    if (layers.has(key)) continue;
+    const owners = weights.map((w) => w.name.split('/').at(-2) ?? '');
+    if (!owners.every((o) => layers.has(o) && !stored.has(o))) continue;
+    stored.delete(key);
+    weights.forEach((w, i) => stored.set(owners[i], [...(stored.get(owners[i]) ?? []), w]));
+  }
+}
+
+/**
  * Loads a Keras .h5 weights file into `model`, matching layers by name (Keras 2 files) or by Keras 3 path, and
  * weights by their order within the layer. Strict unless told otherwise: every model weight must be assigned
  * exactly once with its shape and every file layer used; on any difference nothing is assigned and the error
@@ -97,6 +112,7 @@ export async function loadWeights(model: tfl.LayersModel, file: string, options:
     // A .keras file's weights also hold optimizer and metric state; the model's own are under layers/.
     if (stored.format === 'keras3') for (const k of [...stored.layers.keys()]) if (!k.startsWith('layers/')) stored.layers.delete(k);
     let layers = modelLayers(model, stored.format);
+    if (stored.format === 'keras2') splitNestedGroups(stored.layers, layers);
     let matchedBy: LoadReport['matchedBy'] = 'name';
     const fileKeys = [...stored.layers.keys()];
     // Keras loads a Keras 2 .h5 by layer order; names differ where Keras numbered unnamed layers (conv2d_1 in
