@@ -8,6 +8,8 @@ import { cli, makeImageFolder, tempDir } from './helpers.js';
 const CASES: Array<[string, string]> = [
   ['mobilenet_v3_small', 'expanded_conv_9_expand'],
   ['EfficientNetV2B0', 'block6a_expand_conv'],
+  // LayerNormalization, GELU, LayerScale and Dense on feature maps in the trained part; LayerScale saved and reloaded.
+  ['ConvNeXtTiny', 'convnext_tiny_downsampling_layernorm_2'],
 ];
 
 describe('fine-tuning the newer families', () => {
