@@ -5,6 +5,7 @@ import type { PreprocessMode } from '../data/preprocess.js';
 import type { ApplicationArgs } from './inputs.js';
 import * as convnext from './convnext.js';
 import { MOBILENET, type MobileNetArgs, mobilenet } from './mobilenet.js';
+import { NASNET_LARGE, NASNET_MOBILE, nasnetLarge, nasnetMobile } from './nasnet.js';
 import { DENSENET121, DENSENET169, DENSENET201, densenet121, densenet169, densenet201 } from './densenet.js';
 import * as efficientnet from './efficientnet.js';
 import * as efficientnetV2 from './efficientnet_v2.js';
@@ -20,7 +21,7 @@ export { applicationInfo, type ApplicationInfo, type ApplicationSpec } from './c
 export type { ApplicationArgs, InputShape, Pooling } from './inputs.js';
 export { preprocessInput, type PreprocessMode } from '../data/preprocess.js';
 export { inceptionV3, mobilenet, type MobileNetArgs, mobilenetV2, type MobileNetV2Args, vgg16, vgg19, xception };
-export { densenet121, densenet169, densenet201, inceptionResNetV2 };
+export { densenet121, densenet169, densenet201, inceptionResNetV2, nasnetMobile, nasnetLarge };
 export { mobilenetV3Small, mobilenetV3Large, type MobileNetV3Args } from './mobilenet_v3.js';
 export { resnet50, resnet101, resnet152, resnet50v2, resnet101v2, resnet152v2 } from './resnet.js';
 export {
@@ -72,6 +73,8 @@ const ENTRIES: ApplicationEntry[] = [
   { spec: DENSENET121, build: densenet121 },
   { spec: DENSENET169, build: densenet169 },
   { spec: DENSENET201, build: densenet201 },
+  { spec: NASNET_MOBILE, build: nasnetMobile },
+  { spec: NASNET_LARGE, build: nasnetLarge },
   { spec: efficientnet.EFFICIENTNET_B0, build: efficientnet.efficientnetB0 },
   { spec: efficientnet.EFFICIENTNET_B1, build: efficientnet.efficientnetB1 },
   { spec: efficientnet.EFFICIENTNET_B2, build: efficientnet.efficientnetB2 },
