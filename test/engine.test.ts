@@ -78,6 +78,10 @@ const ZOO: Array<[string, number, boolean?, number?]> = [
   // ConvNeXt: LayerNormalization, Dense on feature maps, GELU, LayerScale, depthwise 7×7 with bias.
   ['convnext_tiny', 35],
   ['convnext_small', 32],
+  // NASNet: separable stacks, Cropping2D, 'same' average pooling, the factorised reductions.
+  ['nasnet_mobile', 32],
+  ['nasnet_mobile', 35],
+  ['nasnet_large', 32],
 ];
 
 describe('the ONNX compiler agrees with tfjs', () => {

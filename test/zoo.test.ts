@@ -105,6 +105,28 @@ const ZOO: Expect[] = [
     cut: 'expanded_conv_12_expand',
   },
   ...convnexts(),
+  {
+    id: 'nasnet_mobile',
+    withTop: 5_326_716,
+    noTop: 4_269_716,
+    min: 32,
+    minOutput: [1, 1, 1056],
+    features: 1056,
+    preprocessing: 'tf',
+    cut: 'reduction_conv_1_reduce_8',
+  },
+  {
+    id: 'nasnet_large',
+    withTop: 88_949_818,
+    noTop: 84_887_922,
+    min: 32,
+    minOutput: [1, 1, 4032],
+    features: 4032,
+    preprocessing: 'tf',
+    cut: 'reduction_conv_1_reduce_12',
+    // Mobile's cells at other widths and depths: its round trip would add only time.
+    big: true,
+  },
 ];
 
 function convnexts(): Expect[] {
@@ -422,5 +444,18 @@ describe("ConvNeXt reads Keras's own .h5 layout", () => {
     assert.deepEqual(values(dst), values(src));
     src.dispose();
     dst.dispose();
+  });
+});
+
+describe("NASNet's input rules, as Keras's", () => {
+  test('without top and without a shape NASNetMobile still takes 224x224 (NASNetLarge any size); ImageNet with top needs 224 / 331', async () => {
+    const mobile = await build('NASNetMobile', { includeTop: false, initialize: false });
+    assert.deepEqual(mobile.inputs[0].shape, [null, 224, 224, 3]);
+    mobile.dispose();
+    const large = await build('nasnet_large', { includeTop: false, initialize: false });
+    assert.deepEqual(large.inputs[0].shape, [null, null, null, 3]);
+    large.dispose();
+    await assert.rejects(applications.getApplication('nasnet_mobile').build({ inputShape: [331, 331, 3] }), /needs inputShape \[224, 224, 3\]/);
+    await assert.rejects(applications.getApplication('nasnet_large').build({ inputShape: [224, 224, 3] }), /needs inputShape \[331, 331, 3\]/);
   });
 });

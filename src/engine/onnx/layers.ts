@@ -237,6 +237,13 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       const [[t, b], [l, r]] = c.padding as number[][];
       return [{ name: g.op('Pad', [x.name, g.ints(`${layer.name}_pads`, [0, 0, t, l, 0, 0, b, r])], { mode: 'constant' }, layer.name), rank: 4 }];
     }
+    case 'Cropping2D': {
+      // Slice of height and width (NCHW axes 2 and 3); ends counted from the back.
+      const [[t, b], [l, r]] = c.cropping as number[][];
+      const starts = g.ints(`${layer.name}_starts`, [t, l]);
+      const ends = g.ints(`${layer.name}_ends`, [-b || Number.MAX_SAFE_INTEGER, -r || Number.MAX_SAFE_INTEGER]);
+      return [{ name: g.op('Slice', [x.name, starts, ends, g.ints(`${layer.name}_axes`, [2, 3])], {}, layer.name), rank: 4 }];
+    }
     case 'Add':
     case 'Multiply': {
       const op = cls === 'Add' ? 'Add' : 'Mul';
