@@ -109,6 +109,29 @@ CASES.push([
       .concatenate()
       .apply([x, tfl.layers.conv2d({ filters: 2, kernelSize: 1, kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor]) as tfl.SymbolicTensor,
 ]);
+// NASNet's: overlapping max pooling windows, cropping.
+CASES.push(['max pooling 3x3 stride 2 (overlapping windows)', [7, 8], layer(tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid' }))]);
+CASES.push([
+  'cropping (1,0),(1,2)',
+  [6, 7],
+  layer(
+    tfl.layers.cropping2D({
+      cropping: [
+        [1, 0],
+        [1, 2],
+      ],
+    }),
+  ),
+]);
+CASES.push(['average pooling 3x3 stride 2 valid', [7, 7], layer(tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'valid' }))]);
+CASES.push([
+  'separable 7x7 stride 2 valid',
+  [9, 9],
+  layer(tfl.layers.separableConv2d({ filters: 4, kernelSize: 7, strides: 2, padding: 'valid', depthwiseInitializer: init(), pointwiseInitializer: init() })),
+]);
+// (Average pooling with 'same' padding is not compared here: tfjs's gradient divides border windows by the full
+// window size, not by the cells they cover as its forward pass does; measured against finite differences, ORT's
+// is right. test/train-zoo checks NASNet, which uses it, by finite differences.)
 // ConvNeXt's primitives: LayerNormalization over the channels (of a map and of a pooled vector), exact GELU,
 // LayerScale, Dense on the channels of a map.
 const layerNorm = () => tfl.layers.layerNormalization({ epsilon: 1e-6, gammaInitializer: init(), betaInitializer: init() });

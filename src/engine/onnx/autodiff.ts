@@ -342,6 +342,49 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
   return y;
 }
 
+/**
+ * Max pooling over overlapping 'valid' windows (NASNet's 3×3 stride 2): the windows gathered as im2col does, the
+ * maximum taken over each; the gradient goes to each window's first maximum, scattered back with summation
+ * where windows overlap.
+ */
+export function maxPoolWindows(t: Tape, x: string, win: Window, channels: number): string {
+  const { g } = t;
+  const taps = win.kh * win.kw;
+  const positions = win.oh * win.ow;
+  const windows = g.op('Reshape', [im2col(g, x, win, channels), g.ints('shape', [-1, positions, taps, channels])], {}, 'pool_windows');
+  const top = g.op('ReduceMax', [windows], { axes: [2], keepdims: 1 }, 'maxpool_top');
+  const y = g.op('Reshape', [top, g.ints('shape', [-1, win.oh, win.ow, channels])], {}, 'maxpool');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (!dy) return;
+    const mask = g.op('Cast', [g.op('Equal', [windows, top])], { to: 1 }, 'pool_mask');
+    const first = g.op('Mul', [mask, g.op('Cast', [g.op('Equal', [g.op('CumSum', [mask, g.ints('tap_axis', [2])]), g.constant('one', [1], [])])], { to: 1 })]);
+    const routed = g.op('Reshape', [g.op('Mul', [first, g.op('Reshape', [dy, g.ints('shape', [-1, positions, 1, channels])])]), g.ints('shape', [0, positions * taps, channels])]);
+    // The flat input position of every gathered element (valid windows: no padding).
+    const idx: number[] = [];
+    for (let oh = 0; oh < win.oh; oh++)
+      for (let ow = 0; ow < win.ow; ow++)
+        for (let i = 0; i < win.kh; i++) for (let j = 0; j < win.kw; j++) idx.push((oh * win.stride + i) * win.w + ow * win.stride + j);
+    const column = g.op('Reshape', [g.ints('pool_scatter_idx', idx), g.ints('shape', [1, idx.length, 1])]);
+    const indices = g.op('Expand', [column, g.op('Shape', [routed])]);
+    const zeros = g.op('Reshape', [g.op('Mul', [x, g.constant('zero', [0], [])]), g.ints('shape', [0, win.h * win.w, channels])]);
+    const flat = g.op('ScatterElements', [zeros, indices, routed], { axis: 1, reduction: 'add' }, 'dpool_flat');
+    t.accumulate(x, g.op('Reshape', [flat, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
+  });
+  return y;
+}
+
+/** Cropping of height and width (Keras's Cropping2D); the gradient pads the cropped rows and columns with zeros. */
+export function crop(t: Tape, x: string, [[top, bottom], [left, right]]: number[][], h: number, w: number): string {
+  const { g } = t;
+  const y = g.op('Slice', [x, g.ints('starts', [top, left]), g.ints('ends', [h - bottom, w - right]), g.ints('axes', [1, 2])], {}, 'crop');
+  t.record(() => {
+    const dy = t.grad(y);
+    if (dy) t.accumulate(x, g.op('Pad', [dy, g.ints('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }, 'dcrop'));
+  });
+  return y;
+}
+
 /** Depthwise convolution (multiplier 1), channels last, kernel [KH, KW, C, 1]: im2col, multiply, sum the taps. */
 function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels: number, bias?: string): { y: string; cols: string } {
   const { g } = t;

@@ -13,6 +13,7 @@ import {
   combine,
   concatLast,
   conv2d,
+  crop,
   dense,
   depthwiseConv2d,
   flatten,
@@ -21,6 +22,7 @@ import {
   layerScale,
   maskMul,
   maxPool,
+  maxPoolWindows,
   reshape,
   windowOf,
   zeroPad,
@@ -187,10 +189,11 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     case 'MaxPooling2D': {
       const [ph, pw] = c.poolSize as number[];
       const [sh, sw] = (c.strides as number[] | undefined) ?? [ph, pw];
-      if (ph !== sh || pw !== sw || c.padding !== 'valid' || shape[0] % ph !== 0 || shape[1] % pw !== 0) {
-        throw unsupported(`max pooling ${ph}x${pw}/${sh} over ${shape[0]}x${shape[1]} (${c.padding}); window = stride over evenly divided inputs only`);
-      }
-      return [maxPool(t, x, windowOf(shape[0], shape[1], ph, pw, sh, 'valid'), shape[2])];
+      if (c.padding !== 'valid' || sh !== sw) throw unsupported(`max pooling ${ph}x${pw}/${sh}x${sw} (${c.padding}); 'valid' with square strides only`);
+      const win = windowOf(shape[0], shape[1], ph, pw, sh, 'valid');
+      // Non-overlapping windows tiling the input reshape into blocks; others (NASNet's 3×3/2) gather.
+      if (ph === sh && pw === sw && shape[0] % ph === 0 && shape[1] % pw === 0) return [maxPool(t, x, win, shape[2])];
+      return [maxPoolWindows(t, x, win, shape[2])];
     }
     case 'AveragePooling2D': {
       const [ph, pw] = c.poolSize as number[];
@@ -201,6 +204,8 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D':
       return [globalPool(t, x, layer.getClassName() === 'GlobalAveragePooling2D' ? 'avg' : 'max', shape[0], shape[1], shape[2])];
+    case 'Cropping2D':
+      return [crop(t, x, c.cropping as number[][], shape[0], shape[1])];
     case 'ZeroPadding2D':
       return [zeroPad(t, x, c.padding as number[][], shape[0], shape[1])];
     case 'Add':
