@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,seed,rss,shards]`: transferkit side by side with PyTorch
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,zoo,seed,rss,shards]`: transferkit side by side with PyTorch
 // (Debian's python3-torch, 2 threads) in one run. Prints a table and writes bench/results/<date>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -22,12 +22,17 @@ import { describeShardBench, shardedExtract } from './shards.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
-// `--only=startup,e2e,steps,seed,rss,shards` runs some sections (default: all).
+// `--only=startup,e2e,steps,zoo,seed,rss,shards` runs some sections (default: all).
 const ONLY = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
 const run = (section: string) => !ONLY || ONLY.includes(section);
+// `--models=convnext_tiny,efficientnet_v2_s` limits the zoo section to some models.
+const MODELS = process.argv
+  .find((a) => a.startsWith('--models='))
+  ?.slice(9)
+  .split(',');
 const REPS = QUICK ? 3 : 7;
 /** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
 const ROUNDS = QUICK ? 3 : 5;
@@ -154,14 +159,23 @@ async function trainRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
     wasmRow(rows, name, gflop, await timed(() => wasm.step(x, y, 64, 1e-3), part === 'full' ? 2 : Math.min(REPS, 4), 1), torch);
     await wasm.dispose();
   }
-  // MobileNetV2 at 224 (beside PyTorch, whose peer builds it), and two small models of the newer families: the
-  // forward pass, and fine-tuning from a late block (BatchNorm in inference mode) on the cached outputs before it.
+}
+
+/**
+ * Models of the catalogue at 224: the forward pass, and fine-tuning from a late block (BatchNorm in inference
+ * mode) on the cached outputs before it. Beside PyTorch where torchvision (or the peer) has the same model.
+ */
+async function zooSection(rows: Row[], peer: TorchPeer | null): Promise<void> {
   await zooRows(rows, peer, 'mobilenet_v2', 'block_16_expand', 'block_16');
+  await zooRows(rows, peer, 'convnext_tiny', 'convnext_tiny_downsampling_layernorm_2', 'stage_3');
+  // torchvision has EfficientNetV2-S, not B0: B0 runs alone, S beside PyTorch.
   await zooRows(rows, null, 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
+  await zooRows(rows, peer, 'efficientnet_v2_s', 'block6a_expand_conv', 'block6a');
   await zooRows(rows, null, 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
 }
 
 async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: string, block: string): Promise<void> {
+  if (MODELS && !MODELS.includes(id)) return;
   const mn = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
@@ -279,6 +293,7 @@ async function main(): Promise<void> {
     await forwardRows(rows, peer);
     await trainRows(rows, peer);
   }
+  if (run('zoo')) await zooSection(rows, peer);
   let seed: { x: Float32Array; y: Float32Array } | undefined;
   let torchSeed: number | null = null;
   if (hasCifar && run('seed')) {

@@ -72,8 +72,26 @@ def timed(fn, reps, warmup=2):
     return float(np.median(times))
 
 
+def torchvision_features(name):
+    """ConvNeXtTiny and EfficientNetV2S from Debian's torchvision (random weights): the backbone, no classifier."""
+    import torchvision.models as models
+
+    return getattr(models, name)().features
+
+
+# Models of the zoo rows: builder, the features index the fine-tuned part starts at (transferkit's cut point), and
+# the width of the pooled features.
+ZOO = {
+    "mobilenet_v2": (lambda: mobilenet_v2(), 17, 1280),
+    # features[6] is the last downsampling (LayerNorm + 2×2 conv): transferkit's convnext_tiny_downsampling_layernorm_2.
+    "convnext_tiny": (lambda: torchvision_features("convnext_tiny"), 6, 768),
+    # features[6] is the last stage: transferkit's block6a_expand_conv.
+    "efficientnet_v2_s": (lambda: torchvision_features("efficientnet_v2_s"), 6, 1280),
+}
+
+
 def forward(w):
-    net = (mobilenet_v2() if w.get("model") == "mobilenet_v2" else vgg16_features()).eval()
+    net = (ZOO[w["model"]][0]() if w.get("model") in ZOO else vgg16_features()).eval()
     x = torch.rand(w["batch"], 3, w["size"], w["size"])
     with torch.no_grad():
         return timed(lambda: net(x), w["reps"])
@@ -93,20 +111,23 @@ def sgd_steps(rest, params, cached, y, reps):
     return timed(step, reps)
 
 
-def mobilenet_v2_fine_tune(w):
-    """block_16 and the head trained (BatchNorm in inference mode), the prefix computed once."""
-    net = mobilenet_v2().eval()
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1280, 1))
+def zoo_fine_tune(w):
+    """The last block(s) and the head trained (BatchNorm in inference mode), the prefix computed once."""
+    build, cut, width = ZOO[w["model"]]
+    net = build().eval()
+    # ConvNeXt normalises its pooled features before the classifier, as transferkit's headless model does.
+    norm = [nn.LayerNorm(width)] if w["model"] == "convnext_tiny" else []
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), *norm, nn.Linear(width, 1))
     x = torch.rand(w["batch"], 3, w["size"], w["size"])
     y = torch.randint(0, 2, (w["batch"], 1)).float()
     with torch.no_grad():
-        cached = net[:17](x)
-    return sgd_steps(nn.Sequential(net[17:], head), list(net[17:].parameters()) + list(head.parameters()), cached, y, w["reps"])
+        cached = net[:cut](x)
+    return sgd_steps(nn.Sequential(net[cut:], head), list(net[cut:].parameters()) + list(head.parameters()), cached, y, w["reps"])
 
 
 def train_step(w):
-    if w.get("model") == "mobilenet_v2":
-        return mobilenet_v2_fine_tune(w)
+    if w.get("model") in ZOO:
+        return zoo_fine_tune(w)
     feats = vgg16_features()
     model = nn.Sequential(feats, head(512))
     trainable = {"head": list(model[1].parameters()), "block5": list(feats[24:].parameters()) + list(model[1].parameters()), "full": list(model.parameters())}[w["part"]]
