@@ -34,12 +34,16 @@ const CONFIGS: Record<Size, Config> = {
   large: { penultimateFilters: 4032, numBlocks: 6, stemFilters: 96, skipReduction: true, defaultSize: 331 },
 };
 
-/** The normal cells, the reduction cells (`reduce_N`, the stem's `stem_1`/`stem_2`), the stem conv and the top. */
+/**
+ * A cell's layers interleave with the next cell's in the graph's order (each cell also reads the one before the
+ * last), so blocks close at each cell's concatenation (`normal_concat_N`, `reduction_concat_reduce_N`), as
+ * Inception's `mixedN` do, and at the stem's `stem_bn1`.
+ */
 function blockOf(n: string): string | null {
-  if (/^stem_(conv1|bn1)$/.test(n)) return 'stem';
-  const cell = /_(stem_\d|reduce_\d+|\d+)$/.exec(n)?.[1];
+  if (n === 'stem_bn1') return 'stem';
+  const cell = /^(normal|reduction)_concat_(stem_\d|reduce_\d+|\d+)$/.exec(n);
   if (!cell) return null;
-  return /^\d+$/.test(cell) ? `normal_${cell}` : cell.startsWith('stem') ? cell : `reduction_${cell.slice('reduce_'.length)}`;
+  return cell[2].startsWith('stem') ? cell[2] : cell[1] === 'normal' ? `normal_${cell[2]}` : `reduction_${cell[2].slice('reduce_'.length)}`;
 }
 
 // Keras's file names and md5s (nasnet.py); parameter counts from Keras 3.15.1's count_params().
@@ -57,6 +61,7 @@ const spec = (size: Size, md5: [string, string], params: [number, number]): Appl
       return { ...w, file, url: w.url.replace(/[^/]+$/, file) };
     }),
     blockOf,
+    blockNamedAtEnd: true,
   };
 };
 
