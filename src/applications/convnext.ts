@@ -9,7 +9,18 @@
 // with bias, kernel (7, 7, C, 1) — the same numbers in the same memory order.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
-import { type ApplicationSpec, type BuildContext, type Sym, activationName, buildApplication, call, conv2d, dense, depthwiseConv2d, poolFeatures } from './common.js';
+import {
+  type ApplicationSpec,
+  type BuildContext,
+  type Sym,
+  activationName,
+  buildApplication,
+  call,
+  conv2d,
+  dense,
+  depthwiseConv2d,
+  poolFeatures,
+} from './common.js';
 import type { ApplicationArgs } from './inputs.js';
 import { LayerScale, Normalization } from './layers.js';
 

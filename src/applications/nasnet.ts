@@ -71,7 +71,8 @@ export const NASNET_LARGE = spec('large', ['11577c9a518f0070763c2b964a382f17', '
 const bn = (name: string) => tfl.layers.batchNormalization({ axis: -1, momentum: 0.9997, epsilon: 1e-3, name });
 const relu = (ctx: BuildContext, name = ctx.names.next('activation')) => tfl.layers.activation({ activation: 'relu', name });
 const conv1x1 = (filters: number, name: string) => conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, name, kernelInitializer: 'heNormal' });
-const avgPool = (size: number, strides: number, padding: 'same' | 'valid', name: string) => tfl.layers.averagePooling2d({ poolSize: size, strides, padding, name });
+const avgPool = (size: number, strides: number, padding: 'same' | 'valid', name: string) =>
+  tfl.layers.averagePooling2d({ poolSize: size, strides, padding, name });
 const add = (name: string, xs: Sym[]) => call(tfl.layers.add({ name }), xs);
 
 /** Keras's `_separable_conv_block`: two ReLU → separable conv → BN, the first strided when asked. */
@@ -156,7 +157,10 @@ function reductionCell(ip: Sym, pIn: Sym | null, filters: number, id: string, ct
     sepBlock(p, filters, 7, 2, `reduction_right1_${id}`, ctx),
   ]);
   const x2 = add(`reduction_add_2_${id}`, [call(maxPool(`reduction_left2_${id}`), h3), sepBlock(p, filters, 7, 2, `reduction_right2_${id}`, ctx)]);
-  const x3 = add(`reduction_add3_${id}`, [call(avgPool(3, 2, 'valid', `reduction_left3_${id}`), h3), sepBlock(p, filters, 5, 2, `reduction_right3_${id}`, ctx)]);
+  const x3 = add(`reduction_add3_${id}`, [
+    call(avgPool(3, 2, 'valid', `reduction_left3_${id}`), h3),
+    sepBlock(p, filters, 5, 2, `reduction_right3_${id}`, ctx),
+  ]);
   const x4 = call(avgPool(3, 1, 'same', `reduction_left4_${id}`), x1);
   const x4sum = add(ctx.names.next('add'), [x2, x4]);
   const x5 = add(`reduction_add4_${id}`, [sepBlock(x1, filters, 3, 1, `reduction_left4_${id}`, ctx), call(maxPool(`reduction_right5_${id}`), h3)]);

@@ -76,8 +76,7 @@ const fmt = (s: ReadonlyArray<number | null>) => `[${s.join(', ')}]`;
  * (ConvNeXt) where DepthwiseConv2D has [KH, KW, C, 1].
  */
 export const sameShape = (layer: Layer, a: number[], b: ReadonlyArray<number | null>) =>
-  fmt(a) === fmt(b) ||
-  (['Normalization', 'DepthwiseConv2D'].includes(layer.getClassName()) && fmt(a.filter((d) => d !== 1)) === fmt(b.filter((d) => d !== 1)));
+  fmt(a) === fmt(b) || (['Normalization', 'DepthwiseConv2D'].includes(layer.getClassName()) && fmt(a.filter((d) => d !== 1)) === fmt(b.filter((d) => d !== 1)));
 
 function listing(what: string, items: string[]): string {
   const shown = items.slice(0, 3).join(', ');

@@ -176,12 +176,18 @@ export function activate(t: Tape, x: string, name: string): string {
     }
     case 'gelu': {
       // Exact GELU, x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2; dy/dx = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
-      const cdf = g.op('Mul', [g.op('Add', [g.op('Erf', [g.op('Div', [x, g.constant('sqrt2', [Math.SQRT2], [])])]), g.constant('one', [1], [])]), g.constant('half', [0.5], [])]);
+      const cdf = g.op('Mul', [
+        g.op('Add', [g.op('Erf', [g.op('Div', [x, g.constant('sqrt2', [Math.SQRT2], [])])]), g.constant('one', [1], [])]),
+        g.constant('half', [0.5], []),
+      ]);
       const y = g.op('Mul', [x, cdf], {}, 'gelu');
       t.record(() => {
         const dy = t.grad(y);
         if (!dy) return;
-        const pdf = g.op('Mul', [g.op('Exp', [g.op('Mul', [g.op('Mul', [x, x]), g.constant('minus_half', [-0.5], [])])]), g.constant('inv_sqrt_2pi', [1 / Math.sqrt(2 * Math.PI)], [])]);
+        const pdf = g.op('Mul', [
+          g.op('Exp', [g.op('Mul', [g.op('Mul', [x, x]), g.constant('minus_half', [-0.5], [])])]),
+          g.constant('inv_sqrt_2pi', [1 / Math.sqrt(2 * Math.PI)], []),
+        ]);
         t.accumulate(x, g.op('Mul', [dy, g.op('Add', [cdf, g.op('Mul', [x, pdf])])], {}, 'dgelu'));
       });
       return y;
@@ -359,7 +365,10 @@ export function maxPoolWindows(t: Tape, x: string, win: Window, channels: number
     if (!dy) return;
     const mask = g.op('Cast', [g.op('Equal', [windows, top])], { to: 1 }, 'pool_mask');
     const first = g.op('Mul', [mask, g.op('Cast', [g.op('Equal', [g.op('CumSum', [mask, g.ints('tap_axis', [2])]), g.constant('one', [1], [])])], { to: 1 })]);
-    const routed = g.op('Reshape', [g.op('Mul', [first, g.op('Reshape', [dy, g.ints('shape', [-1, positions, 1, channels])])]), g.ints('shape', [0, positions * taps, channels])]);
+    const routed = g.op('Reshape', [
+      g.op('Mul', [first, g.op('Reshape', [dy, g.ints('shape', [-1, positions, 1, channels])])]),
+      g.ints('shape', [0, positions * taps, channels]),
+    ]);
     // The flat input position of every gathered element (valid windows: no padding).
     const idx: number[] = [];
     for (let oh = 0; oh < win.oh; oh++)

@@ -191,10 +191,19 @@ export function emitLayer(g: GraphBuilder, layer: tfl.layers.Layer, inputs: Valu
       if (x.rank === 4) {
         // Dense on the channels of a feature map (ConvNeXt's pointwise layers) is a 1×1 convolution.
         const [ci, co] = ws.kernel.shape;
-        const y = conv(g, x, layer, { strides: 1, padding: 'valid' }, { values: ws.kernel.values, shape: [1, 1, ci, co] }, false, c.useBias ? ws.bias.values : undefined);
+        const y = conv(
+          g,
+          x,
+          layer,
+          { strides: 1, padding: 'valid' },
+          { values: ws.kernel.values, shape: [1, 1, ci, co] },
+          false,
+          c.useBias ? ws.bias.values : undefined,
+        );
         return [activation(g, y, c.activation as string)];
       }
-      if (x.rank !== 2) throw new TransferkitError(`the ONNX compiler supports Dense on flat inputs and feature maps only (layer ${layer.name} gets rank ${x.rank})`);
+      if (x.rank !== 2)
+        throw new TransferkitError(`the ONNX compiler supports Dense on flat inputs and feature maps only (layer ${layer.name} gets rank ${x.rank})`);
       const inputs2 = [x.name, g.constant(`${layer.name}_W`, ws.kernel.values, ws.kernel.shape)];
       if (c.useBias) inputs2.push(g.constant(`${layer.name}_B`, ws.bias.values, ws.bias.shape));
       return [activation(g, { name: g.op('Gemm', inputs2, {}, layer.name), rank: 2 }, c.activation as string)];

@@ -117,7 +117,13 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
   };
   switch (layer.getClassName()) {
     case 'Dense':
-      return [withActivation(e, dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, e.needsGrad(x), shape.length + 1), c.activation as string)];
+      return [
+        withActivation(
+          e,
+          dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, e.needsGrad(x), shape.length + 1),
+          c.activation as string,
+        ),
+      ];
     case 'LayerNormalization': {
       const axes = ([] as number[]).concat(c.axis as number | number[]);
       if (!(axes.length === 1 && (axes[0] === -1 || axes[0] === shape.length))) throw unsupported('normalising axes other than the last');
