@@ -2,6 +2,7 @@ import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
 import { type ImageFolder, listImageFolder } from '../../data/folders.js';
 import { NpyWriter } from '../../data/npy.js';
+import { initBackend } from '../../engine/backend.js';
 import { type EngineName, resolveEngine } from '../../engine/predictor.js';
 import { UsageError } from '../../errors.js';
 import { ProgressBar } from '../../util/progress.js';
@@ -60,6 +61,8 @@ Examples:
     const pooling = (values.pooling as string | undefined) ?? 'avg';
     if (!['avg', 'max', 'none'].includes(pooling)) throw new UsageError(`--pooling must be avg, max or none; got '${pooling}'`);
     const engine: EngineName = await resolveEngine(values.engine as string | undefined);
+    // With ORT running the model, tfjs only holds the weights: its plain cpu backend starts in no time.
+    if (engine === 'ort') await initBackend('cpu');
     const folder = await listImageFolder(dataDir);
     const model = await buildBase(spec.id, {
       weights: (values.weights as string | undefined) ?? 'imagenet',
