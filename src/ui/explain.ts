@@ -17,13 +17,16 @@ import { mb, receiveBody, tooLarge } from './upload.js';
 /** What the page may send: the image as the browser typed it, or as plain bytes (DICOM has no image/ type). */
 export const EXPLAIN_TYPES = ['application/octet-stream', 'application/dicom', 'image/png', 'image/jpeg', 'image/gif', 'image/bmp', 'image/webp', 'image/tiff'];
 
+/** The temp folders' name prefix: per server process, so a test can see that its own are gone. */
+export const explainTempPrefix = () => `transferkit-ui-try-${process.pid}-`;
+
 export async function explainUpload(req: http.IncomingMessage, modelDir: string, name: string | null, maxBytes: number): Promise<ExplainAnswer> {
   // Only the extension of the client's name is used (it picks the decoder); none at all is read as DICOM if it is one.
   const ext = path.extname(name ?? '').toLowerCase();
   if (ext && !IMAGE_EXTENSIONS.includes(ext)) throw new HttpError(415, `name: ${ext} is not an image type the server reads (${IMAGE_EXTENSIONS.join(' ')})`);
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(`image of ${mb(declared)} is larger than the limit of ${mb(maxBytes)}`);
-  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'transferkit-ui-try-'));
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), explainTempPrefix()));
   try {
     const file = path.join(work, `image${ext}`);
     if ((await receiveBody(req, file, maxBytes, 'image')) === 0) throw new HttpError(400, 'the body is empty: send the image file');
