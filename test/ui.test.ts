@@ -136,8 +136,10 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
       await page.selectOption('[data-testid=dataset]', 'flowers');
       await page.waitForSelector('[data-testid=classes] img');
       await page.selectOption('[data-testid=weights]', 'none');
-      await page.fill('[data-testid=input-size]', '32');
-      await page.fill('[data-testid=epochs]', '1');
+      // The form's labels name their controls (what a screen reader announces, and what getByLabel finds).
+      await page.getByLabel('Input size').fill('32');
+      await page.getByLabel('Epochs').fill('1');
+      assert.equal(await page.getByLabel('Weights').inputValue(), 'none');
       await page.click('[data-testid=start]');
       await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 120_000 });
       await page.waitForSelector('[data-testid=confusion]', { timeout: 120_000 });
@@ -167,6 +169,15 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
         undefined,
         { timeout: 60_000 },
       );
+      // Beside the answer, the server's Grad-CAM of the class it decided, at the model's input size.
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay]') as HTMLImageElement | null)?.naturalWidth === 32, undefined, {
+        timeout: 60_000,
+      });
+      assert.match(
+        (await page.textContent('[data-testid=gradcam-class]')) ?? '',
+        /^Grad-CAM for (alpha|beta) \(conv_pw_13_relu\)server: (alpha|beta) \d+\.\d%/,
+      );
+      assert.match((await page.getAttribute('[data-testid=overlay]', 'src')) ?? '', /^data:image\/png;base64,/);
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'ui.png'), fullPage: true });
       assert.ok(existsSync(path.join(OUTPUT, 'ui.png')));
