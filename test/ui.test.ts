@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { startUi } from '../src/ui/server.js';
+import { DICOM_FIXTURES } from './dicom-data.js';
 import { CLI, ROOT, makeImageFolder, tempDir } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -178,6 +179,15 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
         /^Grad-CAM for (alpha|beta) \(conv_pw_13_relu\)server: (alpha|beta) \d+\.\d%/,
       );
       assert.match((await page.getAttribute('[data-testid=overlay]', 'src')) ?? '', /^data:image\/png;base64,/);
+      // A DICOM file: the browser cannot show it, the server reads it (and answers) as the CLI would.
+      await page.setInputFiles('[data-testid=try-file]', path.join(DICOM_FIXTURES, 'good', 'ct16-explicit-le.dcm'));
+      await page.waitForFunction(() => /browser cannot show this file/.test(document.querySelector('[data-testid=answer]')?.textContent ?? ''), undefined, {
+        timeout: 60_000,
+      });
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay]') as HTMLImageElement | null)?.naturalWidth === 32, undefined, {
+        timeout: 60_000,
+      });
+      assert.match((await page.textContent('[data-testid=gradcam-class]')) ?? '', /^Grad-CAM for (alpha|beta) /);
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'ui.png'), fullPage: true });
       assert.ok(existsSync(path.join(OUTPUT, 'ui.png')));
