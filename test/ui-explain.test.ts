@@ -3,7 +3,7 @@
 // writes; and the endpoint under bad requests: paths outside the root, oversized or non-image bodies, a model
 // without a spatial layer. Nothing is left behind in the temp area, nothing written under the root.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,10 @@ describe('transferkit ui: Try it explains an image (POST /api/explain)', () => {
       classNames: ['a', 'b'],
       task: 'categorical',
     });
+    // A regressor (its metadata says so): no class to explain.
+    cpSync(path.join(root, 'models', 'photo'), path.join(root, 'models', 'regressor'), { recursive: true });
+    const meta = JSON.parse(readFileSync(path.join(root, 'models', 'regressor', 'transferkit.json'), 'utf8'));
+    writeFileSync(path.join(root, 'models', 'regressor', 'transferkit.json'), JSON.stringify({ ...meta, task: 'regression', classNames: undefined }));
     const blob = readdirSync(path.join(root, 'ct', 'blob')).sort();
     files = {
       photo: path.join(root, 'photos', 'beta', '000.png'),
@@ -181,13 +185,16 @@ describe('transferkit ui: Try it explains an image (POST /api/explain)', () => {
     assert.equal(wrongType.status, 415);
   });
 
-  test('a model without a spatial layer: a 400 saying there is nothing to explain, and the server answers on', async () => {
+  test('a model without a spatial layer, or a regressor: a 400 saying there is nothing to explain, and the server answers on', async () => {
     const px = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
       .png()
       .toBuffer();
     const r = await post('model=models/flat&name=a.png', px);
     assert.equal(r.status, 400);
     assert.match(((await r.json()) as Answer).error ?? '', /no layer with a spatial \(height × width × channels\) output to explain/);
+    const regressor = await post('model=models/regressor&name=a.png', readFileSync(files.photo));
+    assert.equal(regressor.status, 400);
+    assert.match(((await regressor.json()) as Answer).error ?? '', /a regression model has none/);
     const again = await post(`model=models/photo&name=a.png`, readFileSync(files.photo));
     assert.equal(again.status, 200);
   });

@@ -42,6 +42,7 @@ export async function explainImage(
   file: string,
   options: { layer?: string; classIndex?: number } = {},
 ): Promise<ImageExplanation> {
+  if (meta.task === 'regression') throw new TransferkitError('Grad-CAM explains a class, and a regression model has none; explain works on classifiers');
   const [height, width, channels] = meta.inputShape;
   const source = sourceOf(meta);
   let pixels: Float32Array;
