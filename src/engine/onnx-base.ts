@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
-import { dataInputs, defaultFeatures, prefixGraph, resolveValue } from './onnx/cut.js';
+import { dataInputs, defaultFeatures, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
 import { readOnnxFile } from './onnx/decode.js';
-import { DataType, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
+import { DataType, type Dim, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
 
 /** What the model's folder says about its inputs and outputs (Hugging Face's image processor and config). */
 export interface OnnxPreprocessing {
@@ -192,3 +192,25 @@ export function loadOnnxBase(p: string, o: OnnxBaseOptions = {}, id?: string): O
 
 /** The wrapped base as ONNX bytes (weights inline). */
 export const encodeBase = (base: OnnxBase): Uint8Array => encodeModelValue(base.prefix);
+
+/** What `transferkit summary model.onnx` prints. */
+export function onnxSummary(base: OnnxBase) {
+  const { graph } = base.model;
+  const blocks = graphBlocks(graph);
+  const dims = (v: { dims: Dim[] | undefined }) => (v.dims ?? []).map(String);
+  const input = dataInputs(graph)[0];
+  return {
+    file: base.file,
+    sha256: base.sha256,
+    producer: base.model.producerName,
+    opset: base.model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? null,
+    nodes: graph.nodes.length,
+    totalParams: blocks.reduce((n, b) => n + b.params, 0),
+    blocks: blocks.length,
+    input: { name: input?.name ?? '', dims: input ? dims(input) : [] },
+    outputs: graph.outputs.map((o) => ({ name: o.name, dims: dims(o) })),
+    features: base.features,
+    preprocessing: base.preprocessing,
+    ...(base.labels ? { labels: base.labels } : {}),
+  };
+}
