@@ -170,13 +170,18 @@ export function onnxBaseFrom(values: Values): OnnxBase | undefined {
   const where = base === undefined ? null : onnxBasePath(base);
   const onnxOnly = ['features-from', 'mean', 'std', 'unfreeze-last-blocks'].filter((k) => values[k] !== undefined);
   if (!where) {
-    if (onnxOnly.length) throw new UsageError(`--${onnxOnly[0]} applies to ONNX bases (a .onnx file, a model folder or a registry backbone), not --base ${base ?? ''}`.trim());
+    if (onnxOnly.length)
+      throw new UsageError(`--${onnxOnly[0]} applies to ONNX bases (a .onnx file, a model folder or a registry backbone), not --base ${base ?? ''}`.trim());
     return undefined;
   }
   if (values.alpha !== undefined || (values.weights !== undefined && values.weights !== 'imagenet'))
     throw new UsageError('--alpha and --weights apply to zoo bases; an ONNX base carries its own weights');
   const inputSize = numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-  const onnx = loadOnnxBase(where.path, { featuresFrom: values['features-from'] as string | undefined, inputSize, mean: rgb(values, 'mean'), std: rgb(values, 'std') }, where.id);
+  const onnx = loadOnnxBase(
+    where.path,
+    { featuresFrom: values['features-from'] as string | undefined, inputSize, mean: rgb(values, 'mean'), std: rgb(values, 'std') },
+    where.id,
+  );
   checkOnnxCut(onnx, values);
   return onnx;
 }
@@ -188,7 +193,16 @@ function checkOnnxCut(onnx: OnnxBase, values: Values): void {
   const strategy = values.strategy as string | undefined;
   if (from === undefined && last === undefined && (strategy === undefined || strategy === 'feature-extraction')) return;
   const blocks = graphBlocks(onnx.model.graph);
-  if (from !== undefined && !blocks.some((b) => b.name === from)) resolveValue(onnx.model.graph, from);
+  if (from !== undefined && !blocks.some((b) => b.name === from)) {
+    try {
+      resolveValue(onnx.model.graph, from);
+    } catch {
+      const names = blocks.filter((b) => b.numbered).map((b) => b.name);
+      throw new UsageError(
+        `--unfreeze-from ${from}: no block, node or value of that name in ${onnx.file}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
+      );
+    }
+  }
   const numbered = blocks.filter((b) => b.numbered).length;
   if (last !== undefined && last > numbered)
     throw new UsageError(`--unfreeze-last-blocks ${last}: ${onnx.file} has ${numbered} numbered blocks (see transferkit layers ${onnx.file})`);

@@ -15,8 +15,7 @@ export interface GraphPredictorOptions {
 
 /** Runs `onnx` in ONNX Runtime; its output shape is found by running one blank image. */
 export async function graphPredictor(onnx: Uint8Array, o: GraphPredictorOptions): Promise<Predictor> {
-  if (o.engine && o.engine !== 'ort')
-    throw new TransferkitError(`${o.label} is an ONNX model: it runs on ONNX Runtime only, not --engine ${o.engine}`);
+  if (o.engine && o.engine !== 'ort') throw new TransferkitError(`${o.label} is an ONNX model: it runs on ONNX Runtime only, not --engine ${o.engine}`);
   const ort = await loadOrt();
   let session: OrtTypes.InferenceSession;
   try {

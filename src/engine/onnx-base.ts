@@ -94,7 +94,8 @@ function preprocessingOf(dir: string, graph: GraphValue, o: OnnxBaseOptions): On
   const dims = dataInputs(graph)[0]?.dims;
   const fixed = dims && typeof dims[2] === 'number' && dims[2] > 0 ? dims[2] : undefined;
   const size = o.inputSize ?? configSize(config) ?? fixed ?? 224;
-  if (fixed !== undefined && size !== fixed) throw new TransferkitError(`the ONNX model takes ${fixed}×${fixed} images (its input is fixed); --input-size ${size} does not fit`);
+  if (fixed !== undefined && size !== fixed)
+    throw new TransferkitError(`the ONNX model takes ${fixed}×${fixed} images (its input is fixed); --input-size ${size} does not fit`);
   const normalize = config.do_normalize !== false;
   return {
     size,
@@ -122,7 +123,8 @@ const floats = (name: string, values: number[], dims: number[]): TensorValue => 
  */
 function wrapPrefix(prefix: GraphValue, p: OnnxPreprocessing): GraphValue {
   const [input, ...more] = dataInputs(prefix);
-  if (!input || more.length) throw new TransferkitError(`the ONNX base must take one image input; its feature value depends on ${dataInputs(prefix).length} inputs`);
+  if (!input || more.length)
+    throw new TransferkitError(`the ONNX base must take one image input; its feature value depends on ${dataInputs(prefix).length} inputs`);
   const dims = input.dims;
   const channelsLast = dims?.length === 4 && dims[3] === 3 && dims[1] !== 3;
   if (dims && dims.length !== 4) throw new TransferkitError(`the ONNX base's input ${input.name} has rank ${dims.length}; an image input is (N, 3, H, W)`);
@@ -152,8 +154,16 @@ function wrapPrefix(prefix: GraphValue, p: OnnxPreprocessing): GraphValue {
     name: prefix.name,
     nodes: [...pre, ...prefix.nodes, node('Flatten', [output], features, { axis: 1 })],
     initializers: [
-      floats(scale, [0, 1, 2].map((c) => p.rescale / p.std[c]), [3]),
-      floats(shift, [0, 1, 2].map((c) => p.mean[c] / p.std[c]), [3]),
+      floats(
+        scale,
+        [0, 1, 2].map((c) => p.rescale / p.std[c]),
+        [3],
+      ),
+      floats(
+        shift,
+        [0, 1, 2].map((c) => p.mean[c] / p.std[c]),
+        [3],
+      ),
       ...prefix.initializers,
     ],
     inputs: [{ name: pixels, dims: [batch, p.size, p.size, 3] }],

@@ -50,7 +50,9 @@ function headFor(plan: DataPlan, o: TrainOptions, defaultHead: string): string {
 /** A new head on an imported ONNX base: the base runs in ONNX Runtime, the head on its flattened features. */
 async function onnxClassifier(base: OnnxBase, plan: DataPlan, o: TrainOptions): Promise<Classifier> {
   if (o.bands || o.grayToRgb === 'sum' || o.pooling)
-    throw new TransferkitError('--bands, --gray-to-rgb sum and --pooling apply to zoo bases; an imported ONNX base takes RGB photos and gives its own features');
+    throw new TransferkitError(
+      '--bands, --gray-to-rgb sum and --pooling apply to zoo bases; an imported ONNX base takes RGB photos and gives its own features',
+    );
   const open = await openBase(base, o.engine);
   const head = headFor(plan, o, 'dropout:0.2, ');
   let model: tfl.LayersModel;

@@ -94,6 +94,7 @@ export function onnxFineTuneRefusal(): TransferkitError {
 /** The bytes of base.onnx, checked against the recorded hash. */
 export function checkBaseBytes(bytes: Uint8Array, record: OnnxBaseRecord, file: string): Uint8Array {
   const got = sha256(bytes);
-  if (got !== record.sha256) throw new TransferkitError(`${file}: sha256 ${got.slice(0, 12)}… is not the recorded ${record.sha256.slice(0, 12)}…; the file was changed or damaged`);
+  if (got !== record.sha256)
+    throw new TransferkitError(`${file}: sha256 ${got.slice(0, 12)}… is not the recorded ${record.sha256.slice(0, 12)}…; the file was changed or damaged`);
   return bytes;
 }

@@ -38,7 +38,9 @@ Examples:
     const { model: dir, options } = savedModelArgs(values, positionals, `export ${exportCommand.usage}`, 0);
     const { model, metadata, onnxBase } = await loadModel(dir, options);
     if (onnxBase && format !== 'onnx')
-      throw new UsageError(`${dir} is trained on an imported ONNX base: export --format onnx (one graph, base and head); ${format} export is only for zoo bases`);
+      throw new UsageError(
+        `${dir} is trained on an imported ONNX base: export --format onnx (one graph, base and head); ${format} export is only for zoo bases`,
+      );
     const stem = dir.replace(/\/+$/, '');
     const keras = isKerasModelPath(dir);
     const beside = (file: string) => (keras ? `${stem.replace(/\.\w+$/, '')}.${file.split('.').pop()}` : path.join(dir, file));

@@ -59,10 +59,12 @@ Examples:
     const onnx = onnxBaseFrom(values);
     if (onnx) {
       if (shard || format !== 'npy') throw new UsageError('ONNX bases extract to .npy for now (no --shard, parquet or arrow): give --out FILE.npy');
-      if (values.pooling !== undefined) throw new UsageError('--pooling applies to zoo bases; choose an ONNX base\'s features with --features-from');
+      if (values.pooling !== undefined) throw new UsageError("--pooling applies to zoo bases; choose an ONNX base's features with --features-from");
     }
     const spec = onnx ? null : getApplication(values.base as string).spec;
-    const size = onnx ? onnx.preprocessing.size : (numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? (spec as { defaultSize: number }).defaultSize);
+    const size = onnx
+      ? onnx.preprocessing.size
+      : (numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? (spec as { defaultSize: number }).defaultSize);
     const batchSize = numberOption(values, 'batch-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 64;
     const pooling = (values.pooling as string | undefined) ?? 'avg';
     if (!['avg', 'max', 'none'].includes(pooling)) throw new UsageError(`--pooling must be avg, max or none; got '${pooling}'`);
@@ -142,12 +144,13 @@ async function extractOnnx(values: Values, folder: ImageFolder, onnx: OnnxBase, 
   }
   bar.finish();
   const record = baseRecord(open);
-  await writeSidecar(values, folder, out, result, rowShape, { onnxBase: { source: record.source, features: record.features, preprocessing: record.preprocessing } });
+  await writeSidecar(values, folder, out, result, rowShape, {
+    onnxBase: { source: record.source, features: record.features, preprocessing: record.preprocessing },
+  });
 }
 
 /** FILE.json beside FILE.npy (files, labels, classNames, shape, and what made them), and the summary. */
-async function writeSidecar(values: Values, folder: ImageFolder, out: string, result: ExtractResult, rowShape: number[], extra: object): Promise<void>
-{
+async function writeSidecar(values: Values, folder: ImageFolder, out: string, result: ExtractResult, rowShape: number[], extra: object): Promise<void> {
   const skipped = [...folder.skipped, ...result.skipped];
   const sidecar = out.replace(/\.npy$/, '.json');
   const meta = { files: result.files, labels: result.labels, classNames: folder.classNames, shape: [result.files.length, ...rowShape], ...extra };

@@ -48,7 +48,10 @@ function onnxLayers(values: Values, onnx: OnnxBase): void {
     after -= b.params;
     return row;
   });
-  if (values.json) return printJson(rows);
+  if (values.json) {
+    printJson(rows);
+    return;
+  }
   process.stdout.write(`${onnx.file}: features from ${onnx.features.value} (${onnx.features.rule})\n\n`);
   process.stdout.write(
     textTable(

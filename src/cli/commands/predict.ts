@@ -30,7 +30,11 @@ Options:
     // A foreign model without labels: its output units are the classes.
     const classes = names.length || Math.max(2, model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1);
     const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, classes);
-    const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), { engine: engineFrom(values), tta: Boolean(values.tta), onnxBase });
+    const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), {
+      engine: engineFrom(values),
+      tta: Boolean(values.tta),
+      onnxBase,
+    });
     const skips = () =>
       skipped.length &&
       process.stdout.write(

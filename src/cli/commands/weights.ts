@@ -63,7 +63,10 @@ function list(values: Values): void {
 
 function reportBackbone(values: Values, r: BackboneResult, verb: string): void {
   for (const n of r.notes) process.stderr.write(`transferkit: ${n}\n`);
-  if (values.json) return printJson({ id: r.backbone.id, path: r.dir, files: r.files });
+  if (values.json) {
+    printJson({ id: r.backbone.id, path: r.dir, files: r.files });
+    return;
+  }
   process.stdout.write(`${verb} ${r.backbone.id} (${r.backbone.name}) into ${r.dir}: ${r.files.map((f) => `${f.file} ${f.bytes} bytes`).join(', ')}\n`);
 }
 

@@ -76,7 +76,13 @@ export function prefixGraph(graph: GraphValue, output: string): GraphValue {
   const missing = [...outside].filter((v) => !known.has(v));
   if (missing.length) throw new TransferkitError(`the ONNX graph reads ${missing[0]}, which nothing produces: the file is incomplete`);
   const info = [...graph.outputs, ...(graph.valueInfo ?? [])].find((v) => v.name === output);
-  return { name: graph.name, nodes, initializers, inputs, outputs: [{ name: output, dims: info?.dims, ...(info?.elemType ? { elemType: info.elemType } : {}) }] };
+  return {
+    name: graph.name,
+    nodes,
+    initializers,
+    inputs,
+    outputs: [{ name: output, dims: info?.dims, ...(info?.elemType ? { elemType: info.elemType } : {}) }],
+  };
 }
 
 /** What fine-tuning from a cut trains: the graph from `cut` to the outputs, and its float initializers. */
@@ -94,7 +100,8 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
     new Set([cut]),
   );
   const data = dataInputs(graph).filter((i) => outside.has(i.name) && i.name !== cut);
-  if (data.length) throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
+  if (data.length)
+    throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
   const initializers = graph.initializers.filter((t) => outside.has(t.name));
   const trainable = initializers.filter((t) => t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1).map((t) => t.name);
   return { graph: { name: `${graph.name}_suffix`, nodes, initializers, inputs: [{ ...cutInfo, name: cut }], outputs: graph.outputs }, trainable };
@@ -117,7 +124,13 @@ export function defaultFeatures(graph: GraphValue): { graph: GraphValue; value: 
   const hidden = graph.outputs.find((o) => o.name === 'last_hidden_state');
   if (hidden) {
     const index: TensorValue = { name: 'transferkit_cls_index', dims: [], dataType: DataType.INT64, raw: new Uint8Array(8) };
-    const cls: NodeValue = { opType: 'Gather', name: 'transferkit_cls_token', inputs: [hidden.name, index.name], outputs: ['cls_token'], attributes: { axis: 1 } };
+    const cls: NodeValue = {
+      opType: 'Gather',
+      name: 'transferkit_cls_token',
+      inputs: [hidden.name, index.name],
+      outputs: ['cls_token'],
+      attributes: { axis: 1 },
+    };
     return {
       graph: { ...graph, nodes: [...graph.nodes, cls], initializers: [...graph.initializers, index] },
       value: 'cls_token',

@@ -204,8 +204,7 @@ function readTensor(buf: Uint8Array, ext: ExternalData | undefined): TensorValue
       else view.setUint8(i, Number(BigInt.asUintN(8, v)));
     });
   } else bytes = new Uint8Array(0);
-  if (bytes.length !== count * size)
-    throw new ProtoError(`tensor ${name}: ${bytes.length} bytes of data for ${count} elements of ${size} bytes`);
+  if (bytes.length !== count * size) throw new ProtoError(`tensor ${name}: ${bytes.length} bytes of data for ${count} elements of ${size} bytes`);
   // A copy aligned to its own buffer, independent of the file's bytes.
   return { name, dims: dims.map((d) => Number(d)), dataType: dataType as DataTypeCode, raw: bytes.slice() };
 }

@@ -14,7 +14,9 @@ function mergeOpsets(a: OpsetImport[], b: OpsetImport[]): OpsetImport[] {
   }
   const low = [...a, ...b].filter((o) => isDefault(o.domain)).map((o) => o.version);
   if (Math.min(...low) < 13 && Math.max(...low) >= 13)
-    throw new TransferkitError(`cannot merge an opset ${Math.min(...low)} graph with an opset ${Math.max(...low)} one: re-export the base with opset 13 or later`);
+    throw new TransferkitError(
+      `cannot merge an opset ${Math.min(...low)} graph with an opset ${Math.max(...low)} one: re-export the base with opset 13 or later`,
+    );
   return [...out].map(([domain, version]) => ({ domain, version }));
 }
 
@@ -27,7 +29,13 @@ function renamed(graph: GraphValue, prefix: string, input: string, into: string)
   };
   return {
     ...graph,
-    nodes: graph.nodes.map((n) => ({ ...n, name: `${prefix}${n.name}`, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename), attributes: attrs(n.attributes) })),
+    nodes: graph.nodes.map((n) => ({
+      ...n,
+      name: `${prefix}${n.name}`,
+      inputs: n.inputs.map(rename),
+      outputs: n.outputs.map(rename),
+      attributes: attrs(n.attributes),
+    })),
     initializers: graph.initializers.map((t) => ({ ...t, name: rename(t.name) })),
     inputs: [],
     outputs: graph.outputs.map((o) => ({ ...o, name: rename(o.name) })),
