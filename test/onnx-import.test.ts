@@ -357,7 +357,9 @@ describe('forward parity with PyTorch (torchvision exports, seeded random weight
   const models = ['vit_tiny:64:17', 'resnet50:64:14', 'convnext_tiny:64:17', 'swin_t:64:17', 'efficientnet_v2_s:64:16', 'mobilenet_v3_large:64:15'];
   for (const spec of models) {
     const [name, size] = spec.split(':');
-    test(`${name}: transferkit's features equal PyTorch's (the input of the last Linear)`, { skip: python ? false : 'torch is absent' }, async () => {
+    test(`${name}: the file round-trips through reader and writer; transferkit's features equal PyTorch's (the input of the last Linear)`, {
+      skip: python ? false : 'torch is absent',
+    }, async () => {
       const dir = tempDir();
       const r = spawnSync(python as string, [path.join(ROOT, 'test', 'python', 'export_onnx.py'), dir, spec], { encoding: 'utf8', timeout: 300_000 });
       assert.equal(r.status, 0, r.stderr.slice(-2000));
@@ -365,11 +367,28 @@ describe('forward parity with PyTorch (torchvision exports, seeded random weight
         const b = readFileSync(path.join(dir, f));
         return new Float32Array(b.buffer, b.byteOffset, b.length / 4).slice();
       };
-      const base = loadOnnxBase(path.join(dir, `${name}.onnx`), { inputSize: Number(size) });
+      // The file read, rewritten by transferkit's writer and read again: the same graph, the same logits in ORT.
+      const file = path.join(dir, `${name}.onnx`);
+      const read = readOnnxFile(file);
+      const rewritten = encodeModelValue(read);
+      assert.deepEqual(decodeModel(rewritten), read);
+      const pixels = f32(`${name}.pixels.f32`);
+      const x = new ort.Tensor('float32', pixels.slice(0, Number(size) ** 2 * 3), [1, 3, Number(size), Number(size)]);
+      const logits = async (model: string | Uint8Array) => {
+        // (two overloads of create: a path, or the bytes)
+        const session = typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
+        try {
+          return Array.from((await session.run({ input: x })).logits.data as Float32Array);
+        } finally {
+          await session.release();
+        }
+      };
+      assert.deepEqual(await logits(rewritten), await logits(file));
+      const base = loadOnnxBase(file, { inputSize: Number(size) });
       assert.match(base.features.rule, /input of the classifier/);
       const predictor = await graphPredictor(encodeBase(base), { imageShape: [Number(size), Number(size), 3], label: name });
       try {
-        const got = await predictor.predict(f32(`${name}.pixels.f32`), 2);
+        const got = await predictor.predict(pixels, 2);
         const want = f32(`${name}.features.f32`);
         assert.equal(got.length, want.length);
         let diff = 0;
