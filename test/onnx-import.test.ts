@@ -11,7 +11,7 @@ import { loadImageBatch, photoSource } from '../src/data/batches.js';
 import { initBackend } from '../src/engine/backend.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
-import { graphBlocks, suffixGraph } from '../src/engine/onnx/cut.js';
+import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
@@ -286,9 +286,9 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     assert.equal(refused.stderr.trim().split('\n').length, 1);
     const unknown = cli(['train', data, '--base', file, '--unfreeze-from', 'encoder.layer.99']);
     assert.notEqual(unknown.code, 0);
-    assert.match(unknown.stderr, /--unfreeze-from encoder\.layer\.99: no block, node or value/);
+    assert.match(unknown.stderr, /--unfreeze-from encoder\.layer\.99: no node or value named 'encoder\.layer\.99'.*its blocks: features\.0/);
     const tooMany = cli(['train', data, '--base', file, '--unfreeze-last-blocks', '50']);
-    assert.match(tooMany.stderr, /--unfreeze-last-blocks 50: .* numbered blocks/);
+    assert.match(tooMany.stderr, /--unfreeze-last-blocks 50: the graph has 1 numbered block\(s\), so not the last 50/);
     const zoo = cli(['train', data, '--base', 'mobilenet', '--features-from', 'x']);
     assert.equal(zoo.code, 2);
     assert.match(zoo.stderr, /--features-from applies to ONNX bases/);
@@ -299,10 +299,13 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     const file = path.join(dir, 'model.onnx');
     await foreignModel(file, 16, 3);
     const base = loadOnnxBase(file);
-    const suffix = suffixGraph(base.model.graph, base.features.value);
+    const suffix = fineTuneCut(base.model.graph, { block: base.features.value }).suffix;
     assert.equal(suffix.graph.inputs[0].name, base.features.value);
     assert.ok(suffix.graph.nodes.some((n) => n.opType === 'MatMul' || n.opType === 'Gemm'));
     assert.equal(suffix.trainable.length, 2, suffix.trainable.join(', '));
+    const cut = fineTuneCut(base.model.graph, { lastBlocks: 1 });
+    assert.equal(cut.block, 'features.0');
+    assert.deepEqual(cut.suffix.trainable.sort(), ['classifier_B', 'classifier_W', 'conv_B', 'conv_W']);
   });
 });
 
@@ -383,7 +386,23 @@ describe('forward parity with PyTorch (torchvision exports, seeded random weight
           await session.release();
         }
       };
-      assert.deepEqual(await logits(rewritten), await logits(file));
+      const whole = await logits(file);
+      assert.deepEqual(await logits(rewritten), whole);
+      // Cut before the last block: the prefix, then the suffix (what fine-tuning would train), give the same logits.
+      const cut = fineTuneCut(read.graph, { lastBlocks: 1 });
+      assert.ok(cut.suffix.trainable.length > 0);
+      const run = async (graph: ModelValue['graph'], feeds: Record<string, ort.Tensor>) => {
+        const session = await ort.InferenceSession.create(encodeModelValue({ ...read, graph }));
+        try {
+          return (await session.run(feeds))[graph.outputs[0].name];
+        } finally {
+          await session.release();
+        }
+      };
+      const middle = await run(prefixGraph(read.graph, cut.value), { input: x });
+      const split = await run(cut.suffix.graph, { [cut.value]: middle });
+      const gap = Math.max(...Array.from(split.data as Float32Array).map((v, i) => Math.abs(v - whole[i])));
+      assert.ok(gap <= 1e-4 * Math.max(1, ...whole.map(Math.abs)), `${cut.block}: split logits differ by ${gap}`);
       const base = loadOnnxBase(file, { inputSize: Number(size) });
       assert.match(base.features.rule, /input of the classifier/);
       const predictor = await graphPredictor(encodeBase(base), { imageShape: [Number(size), Number(size), 3], label: name });
@@ -397,7 +416,7 @@ describe('forward parity with PyTorch (torchvision exports, seeded random weight
           diff = Math.max(diff, Math.abs(got[i] - want[i]));
           scale = Math.max(scale, Math.abs(want[i]));
         }
-        process.stderr.write(`${name}: max abs difference ${diff.toExponential(2)} (largest feature ${scale.toFixed(2)})\n`);
+        process.stderr.write(`${name}: max abs difference ${diff.toExponential(2)} (largest feature ${scale.toFixed(2)}); cut before ${cut.block}: ${cut.suffix.trainable.length} trainable tensors after it\n`);
         // 1e-4 absolute; ResNet-50's random-weight features reach ~130, where float32 rounding alone is ~1e-5 relative.
         assert.ok(diff <= 1e-4 * Math.max(1, scale), `max abs difference ${diff} (largest feature ${scale})`);
       } finally {

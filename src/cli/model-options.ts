@@ -12,7 +12,7 @@ import { freeze, unfreezeFrom } from '../train/trainable.js';
 import type { LoadModelOptions } from '../train/saved-model.js';
 import { type Options, type Values, numberOption } from './command.js';
 import { type OnnxBase, isOnnxPath, loadOnnxBase } from '../engine/onnx-base.js';
-import { graphBlocks, resolveValue } from '../engine/onnx/cut.js';
+import { fineTuneCut, graphBlocks } from '../engine/onnx/cut.js';
 import { onnxFineTuneRefusal } from '../train/onnx-base.js';
 import { cachedBackbone, findBackbone } from '../weights/onnx-backbones.js';
 
@@ -186,26 +186,26 @@ export function onnxBaseFrom(values: Values): OnnxBase | undefined {
   return onnx;
 }
 
-/** --unfreeze-from / --unfreeze-last-blocks on an ONNX base: the names are checked, then fine-tuning is refused. */
+/** --unfreeze-from / --unfreeze-last-blocks on an ONNX base: the cut is found and checked, then fine-tuning is refused. */
 function checkOnnxCut(onnx: OnnxBase, values: Values): void {
   const from = values['unfreeze-from'] as string | undefined;
   const last = numberOption(values, 'unfreeze-last-blocks', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   const strategy = values.strategy as string | undefined;
   if (from === undefined && last === undefined && (strategy === undefined || strategy === 'feature-extraction')) return;
-  const blocks = graphBlocks(onnx.model.graph);
-  if (from !== undefined && !blocks.some((b) => b.name === from)) {
+  if (from !== undefined && last !== undefined) throw new UsageError('use either --unfreeze-from or --unfreeze-last-blocks, not both');
+  if (from !== undefined || last !== undefined) {
     try {
-      resolveValue(onnx.model.graph, from);
-    } catch {
-      const names = blocks.filter((b) => b.numbered).map((b) => b.name);
+      fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
+    } catch (err) {
+      const names = graphBlocks(onnx.model.graph)
+        .filter((b) => b.numbered)
+        .map((b) => b.name);
+      const flag = from !== undefined ? `--unfreeze-from ${from}` : `--unfreeze-last-blocks ${last}`;
       throw new UsageError(
-        `--unfreeze-from ${from}: no block, node or value of that name in ${onnx.file}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
+        `${flag}: ${(err as Error).message.split('\n')[0]}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
       );
     }
   }
-  const numbered = blocks.filter((b) => b.numbered).length;
-  if (last !== undefined && last > numbered)
-    throw new UsageError(`--unfreeze-last-blocks ${last}: ${onnx.file} has ${numbered} numbered blocks (see transferkit layers ${onnx.file})`);
   throw onnxFineTuneRefusal();
 }
 

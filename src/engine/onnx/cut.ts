@@ -203,3 +203,30 @@ export function graphBlocks(graph: GraphValue): GraphBlock[] {
   }
   return [...blocks.values()];
 }
+
+/**
+ * Where fine-tuning from a block (or node, or value) cuts the graph: the value the block's first node reads from
+ * before the block (a transformer block's residual stream, a CNN stage's input). `lastBlocks` counts numbered
+ * blocks from the end. The suffix from there is what would train.
+ */
+export function fineTuneCut(graph: GraphValue, from: { block?: string; lastBlocks?: number }): { block: string; value: string; suffix: Suffix } {
+  const blocks = graphBlocks(graph);
+  const numbered = blocks.filter((b) => b.numbered);
+  let name = from.block;
+  if (from.lastBlocks !== undefined) {
+    if (from.lastBlocks < 1 || from.lastBlocks > numbered.length)
+      throw new TransferkitError(`the graph has ${numbered.length} numbered block(s), so not the last ${from.lastBlocks}`);
+    name = numbered[numbered.length - from.lastBlocks].name;
+  }
+  if (name === undefined) throw new TransferkitError('say where to cut: a block name or a number of last blocks');
+  let value: string;
+  if (blocks.some((b) => b.name === name)) {
+    const inBlock = graph.nodes.filter((n) => blockOf(n.name).name === name);
+    const inside = new Set(inBlock.flatMap((n) => n.outputs));
+    const init = isInitializer(graph);
+    const first = inBlock[0].inputs.find((i) => i && !inside.has(i) && !init(i));
+    if (!first) throw new TransferkitError(`block ${name} reads nothing from before it; cut at a value with --unfreeze-from VALUE`);
+    value = first;
+  } else value = resolveValue(graph, name);
+  return { block: name, value, suffix: suffixGraph(graph, value) };
+}
