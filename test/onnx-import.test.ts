@@ -306,6 +306,7 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     const cut = fineTuneCut(base.model.graph, { lastBlocks: 1 });
     assert.equal(cut.block, 'features.0');
     assert.deepEqual(cut.suffix.trainable.sort(), ['classifier_B', 'classifier_W', 'conv_B', 'conv_W']);
+    assert.deepEqual(cut.suffix.shared, []);
   });
 });
 
@@ -416,7 +417,9 @@ describe('forward parity with PyTorch (torchvision exports, seeded random weight
           diff = Math.max(diff, Math.abs(got[i] - want[i]));
           scale = Math.max(scale, Math.abs(want[i]));
         }
-        process.stderr.write(`${name}: max abs difference ${diff.toExponential(2)} (largest feature ${scale.toFixed(2)}); cut before ${cut.block}: ${cut.suffix.trainable.length} trainable tensors after it\n`);
+        process.stderr.write(
+          `${name}: max abs difference ${diff.toExponential(2)} (largest feature ${scale.toFixed(2)}); cut before ${cut.block}: ${cut.suffix.trainable.length} trainable tensors after it (${cut.suffix.shared.length} shared with the prefix)\n`,
+        );
         // 1e-4 absolute; ResNet-50's random-weight features reach ~130, where float32 rounding alone is ~1e-5 relative.
         assert.ok(diff <= 1e-4 * Math.max(1, scale), `max abs difference ${diff} (largest feature ${scale})`);
       } finally {

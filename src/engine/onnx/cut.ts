@@ -90,6 +90,11 @@ export interface Suffix {
   graph: GraphValue;
   /** Initializers read by the suffix that become trainable weights (float tensors with more than one element). */
   trainable: string[];
+  /**
+   * Trainable initializers the frozen prefix reads too (exporters merge equal tensors, e.g. LayerNorm's ones):
+   * training them must give the suffix its own copy, or the cached prefix goes stale.
+   */
+  shared: string[];
 }
 
 /** The part of `graph` after `cut`: its input is the cut value, its outputs the graph's. */
@@ -104,7 +109,12 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
     throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
   const initializers = graph.initializers.filter((t) => outside.has(t.name));
   const trainable = initializers.filter((t) => t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1).map((t) => t.name);
-  return { graph: { name: `${graph.name}_suffix`, nodes, initializers, inputs: [{ ...cutInfo, name: cut }], outputs: graph.outputs }, trainable };
+  const before = needed(graph, [cut]).reads;
+  return {
+    graph: { name: `${graph.name}_suffix`, nodes, initializers, inputs: [{ ...cutInfo, name: cut }], outputs: graph.outputs },
+    trainable,
+    shared: trainable.filter((t) => before.has(t)),
+  };
 }
 
 const isInitializer = (graph: GraphValue) => {
@@ -173,10 +183,14 @@ export function blockOf(nodeName: string): { name: string; numbered: boolean } {
   for (const s of segments) {
     // torch writes each scope either as the full module path (features.3 under features) or as its own name.
     pathSoFar = pathSoFar && !s.startsWith(`${pathSoFar}.`) ? `${pathSoFar}.${s}` : s;
-    if (/(^|[._])\d+$/.test(s)) return { name: pathSoFar, numbered: true };
+    // A classifier's numbered layers (classifier.2, fc.1) are the head, not blocks of the body.
+    if (/(^|[._])\d+$/.test(s)) return { name: pathSoFar, numbered: !HEAD_SCOPES.has(pathSoFar.split('.')[0]) };
   }
   return { name: segments[0] ?? '(top)', numbered: false };
 }
+
+/** Top-level scopes of classifiers in torchvision, timm and Hugging Face exports. */
+const HEAD_SCOPES = new Set(['classifier', 'head', 'heads', 'fc', 'pre_logits', 'pooler']);
 
 const elements = (t: TensorValue) => t.dims.reduce((a, b) => a * b, 1);
 
