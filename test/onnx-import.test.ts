@@ -310,6 +310,61 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
   });
 });
 
+describe('the default feature value of Hugging Face exports', () => {
+  /** pixel_values (N, 3, 4, 4) → last_hidden_state (N, 16, 3): token t is pixel t's channels; pooler_output = tanh(token 5). */
+  function hfGraph(withPooler: boolean): Uint8Array {
+    const ints = (name: string, v: number[]) => ({
+      name,
+      dims: [v.length],
+      dataType: DataType.INT64,
+      raw: new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer),
+    });
+    const nodes: ModelValue['graph']['nodes'] = [
+      { opType: 'Reshape', inputs: ['pixel_values', 'shape'], outputs: ['flat'], name: '/embeddings/Reshape', attributes: {} },
+      { opType: 'Transpose', inputs: ['flat'], outputs: ['last_hidden_state'], name: '/encoder/layer.0/Transpose', attributes: { perm: [0, 2, 1] } },
+    ];
+    if (withPooler) {
+      nodes.push({ opType: 'Gather', inputs: ['last_hidden_state', 'five'], outputs: ['token'], name: '/pooler/Gather', attributes: { axis: 1 } });
+      nodes.push({ opType: 'Tanh', inputs: ['token'], outputs: ['pooler_output'], name: '/pooler/Tanh', attributes: {} });
+    }
+    const five = { name: 'five', dims: [], dataType: DataType.INT64, raw: new Uint8Array(BigInt64Array.from([5n]).buffer) };
+    return encodeModelValue({
+      irVersion: 8,
+      producerName: 'test',
+      opsetImports: [{ domain: '', version: 14 }],
+      graph: {
+        name: 'hf',
+        nodes,
+        initializers: [ints('shape', [0, 3, 16]), five],
+        inputs: [{ name: 'pixel_values', dims: ['batch', 3, 4, 4] }],
+        outputs: [{ name: 'last_hidden_state', dims: ['batch', 16, 3] }, ...(withPooler ? [{ name: 'pooler_output', dims: ['batch', 3] }] : [])],
+      },
+    });
+  }
+
+  for (const [withPooler, rule, token] of [
+    [false, /CLS token/, 0],
+    [true, /pooler_output/, 5],
+  ] as const) {
+    test(`${withPooler ? 'pooler_output' : 'last_hidden_state[:, 0]'} is the default`, async () => {
+      const dir = tempDir();
+      writeFileSync(path.join(dir, 'model.onnx'), hfGraph(withPooler));
+      const base = loadOnnxBase(path.join(dir, 'model.onnx'), { mean: [0, 0, 0], std: [1, 1, 1], inputSize: 4 });
+      assert.match(base.features.rule, rule);
+      const predictor = await graphPredictor(encodeBase(base), { imageShape: [4, 4, 3], label: 'hf' });
+      try {
+        // Channels-last pixels 0..47; pixel t's channels are 3t, 3t+1, 3t+2 (÷255 by the default rescale).
+        const x = Float32Array.from({ length: 48 }, (_, i) => i);
+        const got = Array.from(await predictor.predict(x, 1));
+        const want = [0, 1, 2].map((c) => (3 * token + c) / 255).map((v) => (withPooler ? Math.tanh(v) : v));
+        got.forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-6, `${got} vs ${want}`));
+      } finally {
+        await predictor.dispose();
+      }
+    });
+  }
+});
+
 describe('the ONNX backbone registry', () => {
   test('weights import FOLDER --as vit_b16 pins its hashes; --base vit_b16 then resolves to the cached folder', async () => {
     const dir = tempDir();

@@ -205,8 +205,8 @@ function readTensor(buf: Uint8Array, ext: ExternalData | undefined): TensorValue
     });
   } else bytes = new Uint8Array(0);
   if (bytes.length !== count * size) throw new ProtoError(`tensor ${name}: ${bytes.length} bytes of data for ${count} elements of ${size} bytes`);
-  // A copy aligned to its own buffer, independent of the file's bytes.
-  return { name, dims: dims.map((d) => Number(d)), dataType: dataType as DataTypeCode, raw: bytes.slice() };
+  // A view into the file's bytes, not a copy: a 350 MB model is held once. Typed views need a copy (unaligned).
+  return { name, dims: dims.map((d) => Number(d)), dataType: dataType as DataTypeCode, raw: bytes };
 }
 
 function readAttribute(buf: Uint8Array, ext: ExternalData | undefined): [string, AttributeValue] {
