@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
 import { dataInputs, defaultFeatures, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
-import { readOnnxFile } from './onnx/decode.js';
+import { decodeOnnxFile } from './onnx/decode.js';
 import { DataType, type Dim, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
 
 /** What the model's folder says about its inputs and outputs (Hugging Face's image processor and config). */
@@ -171,16 +171,18 @@ function wrapPrefix(prefix: GraphValue, p: OnnxPreprocessing): GraphValue {
   };
 }
 
-function sha256(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
 /** Reads an ONNX model (file or folder) as a base, cut at its feature value. */
 export function loadOnnxBase(p: string, o: OnnxBaseOptions = {}, id?: string): OnnxBase {
   const file = onnxModelFile(p);
   if (!file || !existsSync(file))
     throw new TransferkitError(`${p}: no ONNX model there; give a .onnx file, or a folder with onnx/model.onnx (Transformers.js layout) or model.onnx`);
-  const model = readOnnxFile(file);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const model = decodeOnnxFile(file, bytes);
   const dir = path.dirname(path.resolve(file));
   const preprocessing = preprocessingOf(dir, model.graph, o);
   const cut = o.featuresFrom
@@ -191,7 +193,7 @@ export function loadOnnxBase(p: string, o: OnnxBaseOptions = {}, id?: string): O
   return {
     id: id ?? path.basename(path.resolve(p)).replace(/\.onnx$/i, ''),
     file: path.resolve(file),
-    sha256: sha256(file),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
     model,
     preprocessing,
     ...(labels ? { labels } : {}),

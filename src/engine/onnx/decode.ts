@@ -355,6 +355,11 @@ export function readOnnxFile(file: string): ModelValue {
   } catch (err) {
     throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
+  return decodeOnnxFile(file, bytes);
+}
+
+/** Decodes the bytes of `file` (read by the caller, who may hash them too). */
+export function decodeOnnxFile(file: string, bytes: Uint8Array): ModelValue {
   try {
     return decodeModel(bytes, { dir: path.dirname(path.resolve(file)), cache: new Map() });
   } catch (err) {
