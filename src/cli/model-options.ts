@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type InputShape, type Pooling, applicationIds, getApplication } from '../applications/index.js';
 import type { DicomSettings } from '../data/decode.js';
@@ -158,7 +159,9 @@ export function onnxBasePath(base: string): { path: string; id?: string } | null
   if (applicationIds().includes(base)) return null;
   if (isOnnxPath(base)) return { path: base };
   const b = findBackbone(base);
-  return b ? { path: cachedBackbone(b), id: b.id } : null;
+  if (b) return { path: cachedBackbone(b), id: b.id };
+  if (existsSync(base)) throw new UsageError(`--base ${base}: no ONNX model there; give a .onnx file, or a folder with onnx/model.onnx (Transformers.js layout) or model.onnx`);
+  return null;
 }
 
 /**
