@@ -160,7 +160,8 @@ export function onnxBasePath(base: string): { path: string; id?: string } | null
   if (isOnnxPath(base)) return { path: base };
   const b = findBackbone(base);
   if (b) return { path: cachedBackbone(b), id: b.id };
-  if (existsSync(base)) throw new UsageError(`--base ${base}: no ONNX model there; give a .onnx file, or a folder with onnx/model.onnx (Transformers.js layout) or model.onnx`);
+  if (existsSync(base))
+    throw new UsageError(`--base ${base}: no ONNX model there; give a .onnx file, or a folder with onnx/model.onnx (Transformers.js layout) or model.onnx`);
   return null;
 }
 
