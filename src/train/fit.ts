@@ -95,7 +95,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     size: cls.size,
     source: cls.source,
     cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
-    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${baseRecord(cls.onnx).sha256}` } } : {}),
+    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
   };
   const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };

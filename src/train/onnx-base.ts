@@ -35,6 +35,8 @@ export interface OnnxBaseRecord {
 export interface OpenBase {
   base: OnnxBase;
   onnx: Uint8Array;
+  /** sha256 of `onnx` (what base.onnx will hold). */
+  sha256: string;
   predictor: Predictor;
   dim: number;
   /** Raw 0–255 pixels: the base's own preprocessing is inside its graph. */
@@ -47,14 +49,14 @@ export async function openBase(base: OnnxBase, engine?: EngineName): Promise<Ope
   const onnx = encodeBase(base);
   const size = base.preprocessing.size;
   const predictor = await graphPredictor(onnx, { imageShape: [size, size, 3], label: `the ONNX base ${base.file}`, engine });
-  return { base, onnx, predictor, dim: predictor.outputShape(1)[1], source: photoSource('none') };
+  return { base, onnx, sha256: sha256(onnx), predictor, dim: predictor.outputShape(1)[1], source: photoSource('none') };
 }
 
 export function baseRecord(open: OpenBase): OnnxBaseRecord {
   const { base } = open;
   return {
     file: BASE_FILE,
-    sha256: sha256(open.onnx),
+    sha256: open.sha256,
     source: { id: base.id, path: base.file, sha256: base.sha256 },
     features: { value: base.features.value, rule: base.features.rule, size: open.dim },
     preprocessing: base.preprocessing,
