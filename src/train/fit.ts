@@ -23,6 +23,7 @@ import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { AUTO_FALLBACK_EPOCHS, type Phase, blockRateScale, planPhases } from './phase-plan.js';
 import type { ModelMetadata } from './saved-model.js';
 import { applyStrategy } from './strategies.js';
+import { baseRecord, onnxFineTuneRefusal } from './onnx-base.js';
 import { baseModel } from '../model/introspect.js';
 
 export type { EpochLog, PhaseLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
@@ -63,6 +64,7 @@ function checkNumbers(o: TrainOptions): void {
         `${name} must be ${name === 'learning rate' ? 'a positive number or auto' : name === 'epochs' ? 'a positive integer or auto' : 'a positive integer'}; got ${v}`,
       );
   }
+  if (o.onnxBase && (o.strategy ?? 'feature-extraction') !== 'feature-extraction') throw onnxFineTuneRefusal();
   if (o.strategy === 'fine-tune' && !o.unfreezeFrom)
     throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 }
@@ -85,7 +87,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   if (!plan.validation.length && typeof o.epochs !== 'number' && phases.some((p) => p.onCache)) {
     emit({ type: 'notice', message: `epochs auto needs a validation split to stop on: training a fixed ${AUTO_FALLBACK_EPOCHS} epochs instead` });
   }
-  const preprocessing = o.from ? o.from.metadata.preprocessing : getApplication(o.base).spec.preprocessing;
+  const preprocessing = o.from ? o.from.metadata.preprocessing : cls.onnx ? cls.onnx.base.preprocessing : getApplication(o.base).spec.preprocessing;
   const c: Context = {
     model: cls.model,
     o,
@@ -93,6 +95,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     size: cls.size,
     source: cls.source,
     cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
+    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
   };
   const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };
@@ -112,7 +115,9 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
     return r.store;
   };
   const trainData = o.augment ? null : await cached(plan.train);
-  const prefix = o.augment && phase.from !== cls.layers.firstBase ? await createPredictor(cls.model, { engine: o.engine, until: phase.from }) : null;
+  // An imported base is the frozen prefix itself (one predictor for the whole run).
+  const ownPrefix = o.augment && !cls.onnx && phase.from !== cls.layers.firstBase;
+  const prefix = ownPrefix ? await createPredictor(cls.model, { engine: o.engine, until: phase.from }) : o.augment && cls.onnx ? cls.onnx.predictor : null;
   const valData = plan.validation.length ? await cached(plan.validation) : null;
   run.featuresS += (performance.now() - t) / 1000;
   if (trainData?.labels.length === 0) throw new TransferkitError(`${run.data}: no training image could be decoded`);
@@ -123,7 +128,7 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
     batches: () => (trainData ? cachedBatches(trainData, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
     count: trainData ? trainData.labels.length : plan.train.length,
     close: async () => {
-      await prefix?.dispose();
+      if (ownPrefix) await prefix?.dispose();
       await trainData?.close();
       await valData?.close();
     },
@@ -158,7 +163,15 @@ async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOption
 export async function trainImageClassifier(data: string, o: TrainOptions): Promise<TrainResult> {
   const start = performance.now();
   const { run, phases } = await prepare(data, o);
-  const { plan, cls, emit } = run;
+  try {
+    return await trainPhases(run, phases, start);
+  } finally {
+    await run.cls.onnx?.predictor.dispose();
+  }
+}
+
+async function trainPhases(run: Run, phases: Phase[], start: number): Promise<TrainResult> {
+  const { o, data, plan, cls, emit } = run;
   const { task, classNames } = plan;
   const classes = classNames.length;
   const history: TrainResult['history'] = [];
@@ -252,6 +265,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     cacheHits: run.cacheHits,
     ...(stopped ? { stopped } : {}),
     ...(cls.raster && cls.firstConv ? { bands: { ...cls.raster, firstConv: cls.firstConv } } : {}),
+    ...(cls.onnx ? { onnxBase: { onnx: cls.onnx.onnx, record: baseRecord(cls.onnx) } } : {}),
   };
 }
 
@@ -263,11 +277,15 @@ export async function findLearningRate(
 ): Promise<RangeTest & { phase: { from: string; strategy: string } }> {
   const { run, phases } = await prepare(data, o);
   const [phase] = phases;
-  const d = await openPhase(run, phase, 0);
   try {
-    return { ...(await sweep(run, phase, d, test)), phase: { from: phase.from, strategy: phase.strategy } };
+    const d = await openPhase(run, phase, 0);
+    try {
+      return { ...(await sweep(run, phase, d, test)), phase: { from: phase.from, strategy: phase.strategy } };
+    } finally {
+      await d.close();
+    }
   } finally {
-    await d.close();
+    await run.cls.onnx?.predictor.dispose();
   }
 }
 
@@ -289,18 +307,23 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
       fineTunedFrom: from.source ?? from.base,
     };
   }
-  const spec = getApplication(o.base).spec;
+  const record = r.onnxBase?.record;
+  const spec = record ? null : getApplication(o.base).spec;
   return {
     format: 'transferkit-model',
     version: 1,
-    base: { id: spec.id, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}), weights: o.weights === undefined ? 'imagenet' : o.weights },
+    base: spec
+      ? { id: spec.id, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}), weights: o.weights === undefined ? 'imagenet' : o.weights }
+      : { id: `onnx:${record?.source.id}`, weights: record?.source.path ?? null },
     inputShape: r.inputShape,
-    preprocessing: spec.preprocessing,
+    // An imported base scales its pixels inside its graph: the images go in as they are (0–255).
+    preprocessing: spec ? spec.preprocessing : 'none',
+    ...(record ? { onnxBase: record } : {}),
     classNames: r.classNames,
     task: r.task,
     head: r.head,
     strategy: r.strategy,
-    training: { ...o, onEvent: undefined, signal: undefined, precomputed: o.precomputed?.file },
+    training: { ...o, onEvent: undefined, signal: undefined, precomputed: o.precomputed?.file, onnxBase: undefined },
     history: r.history,
     phases: r.phases,
     val: r.val,

@@ -6,6 +6,7 @@ import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
+import { onnxFineTuneRefusal } from '../../train/onnx-base.js';
 import { loadModel, saveModel } from '../../train/saved-model.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
@@ -19,6 +20,7 @@ import {
   IMAGE_BASE_OPTIONS,
   dicomFrom,
   engineFrom,
+  onnxBaseFrom,
   savedModelArgs,
 } from '../model-options.js';
 
@@ -101,7 +103,9 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   const schedule = values.schedule as string | undefined;
   if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule))
     throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
+  const onnxBase = onnxBaseFrom(values);
   return {
+    ...(onnxBase ? { onnxBase } : {}),
     base: (values.base as string | undefined) ?? 'saved',
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
     weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
@@ -158,6 +162,7 @@ export const TRAIN_OPTIONS: Options = {
   'gray-to-rgb': { type: 'string' },
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
+  'unfreeze-last-blocks': { type: 'string' },
   from: { type: 'string' },
   preprocessing: { type: 'string' },
   head: { type: 'string' },
@@ -197,6 +202,8 @@ export const trainCommand: Command = {
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
+  --unfreeze-last-blocks N     ONNX bases: fine-tune the last N blocks (see transferkit layers MODEL.onnx); names are
+                               checked, but fine-tuning an imported ONNX base is not available yet
   --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
                                must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
   --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
@@ -274,6 +281,7 @@ Example:
         run = { r: result, options, data: root };
       } else {
         const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
+        if (from?.onnxBase) throw onnxFineTuneRefusal();
         const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
         run = { r: await trainImageClassifier(dataDir, options), options, data: dataDir };
       }
@@ -283,7 +291,7 @@ Example:
     const { r, options } = run;
     const out = values.out as string | undefined;
     if (out) {
-      await saveModel(r.model, out, trainedModelMetadata(r, options, run.data));
+      await saveModel(r.model, out, trainedModelMetadata(r, options, run.data), r.onnxBase?.onnx);
       await writeHistoryCharts(out, r.history);
     }
     if (r.stopped) {
