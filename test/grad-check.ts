@@ -91,8 +91,7 @@ export async function gradCheck(c: GradCase, seed = 1): Promise<GradReport> {
     back.output(gname, i.dims);
   }
   const backSession = await ort.InferenceSession.create(back.encode(opset), { intraOpNumThreads: 1 });
-  const feeds = (vals: Record<string, Float32Array>) =>
-    Object.fromEntries(c.inputs.map((i) => [x[i.name], new ort.Tensor('float32', vals[i.name], i.dims)]));
+  const feeds = (vals: Record<string, Float32Array>) => Object.fromEntries(c.inputs.map((i) => [x[i.name], new ort.Tensor('float32', vals[i.name], i.dims)]));
   const analytic = await backSession.run({ ...feeds(values), ...(seedName ? { [seedName]: new ort.Tensor('float32', weights, outDims as number[]) } : {}) });
 
   // Finite differences: Σ out·R in float64 from ORT's float32 forward pass, Richardson-extrapolated (h, 2h).

@@ -60,7 +60,11 @@ async function run(
 }
 
 /** One step at rate `lr`: (w − w')/lr against the finite-difference gradient of the loss output. */
-async function checkStep(graph: GraphValue, options: Omit<GraphStepOptions, 'input' | 'output'>, batch: { x: Float32Array; y: Float32Array; n: number; w?: Float32Array }) {
+async function checkStep(
+  graph: GraphValue,
+  options: Omit<GraphStepOptions, 'input' | 'output'>,
+  batch: { x: Float32Array; y: Float32Array; n: number; w?: Float32Array },
+) {
   const ort = await loadOrt();
   const step = compileGraphTrainStep(graph, { ...options, input: 'x', output: outputOf(graph) });
   assert.deepEqual(
@@ -98,7 +102,11 @@ describe('a training step compiled from a plain ONNX graph', () => {
     const n = 5;
     const y = new Float32Array(n * 3);
     for (let i = 0; i < n; i++) y[i * 3 + (i % 3)] = 1;
-    const worst = await checkStep(denseGraph(), { trainable: ['w1', 'b1', 'w2', 'b2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } }, { x: randn(n * 3, 1), y, n });
+    const worst = await checkStep(
+      denseGraph(),
+      { trainable: ['w1', 'b1', 'w2', 'b2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(n * 3, 1), y, n },
+    );
     assert.ok(worst < 1e-3, `worst relative error ${worst}`);
   });
 

@@ -95,9 +95,7 @@ add('ReduceSum over everything', [input('a', [2, 3])], unary('ReduceSum'));
 add('LayerNormalization last axis', [input('a', [2, 3, 4]), input('s', [4]), input('b', [4])], (g, x) =>
   g.op('LayerNormalization', [x.a, x.s, x.b], { epsilon: { float: 1e-3 } }),
 );
-add('LayerNormalization axis 1 without bias', [input('a', [2, 3, 4]), input('s', [3, 4])], (g, x) =>
-  g.op('LayerNormalization', [x.a, x.s], { axis: 1 }),
-);
+add('LayerNormalization axis 1 without bias', [input('a', [2, 3, 4]), input('s', [3, 4])], (g, x) => g.op('LayerNormalization', [x.a, x.s], { axis: 1 }));
 add('BatchNormalization (inference)', [input('a', [2, 3, 4, 4]), input('s', [3]), input('b', [3])], (g, x) =>
   g.op('BatchNormalization', [x.a, x.s, x.b, g.constant('mean', [0.1, -0.2, 0.3], [3]), g.constant('var', [0.5, 1.5, 0.8], [3])], {
     epsilon: { float: 1e-3 },
@@ -121,10 +119,17 @@ add('AveragePool 3x3/1 SAME_UPPER', [input('a', [1, 2, 5, 4])], unary('AveragePo
 add('MaxPool 2x2/2', [distinct('a', [2, 2, 4, 6])], unary('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }));
 add('MaxPool 3x3/2 pads 1 (overlapping)', [distinct('a', [1, 2, 7, 7])], unary('MaxPool', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }));
 add('MaxPool 3x3/1 SAME_UPPER', [distinct('a', [1, 2, 5, 4])], unary('MaxPool', { kernel_shape: [3, 3], auto_pad: 'SAME_UPPER' }));
-add('MaxPool 2x2 dilation 2 ceil_mode', [distinct('a', [1, 2, 7, 7])], unary('MaxPool', { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2], ceil_mode: 1 }));
+add(
+  'MaxPool 2x2 dilation 2 ceil_mode',
+  [distinct('a', [1, 2, 7, 7])],
+  unary('MaxPool', { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2], ceil_mode: 1 }),
+);
 
 // Convolutions.
-const conv = (attributes: Record<string, number | number[] | string>, bias = true): Build => (g, x) => g.op('Conv', bias ? [x.a, x.w, x.b] : [x.a, x.w], attributes);
+const conv =
+  (attributes: Record<string, number | number[] | string>, bias = true): Build =>
+  (g, x) =>
+    g.op('Conv', bias ? [x.a, x.w, x.b] : [x.a, x.w], attributes);
 const convCase = (name: string, xDims: number[], wDims: number[], attributes: Record<string, number | number[] | string>, bias = true) =>
   add(name, [input('a', xDims), input('w', wDims), ...(bias ? [input('b', [wDims[0]])] : [])], conv(attributes, bias));
 convCase('Conv 3x3 pads 1', [2, 3, 5, 5], [4, 3, 3, 3], { pads: [1, 1, 1, 1] });
@@ -183,7 +188,9 @@ add('Split equal, one output unused', [input('a', [2, 6])], (g, x) => g.ops('Spl
 add('Slice step 1 with negative start', [input('a', [3, 6])], (g, x) =>
   g.op('Slice', [x.a, g.ints('starts', [1, -4]), g.ints('ends', [3, 5]), g.ints('axes', [0, 1])]),
 );
-add('Slice step 2', [input('a', [3, 7])], (g, x) => g.op('Slice', [x.a, g.ints('starts', [1]), g.ints('ends', [7]), g.ints('axes', [1]), g.ints('steps', [2])]));
+add('Slice step 2', [input('a', [3, 7])], (g, x) =>
+  g.op('Slice', [x.a, g.ints('starts', [1]), g.ints('ends', [7]), g.ints('axes', [1]), g.ints('steps', [2])]),
+);
 add('Slice reversed (step -1) on two axes', [input('a', [3, 5])], (g, x) =>
   g.op('Slice', [x.a, g.ints('starts', [-1, 3]), g.ints('ends', [-100, 0]), g.ints('axes', [0, 1]), g.ints('steps', [-1, -2])]),
 );
@@ -225,7 +232,11 @@ function transformerBlock(g: GraphBuilder, x: Record<string, string>): string {
   const mlp = g.op('Add', [mm(g.op('Gelu', [g.op('Add', [mm(h2, x.w1), x.b1])]), x.w2), x.b2]);
   const out = g.op('Add', [r1, mlp]);
   const r = rng(7);
-  const weights = g.constant('loss_weights', Float32Array.from({ length: 2 * 4 * 8 }, () => r.normal()), [2, 4, 8]);
+  const weights = g.constant(
+    'loss_weights',
+    Float32Array.from({ length: 2 * 4 * 8 }, () => r.normal()),
+    [2, 4, 8],
+  );
   return g.op('ReduceSum', [g.op('Mul', [out, weights])], { keepdims: 0 });
 }
 

@@ -67,7 +67,12 @@ export function dimTensor(c: GradContext, value: string, axis: number): string {
 export function countOf(c: GradContext, value: string, axes: number[]): string {
   const d = dimsOf(c, value);
   const picked = axes.map((a) => d?.[a]);
-  if (picked.every((x) => typeof x === 'number')) return scalar(c.g, (picked as number[]).reduce((a, b) => a * b, 1), 'count');
+  if (picked.every((x) => typeof x === 'number'))
+    return scalar(
+      c.g,
+      (picked as number[]).reduce((a, b) => a * b, 1),
+      'count',
+    );
   const sizes = c.g.op('Gather', [shapeOf(c.g, value), c.g.ints('axes', axes)], { axis: 0 });
   return c.g.op('Cast', [c.g.op('ReduceProd', [sizes], { keepdims: 0 })], { to: 1 }, 'count');
 }
@@ -90,7 +95,8 @@ export function unbroadcast(c: GradContext, grad: string, gradDims: Dim[] | unde
       const k = i - lead;
       if (k < 0) axes.push(i);
       else if (t[k] === 1 && gradDims[i] !== 1) axes.push(i);
-      else if (t[k] !== gradDims[i] && (isUnknown(t[k]) || isUnknown(gradDims[i]) || typeof t[k] !== 'number' || typeof gradDims[i] !== 'number')) known = false;
+      else if (t[k] !== gradDims[i] && (isUnknown(t[k]) || isUnknown(gradDims[i]) || typeof t[k] !== 'number' || typeof gradDims[i] !== 'number'))
+        known = false;
     }
     if (known) {
       if (axes.length === 0) return grad;

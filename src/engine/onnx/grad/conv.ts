@@ -40,7 +40,20 @@ const conv: GradRule = (c) => {
     // The swapped convolution can reach past the kernel (rows the forward stride skipped): keep the kernel's extent.
     const reach = spatial.map((s, i) => Math.floor((s + win.pads[i] + win.pads[i + r] - (win.strides[i] * (outSpatial[i] - 1) + 1)) / win.dilations[i]) + 1);
     const cropped = reach.some((k, i) => k !== win.kernel[i])
-      ? g.op('Slice', [full, g.ints('starts', rest.map(() => 0)), g.ints('ends', win.kernel), g.ints('axes', rest)], {}, 'dW_crop')
+      ? g.op(
+          'Slice',
+          [
+            full,
+            g.ints(
+              'starts',
+              rest.map(() => 0),
+            ),
+            g.ints('ends', win.kernel),
+            g.ints('axes', rest),
+          ],
+          {},
+          'dW_crop',
+        )
       : full;
     dw = g.op('Transpose', [cropped], { perm: [1, 0, ...rest] }, 'dW');
   }

@@ -56,7 +56,8 @@ export function differentiate(g: GraphBuilder, forward: GraphValue, options: Dif
     const node = forward.nodes[k];
     if (!node.inputs.some((v) => v && needed.has(v)) || !node.outputs.some((o) => parts.has(o))) continue;
     const rule = GRADIENT_RULES[node.opType];
-    if (!rule) throw new GradError(`no gradient rule for ONNX op ${node.opType} (node '${node.name}'); covered: ${Object.keys(GRADIENT_RULES).sort().join(', ')}`);
+    if (!rule)
+      throw new GradError(`no gradient rule for ONNX op ${node.opType} (node '${node.name}'); covered: ${Object.keys(GRADIENT_RULES).sort().join(', ')}`);
     const context: GradContext = {
       g,
       node,

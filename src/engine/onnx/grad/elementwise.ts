@@ -21,14 +21,14 @@ const sub1 = (c: GradContext, v: string) => c.g.op('Sub', [scalar(c.g, 1, 'one')
 
 export const elementwiseRules: Record<string, GradRule> = {
   Add: (c) => [c.wants(0) ? toInput(c, c.dy() as string, 0) : undefined, c.wants(1) ? toInput(c, c.dy() as string, 1) : undefined],
-  Sub: (c) => [
-    c.wants(0) ? toInput(c, c.dy() as string, 0) : undefined,
-    c.wants(1) ? toInput(c, c.g.op('Neg', [c.dy() as string]), 1) : undefined,
-  ],
+  Sub: (c) => [c.wants(0) ? toInput(c, c.dy() as string, 0) : undefined, c.wants(1) ? toInput(c, c.g.op('Neg', [c.dy() as string]), 1) : undefined],
   Mul: (c) => {
     const [a, b] = c.node.inputs;
     const dy = c.dy() as string;
-    return [c.wants(0) ? toInput(c, c.g.op('Mul', [dy, b], {}, 'dmul'), 0) : undefined, c.wants(1) ? toInput(c, c.g.op('Mul', [dy, a], {}, 'dmul'), 1) : undefined];
+    return [
+      c.wants(0) ? toInput(c, c.g.op('Mul', [dy, b], {}, 'dmul'), 0) : undefined,
+      c.wants(1) ? toInput(c, c.g.op('Mul', [dy, a], {}, 'dmul'), 1) : undefined,
+    ];
   },
   Div: (c) => {
     const { g } = c;
@@ -47,7 +47,9 @@ export const elementwiseRules: Record<string, GradRule> = {
     const [y] = c.node.outputs;
     const dy = c.dy() as string;
     // dA = dY·b·a^(b−1); dB = dY·y·ln(a) (defined for a > 0).
-    const da = c.wants(0) ? g.op('Mul', [dy, g.op('Mul', [b, g.op('Pow', [a, g.op('Sub', [b, g.op('CastLike', [scalar(g, 1, 'one'), b])])])])], {}, 'dpow') : undefined;
+    const da = c.wants(0)
+      ? g.op('Mul', [dy, g.op('Mul', [b, g.op('Pow', [a, g.op('Sub', [b, g.op('CastLike', [scalar(g, 1, 'one'), b])])])])], {}, 'dpow')
+      : undefined;
     const db = c.wants(1) ? g.op('Mul', [dy, g.op('Mul', [y, g.op('Log', [a])])], {}, 'dpow') : undefined;
     return [da && toInput(c, da, 0), db && toInput(c, db, 1)];
   },
@@ -78,7 +80,11 @@ export const elementwiseRules: Record<string, GradRule> = {
   HardSwish: unary((c, x) => {
     const { g } = c;
     const middle = g.op('Add', [g.op('Mul', [x, scalar(g, 1 / 3)]), scalar(g, 0.5, 'half')]);
-    return g.op('Where', [g.op('Less', [x, scalar(g, -3)]), scalar(g, 0, 'zero'), g.op('Where', [g.op('Greater', [x, scalar(g, 3)]), scalar(g, 1, 'one'), middle])]);
+    return g.op('Where', [
+      g.op('Less', [x, scalar(g, -3)]),
+      scalar(g, 0, 'zero'),
+      g.op('Where', [g.op('Greater', [x, scalar(g, 3)]), scalar(g, 1, 'one'), middle]),
+    ]);
   }, 'dhard_swish'),
   // PyTorch's rule: the gradient passes where min ≤ x ≤ max.
   Clip: (c) => {

@@ -40,7 +40,8 @@ export interface GraphTrainStep extends StepGraph {
 
 const withoutBatch = (dims: Dim[], what: string): number[] => {
   const rest = dims.slice(1);
-  if (rest.some((d) => typeof d !== 'number')) throw new TransferkitError(`${what} has dims ${JSON.stringify(dims)}: only the first (the batch) may be symbolic`);
+  if (rest.some((d) => typeof d !== 'number'))
+    throw new TransferkitError(`${what} has dims ${JSON.stringify(dims)}: only the first (the batch) may be symbolic`);
   return rest as number[];
 };
 
@@ -55,7 +56,10 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
   const xInfo = forward.inputs.find((i) => i.name === options.input);
   if (!xInfo) throw new TransferkitError(`${forward.name} has no input '${options.input}' (inputs: ${forward.inputs.map((i) => i.name).join(', ')})`);
   const others = forward.inputs.filter((i) => i.name !== options.input);
-  if (others.length) throw new TransferkitError(`${forward.name} has other inputs besides '${options.input}' (${others.map((i) => i.name).join(', ')}): fix them as initializers first`);
+  if (others.length)
+    throw new TransferkitError(
+      `${forward.name} has other inputs besides '${options.input}' (${others.map((i) => i.name).join(', ')}): fix them as initializers first`,
+    );
 
   // The trained initializers become inputs under their own names.
   const graph: GraphValue = {

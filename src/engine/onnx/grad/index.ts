@@ -21,9 +21,34 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
 
 /** Ops whose outputs are constant with respect to their inputs almost everywhere: no gradient flows through. */
 export const NO_GRADIENT = new Set([
-  'Shape', 'Size', 'Constant', 'ConstantOfShape', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or',
-  'Not', 'Xor', 'ArgMax', 'ArgMin', 'NonZero', 'Range', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf', 'EyeLike',
-  'RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike',
+  'Shape',
+  'Size',
+  'Constant',
+  'ConstantOfShape',
+  'Equal',
+  'Greater',
+  'Less',
+  'GreaterOrEqual',
+  'LessOrEqual',
+  'And',
+  'Or',
+  'Not',
+  'Xor',
+  'ArgMax',
+  'ArgMin',
+  'NonZero',
+  'Range',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'IsNaN',
+  'IsInf',
+  'EyeLike',
+  'RandomNormal',
+  'RandomNormalLike',
+  'RandomUniform',
+  'RandomUniformLike',
 ]);
 
 export { differentiate, type DifferentiateOptions } from './differentiate.js';

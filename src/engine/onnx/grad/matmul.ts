@@ -60,8 +60,14 @@ const gemm: GradRule = (c) => {
   // With A' = op(A), B' = op(B): dA' = dY·B'ᵀ, dB' = A'ᵀ·dY, each transposed back where A or B was.
   let da: string | undefined;
   let db: string | undefined;
-  if (c.wants(0)) da = ta ? g.op('Gemm', [b, dy], { transA: tb, transB: 1, alpha: { float: alpha } }, 'dA') : g.op('Gemm', [dy, b], { transB: tb ? 0 : 1, alpha: { float: alpha } }, 'dA');
-  if (c.wants(1)) db = tb ? g.op('Gemm', [dy, a], { transA: 1, transB: ta, alpha: { float: alpha } }, 'dB') : g.op('Gemm', [a, dy], { transA: ta ? 0 : 1, alpha: { float: alpha } }, 'dB');
+  if (c.wants(0))
+    da = ta
+      ? g.op('Gemm', [b, dy], { transA: tb, transB: 1, alpha: { float: alpha } }, 'dA')
+      : g.op('Gemm', [dy, b], { transB: tb ? 0 : 1, alpha: { float: alpha } }, 'dA');
+  if (c.wants(1))
+    db = tb
+      ? g.op('Gemm', [dy, a], { transA: 1, transB: ta, alpha: { float: alpha } }, 'dB')
+      : g.op('Gemm', [a, dy], { transA: ta ? 0 : 1, alpha: { float: alpha } }, 'dB');
   let dc: string | undefined;
   if (bias && c.wants(2)) dc = unbroadcast(c, beta === 1 ? dy : g.op('Mul', [dy, scalar(g, beta, 'beta')]), dimsOf(c, node.outputs[0]), bias);
   return [da, db, dc];

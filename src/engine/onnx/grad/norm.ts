@@ -33,7 +33,8 @@ const layerNormalization: GradRule = (c) => {
 const batchNormalization: GradRule = (c) => {
   const { g, node } = c;
   const [x, scale, , mean, variance] = node.inputs;
-  if (attr(node, 'training_mode', 0) === 1) throw unsupported(node, 'training_mode=1 (batch statistics); fine-tuning keeps BatchNormalization in inference mode');
+  if (attr(node, 'training_mode', 0) === 1)
+    throw unsupported(node, 'training_mode=1 (batch statistics); fine-tuning keeps BatchNormalization in inference mode');
   const dy = c.dy() as string;
   const rank = rankOf(c, x);
   const perChannel = (v: string) => (rank === 2 ? v : g.op('Reshape', [v, g.ints('shape', [-1, ...new Array(rank - 2).fill(1)])]));

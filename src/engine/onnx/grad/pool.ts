@@ -26,7 +26,10 @@ export function transposedWindow(g: GraphBuilder, dy: string, weight: string, gr
   const cropped = g.op('Slice', [
     whole,
     g.ints('starts', win.pads.slice(0, r)),
-    g.ints('ends', spatial.map((s, i) => Math.min(full[i], win.pads[i] + s))),
+    g.ints(
+      'ends',
+      spatial.map((s, i) => Math.min(full[i], win.pads[i] + s)),
+    ),
     g.ints('axes', axes),
   ]);
   const missing = spatial.map((s, i) => Math.max(0, win.pads[i] + s - full[i]));

@@ -11,14 +11,23 @@ const pad: GradRule = (c) => {
   const { g, node } = c;
   if (attr(node, 'mode', 'constant') !== 'constant') throw unsupported(node, `mode '${attr(node, 'mode', '')}' (constant padding only)`);
   const given = node.inputs[1] ? undefined : attr<number[] | undefined>(node, 'pads', undefined);
-  const negated = given ? g.ints('pads', given.map((p) => -p)) : g.op('Neg', [node.inputs[1]]);
+  const negated = given
+    ? g.ints(
+        'pads',
+        given.map((p) => -p),
+      )
+    : g.op('Neg', [node.inputs[1]]);
   // A negative pad crops: padding dY by −pads gives back the input's extent.
   return [g.op('Pad', [c.dy() as string, negated, ...(node.inputs[3] ? ['', node.inputs[3]] : [])], { mode: 'constant' }, 'dpad')];
 };
 
 const transpose: GradRule = (c) => {
   const rank = rankOf(c, c.node.inputs[0]);
-  const perm = attr(c.node, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+  const perm = attr(
+    c.node,
+    'perm',
+    Array.from({ length: rank }, (_, i) => rank - 1 - i),
+  );
   const inverse = new Array<number>(rank);
   perm.forEach((p, i) => (inverse[p] = i));
   return [c.g.op('Transpose', [c.dy() as string], { perm: inverse }, 'dtranspose')];
@@ -42,9 +51,7 @@ const concat: GradRule = (c) => {
   const rank = rankOf(c, node.inputs[0]);
   const a = axis < 0 ? axis + rank : axis;
   const at = offsets(c, node.inputs, a);
-  return node.inputs.map((_, i) =>
-    c.wants(i) ? g.op('Slice', [c.dy() as string, at[i], at[i + 1], g.ints('axis', [a])], {}, 'dconcat') : undefined,
-  );
+  return node.inputs.map((_, i) => (c.wants(i) ? g.op('Slice', [c.dy() as string, at[i], at[i + 1], g.ints('axis', [a])], {}, 'dconcat') : undefined));
 };
 
 const split: GradRule = (c) => {

@@ -108,11 +108,58 @@ function tensorInts(t: Pick<TensorValue, 'dims' | 'dataType' | 'raw'>): Dim[] | 
 const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 const SAME_SHAPE = new Set([
-  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Erf', 'Gelu', 'HardSigmoid', 'HardSwish', 'Clip', 'Softmax', 'LogSoftmax', 'Neg',
-  'Sqrt', 'Reciprocal', 'Identity', 'Dropout', 'Abs', 'Exp', 'Log', 'Sign', 'Softplus', 'Elu', 'Selu', 'Floor', 'Ceil',
-  'Not', 'CumSum', 'LayerNormalization', 'BatchNormalization', 'Cast', 'IsNaN', 'Round',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Gelu',
+  'HardSigmoid',
+  'HardSwish',
+  'Clip',
+  'Softmax',
+  'LogSoftmax',
+  'Neg',
+  'Sqrt',
+  'Reciprocal',
+  'Identity',
+  'Dropout',
+  'Abs',
+  'Exp',
+  'Log',
+  'Sign',
+  'Softplus',
+  'Elu',
+  'Selu',
+  'Floor',
+  'Ceil',
+  'Not',
+  'CumSum',
+  'LayerNormalization',
+  'BatchNormalization',
+  'Cast',
+  'IsNaN',
+  'Round',
 ]);
-const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Where', 'Max', 'Min', 'Sum', 'Mod']);
+const BROADCAST = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Equal',
+  'Greater',
+  'Less',
+  'GreaterOrEqual',
+  'LessOrEqual',
+  'And',
+  'Or',
+  'Where',
+  'Max',
+  'Min',
+  'Sum',
+  'Mod',
+]);
 const BOOLEAN = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Not', 'IsNaN']);
 
 /** Facts about every value of `graph` (nodes in topological order). */
@@ -197,10 +244,15 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     const b = ints(1);
     if (a && b && ['Add', 'Sub', 'Mul', 'Div'].includes(op) && [...a, ...b].every((v) => typeof v === 'number')) {
       const n = Math.max(a.length, b.length);
-      const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q) }[
-        op as 'Add'
-      ];
-      if (a.length === n || a.length === 1) if (b.length === n || b.length === 1) out.ints = Array.from({ length: n }, (_, i) => f(a[a.length === 1 ? 0 : i] as number, b[b.length === 1 ? 0 : i] as number));
+      const f = {
+        Add: (p: number, q: number) => p + q,
+        Sub: (p: number, q: number) => p - q,
+        Mul: (p: number, q: number) => p * q,
+        Div: (p: number, q: number) => Math.trunc(p / q),
+      }[op as 'Add'];
+      if (a.length === n || a.length === 1)
+        if (b.length === n || b.length === 1)
+          out.ints = Array.from({ length: n }, (_, i) => f(a[a.length === 1 ? 0 : i] as number, b[b.length === 1 ? 0 : i] as number));
     }
     return [out];
   }
@@ -282,7 +334,11 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     }
     case 'Transpose': {
       if (!dims) return [{ type }];
-      const perm = attr(node, 'perm', dims.map((_, i) => dims.length - 1 - i));
+      const perm = attr(
+        node,
+        'perm',
+        dims.map((_, i) => dims.length - 1 - i),
+      );
       return [{ dims: perm.map((p) => dims[p]), type }];
     }
     case 'Reshape': {
