@@ -140,6 +140,9 @@ convCase('Conv 2 groups', [2, 4, 5, 5], [6, 2, 3, 3], { group: 2, pads: [1, 1, 1
 convCase('Conv depthwise (groups = channels, multiplier 2) stride 2', [2, 3, 6, 6], [6, 1, 3, 3], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] });
 convCase('Conv auto_pad SAME_UPPER stride 2', [1, 2, 5, 6], [3, 2, 3, 3], { auto_pad: 'SAME_UPPER', strides: [2, 2] });
 convCase('Conv auto_pad SAME_LOWER 4x4', [1, 2, 5, 5], [2, 2, 4, 4], { auto_pad: 'SAME_LOWER' });
+convCase('Conv depthwise multiplier 2, stride 1, dilation 2', [2, 3, 7, 6], [6, 1, 3, 3], { group: 3, dilations: [2, 2], pads: [2, 2, 2, 2] });
+convCase('Conv 1x1 stride 1 (the MatMul weight gradient)', [2, 3, 4, 5], [4, 3, 1, 1], {});
+convCase('Conv 3-D 2x2x2', [1, 2, 4, 3, 4], [3, 2, 2, 2, 2], { pads: [1, 0, 1, 0, 1, 0] });
 convCase('Conv 1x1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] });
 convCase('Conv 1-D stride 2', [2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] });
 convCase('Conv 7x7 stride 2 pads 3 (a stem)', [1, 3, 9, 9], [2, 3, 7, 7], { strides: [2, 2], pads: [3, 3, 3, 3] });
