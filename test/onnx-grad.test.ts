@@ -89,6 +89,7 @@ add('ReduceMean axes attribute no keepdims', [input('a', [2, 3, 4])], unary('Red
 add('ReduceMean axes input (opset 18)', [input('a', [2, 3, 4])], (g, x) => g.op('ReduceMean', [x.a, g.ints('axes', [-1])], { keepdims: 0 }), 18);
 add('ReduceMean over everything', [input('a', [2, 3])], unary('ReduceMean', { keepdims: 0 }));
 add('ReduceSum axes input no keepdims', [input('a', [2, 3, 4])], (g, x) => g.op('ReduceSum', [x.a, g.ints('axes', [1, 2])], { keepdims: 0 }));
+add('ReduceMax axes attribute no keepdims', [distinct('a', [2, 3, 4])], unary('ReduceMax', { axes: [1], keepdims: 0 }));
 add('ReduceSum over everything', [input('a', [2, 3])], unary('ReduceSum'));
 
 // Normalisations.

@@ -3,7 +3,7 @@
 import type { GraphBuilder } from '../graph.js';
 import type { GraphValue } from '../proto.js';
 import { type GradContext, GradError } from './context.js';
-import { GRADIENT_RULES, NO_GRADIENT } from './index.js';
+import { GRADIENT_RULES, NO_GRADIENT } from './rules.js';
 import { Elem, type ValueFacts, inferShapes } from './shapes.js';
 
 export interface DifferentiateOptions {
@@ -13,6 +13,17 @@ export interface DifferentiateOptions {
   wrt: string[];
   /** Facts about the values, when the caller has inferred them already. */
   facts?: Map<string, ValueFacts>;
+  /**
+   * Fused gradients (a graph rewrite of the rules): value → its backward from `inputs`, used instead of the rules
+   * of the nodes between them (an im2col convolution's fast input and weight gradients, say).
+   */
+  fused?: Map<string, FusedGradient>;
+}
+
+export interface FusedGradient {
+  inputs: string[];
+  /** The gradient of each input from the value's gradient `dy`; `wants(i)` tells which are needed. */
+  backward(dy: string, wants: (i: number) => boolean): Array<string | undefined>;
 }
 
 const FLOATS: Set<number> = new Set([Elem.FLOAT, Elem.DOUBLE, 10, 16]);

@@ -1,10 +1,11 @@
-// Gradients of ReduceSum and ReduceMean (axes as attribute or input, keepdims, noop_with_empty_axes): the
-// gradient broadcast back over the reduced axes (and divided by their size for the mean).
+// Gradients of ReduceSum, ReduceMean and ReduceMax (axes as attribute or input, keepdims, noop_with_empty_axes):
+// the gradient broadcast back over the reduced axes (divided by their size for the mean; to every maximum for
+// the max, ties included).
 import { type GradRule, constInts, countOf, rankOf, shapeOf } from './context.js';
 import { attr } from './shapes.js';
 
 const reduce =
-  (mean: boolean): GradRule =>
+  (kind: 'sum' | 'mean' | 'max'): GradRule =>
   (c) => {
     const { g, node } = c;
     const x = node.inputs[0];
@@ -16,9 +17,13 @@ const reduce =
       axes = Array.from({ length: rank }, (_, i) => i);
     }
     axes = axes.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-    const kept = attr(node, 'keepdims', 1) === 1 ? dy : g.op('Unsqueeze', [dy, g.ints('axes', axes)]);
-    const spread = mean ? g.op('Div', [kept, countOf(c, x, axes)]) : kept;
-    return [g.op('Expand', [spread, shapeOf(g, x)], {}, mean ? 'dreduce_mean' : 'dreduce_sum')];
+    const keep = (v: string) => (attr(node, 'keepdims', 1) === 1 ? v : g.op('Unsqueeze', [v, g.ints('axes', axes)]));
+    if (kind === 'max') {
+      const mask = g.op('Cast', [g.op('Equal', [x, keep(node.outputs[0])])], { to: 1 });
+      return [g.op('Mul', [mask, keep(dy)], {}, 'dreduce_max')];
+    }
+    const spread = kind === 'mean' ? g.op('Div', [keep(dy), countOf(c, x, axes)]) : keep(dy);
+    return [g.op('Expand', [spread, shapeOf(g, x)], {}, `dreduce_${kind}`)];
   };
 
-export const reduceRules: Record<string, GradRule> = { ReduceSum: reduce(false), ReduceMean: reduce(true) };
+export const reduceRules: Record<string, GradRule> = { ReduceSum: reduce('sum'), ReduceMean: reduce('mean'), ReduceMax: reduce('max') };

@@ -310,6 +310,7 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     case 'ReduceMax':
     case 'ReduceMin':
     case 'ReduceProd':
+    case 'ReduceL2':
     case 'ReduceLogSumExp': {
       if (!dims || rank === undefined) return [{ type }];
       let axes = axesOf();
