@@ -300,3 +300,30 @@ describe('differentiate over composed graphs', () => {
     assert.ok(report.backwardNodes <= 6, `${report.backwardNodes} backward nodes`);
   });
 });
+
+describe('fused gradients', () => {
+  test('a fused backward replaces the rules of the nodes it covers (here a deliberately different one: 3·dY)', async () => {
+    const { GraphBuilder } = await import('../src/engine/onnx/graph.js');
+    const { differentiate } = await import('../src/engine/onnx/grad/index.js');
+    const { loadOrt } = await import('../src/engine/ort-runtime.js');
+    const g = new GraphBuilder('fused');
+    const x = g.input('x', [2, 3]);
+    const hidden = g.op('Mul', [g.op('Relu', [x]), g.constant('two', [2], [])]);
+    const forward = g.graph();
+    const b = new GraphBuilder('fused_back');
+    b.adopt(forward);
+    const seed = b.input('seed', [2, 3]);
+    const fused = new Map([[hidden, { inputs: [x], backward: (dy: string) => [b.op('Mul', [dy, b.constant('three', [3], [])])] }]]);
+    const grads = differentiate(b, forward, { loss: { value: hidden, seed }, wrt: [x], fused });
+    const dx = grads.get(x) as string;
+    b.output(dx, [2, 3]);
+    assert.ok(!b.graph().nodes.some((n) => n.opType === 'Where'), 'the Relu rule was not used');
+    const ort = await loadOrt();
+    const session = await ort.InferenceSession.create(b.encode());
+    const out = await session.run({
+      x: new ort.Tensor('float32', new Float32Array(6).fill(-1), [2, 3]),
+      seed: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]),
+    });
+    assert.deepEqual(Array.from(out[dx].data as Float32Array), [3, 6, 9, 12, 15, 18]);
+  });
+});

@@ -66,6 +66,16 @@ export function differentiate(g: GraphBuilder, forward: GraphValue, options: Dif
   for (let k = forward.nodes.length - 1; k >= 0; k--) {
     const node = forward.nodes[k];
     if (!node.inputs.some((v) => v && needed.has(v)) || !node.outputs.some((o) => parts.has(o))) continue;
+    const fused = options.fused?.get(node.outputs[0]);
+    if (fused) {
+      const wants = (i: number) => needed.has(fused.inputs[i]);
+      const grads = fused.backward(total(node.outputs[0]) as string, wants);
+      fused.inputs.forEach((v, i) => {
+        const grad = grads[i];
+        if (grad && wants(i)) add(v, grad);
+      });
+      continue;
+    }
     const rule = GRADIENT_RULES[node.opType];
     if (!rule)
       throw new GradError(`no gradient rule for ONNX op ${node.opType} (node '${node.name}'); covered: ${Object.keys(GRADIENT_RULES).sort().join(', ')}`);
