@@ -21,9 +21,11 @@ const matmul: GradRule = (c) => {
   if (ra >= 2 && rb === 2 && bDims.every((d) => typeof d === 'number')) {
     // The common x·W: no broadcasting over W, so both products run as single 2-D Gemms over flattened rows.
     const [k, n] = bDims as number[];
-    const dy2 = g.op('Reshape', [dy, g.ints('shape', [-1, n])]);
-    const da = c.wants(0) ? g.op('Reshape', [g.op('Gemm', [dy2, b], { transB: 1 }, 'dA'), shapeOf(g, a)], {}, 'dA') : undefined;
-    const a2 = ra === 2 ? a : g.op('Reshape', [a, g.ints('shape', [-1, k])]);
+    const flat = ra === 2;
+    const dy2 = flat ? dy : g.op('Reshape', [dy, g.ints('shape', [-1, n])]);
+    const dA2 = c.wants(0) ? g.op('Gemm', [dy2, b], { transB: 1 }, 'dA') : undefined;
+    const da = dA2 && !flat ? g.op('Reshape', [dA2, shapeOf(g, a)], {}, 'dA') : dA2;
+    const a2 = flat ? a : g.op('Reshape', [a, g.ints('shape', [-1, k])]);
     const db = c.wants(1) ? g.op('Gemm', [a2, dy2], { transA: 1 }, 'dB') : undefined;
     return [da, db];
   }
