@@ -100,6 +100,8 @@ export function unbroadcast(c: GradContext, grad: string, gradDims: Dim[] | unde
     }
     if (known) {
       if (axes.length === 0) return grad;
+      // Only leading axes (a bias over a batch): the sum without them is the target's shape already.
+      if (axes.every((a) => a < lead)) return reduceSum(g, grad, axes, 0, 'unbroadcast');
       const summed = reduceSum(g, grad, axes, 1, 'unbroadcast');
       const shape = t.every((d) => typeof d === 'number') ? g.ints('shape', t as number[]) : shapeOf(g, target);
       return g.op('Reshape', [summed, shape], {}, 'unbroadcast');
