@@ -25,7 +25,7 @@ export class GraphBuilder {
     return n;
   }
 
-  output(value: string, dims: Dim[]): void {
+  output(value: string, dims: Dim[] | undefined): void {
     this.outputs.push({ name: value, dims });
   }
 

@@ -38,7 +38,8 @@ export interface GraphTrainStep extends StepGraph {
   params: GraphStepWeight[];
 }
 
-const withoutBatch = (dims: Dim[], what: string): number[] => {
+const withoutBatch = (dims: Dim[] | undefined, what: string): number[] => {
+  if (!dims) throw new TransferkitError(`${what} has no declared shape: give the graph's input its dims`);
   const rest = dims.slice(1);
   if (rest.some((d) => typeof d !== 'number'))
     throw new TransferkitError(`${what} has dims ${JSON.stringify(dims)}: only the first (the batch) may be symbolic`);
