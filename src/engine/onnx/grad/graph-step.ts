@@ -91,7 +91,7 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
     const t = byName.get(name) as { dims: number[]; raw: Uint8Array };
     const grad = grads.get(name);
     if (!grad) throw new TransferkitError(`the loss does not depend on '${name}': leave it out of the trainable weights`);
-    const p: GraphStepWeight = { name, input: name, output: '', shape: t.dims, slots: [], initial: new Float32Array(t.raw.slice().buffer) };
+    const p: GraphStepWeight = { name, input: name, output: '', shape: t.dims, slots: [], initial: new Float32Array(new Uint8Array(t.raw).buffer) };
     const scale = options.lrScale?.(name) ?? 1;
     emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer);
     return p;

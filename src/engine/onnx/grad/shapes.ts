@@ -242,17 +242,18 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     // Shape arithmetic on folded integers.
     const a = ints(0);
     const b = ints(1);
-    if (a && b && ['Add', 'Sub', 'Mul', 'Div'].includes(op) && [...a, ...b].every((v) => typeof v === 'number')) {
+    // Mul and Div fold symbolic dims too (attention's batch·heads, as torch's exporter writes it).
+    const symbolic = op === 'Mul' || op === 'Div';
+    if (a && b && ['Add', 'Sub', 'Mul', 'Div'].includes(op) && (symbolic || [...a, ...b].every((v) => typeof v === 'number'))) {
       const n = Math.max(a.length, b.length);
       const f = {
-        Add: (p: number, q: number) => p + q,
-        Sub: (p: number, q: number) => p - q,
-        Mul: (p: number, q: number) => p * q,
-        Div: (p: number, q: number) => Math.trunc(p / q),
+        Add: (p: Dim, q: Dim) => (p as number) + (q as number),
+        Sub: (p: Dim, q: Dim) => (p as number) - (q as number),
+        Mul: (p: Dim, q: Dim) => product([p, q]),
+        Div: (p: Dim, q: Dim) => (typeof p === 'number' && typeof q === 'number' ? Math.trunc(p / q) : quotient(p, q)),
       }[op as 'Add'];
       if (a.length === n || a.length === 1)
-        if (b.length === n || b.length === 1)
-          out.ints = Array.from({ length: n }, (_, i) => f(a[a.length === 1 ? 0 : i] as number, b[b.length === 1 ? 0 : i] as number));
+        if (b.length === n || b.length === 1) out.ints = Array.from({ length: n }, (_, i) => f(a[a.length === 1 ? 0 : i], b[b.length === 1 ? 0 : i]));
     }
     return [out];
   }
@@ -267,7 +268,9 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     case 'Size':
       return [{ dims: [], type: Elem.INT64, ints: dims ? [product(dims)] : undefined }];
     case 'Constant': {
-      const t = node.attributes.value as unknown as TensorValue | undefined;
+      // A tensor attribute as GraphBuilder writes it, or as the reader gives it ({ tensor }).
+      const v = node.attributes.value as unknown as TensorValue | { tensor: TensorValue } | undefined;
+      const t = v && typeof v === 'object' && 'tensor' in v ? v.tensor : v;
       if (t && typeof t === 'object' && 'raw' in t) return [{ dims: t.dims, type: t.dataType, ints: tensorInts(t) }];
       const vi = attr<number | undefined>(node, 'value_int', undefined);
       if (vi !== undefined) return [{ dims: [], type: Elem.INT64, ints: [vi] }];
@@ -277,7 +280,9 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
       return [{ dims: vfs ? [vfs.length] : [], type: Elem.FLOAT }];
     }
     case 'ConstantOfShape': {
-      const t = node.attributes.value as unknown as TensorValue | undefined;
+      // A tensor attribute as GraphBuilder writes it, or as the reader gives it ({ tensor }).
+      const v = node.attributes.value as unknown as TensorValue | { tensor: TensorValue } | undefined;
+      const t = v && typeof v === 'object' && 'tensor' in v ? v.tensor : v;
       return [{ dims: ints(0), type: t && typeof t === 'object' && 'dataType' in t ? t.dataType : Elem.FLOAT }];
     }
     case 'MatMul': {
