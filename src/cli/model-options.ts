@@ -14,7 +14,6 @@ import type { LoadModelOptions } from '../train/saved-model.js';
 import { type Options, type Values, numberOption } from './command.js';
 import { type OnnxBase, isOnnxPath, loadOnnxBase } from '../engine/onnx-base.js';
 import { fineTuneCut, graphBlocks } from '../engine/onnx/cut.js';
-import { onnxFineTuneRefusal } from '../train/onnx-base.js';
 import { cachedBackbone, findBackbone } from '../weights/onnx-backbones.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
@@ -186,20 +185,32 @@ export function onnxBaseFrom(values: Values): OnnxBase | undefined {
     { featuresFrom: values['features-from'] as string | undefined, inputSize, mean: rgb(values, 'mean'), std: rgb(values, 'std') },
     where.id,
   );
-  checkOnnxCut(onnx, values);
-  return onnx;
+  const cut = onnxCut(onnx, values);
+  return cut ? { ...onnx, cut } : onnx;
 }
 
-/** --unfreeze-from / --unfreeze-last-blocks on an ONNX base: the cut is found and checked, then fine-tuning is refused. */
-function checkOnnxCut(onnx: OnnxBase, values: Values): void {
+/**
+ * --unfreeze-from / --unfreeze-last-blocks on an ONNX base: the cut fine-tuning trains from, found and checked
+ * (either flag implies --strategy fine-tune); fine-tune without either says what to give.
+ */
+function onnxCut(onnx: OnnxBase, values: Values): OnnxBase['cut'] {
   const from = values['unfreeze-from'] as string | undefined;
   const last = numberOption(values, 'unfreeze-last-blocks', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   const strategy = values.strategy as string | undefined;
-  if (from === undefined && last === undefined && (strategy === undefined || strategy === 'feature-extraction')) return;
+  const where = `see transferkit layers ${onnx.file}`;
+  if (strategy === 'full') throw new UsageError(`--strategy full does not apply to an ONNX base: use --strategy fine-tune with --unfreeze-last-blocks N (${where})`);
+  if (from === undefined && last === undefined) {
+    if (strategy === 'fine-tune')
+      throw new UsageError(`fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (${where})`);
+    return undefined;
+  }
   if (from !== undefined && last !== undefined) throw new UsageError('use either --unfreeze-from or --unfreeze-last-blocks, not both');
-  if (from !== undefined || last !== undefined) {
+  if (strategy === 'feature-extraction')
+    throw new UsageError(`--${from !== undefined ? 'unfreeze-from' : 'unfreeze-last-blocks'} fine-tunes: drop --strategy feature-extraction`);
+  {
     try {
-      fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
+      const cut = fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
+      return { block: cut.block, value: cut.value };
     } catch (err) {
       const names = graphBlocks(onnx.model.graph)
         .filter((b) => b.numbered)
@@ -210,7 +221,6 @@ function checkOnnxCut(onnx: OnnxBase, values: Values): void {
       );
     }
   }
-  throw onnxFineTuneRefusal();
 }
 
 /** How DICOM images are read: the window and the frame. */

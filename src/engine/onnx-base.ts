@@ -41,6 +41,8 @@ export interface OnnxBase {
   features: { value: string; rule: string };
   /** The frozen base: NHWC raw pixels in (`pixels`), the flattened features out (`features`). */
   prefix: ModelValue;
+  /** Where fine-tuning cuts (--unfreeze-from / --unfreeze-last-blocks): the block and the value it reads. */
+  cut?: { block: string; value: string };
 }
 
 /** The model file of a path: a .onnx file, or a folder holding onnx/model.onnx (Transformers.js) or model.onnx. */

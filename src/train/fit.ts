@@ -1,6 +1,7 @@
 // The seed's workflow in one function: a folder of labelled images in, a trained, evaluated classifier out.
 // The recipe: plan the data, build the classifier, plan the phases; for each phase cache what stays frozen,
 // run the epochs, keep the best weights; then score the validation split.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { getApplication } from '../applications/index.js';
 import { describeAugment } from '../data/augment.js';
@@ -23,7 +24,10 @@ import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { AUTO_FALLBACK_EPOCHS, type Phase, blockRateScale, planPhases } from './phase-plan.js';
 import type { ModelMetadata } from './saved-model.js';
 import { applyStrategy } from './strategies.js';
-import { baseRecord, onnxFineTuneRefusal } from './onnx-base.js';
+import { baseRecord } from './onnx-base.js';
+import { type FineTuneGraph, GraphTrainer, fineTuneGraph } from '../engine/graph-trainer.js';
+import { graphPredictor } from '../engine/graph-predictor.js';
+import { encodeModelValue } from '../engine/onnx/proto.js';
 import { baseModel } from '../model/introspect.js';
 
 export type { EpochLog, PhaseLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
@@ -40,6 +44,8 @@ interface Run {
   emit(e: TrainEvent): void;
   featuresS: number;
   cacheHits: number;
+  /** An ONNX base's fine-tune phase: its cut, suffix and head as one graph (set when the phase opens). */
+  graph?: FineTuneGraph;
 }
 
 /** A phase's inputs: cached rows (or augmented batches through the frozen prefix) and the validation rows. */
@@ -64,8 +70,10 @@ function checkNumbers(o: TrainOptions): void {
         `${name} must be ${name === 'learning rate' ? 'a positive number or auto' : name === 'epochs' ? 'a positive integer or auto' : 'a positive integer'}; got ${v}`,
       );
   }
-  if (o.onnxBase && (o.strategy ?? 'feature-extraction') !== 'feature-extraction') throw onnxFineTuneRefusal();
-  if (o.strategy === 'fine-tune' && !o.unfreezeFrom)
+  if (o.onnxBase && o.strategy === 'full') throw new TransferkitError('an ONNX base trains by feature-extraction or fine-tune (from a cut), not full');
+  if (o.onnxBase && o.strategy === 'fine-tune' && !o.onnxBase.cut)
+    throw new TransferkitError('fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers MODEL.onnx)');
+  if (o.strategy === 'fine-tune' && !o.unfreezeFrom && !o.onnxBase)
     throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 }
 
@@ -78,7 +86,9 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   let cls: Classifier;
   if (o.from) ({ cls, task: plan.task } = savedClassifier(o.from, plan, o));
   else cls = await buildClassifier(plan, o, emit);
-  const phases = planPhases(o, cls.layers, plan.validation.length > 0);
+  const cut = cls.onnx ? o.onnxBase?.cut : undefined;
+  // An ONNX base fine-tunes from its cut value (what the phase's cache holds).
+  const phases = planPhases(o, cls.layers, plan.validation.length > 0).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut.value } : p));
   if (o.augment)
     emit({
       type: 'notice',
@@ -106,7 +116,16 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
   const { o, c, cls, plan } = run;
   // The base may have trained in the phase before: its digest is taken afresh.
   c.digest = undefined;
-  applyStrategy(cls.model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
+  const onnxCut = cls.onnx && phase.strategy === 'fine-tune' ? phase.from : undefined;
+  // An ONNX base's suffix trains in its own graph; in the tfjs model only the head does.
+  applyStrategy(cls.model, onnxCut ? 'feature-extraction' : phase.strategy, phase.strategy === 'fine-tune' && !onnxCut ? o.unfreezeFrom : undefined);
+  let cutPrefix: Predictor | null = null;
+  if (onnxCut && cls.onnx) {
+    run.graph = await fineTuneGraph(cls.onnx.base.prefix, onnxCut, cls.model);
+    const bytes = encodeModelValue(run.graph.prefix);
+    cutPrefix = await graphPredictor(bytes, { imageShape: [cls.size, cls.size, 3], label: `the ONNX base ${cls.onnx.base.file} up to ${onnxCut}` });
+    c.prefix = { predictor: cutPrefix, digest: `onnx-cut:${cls.onnx.sha256}:${onnxCut}` };
+  }
   if (cls.layers.newFirstConv) baseModel(cls.model).getLayer(cls.layers.newFirstConv).trainable = true;
   const t = performance.now();
   const cached = async (files: LabelledFile[]) => {
@@ -117,7 +136,11 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
   const trainData = o.augment ? null : await cached(plan.train);
   // An imported base is the frozen prefix itself (one predictor for the whole run).
   const ownPrefix = o.augment && !cls.onnx && phase.from !== cls.layers.firstBase;
-  const prefix = ownPrefix ? await createPredictor(cls.model, { engine: o.engine, until: phase.from }) : o.augment && cls.onnx ? cls.onnx.predictor : null;
+  const prefix = ownPrefix
+    ? await createPredictor(cls.model, { engine: o.engine, until: phase.from })
+    : o.augment && cls.onnx
+      ? (cutPrefix ?? cls.onnx.predictor)
+      : null;
   const valData = plan.validation.length ? await cached(plan.validation) : null;
   run.featuresS += (performance.now() - t) / 1000;
   if (trainData?.labels.length === 0) throw new TransferkitError(`${run.data}: no training image could be decoded`);
@@ -129,6 +152,11 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
     count: trainData ? trainData.labels.length : plan.train.length,
     close: async () => {
       if (ownPrefix) await prefix?.dispose();
+      if (cutPrefix && cls.onnx) {
+        await cutPrefix.dispose();
+        c.prefix = { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` };
+        run.graph = undefined;
+      }
       await trainData?.close();
       await valData?.close();
     },
@@ -136,7 +164,9 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
 }
 
 const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer> =>
-  createTrainer(run.cls.model, {
+  run.graph && phase.strategy === 'fine-tune'
+    ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
+    : createTrainer(run.cls.model, {
     engine: run.o.engine,
     from: phase.from,
     loss: run.cls.loss,
@@ -238,6 +268,11 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
         }
       }
       trainer.writeBack();
+      // A fine-tuned ONNX base: base.onnx becomes the prefix with the trained suffix.
+      if (trainer instanceof GraphTrainer && cls.onnx) {
+        const onnx = encodeModelValue(trainer.trainedBase());
+        cls.onnx = { ...cls.onnx, onnx, sha256: createHash('sha256').update(onnx).digest('hex') };
+      }
     } finally {
       await trainer?.dispose();
       await d.close();

@@ -86,10 +86,10 @@ export function notForOnnxBase(what: string): TransferkitError {
   return new TransferkitError(`${what} is not available for a model on an imported ONNX base (only for zoo bases)`);
 }
 
-/** Until op-level differentiation lands (issue 16, item 1), an imported base trains no layer of its own. */
-export function onnxFineTuneRefusal(): TransferkitError {
+/** `train --from` a saved model on an ONNX base: its trained base would need reading back as a cut; not yet. */
+export function onnxTrainFromRefusal(): TransferkitError {
   return new TransferkitError(
-    'fine-tuning an imported ONNX base is not available yet: use --strategy feature-extraction (the base stays frozen, a new head trains on its features)',
+    'training a saved model on an imported ONNX base further (train --from) is not available: train again from the ONNX base with --unfreeze-last-blocks N',
   );
 }
 

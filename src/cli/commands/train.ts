@@ -6,7 +6,7 @@ import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
-import { onnxFineTuneRefusal } from '../../train/onnx-base.js';
+import { onnxTrainFromRefusal } from '../../train/onnx-base.js';
 import { loadModel, saveModel } from '../../train/saved-model.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
@@ -89,7 +89,9 @@ function classWeightFrom(values: Values): TrainOptions['classWeight'] {
 /** The training flags as library options (shared by train and compare). */
 export function trainOptionsFrom(values: Values): TrainOptions {
   if (!values.base && !values.from) throw new UsageError('--base MODEL (or --from a saved model) is required');
-  const strategy = (values.strategy as string | undefined) ?? (values.from ? 'fine-tune' : 'feature-extraction');
+  const onnxBase = onnxBaseFrom(values);
+  // On an ONNX base, --unfreeze-last-blocks / --unfreeze-from imply fine-tuning.
+  const strategy = (values.strategy as string | undefined) ?? (values.from || onnxBase?.cut ? 'fine-tune' : 'feature-extraction');
   if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
   const optimizer = (values.optimizer as string | undefined) ?? 'adam';
   if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
@@ -103,7 +105,6 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   const schedule = values.schedule as string | undefined;
   if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule))
     throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
-  const onnxBase = onnxBaseFrom(values);
   return {
     ...(onnxBase ? { onnxBase } : {}),
     base: (values.base as string | undefined) ?? 'saved',
@@ -202,8 +203,8 @@ export const trainCommand: Command = {
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
-  --unfreeze-last-blocks N     ONNX bases: fine-tune the last N blocks (see transferkit layers MODEL.onnx); names are
-                               checked, but fine-tuning an imported ONNX base is not available yet
+  --unfreeze-last-blocks N     ONNX bases: fine-tune the last N blocks (see transferkit layers MODEL.onnx); with
+                               --unfreeze-from BLOCK, either implies --strategy fine-tune
   --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
                                must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
   --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
@@ -281,7 +282,7 @@ Example:
         run = { r: result, options, data: root };
       } else {
         const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
-        if (from?.onnxBase) throw onnxFineTuneRefusal();
+        if (from?.onnxBase) throw onnxTrainFromRefusal();
         const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
         run = { r: await trainImageClassifier(dataDir, options), options, data: dataDir };
       }
