@@ -2,7 +2,7 @@
 // its own loss (always), and one SGD step of vit_tiny's last block + a new head against PyTorch autograd.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +16,8 @@ import { decodeModel } from '../src/engine/onnx/decode.js';
 import { type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
 import { mergedOnnx, standInBase } from '../src/train/onnx-base.js';
-import { ROOT, tempDir } from './helpers.js';
+import { loadImageBatch, photoSource } from '../src/data/batches.js';
+import { CIFAR_DIR, ROOT, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 /** The classifier behind the ONNX base: the stand-in layer, then a dense softmax (weights given or seeded). */
 function headModel(dim: number, classes: number, w?: { kernel: Float32Array; bias: Float32Array }): tfl.LayersModel {
@@ -177,5 +178,89 @@ describe('gradient parity with PyTorch autograd', () => {
     } finally {
       await trainer.dispose();
     }
+  });
+});
+
+/** A base with torch-style block scopes, made without PyTorch: features.0 (conv), features.1 (conv), pool, classifier. */
+async function scopedBase(file: string, size: number): Promise<void> {
+  await convBase(file, size);
+  const model = decodeModel(readFileSync(file));
+  const scope: Record<string, string> = { conv1: '/features/features.0/', conv2: '/features/features.1/', pool: '/pool/', classifier: '/classifier/' };
+  for (const n of model.graph.nodes) {
+    const layer = Object.keys(scope).find((k) => n.name.startsWith(k));
+    n.name = `${layer ? scope[layer] : '/'}${n.opType}_${n.outputs[0]}`;
+  }
+  writeFileSync(file, encodeModelValue(model));
+}
+
+/**
+ * Trains with `flags`, then: predict's probabilities on `files` equal ONNX Runtime's on the exported model, and
+ * evaluate runs. Returns the saved model's base.onnx hash and the probabilities.
+ */
+async function trainPredictExport(data: string, base: string, flags: string[], out: string, size: number): Promise<{ sha: string; probs: number[]; phases: number }> {
+  const tr = cli(['train', data, '--base', base, '--epochs', '2', '--batch-size', '8', '--out', out, '--json', ...flags]);
+  assert.equal(tr.code, 0, tr.stderr);
+  const result = JSON.parse(tr.stdout);
+  const meta = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
+  const pr = cli(['predict', out, data, '--json', '--top-k', '2']);
+  assert.equal(pr.code, 0, pr.stderr);
+  const predictions = JSON.parse(pr.stdout) as Array<{ file: string; predictions: Array<{ label: string; probability: number }> }>;
+  const ev = cli(['evaluate', out, data, '--json']);
+  assert.equal(ev.code, 0, ev.stderr);
+  const exported = path.join(out, '..', `${path.basename(out)}.onnx`);
+  const exp = cli(['export', out, '--format', 'onnx', '--out', exported]);
+  assert.equal(exp.code, 0, exp.stderr);
+  const session = await ort.InferenceSession.create(exported);
+  const n = predictions.length;
+  const batch = await loadImageBatch(predictions.map((p) => ({ file: p.file })), { height: size, width: size, source: photoSource('none') });
+  const probs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', batch.x, [n, size, size, 3]) }))[session.outputNames[0]].data as Float32Array;
+  await session.release();
+  const classNames = meta.classNames as string[];
+  // Two classes: one sigmoid unit, p(second class).
+  const prob = (i: number, c: number) => (probs.length === n ? (c === 1 ? probs[i] : 1 - probs[i]) : probs[i * classNames.length + c]);
+  predictions.forEach((p, i) => {
+    for (const q of p.predictions) assert.ok(Math.abs(prob(i, classNames.indexOf(q.label)) - q.probability) < 1e-5, `${p.file} ${q.label}: ${q.probability}`);
+  });
+  return { sha: meta.onnxBase.sha256, probs: Array.from(probs), phases: result.phases.length };
+}
+
+describe('fine-tuning an ONNX base from the CLI', () => {
+  test('generated images: feature extraction and --unfreeze-last-blocks 1 save, predict, evaluate and export alike', async () => {
+    await initBackend('cpu');
+    const dir = tempDir();
+    const file = path.join(dir, 'scoped.onnx');
+    await scopedBase(file, 16);
+    const data = await makeImageFolder(path.join(dir, 'data'), { classes: ['red', 'blue'], perClass: 8, size: 16 });
+    const fe = await trainPredictExport(data, file, [], path.join(dir, 'fe'), 16);
+    const ft = await trainPredictExport(data, file, ['--unfreeze-last-blocks', '1'], path.join(dir, 'ft'), 16);
+    assert.equal(fe.phases, 1);
+    assert.equal(ft.phases, 2);
+    // The saved base changed: its suffix (features.1) trained.
+    assert.notEqual(ft.sha, fe.sha);
+    const byName = await trainPredictExport(data, file, ['--unfreeze-from', 'features.1', '--strategy', 'fine-tune'], path.join(dir, 'ft2'), 16);
+    assert.equal(byName.phases, 2);
+    const full = cli(['train', data, '--base', file, '--strategy', 'full']);
+    assert.equal(full.code, 2);
+    assert.match(full.stderr, /--strategy full does not apply to an ONNX base/);
+  });
+
+  const missing = needsShared(CIFAR_DIR);
+  const python = torchPython();
+  test('CIFAR-10 airplane/automobile on an exported 2-layer ViT: feature extraction and --unfreeze-last-blocks 1', {
+    skip: missing || (python ? false : 'torch is absent'),
+  }, async () => {
+    const dir = tempDir();
+    const r = spawnSync(python as string, [path.join(ROOT, 'test', 'python', 'export_onnx.py'), dir, 'vit_tiny:64:17'], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const data = path.join(dir, 'cifar');
+    for (const c of ['airplane', 'automobile']) {
+      mkdirSync(path.join(data, c), { recursive: true });
+      for (const f of readdirSync(path.join(CIFAR_DIR, c)).sort().slice(0, 20)) symlinkSync(path.join(CIFAR_DIR, c, f), path.join(data, c, f));
+    }
+    const vit = path.join(dir, 'vit_tiny.onnx');
+    const fe = await trainPredictExport(data, vit, [], path.join(dir, 'fe'), 64);
+    const ft = await trainPredictExport(data, vit, ['--unfreeze-last-blocks', '1'], path.join(dir, 'ft'), 64);
+    assert.notEqual(ft.sha, fe.sha);
+    assert.ok(ft.probs.some((p, i) => Math.abs(p - fe.probs[i]) > 1e-4), 'fine-tuning changed the predictions');
   });
 });

@@ -265,7 +265,7 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     assert.match(tfjs.stderr, /imported ONNX base: export --format onnx .*only for zoo bases/);
   });
 
-  test('fine-tuning an ONNX base: names are checked, then refused in one line; ONNX-only flags on a zoo base are refused', async () => {
+  test('fine-tuning an ONNX base: names are checked, a missing cut is one line; ONNX-only flags on a zoo base are refused', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'model.onnx');
     await foreignModel(file, 16, 3);
@@ -280,10 +280,10 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
         ['classifier', 6 * 3 + 3, false],
       ],
     );
-    const refused = cli(['train', data, '--base', file, '--strategy', 'fine-tune', '--unfreeze-from', 'features.0']);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /fine-tuning an imported ONNX base is not available yet/);
-    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    const noCut = cli(['train', data, '--base', file, '--strategy', 'fine-tune']);
+    assert.equal(noCut.code, 2);
+    assert.match(noCut.stderr, /fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK/);
+    assert.equal(noCut.stderr.trim().split('\n').length, 1);
     const unknown = cli(['train', data, '--base', file, '--unfreeze-from', 'encoder.layer.99']);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /--unfreeze-from encoder\.layer\.99: no node or value named 'encoder\.layer\.99'.*its blocks: features\.0/);
