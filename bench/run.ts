@@ -206,7 +206,10 @@ async function vitRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
   await pairedRow(rows, 'vit_b_16 forward 224 b8', 8 * 35.1, () => predictor.predict(x, 8), peer, { kind: 'forward', model: 'vit_b_16', size: 224, batch: 8 });
   await predictor.dispose();
   const input = tfl.input({ shape: [768] });
-  const head = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(standInBase(768).apply(input)) as tfl.SymbolicTensor });
+  const head = tfl.model({
+    inputs: input,
+    outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(standInBase(768).apply(input)) as tfl.SymbolicTensor,
+  });
   const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 2 }).value, head);
   const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...ft.cutShape], -1, 1).dataSync() as Float32Array;

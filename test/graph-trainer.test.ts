@@ -41,8 +41,19 @@ async function run(model: ModelValue, feeds: Record<string, ort.Tensor>): Promis
 /** A two-conv base made without PyTorch: conv1 (frozen) → conv2 (trained) → pool → classifier. */
 async function convBase(file: string, size: number): Promise<void> {
   const input = tfl.input({ shape: [size, size, 3] });
-  let x = tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'conv1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }).apply(input);
-  x = tfl.layers.conv2d({ filters: 5, kernelSize: 3, activation: 'tanh', name: 'conv2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }), biasInitializer: 'ones' }).apply(x);
+  let x = tfl.layers
+    .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'conv1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input);
+  x = tfl.layers
+    .conv2d({
+      filters: 5,
+      kernelSize: 3,
+      activation: 'tanh',
+      name: 'conv2',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+      biasInitializer: 'ones',
+    })
+    .apply(x);
   x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x);
   const y = tfl.layers.dense({ units: 3, name: 'classifier' }).apply(x) as tfl.SymbolicTensor;
   writeFileSync(file, encodeModelValue(decodeModel(compileInference(tfl.model({ inputs: input, outputs: y })).onnx)));
@@ -92,10 +103,15 @@ describe('fine-tuning an ONNX base: one graph for suffix and head', () => {
       // The saved form: the trained base (prefix + trained suffix) merged with the written-back head.
       const merged = decodeModel(mergedOnnx(encodeModelValue(trainer.trainedBase()), head));
       const saved = (await run(merged, { [merged.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [n, size, size, 3]) })).data as Float32Array;
-      assert.ok(saved.every((v, i) => Math.abs(v - inMemory[i]) < 1e-5), `${Array.from(saved)} vs ${Array.from(inMemory)}`);
+      assert.ok(
+        saved.every((v, i) => Math.abs(v - inMemory[i]) < 1e-5),
+        `${Array.from(saved)} vs ${Array.from(inMemory)}`,
+      );
       // The step changed the suffix: the trained base is not the original.
-      const original = (await run(base.prefix, { [base.prefix.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [n, size, size, 3]) })).data as Float32Array;
-      const trained = (await run(trainer.trainedBase(), { [base.prefix.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [n, size, size, 3]) })).data as Float32Array;
+      const original = (await run(base.prefix, { [base.prefix.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [n, size, size, 3]) }))
+        .data as Float32Array;
+      const trained = (await run(trainer.trainedBase(), { [base.prefix.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [n, size, size, 3]) }))
+        .data as Float32Array;
       assert.ok(trained.some((v, i) => Math.abs(v - original[i]) > 1e-6));
     } finally {
       await trainer.dispose();
@@ -108,19 +124,34 @@ function torchPython(): string | null {
   const python = '/usr/bin/python3';
   const r = spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (r.status === 0) return python;
-  process.stderr.write('NOTICE: /usr/bin/python3 with torch and torchvision is absent (apt-get install python3-torch python3-torchvision): gradient parity with PyTorch skipped\n');
+  process.stderr.write(
+    'NOTICE: /usr/bin/python3 with torch and torchvision is absent (apt-get install python3-torch python3-torchvision): gradient parity with PyTorch skipped\n',
+  );
   return null;
 }
 
 describe('gradient parity with PyTorch autograd', () => {
   const python = torchPython();
-  test('vit_tiny: one SGD step of the last encoder block, the final LayerNorm and a new linear head', { skip: python ? false : 'torch is absent' }, async () => {
+  test('vit_tiny: one SGD step of the last encoder block, the final LayerNorm and a new linear head', {
+    skip: python ? false : 'torch is absent',
+  }, async () => {
     await initBackend('cpu');
     const dir = tempDir();
-    const r = spawnSync(python as string, [path.join(ROOT, 'test', 'python', 'grad_step.py'), dir], { encoding: 'utf8', timeout: 300_000, cwd: path.join(ROOT, 'test', 'python') });
+    const r = spawnSync(python as string, [path.join(ROOT, 'test', 'python', 'grad_step.py'), dir], {
+      encoding: 'utf8',
+      timeout: 300_000,
+      cwd: path.join(ROOT, 'test', 'python'),
+    });
     assert.equal(r.status, 0, r.stderr.slice(-2000));
     type Param = { name: string; shape: number[]; initial: number[]; updated: number[] };
-    const ref = JSON.parse(readFileSync(path.join(dir, 'step.json'), 'utf8')) as { lr: number; loss: number; pixels: number[]; shape: number[]; targets: number[]; params: Param[] };
+    const ref = JSON.parse(readFileSync(path.join(dir, 'step.json'), 'utf8')) as {
+      lr: number;
+      loss: number;
+      pixels: number[];
+      shape: number[];
+      targets: number[];
+      params: Param[];
+    };
     const base = loadOnnxBase(path.join(dir, 'vit_tiny.onnx'));
     const cut = fineTuneCut(base.model.graph, { lastBlocks: 1 });
     const [n, size] = ref.shape;
@@ -161,7 +192,10 @@ describe('gradient parity with PyTorch autograd', () => {
         const { p, transposed } = match;
         const [a, b] = p.shape;
         const want = (i: number) => (transposed ? p.updated[(i % a) * b + Math.floor(i / a)] : p.updated[i]);
-        let dw = 0, scaleW = 0, du = 0, scaleU = 0;
+        let dw = 0,
+          scaleW = 0,
+          du = 0,
+          scaleU = 0;
         for (let i = 0; i < got.length; i++) {
           const upd = want(i) - init[i];
           dw = Math.max(dw, Math.abs(got[i] - want(i)));
@@ -174,7 +208,9 @@ describe('gradient parity with PyTorch autograd', () => {
         assert.ok(du <= 1e-3 * scaleU, `${p.name}: the update differs by ${du} (largest update ${scaleU})`);
       }
       assert.deepEqual([...unmatched], [], 'every PyTorch parameter trained in transferkit too');
-      process.stderr.write(`gradient parity vit_tiny: worst weight ${worst.weight.toExponential(2)}, worst update ${worst.update.toExponential(2)} (relative to the tensor's largest)\n`);
+      process.stderr.write(
+        `gradient parity vit_tiny: worst weight ${worst.weight.toExponential(2)}, worst update ${worst.update.toExponential(2)} (relative to the tensor's largest)\n`,
+      );
     } finally {
       await trainer.dispose();
     }
@@ -197,7 +233,13 @@ async function scopedBase(file: string, size: number): Promise<void> {
  * Trains with `flags`, then: predict's probabilities on `files` equal ONNX Runtime's on the exported model, and
  * evaluate runs. Returns the saved model's base.onnx hash and the probabilities.
  */
-async function trainPredictExport(data: string, base: string, flags: string[], out: string, size: number): Promise<{ sha: string; probs: number[]; phases: number }> {
+async function trainPredictExport(
+  data: string,
+  base: string,
+  flags: string[],
+  out: string,
+  size: number,
+): Promise<{ sha: string; probs: number[]; phases: number }> {
   const tr = cli(['train', data, '--base', base, '--epochs', '2', '--batch-size', '8', '--out', out, '--json', ...flags]);
   assert.equal(tr.code, 0, tr.stderr);
   const result = JSON.parse(tr.stdout);
@@ -212,8 +254,12 @@ async function trainPredictExport(data: string, base: string, flags: string[], o
   assert.equal(exp.code, 0, exp.stderr);
   const session = await ort.InferenceSession.create(exported);
   const n = predictions.length;
-  const batch = await loadImageBatch(predictions.map((p) => ({ file: p.file })), { height: size, width: size, source: photoSource('none') });
-  const probs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', batch.x, [n, size, size, 3]) }))[session.outputNames[0]].data as Float32Array;
+  const batch = await loadImageBatch(
+    predictions.map((p) => ({ file: p.file })),
+    { height: size, width: size, source: photoSource('none') },
+  );
+  const probs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', batch.x, [n, size, size, 3]) }))[session.outputNames[0]]
+    .data as Float32Array;
   await session.release();
   const classNames = meta.classNames as string[];
   // Two classes: one sigmoid unit, p(second class).
@@ -261,6 +307,9 @@ describe('fine-tuning an ONNX base from the CLI', () => {
     const fe = await trainPredictExport(data, vit, [], path.join(dir, 'fe'), 64);
     const ft = await trainPredictExport(data, vit, ['--unfreeze-last-blocks', '1'], path.join(dir, 'ft'), 64);
     assert.notEqual(ft.sha, fe.sha);
-    assert.ok(ft.probs.some((p, i) => Math.abs(p - fe.probs[i]) > 1e-4), 'fine-tuning changed the predictions');
+    assert.ok(
+      ft.probs.some((p, i) => Math.abs(p - fe.probs[i]) > 1e-4),
+      'fine-tuning changed the predictions',
+    );
   });
 });

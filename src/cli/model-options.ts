@@ -198,7 +198,8 @@ function onnxCut(onnx: OnnxBase, values: Values): OnnxBase['cut'] {
   const last = numberOption(values, 'unfreeze-last-blocks', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   const strategy = values.strategy as string | undefined;
   const where = `see transferkit layers ${onnx.file}`;
-  if (strategy === 'full') throw new UsageError(`--strategy full does not apply to an ONNX base: use --strategy fine-tune with --unfreeze-last-blocks N (${where})`);
+  if (strategy === 'full')
+    throw new UsageError(`--strategy full does not apply to an ONNX base: use --strategy fine-tune with --unfreeze-last-blocks N (${where})`);
   if (from === undefined && last === undefined) {
     if (strategy === 'fine-tune')
       throw new UsageError(`fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (${where})`);
@@ -207,19 +208,17 @@ function onnxCut(onnx: OnnxBase, values: Values): OnnxBase['cut'] {
   if (from !== undefined && last !== undefined) throw new UsageError('use either --unfreeze-from or --unfreeze-last-blocks, not both');
   if (strategy === 'feature-extraction')
     throw new UsageError(`--${from !== undefined ? 'unfreeze-from' : 'unfreeze-last-blocks'} fine-tunes: drop --strategy feature-extraction`);
-  {
-    try {
-      const cut = fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
-      return { block: cut.block, value: cut.value };
-    } catch (err) {
-      const names = graphBlocks(onnx.model.graph)
-        .filter((b) => b.numbered)
-        .map((b) => b.name);
-      const flag = from !== undefined ? `--unfreeze-from ${from}` : `--unfreeze-last-blocks ${last}`;
-      throw new UsageError(
-        `${flag}: ${(err as Error).message.split('\n')[0]}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
-      );
-    }
+  try {
+    const cut = fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
+    return { block: cut.block, value: cut.value };
+  } catch (err) {
+    const names = graphBlocks(onnx.model.graph)
+      .filter((b) => b.numbered)
+      .map((b) => b.name);
+    const flag = from !== undefined ? `--unfreeze-from ${from}` : `--unfreeze-last-blocks ${last}`;
+    throw new UsageError(
+      `${flag}: ${(err as Error).message.split('\n')[0]}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
+    );
   }
 }
 

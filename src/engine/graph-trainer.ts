@@ -75,7 +75,7 @@ function headWeights(head: tfl.LayersModel, forward: ModelValue): HeadWeight[] {
 /** The cut value's dims, batch first ('N'): inferred statically, else by running the prefix on one blank image. */
 async function cutDims(base: ModelValue, cut: string): Promise<Dim[]> {
   const inferred = inferShapes(base.graph).get(cut)?.dims;
-  if (inferred && inferred.slice(1).every((d) => typeof d === 'number')) return ['N', ...inferred.slice(1)];
+  if (inferred?.slice(1).every((d) => typeof d === 'number')) return ['N', ...inferred.slice(1)];
   const [input] = base.graph.inputs;
   const shape = (input.dims ?? []).slice(1);
   if (shape.some((d) => typeof d !== 'number')) throw new TransferkitError(`the ONNX base's input ${input.name} has no fixed image size`);
@@ -115,7 +115,10 @@ export async function fineTuneGraph(base: ModelValue, cut: string, head: tfl.Lay
   const last = merged.graph.nodes.find((n) => n.outputs[0] === merged.graph.outputs[0].name);
   const forward: ModelValue =
     last?.opType === 'Identity'
-      ? { ...merged, graph: { ...merged.graph, nodes: merged.graph.nodes.filter((n) => n !== last), outputs: [{ ...merged.graph.outputs[0], name: last.inputs[0] }] } }
+      ? {
+          ...merged,
+          graph: { ...merged.graph, nodes: merged.graph.nodes.filter((n) => n !== last), outputs: [{ ...merged.graph.outputs[0], name: last.inputs[0] }] },
+        }
       : merged;
   return {
     cut,

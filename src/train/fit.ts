@@ -72,7 +72,9 @@ function checkNumbers(o: TrainOptions): void {
   }
   if (o.onnxBase && o.strategy === 'full') throw new TransferkitError('an ONNX base trains by feature-extraction or fine-tune (from a cut), not full');
   if (o.onnxBase && o.strategy === 'fine-tune' && !o.onnxBase.cut)
-    throw new TransferkitError('fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers MODEL.onnx)');
+    throw new TransferkitError(
+      'fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers MODEL.onnx)',
+    );
   if (o.strategy === 'fine-tune' && !o.unfreezeFrom && !o.onnxBase)
     throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 }
@@ -167,14 +169,14 @@ const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer>
   run.graph && phase.strategy === 'fine-tune'
     ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
     : createTrainer(run.cls.model, {
-    engine: run.o.engine,
-    from: phase.from,
-    loss: run.cls.loss,
-    optimizer: optimizerSpec(run.o.optimizer),
-    seed: run.o.seed,
-    weighted,
-    ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
-  });
+        engine: run.o.engine,
+        from: phase.from,
+        loss: run.cls.loss,
+        optimizer: optimizerSpec(run.o.optimizer),
+        seed: run.o.seed,
+        weighted,
+        ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
+      });
 
 /** The range test on a throwaway trainer: the model's weights are left as they were. */
 async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOptions = {}): Promise<RangeTest> {
