@@ -94,58 +94,56 @@ Examples:
       };
       return extractTable(values, dataDir, folder, model, source, shard, path.extname(out) ? out : `${out}.${format}`, { engine, batchSize });
     }
-    const bar = new ProgressBar({ label: `Extracting ${spec.id} features`, total: folder.files.length, unit: 'items' });
     const rowShape = model.outputs[0].shape.slice(1) as number[];
-    const writer = await NpyWriter.open(out, rowShape);
-    let result;
-    try {
-      let last = 0;
-      result = await extractFeatures(model, folder.files, (rows, n) => writer.append(rows, n), {
-        engine,
-        batchSize,
-        onProgress: (done) => {
-          bar.tick(done - last);
-          last = done;
-        },
-      });
-      await writer.close();
-    } catch (err) {
-      await writer.abort();
-      throw err;
-    }
-    bar.finish();
+    const result = await toNpy(`Extracting ${spec.id} features`, folder.files.length, out, rowShape, (sink, onProgress) =>
+      extractFeatures(model, folder.files, sink, { engine, batchSize, onProgress }),
+    );
     await writeSidecar(values, folder, out, result, rowShape, {});
   },
 };
+
+/** Runs `extract` into an .npy file with a progress bar; the file is removed if the run fails. */
+async function toNpy<R>(
+  label: string,
+  total: number,
+  out: string,
+  rowShape: number[],
+  run: (sink: (rows: Float32Array, n: number) => Promise<void>, onProgress: (done: number) => void) => Promise<R>,
+): Promise<R> {
+  const bar = new ProgressBar({ label, total, unit: 'items' });
+  const writer = await NpyWriter.open(out, rowShape);
+  let last = 0;
+  let result: R;
+  try {
+    result = await run(
+      (rows, n) => writer.append(rows, n),
+      (done) => {
+        bar.tick(done - last);
+        last = done;
+      },
+    );
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  bar.finish();
+  return result;
+}
 
 /** `extract --base model.onnx`: the ONNX base's features (in ONNX Runtime, cut at the feature value) into .npy. */
 async function extractOnnx(values: Values, folder: ImageFolder, onnx: OnnxBase, out: string, o: { engine: EngineName; batchSize: number }): Promise<void> {
   const open = await openBase(onnx, o.engine);
   const size = onnx.preprocessing.size;
-  const bar = new ProgressBar({ label: `Extracting ${onnx.id} features`, total: folder.files.length, unit: 'items' });
   const rowShape = [open.dim];
-  const writer = await NpyWriter.open(out, rowShape);
   let result;
   try {
-    let last = 0;
-    result = await runOverImages(open.predictor, folder.files, (rows, n) => writer.append(rows, n), {
-      height: size,
-      width: size,
-      source: open.source,
-      batchSize: o.batchSize,
-      onProgress: (done) => {
-        bar.tick(done - last);
-        last = done;
-      },
-    });
-    await writer.close();
-  } catch (err) {
-    await writer.abort();
-    throw err;
+    result = await toNpy(`Extracting ${onnx.id} features`, folder.files.length, out, rowShape, (sink, onProgress) =>
+      runOverImages(open.predictor, folder.files, sink, { height: size, width: size, source: open.source, batchSize: o.batchSize, onProgress }),
+    );
   } finally {
     await open.predictor.dispose();
   }
-  bar.finish();
   const record = baseRecord(open);
   await writeSidecar(values, folder, out, result, rowShape, {
     onnxBase: { source: record.source, features: record.features, preprocessing: record.preprocessing },
