@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,zoo,seed,rss,shards]`: transferkit side by side with PyTorch
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,seed,rss,shards]`: transferkit side by side with PyTorch
 // (Debian's python3-torch, 2 threads) in one run. Prints a table and writes bench/results/<date>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, freeze, initBackend, unfreezeFrom } from '../src/index.js';
 import { NpyWriter } from '../src/data/npy.js';
 import { decodeImage } from '../src/data/decode.js';
@@ -16,13 +16,18 @@ import { createPredictor } from '../src/engine/predictor.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { textTable } from '../src/report/tables.js';
+import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
+import { graphPredictor } from '../src/engine/graph-predictor.js';
+import { fineTuneCut } from '../src/engine/onnx/cut.js';
+import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
 import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
-// `--only=startup,e2e,steps,zoo,seed,rss,shards` runs some sections (default: all).
+// `--only=startup,e2e,steps,vit,zoo,seed,rss,shards` runs some sections (default: all).
 const ONLY = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -197,6 +202,41 @@ async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: st
   await wasm.dispose();
 }
 
+/**
+ * ViT-B/16 (torchvision's vit_b_16, random weights, exported by the peer): the forward pass at 224 (batch 8), and a
+ * step of its last 2 blocks + a new head on the cached input of block 10 (issue 16, item 5).
+ */
+async function vitRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
+  if (!peer) {
+    process.stderr.write('bench: the ViT-B/16 rows need PyTorch to export the model: skipped\n');
+    return;
+  }
+  const file = path.join(mkdtemp(), 'vit_b_16.onnx');
+  await peer.ask({ kind: 'export', name: 'export', path: file });
+  const base = loadOnnxBase(file);
+  const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
+  const predictor = await graphPredictor(encodeBase(base), { imageShape: [224, 224, 3], label: 'vit_b_16' });
+  // ~17.6 GFLOP (multiply-adds ×2) per image.
+  await pairedRow(rows, 'vit_b_16 forward 224 b8', 8 * 35.1, () => predictor.predict(x, 8), peer, { kind: 'forward', model: 'vit_b_16', size: 224, batch: 8 });
+  await predictor.dispose();
+  const input = tfl.input({ shape: [768] });
+  const head = tfl.model({
+    inputs: input,
+    outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(standInBase(768).apply(input)) as tfl.SymbolicTensor,
+  });
+  const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 2 }).value, head);
+  const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  const feats = tf.randomUniform([8, ...ft.cutShape], -1, 1).dataSync() as Float32Array;
+  const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
+  await pairedRow(rows, 'vit_b_16 train last 2 blocks + head 224 b8 sgd', null, () => trainer.step(feats, labels, 8, 1e-3), peer, {
+    kind: 'train',
+    model: 'vit_b_16',
+    size: 224,
+    batch: 8,
+  });
+  await trainer.dispose();
+}
+
 /** 2,000 CIFAR-10 images (cat, dog) decoded once and preprocessed for VGG16: the seed workflow's data. */
 async function seedData(n: number): Promise<{ x: Float32Array; y: Float32Array }> {
   const folder = await listImageFolder(CIFAR);
@@ -293,6 +333,7 @@ async function main(): Promise<void> {
     await forwardRows(rows, peer);
     await trainRows(rows, peer);
   }
+  if (run('vit')) await vitRows(rows, peer);
   if (run('zoo')) await zooSection(rows, peer);
   let seed: { x: Float32Array; y: Float32Array } | undefined;
   let torchSeed: number | null = null;

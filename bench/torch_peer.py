@@ -91,7 +91,8 @@ ZOO = {
 
 
 def forward(w):
-    net = (ZOO[w["model"]][0]() if w.get("model") in ZOO else vgg16_features()).eval()
+    model = w.get("model")
+    net = (ZOO[model][0]() if model in ZOO else vit_b_16() if model == "vit_b_16" else vgg16_features()).eval()
     x = torch.rand(w["batch"], 3, w["size"], w["size"])
     with torch.no_grad():
         return timed(lambda: net(x), w["reps"])
@@ -125,7 +126,43 @@ def zoo_fine_tune(w):
     return sgd_steps(nn.Sequential(net[cut:], head), list(net[cut:].parameters()) + list(head.parameters()), cached, y, w["reps"])
 
 
+def vit_b_16():
+    import torchvision
+    torch.manual_seed(0)
+    return torchvision.models.vit_b_16(weights=None).eval()
+
+
+def vit_export(w):
+    """Writes torchvision's vit_b_16 (seeded random weights) to ONNX for transferkit's side of the ViT rows."""
+    torch.onnx.export(
+        vit_b_16(), torch.rand(1, 3, 224, 224), w["path"], opset_version=17, input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True,
+    )
+
+
+def vit_fine_tune(w):
+    """The last 2 encoder blocks, the final LayerNorm and a new 1-unit head trained on the cached input of block 10."""
+    net = vit_b_16()
+    head = nn.Linear(768, 1)
+    x = torch.rand(w["batch"], 3, w["size"], w["size"])
+    y = torch.randint(0, 2, (w["batch"], 1)).float()
+    with torch.no_grad():
+        t = net._process_input(x)
+        t = torch.cat([net.class_token.expand(t.shape[0], -1, -1), t], dim=1)
+        cached = net.encoder.layers[:10](net.encoder.dropout(t + net.encoder.pos_embedding))
+    last = net.encoder.layers[10:]
+
+    class Rest(nn.Module):
+        def forward(self, c):
+            return head(net.encoder.ln(last(c))[:, 0])
+
+    params = list(last.parameters()) + list(net.encoder.ln.parameters()) + list(head.parameters())
+    return sgd_steps(Rest(), params, cached, y, w["reps"])
+
+
 def train_step(w):
+    if w.get("model") == "vit_b_16":
+        return vit_fine_tune(w)
     if w.get("model") in ZOO:
         return zoo_fine_tune(w)
     feats = vgg16_features()
@@ -179,6 +216,9 @@ def main():
             out = {"name": w["name"], "msPerStep": forward(w)}
         elif w["kind"] == "train":
             out = {"name": w["name"], "msPerStep": train_step(w)}
+        elif w["kind"] == "export":
+            vit_export(w)
+            out = {"name": w["name"]}
         else:
             out = {"name": w["name"], "seconds": seed_workflow(w)}
         print(json.dumps(out), flush=True)

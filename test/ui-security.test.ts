@@ -168,6 +168,8 @@ describe('transferkit ui: hostile requests', () => {
     ];
     for (const [value, status] of hostile) {
       for (const route of ['/api/thumb?path=', '/api/export?model=']) refused(await get(route + value), status, route + value);
+      // Try it's Grad-CAM: the model is gated the same way, before the image is read.
+      refused(await post(`/api/explain?name=a.png&model=${value}`, png, 'application/octet-stream'), status, `/api/explain?model=${value}`);
       refused(await get(`/api/dataset?path=${value}`), status === 404 ? [400, 404] : status, `/api/dataset?path=${value}`);
     }
     for (const value of [
@@ -193,6 +195,8 @@ describe('transferkit ui: hostile requests', () => {
     assert.deepEqual((JSON.parse((await get('/api/datasets')).body) as Array<{ path: string }>).map((d) => d.path).sort(), ['photos', 'uploads/earlier']);
     // The root itself where a file or model is asked for.
     for (const p of ['/api/thumb?path=.', '/api/export?model=.', '/api/thumb?path=photos/..']) refused(await get(p), 403, p);
+    refused(await post('/api/explain?model=.&name=a.png', png, 'application/octet-stream'), 403, 'explain with the root as the model');
+    refused(await post('/api/explain?model=escape&name=a.png', png, 'application/octet-stream'), 403, 'explain with a model behind a link outside');
     // (URLs normalise /api/files/. to /api/files/: no path at all.)
     refused(await get('/api/files/.'), 400, '/api/files/.');
     // The page's own file server.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { startUi } from '../src/ui/server.js';
+import { DICOM_FIXTURES } from './dicom-data.js';
 import { CLI, ROOT, makeImageFolder, tempDir } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -136,8 +137,10 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
       await page.selectOption('[data-testid=dataset]', 'flowers');
       await page.waitForSelector('[data-testid=classes] img');
       await page.selectOption('[data-testid=weights]', 'none');
-      await page.fill('[data-testid=input-size]', '32');
-      await page.fill('[data-testid=epochs]', '1');
+      // The form's labels name their controls (what a screen reader announces, and what getByLabel finds).
+      await page.getByLabel('Input size').fill('32');
+      await page.getByLabel('Epochs').fill('1');
+      assert.equal(await page.getByLabel('Weights').inputValue(), 'none');
       await page.click('[data-testid=start]');
       await page.waitForSelector('[data-testid=curves][data-epochs="1"]', { timeout: 120_000 });
       await page.waitForSelector('[data-testid=confusion]', { timeout: 120_000 });
@@ -167,6 +170,24 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
         undefined,
         { timeout: 60_000 },
       );
+      // Beside the answer, the server's Grad-CAM of the class it decided, at the model's input size.
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay]') as HTMLImageElement | null)?.naturalWidth === 32, undefined, {
+        timeout: 60_000,
+      });
+      assert.match(
+        (await page.textContent('[data-testid=gradcam-class]')) ?? '',
+        /^Grad-CAM for (alpha|beta) \(conv_pw_13_relu\)server: (alpha|beta) \d+\.\d%/,
+      );
+      assert.match((await page.getAttribute('[data-testid=overlay]', 'src')) ?? '', /^data:image\/png;base64,/);
+      // A DICOM file: the browser cannot show it, the server reads it (and answers) as the CLI would.
+      await page.setInputFiles('[data-testid=try-file]', path.join(DICOM_FIXTURES, 'good', 'ct16-explicit-le.dcm'));
+      await page.waitForFunction(() => /browser cannot show this file/.test(document.querySelector('[data-testid=answer]')?.textContent ?? ''), undefined, {
+        timeout: 60_000,
+      });
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay]') as HTMLImageElement | null)?.naturalWidth === 32, undefined, {
+        timeout: 60_000,
+      });
+      assert.match((await page.textContent('[data-testid=gradcam-class]')) ?? '', /^Grad-CAM for (alpha|beta) /);
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'ui.png'), fullPage: true });
       assert.ok(existsSync(path.join(OUTPUT, 'ui.png')));

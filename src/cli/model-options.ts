@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type InputShape, type Pooling, applicationIds, getApplication } from '../applications/index.js';
 import type { DicomSettings } from '../data/decode.js';
@@ -11,6 +12,9 @@ import { baseModel } from '../model/introspect.js';
 import { freeze, unfreezeFrom } from '../train/trainable.js';
 import type { LoadModelOptions } from '../train/saved-model.js';
 import { type Options, type Values, numberOption } from './command.js';
+import { type OnnxBase, isOnnxPath, loadOnnxBase } from '../engine/onnx-base.js';
+import { fineTuneCut, graphBlocks } from '../engine/onnx/cut.js';
+import { cachedBackbone, findBackbone } from '../weights/onnx-backbones.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
 export const ENGINE_OPTIONS: Options = { engine: { type: 'string' }, device: { type: 'string' } };
@@ -121,14 +125,102 @@ export const IMAGE_BASE_OPTIONS: Options = {
   weights: { type: 'string' },
   'input-size': { type: 'string' },
   'batch-size': { type: 'string' },
+  'features-from': { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
 };
 
 export const IMAGE_BASE_HELP = `
-  --base MODEL                 pretrained base (vgg16, resnet50, mobilenet, …; see transferkit layers MODEL)
+  --base MODEL                 pretrained base: a zoo model (vgg16, resnet50, mobilenet, …; see transferkit layers
+                               MODEL), an ONNX backbone from the registry (vit_b16, dinov2_s, convnext_t, …; see
+                               transferkit weights list), a model.onnx, or a Transformers.js folder (onnx/model.onnx
+                               beside preprocessor_config.json and config.json)
   --alpha A                    MobileNet / MobileNetV2 / MobileNetV3 width
   --weights imagenet|none|FILE weights of the base (default imagenet)
   --input-size N               images resized to N×N (default: the base's size; small images work better upscaled)
-  --batch-size N               images per step (default 32; extract runs 64 at a time)`;
+  --batch-size N               images per step (default 32; extract runs 64 at a time)
+  --features-from NAME         ONNX bases: the node or value whose output is the features (default: pooler_output,
+                               else last_hidden_state's CLS token, else the input of the last Gemm/MatMul classifier)
+  --mean R,G,B / --std R,G,B   ONNX bases: normalisation after x·rescale (default: preprocessor_config.json's
+                               image_mean/image_std, else ImageNet's)`;
+
+const rgb = (values: Values, name: string): [number, number, number] | undefined => {
+  const raw = values[name] as string | undefined;
+  if (raw === undefined) return undefined;
+  const v = raw.split(',').map(Number);
+  if (v.length !== 3 || v.some((x) => !Number.isFinite(x)) || (name === 'std' && v.some((x) => x <= 0)))
+    throw new UsageError(`--${name} must be three numbers R,G,B${name === 'std' ? ' above 0' : ''}, e.g. 0.5,0.5,0.5; got '${raw}'`);
+  return v as [number, number, number];
+};
+
+/** The ONNX model a --base names (a registry backbone, a .onnx file or a model folder), or null for a zoo id. */
+export function onnxBasePath(base: string): { path: string; id?: string } | null {
+  if (applicationIds().includes(base)) return null;
+  if (isOnnxPath(base)) return { path: base };
+  const b = findBackbone(base);
+  if (b) return { path: cachedBackbone(b), id: b.id };
+  if (existsSync(base))
+    throw new UsageError(`--base ${base}: no ONNX model there; give a .onnx file, or a folder with onnx/model.onnx (Transformers.js layout) or model.onnx`);
+  return null;
+}
+
+/**
+ * The imported ONNX base --base names, read and cut at its features, or undefined for a zoo base. ONNX-only flags
+ * on a zoo base are refused; so is fine-tuning an ONNX base, after its names are checked.
+ */
+export function onnxBaseFrom(values: Values): OnnxBase | undefined {
+  const base = values.base as string | undefined;
+  const where = base === undefined ? null : onnxBasePath(base);
+  const onnxOnly = ['features-from', 'mean', 'std', 'unfreeze-last-blocks'].filter((k) => values[k] !== undefined);
+  if (!where) {
+    if (onnxOnly.length)
+      throw new UsageError(`--${onnxOnly[0]} applies to ONNX bases (a .onnx file, a model folder or a registry backbone), not --base ${base ?? ''}`.trim());
+    return undefined;
+  }
+  if (values.alpha !== undefined || (values.weights !== undefined && values.weights !== 'imagenet'))
+    throw new UsageError('--alpha and --weights apply to zoo bases; an ONNX base carries its own weights');
+  const inputSize = numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  const onnx = loadOnnxBase(
+    where.path,
+    { featuresFrom: values['features-from'] as string | undefined, inputSize, mean: rgb(values, 'mean'), std: rgb(values, 'std') },
+    where.id,
+  );
+  const cut = onnxCut(onnx, values);
+  return cut ? { ...onnx, cut } : onnx;
+}
+
+/**
+ * --unfreeze-from / --unfreeze-last-blocks on an ONNX base: the cut fine-tuning trains from, found and checked
+ * (either flag implies --strategy fine-tune); fine-tune without either says what to give.
+ */
+function onnxCut(onnx: OnnxBase, values: Values): OnnxBase['cut'] {
+  const from = values['unfreeze-from'] as string | undefined;
+  const last = numberOption(values, 'unfreeze-last-blocks', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  const strategy = values.strategy as string | undefined;
+  const where = `see transferkit layers ${onnx.file}`;
+  if (strategy === 'full')
+    throw new UsageError(`--strategy full does not apply to an ONNX base: use --strategy fine-tune with --unfreeze-last-blocks N (${where})`);
+  if (from === undefined && last === undefined) {
+    if (strategy === 'fine-tune')
+      throw new UsageError(`fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (${where})`);
+    return undefined;
+  }
+  if (from !== undefined && last !== undefined) throw new UsageError('use either --unfreeze-from or --unfreeze-last-blocks, not both');
+  if (strategy === 'feature-extraction')
+    throw new UsageError(`--${from !== undefined ? 'unfreeze-from' : 'unfreeze-last-blocks'} fine-tunes: drop --strategy feature-extraction`);
+  try {
+    const cut = fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
+    return { block: cut.block, value: cut.value };
+  } catch (err) {
+    const names = graphBlocks(onnx.model.graph)
+      .filter((b) => b.numbered)
+      .map((b) => b.name);
+    const flag = from !== undefined ? `--unfreeze-from ${from}` : `--unfreeze-last-blocks ${last}`;
+    throw new UsageError(
+      `${flag}: ${(err as Error).message.split('\n')[0]}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
+    );
+  }
+}
 
 /** How DICOM images are read: the window and the frame. */
 export const DICOM_OPTIONS: Options = { window: { type: 'string' }, frame: { type: 'string' } };

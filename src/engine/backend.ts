@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
@@ -25,6 +24,8 @@ async function setUp(wanted: BackendName): Promise<BackendName> {
   // PROD silences tfjs's console advice to install tfjs-node, which cannot be installed offline.
   tf.env().set('PROD', true);
   if (wanted === 'wasm') {
+    // Imported here: a process that computes nothing in tfjs (ORT runs the model) never loads the wasm backend.
+    const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
     const require = createRequire(import.meta.url);
     setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
     let reason = 'it did not initialise';

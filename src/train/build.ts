@@ -12,6 +12,8 @@ import type { PhaseLayers } from './phase-plan.js';
 import { type RasterPlan, planRasters } from './rasters.js';
 import { type SavedModel, sourceOf } from './saved-model.js';
 import { baseModel } from '../model/introspect.js';
+import type { OnnxBase } from '../engine/onnx-base.js';
+import { type OpenBase, STAND_IN, openBase, standInBase } from './onnx-base.js';
 
 export interface Classifier {
   model: tfl.LayersModel;
@@ -25,11 +27,57 @@ export interface Classifier {
   firstConv?: string;
   layers: PhaseLayers;
   loss: 'binary_crossentropy' | 'categorical_crossentropy' | 'mse' | 'mae';
+  /** An imported ONNX base, running in ONNX Runtime in front of `model` (the head behind a stand-in). */
+  onnx?: OpenBase;
+}
+
+const lossOf = (task: Task, o: TrainOptions) =>
+  task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
+
+/** The head spec, checked against the task: it must end in the output layer the task needs. */
+function headFor(plan: DataPlan, o: TrainOptions, defaultHead: string): string {
+  const { task, classNames } = plan;
+  const want = outputLayer(task, classNames.length);
+  const head = o.head ?? `${defaultHead}dense:${want.units}:${want.activation}`;
+  const last = parseHeadSpec(head).at(-1);
+  if (last?.type !== 'dense' || last.units !== want.units || last.activation !== want.activation) {
+    const what = task === 'regression' ? 'regression (one linear output)' : `${classNames.length} classes (${classNames.join(', ')})`;
+    throw new TransferkitError(`the head must end in dense:${want.units}:${want.activation} for ${what}; got '${head}'`);
+  }
+  return head;
+}
+
+/** A new head on an imported ONNX base: the base runs in ONNX Runtime, the head on its flattened features. */
+async function onnxClassifier(base: OnnxBase, plan: DataPlan, o: TrainOptions): Promise<Classifier> {
+  if (o.bands || o.grayToRgb === 'sum' || o.pooling)
+    throw new TransferkitError(
+      '--bands, --gray-to-rgb sum and --pooling apply to zoo bases; an imported ONNX base takes RGB photos and gives its own features',
+    );
+  const open = await openBase(base, o.engine);
+  const head = headFor(plan, o, 'dropout:0.2, ');
+  let model: tfl.LayersModel;
+  try {
+    model = addHead(standInBase(open.dim), head, { seed: o.seed ?? 1337 });
+  } catch (err) {
+    await open.predictor.dispose();
+    throw err;
+  }
+  return {
+    model,
+    head,
+    size: base.preprocessing.size,
+    source: open.source,
+    raster: null,
+    gray: false,
+    layers: { firstHead: model.layers[1].name, firstBase: STAND_IN, newFirstConv: null },
+    loss: lossOf(plan.task, o),
+    onnx: open,
+  };
 }
 
 export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e: TrainEvent) => void): Promise<Classifier> {
-  const { task, classNames } = plan;
-  const classes = classNames.length;
+  if (o.onnxBase) return onnxClassifier(o.onnxBase, plan, o);
+  const { task } = plan;
   const spec = getApplication(o.base).spec;
   const size = o.inputSize ?? spec.defaultSize;
   const raster = await planRasters(plan.files, plan.train, o, (message) => emit({ type: 'notice', message }));
@@ -58,14 +106,8 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
     });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
-  const want = outputLayer(task, classes);
-  const head = o.head ?? `${o.pooling ? '' : 'gap, '}dropout:0.2, dense:${want.units}:${want.activation}`;
-  const last = parseHeadSpec(head).at(-1);
-  if (last?.type !== 'dense' || last.units !== want.units || last.activation !== want.activation) {
-    const what = task === 'regression' ? 'regression (one linear output)' : `${classes} classes (${classNames.join(', ')})`;
-    throw new TransferkitError(`the head must end in dense:${want.units}:${want.activation} for ${what}; got '${head}'`);
-  }
-  const loss = task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
+  const head = headFor(plan, o, o.pooling ? '' : 'gap, ');
+  const loss = lossOf(task, o);
   const model = addHead(base, head, { seed: o.seed ?? 1337 });
   const firstHead = model.layers[1].name;
   const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;

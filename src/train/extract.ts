@@ -4,7 +4,7 @@ import { type PixelSource, loadImageBatch, photoSource } from '../data/batches.j
 import type { Interpolation } from '../data/decode.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { TransferkitError } from '../errors.js';
-import { type EngineName, createPredictor } from '../engine/predictor.js';
+import { type EngineName, type Predictor, createPredictor } from '../engine/predictor.js';
 import { baseModel } from '../model/introspect.js';
 
 /**
@@ -58,27 +58,41 @@ export async function extractFeatures(
   const [, height, width] = model.inputs[0].shape;
   if (height === null || width === null) throw new TransferkitError(`model ${model.name} needs a fixed input size for extraction; build it with inputShape`);
   const predictor = await createPredictor(model, { engine: options.engine, until: options.until });
-  const batchSize = options.batchSize ?? 32;
-  const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
-  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source });
   try {
-    // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.
-    let next = decodeBatch(0);
-    for (let start = 0; start < files.length; start += batchSize) {
-      const batch = await next;
-      next = decodeBatch(start + batchSize);
-      done.skipped.push(...batch.skipped);
-      if (batch.items.length > 0) {
-        await sink(await predictor.predict(batch.x, batch.items.length), batch.items.length);
-        for (const img of batch.items) {
-          done.files.push(img.file);
-          done.labels.push(img.label);
-        }
-      }
-      options.onProgress?.(Math.min(start + batchSize, files.length), files.length);
-    }
-    return done;
+    return await runOverImages(predictor, files, sink, { ...options, height, width, source });
   } finally {
     await predictor.dispose();
   }
+}
+
+/**
+ * Runs a predictor over images in file order, batch by batch (an imported ONNX base, or a compiled model):
+ * decoded, resized to height × width, read by `source`, and handed to `sink`. The predictor stays open.
+ */
+export async function runOverImages(
+  predictor: Predictor,
+  files: LabelledFile[],
+  sink: (rows: Float32Array, n: number) => Promise<void>,
+  options: { height: number; width: number; source: PixelSource; batchSize?: number; onProgress?(done: number, total: number): void },
+): Promise<ExtractResult> {
+  const { height, width, source } = options;
+  const batchSize = options.batchSize ?? 32;
+  const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
+  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source });
+  // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.
+  let next = decodeBatch(0);
+  for (let start = 0; start < files.length; start += batchSize) {
+    const batch = await next;
+    next = decodeBatch(start + batchSize);
+    done.skipped.push(...batch.skipped);
+    if (batch.items.length > 0) {
+      await sink(await predictor.predict(batch.x, batch.items.length), batch.items.length);
+      for (const img of batch.items) {
+        done.files.push(img.file);
+        done.labels.push(img.label);
+      }
+    }
+    options.onProgress?.(Math.min(start + batchSize, files.length), files.length);
+  }
+  return done;
 }

@@ -7,7 +7,7 @@ import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import type { Predictor } from '../engine/predictor.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { shuffled } from '../util/random.js';
-import { extractFeatures } from './extract.js';
+import { extractFeatures, runOverImages } from './extract.js';
 import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore, modelDigest } from './feature-store.js';
 import type { TrainOptions } from './options.js';
 import { baseModel } from '../model/introspect.js';
@@ -22,6 +22,8 @@ export interface Context {
   cacheExtra: object;
   /** The base's digest for this phase's disk-cache keys (computed once per phase). */
   digest?: string;
+  /** An imported ONNX base in front of the model: it computes the cached rows, and its hash keys them. */
+  prefix?: { predictor: Predictor; digest: string };
 }
 
 export const noteSkips = (c: Context, more: SkippedFile[]) => {
@@ -37,10 +39,13 @@ export async function cacheFeatures(c: Context, files: LabelledFile[], from: str
     onProgress(files.length, files.length);
     return { store: r.store, hit: false };
   }
+  const prefix = c.prefix;
   const run = (sink: (rows: Float32Array) => Promise<void>) =>
-    extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
+    prefix
+      ? runOverImages(prefix.predictor, files, sink, { height: c.size, width: c.size, source: c.source, batchSize: 64, onProgress })
+      : extractFeatures(c.model, files, sink, { engine: c.o.engine, until: from, batchSize: 64, source: c.source, onProgress });
   if (c.o.featureCache === 'disk') {
-    c.digest ??= modelDigest(baseModel(c.model));
+    c.digest ??= prefix ? prefix.digest : modelDigest(baseModel(c.model));
     const key = await featureKey(c.digest, from, files, c.cacheExtra);
     const cached = await loadDiskStore(key, files);
     if (cached) {

@@ -1,6 +1,7 @@
 // The seed's workflow in one function: a folder of labelled images in, a trained, evaluated classifier out.
 // The recipe: plan the data, build the classifier, plan the phases; for each phase cache what stays frozen,
 // run the epochs, keep the best weights; then score the validation split.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { getApplication } from '../applications/index.js';
 import { describeAugment } from '../data/augment.js';
@@ -23,6 +24,10 @@ import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { AUTO_FALLBACK_EPOCHS, type Phase, blockRateScale, planPhases } from './phase-plan.js';
 import type { ModelMetadata } from './saved-model.js';
 import { applyStrategy } from './strategies.js';
+import { baseRecord } from './onnx-base.js';
+import { type FineTuneGraph, GraphTrainer, fineTuneGraph } from '../engine/graph-trainer.js';
+import { graphPredictor } from '../engine/graph-predictor.js';
+import { encodeModelValue } from '../engine/onnx/proto.js';
 import { baseModel } from '../model/introspect.js';
 
 export type { EpochLog, PhaseLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
@@ -39,6 +44,8 @@ interface Run {
   emit(e: TrainEvent): void;
   featuresS: number;
   cacheHits: number;
+  /** An ONNX base's fine-tune phase: its cut, suffix and head as one graph (set when the phase opens). */
+  graph?: FineTuneGraph;
 }
 
 /** A phase's inputs: cached rows (or augmented batches through the frozen prefix) and the validation rows. */
@@ -63,7 +70,12 @@ function checkNumbers(o: TrainOptions): void {
         `${name} must be ${name === 'learning rate' ? 'a positive number or auto' : name === 'epochs' ? 'a positive integer or auto' : 'a positive integer'}; got ${v}`,
       );
   }
-  if (o.strategy === 'fine-tune' && !o.unfreezeFrom)
+  if (o.onnxBase && o.strategy === 'full') throw new TransferkitError('an ONNX base trains by feature-extraction or fine-tune (from a cut), not full');
+  if (o.onnxBase && o.strategy === 'fine-tune' && !o.onnxBase.cut)
+    throw new TransferkitError(
+      'fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers MODEL.onnx)',
+    );
+  if (o.strategy === 'fine-tune' && !o.unfreezeFrom && !o.onnxBase)
     throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 }
 
@@ -76,7 +88,9 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   let cls: Classifier;
   if (o.from) ({ cls, task: plan.task } = savedClassifier(o.from, plan, o));
   else cls = await buildClassifier(plan, o, emit);
-  const phases = planPhases(o, cls.layers, plan.validation.length > 0);
+  const cut = cls.onnx ? o.onnxBase?.cut : undefined;
+  // An ONNX base fine-tunes from its cut value (what the phase's cache holds).
+  const phases = planPhases(o, cls.layers, plan.validation.length > 0).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut.value } : p));
   if (o.augment)
     emit({
       type: 'notice',
@@ -85,7 +99,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   if (!plan.validation.length && typeof o.epochs !== 'number' && phases.some((p) => p.onCache)) {
     emit({ type: 'notice', message: `epochs auto needs a validation split to stop on: training a fixed ${AUTO_FALLBACK_EPOCHS} epochs instead` });
   }
-  const preprocessing = o.from ? o.from.metadata.preprocessing : getApplication(o.base).spec.preprocessing;
+  const preprocessing = o.from ? o.from.metadata.preprocessing : cls.onnx ? cls.onnx.base.preprocessing : getApplication(o.base).spec.preprocessing;
   const c: Context = {
     model: cls.model,
     o,
@@ -93,6 +107,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     size: cls.size,
     source: cls.source,
     cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
+    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
   };
   const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };
@@ -103,7 +118,16 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
   const { o, c, cls, plan } = run;
   // The base may have trained in the phase before: its digest is taken afresh.
   c.digest = undefined;
-  applyStrategy(cls.model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
+  const onnxCut = cls.onnx && phase.strategy === 'fine-tune' ? phase.from : undefined;
+  // An ONNX base's suffix trains in its own graph; in the tfjs model only the head does.
+  applyStrategy(cls.model, onnxCut ? 'feature-extraction' : phase.strategy, phase.strategy === 'fine-tune' && !onnxCut ? o.unfreezeFrom : undefined);
+  let cutPrefix: Predictor | null = null;
+  if (onnxCut && cls.onnx) {
+    run.graph = await fineTuneGraph(cls.onnx.base.prefix, onnxCut, cls.model);
+    const bytes = encodeModelValue(run.graph.prefix);
+    cutPrefix = await graphPredictor(bytes, { imageShape: [cls.size, cls.size, 3], label: `the ONNX base ${cls.onnx.base.file} up to ${onnxCut}` });
+    c.prefix = { predictor: cutPrefix, digest: `onnx-cut:${cls.onnx.sha256}:${onnxCut}` };
+  }
   if (cls.layers.newFirstConv) baseModel(cls.model).getLayer(cls.layers.newFirstConv).trainable = true;
   const t = performance.now();
   const cached = async (files: LabelledFile[]) => {
@@ -112,7 +136,13 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
     return r.store;
   };
   const trainData = o.augment ? null : await cached(plan.train);
-  const prefix = o.augment && phase.from !== cls.layers.firstBase ? await createPredictor(cls.model, { engine: o.engine, until: phase.from }) : null;
+  // An imported base is the frozen prefix itself (one predictor for the whole run).
+  const ownPrefix = o.augment && !cls.onnx && phase.from !== cls.layers.firstBase;
+  const prefix = ownPrefix
+    ? await createPredictor(cls.model, { engine: o.engine, until: phase.from })
+    : o.augment && cls.onnx
+      ? (cutPrefix ?? cls.onnx.predictor)
+      : null;
   const valData = plan.validation.length ? await cached(plan.validation) : null;
   run.featuresS += (performance.now() - t) / 1000;
   if (trainData?.labels.length === 0) throw new TransferkitError(`${run.data}: no training image could be decoded`);
@@ -123,7 +153,12 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
     batches: () => (trainData ? cachedBatches(trainData, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
     count: trainData ? trainData.labels.length : plan.train.length,
     close: async () => {
-      await prefix?.dispose();
+      if (ownPrefix) await prefix?.dispose();
+      if (cutPrefix && cls.onnx) {
+        await cutPrefix.dispose();
+        c.prefix = { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` };
+        run.graph = undefined;
+      }
       await trainData?.close();
       await valData?.close();
     },
@@ -131,15 +166,17 @@ async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> 
 }
 
 const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer> =>
-  createTrainer(run.cls.model, {
-    engine: run.o.engine,
-    from: phase.from,
-    loss: run.cls.loss,
-    optimizer: optimizerSpec(run.o.optimizer),
-    seed: run.o.seed,
-    weighted,
-    ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
-  });
+  run.graph && phase.strategy === 'fine-tune'
+    ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
+    : createTrainer(run.cls.model, {
+        engine: run.o.engine,
+        from: phase.from,
+        loss: run.cls.loss,
+        optimizer: optimizerSpec(run.o.optimizer),
+        seed: run.o.seed,
+        weighted,
+        ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
+      });
 
 /** The range test on a throwaway trainer: the model's weights are left as they were. */
 async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOptions = {}): Promise<RangeTest> {
@@ -158,7 +195,15 @@ async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOption
 export async function trainImageClassifier(data: string, o: TrainOptions): Promise<TrainResult> {
   const start = performance.now();
   const { run, phases } = await prepare(data, o);
-  const { plan, cls, emit } = run;
+  try {
+    return await trainPhases(run, phases, start);
+  } finally {
+    await run.cls.onnx?.predictor.dispose();
+  }
+}
+
+async function trainPhases(run: Run, phases: Phase[], start: number): Promise<TrainResult> {
+  const { o, data, plan, cls, emit } = run;
   const { task, classNames } = plan;
   const classes = classNames.length;
   const history: TrainResult['history'] = [];
@@ -225,6 +270,11 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
         }
       }
       trainer.writeBack();
+      // A fine-tuned ONNX base: base.onnx becomes the prefix with the trained suffix.
+      if (trainer instanceof GraphTrainer && cls.onnx) {
+        const onnx = encodeModelValue(trainer.trainedBase());
+        cls.onnx = { ...cls.onnx, onnx, sha256: createHash('sha256').update(onnx).digest('hex') };
+      }
     } finally {
       await trainer?.dispose();
       await d.close();
@@ -252,6 +302,7 @@ export async function trainImageClassifier(data: string, o: TrainOptions): Promi
     cacheHits: run.cacheHits,
     ...(stopped ? { stopped } : {}),
     ...(cls.raster && cls.firstConv ? { bands: { ...cls.raster, firstConv: cls.firstConv } } : {}),
+    ...(cls.onnx ? { onnxBase: { onnx: cls.onnx.onnx, record: baseRecord(cls.onnx) } } : {}),
   };
 }
 
@@ -263,11 +314,15 @@ export async function findLearningRate(
 ): Promise<RangeTest & { phase: { from: string; strategy: string } }> {
   const { run, phases } = await prepare(data, o);
   const [phase] = phases;
-  const d = await openPhase(run, phase, 0);
   try {
-    return { ...(await sweep(run, phase, d, test)), phase: { from: phase.from, strategy: phase.strategy } };
+    const d = await openPhase(run, phase, 0);
+    try {
+      return { ...(await sweep(run, phase, d, test)), phase: { from: phase.from, strategy: phase.strategy } };
+    } finally {
+      await d.close();
+    }
   } finally {
-    await d.close();
+    await run.cls.onnx?.predictor.dispose();
   }
 }
 
@@ -289,18 +344,23 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
       fineTunedFrom: from.source ?? from.base,
     };
   }
-  const spec = getApplication(o.base).spec;
+  const record = r.onnxBase?.record;
+  const spec = record ? null : getApplication(o.base).spec;
   return {
     format: 'transferkit-model',
     version: 1,
-    base: { id: spec.id, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}), weights: o.weights === undefined ? 'imagenet' : o.weights },
+    base: spec
+      ? { id: spec.id, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}), weights: o.weights === undefined ? 'imagenet' : o.weights }
+      : { id: `onnx:${record?.source.id}`, weights: record?.source.path ?? null },
     inputShape: r.inputShape,
-    preprocessing: spec.preprocessing,
+    // An imported base scales its pixels inside its graph: the images go in as they are (0–255).
+    preprocessing: spec ? spec.preprocessing : 'none',
+    ...(record ? { onnxBase: record } : {}),
     classNames: r.classNames,
     task: r.task,
     head: r.head,
     strategy: r.strategy,
-    training: { ...o, onEvent: undefined, signal: undefined, precomputed: o.precomputed?.file },
+    training: { ...o, onEvent: undefined, signal: undefined, precomputed: o.precomputed?.file, onnxBase: undefined },
     history: r.history,
     phases: r.phases,
     val: r.val,

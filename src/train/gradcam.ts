@@ -25,6 +25,13 @@ export interface GradCamResult {
   width: number;
 }
 
+export interface GradCamOptions {
+  layer?: string;
+  /** Default: the predicted class (a one-unit sigmoid model's decided at `threshold`, default 0.5). */
+  classIndex?: number;
+  threshold?: number;
+}
+
 const rank4 = (l: tfl.layers.Layer) => {
   try {
     return (l.outputShape as number[]).length === 4;
@@ -82,7 +89,7 @@ function scores(model: tfl.LayersModel, x: tf.Tensor, replace: Map<string, tf.Te
  * Grad-CAM for one preprocessed image (1 × H × W × C): for `classIndex` (default: the predicted class) at
  * `layerName` (default: {@link defaultCamLayer}). A one-unit sigmoid model's class 0 score is minus its logit.
  */
-export function gradCam(model: tfl.LayersModel, x: tf.Tensor4D, options: { layer?: string; classIndex?: number } = {}): GradCamResult {
+export function gradCam(model: tfl.LayersModel, x: tf.Tensor4D, options: GradCamOptions = {}): GradCamResult {
   const base = baseModel(model);
   const name = options.layer ?? defaultCamLayer(model);
   let layer: tfl.layers.Layer;
@@ -96,7 +103,7 @@ export function gradCam(model: tfl.LayersModel, x: tf.Tensor4D, options: { layer
     const activations = tfl.model({ inputs: base.inputs, outputs: layer.output as tfl.SymbolicTensor }).predict(x) as tf.Tensor4D;
     const outputs = Array.from((model.predict(x) as tf.Tensor).dataSync());
     const single = outputs.length === 1;
-    const classIndex = options.classIndex ?? (single ? (outputs[0] >= 0.5 ? 1 : 0) : outputs.indexOf(Math.max(...outputs)));
+    const classIndex = options.classIndex ?? (single ? (outputs[0] >= (options.threshold ?? 0.5) ? 1 : 0) : outputs.indexOf(Math.max(...outputs)));
     if (classIndex < 0 || classIndex >= (single ? 2 : outputs.length) || !Number.isInteger(classIndex))
       throw new TransferkitError(`--class: ${classIndex} is not a class of the model (0–${(single ? 2 : outputs.length) - 1})`);
     const score = (a: tf.Tensor) => {

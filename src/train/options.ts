@@ -3,7 +3,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { AugmentSpec } from '../data/augment.js';
 import type { DicomSettings } from '../data/decode.js';
 import type { SkippedFile } from '../data/folders.js';
+import type { OnnxBase } from '../engine/onnx-base.js';
 import type { EngineName } from '../engine/predictor.js';
+import type { OnnxBaseRecord } from './onnx-base.js';
 import type { ClassificationReport } from './metrics.js';
 import type { PrecomputedFeatures } from './precomputed.js';
 import type { SavedModel } from './saved-model.js';
@@ -78,6 +80,8 @@ export interface TrainOptions extends RasterOptions {
   regressionLoss?: 'mse' | 'mae';
   /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
   engine?: EngineName;
+  /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
+  onnxBase?: OnnxBase;
   onEvent?(event: TrainEvent): void;
   /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
   signal?: AbortSignal;
@@ -118,6 +122,8 @@ export interface TrainResult {
   cacheHits: number;
   /** Multi-band rasters: the bands trained on, their scaling and the base's adaptation. */
   bands?: RasterPlan & { firstConv: string };
+  /** On an imported ONNX base: its graph (saved as base.onnx) and what transferkit.json records about it. */
+  onnxBase?: { onnx: Uint8Array; record: OnnxBaseRecord };
   /** Set when training ended early (interrupted, or a loss that is not a number): why, and the weights kept. */
   stopped?: { reason: string; phase: number; keptEpoch: number };
 }

@@ -6,6 +6,7 @@ import { sourceOf } from './saved-model.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import type { ModelMetadata } from './saved-model.js';
+import { mergedPredictor } from './onnx-base.js';
 
 export interface ScoredFile {
   file: string;
@@ -22,6 +23,8 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Test-time augmentation: average the outputs over the image mirrored and zoomed in (see data/tta.ts). */
   tta?: boolean;
+  /** The model's imported ONNX base (SavedModel.onnxBase): base and head then run merged in ONNX Runtime. */
+  onnxBase?: Uint8Array;
 }
 
 /**
@@ -34,7 +37,9 @@ export async function scoreFiles(
   files: string[],
   options: ScoreOptions = {},
 ): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
-  const predictor = await createPredictor(model, { engine: options.engine });
+  const predictor = options.onnxBase
+    ? await mergedPredictor(options.onnxBase, model, { imageShape: meta.inputShape, label: `${model.name} on its ONNX base`, engine: options.engine })
+    : await createPredictor(model, { engine: options.engine });
   const [height, width] = meta.inputShape;
   const source = sourceOf(meta);
   const batch = options.batchSize ?? 32;

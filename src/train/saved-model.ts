@@ -13,6 +13,7 @@ import { TransferkitError } from '../errors.js';
 import { imageInputShape, recognisedBase } from '../keras/base.js';
 import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes } from './onnx-base.js';
 
 /** transferkit.json: everything about a saved model that its weights do not say. */
 export interface ModelMetadata {
@@ -34,6 +35,8 @@ export interface ModelMetadata {
   bands?: BandSettings & { adaptation: string; names?: string[]; firstConv?: string };
   /** DICOM images: the window and frame training used. */
   dicom?: DicomSettings;
+  /** An imported ONNX base: base.onnx beside the head, its hash, source, feature value and preprocessing. */
+  onnxBase?: OnnxBaseRecord;
   [key: string]: unknown;
 }
 
@@ -44,8 +47,11 @@ export function sourceOf(meta: ModelMetadata): PixelSource {
 }
 
 export interface SavedModel {
+  /** The Keras model; on an imported ONNX base, the head behind a stand-in for the base. */
   model: tfl.LayersModel;
   metadata: ModelMetadata;
+  /** The imported base's graph (base.onnx, hash-checked), when the model has one. */
+  onnxBase?: Uint8Array;
 }
 
 const MODEL_JSON = 'model.json';
@@ -56,8 +62,12 @@ const METADATA = 'transferkit.json';
  * Saves a model into `dir` (created if needed). Each file is written to a temporary name and renamed, and
  * transferkit.json comes last, so a directory that has it holds a complete model.
  */
-export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata): Promise<void> {
+export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata, onnxBase?: Uint8Array): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
+  if (metadata.onnxBase) {
+    if (!onnxBase) throw new TransferkitError(`saving ${dir}: the model has an imported ONNX base, and its graph was not given`);
+    await writeFileAtomic(path.join(dir, BASE_FILE), onnxBase);
+  }
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights = artifacts.weightData as ArrayBuffer;
@@ -148,6 +158,17 @@ async function loadKerasFile(file: string, options: LoadModelOptions): Promise<S
   return { model, metadata };
 }
 
+async function readBase(dir: string, record: OnnxBaseRecord, fix: string): Promise<Uint8Array> {
+  const file = path.join(dir, BASE_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (err) {
+    throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code}); the model's imported base is missing; ${fix}`);
+  }
+  return checkBaseBytes(new Uint8Array(bytes), record, file);
+}
+
 /**
  * Loads a model saved by `saveModel` (a folder), or a Keras full model (`model.keras`, `model.h5`); a missing
  * or damaged file is an error naming it.
@@ -176,9 +197,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   if (weights.length !== expected)
     throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: ${weights.length} bytes, the model needs ${expected}; the file is damaged`);
   const data = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer;
+  const onnxBase = metadata.onnxBase ? await readBase(dir, metadata.onnxBase, fix) : undefined;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));
-    return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing } };
+    return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing }, ...(onnxBase ? { onnxBase } : {}) };
   } catch (err) {
     throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${(err as Error).message.split('\n')[0]}); ${fix}`);
   }

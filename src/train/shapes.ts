@@ -59,3 +59,19 @@ export interface ClassificationReport {
   /** Two classes (the second is the positive one): threshold-free and at-threshold metrics. */
   binary?: { rocAuc: number; prAuc: number; threshold: number; sensitivity: number; specificity: number };
 }
+
+/** The page's "Try it": the model's answer for one image and the Grad-CAM overlay of the class it decided. */
+export interface ExplainAnswer {
+  label: string;
+  classIndex: number;
+  /** The layer the map was read at. */
+  layer: string;
+  /** The map's maximum, as fractions of the image's height and width (0 = top/left). */
+  peak: { y: number; x: number };
+  /** The most probable classes, best first (up to three). */
+  predictions: Array<{ label: string; probability: number }>;
+  /** data:image/png;base64,… at the model's input size (width × height). */
+  overlay: string;
+  width: number;
+  height: number;
+}

@@ -15,6 +15,7 @@ import { TransferkitError } from '../errors.js';
 import { loadModel } from '../train/saved-model.js';
 import { STRATEGIES } from '../train/strategies.js';
 import { countParams } from '../model/introspect.js';
+import { EXPLAIN_TYPES, explainUpload } from './explain.js';
 import { Job, type JobRequest } from './jobs.js';
 import { type Guard, makeGuard, requireContentType } from './guard.js';
 import { HttpError, gateFolderContents, gatePath, relativeToRoot, withoutServerPaths } from './paths.js';
@@ -28,6 +29,8 @@ export interface UiOptions {
   maxUpload?: number;
   /** Caps on unpacking an upload (defaults: DEFAULT_UPLOAD_LIMITS). */
   limits?: Partial<UploadLimits>;
+  /** Largest image "Try it" sends for its Grad-CAM, bytes (default 50 MB). */
+  maxTryImage?: number;
   /** Host names accepted besides the bound address and localhost. */
   allowHosts?: string[];
   /** false: no per-launch token (default true). */
@@ -161,6 +164,7 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
   await removeStaleUploads(root);
   let job: Job | null = null;
   let uploading = false;
+  let explaining = false;
   /** The running job's parameters as the page sent them (paths relative to the root), for a reloaded page's form. */
   let jobParams: Record<string, unknown> | null = null;
   const gate = (raw: unknown, field: string, child = false) => gatePath(root, raw, { field, child });
@@ -264,6 +268,20 @@ export async function startUi(o: UiOptions): Promise<{ url: string; token: strin
         return json(res, 200, await receiveUpload(req, root, url, limits));
       } finally {
         uploading = false;
+      }
+    }
+    if (route === 'POST /api/explain') {
+      requireContentType(req, EXPLAIN_TYPES);
+      const dir = await gate(q(url, 'model'), 'model', true);
+      if (!existsSync(path.join(dir, 'transferkit.json'))) throw new HttpError(404, 'model: not a saved model folder');
+      await gateFolderContents(root, dir, 'model', 1);
+      // One at a time: each loads a model and runs it with gradients.
+      if (explaining) throw new HttpError(429, 'another image is being explained; try again when it is done');
+      explaining = true;
+      try {
+        return json(res, 200, await explainUpload(req, dir, q(url, 'name'), o.maxTryImage ?? 50e6));
+      } finally {
+        explaining = false;
       }
     }
     if (route === 'POST /api/jobs') return json(res, 202, { id: await startJob(await readJson(req)) });

@@ -22,10 +22,10 @@ export interface UploadLimits {
 export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxUpload: 200e6, maxUnpacked: 2e9, maxEntry: 512e6, maxEntries: 100_000, maxRatio: 100 };
 
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+export const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
 
 /** A 413 whose connection closes once answered, so the unread rest of the body is never read. */
-const tooLarge = (message: string) => Object.assign(new HttpError(413, message), { closeConnection: true });
+export const tooLarge = (message: string) => Object.assign(new HttpError(413, message), { closeConnection: true });
 
 /** The folder uploads/ under `root`, created if needed; refused when it is a symlink or not a folder. */
 async function uploadsDir(root: string): Promise<string> {
@@ -39,7 +39,7 @@ async function uploadsDir(root: string): Promise<string> {
  * Streams the request body into `file`, counting; over `max` it stops reading (the request is paused, not
  * drained) and rejects with a 413 that closes the connection. Returns the byte count.
  */
-function receiveBody(req: http.IncomingMessage, file: string, max: number): Promise<number> {
+export function receiveBody(req: http.IncomingMessage, file: string, max: number, what = 'upload'): Promise<number> {
   return new Promise((resolve, reject) => {
     let received = 0;
     const out = createWriteStream(file);
@@ -51,9 +51,9 @@ function receiveBody(req: http.IncomingMessage, file: string, max: number): Prom
     };
     req.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > max) fail(tooLarge(`upload larger than the limit of ${mb(max)}`));
+      if (received > max) fail(tooLarge(`${what} larger than the limit of ${mb(max)}`));
     });
-    req.once('close', () => !req.complete && fail(new HttpError(400, 'the upload was cut short')));
+    req.once('close', () => !req.complete && fail(new HttpError(400, `the ${what} was cut short`)));
     out.once('error', fail);
     out.once('finish', () => resolve(received));
     req.pipe(out);

@@ -4,7 +4,7 @@
 // - Keras 3 (`x.weights.h5`): `layers/<class_name>[_k]/vars/<i>`, layers addressed by their class and position
 //   (Keras 3 does not use layer names there, since automatic names vary between runs).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { Dataset, File as H5File, Group, ready as h5ready } from 'h5wasm/node';
+import type { Group } from 'h5wasm/node';
 import { TransferkitError } from '../errors.js';
 
 export type KerasWeightsFormat = 'keras2' | 'keras3';
@@ -60,12 +60,18 @@ function quietly<T>(file: string, what: string, fn: () => T): T {
   }
 }
 
+type H5wasm = typeof import('h5wasm/node');
+let h5wasm: H5wasm;
 let h5Ready: Promise<void> | undefined;
 
-/** Loads h5wasm once, with HDF5's errors thrown (not printed to stderr, as HDF5 does by default). */
+/**
+ * Loads h5wasm once, on first use (commands that never touch an .h5 file skip its start-up), with HDF5's errors
+ * thrown (not printed to stderr, as HDF5 does by default).
+ */
 function h5Init(): Promise<void> {
-  h5Ready ??= h5ready.then((module) => {
-    module.activate_throwing_error_handler();
+  h5Ready ??= import('h5wasm/node').then(async (lib) => {
+    (await lib.ready).activate_throwing_error_handler();
+    h5wasm = lib;
   });
   return h5Ready;
 }
@@ -83,7 +89,7 @@ function toFloat32(value: unknown, file: string, name: string): Float32Array {
 
 function dataset(group: Group, file: string, name: string): StoredWeight {
   const d = quietly(file, `read ${name}`, () => group.get(name));
-  if (!(d instanceof Dataset)) throw new TransferkitError(`${file}: weight ${name} is listed but missing; the file is damaged`);
+  if (!(d instanceof h5wasm.Dataset)) throw new TransferkitError(`${file}: weight ${name} is listed but missing; the file is damaged`);
   return {
     name,
     shape: [...(d.shape ?? [])],
@@ -100,7 +106,7 @@ function readKeras2(root: Group, file: string): Map<string, StoredWeight[]> {
   const layers = new Map<string, StoredWeight[]>();
   for (const layerName of strings(root.attrs.layer_names?.value)) {
     const group = quietly(file, `read layer ${layerName}`, () => root.get(layerName));
-    if (!(group instanceof Group)) throw new TransferkitError(`${file}: layer ${layerName} is listed but missing; the file is damaged`);
+    if (!(group instanceof h5wasm.Group)) throw new TransferkitError(`${file}: layer ${layerName} is listed but missing; the file is damaged`);
     const names = strings(group.attrs.weight_names?.value);
     if (names.length > 0)
       layers.set(
@@ -114,7 +120,7 @@ function readKeras2(root: Group, file: string): Map<string, StoredWeight[]> {
 function readKeras3(group: Group, file: string, path: string, out: Map<string, StoredWeight[]>): void {
   for (const key of group.keys()) {
     const child = quietly(file, `read ${path}${key}`, () => group.get(key));
-    if (!(child instanceof Group)) continue;
+    if (!(child instanceof h5wasm.Group)) continue;
     if (key === 'vars') {
       const indices = child
         .keys()
@@ -142,17 +148,17 @@ export async function openKerasWeights(file: string): Promise<StoredWeights> {
     throw new TransferkitError(`${file}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   if (!isHdf5) throw new TransferkitError(`${file}: not an HDF5 file, so not Keras weights (.h5)`);
-  const h5 = quietly(file, 'open the HDF5 file (truncated or damaged?)', () => new H5File(file, 'r'));
+  const h5 = quietly(file, 'open the HDF5 file (truncated or damaged?)', () => new h5wasm.File(file, 'r'));
   try {
     // A whole saved model (`model.save('x.h5')`) keeps its weights under `model_weights`.
     const mw = h5.get('model_weights');
-    const root = mw instanceof Group ? mw : h5;
+    const root = mw instanceof h5wasm.Group ? mw : h5;
     let format: KerasWeightsFormat;
     const layers = new Map<string, StoredWeight[]>();
     if (root.attrs.layer_names !== undefined) {
       format = 'keras2';
       for (const [k, v] of readKeras2(root, file)) layers.set(k, v);
-    } else if (h5.get('layers') instanceof Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
+    } else if (h5.get('layers') instanceof h5wasm.Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
       format = 'keras3';
       readKeras3(h5, file, '', layers);
     } else {
@@ -179,7 +185,7 @@ function ensureGroup(root: Group, path: string): Group {
   let group = root;
   for (const part of path.split('/').filter(Boolean)) {
     const child = group.get(part);
-    group = child instanceof Group ? child : group.create_group(part);
+    group = child instanceof h5wasm.Group ? child : group.create_group(part);
   }
   return group;
 }
@@ -198,7 +204,7 @@ export async function writeKerasWeights(
   options: { modelConfig?: string; extra?: Record<string, string> } = {},
 ): Promise<void> {
   await h5Init();
-  const h5 = quietly(file, 'create the HDF5 file', () => new H5File(file, 'w'));
+  const h5 = quietly(file, 'create the HDF5 file', () => new h5wasm.File(file, 'w'));
   try {
     if (format === 'keras2') {
       let root: Group = h5;

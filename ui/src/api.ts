@@ -1,5 +1,7 @@
 // Types of what the server sends come from the library's own Node-free shapes module.
-import type { ClassificationReport, StrategyResult, TrainEvent } from '../../src/train/shapes.js';
+import type { ClassificationReport, ExplainAnswer, StrategyResult, TrainEvent } from '../../src/train/shapes.js';
+
+export type { ExplainAnswer };
 
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(path, init);

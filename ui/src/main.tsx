@@ -5,6 +5,7 @@ import {
   type CompareResult,
   type Dataset,
   type EpochEvent,
+  type ExplainAnswer,
   type JobEvent,
   type ModelInfo,
   type SavedModel,
@@ -108,8 +109,8 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
   return (
     <section>
       <h2>Data</h2>
-      <label>Dataset folder (class sub-folders)</label>
-      <select data-testid="dataset" value={dataset?.path ?? ''} onChange={(e) => onPick((e.target as HTMLSelectElement).value)}>
+      <label htmlFor="dataset">Dataset folder (class sub-folders)</label>
+      <select id="dataset" data-testid="dataset" value={dataset?.path ?? ''} onChange={(e) => onPick((e.target as HTMLSelectElement).value)}>
         <option value="">choose…</option>
         {/* `selected` as well as the select's value: a dataset restored after a reload may be picked before the
             list arrives, and a select does not take a value whose option is not there yet. */}
@@ -119,8 +120,9 @@ function DataPanel({ dataset, onPick }: { dataset: Dataset | null; onPick(path: 
           </option>
         ))}
       </select>
-      <label>…or upload a zip of class folders</label>
+      <label htmlFor="upload">…or upload a zip of class folders</label>
       <input
+        id="upload"
         data-testid="upload"
         type="file"
         accept=".zip"
@@ -163,8 +165,8 @@ function ModelPanel({
   return (
     <section>
       <h2>Model</h2>
-      <label>Base</label>
-      <select data-testid="base" value={s.base} onChange={field('base')}>
+      <label htmlFor="base">Base</label>
+      <select id="base" data-testid="base" value={s.base} onChange={field('base')}>
         {models.map((m) => (
           <option value={m.id}>
             {m.name} (min {m.minSize}px)
@@ -178,25 +180,25 @@ function ModelPanel({
       )}
       {s.base.startsWith('mobilenet') && (
         <>
-          <label>Alpha (width)</label>
-          <input data-testid="alpha" value={s.alpha} onInput={field('alpha')} />
+          <label htmlFor="alpha">Alpha (width)</label>
+          <input id="alpha" data-testid="alpha" value={s.alpha} onInput={field('alpha')} />
         </>
       )}
-      <label>Weights</label>
-      <select data-testid="weights" value={s.weights} onChange={field('weights')}>
+      <label htmlFor="weights">Weights</label>
+      <select id="weights" data-testid="weights" value={s.weights} onChange={field('weights')}>
         <option value="imagenet">imagenet (cached or downloaded)</option>
         <option value="none">none (random)</option>
       </select>
-      <label>Input size</label>
-      <input data-testid="input-size" value={s.inputSize} onInput={field('inputSize')} />
-      <label>Strategy</label>
-      <select data-testid="strategy" value={s.strategy} onChange={field('strategy')}>
+      <label htmlFor="input-size">Input size</label>
+      <input id="input-size" data-testid="input-size" value={s.inputSize} onInput={field('inputSize')} />
+      <label htmlFor="strategy">Strategy</label>
+      <select id="strategy" data-testid="strategy" value={s.strategy} onChange={field('strategy')}>
         <option value="feature-extraction">feature extraction</option>
         <option value="fine-tune">fine-tune</option>
         <option value="full">full</option>
       </select>
-      <label>Cut layer (fine-tune from)</label>
-      <select data-testid="cut" value={s.unfreezeFrom} onChange={field('unfreezeFrom')}>
+      <label htmlFor="cut">Cut layer (fine-tune from)</label>
+      <select id="cut" data-testid="cut" value={s.unfreezeFrom} onChange={field('unfreezeFrom')}>
         <option value="">—</option>
         {(blocks?.blocks ?? []).map((b) => (
           <option value={b.firstLayer}>
@@ -204,12 +206,12 @@ function ModelPanel({
           </option>
         ))}
       </select>
-      <label>Head</label>
-      <input data-testid="head" placeholder="gap, dropout:0.2, dense:N:softmax" value={s.head} onInput={field('head')} />
-      <label>Epochs</label>
-      <input data-testid="epochs" value={s.epochs} onInput={field('epochs')} />
-      <label>Learning rate</label>
-      <input data-testid="lr" value={s.learningRate} onInput={field('learningRate')} />
+      <label htmlFor="head">Head</label>
+      <input id="head" data-testid="head" placeholder="gap, dropout:0.2, dense:N:softmax" value={s.head} onInput={field('head')} />
+      <label htmlFor="epochs">Epochs</label>
+      <input id="epochs" data-testid="epochs" value={s.epochs} onInput={field('epochs')} />
+      <label htmlFor="lr">Learning rate</label>
+      <input id="lr" data-testid="lr" value={s.learningRate} onInput={field('learningRate')} />
       <label>
         <input type="checkbox" style="width:auto" checked={s.augment} onChange={field('augment')} /> augment (flip, rotation, zoom)
       </label>
@@ -358,22 +360,51 @@ function Results({ result }: { result: TrainResult | CompareResult }) {
 function Saved({ models, refreshKey }: { models: SavedModel[]; refreshKey: number }) {
   const [chosen, setChosen] = useState('');
   const [answer, setAnswer] = useState('');
-  const imgRef = useRef<HTMLImageElement>(null);
+  const [picture, setPicture] = useState('');
+  const [cam, setCam] = useState<ExplainAnswer | null>(null);
+  const [camNote, setCamNote] = useState('');
+  const tries = useRef(0);
   useEffect(() => setChosen((c) => c || models.at(-1)?.path || ''), [models.length, refreshKey]);
   const model = models.find((m) => m.path === chosen);
+  // The browser classifies what it can show (photos) with tfjs; the server reads every format the CLI does (DICOM
+  // with the model's window, GeoTIFF bands), answers too, and draws the Grad-CAM of the class it decided.
   const tryFile = (file: File) => {
-    const img = imgRef.current as HTMLImageElement;
+    if (!model) return;
+    const n = ++tries.current;
+    const current = () => n === tries.current;
+    setCam(null);
+    setCamNote('explaining on the server…');
+    setAnswer('classifying in the browser…');
+    if (picture) URL.revokeObjectURL(picture);
+    const url = URL.createObjectURL(file);
+    setPicture(url);
+    const img = new Image();
     img.onload = async () => {
-      if (!model) return;
-      setAnswer('classifying in the browser…');
       try {
         const r = await classify(model, img);
-        setAnswer(`${r.predictions.map((p) => `${p.label} ${(p.probability * 100).toFixed(1)}%`).join(', ')} (tfjs ${r.backend})`);
+        if (current()) setAnswer(`${r.predictions.map((p) => `${p.label} ${pct(p.probability)}`).join(', ')} (tfjs ${r.backend})`);
       } catch (e) {
-        setAnswer(`error: ${(e as Error).message}`);
+        if (current()) setAnswer(`error: ${(e as Error).message}`);
       }
     };
-    img.src = URL.createObjectURL(file);
+    img.onerror = () => {
+      if (!current()) return;
+      setPicture('');
+      setAnswer('the browser cannot show this file (DICOM, GeoTIFF…): the answer is the server’s, beside the heatmap');
+    };
+    img.src = url;
+    api<ExplainAnswer>(`/api/explain?model=${encodeURIComponent(model.path)}&name=${encodeURIComponent(file.name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: file,
+    }).then(
+      (r) => {
+        if (!current()) return;
+        setCam(r);
+        setCamNote('');
+      },
+      (e: Error) => current() && setCamNote(`no heatmap: ${e.message}`),
+    );
   };
   return (
     <section>
@@ -404,8 +435,9 @@ function Saved({ models, refreshKey }: { models: SavedModel[]; refreshKey: numbe
         ))}
       </table>
       <h2>Try it</h2>
-      <div
+      <section
         class="drop"
+        aria-label="Try it: drop an image"
         onDragOver={(e) => e.preventDefault()}
         onDrop={(e) => {
           e.preventDefault();
@@ -413,19 +445,38 @@ function Saved({ models, refreshKey }: { models: SavedModel[]; refreshKey: numbe
           if (f) tryFile(f);
         }}
       >
-        drop an image here, or{' '}
+        <label htmlFor="try-file" style="display:inline">
+          drop an image here, or choose one:
+        </label>{' '}
         <input
+          id="try-file"
           data-testid="try-file"
           type="file"
-          accept="image/*"
+          accept="image/*,.dcm,.dicom,.tif,.tiff"
           style="width:auto"
           onChange={(e) => (e.target as HTMLInputElement).files?.[0] && tryFile((e.target as HTMLInputElement).files![0])}
         />
-        <div>
-          <img ref={imgRef} style="max-width:160px;margin-top:8px" alt="" />
+        <div class="tryit">
+          {picture && (
+            <figure>
+              <img src={picture} alt="what was tried" />
+              <figcaption>the image</figcaption>
+            </figure>
+          )}
+          {cam && (
+            <figure data-testid="gradcam">
+              <img data-testid="overlay" src={cam.overlay} width={cam.width} height={cam.height} alt={`Grad-CAM heatmap for ${cam.label}`} />
+              <figcaption data-testid="gradcam-class">
+                Grad-CAM for <b>{cam.label}</b> ({cam.layer})
+                <br />
+                server: {cam.predictions.map((p) => `${p.label} ${pct(p.probability)}`).join(', ')}
+              </figcaption>
+            </figure>
+          )}
         </div>
         <p data-testid="answer">{answer}</p>
-      </div>
+        {camNote && <p data-testid="gradcam-note">{camNote}</p>}
+      </section>
     </section>
   );
 }

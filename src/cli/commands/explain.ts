@@ -3,6 +3,7 @@ import { listImageFiles } from '../../data/folders.js';
 import { UsageError } from '../../errors.js';
 import { explainFiles } from '../../report/explain.js';
 import { loadModel } from '../../train/saved-model.js';
+import { notForOnnxBase } from '../../train/onnx-base.js';
 import { type Command, printJson } from '../command.js';
 
 export const explainCommand: Command = {
@@ -28,7 +29,8 @@ Example:
   async run(values, [dir, ...paths]) {
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('--out DIR is required');
-    const { model, metadata } = await loadModel(dir);
+    const { model, metadata, onnxBase } = await loadModel(dir);
+    if (onnxBase) throw notForOnnxBase('Grad-CAM (explain)');
     const names = metadata.classNames ?? [];
     const cls = values.class as string | undefined;
     const classIndex = cls === undefined ? undefined : names.includes(cls) ? names.indexOf(cls) : /^\d+$/.test(cls) ? Number(cls) : NaN;

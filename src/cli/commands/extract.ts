@@ -2,17 +2,20 @@ import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
 import { type ImageFolder, listImageFolder } from '../../data/folders.js';
 import { NpyWriter } from '../../data/npy.js';
+import { initBackend } from '../../engine/backend.js';
 import { type EngineName, resolveEngine } from '../../engine/predictor.js';
 import { UsageError } from '../../errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { describeShard, resolveShard, type Shard, shardFileName } from '../../data/shards.js';
-import { extractFeatures, smallInputAdvice } from '../../train/extract.js';
+import { type ExtractResult, extractFeatures, runOverImages, smallInputAdvice } from '../../train/extract.js';
+import type { OnnxBase } from '../../engine/onnx-base.js';
+import { baseRecord, openBase } from '../../train/onnx-base.js';
 import { type FeatureSource, formatOf, writeFeaturesFile } from '../../train/features-file.js';
 import { extractFeatureTable } from '../../train/features-table.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type Command, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, buildBase } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, buildBase, onnxBaseFrom } from '../model-options.js';
 
 export const extractCommand: Command = {
   name: 'extract',
@@ -54,13 +57,23 @@ Examples:
     const shard = resolveShard(values.shard as string | undefined, shards);
     const out = values.out as string;
     const format = formatOf(out, (values.format as string | undefined) ?? (shard && !path.extname(out) ? 'parquet' : undefined));
-    const spec = getApplication(values.base as string).spec;
-    const size = numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? spec.defaultSize;
+    const onnx = onnxBaseFrom(values);
+    if (onnx) {
+      if (shard || format !== 'npy') throw new UsageError('ONNX bases extract to .npy for now (no --shard, parquet or arrow): give --out FILE.npy');
+      if (values.pooling !== undefined) throw new UsageError("--pooling applies to zoo bases; choose an ONNX base's features with --features-from");
+    }
+    const spec = onnx ? null : getApplication(values.base as string).spec;
+    const size = onnx
+      ? onnx.preprocessing.size
+      : (numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? (spec as { defaultSize: number }).defaultSize);
     const batchSize = numberOption(values, 'batch-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 64;
     const pooling = (values.pooling as string | undefined) ?? 'avg';
     if (!['avg', 'max', 'none'].includes(pooling)) throw new UsageError(`--pooling must be avg, max or none; got '${pooling}'`);
     const engine: EngineName = await resolveEngine(values.engine as string | undefined);
+    // With ORT running the model, tfjs only holds the weights: its plain cpu backend starts in no time.
+    if (engine === 'ort') await initBackend('cpu');
     const folder = await listImageFolder(dataDir);
+    if (!spec) return extractOnnx(values, folder, onnx as OnnxBase, out, { engine, batchSize });
     const model = await buildBase(spec.id, {
       weights: (values.weights as string | undefined) ?? 'imagenet',
       'no-top': true,
@@ -81,44 +94,81 @@ Examples:
       };
       return extractTable(values, dataDir, folder, model, source, shard, path.extname(out) ? out : `${out}.${format}`, { engine, batchSize });
     }
-    const bar = new ProgressBar({ label: `Extracting ${spec.id} features`, total: folder.files.length, unit: 'items' });
     const rowShape = model.outputs[0].shape.slice(1) as number[];
-    const writer = await NpyWriter.open(out, rowShape);
-    let result;
-    try {
-      let last = 0;
-      result = await extractFeatures(model, folder.files, (rows, n) => writer.append(rows, n), {
-        engine,
-        batchSize,
-        onProgress: (done) => {
-          bar.tick(done - last);
-          last = done;
-        },
-      });
-      await writer.close();
-    } catch (err) {
-      await writer.abort();
-      throw err;
-    }
-    bar.finish();
-    const skipped = [...folder.skipped, ...result.skipped];
-    const sidecar = out.replace(/\.npy$/, '.json');
-    const meta = { files: result.files, labels: result.labels, classNames: folder.classNames, shape: [result.files.length, ...rowShape] };
-    await writeFileAtomic(sidecar, JSON.stringify(meta, null, 1) + '\n');
-    const summary = { out: path.resolve(out), sidecar: path.resolve(sidecar), images: result.files.length, shape: meta.shape, engine: result.engine, skipped };
-    if (values.json) return printJson(summary);
-    process.stdout.write(`wrote ${summary.images} feature rows of shape [${rowShape.join(', ')}] to ${out} (files and labels in ${sidecar})\n`);
-    if (skipped.length) {
-      process.stdout.write(
-        `skipped ${skipped.length} file(s): ${skipped
-          .slice(0, 3)
-          .map((s) => `${s.file} (${s.reason})`)
-          .join('; ')}${skipped.length > 3 ? '; …' : ''}\n`,
-      );
-    }
-    if (folder.emptyClasses.length) process.stdout.write(`empty class folders: ${folder.emptyClasses.join(', ')}\n`);
+    const result = await toNpy(`Extracting ${spec.id} features`, folder.files.length, out, rowShape, (sink, onProgress) =>
+      extractFeatures(model, folder.files, sink, { engine, batchSize, onProgress }),
+    );
+    await writeSidecar(values, folder, out, result, rowShape, {});
   },
 };
+
+/** Runs `extract` into an .npy file with a progress bar; the file is removed if the run fails. */
+async function toNpy<R>(
+  label: string,
+  total: number,
+  out: string,
+  rowShape: number[],
+  run: (sink: (rows: Float32Array, n: number) => Promise<void>, onProgress: (done: number) => void) => Promise<R>,
+): Promise<R> {
+  const bar = new ProgressBar({ label, total, unit: 'items' });
+  const writer = await NpyWriter.open(out, rowShape);
+  let last = 0;
+  let result: R;
+  try {
+    result = await run(
+      (rows, n) => writer.append(rows, n),
+      (done) => {
+        bar.tick(done - last);
+        last = done;
+      },
+    );
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  bar.finish();
+  return result;
+}
+
+/** `extract --base model.onnx`: the ONNX base's features (in ONNX Runtime, cut at the feature value) into .npy. */
+async function extractOnnx(values: Values, folder: ImageFolder, onnx: OnnxBase, out: string, o: { engine: EngineName; batchSize: number }): Promise<void> {
+  const open = await openBase(onnx, o.engine);
+  const size = onnx.preprocessing.size;
+  const rowShape = [open.dim];
+  let result;
+  try {
+    result = await toNpy(`Extracting ${onnx.id} features`, folder.files.length, out, rowShape, (sink, onProgress) =>
+      runOverImages(open.predictor, folder.files, sink, { height: size, width: size, source: open.source, batchSize: o.batchSize, onProgress }),
+    );
+  } finally {
+    await open.predictor.dispose();
+  }
+  const record = baseRecord(open);
+  await writeSidecar(values, folder, out, result, rowShape, {
+    onnxBase: { source: record.source, features: record.features, preprocessing: record.preprocessing },
+  });
+}
+
+/** FILE.json beside FILE.npy (files, labels, classNames, shape, and what made them), and the summary. */
+async function writeSidecar(values: Values, folder: ImageFolder, out: string, result: ExtractResult, rowShape: number[], extra: object): Promise<void> {
+  const skipped = [...folder.skipped, ...result.skipped];
+  const sidecar = out.replace(/\.npy$/, '.json');
+  const meta = { files: result.files, labels: result.labels, classNames: folder.classNames, shape: [result.files.length, ...rowShape], ...extra };
+  await writeFileAtomic(sidecar, JSON.stringify(meta, null, 1) + '\n');
+  const summary = { out: path.resolve(out), sidecar: path.resolve(sidecar), images: result.files.length, shape: meta.shape, engine: result.engine, skipped };
+  if (values.json) return printJson(summary);
+  process.stdout.write(`wrote ${summary.images} feature rows of shape [${rowShape.join(', ')}] to ${out} (files and labels in ${sidecar})\n`);
+  if (skipped.length) {
+    process.stdout.write(
+      `skipped ${skipped.length} file(s): ${skipped
+        .slice(0, 3)
+        .map((s) => `${s.file} (${s.reason})`)
+        .join('; ')}${skipped.length > 3 ? '; …' : ''}\n`,
+    );
+  }
+  if (folder.emptyClasses.length) process.stdout.write(`empty class folders: ${folder.emptyClasses.join(', ')}\n`);
+}
 
 /** The weights as the features file records them: a file by its absolute path, so `train --features` finds it anywhere. */
 const weightsRecord = (w: string | undefined) => (w === undefined || w === 'imagenet' || w === 'none' ? (w ?? 'imagenet') : path.resolve(w));

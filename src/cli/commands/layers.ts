@@ -1,8 +1,10 @@
 import { modelBlocks } from '../../applications/blocks.js';
 import { textTable } from '../../report/tables.js';
 import { formatCount } from '../../util/format.js';
-import { type Command, printJson } from '../command.js';
-import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildBase } from '../model-options.js';
+import { type Command, type Values, printJson } from '../command.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildBase, onnxBasePath } from '../model-options.js';
+import { type OnnxBase, loadOnnxBase } from '../../engine/onnx-base.js';
+import { graphBlocks } from '../../engine/onnx/cut.js';
 
 export const layersCommand: Command = {
   name: 'layers',
@@ -15,9 +17,16 @@ Options:${MODEL_OPTIONS_HELP}
 
 'Trained from here' counts the parameters that --unfreeze-from FIRST-LAYER makes trainable in the base.
 
-Example:
-  transferkit layers resnet50 --no-top`,
+An ONNX model (a .onnx file, a Transformers.js folder, or a registry backbone such as vit_b16) is listed by
+blocks of its node names (encoder.layer.10, features.3): --json prints [{block, firstNode, nodes, params,
+paramsFromHere, numbered}]; numbered blocks are what --unfreeze-last-blocks counts.
+
+Examples:
+  transferkit layers resnet50 --no-top
+  transferkit layers model.onnx`,
   async run(values, [id]) {
+    const onnx = onnxBasePath(id);
+    if (onnx) return onnxLayers(values, loadOnnxBase(onnx.path, {}, onnx.id));
     const blocks = modelBlocks(await buildBase(id, values, false));
     if (values.json) return printJson(blocks);
     process.stdout.write(
@@ -29,3 +38,26 @@ Example:
     );
   },
 };
+
+/** An imported graph's blocks, with the parameters from each one to the end. */
+function onnxLayers(values: Values, onnx: OnnxBase): void {
+  const blocks = graphBlocks(onnx.model.graph);
+  let after = blocks.reduce((n, b) => n + b.params, 0);
+  const rows = blocks.map((b) => {
+    const row = { block: b.name, firstNode: b.firstNode, nodes: b.nodes, params: b.params, paramsFromHere: after, numbered: b.numbered };
+    after -= b.params;
+    return row;
+  });
+  if (values.json) {
+    printJson(rows);
+    return;
+  }
+  process.stdout.write(`${onnx.file}: features from ${onnx.features.value} (${onnx.features.rule})\n\n`);
+  process.stdout.write(
+    textTable(
+      ['Block', 'First node', 'Nodes', 'Params', 'From here'],
+      rows.map((r) => [r.block, r.firstNode, String(r.nodes), formatCount(r.params), formatCount(r.paramsFromHere)]),
+      [false, false, true, true, true],
+    ),
+  );
+}

@@ -6,6 +6,7 @@ import { mergeScenePieces } from '../../report/scene-merge.js';
 import { writeSceneGeoJson, writeSceneMapPng } from '../../report/scene-map.js';
 import { modelDigest } from '../../train/feature-store.js';
 import { loadModel } from '../../train/saved-model.js';
+import { notForOnnxBase } from '../../train/onnx-base.js';
 import { mapScene } from '../../train/scene-map.js';
 import { type Command, type Values, numberOption, printJson } from '../command.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
@@ -60,7 +61,8 @@ Examples:
     );
     if (shard) process.stderr.write(`transferkit: ${describeShard(shard)}\n`);
     const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-    const { model, metadata } = await loadModel(dir);
+    const { model, metadata, onnxBase } = await loadModel(dir);
+    if (onnxBase) throw notForOnnxBase('map');
     let bar: ProgressBar | undefined;
     let seen = 0;
     const start = performance.now();

@@ -25,12 +25,16 @@ Options:
                                regressor); label is the decision (two classes: at the model's saved threshold)`,
   async run(values, positionals) {
     const { model: dir, rest: paths, options } = savedModelArgs(values, positionals, `predict ${predictCommand.usage}`);
-    const { model, metadata } = await loadModel(dir, options);
+    const { model, metadata, onnxBase } = await loadModel(dir, options);
     const names = metadata.classNames ?? [];
     // A foreign model without labels: its output units are the classes.
     const classes = names.length || Math.max(2, model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1);
     const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, classes);
-    const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), { engine: engineFrom(values), tta: Boolean(values.tta) });
+    const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), {
+      engine: engineFrom(values),
+      tta: Boolean(values.tta),
+      onnxBase,
+    });
     const skips = () =>
       skipped.length &&
       process.stdout.write(
@@ -113,12 +117,12 @@ class (in sorted order) is the positive one.`,
     const { model: dir, rest, options } = savedModelArgs(values, positionals, `evaluate ${evaluateCommand.usage}`);
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     const dataDir = rest[0];
-    const { model, metadata } = await loadModel(dir, options);
+    const { model, metadata, onnxBase } = await loadModel(dir, options);
     const subset = (values.subset as string | undefined) ?? 'all';
     const engine = engineFrom(values);
     if (metadata.task === 'regression') {
       const data = await readTargetsCsv(dataDir);
-      const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), { engine, tta: Boolean(values.tta) });
+      const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), { engine, tta: Boolean(values.tta), onnxBase });
       const skipped = [...data.skipped, ...e.skipped];
       if (values.json) return printJson({ ...e, skipped });
       process.stdout.write(`MSE ${e.loss.toPrecision(4)}, MAE ${e.mae.toPrecision(4)}, RMSE ${e.rmse.toPrecision(4)} on ${e.count} images\n`);
@@ -130,7 +134,7 @@ class (in sorted order) is the positive one.`,
     if (unknown.length) throw new TransferkitError(`${dataDir}: class folder(s) ${unknown.join(', ')} are not classes of the model (${names.join(', ')})`);
     // The split is drawn over the folder's own labels, as in training; the model's class order labels the result.
     const files = subsetOf(folder.files, subset, metadata).map((f) => ({ file: f.file, label: names.indexOf(folder.classNames[f.label]) }));
-    const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta) });
+    const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase });
     const skipped = [...folder.skipped, ...e.skipped];
     const picture = values['confusion-matrix'] as string | undefined;
     if (picture)

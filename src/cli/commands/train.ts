@@ -6,6 +6,7 @@ import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
+import { onnxTrainFromRefusal } from '../../train/onnx-base.js';
 import { loadModel, saveModel } from '../../train/saved-model.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { STRATEGIES, type Strategy } from '../../train/strategies.js';
@@ -19,6 +20,7 @@ import {
   IMAGE_BASE_OPTIONS,
   dicomFrom,
   engineFrom,
+  onnxBaseFrom,
   savedModelArgs,
 } from '../model-options.js';
 
@@ -87,7 +89,9 @@ function classWeightFrom(values: Values): TrainOptions['classWeight'] {
 /** The training flags as library options (shared by train and compare). */
 export function trainOptionsFrom(values: Values): TrainOptions {
   if (!values.base && !values.from) throw new UsageError('--base MODEL (or --from a saved model) is required');
-  const strategy = (values.strategy as string | undefined) ?? (values.from ? 'fine-tune' : 'feature-extraction');
+  const onnxBase = onnxBaseFrom(values);
+  // On an ONNX base, --unfreeze-last-blocks / --unfreeze-from imply fine-tuning.
+  const strategy = (values.strategy as string | undefined) ?? (values.from || onnxBase?.cut ? 'fine-tune' : 'feature-extraction');
   if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
   const optimizer = (values.optimizer as string | undefined) ?? 'adam';
   if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
@@ -102,6 +106,7 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule))
     throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
   return {
+    ...(onnxBase ? { onnxBase } : {}),
     base: (values.base as string | undefined) ?? 'saved',
     alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
     weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
@@ -158,6 +163,7 @@ export const TRAIN_OPTIONS: Options = {
   'gray-to-rgb': { type: 'string' },
   strategy: { type: 'string' },
   'unfreeze-from': { type: 'string' },
+  'unfreeze-last-blocks': { type: 'string' },
   from: { type: 'string' },
   preprocessing: { type: 'string' },
   head: { type: 'string' },
@@ -197,6 +203,8 @@ export const trainCommand: Command = {
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
   --unfreeze-from LAYER        fine-tune: after the head, train LAYER and everything after it at a tenth of the rate
+  --unfreeze-last-blocks N     ONNX bases: fine-tune the last N blocks (see transferkit layers MODEL.onnx); with
+                               --unfreeze-from BLOCK, either implies --strategy fine-tune
   --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
                                must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
   --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
@@ -274,6 +282,7 @@ Example:
         run = { r: result, options, data: root };
       } else {
         const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
+        if (from?.onnxBase) throw onnxTrainFromRefusal();
         const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
         run = { r: await trainImageClassifier(dataDir, options), options, data: dataDir };
       }
@@ -283,7 +292,7 @@ Example:
     const { r, options } = run;
     const out = values.out as string | undefined;
     if (out) {
-      await saveModel(r.model, out, trainedModelMetadata(r, options, run.data));
+      await saveModel(r.model, out, trainedModelMetadata(r, options, run.data), r.onnxBase?.onnx);
       await writeHistoryCharts(out, r.history);
     }
     if (r.stopped) {

@@ -3,7 +3,7 @@ import { startUi } from '../../ui/server.js';
 
 export const uiCommand: Command = {
   name: 'ui',
-  usage: '[--port 7860] [--host 127.0.0.1] [--root DIR] [--allow-host NAME]... [--no-token] [--max-upload MB] [--max-unpacked MB]',
+  usage: '[--port 7860] [--host 127.0.0.1] [--root DIR] [--allow-host NAME]... [--no-token] [--max-upload MB] [--max-unpacked MB] [--max-image MB]',
   positionals: [0, 0],
   options: {
     port: { type: 'string' },
@@ -13,6 +13,7 @@ export const uiCommand: Command = {
     'no-token': { type: 'boolean' },
     'max-upload': { type: 'string' },
     'max-unpacked': { type: 'string' },
+    'max-image': { type: 'string' },
   },
   help: `
 The server binds to loopback unless told otherwise; every dataset and model path it touches must lie inside
@@ -28,17 +29,20 @@ Options:
   --allow-host NAME   another Host name to accept (repeatable), e.g. the machine's name with --host 0.0.0.0
   --no-token          ask no token (anyone who can reach the port can use the UI)
   --max-upload MB     largest zip upload (default 200)
-  --max-unpacked MB   most an upload may inflate to, in all (default 2000; never more than 20× the zip)`,
+  --max-unpacked MB   most an upload may inflate to, in all (default 2000; never more than 20× the zip)
+  --max-image MB      largest image "Try it" sends for its answer and Grad-CAM (default 50)`,
   async run(values) {
     const port = numberOption(values, 'port', (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number') ?? 7860;
     const maxUpload = numberOption(values, 'max-upload', (n) => n > 0, 'a positive number of MB');
     const maxUnpacked = numberOption(values, 'max-unpacked', (n) => n > 0, 'a positive number of MB');
+    const maxImage = numberOption(values, 'max-image', (n) => n > 0, 'a positive number of MB');
     const ui = await startUi({
       root: (values.root as string | undefined) ?? process.cwd(),
       port,
       host: values.host as string | undefined,
       allowHosts: (values['allow-host'] as unknown as string[] | undefined) ?? [],
       token: !values['no-token'],
+      ...(maxImage ? { maxTryImage: maxImage * 1e6 } : {}),
       limits: { ...(maxUpload ? { maxUpload: maxUpload * 1e6 } : {}), ...(maxUnpacked ? { maxUnpacked: maxUnpacked * 1e6 } : {}) },
     });
     process.stdout.write(`transferkit ui: ${ui.url}\n`);

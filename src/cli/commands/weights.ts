@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
 import { UsageError } from '../../errors.js';
 import { textTable } from '../../report/tables.js';
@@ -6,6 +7,16 @@ import { selectWeights } from '../../weights/apply.js';
 import { cachePath, ensureCached } from '../../weights/cache.js';
 import { importWeights, verifyWeights, weightsRegistry } from '../../weights/registry.js';
 import { weightsDir } from '../../weights/remote.js';
+import {
+  BACKBONE_FILES,
+  type BackboneResult,
+  ONNX_BACKBONES,
+  backboneDir,
+  backboneUrl,
+  fetchBackbone,
+  findBackbone,
+  importBackbone,
+} from '../../weights/onnx-backbones.js';
 import { type Command, type Values, numberOption, printJson } from '../command.js';
 
 function list(values: Values): void {
@@ -20,8 +31,16 @@ function list(values: Values): void {
     cached: existsSync(cachePath(e)),
     url: e.url,
   }));
+  const backbones = ONNX_BACKBONES.map((b) => ({
+    id: b.id,
+    name: b.name,
+    repo: b.repo,
+    features: b.features,
+    cached: existsSync(path.join(backboneDir(b), 'onnx', 'model.onnx')),
+    urls: BACKBONE_FILES.map((f) => backboneUrl(b, f)),
+  }));
   if (values.json) {
-    printJson({ cache: weightsDir(), files: rows });
+    printJson({ cache: weightsDir(), files: rows, onnx: backbones });
     return;
   }
   process.stdout.write(`Cache: ${weightsDir()}\n\n`);
@@ -32,10 +51,29 @@ function list(values: Values): void {
       [false, false, false, false, false, false],
     ),
   );
+  process.stdout.write('\nONNX backbones (Transformers.js folders on huggingface.co; sha256 pinned at first download):\n\n');
+  process.stdout.write(
+    textTable(
+      ['Id', 'Model', 'Repository', 'Features', 'Cached'],
+      backbones.map((b) => [b.id, b.name, b.repo, b.features, b.cached ? 'yes' : '']),
+      [false, false, false, false, false],
+    ),
+  );
+}
+
+function reportBackbone(values: Values, r: BackboneResult, verb: string): void {
+  for (const n of r.notes) process.stderr.write(`transferkit: ${n}\n`);
+  if (values.json) {
+    printJson({ id: r.backbone.id, path: r.dir, files: r.files });
+    return;
+  }
+  process.stdout.write(`${verb} ${r.backbone.id} (${r.backbone.name}) into ${r.dir}: ${r.files.map((f) => `${f.file} ${f.bytes} bytes`).join(', ')}\n`);
 }
 
 async function fetch(values: Values, id: string | undefined): Promise<void> {
   if (!id) throw new UsageError('missing model: transferkit weights fetch <model> [--alpha A] [--size N] [--no-top]');
+  const backbone = findBackbone(id);
+  if (backbone) return reportBackbone(values, await fetchBackbone(backbone), 'fetched');
   const spec = getApplication(id).spec;
   const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
   const size = numberOption(values, 'size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
@@ -49,6 +87,8 @@ async function fetch(values: Values, id: string | undefined): Promise<void> {
 
 async function importCmd(values: Values, file: string | undefined): Promise<void> {
   if (!file) throw new UsageError('missing file: transferkit weights import <file>');
+  if (values.as !== undefined || (existsSync(file) && statSync(file).isDirectory()))
+    return reportBackbone(values, await importBackbone(file, values.as as string | undefined), 'imported');
   const r = await importWeights(file);
   if (r.note) process.stderr.write(`transferkit: ${r.note}\n`);
   if (values.json) printJson({ file: r.entry.file, path: r.path, md5: r.hashes.md5, sha256: r.hashes.sha256, bytes: r.hashes.bytes });
@@ -74,12 +114,15 @@ export const weightsCommand: Command = {
   name: 'weights',
   usage: 'list | fetch <model> | import <file> | verify [options]',
   positionals: [1, 2],
-  options: { alpha: { type: 'string' }, size: { type: 'string' }, 'no-top': { type: 'boolean' }, json: { type: 'boolean' } },
+  options: { alpha: { type: 'string' }, size: { type: 'string' }, 'no-top': { type: 'boolean' }, as: { type: 'string' }, json: { type: 'boolean' } },
   help: `
 Subcommands:
   list                  the published files per model, their hashes, and which are cached
-  fetch <model>         download a model's file into the cache (hash-checked)
+  fetch <model>         download a model's file into the cache (hash-checked); an ONNX backbone id (vit_b16,
+                        dinov2_s, …) fetches its folder, pinning each file's sha256 at first download
   import <file>         put a file downloaded elsewhere into the cache (recognised by name, hash-checked)
+  import <folder> [--as ID]   an ONNX backbone's Transformers.js folder (onnx/model.onnx, config.json,
+                        preprocessor_config.json), recognised by --as or the folder's name
   verify                re-hash every cached file; exit 1 on a mismatch
 
 Options:

@@ -25,7 +25,7 @@ export class GraphBuilder {
     return n;
   }
 
-  output(value: string, dims: Dim[]): void {
+  output(value: string, dims: Dim[] | undefined): void {
     this.outputs.push({ name: value, dims });
   }
 
@@ -45,18 +45,42 @@ export class GraphBuilder {
     return n;
   }
 
+  /**
+   * Takes in an existing graph's nodes, initializers and inputs (a forward graph to differentiate); its value
+   * names are kept and reserved, so fresh names never clash with them.
+   */
+  adopt(graph: GraphValue): void {
+    for (const n of graph.nodes) {
+      for (const v of [...n.inputs, ...n.outputs, n.name]) if (v) this.used.add(v);
+      this.nodes.push(n);
+    }
+    for (const t of graph.initializers) {
+      this.used.add(t.name);
+      this.initializers.push(t);
+    }
+    for (const i of graph.inputs) {
+      this.used.add(i.name);
+      this.inputs.push(i);
+    }
+  }
+
+  /** Adds a node with `count` outputs and returns their names. */
+  ops(opType: string, inputs: string[], count: number, attributes: Record<string, AttributeValue> = {}, hint = opType.toLowerCase()): string[] {
+    const outs = Array.from({ length: count }, () => this.fresh(hint));
+    this.nodes.push({ opType, inputs, outputs: outs, name: this.fresh(`${hint}_node`), attributes });
+    return outs;
+  }
+
   /** Adds a node with one output and returns the output's name. */
   op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, hint = opType.toLowerCase()): string {
-    const out = this.fresh(hint);
-    this.nodes.push({ opType, inputs, outputs: [out], name: this.fresh(`${hint}_node`), attributes });
-    return out;
+    return this.ops(opType, inputs, 1, attributes, hint)[0];
   }
 
   graph(): GraphValue {
     return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }
 
-  encode(): Uint8Array {
-    return encodeModel(this.graph());
+  encode(opset?: number): Uint8Array {
+    return encodeModel(this.graph(), opset);
   }
 }

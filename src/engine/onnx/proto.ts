@@ -72,16 +72,47 @@ class Writer {
   }
 }
 
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+/** TensorProto.DataType codes. */
+export const DataType = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+} as const;
+export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
+/** A tensor; its data always as little-endian raw bytes (a reader converts float_data/int64_data/external data). */
 export interface TensorValue {
   name: string;
   dims: number[];
-  dataType: (typeof DataType)[keyof typeof DataType];
+  dataType: DataTypeCode;
   raw: Uint8Array;
 }
 
-export type AttributeValue = number | string | number[] | { floats: number[] } | { float: number };
+/**
+ * An attribute: an int (a bigint where it does not fit a double exactly, e.g. INT64_MAX), a string, ints, floats,
+ * a float, strings, a tensor, or a subgraph (If/Loop bodies).
+ */
+export type AttributeValue =
+  | number
+  | bigint
+  | string
+  | number[]
+  | { ints: Array<number | bigint> }
+  | { floats: number[] }
+  | { float: number }
+  | { strings: string[] }
+  | { tensor: TensorValue }
+  | { graph: GraphValue };
 
 export interface NodeValue {
   opType: string;
@@ -89,6 +120,8 @@ export interface NodeValue {
   outputs: string[];
   name: string;
   attributes: Record<string, AttributeValue>;
+  /** Operator domain; absent or '' for the default ONNX domain. */
+  domain?: string;
 }
 
 /** A dimension: a number, or a name for a dynamic one (the batch). */
@@ -96,7 +129,10 @@ export type Dim = number | string;
 
 export interface ValueInfo {
   name: string;
-  dims: Dim[];
+  /** Absent: the rank is unknown (no shape recorded). */
+  dims: Dim[] | undefined;
+  /** Element type (default FLOAT). */
+  elemType?: DataTypeCode;
 }
 
 export interface GraphValue {
@@ -105,6 +141,22 @@ export interface GraphValue {
   initializers: TensorValue[];
   inputs: ValueInfo[];
   outputs: ValueInfo[];
+  /** Shapes of intermediate values, as the file recorded them. */
+  valueInfo?: ValueInfo[];
+}
+
+export interface OpsetImport {
+  /** '' (or 'ai.onnx') for the default domain. */
+  domain: string;
+  version: number;
+}
+
+/** A whole ModelProto: the graph, the opsets it imports and the IR version. */
+export interface ModelValue {
+  irVersion: number;
+  producerName: string;
+  opsetImports: OpsetImport[];
+  graph: GraphValue;
 }
 
 function writeTensor(w: Writer, t: TensorValue): void {
@@ -114,17 +166,24 @@ function writeTensor(w: Writer, t: TensorValue): void {
 
 function writeAttribute(w: Writer, name: string, value: AttributeValue): void {
   w.string(1, name);
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new Error(`attribute ${name}: ${value} is not an integer; pass {float: ${value}}`);
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    if (typeof value === 'number' && !Number.isInteger(value)) throw new Error(`attribute ${name}: ${value} is not an integer; pass {float: ${value}}`);
     w.int(3, value).int(20, 2);
   } else if (typeof value === 'string') {
     w.string(4, value).int(20, 3);
-  } else if (Array.isArray(value)) {
-    for (const v of value) w.int(8, v);
+  } else if (Array.isArray(value) || 'ints' in value) {
+    for (const v of Array.isArray(value) ? value : value.ints) w.int(8, v);
     w.int(20, 7);
   } else if ('floats' in value) {
     for (const v of value.floats) w.float(7, v);
     w.int(20, 6);
+  } else if ('strings' in value) {
+    for (const v of value.strings) w.string(9, v);
+    w.int(20, 8);
+  } else if ('tensor' in value) {
+    w.message(5, (t) => writeTensor(t, value.tensor)).int(20, 4);
+  } else if ('graph' in value) {
+    w.message(6, (g) => writeGraph(g, value.graph)).int(20, 5);
   } else {
     w.float(2, value.float).int(20, 1);
   }
@@ -133,32 +192,42 @@ function writeAttribute(w: Writer, name: string, value: AttributeValue): void {
 function writeValueInfo(w: Writer, v: ValueInfo): void {
   w.string(1, v.name).message(2, (type) =>
     type.message(1, (tensor) => {
-      tensor.int(1, DataType.FLOAT);
-      tensor.message(2, (shape) => {
-        for (const d of v.dims) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-      });
+      tensor.int(1, v.elemType ?? DataType.FLOAT);
+      if (v.dims)
+        tensor.message(2, (shape) => {
+          for (const d of v.dims ?? []) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+        });
     }),
   );
 }
 
+function writeNode(w: Writer, n: NodeValue): void {
+  for (const i of n.inputs) w.string(1, i);
+  for (const o of n.outputs) w.string(2, o);
+  w.string(3, n.name).string(4, n.opType);
+  for (const [k, v] of Object.entries(n.attributes)) w.message(5, (a) => writeAttribute(a, k, v));
+  if (n.domain) w.string(7, n.domain);
+}
+
+function writeGraph(g: Writer, graph: GraphValue): void {
+  for (const n of graph.nodes) g.message(1, (node) => writeNode(node, n));
+  g.string(2, graph.name);
+  for (const t of graph.initializers) g.message(5, (tw) => writeTensor(tw, t));
+  for (const i of graph.inputs) g.message(11, (vw) => writeValueInfo(vw, i));
+  for (const o of graph.outputs) g.message(12, (vw) => writeValueInfo(vw, o));
+  for (const v of graph.valueInfo ?? []) g.message(13, (vw) => writeValueInfo(vw, v));
+}
+
+/** Serialises a whole ModelProto (weights inline: a file over 2 GB does not fit one protobuf message). */
+export function encodeModelValue(model: ModelValue): Uint8Array {
+  const w = new Writer();
+  w.int(1, model.irVersion).string(2, model.producerName);
+  w.message(7, (g) => writeGraph(g, model.graph));
+  for (const o of model.opsetImports) w.message(8, (op) => op.string(1, o.domain).int(2, o.version));
+  return w.finish();
+}
+
 /** Serialises an ONNX ModelProto (IR version 8, default opset `opset`). */
 export function encodeModel(graph: GraphValue, opset = 17): Uint8Array {
-  const w = new Writer();
-  w.int(1, 8).string(2, 'transferkit');
-  w.message(7, (g) => {
-    for (const n of graph.nodes) {
-      g.message(1, (node) => {
-        for (const i of n.inputs) node.string(1, i);
-        for (const o of n.outputs) node.string(2, o);
-        node.string(3, n.name).string(4, n.opType);
-        for (const [k, v] of Object.entries(n.attributes)) node.message(5, (a) => writeAttribute(a, k, v));
-      });
-    }
-    g.string(2, graph.name);
-    for (const t of graph.initializers) g.message(5, (tw) => writeTensor(tw, t));
-    for (const i of graph.inputs) g.message(11, (vw) => writeValueInfo(vw, i));
-    for (const o of graph.outputs) g.message(12, (vw) => writeValueInfo(vw, o));
-  });
-  w.message(8, (op) => op.string(1, '').int(2, opset));
-  return w.finish();
+  return encodeModelValue({ irVersion: 8, producerName: 'transferkit', opsetImports: [{ domain: '', version: opset }], graph });
 }

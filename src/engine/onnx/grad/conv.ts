@@ -1,0 +1,108 @@
+// Gradient of Conv (any spatial rank, groups incl. depthwise, strides, dilations, pads, auto_pad), channels
+// first as ONNX has it, every product run by ORT's own Conv/MatMul kernels. Forms chosen by measurement on 2 CPU
+// cores (notes/issue-16a.md): dX at stride 1 is a convolution of dY with the flipped, channel-swapped kernel
+// (1.6× faster than ConvTranspose), at larger strides a ConvTranspose; dW of a 1×1 kernel is one batched MatMul
+// (3× faster), of larger kernels a convolution with the roles swapped (the input's channels as the batch, dY as
+// the kernel, strides and dilations exchanged).
+import type { GraphBuilder } from '../graph.js';
+import { type GradRule, reduceSum, staticDims } from './context.js';
+import { transposedWindow } from './pool.js';
+import { attr, windowOf } from './shapes.js';
+
+type Window = ReturnType<typeof windowOf>;
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
+
+/** dX at stride 1: Conv(dY, W flipped with in/out channels swapped per group), padded so dX has X's extent. */
+function inputGradStride1(g: GraphBuilder, dy: string, w: string, wDims: number[], group: number, win: Window): string {
+  const r = win.kernel.length;
+  const [m, perGroup] = wDims;
+  const rest = range(r, 2);
+  // [M, C/G, *K] → [G, M/G, C/G, *K] → [G, C/G, M/G, *K] → [C, M/G, *K], then every spatial axis reversed.
+  const swapped =
+    group === 1
+      ? g.op('Transpose', [w], { perm: [1, 0, ...rest] })
+      : g.op('Reshape', [
+          g.op('Transpose', [g.op('Reshape', [w, g.ints('shape', [group, m / group, perGroup, ...win.kernel])])], { perm: [0, 2, 1, ...range(r, 3)] }),
+          g.ints('shape', [group * perGroup, m / group, ...win.kernel]),
+        ]);
+  const flipped = g.op(
+    'Slice',
+    [
+      swapped,
+      g.ints('starts', new Array(r).fill(-1)),
+      g.ints(
+        'ends',
+        win.kernel.map((k) => -(k + 1)),
+      ),
+      g.ints('axes', rest),
+      g.ints('steps', new Array(r).fill(-1)),
+    ],
+    {},
+    'w_flipped',
+  );
+  const pads = [
+    ...range(r).map((i) => (win.kernel[i] - 1) * win.dilations[i] - win.pads[i]),
+    ...range(r).map((i) => (win.kernel[i] - 1) * win.dilations[i] - win.pads[i + r]),
+  ];
+  return g.op('Conv', [dy, flipped], { group, dilations: win.dilations, pads, kernel_shape: win.kernel }, 'dX');
+}
+
+/** dW by a convolution of x' [C/G, G·N, *S] with dY' [M, N, *OS]: groups of the batch side by side. */
+function weightGradSwapped(g: GraphBuilder, x: string, dy: string, xDims: number[], group: number, win: Window): string {
+  const [, channels, ...spatial] = xDims;
+  const r = spatial.length;
+  const rest = range(r, 2);
+  const perGroup = channels / group;
+  const xSwapped =
+    group === 1
+      ? g.op('Transpose', [x], { perm: [1, 0, ...rest] }, 'x_swapped')
+      : g.op(
+          'Reshape',
+          [
+            g.op('Transpose', [g.op('Reshape', [x, g.ints('shape', [-1, group, perGroup, ...spatial])])], { perm: [2, 1, 0, ...range(r, 3)] }),
+            g.ints('shape', [perGroup, -1, ...spatial]),
+          ],
+          {},
+          'x_swapped',
+        );
+  const dySwapped = g.op('Transpose', [dy], { perm: [1, 0, ...rest] }, 'dy_swapped');
+  const full = g.op('Conv', [xSwapped, dySwapped], { group, strides: win.dilations, dilations: win.strides, pads: win.pads }, 'dW_full');
+  // The swapped convolution can reach past the kernel (rows the forward stride skipped): keep the kernel's extent.
+  const outs = win.out as number[];
+  const reach = spatial.map((s, i) => Math.floor((s + win.pads[i] + win.pads[i + r] - (win.strides[i] * (outs[i] - 1) + 1)) / win.dilations[i]) + 1);
+  const cropped = reach.some((k, i) => k !== win.kernel[i])
+    ? g.op('Slice', [full, g.ints('starts', new Array(r).fill(0)), g.ints('ends', win.kernel), g.ints('axes', rest)], {}, 'dW_crop')
+    : full;
+  return g.op('Transpose', [cropped], { perm: [1, 0, ...rest] }, 'dW');
+}
+
+const conv: GradRule = (c) => {
+  const { g, node } = c;
+  const [x, w, bias] = node.inputs;
+  const dy = c.dy() as string;
+  const xDims = staticDims(c, x, 'the channels and spatial size', 1);
+  const wDims = staticDims(c, w, 'the kernel shape');
+  const r = xDims.length - 2;
+  const group = attr(node, 'group', 1);
+  const win = windowOf(node, ['N', ...xDims.slice(1)], wDims);
+  const unit = (v: number[]) => v.every((s) => s === 1);
+  let dx: string | undefined;
+  if (c.wants(0)) {
+    const padsFit = range(r).every((i) => win.pads[i] <= (win.kernel[i] - 1) * win.dilations[i] && win.pads[i + r] <= (win.kernel[i] - 1) * win.dilations[i]);
+    dx = unit(win.strides) && padsFit ? inputGradStride1(g, dy, w, wDims, group, win) : transposedWindow(g, dy, w, group, win, xDims.slice(2), 'dX');
+  }
+  let dw: string | undefined;
+  if (c.wants(1)) {
+    if (group === 1 && unit(win.kernel) && unit(win.strides) && win.pads.every((p) => p === 0)) {
+      // 1×1: dW[M, C] = Σₙ dYₙ·Xₙᵀ over flattened positions.
+      const [m, channels] = wDims;
+      const flat = (v: string, k: number) => g.op('Reshape', [v, g.ints('shape', [0, k, -1])]);
+      const products = g.op('MatMul', [flat(dy, m), g.op('Transpose', [flat(x, channels)], { perm: [0, 2, 1] })]);
+      dw = g.op('Reshape', [reduceSum(g, products, [0], 0), g.ints('shape', wDims)], {}, 'dW');
+    } else dw = weightGradSwapped(g, x, dy, xDims, group, win);
+  }
+  const db = bias && c.wants(2) ? reduceSum(g, dy, [0, ...range(r, 2)], 0, 'db') : undefined;
+  return [dx, dw, db];
+};
+
+export const convRules: Record<string, GradRule> = { Conv: conv };

@@ -1,0 +1,138 @@
+// Training steps compiled from plain ONNX forward graphs: one SGD step's update equals the learning rate times
+// the finite-difference gradient of the step's own loss output.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type * as OrtTypes from 'onnxruntime-node';
+import { compileGraphTrainStep, type GraphStepOptions, type GraphTrainStep } from '../src/engine/onnx/grad/graph-step.js';
+import { GraphBuilder } from '../src/engine/onnx/graph.js';
+import type { GraphValue } from '../src/engine/onnx/proto.js';
+import { loadOrt } from '../src/engine/ort-runtime.js';
+import { rng } from './grad-check.js';
+
+const r = rng(3);
+const randn = (n: number, scale = 0.5) => Float32Array.from({ length: n }, () => r.normal() * scale);
+
+/** x [N,3] → Gemm → Tanh → MatMul → Add → Softmax. */
+function denseGraph(): GraphValue {
+  const g = new GraphBuilder('dense_net');
+  const x = g.input('x', ['N', 3]);
+  const w1 = g.constant('w1', randn(12), [3, 4]);
+  const b1 = g.constant('b1', randn(4), [4]);
+  const w2 = g.constant('w2', randn(12), [4, 3]);
+  const b2 = g.constant('b2', randn(3), [3]);
+  const h = g.op('Tanh', [g.op('Gemm', [x, w1, b1])]);
+  g.op('Softmax', [g.op('Add', [g.op('MatMul', [h, w2]), b2])], { axis: -1 }, 'probs');
+  return g.graph();
+}
+
+/** x [N,2,5,5] → Conv 3x3 stride 2 → Tanh → GlobalAveragePool → Flatten: a regression output [N,3]. */
+function convGraph(): GraphValue {
+  const g = new GraphBuilder('conv_net');
+  const x = g.input('x', ['N', 2, 5, 5]);
+  const w = g.constant('w', randn(54), [3, 2, 3, 3]);
+  const b = g.constant('b', randn(3), [3]);
+  const conv = g.op('Conv', [x, w, b], { strides: [2, 2], pads: [1, 1, 1, 1] });
+  g.op('Flatten', [g.op('GlobalAveragePool', [g.op('Tanh', [conv])])], {}, 'out');
+  return g.graph();
+}
+
+const outputOf = (graph: GraphValue) => graph.nodes[graph.nodes.length - 1].outputs[0];
+
+async function run(
+  session: OrtTypes.InferenceSession,
+  ort: Awaited<ReturnType<typeof loadOrt>>,
+  step: GraphTrainStep,
+  weights: Float32Array[],
+  batch: { x: Float32Array; y: Float32Array; n: number; w?: Float32Array },
+  lr: number,
+) {
+  const feeds: Record<string, OrtTypes.Tensor> = {
+    [step.x]: new ort.Tensor('float32', batch.x, [batch.n, ...step.inputShape]),
+    [step.y]: new ort.Tensor('float32', batch.y, [batch.n, ...step.outputShape]),
+    [step.lr]: new ort.Tensor('float32', Float32Array.of(lr), []),
+  };
+  if (step.sampleWeight) feeds[step.sampleWeight] = new ort.Tensor('float32', batch.w as Float32Array, [batch.n]);
+  step.params.forEach((p, i) => {
+    feeds[p.input] = new ort.Tensor('float32', weights[i], p.shape);
+    for (const s of p.slots) feeds[s.input] = new ort.Tensor('float32', new Float32Array(weights[i].length), p.shape);
+  });
+  return session.run(feeds);
+}
+
+/** One step at rate `lr`: (w − w')/lr against the finite-difference gradient of the loss output. */
+async function checkStep(
+  graph: GraphValue,
+  options: Omit<GraphStepOptions, 'input' | 'output'>,
+  batch: { x: Float32Array; y: Float32Array; n: number; w?: Float32Array },
+) {
+  const ort = await loadOrt();
+  const step = compileGraphTrainStep(graph, { ...options, input: 'x', output: outputOf(graph) });
+  assert.deepEqual(
+    step.params.map((p) => p.name),
+    options.trainable,
+  );
+  const session = await ort.InferenceSession.create(step.onnx, { intraOpNumThreads: 1 });
+  const lr = 0.5;
+  const weights = step.params.map((p) => p.initial);
+  const out = await run(session, ort, step, weights, batch, lr);
+  const loss = async (ws: Float32Array[]) => (await run(session, ort, step, ws, batch, 0))[step.loss].data[0] as number;
+  let worst = 0;
+  for (const [i, p] of step.params.entries()) {
+    const updated = out[p.output].data as Float32Array;
+    for (let k = 0; k < updated.length; k++) {
+      const central = async (h: number) => {
+        const ws = weights.map((w) => w.slice());
+        ws[i][k] = weights[i][k] + h;
+        const up = ws[i][k];
+        const plus = await loss(ws);
+        ws[i][k] = weights[i][k] - h;
+        return (plus - (await loss(ws))) / (up - ws[i][k]);
+      };
+      const fd = (4 * (await central(1e-2)) - (await central(2e-2))) / 3;
+      const step = (weights[i][k] - updated[k]) / lr;
+      worst = Math.max(worst, Math.abs(step - fd) / (Math.abs(fd) + 1e-2));
+    }
+  }
+  await session.release();
+  return worst;
+}
+
+describe('a training step compiled from a plain ONNX graph', () => {
+  test('SGD on a dense softmax classifier (categorical cross-entropy fused with the Softmax node)', async () => {
+    const n = 5;
+    const y = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) y[i * 3 + (i % 3)] = 1;
+    const worst = await checkStep(
+      denseGraph(),
+      { trainable: ['w1', 'b1', 'w2', 'b2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(n * 3, 1), y, n },
+    );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test('SGD with momentum, weighted MSE, on a strided convolution (bias frozen)', async () => {
+    const n = 4;
+    const worst = await checkStep(
+      convGraph(),
+      { trainable: ['w'], loss: 'mse', optimizer: { name: 'sgd', momentum: 0.9 }, weighted: true },
+      { x: randn(n * 50, 1), y: randn(n * 3, 1), n, w: Float32Array.of(1, 0.5, 2, 1) },
+    );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test('clear errors: an op without a rule, a weight the loss does not use, a missing initializer', () => {
+    const g = new GraphBuilder('odd');
+    const x = g.input('x', ['N', 3]);
+    const w = g.constant('w', randn(3), [3]);
+    g.op('ReduceL2', [g.op('Mul', [x, w])], { axes: [1], keepdims: 1 }, 'out');
+    const graph = g.graph();
+    const base = { input: 'x', output: 'out', loss: 'mse', optimizer: { name: 'sgd' } } as const;
+    assert.throws(() => compileGraphTrainStep(graph, { ...base, trainable: ['w'] }), /no gradient rule for ONNX op ReduceL2/);
+    assert.throws(() => compileGraphTrainStep(denseGraph(), { ...base, output: 'probs', trainable: ['nope'] }), /'nope' is not an initializer/);
+    const h = new GraphBuilder('partial');
+    const hx = h.input('x', ['N', 3]);
+    h.constant('unused', randn(3), [3]);
+    h.op('Mul', [hx, h.constant('k', randn(3), [3])], {}, 'out');
+    assert.throws(() => compileGraphTrainStep(h.graph(), { ...base, trainable: ['unused'] }), /does not depend on 'unused'/);
+  });
+});
