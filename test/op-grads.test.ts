@@ -7,9 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { applications, initBackend } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
+import { fixSameAvgPoolGradient } from './tfjs-avg-pool-grad.js';
 
 before(async () => {
   await initBackend('cpu');
+  fixSameAvgPoolGradient();
 });
 
 let seed = 1;
@@ -129,9 +131,15 @@ CASES.push([
   [9, 9],
   layer(tfl.layers.separableConv2d({ filters: 4, kernelSize: 7, strides: 2, padding: 'valid', depthwiseInitializer: init(), pointwiseInitializer: init() })),
 ]);
-// (Average pooling with 'same' padding is not compared here: tfjs's gradient divides border windows by the full
-// window size, not by the cells they cover as its forward pass does; measured against finite differences, ORT's
-// is right. test/train-zoo checks NASNet, which uses it, by finite differences.)
+// 'Same' average pooling (NASNet's, Inception's) against tfjs autograd with its border gradient corrected (see
+// test/tfjs-avg-pool-grad.ts; the correction is checked against finite differences below). NASNet's factorised
+// reduction: 1×1 average pooling at stride 2.
+for (const [h, w] of [
+  [4, 4],
+  [5, 6],
+] as const)
+  CASES.push([`average pooling 3x3 stride 1 same on ${h}x${w}`, [h, w], layer(tfl.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }))]);
+CASES.push(['average pooling 1x1 stride 2 valid', [7, 7], layer(tfl.layers.averagePooling2d({ poolSize: 1, strides: 2, padding: 'valid' }))]);
 // ConvNeXt's primitives: LayerNormalization over the channels (of a map and of a pooled vector), exact GELU,
 // LayerScale, Dense on the channels of a map.
 const layerNorm = () => tfl.layers.layerNormalization({ epsilon: 1e-6, gammaInitializer: init(), betaInitializer: init() });
@@ -184,5 +192,30 @@ describe("each op's gradient in the compiled training step matches tfjs autograd
         assert.ok(worst <= 1e-4, `${v.name}: max abs gradient error ${worst}`);
       });
     });
+  }
+});
+
+test("the corrected gradient of 'same' average pooling matches finite differences (the reference above)", () => {
+  for (const [h, w, k] of [
+    [4, 4, 3],
+    [5, 6, 3],
+    [6, 5, 5],
+  ]) {
+    const x = tf.randomNormal([1, h, w, 2], 0, 1, 'float32', seed++);
+    const r = tf.randomNormal([1, h, w, 2], 0, 1, 'float32', seed++);
+    // The loss is linear in x, so central differences are exact up to float32 rounding.
+    const loss = (v: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(v as tf.Tensor4D, k, 1, 'same'), r));
+    const grad = tf.grad(loss)(x).dataSync();
+    const base = x.dataSync();
+    const eps = 0.5;
+    for (let i = 0; i < base.length; i++) {
+      const at = (d: number) => {
+        const v = base.slice();
+        v[i] += d;
+        return loss(tf.tensor4d(v, [1, h, w, 2])).dataSync()[0];
+      };
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      assert.ok(Math.abs(numeric - grad[i]) <= 1e-4, `${h}x${w} window ${k}, element ${i}: autograd ${grad[i]} vs finite differences ${numeric}`);
+    }
   }
 });
