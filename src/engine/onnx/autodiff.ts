@@ -33,8 +33,16 @@ export function activate(t: Tape, x: string, name: string): string {
       return g.op('Relu', [x]);
     case 'relu6':
       return g.op('Clip', [x, zero(), six()]);
-    case 'swish':
-      return g.op('Mul', [x, g.op('Sigmoid', [x])], {}, 'swish');
+    case 'swish': {
+      const s = g.op('Sigmoid', [x]);
+      const y = g.op('Mul', [x, s], {}, 'swish');
+      // Fused: d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))), one full-size product fewer than the Mul and Sigmoid rules.
+      t.fuse(y, [x], (dy) => {
+        const one = g.constant('one', [1], []);
+        return [g.op('Mul', [dy, g.op('Mul', [s, g.op('Add', [one, g.op('Mul', [x, g.op('Sub', [one, s])])])])], {}, 'dswish')];
+      });
+      return y;
+    }
     case 'sigmoid':
       return g.op('Sigmoid', [x]);
     case 'tanh':
@@ -42,14 +50,22 @@ export function activate(t: Tape, x: string, name: string): string {
     case 'softmax':
       return g.op('Softmax', [x], { axis: -1 });
     case 'hard_swish':
-    case 'hardSwish':
-      // x · relu6(x + 3) / 6
-      return g.op(
-        'Mul',
-        [x, g.op('Mul', [g.op('Clip', [g.op('Add', [x, g.constant('three', [3], [])]), zero(), six()]), g.constant('sixth', [1 / 6], [])])],
-        {},
-        'hard_swish',
-      );
+    case 'hardSwish': {
+      // y = x · relu6(x + 3) / 6; fused: dy/dx = 0 below −3, 1 above 3, (2x + 3)/6 between.
+      const three = g.constant('three', [3], []);
+      const sixth = g.constant('sixth', [1 / 6], []);
+      const y = g.op('Mul', [x, g.op('Mul', [g.op('Clip', [g.op('Add', [x, three]), zero(), six()]), sixth])], {}, 'hard_swish');
+      t.fuse(y, [x], (dy) => {
+        const middle = g.op('Mul', [g.op('Add', [g.op('Add', [x, x]), three]), sixth]);
+        const d = g.op('Where', [
+          g.op('Less', [x, g.constant('minus_three', [-3], [])]),
+          zero(),
+          g.op('Where', [g.op('Greater', [x, three]), g.constant('one', [1], []), middle]),
+        ]);
+        return [g.op('Mul', [dy, d], {}, 'dhard_swish')];
+      });
+      return y;
+    }
     default:
       throw new Error(`no gradient for activation '${name}' in the training compiler yet`);
   }
