@@ -67,7 +67,7 @@ export function activate(t: Tape, x: string, name: string): string {
       return y;
     }
     default:
-      throw new Error(`no gradient for activation '${name}' in the training compiler yet`);
+      throw new Error(`the training compiler has no op for activation '${name}' yet`);
   }
 }
 

@@ -1,6 +1,7 @@
-// One training step as one ONNX graph: forward through the trainable part of a model, the loss, gradients of
-// the trainable weights (the per-op rules of grad/, with autodiff.ts's fused ones) and the optimizer update. Weights and optimizer state
-// go in as inputs and come out updated; the learning rate is an input, so schedules need no rebuild.
+// One training step as one ONNX graph: forward through the trainable part of a model (autodiff.ts's ops), the
+// loss, gradients of the trainable weights (the per-op rules of grad/, with autodiff.ts's fused gradients) and the
+// optimizer update. Weights and optimizer state go in as inputs and come out updated; the learning rate is an
+// input, so schedules need no rebuild.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 import {
