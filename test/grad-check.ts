@@ -48,6 +48,9 @@ export interface GradReport {
   where: string;
   checked: number;
   backwardNodes: number;
+  /** The inputs' values and their analytic gradients, by input name. */
+  values: Record<string, Float32Array>;
+  gradients: Record<string, Float32Array>;
 }
 
 const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -135,5 +138,6 @@ export async function gradCheck(c: GradCase, seed = 1): Promise<GradReport> {
   }
   await backSession.release();
   await fwdSession.release();
-  return { worst, where, checked, backwardNodes };
+  const gradients = Object.fromEntries(c.inputs.map((i) => [i.name, analytic[grads.get(x[i.name]) as string].data as Float32Array]));
+  return { worst, where, checked, backwardNodes, values, gradients };
 }

@@ -3,8 +3,14 @@
 // differences of the forward graph (also run in ONNX Runtime). Plus a tiny transformer block composing many ops.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import type { GraphBuilder } from '../src/engine/onnx/graph.js';
-import { type GradCase, type GradInput, gradCheck, rng } from './grad-check.js';
+import { type GradCase, type GradInput, type GradReport, gradCheck, rng } from './grad-check.js';
+import { ROOT } from './helpers.js';
+
+const TORCH_PY = '/usr/bin/python3';
+const mapValues = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
 
 let seed = 100;
 const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
@@ -222,6 +228,9 @@ add('Shape, Constant and ConstantOfShape (no gradient through them)', [input('a'
 add('Identity', [input('a', [2, 3])], unary('Identity'));
 add('Dropout (inference: identity)', [input('a', [2, 3])], (g, x) => g.op('Dropout', [x.a, g.constant('ratio', [0.3], [])]));
 
+const lossRng = rng(7);
+const LOSS_WEIGHTS = Float32Array.from({ length: 2 * 4 * 8 }, () => lossRng.normal());
+
 /** A pre-norm transformer block on [2 tokens-batches, 4 tokens, 8 features]: LN → attention → residual → LN → GELU MLP → residual. */
 function transformerBlock(g: GraphBuilder, x: Record<string, string>): string {
   const mm = (a: string, b: string) => g.op('MatMul', [a, b]);
@@ -235,12 +244,7 @@ function transformerBlock(g: GraphBuilder, x: Record<string, string>): string {
   const h2 = g.op('LayerNormalization', [r1, x.ln2s, x.ln2b]);
   const mlp = g.op('Add', [mm(g.op('Gelu', [g.op('Add', [mm(h2, x.w1), x.b1])]), x.w2), x.b2]);
   const out = g.op('Add', [r1, mlp]);
-  const r = rng(7);
-  const weights = g.constant(
-    'loss_weights',
-    Float32Array.from({ length: 2 * 4 * 8 }, () => r.normal()),
-    [2, 4, 8],
-  );
+  const weights = g.constant('loss_weights', LOSS_WEIGHTS, [2, 4, 8]);
   return g.op('ReduceSum', [g.op('Mul', [out, weights])], { keepdims: 0 });
 }
 
@@ -256,6 +260,7 @@ describe('each ONNX op gradient rule matches finite differences', () => {
 });
 
 describe('differentiate over composed graphs', () => {
+  let transformer: GradReport | undefined;
   test('a tiny transformer block (LayerNorm, attention, GELU MLP, residuals): every weight and the input', async () => {
     const w = (name: string, dims: number[], scale = 0.4) => input(name, dims, { scale });
     const report = await gradCheck(
@@ -283,6 +288,26 @@ describe('differentiate over composed graphs', () => {
       seed++,
     );
     assert.ok(report.worst < 1e-3, `worst relative error ${report.worst.toExponential(2)} at ${report.where}`);
+    transformer = report;
+  });
+
+  test('the same block against PyTorch autograd in float64 (optional: needs /usr/bin/python3 with torch)', (t) => {
+    const probe = spawnSync(TORCH_PY, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      process.stderr.write(`NOTICE: ${TORCH_PY} has no torch: the PyTorch comparison is skipped (finite differences still ran)\n`);
+      t.skip('PyTorch is not installed');
+      return;
+    }
+    const report = transformer as GradReport;
+    const payload = { values: mapValues(report.values), lossWeights: Array.from(LOSS_WEIGHTS) };
+    const run = spawnSync(TORCH_PY, [path.join(ROOT, 'test', 'torch-transformer-grad.py')], { input: JSON.stringify(payload), encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const torch = JSON.parse(run.stdout) as Record<string, number[]>;
+    for (const [name, ours] of Object.entries(report.gradients)) {
+      const theirs = torch[name];
+      const scale = Math.max(...theirs.map(Math.abs));
+      ours.forEach((v, k) => assert.ok(Math.abs(v - theirs[k]) <= 1e-4 * scale + 1e-6, `${name}[${k}]: ours ${v}, PyTorch ${theirs[k]}`));
+    }
   });
 
   test('only nodes between a wanted value and the loss get backward nodes', async () => {

@@ -1,234 +1,106 @@
-// Reverse-mode differentiation over the ONNX graph being built: every primitive emits its forward nodes and
-// registers how to emit its backward nodes; `backward` then walks the tape in reverse.
+// The Keras layers' forward ops as the training compiler emits them. Their gradients come from the per-op rules
+// (grad/), except where a fused backward is faster than the rules on these forward nodes: im2col convolutions,
+// pooling and frozen-statistics BatchNormalization register theirs with `fuse` (a rewrite of those rules).
+import type { FusedGradient } from './grad/differentiate.js';
 import type { GraphBuilder } from './graph.js';
 
 export class Tape {
-  private readonly grads = new Map<string, string>();
-  private readonly steps: Array<() => void> = [];
+  readonly fused = new Map<string, FusedGradient>();
 
   constructor(readonly g: GraphBuilder) {}
 
-  /** The accumulated gradient of `value`, if anything downstream needs it. */
-  grad(value: string): string | undefined {
-    return this.grads.get(value);
-  }
-
-  /** Adds `grad` to the gradient of `value` (values used twice sum their gradients). */
-  accumulate(value: string, grad: string): void {
-    const prev = this.grads.get(value);
-    this.grads.set(value, prev ? this.g.op('Add', [prev, grad], {}, 'grad_sum') : grad);
-  }
-
-  record(step: () => void): void {
-    this.steps.push(step);
-  }
-
-  /** Seeds d(loss)/d(value) and emits every backward step, last first. */
-  backward(value: string, seed: string): void {
-    this.accumulate(value, seed);
-    for (let i = this.steps.length - 1; i >= 0; i--) this.steps[i]();
+  /** `y`'s backward to `inputs` ('' where absent), used instead of the rules of the nodes between them. */
+  fuse(y: string, inputs: string[], backward: FusedGradient['backward']): void {
+    this.fused.set(y, { inputs, backward });
   }
 }
 
-/**
- * x @ w (+ b): a Dense layer's product over the last axis, of flat inputs or of every position of a feature map
- * (rank > 2, ConvNeXt's pointwise layers). Gradients: dx = dy wᵀ, dw = xᵀ dy, db = Σ dy, with the positions as
- * rows.
- */
-export function dense(t: Tape, x: string, w: string, b: string | undefined, needsInputGrad: boolean, rank = 2): string {
-  const { g } = t;
-  const xw = g.op('MatMul', [x, w], {}, 'dense');
-  const y = b ? g.op('Add', [xw, b], {}, 'dense_bias') : xw;
-  const rows = (v: string) => (rank === 2 ? v : g.op('Flatten', [v], { axis: rank - 1 }, 'rows'));
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    const dyRows = rows(dy);
-    t.accumulate(w, g.op('Gemm', [rows(x), dyRows], { transA: 1 }, 'dW'));
-    if (b) t.accumulate(b, g.op('ReduceSum', [dyRows, g.ints('axis0', [0])], { keepdims: 0 }, 'db'));
-    if (!needsInputGrad) return;
-    if (rank === 2) t.accumulate(x, g.op('Gemm', [dy, w], { transB: 1 }, 'dX'));
-    else t.accumulate(x, g.op('MatMul', [dy, g.op('Transpose', [w], { perm: [1, 0] })], {}, 'dX'));
-  });
-  return y;
+/** x @ w (+ b): a Dense layer's product over the last axis, of flat inputs or of every position of a feature map. */
+export function dense(t: Tape, x: string, w: string, b: string | undefined): string {
+  const xw = t.g.op('MatMul', [x, w], {}, 'dense');
+  return b ? t.g.op('Add', [xw, b], {}, 'dense_bias') : xw;
 }
 
-/**
- * LayerNormalization over the last axis with trainable γ and β: y = x̂·γ + β, x̂ = (x − μ)/σ, σ = √(var + ε).
- * Gradients: dβ = Σ dy, dγ = Σ dy·x̂ over the rows; dx = (g − mean(g) − x̂·mean(g·x̂))/σ with g = dy·γ.
- */
-export function layerNorm(t: Tape, x: string, gamma: string, beta: string, eps: number, rank: number): string {
-  const { g } = t;
-  const mean = (v: string) => g.op('ReduceMean', [v], { axes: [-1], keepdims: 1 }, 'ln_mean');
-  const centred = g.op('Sub', [x, mean(x)], {}, 'ln_centred');
-  const std = g.op('Sqrt', [g.op('Add', [mean(g.op('Mul', [centred, centred])), g.constant('ln_eps', [eps], [])])], {}, 'ln_std');
-  const xhat = g.op('Div', [centred, std], {}, 'ln_xhat');
-  const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'layer_norm');
-  const rowSum = (v: string) => g.op('ReduceSum', [g.op('Flatten', [v], { axis: rank - 1 }), g.ints('axis0', [0])], { keepdims: 0 });
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    t.accumulate(gamma, rowSum(g.op('Mul', [dy, xhat])));
-    t.accumulate(beta, rowSum(dy));
-    const gx = g.op('Mul', [dy, gamma]);
-    const inner = g.op('Sub', [g.op('Sub', [gx, mean(gx)]), g.op('Mul', [xhat, mean(g.op('Mul', [gx, xhat]))])]);
-    t.accumulate(x, g.op('Div', [inner, std], {}, 'dlayer_norm'));
-  });
-  return y;
+/** LayerNormalization over the last axis with trainable γ and β (ONNX's op; its rule recomputes the statistics). */
+export function layerNorm(t: Tape, x: string, gamma: string, beta: string, eps: number): string {
+  return t.g.op('LayerNormalization', [x, gamma, beta], { axis: -1, epsilon: { float: eps } }, 'layer_norm');
 }
 
-/** ConvNeXt's LayerScale, x·γ with a trainable γ per channel (last axis): dγ = Σ dy·x over the rows, dx = dy·γ. */
-export function layerScale(t: Tape, x: string, gamma: string, rank: number, needsInputGrad: boolean): string {
-  const { g } = t;
-  const y = g.op('Mul', [x, gamma], {}, 'layer_scale');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    t.accumulate(gamma, g.op('ReduceSum', [g.op('Flatten', [g.op('Mul', [dy, x])], { axis: rank - 1 }), g.ints('axis0', [0])], { keepdims: 0 }, 'dgamma'));
-    if (needsInputGrad) t.accumulate(x, g.op('Mul', [dy, gamma], {}, 'dlayer_scale'));
-  });
-  return y;
+/** ConvNeXt's LayerScale, x·γ with a trainable γ per channel (last axis). */
+export function layerScale(t: Tape, x: string, gamma: string): string {
+  return t.g.op('Mul', [x, gamma], {}, 'layer_scale');
 }
 
-/** Elementwise activations with their derivatives written in terms of the output where that is cheaper. */
+/** Keras's activations as ONNX ops. */
 export function activate(t: Tape, x: string, name: string): string {
   const { g } = t;
+  const zero = () => g.constant('zero', [0], []);
+  const six = () => g.constant('six', [6], []);
   switch (name) {
     case 'linear':
       return x;
-    case 'relu': {
-      const y = g.op('Relu', [x]);
-      t.record(() => {
-        const dy = t.grad(y);
-        if (dy) t.accumulate(x, g.op('Where', [g.op('Greater', [x, g.constant('zero', [0], [])]), dy, g.constant('zero', [0], [])], {}, 'drelu'));
-      });
-      return y;
-    }
-    case 'relu6': {
-      const y = g.op('Clip', [x, g.constant('zero', [0], []), g.constant('six', [6], [])]);
-      t.record(() => {
-        const dy = t.grad(y);
-        if (!dy) return;
-        const inside = g.op('And', [g.op('Greater', [x, g.constant('zero', [0], [])]), g.op('Less', [x, g.constant('six', [6], [])])]);
-        t.accumulate(x, g.op('Where', [inside, dy, g.constant('zero', [0], [])], {}, 'drelu6'));
-      });
-      return y;
-    }
+    case 'relu':
+      return g.op('Relu', [x]);
+    case 'relu6':
+      return g.op('Clip', [x, zero(), six()]);
     case 'swish': {
       const s = g.op('Sigmoid', [x]);
       const y = g.op('Mul', [x, s], {}, 'swish');
-      t.record(() => {
-        const dy = t.grad(y);
-        if (!dy) return;
-        // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x)))
-        const d = g.op('Mul', [s, g.op('Add', [g.constant('one', [1], []), g.op('Mul', [x, g.op('Sub', [g.constant('one', [1], []), s])])])]);
-        t.accumulate(x, g.op('Mul', [dy, d], {}, 'dswish'));
+      // Fused: d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))), one full-size product fewer than the Mul and Sigmoid rules.
+      t.fuse(y, [x], (dy) => {
+        const one = g.constant('one', [1], []);
+        return [g.op('Mul', [dy, g.op('Mul', [s, g.op('Add', [one, g.op('Mul', [x, g.op('Sub', [one, s])])])])], {}, 'dswish')];
       });
       return y;
     }
-    case 'sigmoid': {
-      const y = g.op('Sigmoid', [x]);
-      t.record(() => {
-        const dy = t.grad(y);
-        if (dy) t.accumulate(x, g.op('Mul', [dy, g.op('Mul', [y, g.op('Sub', [g.constant('one', [1], []), y])])], {}, 'dsigmoid'));
-      });
-      return y;
-    }
-    case 'tanh': {
-      const y = g.op('Tanh', [x]);
-      t.record(() => {
-        const dy = t.grad(y);
-        if (dy) t.accumulate(x, g.op('Mul', [dy, g.op('Sub', [g.constant('one', [1], []), g.op('Mul', [y, y])])], {}, 'dtanh'));
-      });
-      return y;
-    }
-    case 'softmax': {
-      const y = g.op('Softmax', [x], { axis: -1 });
-      t.record(() => {
-        const dy = t.grad(y);
-        if (!dy) return;
-        // dx = y * (dy - Σ dy·y)
-        const dot = g.op('ReduceSum', [g.op('Mul', [dy, y]), g.ints('axis_last', [-1])], { keepdims: 1 });
-        t.accumulate(x, g.op('Mul', [y, g.op('Sub', [dy, dot])], {}, 'dsoftmax'));
-      });
-      return y;
-    }
+    case 'sigmoid':
+      return g.op('Sigmoid', [x]);
+    case 'tanh':
+      return g.op('Tanh', [x]);
+    case 'softmax':
+      return g.op('Softmax', [x], { axis: -1 });
     case 'hard_swish':
     case 'hardSwish': {
-      // y = x · relu6(x + 3) / 6; dy/dx = 0 below −3, 1 above 3, (2x + 3)/6 between.
+      // y = x · relu6(x + 3) / 6; fused: dy/dx = 0 below −3, 1 above 3, (2x + 3)/6 between.
       const three = g.constant('three', [3], []);
-      const minusThree = g.constant('minus_three', [-3], []);
       const sixth = g.constant('sixth', [1 / 6], []);
-      const gate = g.op('Mul', [g.op('Clip', [g.op('Add', [x, three]), g.constant('zero', [0], []), g.constant('six', [6], [])]), sixth]);
-      const y = g.op('Mul', [x, gate], {}, 'hard_swish');
-      t.record(() => {
-        const dy = t.grad(y);
-        if (!dy) return;
+      const y = g.op('Mul', [x, g.op('Mul', [g.op('Clip', [g.op('Add', [x, three]), zero(), six()]), sixth])], {}, 'hard_swish');
+      t.fuse(y, [x], (dy) => {
         const middle = g.op('Mul', [g.op('Add', [g.op('Add', [x, x]), three]), sixth]);
         const d = g.op('Where', [
-          g.op('Less', [x, minusThree]),
-          g.constant('zero', [0], []),
+          g.op('Less', [x, g.constant('minus_three', [-3], [])]),
+          zero(),
           g.op('Where', [g.op('Greater', [x, three]), g.constant('one', [1], []), middle]),
         ]);
-        t.accumulate(x, g.op('Mul', [dy, d], {}, 'dhard_swish'));
+        return [g.op('Mul', [dy, d], {}, 'dhard_swish')];
       });
       return y;
     }
     case 'gelu': {
-      // Exact GELU, x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2; dy/dx = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
-      const cdf = g.op('Mul', [
-        g.op('Add', [g.op('Erf', [g.op('Div', [x, g.constant('sqrt2', [Math.SQRT2], [])])]), g.constant('one', [1], [])]),
-        g.constant('half', [0.5], []),
-      ]);
-      const y = g.op('Mul', [x, cdf], {}, 'gelu');
-      t.record(() => {
-        const dy = t.grad(y);
-        if (!dy) return;
-        const pdf = g.op('Mul', [
-          g.op('Exp', [g.op('Mul', [g.op('Mul', [x, x]), g.constant('minus_half', [-0.5], [])])]),
-          g.constant('inv_sqrt_2pi', [1 / Math.sqrt(2 * Math.PI)], []),
-        ]);
-        t.accumulate(x, g.op('Mul', [dy, g.op('Add', [cdf, g.op('Mul', [x, pdf])])], {}, 'dgelu'));
-      });
-      return y;
+      // Exact GELU, x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2.
+      const erf = g.op('Erf', [g.op('Div', [x, g.constant('sqrt2', [Math.SQRT2], [])])]);
+      const cdf = g.op('Mul', [g.op('Add', [erf, g.constant('one', [1], [])]), g.constant('half', [0.5], [])]);
+      return g.op('Mul', [x, cdf], {}, 'gelu');
     }
     default:
-      throw new Error(`no gradient for activation '${name}' in the training compiler yet`);
+      throw new Error(`the training compiler has no op for activation '${name}' yet`);
   }
 }
 
-/** x · scale + offset with constant scale and offset (Keras's Rescaling), per channel or not: dx = dy · scale. */
+/** x · scale + offset with constant scale and offset (Keras's Rescaling), per channel or not. */
 export function affine(t: Tape, x: string, scale: string, offset: string | undefined): string {
-  const { g } = t;
-  const scaled = g.op('Mul', [x, scale], {}, 'rescale');
-  const y = offset ? g.op('Add', [scaled, offset], {}, 'offset') : scaled;
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy) t.accumulate(x, g.op('Mul', [dy, scale], {}, 'drescale'));
-  });
-  return y;
+  const scaled = t.g.op('Mul', [x, scale], {}, 'rescale');
+  return offset ? t.g.op('Add', [scaled, offset], {}, 'offset') : scaled;
 }
 
 /** x * mask, the mask fed per step (dropout: 0 or 1/(1-rate)). */
 export function maskMul(t: Tape, x: string, mask: string): string {
-  const { g } = t;
-  const y = g.op('Mul', [x, mask], {}, 'dropout');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy) t.accumulate(x, g.op('Mul', [dy, mask], {}, 'ddropout'));
-  });
-  return y;
+  return t.g.op('Mul', [x, mask], {}, 'dropout');
 }
 
-/** Reshape to [N, -1] (Keras Flatten on channels-last data); the gradient reshapes back. */
+/** Reshape to [N, -1] (Keras Flatten on channels-last data). */
 export function flatten(t: Tape, x: string): string {
-  const { g } = t;
-  const y = g.op('Flatten', [x], { axis: 1 });
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy) t.accumulate(x, g.op('Reshape', [dy, g.op('Shape', [x])], {}, 'dflatten'));
-  });
-  return y;
+  return t.g.op('Flatten', [x], { axis: 1 });
 }
 
 /** Geometry of a 2-D convolution or pooling window over a channels-last input, TF's padding rules. */
@@ -286,17 +158,15 @@ function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, c
  * Conv2D (any stride, 'same' or 'valid', no dilation) with gradients: dW = colsᵀ·dY, db = Σ dY, and dX as the
  * correlation of the (dilated, padded) dY with the flipped kernel, its channels swapped.
  */
-export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number, needsInputGrad: boolean): string {
+export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number): string {
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw * ci, co])], {}, 'w2d');
   const { y, cols } = convForward(t, x, w2d, win, ci, co, bias);
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
+  t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
     const dy2d = g.op('Reshape', [dy, g.ints('shape', [-1, co])], {}, 'dy2d');
-    t.accumulate(kernel, g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio'));
-    if (bias) t.accumulate(bias, g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db'));
-    if (!needsInputGrad) return;
+    const dw = wants(1) ? g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
+    const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db') : undefined;
+    if (!wants(0)) return [undefined, dw, db];
     const flipped = g.op(
       'Slice',
       [
@@ -310,10 +180,7 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
       'w_flipped',
     );
     const w2dBack = g.op('Reshape', [flipped, g.ints('shape', [win.kh * win.kw * co, ci])]);
-    t.accumulate(
-      x,
-      inputGradient(t, dy, win, co, (dyd, back) => convForward(t, dyd, w2dBack, back, co, ci).y),
-    );
+    return [inputGradient(t, dy, win, co, (dyd, back) => convForward(t, dyd, w2dBack, back, co, ci).y), dw, db];
   });
   return y;
 }
@@ -328,9 +195,7 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
   const { oh, ow, kh, kw } = win;
   const blocks = g.op('Reshape', [x, g.ints('shape', [-1, oh, kh, ow, kw, channels])], {}, 'pool_blocks');
   const y = g.op('ReduceMax', [blocks], { axes: [2, 4], keepdims: 0 }, 'maxpool');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
+  t.fuse(y, [x], (dy) => {
     // Window positions last: [N, OH, OW, C, KH·KW].
     const windows = g.op('Reshape', [g.op('Transpose', [blocks], { perm: [0, 1, 3, 5, 2, 4] }), g.ints('shape', [-1, oh, ow, channels, kh * kw])]);
     const top = g.op('Reshape', [y, g.ints('shape', [-1, oh, ow, channels, 1])]);
@@ -343,15 +208,15 @@ export function maxPool(t: Tape, x: string, win: Window, channels: number): stri
     );
     const routed = g.op('Mul', [first, g.op('Reshape', [dy, g.ints('shape', [-1, oh, ow, channels, 1])])]);
     const back = g.op('Transpose', [g.op('Reshape', [routed, g.ints('shape', [-1, oh, ow, channels, kh, kw])])], { perm: [0, 1, 4, 2, 5, 3] });
-    t.accumulate(x, g.op('Reshape', [back, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
+    return [g.op('Reshape', [back, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool')];
   });
   return y;
 }
 
 /**
  * Max pooling over overlapping 'valid' windows (NASNet's 3×3 stride 2): the windows gathered as im2col does, the
- * maximum taken over each; the gradient goes to each window's first maximum, scattered back with summation
- * where windows overlap.
+ * maximum taken over each. Fused: the gradient goes to each window's first maximum (as tfjs and Keras route ties;
+ * the ReduceMax rule would give it to every maximum), scattered back with summation where windows overlap.
  */
 export function maxPoolWindows(t: Tape, x: string, win: Window, channels: number): string {
   const { g } = t;
@@ -360,9 +225,7 @@ export function maxPoolWindows(t: Tape, x: string, win: Window, channels: number
   const windows = g.op('Reshape', [im2col(g, x, win, channels), g.ints('shape', [-1, positions, taps, channels])], {}, 'pool_windows');
   const top = g.op('ReduceMax', [windows], { axes: [2], keepdims: 1 }, 'maxpool_top');
   const y = g.op('Reshape', [top, g.ints('shape', [-1, win.oh, win.ow, channels])], {}, 'maxpool');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
+  t.fuse(y, [x], (dy) => {
     const mask = g.op('Cast', [g.op('Equal', [windows, top])], { to: 1 }, 'pool_mask');
     const first = g.op('Mul', [mask, g.op('Cast', [g.op('Equal', [g.op('CumSum', [mask, g.ints('tap_axis', [2])]), g.constant('one', [1], [])])], { to: 1 })]);
     const routed = g.op('Reshape', [
@@ -378,20 +241,14 @@ export function maxPoolWindows(t: Tape, x: string, win: Window, channels: number
     const indices = g.op('Expand', [column, g.op('Shape', [routed])]);
     const zeros = g.op('Reshape', [g.op('Mul', [x, g.constant('zero', [0], [])]), g.ints('shape', [0, win.h * win.w, channels])]);
     const flat = g.op('ScatterElements', [zeros, indices, routed], { axis: 1, reduction: 'add' }, 'dpool_flat');
-    t.accumulate(x, g.op('Reshape', [flat, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool'));
+    return [g.op('Reshape', [flat, g.ints('shape', [-1, win.h, win.w, channels])], {}, 'dpool')];
   });
   return y;
 }
 
-/** Cropping of height and width (Keras's Cropping2D); the gradient pads the cropped rows and columns with zeros. */
+/** Cropping of height and width (Keras's Cropping2D). */
 export function crop(t: Tape, x: string, [[top, bottom], [left, right]]: number[][], h: number, w: number): string {
-  const { g } = t;
-  const y = g.op('Slice', [x, g.ints('starts', [top, left]), g.ints('ends', [h - bottom, w - right]), g.ints('axes', [1, 2])], {}, 'crop');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy) t.accumulate(x, g.op('Pad', [dy, g.ints('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }, 'dcrop'));
-  });
-  return y;
+  return t.g.op('Slice', [x, t.g.ints('starts', [top, left]), t.g.ints('ends', [h - bottom, w - right]), t.g.ints('axes', [1, 2])], {}, 'crop');
 }
 
 /** Depthwise convolution (multiplier 1), channels last, kernel [KH, KW, C, 1]: im2col, multiply, sum the taps. */
@@ -404,28 +261,24 @@ function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels
 }
 
 /** DepthwiseConv2D with gradients; dX correlates the (dilated, padded) dY with the flipped kernel. */
-export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, needsInputGrad: boolean): string {
+export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
   const { y, cols } = depthwiseForward(t, x, w2d, win, channels, bias);
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
+  t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
     const dy3 = g.op('Reshape', [dy, g.ints('shape', [-1, 1, channels])]);
-    const dw = g.op('ReduceSum', [g.op('Mul', [cols, dy3]), g.ints('axis0', [0])], { keepdims: 0 }, 'dW_dw');
-    t.accumulate(kernel, g.op('Reshape', [dw, g.op('Shape', [kernel])]));
-    if (bias) t.accumulate(bias, g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }));
-    if (!needsInputGrad) return;
+    const dw = wants(1)
+      ? g.op('Reshape', [g.op('ReduceSum', [g.op('Mul', [cols, dy3]), g.ints('axis0', [0])], { keepdims: 0 }, 'dW_dw'), g.op('Shape', [kernel])])
+      : undefined;
+    const db = wants(2) ? g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }) : undefined;
+    if (!wants(0)) return [undefined, dw, db];
     const flipped = g.op(
       'Slice',
       [w2d, g.ints('starts', [-1]), g.ints('ends', [-(win.kh * win.kw + 1)]), g.ints('axes', [0]), g.ints('steps', [-1])],
       {},
       'dw_flipped',
     );
-    t.accumulate(
-      x,
-      inputGradient(t, dy, win, channels, (dyd, back) => depthwiseForward(t, dyd, flipped, back, channels).y),
-    );
+    return [inputGradient(t, dy, win, channels, (dyd, back) => depthwiseForward(t, dyd, flipped, back, channels).y), dw, db];
   });
   return y;
 }
@@ -444,91 +297,40 @@ export function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean:
     'bn_axes',
     Array.from({ length: rank - 1 }, (_, i) => i),
   );
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    t.accumulate(gamma, g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes], { keepdims: 0 }, 'dgamma'));
-    t.accumulate(beta, g.op('ReduceSum', [dy, axes], { keepdims: 0 }, 'dbeta'));
-    t.accumulate(x, g.op('Mul', [dy, g.op('Mul', [gamma, g.constant('bn_inv_std', inv, [n])])], {}, 'dbn'));
-  });
+  // Fused: dX = dY·(γ/σ) in one full-size product, where the rules would take two.
+  t.fuse(y, [x, gamma, beta], (dy, wants) => [
+    wants(0) ? g.op('Mul', [dy, g.op('Mul', [gamma, g.constant('bn_inv_std', inv, [n])])], {}, 'dbn') : undefined,
+    wants(1) ? g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes], { keepdims: 0 }, 'dgamma') : undefined,
+    wants(2) ? g.op('ReduceSum', [dy, axes], { keepdims: 0 }, 'dbeta') : undefined,
+  ]);
   return y;
-}
-
-/** Sums a gradient over the axes along which its value was broadcast (shapes without the batch). */
-function unbroadcast(g: GraphBuilder, grad: string, from: number[], to: number[]): string {
-  const axes = to.map((d, i) => (d === 1 && from[i] !== 1 ? i + 1 : -1)).filter((a) => a >= 0);
-  return axes.length ? g.op('ReduceSum', [grad, g.ints('axes', axes)], { keepdims: 1 }, 'unbroadcast') : grad;
 }
 
 /** Elementwise sum or product of several values (Keras's Add / Multiply), broadcasting allowed. */
-export function combine(t: Tape, op: 'Add' | 'Mul', xs: string[], shapes: number[][], outShape: number[]): string {
-  const { g } = t;
+export function combine(t: Tape, op: 'Add' | 'Mul', xs: string[]): string {
   let y = xs[0];
-  for (const x of xs.slice(1)) y = g.op(op, [y, x], {}, op === 'Add' ? 'add' : 'mul');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    xs.forEach((x, i) => {
-      let d = dy;
-      if (op === 'Mul') for (const [k, other] of xs.entries()) if (k !== i) d = g.op('Mul', [d, other]);
-      t.accumulate(x, unbroadcast(g, d, outShape, shapes[i]));
-    });
-  });
+  for (const x of xs.slice(1)) y = t.g.op(op, [y, x], {}, op === 'Add' ? 'add' : 'mul');
   return y;
 }
 
-/** Concatenation along the last axis (channels); the gradient splits back. */
-export function concatLast(t: Tape, xs: string[], sizes: number[]): string {
-  const { g } = t;
-  const y = g.op('Concat', xs, { axis: -1 }, 'concat');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    xs.forEach((x, i) => {
-      const start = sizes.slice(0, i).reduce((a, b) => a + b, 0);
-      t.accumulate(x, g.op('Slice', [dy, g.ints('starts', [start]), g.ints('ends', [start + sizes[i]]), g.ints('axes', [-1])], {}, 'dconcat'));
-    });
-  });
-  return y;
+/** Concatenation along the last axis (channels). */
+export function concatLast(t: Tape, xs: string[]): string {
+  return t.g.op('Concat', xs, { axis: -1 }, 'concat');
 }
 
 /** Global average or max pooling over height and width → [N, C]. */
-export function globalPool(t: Tape, x: string, kind: 'avg' | 'max', h: number, w: number, channels: number): string {
-  const { g } = t;
-  const y = g.op(kind === 'avg' ? 'ReduceMean' : 'ReduceMax', [x], { axes: [1, 2], keepdims: 0 }, `global_${kind}`);
-  t.record(() => {
-    const dy = t.grad(y);
-    if (!dy) return;
-    const dyb = g.op('Reshape', [dy, g.ints('shape', [-1, 1, 1, channels])]);
-    const spread =
-      kind === 'avg'
-        ? g.op('Div', [dyb, g.constant('hw', [h * w], [])])
-        : g.op('Mul', [g.op('Cast', [g.op('Equal', [x, g.op('Reshape', [y, g.ints('shape', [-1, 1, 1, channels])])])], { to: 1 }), dyb]);
-    t.accumulate(x, g.op('Expand', [spread, g.op('Shape', [x])], {}, `dglobal_${kind}`));
-  });
-  return y;
+export function globalPool(t: Tape, x: string, kind: 'avg' | 'max'): string {
+  return t.g.op(kind === 'avg' ? 'ReduceMean' : 'ReduceMax', [x], { axes: [1, 2], keepdims: 0 }, `global_${kind}`);
 }
 
-/** Zero padding of height and width; the gradient is the unpadded middle. */
-export function zeroPad(t: Tape, x: string, [[top, bottom], [left, right]]: number[][], h: number, w: number): string {
-  const { g } = t;
-  const y = g.op('Pad', [x, g.ints('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }, 'zero_pad');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy) t.accumulate(x, g.op('Slice', [dy, g.ints('starts', [top, left]), g.ints('ends', [top + h, left + w]), g.ints('axes', [1, 2])], {}, 'dpad'));
-  });
-  return y;
+/** Zero padding of height and width. */
+export function zeroPad(t: Tape, x: string, [[top, bottom], [left, right]]: number[][]): string {
+  return t.g.op('Pad', [x, t.g.ints('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }, 'zero_pad');
 }
 
-/** Reshape to [N, ...target] (channels-last order, as Keras); the gradient reshapes back. */
+/** Reshape to [N, ...target] (channels-last order, as Keras). */
 export function reshape(t: Tape, x: string, target: number[]): string {
-  const { g } = t;
-  const y = g.op('Reshape', [x, g.ints('shape', [-1, ...target])], {}, 'reshape');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy) t.accumulate(x, g.op('Reshape', [dy, g.op('Shape', [x])], {}, 'dreshape'));
-  });
-  return y;
+  return t.g.op('Reshape', [x, t.g.ints('shape', [-1, ...target])], {}, 'reshape');
 }
 
 /**
@@ -578,13 +380,6 @@ export function avgPool(t: Tape, x: string, win: Window, channels: number): stri
     }
   const inv = g.constant('pool_inv_count', counts, [1, win.oh, win.ow, 1]);
   const y = g.op('Mul', [depthwiseForward(t, x, ones, win, channels).y, inv], {}, 'avgpool');
-  t.record(() => {
-    const dy = t.grad(y);
-    if (dy)
-      t.accumulate(
-        x,
-        inputGradient(t, g.op('Mul', [dy, inv]), win, channels, (dyd, back) => depthwiseForward(t, dyd, ones, back, channels).y),
-      );
-  });
+  t.fuse(y, [x], (dy) => [inputGradient(t, g.op('Mul', [dy, inv]), win, channels, (dyd, back) => depthwiseForward(t, dyd, ones, back, channels).y)]);
   return y;
 }

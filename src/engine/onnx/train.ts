@@ -1,6 +1,7 @@
-// One training step as one ONNX graph: forward through the trainable part of a model, the loss, gradients of
-// the trainable weights (reverse mode, see autodiff.ts) and the optimizer update. Weights and optimizer state
-// go in as inputs and come out updated; the learning rate is an input, so schedules need no rebuild.
+// One training step as one ONNX graph: forward through the trainable part of a model (autodiff.ts's ops), the
+// loss, gradients of the trainable weights (the per-op rules of grad/, with autodiff.ts's fused gradients) and the
+// optimizer update. Weights and optimizer state go in as inputs and come out updated; the learning rate is an
+// input, so schedules need no rebuild.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 import {
@@ -27,6 +28,7 @@ import {
   windowOf,
   zeroPad,
 } from './autodiff.js';
+import { GradError, differentiate } from './grad/index.js';
 import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
 import type { OptimizerSpec } from '../optimizers.js';
@@ -72,8 +74,6 @@ interface Emit {
   /** A weight as a graph input (trainable) or a constant. */
   weight(layer: tfl.layers.Layer, index: number): string;
   mask(layer: tfl.layers.Layer, shape: number[], rate: number): string;
-  /** Whether a value needs its gradient (the graph's input does not). */
-  needsGrad(value: string): boolean;
   /** Pre-activation values of sigmoid/softmax outputs, for the fused losses. */
   logits: Map<string, { logits: string; activation: string }>;
 }
@@ -84,7 +84,19 @@ function withActivation(e: Emit, z: string, activation: string): string {
   return y;
 }
 
-/** One layer of the trained part, forward with its gradients. */
+/** The gradients of the trained weights: the graph so far (forward and loss) differentiated from the loss's seed. */
+function differentiateStep(g: GraphBuilder, seedValue: string, seed: string, params: TrainParam[], t: Tape): Map<string, string> {
+  const built = g.graph();
+  const forward = { ...built, nodes: [...built.nodes] };
+  try {
+    return differentiate(g, forward, { loss: { value: seedValue, seed }, wrt: params.map((p) => p.input), fused: t.fused });
+  } catch (err) {
+    if (err instanceof GradError) throw new TransferkitError(`the training compiler cannot differentiate this model: ${err.message}`);
+    throw err;
+  }
+}
+
+/** One layer of the trained part, forward only (the backward comes from differentiate). */
 function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: LayerCall): string[] {
   const { g, t } = e;
   const c = layer.getConfig() as Record<string, unknown>;
@@ -101,33 +113,27 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
   };
   switch (layer.getClassName()) {
     case 'Dense':
-      return [
-        withActivation(
-          e,
-          dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, e.needsGrad(x), shape.length + 1),
-          c.activation as string,
-        ),
-      ];
+      return [withActivation(e, dense(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined), c.activation as string)];
     case 'LayerNormalization': {
       const axes = ([] as number[]).concat(c.axis as number | number[]);
       if (!(axes.length === 1 && (axes[0] === -1 || axes[0] === shape.length))) throw unsupported('normalising axes other than the last');
       if (!c.center || !c.scale) throw unsupported('without centre or scale');
-      return [layerNorm(t, x, e.weight(layer, 0), e.weight(layer, 1), c.epsilon as number, shape.length + 1)];
+      return [layerNorm(t, x, e.weight(layer, 0), e.weight(layer, 1), c.epsilon as number)];
     }
     case 'LayerScale':
-      return [layerScale(t, x, e.weight(layer, 0), shape.length + 1, e.needsGrad(x))];
+      return [layerScale(t, x, e.weight(layer, 0))];
     case 'Conv2D': {
-      const z = conv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2], c.filters as number, e.needsGrad(x));
+      const z = conv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2], c.filters as number);
       return [withActivation(e, z, c.activation as string)];
     }
     case 'DepthwiseConv2D': {
       if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
-      const z = depthwiseConv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2], e.needsGrad(x));
+      const z = depthwiseConv2d(t, x, e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, window(), shape[2]);
       return [withActivation(e, z, c.activation as string)];
     }
     case 'SeparableConv2D': {
       if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
-      const dw = depthwiseConv2d(t, x, e.weight(layer, 0), undefined, window(), shape[2], e.needsGrad(x));
+      const dw = depthwiseConv2d(t, x, e.weight(layer, 0), undefined, window(), shape[2]);
       const win = window();
       const pw = conv2d(
         t,
@@ -137,7 +143,6 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
         windowOf(win.oh, win.ow, 1, 1, 1, 'valid'),
         shape[2],
         c.filters as number,
-        true,
       );
       return [withActivation(e, pw, c.activation as string)];
     }
@@ -193,28 +198,22 @@ function emitTrainLayer(e: Emit, layer: tfl.layers.Layer, xs: string[], call: La
     }
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D':
-      return [globalPool(t, x, layer.getClassName() === 'GlobalAveragePooling2D' ? 'avg' : 'max', shape[0], shape[1], shape[2])];
+      return [globalPool(t, x, layer.getClassName() === 'GlobalAveragePooling2D' ? 'avg' : 'max')];
     case 'Cropping2D':
       return [crop(t, x, c.cropping as number[][], shape[0], shape[1])];
     case 'ZeroPadding2D':
-      return [zeroPad(t, x, c.padding as number[][], shape[0], shape[1])];
+      return [zeroPad(t, x, c.padding as number[][])];
     case 'Add':
     case 'Multiply':
-      return [combine(t, layer.getClassName() === 'Add' ? 'Add' : 'Mul', xs, inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+      return [combine(t, layer.getClassName() === 'Add' ? 'Add' : 'Mul', xs)];
     case 'CustomScaleLayer': {
       const residual = affine(t, xs[1], g.constant(`${layer.name}_scale`, [c.scale as number], []), undefined);
-      return [combine(t, 'Add', [x, residual], inShapes, shapeOf(call.outputs[0].shape as Array<number | null>))];
+      return [combine(t, 'Add', [x, residual])];
     }
     case 'Concatenate': {
       const axis = c.axis as number;
       if (axis !== -1 && axis !== shape.length) throw unsupported('concatenation along an axis other than the last');
-      return [
-        concatLast(
-          t,
-          xs,
-          inShapes.map((s) => s[s.length - 1]),
-        ),
-      ];
+      return [concatLast(t, xs)];
     }
     default:
       throw new TransferkitError(
@@ -262,7 +261,6 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
       masks.push({ input, rate, shape });
       return input;
     },
-    needsGrad: (value) => value !== x,
     logits: new Map(),
   };
   counter = 0;
@@ -290,9 +288,9 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
   const y = g.input('y', ['N', ...outputShape]);
   const sampleWeight = options.weighted ? g.input('sample_weight', ['N']) : undefined;
   const { loss, seedValue, seed } = emitLoss(g, options.loss, value, y, e.logits.get(value), sampleWeight);
-  t.backward(seedValue, seed);
+  const grads = differentiateStep(g, seedValue, seed, params, t);
   for (const p of params) {
-    const grad = t.grad(p.input);
+    const grad = grads.get(p.input);
     if (!grad) throw new TransferkitError(`internal: no gradient reaches ${p.input}`);
     const scale = options.lrScale?.(p.layer.name) ?? 1;
     emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer);

@@ -8,6 +8,7 @@ import { normRules } from './norm.js';
 import { poolRules } from './pool.js';
 import { reduceRules } from './reduce.js';
 import { shapeRules } from './shape-ops.js';
+import { BOOLEAN } from './shapes.js';
 
 export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
   ...elementwiseRules,
@@ -21,18 +22,11 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
 
 /** Ops whose outputs are constant with respect to their inputs almost everywhere: no gradient flows through. */
 export const NO_GRADIENT = new Set([
+  ...BOOLEAN,
   'Shape',
   'Size',
   'Constant',
   'ConstantOfShape',
-  'Equal',
-  'Greater',
-  'Less',
-  'GreaterOrEqual',
-  'LessOrEqual',
-  'And',
-  'Or',
-  'Not',
   'Xor',
   'ArgMax',
   'ArgMin',
@@ -42,7 +36,6 @@ export const NO_GRADIENT = new Set([
   'Ceil',
   'Round',
   'Sign',
-  'IsNaN',
   'IsInf',
   'EyeLike',
   'RandomNormal',

@@ -141,26 +141,10 @@ const SAME_SHAPE = new Set([
   'IsNaN',
   'Round',
 ]);
-const BROADCAST = new Set([
-  'Add',
-  'Sub',
-  'Mul',
-  'Div',
-  'Pow',
-  'Equal',
-  'Greater',
-  'Less',
-  'GreaterOrEqual',
-  'LessOrEqual',
-  'And',
-  'Or',
-  'Where',
-  'Max',
-  'Min',
-  'Sum',
-  'Mod',
-]);
-const BOOLEAN = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or', 'Not', 'IsNaN']);
+/** Comparisons and logic: broadcasting, boolean results, no gradient. */
+export const COMPARISONS = ['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or'];
+const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Max', 'Min', 'Sum', 'Mod', ...COMPARISONS]);
+export const BOOLEAN = new Set([...COMPARISONS, 'Not', 'IsNaN']);
 
 /** Facts about every value of `graph` (nodes in topological order). */
 export function inferShapes(graph: GraphValue): Map<string, ValueFacts> {
