@@ -1,6 +1,5 @@
 // transferkit's public API: Keras's applications workflow for Node and the browser.
-export * as tf from '@tensorflow/tfjs-core';
-export * as tfl from '@tensorflow/tfjs-layers';
+export { tf, tfl } from './tfjs.js';
 export * as applications from './applications/index.js';
 export { TransferkitError, UsageError } from './errors.js';
 export { initBackend, type BackendName } from './engine/backend.js';
@@ -11,9 +10,10 @@ export { addHead, parseHeadSpec, formatHeadSpec, type HeadLayerSpec } from './tr
 export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyParams } from './train/strategies.js';
 export { stackedBarSvg, writeChart } from './report/charts.js';
 export { loadWeights, saveWeights, type LoadOptions, type LoadReport } from './weights/load.js';
-export { importWeights, verifyWeights, weightsRegistry, IMAGENET_CLASS_INDEX } from './weights/registry.js';
-export { decodePredictions, type DecodedPrediction } from './weights/imagenet.js';
-export { transferkitHome, type WeightsEntry, type RemoteFile } from './weights/remote.js';
+export { importWeights, verifyWeights, weightsRegistry } from './applications/weights-registry.js';
+export { decodePredictions, IMAGENET_CLASS_INDEX, type DecodedPrediction } from './weights/imagenet.js';
+export type { WeightsEntry } from './weights/remote.js';
+export { transferkitHome, type RemoteFile } from './util/remote-file.js';
 export { preprocessInput, type PreprocessMode } from './data/preprocess.js';
 export { modelBlocks, type BlockInfo } from './applications/blocks.js';
 export { saveModel, loadModel, type ModelMetadata, type SavedModel } from './train/saved-model.js';

@@ -18,10 +18,24 @@ function tfjsWasmBinaries(): Plugin {
   };
 }
 
+/** The library's src/tfjs.ts requires tfjs (fast in Node); the page takes the ESM twin in ui/src/tfjs.ts. */
+function browserTfjs(): Plugin {
+  const nodeTfjs = here('../src/tfjs.ts');
+  return {
+    name: 'browser-tfjs',
+    enforce: 'pre',
+    async resolveId(source, importer) {
+      if (!source.endsWith('/tfjs.js')) return null;
+      const resolved = await this.resolve(source, importer, { skipSelf: true });
+      return resolved?.id === nodeTfjs ? here('src/tfjs.ts') : null;
+    },
+  };
+}
+
 // The page is built into dist/ui, which `transferkit ui` serves.
 export default defineConfig({
   root: here('.'),
-  plugins: [preact(), tfjsWasmBinaries()],
+  plugins: [preact(), browserTfjs(), tfjsWasmBinaries()],
   publicDir: false,
   build: { outDir: here('../dist/ui'), emptyOutDir: true, chunkSizeWarningLimit: 4000 },
   logLevel: 'warn',

@@ -1,6 +1,6 @@
 // An RGB-pretrained base for rasters of other band counts, by an explicit choice (TorchGeo shows what silent
 // tiling of RGB weights across bands does): the first convolution gets one kernel slice per band.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { BandRole } from '../data/bands.js';
 import { TransferkitError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { initBackend } from '../engine/backend.js';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import type { PreprocessMode } from '../data/preprocess.js';
 import { TransferkitError } from '../errors.js';
 import { loadApplicationWeights } from '../weights/apply.js';

@@ -7,7 +7,7 @@
 // layers sit in the main graph under the same names (a Keras 2 .h5 file's nested groups are read per inner
 // layer). Keras's depthwise convolution is `Conv2D(groups=C)`, kernel (7, 7, 1, C); here a DepthwiseConv2D
 // with bias, kernel (7, 7, C, 1) — the same numbers in the same memory order.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
 import {
   type ApplicationSpec,

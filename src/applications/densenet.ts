@@ -1,6 +1,6 @@
 // DenseNet121/169/201 (Huang et al., 2017): dense blocks that concatenate every layer's output onto its input,
 // with compressing transitions between them, as keras.applications builds them.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';

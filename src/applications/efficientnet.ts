@@ -1,6 +1,6 @@
 // EfficientNetB0–B7 (Tan & Le, 2019): MBConv blocks with squeeze-and-excitation and swish, its input scaling
 // inside the model, B1–B7 scaled from B0 by width, depth and resolution, as keras.applications builds them.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import {
   type ApplicationSpec,
   type BuildContext,

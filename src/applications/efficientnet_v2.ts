@@ -1,7 +1,7 @@
 // EfficientNetV2 B0–B3, S, M, L (Tan & Le, 2021): fused-MBConv blocks (one full k×k convolution) early, MBConv
 // with squeeze-excite later, swish, BatchNorm momentum 0.9, its preprocessing inside the model, as
 // keras.applications builds them.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { KERAS_APPLICATIONS_URL } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, depthwiseConv2d, poolAndClassify, poolFeatures } from './common.js';
 import { convInit, denseInit, residual, squeezeExcite, swish } from './efficientnet.js';

@@ -1,7 +1,7 @@
 // Inception-ResNet v2 (Szegedy et al., 2016): inception modules whose output is added back to their input,
 // scaled (Keras's CustomScaleLayer), as keras.applications builds it. Its branch convolutions are unnamed in
 // Keras, so they take Keras's automatic names (conv2d, batch_normalization, activation, …), in Keras's order.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';

@@ -1,6 +1,6 @@
 // Inception v3 (Szegedy et al., 2015), as keras.applications builds it. Its convolutions are unnamed in Keras,
 // so they take Keras's automatic names (conv2d, conv2d_1, …), in Keras's order.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';

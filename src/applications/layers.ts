@@ -1,7 +1,6 @@
 // Keras layers that tfjs-layers lacks (or has only in part), written once as registered, serialisable classes so
 // that models using them save and load again.
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tf, tfl } from '../tfjs.js';
 
 type Kwargs = Record<string, unknown>;
 type Shape = Array<number | null>;

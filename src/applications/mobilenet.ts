@@ -1,6 +1,6 @@
 // MobileNet v1 (Howard et al., 2017): depthwise-separable convolutions with a width multiplier alpha, layer for
 // layer as keras.applications builds it.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
 import {

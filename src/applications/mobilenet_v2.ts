@@ -1,6 +1,6 @@
 // MobileNetV2 (Sandler et al., 2018): inverted residual blocks with linear bottlenecks, as keras.applications
 // builds it.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
 import {

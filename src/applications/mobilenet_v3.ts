@@ -1,7 +1,7 @@
 // MobileNetV3 Small and Large (Howard et al., 2019): inverted residual blocks with squeeze-excite gated by
 // hard-sigmoid, hard-swish activations, its [-1, 1] scaling inside the model, and Keras 3's top (a 1×1 `logits`
 // convolution), as keras.applications builds them.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
 import {

@@ -1,7 +1,7 @@
 // NASNetMobile and NASNetLarge (Zoph et al., 2018): a searched normal cell and reduction cell, each taking the
 // two previous cells' outputs, built from separable-convolution stacks and poolings, as keras.applications
 // builds them (layer names, Keras 3's automatic names in its creation order, he_normal 1×1 convolutions).
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import {
   type ApplicationSpec,

@@ -1,5 +1,5 @@
 // ResNet50/101/152 (He et al., 2015) and their V2 (He et al., 2016, pre-activation), as keras.applications builds them.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures } from './common.js';
 import type { ApplicationArgs } from './inputs.js';

@@ -1,5 +1,5 @@
 // VGG16 and VGG19 (Simonyan & Zisserman, 2014), layer for layer as keras.applications builds them.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { type ApplicationSpec, type BuildContext, activationName, buildApplication, conv2d, dense, poolFeatures } from './common.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import type { ApplicationArgs } from './inputs.js';

@@ -1,6 +1,6 @@
 // Xception (Chollet, 2017): depthwise-separable convolutions with residual connections, as keras.applications
 // builds it (its residual convolutions are unnamed there and take Keras's automatic names).
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { kerasTopAndNotop } from '../weights/remote.js';
 import { type ApplicationSpec, type BuildContext, type Sym, buildApplication, call, conv2d, poolAndClassify, poolFeatures, separableConv2d } from './common.js';
 import type { ApplicationArgs } from './inputs.js';

@@ -1,7 +1,7 @@
 // Keras's random preprocessing layers (RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
 // RandomContrast) for training batches: one affine map per image, sampled bilinearly with reflected edges
 // (Keras's defaults), drawn from a seeded generator so a run can be repeated.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 
 export interface AugmentSpec {

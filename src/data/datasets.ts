@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import { TransferkitError } from '../errors.js';
 import { extractZip } from './unzip.js';
-import { downloadFile } from '../weights/download.js';
-import { type RemoteFile, hashFile, hashMismatch, transferkitHome } from '../weights/remote.js';
+import { downloadFile } from '../util/download.js';
+import { type RemoteFile, hashFile, hashMismatch, transferkitHome } from '../util/remote-file.js';
 
 export interface DatasetEntry extends RemoteFile {
   id: string;

@@ -2,7 +2,7 @@
 // once per image and cached), the part after it (the suffix) and the Keras head, compiled to forward ONNX ops,
 // form one forward graph whose training step comes from the per-op gradient rules. The head's weights go back
 // into the tfjs model; the suffix's into the base graph that is saved.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
@@ -13,9 +13,9 @@ import { type GraphTrainStep, compileGraphTrainStep } from './onnx/grad/graph-st
 import { inferShapes } from './onnx/grad/shapes.js';
 import { mergeModels } from './onnx/merge.js';
 import { type Dim, type ModelValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
-import { stepSize } from './optimizers.js';
 import { type Ort, createSession, loadOrt } from './ort-runtime.js';
-import type { StepResult, Trainer, TrainerOptions } from './training.js';
+import { OrtStepTrainer, openStepSession } from './ort-step-trainer.js';
+import type { TrainerOptions } from './training.js';
 
 const HEAD = 'head/';
 
@@ -142,21 +142,21 @@ export async function fineTuneGraph(base: ModelValue, cut: string, head: tfl.Lay
 const opsetOf = (m: ModelValue) => Math.max(17, ...m.opsetImports.filter((o) => o.domain === '' || o.domain === 'ai.onnx').map((o) => o.version));
 
 /** Trains a `FineTuneGraph` in ONNX Runtime: `step` is fed cut values; dropout is off (the head is compiled for inference). */
-export class GraphTrainer implements Trainer {
-  readonly engine = 'ort' as const;
-  private readonly values: Float32Array[];
-  private readonly slots: Float32Array[][];
-  private iterations = 0;
-
+export class GraphTrainer extends OrtStepTrainer<GraphTrainStep> {
   private constructor(
-    private readonly ort: Ort,
-    private readonly session: OrtTypes.InferenceSession,
+    ort: Ort,
+    session: OrtTypes.InferenceSession,
     readonly ft: FineTuneGraph,
-    readonly step_: GraphTrainStep,
-    private readonly options: TrainerOptions,
+    step: GraphTrainStep,
+    options: TrainerOptions,
   ) {
-    this.values = step_.params.map((p) => p.initial.slice());
-    this.slots = step_.params.map((p) => p.slots.map(() => new Float32Array(p.shape.reduce((a, b) => a * b, 1))));
+    super(
+      ort,
+      session,
+      step,
+      options,
+      step.params.map((p) => p.initial.slice()),
+    );
   }
 
   static async create(ft: FineTuneGraph, options: TrainerOptions): Promise<GraphTrainer> {
@@ -172,59 +172,13 @@ export class GraphTrainer implements Trainer {
       ...(options.lrScale ? { lrScale: (w: string) => (head.has(w) ? 1 : (options.lrScale as (l: string) => number)(w)) } : {}),
       opset: opsetOf(ft.forward),
     });
-    const ort = await loadOrt();
-    let session: OrtTypes.InferenceSession;
-    try {
-      session = await createSession(ort, step.onnx, { graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, intraOpNumThreads: 0 });
-    } catch (err) {
-      throw new TransferkitError(`ONNX Runtime rejected the fine-tuning graph: ${(err as Error).message.split('\n')[0]}`);
-    }
+    const { ort, session } = await openStepSession(step.onnx, 'the fine-tuning graph');
     return new GraphTrainer(ort, session, ft, step, options);
-  }
-
-  private feeds(x: Float32Array, y: Float32Array, n: number, lr: number, weights?: Float32Array): Record<string, OrtTypes.Tensor> {
-    const g = this.step_;
-    const f32 = (a: Float32Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
-    const feeds: Record<string, OrtTypes.Tensor> = {
-      [g.x]: new this.ort.Tensor('float32', f32(x), [n, ...g.inputShape]),
-      [g.y]: new this.ort.Tensor('float32', f32(y), [n, ...g.outputShape]),
-      [g.lr]: new this.ort.Tensor('float32', Float32Array.of(lr), []),
-    };
-    if (g.sampleWeight) feeds[g.sampleWeight] = new this.ort.Tensor('float32', weights ?? new Float32Array(n).fill(1), [n]);
-    g.params.forEach((p, i) => {
-      feeds[p.input] = new this.ort.Tensor('float32', this.values[i], p.shape);
-      p.slots.forEach((s, k) => (feeds[s.input] = new this.ort.Tensor('float32', this.slots[i][k], p.shape)));
-    });
-    return feeds;
-  }
-
-  async step(x: Float32Array, y: Float32Array, n: number, lr: number, weights?: Float32Array): Promise<StepResult> {
-    const g = this.step_;
-    const out = await this.session.run(this.feeds(x, y, n, stepSize(this.options.optimizer, lr, this.iterations + 1), weights));
-    g.params.forEach((p, i) => {
-      this.values[i] = out[p.output].data as Float32Array;
-      p.slots.forEach((s, k) => (this.slots[i][k] = out[s.output].data as Float32Array));
-    });
-    this.iterations++;
-    return { loss: (out[g.loss].data as Float32Array)[0], output: out[g.output].data as Float32Array };
-  }
-
-  async evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
-    const out = await this.session.run(this.feeds(x, y, n, 0));
-    return { loss: (out[this.step_.loss].data as Float32Array)[0], output: out[this.step_.output].data as Float32Array };
-  }
-
-  snapshot(): Float32Array[] {
-    return this.values.map((v) => v.slice());
-  }
-
-  restore(values: Float32Array[]): void {
-    values.forEach((v, i) => (this.values[i] = v.slice()));
   }
 
   /** The current value of each trained initializer, by its forward-graph name. */
   weights(): Map<string, Float32Array> {
-    return new Map(this.step_.params.map((p, i) => [p.name, this.values[i]]));
+    return new Map(this.graph.params.map((p, i) => [p.name, this.values[i]]));
   }
 
   /** The head's weights into the tfjs head (the suffix's are taken with `trainedBase`). */
@@ -244,9 +198,5 @@ export class GraphTrainer implements Trainer {
   /** The wrapped base with the trained suffix (what base.onnx holds after fine-tuning). */
   trainedBase(): ModelValue {
     return this.ft.base(this.weights());
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
   }
 }

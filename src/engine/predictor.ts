@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tf, tfl } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 import { baseModel } from '../model/introspect.js';
 import { initBackend } from './backend.js';

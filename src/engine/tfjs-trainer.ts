@@ -1,7 +1,7 @@
 // The fallback engine's trainer: the trained part of the model runs eagerly in tfjs (wasm, with the conv
 // gradient kernels of kernels/conv-grads.ts), with tfjs autograd, the same losses, dropout masks and Keras
 // optimizer updates as the compiled ONNX step, so both engines train alike.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { type BackendName, initBackend } from './backend.js';

@@ -3,8 +3,7 @@
 import { closeSync, openSync, promises as fsp, readSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tf, tfl } from '../tfjs.js';
 import { unzipSync } from 'fflate';
 import '../applications/layers.js';
 import { TransferkitError } from '../errors.js';

@@ -1,6 +1,6 @@
 // What a tfjs-layers model holds: containers, parameter counts, the pretrained base. Every layer above
 // (applications, weights, engine, train, report) reads models through these.
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 
 export interface ParamCounts {
   total: number;

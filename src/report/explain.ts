@@ -1,7 +1,7 @@
 // `explain`: Grad-CAM for each image of a list, written beside each other as <name>.gradcam.png (the overlay)
 // and <name>.gradcam.npy (the raw map at the layer's resolution). The page's "Try it" uses explainImage alone.
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { SkippedFile } from '../data/folders.js';
 import { writeNpy, writePng } from '../data/inspect.js';

@@ -6,7 +6,7 @@ import { closeSync, createReadStream, openSync, promises as fsp, readSync } from
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
-import { transferkitHome } from '../weights/remote.js';
+import { transferkitHome } from '../util/remote-file.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs.js';
 
 export interface FeatureStore {

@@ -2,8 +2,7 @@
 // class score (before the final sigmoid/softmax) with respect to a convolutional layer's activations, averaged
 // over space, weights that layer's channels; their ReLU'd sum is the map. Computed with tfjs's autograd on the
 // model itself (wasm backend), so any saved model works whatever its base.
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tf, tfl } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 import { baseModel } from '../model/introspect.js';
 

@@ -1,4 +1,4 @@
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import type { Activation } from '../applications/common.js';
 import { UsageError } from '../errors.js';
 import { LayerNamer } from '../util/names.js';

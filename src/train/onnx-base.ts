@@ -4,7 +4,7 @@
 // cache and saved-model code apply unchanged. The saved model holds the cut base as base.onnx (hash recorded);
 // predict, evaluate and export run base and head merged into one ONNX graph.
 import { createHash } from 'node:crypto';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../tfjs.js';
 import { type PixelSource, photoSource } from '../data/batches.js';
 import { type GraphPredictorOptions, graphPredictor } from '../engine/graph-predictor.js';
 import { compileInference } from '../engine/onnx/compile.js';

@@ -2,8 +2,7 @@
 // transferkit.json (what the model needs around it: preprocessing, input size, class names, how it was made).
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tf, tfl } from '../tfjs.js';
 import '../applications/layers.js';
 import { type BandSettings, type PixelSource, photoSource, rasterSource } from '../data/batches.js';
 import type { DicomSettings } from '../data/decode.js';

@@ -1,5 +1,4 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ResolvedArgs } from '../applications/inputs.js';
 import { TransferkitError } from '../errors.js';
 import { ensureCached } from './cache.js';
 import { loadWeights } from './load.js';
@@ -18,7 +17,7 @@ export async function loadApplicationWeights(
   model: tfl.LayersModel,
   name: string,
   entries: WeightsEntry[],
-  args: ResolvedArgs,
+  args: { weights: string | null; includeTop: boolean },
   variant?: Record<string, number>,
 ): Promise<void> {
   if (args.weights === null) return;

@@ -2,9 +2,10 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs.js';
-import { downloadFile } from './download.js';
+import { downloadFile } from '../util/download.js';
 import { openKerasWeights } from './h5.js';
-import { type FileHashes, type RemoteFile, type WeightsEntry, hashFile, hashMismatch, weightsDir } from './remote.js';
+import { type FileHashes, type RemoteFile, hashFile, hashMismatch } from '../util/remote-file.js';
+import { type WeightsEntry, weightsDir } from './remote.js';
 
 /** Where a registry file lives in the cache. */
 export function cachePath(remote: RemoteFile): string {

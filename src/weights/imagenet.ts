@@ -1,8 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 import { ensureCached } from './cache.js';
-import { IMAGENET_CLASS_INDEX } from './registry.js';
+import type { RemoteFile } from '../util/remote-file.js';
+
+/** Keras's ImageNet class index, used by `decodePredictions`. */
+export const IMAGENET_CLASS_INDEX: RemoteFile = {
+  file: 'imagenet_class_index.json',
+  url: 'https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json',
+  md5: 'c2c37ea517e94d9795004a39431a14cb',
+};
 
 export interface DecodedPrediction {
   /** WordNet id, e.g. 'n02123045'. */

@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { isContainer } from '../model/introspect.js';

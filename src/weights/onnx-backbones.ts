@@ -6,8 +6,9 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs.js';
-import { downloadFile } from './download.js';
-import { type FileHashes, hashFile, weightsDir } from './remote.js';
+import { downloadFile } from '../util/download.js';
+import { type FileHashes, hashFile } from '../util/remote-file.js';
+import { weightsDir } from './remote.js';
 
 export interface OnnxBackbone {
   id: string;

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js';
 import { textTable } from '../../report/tables.js';
 import { selectWeights } from '../../weights/apply.js';
 import { cachePath, ensureCached } from '../../weights/cache.js';
-import { importWeights, verifyWeights, weightsRegistry } from '../../weights/registry.js';
+import { importWeights, verifyWeights, weightsRegistry } from '../../applications/weights-registry.js';
 import { weightsDir } from '../../weights/remote.js';
 import {
   BACKBONE_FILES,

@@ -1,7 +1,7 @@
 // Convolution gradients for the tfjs wasm backend, which ships no Conv2DBackpropFilter, no depthwise backprops
 // and a naive-loop Conv2DBackpropInput. Each is built from kernels wasm runs fast (XNNPACK Conv2D/depthwise,
 // MatMul, strided slices), so the fallback engine can train convs. Checked against the cpu backend in tests.
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../../tfjs.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 interface ConvAttrs {

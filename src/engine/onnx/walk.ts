@@ -1,4 +1,4 @@
-import * as tfl from '@tensorflow/tfjs-layers';
+import { tfl } from '../../tfjs.js';
 import { TransferkitError } from '../../errors.js';
 
 type Node = { inputTensors: tfl.SymbolicTensor[]; outputTensors: tfl.SymbolicTensor[] };

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { TransferkitError } from '../errors.js';
-import { ProgressBar } from '../util/progress.js';
-import { tempNameFor } from '../util/fs.js';
-import { type FileHashes, type RemoteFile, hashMismatch } from './remote.js';
+import { tempNameFor } from './fs.js';
+import { ProgressBar } from './progress.js';
+import { type FileHashes, type RemoteFile, hashMismatch } from './remote-file.js';
 
 /** Seconds to wait for a server to answer, and for the next chunk of a download. */
 function timeoutMs(): number {

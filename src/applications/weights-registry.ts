@@ -1,13 +1,9 @@
-import { applicationIds, getApplication } from '../applications/index.js';
-import { type ImportResult, importFile, verifyCache, type VerifyRow } from './cache.js';
-import type { RemoteFile, WeightsEntry } from './remote.js';
-
-/** Keras's ImageNet class index, used by `decodePredictions`. */
-export const IMAGENET_CLASS_INDEX: RemoteFile = {
-  file: 'imagenet_class_index.json',
-  url: 'https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json',
-  md5: 'c2c37ea517e94d9795004a39431a14cb',
-};
+// The catalogue of every weights file, gathered from the families' specs (as timm's registry lists its models).
+import type { RemoteFile } from '../util/remote-file.js';
+import { type ImportResult, importFile, verifyCache, type VerifyRow } from '../weights/cache.js';
+import { IMAGENET_CLASS_INDEX } from '../weights/imagenet.js';
+import type { WeightsEntry } from '../weights/remote.js';
+import { applicationIds, getApplication } from './index.js';
 
 /** Every published weights file of every model family. */
 export function weightsRegistry(): WeightsEntry[] {
