@@ -116,6 +116,19 @@ describe('the ONNX compiler agrees with tfjs', () => {
     assert.deepEqual(shape, [3, 5]);
   });
 
+  test('convolutions over inputs with fewer pixels than taps (one dense matrix each): strides, padding, bias', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const input = tfl.input({ shape: [2, 3, 5] });
+    let x = tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', useBias: true, biasInitializer: 'randomUniform' }).apply(input);
+    x = tfl.layers.conv2d({ filters: 4, kernelSize: [1, 3], padding: 'valid' }).apply(x);
+    x = tfl.layers.conv2d({ filters: 7, kernelSize: 3, strides: 2, padding: 'same', useBias: true, biasInitializer: 'randomUniform' }).apply(x);
+    x = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }).apply(x);
+    const model = tfl.model({ inputs: input, outputs: x as tflTypes.SymbolicTensor });
+    const { rel, shape } = await ortVsTfjs(model, 3);
+    assert.ok(rel < 1e-5, `relative error ${rel}`);
+    assert.deepEqual(shape, [3, 1, 1, 3]);
+  });
+
   test('a classifier top: global pooling, softmax, MobileNet reshape/conv_preds', async () => {
     const m = await applications.mobilenet({ weights: null, alpha: 0.25, inputShape: [32, 32, 3], classes: 7 });
     const { rel, shape } = await ortVsTfjs(m);

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import sharp from 'sharp';
 import { type WindowSpec, dicomToDisplay, isDicomFile, parseWindow, readDicom } from './dicom.js';
 import { resizeBilinear } from './resize.js';
 import { decodePlainJpeg } from './jpeg.js';
@@ -11,6 +10,13 @@ const KERNELS: Record<Interpolation, 'linear' | 'nearest' | 'cubic' | 'lanczos3'
   nearest: 'nearest',
   bicubic: 'cubic',
   lanczos3: 'lanczos3',
+};
+
+// sharp (libvips, ~100 ms to load) only for files the small-JPEG path does not take.
+let sharpModule: Promise<typeof import('sharp')> | undefined;
+const loadSharp = () => {
+  sharpModule ??= import('sharp');
+  return sharpModule;
 };
 
 export interface DecodeOptions {
@@ -63,6 +69,7 @@ export async function decodeImage(file: string, options: DecodeOptions): Promise
   const bytes = readFileSync(file);
   const plain = channels === 3 ? await decodePlainJpeg(bytes, options.height, options.width) : null;
   if (plain) return plain;
+  const { default: sharp } = await loadSharp();
   let img = sharp(bytes, { failOn: 'error', limitInputPixels: 1e9 }).rotate().removeAlpha();
   img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
   const { data, info } = await img

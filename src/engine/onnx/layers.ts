@@ -3,7 +3,7 @@
 // Flatten and Reshape (whose element order is Keras's), and at the graph's output.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
-import { im2col, windowOf } from './autodiff.js';
+import { type Window, im2col, windowOf } from './autodiff.js';
 import type { GraphBuilder } from './graph.js';
 
 /** A value in the graph: its name and rank (rank-4 values are NCHW). */
@@ -127,11 +127,49 @@ function convAsGemm(
   if (sh !== sw || dh !== 1 || dw !== 1 || typeof h !== 'number' || typeof w !== 'number') return null;
   const win = windowOf(h, w, kh, kw, sh, c.padding as 'same' | 'valid');
   if (win.oh * win.ow > GEMM_MAX_POSITIONS) return null;
-  const cols = im2col(g, toNhwc(g, x).name, win, ci);
-  let y = g.op('MatMul', [cols, g.constant(`${layer.name}_W2d`, kernel.values, [kh * kw * ci, co])], {}, layer.name);
-  if (bias) y = g.op('Add', [y, g.constant(`${layer.name}_B`, bias, [co])], {}, `${layer.name}_bias`);
+  const nhwc = toNhwc(g, x).name;
+  let y: string;
+  if (h * w < kh * kw && h * w * ci * win.oh * win.ow * co <= DENSE_MAX_WEIGHTS) {
+    // Fewer input pixels than taps (VGG's 2×2 block at 32×32): im2col would multiply mostly padding zeros.
+    const flat = g.op('Reshape', [nhwc, g.ints('shape', [-1, h * w * ci])]);
+    y = g.op('MatMul', [flat, g.constant(`${layer.name}_M`, convMatrix(kernel, win), [h * w * ci, win.oh * win.ow * co])], {}, layer.name);
+    if (bias) y = g.op('Add', [y, g.constant(`${layer.name}_B`, tile(bias, win.oh * win.ow), [win.oh * win.ow * co])], {}, `${layer.name}_bias`);
+  } else {
+    const cols = im2col(g, nhwc, win, ci);
+    y = g.op('MatMul', [cols, g.constant(`${layer.name}_W2d`, kernel.values, [kh * kw * ci, co])], {}, layer.name);
+    if (bias) y = g.op('Add', [y, g.constant(`${layer.name}_B`, bias, [co])], {}, `${layer.name}_bias`);
+  }
   return toNchw(g, { name: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, co])], {}, `${layer.name}_nhwc`), rank: 4 });
 }
+
+/** Weights up to which a convolution over a tiny input is one dense matrix (VGG16's 2×2 block: 4M each). */
+const DENSE_MAX_WEIGHTS = 16 * 2 ** 20;
+
+/** A convolution as one linear map of the whole image, HWC → OH·OW·CO: [H·W·CI, OH·OW·CO], taps in padding left out. */
+function convMatrix(kernel: { values: Float32Array; shape: number[] }, win: Window): Float32Array {
+  const [kh, kw, ci, co] = kernel.shape;
+  const cols = win.oh * win.ow * co;
+  const m = new Float32Array(win.h * win.w * ci * cols);
+  for (let oh = 0; oh < win.oh; oh++)
+    for (let ow = 0; ow < win.ow; ow++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          const p = oh * win.stride + i - win.pads[0];
+          const q = ow * win.stride + j - win.pads[2];
+          if (p < 0 || p >= win.h || q < 0 || q >= win.w) continue;
+          for (let c = 0; c < ci; c++) {
+            const src = ((i * kw + j) * ci + c) * co;
+            m.set(kernel.values.subarray(src, src + co), ((p * win.w + q) * ci + c) * cols + (oh * win.ow + ow) * co);
+          }
+        }
+  return m;
+}
+
+const tile = (v: Float32Array, times: number): Float32Array => {
+  const out = new Float32Array(v.length * times);
+  for (let k = 0; k < times; k++) out.set(v, k * v.length);
+  return out;
+};
 
 function conv(
   g: GraphBuilder,
