@@ -28,6 +28,7 @@ import { baseRecord } from './onnx-base.js';
 import { type FineTuneGraph, GraphTrainer, fineTuneGraph } from '../engine/graph-trainer.js';
 import { graphPredictor } from '../engine/graph-predictor.js';
 import { encodeModelValue } from '../engine/onnx/proto.js';
+import { isSingleValueCut } from '../engine/onnx/walk.js';
 import { baseModel } from '../model/introspect.js';
 
 export type { EpochLog, PhaseLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
@@ -89,8 +90,16 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   if (o.from) ({ cls, task: plan.task } = savedClassifier(o.from, plan, o));
   else cls = await buildClassifier(plan, o, emit);
   const cut = cls.onnx ? o.onnxBase?.cut : undefined;
+  const crossedCut = !cls.onnx && o.strategy === 'fine-tune' && o.unfreezeFrom && !isSingleValueCut(cls.model, o.unfreezeFrom) ? o.unfreezeFrom : undefined;
+  if (crossedCut)
+    emit({
+      type: 'notice',
+      message: `skip connections cross the cut at ${crossedCut} (its layers also read earlier values): the frozen part runs on every batch of the fine-tune phase, not from a cache`,
+    });
   // An ONNX base fine-tunes from its cut value (what the phase's cache holds).
-  const phases = planPhases(o, cls.layers, plan.validation.length > 0).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut.value } : p));
+  const phases = planPhases(o, { ...cls.layers, crossedCut }, plan.validation.length > 0).map((p) =>
+    cut && p.strategy === 'fine-tune' ? { ...p, from: cut.value, trainedFrom: cut.value } : p,
+  );
   if (o.augment)
     emit({
       type: 'notice',
@@ -244,10 +253,10 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
         data,
       });
       stopped = outcome.stopped;
-      history.push(...outcome.history.map((h) => ({ ...h, phase: p, trainedFrom: phase.from })));
+      history.push(...outcome.history.map((h) => ({ ...h, phase: p, trainedFrom: phase.trainedFrom })));
       phaseLogs.push({
         phase: p,
-        trainedFrom: phase.from,
+        trainedFrom: phase.trainedFrom,
         epochs: phase.epochs,
         learningRate: lr,
         schedule: phase.schedule,

@@ -13,8 +13,10 @@ export const FIXED_EPOCHS = 10;
 export const AUTO_FALLBACK_EPOCHS = 20;
 
 export interface Phase {
-  /** First trained layer: its input is cached. */
+  /** Where a step starts: this layer's input is what is cached (or fed). */
   from: string;
+  /** The first trained layer: `from`, or after it where skip connections cross the cut. */
+  trainedFrom: string;
   strategy: Strategy;
   /** 'auto': until the validation loss stops improving (see options.ts). */
   epochs: number | 'auto';
@@ -30,6 +32,8 @@ export interface PhaseLayers {
   firstBase: string;
   /** A first convolution with new band slices: it trains in every phase, so every phase starts there. */
   newFirstConv: string | null;
+  /** A fine-tune cut that skip connections cross (no single value to cache): that phase starts at the base's input. */
+  crossedCut?: string;
 }
 
 export function planPhases(o: TrainOptions, layers: PhaseLayers, hasValidation: boolean): Phase[] {
@@ -37,10 +41,18 @@ export function planPhases(o: TrainOptions, layers: PhaseLayers, hasValidation: 
   const lr = o.learningRate === 'auto' ? null : (o.learningRate ?? 1e-3);
   const fixed = typeof o.epochs === 'number' ? o.epochs : null;
   const phase = (from: string, s: Strategy, rate: number | null, epochs?: number): Phase => {
-    const start = layers.newFirstConv ? layers.firstBase : from;
+    const start = layers.newFirstConv || from === layers.crossedCut ? layers.firstBase : from;
     const onCache = !o.augment && start !== layers.firstBase;
     const n: number | 'auto' = epochs ?? fixed ?? (onCache ? (hasValidation ? 'auto' : AUTO_FALLBACK_EPOCHS) : FIXED_EPOCHS);
-    return { from: start, strategy: s, epochs: n, lr: rate, schedule: o.schedule ?? (n === 'auto' ? 'constant' : 'one-cycle'), onCache };
+    return {
+      from: start,
+      trainedFrom: from === layers.crossedCut ? from : start,
+      strategy: s,
+      epochs: n,
+      lr: rate,
+      schedule: o.schedule ?? (n === 'auto' ? 'constant' : 'one-cycle'),
+      onCache,
+    };
   };
   // A loaded model (train --from) keeps its head: one phase from the cut, at a tenth of the usual rate.
   if (o.from) return [phase(o.unfreezeFrom as string, 'fine-tune', o.learningRate === undefined ? 1e-4 : lr)];

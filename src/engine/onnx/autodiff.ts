@@ -293,15 +293,17 @@ export function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean:
   const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
   const xhat = g.op('Mul', [g.op('Sub', [x, g.constant('bn_mean', mean, [n])]), g.constant('bn_inv_std', inv, [n])], {}, 'bn_xhat');
   const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'bn');
-  const axes = g.ints(
-    'bn_axes',
-    Array.from({ length: rank - 1 }, (_, i) => i),
-  );
+  // Made only when γ or β trains: an unused initializer draws a warning from ONNX Runtime.
+  const axes = () =>
+    g.ints(
+      'bn_axes',
+      Array.from({ length: rank - 1 }, (_, i) => i),
+    );
   // Fused: dX = dY·(γ/σ) in one full-size product, where the rules would take two.
   t.fuse(y, [x, gamma, beta], (dy, wants) => [
     wants(0) ? g.op('Mul', [dy, g.op('Mul', [gamma, g.constant('bn_inv_std', inv, [n])])], {}, 'dbn') : undefined,
-    wants(1) ? g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes], { keepdims: 0 }, 'dgamma') : undefined,
-    wants(2) ? g.op('ReduceSum', [dy, axes], { keepdims: 0 }, 'dbeta') : undefined,
+    wants(1) ? g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes()], { keepdims: 0 }, 'dgamma') : undefined,
+    wants(2) ? g.op('ReduceSum', [dy, axes()], { keepdims: 0 }, 'dbeta') : undefined,
   ]);
   return y;
 }

@@ -48,3 +48,29 @@ export function walkModel<V>(model: tfl.LayersModel, feeds: V[], visit: (layer: 
   }
   return container.outputs.map(get);
 }
+
+/**
+ * Whether training can start at layer `from` on its cached input: every layer after it reads only that input and
+ * values computed from it, no skip connection crosses. NASNet's cells read the two cells before them, so no cell
+ * boundary is such a cut. An unknown name answers true (the trainer names it in its error).
+ */
+export function isSingleValueCut(model: tfl.LayersModel, from: string): boolean {
+  let cut: number | undefined;
+  let single = true;
+  walkModel<null>(model, [null], (layer, _inputs, call) => {
+    if (layer.name === from) {
+      if (call.inputs.length !== 1) single = false;
+      cut = call.inputs[0]?.id;
+    }
+    return call.outputs.map(() => null);
+  });
+  if (!single) return false;
+  if (cut === undefined) return true;
+  let crossed = false;
+  walkModel<boolean>(model, [false], (_layer, inputs, call) => {
+    const after = inputs.map((v, i) => v || call.inputs[i].id === cut);
+    if (after.some((a) => a) && after.some((a) => !a)) crossed = true;
+    return call.outputs.map(() => after.some((a) => a));
+  });
+  return !crossed;
+}
