@@ -289,6 +289,10 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     assert.match(unknown.stderr, /--unfreeze-from encoder\.layer\.99: no node or value named 'encoder\.layer\.99'.*its blocks: features\.0/);
     const tooMany = cli(['train', data, '--base', file, '--unfreeze-last-blocks', '50']);
     assert.match(tooMany.stderr, /--unfreeze-last-blocks 50: the graph has 1 numbered block\(s\), so not the last 50/);
+    const decay = cli(['train', data, '--base', file, '--unfreeze-last-blocks', '1', '--lr-decay', '0.5', '--validation-split', '0']);
+    assert.notEqual(decay.code, 0);
+    assert.match(decay.stderr, /--lr-decay applies to zoo bases/);
+    assert.equal(decay.stderr.trim().split('\n').length, 1, decay.stderr);
     const zoo = cli(['train', data, '--base', 'mobilenet', '--features-from', 'x']);
     assert.equal(zoo.code, 2);
     assert.match(zoo.stderr, /--features-from applies to ONNX bases/);

@@ -53,6 +53,8 @@ async function onnxClassifier(base: OnnxBase, plan: DataPlan, o: TrainOptions): 
     throw new TransferkitError(
       '--bands, --gray-to-rgb sum and --pooling apply to zoo bases; an imported ONNX base takes RGB photos and gives its own features',
     );
+  // Rates per block come from the zoo's block list; an imported graph's suffix trains at one rate.
+  if (o.lrDecay !== undefined) throw new TransferkitError('--lr-decay applies to zoo bases; an imported ONNX base fine-tunes its suffix at one rate');
   const open = await openBase(base, o.engine);
   const head = headFor(plan, o, 'dropout:0.2, ');
   let model: tfl.LayersModel;
