@@ -1,8 +1,8 @@
 // Whole-process workloads: how long a command takes from the shell's point of view (start-up, end to end).
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { median, paired, TORCH_PY, timeProcess } from './peer.js';
+import { scratchDir } from './scratch.js';
 
 /** Medians of `transferkit --help` and `transferkit summary vgg16` as whole processes. */
 export function startup(root: string, runs: number): Array<{ command: string; ms: number }> {
@@ -24,7 +24,7 @@ export interface EndToEnd {
 
 /** Two class folders of `source` linked into a fresh folder: the dataset of a workload. */
 function classFolders(source: string, classes: string[]): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'transferkit-bench-data-'));
+  const dir = scratchDir('transferkit-bench-data-');
   for (const c of classes) symlinkSync(path.join(source, c), path.join(dir, c));
   return dir;
 }
@@ -37,7 +37,7 @@ function classFolders(source: string, classes: string[]): string {
 export async function endToEnd(root: string, shared: string, o: { rounds: number; torch: boolean }): Promise<EndToEnd[]> {
   const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
   const peer = path.join(root, 'bench', 'torch_extract.py');
-  const out = mkdtempSync(path.join(os.tmpdir(), 'transferkit-bench-out-'));
+  const out = scratchDir('transferkit-bench-out-');
   const home = path.join(out, 'home');
   mkdirSync(home);
   const h5 = path.join(shared, 'weights', 'mobilenet_2_5_224_tf_no_top.h5');

@@ -24,6 +24,7 @@ import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
 import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
+import { scratchDir } from './scratch.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -211,7 +212,7 @@ async function vitRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
     process.stderr.write('bench: the ViT-B/16 rows need PyTorch to export the model: skipped\n');
     return;
   }
-  const file = path.join(mkdtemp(), 'vit_b_16.onnx');
+  const file = path.join(scratchDir(), 'vit_b_16.onnx');
   await peer.ask({ kind: 'export', name: 'export', path: file });
   const base = loadOnnxBase(file);
   const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
@@ -297,24 +298,13 @@ function peakRssMb(args: string[], env: Record<string, string> = {}): number | n
 }
 
 function extractRss(): number | null {
-  return peakRssMb([
-    'extract',
-    CIFAR,
-    '--base',
-    'vgg16',
-    '--weights',
-    'none',
-    '--input-size',
-    '32',
-    '--out',
-    path.join(os.tmpdir(), `transferkit-bench-${process.pid}.npy`),
-  ]);
+  return peakRssMb(['extract', CIFAR, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--out', path.join(scratchDir(), 'features.npy')]);
 }
 
 /** Training on all 10,000 images at 96x96 (features of 9 KB each): in-memory features against the disk cache. */
 function trainRss(): { memory: number | null; disk: number | null } {
   const args = ['train', CIFAR, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '96', '--epochs', '2'];
-  const home = path.join(os.tmpdir(), `transferkit-bench-home-${process.pid}`);
+  const home = scratchDir('transferkit-bench-home-');
   return { memory: peakRssMb(args), disk: peakRssMb([...args, '--feature-cache', 'disk'], { TRANSFERKIT_HOME: home }) };
 }
 
@@ -340,7 +330,7 @@ async function main(): Promise<void> {
   if (hasCifar && run('seed')) {
     seed = await seedData(seedN);
     if (peer) {
-      const dir = mkdtemp();
+      const dir = scratchDir();
       const files = { images: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') };
       await writeNpy(files.images, seed.x, [seed.y.length, 32, 32, 3]);
       await writeNpy(files.labels, seed.y, [seed.y.length]);
@@ -399,12 +389,6 @@ async function main(): Promise<void> {
   const file = path.join(dir, `${result.date.slice(0, 10)}${QUICK ? '-quick' : ''}${ONLY ? `-${ONLY.join('-')}` : ''}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
-}
-
-function mkdtemp(): string {
-  const dir = path.join(os.tmpdir(), `transferkit-bench-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
 }
 
 async function writeNpy(file: string, data: Float32Array, shape: number[]): Promise<void> {
