@@ -54,6 +54,19 @@ for (const [h, w] of [
       }
     }
   }
+  // Kernels larger than 3×3 run as ONNX Runtime's grouped Conv with the Conv rule's gradients.
+  for (const [k, strides, padding] of [
+    [5, 1, 'same'],
+    [5, 2, 'valid'],
+    [7, 2, 'same'],
+    [7, 1, 'same'],
+    [5, 1, 'valid'],
+  ] as const)
+    CASES.push([
+      `depthwise ${k}x${k} stride ${strides} ${padding} on ${h}x${w}`,
+      [h, w],
+      layer(tfl.layers.depthwiseConv2d({ kernelSize: k, strides, padding, depthwiseInitializer: init(), biasInitializer: init() })),
+    ]);
   CASES.push([
     `conv2d 5x5 stride 2 same on ${h}x${w}`,
     [h, w],
