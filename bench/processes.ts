@@ -2,7 +2,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { median, paired, TORCH_PY, timeProcess } from './peer.js';
-import { scratchDir } from './scratch.js';
+import { scratchDir } from '../src/util/fs.js';
 
 /** Medians of `transferkit --help` and `transferkit summary vgg16` as whole processes. */
 export function startup(root: string, runs: number): Array<{ command: string; ms: number }> {

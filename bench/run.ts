@@ -24,7 +24,7 @@ import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
 import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
-import { scratchDir } from './scratch.js';
+import { scratchDir } from '../src/util/fs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
@@ -212,7 +212,7 @@ async function vitRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
     process.stderr.write('bench: the ViT-B/16 rows need PyTorch to export the model: skipped\n');
     return;
   }
-  const file = path.join(scratchDir(), 'vit_b_16.onnx');
+  const file = path.join(scratchDir('transferkit-bench-'), 'vit_b_16.onnx');
   await peer.ask({ kind: 'export', name: 'export', path: file });
   const base = loadOnnxBase(file);
   const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
@@ -298,7 +298,18 @@ function peakRssMb(args: string[], env: Record<string, string> = {}): number | n
 }
 
 function extractRss(): number | null {
-  return peakRssMb(['extract', CIFAR, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--out', path.join(scratchDir(), 'features.npy')]);
+  return peakRssMb([
+    'extract',
+    CIFAR,
+    '--base',
+    'vgg16',
+    '--weights',
+    'none',
+    '--input-size',
+    '32',
+    '--out',
+    path.join(scratchDir('transferkit-bench-'), 'features.npy'),
+  ]);
 }
 
 /** Training on all 10,000 images at 96x96 (features of 9 KB each): in-memory features against the disk cache. */
@@ -330,7 +341,7 @@ async function main(): Promise<void> {
   if (hasCifar && run('seed')) {
     seed = await seedData(seedN);
     if (peer) {
-      const dir = scratchDir();
+      const dir = scratchDir('transferkit-bench-');
       const files = { images: path.join(dir, 'x.npy'), labels: path.join(dir, 'y.npy') };
       await writeNpy(files.images, seed.x, [seed.y.length, 32, 32, 3]);
       await writeNpy(files.labels, seed.y, [seed.y.length]);

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../src/util/fs.js';
 
 /** The repository root (tests run from dist/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -33,17 +33,9 @@ export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const made: string[] = [];
-// Test files write hundreds of MB of models; each test process removes the folders it made when it exits.
-process.on('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A fresh folder under the system's temp folder, removed when this test process exits. */
 export function tempDir(prefix = 'transferkit-test-'): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
+  return scratchDir(prefix);
 }
 
 export const SEED_HEAD = 'flatten, dense:256:relu, dense:1:sigmoid';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** A temporary name beside `file`, so that the final rename stays on one file system. */
@@ -28,4 +29,20 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+const scratch: string[] = [];
+
+/**
+ * A fresh folder under the system's temp folder, removed when this process exits (tests and the benchmark write
+ * hundreds of MB of models and features there).
+ */
+export function scratchDir(prefix: string): string {
+  if (scratch.length === 0)
+    process.once('exit', () => {
+      for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    });
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
 }
