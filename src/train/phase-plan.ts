@@ -48,10 +48,10 @@ export interface PhaseLayers {
 export function planPhases(o: TrainOptions, layers: PhaseLayers, hasValidation: boolean): Phase[] {
   const strategy = o.strategy ?? 'feature-extraction';
   // A given rate trains the head and full phases, and fine-tune's second phase at a tenth of it; auto: a range test.
-  const rate = (fallback: number, ofGiven: number): number | null =>
-    o.learningRate === 'auto' ? null : o.learningRate === undefined ? fallback : o.learningRate * ofGiven;
+  const rate = (fallback: number, divisor = 1): number | null =>
+    o.learningRate === 'auto' ? null : o.learningRate === undefined ? fallback : o.learningRate / divisor;
   // New band slices of the first convolution train beside the head: base layers, so the base's rate.
-  const headRate = rate(layers.newFirstConv ? DEFAULT_RATES.base : DEFAULT_RATES.head, 1);
+  const headRate = rate(layers.newFirstConv ? DEFAULT_RATES.base : DEFAULT_RATES.head);
   const fixed = typeof o.epochs === 'number' ? o.epochs : null;
   const phase = (from: string, s: Strategy, lr: number | null, epochs?: number): Phase => {
     const start = layers.newFirstConv || from === layers.crossedCut ? layers.firstBase : from;
@@ -68,12 +68,12 @@ export function planPhases(o: TrainOptions, layers: PhaseLayers, hasValidation: 
     };
   };
   // A loaded model (train --from) keeps its head: one phase from the cut, at a tenth of the usual rate.
-  if (o.from) return [phase(o.unfreezeFrom as string, 'fine-tune', rate(DEFAULT_RATES.fineTune, 1))];
-  if (strategy === 'full') return [phase(layers.firstBase, strategy, rate(DEFAULT_RATES.base, 1))];
+  if (o.from) return [phase(o.unfreezeFrom as string, 'fine-tune', rate(DEFAULT_RATES.fineTune))];
+  if (strategy === 'full') return [phase(layers.firstBase, strategy, rate(DEFAULT_RATES.base))];
   if (strategy === 'feature-extraction') return [phase(layers.firstHead, strategy, headRate)];
   return [
     phase(layers.firstHead, 'feature-extraction', headRate),
-    phase(o.unfreezeFrom as string, 'fine-tune', rate(DEFAULT_RATES.fineTune, 0.1), o.fineTuneEpochs),
+    phase(o.unfreezeFrom as string, 'fine-tune', rate(DEFAULT_RATES.fineTune, 10), o.fineTuneEpochs),
   ];
 }
 
