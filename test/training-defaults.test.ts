@@ -113,7 +113,7 @@ describe('default rates', () => {
     // New band slices of the first convolution train in the head's phase: base layers.
     assert.deepEqual(rates({}, { ...layers, newFirstConv: 'conv1' }), [1e-3]);
     assert.deepEqual(rates({ from: {} as TrainOptions['from'] }), [1e-4]);
-    assert.deepEqual(rates({ strategy: 'fine-tune', learningRate: 0.003 }), [0.003, 0.0003]);
+    assert.deepEqual(rates({ strategy: 'fine-tune', learningRate: 0.003 }), [0.003, 0.003 / 10]);
     assert.deepEqual(rates({ strategy: 'full', learningRate: 0.003 }), [0.003]);
     assert.deepEqual(rates({ from: {} as TrainOptions['from'], learningRate: 0.003 }), [0.003]);
     assert.deepEqual(rates({ strategy: 'fine-tune', learningRate: 'auto' }), [null, null]);
