@@ -71,7 +71,8 @@ const DEFAULTS: Settings = {
   unfreezeFrom: '',
   head: '',
   epochs: 'auto',
-  learningRate: '0.001',
+  // Empty: the library's defaults per phase (DEFAULT_RATES in src/train/phase-plan.ts).
+  learningRate: '',
   augment: false,
 };
 
@@ -211,7 +212,7 @@ function ModelPanel({
       <label htmlFor="epochs">Epochs</label>
       <input id="epochs" data-testid="epochs" value={s.epochs} onInput={field('epochs')} />
       <label htmlFor="lr">Learning rate</label>
-      <input id="lr" data-testid="lr" value={s.learningRate} onInput={field('learningRate')} />
+      <input id="lr" data-testid="lr" placeholder="default: 0.01 for a head, less for base layers" value={s.learningRate} onInput={field('learningRate')} />
       <label>
         <input type="checkbox" style="width:auto" checked={s.augment} onChange={field('augment')} /> augment (flip, rotation, zoom)
       </label>
@@ -553,7 +554,7 @@ function App() {
       ...(s.unfreezeFrom ? { unfreezeFrom: s.unfreezeFrom } : {}),
       ...(s.head ? { head: s.head } : {}),
       epochs: s.epochs.trim() === 'auto' ? 'auto' : Number(s.epochs),
-      learningRate: Number(s.learningRate),
+      ...(s.learningRate.trim() ? { learningRate: s.learningRate.trim() === 'auto' ? 'auto' : Number(s.learningRate) } : {}),
       ...(s.augment ? { augment: { flip: 'horizontal', rotation: 0.1, zoom: 0.1 } } : {}),
     };
     try {

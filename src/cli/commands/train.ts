@@ -214,7 +214,9 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
                                keep their best weights; phases running the base on every batch (fine-tune's
                                second, full, augmentation) train 10. N: every phase trains N epochs
   --fine-tune-epochs N         fine-tune's second phase (default: --epochs, or 10)
-  --learning-rate LR|auto      default 0.001; auto: a range test (transferkit lr-find) picks it for each phase
+  --learning-rate LR|auto      default 0.01 for a head on a frozen base, 0.001 where base layers train (full,
+                               new band slices), 1e-4 for fine-tune's second phase; LR: every phase at LR (fine-
+                               tune's second at LR/10); auto: a range test (transferkit lr-find) picks it per phase
   --schedule S                 constant | cosine | one-cycle (default: one-cycle for a fixed number of epochs,
                                constant under epochs auto)
   --warmup N                   steps of linear warm-up (one-cycle warms up over its first quarter by default)
