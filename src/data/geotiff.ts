@@ -2,6 +2,7 @@
 // `geotiff` package, so a large scene never has to fit in memory.
 import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { TransferkitError } from '../errors.js';
+import { boundedInflate, checkTiff } from './tiff-check.js';
 
 export const RASTER_EXTENSIONS = ['.tif', '.tiff'];
 
@@ -53,16 +54,38 @@ function georeference(image: GeoTIFFImage): Georeference | undefined {
   }
 }
 
-/** Opens a GeoTIFF; a file that is not one is a clear error naming it. */
+type GeotiffModule = typeof import('geotiff');
+let geotiff: Promise<GeotiffModule> | undefined;
+
+/**
+ * The `geotiff` package, imported on first use (photos-only commands never load it), with its deflate decoder
+ * replaced by one that stops at the bytes a strip or tile can hold (pako inflates whatever the stream says).
+ */
+function geotiffModule(): Promise<GeotiffModule> {
+  geotiff ??= import('geotiff').then((lib) => {
+    class BoundedDeflate extends lib.BaseDecoder {
+      decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+        const { tileWidth, tileHeight, bitsPerSample } = this.parameters;
+        const bits = typeof bitsPerSample === 'number' ? [bitsPerSample] : Array.from(bitsPerSample as ArrayLike<number>);
+        return boundedInflate(buffer, Math.ceil((tileWidth * tileHeight * bits.reduce((a, b) => a + b, 0)) / 8));
+      }
+    }
+    lib.addDecoder([8, 32946], async () => BoundedDeflate, undefined, false);
+    return lib;
+  });
+  return geotiff;
+}
+
+/** Opens a GeoTIFF; a file that is not one, or whose structure is damaged, is a clear error naming it. */
 export async function openRaster(file: string): Promise<Raster> {
   let tiff: GeoTIFF;
   let image: GeoTIFFImage;
   try {
-    // Imported here: photos-only commands never load the GeoTIFF reader.
-    const { fromFile } = await import('geotiff');
-    tiff = await fromFile(file);
+    checkTiff(file);
+    tiff = await (await geotiffModule()).fromFile(file);
     image = await tiff.getImage();
   } catch (err) {
+    if (err instanceof TransferkitError) throw new TransferkitError(`${file}: ${err.message}`);
     throw new TransferkitError(`${file}: not a readable GeoTIFF (${(err as Error).message.split('\n')[0]})`);
   }
   const format = (image.getSampleFormat(0) as number | undefined) ?? 1;

@@ -1,6 +1,7 @@
 // A Keras model config (Keras 2's `model_config`, or Keras 3's `config.json` with module / registered_name /
 // DTypePolicy / `__keras_tensor__` nodes) rewritten as the Keras-2-style topology that tfjs-layers deserializes.
 import { TransferkitError } from '../errors.js';
+import { checkTopology } from './graph-check.js';
 
 type Json = Record<string, unknown>;
 
@@ -107,7 +108,12 @@ const triples = (v: unknown) => (Array.isArray(v) && typeof v[0] === 'string' ? 
 interface Context {
   file: string;
   unsupported: string[];
+  /** Models nested around the one being converted. */
+  depth: number;
 }
+
+/** Deeper than any real model; the conversion recurses once per level. */
+const MAX_NESTING = 32;
 
 function layerConfig(className: string, config: Json, where: string): Json {
   const out: Json = {};
@@ -163,9 +169,12 @@ function convertLayer(entry: unknown, ctx: Context, inSequential: boolean): Json
 
 function convertModelConfig(className: string, config: Json, ctx: Context): Json {
   const sequential = className === 'Sequential';
+  if (ctx.depth >= MAX_NESTING) throw new TransferkitError(`${ctx.file}: models nested more than ${MAX_NESTING} deep; the model config is damaged`);
   const layers = config.layers;
   if (!Array.isArray(layers)) throw new TransferkitError(`${ctx.file}: model ${String(config.name)} has no layer list; the model config is damaged`);
+  ctx.depth++;
   const out: Json = { name: config.name, layers: layers.map((l) => convertLayer(l, ctx, sequential)) };
+  ctx.depth--;
   if (!sequential) {
     out.input_layers = triples(config.input_layers);
     out.output_layers = triples(config.output_layers);
@@ -198,12 +207,13 @@ export function tfjsTopology(kerasConfig: unknown, file: string): Json {
   if (!isObject(kerasConfig) || typeof kerasConfig.class_name !== 'string') {
     throw new TransferkitError(`${file}: the model config has no class_name; not a saved Keras model`);
   }
-  const ctx: Context = { file, unsupported: [] };
+  const ctx: Context = { file, unsupported: [], depth: 0 };
   const top = convertLayer({ ...kerasConfig, config: kerasConfig.config ?? {} }, ctx, true);
   if (ctx.unsupported.length) {
     throw new TransferkitError(
       `${file}: ${ctx.unsupported.length} layer(s) transferkit cannot build: ${ctx.unsupported.slice(0, 8).join(', ')}${ctx.unsupported.length > 8 ? ', …' : ''} (loadable classes: ${LOADABLE_CLASSES.join(', ')})`,
     );
   }
+  checkTopology(top, file);
   return top;
 }

@@ -1,14 +1,14 @@
 // Whole Keras models from disk: Keras 3's `.keras` zip (config.json + model.weights.h5) and Keras 2's full-model
 // `.h5` (a `model_config` attribute beside `model_weights`), rebuilt with tfjs-layers and loaded strictly.
-import { closeSync, openSync, promises as fsp, readSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, promises as fsp, readSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf, tfl } from '../tfjs.js';
-import { unzipSync } from 'fflate';
 import '../applications/layers.js';
 import { TransferkitError } from '../errors.js';
 import { isContainer } from '../model/introspect.js';
-import { tempNameFor } from '../util/fs.js';
+import { extractZip } from '../data/unzip.js';
+import { type ZipLimits, ZipLimitError, checkZipDirectory } from '../data/zip-limits.js';
 import { type StoredWeight, openKerasWeights } from '../weights/h5.js';
 import { loadWeights, sameShape } from '../weights/load.js';
 import { tfjsTopology } from './from-keras.js';
@@ -68,31 +68,61 @@ async function buildModel(config: unknown, file: string): Promise<tfl.LayersMode
   }
 }
 
+/**
+ * What a .keras zip may unpack to: a few entries (config, metadata, weights, assets); JSON read into memory up to
+ * 64 MB; weights (to a temporary file, never into memory) up to 8 GB, and no entry over 1 MB inflating more
+ * than 100× (weights barely compress: a zip bomb, not a model).
+ */
+const KERAS_ZIP_LIMITS: ZipLimits = { maxTotal: 8e9, maxEntry: 8e9, maxEntries: 10_000, maxRatio: 100 };
+const MAX_JSON_ENTRY = 64e6;
+const KERAS_ENTRIES = ['config.json', 'model.weights.h5', 'metadata.json', METADATA_ENTRY];
+
 async function readKerasZip(file: string): Promise<KerasModelFile> {
-  let entries: Record<string, Uint8Array>;
+  // The directory's sizes are checked before anything is inflated; extractZip checks them again as it inflates.
+  let directory;
   try {
-    entries = unzipSync(new Uint8Array(await fsp.readFile(file)));
+    directory = checkZipDirectory(file, KERAS_ZIP_LIMITS);
   } catch (err) {
-    throw new TransferkitError(`${file}: not a readable .keras zip (${(err as Error).message}); the file is truncated or damaged`);
+    if (err instanceof ZipLimitError) throw new TransferkitError(`${file}: ${err.message}`);
+    throw new TransferkitError(`${file}: ${(err as Error).message}; not a readable .keras zip (truncated or damaged)`);
   }
   for (const name of ['config.json', 'model.weights.h5']) {
-    if (!entries[name])
+    if (!directory.some((e) => e.name === name))
       throw new TransferkitError(
-        `${file}: the .keras zip has no ${name} (entries: ${Object.keys(entries).join(', ') || 'none'}); not a complete Keras 3 model`,
+        `${file}: the .keras zip has no ${name} (entries: ${directory.map((e) => e.name).join(', ') || 'none'}); not a complete Keras 3 model`,
       );
   }
-  const text = (name: string) => new TextDecoder().decode(entries[name]);
-  const metadata = entries['metadata.json'] ? (parseJson(text('metadata.json'), `${file}: metadata.json`) as { keras_version?: string }) : {};
-  const model = await buildModel(parseJson(text('config.json'), `${file}: config.json`), file);
-  const tmp = tempNameFor(path.join(os.tmpdir(), 'model.weights.h5'));
+  const json = directory.find((e) => e.name !== 'model.weights.h5' && KERAS_ENTRIES.includes(e.name) && e.size > MAX_JSON_ENTRY);
+  if (json) throw new TransferkitError(`${file}: ${json.name} inflates to ${json.size} bytes, more than a model config holds; the file is damaged`);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'transferkit-keras-'));
   try {
-    await fsp.writeFile(tmp, entries['model.weights.h5']);
-    await loadWeights(model, tmp, { label: `${file} (model.weights.h5)` });
+    const unpacked = path.join(dir, 'entries');
+    await extractZip(
+      file,
+      createReadStream(file) as AsyncIterable<Uint8Array>,
+      unpacked,
+      (name) => (KERAS_ENTRIES.includes(name) ? name : null),
+      KERAS_ZIP_LIMITS,
+    ).catch((err) => {
+      throw err instanceof ZipLimitError ? new TransferkitError(`${file}: ${err.message}`) : err;
+    });
+    const text = async (name: string) => {
+      const at = path.join(unpacked, name);
+      if (name !== 'model.weights.h5' && (await fsp.stat(at)).size > MAX_JSON_ENTRY)
+        throw new TransferkitError(`${file}: ${name} inflates past ${MAX_JSON_ENTRY} bytes; the file is damaged`);
+      return fsp.readFile(at, 'utf8');
+    };
+    const has = (name: string) => existsSync(path.join(unpacked, name));
+    for (const name of ['config.json', 'model.weights.h5'])
+      if (!has(name)) throw new TransferkitError(`${file}: the .keras zip's ${name} could not be unpacked; the file is damaged`);
+    const metadata = has('metadata.json') ? (parseJson(await text('metadata.json'), `${file}: metadata.json`) as { keras_version?: unknown } | null) : {};
+    const model = await buildModel(parseJson(await text('config.json'), `${file}: config.json`), file);
+    await loadWeights(model, path.join(unpacked, 'model.weights.h5'), { label: `${file} (model.weights.h5)` });
+    const transferkit = has(METADATA_ENTRY) ? (parseJson(await text(METADATA_ENTRY), `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
+    return { model, format: 'keras', kerasVersion: typeof metadata?.keras_version === 'string' ? metadata.keras_version : undefined, transferkit };
   } finally {
-    await fsp.rm(tmp, { force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
   }
-  const transferkit = entries[METADATA_ENTRY] ? (parseJson(text(METADATA_ENTRY), `${file}: ${METADATA_ENTRY}`) as Record<string, unknown>) : undefined;
-  return { model, format: 'keras', kerasVersion: metadata.keras_version, transferkit };
 }
 
 type Layer = tfl.layers.Layer;

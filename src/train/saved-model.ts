@@ -10,6 +10,7 @@ import { type PreprocessMode, elementwise } from '../data/preprocess.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
 import { imageInputShape, recognisedBase } from '../keras/base.js';
+import { checkTopology } from '../keras/graph-check.js';
 import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes } from './onnx-base.js';
@@ -157,6 +158,45 @@ async function loadKerasFile(file: string, options: LoadModelOptions): Promise<S
   return { model, metadata };
 }
 
+/** Largest weight a saved model may declare (elements): more than any base transferkit builds holds in one tensor. */
+const MAX_WEIGHT_ELEMENTS = 2 ** 28;
+
+/** The manifest's weight specs, each checked (float32, whole non-negative dims, a sane size) before any bytes are read. */
+function weightSpecs(groups: unknown[], file: string): tf.io.WeightsManifestEntry[] {
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  for (const group of groups) {
+    const weights = (group as { weights?: unknown } | null)?.weights;
+    if (!Array.isArray(weights)) throw new TransferkitError(`${file}: a weightsManifest group has no weights list; the file is damaged`);
+    for (const spec of weights as Array<Partial<tf.io.WeightsManifestEntry> | null>) {
+      const shape = spec?.shape;
+      const ok =
+        typeof spec?.name === 'string' &&
+        spec.dtype === 'float32' &&
+        Array.isArray(shape) &&
+        shape.every((d) => Number.isInteger(d) && d >= 0) &&
+        shape.reduce((a, b) => a * b, 1) <= MAX_WEIGHT_ELEMENTS;
+      if (!ok)
+        throw new TransferkitError(
+          `${file}: weight ${JSON.stringify(spec?.name ?? null)} has a damaged spec (name, float32 dtype, shape); the file is damaged`,
+        );
+      specs.push(spec as tf.io.WeightsManifestEntry);
+    }
+  }
+  return specs;
+}
+
+/** The name of the first weight holding NaN or ±Infinity (they make every prediction NaN), if any. */
+function firstNonFinite(data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[]): string | undefined {
+  const values = new Float32Array(data);
+  let at = 0;
+  for (const spec of specs) {
+    const end = at + spec.shape.reduce((a, b) => a * b, 1);
+    for (let i = at; i < end; i++) if (!Number.isFinite(values[i])) return spec.name;
+    at = end;
+  }
+  return undefined;
+}
+
 async function readBase(dir: string, record: OnnxBaseRecord, fix: string): Promise<Uint8Array> {
   const file = path.join(dir, BASE_FILE);
   let bytes: Buffer;
@@ -177,7 +217,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   if (isKerasModelPath(dir)) return loadKerasFile(dir, options);
   const fix = `is ${dir} a model saved by transferkit (model.json, weights.bin, transferkit.json)?`;
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
-  if (metadata.format !== 'transferkit-model') throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
+  if (!metadata || typeof metadata !== 'object' || metadata.format !== 'transferkit-model')
+    throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
   const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(
     path.join(dir, MODEL_JSON),
     fix,
@@ -185,17 +226,23 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   if (!manifest || typeof manifest !== 'object' || !manifest.modelTopology || !Array.isArray(manifest.weightsManifest)) {
     throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: not a tfjs layers model (no modelTopology / weightsManifest); ${fix}`);
   }
-  const specs = manifest.weightsManifest.flatMap((g) => g.weights ?? []);
+  checkTopology(manifest.modelTopology, path.join(dir, MODEL_JSON));
+  const specs = weightSpecs(manifest.weightsManifest, path.join(dir, MODEL_JSON));
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const weightsFile = path.join(dir, WEIGHTS_BIN);
   let weights: Buffer;
   try {
-    weights = await fsp.readFile(path.join(dir, WEIGHTS_BIN));
+    // The size first: a damaged manifest must not make us read (or allocate for) more than the file holds.
+    const size = (await fsp.stat(weightsFile)).size;
+    if (size !== expected) throw new TransferkitError(`${weightsFile}: ${size} bytes, the model needs ${expected}; the file is damaged`);
+    weights = await fsp.readFile(weightsFile);
   } catch (err) {
-    throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: cannot read it (${(err as NodeJS.ErrnoException).code}); ${fix}`);
+    if (err instanceof TransferkitError) throw err;
+    throw new TransferkitError(`${weightsFile}: cannot read it (${(err as NodeJS.ErrnoException).code}); ${fix}`);
   }
-  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (weights.length !== expected)
-    throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: ${weights.length} bytes, the model needs ${expected}; the file is damaged`);
   const data = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer;
+  const nonFinite = firstNonFinite(data, specs);
+  if (nonFinite) throw new TransferkitError(`${weightsFile}: weight ${nonFinite} holds NaN or infinite values; the file is damaged (save the model again)`);
   const onnxBase = metadata.onnxBase ? await readBase(dir, metadata.onnxBase, fix) : undefined;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));

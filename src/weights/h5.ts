@@ -44,19 +44,40 @@ function looksLikeHdf5(file: string): boolean {
   }
 }
 
-/** HDF5's error stack (dozens of lines) reduced to its most specific line, as a one-line error. */
-function quietly<T>(file: string, what: string, fn: () => T): T {
+/** HDF5's error stack (dozens of lines) reduced to its most specific line. */
+function hdf5Reason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith('Aborted(')) return 'HDF5 gave up on a structure larger than the file (the file is damaged)';
+  const detail = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^#\d+:/.test(l))
+    .pop();
+  return detail ? detail.replace(/^#\d+:.* in \w+\(\): /, '') : message.split('\n')[0].replace(/^HDF5-DIAG: /, '');
+}
+
+/**
+ * Runs an h5wasm call. When HDF5 aborts (an allocation a damaged file asks for fails), Emscripten prints
+ * `Aborted(…)` through console.error before it throws; that line stays off the terminal, the error says it.
+ */
+function native<T>(fn: () => T): T {
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+    String(chunk).startsWith('Aborted(') ? true : write.call(process.stderr, chunk, ...rest)) as typeof write;
   try {
     return fn();
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** An h5wasm call whose failure becomes one line naming `label` (the user's file) and what was being done. */
+function quietly<T>(label: string, what: string, fn: () => T): T {
+  try {
+    return native(fn);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const detail = message
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => /^#\d+:/.test(l))
-      .pop();
-    const reason = detail ? detail.replace(/^#\d+:.* in \w+\(\): /, '') : message.split('\n')[0];
-    throw new TransferkitError(`${file}: cannot ${what}: ${reason}`);
+    if (err instanceof TransferkitError) throw err;
+    throw new TransferkitError(`${label}: cannot ${what}: ${hdf5Reason(err)}`);
   }
 }
 
@@ -70,11 +91,18 @@ let h5Ready: Promise<void> | undefined;
  */
 function h5Init(): Promise<void> {
   h5Ready ??= import('h5wasm/node').then(async (lib) => {
-    (await lib.ready).activate_throwing_error_handler();
+    const module = await lib.ready;
+    module.activate_throwing_error_handler();
+    // Keras files use HDF5's built-in filters only; with no plugin folders, a damaged filter id is an error
+    // instead of a search of /usr/local/hdf5/lib/plugin and the build machine's paths.
+    for (let i = module.get_plugin_search_paths().length - 1; i >= 0; i--) module.remove_plugin_search_path(i);
     h5wasm = lib;
   });
   return h5Ready;
 }
+
+/** Elements one weight may have (1 GB of float32; VGG16's largest kernel has 103 M). */
+const MAX_WEIGHT_ELEMENTS = 2 ** 28;
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
@@ -90,15 +118,23 @@ function toFloat32(value: unknown, file: string, name: string): Float32Array {
 function dataset(group: Group, file: string, name: string): StoredWeight {
   const d = quietly(file, `read ${name}`, () => group.get(name));
   if (!(d instanceof h5wasm.Dataset)) throw new TransferkitError(`${file}: weight ${name} is listed but missing; the file is damaged`);
+  const shape = [...(quietly(file, `read ${name}'s shape`, () => d.shape) ?? [])];
+  // Checked before h5wasm allocates for the values: a damaged dataspace can declare any size.
+  if (shape.reduce((a, b) => a * b, 1) > MAX_WEIGHT_ELEMENTS)
+    throw new TransferkitError(`${file}: weight ${name} declares shape [${shape.join(', ')}], larger than any model's weight; the file is damaged`);
   return {
     name,
-    shape: [...(d.shape ?? [])],
-    read: () =>
-      toFloat32(
+    shape,
+    read: () => {
+      const values = toFloat32(
         quietly(file, `read ${name}`, () => d.value),
         file,
         name,
-      ),
+      );
+      // NaN or ±Infinity in a weight makes every prediction NaN.
+      if (!values.every(Number.isFinite)) throw new TransferkitError(`${file}: weight ${name} holds NaN or infinite values; the file is damaged`);
+      return values;
+    },
   };
 }
 
@@ -138,37 +174,47 @@ function readKeras3(group: Group, file: string, path: string, out: Map<string, S
   }
 }
 
-/** Opens a Keras weights file (either layout). A missing, truncated or non-HDF5 file is a clear error. */
-export async function openKerasWeights(file: string): Promise<StoredWeights> {
+/**
+ * Opens a Keras weights file (either layout). A missing, truncated, damaged or non-HDF5 file is a clear error
+ * naming `label` (default the file; a .keras zip's weights are read from a temporary copy).
+ */
+export async function openKerasWeights(file: string, label = file): Promise<StoredWeights> {
   await h5Init();
   let isHdf5: boolean;
   try {
     isHdf5 = looksLikeHdf5(file);
   } catch (err) {
-    throw new TransferkitError(`${file}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new TransferkitError(`${label}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  if (!isHdf5) throw new TransferkitError(`${file}: not an HDF5 file, so not Keras weights (.h5)`);
-  const h5 = quietly(file, 'open the HDF5 file (truncated or damaged?)', () => new h5wasm.File(file, 'r'));
+  if (!isHdf5) throw new TransferkitError(`${label}: not an HDF5 file, so not Keras weights (.h5)`);
+  const h5 = quietly(label, 'open the HDF5 file (truncated or damaged?)', () => new h5wasm.File(file, 'r'));
+  const close = () => quietly(label, 'close the HDF5 file', () => h5.close());
   try {
-    // A whole saved model (`model.save('x.h5')`) keeps its weights under `model_weights`.
-    const mw = h5.get('model_weights');
-    const root = mw instanceof h5wasm.Group ? mw : h5;
-    let format: KerasWeightsFormat;
-    const layers = new Map<string, StoredWeight[]>();
-    if (root.attrs.layer_names !== undefined) {
-      format = 'keras2';
-      for (const [k, v] of readKeras2(root, file)) layers.set(k, v);
-    } else if (h5.get('layers') instanceof h5wasm.Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
-      format = 'keras3';
-      readKeras3(h5, file, '', layers);
-    } else {
-      throw new TransferkitError(`${file}: an HDF5 file but not Keras weights (no layer_names attribute, no layers group)`);
-    }
-    const attributes: Record<string, string> = {};
-    for (const [k, a] of Object.entries(h5.attrs)) if (typeof a.value === 'string') attributes[k] = a.value;
-    return { format, layers, modelConfig: attributes.model_config, attributes, close: () => h5.close() };
+    return quietly(label, 'read the weights (the file is damaged)', () => {
+      // A whole saved model (`model.save('x.h5')`) keeps its weights under `model_weights`.
+      const mw = h5.get('model_weights');
+      const root = mw instanceof h5wasm.Group ? mw : h5;
+      let format: KerasWeightsFormat;
+      const layers = new Map<string, StoredWeight[]>();
+      if (root.attrs.layer_names !== undefined) {
+        format = 'keras2';
+        for (const [k, v] of readKeras2(root, label)) layers.set(k, v);
+      } else if (h5.get('layers') instanceof h5wasm.Group || h5.keys().some((k) => k.startsWith('layers\\'))) {
+        format = 'keras3';
+        readKeras3(h5, label, '', layers);
+      } else {
+        throw new TransferkitError(`${label}: an HDF5 file but not Keras weights (no layer_names attribute, no layers group)`);
+      }
+      const attributes: Record<string, string> = {};
+      for (const [k, a] of Object.entries(h5.attrs)) if (typeof a.value === 'string') attributes[k] = a.value;
+      return { format, layers, modelConfig: attributes.model_config, attributes, close };
+    });
   } catch (err) {
-    h5.close();
+    try {
+      close();
+    } catch {
+      // Already failing: the first error is the one to report (an aborted HDF5 cannot close either).
+    }
     throw err;
   }
 }

@@ -105,8 +105,8 @@ function splitNestedGroups(stored: Map<string, StoredWeight[]>, layers: Map<stri
  * lists the missing, unexpected and mis-shaped weights.
  */
 export async function loadWeights(model: tfl.LayersModel, file: string, options: LoadOptions = {}): Promise<LoadReport> {
-  const stored = await openKerasWeights(file);
   const label = options.label ?? file;
+  const stored = await openKerasWeights(file, label);
   try {
     // A .keras file's weights also hold optimizer and metric state; the model's own are under layers/.
     if (stored.format === 'keras3') for (const k of [...stored.layers.keys()]) if (!k.startsWith('layers/')) stored.layers.delete(k);

@@ -1,0 +1,142 @@
+// A TIFF's structure checked from its own bytes before the `geotiff` package reads it: that package trusts tag
+// counts (a BitsPerSample count of 2^31 allocates gigabytes), SamplesPerPixel 0 and IFD loops. Every tag's
+// values must lie inside the file, the image's sizes must be sane, and no strip or tile may decode to more than
+// MAX_BLOCK_BYTES (so a deflated strip cannot inflate to gigabytes: see boundedInflate).
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { inflateSync, constants as zlib } from 'node:zlib';
+import { TransferkitError } from '../errors.js';
+
+/** Bytes one strip or tile may decode to: GDAL writes 8 KB strips and 256×256 tiles; whole-image strips of large scenes stay under it. */
+export const MAX_BLOCK_BYTES = 512 * 2 ** 20;
+/** Pixels one side of an image may have. */
+const MAX_SIDE = 1 << 20;
+const MAX_IFDS = 1000;
+
+/** Bytes per value of each TIFF field type (BYTE … IFD8). */
+const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
+
+const TAG = { width: 256, height: 257, bits: 258, spp: 277, rows: 278, tileWidth: 322, tileLength: 323, planar: 284 };
+
+interface Reader {
+  size: number;
+  bytes(at: number, length: number): Buffer;
+}
+
+function fileReader(fd: number): Reader {
+  const size = fstatSync(fd).size;
+  return {
+    size,
+    bytes(at, length) {
+      if (at < 0 || length < 0 || at + length > size)
+        throw new TransferkitError(`a TIFF structure at byte ${at} runs past the end of the file (${size} bytes); truncated or damaged`);
+      const b = Buffer.alloc(length);
+      readSync(fd, b, 0, length, at);
+      return b;
+    },
+  };
+}
+
+/** The first image's numeric tags that size its pixels (first value of each, and BitsPerSample's all). */
+interface ImageTags {
+  values: Map<number, number[]>;
+}
+
+function readIfds(r: Reader): ImageTags {
+  const head = r.bytes(0, Math.min(16, r.size));
+  const order = head.toString('latin1', 0, 2);
+  if (order !== 'II' && order !== 'MM') throw new TransferkitError('not a TIFF file (no byte-order mark)');
+  const le = order === 'II';
+  const u16 = (b: Buffer, at: number) => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (b: Buffer, at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const u64 = (b: Buffer, at: number) => Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at));
+  const magic = u16(head, 2);
+  if (magic !== 42 && magic !== 43) throw new TransferkitError(`not a TIFF file (version ${magic})`);
+  const big = magic === 43;
+  const [countSize, entrySize, inline] = big ? [8, 20, 8] : [2, 12, 4];
+  let next = big ? u64(head, 8) : u32(head, 4);
+  const seen = new Set<number>();
+  let first: ImageTags | undefined;
+  while (next !== 0) {
+    if (seen.has(next)) throw new TransferkitError('its image directories form a loop; the file is damaged');
+    if (seen.size >= MAX_IFDS) throw new TransferkitError(`more than ${MAX_IFDS} image directories; the file is damaged`);
+    seen.add(next);
+    const countBytes = r.bytes(next, countSize);
+    const n = big ? u64(countBytes, 0) : u16(countBytes, 0);
+    const ifd = r.bytes(next + countSize, n * entrySize + inline);
+    const values = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const e = i * entrySize;
+      const tag = u16(ifd, e);
+      const type = u16(ifd, e + 2);
+      const count = big ? u64(ifd, e + 4) : u32(ifd, e + 4);
+      const size = TYPE_SIZE[type];
+      if (size === undefined) continue; // Readers skip unknown types (TIFF 6.0).
+      const bytes = count * size;
+      const valueAt = e + (big ? 12 : 8);
+      const offset = bytes <= inline ? -1 : big ? u64(ifd, valueAt) : u32(ifd, valueAt);
+      if (bytes > r.size || (offset >= 0 && offset + bytes > r.size))
+        throw new TransferkitError(`tag ${tag} claims ${count} values (${bytes} bytes), more than the file holds; the file is damaged`);
+      if (!first && Object.values(TAG).includes(tag) && (type === 3 || type === 4 || type === 16) && count <= 64) {
+        const data = offset < 0 ? ifd.subarray(valueAt, valueAt + bytes) : r.bytes(offset, bytes);
+        const read = (k: number) => (type === 3 ? u16(data, k * 2) : type === 4 ? u32(data, k * 4) : u64(data, k * 8));
+        values.set(
+          tag,
+          Array.from({ length: count }, (_, k) => read(k)),
+        );
+      } else if (!first && (tag === TAG.bits || tag === TAG.spp) && count > 64) {
+        throw new TransferkitError(`tag ${tag} has ${count} values (at most 64 bands are read); the file is damaged`);
+      }
+    }
+    first ??= { values };
+    const tail = n * entrySize;
+    next = big ? u64(ifd, tail) : u32(ifd, tail);
+  }
+  if (!first) throw new TransferkitError('no image directory; the file is damaged');
+  return first;
+}
+
+/** Checks `file`'s TIFF structure; a TransferkitError (without the file name, which the caller adds) says what is wrong. */
+export function checkTiff(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    const { values } = readIfds(fileReader(fd));
+    const one = (tag: number, name: string, fallback?: number) => {
+      const v = values.get(tag)?.[0] ?? fallback;
+      if (v === undefined) throw new TransferkitError(`no ${name} tag; the file is damaged`);
+      return v;
+    };
+    const width = one(TAG.width, 'ImageWidth');
+    const height = one(TAG.height, 'ImageLength');
+    const bands = one(TAG.spp, 'SamplesPerPixel', 1);
+    if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE)
+      throw new TransferkitError(`an image of ${width}×${height} pixels; the file is damaged`);
+    if (bands < 1 || bands > 64) throw new TransferkitError(`SamplesPerPixel is ${bands} (1 to 64 are read); the file is damaged`);
+    const bits = values.get(TAG.bits) ?? [1];
+    if (bits.some((b) => ![1, 8, 16, 32, 64].includes(b))) throw new TransferkitError(`BitsPerSample ${bits.join(',')} is not one of 1, 8, 16, 32, 64`);
+    const tiled = values.has(TAG.tileWidth);
+    const blockW = tiled ? one(TAG.tileWidth, 'TileWidth') : width;
+    const blockH = tiled ? one(TAG.tileLength, 'TileLength') : Math.min(one(TAG.rows, 'RowsPerStrip', height) || height, height);
+    if (blockW < 1 || blockH < 1 || blockW > MAX_SIDE || blockH > MAX_SIDE)
+      throw new TransferkitError(`blocks of ${blockW}×${blockH} pixels; the file is damaged`);
+    const sampleBits = Math.max(...bits) * bands;
+    if ((blockW * blockH * sampleBits) / 8 > MAX_BLOCK_BYTES)
+      throw new TransferkitError(`a strip or tile decodes to more than ${MAX_BLOCK_BYTES / 2 ** 20} MB; re-save it tiled (gdal_translate -co TILED=YES)`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A deflated strip or tile inflated to at most the bytes its block can hold (`limit`): a stream that inflates
+ * further is refused as soon as it passes the limit, so a small file cannot inflate to gigabytes.
+ */
+export function boundedInflate(buffer: ArrayBufferLike, limit: number): ArrayBuffer {
+  try {
+    const out = inflateSync(Buffer.from(buffer as ArrayBuffer), { maxOutputLength: Math.max(1, limit), finishFlush: zlib.Z_SYNC_FLUSH });
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new TransferkitError(`a deflated strip inflates past the ${limit} bytes its block holds (a decompression bomb?)`);
+    throw new TransferkitError(`a deflated strip is damaged (${(err as Error).message})`);
+  }
+}

@@ -1,0 +1,38 @@
+// Loaded with `node --import` into each fuzz case's CLI process: records every path the process opens or lists
+// through node:fs (h5wasm and the zip and TIFF readers go through it too) and its peak RSS, written at exit to
+// $FUZZ_OPEN_LOG, so the harness can say whether anything outside the named inputs was read.
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import path from 'node:path';
+
+const logFile = process.env.FUZZ_OPEN_LOG;
+const { writeFileSync } = fs;
+const opened = new Set<string>();
+
+function note(p: unknown): void {
+  if (typeof p === 'string') opened.add(path.resolve(p));
+  else if (p instanceof URL) opened.add(p.pathname);
+  else if (Buffer.isBuffer(p)) opened.add(path.resolve(p.toString()));
+}
+
+type Fn = (...args: unknown[]) => unknown;
+function wrap(target: Record<string, unknown>, names: string[]): void {
+  for (const name of names) {
+    const original = target[name] as Fn | undefined;
+    if (typeof original !== 'function') continue;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      note(args[0]);
+      return original.apply(this, args);
+    };
+  }
+}
+
+if (logFile) {
+  const names = ['open', 'openSync', 'readFile', 'readFileSync', 'createReadStream', 'readdir', 'readdirSync', 'opendir', 'opendirSync'];
+  wrap(fs as unknown as Record<string, unknown>, names);
+  wrap(fs.promises as unknown as Record<string, unknown>, ['open', 'readFile', 'readdir', 'opendir']);
+  syncBuiltinESMExports();
+  process.on('exit', () => {
+    writeFileSync(logFile, JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, opened: [...opened] }));
+  });
+}
