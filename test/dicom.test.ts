@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { createDeflateRaw } from 'node:zlib';
 import { decodeImage } from '../src/data/decode.js';
 import { applyWindow, chooseWindow, dicomToDisplay, parseWindow, readDicom } from '../src/data/dicom.js';
 import { listImageFiles } from '../src/data/folders.js';
@@ -11,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildBandBase } from '../src/applications/bands.js';
 import { getApplication } from '../src/applications/index.js';
 import { initBackend } from '../src/engine/backend.js';
-import { MOBILENET_H5, cli, needsShared, tempDir, TINY_BASE } from './helpers.js';
+import { MOBILENET_H5, cli, needsShared, readNpy, tempDir, TINY_BASE } from './helpers.js';
 
 const GOOD = path.join(DICOM_FIXTURES, 'good');
 const BAD = path.join(DICOM_FIXTURES, 'bad');
@@ -19,20 +21,6 @@ const good = (name: string) => path.join(GOOD, name);
 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 const meanDiff = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
-
-/** A .npy file's float32 values and shape. */
-function readNpy(file: string): { shape: number[]; data: Float32Array } {
-  const buf = readFileSync(file);
-  const headerLen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + headerLen);
-  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  const body = buf.subarray(10 + headerLen);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
-}
 
 describe('DICOM corpus (test/fixtures/dicom, made by make-fixtures.mjs with dcmtk and gdcm)', () => {
   test('at least 12 variants and 6 bad files are committed', () => {
@@ -93,7 +81,7 @@ describe('DICOM corpus (test/fixtures/dicom, made by make-fixtures.mjs with dcmt
       'unsupported-syntax.dcm': /transfer syntax 1\.2\.840\.10008\.1\.2\.4\.100 is not supported/,
       DICOMDIR: /a DICOMDIR/,
       'report-sr.dcm': /structured report/,
-      'not-dicom.dcm': /DICM prefix not found/,
+      'not-dicom.dcm': /no DICM preamble/,
       'empty.dcm': /not a readable DICOM file/,
     };
     for (const [name, reason] of Object.entries(reasons)) await assert.rejects(readDicom(path.join(BAD, name)), reason, name);
@@ -109,6 +97,65 @@ describe('DICOM corpus (test/fixtures/dicom, made by make-fixtures.mjs with dcmt
     assert.equal(b.items.length, 1);
     assert.equal(b.skipped.length, 7);
     assert.ok(b.skipped.every((s) => s.reason.startsWith('cannot decode: ')));
+  });
+});
+
+/** A Part 10 file: preamble, a meta header holding only the transfer syntax, then `body`. */
+function part10(syntax: string, body: Uint8Array): Buffer {
+  const uid = Buffer.from(syntax.length % 2 ? `${syntax}\0` : syntax, 'latin1');
+  const element = Buffer.alloc(8);
+  element.writeUInt16LE(0x0002, 0);
+  element.writeUInt16LE(0x0010, 2);
+  element.write('UI', 4, 'latin1');
+  element.writeUInt16LE(uid.length, 6);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), element, uid, body]);
+}
+
+describe('hostile DICOM', () => {
+  test('a deflated data set that inflates past 256 MiB is refused before it is held; a corrupt one in one line', async () => {
+    const dir = tempDir();
+    const deflater = createDeflateRaw({ level: 9 });
+    const chunks: Buffer[] = [];
+    deflater.on('data', (c: Buffer) => chunks.push(c));
+    const zeros = Buffer.alloc(16 * 2 ** 20);
+    for (let i = 0; i < 20; i++) if (!deflater.write(zeros)) await once(deflater, 'drain');
+    deflater.end();
+    await once(deflater, 'end');
+    const bomb = path.join(dir, 'bomb.dcm');
+    writeFileSync(bomb, part10('1.2.840.10008.1.2.1.99', Buffer.concat(chunks)));
+    assert.ok(statSync(bomb).size < 2 ** 20, 'a small file');
+    await assert.rejects(readDicom(bomb), /^Error: not a readable DICOM file \(the deflated data set inflates to more than 256 MiB\)$/);
+    const corrupt = path.join(dir, 'corrupt.dcm');
+    writeFileSync(corrupt, part10('1.2.840.10008.1.2.1.99', Buffer.from('not a deflate stream at all')));
+    await assert.rejects(readDicom(corrupt), /^Error: not a readable DICOM file \(the deflated data set is corrupt\)$/);
+  });
+
+  test('absurd Rows × Columns in a compressed file is refused before anything is allocated', async () => {
+    const dir = tempDir();
+    const el = (group: number, elem: number, vr: string, value: Buffer) => {
+      const h = Buffer.alloc(8);
+      h.writeUInt16LE(group, 0);
+      h.writeUInt16LE(elem, 2);
+      h.write(vr, 4, 'latin1');
+      h.writeUInt16LE(value.length, 6);
+      return Buffer.concat([h, value]);
+    };
+    const us = (v: number) => Buffer.from(Uint16Array.of(v).buffer);
+    const pixels = Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    const item = (data: number[]) => Buffer.concat([Buffer.from([0xfe, 0xff, 0x00, 0xe0]), Buffer.from(Uint32Array.of(data.length).buffer), Buffer.from(data)]);
+    const body = Buffer.concat([
+      el(0x28, 0x02, 'US', us(1)),
+      el(0x28, 0x10, 'US', us(65535)),
+      el(0x28, 0x11, 'US', us(65535)),
+      el(0x28, 0x100, 'US', us(16)),
+      pixels,
+      item([]),
+      item([1, 2, 3, 4]),
+      Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]),
+    ]);
+    const file = path.join(dir, 'huge.dcm');
+    writeFileSync(file, part10('1.2.840.10008.1.2.5', body));
+    await assert.rejects(readDicom(file), /a 65535×65535×1 frame is larger than transferkit reads/);
   });
 });
 

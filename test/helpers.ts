@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scratchDir } from '../src/util/fs.js';
@@ -105,4 +105,18 @@ export async function makeRasterFolder(dir: string, options: { classes?: string[
     }
   }
   return dir;
+}
+
+/** A .npy file's float32 values and shape. */
+export function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const buf = readFileSync(file);
+  const headerLen = buf.readUInt16LE(8);
+  const header = buf.toString('latin1', 10, 10 + headerLen);
+  const shape = (/'shape': \(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  const body = buf.subarray(10 + headerLen);
+  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
 }

@@ -10,7 +10,7 @@ import { addHead, applications, initBackend, loadModel, saveModel, type ModelMet
 import { readKerasModel } from '../src/keras/read.js';
 import { writeKerasModel } from '../src/keras/write.js';
 import { openKerasWeights, writeKerasWeights } from '../src/weights/h5.js';
-import { CIFAR_DIR, SEED_HEAD, SHARED, cli, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, ROOT, SEED_HEAD, SHARED, cli, needsShared, tempDir } from './helpers.js';
 
 before(async () => {
   await initBackend();
@@ -493,14 +493,17 @@ describe('damaged files and unknown layers: one-line errors naming what is wrong
   });
 });
 
-/** The Python that has Keras 3 (TRANSFERKIT_KERAS_PYTHON, else python3), or null with a notice. */
+/** The Python that has Keras 3 (TRANSFERKIT_KERAS_PYTHON, else .ci/run's .venv-keras, else python3), or null with a notice. */
 function kerasPython(): string | null {
-  const python = process.env.TRANSFERKIT_KERAS_PYTHON ?? 'python3';
+  const venv = path.join(ROOT, '.venv-keras', 'bin', 'python');
+  const python = process.env.TRANSFERKIT_KERAS_PYTHON ?? (existsSync(venv) ? venv : 'python3');
   const r = spawnSync(python, ['-c', 'import os; os.environ.setdefault("KERAS_BACKEND", "jax"); import keras, h5py; print(keras.__version__)'], {
     encoding: 'utf8',
   });
   if (r.status === 0 && /^3\./.test(r.stdout.trim())) return python;
-  process.stderr.write(`NOTICE: no Python with Keras 3 (set TRANSFERKIT_KERAS_PYTHON): the check that Keras loads transferkit's files is skipped\n`);
+  process.stderr.write(
+    `NOTICE: no Python with Keras 3 (.ci/run makes .venv-keras; or set TRANSFERKIT_KERAS_PYTHON): the checks between Keras's files and transferkit's are skipped\n`,
+  );
   return null;
 }
 
@@ -534,4 +537,35 @@ print(json.dumps({f: np.asarray(keras.saving.load_model(os.path.join(d, f), comp
       assert.ok(existsSync(path.join(dir, 'm.keras')));
     });
   }
+});
+
+describe('transferkit loads the files Keras writes', { skip: PYTHON === null ? 'no Python with Keras 3' : false }, () => {
+  test("ConvNeXtTiny's Keras 3 .weights.h5 (nested Sequentials, Conv2D(groups=C)) loads by path and gives Keras's outputs", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'convnext_tiny_notop.weights.h5');
+    const script = `
+import os, sys; os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras, numpy as np
+d = sys.argv[1]
+m = keras.applications.ConvNeXtTiny(weights=None, include_top=False, input_shape=(32, 32, 3))
+m.save_weights(os.path.join(d, "convnext_tiny_notop.weights.h5"))
+x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("<f4")
+x.tofile(os.path.join(d, "x.bin"))
+np.asarray(m.predict(x, verbose=0), dtype="<f4").tofile(os.path.join(d, "y.bin"))`;
+    const r = spawnSync(PYTHON as string, ['-c', script, dir], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    const f32 = (name: string) => {
+      const b = readFileSync(path.join(dir, name));
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    };
+    const model = await applications.getApplication('convnext_tiny').build({ weights: file, includeTop: false, inputShape: [32, 32, 3] });
+    const y = (model.predict(tf.tensor(f32('x.bin'), [2, 32, 32, 3])) as tf.Tensor).dataSync();
+    model.dispose();
+    const expected = f32('y.bin');
+    assert.equal(y.length, expected.length);
+    assert.ok(maxDiff(y, expected) < 1e-4, `max difference ${maxDiff(y, expected)}`);
+    // The CLI names the file by path as well.
+    const summary = cli(['summary', 'convnext_tiny', '--no-top', '--weights', file, '--input-shape', '32,32,3', '--json']);
+    assert.equal(summary.code, 0, summary.stderr);
+  });
 });

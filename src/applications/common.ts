@@ -3,6 +3,7 @@ import { tfl } from '../tfjs.js';
 import type { PreprocessMode } from '../data/preprocess.js';
 import { TransferkitError } from '../errors.js';
 import { loadApplicationWeights } from '../weights/apply.js';
+import type { KerasLayout } from '../weights/load.js';
 import type { WeightsEntry } from '../weights/remote.js';
 import { LayerNamer } from '../util/names.js';
 import { type ApplicationArgs, type InputRules, type ResolvedArgs, resolveApplicationArgs } from './inputs.js';
@@ -23,6 +24,8 @@ export interface ApplicationSpec extends InputRules {
   blockNamedAtEnd?: boolean;
   /** Whether the builder takes a width multiplier `alpha` (the MobileNets). */
   takesAlpha?: boolean;
+  /** Where Keras 3 builds the family otherwise (nested Sequentials, other classes): its `.weights.h5` paths. */
+  kerasLayout?: KerasLayout;
 }
 
 /** What transferkit remembers about a model built by `applications.*`. */
@@ -80,7 +83,7 @@ export async function buildApplication(
   }
   const model = tfl.model({ inputs: input, outputs: output, name: hooks.modelName?.(args) ?? spec.id });
   infos.set(model, { spec, args });
-  await loadApplicationWeights(model, spec.name, spec.weights, args, variant);
+  await loadApplicationWeights(model, spec.name, spec.weights, args, variant, spec.kerasLayout);
   return model;
 }
 

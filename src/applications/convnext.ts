@@ -5,7 +5,7 @@
 // Two differences from Keras's graph, both without effect on the values: Keras wraps the stem and each
 // downsampling pair in a nested `Sequential` (`convnext_tiny_stem`, `…_downsampling_block_0`); here their
 // layers sit in the main graph under the same names (a Keras 2 .h5 file's nested groups are read per inner
-// layer). Keras's depthwise convolution is `Conv2D(groups=C)`, kernel (7, 7, 1, C); here a DepthwiseConv2D
+// layer, a Keras 3 .weights.h5 file's `layers/sequential_k/layers/…` paths through `kerasLayout`). Keras's depthwise convolution is `Conv2D(groups=C)`, kernel (7, 7, 1, C); here a DepthwiseConv2D
 // with bias, kernel (7, 7, C, 1) — the same numbers in the same memory order.
 import { tfl } from '../tfjs.js';
 import { KERAS_APPLICATIONS_URL, type WeightsEntry } from '../weights/remote.js';
@@ -92,6 +92,14 @@ function blockOf(id: string): ApplicationSpec['blockOf'] {
   };
 }
 
+/** Keras's Sequential stem and `downsampling_block_N`s, and its `Conv2D(groups=C)` for the depthwise convolutions. */
+function kerasLayout(id: string): ApplicationSpec['kerasLayout'] {
+  return {
+    nestedIn: (n) => /^(stem|downsampling)_/.exec(n.slice(id.length + 1)) && blockOf(id)(n),
+    kerasClass: (layer) => (layer.getClassName() === 'DepthwiseConv2D' ? 'Conv2D' : undefined),
+  };
+}
+
 const spec = (size: Size): ApplicationSpec => {
   const id = `convnext_${size}`;
   return {
@@ -103,6 +111,7 @@ const spec = (size: Size): ApplicationSpec => {
     preprocessing: 'none',
     weights: weights(id, CONFIGS[size]),
     blockOf: blockOf(id),
+    kerasLayout: kerasLayout(id),
   };
 };
 

@@ -10,12 +10,15 @@ export interface FrameLayout {
   samples: number;
   bitsAllocated: number;
   signed: boolean;
+  /** PhotometricInterpretation: RGB JPEG baseline frames hold RGB components unless an Adobe marker says not. */
+  photometric?: string;
 }
 
 /** Transfer syntax UIDs transferkit decodes, by codec. */
 export const SYNTAXES: Record<string, 'raw' | 'raw-be' | 'rle' | 'jpeg-lossless' | 'jpeg' | 'jpeg-ls' | 'j2k'> = {
   '1.2.840.10008.1.2': 'raw',
   '1.2.840.10008.1.2.1': 'raw',
+  '1.2.840.10008.1.2.1.99': 'raw', // deflated: the data set is inflated when parsed
   '1.2.840.10008.1.2.2': 'raw-be',
   '1.2.840.10008.1.2.5': 'rle',
   '1.2.840.10008.1.2.4.57': 'jpeg-lossless',
@@ -77,11 +80,36 @@ const WASM = {
   j2k: ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder'],
 } as const;
 
+/** An APP14 "Adobe" segment saying the three components are not colour-transformed (transform 0). */
+const ADOBE_RGB = Uint8Array.of(0xff, 0xee, 0, 14, 0x41, 0x64, 0x6f, 0x62, 0x65, 0, 100, 0, 0, 0, 0, 0);
+
+/**
+ * A JPEG whose PhotometricInterpretation is RGB holds RGB components (PS3.5 8.2.1), but libjpeg takes three
+ * components for YCbCr unless an Adobe marker says otherwise (and always under a JFIF marker). Without a complete
+ * Adobe marker, the frame's JFIF and short Adobe segments are replaced by one with transform 0 (as pydicom does).
+ */
+function untransformedRgb(jpeg: Uint8Array): Uint8Array {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return jpeg;
+  const kept: Uint8Array[] = [];
+  let at = 2;
+  // APPn segments sit before the frame header; stop at the first other marker.
+  while (at + 4 <= jpeg.length && jpeg[at] === 0xff && jpeg[at + 1] >= 0xe0 && jpeg[at + 1] <= 0xef) {
+    const end = at + 2 + ((jpeg[at + 2] << 8) | jpeg[at + 3]);
+    const segment = jpeg.subarray(at, end);
+    const adobe = segment[1] === 0xee && String.fromCharCode(...segment.subarray(4, 9)) === 'Adobe';
+    if (adobe && segment.length >= 16) return jpeg; // a complete Adobe marker: its transform flag decides
+    if (!adobe && segment[1] !== 0xe0) kept.push(segment);
+    at = end;
+  }
+  return Buffer.concat([jpeg.subarray(0, 2), ADOBE_RGB, ...kept, jpeg.subarray(at)]);
+}
+
 /**
  * One compressed frame to interleaved little-endian samples of `bitsAllocated` bits. JPEG baseline comes back
  * as RGB when it held colour (libjpeg-turbo converts YCbCr).
  */
-export async function decodeCompressed(codec: 'rle' | 'jpeg-lossless' | 'jpeg' | 'jpeg-ls' | 'j2k', data: Uint8Array, f: FrameLayout): Promise<Uint8Array> {
+export async function decodeCompressed(codec: 'rle' | 'jpeg-lossless' | 'jpeg' | 'jpeg-ls' | 'j2k', frame: Uint8Array, f: FrameLayout): Promise<Uint8Array> {
+  let data = frame;
   if (codec === 'rle') return decodeRle(data, f);
   if (codec === 'jpeg-lossless') {
     const { Decoder } = require('jpeg-lossless-decoder-js') as {
@@ -91,6 +119,7 @@ export async function decodeCompressed(codec: 'rle' | 'jpeg-lossless' | 'jpeg' |
     const out = new Decoder().decode(copy.buffer, 0, copy.length, f.bitsAllocated / 8);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
+  if (codec === 'jpeg' && f.samples === 3 && f.photometric === 'RGB') data = untransformedRgb(data);
   const [pkg, cls] = WASM[codec];
   const m = await wasm(pkg);
   const d = new m[cls]();

@@ -2,9 +2,10 @@
 // transfer syntax, the Modality LUT applied in float (no 8-bit round trip), then a VOI window to 0–255.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import dicomParser from 'dicom-parser';
+import type dicomParser from 'dicom-parser';
 import { TransferkitError } from '../errors.js';
 import { SYNTAXES, decodeCompressed } from './dicom-codecs.js';
+import { encapsulatedFrame, parseDicomBytes } from './dicom-parse.js';
 
 export interface DicomWindow {
   center: number;
@@ -70,45 +71,123 @@ export async function isDicomFile(file: string): Promise<boolean> {
   }
 }
 
-/** The stored values of one frame as signed or unsigned integers of BitsStored bits. */
-function storedValues(bytes: Uint8Array, n: number, bitsAllocated: number, bitsStored: number, signed: boolean, bigEndian: boolean): Float64Array {
+/** Stored values this large are refused before anything is allocated (8192×8192×1 is the most a frame may hold). */
+const MAX_VALUES = 2 ** 26;
+
+/**
+ * The stored values of one frame as signed or unsigned integers of BitsStored bits. BitsAllocated 1 is packed
+ * least significant bit first, from bit `bitOffset` of `bytes` (frames of such images need not start on a byte).
+ */
+function storedValues(
+  bytes: Uint8Array,
+  n: number,
+  f: { bitsAllocated: number; bitsStored: number; signed: boolean },
+  bigEndian: boolean,
+  bitOffset = 0,
+): Float64Array {
   const out = new Float64Array(n);
-  if (bitsAllocated === 8) {
-    for (let i = 0; i < n; i++) out[i] = bytes[i];
-  } else if (bitsAllocated === 16) {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < n; i++) out[i] = v.getUint16(2 * i, !bigEndian);
-  } else if (bitsAllocated === 32) {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < n; i++) out[i] = v.getUint32(4 * i, !bigEndian);
-  } else throw new Error(`BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`);
-  const mask = 2 ** bitsStored;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (f.bitsAllocated === 1) {
+    for (let i = 0; i < n; i++) out[i] = (bytes[(bitOffset + i) >> 3] >> ((bitOffset + i) & 7)) & 1;
+    return out;
+  }
+  if (f.bitsAllocated === 8) for (let i = 0; i < n; i++) out[i] = bytes[i];
+  else if (f.bitsAllocated === 16) for (let i = 0; i < n; i++) out[i] = v.getUint16(2 * i, !bigEndian);
+  else for (let i = 0; i < n; i++) out[i] = v.getUint32(4 * i, !bigEndian);
+  const mask = 2 ** f.bitsStored;
   for (let i = 0; i < n; i++) {
     const u = out[i] % mask;
-    out[i] = signed && u >= mask / 2 ? u - mask : u;
+    out[i] = f.signed && u >= mask / 2 ? u - mask : u;
   }
   return out;
 }
 
-/** YCbCr (full range, PS3.3 C.7.6.3.1.2) to RGB, in place, interleaved. */
+// The inverse of PS3.3 C.7.6.3.1.2's RGB → YCbCr (Kr 0.299, Kb 0.114), exact rather than rounded to 6 places.
+const [CR_R, CB_G, CR_G, CB_B] = [1.402, (-0.114 * 1.772) / 0.587, (-0.299 * 1.402) / 0.587, 1.772];
+
+/** YCbCr (full range) to RGB, in place, interleaved. */
 function ybrToRgb(x: Float64Array): void {
   for (let i = 0; i < x.length; i += 3) {
     const [y, cb, cr] = [x[i], x[i + 1] - 128, x[i + 2] - 128];
-    x[i] = y + 1.402 * cr;
-    x[i + 1] = y - 0.344136 * cb - 0.714136 * cr;
-    x[i + 2] = y + 1.772 * cb;
+    x[i] = y + CR_R * cr;
+    x[i + 1] = y + CB_G * cb + CR_G * cr;
+    x[i + 2] = y + CB_B * cb;
   }
 }
 
-/** Uncompressed YBR_FULL_422: Y1 Y2 Cb Cr per pair of pixels, to full YBR. */
-function expand422(bytes: Uint8Array, n: number): Uint8Array {
-  const out = new Uint8Array(n * 3);
-  for (let p = 0; p < n; p += 2) {
-    const [y1, y2, cb, cr] = bytes.subarray(p * 2, p * 2 + 4);
-    out.set([y1, cb, cr], p * 3);
-    if (p + 1 < n) out.set([y2, cb, cr], p * 3 + 3);
+/** Uncompressed YBR_FULL_422 (PS3.3 C.7.6.3.1.2): Y0 Y1 Cb Cr per pair of pixels, to Y Cb Cr per pixel. */
+function expand422(x: Float64Array, pixels: number): Float64Array {
+  const out = new Float64Array(pixels * 3);
+  for (let p = 0; p < pixels; p += 2) {
+    const [y0, y1, cb, cr] = x.subarray(p * 2, p * 2 + 4);
+    out.set([y0, cb, cr], p * 3);
+    if (p + 1 < pixels) out.set([y1, cb, cr], p * 3 + 3);
   }
   return out;
+}
+
+interface Layout {
+  rows: number;
+  columns: number;
+  samples: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  signed: boolean;
+  planar: boolean;
+  frames: number;
+  photometric: string;
+}
+
+/** The Image Pixel module's attributes, checked before anything is decoded or allocated. */
+function pixelLayout(ds: dicomParser.DataSet, file: string, frame: number): Layout {
+  const samples = ds.uint16('x00280002') ?? 1;
+  const bitsAllocated = ds.uint16('x00280100') ?? 16;
+  const l: Layout = {
+    rows: ds.uint16('x00280010') ?? 0,
+    columns: ds.uint16('x00280011') ?? 0,
+    samples,
+    bitsAllocated,
+    bitsStored: ds.uint16('x00280101') ?? bitsAllocated,
+    signed: ds.uint16('x00280103') === 1,
+    planar: ds.uint16('x00280006') === 1,
+    frames: Math.max(1, ds.intString('x00280008') || 1),
+    photometric: (ds.string('x00280004') ?? (samples === 3 ? 'RGB' : 'MONOCHROME2')).trim().toUpperCase(),
+  };
+  if (!l.rows || !l.columns) throw new Error('no Rows/Columns');
+  if (samples !== 1 && samples !== 3) throw new Error(`${samples} samples per pixel (1 or 3 expected)`);
+  if (![1, 8, 16, 32].includes(bitsAllocated)) throw new Error(`BitsAllocated ${bitsAllocated} is not supported (1, 8, 16 or 32)`);
+  if (l.bitsStored < 1 || l.bitsStored > bitsAllocated) throw new Error(`BitsStored ${l.bitsStored} does not fit BitsAllocated ${bitsAllocated}`);
+  if (l.photometric === 'PALETTE COLOR') throw new Error('PALETTE COLOR images are not supported');
+  if (l.rows * l.columns * samples > MAX_VALUES)
+    throw new Error(`a ${l.rows}×${l.columns}×${samples} frame is larger than transferkit reads (${MAX_VALUES} values)`);
+  if (frame < 0 || frame >= l.frames) throw new TransferkitError(`${file}: frame ${frame + 1} asked for, the file has ${l.frames}`);
+  return l;
+}
+
+/** One uncompressed frame's stored values, interleaved; YBR_FULL_422 expanded to three samples per pixel. */
+function rawFrame(ds: dicomParser.DataSet, pixelData: dicomParser.Element, l: Layout, frame: number, bigEndian: boolean): Float64Array {
+  const pixels = l.rows * l.columns;
+  // YBR_FULL_422 holds two samples per pixel (PS3.3 C.7.6.3.1.2); BitsAllocated 1 is packed across frame bounds.
+  const stored = l.samples === 3 && l.photometric === 'YBR_FULL_422' ? pixels * 2 : pixels * l.samples;
+  const bits = stored * l.bitsAllocated;
+  const firstBit = frame * bits;
+  const start = pixelData.dataOffset + Math.floor(firstBit / 8);
+  const size = Math.ceil(((firstBit % 8) + bits) / 8);
+  const available = Math.min(pixelData.length, ds.byteArray.length - pixelData.dataOffset);
+  const needed = Math.ceil((l.frames * bits) / 8);
+  if (available < needed)
+    throw new Error(
+      `truncated: pixel data holds ${available} bytes, ${l.frames} frame(s) of ${l.rows}×${l.columns}×${l.samples} ${l.photometric} at ${l.bitsAllocated} bits need ${needed}`,
+    );
+  const bytes = ds.byteArray.subarray(start, start + size);
+  const v = storedValues(bytes, stored, l, bigEndian, firstBit % 8);
+  if (stored !== pixels * l.samples) return expand422(v, pixels);
+  if (l.samples === 3 && l.planar) {
+    const inter = new Float64Array(v.length);
+    for (let p = 0; p < pixels; p++) for (let c = 0; c < 3; c++) inter[p * 3 + c] = v[c * pixels + p];
+    return inter;
+  }
+  return v;
 }
 
 /**
@@ -117,83 +196,44 @@ function expand422(bytes: Uint8Array, n: number): Uint8Array {
  */
 export async function readDicom(file: string, frame = 0): Promise<DicomImage> {
   const buf = await fsp.readFile(file);
-  let ds;
-  try {
-    ds = dicomParser.parseDicom(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
-  } catch (err) {
-    const msg = typeof err === 'string' ? err : ((err as { exception?: string }).exception ?? (err as Error).message ?? String(err));
-    throw new Error(`not a readable DICOM file (${msg.replace(/^dicomParser\.\w+: /, '')})`);
-  }
+  const { ds, syntax: declared } = parseDicomBytes(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
   const sopClass = (ds.string('x00020002') ?? ds.string('x00080016') ?? '').trim();
   if (sopClass === DICOMDIR || ds.elements.x00041220) throw new Error('a DICOMDIR (an index of other files), not an image');
   if (sopClass.startsWith(SR_PREFIX)) throw new Error('a structured report (SR), not an image');
   const pixelData = ds.elements.x7fe00010 ?? ds.elements.x7fe00008;
   if (!pixelData) throw new Error('no pixel data (7FE0,0010)');
-  const syntax = (ds.string('x00020010') ?? '1.2.840.10008.1.2').trim();
+  const syntax = declared || '1.2.840.10008.1.2';
   const codec = SYNTAXES[syntax];
-  if (!codec) throw new Error(`transfer syntax ${syntax} is not supported (uncompressed, RLE, JPEG baseline/lossless, JPEG-LS and JPEG 2000 are)`);
-  const rows = ds.uint16('x00280010');
-  const columns = ds.uint16('x00280011');
-  const samples = ds.uint16('x00280002') ?? 1;
-  const bitsAllocated = ds.uint16('x00280100') ?? 16;
-  const bitsStored = ds.uint16('x00280101') ?? bitsAllocated;
-  const signed = ds.uint16('x00280103') === 1;
-  const planar = ds.uint16('x00280006') === 1;
-  const frames = Math.max(1, ds.intString('x00280008') ?? 1);
-  const photometric = (ds.string('x00280004') ?? (samples === 3 ? 'RGB' : 'MONOCHROME2')).trim().toUpperCase();
-  if (!rows || !columns) throw new Error('no Rows/Columns');
-  if (samples !== 1 && samples !== 3) throw new Error(`${samples} samples per pixel (1 or 3 expected)`);
-  if (photometric === 'PALETTE COLOR') throw new Error('PALETTE COLOR images are not supported');
-  if (frame < 0 || frame >= frames) throw new TransferkitError(`${file}: frame ${frame + 1} asked for, the file has ${frames}`);
-  const n = rows * columns * samples;
-  const layout = { rows, columns, samples, bitsAllocated, signed };
-  let bytes: Uint8Array;
+  if (!codec) throw new Error(`transfer syntax ${syntax} is not supported (uncompressed, deflated, RLE, JPEG baseline/lossless, JPEG-LS and JPEG 2000 are)`);
+  const l = pixelLayout(ds, file, frame);
+  const n = l.rows * l.columns * l.samples;
+  let v: Float64Array;
   let colourDone = false;
-  if (codec === 'raw' || codec === 'raw-be') {
-    const size = (n * bitsAllocated) / 8;
-    const start = pixelData.dataOffset + frame * size;
-    if (pixelData.length < frames * size || start + size > buf.length)
-      throw new Error(
-        `truncated: pixel data holds ${Math.min(pixelData.length, buf.length - pixelData.dataOffset)} bytes, ${frames} frame(s) of ${rows}×${columns}×${samples} at ${bitsAllocated} bits need ${frames * size}`,
-      );
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset + start, size);
-    if (photometric === 'YBR_FULL_422' && bitsAllocated === 8)
-      bytes = expand422(new Uint8Array(buf.buffer, buf.byteOffset + pixelData.dataOffset + frame * (rows * columns * 2), rows * columns * 2), rows * columns);
-  } else {
-    if (!pixelData.encapsulatedPixelData) throw new Error(`transfer syntax ${syntax} needs encapsulated pixel data`);
-    const fragments = pixelData.fragments ?? [];
-    if (!fragments.length) throw new Error('no pixel data fragments');
-    const data: Uint8Array =
-      frames === 1
-        ? dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixelData, 0, fragments.length)
-        : pixelData.basicOffsetTable?.length
-          ? dicomParser.readEncapsulatedImageFrame(ds, pixelData, frame)
-          : dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixelData, frame, 1);
+  if (codec === 'raw' || codec === 'raw-be') v = rawFrame(ds, pixelData, l, frame, codec === 'raw-be');
+  else {
+    if (l.bitsAllocated === 1) throw new Error(`BitsAllocated 1 with ${codec} compression is not supported`);
+    const data = encapsulatedFrame(ds, pixelData, frame, l.frames);
+    let bytes: Uint8Array;
     try {
-      bytes = await decodeCompressed(codec, data, layout);
+      bytes = await decodeCompressed(codec, data, l);
     } catch (err) {
       throw new Error(`cannot decode the ${codec} pixel data (${(err as Error).message ?? err})`);
     }
-    if (bytes.length < (n * bitsAllocated) / 8) throw new Error(`the ${codec} frame decoded to ${bytes.length} bytes, ${(n * bitsAllocated) / 8} expected`);
+    if (bytes.length < (n * l.bitsAllocated) / 8) throw new Error(`the ${codec} frame decoded to ${bytes.length} bytes, ${(n * l.bitsAllocated) / 8} expected`);
+    v = storedValues(bytes, n, l, false);
     // libjpeg-turbo and OpenJPEG return RGB for colour; RLE and JPEG-LS keep the photometric interpretation.
     colourDone = codec === 'jpeg' || codec === 'j2k';
   }
-  let v = storedValues(bytes, n, bitsAllocated, bitsStored, signed, codec === 'raw-be');
-  if (samples === 3 && planar && (codec === 'raw' || codec === 'raw-be')) {
-    const plane = rows * columns;
-    const inter = new Float64Array(n);
-    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) inter[p * 3 + c] = v[c * plane + p];
-    v = inter;
-  }
-  if (samples === 3 && !colourDone && photometric.startsWith('YBR_FULL')) ybrToRgb(v);
+  if (l.samples === 3 && !colourDone && l.photometric.startsWith('YBR_FULL')) ybrToRgb(v);
   const slope = ds.floatString('x00281053') ?? 1;
   const intercept = ds.floatString('x00281052') ?? 0;
   const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) values[i] = samples === 1 ? v[i] * slope + intercept : v[i];
+  for (let i = 0; i < n; i++) values[i] = l.samples === 1 ? v[i] * slope + intercept : v[i];
   const centers = (ds.string('x00281050') ?? '').split('\\').map(Number);
   const widths = (ds.string('x00281051') ?? '').split('\\').map(Number);
   const windows = centers.map((center, i) => ({ center, width: widths[i] })).filter((w) => Number.isFinite(w.center) && w.width >= 1 && ds.string('x00281050'));
-  return { rows, columns, channels: samples as 1 | 3, values, photometric, inverted: photometric === 'MONOCHROME1', windows, bitsStored, frames };
+  const { rows, columns, photometric, bitsStored, frames } = l;
+  return { rows, columns, channels: l.samples as 1 | 3, values, photometric, inverted: photometric === 'MONOCHROME1', windows, bitsStored, frames };
 }
 
 /**

@@ -3,7 +3,7 @@
 import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import type { EngineName, Predictor } from './predictor.js';
-import { createSession, loadOrt } from './ort-runtime.js';
+import { createSession, loadOrt, ortReason } from './ort-runtime.js';
 
 export interface GraphPredictorOptions {
   /** The image shape of one input (H, W, C). */
@@ -21,7 +21,7 @@ export async function graphPredictor(onnx: Uint8Array, o: GraphPredictorOptions)
   try {
     session = await createSession(ort, onnx);
   } catch (err) {
-    throw new TransferkitError(`ONNX Runtime rejected ${o.label}: ${(err as Error).message.split('\n')[0]}`);
+    throw new TransferkitError(`ONNX Runtime rejected ${o.label}: ${ortReason(err)}`);
   }
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
@@ -37,7 +37,12 @@ export async function graphPredictor(onnx: Uint8Array, o: GraphPredictorOptions)
     probe = await run(new Float32Array(2 * per), 2);
   } catch {
     // Exported with a fixed batch of one: run image by image.
-    probe = await run(new Float32Array(per), 1);
+    try {
+      probe = await run(new Float32Array(per), 1);
+    } catch (err) {
+      await session.release();
+      throw new TransferkitError(`${o.label} does not run on a blank ${o.imageShape.join('×')} image: ${ortReason(err)}`);
+    }
     fixedBatch = true;
   }
   const rowShape = probe.dims.slice(1);

@@ -5,7 +5,7 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import type { StepGraph, StepWeight } from './onnx/step.js';
 import { stepSize } from './optimizers.js';
-import { type Ort, createSession, loadOrt } from './ort-runtime.js';
+import { type Ort, createSession, loadOrt, ortReason } from './ort-runtime.js';
 import type { StepResult, Trainer, TrainerOptions } from './training.js';
 
 export type TrainableStep = StepGraph & { params: StepWeight[] };
@@ -17,7 +17,7 @@ export async function openStepSession(onnx: Uint8Array, what: string): Promise<{
     const session = await createSession(ort, onnx, { intraOpNumThreads: 0, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
     return { ort, session };
   } catch (err) {
-    throw new TransferkitError(`ONNX Runtime rejected ${what}: ${(err as Error).message.split('\n')[0]}`);
+    throw new TransferkitError(`ONNX Runtime rejected ${what}: ${ortReason(err)}`);
   }
 }
 

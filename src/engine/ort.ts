@@ -2,7 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import { type CompileOptions, type CompiledGraph, compileInference } from './onnx/compile.js';
-import { type Ort, createSession, loadOrt } from './ort-runtime.js';
+import { type Ort, createSession, loadOrt, ortReason } from './ort-runtime.js';
 
 /** A compiled model (or prefix) running in ONNX Runtime: float32 NHWC batches in, outputs out. */
 export class OrtPredictor {
@@ -19,7 +19,7 @@ export class OrtPredictor {
     try {
       session = await createSession(ort, graph.onnx);
     } catch (err) {
-      throw new TransferkitError(`ONNX Runtime rejected the graph compiled from ${model.name}: ${(err as Error).message.split('\n')[0]}`);
+      throw new TransferkitError(`ONNX Runtime rejected the graph compiled from ${model.name}: ${ortReason(err)}`);
     }
     return new OrtPredictor(ort, session, graph);
   }

@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { ensureCached } from './cache.js';
-import { loadWeights } from './load.js';
+import { type KerasLayout, loadWeights } from './load.js';
 import type { WeightsEntry } from './remote.js';
 
 /** The published file for a family's variant: top or not, and the variant options (alpha, size, …). */
@@ -19,10 +19,11 @@ export async function loadApplicationWeights(
   entries: WeightsEntry[],
   args: { weights: string | null; includeTop: boolean },
   variant?: Record<string, number>,
+  kerasLayout?: KerasLayout,
 ): Promise<void> {
   if (args.weights === null) return;
   if (args.weights !== 'imagenet') {
-    await loadWeights(model, args.weights);
+    await loadWeights(model, args.weights, { kerasLayout });
     return;
   }
   const entry = selectWeights(entries, args.includeTop, variant);

@@ -20,19 +20,43 @@ function snakeCase(name: string): string {
 const kerasClassName = (layer: Layer) => (layer.getClassName() === 'Model' ? 'Functional' : layer.getClassName());
 
 /**
- * The model's layers that hold weights (every layer with `all`), keyed as a file of `format` keys them: for
- * Keras 3, saving_lib's path `layers/<snake_case class>[_<k>]`, numbered per class within each model.
+ * How Keras 3 itself builds a model that transferkit builds otherwise (keras.applications' ConvNeXt): layers
+ * Keras wraps in a nested `Sequential`, and layers of another Keras class. Its `.weights.h5` paths follow them.
  */
-export function modelLayers(model: tfl.LayersModel, format: KerasWeightsFormat, prefix = '', all = false): Map<string, Layer> {
-  const out = new Map<string, Layer>();
+export interface KerasLayout {
+  /** The Keras Sequential a layer sits in (any name, one per group), or null for the main graph. */
+  nestedIn(layerName: string): string | null;
+  /** Keras's class for a layer, where transferkit uses another one. */
+  kerasClass?(layer: Layer): string | undefined;
+}
+
+/** Keras 3's per-model numbering of layer paths: `layers/<snake_case class>[_<k>]`. */
+function pathNamer(prefix: string): (className: string) => string {
   const used = new Map<string, number>();
+  return (className) => {
+    const base = snakeCase(className);
+    const n = used.get(base);
+    used.set(base, n === undefined ? 0 : n + 1);
+    return `${prefix}layers/${n === undefined ? base : `${base}_${n + 1}`}`;
+  };
+}
+
+/**
+ * The model's layers that hold weights (every layer with `all`), keyed as a file of `format` keys them: for
+ * Keras 3, saving_lib's path `layers/<snake_case class>[_<k>]`, numbered per class within each model (as Keras
+ * would build the model when `layout` says how).
+ */
+export function modelLayers(model: tfl.LayersModel, format: KerasWeightsFormat, prefix = '', all = false, layout?: KerasLayout): Map<string, Layer> {
+  const out = new Map<string, Layer>();
+  const name = pathNamer(prefix);
+  const groups = new Map<string, (className: string) => string>();
   for (const layer of model.layers) {
     let key = layer.name;
     if (format === 'keras3') {
-      const base = snakeCase(kerasClassName(layer));
-      const n = used.get(base);
-      used.set(base, n === undefined ? 0 : n + 1);
-      key = `${prefix}layers/${n === undefined ? base : `${base}_${n + 1}`}`;
+      const group = layout?.nestedIn(layer.name);
+      const className = layout?.kerasClass?.(layer) ?? kerasClassName(layer);
+      if (group && !groups.has(group)) groups.set(group, pathNamer(`${name('Sequential')}/`));
+      key = group ? (groups.get(group) as (c: string) => string)(className) : name(className);
     }
     if (isContainer(layer)) {
       if (all) out.set(key, layer);
@@ -52,6 +76,8 @@ export interface LoadOptions {
   skipMismatch?: boolean;
   /** The name errors give the file (when `file` is a temporary copy, e.g. unpacked from a .keras zip). */
   label?: string;
+  /** How Keras builds this model, for Keras 3 files Keras wrote (transferkit's own follow the model as built). */
+  kerasLayout?: KerasLayout;
 }
 
 export interface LoadReport {
@@ -111,6 +137,12 @@ export async function loadWeights(model: tfl.LayersModel, file: string, options:
     // A .keras file's weights also hold optimizer and metric state; the model's own are under layers/.
     if (stored.format === 'keras3') for (const k of [...stored.layers.keys()]) if (!k.startsWith('layers/')) stored.layers.delete(k);
     let layers = modelLayers(model, stored.format);
+    if (stored.format === 'keras3' && options.kerasLayout) {
+      // A file Keras wrote follows Keras's own build of the model; one transferkit wrote, the model as built.
+      const asKeras = modelLayers(model, 'keras3', '', false, options.kerasLayout);
+      const hits = (m: Map<string, Layer>) => [...stored.layers.keys()].filter((k) => m.has(k)).length;
+      if (hits(asKeras) > hits(layers)) layers = asKeras;
+    }
     if (stored.format === 'keras2') splitNestedGroups(stored.layers, layers);
     let matchedBy: LoadReport['matchedBy'] = 'name';
     const fileKeys = [...stored.layers.keys()];

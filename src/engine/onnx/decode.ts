@@ -4,6 +4,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../../errors.js';
+import { onnxModelProblem } from './validate.js';
 import {
   type AttributeValue,
   DataType,
@@ -360,10 +361,18 @@ export function readOnnxFile(file: string): ModelValue {
 
 /** Decodes the bytes of `file` (read by the caller, who may hash them too). */
 export function decodeOnnxFile(file: string, bytes: Uint8Array): ModelValue {
+  let model: ModelValue;
   try {
-    return decodeModel(bytes, { dir: path.dirname(path.resolve(file)), cache: new Map() });
+    model = decodeModel(bytes, { dir: path.dirname(path.resolve(file)), cache: new Map() });
   } catch (err) {
     if (!(err instanceof ProtoError)) throw err;
     throw new TransferkitError(`${file}: not a readable ONNX model (${err.message}); give a .onnx file exported by torch.onnx, optimum or tf2onnx`);
   }
+  const initializers = new Set(model.graph.initializers.map((t) => t.name));
+  const problem = onnxModelProblem(
+    model,
+    model.graph.inputs.find((i) => !initializers.has(i.name)),
+  );
+  if (problem) throw new TransferkitError(`${file}: not a usable ONNX model (${problem})`);
+  return model;
 }
