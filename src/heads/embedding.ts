@@ -2,7 +2,7 @@
 // (prototype) by cosine similarity, and the linear probe. The same arithmetic runs here (for scoring the
 // validation split and cross-validation) and as the saved model's layers (UnitNormalization, Dense, NeighbourVote).
 import { UsageError } from '../errors.js';
-import { goldenMinimum } from './calibration.js';
+import { goldenMinimum } from '../train/calibration.js';
 import { type FeatureRows, type LinearModel, fitLogistic, linearLogits, softmaxRows } from './linear-probe.js';
 
 export type EmbeddingHead = { kind: 'knn'; k: number } | { kind: 'prototype' } | { kind: 'logistic' };

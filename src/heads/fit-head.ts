@@ -10,7 +10,12 @@ import { type EmbeddingHead, type FittedHead, fitHead, formatEmbeddingHead } fro
 import { pooledFeatures } from './features.js';
 
 /** The base and its pooling (`layers`, reused) followed by the fitted head's layers. */
-export function embeddingModel(layers: tfl.layers.Layer[], fitted: FittedHead, classes: number, dim: number): tfl.Sequential {
+export function embeddingModel(
+  layers: tfl.layers.Layer[],
+  fitted: Pick<FittedHead, 'head' | 'kernel' | 'bias' | 'labels'>,
+  classes: number,
+  dim: number,
+): tfl.Sequential {
   const model = tfl.sequential({ name: 'sequential' });
   for (const l of layers) model.add(l);
   const { head } = fitted;
