@@ -10,7 +10,7 @@ import { createPredictor } from '../src/engine/predictor.js';
 import { atTemperature, brierScore, calibrationError, fitTemperature } from '../src/train/calibration.js';
 import { fitHead, parseEmbeddingHead } from '../src/heads/embedding.js';
 import { fitLogistic, linearLogits, softmaxRows } from '../src/heads/linear-probe.js';
-import { CIFAR_DIR, MOBILENET_H5, cli, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, MOBILENET_H5, TINY_BASE, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 /** Seeded Gaussian-ish clusters: `classes` centres in `dim` dimensions, non-negative like ReLU features. */
 function clusters(n: number, dim: number, classes: number, seed = 3) {
@@ -150,7 +150,21 @@ describe('train --head knn|prototype|logistic, add-class', { skip: needsShared(M
       assert.equal(ev.accuracy, runs[head].val.accuracy);
       assert.ok(Math.abs(ev.loss - runs[head].val.loss) < 1e-3, `${head}: loss ${ev.loss} vs ${runs[head].val.loss}`);
     }
+    // Temperature scaling of the probe on the validation split: folded into the saved model, accuracy kept.
+    const probe = path.join(dir, 'logistic');
+    const chart = path.join(dir, 'reliability.svg');
+    const c = cli(['calibrate', probe, data, '--reliability', chart, '--out', path.join(dir, 'calibrated'), '--json']);
+    assert.equal(c.code, 0, c.stderr);
+    const cal = JSON.parse(c.stdout);
+    assert.ok(cal.after.nll <= cal.before.nll + 1e-9 && cal.temperature !== 1, JSON.stringify(cal));
+    assert.equal(cal.after.accuracy, cal.before.accuracy);
+    assert.match(readFileSync(chart, 'utf8'), /ECE/);
+    const after = JSON.parse(cli(['evaluate', path.join(dir, 'calibrated'), data, '--subset', 'validation', '--json']).stdout);
+    assert.ok(Math.abs(after.loss - cal.after.nll) < 1e-3, `evaluate's loss ${after.loss} vs calibrate's ${cal.after.nll}`);
+    assert.ok(Math.abs(after.ece - cal.after.ece) < 1e-3 && after.brier > 0);
+    assert.ok(Math.abs(JSON.parse(readFileSync(path.join(dir, 'calibrated', 'transferkit.json'), 'utf8')).temperature - cal.temperature) < 1e-9);
     const knn = path.join(dir, 'knn5');
+    assert.match(cli(['calibrate', knn, data]).stderr, /a k-NN vote has no logits/);
     const keras = cli(['export', knn, '--format', 'keras', '--out', path.join(dir, 'knn.keras')]);
     assert.equal(keras.code, 1);
     assert.match(keras.stderr, /neighbour_vote \(NeighbourVote\)/);
@@ -173,7 +187,25 @@ describe('train --head knn|prototype|logistic, add-class', { skip: needsShared(M
     const again = cli(['add-class', knn, path.join(birds, 'bird')]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already has a class 'bird'/);
-    const probe = cli(['add-class', path.join(dir, 'logistic'), path.join(birds, 'bird')]);
-    assert.match(probe.stderr, /needs a model with a knn or prototype head/);
+    const linear = cli(['add-class', probe, path.join(birds, 'bird')]);
+    assert.match(linear.stderr, /needs a model with a knn or prototype head/);
+  });
+});
+
+describe('compare --heads', () => {
+  test('puts the computed heads beside the trained strategies, on the same split', async () => {
+    const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 8 });
+    const r = cli(['compare', data, ...TINY_BASE, '--unfreeze-from', 'conv_dw_13', '--epochs', '1', '--heads', 'knn:3,prototype', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as Array<{ strategy: string; head?: string; secondsPerEpoch: number | null; finalValAccuracy: number }>;
+    assert.deepEqual(
+      rows.map((x) => x.head ?? x.strategy),
+      ['full', 'feature-extraction', 'fine-tune', 'knn:3', 'prototype'],
+    );
+    assert.equal(rows[3].secondsPerEpoch, null);
+    assert.ok(rows[3].finalValAccuracy >= 0 && rows[4].finalValAccuracy <= 1);
+    const bad = cli(['compare', data, ...TINY_BASE, '--unfreeze-from', 'conv_dw_13', '--heads', 'knn,forest']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /'forest' is not knn\[:K\]/);
   });
 });

@@ -75,7 +75,8 @@ export async function temperatureScale(saved: SavedModel, files: LabelledFile[],
   const weights = layer.getWeights();
   const scaled = weights.map((w) => tf.div(w, temperature));
   layer.setWeights(scaled);
-  tf.dispose([...weights, ...scaled]);
+  // getWeights gives the variables themselves: only the scaled copies are freed.
+  tf.dispose(scaled);
   return {
     temperature,
     images: scored.length,
