@@ -29,6 +29,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./calibrate.js')).calibrateCommand,
   },
   {
+    name: 'inspect',
+    summary: "Every image's loss, given and predicted class, highest first; the most confused pairs; a contact sheet with Grad-CAM (CSV/JSON/HTML).",
+    load: async () => (await import('./inspect.js')).inspectCommand,
+  },
+  {
     name: 'lr-find',
     summary: "Learning-rate range test (fastai's lr_find): sweep the rate, plot the loss, suggest a rate.",
     load: async () => (await import('./lr-find.js')).lrFindCommand,
