@@ -182,3 +182,72 @@ export class LayerScale extends tfl.layers.Layer {
 }
 
 tf.serialization.registerClass(LayerScale);
+
+/** keras.layers.UnitNormalization: `x / max(‖x‖₂, 1e-6)` over the last axis (cosine similarity heads). */
+export class UnitNormalization extends tfl.layers.Layer {
+  static className = 'UnitNormalization';
+
+  constructor(args: { name?: string } = {}) {
+    super({ name: args.name });
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-6)));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), axis: -1 };
+  }
+}
+
+tf.serialization.registerClass(UnitNormalization);
+
+export interface NeighbourVoteArgs {
+  /** How many nearest stored examples vote. */
+  k: number;
+  /** The class of each stored example (the columns of the similarity input). */
+  labels: number[];
+  classes: number;
+  name?: string;
+}
+
+/**
+ * k-NN's vote over the similarities to every stored example (the Dense layer before holds their unit
+ * embeddings): the k most similar vote for their class, each weighing 1 + 0.001·similarity so that ties go to
+ * the closer class; the output is each class's share of the vote. No Keras equivalent.
+ */
+export class NeighbourVote extends tfl.layers.Layer {
+  static className = 'NeighbourVote';
+  readonly k: number;
+  readonly labels: number[];
+  readonly classes: number;
+
+  constructor(args: NeighbourVoteArgs) {
+    super({ name: args.name });
+    this.k = args.k;
+    this.labels = args.labels;
+    this.classes = args.classes;
+  }
+
+  computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return [(inputShape as Shape)[0], this.classes];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const s = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => {
+      const k = Math.min(this.k, this.labels.length);
+      const kth = tf.slice(tf.topk(s, k).values, [0, k - 1], [-1, 1]);
+      const weights = tf.mul(tf.cast(tf.greaterEqual(s, kth), 'float32'), tf.add(tf.mul(s, 0.001), 1));
+      const votes = tf.matMul(weights, tf.cast(tf.oneHot(tf.tensor1d(this.labels, 'int32'), this.classes), 'float32'));
+      return tf.div(votes, tf.sum(votes, -1, true));
+    });
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), k: this.k, labels: this.labels, classes: this.classes };
+  }
+}
+
+tf.serialization.registerClass(NeighbourVote);

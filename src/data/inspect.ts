@@ -71,14 +71,16 @@ export async function modelView(file: string, size: number, dicom?: DicomSetting
 
 /** Writes 0–255 values (channels last, 1 or 3 channels) as a PNG, atomically. */
 export async function writePng(file: string, px: RawPixels): Promise<void> {
+  await writeFileAtomic(file, await encodePng(px));
+}
+
+/** 0–255 values (clamped, rounded) as PNG bytes. */
+export async function encodePng(px: RawPixels): Promise<Buffer> {
   const [height, width, channels] = px.shape;
   const bytes = Buffer.from(Uint8Array.from(px.data, (v) => Math.round(Math.min(255, Math.max(0, v)))));
-  await writeFileAtomic(
-    file,
-    await sharp(bytes, { raw: { width, height, channels: channels as 1 | 3 } })
-      .png()
-      .toBuffer(),
-  );
+  return sharp(bytes, { raw: { width, height, channels: channels as 1 | 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Writes float32 values as .npy: H×W for one channel, H×W×C otherwise. */

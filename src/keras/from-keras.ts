@@ -12,6 +12,7 @@ type Json = Record<string, unknown>;
  */
 export const LOADABLE_CLASSES = [
   'InputLayer',
+  'UnitNormalization',
   'Dense',
   'Conv2D',
   'DepthwiseConv2D',

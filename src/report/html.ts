@@ -1,5 +1,5 @@
 import { esc } from './charts.js';
-import type { StrategyResult } from '../train/compare.js';
+import { type StrategyResult, rowName } from '../train/compare.js';
 import { formatCount } from '../util/format.js';
 
 /** A self-contained HTML page: the comparison table and its charts (inline SVG), nothing fetched. */
@@ -7,7 +7,7 @@ export function compareReportHtml(title: string, rows: StrategyResult[], charts:
   const cells = rows
     .map(
       (r) =>
-        `<tr><td>${esc(r.unfreezeFrom ? `fine-tune from ${r.unfreezeFrom}` : r.strategy)}</td><td>${formatCount(r.totalParams)}</td><td>${formatCount(r.trainableParams)}</td><td>${formatCount(r.nonTrainableParams)}</td><td>${r.wallS.toFixed(1)} s</td><td>${r.secondsPerEpoch.toFixed(2)} s</td><td>${r.bestValAccuracy === null ? '-' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td></tr>`,
+        `<tr><td>${esc(rowName(r))}</td><td>${formatCount(r.totalParams)}</td><td>${formatCount(r.trainableParams)}</td><td>${formatCount(r.nonTrainableParams)}</td><td>${r.wallS.toFixed(1)} s</td><td>${r.secondsPerEpoch === null ? '-' : `${r.secondsPerEpoch.toFixed(2)} s`}</td><td>${r.bestValAccuracy === null ? '-' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>

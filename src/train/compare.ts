@@ -33,3 +33,6 @@ export async function compareStrategies(dataDir: string, options: TrainOptions &
   }
   return rows;
 }
+
+/** A row's name in tables and charts. */
+export const rowName = (r: StrategyResult) => (r.head ? `head ${r.head}` : r.unfreezeFrom ? `fine-tune from ${r.unfreezeFrom}` : r.strategy);

@@ -3,6 +3,7 @@ import { loadImageBatch } from '../data/batches.js';
 import { ttaViews } from '../data/tta.js';
 import { type ClassificationReport, classificationReport, curves } from './metrics.js';
 import { sourceOf } from './saved-model.js';
+import { type ReliabilityBin, brierScore, calibrationError } from './calibration.js';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import type { ModelMetadata } from './saved-model.js';
@@ -74,6 +75,10 @@ export async function scoreFiles(
 
 export interface Evaluation extends ClassificationReport {
   loss: number;
+  /** Expected calibration error (15 bins), its bins, and the Brier score (see calibration.ts). */
+  ece: number;
+  reliability: ReliabilityBin[];
+  brier: number;
   /** Two classes: the ROC and precision-recall curves' points, highest threshold first. */
   curves?: Array<{ threshold: number; tpr: number; fpr: number; precision: number }>;
   skipped: SkippedFile[];
@@ -102,8 +107,13 @@ export async function evaluateFiles(
   const scores = binary ? scored.map((s) => s.probabilities[1]) : scored.flatMap((s) => s.probabilities);
   const loss = scored.reduce((sum, s, i) => sum - Math.log(Math.max(s.probabilities[labels[i]], 1e-7)), 0);
   const report = classificationReport(scores, labels, classNames, meta.threshold ?? 0.5);
+  const rows = { probabilities: scored.flatMap((s) => s.probabilities), classes: classNames.length, labels };
+  const { ece, bins } = calibrationError(rows);
   return {
     loss: scored.length ? loss / scored.length : NaN,
+    ece,
+    reliability: bins,
+    brier: brierScore(rows),
     ...report,
     ...(binary
       ? {

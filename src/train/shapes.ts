@@ -31,12 +31,14 @@ export type TrainEvent =
 export interface StrategyResult {
   strategy: Strategy;
   unfreezeFrom?: string;
+  /** A head computed from the features without epochs (knn:K, prototype, logistic). */
+  head?: string;
   totalParams: number;
   trainableParams: number;
   nonTrainableParams: number;
   wallS: number;
-  /** Training time per epoch (caching the frozen part excluded). */
-  secondsPerEpoch: number;
+  /** Training time per epoch (caching the frozen part excluded); null for a head with no epochs. */
+  secondsPerEpoch: number | null;
   bestValAccuracy: number | null;
   finalValAccuracy: number | null;
 }

@@ -3,7 +3,9 @@ import { UsageError } from '../../errors.js';
 import { stackedBarSvg, writeChart } from '../../report/charts.js';
 import { compareReportHtml } from '../../report/html.js';
 import { textTable } from '../../report/tables.js';
-import { compareStrategies } from '../../train/compare.js';
+import { compareStrategies, rowName } from '../../train/compare.js';
+import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
+import { fitEmbeddingHead } from '../../heads/fit-head.js';
 import { formatCount } from '../../util/format.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { type Command, printJson } from '../command.js';
@@ -16,12 +18,14 @@ export const compareCommand: Command = {
   name: 'compare',
   usage: '<dataDir> --base <model> --unfreeze-from LAYER [options]',
   positionals: [1, 1],
-  options: TRAIN_OPTIONS,
+  options: { ...TRAIN_OPTIONS, heads: { type: 'string' } },
   help: `
 Options:${IMAGE_BASE_HELP}
   --unfreeze-from LAYER        where fine-tuning starts (required)
   --head SPEC, --epochs N, --fine-tune-epochs N, --learning-rate LR, --optimizer, --validation-split F, --seed N
                                as for transferkit train, the same for the three strategies
+  --heads LIST                 also heads computed from the features, no epochs, on the same split: a comma-separated
+                               list of knn[:K], prototype, logistic (e.g. knn,prototype,logistic)
   --out DIR                    write compare.json, params.svg, time.svg, accuracy.svg and report.html
   --json                       print the rows as JSON
 
@@ -32,10 +36,37 @@ Example:
     if (values.strategy) throw new UsageError('compare trains all three strategies: leave out --strategy');
     if (values.from) throw new UsageError('compare builds its models from --base; fine-tune a saved model with train --from');
     const options = trainOptionsFrom(values);
+    const heads = ((values.heads as string | undefined) ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean)
+      .map((h) => {
+        const head = parseEmbeddingHead(h);
+        if (!head) throw new UsageError(`--heads ${values.heads}: '${h}' is not ${EMBEDDING_HEAD_HELP}`);
+        return head;
+      });
+    if (heads.length && parseEmbeddingHead(options.head))
+      throw new UsageError("--head is the trained strategies' head; put knn, prototype or logistic in --heads");
     const rows = await compareStrategies(dataDir, { ...options, unfreezeFrom: options.unfreezeFrom as string });
+    for (const head of heads) {
+      const r = await fitEmbeddingHead(dataDir, { ...options, strategy: 'feature-extraction' }, head);
+      const total = r.model.countParams();
+      rows.push({
+        strategy: 'feature-extraction',
+        head: r.head,
+        totalParams: total,
+        trainableParams: 0,
+        nonTrainableParams: total,
+        wallS: r.timings.totalS,
+        secondsPerEpoch: null,
+        bestValAccuracy: r.val.accuracy,
+        finalValAccuracy: r.val.accuracy,
+      });
+      r.model.dispose();
+    }
     const out = values.out as string | undefined;
     if (out) {
-      const names = rows.map((r) => (r.unfreezeFrom ? `fine-tune (${r.unfreezeFrom})` : r.strategy));
+      const names = rows.map(rowName);
       const charts = {
         params: stackedBarSvg({
           title: 'parameters per strategy',
@@ -71,12 +102,12 @@ Example:
       textTable(
         ['Strategy', 'Total params', 'Trainable', 'Non-trainable', 'Wall time', 's/epoch', 'Best val acc'],
         rows.map((r) => [
-          r.unfreezeFrom ? `fine-tune from ${r.unfreezeFrom}` : r.strategy,
+          rowName(r),
           formatCount(r.totalParams),
           formatCount(r.trainableParams),
           formatCount(r.nonTrainableParams),
           `${r.wallS.toFixed(1)} s`,
-          r.secondsPerEpoch.toFixed(2),
+          r.secondsPerEpoch === null ? '-' : r.secondsPerEpoch.toFixed(2),
           pct(r.bestValAccuracy),
         ]),
         [false, true, true, true, true, true, true],

@@ -9,6 +9,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./train.js')).trainCommand,
   },
   {
+    name: 'add-class',
+    summary: 'Add a class to a k-NN or prototype model from a folder of its images, without retraining.',
+    load: async () => (await import('./add-class.js')).addClassCommand,
+  },
+  {
     name: 'predict',
     summary: 'Classify images with a saved model: the top-k labels with their probabilities.',
     load: async () => (await import('./predict.js')).predictCommand,
@@ -17,6 +22,16 @@ export const COMMANDS: CommandEntry[] = [
     name: 'evaluate',
     summary: 'Evaluate a saved model on labelled images: loss, accuracy, confusion matrix, per-class metrics (MAE/RMSE for a regressor).',
     load: async () => (await import('./predict.js')).evaluateCommand,
+  },
+  {
+    name: 'calibrate',
+    summary: 'Temperature scaling: fit T on the validation split so the probabilities match the accuracy (ECE before/after, reliability diagram).',
+    load: async () => (await import('./calibrate.js')).calibrateCommand,
+  },
+  {
+    name: 'inspect',
+    summary: "Every image's loss, given and predicted class, highest first; the most confused pairs; a contact sheet with Grad-CAM (CSV/JSON/HTML).",
+    load: async () => (await import('./inspect.js')).inspectCommand,
   },
   {
     name: 'lr-find',

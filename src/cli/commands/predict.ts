@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { type LabelledFile, listImageFiles, listImageFolder } from '../../data/folders.js';
+import { type LabelledFile, type SkippedFile, listImageFiles, listImageFolder } from '../../data/folders.js';
 import { readTargetsCsv } from '../../data/targets.js';
 import { splitFiles } from '../../data/split.js';
 import { TransferkitError, UsageError } from '../../errors.js';
 import { writeChart } from '../../report/charts.js';
 import { confusionMatrixSvg } from '../../report/confusion.js';
+import { reliabilitySvg } from '../../report/reliability.js';
 import { rocSvg, prSvg } from '../../report/curves.js';
 import { textTable } from '../../report/tables.js';
 import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/predict.js';
@@ -77,12 +78,27 @@ Options:
 };
 
 /** The files to evaluate: all, or the training or validation part of the split the model was trained with. */
-function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: ModelMetadata): T[] {
+export function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: ModelMetadata): T[] {
   if (subset === 'all') return files;
   if (subset !== 'validation' && subset !== 'training') throw new UsageError(`--subset must be all, training or validation; got '${subset}'`);
   const training = (meta.training ?? {}) as { validationSplit?: number; seed?: number };
   const split = splitFiles(files as unknown as LabelledFile[], training.validationSplit ?? 0.2, training.seed ?? 1337);
   return (subset === 'validation' ? split.validation : split.train) as unknown as T[];
+}
+
+/** A folder of class folders (or one side of the model's split) labelled with the model's class indices. */
+export async function labelledSubset(
+  dataDir: string,
+  metadata: ModelMetadata,
+  subset: string,
+): Promise<{ names: string[]; files: LabelledFile[]; skipped: SkippedFile[] }> {
+  const folder = await listImageFolder(dataDir);
+  const names = metadata.classNames ?? folder.classNames;
+  const unknown = folder.classNames.filter((c) => !names.includes(c));
+  if (unknown.length) throw new TransferkitError(`${dataDir}: class folder(s) ${unknown.join(', ')} are not classes of the model (${names.join(', ')})`);
+  // The split is drawn over the folder's own labels, as in training; the model's class order labels the result.
+  const files = subsetOf(folder.files, subset, metadata).map((f) => ({ file: f.file, label: names.indexOf(folder.classNames[f.label]) }));
+  return { names, files, skipped: folder.skipped };
 }
 
 export const evaluateCommand: Command = {
@@ -93,6 +109,7 @@ export const evaluateCommand: Command = {
     subset: { type: 'string' },
     'confusion-matrix': { type: 'string' },
     curves: { type: 'string' },
+    reliability: { type: 'string' },
     tta: { type: 'boolean' },
     ...SAVED_MODEL_OPTIONS,
     ...ENGINE_OPTIONS,
@@ -106,8 +123,10 @@ Options:
                                      (its --validation-split and --seed, from transferkit.json)
   --confusion-matrix FILE.svg|png    draw the confusion matrix
   --curves DIR                 two classes: write DIR/roc.svg, roc.png, pr.svg and pr.png
+  --reliability FILE.svg|png   draw the reliability diagram (accuracy against confidence, 15 bins)
   --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${SAVED_MODEL_HELP}${ENGINE_HELP}
-  --json                       print {loss, accuracy, balancedAccuracy, macro, perClass, confusionMatrix, binary
+  --json                       print {loss, ece, reliability (bins), brier, accuracy, balancedAccuracy, macro,
+                               perClass, confusionMatrix, binary
                                (rocAuc, prAuc, threshold, sensitivity, specificity), curves, skipped}
                                ({loss, mae, rmse} for a regressor)
 
@@ -128,14 +147,9 @@ class (in sorted order) is the positive one.`,
       process.stdout.write(`MSE ${e.loss.toPrecision(4)}, MAE ${e.mae.toPrecision(4)}, RMSE ${e.rmse.toPrecision(4)} on ${e.count} images\n`);
       return;
     }
-    const folder = await listImageFolder(dataDir);
-    const names = metadata.classNames ?? folder.classNames;
-    const unknown = folder.classNames.filter((c) => !names.includes(c));
-    if (unknown.length) throw new TransferkitError(`${dataDir}: class folder(s) ${unknown.join(', ')} are not classes of the model (${names.join(', ')})`);
-    // The split is drawn over the folder's own labels, as in training; the model's class order labels the result.
-    const files = subsetOf(folder.files, subset, metadata).map((f) => ({ file: f.file, label: names.indexOf(folder.classNames[f.label]) }));
+    const { names, files, skipped: unread } = await labelledSubset(dataDir, metadata, subset);
     const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase });
-    const skipped = [...folder.skipped, ...e.skipped];
+    const skipped = [...unread, ...e.skipped];
     const picture = values['confusion-matrix'] as string | undefined;
     if (picture)
       await writeChart(
@@ -146,6 +160,8 @@ class (in sorted order) is the positive one.`,
           `Confusion matrix: ${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`,
         ),
       );
+    const reliability = values.reliability as string | undefined;
+    if (reliability) await writeChart(reliability, reliabilitySvg([{ name: 'model', ece: e.ece, bins: e.reliability }], path.basename(path.resolve(dir))));
     const curvesDir = values.curves as string | undefined;
     const written: string[] = [];
     if (curvesDir) {
@@ -163,7 +179,7 @@ class (in sorted order) is the positive one.`,
     }
     if (values.json) return printJson({ ...e, skipped });
     process.stdout.write(
-      `loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%, balanced accuracy ${(e.balancedAccuracy * 100).toFixed(2)}% on ${files.length - e.skipped.length} images\n`,
+      `loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%, balanced accuracy ${(e.balancedAccuracy * 100).toFixed(2)}% on ${files.length - e.skipped.length} images; ECE ${(e.ece * 100).toFixed(2)}% (15 bins), Brier ${e.brier.toFixed(4)}\n`,
     );
     if (e.binary) {
       const b = e.binary;
@@ -196,6 +212,7 @@ class (in sorted order) is the positive one.`,
       ),
     );
     if (picture) process.stdout.write(`\nwrote ${picture}\n`);
+    if (reliability) process.stdout.write(`wrote ${reliability}\n`);
     if (written.length) process.stdout.write(`wrote ${written.join(', ')}\n`);
   },
 };

@@ -6,6 +6,8 @@ import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
+import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
+import { fitEmbeddingHead } from '../../heads/fit-head.js';
 import { onnxTrainFromRefusal } from '../../train/onnx-base.js';
 import { loadModel, saveModel } from '../../train/saved-model.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
@@ -208,7 +210,8 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
                                must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
   --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
-  --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
+  --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax';
+                               or a head computed from the pooled features, no epochs: ${EMBEDDING_HEAD_HELP}
   --epochs auto|N              auto (default): phases on cached features train until the validation loss has not
                                improved for --early-stopping epochs (default 5), at most --max-epochs (200), and
                                keep their best weights; phases running the base on every batch (fine-tune's
@@ -267,6 +270,8 @@ Example:
     };
     process.once('SIGINT', onSigint);
     const features = values.features as string | undefined;
+    if (features && parseEmbeddingHead(values.head as string | undefined))
+      throw new UsageError(`--head ${values.head} computes the head from the images' features: train on the folder, not --features`);
     if (features && dataDir) throw new UsageError(`give either a dataset (${dataDir}) or --features ${features}, not both`);
     if (!features && !dataDir) throw new UsageError('missing argument: transferkit train <dataDir> --base MODEL (or --features FILE)');
     let run;
@@ -286,7 +291,8 @@ Example:
         const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
         if (from?.onnxBase) throw onnxTrainFromRefusal();
         const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
-        run = { r: await trainImageClassifier(dataDir, options), options, data: dataDir };
+        const embedding = parseEmbeddingHead(options.head);
+        run = { r: embedding ? await fitEmbeddingHead(dataDir, options, embedding) : await trainImageClassifier(dataDir, options), options, data: dataDir };
       }
     } finally {
       process.removeListener('SIGINT', onSigint);
@@ -295,7 +301,7 @@ Example:
     const out = values.out as string | undefined;
     if (out) {
       await saveModel(r.model, out, trainedModelMetadata(r, options, run.data), r.onnxBase?.onnx);
-      await writeHistoryCharts(out, r.history);
+      if (r.history.length) await writeHistoryCharts(out, r.history);
     }
     if (r.stopped) {
       const kept = r.stopped.keptEpoch
@@ -336,9 +342,10 @@ Example:
           : `phase ${p.phase + 1}: ${p.stoppedAt} epochs`,
       )
       .join(', ');
+    const how = r.history.length ? epochs : `head ${r.head} computed from the features, no epochs`;
     const what = r.task === 'regression' ? 'a regressor' : r.classNames.join(', ');
     process.stdout.write(
-      `trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${epochs}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`,
+      `trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${how}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`,
     );
     if (r.skipped.length)
       process.stdout.write(

@@ -1,0 +1,112 @@
+// `transferkit add-class RUN_DIR newclass/`: a k-NN or prototype model learns a class from a folder without
+// retraining: the new images' unit embeddings join the stored ones (k-NN) or their mean becomes one more
+// prototype, and the model is saved again with one more output.
+import path from 'node:path';
+import { listImageFiles } from '../data/folders.js';
+import type { SkippedFile } from '../data/folders.js';
+import { type EngineName, createPredictor } from '../engine/predictor.js';
+import { TransferkitError } from '../errors.js';
+import { runOverImages } from '../train/extract.js';
+import { loadModel, saveModel, sourceOf } from '../train/saved-model.js';
+import { parseEmbeddingHead, prototypeKernel } from './embedding.js';
+import { embeddingModel } from './fit-head.js';
+
+export interface AddClassOptions {
+  /** The class's name (default: the folder's name). */
+  name?: string;
+  /** Where the grown model goes (default: over the model, file by file, each written whole). */
+  out?: string;
+  engine?: EngineName;
+}
+
+export interface AddClassResult {
+  classNames: string[];
+  added: { name: string; images: number };
+  skipped: SkippedFile[];
+  out: string;
+  seconds: number;
+  /** Where the time went: loading the model, the new images through the base, and saving. */
+  timings: { loadS: number; featuresS: number; saveS: number };
+}
+
+/** Appends `more` columns (dim × m) to a dim × n kernel. */
+function appendColumns(kernel: Float32Array, n: number, more: Float32Array, m: number, dim: number): Float32Array {
+  const out = new Float32Array(dim * (n + m));
+  for (let d = 0; d < dim; d++) {
+    out.set(kernel.subarray(d * n, (d + 1) * n), d * (n + m));
+    out.set(more.subarray(d * m, (d + 1) * m), d * (n + m) + n);
+  }
+  return out;
+}
+
+export async function addClass(dir: string, folder: string, options: AddClassOptions = {}): Promise<AddClassResult> {
+  const start = performance.now();
+  const { model, metadata } = await loadModel(dir);
+  const loaded = performance.now();
+  const head = parseEmbeddingHead(metadata.head);
+  if (!head || head.kind === 'logistic')
+    throw new TransferkitError(
+      `${dir}: add-class needs a model with a knn or prototype head (train --head knn or --head prototype); its head is ${metadata.head ?? 'unknown'}`,
+    );
+  const classNames = metadata.classNames ?? [];
+  const name = options.name ?? path.basename(path.resolve(folder));
+  if (classNames.includes(name)) throw new TransferkitError(`${dir} already has a class '${name}'; give another --name`);
+  const files = await listImageFiles([folder]);
+  if (!files.length) throw new TransferkitError(`${folder}: no images in it (jpg, png, …)`);
+  const norm = model.layers.findIndex((l) => l.getClassName() === 'UnitNormalization');
+  const dense = model.layers[norm + 1];
+  if (norm < 0 || !dense) throw new TransferkitError(`${dir}: the ${head.kind} head's layers are not where transferkit saves them; retrain it`);
+  // The unit embeddings: the model's output just before the stored-embeddings / prototype layer.
+  const predictor = await createPredictor(model, { engine: options.engine, until: dense.name });
+  const chunks: Float32Array[] = [];
+  const [height, width] = metadata.inputShape;
+  let result: Awaited<ReturnType<typeof runOverImages>>;
+  try {
+    result = await runOverImages(
+      predictor,
+      files.map((file) => ({ file, label: classNames.length })),
+      async (rows) => void chunks.push(rows),
+      { height, width, source: sourceOf(metadata), batchSize: 64 },
+    );
+  } finally {
+    await predictor.dispose();
+  }
+  const extracted = performance.now();
+  const m = result.labels.length;
+  if (!m) throw new TransferkitError(`${folder}: none of its ${files.length} images could be decoded`);
+  const dim = result.featureShape[0];
+  const unit = new Float32Array(m * dim);
+  let offset = 0;
+  for (const c of chunks) {
+    unit.set(c, offset);
+    offset += c.length;
+  }
+  const [kernel] = dense.getWeights();
+  const [, n] = kernel.shape;
+  const old = kernel.dataSync() as Float32Array;
+  const classes = classNames.length + 1;
+  let more: Float32Array;
+  let labels: number[] | undefined;
+  if (head.kind === 'knn') {
+    more = new Float32Array(dim * m);
+    for (let i = 0; i < m; i++) for (let d = 0; d < dim; d++) more[d * m + i] = unit[i * dim + d];
+    labels = [...(model.layers[norm + 2].getConfig().labels as number[]), ...result.labels];
+  } else {
+    // Every prototype column has the fitted scale as its length.
+    const scale = Math.hypot(...Array.from({ length: dim }, (_, d) => old[d * n]));
+    more = prototypeKernel({ x: unit, dim, labels: new Array(m).fill(0) }, 1, scale);
+  }
+  const grown = embeddingModel(model.layers.slice(0, norm), { head, kernel: appendColumns(old, n, more, more.length / dim, dim), labels }, classes, dim);
+  const out = options.out ?? dir;
+  const added = { name, images: m, folder: path.resolve(folder) };
+  await saveModel(grown, out, { ...metadata, classNames: [...classNames, name], addedClasses: [...((metadata.addedClasses as object[]) ?? []), added] });
+  const end = performance.now();
+  return {
+    classNames: [...classNames, name],
+    added: { name, images: m },
+    skipped: result.skipped,
+    out,
+    seconds: (end - start) / 1000,
+    timings: { loadS: (loaded - start) / 1000, featuresS: (extracted - loaded) / 1000, saveS: (end - extracted) / 1000 },
+  };
+}
