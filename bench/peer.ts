@@ -1,29 +1,80 @@
 // PyTorch beside transferkit in one run. Load on a shared machine comes and goes, so the two sides of a workload
 // are run alternately (ours, theirs, ours, theirs, …) and the ratio is the median of the paired ratios.
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-export const TORCH_PY = '/usr/bin/python3';
+/** Debian's python3-torch (1.13 on these machines): the peer when no PyTorch 2.x venv can be made. */
+export const DEBIAN_PY = '/usr/bin/python3';
 
-export function torchAvailable(): boolean {
-  return spawnSync(TORCH_PY, ['-c', 'import torch, PIL, numpy'], { stdio: 'ignore' }).status === 0;
+export interface PeerPython {
+  python: string;
+  /** torch.__version__ */
+  torch: string;
+}
+
+function torchVersion(python: string): string | null {
+  const r = spawnSync(python, ['-c', 'import torch, PIL, numpy; print(torch.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * The Pythons with PyTorch here, newest PyTorch first: the project's `.venv-torch` (made by scripts/torch2-venv.sh
+ * from the local package index when `create` is set and it is absent) and Debian's.
+ */
+export function findPeers(root: string, create: boolean): PeerPython[] {
+  const venv = path.join(root, '.venv-torch', 'bin', 'python');
+  if (create && !existsSync(venv)) spawnSync('bash', [path.join(root, 'scripts', 'torch2-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const found: PeerPython[] = [];
+  for (const python of [venv, DEBIAN_PY]) {
+    const torch = existsSync(python) ? torchVersion(python) : null;
+    if (torch && !found.some((p) => p.torch === torch)) found.push({ python, torch });
+  }
+  return found.sort((a, b) => compareVersions(b.torch, a.torch));
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+]/).map(Number);
+  const pb = b.split(/[.+]/).map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] || 0) !== (pb[i] || 0)) return (pa[i] || 0) - (pb[i] || 0);
+  return 0;
+}
+
+/** The peer's thread settings: PyTorch's intra-op pool and the BLAS/OpenMP pools all at the bench's 2 threads. */
+export const PEER_ENV = { OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' };
+
+export interface PeerAnswer {
+  msPerStep?: number;
+  seconds?: number;
+  /** The memory format the eager step ran in (the faster of the two tried), or why a compiled step could not run. */
+  format?: string;
+  error?: string;
 }
 
 /** One long-lived `torch_peer.py`: a workload per line in, its timing per line out. */
 export class TorchPeer {
   private readonly pending: Array<(line: string) => void> = [];
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    readonly version: string,
+  ) {
     createInterface({ input: child.stdout }).on('line', (line) => this.pending.shift()?.(line));
     child.stderr.pipe(process.stderr);
   }
 
-  static start(benchDir: string): TorchPeer {
-    return new TorchPeer(spawn(TORCH_PY, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, OMP_NUM_THREADS: '2' } }));
+  static start(benchDir: string, peer: PeerPython): TorchPeer {
+    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...PEER_ENV } });
+    return new TorchPeer(child, peer.torch);
   }
 
-  ask(workload: object): Promise<{ msPerStep?: number; seconds?: number }> {
+  get major(): number {
+    return Number(this.version.split('.')[0]);
+  }
+
+  ask(workload: object): Promise<PeerAnswer> {
     return new Promise((resolve) => {
       this.pending.push((line) => resolve(JSON.parse(line)));
       this.child.stdin.write(JSON.stringify(workload) + '\n');
@@ -36,15 +87,24 @@ export class TorchPeer {
 }
 
 export interface Paired {
-  /** Medians of each side over the rounds. */
+  /** Medians of each side over the rounds, and the range of each side's round medians. */
   ours: number;
   theirs: number | null;
+  oursRange: [number, number];
+  theirsRange: [number, number] | null;
   /** Median of theirs/ours over the rounds (above 1: transferkit is faster), with the lowest and highest. */
   ratio: number | null;
   spread: [number, number] | null;
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+
+/**
+ * ONNX Runtime's intra-op threads spin for a while after a run; a pause between the two sides' turns lets them go
+ * idle so that they do not take the cores the other side is timed on.
+ */
+const SETTLE_MS = 200;
 
 /** Runs the two sides alternately for `rounds` rounds; `theirs` may be absent (no PyTorch here). */
 export async function paired(rounds: number, ours: () => Promise<number>, theirs?: () => Promise<number>): Promise<Paired> {
@@ -52,11 +112,14 @@ export async function paired(rounds: number, ours: () => Promise<number>, theirs
   const b: number[] = [];
   for (let r = 0; r < rounds; r++) {
     a.push(await ours());
-    if (theirs) b.push(await theirs());
+    if (!theirs) continue;
+    await sleep(SETTLE_MS);
+    b.push(await theirs());
+    await sleep(SETTLE_MS);
   }
-  if (!theirs) return { ours: median(a), theirs: null, ratio: null, spread: null };
+  if (!theirs) return { ours: median(a), theirs: null, oursRange: range(a), theirsRange: null, ratio: null, spread: null };
   const ratios = a.map((v, i) => b[i] / v);
-  return { ours: median(a), theirs: median(b), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)] };
+  return { ours: median(a), theirs: median(b), oursRange: range(a), theirsRange: range(b), ratio: median(ratios), spread: range(ratios) };
 }
 
 /** Wall-clock seconds of one whole process, from spawn to exit; throws if it fails. */

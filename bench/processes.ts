@@ -1,7 +1,7 @@
 // Whole-process workloads: how long a command takes from the shell's point of view (start-up, end to end).
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { median, paired, TORCH_PY, timeProcess } from './peer.js';
+import { median, PEER_ENV, paired, timeProcess } from './peer.js';
 import { scratchDir } from '../src/util/fs.js';
 
 /** Medians of `transferkit --help` and `transferkit summary vgg16` as whole processes. */
@@ -34,7 +34,7 @@ function classFolders(source: string, classes: string[]): string {
  * alternately: 2,000 CIFAR-10 JPEGs through VGG16 at 32×32 (random weights), and the ants/bees photos through
  * MobileNet α=0.25 at 224×224 with ImageNet weights (PyTorch loads a state dict of the same architecture).
  */
-export async function endToEnd(root: string, shared: string, o: { rounds: number; torch: boolean }): Promise<EndToEnd[]> {
+export async function endToEnd(root: string, shared: string, o: { rounds: number; python: string | null }): Promise<EndToEnd[]> {
   const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
   const peer = path.join(root, 'bench', 'torch_extract.py');
   const out = scratchDir('transferkit-bench-out-');
@@ -43,7 +43,7 @@ export async function endToEnd(root: string, shared: string, o: { rounds: number
   const h5 = path.join(shared, 'weights', 'mobilenet_2_5_224_tf_no_top.h5');
   timeProcess(process.execPath, [cli, 'weights', 'import', h5], { TRANSFERKIT_HOME: home });
   const pt = path.join(out, 'mobilenet.pt');
-  if (o.torch) timeProcess(TORCH_PY, [peer, '-', '-', '--model', 'mobilenet', '--save-weights', pt]);
+  if (o.python) timeProcess(o.python, [peer, '-', '-', '--model', 'mobilenet', '--save-weights', pt]);
   const workloads = [
     {
       name: 'extract 2,000 CIFAR-10 JPEGs, VGG16 32x32, random weights',
@@ -62,8 +62,9 @@ export async function endToEnd(root: string, shared: string, o: { rounds: number
   for (const w of workloads) {
     const ours = async () =>
       timeProcess(process.execPath, [cli, 'extract', w.data, ...w.ours, '--out', path.join(out, 'ours.npy')], { TRANSFERKIT_HOME: home });
-    const theirs = async () => timeProcess(TORCH_PY, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], { OMP_NUM_THREADS: '2' });
-    const p = await paired(o.rounds, ours, o.torch ? theirs : undefined);
+    const python = o.python;
+    const theirs = python ? async () => timeProcess(python, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], PEER_ENV) : undefined;
+    const p = await paired(o.rounds, ours, theirs);
     results.push({ name: w.name, transferkitS: p.ours, torchS: p.theirs, vsTorch: p.ratio, spread: p.spread });
   }
   return results;

@@ -1,5 +1,8 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,seed,rss,shards]`: transferkit side by side with PyTorch
-// (Debian's python3-torch, 2 threads) in one run. Prints a table and writes bench/results/<date>.json.
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,seed,rss,shards] [-- --peers=all] [-- --no-compile]`:
+// transferkit side by side with PyTorch (2 threads) in one run: the newest PyTorch on the machine (the project's
+// .venv-torch, made from the local package index, else Debian's python3-torch), eager in its faster memory format
+// and, for PyTorch 2.x, through torch.compile; `--peers=all` times every PyTorch found. Prints a table and writes
+// bench/results/<date>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +25,7 @@ import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
-import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
+import { type PeerAnswer, type Paired, TorchPeer, findPeers, median, paired } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
 import { scratchDir } from '../src/util/fs.js';
 
@@ -39,6 +42,8 @@ const MODELS = process.argv
   .find((a) => a.startsWith('--models='))
   ?.slice(9)
   .split(',');
+const ALL_PEERS = process.argv.includes('--peers=all');
+const COMPILE = !process.argv.includes('--no-compile');
 const REPS = QUICK ? 3 : 7;
 /** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
 const ROUNDS = QUICK ? 3 : 5;
@@ -51,6 +56,8 @@ interface Row {
   /** PyTorch's time over ours: the median of the paired rounds' ratios, and their range. */
   vsTorch: number | null;
   spread?: [number, number] | null;
+  /** The range of this side's round medians (ms). */
+  range?: [number, number] | null;
   note?: string;
 }
 
@@ -89,21 +96,47 @@ function vggConvMacs(size: number, from = 0): number {
 }
 const HEAD_MACS = 512 * 256 + 256;
 
-/** The ORT side of a workload timed alternately with PyTorch's (when present); one table row, and the torch row. */
+/**
+ * The ORT side of a workload timed alternately with each PyTorch peer's (eager, and compiled for PyTorch 2.x): a row
+ * per side. The ORT row's ratio is against the first peer's eager step; each PyTorch row carries the ratio of its own
+ * pairing (its time / ours).
+ */
 async function pairedRow(
   rows: Row[],
   name: string,
   gflop: number | null,
   ours: () => Promise<unknown>,
-  peer: TorchPeer | null,
+  peers: TorchPeer[],
   workload: object,
   reps = REPS,
 ): Promise<Paired> {
   await ours(); // warm-up: the first runs plan memory
-  const p = await paired(ROUNDS, () => timed(ours, reps, 1), peer ? async () => (await peer.ask({ ...workload, name, reps })).msPerStep as number : undefined);
-  rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflop === null ? null : gflop / (p.ours / 1000), vsTorch: p.ratio, spread: p.spread });
-  if (p.theirs !== null) rows.push({ name, engine: 'torch', msPerStep: p.theirs, gflops: gflop === null ? null : gflop / (p.theirs / 1000), vsTorch: 1 });
-  return p;
+  const gflops = (ms: number | null) => (gflop === null || ms === null ? null : gflop / (ms / 1000));
+  const oursTimed = () => timed(ours, reps, 1);
+  let first: Paired | null = null;
+  for (const peer of peers) {
+    let format: string | undefined;
+    for (const compile of peer.major >= 2 && COMPILE ? [false, true] : [false]) {
+      const ask = (): Promise<PeerAnswer> => peer.ask({ ...workload, name, reps, compile, format });
+      const probe = await ask(); // the peer's warm-up (and its compilation), and whether it runs at all
+      const engine = `torch ${peer.version} ${compile ? 'compile' : `eager ${probe.format ?? ''}`}`.trim();
+      if (typeof probe.msPerStep !== 'number') {
+        rows.push({ name, engine, msPerStep: null, gflops: null, vsTorch: null, note: probe.error ?? 'no answer' });
+        continue;
+      }
+      format ??= probe.format;
+      const p = await paired(ROUNDS, oursTimed, async () => (await ask()).msPerStep as number);
+      if (!first) {
+        first = p;
+        rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflops(p.ours), vsTorch: p.ratio, spread: p.spread, range: p.oursRange });
+      }
+      rows.push({ name, engine, msPerStep: p.theirs, gflops: gflops(p.theirs), vsTorch: p.ratio, spread: p.spread, range: p.theirsRange });
+    }
+  }
+  if (first) return first;
+  const alone = await paired(ROUNDS, oursTimed);
+  rows.push({ name, engine: 'ort', msPerStep: alone.ours, gflops: gflops(alone.ours), vsTorch: null, range: alone.oursRange });
+  return alone;
 }
 
 /** The wasm fallback, timed on its own and set against PyTorch's median. */
@@ -122,7 +155,7 @@ async function vgg(size: number, head: boolean): Promise<tfl.LayersModel> {
   return head ? addHead(base, 'flatten, dense:256:relu, dense:1:sigmoid') : base;
 }
 
-async function forwardRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
+async function forwardRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
   for (const [size, batch] of [
     [32, 64],
     [224, 8],
@@ -132,7 +165,7 @@ async function forwardRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
     const x = tf.randomUniform([batch, size, size, 3], -1, 1).dataSync() as Float32Array;
     const gflop = (2 * vggConvMacs(size) * batch) / 1e9;
     const ort = await createPredictor(model, { engine: 'ort' });
-    const torch = await pairedRow(rows, name, gflop, () => ort.predict(x, batch), peer, { kind: 'forward', size, batch });
+    const torch = await pairedRow(rows, name, gflop, () => ort.predict(x, batch), peers, { kind: 'forward', size, batch });
     await ort.dispose();
     const wasm = await createPredictor(model, { engine: 'wasm' });
     wasmRow(rows, name, gflop, await timed(() => wasm.predict(x, batch), size === 224 ? Math.min(REPS, 3) : REPS, 1), torch);
@@ -141,7 +174,7 @@ async function forwardRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
   }
 }
 
-async function trainRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
+async function trainRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
   const parts: Array<[string, string | undefined, number]> = [
     ['head', 'flatten', 2 * HEAD_MACS],
     ['block5', 'block5_conv1', 2 * (vggConvMacs(32, 10) + HEAD_MACS)],
@@ -158,7 +191,7 @@ async function trainRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
     // Backward costs about twice the forward: ~3× the forward's FLOPs per step.
     const gflop = (3 * fwdFlop * 64) / 1e9;
     const reps = part === 'full' ? Math.min(REPS, 4) : REPS;
-    const torch = await pairedRow(rows, name, gflop, () => trainer.step(x, y, 64, 1e-3), peer, { kind: 'train', part, size: 32, batch: 64 }, reps);
+    const torch = await pairedRow(rows, name, gflop, () => trainer.step(x, y, 64, 1e-3), peers, { kind: 'train', part, size: 32, batch: 64 }, reps);
     await trainer.dispose();
     // The fallback engine: tfjs on wasm with transferkit's convolution gradient kernels.
     const wasm = await TfjsTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
@@ -171,22 +204,22 @@ async function trainRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
  * Models of the catalogue at 224: the forward pass, and fine-tuning from a late block (BatchNorm in inference
  * mode) on the cached outputs before it. Beside PyTorch where torchvision (or the peer) has the same model.
  */
-async function zooSection(rows: Row[], peer: TorchPeer | null): Promise<void> {
-  await zooRows(rows, peer, 'mobilenet_v2', 'block_16_expand', 'block_16');
-  await zooRows(rows, peer, 'convnext_tiny', 'convnext_tiny_downsampling_layernorm_2', 'stage_3');
+async function zooSection(rows: Row[], peers: TorchPeer[]): Promise<void> {
+  await zooRows(rows, peers, 'mobilenet_v2', 'block_16_expand', 'block_16');
+  await zooRows(rows, peers, 'convnext_tiny', 'convnext_tiny_downsampling_layernorm_2', 'stage_3');
   // torchvision has EfficientNetV2-S, not B0: B0 runs alone, S beside PyTorch.
-  await zooRows(rows, null, 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
-  await zooRows(rows, peer, 'efficientnet_v2_s', 'block6a_expand_conv', 'block6a');
-  await zooRows(rows, null, 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
+  await zooRows(rows, [], 'efficientnet_v2_b0', 'block6a_expand_conv', 'block6a');
+  await zooRows(rows, peers, 'efficientnet_v2_s', 'block6a_expand_conv', 'block6a');
+  await zooRows(rows, [], 'mobilenet_v3_small', 'expanded_conv_9_expand', 'expanded_conv_9');
 }
 
-async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: string, block: string): Promise<void> {
+async function zooRows(rows: Row[], peers: TorchPeer[], id: string, from: string, block: string): Promise<void> {
   if (MODELS && !MODELS.includes(id)) return;
   const mn = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
   const ort = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'ort' });
-  const fwdTorch = await pairedRow(rows, fwdName, null, () => ort.predict(x, 8), peer, { kind: 'forward', model: id, size: 224, batch: 8 });
+  const fwdTorch = await pairedRow(rows, fwdName, null, () => ort.predict(x, 8), peers, { kind: 'forward', model: id, size: 224, batch: 8 });
   await ort.dispose();
   const wasmP = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'wasm' });
   wasmRow(rows, fwdName, null, await timed(() => wasmP.predict(x, 8)), fwdTorch);
@@ -196,7 +229,7 @@ async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: st
   const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-  const ftTorch = await pairedRow(rows, ftName, null, () => trainer.step(feats, labels, 8, 1e-3), peer, { kind: 'train', model: id, size: 224, batch: 8 });
+  const ftTorch = await pairedRow(rows, ftName, null, () => trainer.step(feats, labels, 8, 1e-3), peers, { kind: 'train', model: id, size: 224, batch: 8 });
   await trainer.dispose();
   const wasm = await TfjsTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
   wasmRow(rows, ftName, null, await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1), ftTorch);
@@ -204,21 +237,33 @@ async function zooRows(rows: Row[], peer: TorchPeer | null, id: string, from: st
 }
 
 /**
- * ViT-B/16 (torchvision's vit_b_16, random weights, exported by the peer): the forward pass at 224 (batch 8), and a
- * step of its last 2 blocks + a new head on the cached input of block 10 (issue 16, item 5).
+ * ViT-B/16 (torchvision's vit_b_16, random weights, exported by the first peer): the forward pass at 224 (batch 8),
+ * and a step of its last 2 blocks + a new head on the cached input of block 10 (issue 16, item 5); once from the
+ * TorchScript exporter's graph and, where the peer is PyTorch 2.x, once from the dynamo exporter's (its default).
  */
-async function vitRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
-  if (!peer) {
+async function vitRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
+  if (!peers.length) {
     process.stderr.write('bench: the ViT-B/16 rows need PyTorch to export the model: skipped\n');
     return;
   }
+  for (const dynamo of peers[0].major >= 2 ? [false, true] : [false]) {
+    const label = dynamo ? 'vit_b_16 (dynamo export)' : 'vit_b_16';
+    try {
+      await vitGraphRows(rows, peers, label, dynamo);
+    } catch (err) {
+      rows.push({ name: label, engine: 'ort', msPerStep: null, gflops: null, vsTorch: null, note: (err as Error).message.split('\n')[0] });
+    }
+  }
+}
+
+async function vitGraphRows(rows: Row[], peers: TorchPeer[], label: string, dynamo: boolean): Promise<void> {
   const file = path.join(scratchDir('transferkit-bench-'), 'vit_b_16.onnx');
-  await peer.ask({ kind: 'export', name: 'export', path: file });
+  await peers[0].ask({ kind: 'export', name: 'export', path: file, dynamo });
   const base = loadOnnxBase(file);
   const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
   const predictor = await graphPredictor(encodeBase(base), { imageShape: [224, 224, 3], label: 'vit_b_16' });
   // ~17.6 GFLOP (multiply-adds ×2) per image.
-  await pairedRow(rows, 'vit_b_16 forward 224 b8', 8 * 35.1, () => predictor.predict(x, 8), peer, { kind: 'forward', model: 'vit_b_16', size: 224, batch: 8 });
+  await pairedRow(rows, `${label} forward 224 b8`, 8 * 35.1, () => predictor.predict(x, 8), peers, { kind: 'forward', model: 'vit_b_16', size: 224, batch: 8 });
   await predictor.dispose();
   const input = tfl.input({ shape: [768] });
   const head = tfl.model({
@@ -229,7 +274,7 @@ async function vitRows(rows: Row[], peer: TorchPeer | null): Promise<void> {
   const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...ft.cutShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-  await pairedRow(rows, 'vit_b_16 train last 2 blocks + head 224 b8 sgd', null, () => trainer.step(feats, labels, 8, 1e-3), peer, {
+  await pairedRow(rows, `${label} train last 2 blocks + head 224 b8 sgd`, null, () => trainer.step(feats, labels, 8, 1e-3), peers, {
     kind: 'train',
     model: 'vit_b_16',
     size: 224,
@@ -324,18 +369,21 @@ async function main(): Promise<void> {
   const hasCifar = existsSync(CIFAR);
   const seedN = QUICK ? 500 : 2000;
   const seedEpochs = QUICK ? 2 : 10;
-  const peer = torchAvailable() ? TorchPeer.start(path.join(ROOT, 'bench')) : null;
-  if (!peer)
+  const found = findPeers(ROOT, !process.argv.includes('--no-venv'));
+  const peers = (ALL_PEERS ? found : found.slice(0, 1)).map((p) => TorchPeer.start(path.join(ROOT, 'bench'), p));
+  if (!peers.length)
     process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch python3-pil): its column stays empty\n');
+  const peer = peers[0] ?? null;
   const starts = run('startup') ? startup(ROOT, QUICK ? 5 : 11) : [];
-  const e2e = hasCifar && run('e2e') ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, torch: peer !== null }) : [];
+  const e2e =
+    hasCifar && run('e2e') ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, python: found[0]?.python ?? null }) : [];
   const rows: Row[] = [];
   if (run('steps')) {
-    await forwardRows(rows, peer);
-    await trainRows(rows, peer);
+    await forwardRows(rows, peers);
+    await trainRows(rows, peers);
   }
-  if (run('vit')) await vitRows(rows, peer);
-  if (run('zoo')) await zooSection(rows, peer);
+  if (run('vit')) await vitRows(rows, peers);
+  if (run('zoo')) await zooSection(rows, peers);
   let seed: { x: Float32Array; y: Float32Array } | undefined;
   let torchSeed: number | null = null;
   if (hasCifar && run('seed')) {
@@ -348,7 +396,7 @@ async function main(): Promise<void> {
       torchSeed = (await peer.ask({ kind: 'seed', name: 'seed', ...files, epochs: seedEpochs, batch: 32 })).seconds ?? null;
     }
   }
-  peer?.close();
+  for (const p of peers) p.close();
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
   const rssMb = QUICK || !run('rss') ? null : extractRss();
   const fitRss = QUICK || !run('rss') ? { memory: null, disk: null } : trainRss();
@@ -357,7 +405,8 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     quick: QUICK,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
-    method: `ORT and PyTorch timed alternately, ${ROUNDS} rounds of ${REPS} steps per workload; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range`,
+    peers: found.map((p, i) => ({ ...p, timed: ALL_PEERS || i === 0 })),
+    method: `ORT and each PyTorch timed alternately (a ${200} ms pause between turns), ${ROUNDS} rounds of ${REPS} steps per workload; PyTorch at 2 intra-op threads, 1 inter-op, OMP/MKL at 2, eager in the faster of contiguous and channels_last, and torch.compile for 2.x; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range; range is each side's round medians`,
     startup: starts,
     endToEnd: e2e,
     workloads: rows,

@@ -1,7 +1,11 @@
 """The PyTorch side of `npm run bench`: the same workloads, 2 threads, timed the same way.
 
-Reads one JSON workload per line on stdin and answers each with a line {name, msPerStep} (or {name, seconds} for
-the seed workflow). Run by bench/run.ts with Debian's python3-torch; never imported by the product.
+Reads one JSON workload per line on stdin and answers each with a line {name, msPerStep, format} (or {name,
+seconds} for the seed workflow). Run by bench/run.ts with the newest PyTorch on the machine (the project's
+.venv-torch, else Debian's python3-torch); never imported by the product.
+
+Run as a performance-minded user would: eager in the faster of the two memory formats (contiguous, channels_last),
+and with `"compile": true` the same step through torch.compile (PyTorch 2.x).
 """
 import json
 import sys
@@ -12,7 +16,27 @@ import torch
 import torch.nn as nn
 
 torch.set_num_threads(2)
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:  # already set
+    pass
 torch.manual_seed(0)
+
+
+def import_torchvision():
+    """torchvision; where its C++ ops do not load beside this torch (a CUDA build beside torch 2.x+cpu), its two
+    operator schemas that the Python side registers fakes for are defined first, which is all the models need."""
+    try:
+        import torchvision
+    except RuntimeError:
+        for name in [m for m in sys.modules if m.startswith("torchvision")]:
+            del sys.modules[name]
+        lib = torch.library.Library("torchvision", "DEF")
+        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        globals()["_torchvision_lib"] = lib  # kept alive: the schemas go with the object
+        import torchvision
+    return torchvision
 
 CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
@@ -62,6 +86,7 @@ def mobilenet_v2():
 
 
 def timed(fn, reps, warmup=2):
+    """Median milliseconds of `reps` calls after `warmup` untimed ones."""
     for _ in range(warmup):
         fn()
     times = []
@@ -74,9 +99,7 @@ def timed(fn, reps, warmup=2):
 
 def torchvision_features(name):
     """ConvNeXtTiny and EfficientNetV2S from Debian's torchvision (random weights): the backbone, no classifier."""
-    import torchvision.models as models
-
-    return getattr(models, name)().features
+    return getattr(import_torchvision().models, name)().features
 
 
 # Models of the zoo rows: builder, the features index the fine-tuned part starts at (transferkit's cut point), and
@@ -90,26 +113,61 @@ ZOO = {
 }
 
 
+FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+
+
+def best_of_formats(w, make_step, has_maps=True):
+    """Times `make_step(memory_format)` in each memory format (one for token models) and keeps the faster; with
+    w["compile"] the step is compiled once in the format that won eagerly and its answer carries any error."""
+    formats = list(FORMATS) if has_maps else ["contiguous"]
+    if w.get("compile"):
+        fmt = w.get("format", "contiguous")
+        try:
+            return {"msPerStep": timed(make_step(FORMATS[fmt], compiled=True), w["reps"], warmup=3), "format": fmt}
+        except Exception as e:  # noqa: BLE001 - the row records why the compiler could not run here
+            return {"msPerStep": None, "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+    times = {f: timed(make_step(FORMATS[f]), max(2, w["reps"] // 2)) for f in formats}
+    fmt = min(times, key=times.get)
+    return {"msPerStep": timed(make_step(FORMATS[fmt]), w["reps"]), "format": fmt}
+
+
 def forward(w):
     model = w.get("model")
     net = (ZOO[model][0]() if model in ZOO else vit_b_16() if model == "vit_b_16" else vgg16_features()).eval()
-    x = torch.rand(w["batch"], 3, w["size"], w["size"])
-    with torch.no_grad():
-        return timed(lambda: net(x), w["reps"])
+
+    def make_step(fmt, compiled=False):
+        m = net.to(memory_format=fmt) if model != "vit_b_16" else net
+        m = torch.compile(m) if compiled else m
+        x = torch.rand(w["batch"], 3, w["size"], w["size"]).contiguous(memory_format=fmt)
+
+        def step():
+            with torch.no_grad():
+                m(x)
+
+        return step
+
+    return best_of_formats(w, make_step, has_maps=model != "vit_b_16")
 
 
-def sgd_steps(rest, params, cached, y, reps):
+def sgd_steps(w, rest, params, cached, y, has_maps=True):
     """Times SGD steps of the trained part on its cached input (momentum 0.9, BCE on logits)."""
-    opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-    loss_fn = nn.BCEWithLogitsLoss()
 
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(rest(cached), y)
-        loss.backward()
-        opt.step()
+    def make_step(fmt, compiled=False):
+        body = rest.to(memory_format=fmt) if has_maps and cached.dim() == 4 else rest
+        body = torch.compile(body) if compiled else body
+        x = cached.contiguous(memory_format=fmt) if cached.dim() == 4 else cached
+        opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+        loss_fn = nn.BCEWithLogitsLoss()
 
-    return timed(step, reps)
+        def step():
+            opt.zero_grad()
+            loss = loss_fn(body(x), y)
+            loss.backward()
+            opt.step()
+
+        return step
+
+    return best_of_formats(w, make_step, has_maps and cached.dim() == 4)
 
 
 def zoo_fine_tune(w):
@@ -123,20 +181,28 @@ def zoo_fine_tune(w):
     y = torch.randint(0, 2, (w["batch"], 1)).float()
     with torch.no_grad():
         cached = net[:cut](x)
-    return sgd_steps(nn.Sequential(net[cut:], head), list(net[cut:].parameters()) + list(head.parameters()), cached, y, w["reps"])
+    return sgd_steps(w, nn.Sequential(net[cut:], head), list(net[cut:].parameters()) + list(head.parameters()), cached, y)
 
 
 def vit_b_16():
-    import torchvision
+    torchvision = import_torchvision()
     torch.manual_seed(0)
     return torchvision.models.vit_b_16(weights=None).eval()
 
 
 def vit_export(w):
-    """Writes torchvision's vit_b_16 (seeded random weights) to ONNX for transferkit's side of the ViT rows."""
+    """Writes torchvision's vit_b_16 (seeded random weights) to ONNX for transferkit's side of the ViT rows: by the
+    TorchScript exporter (opset 17), or with w["dynamo"] by the dynamo exporter (opset 20, PyTorch 2.x's default)."""
+    x = torch.rand(1, 3, 224, 224)
+    if w.get("dynamo"):
+        batch = torch.export.Dim("N", min=1, max=1024)
+        torch.onnx.export(vit_b_16(), (x,), w["path"], dynamo=True, opset_version=20, input_names=["input"],
+                          output_names=["logits"], dynamic_shapes=({0: batch},), external_data=False)
+        return
+    kwargs = {"dynamo": False} if int(torch.__version__.split(".")[0]) >= 2 else {}
     torch.onnx.export(
-        vit_b_16(), torch.rand(1, 3, 224, 224), w["path"], opset_version=17, input_names=["input"], output_names=["logits"],
-        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True,
+        vit_b_16(), x, w["path"], opset_version=17, input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True, **kwargs,
     )
 
 
@@ -157,7 +223,7 @@ def vit_fine_tune(w):
             return head(net.encoder.ln(last(c))[:, 0])
 
     params = list(last.parameters()) + list(net.encoder.ln.parameters()) + list(head.parameters())
-    return sgd_steps(Rest(), params, cached, y, w["reps"])
+    return sgd_steps(w, Rest(), params, cached, y, has_maps=False)
 
 
 def train_step(w):
@@ -179,7 +245,7 @@ def train_step(w):
     with torch.no_grad():
         cached = feats[:cut](x) if cut else x
     rest = nn.Sequential(*list(feats[cut:]), model[1]) if w["part"] != "head" else model[1]
-    return sgd_steps(rest, trainable, cached, y, w["reps"])
+    return sgd_steps(w, rest, trainable, cached, y)
 
 
 def seed_workflow(w):
@@ -213,9 +279,9 @@ def main():
     for line in sys.stdin:
         w = json.loads(line)
         if w["kind"] == "forward":
-            out = {"name": w["name"], "msPerStep": forward(w)}
+            out = {"name": w["name"], **forward(w)}
         elif w["kind"] == "train":
-            out = {"name": w["name"], "msPerStep": train_step(w)}
+            out = {"name": w["name"], **train_step(w)}
         elif w["kind"] == "export":
             vit_export(w)
             out = {"name": w["name"]}
