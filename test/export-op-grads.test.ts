@@ -1,6 +1,6 @@
 // The gradient rules of ops that PyTorch's exporters (TorchScript and dynamo) write into timm and Hugging Face
 // backbones — ReduceL2 (ConvNeXtV2's GRN), InstanceNormalization (GroupNorm), Tile, Exp, Log, Abs, Max/Min,
-// GatherND, Resize, Einsum, ConvTranspose, BatchNormalization with frozen statistics — each against central
+// GatherND, Resize, Einsum, ConvTranspose, Col2Im, BatchNormalization with frozen statistics — each against central
 // finite differences in ONNX Runtime and against PyTorch autograd (float64) of the torch function the exporter
 // translated (Debian's /usr/bin/python3 with torch; skipped with a notice where it is missing).
 import assert from 'node:assert/strict';
@@ -247,6 +247,18 @@ add(
   [input('a', [2, 2, 4]), input('w', [2, 3, 4]), input('b', [3])],
   convT({ strides: [3] }),
   'F.conv_transpose1d(a, w, b, stride=3)',
+);
+
+// Col2Im: torch's fold (Hugging Face MobileViTV2 patches), from the dynamo exporter at opset 18.
+const col2Im = (image: number[], block: number[], attributes: Record<string, number[]>) => (g: GraphBuilder, x: Record<string, string>) =>
+  g.op('Col2Im', [x.a, g.ints('image', image), g.ints('block', block)], attributes);
+add('Col2Im 2x2 blocks stride 2 (fold)', [input('a', [2, 12, 6])], col2Im([4, 6], [2, 2], { strides: [2, 2] }), 'F.fold(a, (4, 6), (2, 2), stride=2)', 18);
+add(
+  'Col2Im 3x3 overlapping blocks, pads 1, dilation 2',
+  [input('a', [1, 18, 6])],
+  col2Im([5, 4], [3, 3], { pads: [1, 1, 1, 1], dilations: [2, 2] }),
+  'F.fold(a, (5, 4), (3, 3), padding=1, dilation=2)',
+  18,
 );
 
 const reports = new Map<string, GradReport>();

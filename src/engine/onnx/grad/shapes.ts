@@ -528,6 +528,12 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
         );
       return [{ dims: [dims[0], w[1] * attr(node, 'group', 1), ...spatial], type }];
     }
+    case 'Col2Im': {
+      const image = ints(1);
+      const block = ints(2);
+      if (!dims || !image || !block?.every((b) => typeof b === 'number')) return [{ type }];
+      return [{ dims: [dims[0], quotient(dims[1], product(block)), ...image], type }];
+    }
     case 'Einsum': {
       const terms = einsumTerms(
         attr(node, 'equation', ''),
