@@ -1,8 +1,9 @@
 // The gradient rules of ops that PyTorch's exporters (TorchScript and dynamo) write into timm and Hugging Face
 // backbones — ReduceL2 (ConvNeXtV2's GRN), InstanceNormalization (GroupNorm), Tile, Exp, Log, Abs, Max/Min,
-// GatherND, Resize, Einsum, ConvTranspose, Col2Im, BatchNormalization with frozen statistics — each against central
-// finite differences in ONNX Runtime and against PyTorch autograd (float64) of the torch function the exporter
-// translated (Debian's /usr/bin/python3 with torch; skipped with a notice where it is missing).
+// Softplus/Mish/Elu/Selu, GatherND, Resize, Einsum, ConvTranspose, Col2Im, BatchNormalization with frozen
+// statistics — each against central finite differences in ONNX Runtime and against PyTorch autograd (float64) of
+// the torch function the exporter translated (Debian's /usr/bin/python3 with torch; skipped with a notice where it
+// is missing).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -28,6 +29,10 @@ add('Exp', [input('a', [3, 4])], (g, x) => g.op('Exp', [x.a]), 'a.exp()');
 add('Log', [input('a', [3, 4], { positive: true })], (g, x) => g.op('Log', [x.a]), 'a.log()');
 add('Abs', [input('a', [3, 4], { avoid: [0] })], (g, x) => g.op('Abs', [x.a]), 'a.abs()');
 add('Max with broadcasting', [distinct('a', [2, 3, 4]), distinct('b', [3, 1])], (g, x) => g.op('Max', [x.a, x.b]), 'torch.maximum(a, b)');
+add('Softplus', [input('a', [3, 4], { scale: 2 })], (g, x) => g.op('Softplus', [x.a]), 'F.softplus(a)');
+add('Mish (opset 18)', [input('a', [3, 4], { scale: 2 })], (g, x) => g.op('Mish', [x.a]), 'F.mish(a)', 18);
+add('Elu alpha 0.7', [input('a', [3, 4], { avoid: [0] })], (g, x) => g.op('Elu', [x.a], { alpha: { float: 0.7 } }), 'F.elu(a, alpha=0.7)');
+add('Selu', [input('a', [3, 4], { avoid: [0] })], (g, x) => g.op('Selu', [x.a]), 'F.selu(a)');
 // At a tie each input gets half (PyTorch's rule; central differences see the same).
 const tied = (name: string, values: number[]): GradInput => ({ name, dims: [2, 3], values: Float32Array.from(values) });
 add(
