@@ -88,6 +88,7 @@ export function prefixGraph(graph: GraphValue, output: string): GraphValue {
 
 /** What fine-tuning from a cut trains: the graph from `cut` to the outputs, and its float initializers. */
 export interface Suffix {
+  /** The nodes after the cut and their initializers (plus frozen copies of trained tensors read as statistics). */
   graph: GraphValue;
   /**
    * Initializers read by the suffix that become trainable weights: float tensors with more than one element that
