@@ -204,6 +204,26 @@ describe('a training step compiled from a plain ONNX graph', () => {
     assert.ok(worst < 1e-3, `worst relative error ${worst}`);
   });
 
+  test('Resize to sizes read from the input (torch interpolate(size=…) with a symbolic batch) trains what is before it', async () => {
+    const g = new GraphBuilder('upsample');
+    const x = g.input('x', ['N', 2, 3, 4]);
+    const conv = g.op('Conv', [x, g.constant('w', randn(18), [3, 2, 1, 3]), g.constant('b', randn(3), [3])], { pads: [0, 1, 0, 1] });
+    const batchAndChannels = g.op('Slice', [g.op('Shape', [conv]), g.ints('start', [0]), g.ints('end', [2])]);
+    const sizes = g.op('Concat', [batchAndChannels, g.ints('spatial', [5, 7])], { axis: 0 });
+    const up = g.op('Resize', [conv, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
+    const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [g.op('Mul', [up, up])])]);
+    g.op('Softmax', [g.op('Gemm', [pooled, g.constant('w2', randn(9), [3, 3])])], { axis: -1 }, 'probs');
+    const graph = g.graph();
+    assert.deepEqual(inferShapes(graph).get(up)?.dims, ['N', 3, 5, 7]);
+    const y = Float32Array.from({ length: 9 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    const worst = await checkStep(
+      graph,
+      { trainable: ['w', 'b', 'w2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(72, 1), y, n: 3 },
+    );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
   test("shapes through torch's window arithmetic: pads reversed in a [−1, 2] view, Mod, ceil done in floats", () => {
     const g = new GraphBuilder('windows');
     const x = g.input('x', ['N', 6, 7, 3]);
