@@ -6,7 +6,8 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { compileGraphTrainStep, type GraphStepOptions, type GraphTrainStep } from '../src/engine/onnx/grad/graph-step.js';
 import { suffixGraph } from '../src/engine/onnx/cut.js';
 import { GraphBuilder } from '../src/engine/onnx/graph.js';
-import type { GraphValue } from '../src/engine/onnx/proto.js';
+import { inferShapes } from '../src/engine/onnx/grad/shapes.js';
+import { DataType, type GraphValue, type TensorValue } from '../src/engine/onnx/proto.js';
 import { loadOrt } from '../src/engine/ort-runtime.js';
 import { rng } from './grad-check.js';
 
@@ -153,6 +154,103 @@ describe('a training step compiled from a plain ONNX graph', () => {
     const y = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
     const worst = await checkStep(graph, { trainable, loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } }, { x: randn(24, 1), y, n: 4 }, 3e-2);
     assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test('a tensor the exporter merged (BatchNorm weight = running variance) trains as the weight, the statistic stays', async () => {
+    const g = new GraphBuilder('merged');
+    const x = g.input('x', ['N', 6]);
+    const ones = g.constant(
+      'merged_ones',
+      randn(6, 0.1).map((v) => v + 1),
+      [6],
+    );
+    const bn = g.op('BatchNormalization', [x, ones, g.constant('bias', randn(6), [6]), g.constant('mean', randn(6), [6]), ones]);
+    g.output(g.op('Softmax', [g.op('Gemm', [bn, g.constant('w', randn(18), [6, 3])])], { axis: -1 }, 'probs'), ['N', 3]);
+    const suffix = suffixGraph(g.graph(), 'x', { name: 'x', dims: ['N', 6] });
+    assert.deepEqual(suffix.trainable, ['merged_ones', 'bias', 'w']);
+    const norm = suffix.graph.nodes.find((n) => n.opType === 'BatchNormalization');
+    assert.deepEqual(norm?.inputs.slice(1), ['merged_ones', 'bias', 'mean', 'merged_ones_frozen']);
+    // Finite differences move only the trained tensor: they agree with the step only if the variance is a copy.
+    const y = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
+    const worst = await checkStep(
+      suffix.graph,
+      { trainable: suffix.trainable, loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(24, 1), y, n: 4 },
+    );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test("shapes through exporters' batch arithmetic: a learned query expanded and tiled over a symbolic batch", async () => {
+    // Attention pooling as TorchScript writes latent.expand(N, -1, -1): the −1s replaced by ConstantOfShape's ones.
+    const g = new GraphBuilder('attention_pool');
+    const x = g.input('x', ['N', 4, 8]);
+    const batch = g.op('Slice', [g.op('Shape', [x]), g.ints('start', [0]), g.ints('end', [1])]);
+    const wanted = g.op('Concat', [batch, g.ints('keep', [-1, -1])], { axis: 0 });
+    const one: TensorValue = { name: 'one', dims: [1], dataType: DataType.INT64, raw: new Uint8Array(BigInt64Array.of(1n).buffer) };
+    const ones = g.op('ConstantOfShape', [g.ints('rank', [3])], { value: { tensor: one } });
+    const shape = g.op('Where', [g.op('Equal', [wanted, g.ints('minus_one', [-1])]), ones, wanted]);
+    const queries = g.op('Tile', [g.op('Expand', [g.constant('latent', randn(8), [1, 1, 8]), shape]), g.ints('repeats', [1, 2, 1])]);
+    const scores = g.op('Softmax', [g.op('MatMul', [queries, g.op('Transpose', [x], { perm: [0, 2, 1] })])], { axis: -1 });
+    const pooled = g.op('ReduceMean', [g.op('MatMul', [scores, x])], { axes: [1], keepdims: 0 });
+    // arange(N) as dynamo writes an index over the batch, here picking every row in order.
+    const n = g.op('Squeeze', [batch, g.ints('axis', [0])]);
+    const rows = g.op('Range', [g.op('Squeeze', [g.ints('zero', [0])]), n, g.op('Squeeze', [g.ints('step', [1])])]);
+    const picked = g.op('Gather', [pooled, rows], { axis: 0 });
+    g.op('Sigmoid', [g.op('Gemm', [picked, g.constant('w', randn(24), [8, 3])])], {}, 'head/sigmoid');
+    const graph = g.graph();
+    assert.deepEqual(inferShapes(graph).get(outputOf(graph))?.dims, ['N', 3]);
+    const y = Float32Array.from({ length: 9 }, (_, i) => i % 2);
+    const worst = await checkStep(graph, { trainable: ['latent', 'w'], loss: 'binary_crossentropy', optimizer: { name: 'sgd' } }, { x: randn(96, 1), y, n: 3 });
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test('Resize to sizes read from the input (torch interpolate(size=…) with a symbolic batch) trains what is before it', async () => {
+    const g = new GraphBuilder('upsample');
+    const x = g.input('x', ['N', 2, 3, 4]);
+    const conv = g.op('Conv', [x, g.constant('w', randn(18), [3, 2, 1, 3]), g.constant('b', randn(3), [3])], { pads: [0, 1, 0, 1] });
+    const batchAndChannels = g.op('Slice', [g.op('Shape', [conv]), g.ints('start', [0]), g.ints('end', [2])]);
+    const sizes = g.op('Concat', [batchAndChannels, g.ints('spatial', [5, 7])], { axis: 0 });
+    const up = g.op('Resize', [conv, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
+    const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [g.op('Mul', [up, up])])]);
+    g.op('Softmax', [g.op('Gemm', [pooled, g.constant('w2', randn(9), [3, 3])])], { axis: -1 }, 'probs');
+    const graph = g.graph();
+    assert.deepEqual(inferShapes(graph).get(up)?.dims, ['N', 3, 5, 7]);
+    const y = Float32Array.from({ length: 9 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    const worst = await checkStep(
+      graph,
+      { trainable: ['w', 'b', 'w2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(72, 1), y, n: 3 },
+    );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test("shapes through torch's window arithmetic: pads reversed in a [−1, 2] view, Mod, ceil done in floats", () => {
+    const g = new GraphBuilder('windows');
+    const x = g.input('x', ['N', 6, 7, 3]);
+    const dims = g.op('Shape', [x]);
+    const dim = (i: number) => g.op('Gather', [dims, g.ints('at', [i])], { axis: 0 });
+    // Swin: pad H and W up to a multiple of 4, (4 − size % 4) % 4, pads written [W0, W1, H0, H1] then reversed.
+    const four = g.ints('four', [4]);
+    const pad = (size: string) => g.op('Mod', [g.op('Sub', [four, g.op('Mod', [size, four])]), four]);
+    const zero = g.ints('zero', [0]);
+    const torchOrder = g.op('Concat', [zero, zero, zero, pad(dim(2)), zero, pad(dim(1)), zero, zero], { axis: 0 });
+    const reversed = g.op('Slice', [
+      g.op('Reshape', [torchOrder, g.ints('pairs', [-1, 2])]),
+      g.ints('s', [-1]),
+      g.ints('e', [-100]),
+      g.ints('a', [0]),
+      g.ints('st', [-1]),
+    ]);
+    const pads = g.op('Reshape', [g.op('Transpose', [reversed], { perm: [1, 0] }), g.ints('flat', [-1])]);
+    const padded = g.op('Pad', [x, pads]);
+    // MobileViT: ceil(H / 2)·2 in floats, cast back to an int for a Reshape.
+    const float = (v: string) => g.op('Cast', [v], { to: DataType.FLOAT });
+    const two = g.constant('two', [2], [1]);
+    const even = g.op('Cast', [g.op('Mul', [g.op('Ceil', [g.op('Div', [float(dim(1)), two])]), two])], { to: DataType.INT64 });
+    const folded = g.op('Reshape', [padded, g.op('Concat', [g.ints('minus', [-1]), even, g.ints('rest', [8, 4])], { axis: 0 })]);
+    const facts = inferShapes(g.graph());
+    assert.deepEqual(facts.get(padded)?.dims, ['N', 8, 8, 3]);
+    assert.deepEqual(facts.get(folded)?.dims, ['N', 6, 8, 4]);
   });
 
   test('clear errors: an op without a rule, a weight the loss does not use, a missing initializer', () => {

@@ -3,9 +3,10 @@
 // cores (notes/issue-16a.md): dX at stride 1 is a convolution of dY with the flipped, channel-swapped kernel
 // (1.6× faster than ConvTranspose), at larger strides a ConvTranspose; dW of a 1×1 kernel is one batched MatMul
 // (3× faster), of larger kernels a convolution with the roles swapped (the input's channels as the batch, dY as
-// the kernel, strides and dilations exchanged). ConvTranspose's gradients are those of its adjoint Conv.
+// the kernel, strides and dilations exchanged). ConvTranspose's gradients are those of its adjoint Conv, Col2Im's
+// a Conv that unfolds.
 import type { GraphBuilder } from '../graph.js';
-import { type GradRule, reduceSum, staticDims, unsupported } from './context.js';
+import { type GradRule, constInts, reduceSum, staticDims, unsupported } from './context.js';
 import { transposedWindow } from './pool.js';
 import { attr, windowOf } from './shapes.js';
 
@@ -138,4 +139,28 @@ const convTranspose: GradRule = (c) => {
   return [dx, dw, db];
 };
 
-export const convRules: Record<string, GradRule> = { Conv: conv, ConvTranspose: convTranspose };
+/**
+ * Col2Im (torch's fold) sums blocks back into an image; its adjoint is unfold: a depthwise Conv of dY with one-hot
+ * kernels, output channel c·K + k reading offset k of the block (the column layout [N, C·K, L]).
+ */
+const col2Im: GradRule = (c) => {
+  const { g, node } = c;
+  const x = node.inputs[0];
+  const block = constInts(c, 2) as number[];
+  const k = block.reduce((a, b) => a * b, 1);
+  const channels = staticDims(c, x, 'the column channels', 1)[1] / k;
+  const r = block.length;
+  const onehot = new Float32Array(channels * k * k);
+  for (let ch = 0; ch < channels; ch++) for (let j = 0; j < k; j++) onehot[(ch * k + j) * k + j] = 1;
+  const attributes = {
+    group: channels,
+    kernel_shape: block,
+    strides: attr(node, 'strides', new Array(r).fill(1)),
+    dilations: attr(node, 'dilations', new Array(r).fill(1)),
+    pads: attr(node, 'pads', new Array(2 * r).fill(0)),
+  };
+  const columns = g.op('Conv', [c.dy() as string, g.constant('unfold', onehot, [channels * k, 1, ...block])], attributes, 'unfold');
+  return [g.op('Reshape', [columns, g.ints('shape', [0, channels * k, -1])], {}, 'dcol2im')];
+};
+
+export const convRules: Record<string, GradRule> = { Conv: conv, ConvTranspose: convTranspose, Col2Im: col2Im };

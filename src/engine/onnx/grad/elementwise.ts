@@ -1,5 +1,5 @@
-// Gradients of elementwise ops: arithmetic with broadcasting, activations (written in terms of the output where
-// that is cheaper), Max/Min, Where, Expand, and the ops that pass gradients through unchanged.
+// Gradients of elementwise ops: arithmetic with broadcasting, exp/log, activations (written in terms of the output
+// where that is cheaper), Max/Min, Where, Expand, and the ops that pass gradients through unchanged.
 import { type GradContext, type GradRule, constInts, dimsOf, scalar, toInput, unbroadcast, unsupported } from './context.js';
 import { attr } from './shapes.js';
 
@@ -71,6 +71,25 @@ export const elementwiseRules: Record<string, GradRule> = {
     return [g.op('Where', [g.op('Greater', [c.node.inputs[0], scalar(g, 0, 'zero')]), dy, g.op('Mul', [dy, scalar(g, alpha, 'alpha')])], {}, 'dleaky_relu')];
   },
   Sigmoid: unary((c, _x, y) => c.g.op('Mul', [y, sub1(c, y)]), 'dsigmoid'),
+  Softplus: unary((c, x) => c.g.op('Sigmoid', [x]), 'dsoftplus'),
+  // y = x·tanh(softplus(x)): y' = tanh(sp) + x·σ(x)·(1 − tanh²(sp)).
+  Mish: unary((c, x) => {
+    const { g } = c;
+    const t = g.op('Tanh', [g.op('Softplus', [x])]);
+    return g.op('Add', [t, g.op('Mul', [g.op('Mul', [x, g.op('Sigmoid', [x])]), sub1(c, g.op('Mul', [t, t]))])]);
+  }, 'dmish'),
+  // Below 0: y = α(eˣ − 1), y' = y + α (× γ for Selu).
+  Elu: unary(
+    (c, x, y) =>
+      c.g.op('Where', [c.g.op('Greater', [x, scalar(c.g, 0, 'zero')]), scalar(c.g, 1, 'one'), c.g.op('Add', [y, scalar(c.g, attr(c.node, 'alpha', 1))])]),
+    'delu',
+  ),
+  Selu: unary((c, x) => {
+    const { g } = c;
+    const gamma = attr(c.node, 'gamma', 1.0507009873554805);
+    const below = g.op('Mul', [g.op('Exp', [x]), scalar(g, gamma * attr(c.node, 'alpha', 1.6732632423543772))]);
+    return g.op('Where', [g.op('Greater', [x, scalar(g, 0, 'zero')]), scalar(g, gamma), below]);
+  }, 'dselu'),
   Tanh: unary((c, _x, y) => sub1(c, c.g.op('Mul', [y, y])), 'dtanh'),
   // d erf(x) = 2/√π·exp(−x²).
   Erf: unary((c, x) => c.g.op('Mul', [scalar(c.g, 2 / Math.sqrt(Math.PI)), c.g.op('Exp', [c.g.op('Neg', [c.g.op('Mul', [x, x])])])]), 'derf'),

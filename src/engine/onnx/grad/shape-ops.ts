@@ -6,7 +6,16 @@ import type { Dim } from '../proto.js';
 import { type GradRule, dimTensor, dimsOf, rankOf, scalar, shapeOf, unsupported, zerosLike } from './context.js';
 import { Elem, attr, sliceOf } from './shapes.js';
 
-const reshapeBack: GradRule = (c) => [c.g.op('Reshape', [c.dy() as string, shapeOf(c.g, c.node.inputs[0])], {}, 'dreshape')];
+/**
+ * dY reshaped to the input's shape: a constant where it is static (ONNX Runtime 1.30's basic optimizer folds a Shape of
+ * a static value and then fails on the Reshape that read it: "a name which does not exist").
+ */
+const reshapeBack: GradRule = (c) => {
+  const x = c.node.inputs[0];
+  const dims = dimsOf(c, x);
+  const shape = dims?.every((d) => typeof d === 'number') ? c.g.ints('shape', dims as number[]) : shapeOf(c.g, x);
+  return [c.g.op('Reshape', [c.dy() as string, shape], {}, 'dreshape')];
+};
 
 const pad: GradRule = (c) => {
   const { g, node } = c;

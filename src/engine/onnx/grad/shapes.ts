@@ -140,6 +140,7 @@ const SAME_SHAPE = new Set([
   'Log',
   'Sign',
   'Softplus',
+  'Mish',
   'Elu',
   'Selu',
   'Floor',
@@ -527,6 +528,12 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
           given ? given[i] : typeof d === 'number' ? strides[i] * (d - 1) + extra[i] + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + r] : unknown(),
         );
       return [{ dims: [dims[0], w[1] * attr(node, 'group', 1), ...spatial], type }];
+    }
+    case 'Col2Im': {
+      const image = ints(1);
+      const block = ints(2);
+      if (!dims || !image || !block?.every((b) => typeof b === 'number')) return [{ type }];
+      return [{ dims: [dims[0], quotient(dims[1], product(block)), ...image], type }];
     }
     case 'Einsum': {
       const terms = einsumTerms(
