@@ -173,9 +173,29 @@ export interface GraphBlock {
   numbered: boolean;
 }
 
+/** The metadata key under which torch's dynamo exporter records a node's module path (a Python list's repr). */
+const NAME_SCOPES = 'pkg.torch.onnx.name_scopes';
+
+/**
+ * A node's name with its module path, as TorchScript exports write it (`/vit/encoder/layer.10/attention/MatMul`):
+ * dynamo exports name nodes `node_MatMul_12` and keep the path in metadata (`['', 'vit', 'vit.encoder', …,
+ * 'matmul_3']`), read back into the same form. Nodes outside any module (the batch size read at the top) are top.
+ */
+export function scopedName(node: NodeValue): string {
+  const scopes = node.metadata?.[NAME_SCOPES];
+  if (!scopes) return node.name;
+  const parts = [...scopes.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2]).filter(Boolean);
+  if (!parts.length || parts[0].startsWith('_empty_nn_module_stack')) return node.name;
+  return `/${parts.join('/')}`;
+}
+
+/** A scope that ends a block's path: an index (`layer.10`, `blocks_3`, `features.3`) or timm's short `s2`, `b1`. */
+const BLOCK_SCOPE = /(^|[._])\d+$|^[a-z]\d+$/;
+
 /**
  * The block a node belongs to, from its scoped name (`/vit/encoder/layer.10/attention/MatMul`,
- * `/features/features.3/block/Conv`): the dotted module path up to the first index, else its first scope.
+ * `/features/features.3/block/Conv`, `/s3/s3.b1/conv`): the dotted module path up to the first index, else its
+ * first scope.
  */
 export function blockOf(nodeName: string): { name: string; numbered: boolean } {
   const segments = nodeName.split('/').filter(Boolean).slice(0, -1);
@@ -184,7 +204,8 @@ export function blockOf(nodeName: string): { name: string; numbered: boolean } {
     // torch writes each scope either as the full module path (features.3 under features) or as its own name.
     pathSoFar = pathSoFar && !s.startsWith(`${pathSoFar}.`) ? `${pathSoFar}.${s}` : s;
     // A classifier's numbered layers (classifier.2, fc.1) are the head, not blocks of the body.
-    if (/(^|[._])\d+$/.test(s)) return { name: pathSoFar, numbered: !HEAD_SCOPES.has(pathSoFar.split('.')[0]) };
+    if (BLOCK_SCOPE.test(s.slice(s.lastIndexOf('.') + 1)) || BLOCK_SCOPE.test(s))
+      return { name: pathSoFar, numbered: !HEAD_SCOPES.has(pathSoFar.split('.')[0]) };
   }
   return { name: segments[0] ?? '(top)', numbered: false };
 }
@@ -200,7 +221,7 @@ export function graphBlocks(graph: GraphValue): GraphBlock[] {
   const counted = new Set<string>();
   const blocks = new Map<string, GraphBlock>();
   for (const node of graph.nodes) {
-    const { name, numbered } = blockOf(node.name);
+    const { name, numbered } = blockOf(scopedName(node));
     let b = blocks.get(name);
     if (!b) {
       b = { name, nodes: 0, params: 0, firstNode: node.name, numbered };
@@ -235,7 +256,7 @@ export function fineTuneCut(graph: GraphValue, from: { block?: string; lastBlock
   if (name === undefined) throw new TransferkitError('say where to cut: a block name or a number of last blocks');
   let value: string;
   if (blocks.some((b) => b.name === name)) {
-    const inBlock = graph.nodes.filter((n) => blockOf(n.name).name === name);
+    const inBlock = graph.nodes.filter((n) => blockOf(scopedName(n)).name === name);
     const inside = new Set(inBlock.flatMap((n) => n.outputs));
     const init = isInitializer(graph);
     const first = inBlock[0].inputs.find((i) => i && !inside.has(i) && !init(i));
