@@ -2,6 +2,7 @@
 // the suffix that starts from it (what fine-tuning would train, with its initializers), the default feature
 // value (the pooled output before the classifier), and the graph's blocks by node-name prefix.
 import { TransferkitError } from '../../errors.js';
+import { foldShapeValues } from './fold-shapes.js';
 import { DataType, type GraphValue, type NodeValue, type TensorValue, type ValueInfo } from './proto.js';
 
 /** Every value a node reads, its subgraphs' outer-scope reads included (If/Loop bodies). */
@@ -97,21 +98,39 @@ export interface Suffix {
   shared: string[];
 }
 
-/** The part of `graph` after `cut`: its input is the cut value, its outputs the graph's. */
+/**
+ * The part of `graph` after `cut`: its input is the cut value, its outputs the graph's. Shape arithmetic it reads
+ * from before the cut (the input's batch size, static sizes) is folded to read the cut only (see fold-shapes.ts).
+ */
 export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo = { name: cut, dims: undefined }): Suffix {
-  const { nodes, reads: outside } = needed(
-    graph,
-    graph.outputs.map((o) => o.name),
-    new Set([cut]),
-  );
-  const data = dataInputs(graph).filter((i) => outside.has(i.name) && i.name !== cut);
+  const outputs = graph.outputs.map((o) => o.name);
+  let { nodes, reads: outside } = needed(graph, outputs, new Set([cut]));
+  const readsInput = () => dataInputs(graph).filter((i) => outside.has(i.name) && i.name !== cut);
+  let added: { nodes: NodeValue[]; initializers: TensorValue[] } = { nodes: [], initializers: [] };
+  if (readsInput().length) {
+    const folded = foldShapeValues(graph, cut, nodes);
+    ({ nodes, reads: outside } = needed(graph, outputs, new Set([cut, ...folded.keys()])));
+    const used = [...folded].filter(([v]) => outside.has(v)).map(([, f]) => f);
+    // Folded values share the nodes that read the batch size from the cut.
+    added = {
+      nodes: [...new Set(used.flatMap((f) => f.nodes))],
+      initializers: [...new Map(used.flatMap((f) => f.initializers).map((t) => [t.name, t])).values()],
+    };
+  }
+  const data = readsInput();
   if (data.length)
     throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
   const initializers = graph.initializers.filter((t) => outside.has(t.name));
   const trainable = initializers.filter((t) => t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1).map((t) => t.name);
   const before = needed(graph, [cut]).reads;
   return {
-    graph: { name: `${graph.name}_suffix`, nodes, initializers, inputs: [{ ...cutInfo, name: cut }], outputs: graph.outputs },
+    graph: {
+      name: `${graph.name}_suffix`,
+      nodes: [...added.nodes, ...nodes],
+      initializers: [...initializers, ...added.initializers],
+      inputs: [{ ...cutInfo, name: cut }],
+      outputs: graph.outputs,
+    },
     trainable,
     shared: trainable.filter((t) => before.has(t)),
   };

@@ -62,10 +62,7 @@ export function emitLoss(
       // log Σ exp(z) as z − LogSoftmax(z) (equal in every column; column 0 taken): ReduceLogSumExp takes its axes
       // as an attribute before opset 18 and as an input from 18 on, and the step runs at the base's opset.
       const logSumExp = g.op('Gather', [g.op('Sub', [z, g.op('LogSoftmax', [z], { axis: -1 })]), g.ints('first', [0])], { axis: -1 });
-      const perExample = g.op('Sub', [
-        g.op('Squeeze', [logSumExp, axis]),
-        g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 }),
-      ]);
+      const perExample = g.op('Sub', [g.op('Squeeze', [logSumExp, axis]), g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 })]);
       const n = g.op('Cast', [g.op('Gather', [g.op('Shape', [y]), g.ints('zero_index', [0])], { axis: 0 })], { to: 1 }, 'batch');
       return { loss: mean(perExample, true), seedValue: z, seed: g.op('Div', [weigh(g.op('Sub', [output, y])), n], {}, 'dlogits') };
     }
