@@ -40,8 +40,7 @@ def hf(kind, **cfg):
         config_cls, model_cls, proc_cls = kind
         config = getattr(T, config_cls)(**cfg)
         model = getattr(T, model_cls)(config)
-        proc = getattr(T, proc_cls)()
-        proc_cfg = {"size": {"height": SIZE, "width": SIZE}} if proc_cls in ("ViTImageProcessor", "DeiTImageProcessor") else {}
+        proc_cfg = {"size": {"height": SIZE, "width": SIZE}, "crop_size": {"height": SIZE, "width": SIZE}}
         if proc_cls == "ConvNextImageProcessor":
             proc_cfg = {"size": {"shortest_edge": SIZE}, "crop_pct": 1.0}
         elif proc_cls in ("BitImageProcessor", "CLIPImageProcessor"):
@@ -84,6 +83,7 @@ MODELS = {
     ),
     "timm-resnet": timm_model("test_resnet"),
     "timm-efficientnet": timm_model("test_efficientnet"),
+    "timm-efficientnet-ln": timm_model("test_efficientnet_ln"),
     "timm-convnext": timm_model("test_convnext"),
     "timm-vit": timm_model("test_vit", img_size=SIZE),
     "timm-byobnet": timm_model("test_byobnet"),
@@ -167,6 +167,7 @@ def export(out, name, exporter):
     pixels.astype("<f4").tofile(os.path.join(folder, "pixels.f32"))
     feats.reshape(2, -1).numpy().astype("<f4").tofile(os.path.join(folder, "features.f32"))
     print(name, exporter, tuple(feats.shape), flush=True)
+    return {"model": model, "wrapped": wrapped, "classifier": classifier, "folder": folder, "mean": mean, "std": std, "rescale": rescale}
 
 
 def main():

@@ -3,6 +3,7 @@
 // value (the pooled output before the classifier), and the graph's blocks by node-name prefix.
 import { TransferkitError } from '../../errors.js';
 import { foldShapeValues } from './fold-shapes.js';
+import { inferShapes } from './grad/shapes.js';
 import { DataType, type GraphValue, type NodeValue, type TensorValue, type ValueInfo } from './proto.js';
 
 /** Every value a node reads, its subgraphs' outer-scope reads included (If/Loop bodies). */
@@ -110,11 +111,14 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
   if (readsInput().length) {
     const folded = foldShapeValues(graph, cut, nodes);
     ({ nodes, reads: outside } = needed(graph, outputs, new Set([cut, ...folded.keys()])));
-    const used = [...folded].filter(([v]) => outside.has(v)).map(([, f]) => f);
+    const used = [...folded].filter(([v]) => outside.has(v));
+    for (const [v] of used) outside.delete(v);
+    const renamed = new Map(used.map(([v, f]) => [v, f.value]));
+    nodes = nodes.map((n) => (n.inputs.some((i) => renamed.has(i)) ? { ...n, inputs: n.inputs.map((i) => renamed.get(i) ?? i) } : n));
     // Folded values share the nodes that read the batch size from the cut.
     added = {
-      nodes: [...new Set(used.flatMap((f) => f.nodes))],
-      initializers: [...new Map(used.flatMap((f) => f.initializers).map((t) => [t.name, t])).values()],
+      nodes: [...new Set(used.flatMap(([, f]) => f.nodes))],
+      initializers: [...new Map(used.flatMap(([, f]) => f.initializers).map((t) => [t.name, t])).values()],
     };
   }
   const data = readsInput();
@@ -144,8 +148,9 @@ const isInitializer = (graph: GraphValue) => {
 /**
  * The default feature value, by a documented rule: an output named `pooler_output` (Hugging Face exports);
  * else `last_hidden_state`'s first token (the CLS token, appended to the graph as a Gather); else, walking back
- * from the first output, the data input of the first Gemm/MatMul whose weight is an initializer (the input of
- * the classifier: the global pool / CLS token before it).
+ * from the first output through what may follow a classifier (bias, softmax, reshapes), the data input of a
+ * Gemm/MatMul whose weight is an initializer (the input of the classifier: the global pool / CLS token before
+ * it); else, when no classifier ends the graph (a headless model), a flat (N, D) output itself.
  */
 export function defaultFeatures(graph: GraphValue): { graph: GraphValue; value: string; rule: string } {
   const pooled = graph.outputs.find((o) => o.name === 'pooler_output');
@@ -174,10 +179,15 @@ export function defaultFeatures(graph: GraphValue): { graph: GraphValue; value: 
     if (!node) break;
     if ((node.opType === 'Gemm' || node.opType === 'MatMul') && node.inputs.length >= 2 && init(node.inputs[1]) && !init(node.inputs[0]))
       return { graph, value: node.inputs[0], rule: `the input of the classifier (${node.opType} ${node.name || node.outputs[0]})` };
+    // Anything else (a residual Add, a LayerNorm) is the body: no classifier follows it.
+    if (!AFTER_CLASSIFIER.has(node.opType) || (node.opType === 'Add' && !node.inputs.some(init))) break;
     v = node.inputs.find((i) => i && !init(i));
   }
+  const output = graph.outputs[0];
+  const rank = output && (output.dims ?? inferShapes(graph).get(output.name)?.dims)?.length;
+  if (rank === 2) return { graph, value: output.name, rule: `the graph's output ${output.name} itself (no classifier ends the graph: a headless model)` };
   throw new TransferkitError(
-    'found no pooled output (pooler_output, last_hidden_state, or a Gemm/MatMul classifier at the end): choose the feature value with --features-from NAME (see transferkit layers MODEL.onnx)',
+    `found no features: no pooler_output or last_hidden_state output, no Gemm/MatMul classifier at the end, and the output ${output?.name ?? ''} is not flat (N, D); choose the feature value with --features-from NAME (see transferkit layers MODEL.onnx)`,
   );
 }
 
@@ -191,6 +201,9 @@ export interface GraphBlock {
   /** Whether the name ends in a block index (encoder.layer.10), which --unfreeze-last-blocks counts. */
   numbered: boolean;
 }
+
+/** Ops that may follow a classifier's matrix product before the output (a bias Add, softmax, reshapes). */
+const AFTER_CLASSIFIER = new Set(['Add', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Identity', 'Flatten', 'Reshape', 'Squeeze', 'Dropout', 'Cast']);
 
 /** The metadata key under which torch's dynamo exporter records a node's module path (a Python list's repr). */
 const NAME_SCOPES = 'pkg.torch.onnx.name_scopes';

@@ -6,8 +6,12 @@
 import { type Dim, type GraphValue, type NodeValue, type TensorValue, DataType } from './proto.js';
 import { Elem, inferShapes } from './grad/shapes.js';
 
-/** A folded value: an initializer of that name, or nodes that compute it from the cut. */
+/**
+ * A folded value under a new name (the prefix still computes the original, and a fine-tuned base holds both): an
+ * initializer, or nodes that compute it from the cut.
+ */
 export interface Folded {
+  value: string;
   initializers: TensorValue[];
   nodes: NodeValue[];
 }
@@ -44,7 +48,7 @@ export function foldShapeValues(graph: GraphValue, cut: string, after: NodeValue
   const batch = symbols.length === 1 ? symbols[0] : undefined;
   const k = batch ? (multipleOf(cutBatch as Dim, batch)?.count ?? 0) : 0;
   const out = new Map<string, Folded>();
-  const used = new Set(graph.nodes.flatMap((n) => [...n.inputs, ...n.outputs]));
+  const used = new Set([...graph.nodes.flatMap((n) => [...n.inputs, ...n.outputs]), ...graph.initializers.map((t) => t.name)]);
   const fresh = (base: string) => {
     let name = `transferkit_${base}`;
     for (let i = 1; used.has(name); i++) name = `transferkit_${base}_${i}`;
@@ -77,7 +81,8 @@ export function foldShapeValues(graph: GraphValue, cut: string, after: NodeValue
       const dims = f.dims as number[];
       if (!known.some((p) => p.batched)) {
         const counts = known.map((p) => p.count);
-        out.set(v, { initializers: [int64s(v, counts, dims, f.type)], nodes: [] });
+        const value = fresh(`${v}_folded`);
+        out.set(v, { value, initializers: [int64s(value, counts, dims, f.type)], nodes: [] });
         continue;
       }
       if (!batch || k < 1) continue;
@@ -102,12 +107,13 @@ export function foldShapeValues(graph: GraphValue, cut: string, after: NodeValue
         nodes.push({ opType: 'Reshape', name: `${r}_node`, inputs: [last, scalar], outputs: [r], attributes: {} });
         last = r;
       }
+      const value = fresh(`${v}_folded`);
       nodes.push(
         f.type === Elem.INT32
-          ? { opType: 'Cast', name: `${v}_folded`, inputs: [last], outputs: [v], attributes: { to: Elem.INT32 } }
-          : { opType: 'Identity', name: `${v}_folded`, inputs: [last], outputs: [v], attributes: {} },
+          ? { opType: 'Cast', name: `${value}_node`, inputs: [last], outputs: [value], attributes: { to: Elem.INT32 } }
+          : { opType: 'Identity', name: `${value}_node`, inputs: [last], outputs: [value], attributes: {} },
       );
-      out.set(v, { initializers, nodes });
+      out.set(v, { value, initializers, nodes });
     }
   return out;
 }
