@@ -13,12 +13,14 @@ import ort from 'onnxruntime-node';
 import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
-import { loadOnnxBase, onnxSummary } from '../src/engine/onnx-base.js';
-import { CIFAR_DIR, ROOT, cli, needsShared, tempDir } from './helpers.js';
+import { loadOnnxBase, onnxSummary, preprocessingOf } from '../src/engine/onnx-base.js';
+import { onnxPhotoSource } from '../src/train/onnx-base.js';
+import { CIFAR_DIR, ROOT, SHARED, cli, needsShared, tempDir } from './helpers.js';
 import { assertStepMatches, headModel, readStep, run, trainPredictExport } from './onnx-parity.js';
 
 const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
 const SCRIPTS = path.join(ROOT, 'test', 'python');
+const HYMENOPTERA = path.join(SHARED, 'data', 'hymenoptera', 'val');
 
 /** The torch 2 venv's python, or null with a notice. */
 function hubPython(): string | null {
@@ -164,4 +166,50 @@ describe('gradient parity with PyTorch autograd on dynamo exports', () => {
       process.stderr.write(`gradient parity ${name} (dynamo): worst weight ${worst.weight.toExponential(2)}, worst update ${worst.update.toExponential(2)}\n`);
     });
   }
+});
+
+describe("preprocessing as preprocessor_config.json says, against transformers' image processors", () => {
+  const missing = needsShared(HYMENOPTERA);
+  // Portrait, wide (2.5:1), smaller than the crop's resize (351 × 250: enlarged) and large (2592 × 1944).
+  const photos = [
+    'ants/147542264_79506478c2.jpg',
+    'ants/159515240_d5981e20d1.jpg',
+    'ants/854534770_31f6156383.jpg',
+    'bees/1328423762_f7a88a8451.jpg',
+    'ants/Ant-1818.jpg',
+    'ants/ants-devouring-remains-of-large-dead-insect-on-red-tile-in-Stellenbosch-South-Africa-closeup-1-DHD.jpg',
+  ].map((f) => path.join(HYMENOPTERA, f));
+  test('vit (squash), deit (squash, crop), dinov2 and clip (shortest edge, crop), convnext (crop_pct): the same pixels', {
+    skip: missing || (python ? false : 'the torch 2 venv is absent'),
+  }, async () => {
+    const dir = tempDir();
+    const r = spawnSync(python as string, [path.join(SCRIPTS, 'hf_preprocess.py'), dir, ...photos], { encoding: 'utf8', timeout: 300_000, cwd: SCRIPTS });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    for (const name of ['vit', 'deit', 'dinov2', 'clip', 'convnext']) {
+      const p = preprocessingOf(path.join(dir, name), { name: '', nodes: [], initializers: [], inputs: [], outputs: [] });
+      assert.equal(p.size, 224, name);
+      const want = f32(path.join(dir, name, 'pixels.f32'));
+      const source = onnxPhotoSource(p);
+      const plane = p.size * p.size;
+      let sum = 0;
+      let worst = 0;
+      for (const [k, file] of photos.entries()) {
+        const px = await source.decode(file, p.size, p.size);
+        for (let i = 0; i < plane; i++)
+          for (let c = 0; c < 3; c++) {
+            // Back to 0–255 levels, where the two resamplers' rounding is judged.
+            const got = px[i * 3 + c];
+            const theirs = ((want[(k * 3 + c) * plane + i] * p.std[c] + p.mean[c]) / p.rescale) as number;
+            const d = Math.abs(got - theirs);
+            sum += d;
+            worst = Math.max(worst, d);
+          }
+      }
+      const mean = sum / (photos.length * plane * 3);
+      process.stderr.write(`preprocessing ${name}: mean |Δ| ${mean.toFixed(3)} levels, worst ${worst.toFixed(1)}\n`);
+      // Pillow's resize is reproduced in its fixed point: what is left is the two JPEG decoders (libvips' and
+      // Pillow's) rounding a few pixels one level apart, which bicubic's negative lobes can make two.
+      assert.ok(mean < 0.05 && worst <= 3, `${name}: pixels differ from transformers' by ${mean} levels on average (worst ${worst})`);
+    }
+  });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
-import { loadImageBatch, photoSource } from '../src/data/batches.js';
+import { loadImageBatch } from '../src/data/batches.js';
 import { initBackend } from '../src/engine/backend.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
@@ -15,6 +15,7 @@ import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { onnxPhotoSource } from '../src/train/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 
 // --- a few protobuf fields by hand, for what transferkit's writer never emits (float_data, int64_data, external data)
@@ -251,7 +252,7 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     const session = await ort.InferenceSession.create(exported);
     const batch = await loadImageBatch(
       predictions.map((p) => ({ file: p.file })),
-      { height: 16, width: 16, source: photoSource('none') },
+      { height: 16, width: 16, source: onnxPhotoSource(meta.onnxBase.preprocessing) },
     );
     const probs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', batch.x, [18, 16, 16, 3]) }))[session.outputNames[0]]
       .data as Float32Array;
