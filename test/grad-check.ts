@@ -21,6 +21,37 @@ export function rng(seed: number) {
   return { uniform, normal };
 }
 
+const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+
+/**
+ * Makers of test inputs, each drawing its seed from `next`: `input` keeps values at least 0.1 away from kinks
+ * (`avoid`: ReLU's 0, Clip's bounds) or makes them positive; `distinct` spaces them 0.05 apart in random order
+ * (max pooling and Max/Min without near-ties).
+ */
+export function inputMaker(next: () => number) {
+  const input = (name: string, dims: number[], options: { scale?: number; avoid?: number[]; positive?: boolean } = {}): GradInput => {
+    const r = rng(next());
+    const values = Float32Array.from({ length: size(dims) }, () => {
+      for (;;) {
+        const v = options.positive ? 0.5 + 1.5 * r.uniform() : r.normal() * (options.scale ?? 1);
+        if (!(options.avoid ?? []).some((k) => Math.abs(v - k) < 0.1)) return v;
+      }
+    });
+    return { name, dims, values };
+  };
+  const distinct = (name: string, dims: number[]): GradInput => {
+    const r = rng(next());
+    const n = size(dims);
+    const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.05);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(r.uniform() * (i + 1));
+      [v[i], v[j]] = [v[j], v[i]];
+    }
+    return { name, dims, values: Float32Array.from(v) };
+  };
+  return { input, distinct };
+}
+
 export interface GradInput {
   name: string;
   dims: number[];
@@ -51,9 +82,9 @@ export interface GradReport {
   /** The inputs' values and their analytic gradients, by input name. */
   values: Record<string, Float32Array>;
   gradients: Record<string, Float32Array>;
+  /** R of the loss Σ out·R (one 1 for a scalar loss), for checking the same gradients elsewhere. */
+  seed: Float32Array;
 }
-
-const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 async function session(ort: Ort, graph: GraphValue, opset: number): Promise<OrtTypes.InferenceSession> {
   const g = new GraphBuilder(graph.name);
@@ -139,5 +170,5 @@ export async function gradCheck(c: GradCase, seed = 1): Promise<GradReport> {
   await backSession.release();
   await fwdSession.release();
   const gradients = Object.fromEntries(c.inputs.map((i) => [i.name, analytic[grads.get(x[i.name]) as string].data as Float32Array]));
-  return { worst, where, checked, backwardNodes, values, gradients };
+  return { worst, where, checked, backwardNodes, values, gradients, seed: weights };
 }

@@ -6,38 +6,15 @@ import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { GraphBuilder } from '../src/engine/onnx/graph.js';
-import { type GradCase, type GradInput, type GradReport, gradCheck, rng } from './grad-check.js';
+import { type GradCase, type GradInput, type GradReport, gradCheck, inputMaker, rng } from './grad-check.js';
 import { ROOT } from './helpers.js';
 
 const TORCH_PY = '/usr/bin/python3';
 const mapValues = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
 
 let seed = 100;
-const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
-/** A differentiable input; `avoid` keeps values at least 0.1 away from kinks (ReLU's 0, Clip's bounds). */
-function input(name: string, dims: number[], options: { scale?: number; avoid?: number[]; positive?: boolean } = {}): GradInput {
-  const r = rng(seed++);
-  const values = Float32Array.from({ length: size(dims) }, () => {
-    for (;;) {
-      const v = options.positive ? 0.5 + 1.5 * r.uniform() : r.normal() * (options.scale ?? 1);
-      if (!(options.avoid ?? []).some((k) => Math.abs(v - k) < 0.1)) return v;
-    }
-  });
-  return { name, dims, values };
-}
-
-/** Distinct values 0.05 apart in random order: max pooling without near-ties. */
-function distinct(name: string, dims: number[]): GradInput {
-  const r = rng(seed++);
-  const n = size(dims);
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.05);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r.uniform() * (i + 1));
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return { name, dims, values: Float32Array.from(v) };
-}
+const { input, distinct } = inputMaker(() => seed++);
 
 type Build = GradCase['build'];
 const CASES: Array<[string, GradCase]> = [];

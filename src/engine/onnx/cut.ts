@@ -3,6 +3,7 @@
 // value (the pooled output before the classifier), and the graph's blocks by node-name prefix.
 import { TransferkitError } from '../../errors.js';
 import { foldShapeValues } from './fold-shapes.js';
+import { gradientReads } from './grad/rules.js';
 import { inferShapes } from './grad/shapes.js';
 import { DataType, type GraphValue, type NodeValue, type TensorValue, type ValueInfo } from './proto.js';
 
@@ -90,7 +91,10 @@ export function prefixGraph(graph: GraphValue, output: string): GraphValue {
 /** What fine-tuning from a cut trains: the graph from `cut` to the outputs, and its float initializers. */
 export interface Suffix {
   graph: GraphValue;
-  /** Initializers read by the suffix that become trainable weights (float tensors with more than one element). */
+  /**
+   * Initializers read by the suffix that become trainable weights: float tensors with more than one element that
+   * the outputs depend on through gradients (not BatchNormalization's running statistics, say).
+   */
   trainable: string[];
   /**
    * Trainable initializers the frozen prefix reads too (exporters merge equal tensors, e.g. LayerNorm's ones):
@@ -125,7 +129,11 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
   if (data.length)
     throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
   const initializers = graph.initializers.filter((t) => outside.has(t.name));
-  const trainable = initializers.filter((t) => t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1).map((t) => t.name);
+  const reach = gradientReads(
+    nodes,
+    graph.outputs.map((o) => o.name),
+  );
+  const trainable = initializers.filter((t) => t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1 && reach.has(t.name)).map((t) => t.name);
   const before = needed(graph, [cut]).reads;
   return {
     graph: {

@@ -3,9 +3,10 @@
 // cores (notes/issue-16a.md): dX at stride 1 is a convolution of dY with the flipped, channel-swapped kernel
 // (1.6× faster than ConvTranspose), at larger strides a ConvTranspose; dW of a 1×1 kernel is one batched MatMul
 // (3× faster), of larger kernels a convolution with the roles swapped (the input's channels as the batch, dY as
-// the kernel, strides and dilations exchanged).
+// the kernel, strides and dilations exchanged). ConvTranspose's gradients are those of its adjoint Conv, Col2Im's
+// a Conv that unfolds.
 import type { GraphBuilder } from '../graph.js';
-import { type GradRule, reduceSum, staticDims } from './context.js';
+import { type GradRule, constInts, reduceSum, staticDims, unsupported } from './context.js';
 import { transposedWindow } from './pool.js';
 import { attr, windowOf } from './shapes.js';
 
@@ -105,4 +106,61 @@ const conv: GradRule = (c) => {
   return [dx, dw, db];
 };
 
-export const convRules: Record<string, GradRule> = { Conv: conv };
+/**
+ * ConvTranspose is the adjoint of the Conv with the same weight and attributes (which maps its output back to its
+ * input's shape): dX is that Conv of dY, and dW that Conv's weight gradient with dY as its input and X as its
+ * output's gradient.
+ */
+const convTranspose: GradRule = (c) => {
+  const { g, node } = c;
+  const [x, w, bias] = node.inputs;
+  const dy = c.dy() as string;
+  if (attr(node, 'auto_pad', 'NOTSET') !== 'NOTSET' || attr<number[] | undefined>(node, 'output_shape', undefined))
+    throw unsupported(node, 'auto_pad or output_shape (explicit pads only, as PyTorch exports it)');
+  const xDims = staticDims(c, x, 'the channels and spatial size', 1);
+  const yDims = staticDims(c, node.outputs[0], 'the output channels and spatial size', 1);
+  const wDims = staticDims(c, w, 'the kernel shape');
+  const r = xDims.length - 2;
+  const group = attr(node, 'group', 1);
+  const kernel = attr(node, 'kernel_shape', wDims.slice(2));
+  const win = {
+    spatial: yDims.slice(2),
+    kernel,
+    strides: attr(node, 'strides', new Array(r).fill(1)),
+    dilations: attr(node, 'dilations', new Array(r).fill(1)),
+    pads: attr(node, 'pads', new Array(2 * r).fill(0)),
+    out: xDims.slice(2),
+  };
+  const dx = c.wants(0)
+    ? g.op('Conv', [dy, w], { group, strides: win.strides, dilations: win.dilations, pads: win.pads, kernel_shape: kernel }, 'dX')
+    : undefined;
+  const dw = c.wants(1) ? weightGradSwapped(g, dy, x, yDims, group, win) : undefined;
+  const db = bias && c.wants(2) ? reduceSum(g, dy, [0, ...range(r, 2)], 0, 'db') : undefined;
+  return [dx, dw, db];
+};
+
+/**
+ * Col2Im (torch's fold) sums blocks back into an image; its adjoint is unfold: a depthwise Conv of dY with one-hot
+ * kernels, output channel c·K + k reading offset k of the block (the column layout [N, C·K, L]).
+ */
+const col2Im: GradRule = (c) => {
+  const { g, node } = c;
+  const x = node.inputs[0];
+  const block = constInts(c, 2) as number[];
+  const k = block.reduce((a, b) => a * b, 1);
+  const channels = staticDims(c, x, 'the column channels', 1)[1] / k;
+  const r = block.length;
+  const onehot = new Float32Array(channels * k * k);
+  for (let ch = 0; ch < channels; ch++) for (let j = 0; j < k; j++) onehot[(ch * k + j) * k + j] = 1;
+  const attributes = {
+    group: channels,
+    kernel_shape: block,
+    strides: attr(node, 'strides', new Array(r).fill(1)),
+    dilations: attr(node, 'dilations', new Array(r).fill(1)),
+    pads: attr(node, 'pads', new Array(2 * r).fill(0)),
+  };
+  const columns = g.op('Conv', [c.dy() as string, g.constant('unfold', onehot, [channels * k, 1, ...block])], attributes, 'unfold');
+  return [g.op('Reshape', [columns, g.ints('shape', [0, channels * k, -1])], {}, 'dcol2im')];
+};
+
+export const convRules: Record<string, GradRule> = { Conv: conv, ConvTranspose: convTranspose, Col2Im: col2Im };

@@ -1,5 +1,5 @@
-// Gradients of elementwise ops: arithmetic with broadcasting, activations (written in terms of the output where
-// that is cheaper), Where, Expand, and the ops that pass gradients through unchanged.
+// Gradients of elementwise ops: arithmetic with broadcasting, exp/log, activations (written in terms of the output
+// where that is cheaper), Max/Min, Where, Expand, and the ops that pass gradients through unchanged.
 import { type GradContext, type GradRule, constInts, dimsOf, scalar, toInput, unbroadcast, unsupported } from './context.js';
 import { attr } from './shapes.js';
 
@@ -55,6 +55,12 @@ export const elementwiseRules: Record<string, GradRule> = {
   },
   Sqrt: unary((c, _x, y) => c.g.op('Div', [scalar(c.g, 0.5, 'half'), y]), 'dsqrt'),
   Neg: (c) => [c.g.op('Neg', [c.dy() as string], {}, 'dneg')],
+  Exp: unary((_c, _x, y) => y, 'dexp'),
+  Log: (c) => [c.g.op('Div', [c.dy() as string, c.node.inputs[0]], {}, 'dlog')],
+  // PyTorch's rule: sign(x), 0 at 0.
+  Abs: unary((c, x) => c.g.op('Sign', [x]), 'dabs'),
+  Max: extremum('Greater'),
+  Min: extremum('Less'),
   // d(1/x) = −y².
   Reciprocal: unary((c, _x, y) => c.g.op('Neg', [c.g.op('Mul', [y, y])]), 'dreciprocal'),
   Relu: gated((c, x) => c.g.op('Greater', [x, scalar(c.g, 0, 'zero')]), 'drelu'),
@@ -65,6 +71,25 @@ export const elementwiseRules: Record<string, GradRule> = {
     return [g.op('Where', [g.op('Greater', [c.node.inputs[0], scalar(g, 0, 'zero')]), dy, g.op('Mul', [dy, scalar(g, alpha, 'alpha')])], {}, 'dleaky_relu')];
   },
   Sigmoid: unary((c, _x, y) => c.g.op('Mul', [y, sub1(c, y)]), 'dsigmoid'),
+  Softplus: unary((c, x) => c.g.op('Sigmoid', [x]), 'dsoftplus'),
+  // y = x·tanh(softplus(x)): y' = tanh(sp) + x·σ(x)·(1 − tanh²(sp)).
+  Mish: unary((c, x) => {
+    const { g } = c;
+    const t = g.op('Tanh', [g.op('Softplus', [x])]);
+    return g.op('Add', [t, g.op('Mul', [g.op('Mul', [x, g.op('Sigmoid', [x])]), sub1(c, g.op('Mul', [t, t]))])]);
+  }, 'dmish'),
+  // Below 0: y = α(eˣ − 1), y' = y + α (× γ for Selu).
+  Elu: unary(
+    (c, x, y) =>
+      c.g.op('Where', [c.g.op('Greater', [x, scalar(c.g, 0, 'zero')]), scalar(c.g, 1, 'one'), c.g.op('Add', [y, scalar(c.g, attr(c.node, 'alpha', 1))])]),
+    'delu',
+  ),
+  Selu: unary((c, x) => {
+    const { g } = c;
+    const gamma = attr(c.node, 'gamma', 1.0507009873554805);
+    const below = g.op('Mul', [g.op('Exp', [x]), scalar(g, gamma * attr(c.node, 'alpha', 1.6732632423543772))]);
+    return g.op('Where', [g.op('Greater', [x, scalar(g, 0, 'zero')]), scalar(g, gamma), below]);
+  }, 'dselu'),
   Tanh: unary((c, _x, y) => sub1(c, c.g.op('Mul', [y, y])), 'dtanh'),
   // d erf(x) = 2/√π·exp(−x²).
   Erf: unary((c, x) => c.g.op('Mul', [scalar(c.g, 2 / Math.sqrt(Math.PI)), c.g.op('Exp', [c.g.op('Neg', [c.g.op('Mul', [x, x])])])]), 'derf'),
@@ -117,6 +142,24 @@ export const elementwiseRules: Record<string, GradRule> = {
   },
   Cast: (c) => [c.g.op('Cast', [c.dy() as string], { to: c.facts(c.node.inputs[0])?.type ?? 1 }, 'dcast')],
 };
+
+/**
+ * Max/Min of two inputs: the gradient goes to the input that won; at ties it is split in half (PyTorch's
+ * maximum/minimum rule, so a clamp written as Max(x, c) matches it).
+ */
+function extremum(wins: 'Greater' | 'Less'): GradRule {
+  return (c) => {
+    const { g, node } = c;
+    if (node.inputs.length !== 2) throw unsupported(node, `${node.inputs.length} inputs (two only)`);
+    const [a, b] = node.inputs;
+    const dy = c.dy() as string;
+    const half = g.op('Mul', [dy, scalar(g, 0.5, 'half')]);
+    const zero = scalar(g, 0, 'zero');
+    const tie = g.op('Equal', [a, b]);
+    const share = (first: string, second: string) => g.op('Where', [g.op(wins, [first, second]), dy, g.op('Where', [tie, half, zero])], {}, 'dextremum');
+    return [c.wants(0) ? toInput(c, share(a, b), 0) : undefined, c.wants(1) ? toInput(c, share(b, a), 1) : undefined];
+  };
+}
 
 /** GELU's derivative, exact (Φ(x) + x·φ(x)) or of the tanh approximation. */
 function geluDerivative(c: GradContext, x: string): string {

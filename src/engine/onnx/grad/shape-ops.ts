@@ -1,11 +1,21 @@
 // Gradients of ops that move values without computing on them: the gradient moves back the same way (Pad ↔
-// negative Pad, Transpose ↔ inverse perm, Concat ↔ Slice, Split ↔ Concat, Slice ↔ Pad or Gather, Gather ↔
-// ScatterND with accumulation for repeated indices); reshapes read the input's shape at run time.
+// negative Pad, Transpose ↔ inverse perm, Concat ↔ Slice, Split ↔ Concat, Slice ↔ Pad or Gather, Gather and
+// GatherND ↔ ScatterND with accumulation for repeated indices, Tile ↔ a sum over the copies); reshapes read the
+// input's shape at run time.
 import type { Dim } from '../proto.js';
 import { type GradRule, dimTensor, dimsOf, rankOf, scalar, shapeOf, unsupported, zerosLike } from './context.js';
 import { Elem, attr, sliceOf } from './shapes.js';
 
-const reshapeBack: GradRule = (c) => [c.g.op('Reshape', [c.dy() as string, shapeOf(c.g, c.node.inputs[0])], {}, 'dreshape')];
+/**
+ * dY reshaped to the input's shape: a constant where it is static (ONNX Runtime 1.30's basic optimizer folds a Shape of
+ * a static value and then fails on the Reshape that read it: "a name which does not exist").
+ */
+const reshapeBack: GradRule = (c) => {
+  const x = c.node.inputs[0];
+  const dims = dimsOf(c, x);
+  const shape = dims?.every((d) => typeof d === 'number') ? c.g.ints('shape', dims as number[]) : shapeOf(c.g, x);
+  return [c.g.op('Reshape', [c.dy() as string, shape], {}, 'dreshape')];
+};
 
 const pad: GradRule = (c) => {
   const { g, node } = c;
@@ -123,6 +133,26 @@ const gather: GradRule = (c) => {
   return [g.op('Transpose', [scattered], { perm: inverse }, 'dgather')];
 };
 
+/** GatherND (batch_dims 0): dY scattered back with accumulation; ScatterND takes negative indices as they are. */
+const gatherND: GradRule = (c) => {
+  const { g, node } = c;
+  const [data, indices] = node.inputs;
+  if (attr(node, 'batch_dims', 0) !== 0) throw unsupported(node, 'batch_dims other than 0');
+  return [g.op('ScatterND', [zerosLike(g, data), indices, c.dy() as string], { reduction: 'add' }, 'dgather_nd')];
+};
+
+/** Tile: dY seen as [r₀, d₀, r₁, d₁, …] (repeats outermost on each axis) summed over the repeats. */
+const tile: GradRule = (c) => {
+  const { g, node } = c;
+  const [x, repeats] = node.inputs;
+  const rank = rankOf(c, x);
+  const column = (v: string) => g.op('Unsqueeze', [v, g.ints('axes', [1])]);
+  const pairs = g.op('Concat', [column(repeats), column(shapeOf(g, x))], { axis: 1 });
+  const split = g.op('Reshape', [c.dy() as string, g.op('Reshape', [pairs, g.ints('flat', [-1])])]);
+  const copies = Array.from({ length: rank }, (_, i) => 2 * i);
+  return [g.op('ReduceSum', [split, g.ints('axes', copies)], { keepdims: 0 }, 'dtile')];
+};
+
 export const shapeRules: Record<string, GradRule> = {
   Pad: pad,
   Transpose: transpose,
@@ -134,4 +164,6 @@ export const shapeRules: Record<string, GradRule> = {
   Split: split,
   Slice: slice,
   Gather: gather,
+  GatherND: gatherND,
+  Tile: tile,
 };

@@ -3,6 +3,7 @@
 // unknowable here (the rules then read the shape at run time). Small integer tensors (shapes, axes, pads) are
 // folded, symbolically where they hold a symbolic dim (Shape → Gather → Concat → Reshape, as exporters write).
 import type { Dim, GraphValue, NodeValue, TensorValue } from '../proto.js';
+import { einsumTerms } from './einsum-equation.js';
 
 export const Elem = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 
@@ -11,6 +12,8 @@ export interface ValueFacts {
   type: number;
   /** The value of a small integer tensor (rank 0 or 1), when known. */
   ints?: Dim[];
+  /** The value of a small constant float tensor (Resize's scales), when known. */
+  floats?: number[];
 }
 
 let unknownCount = 0;
@@ -105,6 +108,14 @@ function tensorInts(t: Pick<TensorValue, 'dims' | 'dataType' | 'raw'>): Dim[] | 
   return undefined;
 }
 
+/** The values of a small float32 initializer or constant. */
+function tensorFloats(t: Pick<TensorValue, 'dims' | 'dataType' | 'raw'>): number[] | undefined {
+  const count = t.dims.reduce((a, b) => a * b, 1);
+  if (t.dims.length > 1 || count > 64 || t.dataType !== Elem.FLOAT || t.raw.byteLength !== count * 4) return undefined;
+  const view = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
+  return Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
+}
+
 const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 const SAME_SHAPE = new Set([
@@ -129,6 +140,7 @@ const SAME_SHAPE = new Set([
   'Log',
   'Sign',
   'Softplus',
+  'Mish',
   'Elu',
   'Selu',
   'Floor',
@@ -137,6 +149,8 @@ const SAME_SHAPE = new Set([
   'CumSum',
   'LayerNormalization',
   'BatchNormalization',
+  'InstanceNormalization',
+  'LpNormalization',
   'Cast',
   'IsNaN',
   'Round',
@@ -146,11 +160,63 @@ export const COMPARISONS = ['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessO
 const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Max', 'Min', 'Sum', 'Mod', ...COMPARISONS]);
 export const BOOLEAN = new Set([...COMPARISONS, 'Not', 'IsNaN']);
 
+const FLOATS: Set<number> = new Set([Elem.FLOAT, Elem.DOUBLE]);
+
+/** A value's known numbers: its floats, or integers without symbolic dims. */
+const numbers = (f: ValueFacts | undefined): number[] | undefined =>
+  f?.floats ?? (f?.ints?.every((d) => typeof d === 'number') ? (f.ints as number[]) : undefined);
+
+/** ONNX Round: halves to even. */
+const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+
+/** Float arithmetic on small constant vectors (shape arithmetic done in floats). */
+function foldFloats(op: string, args: Array<number[] | undefined>): number[] | undefined {
+  const f = {
+    Add: (p: number, q: number) => p + q,
+    Sub: (p: number, q: number) => p - q,
+    Mul: (p: number, q: number) => p * q,
+    Div: (p: number, q: number) => p / q,
+    Pow: (p: number, q: number) => p ** q,
+  }[op];
+  if (!f || args.length !== 2 || args.some((a) => !a)) return undefined;
+  const [a, b] = args as number[][];
+  const n = Math.max(a.length, b.length);
+  if ((a.length !== n && a.length !== 1) || (b.length !== n && b.length !== 1)) return undefined;
+  return Array.from({ length: n }, (_, i) => Math.fround(f(a[a.length === 1 ? 0 : i], b[b.length === 1 ? 0 : i])));
+}
+
+/** An elementwise op on folded integers (shape arithmetic). */
+function foldInts(op: string, args: Array<Dim[] | undefined>): Dim[] | undefined {
+  if (args.length === 0 || args.some((a) => !a)) return undefined;
+  const vs = args as Dim[][];
+  const n = Math.max(...vs.map((a) => a.length));
+  if (vs.some((a) => a.length !== n && a.length !== 1)) return undefined;
+  const at = (a: Dim[], i: number) => a[a.length === 1 ? 0 : i];
+  const numeric = (p: Dim, q: Dim) => typeof p === 'number' && typeof q === 'number';
+  // Mul and Div fold symbolic dims too (attention's batch·heads, as torch's exporter writes it); a symbolic dim
+  // is a size, so never negative (torch's expand(N, -1) tests dims against −1).
+  const f: ((p: Dim, q: Dim, r: Dim) => Dim | undefined) | undefined = {
+    Add: (p: Dim, q: Dim) => (numeric(p, q) ? (p as number) + (q as number) : undefined),
+    Sub: (p: Dim, q: Dim) => (numeric(p, q) ? (p as number) - (q as number) : undefined),
+    Mul: (p: Dim, q: Dim) => product([p, q]),
+    Div: (p: Dim, q: Dim) => (numeric(p, q) ? Math.trunc((p as number) / (q as number)) : quotient(p, q)),
+    Max: (p: Dim, q: Dim) => (numeric(p, q) ? Math.max(p as number, q as number) : undefined),
+    Min: (p: Dim, q: Dim) => (numeric(p, q) ? Math.min(p as number, q as number) : undefined),
+    // fmod=0: the result takes the divisor's sign (Python's %), as torch writes window padding arithmetic.
+    Mod: (p: Dim, q: Dim) => (numeric(p, q) && q !== 0 ? (((p as number) % (q as number)) + (q as number)) % (q as number) : undefined),
+    Equal: (p: Dim, q: Dim) => (p === q ? 1 : numeric(p, q) || (typeof p === 'number' && p < 0) || (typeof q === 'number' && q < 0) ? 0 : undefined),
+    Where: (p: Dim, q: Dim, r: Dim) => (typeof p === 'number' ? (p ? q : r) : undefined),
+  }[op];
+  if (!f || vs.length !== f.length) return undefined;
+  // An element it cannot tell is unknown; the others still fold (a Reshape's static dims beside the batch).
+  return Array.from({ length: n }, (_, i) => f(at(vs[0], i), at(vs[1], i), vs[2] && at(vs[2], i)) ?? unknown());
+}
+
 /** Facts about every value of `graph` (nodes in topological order). */
 export function inferShapes(graph: GraphValue): Map<string, ValueFacts> {
   const facts = new Map<string, ValueFacts>();
   for (const i of graph.inputs) facts.set(i.name, { dims: i.dims, type: Elem.FLOAT });
-  for (const t of graph.initializers) facts.set(t.name, { dims: t.dims, type: t.dataType, ints: tensorInts(t) });
+  for (const t of graph.initializers) facts.set(t.name, { dims: t.dims, type: t.dataType, ints: tensorInts(t), floats: tensorFloats(t) });
   for (const node of graph.nodes) {
     const outs = inferNode(node, (v) => facts.get(v));
     node.outputs.forEach((o, i) => {
@@ -212,33 +278,30 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     const a = node.inputs[1] ? ints(1) : attr<number[] | undefined>(node, 'axes', undefined);
     return a?.every((v) => typeof v === 'number') ? (a as number[]) : undefined;
   };
-  if (op === 'Cast') return [{ dims, type: attr(node, 'to', Elem.FLOAT), ints: x?.ints }];
+  if (op === 'Cast') {
+    // Shape arithmetic in floats (torch's ceil(h / patch)·patch): numbers cross to floats and back, truncated.
+    const to = attr(node, 'to', Elem.FLOAT);
+    if (FLOATS.has(to)) return [{ dims, type: to, ints: x?.ints, floats: numbers(x) }];
+    return [{ dims, type: to, ints: x?.floats?.map(Math.trunc) ?? x?.ints }];
+  }
   if (SAME_SHAPE.has(op)) {
     const out: ValueFacts = { dims, type: BOOLEAN.has(op) ? Elem.BOOL : type };
     if (op === 'Dropout') return [out, { dims, type: Elem.BOOL }];
-    if (op === 'Identity') out.ints = x?.ints;
+    if (op === 'Identity') Object.assign(out, { ints: x?.ints, floats: x?.floats });
+    const round = { Ceil: Math.ceil, Floor: Math.floor, Round: roundHalfEven }[op];
+    if (round) out.floats = x?.floats?.map(round);
     return [out];
   }
   if (BROADCAST.has(op)) {
     const shapes = (op === 'Where' ? inp.slice(1) : inp).map((f) => f?.dims);
     const outType = BOOLEAN.has(op) ? Elem.BOOL : op === 'Where' ? (inp[1]?.type ?? Elem.FLOAT) : type;
     const out: ValueFacts = { dims: broadcast(op === 'Where' ? [inp[0]?.dims, ...shapes] : shapes), type: outType };
-    // Shape arithmetic on folded integers.
-    const a = ints(0);
-    const b = ints(1);
-    // Mul and Div fold symbolic dims too (attention's batch·heads, as torch's exporter writes it).
-    const symbolic = op === 'Mul' || op === 'Div';
-    if (a && b && ['Add', 'Sub', 'Mul', 'Div'].includes(op) && (symbolic || [...a, ...b].every((v) => typeof v === 'number'))) {
-      const n = Math.max(a.length, b.length);
-      const f = {
-        Add: (p: Dim, q: Dim) => (p as number) + (q as number),
-        Sub: (p: Dim, q: Dim) => (p as number) - (q as number),
-        Mul: (p: Dim, q: Dim) => product([p, q]),
-        Div: (p: Dim, q: Dim) => (typeof p === 'number' && typeof q === 'number' ? Math.trunc(p / q) : quotient(p, q)),
-      }[op as 'Add'];
-      if (a.length === n || a.length === 1)
-        if (b.length === n || b.length === 1) out.ints = Array.from({ length: n }, (_, i) => f(a[a.length === 1 ? 0 : i], b[b.length === 1 ? 0 : i]));
-    }
+    if (FLOATS.has(outType)) out.floats = foldFloats(op, inp.map(numbers));
+    else
+      out.ints = foldInts(
+        op,
+        inp.map((f) => f?.ints),
+      );
     return [out];
   }
   switch (op) {
@@ -255,19 +318,26 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
       // A tensor attribute as GraphBuilder writes it, or as the reader gives it ({ tensor }).
       const v = node.attributes.value as unknown as TensorValue | { tensor: TensorValue } | undefined;
       const t = v && typeof v === 'object' && 'tensor' in v ? v.tensor : v;
-      if (t && typeof t === 'object' && 'raw' in t) return [{ dims: t.dims, type: t.dataType, ints: tensorInts(t) }];
+      if (t && typeof t === 'object' && 'raw' in t) return [{ dims: t.dims, type: t.dataType, ints: tensorInts(t), floats: tensorFloats(t) }];
       const vi = attr<number | undefined>(node, 'value_int', undefined);
       if (vi !== undefined) return [{ dims: [], type: Elem.INT64, ints: [vi] }];
       const vis = attr<number[] | undefined>(node, 'value_ints', undefined);
       if (vis) return [{ dims: [vis.length], type: Elem.INT64, ints: vis }];
       const vfs = attr<number[] | undefined>(node, 'value_floats', undefined);
-      return [{ dims: vfs ? [vfs.length] : [], type: Elem.FLOAT }];
+      const vf = attr<number | undefined>(node, 'value_float', undefined);
+      return [{ dims: vfs ? [vfs.length] : [], type: Elem.FLOAT, floats: vfs ?? (vf === undefined ? undefined : [vf]) }];
     }
     case 'ConstantOfShape': {
       // A tensor attribute as GraphBuilder writes it, or as the reader gives it ({ tensor }).
       const v = node.attributes.value as unknown as TensorValue | { tensor: TensorValue } | undefined;
       const t = v && typeof v === 'object' && 'tensor' in v ? v.tensor : v;
-      return [{ dims: ints(0), type: t && typeof t === 'object' && 'dataType' in t ? t.dataType : Elem.FLOAT }];
+      const type = t && typeof t === 'object' && 'dataType' in t ? t.dataType : Elem.FLOAT;
+      // A small integer fill (the ones torch writes for expand's −1 dims) folds like any shape value.
+      const fill = t && typeof t === 'object' && 'raw' in t ? tensorInts(t)?.[0] : type === Elem.FLOAT ? undefined : 0;
+      const shape = ints(0);
+      const folded =
+        fill !== undefined && shape?.length === 1 && typeof shape[0] === 'number' && shape[0] <= 64 ? new Array<Dim>(shape[0]).fill(fill) : undefined;
+      return [{ dims: shape, type, ints: folded }];
     }
     case 'MatMul': {
       const b = inp[1]?.dims;
@@ -300,6 +370,9 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     case 'ReduceMin':
     case 'ReduceProd':
     case 'ReduceL2':
+    case 'ReduceL1':
+    case 'ReduceSumSquare':
+    case 'ReduceLogSum':
     case 'ReduceLogSumExp': {
       if (!dims || rank === undefined) return [{ type }];
       let axes = axesOf();
@@ -329,7 +402,9 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
         'perm',
         dims.map((_, i) => dims.length - 1 - i),
       );
-      return [{ dims: perm.map((p) => dims[p]), type }];
+      const out = perm.map((p) => dims[p]);
+      const folded = x?.ints ? moveInts(dims, x.ints, out, (o) => perm.map((_, a) => o[perm.indexOf(a)])) : undefined;
+      return [{ dims: out, type, ints: folded }];
     }
     case 'Reshape': {
       const shape = ints(1);
@@ -369,7 +444,8 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
       const out = [...(all[0] as Dim[])];
       const sizes = (all as Dim[][]).map((d) => d[axis]);
       out[axis] = sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : unknown();
-      const folded = inp.every((f) => f?.ints) ? inp.flatMap((f) => f?.ints as Dim[]) : undefined;
+      // Row-major values concatenate flat along the first axis only.
+      const folded = axis === 0 && inp.every((f) => f?.ints) ? inp.flatMap((f) => f?.ints as Dim[]) : undefined;
       return [{ dims: out, type, ints: folded }];
     }
     case 'Split': {
@@ -384,7 +460,9 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
       if (!s) return [{ dims: dims.map(() => unknown()), type }];
       const out = [...dims];
       s.forEach(({ axis, size }) => (out[axis] = size));
-      const folded = x?.ints && rank === 1 && s.length === 1 && s[0].indices ? s[0].indices.map((i) => (x.ints as Dim[])[i]) : undefined;
+      // Folded values of any rank move with the slice (torch's pads: reshaped to [−1, 2], reversed, transposed).
+      const picks = s.every((p) => p.indices) ? new Map(s.map((p) => [p.axis, p.indices as number[]])) : undefined;
+      const folded = x?.ints && picks ? moveInts(dims, x.ints, out, (o) => o.map((i, a) => picks.get(a)?.[i] ?? i)) : undefined;
       return [{ dims: out, type, ints: folded }];
     }
     case 'Gather': {
@@ -393,7 +471,7 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
       const axis = normAxis(attr(node, 'axis', 0), rank);
       const at = ints(1);
       const folded =
-        x?.ints && axis === 0 && at?.every((i) => typeof i === 'number')
+        x?.ints && rank === 1 && at?.every((i) => typeof i === 'number')
           ? (at as number[]).map((i) => (x.ints as Dim[])[normAxis(i, x.ints?.length ?? 0)])
           : undefined;
       return [{ dims: [...dims.slice(0, axis), ...idx, ...dims.slice(axis + 1)], type, ints: folded }];
@@ -401,6 +479,72 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     case 'Expand': {
       const shape = ints(1);
       return [{ dims: shape ? broadcast([dims, shape]) : undefined, type }];
+    }
+    case 'Tile': {
+      const reps = ints(1);
+      if (!dims || !reps || reps.length !== dims.length) return [{ dims: dims?.map(() => unknown()), type }];
+      const folded = x?.ints && reps.length === 1 && typeof reps[0] === 'number' && reps[0] * x.ints.length <= 64;
+      return [{ dims: dims.map((d, i) => product([d, reps[i]])), type, ints: folded ? new Array(reps[0] as number).fill(x?.ints).flat() : undefined }];
+    }
+    case 'Range': {
+      const [start, limit, delta] = [0, 1, 2].map((i) => ints(i)?.[0]);
+      // arange(N) over a symbolic size (an index per example).
+      if (start === 0 && delta === 1 && typeof limit === 'string') return [{ dims: [limit], type }];
+      if (typeof start !== 'number' || typeof limit !== 'number' || typeof delta !== 'number' || delta === 0) return [{ dims: [unknown()], type }];
+      const n = Math.max(Math.ceil((limit - start) / delta), 0);
+      return [{ dims: [n], type, ints: n <= 64 ? Array.from({ length: n }, (_, i) => start + i * delta) : undefined }];
+    }
+    case 'GatherND': {
+      const idx = inp[1]?.dims;
+      const k = idx?.at(-1);
+      if (!dims || !idx || typeof k !== 'number' || attr(node, 'batch_dims', 0) !== 0) return [{ type }];
+      return [{ dims: [...idx.slice(0, -1), ...dims.slice(k)], type }];
+    }
+    case 'Resize': {
+      if (!dims) return [{ type }];
+      const axes = attr<number[] | undefined>(node, 'axes', undefined)?.map((a) => normAxis(a, dims.length)) ?? dims.map((_, i) => i);
+      const out = [...dims];
+      const sizes = node.inputs[3] ? ints(3) : undefined;
+      const scales = node.inputs[2] ? inp[2]?.floats : undefined;
+      axes.forEach((a, i) => {
+        if (sizes) out[a] = sizes[i];
+        else if (scales?.[i] !== 1) out[a] = scales && typeof dims[a] === 'number' ? Math.floor(Math.fround(scales[i] * (dims[a] as number))) : unknown();
+      });
+      return [{ dims: sizes || scales ? out : dims.map(() => unknown()), type }];
+    }
+    case 'ConvTranspose': {
+      const w = inp[1]?.dims;
+      if (!dims || !w || typeof w[1] !== 'number') return [{ type }];
+      const r = dims.length - 2;
+      const kernel = attr(node, 'kernel_shape', w.slice(2) as number[]);
+      const strides = attr(node, 'strides', new Array(r).fill(1));
+      const dilations = attr(node, 'dilations', new Array(r).fill(1));
+      const pads = attr(node, 'pads', new Array(2 * r).fill(0));
+      const extra = attr(node, 'output_padding', new Array(r).fill(0));
+      const given = attr<number[] | undefined>(node, 'output_shape', undefined);
+      const spatial = dims
+        .slice(2)
+        .map((d, i) =>
+          given ? given[i] : typeof d === 'number' ? strides[i] * (d - 1) + extra[i] + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + r] : unknown(),
+        );
+      return [{ dims: [dims[0], w[1] * attr(node, 'group', 1), ...spatial], type }];
+    }
+    case 'Col2Im': {
+      const image = ints(1);
+      const block = ints(2);
+      if (!dims || !image || !block?.every((b) => typeof b === 'number')) return [{ type }];
+      return [{ dims: [dims[0], quotient(dims[1], product(block)), ...image], type }];
+    }
+    case 'Einsum': {
+      const terms = einsumTerms(
+        attr(node, 'equation', ''),
+        inp.map((f) => f?.dims?.length),
+      );
+      const all = inp.map((f) => f?.dims);
+      if (!terms || all.some((d) => !d)) return [{ type }];
+      const size = new Map<string, Dim>();
+      terms.inputs.forEach((t, i) => [...t].forEach((ch, k) => size.set(ch, broadcastDim(size.get(ch) ?? 1, (all[i] as Dim[])[k]))));
+      return [{ dims: [...terms.output].map((ch) => size.get(ch) ?? unknown()), type }];
     }
     case 'ArgMax':
     case 'ArgMin': {
@@ -412,6 +556,23 @@ function inferNode(node: NodeValue, get: (v: string) => ValueFacts | undefined):
     default:
       return node.outputs.map(() => undefined);
   }
+}
+
+/** Folded values of static dims `from` rearranged to `to`, each output position reading input position `source(o)`. */
+function moveInts(from: Dim[], values: Dim[], to: Dim[], source: (o: number[]) => number[]): Dim[] | undefined {
+  if (![...from, ...to].every((d) => typeof d === 'number') || values.length !== product(from)) return undefined;
+  const inDims = from as number[];
+  const outDims = to as number[];
+  const total = outDims.reduce((a, b) => a * b, 1);
+  return Array.from({ length: total }, (_, flat) => {
+    const o = new Array<number>(outDims.length);
+    for (let a = outDims.length - 1, rest = flat; a >= 0; a--) {
+      o[a] = rest % outDims[a];
+      rest = Math.floor(rest / outDims[a]);
+    }
+    const i = source(o);
+    return values[i.reduce((acc, v, a) => acc * inDims[a] + v, 0)];
+  });
 }
 
 /** The sizes of a Split's outputs along its axis, where known. */
