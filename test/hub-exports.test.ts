@@ -31,32 +31,26 @@ function hubPython(): string | null {
   return null;
 }
 
-/**
- * Every export, and for those that cannot fine-tune yet the reason (a gradient rule or a shape inference that
- * is missing): their test runs as a todo, so it reports the error without failing the run.
- */
-const EXPORTS: Record<string, string | undefined> = {
-  'hf-vit': undefined,
-  'hf-deit': undefined,
-  'hf-dinov2': undefined,
-  'hf-clip': undefined,
-  'hf-swin:ts': undefined,
-  'hf-swin:dynamo': "dynamo's as_strided Gather: the rank of its indices is not inferred (Range)",
-  'hf-swinv2:ts': 'no gradient rule for Exp',
-  'hf-swinv2:dynamo': "dynamo's as_strided Gather: the rank of its indices is not inferred (Range)",
-  'hf-convnext': undefined,
-  'hf-convnextv2': 'no gradient rule for ReduceL2',
-  'timm-resnet': undefined,
-  'timm-efficientnet': undefined,
-  'timm-convnext': undefined,
-  'timm-vit': undefined,
-  'timm-byobnet': undefined,
-  'timm-mobilevit': 'GroupNorm (InstanceNormalization): no gradient rule, shapes not inferred',
-  'tv-vit-headless:ts': "nn.MultiheadAttention's Squeeze: the rank is not inferred",
-  'tv-vit-headless:dynamo': undefined,
-};
-const SPECS = Object.keys(EXPORTS).flatMap((k) => (k.includes(':') ? [k] : [`${k}:ts`, `${k}:dynamo`]));
-const todo = (spec: string) => EXPORTS[spec] ?? EXPORTS[spec.split(':')[0]];
+/** Every model of export_hub.py, each by both exporters. */
+const MODELS = [
+  'hf-vit',
+  'hf-deit',
+  'hf-dinov2',
+  'hf-clip',
+  'hf-swin',
+  'hf-swinv2',
+  'hf-convnext',
+  'hf-convnextv2',
+  'timm-resnet',
+  'timm-efficientnet',
+  'timm-efficientnet-ln',
+  'timm-convnext',
+  'timm-vit',
+  'timm-byobnet',
+  'timm-mobilevit',
+  'tv-vit-headless',
+];
+const SPECS = MODELS.flatMap((m) => [`${m}:ts`, `${m}:dynamo`]);
 
 const python = hubPython();
 let exports: Promise<string> | undefined;
@@ -84,10 +78,8 @@ const gap = (got: Float32Array, want: Float32Array) => {
 
 describe('exports by torch 2 exporters (Hugging Face, timm, torchvision; TorchScript and dynamo)', () => {
   for (const spec of SPECS) {
-    const reason = todo(spec);
     test(`${spec}: features equal PyTorch's; blocks listed; the suffix after the last block reads only the cut and trains`, {
       skip: python ? false : 'the torch 2 venv is absent',
-      ...(reason ? { todo: reason } : {}),
     }, async () => {
       await initBackend('cpu');
       const folder = path.join(await exported(), spec.replace(':', '-'));

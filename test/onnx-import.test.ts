@@ -11,7 +11,7 @@ import { loadImageBatch } from '../src/data/batches.js';
 import { initBackend } from '../src/engine/backend.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
-import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
+import { defaultFeatures, fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
@@ -368,6 +368,25 @@ describe('the default feature value of Hugging Face exports', () => {
       }
     });
   }
+});
+
+describe('the default feature value of headless graphs', () => {
+  /** x (N, 4, 3) → a LayerNorm-like residual (no classifier) → y: `flat` reshapes y to (N, 12). */
+  function headless(flat: boolean): ModelValue['graph'] {
+    const nodes: ModelValue['graph']['nodes'] = [
+      { opType: 'Relu', inputs: ['x'], outputs: ['r'], name: '/blocks/blocks.0/Relu', attributes: {} },
+      { opType: 'Add', inputs: ['x', 'r'], outputs: [flat ? 'seq' : 'y'], name: '/blocks/blocks.0/Add', attributes: {} },
+    ];
+    if (flat) nodes.push({ opType: 'Flatten', inputs: ['seq'], outputs: ['y'], name: '/Flatten', attributes: { axis: 1 } });
+    return { name: 'g', nodes, initializers: [], inputs: [{ name: 'x', dims: ['N', 4, 3] }], outputs: [{ name: 'y', dims: flat ? ['N', 12] : ['N', 4, 3] }] };
+  }
+
+  test('a flat output with no classifier before it is the features; one that is not flat is refused naming --features-from', () => {
+    const found = defaultFeatures(headless(true));
+    assert.equal(found.value, 'y');
+    assert.match(found.rule, /headless/);
+    assert.throws(() => defaultFeatures(headless(false)), /found no features: .*--features-from NAME/);
+  });
 });
 
 describe('the ONNX backbone registry', () => {
