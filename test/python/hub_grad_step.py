@@ -7,7 +7,6 @@ classifier replaced by a new 2-class linear head) its initial and updated values
 the mean cross-entropy. Parameters are perturbed and BatchNorms folded into their convolutions before the export, so no two
 initializers are equal and each trained tensor is one the graph holds.
 """
-import json
 import os
 import sys
 
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 import export_hub
+from sgd_step import sgd_step
 
 LR = 0.5
 N, CLASSES = 4, 2
@@ -71,35 +71,18 @@ def main():
         p.requires_grad_(False)
     trained = {k: params[k] for k in names[first:]}
     trained.update({f"head.{k}": p for k, p in head.named_parameters()})
-    for p in trained.values():
-        p.requires_grad_(True)
-    initial = {k: p.detach().clone() for k, p in trained.items()}
     rng = np.random.default_rng(4)
     size = export_hub.SIZE
     pixels = rng.uniform(0, 255, size=(N, size, size, 3)).astype(np.float32)
     x = torch.from_numpy(((pixels * e["rescale"] - e["mean"]) / e["std"]).transpose(0, 3, 1, 2).copy().astype(np.float32))
+
+    def features_of(batch):
+        y = wrapped(batch)
+        return (y[0] if isinstance(y, tuple) else y).reshape(N, -1)
+
     labels = np.array([0, 1, 1, 0])
-    features = wrapped(x)
-    features = features[0] if isinstance(features, tuple) else features
-    loss = torch.nn.functional.cross_entropy(head(features.reshape(N, -1)), torch.from_numpy(labels))
-    loss.backward()
-    with torch.no_grad():
-        for p in trained.values():
-            p.sub_(LR * p.grad)
-    result = {
-        "lr": LR,
-        "loss": loss.item(),
-        "pixels": pixels.reshape(-1).tolist(),
-        "shape": [N, size, size, 3],
-        "targets": np.eye(CLASSES, dtype=np.float32)[labels].reshape(-1).tolist(),
-        "params": [
-            {"name": k, "shape": list(p.shape), "initial": initial[k].reshape(-1).tolist(), "updated": p.detach().reshape(-1).tolist()}
-            for k, p in trained.items()
-        ],
-    }
-    with open(os.path.join(e["folder"], "step.json"), "w") as f:
-        json.dump(result, f)
-    print("loss", loss.item(), "trained", len(trained), flush=True)
+    loss = sgd_step(os.path.join(e["folder"], "step.json"), features_of, head, trained, pixels, x, labels, LR, CLASSES)
+    print("loss", loss, "trained", len(trained), flush=True)
 
 
 if __name__ == "__main__":
