@@ -389,6 +389,85 @@ describe('the default feature value of headless graphs', () => {
   });
 });
 
+describe("torch's dynamo exporter: blocks from node metadata, the batch size read from the input", () => {
+  /**
+   * x (N, 4, 6) → layers.0: x + x·W0 → layers.1: (r0·W1) reshaped to (N, 24) by a shape made of Shape(x)[0] (as
+   * dynamo reads the dynamic batch once, at the top) → classifier Gemm. Nodes are named node_<Op>_<n>, their
+   * module paths in metadata.
+   */
+  function dynamoGraph(): ModelValue {
+    const floats = (name: string, dims: number[], seed: number) => {
+      const v = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed * 7 + i * 1.3));
+      return { name, dims, dataType: DataType.FLOAT, raw: new Uint8Array(v.buffer) };
+    };
+    const scopes = (...s: string[]) => ({ 'pkg.torch.onnx.name_scopes': `[${s.map((x) => `'${x}'`).join(', ')}]` });
+    const node = (opType: string, inputs: string[], output: string, metadata: Record<string, string>, attributes = {}) => ({
+      opType,
+      inputs,
+      outputs: [output],
+      name: `node_${opType}_${output}`,
+      attributes,
+      metadata,
+    });
+    const top = scopes('_empty_nn_module_stack_from_metadata_hook', 'sym_size_int');
+    return {
+      irVersion: 8,
+      producerName: 'pytorch',
+      opsetImports: [{ domain: '', version: 18 }],
+      graph: {
+        name: 'main_graph',
+        nodes: [
+          node('Shape', ['x'], 'batch', top, { start: 0, end: 1 }),
+          node('MatMul', ['x', 'w0'], 'h0', scopes('', 'layers', 'layers.0', 'layers.0.fc', 'linear')),
+          node('Add', ['x', 'h0'], 'r0', scopes('', 'layers', 'layers.0', 'add')),
+          node('MatMul', ['r0', 'w1'], 'h1', scopes('', 'layers', 'layers.1', 'layers.1.fc', 'linear_1')),
+          node('Concat', ['batch', 'width'], 'shape', scopes('', 'layers', 'layers.1', 'view'), { axis: 0 }),
+          node('Reshape', ['h1', 'shape'], 'flat', scopes('', 'layers', 'layers.1', 'view')),
+          node('Gemm', ['flat', 'wc'], 'logits', scopes('', 'classifier', 'linear_2')),
+        ],
+        initializers: [
+          floats('w0', [6, 6], 1),
+          floats('w1', [6, 6], 2),
+          floats('wc', [24, 3], 3),
+          { name: 'width', dims: [1], dataType: DataType.INT64, raw: new Uint8Array(BigInt64Array.from([24n]).buffer) },
+        ],
+        inputs: [{ name: 'x', dims: ['batch_size', 4, 6] }],
+        outputs: [{ name: 'logits', dims: ['batch_size', 3] }],
+      },
+    };
+  }
+
+  test('layers lists layers.0 and layers.1; cut before layers.1, the suffix reads the batch from the cut and gives the same logits', async () => {
+    const model = decodeModel(encodeModelValue(dynamoGraph()));
+    assert.deepEqual(model.graph.nodes[1].metadata, dynamoGraph().graph.nodes[1].metadata, 'metadata round-trips');
+    const blocks = graphBlocks(model.graph).filter((b) => b.numbered);
+    assert.deepEqual(
+      blocks.map((b) => b.name),
+      ['layers.0', 'layers.1'],
+    );
+    const cut = fineTuneCut(model.graph, { lastBlocks: 1 });
+    assert.equal(cut.value, 'r0');
+    assert.ok(!cut.suffix.graph.nodes.some((n) => n.inputs.includes('x')), 'the suffix no longer reads x');
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 24 }, (_, i) => Math.cos(i)),
+      [3, 4, 6],
+    );
+    const run = async (graph: ModelValue['graph'], feeds: Record<string, ort.Tensor>) => {
+      const session = await ort.InferenceSession.create(encodeModelValue({ ...model, graph }));
+      try {
+        return (await session.run(feeds))[graph.outputs[0].name];
+      } finally {
+        await session.release();
+      }
+    };
+    const whole = (await run(model.graph, { x })).data as Float32Array;
+    const middle = await run(prefixGraph(model.graph, 'r0'), { x });
+    const split = (await run(cut.suffix.graph, { r0: middle })).data as Float32Array;
+    assert.deepEqual(Array.from(split), Array.from(whole));
+  });
+});
+
 describe('the ONNX backbone registry', () => {
   test('weights import FOLDER --as vit_b16 pins its hashes; --base vit_b16 then resolves to the cached folder', async () => {
     const dir = tempDir();
