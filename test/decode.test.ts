@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp, { type JpegOptions } from 'sharp';
 import { decodeImage } from '../src/data/decode.js';
 import { decodePlainJpeg, jpegHeader } from '../src/data/jpeg.js';
+import { resizeLikePillow } from '../src/data/resize.js';
 import { CIFAR_DIR, needsShared, tempDir } from './helpers.js';
 
 /** What sharp alone decodes (the path every file took before the JPEG fast path). */
@@ -72,5 +74,37 @@ describe('JPEG decoding', () => {
       }
     }
     assert.equal(checked, 1000);
+  });
+});
+
+describe("Pillow's resize, reproduced (Hugging Face's image processors resize with it)", () => {
+  const pil = spawnSync('/usr/bin/python3', ['-c', 'import PIL'], { encoding: 'utf8' }).status === 0;
+  if (!pil) process.stderr.write('NOTICE: /usr/bin/python3 with PIL is absent (apt-get install python3-pil): the Pillow resize check skipped\n');
+  test('bilinear, bicubic and lanczos, enlarging and shrinking each axis: the bytes Pillow gives', { skip: pil ? false : 'PIL is absent' }, () => {
+    const [h, w] = [23, 37];
+    const src = Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 97 + ((i * i) % 31)) % 256);
+    const sizes = [
+      [50, 20],
+      [11, 80],
+      [23, 9],
+    ];
+    const py = `
+import sys
+from PIL import Image
+h, w = ${h}, ${w}
+img = Image.frombytes("RGB", (w, h), sys.stdin.buffer.read())
+for f in (Image.BILINEAR, Image.BICUBIC, Image.LANCZOS):
+    for oh, ow in ${JSON.stringify(sizes)}:
+        sys.stdout.buffer.write(img.resize((ow, oh), f).tobytes())
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', py], { input: src });
+    assert.equal(r.status, 0, String(r.stderr));
+    let at = 0;
+    for (const filter of ['bilinear', 'bicubic', 'lanczos3'] as const)
+      for (const [oh, ow] of sizes) {
+        const want = r.stdout.subarray(at, at + oh * ow * 3);
+        at += oh * ow * 3;
+        assert.deepEqual(Buffer.from(resizeLikePillow(src, h, w, 3, oh, ow, filter)), want, `${filter} ${h}×${w} → ${oh}×${ow}`);
+      }
   });
 });

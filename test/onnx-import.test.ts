@@ -7,14 +7,15 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
-import { loadImageBatch, photoSource } from '../src/data/batches.js';
+import { loadImageBatch } from '../src/data/batches.js';
 import { initBackend } from '../src/engine/backend.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
-import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
+import { defaultFeatures, fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { onnxPhotoSource } from '../src/train/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 
 // --- a few protobuf fields by hand, for what transferkit's writer never emits (float_data, int64_data, external data)
@@ -251,7 +252,7 @@ describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
     const session = await ort.InferenceSession.create(exported);
     const batch = await loadImageBatch(
       predictions.map((p) => ({ file: p.file })),
-      { height: 16, width: 16, source: photoSource('none') },
+      { height: 16, width: 16, source: onnxPhotoSource(meta.onnxBase.preprocessing) },
     );
     const probs = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', batch.x, [18, 16, 16, 3]) }))[session.outputNames[0]]
       .data as Float32Array;
@@ -367,6 +368,104 @@ describe('the default feature value of Hugging Face exports', () => {
       }
     });
   }
+});
+
+describe('the default feature value of headless graphs', () => {
+  /** x (N, 4, 3) → a LayerNorm-like residual (no classifier) → y: `flat` reshapes y to (N, 12). */
+  function headless(flat: boolean): ModelValue['graph'] {
+    const nodes: ModelValue['graph']['nodes'] = [
+      { opType: 'Relu', inputs: ['x'], outputs: ['r'], name: '/blocks/blocks.0/Relu', attributes: {} },
+      { opType: 'Add', inputs: ['x', 'r'], outputs: [flat ? 'seq' : 'y'], name: '/blocks/blocks.0/Add', attributes: {} },
+    ];
+    if (flat) nodes.push({ opType: 'Flatten', inputs: ['seq'], outputs: ['y'], name: '/Flatten', attributes: { axis: 1 } });
+    return { name: 'g', nodes, initializers: [], inputs: [{ name: 'x', dims: ['N', 4, 3] }], outputs: [{ name: 'y', dims: flat ? ['N', 12] : ['N', 4, 3] }] };
+  }
+
+  test('a flat output with no classifier before it is the features; one that is not flat is refused naming --features-from', () => {
+    const found = defaultFeatures(headless(true));
+    assert.equal(found.value, 'y');
+    assert.match(found.rule, /headless/);
+    assert.throws(() => defaultFeatures(headless(false)), /found no features: .*--features-from NAME/);
+  });
+});
+
+describe("torch's dynamo exporter: blocks from node metadata, the batch size read from the input", () => {
+  /**
+   * x (N, 4, 6) → layers.0: x + x·W0 → layers.1: (r0·W1) reshaped to (N, 24) by a shape made of Shape(x)[0] (as
+   * dynamo reads the dynamic batch once, at the top) → classifier Gemm. Nodes are named node_<Op>_<n>, their
+   * module paths in metadata.
+   */
+  function dynamoGraph(): ModelValue {
+    const floats = (name: string, dims: number[], seed: number) => {
+      const v = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed * 7 + i * 1.3));
+      return { name, dims, dataType: DataType.FLOAT, raw: new Uint8Array(v.buffer) };
+    };
+    const scopes = (...s: string[]) => ({ 'pkg.torch.onnx.name_scopes': `[${s.map((x) => `'${x}'`).join(', ')}]` });
+    const node = (opType: string, inputs: string[], output: string, metadata: Record<string, string>, attributes = {}) => ({
+      opType,
+      inputs,
+      outputs: [output],
+      name: `node_${opType}_${output}`,
+      attributes,
+      metadata,
+    });
+    const top = scopes('_empty_nn_module_stack_from_metadata_hook', 'sym_size_int');
+    return {
+      irVersion: 8,
+      producerName: 'pytorch',
+      opsetImports: [{ domain: '', version: 18 }],
+      graph: {
+        name: 'main_graph',
+        nodes: [
+          node('Shape', ['x'], 'batch', top, { start: 0, end: 1 }),
+          node('MatMul', ['x', 'w0'], 'h0', scopes('', 'layers', 'layers.0', 'layers.0.fc', 'linear')),
+          node('Add', ['x', 'h0'], 'r0', scopes('', 'layers', 'layers.0', 'add')),
+          node('MatMul', ['r0', 'w1'], 'h1', scopes('', 'layers', 'layers.1', 'layers.1.fc', 'linear_1')),
+          node('Concat', ['batch', 'width'], 'shape', scopes('', 'layers', 'layers.1', 'view'), { axis: 0 }),
+          node('Reshape', ['h1', 'shape'], 'flat', scopes('', 'layers', 'layers.1', 'view')),
+          node('Gemm', ['flat', 'wc'], 'logits', scopes('', 'classifier', 'linear_2')),
+        ],
+        initializers: [
+          floats('w0', [6, 6], 1),
+          floats('w1', [6, 6], 2),
+          floats('wc', [24, 3], 3),
+          { name: 'width', dims: [1], dataType: DataType.INT64, raw: new Uint8Array(BigInt64Array.from([24n]).buffer) },
+        ],
+        inputs: [{ name: 'x', dims: ['batch_size', 4, 6] }],
+        outputs: [{ name: 'logits', dims: ['batch_size', 3] }],
+      },
+    };
+  }
+
+  test('layers lists layers.0 and layers.1; cut before layers.1, the suffix reads the batch from the cut and gives the same logits', async () => {
+    const model = decodeModel(encodeModelValue(dynamoGraph()));
+    assert.deepEqual(model.graph.nodes[1].metadata, dynamoGraph().graph.nodes[1].metadata, 'metadata round-trips');
+    const blocks = graphBlocks(model.graph).filter((b) => b.numbered);
+    assert.deepEqual(
+      blocks.map((b) => b.name),
+      ['layers.0', 'layers.1'],
+    );
+    const cut = fineTuneCut(model.graph, { lastBlocks: 1 });
+    assert.equal(cut.value, 'r0');
+    assert.ok(!cut.suffix.graph.nodes.some((n) => n.inputs.includes('x')), 'the suffix no longer reads x');
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 24 }, (_, i) => Math.cos(i)),
+      [3, 4, 6],
+    );
+    const run = async (graph: ModelValue['graph'], feeds: Record<string, ort.Tensor>) => {
+      const session = await ort.InferenceSession.create(encodeModelValue({ ...model, graph }));
+      try {
+        return (await session.run(feeds))[graph.outputs[0].name];
+      } finally {
+        await session.release();
+      }
+    };
+    const whole = (await run(model.graph, { x })).data as Float32Array;
+    const middle = await run(prefixGraph(model.graph, 'r0'), { x });
+    const split = (await run(cut.suffix.graph, { r0: middle })).data as Float32Array;
+    assert.deepEqual(Array.from(split), Array.from(whole));
+  });
 });
 
 describe('the ONNX backbone registry', () => {

@@ -1,7 +1,7 @@
 import type { AugmentSpec } from './augment.js';
 import { augmentBatch } from './augment.js';
 import { type BandRole, type BandScale, preprocessBands, scaleBands } from './bands.js';
-import { type DicomSettings, type Interpolation, decodeImage } from './decode.js';
+import { type DicomSettings, type ImageFit, type Interpolation, decodeImage } from './decode.js';
 import type { SkippedFile } from './folders.js';
 import { openRaster } from './geotiff.js';
 import { type PreprocessMode, elementwise, preprocessPixels } from './preprocess.js';
@@ -18,12 +18,13 @@ export interface PixelSource {
 /** Photos (JPEG, PNG, …) through sharp, DICOM through its window, RGB (or grayscale), with the base's preprocessing. */
 export function photoSource(
   preprocessing: PreprocessMode,
-  options: { interpolation?: Interpolation; channels?: 1 | 3; dicom?: DicomSettings } = {},
+  options: { interpolation?: Interpolation; channels?: 1 | 3; dicom?: DicomSettings; fit?: ImageFit } = {},
 ): PixelSource {
   const channels = options.channels ?? 3;
   return {
     channels,
-    decode: (file, height, width) => decodeImage(file, { height, width, channels, interpolation: options.interpolation, dicom: options.dicom }),
+    decode: (file, height, width) =>
+      decodeImage(file, { height, width, channels, interpolation: options.interpolation, dicom: options.dicom, fit: options.fit }),
     // One channel: elementwise preprocessing applies as it is; otherwise (a grayscale model made from an RGB
     // base) the base's statistics averaged over red, green and blue.
     preprocess: (x) => (channels === 3 || elementwise(preprocessing) ? preprocessPixels(x, preprocessing) : preprocessBands(x, preprocessing, [-1])),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type WindowSpec, dicomToDisplay, isDicomFile, parseWindow, readDicom } from './dicom.js';
-import { resizeBilinear } from './resize.js';
+import { resizeBilinear, resizeLikePillow } from './resize.js';
 import { decodePlainJpeg } from './jpeg.js';
 
 export type Interpolation = 'bilinear' | 'nearest' | 'bicubic' | 'lanczos3';
@@ -27,6 +27,21 @@ export interface DecodeOptions {
   interpolation?: Interpolation;
   /** DICOM files: the window (`auto`, `dicom`, `C,W`, a preset; default auto) and the 0-based frame (default 0). */
   dicom?: DicomSettings;
+  /** How a photo reaches height × width: squashed to it (default), or resized as `fit` says, then centre-cropped. */
+  fit?: ImageFit;
+}
+
+/**
+ * Hugging Face's image processors' resize: the shorter side to `shortestEdge` (the longer one scaled and rounded
+ * down), or to height × width; what exceeds the model's size is then cropped around the centre.
+ */
+export type ImageFit = { shortestEdge: number } | { height: number; width: number };
+
+/** The size an image of h × w is resized to before the centre crop, as transformers computes it. */
+export function fitSize(h: number, w: number, fit: ImageFit): [number, number] {
+  if (!('shortestEdge' in fit)) return [fit.height, fit.width];
+  const e = fit.shortestEdge;
+  return h <= w ? [e, Math.floor((e * w) / h)] : [Math.floor((e * h) / w), e];
 }
 
 /** How DICOM files are read; stored with a model so that predict reads them the same way. */
@@ -67,15 +82,31 @@ export async function decodeImage(file: string, options: DecodeOptions): Promise
   if (await isDicomFile(file)) return decodeDicom(file, options, channels);
   // Read in one call: the promise API's several hops per file cost more than the read of a small image.
   const bytes = readFileSync(file);
-  const plain = channels === 3 ? await decodePlainJpeg(bytes, options.height, options.width) : null;
+  const plain = channels === 3 && !options.fit ? await decodePlainJpeg(bytes, options.height, options.width) : null;
   if (plain) return plain;
   const { default: sharp } = await loadSharp();
   let img = sharp(bytes, { failOn: 'error', limitInputPixels: 1e9 }).rotate().removeAlpha();
   img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
-  const { data, info } = await img
-    .resize(options.width, options.height, { fit: 'fill', kernel: KERNELS[options.interpolation ?? 'bilinear'] })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const kernel = KERNELS[options.interpolation ?? 'bilinear'];
+  const fit = options.fit;
+  if (fit && options.interpolation !== 'nearest') {
+    // As the image processor does: Pillow's resize (reproduced: libvips resamples differently, most of all when
+    // enlarging), then the centre crop. The oriented size is known once decoded.
+    const full = await img.raw().toBuffer({ resolveWithObject: true });
+    const [h, w] = fitSize(full.info.height, full.info.width, fit);
+    // A resize smaller than the model's size (a config whose crop exceeds its resize) is squashed instead.
+    const [rh, rw] = h >= options.height && w >= options.width ? [h, w] : [options.height, options.width];
+    const filter = options.interpolation === 'bicubic' || options.interpolation === 'lanczos3' ? options.interpolation : 'bilinear';
+    const resized = resizeLikePillow(full.data, full.info.height, full.info.width, channels, rh, rw, filter);
+    const out = new Float32Array(options.height * options.width * channels);
+    const top = (rh - options.height) >> 1;
+    const left = (rw - options.width) >> 1;
+    for (let y = 0; y < options.height; y++)
+      out.set(resized.subarray(((y + top) * rw + left) * channels, ((y + top) * rw + left + options.width) * channels), y * options.width * channels);
+    return out;
+  }
+  img = img.resize(options.width, options.height, { fit: 'fill', kernel });
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
   return Float32Array.from(data);
 }

@@ -28,3 +28,80 @@ export function resizeBilinear(src: Float32Array, h: number, w: number, channels
   }
   return out;
 }
+
+/** Pillow's resampling filters: support radius and kernel. */
+const PIL_FILTERS = {
+  bilinear: { support: 1, f: (x: number) => Math.max(0, 1 - Math.abs(x)) },
+  bicubic: {
+    support: 2,
+    f: (x: number) => {
+      const a = -0.5;
+      const t = Math.abs(x);
+      if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+      if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+      return 0;
+    },
+  },
+  lanczos3: {
+    support: 3,
+    f: (x: number) => {
+      const sinc = (v: number) => (v === 0 ? 1 : Math.sin(Math.PI * v) / (Math.PI * v));
+      return Math.abs(x) < 3 ? sinc(x) * sinc(x / 3) : 0;
+    },
+  },
+};
+export type PilFilter = keyof typeof PIL_FILTERS;
+
+/** Pillow's 8-bit fixed point: 22 fractional bits. */
+const PRECISION = 22;
+
+/** One axis of Pillow's convolution resampling: per output position, the first input and integer weights. */
+function pilCoefficients(inSize: number, outSize: number, filter: PilFilter): { first: Int32Array; weights: Int32Array[] } {
+  const { support: radius, f } = PIL_FILTERS[filter];
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = radius * filterScale;
+  const first = new Int32Array(outSize);
+  const weights: Int32Array[] = [];
+  for (let o = 0; o < outSize; o++) {
+    const centre = (o + 0.5) * scale;
+    const lo = Math.max(Math.trunc(centre - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(centre + support + 0.5), inSize);
+    const k = Array.from({ length: hi - lo }, (_, i) => f((i + lo - centre + 0.5) / filterScale));
+    const total = k.reduce((a, b) => a + b, 0);
+    first[o] = lo;
+    weights.push(Int32Array.from(k, (w) => Math.trunc((w / total) * 2 ** PRECISION + (w < 0 ? -0.5 : 0.5))));
+  }
+  return { first, weights };
+}
+
+/**
+ * An 8-bit channels-last image resized as Pillow's Image.resize does (what Hugging Face's image processors run):
+ * antialiased convolution, width first, each pass rounded to 0–255 in Pillow's fixed point, so that the pixels
+ * equal the processor's and not only resemble them.
+ */
+export function resizeLikePillow(src: Uint8Array, h: number, w: number, channels: number, outH: number, outW: number, filter: PilFilter): Uint8Array {
+  const pass = (img: Uint8Array, rows: number, inLen: number, outLen: number, horizontal: boolean, cols: number): Uint8Array => {
+    const { first, weights } = pilCoefficients(inLen, outLen, filter);
+    const out = new Uint8Array(horizontal ? rows * outLen * channels : outLen * cols * channels);
+    const round = 2 ** (PRECISION - 1);
+    for (let o = 0; o < outLen; o++) {
+      const k = weights[o];
+      const lo = first[o];
+      const lines = horizontal ? rows : cols;
+      for (let l = 0; l < lines; l++)
+        for (let c = 0; c < channels; c++) {
+          let acc = round;
+          for (let i = 0; i < k.length; i++) {
+            const at = horizontal ? (l * inLen + lo + i) * channels + c : ((lo + i) * cols + l) * channels + c;
+            acc += img[at] * k[i];
+          }
+          const v = Math.floor(acc / 2 ** PRECISION);
+          out[horizontal ? (l * outLen + o) * channels + c : (o * cols + l) * channels + c] = Math.min(Math.max(v, 0), 255);
+        }
+    }
+    return out;
+  };
+  const wide = w === outW ? src : pass(src, h, w, outW, true, 0);
+  return h === outH ? wide : pass(wide, 0, h, outH, false, outW);
+}

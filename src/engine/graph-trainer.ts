@@ -133,7 +133,10 @@ export async function fineTuneGraph(base: ModelValue, cut: string, head: tfl.Lay
         const v = values.get(t.name);
         inits.set(t.name, v ? floatTensor(t, v) : t);
       }
-      return { ...base, graph: { ...base.graph, nodes: [...prefix.graph.nodes, ...suffixNodes], initializers: [...inits.values()], valueInfo: [] } };
+      // A node both sides need (a Constant) is kept once.
+      const produced = new Set(prefix.graph.nodes.flatMap((n) => n.outputs));
+      const after = suffixNodes.filter((n) => !n.outputs.every((o) => produced.has(o)));
+      return { ...base, graph: { ...base.graph, nodes: [...prefix.graph.nodes, ...after], initializers: [...inits.values()], valueInfo: [] } };
     },
   };
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
+import type { ImageFit, Interpolation } from '../data/decode.js';
 import { dataInputs, defaultFeatures, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
 import { decodeOnnxFile } from './onnx/decode.js';
 import { DataType, type Dim, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
@@ -17,6 +18,10 @@ export interface OnnxPreprocessing {
   rescale: number;
   mean: [number, number, number];
   std: [number, number, number];
+  /** How images reach size × size: absent, squashed to it; else resized as this says, then centre-cropped. */
+  fit?: ImageFit;
+  /** The processor's resampling filter (its `resample`), where it names one. */
+  interpolation?: Interpolation;
 }
 
 export interface OnnxBaseOptions {
@@ -76,26 +81,44 @@ const triple = (v: unknown, file: string, key: string): [number, number, number]
   return a as [number, number, number];
 };
 
-/** The square size a processor config resizes (and crops) to. */
-function configSize(config: Record<string, unknown>): number | undefined {
-  const pick = (v: unknown): number | undefined => {
-    if (typeof v === 'number') return v;
-    if (v && typeof v === 'object') {
-      const o = v as Record<string, number>;
-      return o.height ?? o.shortest_edge ?? o.width;
-    }
-    return undefined;
+/** PIL's filter codes, as image processors store `resample`. */
+const RESAMPLE: Record<number, Interpolation> = { 0: 'nearest', 1: 'lanczos3', 2: 'bilinear', 3: 'bicubic' };
+
+/**
+ * The square size a processor config gives the model, and how images reach it, as transformers' image processors
+ * resize and crop: `size` as height × width or as `shortest_edge`, then `crop_size` when `do_center_crop`;
+ * ConvNeXt's `crop_pct` (below 384: the shortest edge to size / crop_pct, then a size × size crop).
+ */
+function resizeOf(config: Record<string, unknown>): { size?: number; fit?: ImageFit } {
+  const dims = (v: unknown): { height?: number; width?: number; shortest?: number } => {
+    if (typeof v === 'number') return { height: v, width: v };
+    const o = (v && typeof v === 'object' ? v : {}) as Record<string, number>;
+    return { height: o.height, width: o.width, shortest: o.shortest_edge };
   };
-  return (config.do_center_crop !== false ? pick(config.crop_size) : undefined) ?? pick(config.size);
+  const size = dims(config.size);
+  const crop = config.do_center_crop !== false && config.crop_size !== undefined ? dims(config.crop_size).height : undefined;
+  if (config.do_resize === false) return { size: crop };
+  if (size.shortest !== undefined) {
+    const pct = config.crop_pct;
+    if (typeof pct === 'number' && pct > 0)
+      return size.shortest < 384
+        ? { size: size.shortest, fit: { shortestEdge: Math.floor(size.shortest / pct) } }
+        : { size: size.shortest, fit: { height: size.shortest, width: size.shortest } };
+    return { size: crop ?? size.shortest, fit: { shortestEdge: size.shortest } };
+  }
+  if (size.height === undefined) return { size: crop };
+  const resized = { height: size.height, width: size.width ?? size.height };
+  return { size: crop ?? size.height, fit: resized };
 }
 
 /** The model's preprocessing: preprocessor_config.json, else the graph's input size and ImageNet's mean/std. */
-function preprocessingOf(dir: string, graph: GraphValue, o: OnnxBaseOptions): OnnxPreprocessing {
+export function preprocessingOf(dir: string, graph: GraphValue, o: OnnxBaseOptions = {}): OnnxPreprocessing {
   const file = path.join(dir, 'preprocessor_config.json');
   const config = readJsonBeside(dir, 'preprocessor_config.json') ?? {};
   const dims = dataInputs(graph)[0]?.dims;
   const fixed = dims && typeof dims[2] === 'number' && dims[2] > 0 ? dims[2] : undefined;
-  const size = o.inputSize ?? configSize(config) ?? fixed ?? 224;
+  const resize = o.inputSize === undefined ? resizeOf(config) : {};
+  const size = o.inputSize ?? resize.size ?? fixed ?? 224;
   if (fixed !== undefined && size !== fixed)
     throw new TransferkitError(`the ONNX model takes ${fixed}×${fixed} images (its input is fixed); --input-size ${size} does not fit`);
   const normalize = config.do_normalize !== false;
@@ -104,6 +127,8 @@ function preprocessingOf(dir: string, graph: GraphValue, o: OnnxBaseOptions): On
     rescale: config.do_rescale === false ? 1 : typeof config.rescale_factor === 'number' ? config.rescale_factor : 1 / 255,
     mean: o.mean ?? (normalize ? triple(config.image_mean, file, 'image_mean') : undefined) ?? (normalize ? [0.485, 0.456, 0.406] : [0, 0, 0]),
     std: o.std ?? (normalize ? triple(config.image_std, file, 'image_std') : undefined) ?? (normalize ? [0.229, 0.224, 0.225] : [1, 1, 1]),
+    ...(resize.fit ? { fit: resize.fit } : {}),
+    ...(typeof config.resample === 'number' && RESAMPLE[config.resample] ? { interpolation: RESAMPLE[config.resample] } : {}),
   };
 }
 

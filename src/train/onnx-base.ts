@@ -49,8 +49,11 @@ export async function openBase(base: OnnxBase, engine?: EngineName): Promise<Ope
   const onnx = encodeBase(base);
   const size = base.preprocessing.size;
   const predictor = await graphPredictor(onnx, { imageShape: [size, size, 3], label: `the ONNX base ${base.file}`, engine });
-  return { base, onnx, sha256: sha256(onnx), predictor, dim: predictor.outputShape(1)[1], source: photoSource('none') };
+  return { base, onnx, sha256: sha256(onnx), predictor, dim: predictor.outputShape(1)[1], source: onnxPhotoSource(base.preprocessing) };
 }
+
+/** Raw 0–255 photos, resized and cropped as the base's image processor does (its normalisation is in the graph). */
+export const onnxPhotoSource = (p: OnnxPreprocessing): PixelSource => photoSource('none', { fit: p.fit, interpolation: p.interpolation });
 
 export function baseRecord(open: OpenBase): OnnxBaseRecord {
   const { base } = open;

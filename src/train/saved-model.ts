@@ -13,7 +13,7 @@ import { imageInputShape, recognisedBase } from '../keras/base.js';
 import { checkTopology } from '../keras/graph-check.js';
 import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes } from './onnx-base.js';
+import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes, onnxPhotoSource } from './onnx-base.js';
 
 /** transferkit.json: everything about a saved model that its weights do not say. */
 export interface ModelMetadata {
@@ -43,6 +43,7 @@ export interface ModelMetadata {
 /** How the saved model reads its inputs: photos, or the raster bands it was trained on, scaled the same way. */
 export function sourceOf(meta: ModelMetadata): PixelSource {
   if (meta.bands) return rasterSource(meta.preprocessing, meta.bands);
+  if (meta.onnxBase) return onnxPhotoSource(meta.onnxBase.preprocessing);
   return photoSource(meta.preprocessing, { channels: meta.inputShape[2] === 1 ? 1 : 3, dicom: meta.dicom });
 }
 

@@ -7,13 +7,13 @@ initializers are equal and the exporter merges none) and OUT_DIR/step.json: the 
 block, the final LayerNorm, the head) its initial and updated values after one step of plain SGD on the mean
 cross-entropy.
 """
-import json
 import sys
 
 import numpy as np
 import torch
 
 from export_onnx import MEAN, STD, build
+from sgd_step import sgd_step
 
 LR = 0.5
 N, SIZE, CLASSES = 4, 64, 2
@@ -47,28 +47,8 @@ def main():
     trained = {f"encoder.layers.encoder_layer_1.{k}": p for k, p in model.encoder.layers[-1].named_parameters()}
     trained.update({f"encoder.ln.{k}": p for k, p in model.encoder.ln.named_parameters()})
     trained.update({f"head.{k}": p for k, p in head.named_parameters()})
-    for p in trained.values():
-        p.requires_grad_(True)
-    initial = {k: p.detach().clone() for k, p in trained.items()}
-    loss = torch.nn.functional.cross_entropy(head(model(x)), torch.from_numpy(labels))
-    loss.backward()
-    with torch.no_grad():
-        for p in trained.values():
-            p.sub_(LR * p.grad)
-    result = {
-        "lr": LR,
-        "loss": loss.item(),
-        "pixels": pixels.reshape(-1).tolist(),
-        "shape": [N, SIZE, SIZE, 3],
-        "targets": np.eye(CLASSES, dtype=np.float32)[labels].reshape(-1).tolist(),
-        "params": [
-            {"name": k, "shape": list(p.shape), "initial": initial[k].reshape(-1).tolist(), "updated": p.detach().reshape(-1).tolist()}
-            for k, p in trained.items()
-        ],
-    }
-    with open(f"{out}/step.json", "w") as f:
-        json.dump(result, f)
-    print("loss", loss.item(), flush=True)
+    loss = sgd_step(f"{out}/step.json", model, head, trained, pixels, x, labels, LR, CLASSES)
+    print("loss", loss, flush=True)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 // the suffix that starts from it (what fine-tuning would train, with its initializers), the default feature
 // value (the pooled output before the classifier), and the graph's blocks by node-name prefix.
 import { TransferkitError } from '../../errors.js';
+import { foldShapeValues } from './fold-shapes.js';
 import { gradientReads } from './grad/rules.js';
+import { inferShapes } from './grad/shapes.js';
 import { DataType, type GraphValue, type NodeValue, type TensorValue, type ValueInfo } from './proto.js';
 
 /** Every value a node reads, its subgraphs' outer-scope reads included (If/Loop bodies). */
@@ -102,14 +104,29 @@ export interface Suffix {
   shared: string[];
 }
 
-/** The part of `graph` after `cut`: its input is the cut value, its outputs the graph's. */
+/**
+ * The part of `graph` after `cut`: its input is the cut value, its outputs the graph's. Shape arithmetic it reads
+ * from before the cut (the input's batch size, static sizes) is folded to read the cut only (see fold-shapes.ts).
+ */
 export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo = { name: cut, dims: undefined }): Suffix {
-  const { nodes, reads: outside } = needed(
-    graph,
-    graph.outputs.map((o) => o.name),
-    new Set([cut]),
-  );
-  const data = dataInputs(graph).filter((i) => outside.has(i.name) && i.name !== cut);
+  const outputs = graph.outputs.map((o) => o.name);
+  let { nodes, reads: outside } = needed(graph, outputs, new Set([cut]));
+  const readsInput = () => dataInputs(graph).filter((i) => outside.has(i.name) && i.name !== cut);
+  let added: { nodes: NodeValue[]; initializers: TensorValue[] } = { nodes: [], initializers: [] };
+  if (readsInput().length) {
+    const folded = foldShapeValues(graph, cut, nodes);
+    ({ nodes, reads: outside } = needed(graph, outputs, new Set([cut, ...folded.keys()])));
+    const used = [...folded].filter(([v]) => outside.has(v));
+    for (const [v] of used) outside.delete(v);
+    const renamed = new Map(used.map(([v, f]) => [v, f.value]));
+    nodes = nodes.map((n) => (n.inputs.some((i) => renamed.has(i)) ? { ...n, inputs: n.inputs.map((i) => renamed.get(i) ?? i) } : n));
+    // Folded values share the nodes that read the batch size from the cut.
+    added = {
+      nodes: [...new Set(used.flatMap(([, f]) => f.nodes))],
+      initializers: [...new Map(used.flatMap(([, f]) => f.initializers).map((t) => [t.name, t])).values()],
+    };
+  }
+  const data = readsInput();
   if (data.length)
     throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
   const reach = gradientReads(
@@ -124,8 +141,8 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
   return {
     graph: {
       name: `${graph.name}_suffix`,
-      nodes: frozen.nodes,
-      initializers: [...graph.initializers.filter((t) => outside.has(t.name)), ...frozen.copies],
+      nodes: [...added.nodes, ...frozen.nodes],
+      initializers: [...graph.initializers.filter((t) => outside.has(t.name)), ...added.initializers, ...frozen.copies],
       inputs: [{ ...cutInfo, name: cut }],
       outputs: graph.outputs,
     },
@@ -170,8 +187,9 @@ const isInitializer = (graph: GraphValue) => {
 /**
  * The default feature value, by a documented rule: an output named `pooler_output` (Hugging Face exports);
  * else `last_hidden_state`'s first token (the CLS token, appended to the graph as a Gather); else, walking back
- * from the first output, the data input of the first Gemm/MatMul whose weight is an initializer (the input of
- * the classifier: the global pool / CLS token before it).
+ * from the first output through what may follow a classifier (bias, softmax, reshapes), the data input of a
+ * Gemm/MatMul whose weight is an initializer (the input of the classifier: the global pool / CLS token before
+ * it); else, when no classifier ends the graph (a headless model), a flat (N, D) output itself.
  */
 export function defaultFeatures(graph: GraphValue): { graph: GraphValue; value: string; rule: string } {
   const pooled = graph.outputs.find((o) => o.name === 'pooler_output');
@@ -200,10 +218,15 @@ export function defaultFeatures(graph: GraphValue): { graph: GraphValue; value: 
     if (!node) break;
     if ((node.opType === 'Gemm' || node.opType === 'MatMul') && node.inputs.length >= 2 && init(node.inputs[1]) && !init(node.inputs[0]))
       return { graph, value: node.inputs[0], rule: `the input of the classifier (${node.opType} ${node.name || node.outputs[0]})` };
+    // Anything else (a residual Add, a LayerNorm) is the body: no classifier follows it.
+    if (!AFTER_CLASSIFIER.has(node.opType) || (node.opType === 'Add' && !node.inputs.some(init))) break;
     v = node.inputs.find((i) => i && !init(i));
   }
+  const output = graph.outputs[0];
+  const rank = output && (output.dims ?? inferShapes(graph).get(output.name)?.dims)?.length;
+  if (rank === 2) return { graph, value: output.name, rule: `the graph's output ${output.name} itself (no classifier ends the graph: a headless model)` };
   throw new TransferkitError(
-    'found no pooled output (pooler_output, last_hidden_state, or a Gemm/MatMul classifier at the end): choose the feature value with --features-from NAME (see transferkit layers MODEL.onnx)',
+    `found no features: no pooler_output or last_hidden_state output, no Gemm/MatMul classifier at the end, and the output ${output?.name ?? ''} is not flat (N, D); choose the feature value with --features-from NAME (see transferkit layers MODEL.onnx)`,
   );
 }
 
@@ -218,9 +241,32 @@ export interface GraphBlock {
   numbered: boolean;
 }
 
+/** Ops that may follow a classifier's matrix product before the output (a bias Add, softmax, reshapes). */
+const AFTER_CLASSIFIER = new Set(['Add', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Identity', 'Flatten', 'Reshape', 'Squeeze', 'Dropout', 'Cast']);
+
+/** The metadata key under which torch's dynamo exporter records a node's module path (a Python list's repr). */
+const NAME_SCOPES = 'pkg.torch.onnx.name_scopes';
+
+/**
+ * A node's name with its module path, as TorchScript exports write it (`/vit/encoder/layer.10/attention/MatMul`):
+ * dynamo exports name nodes `node_MatMul_12` and keep the path in metadata (`['', 'vit', 'vit.encoder', …,
+ * 'matmul_3']`), read back into the same form. Nodes outside any module (the batch size read at the top) are top.
+ */
+export function scopedName(node: NodeValue): string {
+  const scopes = node.metadata?.[NAME_SCOPES];
+  if (!scopes) return node.name;
+  const parts = [...scopes.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2]).filter(Boolean);
+  if (!parts.length || parts[0].startsWith('_empty_nn_module_stack')) return node.name;
+  return `/${parts.join('/')}`;
+}
+
+/** A scope that ends a block's path: an index (`layer.10`, `blocks_3`, `features.3`) or timm's short `s2`, `b1`. */
+const BLOCK_SCOPE = /(^|[._])\d+$|^[a-z]\d+$/;
+
 /**
  * The block a node belongs to, from its scoped name (`/vit/encoder/layer.10/attention/MatMul`,
- * `/features/features.3/block/Conv`): the dotted module path up to the first index, else its first scope.
+ * `/features/features.3/block/Conv`, `/s3/s3.b1/conv`): the dotted module path up to the first index, else its
+ * first scope.
  */
 export function blockOf(nodeName: string): { name: string; numbered: boolean } {
   const segments = nodeName.split('/').filter(Boolean).slice(0, -1);
@@ -229,7 +275,8 @@ export function blockOf(nodeName: string): { name: string; numbered: boolean } {
     // torch writes each scope either as the full module path (features.3 under features) or as its own name.
     pathSoFar = pathSoFar && !s.startsWith(`${pathSoFar}.`) ? `${pathSoFar}.${s}` : s;
     // A classifier's numbered layers (classifier.2, fc.1) are the head, not blocks of the body.
-    if (/(^|[._])\d+$/.test(s)) return { name: pathSoFar, numbered: !HEAD_SCOPES.has(pathSoFar.split('.')[0]) };
+    if (BLOCK_SCOPE.test(s.slice(s.lastIndexOf('.') + 1)) || BLOCK_SCOPE.test(s))
+      return { name: pathSoFar, numbered: !HEAD_SCOPES.has(pathSoFar.split('.')[0]) };
   }
   return { name: segments[0] ?? '(top)', numbered: false };
 }
@@ -245,7 +292,7 @@ export function graphBlocks(graph: GraphValue): GraphBlock[] {
   const counted = new Set<string>();
   const blocks = new Map<string, GraphBlock>();
   for (const node of graph.nodes) {
-    const { name, numbered } = blockOf(node.name);
+    const { name, numbered } = blockOf(scopedName(node));
     let b = blocks.get(name);
     if (!b) {
       b = { name, nodes: 0, params: 0, firstNode: node.name, numbered };
@@ -280,7 +327,7 @@ export function fineTuneCut(graph: GraphValue, from: { block?: string; lastBlock
   if (name === undefined) throw new TransferkitError('say where to cut: a block name or a number of last blocks');
   let value: string;
   if (blocks.some((b) => b.name === name)) {
-    const inBlock = graph.nodes.filter((n) => blockOf(n.name).name === name);
+    const inBlock = graph.nodes.filter((n) => blockOf(scopedName(n)).name === name);
     const inside = new Set(inBlock.flatMap((n) => n.outputs));
     const init = isInitializer(graph);
     const first = inBlock[0].inputs.find((i) => i && !inside.has(i) && !init(i));

@@ -276,6 +276,14 @@ function readNode(buf: Uint8Array, ext: ExternalData | undefined): NodeValue {
     } else if (f.no === 7) {
       const domain = text(f.bytes);
       if (domain) node.domain = domain;
+    } else if (f.no === 9) {
+      let key = '';
+      let value = '';
+      fields(f.bytes, (e) => {
+        if (e.no === 1) key = text(e.bytes);
+        else if (e.no === 2) value = text(e.bytes);
+      });
+      node.metadata = { ...node.metadata, [key]: value };
     }
   });
   return node;

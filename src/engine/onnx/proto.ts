@@ -122,6 +122,8 @@ export interface NodeValue {
   attributes: Record<string, AttributeValue>;
   /** Operator domain; absent or '' for the default ONNX domain. */
   domain?: string;
+  /** The node's metadata_props (torch's dynamo exporter records each node's module path there). */
+  metadata?: Record<string, string>;
 }
 
 /** A dimension: a number, or a name for a dynamic one (the batch). */
@@ -207,6 +209,7 @@ function writeNode(w: Writer, n: NodeValue): void {
   w.string(3, n.name).string(4, n.opType);
   for (const [k, v] of Object.entries(n.attributes)) w.message(5, (a) => writeAttribute(a, k, v));
   if (n.domain) w.string(7, n.domain);
+  for (const [k, v] of Object.entries(n.metadata ?? {})) w.message(9, (e) => e.string(1, k).string(2, v));
 }
 
 function writeGraph(g: Writer, graph: GraphValue): void {

@@ -59,11 +59,10 @@ export function emitLoss(
       if (pre?.activation !== 'softmax') throw new TransferkitError('categorical_crossentropy needs a softmax output layer (e.g. dense:10:softmax)');
       const z = pre.logits;
       const axis = g.ints('axis_last', [-1]);
-      // Opset 17: ReduceSum takes its axes as an input, ReduceLogSumExp as an attribute.
-      const perExample = g.op('Sub', [
-        g.op('ReduceLogSumExp', [z], { axes: [-1], keepdims: 0 }),
-        g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 }),
-      ]);
+      // log Σ exp(z) as z − LogSoftmax(z) (equal in every column; column 0 taken): ReduceLogSumExp takes its axes
+      // as an attribute before opset 18 and as an input from 18 on, and the step runs at the base's opset.
+      const logSumExp = g.op('Gather', [g.op('Sub', [z, g.op('LogSoftmax', [z], { axis: -1 })]), g.ints('first', [0])], { axis: -1 });
+      const perExample = g.op('Sub', [g.op('Squeeze', [logSumExp, axis]), g.op('ReduceSum', [g.op('Mul', [y, z]), axis], { keepdims: 0 })]);
       const n = g.op('Cast', [g.op('Gather', [g.op('Shape', [y]), g.ints('zero_index', [0])], { axis: 0 })], { to: 1 }, 'batch');
       return { loss: mean(perExample, true), seedValue: z, seed: g.op('Div', [weigh(g.op('Sub', [output, y])), n], {}, 'dlogits') };
     }
