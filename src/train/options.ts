@@ -73,7 +73,7 @@ export interface TrainOptions extends RasterOptions {
   earlyStoppingPatience?: number;
   /** End each phase with the weights of its best validation loss (Keras's restore_best_weights; on under auto). */
   restoreBest?: boolean;
-  /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau; auto: 2). */
+  /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau; auto: 2 for a head). */
   reduceLrPatience?: number;
   /** Random flips, rotations, … of the training images (the frozen part then runs on every batch). */
   augment?: AugmentSpec;

@@ -229,7 +229,7 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
   --early-stopping N           stop a phase after N epochs without a lower validation loss (auto: 5)
   --restore-best               end each phase with the weights of its best validation loss (always under auto)
-  --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement (auto: 2)
+  --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement (auto: 2 for a head)
   --augment                    random flips, rotations (±0.1 turn) and zooms (±10%) of the training images
   --augment-spec SPEC          choose them: 'flip[:horizontal|vertical|both], rotation:F, zoom:F, translation:F, contrast:F'
   --feature-cache memory|disk  keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache,
