@@ -11,6 +11,8 @@ import { baseModel } from '../model/introspect.js';
 export const FIXED_EPOCHS = 10;
 /** Epochs of an automatic phase when there is no validation split to stop on. */
 export const AUTO_FALLBACK_EPOCHS = 20;
+/** Examples per step when no batch size is given. */
+export const DEFAULT_BATCH_SIZE = 32;
 
 /**
  * The default rates (Adam), the one place they live (the CLI, compare and the page leave the rate out). Phases
@@ -26,7 +28,6 @@ export const DEFAULT_RATES = { base: 1e-3, fineTune: 1e-4 } as const;
  * On 10 classes (250 steps an epoch) 1e-2 overshot (66.6% against 68.2% at 1e-3), so it falls as epochs grow.
  */
 export const HEAD_REACH = 0.25;
-export const DEFAULT_BATCH_SIZE = 32;
 export const HEAD_RATES = { min: 1e-3, max: 1e-2 } as const;
 
 export function defaultHeadRate(trainCount: number, batchSize: number): number {
