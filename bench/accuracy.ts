@@ -17,8 +17,8 @@ async function main(): Promise<void> {
   if (!existsSync(H5)) throw new Error(`${H5} is missing: this benchmark needs ../shared`);
   await initBackend();
   const rows: unknown[] = [];
-  const paths = (arg('--paths') ?? 'auto,10').split(',').filter(Boolean);
-  const pairs = (arg('--pairs') ?? 'airplane:ship,deer:truck,cat:dog').split(',').map((p) => p.split(':'));
+  const paths = (arg('--paths') ?? 'auto,10,8,20,constant:10').split(',').filter(Boolean);
+  const pairs = (arg('--pairs') ?? 'airplane:ship,deer:truck,cat:dog,automobile:truck').split(',').map((p) => p.split(':'));
   for (const pair of pairs) {
     const tmp = scratchDir('tk-acc-links-');
     const train = linkSplit(path.join(tmp, 'train'), pair, 0, 400);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
 import { modelBlocks } from '../src/applications/blocks.js';
-import { DEFAULT_RATES, type PhaseLayers, blockRateScale, planPhases } from '../src/train/phase-plan.js';
+import { HEAD_RATES, type PhaseLayers, blockRateScale, defaultHeadRate, planPhases } from '../src/train/phase-plan.js';
 import { linkSplit, measure } from '../bench/probe.js';
 import { listImageFolder } from '../src/data/folders.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
@@ -103,10 +103,15 @@ describe('schedules and the range test', () => {
 
 describe('default rates', () => {
   const layers = { firstHead: 'head', firstBase: 'input', newFirstConv: null };
-  const rates = (o: Partial<TrainOptions>, l: PhaseLayers = layers) => planPhases({ base: 'mobilenet', unfreezeFrom: 'cut', ...o }, l, true).map((p) => p.lr);
-  test('a head on a frozen base trains at 1e-2, base layers at 1e-3, fine-tune and --from at 1e-4; a given rate as before', () => {
-    assert.deepEqual(rates({}), [DEFAULT_RATES.head]);
-    assert.equal(DEFAULT_RATES.head, 1e-2);
+  const rates = (o: Partial<TrainOptions>, l: PhaseLayers = layers, train = 640) =>
+    planPhases({ base: 'mobilenet', unfreezeFrom: 'cut', ...o }, l, { train, validation: 160 }).map((p) => p.lr);
+  test('a head trains at 0.25 / steps per epoch within [1e-3, 1e-2], base layers at 1e-3, fine-tune and --from at 1e-4; a given rate as before', () => {
+    assert.deepEqual(rates({}), [1e-2]);
+    assert.deepEqual(
+      [rates({}, layers, 3200), rates({ batchSize: 64 }, layers, 3200), rates({}, layers, 8000), rates({}, layers, 1e5)],
+      [[0.0025], [0.005], [1e-3], [1e-3]],
+    );
+    assert.equal(defaultHeadRate(195, 32), HEAD_RATES.max);
     assert.deepEqual(rates({ strategy: 'fine-tune' }), [1e-2, 1e-4]);
     assert.deepEqual(rates({ strategy: 'full' }), [1e-3]);
     assert.deepEqual(rates({ augment: { flip: 'horizontal' } }), [1e-2]);

@@ -11,6 +11,11 @@ import { learningRateAt } from './schedule.js';
 
 export const AUTO_PATIENCE = 5;
 export const AUTO_MAX_EPOCHS = 200;
+/**
+ * Under auto, a head phase's rate falls tenfold after this many epochs without a lower validation loss
+ * (ReduceLROnPlateau): the head's higher default rate (phase-plan.ts) then settles instead of stopping noisy.
+ */
+export const AUTO_REDUCE_PATIENCE = 2;
 
 export interface PhaseRun {
   trainer: Trainer;
@@ -73,6 +78,7 @@ export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
   const epochs = auto ? (o.maxEpochs ?? AUTO_MAX_EPOCHS) : (phase.epochs as number);
   const patience = o.earlyStoppingPatience ?? (auto ? AUTO_PATIENCE : undefined);
   const restoreBest = auto || o.restoreBest;
+  const reducePatience = o.reduceLrPatience ?? (auto && phase.strategy === 'feature-extraction' ? AUTO_REDUCE_PATIENCE : undefined);
   const batches = Math.ceil(r.count / r.batchSize);
   const schedule = { name: phase.schedule, lr: phase.lr, totalSteps: epochs * batches, warmupSteps: o.warmupSteps };
   const history: EpochLog[] = [];
@@ -133,10 +139,10 @@ export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
     }
     sinceBest++;
     sinceReduce++;
-    if (o.reduceLrPatience && sinceReduce >= o.reduceLrPatience) {
+    if (reducePatience && sinceReduce >= reducePatience) {
       factor /= 10;
       sinceReduce = 0;
-      emit({ type: 'notice', message: `validation loss flat for ${o.reduceLrPatience} epoch(s): learning rate now ${phase.lr * factor}` });
+      emit({ type: 'notice', message: `validation loss flat for ${reducePatience} epoch(s): learning rate now ${phase.lr * factor}` });
     }
     if (patience && sinceBest >= patience) {
       emit({

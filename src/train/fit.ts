@@ -21,7 +21,7 @@ import { type PhaseOutcome, evaluateStore, runEpochs } from './epoch-loop.js';
 import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import { classificationReport, youdenThreshold } from './metrics.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
-import { AUTO_FALLBACK_EPOCHS, type Phase, blockRateScale, planPhases } from './phase-plan.js';
+import { AUTO_FALLBACK_EPOCHS, DEFAULT_BATCH_SIZE, type Phase, blockRateScale, planPhases } from './phase-plan.js';
 import type { ModelMetadata } from './saved-model.js';
 import { applyStrategy } from './strategies.js';
 import { baseRecord } from './onnx-base.js';
@@ -97,7 +97,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
       message: `skip connections cross the cut at ${crossedCut} (its layers also read earlier values): the frozen part runs on every batch of the fine-tune phase, not from a cache`,
     });
   // An ONNX base fine-tunes from its cut value (what the phase's cache holds).
-  const phases = planPhases(o, { ...cls.layers, crossedCut }, plan.validation.length > 0).map((p) =>
+  const phases = planPhases(o, { ...cls.layers, crossedCut }, { train: plan.train.length, validation: plan.validation.length }).map((p) =>
     cut && p.strategy === 'fine-tune' ? { ...p, from: cut.value, trainedFrom: cut.value } : p,
   );
   if (o.augment)
@@ -118,7 +118,18 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
     ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
   };
-  const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
+  const run: Run = {
+    o,
+    data,
+    plan,
+    cls,
+    c,
+    batch: o.batchSize ?? DEFAULT_BATCH_SIZE,
+    random: seededRandom((o.seed ?? 1337) + 1),
+    emit,
+    featuresS: 0,
+    cacheHits: 0,
+  };
   return { run, phases };
 }
 

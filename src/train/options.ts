@@ -51,7 +51,10 @@ export interface TrainOptions extends RasterOptions {
   /** The cap of an automatic phase (default 200). */
   maxEpochs?: number;
   batchSize?: number;
-  /** A rate, or 'auto': a learning-rate range test picks it for each phase (see lr-find.ts). */
+  /**
+   * A rate, or 'auto': a learning-rate range test picks it for each phase (see lr-find.ts). Default: per phase
+   * (`DEFAULT_RATES` and `defaultHeadRate` in phase-plan.ts).
+   */
   learningRate?: number | 'auto';
   optimizer?: 'adam' | 'sgd' | 'rmsprop';
   /** constant | cosine | one-cycle (default: one-cycle for a fixed number of epochs, constant under auto). */
@@ -70,7 +73,7 @@ export interface TrainOptions extends RasterOptions {
   earlyStoppingPatience?: number;
   /** End each phase with the weights of its best validation loss (Keras's restore_best_weights; on under auto). */
   restoreBest?: boolean;
-  /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau). */
+  /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau; auto: 2 for a head). */
   reduceLrPatience?: number;
   /** Random flips, rotations, … of the training images (the frozen part then runs on every batch). */
   augment?: AugmentSpec;

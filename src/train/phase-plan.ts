@@ -11,15 +11,29 @@ import { baseModel } from '../model/introspect.js';
 export const FIXED_EPOCHS = 10;
 /** Epochs of an automatic phase when there is no validation split to stop on. */
 export const AUTO_FALLBACK_EPOCHS = 20;
+/** Examples per step when no batch size is given. */
+export const DEFAULT_BATCH_SIZE = 32;
 
 /**
- * The default rates (Adam), the one place they live (the CLI, compare and the page leave the rate out). A head
- * on a frozen base is a linear model on fixed features: at 1e-3 ten epochs left it 3–22 points short of a
- * logistic regression on the same features and auto needed 30–64 epochs; at 1e-2 it reaches the regression in
- * 8–10 epochs on every set of bench/accuracy.ts, on any schedule. Phases that train base layers keep Keras's
- * 1e-3; fine-tune's second phase and a saved model trained again, a tenth of that.
+ * The default rates (Adam), the one place they live (the CLI, compare and the page leave the rate out). Phases
+ * that train base layers keep Keras's 1e-3; fine-tune's second phase and a saved model trained again, a tenth.
  */
-export const DEFAULT_RATES = { head: 1e-2, base: 1e-3, fineTune: 1e-4 } as const;
+export const DEFAULT_RATES = { base: 1e-3, fineTune: 1e-4 } as const;
+
+/**
+ * A head on a frozen base is a linear model on fixed features, and Adam moves each weight by about the rate per
+ * step: so its default rate gives every epoch the same reach, HEAD_REACH / steps per epoch, within [1e-3, 1e-2].
+ * Measured (bench/accuracy.ts): at 1e-3, two CIFAR-10 classes (20 steps an epoch) ended 3–22 points under a
+ * logistic regression after 10 epochs and auto needed 30–64; at 1e-2 every path was at the regression in 8–10.
+ * On 10 classes (250 steps an epoch) 1e-2 overshot (66.6% against 68.2% at 1e-3), so it falls as epochs grow.
+ */
+export const HEAD_REACH = 0.25;
+export const HEAD_RATES = { min: 1e-3, max: 1e-2 } as const;
+
+export function defaultHeadRate(trainCount: number, batchSize: number): number {
+  const steps = Math.max(1, Math.ceil(trainCount / batchSize));
+  return Math.min(HEAD_RATES.max, Math.max(HEAD_RATES.min, HEAD_REACH / steps));
+}
 
 export interface Phase {
   /** Where a step starts: this layer's input is what is cached (or fed). */
@@ -45,13 +59,15 @@ export interface PhaseLayers {
   crossedCut?: string;
 }
 
-export function planPhases(o: TrainOptions, layers: PhaseLayers, hasValidation: boolean): Phase[] {
+/** The phases for `split` (the training and validation images' counts). */
+export function planPhases(o: TrainOptions, layers: PhaseLayers, split: { train: number; validation: number }): Phase[] {
+  const hasValidation = split.validation > 0;
   const strategy = o.strategy ?? 'feature-extraction';
   // A given rate trains the head and full phases, and fine-tune's second phase at a tenth of it; auto: a range test.
   const rate = (fallback: number, divisor = 1): number | null =>
     o.learningRate === 'auto' ? null : o.learningRate === undefined ? fallback : o.learningRate / divisor;
   // New band slices of the first convolution train beside the head: base layers, so the base's rate.
-  const headRate = rate(layers.newFirstConv ? DEFAULT_RATES.base : DEFAULT_RATES.head);
+  const headRate = rate(layers.newFirstConv ? DEFAULT_RATES.base : defaultHeadRate(split.train, o.batchSize ?? DEFAULT_BATCH_SIZE));
   const fixed = typeof o.epochs === 'number' ? o.epochs : null;
   const phase = (from: string, s: Strategy, lr: number | null, epochs?: number): Phase => {
     const start = layers.newFirstConv || from === layers.crossedCut ? layers.firstBase : from;

@@ -212,7 +212,7 @@ function ModelPanel({
       <label htmlFor="epochs">Epochs</label>
       <input id="epochs" data-testid="epochs" value={s.epochs} onInput={field('epochs')} />
       <label htmlFor="lr">Learning rate</label>
-      <input id="lr" data-testid="lr" placeholder="default: 0.01 for a head, less for base layers" value={s.learningRate} onInput={field('learningRate')} />
+      <input id="lr" data-testid="lr" placeholder="default: per phase (0.001–0.01 for a head)" value={s.learningRate} onInput={field('learningRate')} />
       <label>
         <input type="checkbox" style="width:auto" checked={s.augment} onChange={field('augment')} /> augment (flip, rotation, zoom)
       </label>

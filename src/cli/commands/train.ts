@@ -217,9 +217,10 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
                                keep their best weights; phases running the base on every batch (fine-tune's
                                second, full, augmentation) train 10. N: every phase trains N epochs
   --fine-tune-epochs N         fine-tune's second phase (default: --epochs, or 10)
-  --learning-rate LR|auto      default 0.01 for a head on a frozen base, 0.001 where base layers train (full,
-                               new band slices), 1e-4 for fine-tune's second phase; LR: every phase at LR (fine-
-                               tune's second at LR/10); auto: a range test (transferkit lr-find) picks it per phase
+  --learning-rate LR|auto      default: a head on a frozen base 0.25 / steps per epoch within [0.001, 0.01];
+                               0.001 where base layers train (full, new band slices); 1e-4 for fine-tune's second
+                               phase. LR: every phase at LR (fine-tune's second at LR/10); auto: a range test
+                               (transferkit lr-find) picks it for each phase
   --schedule S                 constant | cosine | one-cycle (default: one-cycle for a fixed number of epochs,
                                constant under epochs auto)
   --warmup N                   steps of linear warm-up (one-cycle warms up over its first quarter by default)
@@ -231,7 +232,7 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
   --early-stopping N           stop a phase after N epochs without a lower validation loss (auto: 5)
   --restore-best               end each phase with the weights of its best validation loss (always under auto)
-  --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement
+  --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement (auto: 2 for a head)
   --augment                    random flips, rotations (±0.1 turn) and zooms (±10%) of the training images
   --augment-spec SPEC          choose them: 'flip[:horizontal|vertical|both], rotation:F, zoom:F, translation:F, contrast:F'
   --feature-cache memory|disk  keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache,
