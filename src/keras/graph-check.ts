@@ -94,8 +94,27 @@ function checkLayer(entry: Json, where: string, depth: number, count: { layers: 
   } else checkFunctional(config, where, depth + 1, count);
 }
 
+/** JSON nested deeper than this is not a model config (tfjs deserializes initializers and layers recursively). */
+const MAX_JSON_DEPTH = 256;
+
+/** The deepest nesting of objects and arrays in `value`, counted without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /** Refuses (naming `where`, the user's file) a topology tfjs would hang on or recurse too deeply into. */
 export function checkTopology(topology: unknown, where: string): void {
   if (!isObject(topology)) throw new TransferkitError(`${where}: the model topology is not an object; the model config is damaged`);
+  if (jsonDepth(topology) > MAX_JSON_DEPTH)
+    throw new TransferkitError(`${where}: the model config nests more than ${MAX_JSON_DEPTH} levels deep; the model config is damaged`);
   checkLayer(topology, where, 0, { layers: 0 });
 }
