@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,seed,rss,shards]`: transferkit side by side with PyTorch
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,seed,rss,shards|fuzz]`: transferkit side by side with PyTorch
 // (Debian's python3-torch, 2 threads) in one run. Prints a table and writes bench/results/<date>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -24,11 +24,13 @@ import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
 import { type Paired, TorchPeer, median, paired, torchAvailable } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
+import { fuzzBench } from './fuzz.js';
 import { scratchDir } from '../src/util/fs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
-// `--only=startup,e2e,steps,vit,zoo,seed,rss,shards` runs some sections (default: all).
+// `--only=startup,e2e,steps,vit,zoo,seed,rss,shards` runs some sections (default: all); `--only=fuzz` runs the
+// long fuzz draw instead (bench/fuzz.ts).
 const ONLY = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -320,6 +322,13 @@ function trainRss(): { memory: number | null; disk: number | null } {
 }
 
 async function main(): Promise<void> {
+  // The fuzz draw is long and times nothing: it runs only when named, alone.
+  if (ONLY?.includes('fuzz')) {
+    const dir = path.join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    if (!(await fuzzBench(dir))) process.exitCode = 1;
+    return;
+  }
   await initBackend('wasm');
   const hasCifar = existsSync(CIFAR);
   const seedN = QUICK ? 500 : 2000;

@@ -26,6 +26,8 @@ export interface ScoreOptions {
   tta?: boolean;
   /** The model's imported ONNX base (SavedModel.onnxBase): base and head then run merged in ONNX Runtime. */
   onnxBase?: Uint8Array;
+  /** How errors name the model (its folder or file); default its name. */
+  modelLabel?: string;
 }
 
 /**
@@ -64,7 +66,9 @@ export async function scoreFiles(
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
         // A NaN is no answer: weights that overflow (or a diverged model) must not print 'cat NaN%' and succeed.
         if (!row.every(Number.isFinite))
-          throw new TransferkitError(`${d.file}: the model's output is NaN or infinite; its weights are damaged or overflow (retrain or re-export it)`);
+          throw new TransferkitError(
+            `${options.modelLabel ?? model.name}: its output for ${d.file} is NaN or infinite; the model's weights are damaged or overflow (retrain or re-export it)`,
+          );
         if (meta.task === 'regression') scored.push({ file: d.file, probabilities: [], value: row[0] });
         else if (k === 1) scored.push({ file: d.file, probabilities: [1 - row[0], row[0]], label: row[0] >= (meta.threshold ?? 0.5) ? 1 : 0 });
         else scored.push({ file: d.file, probabilities: row, label: row.indexOf(Math.max(...row)) });

@@ -10,7 +10,8 @@ import { type PreprocessMode, elementwise } from '../data/preprocess.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
 import { imageInputShape, recognisedBase } from '../keras/base.js';
-import { checkTopology } from '../keras/graph-check.js';
+import { checkLayerShapes, checkTopology } from '../keras/graph-check.js';
+import { checkClassCount, checkMetadata } from './metadata-check.js';
 import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes } from './onnx-base.js';
@@ -115,6 +116,8 @@ async function labelsBeside(file: string): Promise<string[] | undefined> {
   return lines?.length ? lines.map((l) => l.replace(/^\d+\s+/, '')) : undefined;
 }
 
+const outputUnits = (model: tfl.LayersModel) => model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1;
+
 /** What the last layer says about the task: one sigmoid unit is binary, one linear unit a regressor. */
 function taskOf(model: tfl.LayersModel): ModelMetadata['task'] {
   const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
@@ -134,6 +137,8 @@ async function loadKerasFile(file: string, options: LoadModelOptions): Promise<S
   const inputShape = imageInputShape(model, file);
   if (transferkit?.format === 'transferkit-model') {
     const metadata = transferkit as ModelMetadata;
+    checkMetadata(metadata, `${file} (transferkit.json)`);
+    checkClassCount(metadata.classNames, outputUnits(model), metadata.task, `${file} (transferkit.json)`);
     return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing } };
   }
   const base = recognisedBase(model);
@@ -219,6 +224,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
   if (!metadata || typeof metadata !== 'object' || metadata.format !== 'transferkit-model')
     throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
+  checkMetadata(metadata, path.join(dir, METADATA));
   const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(
     path.join(dir, MODEL_JSON),
     fix,
@@ -246,6 +252,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const onnxBase = metadata.onnxBase ? await readBase(dir, metadata.onnxBase, fix) : undefined;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));
+    checkLayerShapes(model, path.join(dir, MODEL_JSON));
+    checkClassCount(metadata.classNames, outputUnits(model), metadata.task, path.join(dir, METADATA));
     return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing }, ...(onnxBase ? { onnxBase } : {}) };
   } catch (err) {
     throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${(err as Error).message.split('\n')[0]}); ${fix}`);

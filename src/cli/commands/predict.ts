@@ -34,6 +34,7 @@ Options:
       engine: engineFrom(values),
       tta: Boolean(values.tta),
       onnxBase,
+      modelLabel: dir,
     });
     const skips = () =>
       skipped.length &&
@@ -122,7 +123,12 @@ class (in sorted order) is the positive one.`,
     const engine = engineFrom(values);
     if (metadata.task === 'regression') {
       const data = await readTargetsCsv(dataDir);
-      const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), { engine, tta: Boolean(values.tta), onnxBase });
+      const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), {
+        engine,
+        tta: Boolean(values.tta),
+        onnxBase,
+        modelLabel: dir,
+      });
       const skipped = [...data.skipped, ...e.skipped];
       if (values.json) return printJson({ ...e, skipped });
       process.stdout.write(`MSE ${e.loss.toPrecision(4)}, MAE ${e.mae.toPrecision(4)}, RMSE ${e.rmse.toPrecision(4)} on ${e.count} images\n`);
@@ -134,7 +140,7 @@ class (in sorted order) is the positive one.`,
     if (unknown.length) throw new TransferkitError(`${dataDir}: class folder(s) ${unknown.join(', ')} are not classes of the model (${names.join(', ')})`);
     // The split is drawn over the folder's own labels, as in training; the model's class order labels the result.
     const files = subsetOf(folder.files, subset, metadata).map((f) => ({ file: f.file, label: names.indexOf(folder.classNames[f.label]) }));
-    const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase });
+    const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase, modelLabel: dir });
     const skipped = [...folder.skipped, ...e.skipped];
     const picture = values['confusion-matrix'] as string | undefined;
     if (picture)
