@@ -14,6 +14,7 @@ import { checkLayerShapes, checkTopology } from '../keras/graph-check.js';
 import { checkClassCount, checkMetadata } from './metadata-check.js';
 import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { allFinite } from '../weights/h5.js';
 import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes } from './onnx-base.js';
 
 /** transferkit.json: everything about a saved model that its weights do not say. */
@@ -196,7 +197,7 @@ function firstNonFinite(data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[]):
   let at = 0;
   for (const spec of specs) {
     const end = at + spec.shape.reduce((a, b) => a * b, 1);
-    for (let i = at; i < end; i++) if (!Number.isFinite(values[i])) return spec.name;
+    if (!allFinite(values, at, end)) return spec.name;
     at = end;
   }
   return undefined;
