@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,seed,rss,shards] [-- --peers=all] [-- --no-compile]`:
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,fuzz] [-- --peers=all] [-- --no-compile]`:
 // transferkit side by side with PyTorch (2 threads) in one run: the newest PyTorch on the machine (the project's
 // .venv-torch, made from the local package index, else Debian's python3-torch), eager in its faster memory format
 // and, for PyTorch 2.x, through torch.compile; `--peers=all` times every PyTorch found. Prints a table and writes
@@ -27,11 +27,13 @@ import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
 import { type PeerAnswer, type Paired, TorchPeer, findPeers, median, paired } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
+import { fuzzBench } from './fuzz.js';
 import { scratchDir } from '../src/util/fs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
-// `--only=startup,e2e,steps,vit,zoo,seed,rss,shards` runs some sections (default: all).
+// `--only=startup,e2e,steps,vit,zoo,seed,rss,shards` runs some sections (default: all); `--only=fuzz` runs the
+// long fuzz draw instead (bench/fuzz.ts).
 const ONLY = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -365,6 +367,13 @@ function trainRss(): { memory: number | null; disk: number | null } {
 }
 
 async function main(): Promise<void> {
+  // The fuzz draw is long and times nothing: it runs only when named, alone.
+  if (ONLY?.includes('fuzz')) {
+    const dir = path.join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    if (!(await fuzzBench(dir))) process.exitCode = 1;
+    return;
+  }
   await initBackend('wasm');
   const hasCifar = existsSync(CIFAR);
   const seedN = QUICK ? 500 : 2000;

@@ -2,7 +2,7 @@
 // `geotiff` package, so a large scene never has to fit in memory.
 import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { TransferkitError } from '../errors.js';
-import { boundedInflate, checkTiff } from './tiff-check.js';
+import { boundedInflate, boundedLzw, checkTiff } from './tiff-check.js';
 
 export const RASTER_EXTENSIONS = ['.tif', '.tiff'];
 
@@ -59,18 +59,28 @@ let geotiff: Promise<GeotiffModule> | undefined;
 
 /**
  * The `geotiff` package, imported on first use (photos-only commands never load it), with its deflate decoder
- * replaced by one that stops at the bytes a strip or tile can hold (pako inflates whatever the stream says).
+ * and LZW decoders replaced by ones that stop at the bytes a strip or tile can hold (the package's own decode
+ * whatever the stream says, gigabytes from a small file).
  */
 function geotiffModule(): Promise<GeotiffModule> {
   geotiff ??= import('geotiff').then((lib) => {
+    /** The bytes one block can hold (every band's bits: an upper bound for planar files too). */
+    const blockBytes = ({ tileWidth, tileHeight, bitsPerSample }: { tileWidth: number; tileHeight: number; bitsPerSample: unknown }) => {
+      const bits = typeof bitsPerSample === 'number' ? [bitsPerSample] : Array.from(bitsPerSample as ArrayLike<number>);
+      return Math.ceil((tileWidth * tileHeight * bits.reduce((a, b) => a + b, 0)) / 8);
+    };
     class BoundedDeflate extends lib.BaseDecoder {
       decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-        const { tileWidth, tileHeight, bitsPerSample } = this.parameters;
-        const bits = typeof bitsPerSample === 'number' ? [bitsPerSample] : Array.from(bitsPerSample as ArrayLike<number>);
-        return boundedInflate(buffer, Math.ceil((tileWidth * tileHeight * bits.reduce((a, b) => a + b, 0)) / 8));
+        return boundedInflate(buffer, blockBytes(this.parameters));
+      }
+    }
+    class BoundedLzw extends lib.BaseDecoder {
+      decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+        return boundedLzw(buffer, blockBytes(this.parameters));
       }
     }
     lib.addDecoder([8, 32946], async () => BoundedDeflate, undefined, false);
+    lib.addDecoder(5, async () => BoundedLzw, undefined, false);
     return lib;
   });
   return geotiff;

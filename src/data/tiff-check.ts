@@ -16,6 +16,7 @@ const MAX_IFDS = 1000;
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
 
 const TAG = { width: 256, height: 257, bits: 258, spp: 277, rows: 278, tileWidth: 322, tileLength: 323, planar: 284 };
+const OFFSETS = { strips: 273, stripCounts: 279, tiles: 324, tileCounts: 325 };
 
 interface Reader {
   size: number;
@@ -39,6 +40,8 @@ function fileReader(fd: number): Reader {
 /** The first image's numeric tags that size its pixels (first value of each, and BitsPerSample's all). */
 interface ImageTags {
   values: Map<number, number[]>;
+  /** Every tag's value count. */
+  counts: Map<number, number>;
 }
 
 function readIfds(r: Reader): ImageTags {
@@ -64,6 +67,7 @@ function readIfds(r: Reader): ImageTags {
     const n = big ? u64(countBytes, 0) : u16(countBytes, 0);
     const ifd = r.bytes(next + countSize, n * entrySize + inline);
     const values = new Map<number, number[]>();
+    const counts = new Map<number, number>();
     for (let i = 0; i < n; i++) {
       const e = i * entrySize;
       const tag = u16(ifd, e);
@@ -71,6 +75,7 @@ function readIfds(r: Reader): ImageTags {
       const count = big ? u64(ifd, e + 4) : u32(ifd, e + 4);
       const size = TYPE_SIZE[type];
       if (size === undefined) continue; // Readers skip unknown types (TIFF 6.0).
+      counts.set(tag, count);
       const bytes = count * size;
       const valueAt = e + (big ? 12 : 8);
       const offset = bytes <= inline ? -1 : big ? u64(ifd, valueAt) : u32(ifd, valueAt);
@@ -87,7 +92,7 @@ function readIfds(r: Reader): ImageTags {
         throw new TransferkitError(`tag ${tag} has ${count} values (at most 64 bands are read); the file is damaged`);
       }
     }
-    first ??= { values };
+    first ??= { values, counts };
     const tail = n * entrySize;
     next = big ? u64(ifd, tail) : u32(ifd, tail);
   }
@@ -99,7 +104,7 @@ function readIfds(r: Reader): ImageTags {
 export function checkTiff(file: string): void {
   const fd = openSync(file, 'r');
   try {
-    const { values } = readIfds(fileReader(fd));
+    const { values, counts } = readIfds(fileReader(fd));
     const one = (tag: number, name: string, fallback?: number) => {
       const v = values.get(tag)?.[0] ?? fallback;
       if (v === undefined) throw new TransferkitError(`no ${name} tag; the file is damaged`);
@@ -118,6 +123,13 @@ export function checkTiff(file: string): void {
     const blockH = tiled ? one(TAG.tileLength, 'TileLength') : Math.min(one(TAG.rows, 'RowsPerStrip', height) || height, height);
     if (blockW < 1 || blockH < 1 || blockW > MAX_SIDE || blockH > MAX_SIDE)
       throw new TransferkitError(`blocks of ${blockW}×${blockH} pixels; the file is damaged`);
+    // One offset and one byte count per strip or tile (per band when the bands are planar).
+    const planes = values.get(TAG.planar)?.[0] === 2 ? bands : 1;
+    const blocks = Math.ceil(width / blockW) * Math.ceil(height / blockH) * planes;
+    const [offsets, sizes] = tiled ? [OFFSETS.tiles, OFFSETS.tileCounts] : [OFFSETS.strips, OFFSETS.stripCounts];
+    for (const tag of [offsets, sizes])
+      if (counts.get(tag) !== blocks)
+        throw new TransferkitError(`tag ${tag} lists ${counts.get(tag) ?? 0} ${tiled ? 'tiles' : 'strips'}, the image has ${blocks}; the file is damaged`);
     const sampleBits = Math.max(...bits) * bands;
     if ((blockW * blockH * sampleBits) / 8 > MAX_BLOCK_BYTES)
       throw new TransferkitError(`a strip or tile decodes to more than ${MAX_BLOCK_BYTES / 2 ** 20} MB; re-save it tiled (gdal_translate -co TILED=YES)`);
@@ -139,4 +151,70 @@ export function boundedInflate(buffer: ArrayBufferLike, limit: number): ArrayBuf
       throw new TransferkitError(`a deflated strip inflates past the ${limit} bytes its block holds (a decompression bomb?)`);
     throw new TransferkitError(`a deflated strip is damaged (${(err as Error).message})`);
   }
+}
+
+/**
+ * TIFF's LZW (9–12-bit codes, most significant bit first, the early change) decoded into at most `limit` bytes:
+ * a damaged or hostile strip stops at its block's size instead of growing without end.
+ */
+export function boundedLzw(buffer: ArrayBufferLike, limit: number): ArrayBuffer {
+  const input = new Uint8Array(buffer);
+  const out = new Uint8Array(limit);
+  let length = 0;
+  // The table: each code's last byte, its prefix code, and its string's length.
+  const suffix = new Uint8Array(4096);
+  const prefix = new Int16Array(4096);
+  const size = new Uint16Array(4096);
+  for (let i = 0; i < 256; i++) {
+    suffix[i] = i;
+    prefix[i] = -1;
+    size[i] = 1;
+  }
+  let next = 258;
+  let width = 9;
+  let previous = -1;
+  let bit = 0;
+  const totalBits = input.length * 8;
+  const emit = (code: number): number => {
+    const n = size[code];
+    if (length + n > limit) throw new TransferkitError(`an LZW strip decodes past the ${limit} bytes its block holds; the file is damaged`);
+    for (let c = code, i = length + n - 1; c >= 0; c = prefix[c], i--) out[i] = suffix[c];
+    length += n;
+    return out[length - n];
+  };
+  while (bit + width <= totalBits) {
+    let code = 0;
+    for (let i = 0; i < width; i++, bit++) code = (code << 1) | ((input[bit >> 3] >> (7 - (bit & 7))) & 1);
+    if (code === 257) break;
+    if (code === 256) {
+      next = 258;
+      width = 9;
+      previous = -1;
+      continue;
+    }
+    if (previous < 0) {
+      if (code > 255) throw new TransferkitError('an LZW strip starts with an undefined code; the file is damaged');
+      emit(code);
+    } else if (code < next) {
+      const first = emit(code);
+      if (next < 4096) {
+        suffix[next] = first;
+        prefix[next] = previous;
+        size[next] = size[previous] + 1;
+        next++;
+      }
+    } else if (code === next && next < 4096) {
+      // The string just added: the previous one and its own first byte.
+      let first = previous;
+      while (prefix[first] >= 0) first = prefix[first];
+      suffix[next] = suffix[first];
+      prefix[next] = previous;
+      size[next] = size[previous] + 1;
+      next++;
+      emit(code);
+    } else throw new TransferkitError('an LZW strip uses an undefined code; the file is damaged');
+    previous = code;
+    if (next + 1 >= 1 << width && width < 12) width++;
+  }
+  return out.buffer.slice(0, length);
 }

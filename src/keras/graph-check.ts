@@ -2,6 +2,7 @@
 // before tfjs builds it: tfjs waits forever for an inbound node that names a missing layer or call, or that
 // closes a cycle, and recurses once per level of nesting.
 import { TransferkitError } from '../errors.js';
+import type { tfl } from '../tfjs.js';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -94,8 +95,50 @@ function checkLayer(entry: Json, where: string, depth: number, count: { layers: 
   } else checkFunctional(config, where, depth + 1, count);
 }
 
+/** JSON nested deeper than this is not a model config (tfjs deserializes initializers and layers recursively). */
+const MAX_JSON_DEPTH = 256;
+
+/** The deepest nesting of objects and arrays in `value`, counted without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /** Refuses (naming `where`, the user's file) a topology tfjs would hang on or recurse too deeply into. */
 export function checkTopology(topology: unknown, where: string): void {
   if (!isObject(topology)) throw new TransferkitError(`${where}: the model topology is not an object; the model config is damaged`);
+  if (jsonDepth(topology) > MAX_JSON_DEPTH)
+    throw new TransferkitError(`${where}: the model config nests more than ${MAX_JSON_DEPTH} levels deep; the model config is damaged`);
   checkLayer(topology, where, 0, { layers: 0 });
+}
+
+/**
+ * Refuses a built model whose layers compute an impossible shape (a zero, negative or fractional size): a config
+ * damaged outside its weights (strides, pool sizes, a Reshape's target) that tfjs accepts and ONNX Runtime
+ * would reject later with its own internals.
+ */
+export function checkLayerShapes(model: tfl.LayersModel, where: string): void {
+  const layers: tfl.layers.Layer[] = [...model.layers];
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    if ('layers' in layer && Array.isArray((layer as tfl.LayersModel).layers)) layers.push(...(layer as tfl.LayersModel).layers);
+    let shapes: unknown;
+    try {
+      shapes = layer.outputShape;
+    } catch {
+      continue; // A layer called more than once has no single output shape; tfjs checks each call.
+    }
+    const list = (Array.isArray((shapes as unknown[])[0]) ? shapes : [shapes]) as Array<Array<number | null>>;
+    for (const shape of list)
+      if (Array.isArray(shape) && shape.some((d) => d !== null && !(Number.isInteger(d) && d > 0)))
+        throw new TransferkitError(`${where}: layer ${layer.name} computes an output of shape [${shape.join(', ')}]; the model config is damaged`);
+  }
 }

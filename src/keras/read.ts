@@ -12,6 +12,7 @@ import { type ZipLimits, ZipLimitError, checkZipDirectory } from '../data/zip-li
 import { type StoredWeight, openKerasWeights } from '../weights/h5.js';
 import { loadWeights, sameShape } from '../weights/load.js';
 import { tfjsTopology } from './from-keras.js';
+import { checkLayerShapes } from './graph-check.js';
 
 export type KerasFileFormat = 'keras' | 'keras-h5';
 
@@ -61,11 +62,14 @@ function parseJson(text: string, what: string): unknown {
 
 async function buildModel(config: unknown, file: string): Promise<tfl.LayersModel> {
   const topology = tfjsTopology(config, file);
+  let model: tfl.LayersModel;
   try {
-    return await tfl.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
+    model = await tfl.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
   } catch (err) {
     throw new TransferkitError(`${file}: tfjs cannot build the model from its config (${(err as Error).message.split('\n')[0]})`);
   }
+  checkLayerShapes(model, file);
+  return model;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadImageBatch } from '../data/batches.js';
 import { ttaViews } from '../data/tta.js';
+import { TransferkitError } from '../errors.js';
 import { type ClassificationReport, classificationReport, curves } from './metrics.js';
 import { sourceOf } from './saved-model.js';
 import { type ReliabilityBin, brierScore, calibrationError } from './calibration.js';
@@ -26,6 +27,8 @@ export interface ScoreOptions {
   tta?: boolean;
   /** The model's imported ONNX base (SavedModel.onnxBase): base and head then run merged in ONNX Runtime. */
   onnxBase?: Uint8Array;
+  /** How errors name the model (its folder or file); default its name. */
+  modelLabel?: string;
 }
 
 /**
@@ -62,6 +65,11 @@ export async function scoreFiles(
       const k = y.length / n;
       b.items.forEach((d, i) => {
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
+        // A NaN is no answer: weights that overflow (or a diverged model) must not print 'cat NaN%' and succeed.
+        if (!row.every(Number.isFinite))
+          throw new TransferkitError(
+            `${options.modelLabel ?? model.name}: its output for ${d.file} is NaN or infinite; the model's weights are damaged or overflow (retrain or re-export it)`,
+          );
         if (meta.task === 'regression') scored.push({ file: d.file, probabilities: [], value: row[0] });
         else if (k === 1) scored.push({ file: d.file, probabilities: [1 - row[0], row[0]], label: row[0] >= (meta.threshold ?? 0.5) ? 1 : 0 });
         else scored.push({ file: d.file, probabilities: row, label: row.indexOf(Math.max(...row)) });

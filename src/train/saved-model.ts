@@ -10,9 +10,11 @@ import { type PreprocessMode, elementwise } from '../data/preprocess.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
 import { imageInputShape, recognisedBase } from '../keras/base.js';
-import { checkTopology } from '../keras/graph-check.js';
+import { checkLayerShapes, checkTopology } from '../keras/graph-check.js';
+import { checkClassCount, checkMetadata } from './metadata-check.js';
 import { isKerasModelPath, readKerasModel } from '../keras/read.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { allFinite } from '../weights/h5.js';
 import { BASE_FILE, type OnnxBaseRecord, checkBaseBytes, onnxPhotoSource } from './onnx-base.js';
 
 /** transferkit.json: everything about a saved model that its weights do not say. */
@@ -116,6 +118,8 @@ async function labelsBeside(file: string): Promise<string[] | undefined> {
   return lines?.length ? lines.map((l) => l.replace(/^\d+\s+/, '')) : undefined;
 }
 
+const outputUnits = (model: tfl.LayersModel) => model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1;
+
 /** What the last layer says about the task: one sigmoid unit is binary, one linear unit a regressor. */
 function taskOf(model: tfl.LayersModel): ModelMetadata['task'] {
   const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
@@ -135,6 +139,8 @@ async function loadKerasFile(file: string, options: LoadModelOptions): Promise<S
   const inputShape = imageInputShape(model, file);
   if (transferkit?.format === 'transferkit-model') {
     const metadata = transferkit as ModelMetadata;
+    checkMetadata(metadata, `${file} (transferkit.json)`);
+    checkClassCount(metadata.classNames, outputUnits(model), metadata.task, `${file} (transferkit.json)`);
     return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing } };
   }
   const base = recognisedBase(model);
@@ -192,7 +198,7 @@ function firstNonFinite(data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[]):
   let at = 0;
   for (const spec of specs) {
     const end = at + spec.shape.reduce((a, b) => a * b, 1);
-    for (let i = at; i < end; i++) if (!Number.isFinite(values[i])) return spec.name;
+    if (!allFinite(values, at, end)) return spec.name;
     at = end;
   }
   return undefined;
@@ -220,6 +226,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const metadata = await readJson<ModelMetadata>(path.join(dir, METADATA), fix);
   if (!metadata || typeof metadata !== 'object' || metadata.format !== 'transferkit-model')
     throw new TransferkitError(`${path.join(dir, METADATA)}: not transferkit model metadata; ${fix}`);
+  checkMetadata(metadata, path.join(dir, METADATA));
   const manifest = await readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> }>(
     path.join(dir, MODEL_JSON),
     fix,
@@ -247,6 +254,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const onnxBase = metadata.onnxBase ? await readBase(dir, metadata.onnxBase, fix) : undefined;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));
+    checkLayerShapes(model, path.join(dir, MODEL_JSON));
+    checkClassCount(metadata.classNames, outputUnits(model), metadata.task, path.join(dir, METADATA));
     return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing }, ...(onnxBase ? { onnxBase } : {}) };
   } catch (err) {
     throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${(err as Error).message.split('\n')[0]}); ${fix}`);

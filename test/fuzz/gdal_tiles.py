@@ -28,10 +28,16 @@ def write(path, size, bands, dtype, options):
     gt = (ctypes.c_double * 6)(500000.0, 10.0, 0.0, 4500000.0, 0.0, -10.0)
     lib.GDALSetGeoTransform(ds, gt)
     rnd = random.Random(size * 31 + bands)
+    raw = bytearray()
     for b in range(1, bands + 1):
-        buf = (ctype * (size * size))(*[rnd.randint(0, 250) * (1 if dtype == "byte" else 40) for _ in range(size * size)])
+        # Smooth ramps with noise: compressible like imagery, enough codes for LZW to reset its table.
+        buf = (ctype * (size * size))(*[((i % size) + (i // size) * 3 + rnd.randint(0, 9)) % 250 * (1 if dtype == "byte" else 40) for i in range(size * size)])
         lib.GDALRasterIO(lib.GDALGetRasterBand(ds, b), 1, 0, 0, size, size, buf, size, size, code, 0, 0)
+        raw += bytes(buf)
     lib.GDALClose(ds)
+    # The values written, band after band, for tests that compare what transferkit decodes.
+    with open(path + ".raw", "wb") as f:
+        f.write(raw)
     print(path)
 
 
@@ -40,3 +46,6 @@ os.makedirs(out, exist_ok=True)
 write(os.path.join(out, "s2-13band-deflate.tif"), 32, 13, "uint16", ["COMPRESS=DEFLATE", "INTERLEAVE=PIXEL"])
 write(os.path.join(out, "rgb-byte-tiled.tif"), 64, 3, "byte", ["TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32"])
 write(os.path.join(out, "float-4band-lzw.tif"), 24, 4, "float32", ["COMPRESS=LZW", "INTERLEAVE=BAND"])
+if len(sys.argv) > 2 and sys.argv[2] == "--large":
+    write(os.path.join(out, "large-lzw.tif"), 300, 3, "uint16", ["COMPRESS=LZW", "PREDICTOR=2"])
+    write(os.path.join(out, "large-deflate-tiled.tif"), 300, 2, "float32", ["COMPRESS=DEFLATE", "TILED=YES"])

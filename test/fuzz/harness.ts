@@ -101,9 +101,14 @@ export async function runCase(id: string, seed: Seed, damage: Damage, args: stri
   const lines = stderr.split('\n').filter((l) => l.trim() !== '');
   const internal = [stderr, stdout].find((t) => INTERNAL.test(t));
   if (internal) return result('internal', (INTERNAL.exec(internal) as RegExpExecArray)[0]);
-  if (code === 0) return /\bNaN\b/.test(stdout) ? result('nan', 'NaN printed with exit 0') : result('ok');
+  // No NaN is a result (`cat NaN%`, a regressor's NaN, `ROC AUC NaN`); a skip may quote the file's 'NaN'. The
+  // mutations write no class named NaN.
+  if (code === 0) return /(?<!')\bNaN\b(?!')/.test(stdout) ? result('nan', 'NaN printed with exit 0') : result('ok');
   const errors = lines.filter((l) => l.includes(': error: '));
   if (errors.length !== 1) return result('unclear', `${lines.length} stderr lines, ${errors.length} errors`);
+  // The line names the damaged file (or the model folder or file holding it).
+  const names = [...Object.keys(damage.files), seed.main].flatMap((rel) => [path.basename(rel), rel.split('/')[0]]);
+  if (!names.some((n) => errors[0].includes(n))) return result('unclear', 'the error does not name the file');
   return result('ok');
 }
 

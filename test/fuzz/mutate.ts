@@ -171,8 +171,10 @@ export function mutateJson(rng: Rng, src: unknown, outside: string): { label: st
     if (list) {
       const [holder] = list;
       const arr = (holder as Json).layers as unknown[];
-      const copies = pick(rng, [5000, 50000]);
-      (holder as Json).layers = Array.from({ length: copies }, (_, i) => ({ ...(arr[i % arr.length] as Json) }));
+      // Copies of the list's smallest entry, at most ~30 MB of JSON.
+      const smallest = arr.map((l) => JSON.stringify(l)).sort((a, b) => a.length - b.length)[0] ?? '{}';
+      const copies = Math.min(pick(rng, [5000, 50000]), Math.floor(30e6 / smallest.length));
+      (holder as Json).layers = Array.from({ length: copies }, () => JSON.parse(smallest));
       return done(`layers×${copies}`);
     }
   }
@@ -181,7 +183,7 @@ export function mutateJson(rng: Rng, src: unknown, outside: string): { label: st
   const count = int(rng, 1, 4);
   for (let i = 0; i < count; i++) {
     const [holder, key] = pick(rng, all);
-    (holder as Json)[key as string] = pick(rng, [null, -1, 2 ** 31, 1e308, 'NaN', '', [], {}, [1e9, 1e9, 1e9], true]);
+    (holder as Json)[key as string] = pick(rng, [null, -1, 2 ** 31, 1e308, '1e999', '', [], {}, [1e9, 1e9, 1e9], true]);
   }
   return done(`swap-types×${count}`);
 }

@@ -58,7 +58,9 @@ export async function makeSeeds(root: string): Promise<{ seeds: Map<Format, Seed
   run('/usr/bin/python3', [path.join(ROOT, 'test', 'fuzz', 'gdal_tiles.py'), path.join(work, 'tif')], work);
   seeds.set(
     'geotiff',
-    readdirSync(path.join(work, 'tif')).map((f) => seedOf(root, `geotiff-${f}`, { [`in/${f}`]: path.join(work, 'tif', f) }, 'in')),
+    readdirSync(path.join(work, 'tif'))
+      .filter((f) => f.endsWith('.tif'))
+      .map((f) => seedOf(root, `geotiff-${f}`, { [`in/${f}`]: path.join(work, 'tif', f) }, 'in')),
   );
 
   const keras = path.join(SHARED, 'keras-models');

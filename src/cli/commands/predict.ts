@@ -35,6 +35,7 @@ Options:
       engine: engineFrom(values),
       tta: Boolean(values.tta),
       onnxBase,
+      modelLabel: dir,
     });
     const skips = () =>
       skipped.length &&
@@ -141,14 +142,19 @@ class (in sorted order) is the positive one.`,
     const engine = engineFrom(values);
     if (metadata.task === 'regression') {
       const data = await readTargetsCsv(dataDir);
-      const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), { engine, tta: Boolean(values.tta), onnxBase });
+      const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), {
+        engine,
+        tta: Boolean(values.tta),
+        onnxBase,
+        modelLabel: dir,
+      });
       const skipped = [...data.skipped, ...e.skipped];
       if (values.json) return printJson({ ...e, skipped });
       process.stdout.write(`MSE ${e.loss.toPrecision(4)}, MAE ${e.mae.toPrecision(4)}, RMSE ${e.rmse.toPrecision(4)} on ${e.count} images\n`);
       return;
     }
     const { names, files, skipped: unread } = await labelledSubset(dataDir, metadata, subset);
-    const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase });
+    const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase, modelLabel: dir });
     const skipped = [...unread, ...e.skipped];
     const picture = values['confusion-matrix'] as string | undefined;
     if (picture)
