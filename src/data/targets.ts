@@ -3,6 +3,11 @@ import path from 'node:path';
 import { TransferkitError } from '../errors.js';
 import type { LabelledFile, SkippedFile } from './folders.js';
 
+/** What reads as a number, including the non-finite spellings (refused, where other text is a header or a skip). */
+const NUMBER = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf|infinity)$/i;
+/** Past this, a target's squared error overflows float32 (3.4e38) and the loss is Infinity from the first step. */
+const MAX_TARGET = 1e18;
+
 /**
  * A regression dataset: a CSV of `file,target` rows (a header line is optional; files relative to the CSV's
  * folder). Rows with a missing image or a target that is not a number are skipped and reported.
@@ -30,6 +35,10 @@ export async function readTargetsCsv(csv: string): Promise<{ files: LabelledFile
       skipped.push({ file: `${csv}:${i + 1}`, reason: 'not a file,target row' });
       continue;
     }
+    if (NUMBER.test(raw) && !(Math.abs(target) <= MAX_TARGET))
+      throw new TransferkitError(
+        `${csv} line ${i + 1}: target ${raw} is ${Number.isFinite(target) ? 'too large' : 'not finite'}; float32 training needs |target| <= ${MAX_TARGET.toExponential()} (its squared error must stay finite): fix or rescale the targets`,
+      );
     if (raw === '' || !Number.isFinite(target)) {
       // A first line whose target is not a number is the header.
       if (i > 0 || files.length) skipped.push({ file: `${csv}:${i + 1}`, reason: `target '${raw}' is not a number` });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { arrowFileProblem } from './arrow-ipc-check.js';
 import { modelDigest } from './feature-store.js';
 
 export const FEATURE_FORMATS = ['parquet', 'arrow', 'npy'] as const;
@@ -138,7 +139,53 @@ export async function readFeaturesFile(file: string): Promise<FeaturesTable> {
   } catch (err) {
     throw new TransferkitError(`${file}: cannot read the features file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  if (format === 'npy') return readNpy(file, bytes);
+  const t = format === 'npy' ? await readNpy(file, bytes) : await readArrowTable(file, format, bytes);
+  const problem = tableProblem(t);
+  if (problem) throw new TransferkitError(`${file}: ${problem}; re-run the extract that wrote it`);
+  return t;
+}
+
+/** Empty classes past this many (and past the number with images) mean a damaged class list, not a dataset. */
+const MAX_EMPTY_CLASSES = 16;
+
+/** What is inconsistent in a features table's metadata and rows, checked before any of it sizes a model. */
+function tableProblem(t: FeaturesTable): string | null {
+  const { meta } = t;
+  const classes = meta.classNames;
+  if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string') || new Set(classes).size !== classes.length)
+    return 'its classNames are not a list of distinct names';
+  if (!Array.isArray(meta.manifest) || !meta.manifest.every((m) => Array.isArray(m) && typeof m[0] === 'string' && Number.isInteger(m[1])))
+    return 'its manifest is not a list of [path, label]';
+  const label = (l: number) => Number.isInteger(l) && l >= 0 && l < classes.length;
+  const badRow = t.labels.findIndex((l) => !label(l));
+  if (badRow >= 0) return `row ${badRow} (${t.paths[badRow]}) has label ${t.labels[badRow]}, not one of the ${classes.length} classes`;
+  const badFile = meta.manifest.find(([, l]) => !label(l));
+  if (badFile) return `its manifest gives ${badFile[0]} label ${badFile[1]}, not one of the ${classes.length} classes`;
+  const present = new Set(meta.manifest.map(([, l]) => l)).size;
+  const empty = classes.length - present;
+  if (empty > Math.max(MAX_EMPTY_CLASSES, present)) return `it lists ${classes.length} classes, of which only ${present} have images in its manifest`;
+  for (let i = 0; i < t.vectors.length; i++)
+    if (!Number.isFinite(t.vectors[i])) {
+      const row = Math.floor(i / t.dim);
+      return `row ${row} (${t.paths[row]}) holds a non-finite feature (${t.vectors[i]})`;
+    }
+  return null;
+}
+
+/** The declared feature shape's size: positive integers, at most 2^24 values per row. */
+function featureSize(file: string, meta: FeaturesMeta): number {
+  const shape = meta.featureShape;
+  const dim = Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d > 0) ? shape.reduce((a, b) => a * b, 1) : 0;
+  if (!(dim > 0 && dim <= 2 ** 24))
+    throw new TransferkitError(`${file}: featureShape ${JSON.stringify(shape)} is not a shape; re-run the extract that wrote it`);
+  return dim;
+}
+
+async function readArrowTable(file: string, format: 'arrow' | 'parquet', bytes: Uint8Array): Promise<FeaturesTable> {
+  if (format === 'arrow') {
+    const problem = arrowFileProblem(bytes);
+    if (problem) throw new TransferkitError(`${file}: not a readable arrow file (${problem}); re-run the extract that wrote it`);
+  }
   const arrow = await import('apache-arrow');
   let table;
   try {
@@ -151,8 +198,17 @@ export async function readFeaturesFile(file: string): Promise<FeaturesTable> {
     throw new TransferkitError(`${file}: not a readable ${format} file (${(err as Error).message}); re-run the extract that wrote it`);
   }
   const meta = parseMeta(file, table.schema.metadata.get('transferkit'));
-  const dim = meta.featureShape.reduce((a, b) => a * b, 1);
-  const paths = (table.getChild('path')?.toArray() ?? []) as string[];
+  const dim = featureSize(file, meta);
+  const type = table.getChild('features')?.type;
+  const item = type?.children?.[0]?.type;
+  if (!arrow.DataType.isFixedSizeList(type) || !arrow.DataType.isFloat(item) || item.precision !== arrow.Precision.SINGLE)
+    throw new TransferkitError(`${file}: its features column is not a fixed-size list of float32; re-run the extract that wrote it`);
+  if (type.listSize !== dim)
+    throw new TransferkitError(
+      `${file}: featureShape ${JSON.stringify(meta.featureShape)} says ${dim} values per row, the features column holds ${type.listSize}; re-run the extract that wrote it`,
+    );
+  const paths = Array.from((table.getChild('path')?.toArray() ?? []) as string[]);
+  if (!paths.every((p) => typeof p === 'string')) throw new TransferkitError(`${file}: its path column is not text; re-run the extract that wrote it`);
   const labels = Array.from((table.getChild('label')?.toArray() ?? []) as Int32Array);
   const vectors = new Float32Array(table.numRows * dim);
   let row = 0;
@@ -164,7 +220,7 @@ export async function readFeaturesFile(file: string): Promise<FeaturesTable> {
   }
   if (paths.length !== table.numRows || row !== table.numRows)
     throw new TransferkitError(`${file}: expected columns path, label, digest, features; re-run the extract that wrote it`);
-  return { meta, paths: Array.from(paths), labels, vectors, dim };
+  return { meta, paths, labels, vectors, dim };
 }
 
 async function readNpy(file: string, bytes: Uint8Array): Promise<FeaturesTable> {
@@ -176,9 +232,25 @@ async function readNpy(file: string, bytes: Uint8Array): Promise<FeaturesTable> 
     throw new TransferkitError(`${sidecar}: the .npy's sidecar is missing or unreadable (${(err as Error).message})`);
   }
   const meta = parseMeta(sidecar, JSON.stringify(side.transferkit ?? {}));
-  const dim = meta.featureShape.reduce((a, b) => a * b, 1);
-  const headerLen = Buffer.from(bytes.buffer, bytes.byteOffset).readUInt16LE(8);
-  const data = bytes.slice(10 + headerLen);
+  const dim = featureSize(sidecar, meta);
+  const header =
+    bytes.length >= 10
+      ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1', 10, 10 + Buffer.from(bytes.buffer, bytes.byteOffset).readUInt16LE(8))
+      : '';
+  const rowShape = /'shape': \(\d+, ([\d, ]*)\)/.exec(header)?.[1];
+  if (!/'descr': '<f4'/.test(header) || rowShape === undefined)
+    throw new TransferkitError(`${file}: not a float32 .npy of rows; re-run the extract that wrote it`);
+  const rowSize = rowShape
+    .split(',')
+    .filter((d) => d.trim())
+    .reduce((a, d) => a * Number(d), 1);
+  if (rowSize !== dim)
+    throw new TransferkitError(
+      `${file}: featureShape ${JSON.stringify(meta.featureShape)} says ${dim} values per row, the .npy holds ${rowSize}; re-run the extract that wrote it`,
+    );
+  if (!Array.isArray(side.files) || !Array.isArray(side.labels) || side.labels.length !== side.files.length)
+    throw new TransferkitError(`${sidecar}: files and labels are not lists of the same length; re-run the extract that wrote it`);
+  const data = bytes.slice(10 + header.length);
   const vectors = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
   if (vectors.length !== side.files.length * dim)
     throw new TransferkitError(`${file}: ${vectors.length} values for ${side.files.length} rows of ${dim}; re-run the extract that wrote it`);
