@@ -3,6 +3,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { encodePng } from '../data/inspect.js';
+import { csvField } from '../data/exclusions.js';
 import type { EngineName } from '../engine/predictor.js';
 import { esc } from '../report/charts.js';
 import { explainImage } from '../report/explain.js';
@@ -66,8 +67,6 @@ export async function inspectFiles(
     .sort((a, b) => b.count - a.count);
   return { rows, confused, skipped };
 }
-
-const csvField = (v: string | number) => (typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** Every row as CSV: file,true_class,predicted_class,probability,true_probability,loss. */
 export function inspectionCsv(rows: InspectRow[]): string {

@@ -20,6 +20,7 @@ import type { FeatureStore } from './feature-store.js';
 import { type PhaseOutcome, evaluateStore, runEpochs } from './epoch-loop.js';
 import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import { classificationReport, youdenThreshold } from './metrics.js';
+import { leakNotice } from './leaks.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { AUTO_FALLBACK_EPOCHS, type Phase, blockRateScale, planPhases } from './phase-plan.js';
 import type { ModelMetadata } from './saved-model.js';
@@ -224,6 +225,11 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
   for (const [p, phase] of phases.entries()) {
     if (stopped) break;
     const d = await openPhase(run, phase, p);
+    if (p === 0 && d.trainData && d.valData && (phase.from === cls.layers.firstHead || cls.onnx)) {
+      const channels = cls.onnx ? d.trainData.rowSize : (baseModel(cls.model).outputs[0].shape.at(-1) as number);
+      const leak = await leakNotice({ files: plan.train, store: d.trainData }, { files: plan.validation, store: d.valData }, channels);
+      if (leak) emit({ type: 'notice', message: leak });
+    }
     const t = performance.now();
     let trainer: Trainer | undefined;
     try {
