@@ -170,3 +170,25 @@ describe('label-issues, duplicates and train --exclude on CIFAR-10', { skip: nee
     assert.match(warn.stderr, /the validation split holds \d+ exact copies of training images, \d+ with a training image of cosine similarity ≥ 0.9/);
   });
 });
+
+describe('the new commands', () => {
+  test('--help, and one-line errors on bad input', () => {
+    for (const cmd of ['add-class', 'calibrate', 'inspect', 'label-issues', 'duplicates']) {
+      const r = cli([cmd, '--help']);
+      assert.equal(r.code, 0, cmd);
+      assert.match(r.stdout, new RegExp(`Usage: transferkit ${cmd}`));
+    }
+    const dir = tempDir();
+    for (const args of [
+      ['add-class', path.join(dir, 'nothing'), dir],
+      ['calibrate', path.join(dir, 'nothing'), dir],
+      ['label-issues', path.join(dir, 'nothing'), ...TINY_BASE, '--filter', 'some'],
+      ['duplicates', dir, ...TINY_BASE, '--threshold', '2'],
+    ]) {
+      const r = cli(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+});
