@@ -44,7 +44,7 @@ function groupsOf(n: number, links: Array<[number, number, number]>): Array<{ it
     low.set(find(a), m);
   }
   const out = new Map<number, number[]>();
-  for (const i of new Set(links.flatMap(([a, b]) => [a, b]))) out.set(find(i), [...(out.get(find(i)) ?? []), i]);
+  for (const i of new Set(links.flatMap((l) => l.slice(0, 2)))) out.set(find(i), [...(out.get(find(i)) ?? []), i]);
   return [...out.entries()].map(([root, items]) => ({ items: items.sort((a, b) => a - b), similarity: low.get(root) ?? 1 }));
 }
 

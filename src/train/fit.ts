@@ -13,7 +13,7 @@ import { createTrainer } from '../engine/trainer.js';
 import type { Trainer } from '../engine/training.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
-import { type Classifier, buildClassifier, savedClassifier } from './build.js';
+import { type Classifier, buildClassifier, cacheContext, savedClassifier } from './build.js';
 import { type DataPlan, planData } from './data-plan.js';
 import { type Batch, type Context, augmentedBatches, cacheFeatures, cachedBatches } from './feature-cache.js';
 import type { FeatureStore } from './feature-store.js';
@@ -110,15 +110,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     emit({ type: 'notice', message: `epochs auto needs a validation split to stop on: training a fixed ${AUTO_FALLBACK_EPOCHS} epochs instead` });
   }
   const preprocessing = o.from ? o.from.metadata.preprocessing : cls.onnx ? cls.onnx.base.preprocessing : getApplication(o.base).spec.preprocessing;
-  const c: Context = {
-    model: cls.model,
-    o,
-    skipped: [...plan.skipped],
-    size: cls.size,
-    source: cls.source,
-    cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
-    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
-  };
+  const c = cacheContext(cls, o, plan.skipped, preprocessing);
   const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? 32, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };
 }
