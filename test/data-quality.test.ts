@@ -118,7 +118,7 @@ describe('label-issues, duplicates and train --exclude on CIFAR-10', { skip: nee
     cifarLinks(data, 'frog', 0, 135);
     const flipped = new Set([...cifarLinks(data, 'airplane', 135, 150, 'frog'), ...cifarLinks(data, 'frog', 135, 150, 'airplane')]);
     const review = path.join(dir, 'review.csv');
-    const r = cli(['label-issues', data, ...base, '--fix', review, '--json']);
+    const r = cli(['label-issues', data, ...base, '--fix', review, '--out', dir, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const got = JSON.parse(r.stdout) as { images: number; issues: Array<{ file: string; givenClass: string; suggestedClass: string }> };
     assert.equal(got.images, 300);
@@ -126,6 +126,8 @@ describe('label-issues, duplicates and train --exclude on CIFAR-10', { skip: nee
     assert.ok(hits.length >= 0.7 * flipped.size, `recall ${hits.length}/${flipped.size}`);
     assert.ok(hits.length >= 0.8 * got.issues.length, `precision ${hits.length}/${got.issues.length}`);
     for (const x of hits) assert.notEqual(x.suggestedClass, x.givenClass);
+    const page = readFileSync(path.join(dir, 'label-issues.html'), 'utf8');
+    assert.equal(page.match(/<figure><img src="data:image\/png;base64,/g)?.length, got.issues.length);
     const rows = readFileSync(review, 'utf8').trim().split('\n');
     assert.equal(rows.length, got.issues.length + 1);
     const t = cli(['train', data, ...base, '--epochs', '1', '--exclude', review, '--json']);
@@ -150,7 +152,7 @@ describe('label-issues, duplicates and train --exclude on CIFAR-10', { skip: nee
       .jpeg({ quality: 90 })
       .toFile(path.join(data, 'frog', 'resized.jpg'));
     const fix = path.join(dir, 'dups.csv');
-    const r = cli(['duplicates', data, test, ...base, '--fix', fix, '--json']);
+    const r = cli(['duplicates', data, test, ...base, '--fix', fix, '--out', dir, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const got = JSON.parse(r.stdout) as { images: number; groups: Array<{ kind: string; leak: boolean; members: Array<{ file: string; place: string }> }> };
     assert.equal(got.images, 122);
@@ -161,6 +163,9 @@ describe('label-issues, duplicates and train --exclude on CIFAR-10', { skip: nee
     const near = groupOf(path.join(data, 'frog', 'resized.jpg'));
     assert.equal(near?.kind, 'near');
     assert.ok(near?.members.some((m) => m.file === train[47]));
+    const page = readFileSync(path.join(dir, 'duplicates.html'), 'utf8');
+    assert.equal(page.match(/<h2>Group \d+: /g)?.length, got.groups.length);
+    assert.match(page, /<h2>Group 1: exact — LEAK<\/h2>/);
     const listed = readFileSync(fix, 'utf8');
     assert.match(listed, /copy\.jpg,airplane,\d+,exact,.*,remove/);
     // train sees the exact copy when the split puts both sides of it apart: make that so with a copy in the same class folder.

@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { duplicatesHtml } from '../../data-quality/sheet.js';
+import { writeFileAtomic } from '../../util/fs.js';
 import { DEFAULT_NEAR_THRESHOLD, scanDuplicates, writeDuplicateList } from '../../data-quality/duplicates.js';
 import { type Command, numberOption, printJson } from '../command.js';
 import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS } from '../model-options.js';
@@ -5,7 +8,7 @@ import { trainOptionsFrom } from './train.js';
 
 export const duplicatesCommand: Command = {
   name: 'duplicates',
-  usage: '<dataDir> [otherDir...] --base <model> [--threshold T] [--fix FILE.csv] [--json]',
+  usage: '<dataDir> [otherDir...] --base <model> [--threshold T] [--fix FILE.csv] [--out DIR] [--json]',
   positionals: [1, Infinity],
   options: {
     ...IMAGE_BASE_OPTIONS,
@@ -14,6 +17,7 @@ export const duplicatesCommand: Command = {
     seed: { type: 'string' },
     threshold: { type: 'string' },
     fix: { type: 'string' },
+    out: { type: 'string' },
     json: { type: 'boolean' },
   },
   help: `
@@ -27,6 +31,7 @@ Options:${IMAGE_BASE_HELP}
   --validation-split F, --seed N   the split to check, as given to train (default 0.2, 1337)
   --feature-cache memory|disk  as for train
   --threshold T                cosine similarity for near duplicates (default ${DEFAULT_NEAR_THRESHOLD}; see the README's measurement)
+  --out DIR                    write DIR/duplicates.html: the groups with thumbnails, leaks first
   --fix FILE.csv               write a review list: every member of a group but one (a training image when there
                                is one) with action remove; train --exclude FILE.csv leaves them out. No image is
                                moved or deleted.
@@ -40,6 +45,12 @@ Example:
     const r = await scanDuplicates(dirs, trainOptionsFrom(values), { threshold });
     const fix = values.fix as string | undefined;
     if (fix) await writeDuplicateList(fix, r.groups);
+    const out = values.out as string | undefined;
+    if (out)
+      await writeFileAtomic(
+        path.join(out, 'duplicates.html'),
+        await duplicatesHtml(r.groups, `Duplicates in ${dirs.map((d) => path.basename(path.resolve(d))).join(', ')}`),
+      );
     if (values.json) return printJson(r);
     for (const [k, g] of r.groups.entries()) {
       process.stdout.write(`group ${k + 1}: ${g.kind}${g.kind === 'near' ? ` (similarity ≥ ${g.similarity.toFixed(3)})` : ''}${g.leak ? ', LEAK' : ''}\n`);

@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { labelIssuesHtml } from '../../data-quality/sheet.js';
+import { writeFileAtomic } from '../../util/fs.js';
 import { scanLabelIssues, writeReviewList } from '../../data-quality/scan.js';
 import type { IssueFilter, IssueRank } from '../../data-quality/label-issues.js';
 import { UsageError } from '../../errors.js';
@@ -11,7 +14,7 @@ const RANKS = ['self-confidence', 'normalized-margin'];
 
 export const labelIssuesCommand: Command = {
   name: 'label-issues',
-  usage: '<dataDir> --base <model> [--folds K] [--filter F] [--rank R] [--fix FILE.csv] [--json]',
+  usage: '<dataDir> --base <model> [--folds K] [--filter F] [--rank R] [--fix FILE.csv] [--out DIR] [--json]',
   positionals: [1, 1],
   options: {
     ...IMAGE_BASE_OPTIONS,
@@ -21,6 +24,7 @@ export const labelIssuesCommand: Command = {
     filter: { type: 'string' },
     rank: { type: 'string' },
     fix: { type: 'string' },
+    out: { type: 'string' },
     json: { type: 'boolean' },
   },
   help: `
@@ -36,6 +40,7 @@ Options:${IMAGE_BASE_HELP}
   --filter F                   both (default: off the confident joint's diagonal and among the n·Q[i][j] largest
                                margins of its cell, cleanlab's default) | confident-joint | prune-by-noise-rate
   --rank R                     self-confidence (default: p(given label), lowest first) | normalized-margin
+  --out DIR                    write DIR/label-issues.html: the images with their given and suggested labels
   --fix FILE.csv               write a review list: file,given_label,suggested_label,self_confidence,action
                                (action relabel; change it to remove or keep); train --exclude FILE.csv leaves
                                out every row not marked keep. No image is moved or deleted.
@@ -53,6 +58,9 @@ Example:
     const r = await scanLabelIssues(dataDir, trainOptionsFrom(values), { folds, filter: filter as IssueFilter, rank: rank as IssueRank });
     const fix = values.fix as string | undefined;
     if (fix) await writeReviewList(fix, r.issues);
+    const out = values.out as string | undefined;
+    if (out)
+      await writeFileAtomic(path.join(out, 'label-issues.html'), await labelIssuesHtml(r.issues, `Label issues in ${path.basename(path.resolve(dataDir))}`));
     if (values.json) return printJson(r);
     process.stdout.write(
       textTable(
