@@ -217,7 +217,7 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
   for (const [p, phase] of phases.entries()) {
     if (stopped) break;
     const d = await openPhase(run, phase, p);
-    if (p === 0 && d.trainData && d.valData && (phase.from === cls.layers.firstHead || cls.onnx)) {
+    if (p === 0 && !o.from && d.trainData && d.valData && (phase.from === cls.layers.firstHead || cls.onnx)) {
       const channels = cls.onnx ? d.trainData.rowSize : (baseModel(cls.model).outputs[0].shape.at(-1) as number);
       const leak = await leakNotice({ files: plan.train, store: d.trainData }, { files: plan.validation, store: d.valData }, channels);
       if (leak) emit({ type: 'notice', message: leak });

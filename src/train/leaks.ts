@@ -1,13 +1,14 @@
 // `train` warns when the validation split holds copies of training images: exact (the same bytes) or near
-// (cosine similarity of the pooled cached features ≥ 0.9, the `duplicates` default), since they inflate the
-// validation score. It reuses phase 1's cache, so the check costs the similarities only.
+// (cosine similarity of the pooled cached features ≥ 0.95: stricter than `duplicates`' 0.9, since a warning on
+// every run should rarely be false; all resized and half the re-encoded planted copies reach it), since they
+// inflate the validation score. It reuses phase 1's cache, so the check costs the similarities only.
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { LabelledFile } from '../data/folders.js';
 import { nearestSimilarity, unitRows } from '../util/vectors.js';
 import type { FeatureStore } from './feature-store.js';
 
-const NEAR = 0.9;
+const NEAR = 0.95;
 /** Above this many multiply-adds the near check is left to `transferkit duplicates` (seconds in JavaScript). */
 const BUDGET = 2e9;
 
@@ -43,13 +44,14 @@ export async function leakNotice(
   const exact = (await hashes(validation.files)).filter((h) => seen.has(h)).length;
   const work = train.store.labels.length * validation.store.labels.length * channels;
   let near: number | null = null;
-  if (work <= BUDGET && store(train) && store(validation)) {
+  if (work <= BUDGET && store(train, channels) && store(validation, channels)) {
     const best = nearestSimilarity(await pooledUnit(validation.store, channels), await pooledUnit(train.store, channels), channels);
     near = best.filter((s) => s >= NEAR).length;
   }
   if (!exact && !near) return null;
-  const nearText = near === null ? '' : `, ${near} with a training image of cosine similarity ≥ ${NEAR} (near copies)`;
+  const nearText = near === null ? '' : `, ${near} with a training image of cosine similarity ≥ ${NEAR} (exact copies included)`;
   return `the validation split holds ${exact} exact copies of training images${nearText}: they inflate the validation score; see transferkit duplicates DATA --fix dups.csv, then train --exclude dups.csv`;
 }
 
-const store = (s: { store: FeatureStore }) => s.store.rowSize > 0 && s.store.labels.length > 0;
+/** Rows to pool: some, laid out as whole positions of `channels` values. */
+const store = (s: { store: FeatureStore }, channels: number) => s.store.rowSize > 0 && s.store.rowSize % channels === 0 && s.store.labels.length > 0;
