@@ -2,12 +2,13 @@
 // and probabilities, sorted by loss; the pairs of classes confused most; and a contact sheet of the worst images.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
-import { encodePng } from '../data/inspect.js';
+import { csvField } from '../data/exclusions.js';
 import type { EngineName } from '../engine/predictor.js';
 import { esc } from '../report/charts.js';
 import { explainImage } from '../report/explain.js';
 import { scoreFiles } from '../train/predict.js';
 import { type ModelMetadata, sourceOf } from '../train/saved-model.js';
+import { figureHtml, pngUri, sheetHtml, thumbnail } from './sheet.js';
 
 export interface InspectRow {
   file: string;
@@ -67,8 +68,6 @@ export async function inspectFiles(
   return { rows, confused, skipped };
 }
 
-const csvField = (v: string | number) => (typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-
 /** Every row as CSV: file,true_class,predicted_class,probability,true_probability,loss. */
 export function inspectionCsv(rows: InspectRow[]): string {
   const lines = rows.map((r) => [r.file, r.trueClass, r.predictedClass, r.probability, r.trueProbability, r.loss].map(csvField).join(','));
@@ -87,32 +86,22 @@ export async function contactSheetHtml(
   title: string,
   gradcam = true,
 ): Promise<{ html: string; gradcamNote?: string }> {
-  const [height, width, channels] = meta.inputShape;
-  const source = sourceOf(meta);
-  const uri = async (data: Float32Array | Buffer, c: number) =>
-    `data:image/png;base64,${(await encodePng({ shape: [height, width, c], data: Float32Array.from(data) })).toString('base64')}`;
+  const [height, width] = meta.inputShape;
   let note: string | undefined;
-  const cells: string[] = [];
+  const figures: string[] = [];
   for (const r of rows) {
-    const pixels = await source.decode(r.file, height, width).catch(() => null);
-    const shown = pixels && (channels === 3 || channels === 1 ? pixels : pixels.filter((_, i) => i % channels === 0));
-    let cam = '';
+    let cam: { src: string | null; title?: string } = { src: null };
     if (gradcam && !note) {
       try {
         const e = await explainImage(model, meta, r.file);
-        cam = `<img src="${await uri(e.overlay.data, 3)}" title="Grad-CAM of ${esc(e.label)}" alt="">`;
+        cam = { src: await pngUri(e.overlay.data, e.overlay.height, e.overlay.width, 3), title: `Grad-CAM of ${e.label}` };
       } catch (err) {
         note = `no Grad-CAM: ${(err as Error).message.split('\n')[0]}`;
       }
     }
-    cells.push(
-      `<figure>${shown ? `<img src="${await uri(shown, channels === 1 ? 1 : 3)}" alt="">` : ''}${cam}<figcaption><b>${esc(r.trueClass)} → ${esc(r.predictedClass)}</b> p ${r.probability.toFixed(3)}, loss ${r.loss.toFixed(3)}<br><code>${esc(r.file)}</code></figcaption></figure>`,
-    );
+    const caption = `<b>${esc(r.trueClass)} → ${esc(r.predictedClass)}</b> p ${r.probability.toFixed(3)}, loss ${r.loss.toFixed(3)}<br><code>${esc(r.file)}</code>`;
+    figures.push(figureHtml([{ src: await thumbnail(r.file, height, width, sourceOf(meta)) }, cam], caption));
   }
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>
-body{font-family:sans-serif;margin:1em}figure{display:inline-block;margin:6px;width:${2 * Math.max(width, 96) + 12}px;vertical-align:top}
-img{width:${Math.max(width, 96)}px;image-rendering:pixelated;margin-right:4px}figcaption{font-size:12px;word-break:break-all}</style></head>
-<body><h1>${esc(title)}</h1><p>Given class → predicted class, the predicted class's probability and the loss (−ln p(given class)); ${note ? esc(note) : 'right: Grad-CAM of the predicted class'}.</p>
-${cells.join('\n')}</body></html>\n`;
-  return { html, ...(note ? { gradcamNote: note } : {}) };
+  const intro = `Given class → predicted class, the predicted class's probability and the loss (−ln p(given class)); ${note ? esc(note) : 'right: Grad-CAM of the predicted class'}.`;
+  return { html: sheetHtml(title, intro, [{ figures }], Math.max(width, 96)), ...(note ? { gradcamNote: note } : {}) };
 }

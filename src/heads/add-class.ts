@@ -25,6 +25,8 @@ export interface AddClassResult {
   skipped: SkippedFile[];
   out: string;
   seconds: number;
+  /** k-NN: the new class is much larger than the stored ones, and its vote will favour it (measured in the README). */
+  notice?: string;
   /** Where the time went: loading the model, the new images through the base, and saving. */
   timings: { loadS: number; featuresS: number; saveS: number };
 }
@@ -100,12 +102,18 @@ export async function addClass(dir: string, folder: string, options: AddClassOpt
   const out = options.out ?? dir;
   const added = { name, images: m, folder: path.resolve(folder) };
   await saveModel(grown, out, { ...metadata, classNames: [...classNames, name], addedClasses: [...((metadata.addedClasses as object[]) ?? []), added] });
+  const perClass = labels ? (labels.length - m) / classNames.length : 0;
+  const notice =
+    labels && m > 2 * perClass
+      ? `k-NN votes favour classes with many stored images: '${name}' has ${m}, the others ${Math.round(perClass)} on average; a folder of similar size keeps the vote fair`
+      : undefined;
   const end = performance.now();
   return {
     classNames: [...classNames, name],
     added: { name, images: m },
     skipped: result.skipped,
     out,
+    ...(notice ? { notice } : {}),
     seconds: (end - start) / 1000,
     timings: { loadS: (loaded - start) / 1000, featuresS: (extracted - loaded) / 1000, saveS: (end - extracted) / 1000 },
   };

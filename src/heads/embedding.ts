@@ -2,6 +2,7 @@
 // (prototype) by cosine similarity, and the linear probe. The same arithmetic runs here (for scoring the
 // validation split and cross-validation) and as the saved model's layers (UnitNormalization, Dense, NeighbourVote).
 import { UsageError } from '../errors.js';
+import { unitRows } from '../util/vectors.js';
 import { goldenMinimum } from '../train/calibration.js';
 import { type FeatureRows, type LinearModel, fitLogistic, linearLogits, softmaxRows } from './linear-probe.js';
 
@@ -27,18 +28,6 @@ export function parseEmbeddingHead(spec: string | undefined): EmbeddingHead | nu
 }
 
 export const formatEmbeddingHead = (h: EmbeddingHead) => (h.kind === 'knn' ? `knn:${h.k}` : h.kind);
-
-/** Each row divided by its L2 norm (at least 1e-6), as the UnitNormalization layer does. */
-export function unitRows(rows: { x: Float32Array; dim: number }): Float32Array {
-  const out = new Float32Array(rows.x.length);
-  for (let r = 0; r < out.length; r += rows.dim) {
-    let s = 0;
-    for (let d = 0; d < rows.dim; d++) s += rows.x[r + d] * rows.x[r + d];
-    const norm = Math.max(Math.sqrt(s), 1e-6);
-    for (let d = 0; d < rows.dim; d++) out[r + d] = rows.x[r + d] / norm;
-  }
-  return out;
-}
 
 /** The unit-length mean of each class's unit rows, as a dim × classes Dense kernel (scaled). */
 export function prototypeKernel(unit: FeatureRows, classes: number, scale: number): Float32Array {

@@ -5,7 +5,7 @@ import { getApplication } from '../applications/index.js';
 import type { LabelledFile } from '../data/folders.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
-import { type Classifier, buildClassifier } from '../train/build.js';
+import { type Classifier, buildClassifier, cacheContext } from '../train/build.js';
 import { type DataPlan, outputLayer, planData } from '../train/data-plan.js';
 import { type Context, cacheFeatures } from '../train/feature-cache.js';
 import type { TrainEvent, TrainOptions } from '../train/options.js';
@@ -72,14 +72,7 @@ export async function pooledFeatures(data: string, o: TrainOptions): Promise<Poo
   const cls = await buildClassifier(plan, { ...o, head: `${o.pooling ? '' : 'gap, '}dense:${want.units}:${want.activation}` }, emit);
   const from = cls.model.layers[cls.model.layers.length - 1].name;
   const preprocessing = getApplication(o.base).spec.preprocessing;
-  const context: Context = {
-    model: cls.model,
-    o,
-    skipped: [...plan.skipped],
-    size: cls.size,
-    source: cls.source,
-    cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
-  };
+  const context = cacheContext(cls, o, plan.skipped, preprocessing);
   const t = performance.now();
   const train = await rowsOf(context, plan.train, from);
   const validation = await rowsOf(context, plan.validation, from);

@@ -4,6 +4,8 @@ import { getApplication } from '../applications/index.js';
 import { buildBandBase } from '../applications/bands.js';
 import { type PixelSource, photoSource, rasterSource } from '../data/batches.js';
 import { TransferkitError } from '../errors.js';
+import type { SkippedFile } from '../data/folders.js';
+import type { Context } from './feature-cache.js';
 import { type DataPlan, outputLayer } from './data-plan.js';
 import { smallInputAdvice } from './extract.js';
 import { addHead, parseHeadSpec } from './head.js';
@@ -156,4 +158,17 @@ export function savedClassifier(saved: SavedModel, plan: DataPlan, o: TrainOptio
     loss,
   };
   return { cls, task };
+}
+
+/** The feature cache's context for a classifier: its model and pixel source, and what keys its cached rows. */
+export function cacheContext(cls: Classifier, o: TrainOptions, skipped: SkippedFile[], preprocessing: unknown): Context {
+  return {
+    model: cls.model,
+    o,
+    skipped: [...skipped],
+    size: cls.size,
+    source: cls.source,
+    cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
+    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
+  };
 }

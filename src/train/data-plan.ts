@@ -1,4 +1,5 @@
 // The data plan: which images train and which validate, the task they make, and each class's loss weight.
+import path from 'node:path';
 import { type LabelledFile, type SkippedFile, listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
 import { readTargetsCsv } from '../data/targets.js';
@@ -48,7 +49,10 @@ function classWeightsOf(spec: TrainOptions['classWeight'], plan: Omit<DataPlan, 
 }
 
 export async function planData(data: string, o: TrainOptions, emit: (e: TrainEvent) => void): Promise<DataPlan> {
-  const dataset = o.precomputed ? o.precomputed.dataset : await listDataset(data, emit);
+  const listed = o.precomputed ? o.precomputed.dataset : await listDataset(data, emit);
+  const excluded = new Set(o.exclude?.map((f) => path.resolve(f)));
+  const dataset = excluded.size ? { ...listed, files: listed.files.filter((f) => !excluded.has(path.resolve(f.file))) } : listed;
+  if (excluded.size) emit({ type: 'notice', message: `left out ${listed.files.length - dataset.files.length} image(s) on the exclusion list` });
   const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
   const plan = { ...dataset, train, validation };
   const classWeights = classWeightsOf(o.classWeight, plan);

@@ -13,13 +13,14 @@ import { createTrainer } from '../engine/trainer.js';
 import type { Trainer } from '../engine/training.js';
 import { TransferkitError } from '../errors.js';
 import { seededRandom } from '../util/random.js';
-import { type Classifier, buildClassifier, savedClassifier } from './build.js';
+import { type Classifier, buildClassifier, cacheContext, savedClassifier } from './build.js';
 import { type DataPlan, planData } from './data-plan.js';
 import { type Batch, type Context, augmentedBatches, cacheFeatures, cachedBatches } from './feature-cache.js';
 import type { FeatureStore } from './feature-store.js';
 import { type PhaseOutcome, evaluateStore, runEpochs } from './epoch-loop.js';
 import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import { classificationReport, youdenThreshold } from './metrics.js';
+import { leakNotice } from './leaks.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { AUTO_FALLBACK_EPOCHS, DEFAULT_BATCH_SIZE, type Phase, blockRateScale, planPhases } from './phase-plan.js';
 import type { ModelMetadata } from './saved-model.js';
@@ -109,27 +110,8 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     emit({ type: 'notice', message: `epochs auto needs a validation split to stop on: training a fixed ${AUTO_FALLBACK_EPOCHS} epochs instead` });
   }
   const preprocessing = o.from ? o.from.metadata.preprocessing : cls.onnx ? cls.onnx.base.preprocessing : getApplication(o.base).spec.preprocessing;
-  const c: Context = {
-    model: cls.model,
-    o,
-    skipped: [...plan.skipped],
-    size: cls.size,
-    source: cls.source,
-    cacheExtra: { size: cls.size, preprocessing, bands: cls.raster, dicom: o.dicom, gray: cls.gray },
-    ...(cls.onnx ? { prefix: { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` } } : {}),
-  };
-  const run: Run = {
-    o,
-    data,
-    plan,
-    cls,
-    c,
-    batch: o.batchSize ?? DEFAULT_BATCH_SIZE,
-    random: seededRandom((o.seed ?? 1337) + 1),
-    emit,
-    featuresS: 0,
-    cacheHits: 0,
-  };
+  const c = cacheContext(cls, o, plan.skipped, preprocessing);
+  const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? DEFAULT_BATCH_SIZE, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
   return { run, phases };
 }
 
@@ -235,6 +217,11 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
   for (const [p, phase] of phases.entries()) {
     if (stopped) break;
     const d = await openPhase(run, phase, p);
+    if (p === 0 && !o.from && d.trainData && d.valData && (phase.from === cls.layers.firstHead || cls.onnx)) {
+      const channels = cls.onnx ? d.trainData.rowSize : (baseModel(cls.model).outputs[0].shape.at(-1) as number);
+      const leak = await leakNotice({ files: plan.train, store: d.trainData }, { files: plan.validation, store: d.valData }, channels);
+      if (leak) emit({ type: 'notice', message: leak });
+    }
     const t = performance.now();
     let trainer: Trainer | undefined;
     try {

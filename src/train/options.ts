@@ -68,6 +68,8 @@ export interface TrainOptions extends RasterOptions {
   /** Two classes: 'auto' picks the decision threshold on the validation split by Youden's J (default 0.5). */
   threshold?: number | 'auto';
   validationSplit?: number;
+  /** Images left out of the dataset before the split (absolute paths; `readExclusionList`). */
+  exclude?: string[];
   seed?: number;
   /** Stop a phase after this many epochs without a lower validation loss (Keras's EarlyStopping; auto: 5). */
   earlyStoppingPatience?: number;

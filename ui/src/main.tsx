@@ -295,7 +295,7 @@ function Results({ result }: { result: TrainResult | CompareResult }) {
               <td>{r.trainableParams.toLocaleString()}</td>
               <td>{r.nonTrainableParams.toLocaleString()}</td>
               <td>{r.wallS.toFixed(1)}</td>
-              <td>{r.secondsPerEpoch.toFixed(2)}</td>
+              <td>{r.secondsPerEpoch === null ? '—' : r.secondsPerEpoch.toFixed(2)}</td>
               <td>{r.bestValAccuracy === null ? '—' : `${(r.bestValAccuracy * 100).toFixed(1)}%`}</td>
             </tr>
           ))}

@@ -15,13 +15,14 @@ gets one more output and is saved again (in place, unless --out).
 Options:
   --name NAME                  the class's name (default: the folder's name)
   --out DIR                    save the grown model there instead of over the model${ENGINE_HELP}
-  --json                       print {classNames, added: {name, images}, skipped, out, seconds, timings: {loadS,
+  --json                       print {classNames, added: {name, images}, skipped, out, notice, seconds, timings: {loadS,
                                featuresS, saveS}}
 
 Example:
   transferkit add-class runs/pets photos/hamster/`,
   async run(values, [dir, folder]) {
     const r = await addClass(dir, folder, { name: values.name as string | undefined, out: values.out as string | undefined, engine: engineFrom(values) });
+    if (r.notice) process.stderr.write(`transferkit: ${r.notice}\n`);
     if (values.json) return printJson(r);
     process.stdout.write(
       `added class '${r.added.name}' (${r.added.images} images) in ${r.seconds.toFixed(2)} s (${r.timings.featuresS.toFixed(2)} s through the base): ${r.classNames.length} classes (${r.classNames.join(', ')}); saved to ${r.out}\n`,

@@ -34,6 +34,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./inspect.js')).inspectCommand,
   },
   {
+    name: 'duplicates',
+    summary: 'Find exact and near-duplicate images within and across folders, and leaks between training and validation/test.',
+    load: async () => (await import('./duplicates.js')).duplicatesCommand,
+  },
+  {
+    name: 'label-issues',
+    summary: 'Find images whose label is unlikely (confident learning on cross-validated probes), with a suggested label and a review list.',
+    load: async () => (await import('./label-issues.js')).labelIssuesCommand,
+  },
+  {
     name: 'lr-find',
     summary: "Learning-rate range test (fastai's lr_find): sweep the rate, plot the loss, suggest a rate.",
     load: async () => (await import('./lr-find.js')).lrFindCommand,

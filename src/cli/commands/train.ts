@@ -6,6 +6,7 @@ import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
+import { readExclusionList } from '../../data/exclusions.js';
 import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
 import { fitEmbeddingHead } from '../../heads/fit-head.js';
 import { onnxTrainFromRefusal } from '../../train/onnx-base.js';
@@ -200,7 +201,7 @@ export const trainCommand: Command = {
   name: 'train',
   usage: '<dataDir|targets.csv> --base <model>  |  --from <modelDir|model.keras|model.h5>  |  --features all.parquet [options]',
   positionals: [0, 1],
-  options: { ...TRAIN_OPTIONS, features: { type: 'string' } },
+  options: { ...TRAIN_OPTIONS, features: { type: 'string' }, exclude: { type: 'string' } },
   help: `
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
@@ -230,6 +231,8 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
                                it on the validation split by Youden's J; saved with the model, used by predict
   --optimizer adam|sgd|rmsprop default adam
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
+  --exclude FILE.csv           leave out the images a review list names (label-issues --fix, duplicates --fix):
+                               every row whose action is not keep; the files themselves are not touched
   --early-stopping N           stop a phase after N epochs without a lower validation loss (auto: 5)
   --restore-best               end each phase with the weights of its best validation loss (always under auto)
   --reduce-lr-on-plateau N     divide the learning rate by 10 after N epochs without improvement (auto: 2 for a head)
@@ -291,7 +294,8 @@ Example:
       } else {
         const from = values.from ? await loadModel(values.from as string, savedModelArgs(values, [values.from as string], 'train', 0).options) : undefined;
         if (from?.onnxBase) throw onnxTrainFromRefusal();
-        const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}) };
+        const exclude = values.exclude ? await readExclusionList(values.exclude as string) : undefined;
+        const options = { ...trainOptionsFrom(values), signal: interrupt.signal, ...(from ? { from } : {}), ...(exclude ? { exclude } : {}) };
         const embedding = parseEmbeddingHead(options.head);
         run = { r: embedding ? await fitEmbeddingHead(dataDir, options, embedding) : await trainImageClassifier(dataDir, options), options, data: dataDir };
       }
