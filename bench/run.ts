@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, freeze, initBackend, unfreezeFrom } from '../src/index.js';
 import { NpyWriter } from '../src/data/npy.js';
 import { decodeImage } from '../src/data/decode.js';
@@ -19,21 +19,20 @@ import { createPredictor } from '../src/engine/predictor.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { textTable } from '../src/report/tables.js';
-import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
-import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
-import { standInBase } from '../src/train/onnx-base.js';
 import { endToEnd, startup } from './processes.js';
 import { type PeerAnswer, type Paired, TorchPeer, findPeers, median, paired } from './peer.js';
 import { describeShardBench, shardedExtract } from './shards.js';
 import { fuzzBench } from './fuzz.js';
+import { graphFineTune } from './graph-step.js';
+import { type StepMemory, type StepScaling, stepMemory, stepScaling } from './memory.js';
 import { scratchDir } from '../src/util/fs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const QUICK = process.argv.includes('--quick');
-// `--only=startup,e2e,steps,vit,zoo,seed,rss,shards` runs some sections (default: all); `--only=fuzz` runs the
-// long fuzz draw instead (bench/fuzz.ts).
+// `--only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards` runs some sections (default: all); `--only=fuzz` runs
+// the long fuzz draw instead (bench/fuzz.ts).
 const ONLY = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -239,46 +238,44 @@ async function zooRows(rows: Row[], peers: TorchPeer[], id: string, from: string
 }
 
 /**
- * ViT-B/16 (torchvision's vit_b_16, random weights, exported by the first peer): the forward pass at 224 (batch 8),
- * and a step of its last 2 blocks + a new head on the cached input of block 10 (issue 16, item 5); once from the
- * TorchScript exporter's graph and, where the peer is PyTorch 2.x, once from the dynamo exporter's (its default).
+ * Exported graphs as ONNX bases (torchvision's models, random weights, exported by the first peer): ViT-B/16's
+ * forward pass at 224 (batch 8) and a step of its last 2 blocks + a new head on the cached input of block 10
+ * (issue 16, item 5); ConvNeXt-Tiny's step of its last downsampling and stage + head. Once from the TorchScript
+ * exporter's graph and, where the peer is PyTorch 2.x, once from the dynamo exporter's (its default).
  */
-async function vitRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
+async function graphRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
   if (!peers.length) {
-    process.stderr.write('bench: the ViT-B/16 rows need PyTorch to export the model: skipped\n');
+    process.stderr.write('bench: the exported-graph rows need PyTorch to export the models: skipped\n');
     return;
   }
-  for (const dynamo of peers[0].major >= 2 ? [false, true] : [false]) {
-    const label = dynamo ? 'vit_b_16 (dynamo export)' : 'vit_b_16';
-    try {
-      await vitGraphRows(rows, peers, label, dynamo);
-    } catch (err) {
-      rows.push({ name: label, engine: 'ort', msPerStep: null, gflops: null, vsTorch: null, note: (err as Error).message.split('\n')[0] });
+  for (const model of ['vit_b_16', 'convnext_tiny'])
+    for (const dynamo of peers[0].major >= 2 ? [false, true] : [false]) {
+      const label = `${model} ONNX${dynamo ? ' (dynamo export)' : ''}`;
+      try {
+        await graphModelRows(rows, peers, model, label, dynamo);
+      } catch (err) {
+        rows.push({ name: label, engine: 'ort', msPerStep: null, gflops: null, vsTorch: null, note: (err as Error).message.split('\n')[0] });
+      }
     }
-  }
 }
 
-async function vitGraphRows(rows: Row[], peers: TorchPeer[], label: string, dynamo: boolean): Promise<void> {
-  const file = path.join(scratchDir('transferkit-bench-'), 'vit_b_16.onnx');
-  await peers[0].ask({ kind: 'export', name: 'export', path: file, dynamo });
+async function graphModelRows(rows: Row[], peers: TorchPeer[], model: string, label: string, dynamo: boolean): Promise<void> {
+  const file = path.join(scratchDir('transferkit-bench-'), `${model}.onnx`);
+  await peers[0].ask({ kind: 'export', name: 'export', path: file, model, dynamo });
   const base = loadOnnxBase(file);
-  const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
-  const predictor = await graphPredictor(encodeBase(base), { imageShape: [224, 224, 3], label: 'vit_b_16' });
-  // ~17.6 GFLOP (multiply-adds ×2) per image.
-  await pairedRow(rows, `${label} forward 224 b8`, 8 * 35.1, () => predictor.predict(x, 8), peers, { kind: 'forward', model: 'vit_b_16', size: 224, batch: 8 });
-  await predictor.dispose();
-  const input = tfl.input({ shape: [768] });
-  const head = tfl.model({
-    inputs: input,
-    outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(standInBase(768).apply(input)) as tfl.SymbolicTensor,
-  });
-  const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 2 }).value, head);
-  const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
-  const feats = tf.randomUniform([8, ...ft.cutShape], -1, 1).dataSync() as Float32Array;
+  if (model === 'vit_b_16') {
+    const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
+    const predictor = await graphPredictor(encodeBase(base), { imageShape: [224, 224, 3], label: model });
+    // ~17.6 GFLOP (multiply-adds ×2) per image.
+    await pairedRow(rows, `${label} forward 224 b8`, 8 * 35.1, () => predictor.predict(x, 8), peers, { kind: 'forward', model, size: 224, batch: 8 });
+    await predictor.dispose();
+  }
+  const { trainer, cutShape } = await graphFineTune(base);
+  const feats = tf.randomUniform([8, ...cutShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
   await pairedRow(rows, `${label} train last 2 blocks + head 224 b8 sgd`, null, () => trainer.step(feats, labels, 8, 1e-3), peers, {
     kind: 'train',
-    model: 'vit_b_16',
+    model,
     size: 224,
     batch: 8,
   });
@@ -391,8 +388,16 @@ async function main(): Promise<void> {
     await forwardRows(rows, peers);
     await trainRows(rows, peers);
   }
-  if (run('vit')) await vitRows(rows, peers);
+  if (run('vit')) await graphRows(rows, peers);
   if (run('zoo')) await zooSection(rows, peers);
+  let memory: StepMemory[] = [];
+  let scaling: StepScaling | null = null;
+  if (run('memory') && peer && !QUICK) {
+    const file = path.join(scratchDir('transferkit-bench-'), 'vit_b_16.onnx');
+    await peer.ask({ kind: 'export', name: 'export', path: file });
+    memory = stepMemory(ROOT, file, found[0]);
+    scaling = stepScaling(ROOT, file);
+  }
   let seed: { x: Float32Array; y: Float32Array } | undefined;
   let torchSeed: number | null = null;
   if (hasCifar && run('seed')) {
@@ -426,6 +431,8 @@ async function main(): Promise<void> {
       torchNaiveS: torchSeed,
       ratio: transferkitSeed && torchSeed ? transferkitSeed / torchSeed : null,
     },
+    stepMemory: memory,
+    stepScaling: scaling,
     extractPeakRssMb: rssMb,
     trainPeakRssMb: fitRss,
     shardedExtract: sharded,
@@ -451,6 +458,14 @@ async function main(): Promise<void> {
   if (fitRss.memory !== null)
     process.stdout.write(
       `train on the 10,000 images at 96x96: peak RSS ${fitRss.memory.toFixed(0)} MB with features in memory, ${fmt(fitRss.disk, 0)} MB with --feature-cache disk\n`,
+    );
+  for (const m of memory)
+    process.stdout.write(
+      `vit_b_16 last 2 blocks + head, batch ${m.batch}: peak RSS ${fmt(m.ours?.peakRssMb ?? null, 0)} MB (${fmt(m.ours?.msPerStep ?? null)} ms/step), PyTorch ${fmt(m.torch?.peakRssMb ?? null, 0)} MB (${fmt(m.torch?.msPerStep ?? null)} ms/step)\n`,
+    );
+  if (scaling)
+    process.stdout.write(
+      `${scaling.workload}: ${fmt(scaling.oneCore?.imagesPerS ?? null)} images/s on 1 core, ${fmt(scaling.twoCores?.imagesPerS ?? null)} on 2\n`,
     );
   if (sharded) process.stdout.write(describeShardBench(sharded));
   const dir = path.join(ROOT, 'bench', 'results');

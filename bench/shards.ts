@@ -1,6 +1,7 @@
 // Sharded extraction on one machine: 1 process over the 10,000 CIFAR-10 test images against 2 shard processes
 // at once (what 2 cores allow), and the merge. The per-process throughput and the merge cost give the
-// extrapolation to N machines: T(N) ≈ start-up + images / (N × one process's rate) + merge.
+// extrapolation to N machines: T(N) ≈ start-up + images / (N × one process's rate) + merge. The one process
+// also runs on a single core (taskset) for the cost of growth per core.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,14 +17,16 @@ export interface ShardBench {
   images: number;
   model: string;
   oneProcess: { seconds: number; imagesPerS: number };
+  oneCore: { seconds: number; imagesPerS: number } | null;
   twoShards: { seconds: number; imagesPerS: number; shards: { rows: number; seconds: number }[] };
   merge: { seconds: number; rows: number };
 }
 
-function run(args: string[]): Promise<{ seconds: number; stdout: string }> {
+function run(args: string[], oneCore = false): Promise<{ seconds: number; stdout: string }> {
   const t = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = oneCore ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
+    const child = spawn(command[0], [...command.slice(1), CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -43,6 +46,7 @@ export async function shardedExtract(): Promise<ShardBench | null> {
   try {
     const one = await run([...base, '--out', path.join(dir, 'one.parquet')]);
     const images = JSON.parse(one.stdout).images as number;
+    const single = existsSync('/usr/bin/taskset') ? await run([...base, '--out', path.join(dir, 'core.parquet')], true) : null;
     const t = performance.now();
     const shards = await Promise.all([0, 1].map((k) => run([...base, '--shard', `${k}/2`, '--out', path.join(dir, 'f.parquet')])));
     const two = (performance.now() - t) / 1000;
@@ -58,6 +62,7 @@ export async function shardedExtract(): Promise<ShardBench | null> {
       images,
       model: 'mobilenet alpha 0.25, 96x96, ORT',
       oneProcess: { seconds: one.seconds, imagesPerS: images / one.seconds },
+      oneCore: single && { seconds: single.seconds, imagesPerS: images / single.seconds },
       twoShards: { seconds: two, imagesPerS: images / two, shards: shards.map((s) => ({ rows: JSON.parse(s.stdout).images, seconds: s.seconds })) },
       merge: { seconds: merge.seconds, rows: JSON.parse(merge.stdout).rows },
     };
@@ -69,7 +74,8 @@ export async function shardedExtract(): Promise<ShardBench | null> {
 export function describeShardBench(b: ShardBench): string {
   const f = (n: number) => n.toFixed(1);
   return (
-    `sharded extract over ${b.images} images (${b.model}): 1 process ${f(b.oneProcess.seconds)} s (${b.oneProcess.imagesPerS.toFixed(0)} images/s); ` +
+    `sharded extract over ${b.images} images (${b.model}): 1 process ${f(b.oneProcess.seconds)} s (${b.oneProcess.imagesPerS.toFixed(0)} images/s` +
+    `${b.oneCore ? `; ${b.oneCore.imagesPerS.toFixed(0)} images/s on 1 core` : ''}); ` +
     `2 shard processes on this machine ${f(b.twoShards.seconds)} s (${b.twoShards.shards.map((s) => `${s.rows} in ${f(s.seconds)} s`).join(', ')}); merge ${f(b.merge.seconds)} s\n`
   );
 }

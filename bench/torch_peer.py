@@ -8,6 +8,7 @@ Run as a performance-minded user would: eager in the faster of the two memory fo
 and with `"compile": true` the same step through torch.compile (PyTorch 2.x).
 """
 import json
+import resource
 import sys
 import time
 
@@ -190,18 +191,24 @@ def vit_b_16():
     return torchvision.models.vit_b_16(weights=None).eval()
 
 
-def vit_export(w):
-    """Writes torchvision's vit_b_16 (seeded random weights) to ONNX for transferkit's side of the ViT rows: by the
-    TorchScript exporter (opset 17), or with w["dynamo"] by the dynamo exporter (opset 20, PyTorch 2.x's default)."""
-    x = torch.rand(1, 3, 224, 224)
+def whole_model(name):
+    """The whole torchvision model (classifier included) of an exported row, seeded random weights."""
+    torch.manual_seed(0)
+    return vit_b_16() if name == "vit_b_16" else getattr(import_torchvision().models, name)().eval()
+
+
+def export(w):
+    """Writes a torchvision model to ONNX for transferkit's side of a graph row: by the TorchScript exporter
+    (opset 17), or with w["dynamo"] by the dynamo exporter (opset 20, PyTorch 2.x's default)."""
+    net, x = whole_model(w.get("model", "vit_b_16")), torch.rand(1, 3, 224, 224)
     if w.get("dynamo"):
         batch = torch.export.Dim("N", min=1, max=1024)
-        torch.onnx.export(vit_b_16(), (x,), w["path"], dynamo=True, opset_version=20, input_names=["input"],
+        torch.onnx.export(net, (x,), w["path"], dynamo=True, opset_version=20, input_names=["input"],
                           output_names=["logits"], dynamic_shapes=({0: batch},), external_data=False)
         return
     kwargs = {"dynamo": False} if int(torch.__version__.split(".")[0]) >= 2 else {}
     torch.onnx.export(
-        vit_b_16(), x, w["path"], opset_version=17, input_names=["input"], output_names=["logits"],
+        net, x, w["path"], opset_version=17, input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True, **kwargs,
     )
 
@@ -282,8 +289,10 @@ def main():
             out = {"name": w["name"], **forward(w)}
         elif w["kind"] == "train":
             out = {"name": w["name"], **train_step(w)}
+        elif w["kind"] == "rss":  # a fresh process given one workload: its step and its peak memory
+            out = {"name": w["name"], **train_step(w), "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         elif w["kind"] == "export":
-            vit_export(w)
+            export(w)
             out = {"name": w["name"]}
         else:
             out = {"name": w["name"], "seconds": seed_workflow(w)}

@@ -1,0 +1,44 @@
+// One fine-tune of an exported graph (the last 2 blocks + a 1-unit head on the cached input before them) in a
+// process of its own: `node dist/bench/graph-step.js MODEL.onnx BATCH STEPS` prints {msPerStep, peakRssMb}. A fresh process per
+// measurement, so the peak is this workload's alone; run.ts also runs it on one core for the scaling row.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend } from '../src/engine/backend.js';
+import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
+import { fineTuneCut } from '../src/engine/onnx/cut.js';
+import { type OnnxBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { standInBase } from '../src/train/onnx-base.js';
+
+/**
+ * The trainer of the graph rows: the last 2 blocks of `base` (ViT-B/16's encoder blocks 10-11; ConvNeXt-Tiny's
+ * last downsampling and stage, torchvision's features.6-7) and a new sigmoid unit on its 768 features, SGD with
+ * momentum.
+ */
+export async function graphFineTune(base: OnnxBase): Promise<{ trainer: GraphTrainer; cutShape: number[] }> {
+  const input = tfl.input({ shape: [768] });
+  const head = tfl.model({
+    inputs: input,
+    outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(standInBase(768).apply(input)) as tfl.SymbolicTensor,
+  });
+  const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 2 }).value, head);
+  const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  return { trainer, cutShape: ft.cutShape };
+}
+
+async function main(): Promise<void> {
+  const [file, batchArg, stepsArg] = process.argv.slice(2);
+  const batch = Number(batchArg);
+  const steps = Number(stepsArg);
+  await initBackend('wasm'); // tfjs builds the head's layers; the steps run in ONNX Runtime
+  const { trainer, cutShape } = await graphFineTune(loadOnnxBase(file));
+  const feats = tf.randomUniform([batch, ...cutShape], -1, 1).dataSync() as Float32Array;
+  const labels = Float32Array.from({ length: batch }, (_, i) => i % 2);
+  await trainer.step(feats, labels, batch, 1e-3); // warm-up: the first run plans memory
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) await trainer.step(feats, labels, batch, 1e-3);
+  const msPerStep = (performance.now() - t) / steps;
+  await trainer.dispose();
+  process.stdout.write(`${JSON.stringify({ msPerStep, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+if (process.argv[1]?.endsWith('graph-step.js')) await main();
