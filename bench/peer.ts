@@ -21,12 +21,12 @@ function torchVersion(python: string): string | null {
 }
 
 /**
- * The Pythons with PyTorch here, newest PyTorch first: the project's `.venv-torch` (made by scripts/torch2-venv.sh
- * from the local package index when `create` is set and it is absent) and Debian's.
+ * The Pythons with PyTorch here, newest PyTorch first: the project's `.venv-torch2` (made by
+ * test/python/make-venv.sh from the local package index when `create` is set, as for the export tests) and Debian's.
  */
 export function findPeers(root: string, create: boolean): PeerPython[] {
-  const venv = path.join(root, '.venv-torch', 'bin', 'python');
-  if (create && !existsSync(venv)) spawnSync('bash', [path.join(root, 'scripts', 'torch2-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const venv = path.join(root, '.venv-torch2', 'bin', 'python');
+  if (create) spawnSync('bash', [path.join(root, 'test', 'python', 'make-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const found: PeerPython[] = [];
   for (const python of [venv, DEBIAN_PY]) {
     const torch = existsSync(python) ? torchVersion(python) : null;

@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,fuzz] [-- --peers=all] [-- --no-compile]`:
 // transferkit side by side with PyTorch (2 threads) in one run: the newest PyTorch on the machine (the project's
-// .venv-torch, made from the local package index, else Debian's python3-torch), eager in its faster memory format
+// .venv-torch2, made from the local package index, else Debian's python3-torch), eager in its faster memory format
 // and, for PyTorch 2.x, through torch.compile; `--peers=all` times every PyTorch found. Prints a table and writes
 // bench/results/<date>.json.
 import { spawnSync } from 'node:child_process';

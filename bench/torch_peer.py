@@ -2,7 +2,7 @@
 
 Reads one JSON workload per line on stdin and answers each with a line {name, msPerStep, format} (or {name,
 seconds} for the seed workflow). Run by bench/run.ts with the newest PyTorch on the machine (the project's
-.venv-torch, else Debian's python3-torch); never imported by the product.
+.venv-torch2, else Debian's python3-torch); never imported by the product.
 
 Run as a performance-minded user would: eager in the faster of the two memory formats (contiguous, channels_last),
 and with `"compile": true` the same step through torch.compile (PyTorch 2.x).

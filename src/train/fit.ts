@@ -111,7 +111,18 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
   }
   const preprocessing = o.from ? o.from.metadata.preprocessing : cls.onnx ? cls.onnx.base.preprocessing : getApplication(o.base).spec.preprocessing;
   const c = cacheContext(cls, o, plan.skipped, preprocessing);
-  const run: Run = { o, data, plan, cls, c, batch: o.batchSize ?? DEFAULT_BATCH_SIZE, random: seededRandom((o.seed ?? 1337) + 1), emit, featuresS: 0, cacheHits: 0 };
+  const run: Run = {
+    o,
+    data,
+    plan,
+    cls,
+    c,
+    batch: o.batchSize ?? DEFAULT_BATCH_SIZE,
+    random: seededRandom((o.seed ?? 1337) + 1),
+    emit,
+    featuresS: 0,
+    cacheHits: 0,
+  };
   return { run, phases };
 }
 
