@@ -9,10 +9,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { GraphBuilder } from '../src/engine/onnx/graph.js';
-import { type GradCase, type GradInput, type GradReport, gradCheck, inputMaker } from './grad-check.js';
+import { type GradCase, type GradInput, type GradReport, TORCH_PY, gradCheck, inputMaker, torchOrSkip } from './grad-check.js';
 import { ROOT } from './helpers.js';
 
-const TORCH_PY = '/usr/bin/python3';
 let seed = 500;
 const { input, distinct } = inputMaker(() => seed++);
 
@@ -119,79 +118,43 @@ add(
 );
 
 // Resize: nearest and linear with each coordinate mode torch writes, cubic (DINOv2's position embeddings).
-const resize =
-  (attributes: Record<string, string | number | number[] | { float: number }>, scales?: number[], sizes?: number[]) =>
-  (g: GraphBuilder, x: Record<string, string>) =>
+type ResizeAttributes = Record<string, string | number | number[] | { float: number }>;
+const nearestFloor = { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
+const linear = (coordinate_transformation_mode: string) => ({ mode: 'linear', coordinate_transformation_mode });
+const bilinear = (size: string, alignCorners: boolean) => `F.interpolate(a, ${size}, mode='bilinear', align_corners=${alignCorners ? 'True' : 'False'})`;
+// [name, attributes, the torch call (if any), scales, sizes, opset]
+const RESIZES: Array<[string, ResizeAttributes, string | undefined, number[] | undefined, number[] | undefined, number?]> = [
+  ['nearest ×2 (asymmetric, floor)', nearestFloor, "F.interpolate(a, scale_factor=2, mode='nearest')", [1, 1, 2, 2], undefined],
+  ['nearest to 7×9 (asymmetric, floor)', nearestFloor, "F.interpolate(a, size=(7, 9), mode='nearest')", undefined, [2, 2, 7, 9]],
+  [
+    'nearest-exact to 3×7 (half_pixel, round_prefer_ceil)',
+    { mode: 'nearest', nearest_mode: 'round_prefer_ceil' },
+    "F.interpolate(a, size=(3, 7), mode='nearest-exact')",
+    undefined,
+    [2, 2, 3, 7],
+  ],
+  ['nearest ×1.5 defaults (half_pixel, round_prefer_floor)', {}, undefined, [1, 1, 1.5, 1.5], undefined],
+  ['linear ×2 half_pixel', { mode: 'linear' }, bilinear('scale_factor=2', false), [1, 1, 2, 2], undefined],
+  ['linear to 7×9 pytorch_half_pixel', linear('pytorch_half_pixel'), bilinear('size=(7, 9)', false), undefined, [2, 2, 7, 9]],
+  ['linear to 3×2 pytorch_half_pixel (downscale)', linear('pytorch_half_pixel'), bilinear('size=(3, 2)', false), undefined, [2, 2, 3, 2]],
+  ['linear to 7×9 align_corners', linear('align_corners'), bilinear('size=(7, 9)', true), undefined, [2, 2, 7, 9]],
+  ['linear ×(1, 0.6) asymmetric', linear('asymmetric'), undefined, [1, 1, 1, 0.6], undefined],
+  ['linear axes [2, 3] (opset 18)', { mode: 'linear', axes: [2, 3] }, bilinear('scale_factor=2', false), [2, 2], undefined, 18],
+  ['linear half_pixel_symmetric (opset 19)', linear('half_pixel_symmetric'), undefined, [1, 1, 1.7, 0.7], undefined, 19],
+  [
+    'cubic ×2 half_pixel (a = −0.75)',
+    { mode: 'cubic', cubic_coeff_a: { float: -0.75 } },
+    "F.interpolate(a, scale_factor=2, mode='bicubic', align_corners=False)",
+    [1, 1, 2, 2],
+    undefined,
+  ],
+  ['cubic to 6×3 exclude_outside (a = −0.5)', { mode: 'cubic', exclude_outside: 1 }, undefined, undefined, [2, 2, 6, 3]],
+];
+for (const [name, attributes, torch, scales, sizes, opset] of RESIZES) {
+  const build = (g: GraphBuilder, x: Record<string, string>) =>
     g.op('Resize', [x.a, '', scales ? g.constant('scales', scales, [scales.length]) : '', ...(sizes ? [g.ints('sizes', sizes)] : [])], attributes);
-const resized = (name: string, attributes: Parameters<typeof resize>[0], torch: string | undefined, scales?: number[], sizes?: number[], opset?: number) =>
-  add(`Resize ${name}`, [input('a', [2, 2, 4, 5])], resize(attributes, scales, sizes), torch, opset);
-resized(
-  'nearest ×2 (asymmetric, floor)',
-  { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
-  "F.interpolate(a, scale_factor=2, mode='nearest')",
-  [1, 1, 2, 2],
-);
-resized(
-  'nearest to 7×9 (asymmetric, floor)',
-  { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
-  "F.interpolate(a, size=(7, 9), mode='nearest')",
-  undefined,
-  [2, 2, 7, 9],
-);
-resized(
-  'nearest-exact to 3×7 (half_pixel, round_prefer_ceil)',
-  { mode: 'nearest', nearest_mode: 'round_prefer_ceil' },
-  "F.interpolate(a, size=(3, 7), mode='nearest-exact')",
-  undefined,
-  [2, 2, 3, 7],
-);
-resized('nearest ×1.5 defaults (half_pixel, round_prefer_floor)', {}, undefined, [1, 1, 1.5, 1.5]);
-resized('linear ×2 half_pixel', { mode: 'linear' }, "F.interpolate(a, scale_factor=2, mode='bilinear', align_corners=False)", [1, 1, 2, 2]);
-resized(
-  'linear to 7×9 pytorch_half_pixel',
-  { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' },
-  "F.interpolate(a, size=(7, 9), mode='bilinear', align_corners=False)",
-  undefined,
-  [2, 2, 7, 9],
-);
-resized(
-  'linear to 3×2 pytorch_half_pixel (downscale)',
-  { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' },
-  "F.interpolate(a, size=(3, 2), mode='bilinear', align_corners=False)",
-  undefined,
-  [2, 2, 3, 2],
-);
-resized(
-  'linear to 7×9 align_corners',
-  { mode: 'linear', coordinate_transformation_mode: 'align_corners' },
-  "F.interpolate(a, size=(7, 9), mode='bilinear', align_corners=True)",
-  undefined,
-  [2, 2, 7, 9],
-);
-resized('linear ×(1, 0.6) asymmetric', { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }, undefined, [1, 1, 1, 0.6]);
-resized(
-  'linear axes [2, 3] (opset 18)',
-  { mode: 'linear', axes: [2, 3] },
-  "F.interpolate(a, scale_factor=2, mode='bilinear', align_corners=False)",
-  [2, 2],
-  undefined,
-  18,
-);
-resized(
-  'linear half_pixel_symmetric (opset 19)',
-  { mode: 'linear', coordinate_transformation_mode: 'half_pixel_symmetric' },
-  undefined,
-  [1, 1, 1.7, 0.7],
-  undefined,
-  19,
-);
-resized(
-  'cubic ×2 half_pixel (a = −0.75)',
-  { mode: 'cubic', cubic_coeff_a: { float: -0.75 } },
-  "F.interpolate(a, scale_factor=2, mode='bicubic', align_corners=False)",
-  [1, 1, 2, 2],
-);
-resized('cubic to 6×3 exclude_outside (a = −0.5)', { mode: 'cubic', exclude_outside: 1 }, undefined, undefined, [2, 2, 6, 3]);
+  add(`Resize ${name}`, [input('a', [2, 2, 4, 5])], build, torch, opset);
+}
 
 // Einsum as exporters write it.
 add(
@@ -280,12 +243,7 @@ describe("the gradients of exported backbones' ops match finite differences", ()
 });
 
 test('the same gradients match PyTorch autograd in float64 (optional: needs /usr/bin/python3 with torch)', (t) => {
-  const probe = spawnSync(TORCH_PY, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    process.stderr.write(`NOTICE: ${TORCH_PY} has no torch: the PyTorch comparison is skipped (finite differences still ran)\n`);
-    t.skip('PyTorch is not installed');
-    return;
-  }
+  if (!torchOrSkip(t)) return;
   const checked = CASES.filter((c) => c.torch && reports.has(c.name));
   assert.equal(checked.length, CASES.filter((c) => c.torch).length, 'every finite-difference check ran first');
   const payload = checked.map((c) => {

@@ -1,5 +1,6 @@
 // Gradient checks of ONNX graphs against central finite differences, both run in ONNX Runtime: the analytic
 // gradients from differentiate() and the forward graph evaluated at perturbed inputs (loss summed in float64).
+import { spawnSync } from 'node:child_process';
 import type * as OrtTypes from 'onnxruntime-node';
 import { GraphBuilder } from '../src/engine/onnx/graph.js';
 import { differentiate } from '../src/engine/onnx/grad/index.js';
@@ -171,4 +172,15 @@ export async function gradCheck(c: GradCase, seed = 1): Promise<GradReport> {
   await fwdSession.release();
   const gradients = Object.fromEntries(c.inputs.map((i) => [i.name, analytic[grads.get(x[i.name]) as string].data as Float32Array]));
   return { worst, where, checked, backwardNodes, values, gradients, seed: weights };
+}
+
+/** Debian's Python with torch 1.13, what the PyTorch comparisons run on. */
+export const TORCH_PY = '/usr/bin/python3';
+
+/** Whether TORCH_PY has torch; where not, says so on stderr and skips test `t` (finite differences still ran). */
+export function torchOrSkip(t: { skip(message: string): void }): boolean {
+  if (spawnSync(TORCH_PY, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return true;
+  process.stderr.write(`NOTICE: ${TORCH_PY} has no torch: the PyTorch comparison is skipped (finite differences still ran)\n`);
+  t.skip('PyTorch is not installed');
+  return false;
 }

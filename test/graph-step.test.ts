@@ -156,6 +156,30 @@ describe('a training step compiled from a plain ONNX graph', () => {
     assert.ok(worst < 1e-3, `worst relative error ${worst}`);
   });
 
+  test('a tensor the exporter merged (BatchNorm weight = running variance) trains as the weight, the statistic stays', async () => {
+    const g = new GraphBuilder('merged');
+    const x = g.input('x', ['N', 6]);
+    const ones = g.constant(
+      'merged_ones',
+      randn(6, 0.1).map((v) => v + 1),
+      [6],
+    );
+    const bn = g.op('BatchNormalization', [x, ones, g.constant('bias', randn(6), [6]), g.constant('mean', randn(6), [6]), ones]);
+    g.output(g.op('Softmax', [g.op('Gemm', [bn, g.constant('w', randn(18), [6, 3])])], { axis: -1 }, 'probs'), ['N', 3]);
+    const suffix = suffixGraph(g.graph(), 'x', { name: 'x', dims: ['N', 6] });
+    assert.deepEqual(suffix.trainable, ['merged_ones', 'bias', 'w']);
+    const norm = suffix.graph.nodes.find((n) => n.opType === 'BatchNormalization');
+    assert.deepEqual(norm?.inputs.slice(1), ['merged_ones', 'bias', 'mean', 'merged_ones_frozen']);
+    // Finite differences move only the trained tensor: they agree with the step only if the variance is a copy.
+    const y = Float32Array.from({ length: 12 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
+    const worst = await checkStep(
+      suffix.graph,
+      { trainable: suffix.trainable, loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(24, 1), y, n: 4 },
+    );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
   test("shapes through exporters' batch arithmetic: a learned query expanded and tiled over a symbolic batch", async () => {
     // Attention pooling as TorchScript writes latent.expand(N, -1, -1): the −1s replaced by ConstantOfShape's ones.
     const g = new GraphBuilder('attention_pool');
@@ -177,6 +201,26 @@ describe('a training step compiled from a plain ONNX graph', () => {
     assert.deepEqual(inferShapes(graph).get(outputOf(graph))?.dims, ['N', 3]);
     const y = Float32Array.from({ length: 9 }, (_, i) => i % 2);
     const worst = await checkStep(graph, { trainable: ['latent', 'w'], loss: 'binary_crossentropy', optimizer: { name: 'sgd' } }, { x: randn(96, 1), y, n: 3 });
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test('Resize to sizes read from the input (torch interpolate(size=…) with a symbolic batch) trains what is before it', async () => {
+    const g = new GraphBuilder('upsample');
+    const x = g.input('x', ['N', 2, 3, 4]);
+    const conv = g.op('Conv', [x, g.constant('w', randn(18), [3, 2, 1, 3]), g.constant('b', randn(3), [3])], { pads: [0, 1, 0, 1] });
+    const batchAndChannels = g.op('Slice', [g.op('Shape', [conv]), g.ints('start', [0]), g.ints('end', [2])]);
+    const sizes = g.op('Concat', [batchAndChannels, g.ints('spatial', [5, 7])], { axis: 0 });
+    const up = g.op('Resize', [conv, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
+    const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [g.op('Mul', [up, up])])]);
+    g.op('Softmax', [g.op('Gemm', [pooled, g.constant('w2', randn(9), [3, 3])])], { axis: -1 }, 'probs');
+    const graph = g.graph();
+    assert.deepEqual(inferShapes(graph).get(up)?.dims, ['N', 3, 5, 7]);
+    const y = Float32Array.from({ length: 9 }, (_, i) => (i % 4 === 0 ? 1 : 0));
+    const worst = await checkStep(
+      graph,
+      { trainable: ['w', 'b', 'w2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
+      { x: randn(72, 1), y, n: 3 },
+    );
     assert.ok(worst < 1e-3, `worst relative error ${worst}`);
   });
 

@@ -6,10 +6,9 @@ import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { GraphBuilder } from '../src/engine/onnx/graph.js';
-import { type GradCase, type GradInput, type GradReport, gradCheck, inputMaker, rng } from './grad-check.js';
+import { type GradCase, type GradInput, type GradReport, TORCH_PY, gradCheck, inputMaker, torchOrSkip, rng } from './grad-check.js';
 import { ROOT } from './helpers.js';
 
-const TORCH_PY = '/usr/bin/python3';
 const mapValues = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
 
 let seed = 100;
@@ -269,12 +268,7 @@ describe('differentiate over composed graphs', () => {
   });
 
   test('the same block against PyTorch autograd in float64 (optional: needs /usr/bin/python3 with torch)', (t) => {
-    const probe = spawnSync(TORCH_PY, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status !== 0) {
-      process.stderr.write(`NOTICE: ${TORCH_PY} has no torch: the PyTorch comparison is skipped (finite differences still ran)\n`);
-      t.skip('PyTorch is not installed');
-      return;
-    }
+    if (!torchOrSkip(t)) return;
     const report = transformer as GradReport;
     const payload = { values: mapValues(report.values), lossWeights: Array.from(LOSS_WEIGHTS) };
     const run = spawnSync(TORCH_PY, [path.join(ROOT, 'test', 'torch-transformer-grad.py')], { input: JSON.stringify(payload), encoding: 'utf8' });

@@ -90,6 +90,7 @@ export function prefixGraph(graph: GraphValue, output: string): GraphValue {
 
 /** What fine-tuning from a cut trains: the graph from `cut` to the outputs, and its float initializers. */
 export interface Suffix {
+  /** The nodes after the cut and their initializers (plus frozen copies of trained tensors read as statistics). */
   graph: GraphValue;
   /**
    * Initializers read by the suffix that become trainable weights: float tensors with more than one element that
@@ -128,24 +129,54 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
   const data = readsInput();
   if (data.length)
     throw new TransferkitError(`the graph after ${cut} still reads the input ${data[0].name}: cut at a value every path to the output goes through`);
-  const initializers = graph.initializers.filter((t) => outside.has(t.name));
   const reach = gradientReads(
     nodes,
     graph.outputs.map((o) => o.name),
   );
-  const trainable = initializers.filter((t) => t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1 && reach.has(t.name)).map((t) => t.name);
+  const trainable = graph.initializers
+    .filter((t) => outside.has(t.name) && t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1 && reach.values.has(t.name))
+    .map((t) => t.name);
+  const frozen = frozenCopies(graph, nodes, new Set(trainable), reach.reads);
   const before = needed(graph, [cut]).reads;
   return {
     graph: {
       name: `${graph.name}_suffix`,
-      nodes: [...added.nodes, ...nodes],
-      initializers: [...initializers, ...added.initializers],
+      nodes: [...added.nodes, ...frozen.nodes],
+      initializers: [...graph.initializers.filter((t) => outside.has(t.name)), ...frozen.copies, ...added.initializers],
       inputs: [{ ...cutInfo, name: cut }],
       outputs: graph.outputs,
     },
     trainable,
     shared: trainable.filter((t) => before.has(t)),
   };
+}
+
+/**
+ * Exporters merge equal initializers (a fresh BatchNorm's weight and running variance, both ones): where a
+ * trained tensor is also read without a gradient (a statistic), that read gets a frozen copy, so training the
+ * weight leaves the statistic as it was.
+ */
+function frozenCopies(graph: GraphValue, nodes: NodeValue[], trainable: Set<string>, live: (n: NodeValue) => Set<number>) {
+  const byName = new Map(graph.initializers.map((t) => [t.name, t]));
+  const taken = new Set([...byName.keys(), ...graph.nodes.flatMap((n) => n.outputs)]);
+  const copies = new Map<string, TensorValue>();
+  const copyOf = (v: string) => {
+    let copy = copies.get(v);
+    if (!copy) {
+      let name = `${v}_frozen`;
+      while (taken.has(name)) name += '_';
+      taken.add(name);
+      copy = { ...(byName.get(v) as TensorValue), name };
+      copies.set(v, copy);
+    }
+    return copy.name;
+  };
+  const rewritten = nodes.map((n) => {
+    const reads = live(n);
+    if (!n.inputs.some((v, i) => trainable.has(v) && !reads.has(i))) return n;
+    return { ...n, inputs: n.inputs.map((v, i) => (trainable.has(v) && !reads.has(i) ? copyOf(v) : v)) };
+  });
+  return { nodes: rewritten, copies: [...copies.values()] };
 }
 
 const isInitializer = (graph: GraphValue) => {

@@ -57,11 +57,12 @@ export const NO_GRADIENT = new Set([
 const FROZEN_INPUTS: Readonly<Record<string, number[]>> = { BatchNormalization: [3, 4], Clip: [1, 2], Pad: [2], Resize: [1, 2], Dropout: [1] };
 
 /**
- * The values `outputs` depend on through gradients (nodes in topological order): where trainable weights can be.
- * GroupNorm exports (Reshape → InstanceNormalization → Reshape, then the affine Mul/Add) give the
- * InstanceNormalization a unit scale and zero bias of the exporter's own, which are not the module's weights.
+ * The values `outputs` depend on through gradients (nodes in topological order): where trainable weights can be;
+ * `reads(node)` gives the inputs a node passes gradients to. GroupNorm exports (Reshape → InstanceNormalization →
+ * Reshape, then the affine Mul/Add) give the InstanceNormalization a unit scale and zero bias of the exporter's
+ * own, which are not the module's weights.
  */
-export function gradientReads(nodes: NodeValue[], outputs: string[]): Set<string> {
+export function gradientReads(nodes: NodeValue[], outputs: string[]): { values: Set<string>; reads(node: NodeValue): Set<number> } {
   const producer = new Map(nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const readers = new Map<string, NodeValue[]>();
   for (const n of nodes) for (const v of n.inputs) readers.set(v, [...(readers.get(v) ?? []), n]);
@@ -69,14 +70,15 @@ export function gradientReads(nodes: NodeValue[], outputs: string[]): Set<string
     n.opType === 'InstanceNormalization' &&
     producer.get(n.inputs[0])?.opType === 'Reshape' &&
     (readers.get(n.outputs[0]) ?? []).every((r) => r.opType === 'Reshape');
-  const live = new Set(outputs);
+  const values = new Set(outputs);
+  const reads = new Map<NodeValue, Set<number>>();
   for (let k = nodes.length - 1; k >= 0; k--) {
     const n = nodes[k];
-    if (NO_GRADIENT.has(n.opType) || !n.outputs.some((o) => live.has(o))) continue;
+    if (NO_GRADIENT.has(n.opType) || !n.outputs.some((o) => values.has(o))) continue;
     const frozen = groupNorm(n) ? [1, 2] : (FROZEN_INPUTS[n.opType] ?? []);
-    n.inputs.forEach((v, i) => {
-      if (v && !frozen.includes(i)) live.add(v);
-    });
+    const live = new Set(n.inputs.flatMap((v, i) => (v && !frozen.includes(i) ? [i] : [])));
+    for (const i of live) values.add(n.inputs[i]);
+    reads.set(n, live);
   }
-  return live;
+  return { values, reads: (n) => reads.get(n) ?? new Set() };
 }
