@@ -17,6 +17,7 @@ import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { onnxPhotoSource } from '../src/train/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
+import { run } from './onnx-parity.js';
 
 // --- a few protobuf fields by hand, for what transferkit's writer never emits (float_data, int64_data, external data)
 const cat = (...parts: Uint8Array[]) => {
@@ -453,17 +454,9 @@ describe("torch's dynamo exporter: blocks from node metadata, the batch size rea
       Float32Array.from({ length: 3 * 24 }, (_, i) => Math.cos(i)),
       [3, 4, 6],
     );
-    const run = async (graph: ModelValue['graph'], feeds: Record<string, ort.Tensor>) => {
-      const session = await ort.InferenceSession.create(encodeModelValue({ ...model, graph }));
-      try {
-        return (await session.run(feeds))[graph.outputs[0].name];
-      } finally {
-        await session.release();
-      }
-    };
-    const whole = (await run(model.graph, { x })).data as Float32Array;
-    const middle = await run(prefixGraph(model.graph, 'r0'), { x });
-    const split = (await run(cut.suffix.graph, { r0: middle })).data as Float32Array;
+    const whole = (await run(model, { x })).data as Float32Array;
+    const middle = await run({ ...model, graph: prefixGraph(model.graph, 'r0') }, { x });
+    const split = (await run({ ...model, graph: cut.suffix.graph }, { r0: middle })).data as Float32Array;
     assert.deepEqual(Array.from(split), Array.from(whole));
   });
 });

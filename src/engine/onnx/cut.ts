@@ -142,7 +142,7 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
     graph: {
       name: `${graph.name}_suffix`,
       nodes: [...added.nodes, ...frozen.nodes],
-      initializers: [...graph.initializers.filter((t) => outside.has(t.name)), ...added.initializers, ...frozen.copies],
+      initializers: [...graph.initializers.filter((t) => outside.has(t.name)), ...frozen.copies, ...added.initializers],
       inputs: [{ ...cutInfo, name: cut }],
       outputs: graph.outputs,
     },
