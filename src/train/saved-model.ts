@@ -172,6 +172,20 @@ async function readBase(dir: string, record: OnnxBaseRecord, fix: string): Promi
  * Loads a model saved by `saveModel` (a folder), or a Keras full model (`model.keras`, `model.h5`); a missing
  * or damaged file is an error naming it.
  */
+/** The first float32 weight holding a NaN or an infinity (a damaged weights.bin predicts NaN), or null. */
+function nonFiniteWeight(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): string | null {
+  let offset = 0;
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if ((spec.dtype ?? 'float32') === 'float32') {
+      const values = new Float32Array(data, offset, n);
+      for (let i = 0; i < n; i++) if (!Number.isFinite(values[i])) return spec.name;
+    }
+    offset += n * 4;
+  }
+  return null;
+}
+
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<SavedModel> {
   await initBackend();
   if (isKerasModelPath(dir)) return loadKerasFile(dir, options);
@@ -196,6 +210,11 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   if (weights.length !== expected)
     throw new TransferkitError(`${path.join(dir, WEIGHTS_BIN)}: ${weights.length} bytes, the model needs ${expected}; the file is damaged`);
   const data = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) as ArrayBuffer;
+  const bad = nonFiniteWeight(specs, data);
+  if (bad)
+    throw new TransferkitError(
+      `${path.join(dir, WEIGHTS_BIN)}: weight ${bad} holds NaN or infinite values; the file is damaged (re-save or re-train the model)`,
+    );
   const onnxBase = metadata.onnxBase ? await readBase(dir, metadata.onnxBase, fix) : undefined;
   try {
     const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: specs, weightData: data }));
