@@ -248,6 +248,14 @@ console.log(JSON.stringify(out));`;
   });
 });
 
+/** `model` (8×8×3 images in) saved as a cat/dog classifier under `dir`/model. */
+async function saveBinary(model: Parameters<typeof saveModel>[0], dir: string): Promise<string> {
+  const saved = path.join(dir, 'model');
+  const meta = { base: { id: 'none', weights: null }, inputShape: [8, 8, 3] as [number, number, number], classNames: ['cat', 'dog'] };
+  await saveModel(model, saved, { format: 'transferkit-model', version: 1, preprocessing: 'tf', task: 'binary', ...meta });
+  return saved;
+}
+
 describe('non-finite targets, weights and predictions', () => {
   test('CSV targets past float32 (2e39, inf, nan) are refused up front with their line', async () => {
     const dir = tempDir();
@@ -268,16 +276,7 @@ describe('non-finite targets, weights and predictions', () => {
     await initBackend();
     const dir = tempDir();
     const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [8, 8, 3] }), tfl.layers.dense({ units: 1, activation: 'sigmoid' })] });
-    const saved = path.join(dir, 'model');
-    await saveModel(model, saved, {
-      format: 'transferkit-model',
-      version: 1,
-      base: { id: 'none', weights: null },
-      inputShape: [8, 8, 3],
-      preprocessing: 'tf',
-      classNames: ['cat', 'dog'],
-      task: 'binary',
-    });
+    const saved = await saveBinary(model, dir);
     const bin = path.join(saved, 'weights.bin');
     writeFileSync(bin, Buffer.alloc(readFileSync(bin).length, 0xff));
     const data = await makeImageFolder(path.join(dir, 'data'), { classes: ['cat', 'dog'], perClass: 2, size: 8 });
@@ -296,16 +295,7 @@ describe('non-finite targets, weights and predictions', () => {
         tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: 'zeros' }),
       ],
     });
-    const saved = path.join(dir, 'model');
-    await saveModel(model, saved, {
-      format: 'transferkit-model',
-      version: 1,
-      base: { id: 'none', weights: null },
-      inputShape: [8, 8, 3],
-      preprocessing: 'tf',
-      classNames: ['cat', 'dog'],
-      task: 'binary',
-    });
+    const saved = await saveBinary(model, dir);
     const data = await makeImageFolder(path.join(dir, 'data'), { classes: ['cat', 'dog'], perClass: 2, size: 8 });
     const image = path.join(data, 'dog', '000.png');
     oneLine(cli(['predict', '--model', saved, image]), image, /outputs NaN for .*: the model \(or its base\) holds damaged weights/);
