@@ -14,7 +14,11 @@ describe('train --features', { skip: needsShared(MOBILENET_H5) }, () => {
     const train = ['--epochs', '3', '--seed', '5', '--json'];
     const fromImages = cli(['train', data, ...base, '--pooling', 'avg', ...train, '--out', path.join(dir, 'images')]);
     assert.equal(fromImages.code, 0, fromImages.stderr);
-    const fromFeatures = cli(['train', '--features', features, ...train, '--out', path.join(dir, 'features')]);
+    // The file records the weights file's path; only a file the user names (or the weights cache) is opened.
+    const unnamed = cli(['train', '--features', features, ...train, '--out', path.join(dir, 'unnamed')]);
+    assert.equal(unnamed.code, 1);
+    assert.match(unnamed.stderr, /was extracted with the weights file .*mobilenet_2_5_224_tf_no_top\.h5: transferkit opens only the weights you name/);
+    const fromFeatures = cli(['train', '--features', features, '--weights', MOBILENET_H5, ...train, '--out', path.join(dir, 'features')]);
     assert.equal(fromFeatures.code, 0, fromFeatures.stderr);
     const a = JSON.parse(fromImages.stdout);
     const b = JSON.parse(fromFeatures.stdout);

@@ -7,7 +7,9 @@ import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { Worker } from 'node:worker_threads';
 import { arrowFileProblem } from './arrow-ipc-check.js';
+import type { DecodedColumns } from './features-decode-worker.js';
 import { modelDigest } from './feature-store.js';
 
 export const FEATURE_FORMATS = ['parquet', 'arrow', 'npy'] as const;
@@ -181,46 +183,53 @@ function featureSize(file: string, meta: FeaturesMeta): number {
   return dim;
 }
 
+/** How long decoding a table may take before the file is called damaged (a loop in the decoder): 5 s + 1 s per 10 MB. */
+const decodeLimitMs = (bytes: number) => 5_000 + bytes / 10_000;
+
+/** The table's columns, decoded in a worker thread with a time limit. */
+function decodeColumns(file: string, format: 'arrow' | 'parquet', bytes: Uint8Array): Promise<DecodedColumns> {
+  const refuse = (why: string) => new TransferkitError(`${file}: not a readable ${format} file (${why}); re-run the extract that wrote it`);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./features-decode-worker.js', import.meta.url));
+    const limit = decodeLimitMs(bytes.length);
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(refuse(`decoding it did not finish in ${Math.round(limit / 1000)} s`));
+    }, limit);
+    const done = () => {
+      clearTimeout(timer);
+      void worker.terminate();
+    };
+    worker.once('message', (m: { out?: DecodedColumns; error?: string }) => {
+      done();
+      if (m.out) resolve(m.out);
+      else reject(refuse(String(m.error).split('\n')[0]));
+    });
+    worker.once('error', (err) => {
+      done();
+      reject(refuse(err.message.split('\n')[0]));
+    });
+    worker.postMessage({ bytes, format });
+  });
+}
+
 async function readArrowTable(file: string, format: 'arrow' | 'parquet', bytes: Uint8Array): Promise<FeaturesTable> {
   if (format === 'arrow') {
     const problem = arrowFileProblem(bytes);
     if (problem) throw new TransferkitError(`${file}: not a readable arrow file (${problem}); re-run the extract that wrote it`);
   }
-  const arrow = await import('apache-arrow');
-  let table;
-  try {
-    if (format === 'arrow') table = arrow.tableFromIPC(bytes);
-    else {
-      const pw = await import('parquet-wasm');
-      table = arrow.tableFromIPC(pw.readParquet(bytes).intoIPCStream());
-    }
-  } catch (err) {
-    throw new TransferkitError(`${file}: not a readable ${format} file (${(err as Error).message}); re-run the extract that wrote it`);
-  }
-  const meta = parseMeta(file, table.schema.metadata.get('transferkit'));
+  const c = await decodeColumns(file, format, bytes);
+  const meta = parseMeta(file, c.metadata);
   const dim = featureSize(file, meta);
-  const type = table.getChild('features')?.type;
-  const item = type?.children?.[0]?.type;
-  if (!arrow.DataType.isFixedSizeList(type) || !arrow.DataType.isFloat(item) || item.precision !== arrow.Precision.SINGLE)
-    throw new TransferkitError(`${file}: its features column is not a fixed-size list of float32; re-run the extract that wrote it`);
-  if (type.listSize !== dim)
+  if (!c.listSize) throw new TransferkitError(`${file}: its features column is not a fixed-size list of float32; re-run the extract that wrote it`);
+  if (c.listSize !== dim)
     throw new TransferkitError(
-      `${file}: featureShape ${JSON.stringify(meta.featureShape)} says ${dim} values per row, the features column holds ${type.listSize}; re-run the extract that wrote it`,
+      `${file}: featureShape ${JSON.stringify(meta.featureShape)} says ${dim} values per row, the features column holds ${c.listSize}; re-run the extract that wrote it`,
     );
-  const paths = Array.from((table.getChild('path')?.toArray() ?? []) as string[]);
-  if (!paths.every((p) => typeof p === 'string')) throw new TransferkitError(`${file}: its path column is not text; re-run the extract that wrote it`);
-  const labels = Array.from((table.getChild('label')?.toArray() ?? []) as Int32Array);
-  const vectors = new Float32Array(table.numRows * dim);
-  let row = 0;
-  for (const d of table.getChild('features')?.data ?? []) {
-    const child = d.children[0];
-    const start = child.offset + d.offset * dim;
-    vectors.set((child.values as Float32Array).subarray(start, start + d.length * dim), row * dim);
-    row += d.length;
-  }
-  if (paths.length !== table.numRows || row !== table.numRows)
+  if (!c.paths.every((p) => typeof p === 'string')) throw new TransferkitError(`${file}: its path column is not text; re-run the extract that wrote it`);
+  if (c.paths.length !== c.numRows || c.labels.length !== c.numRows || c.rows !== c.numRows)
     throw new TransferkitError(`${file}: expected columns path, label, digest, features; re-run the extract that wrote it`);
-  return { meta, paths, labels, vectors, dim };
+  return { meta, paths: c.paths as string[], labels: c.labels, vectors: c.vectors, dim };
 }
 
 async function readNpy(file: string, bytes: Uint8Array): Promise<FeaturesTable> {

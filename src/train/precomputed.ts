@@ -10,6 +10,8 @@ import { type FeatureStore, memoryStore } from './feature-store.js';
 import { type FeaturesTable, featuresDigest, readFeaturesFile } from './features-file.js';
 import { type TrainOptions, type TrainResult, trainImageClassifier } from './fit.js';
 import { baseModel } from '../model/introspect.js';
+import { isOnnxPath } from '../engine/onnx-base.js';
+import { weightsDir } from '../weights/remote.js';
 
 /** What `trainImageClassifier` takes instead of a dataset folder and the base's own extraction. */
 export interface PrecomputedFeatures {
@@ -44,6 +46,11 @@ function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedF
         throw new TransferkitError(
           `${file}: the features were computed by another base (digest ${t.meta.digest.slice(0, 12)}) than this one (${digest.slice(0, 12)}): train with the extract's --base, --weights and --input-size, or re-extract`,
         );
+      const size = (baseModel(model).outputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+      if (size !== t.dim)
+        throw new TransferkitError(
+          `${file}: its rows hold ${t.dim} features, the base gives ${size}: the featureShape does not match the base; re-run the extract`,
+        );
       const rows: number[] = [];
       const skipped: SkippedFile[] = [];
       for (const f of wanted) {
@@ -63,6 +70,21 @@ function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedF
       };
     },
   };
+}
+
+/**
+ * The file records where its base's weights (or ONNX model) were; a damaged or hostile file could point anywhere.
+ * Opened are only what the user names (--weights, --base) and files inside transferkit's weights cache.
+ */
+function checkRecordedFiles(file: string, s: FeaturesTable['meta']['source'], o: Partial<TrainOptions>): void {
+  const inCache = (p: string) => !path.relative(weightsDir(), path.resolve(p)).startsWith('..');
+  const recorded = s.weights !== null && s.weights !== 'imagenet' && s.weights !== 'none';
+  if (recorded && o.weights === undefined && !inCache(s.weights as string))
+    throw new TransferkitError(
+      `${file} was extracted with the weights file ${s.weights}: transferkit opens only the weights you name; add --weights FILE (that file, if you trust it)`,
+    );
+  if (typeof s.base !== 'string' || (isOnnxPath(s.base) && o.base === undefined && !inCache(s.base)))
+    throw new TransferkitError(`${file} names the base ${JSON.stringify(s.base)}: transferkit opens only the base you name; add --base`);
 }
 
 /**
@@ -90,6 +112,7 @@ export async function trainFromFeatures(file: string, o: Partial<TrainOptions>):
   ).find(([, given, want]) => given !== undefined && given !== want);
   if (mismatch) throw new TransferkitError(`${file} holds features of ${mismatch[0]} ${mismatch[2]}, not ${mismatch[1]}: leave the flag out, or re-extract`);
   const root = t.meta.root;
+  checkRecordedFiles(file, s, o);
   const options: TrainOptions = {
     ...o,
     base: s.base,

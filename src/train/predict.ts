@@ -1,3 +1,4 @@
+import { TransferkitError } from '../errors.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadImageBatch } from '../data/batches.js';
 import { ttaViews } from '../data/tta.js';
@@ -63,6 +64,12 @@ export async function scoreFiles(
       for (const v of views) outputs.push(await predictor.predict(v, n));
       const y = outputs[0].map((_, j) => outputs.reduce((sum, o) => sum + o[j], 0) / outputs.length);
       const k = y.length / n;
+      const bad = y.findIndex((v) => !Number.isFinite(v));
+      // A NaN or infinite output is never a prediction: a damaged model (or base) must not exit 0 with "NaN%".
+      if (bad >= 0)
+        throw new TransferkitError(
+          `${model.name} outputs ${y[bad]} for ${b.items[Math.floor(bad / k)].file}: the model (or its base) holds damaged weights; re-train or re-save it`,
+        );
       b.items.forEach((d, i) => {
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
         // A NaN is no answer: weights that overflow (or a diverged model) must not print 'cat NaN%' and succeed.
