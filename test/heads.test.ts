@@ -209,3 +209,20 @@ describe('compare --heads', () => {
     assert.match(bad.stderr, /'forest' is not knn\[:K\]/);
   });
 });
+
+describe('train --calibrate', () => {
+  test('fits the temperature on the validation split after training and saves it with the model', async () => {
+    const dir = tempDir();
+    const data = await makeImageFolder(path.join(dir, 'data'), { classes: ['ant', 'bee', 'cat'], perClass: 10 });
+    const out = path.join(dir, 'run');
+    const r = cli(['train', data, ...TINY_BASE, '--epochs', '3', '--calibrate', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    const saved = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
+    assert.ok(got.calibration.temperature > 0 && Math.abs(saved.temperature - got.calibration.temperature) < 1e-9);
+    assert.equal(saved.calibration.subset, 'validation');
+    assert.equal(saved.calibration.images, 6);
+    assert.match(cli(['train', data, ...TINY_BASE, '--calibrate']).stderr, /--calibrate .* give --out DIR/);
+    assert.match(cli(['train', data, ...TINY_BASE, '--head', 'knn', '--calibrate', '--out', out]).stderr, /not knn/);
+  });
+});

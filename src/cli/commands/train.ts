@@ -7,6 +7,7 @@ import { ProgressBar } from '../../util/progress.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
 import { trainFromFeatures } from '../../train/precomputed.js';
 import { readExclusionList } from '../../data/exclusions.js';
+import { calibrateSaved, calibrationLine } from './calibrate.js';
 import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
 import { fitEmbeddingHead } from '../../heads/fit-head.js';
 import { onnxTrainFromRefusal } from '../../train/onnx-base.js';
@@ -201,7 +202,7 @@ export const trainCommand: Command = {
   name: 'train',
   usage: '<dataDir|targets.csv> --base <model>  |  --from <modelDir|model.keras|model.h5>  |  --features all.parquet [options]',
   positionals: [0, 1],
-  options: { ...TRAIN_OPTIONS, features: { type: 'string' }, exclude: { type: 'string' } },
+  options: { ...TRAIN_OPTIONS, features: { type: 'string' }, exclude: { type: 'string' }, calibrate: { type: 'boolean' } },
   help: `
 Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --strategy S                 feature-extraction (default) | fine-tune | full
@@ -231,6 +232,8 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
                                it on the validation split by Youden's J; saved with the model, used by predict
   --optimizer adam|sgd|rmsprop default adam
   --validation-split F         default 0.2 (0 for none); split by --seed (default 1337)
+  --calibrate                  after training, fit temperature scaling on the validation split and save it with
+                               the model (transferkit calibrate; needs --out)
   --exclude FILE.csv           leave out the images a review list names (label-issues --fix, duplicates --fix):
                                every row whose action is not keep; the files themselves are not touched
   --early-stopping N           stop a phase after N epochs without a lower validation loss (auto: 5)
@@ -274,6 +277,10 @@ Example:
     };
     process.once('SIGINT', onSigint);
     const features = values.features as string | undefined;
+    if (values.calibrate && (!values.out || features || parseEmbeddingHead(values.head as string | undefined)?.kind === 'knn'))
+      throw new UsageError(
+        '--calibrate fits a temperature on the validation split of a saved model: give --out DIR, train on the folder, and a head with logits (not knn)',
+      );
     if (features && parseEmbeddingHead(values.head as string | undefined))
       throw new UsageError(`--head ${values.head} computes the head from the images' features: train on the folder, not --features`);
     if (features && dataDir) throw new UsageError(`give either a dataset (${dataDir}) or --features ${features}, not both`);
@@ -308,6 +315,8 @@ Example:
       await saveModel(r.model, out, trainedModelMetadata(r, options, run.data), r.onnxBase?.onnx);
       if (r.history.length) await writeHistoryCharts(out, r.history);
     }
+    const calibration =
+      values.calibrate && out && !r.stopped ? await calibrateSaved(out, run.data, { subset: 'validation', out, engine: options.engine }) : undefined;
     if (r.stopped) {
       const kept = r.stopped.keptEpoch
         ? `the weights of epoch ${r.stopped.keptEpoch}${r.stopped.phase ? ` of phase ${r.stopped.phase + 1}` : ''}`
@@ -329,6 +338,7 @@ Example:
       timings: r.timings,
       cacheHits: r.cacheHits,
       out: out ? path.resolve(out) : null,
+      ...(calibration ? { calibration: { temperature: calibration.temperature, before: calibration.before.ece, after: calibration.after.ece } } : {}),
     };
     if (values.json) return printJson(summary);
     const report = r.val.report;
@@ -352,6 +362,7 @@ Example:
     process.stdout.write(
       `trained ${r.strategy} on ${r.counts.train} images (${what}): ${acc}; ${how}; ${r.timings.totalS.toFixed(1)} s${out ? `; saved to ${out}` : ''}\n`,
     );
+    if (calibration) process.stdout.write(`calibrated on the validation split: ${calibrationLine(calibration)}\n`);
     if (r.skipped.length)
       process.stdout.write(
         `skipped ${r.skipped.length} file(s): ${r.skipped
