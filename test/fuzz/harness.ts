@@ -48,7 +48,8 @@ function peakRss(pid: number): number {
  */
 function allowed(p: string, caseDir: string): boolean {
   if (/^\/tmp\/tmpfile_\w{6}$/.test(p)) return true;
-  const roots = [caseDir, ROOT, '/proc', '/sys', '/dev', '/etc/ssl', '/usr/lib', '/usr/share', '/lib'];
+  const other = process.env.FUZZ_CLI ? [path.resolve(process.env.FUZZ_CLI, '..', '..', '..', '..')] : [];
+  const roots = [caseDir, ROOT, ...other, '/proc', '/sys', '/dev', '/etc/ssl', '/usr/lib', '/usr/share', '/lib'];
   return roots.some((r) => p === r || p.startsWith(r + path.sep));
 }
 
