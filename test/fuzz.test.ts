@@ -17,7 +17,7 @@ const CI_CASES: Record<Format, number> = {
   'weights-h5': 25,
   'saved-model': 30,
   dicom: 20,
-  onnx: 15,
+  onnx: 30,
   parquet: 12,
   arrow: 12,
   csv: 12,

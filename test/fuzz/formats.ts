@@ -156,8 +156,8 @@ export const FORMATS: Record<Format, FormatSpec> = {
   dicom: { owner: 'inputs26', command: show, mutate: (rng, seed) => bytes(rng, seed, seed.files[0]) },
   onnx: {
     owner: 'inputs26',
-    command: (seed) => ['summary', mainFile(seed)],
-    mutate: (rng, seed) => bytes(rng, seed, mainFile(seed)),
+    command: (seed) => ['extract', 'data', '--base', seed.files[0], '--out', 'features.npy'],
+    mutate: (rng, seed) => bytes(rng, seed, seed.files[0]),
   },
   parquet: { owner: 'inputs26', command: trainFeatures, mutate: (rng, seed) => bytes(rng, seed) },
   arrow: { owner: 'inputs26', command: trainFeatures, mutate: (rng, seed) => bytes(rng, seed) },

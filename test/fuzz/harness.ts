@@ -48,7 +48,8 @@ function peakRss(pid: number): number {
  */
 function allowed(p: string, caseDir: string): boolean {
   if (/^\/tmp\/tmpfile_\w{6}$/.test(p)) return true;
-  const roots = [caseDir, ROOT, '/proc', '/sys', '/dev', '/etc/ssl', '/usr/lib', '/usr/share', '/lib'];
+  const other = process.env.FUZZ_CLI ? [path.resolve(process.env.FUZZ_CLI, '..', '..', '..', '..')] : [];
+  const roots = [caseDir, ROOT, ...other, '/proc', '/sys', '/dev', '/etc/ssl', '/usr/lib', '/usr/share', '/lib'];
   return roots.some((r) => p === r || p.startsWith(r + path.sep));
 }
 
@@ -60,7 +61,8 @@ export async function runCase(id: string, seed: Seed, damage: Damage, args: stri
   for (const d of ['home', 'tmp']) mkdirSync(path.join(caseDir, d), { recursive: true });
   const log = path.join(caseDir, 'tmp', 'open-log.json');
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', HOOK, CLI, ...args], {
+  // FUZZ_CLI runs another build's CLI on the same cases (e.g. main's, to count what a change fixes).
+  const child = spawn(process.execPath, ['--import', HOOK, process.env.FUZZ_CLI ?? CLI, ...args], {
     cwd: caseDir,
     env: { ...process.env, TRANSFERKIT_HOME: path.join(caseDir, 'home'), TMPDIR: path.join(caseDir, 'tmp'), FUZZ_OPEN_LOG: log, TRANSFERKIT_DEBUG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,6 +83,7 @@ export async function runCase(id: string, seed: Seed, damage: Damage, args: stri
   clearInterval(watch);
   const ms = Date.now() - started;
   const report = existsSync(log) ? (JSON.parse(readFileSync(log, 'utf8')) as { maxRssKb: number; opened: string[] }) : undefined;
+  rmSync(caseDir, { recursive: true, force: true });
   if (report) peak = Math.max(peak, report.maxRssKb * 1024);
   const result = (verdict: Verdict, why?: string): CaseResult => ({
     id,

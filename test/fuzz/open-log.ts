@@ -33,6 +33,9 @@ if (logFile) {
   wrap(fs.promises as unknown as Record<string, unknown>, ['open', 'readFile', 'readdir', 'opendir']);
   syncBuiltinESMExports();
   process.on('exit', () => {
-    writeFileSync(logFile, JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, opened: [...opened] }));
+    // VmHWM, not resourceUsage().maxRSS: Linux carries the spawning process's peak over into the child's maxRSS.
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const maxRssKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    writeFileSync(logFile, JSON.stringify({ maxRssKb, opened: [...opened] }));
   });
 }

@@ -46,12 +46,12 @@ export async function runSuite(
   for (const [format, list] of seeds) {
     const spec = FORMATS[format];
     for (let i = 0; i < perFormat(format); i++) {
-      const rng = seededRandom(hash(format) + i * 7919 + runSeed * 1_000_003);
       const seed = list[i % list.length];
-      const damage = spec.mutate(rng, seed, outside);
       const id = `${format}#${runSeed}.${i}`;
       const caseDir = path.join(root, 'cases', `${format}-${i}`);
       jobs.push(async () => {
+        // Drawn when the case runs: the runner holds one case's files at a time, not hundreds of megabytes.
+        const damage = spec.mutate(seededRandom(hash(format) + i * 7919 + runSeed * 1_000_003), seed, outside);
         const r = await runCase(id, seed, damage, spec.command(seed), caseDir);
         onCase?.(format, r);
         return [format, r];
