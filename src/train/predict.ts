@@ -1,4 +1,3 @@
-import { TransferkitError } from '../errors.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadImageBatch } from '../data/batches.js';
 import { ttaViews } from '../data/tta.js';
@@ -68,15 +67,10 @@ export async function scoreFiles(
       // A NaN or infinite output is never a prediction: a damaged model (or base) must not exit 0 with "NaN%".
       if (bad >= 0)
         throw new TransferkitError(
-          `${model.name} outputs ${y[bad]} for ${b.items[Math.floor(bad / k)].file}: the model (or its base) holds damaged weights; re-train or re-save it`,
+          `${options.modelLabel ?? model.name} outputs ${y[bad]} for ${b.items[Math.floor(bad / k)].file}: the model (or its base) holds damaged weights; re-train or re-save it`,
         );
       b.items.forEach((d, i) => {
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
-        // A NaN is no answer: weights that overflow (or a diverged model) must not print 'cat NaN%' and succeed.
-        if (!row.every(Number.isFinite))
-          throw new TransferkitError(
-            `${options.modelLabel ?? model.name}: its output for ${d.file} is NaN or infinite; the model's weights are damaged or overflow (retrain or re-export it)`,
-          );
         if (meta.task === 'regression') scored.push({ file: d.file, probabilities: [], value: row[0] });
         else if (k === 1) scored.push({ file: d.file, probabilities: [1 - row[0], row[0]], label: row[0] >= (meta.threshold ?? 0.5) ? 1 : 0 });
         else scored.push({ file: d.file, probabilities: row, label: row.indexOf(Math.max(...row)) });

@@ -112,8 +112,7 @@ export async function makeSeeds(root: string): Promise<{ seeds: Map<Format, Seed
   } else missing.push(`dicom: ${PYDICOM} absent (python3-pydicom)`);
 
   // ONNX bases run in ONNX Runtime by `extract` over a one-image folder.
-  const onnxSeed = (name: string, file: string) =>
-    seedOf(root, name, { [path.basename(file)]: file, 'data/x/frog.png': path.join(work, 'frog.png') });
+  const onnxSeed = (name: string, file: string) => seedOf(root, name, { [path.basename(file)]: file, 'data/x/frog.png': path.join(work, 'frog.png') });
   const onnx = [onnxSeed('onnx-transferkit', path.join(work, 'model.onnx'))];
   const torch = spawnSync('/usr/bin/python3', [path.join(ROOT, 'test', 'fuzz', 'torch_onnx.py'), path.join(work, 'torch.onnx')], { encoding: 'utf8' });
   if (torch.status === 0) onnx.push(onnxSeed('onnx-torch', path.join(work, 'torch.onnx')));
