@@ -55,14 +55,20 @@ export interface PeerAnswer {
 
 /** One long-lived `torch_peer.py`: a workload per line in, its timing per line out. */
 export class TorchPeer {
-  private readonly pending: Array<(line: string) => void> = [];
+  private readonly pending: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
+  private exited: Error | null = null;
 
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     readonly version: string,
   ) {
-    createInterface({ input: child.stdout }).on('line', (line) => this.pending.shift()?.(line));
+    createInterface({ input: child.stdout }).on('line', (line) => this.pending.shift()?.resolve(line));
     child.stderr.pipe(process.stderr);
+    // A peer that dies must fail the bench, not leave it waiting on an answer that never comes.
+    child.on('exit', (code) => {
+      this.exited = new Error(`the PyTorch peer exited (code ${code})`);
+      for (const p of this.pending.splice(0)) p.reject(this.exited);
+    });
   }
 
   static start(benchDir: string, peer: PeerPython): TorchPeer {
@@ -75,8 +81,9 @@ export class TorchPeer {
   }
 
   ask(workload: object): Promise<PeerAnswer> {
-    return new Promise((resolve) => {
-      this.pending.push((line) => resolve(JSON.parse(line)));
+    return new Promise((resolve, reject) => {
+      if (this.exited) return reject(this.exited);
+      this.pending.push({ resolve: (line) => resolve(JSON.parse(line)), reject });
       this.child.stdin.write(JSON.stringify(workload) + '\n');
     });
   }

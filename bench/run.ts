@@ -261,7 +261,8 @@ async function graphRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
 
 async function graphModelRows(rows: Row[], peers: TorchPeer[], model: string, label: string, dynamo: boolean): Promise<void> {
   const file = path.join(scratchDir('transferkit-bench-'), `${model}.onnx`);
-  await peers[0].ask({ kind: 'export', name: 'export', path: file, model, dynamo });
+  const exported = await peers[0].ask({ kind: 'export', name: 'export', path: file, model, dynamo });
+  if (exported.error) throw new Error(`PyTorch's export failed: ${exported.error}`);
   const base = loadOnnxBase(file);
   if (model === 'vit_b_16') {
     const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;

@@ -7,6 +7,7 @@ seconds} for the seed workflow). Run by bench/run.ts with the newest PyTorch on 
 Run as a performance-minded user would: eager in the faster of the two memory formats (contiguous, channels_last),
 and with `"compile": true` the same step through torch.compile (PyTorch 2.x).
 """
+import contextlib
 import json
 import resource
 import sys
@@ -202,7 +203,8 @@ def export(w):
     (opset 17), or with w["dynamo"] by the dynamo exporter (opset 20, PyTorch 2.x's default)."""
     net, x = whole_model(w.get("model", "vit_b_16")), torch.rand(1, 3, 224, 224)
     if w.get("dynamo"):
-        batch = torch.export.Dim("N", min=1, max=1024)
+        # An example batch of 1 would be specialised away; the graph keeps a symbolic batch from 2 examples.
+        batch, x = torch.export.Dim("N", min=1, max=1024), torch.rand(2, 3, 224, 224)
         torch.onnx.export(net, (x,), w["path"], dynamo=True, opset_version=20, input_names=["input"],
                           output_names=["logits"], dynamic_shapes=({0: batch},), external_data=False)
         return
@@ -281,21 +283,29 @@ def seed_workflow(w):
     return time.perf_counter() - t
 
 
+def answer(w):
+    if w["kind"] == "forward":
+        return {"name": w["name"], **forward(w)}
+    if w["kind"] == "train":
+        return {"name": w["name"], **train_step(w)}
+    if w["kind"] == "rss":  # a fresh process given one workload: its step and its peak memory
+        return {"name": w["name"], **train_step(w), "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if w["kind"] == "export":
+        with contextlib.redirect_stdout(sys.stderr):  # the dynamo exporter prints progress; stdout is the protocol
+            export(w)
+        return {"name": w["name"]}
+    return {"name": w["name"], "seconds": seed_workflow(w)}
+
+
 def main():
-    # One workload per line in, one result per line out: bench/run.ts alternates the two sides of each workload.
+    # One workload per line in, one result per line out: bench/run.ts alternates the two sides of each workload. A
+    # workload that fails answers its error, so the bench records it and goes on.
     for line in sys.stdin:
         w = json.loads(line)
-        if w["kind"] == "forward":
-            out = {"name": w["name"], **forward(w)}
-        elif w["kind"] == "train":
-            out = {"name": w["name"], **train_step(w)}
-        elif w["kind"] == "rss":  # a fresh process given one workload: its step and its peak memory
-            out = {"name": w["name"], **train_step(w), "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-        elif w["kind"] == "export":
-            export(w)
-            out = {"name": w["name"]}
-        else:
-            out = {"name": w["name"], "seconds": seed_workflow(w)}
+        try:
+            out = answer(w)
+        except Exception as e:  # noqa: BLE001
+            out = {"name": w["name"], "error": f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"}
         print(json.dumps(out), flush=True)
 
 

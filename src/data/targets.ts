@@ -10,7 +10,8 @@ const MAX_TARGET = 1e18;
 
 /**
  * A regression dataset: a CSV of `file,target` rows (a header line is optional; files relative to the CSV's
- * folder). Rows with a missing image or a target that is not a number are skipped and reported.
+ * folder, never outside it). Rows with a missing image, a path leaving the folder or a target that is not a
+ * number are skipped and reported.
  */
 export async function readTargetsCsv(csv: string): Promise<{ files: LabelledFile[]; skipped: SkippedFile[] }> {
   let text: string;
@@ -45,6 +46,12 @@ export async function readTargetsCsv(csv: string): Promise<{ files: LabelledFile
       continue;
     }
     const file = path.resolve(path.dirname(csv), name);
+    // Files are relative to the CSV: a row naming a path outside its folder (absolute, or ../) is not read.
+    const inside = path.relative(path.dirname(path.resolve(csv)), file);
+    if (inside.startsWith('..') || path.isAbsolute(inside)) {
+      skipped.push({ file, reason: `${path.basename(csv)} line ${i + 1} names a file outside the CSV's folder (rows are relative to it)` });
+      continue;
+    }
     const exists = await fsp.stat(file).then(
       (s) => s.isFile(),
       () => false,

@@ -47,6 +47,8 @@ parentPort?.on('message', async ({ bytes, format }: { bytes: Uint8Array; format:
     };
     parentPort?.postMessage({ out }, [vectors.buffer]);
   } catch (err) {
-    parentPort?.postMessage({ error: (err as Error).message ?? String(err) });
+    // A TypeError or RangeError is the decoder tripping over damaged structure: its text names its own internals.
+    const internal = err instanceof TypeError || err instanceof RangeError;
+    parentPort?.postMessage({ error: internal ? 'its structure is damaged' : ((err as Error).message ?? String(err)) });
   }
 });

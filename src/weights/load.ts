@@ -182,12 +182,9 @@ export async function loadWeights(model: tfl.LayersModel, file: string, options:
     if (problems.length) {
       throw new TransferkitError(`${label} does not fit model ${model.name}: ${problems.join('; ')}`);
     }
-    // Checked before anything is assigned (read twice rather than held: a large model's weights are GBs).
-    for (const [layer, weights] of plan)
-      weights.forEach((w, i) => {
-        if (!w.read().every(Number.isFinite))
-          throw new TransferkitError(`${label}: weight ${layer.weights[i].originalName} holds NaN or infinite values; the file is damaged`);
-      });
+    // Every weight is read, and so checked finite (h5.ts), before anything is assigned (read twice rather than
+    // held: a large model's weights are GBs).
+    for (const [, weights] of plan) for (const w of weights) w.read();
     for (const [layer, weights] of plan) {
       const tensors = weights.map((w, i) => tf.tensor(w.read(), layer.weights[i].shape as number[], 'float32'));
       layer.setWeights(tensors);
