@@ -6,7 +6,7 @@ import { csvField } from '../data/exclusions.js';
 import type { EngineName } from '../engine/predictor.js';
 import { esc } from '../report/charts.js';
 import { explainImage } from '../report/explain.js';
-import { scoreFiles } from '../train/predict.js';
+import { crossEntropy, scoreLabelledFiles } from '../train/predict.js';
 import { type ModelMetadata, sourceOf } from '../train/saved-model.js';
 import { figureHtml, pngUri, sheetHtml, thumbnail } from './sheet.js';
 
@@ -36,16 +36,10 @@ export async function inspectFiles(
   classNames: string[],
   options: { engine?: EngineName; onnxBase?: Uint8Array } = {},
 ): Promise<Inspection> {
-  const { scored, skipped } = await scoreFiles(
-    model,
-    meta,
-    files.map((f) => f.file),
-    options,
-  );
-  const given = new Map(files.map((f) => [f.file, f.label]));
+  const { scored, labels, skipped } = await scoreLabelledFiles(model, meta, files, options);
   const pairs = new Map<string, number>();
-  const rows = scored.map((s) => {
-    const label = given.get(s.file) as number;
+  const rows = scored.map((s, i) => {
+    const label = labels[i];
     const predicted = s.label as number;
     if (predicted !== label) pairs.set(`${label},${predicted}`, (pairs.get(`${label},${predicted}`) ?? 0) + 1);
     const trueProbability = s.probabilities[label];
@@ -55,7 +49,7 @@ export async function inspectFiles(
       predictedClass: classNames[predicted],
       probability: s.probabilities[predicted],
       trueProbability,
-      loss: -Math.log(Math.max(trueProbability, 1e-7)),
+      loss: crossEntropy(trueProbability),
     };
   });
   rows.sort((a, b) => b.loss - a.loss);

@@ -5,6 +5,7 @@
 import { tf, tfl } from '../tfjs.js';
 import { NeighbourVote, UnitNormalization } from '../applications/layers.js';
 import { classificationReport } from '../train/metrics.js';
+import { crossEntropy } from '../train/predict.js';
 import type { TrainOptions, TrainResult } from '../train/options.js';
 import { type EmbeddingHead, type FittedHead, fitHead, formatEmbeddingHead } from './embedding.js';
 import { pooledFeatures } from './features.js';
@@ -45,7 +46,7 @@ export async function fitEmbeddingHead(data: string, o: TrainOptions, head: Embe
   let val: TrainResult['val'] = { loss: null, accuracy: null };
   if (f.validation.labels.length) {
     const p = fitted.probabilities(f.validation.x);
-    const loss = f.validation.labels.reduce((s, l, i) => s - Math.log(Math.max(p[i * classes + l], 1e-7)), 0) / f.validation.labels.length;
+    const loss = f.validation.labels.reduce((s, l, i) => s + crossEntropy(p[i * classes + l]), 0) / f.validation.labels.length;
     const report = classificationReport(p, f.validation.labels, f.plan.classNames);
     val = { loss, accuracy: report.accuracy, report };
   }

@@ -93,6 +93,26 @@ export interface Evaluation extends ClassificationReport {
   skipped: SkippedFile[];
 }
 
+/** −ln p of the given class, with p floored at 1e-7 as Keras's cross-entropy clips it. */
+export const crossEntropy = (p: number): number => -Math.log(Math.max(p, 1e-7));
+
+/** Scores labelled files: the scored ones (unreadable files are skipped) with their given labels, in order. */
+export async function scoreLabelledFiles(
+  model: tfl.LayersModel,
+  meta: ModelMetadata,
+  files: LabelledFile[],
+  options: ScoreOptions = {},
+): Promise<{ scored: ScoredFile[]; labels: number[]; skipped: SkippedFile[] }> {
+  const { scored, skipped } = await scoreFiles(
+    model,
+    meta,
+    files.map((f) => f.file),
+    options,
+  );
+  const labelOf = new Map(files.map((f) => [f.file, f.label]));
+  return { scored, labels: scored.map((s) => labelOf.get(s.file) as number), skipped };
+}
+
 /**
  * Loss (cross-entropy), accuracy, confusion matrix, per-class precision/recall/F1, macro averages, balanced
  * accuracy and, for two classes, ROC AUC, PR AUC, sensitivity and specificity at the model's threshold.
@@ -104,17 +124,10 @@ export async function evaluateFiles(
   classNames: string[],
   options: ScoreOptions = {},
 ): Promise<Evaluation> {
-  const { scored, skipped } = await scoreFiles(
-    model,
-    meta,
-    files.map((f) => f.file),
-    options,
-  );
-  const labelOf = new Map(files.map((f) => [f.file, f.label]));
-  const labels = scored.map((s) => labelOf.get(s.file) as number);
+  const { scored, labels, skipped } = await scoreLabelledFiles(model, meta, files, options);
   const binary = classNames.length === 2;
   const scores = binary ? scored.map((s) => s.probabilities[1]) : scored.flatMap((s) => s.probabilities);
-  const loss = scored.reduce((sum, s, i) => sum - Math.log(Math.max(s.probabilities[labels[i]], 1e-7)), 0);
+  const loss = scored.reduce((sum, s, i) => sum + crossEntropy(s.probabilities[labels[i]]), 0);
   const report = classificationReport(scores, labels, classNames, meta.threshold ?? 0.5);
   const rows = { probabilities: scored.flatMap((s) => s.probabilities), classes: classNames.length, labels };
   const { ece, bins } = calibrationError(rows);
