@@ -1,6 +1,6 @@
 // The numbers people report for a classifier: per-class precision, recall and F1, macro averages, balanced
 // accuracy, and for two classes ROC AUC, PR AUC (average precision), sensitivity and specificity at a threshold.
-import type { Task } from '../fit/options.js';
+import type { Task } from '../shapes.js';
 
 /** Targets for a batch: the value (regression), one 0/1 column (two classes) or one-hot rows. */
 export function targets(labels: number[], task: Task, classes: number): Float32Array {

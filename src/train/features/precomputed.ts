@@ -3,23 +3,15 @@
 // order (so the seeded split is the same), its source rebuilds the same base (checked by digest), and the base
 // stays in the saved model, so `predict` works on images.
 import path from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import type { LabelledFile, SkippedFile } from '../../data/folders.js';
+import type { SkippedFile } from '../../data/folders.js';
 import { TransferkitError } from '../../errors.js';
-import { type FeatureStore, memoryStore } from './store.js';
+import { memoryStore } from './store.js';
 import { type FeaturesTable, featuresDigest, readFeaturesFile } from './file.js';
 import { type TrainOptions, type TrainResult, trainImageClassifier } from '../fit/fit.js';
+import type { PrecomputedFeatures } from '../fit/options.js';
 import { baseModel } from '../../model/introspect.js';
 import { isOnnxPath } from '../../engine/onnx-base.js';
 import { weightsDir } from '../../weights/remote.js';
-
-/** What `trainImageClassifier` takes instead of a dataset folder and the base's own extraction. */
-export interface PrecomputedFeatures {
-  file: string;
-  dataset: { task: 'binary' | 'categorical'; classNames: string[]; files: LabelledFile[]; skipped: SkippedFile[]; emptyClasses: string[] };
-  /** The rows of `files` (in that order) as the input of layer `from`, after checking `model`'s base made them. */
-  store(model: tfl.LayersModel, files: LabelledFile[], from: string): { store: FeatureStore; skipped: SkippedFile[] };
-}
 
 function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedFeatures {
   const abs = (p: string) => path.join(root, p);

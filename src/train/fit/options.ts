@@ -2,18 +2,25 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { AugmentSpec } from '../../data/augment.js';
 import type { DicomSettings } from '../../data/decode.js';
-import type { SkippedFile } from '../../data/folders.js';
+import type { LabelledFile, SkippedFile } from '../../data/folders.js';
 import type { OnnxBase } from '../../engine/onnx-base.js';
 import type { EngineName } from '../../engine/predictor.js';
 import type { OnnxBaseRecord } from '../model/onnx-base.js';
-import type { ClassificationReport } from '../evaluate/metrics.js';
-import type { PrecomputedFeatures } from '../features/precomputed.js';
+import type { FeatureStore } from '../features/store.js';
 import type { SavedModel } from '../saved/saved-model.js';
 import type { RasterOptions, RasterPlan } from '../scene/rasters.js';
 import type { ScheduleName } from './schedule.js';
-import type { EpochLog, Strategy, Task, TrainEvent } from '../shapes.js';
+import type { ClassificationReport, EpochLog, Strategy, Task, TrainEvent } from '../shapes.js';
 
 export type { EpochLog, Task, TrainEvent } from '../shapes.js';
+
+/** What `trainImageClassifier` takes instead of a dataset folder and the base's own extraction. */
+export interface PrecomputedFeatures {
+  file: string;
+  dataset: { task: 'binary' | 'categorical'; classNames: string[]; files: LabelledFile[]; skipped: SkippedFile[]; emptyClasses: string[] };
+  /** The rows of `files` (in that order) as the input of layer `from`, after checking `model`'s base made them. */
+  store(model: tfl.LayersModel, files: LabelledFile[], from: string): { store: FeatureStore; skipped: SkippedFile[] };
+}
 
 export interface TrainOptions extends RasterOptions {
   base: string;
