@@ -4,6 +4,7 @@ import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { BandRole } from '../data/bands.js';
 import { TransferkitError } from '../errors.js';
+import { DEFAULT_SEED } from '../util/defaults.js';
 import { seededRandom } from '../util/random.js';
 import type { ApplicationArgs } from './inputs.js';
 import { getApplication } from './index.js';
@@ -33,7 +34,7 @@ export async function buildBandBase(
   args: ApplicationArgs & Record<string, unknown>,
   roles: BandRole[],
   mode: BandAdaptation,
-  seed = 1337,
+  seed = DEFAULT_SEED,
 ): Promise<{ base: tfl.LayersModel; firstConv: string }> {
   const app = getApplication(id);
   const [h, w] = (args.inputShape ?? [app.spec.defaultSize, app.spec.defaultSize, 3]) as number[];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type FileRows, pooledFeatures } from '../heads/features.js';
 import type { SkippedFile } from '../data/folders.js';
 import type { TrainOptions } from '../train/fit/options.js';
+import { DEFAULT_SEED } from '../util/defaults.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { csvField } from '../data/exclusions.js';
 import { type IssueFilter, type IssueRank, type LabelIssueResult, findLabelIssues, outOfFoldProbabilities } from './label-issues.js';
@@ -41,7 +42,7 @@ export async function scanLabelIssues(
   const rows = allRows(f.train, f.validation);
   const names = f.plan.classNames;
   const folds = options.folds ?? 5;
-  const { probabilities, c } = outOfFoldProbabilities(rows, names.length, folds, o.seed ?? 1337);
+  const { probabilities, c } = outOfFoldProbabilities(rows, names.length, folds, o.seed ?? DEFAULT_SEED);
   const r = findLabelIssues(probabilities, rows.labels, names.length, options);
   return {
     classNames: names,

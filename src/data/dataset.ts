@@ -1,6 +1,7 @@
 // Keras's `image_dataset_from_directory` for TypeScript: class folders in, shuffled, decoded, resized
 // batches out, streamed (one batch in memory at a time).
 import { TransferkitError } from '../errors.js';
+import { DEFAULT_SEED } from '../util/defaults.js';
 import { seededRandom, shuffled } from '../util/random.js';
 import { loadImageBatch, photoSource } from './batches.js';
 import type { Interpolation } from './decode.js';
@@ -50,7 +51,7 @@ export async function imageDatasetFromDirectory(dir: string, o: ImageDatasetOpti
   const batchSize = o.batchSize ?? 32;
   const labelMode = o.labelMode === undefined ? 'int' : o.labelMode;
   const channels = o.colorMode === 'grayscale' ? 1 : 3;
-  const seed = o.seed ?? 1337;
+  const seed = o.seed ?? DEFAULT_SEED;
   const folder = await listImageFolder(dir);
   const classes = folder.classNames.length;
   if (labelMode === 'binary' && classes !== 2)

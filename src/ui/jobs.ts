@@ -8,6 +8,7 @@ import { evaluateFiles } from '../train/saved/predict.js';
 import { saveModel } from '../train/saved/saved-model.js';
 import { compareParams } from '../train/strategy/strategies.js';
 import { listImageFolder } from '../data/folders.js';
+import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../util/defaults.js';
 import { splitFiles } from '../data/split.js';
 
 export type JobEvent = TrainEvent | { type: 'status'; status: JobStatus; message?: string } | { type: 'result'; result: unknown };
@@ -60,7 +61,7 @@ export class Job {
         await saveModel(t.model, r.out, meta);
         // The validation split, scored by the saved model's own path: confusion matrix and per-class metrics.
         const folder = await listImageFolder(r.data);
-        const { validation } = splitFiles(folder.files, r.validationSplit ?? 0.2, r.seed ?? 1337);
+        const { validation } = splitFiles(folder.files, r.validationSplit ?? DEFAULT_VALIDATION_SPLIT, r.seed ?? DEFAULT_SEED);
         const evaluation = validation.length ? await evaluateFiles(t.model, meta, validation, t.classNames) : null;
         const params = r.unfreezeFrom ? compareParams(t.model, { unfreezeFrom: r.unfreezeFrom }) : null;
         this.emit({

@@ -8,6 +8,7 @@ import { confusionMatrixSvg } from '../../report/confusion.js';
 import { reliabilitySvg } from '../../report/reliability.js';
 import { rocSvg, prSvg } from '../../report/curves.js';
 import { textTable } from '../../report/tables.js';
+import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../../util/defaults.js';
 import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/saved/predict.js';
 import { type ModelMetadata, loadModel } from '../../train/saved/saved-model.js';
 import { type Command, numberOption, printJson } from '../command.js';
@@ -83,7 +84,7 @@ export function subsetOf<T extends { file: string }>(files: T[], subset: string,
   if (subset === 'all') return files;
   if (subset !== 'validation' && subset !== 'training') throw new UsageError(`--subset must be all, training or validation; got '${subset}'`);
   const training = (meta.training ?? {}) as { validationSplit?: number; seed?: number };
-  const split = splitFiles(files as unknown as LabelledFile[], training.validationSplit ?? 0.2, training.seed ?? 1337);
+  const split = splitFiles(files as unknown as LabelledFile[], training.validationSplit ?? DEFAULT_VALIDATION_SPLIT, training.seed ?? DEFAULT_SEED);
   return (subset === 'validation' ? split.validation : split.train) as unknown as T[];
 }
 

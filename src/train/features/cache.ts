@@ -9,12 +9,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { shuffled } from '../../util/random.js';
 import { extractFeatures, runOverImages } from './extract.js';
 import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore, modelDigest } from './store.js';
-import type { TrainOptions } from '../fit/options.js';
+import type { DataOptions, EngineOptions } from '../fit/options.js';
 import { baseModel } from '../../model/introspect.js';
 
 export interface Context {
   model: tfl.LayersModel;
-  o: TrainOptions;
+  o: Pick<DataOptions, 'precomputed' | 'augment'> & EngineOptions;
   skipped: SkippedFile[];
   size: number;
   source: PixelSource;

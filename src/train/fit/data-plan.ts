@@ -4,8 +4,9 @@ import { type LabelledFile, type SkippedFile, listImageFolder } from '../../data
 import { splitFiles } from '../../data/split.js';
 import { readTargetsCsv } from '../../data/targets.js';
 import { TransferkitError } from '../../errors.js';
+import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../defaults.js';
 import { balancedClassWeights } from '../evaluate/metrics.js';
-import type { Task, TrainEvent, TrainOptions } from './options.js';
+import type { DataOptions, Task, TrainEvent } from './options.js';
 
 export interface DataPlan {
   task: Task;
@@ -31,7 +32,7 @@ async function listDataset(
 }
 
 /** Keras's class_weight: 'balanced', 'none', or a weight per class name (classes not named weigh 1). */
-function classWeightsOf(spec: TrainOptions['classWeight'], plan: Omit<DataPlan, 'classWeights'>): number[] | undefined {
+function classWeightsOf(spec: DataOptions['classWeight'], plan: Omit<DataPlan, 'classWeights'>): number[] | undefined {
   if (spec === undefined || spec === 'none') return undefined;
   if (plan.task === 'regression') throw new TransferkitError('class weights apply to classification, not regression');
   if (spec === 'balanced')
@@ -48,12 +49,12 @@ function classWeightsOf(spec: TrainOptions['classWeight'], plan: Omit<DataPlan, 
   });
 }
 
-export async function planData(data: string, o: TrainOptions, emit: (e: TrainEvent) => void): Promise<DataPlan> {
+export async function planData(data: string, o: DataOptions, emit: (e: TrainEvent) => void): Promise<DataPlan> {
   const listed = o.precomputed ? o.precomputed.dataset : await listDataset(data, emit);
   const excluded = new Set(o.exclude?.map((f) => path.resolve(f)));
   const dataset = excluded.size ? { ...listed, files: listed.files.filter((f) => !excluded.has(path.resolve(f.file))) } : listed;
   if (excluded.size) emit({ type: 'notice', message: `left out ${listed.files.length - dataset.files.length} image(s) on the exclusion list` });
-  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
+  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED);
   const plan = { ...dataset, train, validation };
   const classWeights = classWeightsOf(o.classWeight, plan);
   if (classWeights)

@@ -1,6 +1,7 @@
 // The epoch loop of one phase: steps over shuffled batches at the schedule's rate, a validation pass per epoch,
 // and Keras's callbacks on the validation loss (early stopping, restoring the best weights, reducing the rate).
 import type { Trainer } from '../../engine/training.js';
+import { AUTO_MAX_EPOCHS, AUTO_PATIENCE, AUTO_REDUCE_PATIENCE } from '../defaults.js';
 import { TransferkitError } from '../../errors.js';
 import type { Batch } from '../features/cache.js';
 import type { FeatureStore } from '../features/store.js';
@@ -8,14 +9,6 @@ import { Tally, targets } from '../evaluate/metrics.js';
 import type { EpochLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
 import type { Phase } from './phase-plan.js';
 import { learningRateAt } from './schedule.js';
-
-export const AUTO_PATIENCE = 5;
-export const AUTO_MAX_EPOCHS = 200;
-/**
- * Under auto, a head phase's rate falls tenfold after this many epochs without a lower validation loss
- * (ReduceLROnPlateau): the head's higher default rate (phase-plan.ts) then settles instead of stopping noisy.
- */
-export const AUTO_REDUCE_PATIENCE = 2;
 
 export interface PhaseRun {
   trainer: Trainer;

@@ -22,7 +22,8 @@ import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import { classificationReport, youdenThreshold } from '../evaluate/metrics.js';
 import { leakNotice } from './leaks.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
-import { AUTO_FALLBACK_EPOCHS, DEFAULT_BATCH_SIZE, type Phase, blockRateScale, planPhases } from './phase-plan.js';
+import { type Phase, blockRateScale, planPhases } from './phase-plan.js';
+import { AUTO_FALLBACK_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_STRATEGY, DEFAULT_THRESHOLD } from '../defaults.js';
 import type { ModelMetadata } from '../saved/saved-model.js';
 import { applyStrategy } from '../strategy/strategies.js';
 import { baseRecord } from '../model/onnx-base.js';
@@ -118,7 +119,7 @@ async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phase
     cls,
     c,
     batch: o.batchSize ?? DEFAULT_BATCH_SIZE,
-    random: seededRandom((o.seed ?? 1337) + 1),
+    random: seededRandom((o.seed ?? DEFAULT_SEED) + 1),
     emit,
     featuresS: 0,
     cacheHits: 0,
@@ -283,7 +284,7 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
               v.outputs,
               v.labels.map((l) => l === 1),
             );
-          else if (task === 'binary') threshold = typeof o.threshold === 'number' ? o.threshold : 0.5;
+          else if (task === 'binary') threshold = typeof o.threshold === 'number' ? o.threshold : DEFAULT_THRESHOLD;
           val.report = classificationReport(v.outputs, v.labels, classNames, threshold);
         }
       }
@@ -305,7 +306,7 @@ async function trainPhases(run: Run, phases: Phase[], start: number): Promise<Tr
     model: cls.model,
     task,
     classNames,
-    strategy: o.strategy ?? 'feature-extraction',
+    strategy: o.strategy ?? DEFAULT_STRATEGY,
     head: cls.head,
     inputShape: o.from ? o.from.metadata.inputShape : [cls.size, cls.size, cls.raster ? cls.raster.indices.length : cls.gray ? 1 : 3],
     history,

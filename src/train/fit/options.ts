@@ -1,4 +1,5 @@
-// What a training run takes, what it reports while it runs, and what it returns.
+// What a training run takes (by concern: data, model, schedule, stopping, engine), what it reports while it
+// runs, and what it returns.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { AugmentSpec } from '../../data/augment.js';
 import type { DicomSettings } from '../../data/decode.js';
@@ -22,31 +23,57 @@ export interface PrecomputedFeatures {
   store(model: tfl.LayersModel, files: LabelledFile[], from: string): { store: FeatureStore; skipped: SkippedFile[] };
 }
 
-export interface TrainOptions extends RasterOptions {
+/** The dataset: which images train and which validate, how they are read, and how each class weighs. */
+export interface DataOptions extends RasterOptions {
+  /** The fraction held out for validation (default `DEFAULT_VALIDATION_SPLIT`, 0.2; 0 for none). */
+  validationSplit?: number;
+  /** The split, the new head's initial weights and the batch order (default `DEFAULT_SEED`). */
+  seed?: number;
+  /** Images left out of the dataset before the split (absolute paths; `readExclusionList`). */
+  exclude?: string[];
+  /** 'balanced' (n / (classes × count)), 'none' (default), or a weight per class name (Keras's class_weight). */
+  classWeight?: 'balanced' | 'none' | Record<string, number>;
+  /** Random flips, rotations, … of the training images (the frozen part then runs on every batch). */
+  augment?: AugmentSpec;
+  /** DICOM images: window and frame (stored with the model). */
+  dicom?: DicomSettings;
+  /** Grayscale into an RGB base: `repeat` the channel (default) or `sum` the first convolution's RGB kernels. */
+  grayToRgb?: 'repeat' | 'sum';
+  /** Features computed beforehand (`trainFromFeatures`): the dataset and the head's inputs come from them. */
+  precomputed?: PrecomputedFeatures;
+}
+
+/** The network: the base, its weights and input, the head, which part trains, and what its output means. */
+export interface ModelOptions {
   base: string;
   /**
    * A saved model to fine-tune instead of a base with a new head (a transferkit folder or a Keras model.keras /
    * .h5, from `loadModel`): its output must have one unit per class; it trains from `unfreezeFrom` on.
    */
   from?: SavedModel;
+  /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
+  onnxBase?: OnnxBase;
   alpha?: number;
   /** Global pooling at the base's end (Keras's `pooling`); the default head then has no `gap`. */
   pooling?: 'avg' | 'max';
-  /** Features computed beforehand (`trainFromFeatures`): the dataset and the head's inputs come from them. */
-  precomputed?: PrecomputedFeatures;
-  /** DICOM images: window and frame (stored with the model). */
-  dicom?: DicomSettings;
-  /** Grayscale into an RGB base: `repeat` the channel (default) or `sum` the first convolution's RGB kernels. */
-  grayToRgb?: 'repeat' | 'sum';
   /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
   weights?: 'imagenet' | null | string;
   /** Images are resized to inputSize × inputSize (default: the base's own size). */
   inputSize?: number;
+  /** Default `DEFAULT_STRATEGY` (feature-extraction). */
   strategy?: Strategy;
   /** For fine-tune: the first layer to train in the second phase (see `transferkit layers`). */
   unfreezeFrom?: string;
   /** Head spec; default `gap, dropout:0.2, dense:1:sigmoid` (two classes) or `…dense:N:softmax`. */
   head?: string;
+  /** Regression: the loss (default mse). */
+  regressionLoss?: 'mse' | 'mae';
+  /** Two classes: 'auto' picks the decision threshold on the validation split by Youden's J (default 0.5). */
+  threshold?: number | 'auto';
+}
+
+/** How long and how fast each phase trains. */
+export interface ScheduleOptions {
   /**
    * 'auto' (default): phases on cached features train until the validation loss stops improving (patience
    * `earlyStoppingPatience`, default 5; at most `maxEpochs`, default 200) and keep their best weights; phases that
@@ -57,6 +84,7 @@ export interface TrainOptions extends RasterOptions {
   fineTuneEpochs?: number;
   /** The cap of an automatic phase (default 200). */
   maxEpochs?: number;
+  /** Default `DEFAULT_BATCH_SIZE` (32). */
   batchSize?: number;
   /**
    * A rate, or 'auto': a learning-rate range test picks it for each phase (see lr-find.ts). Default: per phase
@@ -70,34 +98,34 @@ export interface TrainOptions extends RasterOptions {
   warmupSteps?: number;
   /** Fine-tuning: each block before the last trains at this fraction of the next one's rate (discriminative rates). */
   lrDecay?: number;
-  /** 'balanced' (n / (classes × count)), 'none' (default), or a weight per class name (Keras's class_weight). */
-  classWeight?: 'balanced' | 'none' | Record<string, number>;
-  /** Two classes: 'auto' picks the decision threshold on the validation split by Youden's J (default 0.5). */
-  threshold?: number | 'auto';
-  validationSplit?: number;
-  /** Images left out of the dataset before the split (absolute paths; `readExclusionList`). */
-  exclude?: string[];
-  seed?: number;
+}
+
+/** When a phase ends and which weights it keeps. */
+export interface StoppingOptions {
   /** Stop a phase after this many epochs without a lower validation loss (Keras's EarlyStopping; auto: 5). */
   earlyStoppingPatience?: number;
   /** End each phase with the weights of its best validation loss (Keras's restore_best_weights; on under auto). */
   restoreBest?: boolean;
   /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau; auto: 2 for a head). */
   reduceLrPatience?: number;
-  /** Random flips, rotations, … of the training images (the frozen part then runs on every batch). */
-  augment?: AugmentSpec;
-  /** Keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache, reused by later runs. */
-  featureCache?: 'memory' | 'disk';
-  /** Regression: the loss (default mse). */
-  regressionLoss?: 'mse' | 'mae';
-  /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
-  engine?: EngineName;
-  /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
-  onnxBase?: OnnxBase;
-  onEvent?(event: TrainEvent): void;
   /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
   signal?: AbortSignal;
 }
+
+/** Where the steps run, where the frozen part's outputs are kept, and who hears about progress. */
+export interface EngineOptions {
+  /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
+  engine?: EngineName;
+  /** Keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache, reused by later runs. */
+  featureCache?: 'memory' | 'disk';
+  onEvent?(event: TrainEvent): void;
+}
+
+/**
+ * What `trainImageClassifier` takes: the five groups' fields side by side (one flat object, as the CLI, the page
+ * and earlier releases pass it). Defaults: train/defaults.ts.
+ */
+export interface TrainOptions extends DataOptions, ModelOptions, ScheduleOptions, StoppingOptions, EngineOptions {}
 
 /** How a phase went: its epochs, and under auto where it stopped and which epoch's weights it kept. */
 export interface PhaseLog {

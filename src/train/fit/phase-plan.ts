@@ -2,17 +2,11 @@
 // fastai's and Keras's recipe: the head first on a frozen base, then the unfrozen layers at a tenth of the rate.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { modelBlocks } from '../../applications/blocks.js';
+import { AUTO_FALLBACK_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_STRATEGY, FIXED_EPOCHS } from '../defaults.js';
 import type { TrainOptions } from './options.js';
 import type { ScheduleName } from './schedule.js';
 import type { Strategy } from '../strategy/strategies.js';
 import { baseModel } from '../../model/introspect.js';
-
-/** Epochs of a phase that runs the base on every batch, when none are given. */
-export const FIXED_EPOCHS = 10;
-/** Epochs of an automatic phase when there is no validation split to stop on. */
-export const AUTO_FALLBACK_EPOCHS = 20;
-/** Examples per step when no batch size is given. */
-export const DEFAULT_BATCH_SIZE = 32;
 
 /**
  * The default rates (Adam), the one place they live (the CLI, compare and the page leave the rate out). Phases
@@ -62,7 +56,7 @@ export interface PhaseLayers {
 /** The phases for `split` (the training and validation images' counts). */
 export function planPhases(o: TrainOptions, layers: PhaseLayers, split: { train: number; validation: number }): Phase[] {
   const hasValidation = split.validation > 0;
-  const strategy = o.strategy ?? 'feature-extraction';
+  const strategy = o.strategy ?? DEFAULT_STRATEGY;
   // A given rate trains the head and full phases, and fine-tune's second phase at a tenth of it; auto: a range test.
   const rate = (fallback: number, divisor = 1): number | null =>
     o.learningRate === 'auto' ? null : o.learningRate === undefined ? fallback : o.learningRate / divisor;

@@ -6,6 +6,7 @@ import { type PixelSource, photoSource, rasterSource } from '../../data/batches.
 import { TransferkitError } from '../../errors.js';
 import type { SkippedFile } from '../../data/folders.js';
 import type { Context } from '../features/cache.js';
+import { DEFAULT_SEED } from '../defaults.js';
 import { type DataPlan, outputLayer } from '../fit/data-plan.js';
 import { smallInputAdvice } from '../features/extract.js';
 import { addHead, parseHeadSpec } from './head.js';
@@ -61,7 +62,7 @@ async function onnxClassifier(base: OnnxBase, plan: DataPlan, o: TrainOptions): 
   const head = headFor(plan, o, 'dropout:0.2, ');
   let model: tfl.LayersModel;
   try {
-    model = addHead(standInBase(open.dim), head, { seed: o.seed ?? 1337 });
+    model = addHead(standInBase(open.dim), head, { seed: o.seed ?? DEFAULT_SEED });
   } catch (err) {
     await open.predictor.dispose();
     throw err;
@@ -95,7 +96,7 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
   // --gray-to-rgb sum: a one-channel base whose first kernels are the sums of the RGB ones (exact for gray images).
   const gray = !raster && o.grayToRgb === 'sum';
   const adapted = raster
-    ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? 1337)
+    ? await buildBandBase(o.base, buildArgs, raster.roles, raster.adaptation, o.seed ?? DEFAULT_SEED)
     : gray
       ? await buildBandBase(o.base, buildArgs, [-1], 'repeat-mean')
       : null;
@@ -112,7 +113,7 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
   if (advice) emit({ type: 'notice', message: advice });
   const head = headFor(plan, o, o.pooling ? '' : 'gap, ');
   const loss = lossOf(task, o);
-  const model = addHead(base, head, { seed: o.seed ?? 1337 });
+  const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
   const firstHead = model.layers[1].name;
   const firstBase = baseModel(model).layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
   return {

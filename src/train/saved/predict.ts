@@ -2,6 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadImageBatch } from '../../data/batches.js';
 import { ttaViews } from '../../data/tta.js';
 import { TransferkitError } from '../../errors.js';
+import { DEFAULT_THRESHOLD } from '../defaults.js';
 import { type ClassificationReport, classificationReport, curves } from '../evaluate/metrics.js';
 import { sourceOf } from './saved-model.js';
 import { type ReliabilityBin, brierScore, calibrationError } from '../evaluate/calibration.js';
@@ -72,7 +73,7 @@ export async function scoreFiles(
       b.items.forEach((d, i) => {
         const row = Array.from(y.subarray(i * k, (i + 1) * k));
         if (meta.task === 'regression') scored.push({ file: d.file, probabilities: [], value: row[0] });
-        else if (k === 1) scored.push({ file: d.file, probabilities: [1 - row[0], row[0]], label: row[0] >= (meta.threshold ?? 0.5) ? 1 : 0 });
+        else if (k === 1) scored.push({ file: d.file, probabilities: [1 - row[0], row[0]], label: row[0] >= (meta.threshold ?? DEFAULT_THRESHOLD) ? 1 : 0 });
         else scored.push({ file: d.file, probabilities: row, label: row.indexOf(Math.max(...row)) });
       });
     }
@@ -128,7 +129,7 @@ export async function evaluateFiles(
   const binary = classNames.length === 2;
   const scores = binary ? scored.map((s) => s.probabilities[1]) : scored.flatMap((s) => s.probabilities);
   const loss = scored.reduce((sum, s, i) => sum + crossEntropy(s.probabilities[labels[i]]), 0);
-  const report = classificationReport(scores, labels, classNames, meta.threshold ?? 0.5);
+  const report = classificationReport(scores, labels, classNames, meta.threshold ?? DEFAULT_THRESHOLD);
   const rows = { probabilities: scored.flatMap((s) => s.probabilities), classes: classNames.length, labels };
   const { ece, bins } = calibrationError(rows);
   return {
