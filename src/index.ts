@@ -29,6 +29,19 @@ export { readDicom, applyWindow, parseWindow, WINDOW_PRESETS, type DicomImage, t
 export { readRawPixels, modelView } from './data/inspect.js';
 export { gradCam, defaultCamLayer, type GradCamResult } from './train/explain/gradcam.js';
 export { trainImageClassifier, findLearningRate, type TrainOptions, type TrainResult, type TrainEvent, type PhaseLog } from './train/fit/fit.js';
+export type { DataOptions, ModelOptions, ScheduleOptions, StoppingOptions, EngineOptions } from './train/fit/options.js';
+export {
+  earlyStopping,
+  reduceLrOnPlateau,
+  restoreBestWeights,
+  epochCheckpoint,
+  type TrainCallback,
+  type EpochDecision,
+  type EpochEnd,
+  type PhaseEnd,
+  type PhaseInfo,
+  type HookContext,
+} from './train/fit/callbacks.js';
 export { classificationReport, rocAuc, averagePrecision, youdenThreshold, balancedClassWeights, type ClassificationReport } from './train/evaluate/metrics.js';
 export { learningRateAt, type ScheduleName } from './train/fit/schedule.js';
 export { scoreFiles, evaluateFiles, type Evaluation } from './train/saved/predict.js';

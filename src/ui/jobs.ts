@@ -14,7 +14,7 @@ import { splitFiles } from '../data/split.js';
 export type JobEvent = TrainEvent | { type: 'status'; status: JobStatus; message?: string } | { type: 'result'; result: unknown };
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
-export interface JobRequest extends Omit<TrainOptions, 'onEvent' | 'signal'> {
+export interface JobRequest extends Omit<TrainOptions, 'onEvent' | 'signal' | 'callbacks'> {
   kind: 'train' | 'compare';
   /** Dataset folder and output folder, both already resolved inside the root. */
   data: string;

@@ -1,14 +1,15 @@
 // The epoch loop of one phase: steps over shuffled batches at the schedule's rate, a validation pass per epoch,
-// and Keras's callbacks on the validation loss (early stopping, restoring the best weights, reducing the rate).
+// and the callbacks after each (early stopping, reducing the rate, restoring the best weights: callbacks.ts).
 import type { Trainer } from '../../engine/training.js';
 import { AUTO_MAX_EPOCHS, AUTO_PATIENCE, AUTO_REDUCE_PATIENCE } from '../defaults.js';
+import { CallbackList, type TrainCallback, earlyStopping, epochCheckpoint, reduceLrOnPlateau, restoreBestWeights } from './callbacks.js';
 import { TransferkitError } from '../../errors.js';
 import type { Batch } from '../features/cache.js';
 import type { FeatureStore } from '../features/store.js';
 import { Tally, targets } from '../evaluate/metrics.js';
-import type { EpochLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
+import type { EpochLog, StoppingOptions, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
 import type { Phase } from './phase-plan.js';
-import { learningRateAt } from './schedule.js';
+import { type ScheduleSpec, learningRateAt } from './schedule.js';
 
 export interface PhaseRun {
   trainer: Trainer;
@@ -65,97 +66,96 @@ export async function evaluateStore(
   return { tally, outputs: all, labels: data.labels.slice() };
 }
 
-export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
-  const { trainer, phase, o, task, classes, emit } = r;
+/** The callbacks a phase gets from its options, before the user's: the decisions today's Keras defaults make. */
+export function phaseCallbacks(o: StoppingOptions, phase: Phase): TrainCallback[] {
   const auto = phase.epochs === 'auto';
-  const epochs = auto ? (o.maxEpochs ?? AUTO_MAX_EPOCHS) : (phase.epochs as number);
   const patience = o.earlyStoppingPatience ?? (auto ? AUTO_PATIENCE : undefined);
-  const restoreBest = auto || o.restoreBest;
   const reducePatience = o.reduceLrPatience ?? (auto && phase.strategy === 'feature-extraction' ? AUTO_REDUCE_PATIENCE : undefined);
+  // In this order: a rate cut is announced before a stop in the same epoch, the cap before the restore.
+  return [
+    epochCheckpoint(),
+    ...(reducePatience ? [reduceLrOnPlateau({ patience: reducePatience })] : []),
+    ...(patience ? [earlyStopping({ patience })] : []),
+    ...(auto || o.restoreBest ? [restoreBestWeights()] : []),
+  ];
+}
+
+/** Where the loop is: steps taken and the callbacks' rate scale. */
+interface LoopState {
+  step: number;
+  lrScale: number;
+}
+
+/** One pass over the training batches at the schedule's rate; a reason when it was cut short. */
+async function trainEpoch(
+  r: PhaseRun,
+  epoch: number,
+  epochs: number,
+  schedule: ScheduleSpec,
+  loop: LoopState,
+): Promise<{ tally: Tally; lr: number; interrupted?: string }> {
+  const { trainer, task, classes } = r;
+  const tally = new Tally(task, classes);
   const batches = Math.ceil(r.count / r.batchSize);
-  const schedule = { name: phase.schedule, lr: phase.lr, totalSteps: epochs * batches, warmupSteps: o.warmupSteps };
-  const history: EpochLog[] = [];
-  let step = 0;
-  let factor = 1;
-  let best: { loss: number; epoch: number; weights?: Float32Array[] } = { loss: Infinity, epoch: 0 };
-  // The weights at the end of the last complete epoch: what an interrupted or diverged run keeps.
-  let lastGood = { epoch: 0, weights: trainer.snapshot() };
-  let sinceBest = 0;
-  let sinceReduce = 0;
-  let stopped: PhaseOutcome['stopped'];
-  const stop = (reason: string) => {
-    stopped = { reason, phase: r.index, keptEpoch: lastGood.epoch };
-    trainer.restore(lastGood.weights);
-  };
-  let epoch = 1;
-  for (; epoch <= epochs; epoch++) {
-    const tally = new Tally(task, classes);
-    let b = 0;
-    let lr = phase.lr;
-    for await (const { x, labels } of r.batches()) {
-      lr = learningRateAt(schedule, step++) * factor;
-      const weights = r.classWeights ? Float32Array.from(labels, (l) => (r.classWeights as number[])[l]) : undefined;
-      const s = await trainer.step(x, targets(labels, task, classes), labels.length, lr, weights);
-      if (!Number.isFinite(s.loss)) stop(`the loss became ${s.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)`);
-      else if (o.signal?.aborted) stop(`interrupted in epoch ${epoch}`);
-      if (stopped) break;
-      tally.add(s.loss, s.output, labels);
-      emit({ type: 'batch', phase: r.index, epoch, epochs, batch: ++b, batches, loss: tally.meanLoss });
-    }
-    if (stopped) break;
-    if (tally.n === 0) throw new TransferkitError(`${r.data}: no training image could be decoded`);
-    const v = r.valData ? (await evaluateStore(trainer, r.valData, task, classes, r.batchSize)).tally : null;
-    if (v && !Number.isFinite(v.meanLoss)) {
-      stop(`the validation loss became ${v.meanLoss} in epoch ${epoch}: lower the learning rate (--learning-rate)`);
-      break;
-    }
-    const m = tally.metrics();
-    const vm = v?.metrics();
-    const log: EpochLog = {
-      epoch,
-      loss: tally.meanLoss,
-      accuracy: m.accuracy,
-      valLoss: v ? v.meanLoss : null,
-      valAccuracy: vm?.accuracy ?? null,
-      ...(task === 'regression' ? { mae: m.mae, rmse: m.rmse, valMae: vm?.mae ?? null, valRmse: vm?.rmse ?? null } : {}),
-      lr,
-    };
-    history.push(log);
-    lastGood = { epoch, weights: trainer.snapshot() };
-    emit({ type: 'epoch', phase: r.index, epochs, ...log });
-    if (log.valLoss === null) continue;
-    if (log.valLoss < best.loss) {
-      best = { loss: log.valLoss, epoch, weights: restoreBest ? lastGood.weights : undefined };
-      sinceBest = 0;
-      sinceReduce = 0;
-      continue;
-    }
-    sinceBest++;
-    sinceReduce++;
-    if (reducePatience && sinceReduce >= reducePatience) {
-      factor /= 10;
-      sinceReduce = 0;
-      emit({ type: 'notice', message: `validation loss flat for ${reducePatience} epoch(s): learning rate now ${phase.lr * factor}` });
-    }
-    if (patience && sinceBest >= patience) {
-      emit({
-        type: 'notice',
-        message: `${auto ? 'epochs auto: stopped' : 'early stopping'} after epoch ${epoch}: no lower validation loss for ${sinceBest} epoch(s)`,
-      });
-      break;
-    }
+  let b = 0;
+  let lr = r.phase.lr;
+  for await (const { x, labels } of r.batches()) {
+    lr = learningRateAt(schedule, loop.step++) * loop.lrScale;
+    const weights = r.classWeights ? Float32Array.from(labels, (l) => (r.classWeights as number[])[l]) : undefined;
+    const s = await trainer.step(x, targets(labels, task, classes), labels.length, lr, weights);
+    if (!Number.isFinite(s.loss)) return { tally, lr, interrupted: `the loss became ${s.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)` };
+    if (r.o.signal?.aborted) return { tally, lr, interrupted: `interrupted in epoch ${epoch}` };
+    tally.add(s.loss, s.output, labels);
+    r.emit({ type: 'batch', phase: r.index, epoch, epochs, batch: ++b, batches, loss: tally.meanLoss });
   }
-  const stoppedAt = Math.min(epoch, epochs);
-  if (auto && !stopped && stoppedAt === epochs && sinceBest < (patience ?? 0))
-    emit({ type: 'notice', message: `epochs auto: reached the cap of ${epochs} epochs with the validation loss still falling (--max-epochs to allow more)` });
-  if (best.weights && !stopped) {
-    trainer.restore(best.weights);
-    emit({ type: 'notice', message: `restored the weights of epoch ${best.epoch} (validation loss ${best.loss.toFixed(4)})` });
-  }
+  return { tally, lr };
+}
+
+function epochLog(epoch: number, lr: number, train: Tally, val: Tally | null, task: Task): EpochLog {
+  const m = train.metrics();
+  const vm = val?.metrics();
   return {
-    history,
-    stoppedAt: stopped ? stopped.keptEpoch : stoppedAt,
-    bestEpoch: best.weights && !stopped ? best.epoch : null,
-    ...(stopped ? { stopped } : {}),
+    epoch,
+    loss: train.meanLoss,
+    accuracy: m.accuracy,
+    valLoss: val ? val.meanLoss : null,
+    valAccuracy: vm?.accuracy ?? null,
+    ...(task === 'regression' ? { mae: m.mae, rmse: m.rmse, valMae: vm?.mae ?? null, valRmse: vm?.rmse ?? null } : {}),
+    lr,
   };
+}
+
+/** A phase's epochs: train, validate, and let the callbacks (the defaults, then `o.callbacks`) decide. */
+export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
+  const { trainer, phase, o } = r;
+  const epochs = phase.epochs === 'auto' ? (o.maxEpochs ?? AUTO_MAX_EPOCHS) : phase.epochs;
+  const schedule = { name: phase.schedule, lr: phase.lr, totalSteps: epochs * Math.ceil(r.count / r.batchSize), warmupSteps: o.warmupSteps };
+  const info = { index: r.index, strategy: phase.strategy, trainedFrom: phase.trainedFrom, auto: phase.epochs === 'auto', epochs, lr: phase.lr };
+  const callbacks = new CallbackList([...phaseCallbacks(o, phase), ...(o.callbacks ?? [])], trainer, info, (message) => r.emit({ type: 'notice', message }));
+  await callbacks.begin();
+  const history: EpochLog[] = [];
+  const loop: LoopState = { step: 0, lrScale: 1 };
+  let interrupted: string | undefined;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const t = await trainEpoch(r, epoch, epochs, schedule, loop);
+    interrupted = t.interrupted;
+    if (interrupted) break;
+    if (t.tally.n === 0) throw new TransferkitError(`${r.data}: no training image could be decoded`);
+    const v = r.valData ? (await evaluateStore(trainer, r.valData, r.task, r.classes, r.batchSize)).tally : null;
+    if (v && !Number.isFinite(v.meanLoss)) {
+      interrupted = `the validation loss became ${v.meanLoss} in epoch ${epoch}: lower the learning rate (--learning-rate)`;
+      break;
+    }
+    const log = epochLog(epoch, t.lr, t.tally, v, r.task);
+    history.push(log);
+    r.emit({ type: 'epoch', phase: r.index, epochs, ...log });
+    const d = await callbacks.epochEnd(epoch, log, loop.lrScale);
+    loop.lrScale = d.lrScale;
+    if (d.stop) break;
+  }
+  const lastEpoch = history.at(-1)?.epoch ?? 0;
+  const kept = await callbacks.end(lastEpoch, interrupted);
+  if (interrupted)
+    return { history, stoppedAt: kept ?? lastEpoch, bestEpoch: null, stopped: { reason: interrupted, phase: r.index, keptEpoch: kept ?? lastEpoch } };
+  return { history, stoppedAt: lastEpoch, bestEpoch: kept ?? null };
 }

@@ -350,7 +350,7 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
   if (o.from) {
     const from = o.from.metadata;
     const dataset = { dir: path.resolve(data), train: r.counts.train, validation: r.counts.validation, skipped: r.skipped.length };
-    const training = { ...o, from: undefined, onEvent: undefined, signal: undefined };
+    const training = { ...o, from: undefined, onEvent: undefined, signal: undefined, callbacks: undefined };
     return {
       ...from,
       classNames: r.classNames,
@@ -379,7 +379,7 @@ export function trainedModelMetadata(r: TrainResult, o: TrainOptions, data: stri
     task: r.task,
     head: r.head,
     strategy: r.strategy,
-    training: { ...o, onEvent: undefined, signal: undefined, precomputed: o.precomputed?.file, onnxBase: undefined },
+    training: { ...o, onEvent: undefined, signal: undefined, callbacks: undefined, precomputed: o.precomputed?.file, onnxBase: undefined },
     history: r.history,
     phases: r.phases,
     val: r.val,

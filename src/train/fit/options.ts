@@ -10,6 +10,7 @@ import type { OnnxBaseRecord } from '../model/onnx-base.js';
 import type { FeatureStore } from '../features/store.js';
 import type { SavedModel } from '../saved/saved-model.js';
 import type { RasterOptions, RasterPlan } from '../scene/rasters.js';
+import type { TrainCallback } from './callbacks.js';
 import type { ScheduleName } from './schedule.js';
 import type { ClassificationReport, EpochLog, Strategy, Task, TrainEvent } from '../shapes.js';
 
@@ -108,6 +109,11 @@ export interface StoppingOptions {
   restoreBest?: boolean;
   /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau; auto: 2 for a head). */
   reduceLrPatience?: number;
+  /**
+   * More callbacks for every phase, after the ones the options above make (see callbacks.ts: `earlyStopping`,
+   * `reduceLrOnPlateau`, `restoreBestWeights`, `epochCheckpoint`, or your own object with `onEpochEnd` …).
+   */
+  callbacks?: TrainCallback[];
   /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
   signal?: AbortSignal;
 }
