@@ -1,0 +1,209 @@
+// One phase of a run: set the trainable layers and ready the data (cached rows or augmented batches), pick the
+// rate, run the epochs, score the validation split with the weights kept and leave them in the model.
+import { createHash } from 'node:crypto';
+import type { LabelledFile } from '../../data/folders.js';
+import { type FineTuneGraph, GraphTrainer, fineTuneGraph } from '../../engine/graph-trainer.js';
+import { graphPredictor } from '../../engine/graph-predictor.js';
+import { encodeModelValue } from '../../engine/onnx/proto.js';
+import { optimizerSpec } from '../../engine/optimizers.js';
+import { type Predictor, createPredictor } from '../../engine/predictor.js';
+import { createTrainer } from '../../engine/trainer.js';
+import type { Trainer } from '../../engine/training.js';
+import { TransferkitError } from '../../errors.js';
+import { baseModel } from '../../model/introspect.js';
+import { DEFAULT_THRESHOLD } from '../defaults.js';
+import { classificationReport, youdenThreshold } from '../evaluate/metrics.js';
+import { type Batch, type Context, augmentedBatches, cacheFeatures, cachedBatches } from '../features/cache.js';
+import type { FeatureStore } from '../features/store.js';
+import type { Classifier } from '../model/build.js';
+import { applyStrategy } from '../strategy/strategies.js';
+import type { DataPlan } from './data-plan.js';
+import { type PhaseOutcome, evaluateStore, runEpochs } from './epoch-loop.js';
+import { leakNotice } from './leaks.js';
+import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
+import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
+import { type Phase, blockRateScale } from './phase-plan.js';
+
+/** Everything the phases share. */
+export interface Run {
+  o: TrainOptions;
+  data: string;
+  plan: DataPlan;
+  cls: Classifier;
+  c: Context;
+  batch: number;
+  random: () => number;
+  emit(e: TrainEvent): void;
+  featuresS: number;
+  cacheHits: number;
+  /** An ONNX base's fine-tune phase: its cut, suffix and head as one graph (set when the phase opens). */
+  graph?: FineTuneGraph;
+}
+
+/** A phase's inputs: cached rows (or augmented batches through the frozen prefix) and the validation rows. */
+export interface PhaseData {
+  trainData: FeatureStore | null;
+  valData: FeatureStore | null;
+  prefix: Predictor | null;
+  batches(): AsyncGenerator<Batch>;
+  count: number;
+  close(): Promise<void>;
+}
+
+/** Sets the phase's trainable layers and readies its data. */
+export async function openPhase(run: Run, phase: Phase, p: number): Promise<PhaseData> {
+  const { o, c, cls, plan } = run;
+  // The base may have trained in the phase before: its digest is taken afresh.
+  c.digest = undefined;
+  const onnxCut = cls.onnx && phase.strategy === 'fine-tune' ? phase.from : undefined;
+  // An ONNX base's suffix trains in its own graph; in the tfjs model only the head does.
+  applyStrategy(cls.model, onnxCut ? 'feature-extraction' : phase.strategy, phase.strategy === 'fine-tune' && !onnxCut ? o.unfreezeFrom : undefined);
+  let cutPrefix: Predictor | null = null;
+  if (onnxCut && cls.onnx) {
+    run.graph = await fineTuneGraph(cls.onnx.base.prefix, onnxCut, cls.model);
+    const bytes = encodeModelValue(run.graph.prefix);
+    cutPrefix = await graphPredictor(bytes, { imageShape: [cls.size, cls.size, 3], label: `the ONNX base ${cls.onnx.base.file} up to ${onnxCut}` });
+    c.prefix = { predictor: cutPrefix, digest: `onnx-cut:${cls.onnx.sha256}:${onnxCut}` };
+  }
+  if (cls.layers.newFirstConv) baseModel(cls.model).getLayer(cls.layers.newFirstConv).trainable = true;
+  const t = performance.now();
+  const cached = async (files: LabelledFile[]) => {
+    const r = await cacheFeatures(c, files, phase.from, p);
+    if (r.hit) run.cacheHits += r.store.labels.length;
+    return r.store;
+  };
+  const trainData = o.augment ? null : await cached(plan.train);
+  // An imported base is the frozen prefix itself (one predictor for the whole run).
+  const ownPrefix = o.augment && !cls.onnx && phase.from !== cls.layers.firstBase;
+  const prefix = ownPrefix
+    ? await createPredictor(cls.model, { engine: o.engine, until: phase.from })
+    : o.augment && cls.onnx
+      ? (cutPrefix ?? cls.onnx.predictor)
+      : null;
+  const valData = plan.validation.length ? await cached(plan.validation) : null;
+  run.featuresS += (performance.now() - t) / 1000;
+  if (trainData?.labels.length === 0) throw new TransferkitError(`${run.data}: no training image could be decoded`);
+  return {
+    trainData,
+    valData,
+    prefix,
+    batches: () => (trainData ? cachedBatches(trainData, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
+    count: trainData ? trainData.labels.length : plan.train.length,
+    close: async () => {
+      if (ownPrefix) await prefix?.dispose();
+      if (cutPrefix && cls.onnx) {
+        await cutPrefix.dispose();
+        c.prefix = { predictor: cls.onnx.predictor, digest: `onnx:${cls.onnx.sha256}` };
+        run.graph = undefined;
+      }
+      await trainData?.close();
+      await valData?.close();
+    },
+  };
+}
+
+const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer> =>
+  run.graph && phase.strategy === 'fine-tune'
+    ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
+    : createTrainer(run.cls.model, {
+        engine: run.o.engine,
+        from: phase.from,
+        loss: run.cls.loss,
+        optimizer: optimizerSpec(run.o.optimizer),
+        seed: run.o.seed,
+        weighted,
+        ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
+      });
+
+/** The range test on a throwaway trainer: the model's weights are left as they were. */
+export async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOptions = {}): Promise<RangeTest> {
+  const trainer = await newTrainer(run, phase, false);
+  try {
+    return await rangeTest(trainer, d.batches, run.plan.task, run.plan.classNames.length, test);
+  } finally {
+    await trainer.dispose();
+  }
+}
+
+/** The first phase on a frozen base: a notice when validation images nearly repeat training ones. */
+export async function noticeLeaks(run: Run, phase: Phase, d: PhaseData): Promise<void> {
+  const { o, cls, plan } = run;
+  if (o.from || !d.trainData || !d.valData || (phase.from !== cls.layers.firstHead && !cls.onnx)) return;
+  const channels = cls.onnx ? d.trainData.rowSize : (baseModel(cls.model).outputs[0].shape.at(-1) as number);
+  const leak = await leakNotice({ files: plan.train, store: d.trainData }, { files: plan.validation, store: d.valData }, channels);
+  if (leak) run.emit({ type: 'notice', message: leak });
+}
+
+/** The rate a range test suggests for a phase planned with `learningRate: 'auto'`. */
+async function autoRate(run: Run, phase: Phase, p: number, d: PhaseData): Promise<number> {
+  const found = await sweep(run, phase, d);
+  run.emit({
+    type: 'notice',
+    message: `learning rate auto: the range test suggests ${found.suggested.toPrecision(2)} for phase ${p + 1} (lowest loss at ${found.minimum.toPrecision(2)}, steepest fall at ${found.steepest.toPrecision(2)})`,
+  });
+  return found.suggested;
+}
+
+/** The validation split with the trainer's weights; two classes: at the decision threshold (picked here under auto). */
+async function scoreValidation(run: Run, trainer: Trainer, valData: FeatureStore): Promise<{ val: TrainResult['val']; threshold?: number }> {
+  const { o, plan } = run;
+  const { task, classNames } = plan;
+  const v = await evaluateStore(trainer, valData, task, classNames.length, run.batch);
+  const m = v.tally.metrics();
+  const val: TrainResult['val'] = { loss: v.tally.meanLoss, accuracy: m.accuracy, ...(task === 'regression' ? { mae: m.mae, rmse: m.rmse } : {}) };
+  if (task === 'regression') return { val };
+  let threshold: number | undefined;
+  if (task === 'binary' && o.threshold === 'auto')
+    threshold = youdenThreshold(
+      v.outputs,
+      v.labels.map((l) => l === 1),
+    );
+  else if (task === 'binary') threshold = typeof o.threshold === 'number' ? o.threshold : DEFAULT_THRESHOLD;
+  val.report = classificationReport(v.outputs, v.labels, classNames, threshold);
+  return { val, ...(threshold !== undefined ? { threshold } : {}) };
+}
+
+/** What a phase leaves: its epochs, its rate, and (when it has one) the validation split scored with its weights. */
+export interface PhaseResult {
+  outcome: PhaseOutcome;
+  lr: number;
+  val?: TrainResult['val'];
+  threshold?: number;
+}
+
+/** Trains one opened phase and leaves its weights in the model; closes the phase's data. */
+export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData): Promise<PhaseResult> {
+  const { cls, plan } = run;
+  let trainer: Trainer | undefined;
+  try {
+    const lr = phase.lr ?? (await autoRate(run, phase, p, d));
+    trainer = await newTrainer(run, phase, Boolean(plan.classWeights));
+    const outcome = await runEpochs({
+      trainer,
+      phase: { ...phase, lr },
+      index: p,
+      batches: d.batches,
+      count: d.count,
+      valData: d.valData,
+      task: plan.task,
+      classes: plan.classNames.length,
+      batchSize: run.batch,
+      classWeights: plan.classWeights,
+      o: run.o,
+      emit: run.emit,
+      data: run.data,
+    });
+    // The validation split with the weights kept (an interrupted first epoch keeps what came before).
+    const scored = d.valData && outcome.history.length ? await scoreValidation(run, trainer, d.valData) : {};
+    trainer.writeBack();
+    // A fine-tuned ONNX base: base.onnx becomes the prefix with the trained suffix.
+    if (trainer instanceof GraphTrainer && cls.onnx) {
+      const onnx = encodeModelValue(trainer.trainedBase());
+      cls.onnx = { ...cls.onnx, onnx, sha256: createHash('sha256').update(onnx).digest('hex') };
+    }
+    return { outcome, lr, ...scored };
+  } finally {
+    await trainer?.dispose();
+    await d.close();
+  }
+}
