@@ -178,7 +178,7 @@ describe('hostile feature shards', () => {
     // In a child process with a time limit: a hang inside apache-arrow could not be interrupted in this one.
     const script = `
 import { readFileSync, writeFileSync } from 'node:fs';
-import { readFeaturesFile } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'train', 'features-file.js'))};
+import { readFeaturesFile } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'train', 'features', 'file.js'))};
 const good = readFileSync(${JSON.stringify(file)});
 const out = { read: 0, refused: 0, unclean: [] };
 let seed = 26;

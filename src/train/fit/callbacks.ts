@@ -50,11 +50,13 @@ export interface PhaseEnd extends HookContext {
   interrupted?: string;
 }
 
-/** Hooks are optional and may be async. `onPhaseEnd` that puts other weights back returns their epoch. */
+/** Hooks are optional and may be async. An `onPhaseEnd` that puts other weights back returns their epoch. */
 export interface TrainCallback {
   onPhaseBegin?(ctx: HookContext): Promise<void> | void;
-  onEpochEnd?(ctx: EpochEnd): Promise<EpochDecision | undefined> | EpochDecision | undefined;
-  onPhaseEnd?(ctx: PhaseEnd): Promise<{ keptEpoch: number } | undefined> | { keptEpoch: number } | undefined;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to decide returns nothing, sync or async.
+  onEpochEnd?(ctx: EpochEnd): Promise<EpochDecision | void> | EpochDecision | void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: as onEpochEnd.
+  onPhaseEnd?(ctx: PhaseEnd): Promise<{ keptEpoch: number } | void> | { keptEpoch: number } | void;
 }
 
 /** Tracks the lowest validation loss and the epochs since it fell; epochs without a validation loss count for nothing. */
@@ -93,7 +95,7 @@ export function earlyStopping(o: { patience: number }): TrainCallback {
       fired = false;
     },
     onEpochEnd(ctx) {
-      if (p.improved(ctx.log) !== false || p.state.since < o.patience) return undefined;
+      if (p.improved(ctx.log) !== false || p.state.since < o.patience) return;
       fired = true;
       ctx.notice(
         `${ctx.phase.auto ? 'epochs auto: stopped' : 'early stopping'} after epoch ${ctx.epoch}: no lower validation loss for ${p.state.since} epoch(s)`,
@@ -103,7 +105,6 @@ export function earlyStopping(o: { patience: number }): TrainCallback {
     onPhaseEnd(ctx) {
       if (ctx.phase.auto && !ctx.interrupted && !fired && ctx.lastEpoch === ctx.phase.epochs)
         ctx.notice(`epochs auto: reached the cap of ${ctx.phase.epochs} epochs with the validation loss still falling (--max-epochs to allow more)`);
-      return undefined;
     },
   };
 }
@@ -123,9 +124,9 @@ export function reduceLrOnPlateau(o: { patience: number; factor?: number }): Tra
       const improved = p.improved(ctx.log);
       if (improved !== false) {
         if (improved) wait = 0;
-        return undefined;
+        return;
       }
-      if (++wait < o.patience) return undefined;
+      if (++wait < o.patience) return;
       wait = 0;
       const lrScale = ctx.lrScale / divisor;
       ctx.notice(`validation loss flat for ${o.patience} epoch(s): learning rate now ${ctx.phase.lr * lrScale}`);
@@ -145,10 +146,9 @@ export function restoreBestWeights(): TrainCallback {
     },
     onEpochEnd(ctx) {
       if (p.improved(ctx.log)) best = { epoch: ctx.epoch, weights: ctx.weights() };
-      return undefined;
     },
     onPhaseEnd(ctx) {
-      if (ctx.interrupted || !best) return undefined;
+      if (ctx.interrupted || !best) return;
       ctx.restore(best.weights);
       ctx.notice(`restored the weights of epoch ${best.epoch} (validation loss ${p.state.best.toFixed(4)})`);
       return { keptEpoch: best.epoch };
@@ -168,10 +168,9 @@ export function epochCheckpoint(): TrainCallback {
     },
     onEpochEnd(ctx) {
       kept = { epoch: ctx.epoch, weights: ctx.weights() };
-      return undefined;
     },
     onPhaseEnd(ctx) {
-      if (!ctx.interrupted) return undefined;
+      if (!ctx.interrupted) return;
       ctx.restore(kept.weights);
       return { keptEpoch: kept.epoch };
     },
