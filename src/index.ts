@@ -10,7 +10,7 @@ export { addHead, parseHeadSpec, formatHeadSpec, type HeadLayerSpec } from './tr
 export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyParams } from './train/strategies.js';
 export { stackedBarSvg, writeChart } from './report/charts.js';
 export { loadWeights, saveWeights, type LoadOptions, type LoadReport } from './weights/load.js';
-export { importWeights, verifyWeights, weightsRegistry } from './applications/weights-registry.js';
+export { importWeights, verifyWeights, weightsRegistry } from './bases/weights-files.js';
 export { decodePredictions, IMAGENET_CLASS_INDEX, type DecodedPrediction } from './weights/imagenet.js';
 export type { WeightsEntry } from './weights/remote.js';
 export { transferkitHome, type RemoteFile } from './util/remote-file.js';
