@@ -11,6 +11,9 @@ export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyP
 export { stackedBarSvg, writeChart } from './report/charts.js';
 export { loadWeights, saveWeights, type LoadOptions, type LoadReport } from './weights/load.js';
 export { importWeights, verifyWeights, weightsRegistry } from './bases/weights-files.js';
+export { resolveBase, type BaseSpec, type BaseOptions, type ResolvedBase } from './bases/resolve.js';
+export { baseRegistry, findBase, type RegistryEntry, type Normalization } from './bases/registry.js';
+export type { OnnxBase, OnnxPreprocessing } from './engine/onnx-base.js';
 export { decodePredictions, IMAGENET_CLASS_INDEX, type DecodedPrediction } from './weights/imagenet.js';
 export type { WeightsEntry } from './weights/remote.js';
 export { transferkitHome, type RemoteFile } from './util/remote-file.js';

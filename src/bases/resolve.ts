@@ -70,9 +70,7 @@ export type ResolvedBase =
 export function checkFineTuneStart(strategy: Strategy | undefined, start: string | undefined, onnxFile?: string): void {
   if (strategy !== 'fine-tune' || start) return;
   if (onnxFile !== undefined)
-    throw new UsageError(
-      `fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers ${onnxFile})`,
-    );
+    throw new UsageError(`fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers ${onnxFile})`);
   throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
 }
 
@@ -97,8 +95,7 @@ const ONNX_ONLY = [
 /** Refuses what only ONNX bases take, on a zoo base (or none: `base` undefined). */
 export function refuseOnnxOnly(spec: Omit<BaseSpec, 'base'>, base: string | undefined): void {
   const given = ONNX_ONLY.find(([key]) => spec[key] !== undefined);
-  if (given)
-    throw new UsageError(`--${given[1]} applies to ONNX bases (a .onnx file, a model folder or a registry backbone), not --base ${base ?? ''}`.trim());
+  if (given) throw new UsageError(`--${given[1]} applies to ONNX bases (a .onnx file, a model folder or a registry backbone), not --base ${base ?? ''}`.trim());
 }
 
 function zooBase(spec: BaseSpec & { base: string }): ResolvedBase {

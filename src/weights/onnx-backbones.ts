@@ -36,8 +36,22 @@ export const ONNX_BACKBONES: readonly OnnxBackbone[] = [
   { id: 'dinov2_b', name: 'DINOv2-B/14', repo: 'Xenova/dinov2-base', features: 'pooler_output (768)', inputSize: 224, ...IMAGENET },
   { id: 'convnext_t', name: 'ConvNeXt-T', repo: 'Xenova/convnext-tiny-224', features: 'classifier input (768)', inputSize: 224, ...IMAGENET },
   { id: 'swin_t', name: 'Swin-T', repo: 'Xenova/swin-tiny-patch4-window7-224', features: 'classifier input (768)', inputSize: 224, ...IMAGENET },
-  { id: 'efficientnetv2_s', name: 'EfficientNetV2-S', repo: 'onnx-community/tf_efficientnetv2_s.in21k_ft_in1k', features: 'classifier input (1280)', inputSize: 300, ...HALF },
-  { id: 'mobilenetv3_l', name: 'MobileNetV3-L', repo: 'onnx-community/mobilenetv3_large_100.ra_in1k', features: 'classifier input (1280)', inputSize: 224, ...IMAGENET },
+  {
+    id: 'efficientnetv2_s',
+    name: 'EfficientNetV2-S',
+    repo: 'onnx-community/tf_efficientnetv2_s.in21k_ft_in1k',
+    features: 'classifier input (1280)',
+    inputSize: 300,
+    ...HALF,
+  },
+  {
+    id: 'mobilenetv3_l',
+    name: 'MobileNetV3-L',
+    repo: 'onnx-community/mobilenetv3_large_100.ra_in1k',
+    features: 'classifier input (1280)',
+    inputSize: 224,
+    ...IMAGENET,
+  },
 ];
 
 export const backboneUrl = (b: OnnxBackbone, file: string) => `https://huggingface.co/${b.repo}/resolve/main/${file}`;

@@ -32,10 +32,10 @@ Options:${IMAGE_BASE_HELP}
 Example:
   transferkit compare photos/ --base vgg16 --input-size 64 --unfreeze-from block5_conv1 --epochs 5 --out runs/compare`,
   async run(values, [dataDir]) {
-    if (!values['unfreeze-from']) throw new UsageError('--unfreeze-from LAYER is required');
     if (values.strategy) throw new UsageError('compare trains all three strategies: leave out --strategy');
     if (values.from) throw new UsageError('compare builds its models from --base; fine-tune a saved model with train --from');
-    const options = trainOptionsFrom(values);
+    // Resolved as a fine-tune: the base must say where fine-tuning starts.
+    const options = trainOptionsFrom({ ...values, strategy: 'fine-tune' });
     const heads = ((values.heads as string | undefined) ?? '')
       .split(',')
       .map((h) => h.trim())
@@ -47,7 +47,7 @@ Example:
       });
     if (heads.length && parseEmbeddingHead(options.head))
       throw new UsageError("--head is the trained strategies' head; put knn, prototype or logistic in --heads");
-    const rows = await compareStrategies(dataDir, { ...options, unfreezeFrom: options.unfreezeFrom as string });
+    const rows = await compareStrategies(dataDir, options);
     for (const head of heads) {
       const r = await fitEmbeddingHead(dataDir, { ...options, strategy: 'feature-extraction' }, head);
       const total = r.model.countParams();

@@ -16,6 +16,7 @@ import type { EpochLog, Strategy, Task, TrainEvent } from '../shapes.js';
 export type { EpochLog, Task, TrainEvent } from '../shapes.js';
 
 export interface TrainOptions extends RasterOptions {
+  /** The base, resolved by `resolveBase`: a zoo id or Keras name, a .onnx file, a model folder or a registry backbone. */
   base: string;
   /**
    * A saved model to fine-tune instead of a base with a new head (a transferkit folder or a Keras model.keras /
@@ -85,7 +86,10 @@ export interface TrainOptions extends RasterOptions {
   regressionLoss?: 'mse' | 'mae';
   /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
   engine?: EngineName;
-  /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
+  /**
+   * An imported ONNX base, read and cut (`resolveBase(spec).options`); `base` may also name one (a .onnx file, a
+   * model folder, a registry backbone), which is then read with its defaults.
+   */
   onnxBase?: OnnxBase;
   onEvent?(event: TrainEvent): void;
   /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
