@@ -1,6 +1,6 @@
 // The one list of pretrained bases transferkit knows by name: the zoo's Keras applications and the ONNX backbones
 // (Transformers.js folders), each with its id, the names it also answers to, its input size, its normalisation
-// and its weights files. `--base`, `transferkit weights` and the page all look names up here.
+// and its weights files. `--base` (resolveBase) and `transferkit weights` look names up here.
 import { type PreprocessMode, applicationIds, findApplication, getApplication } from '../applications/index.js';
 import type { WeightsEntry } from '../weights/remote.js';
 import { BACKBONE_FILES, ONNX_BACKBONES, type OnnxBackbone, backboneUrl, findBackbone } from '../weights/onnx-backbones.js';
