@@ -64,14 +64,20 @@ export type ResolvedBase =
   | (Resolved & { kind: 'onnx'; onnx: OnnxBase; preprocessing: OnnxPreprocessing; features: OnnxBase['features']; cut?: OnnxBase['cut'] });
 
 /**
- * The one check that fine-tuning says where it starts: a zoo layer (`unfreezeFrom`), or an ONNX base's cut.
- * `onnxFile` names the ONNX model, for the hint; absent for a zoo base.
+ * The one check that fine-tuning says where it starts: a zoo layer (`unfreezeFrom`), a loaded model's layer, or
+ * an ONNX base's cut (`{ onnx: file }`, named in the hint).
  */
-export function checkFineTuneStart(strategy: Strategy | undefined, start: string | undefined, onnxFile?: string): void {
+export function checkFineTuneStart(strategy: Strategy | undefined, start: string | undefined, base: 'zoo' | 'saved' | { onnx: string } = 'zoo'): void {
   if (strategy !== 'fine-tune' || start) return;
-  if (onnxFile !== undefined)
-    throw new UsageError(`fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers ${onnxFile})`);
-  throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
+  if (typeof base === 'object')
+    throw new UsageError(
+      `fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers ${base.onnx})`,
+    );
+  throw new TransferkitError(
+    base === 'saved'
+      ? 'a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)'
+      : 'the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)',
+  );
 }
 
 /** The ONNX model a name means (a registry backbone, a .onnx file or a model folder), or null for a zoo base. */
@@ -161,7 +167,7 @@ function onnxBase(spec: BaseSpec, source: OnnxBase | { path: string; entry?: Reg
   const cut = onnxCut(loaded, spec);
   const onnx = cut ? { ...loaded, cut } : loaded;
   const strategy = spec.strategy ?? (cut ? 'fine-tune' : 'feature-extraction');
-  checkFineTuneStart(strategy, cut?.value, onnx.file);
+  checkFineTuneStart(strategy, cut?.value, { onnx: onnx.file });
   return {
     kind: 'onnx',
     id: onnx.id,
