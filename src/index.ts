@@ -10,7 +10,10 @@ export { addHead, parseHeadSpec, formatHeadSpec, type HeadLayerSpec } from './tr
 export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyParams } from './train/strategy/strategies.js';
 export { stackedBarSvg, writeChart } from './report/charts.js';
 export { loadWeights, saveWeights, type LoadOptions, type LoadReport } from './weights/load.js';
-export { importWeights, verifyWeights, weightsRegistry } from './applications/weights-registry.js';
+export { importWeights, verifyWeights, weightsRegistry } from './bases/weights-files.js';
+export { resolveBase, type BaseSpec, type BaseOptions, type ResolvedBase } from './bases/resolve.js';
+export { baseRegistry, findBase, type RegistryEntry, type Normalization } from './bases/registry.js';
+export type { OnnxBase, OnnxPreprocessing } from './engine/onnx-base.js';
 export { decodePredictions, IMAGENET_CLASS_INDEX, type DecodedPrediction } from './weights/imagenet.js';
 export type { WeightsEntry } from './weights/remote.js';
 export { transferkitHome, type RemoteFile } from './util/remote-file.js';
@@ -23,7 +26,7 @@ export { createTrainer } from './engine/trainer.js';
 export type { Trainer, TrainerOptions } from './engine/training.js';
 export { OrtTrainer } from './engine/ort-trainer.js';
 export { extractFeatures, smallInputAdvice } from './train/features/extract.js';
-export { listImageFolder, type ImageFolder } from './data/folders.js';
+export { listImageFolder, listImageFiles, type ImageFolder } from './data/folders.js';
 export { decodeImage, type DicomSettings } from './data/decode.js';
 export { readDicom, applyWindow, parseWindow, WINDOW_PRESETS, type DicomImage, type DicomWindow } from './data/dicom.js';
 export { readRawPixels, modelView } from './data/inspect.js';
@@ -42,6 +45,7 @@ export {
   type PhaseInfo,
   type HookContext,
 } from './train/fit/callbacks.js';
+export { trainedModelMetadata } from './train/fit/fit.js';
 export { classificationReport, rocAuc, averagePrecision, youdenThreshold, balancedClassWeights, type ClassificationReport } from './train/evaluate/metrics.js';
 export { learningRateAt, type ScheduleName } from './train/fit/schedule.js';
 export { scoreFiles, evaluateFiles, type Evaluation } from './train/saved/predict.js';

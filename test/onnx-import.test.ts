@@ -5,12 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
 import { loadImageBatch } from '../src/data/batches.js';
-import { initBackend } from '../src/engine/backend.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
-import { compileInference } from '../src/engine/onnx/compile.js';
 import { defaultFeatures, fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
@@ -18,6 +15,7 @@ import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 import { run } from './onnx-parity.js';
+import { foreignModel } from './onnx-fixtures.js';
 
 // --- a few protobuf fields by hand, for what transferkit's writer never emits (float_data, int64_data, external data)
 const cat = (...parts: Uint8Array[]) => {
@@ -178,27 +176,6 @@ describe('reading ONNX files', () => {
     assert.deepEqual(back.graph.inputs[0], { name: 'x', dims: ['N', 3], elemType: DataType.INT64 });
   });
 });
-
-/**
- * A small Keras-built classifier compiled to ONNX, its nodes renamed with torch-style scopes: a stand-in for a
- * foreign file (NHWC input, a Gemm classifier, blocks features.0, pool, classifier), made without PyTorch.
- */
-async function foreignModel(file: string, size: number, classes: number): Promise<void> {
-  await initBackend('cpu');
-  const input = tfl.input({ shape: [size, size, 3] });
-  let x = tfl.layers.conv2d({ filters: 6, kernelSize: 3, activation: 'relu', name: 'conv' }).apply(input) as tfl.SymbolicTensor;
-  x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tfl.SymbolicTensor;
-  const y = tfl.layers.dense({ units: classes, activation: 'softmax', name: 'classifier' }).apply(x) as tfl.SymbolicTensor;
-  const model = decodeModel(compileInference(tfl.model({ inputs: input, outputs: y })).onnx);
-  const scope: Record<string, string> = {
-    conv_node: '/features/features.0/',
-    relu_node: '/features/features.0/',
-    pool_node: '/pool/',
-    classifier_node: '/classifier/',
-  };
-  for (const n of model.graph.nodes) n.name = `${scope[n.name] ?? '/'}${n.opType}`;
-  writeFileSync(file, encodeModelValue(model));
-}
 
 describe('an ONNX base from a Transformers.js folder, from the CLI', () => {
   test('extract → train (feature extraction) → predict → export onnx, which ORT runs with the same predictions', async () => {

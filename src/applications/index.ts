@@ -102,10 +102,15 @@ export function applicationIds(): string[] {
   return ENTRIES.map((e) => e.spec.id);
 }
 
-/** The model with this id or Keras name (`convnext_tiny` or `ConvNeXtTiny`, any case); an unknown one is an error listing the ids. */
-export function getApplication(id: string): ApplicationEntry {
+/** The model with this id or Keras name (`convnext_tiny` or `ConvNeXtTiny`, any case), or undefined. */
+export function findApplication(id: string): ApplicationEntry | undefined {
   const key = id.toLowerCase();
-  const entry = ENTRIES.find((e) => e.spec.id === key || e.spec.name.toLowerCase() === key);
+  return ENTRIES.find((e) => e.spec.id === key || e.spec.name.toLowerCase() === key);
+}
+
+/** The model with this id or Keras name; an unknown one is an error listing the ids. */
+export function getApplication(id: string): ApplicationEntry {
+  const entry = findApplication(id);
   if (!entry) throw new TransferkitError(`unknown model '${id}': choose one of ${applicationIds().join(', ')}`);
   return entry;
 }

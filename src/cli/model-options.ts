@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type InputShape, type Pooling, applicationIds, getApplication } from '../applications/index.js';
 import type { DicomSettings } from '../data/decode.js';
@@ -12,9 +11,8 @@ import { baseModel } from '../model/introspect.js';
 import { freeze, unfreezeFrom } from '../train/model/trainable.js';
 import type { LoadModelOptions } from '../train/saved/saved-model.js';
 import { type Options, type Values, numberOption } from './command.js';
-import { type OnnxBase, isOnnxPath, loadOnnxBase } from '../engine/onnx-base.js';
-import { fineTuneCut, graphBlocks } from '../engine/onnx/cut.js';
-import { cachedBackbone, findBackbone } from '../weights/onnx-backbones.js';
+import { type BaseSpec, type ResolvedBase, refuseOnnxOnly, resolveBase } from '../bases/resolve.js';
+import type { Strategy } from '../train/shapes.js';
 
 /** Where models run: ORT by default, tfjs-wasm where ORT does not load. */
 export const ENGINE_OPTIONS: Options = { engine: { type: 'string' }, device: { type: 'string' } };
@@ -153,73 +151,37 @@ const rgb = (values: Values, name: string): [number, number, number] | undefined
   return v as [number, number, number];
 };
 
-/** The ONNX model a --base names (a registry backbone, a .onnx file or a model folder), or null for a zoo id. */
-export function onnxBasePath(base: string): { path: string; id?: string } | null {
-  if (applicationIds().includes(base)) return null;
-  if (isOnnxPath(base)) return { path: base };
-  const b = findBackbone(base);
-  if (b) return { path: cachedBackbone(b), id: b.id };
-  if (existsSync(base))
-    throw new UsageError(`--base ${base}: no ONNX model there; give a .onnx file, or a folder with onnx/model.onnx (Transformers.js layout) or model.onnx`);
-  return null;
+/**
+ * The base the flags name, as the library's spec: each flag parsed here once, then `resolveBase` (or
+ * `baseFrom`) looks it up, reads it and checks what applies to it.
+ */
+export function baseSpecFrom(values: Values): Omit<BaseSpec, 'base'> & { base: string | undefined } {
+  const weights = values.weights as string | undefined;
+  return {
+    base: values.base as string | undefined,
+    alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
+    weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
+    inputSize: numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
+    mean: rgb(values, 'mean'),
+    std: rgb(values, 'std'),
+    featuresFrom: values['features-from'] as string | undefined,
+    strategy: values.strategy as Strategy | undefined,
+    unfreezeFrom: values['unfreeze-from'] as string | undefined,
+    unfreezeLastBlocks: numberOption(values, 'unfreeze-last-blocks', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
+  };
 }
 
 /**
- * The imported ONNX base --base names, read and cut at its features, or undefined for a zoo base. ONNX-only flags
- * on a zoo base are refused; so is fine-tuning an ONNX base, after its names are checked.
+ * The base --base names, resolved; undefined where there is none to resolve (a saved model's --from, or a
+ * features file's own), after refusing the flags that only an ONNX base takes.
  */
-export function onnxBaseFrom(values: Values): OnnxBase | undefined {
-  const base = values.base as string | undefined;
-  const where = base === undefined ? null : onnxBasePath(base);
-  const onnxOnly = ['features-from', 'mean', 'std', 'unfreeze-last-blocks'].filter((k) => values[k] !== undefined);
-  if (!where) {
-    if (onnxOnly.length)
-      throw new UsageError(`--${onnxOnly[0]} applies to ONNX bases (a .onnx file, a model folder or a registry backbone), not --base ${base ?? ''}`.trim());
-    return undefined;
+export function baseFrom(values: Values): { spec: Omit<BaseSpec, 'base'> & { base: string | undefined }; base?: ResolvedBase } {
+  const spec = baseSpecFrom(values);
+  if (spec.base === undefined || values.from) {
+    refuseOnnxOnly(spec, spec.base);
+    return { spec };
   }
-  if (values.alpha !== undefined || (values.weights !== undefined && values.weights !== 'imagenet'))
-    throw new UsageError('--alpha and --weights apply to zoo bases; an ONNX base carries its own weights');
-  const inputSize = numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-  const onnx = loadOnnxBase(
-    where.path,
-    { featuresFrom: values['features-from'] as string | undefined, inputSize, mean: rgb(values, 'mean'), std: rgb(values, 'std') },
-    where.id,
-  );
-  const cut = onnxCut(onnx, values);
-  return cut ? { ...onnx, cut } : onnx;
-}
-
-/**
- * --unfreeze-from / --unfreeze-last-blocks on an ONNX base: the cut fine-tuning trains from, found and checked
- * (either flag implies --strategy fine-tune); fine-tune without either says what to give.
- */
-function onnxCut(onnx: OnnxBase, values: Values): OnnxBase['cut'] {
-  const from = values['unfreeze-from'] as string | undefined;
-  const last = numberOption(values, 'unfreeze-last-blocks', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-  const strategy = values.strategy as string | undefined;
-  const where = `see transferkit layers ${onnx.file}`;
-  if (strategy === 'full')
-    throw new UsageError(`--strategy full does not apply to an ONNX base: use --strategy fine-tune with --unfreeze-last-blocks N (${where})`);
-  if (from === undefined && last === undefined) {
-    if (strategy === 'fine-tune')
-      throw new UsageError(`fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (${where})`);
-    return undefined;
-  }
-  if (from !== undefined && last !== undefined) throw new UsageError('use either --unfreeze-from or --unfreeze-last-blocks, not both');
-  if (strategy === 'feature-extraction')
-    throw new UsageError(`--${from !== undefined ? 'unfreeze-from' : 'unfreeze-last-blocks'} fine-tunes: drop --strategy feature-extraction`);
-  try {
-    const cut = fineTuneCut(onnx.model.graph, { block: from, lastBlocks: last });
-    return { block: cut.block, value: cut.value };
-  } catch (err) {
-    const names = graphBlocks(onnx.model.graph)
-      .filter((b) => b.numbered)
-      .map((b) => b.name);
-    const flag = from !== undefined ? `--unfreeze-from ${from}` : `--unfreeze-last-blocks ${last}`;
-    throw new UsageError(
-      `${flag}: ${(err as Error).message.split('\n')[0]}${names.length ? `; its blocks: ${names.slice(-3).join(', ')}${names.length > 3 ? ', …' : ''}` : ''} (see transferkit layers ${onnx.file})`,
-    );
-  }
+  return { spec, base: resolveBase({ ...spec, base: spec.base }) };
 }
 
 /** How DICOM images are read: the window and the frame. */

@@ -30,6 +30,8 @@ export interface OnnxBaseOptions {
   inputSize?: number;
   mean?: [number, number, number];
   std?: [number, number, number];
+  /** What the registry says of a known backbone: used where its folder has no preprocessor_config.json. */
+  known?: { inputSize: number; mean: [number, number, number]; std: [number, number, number] };
 }
 
 export interface OnnxBase {
@@ -114,19 +116,21 @@ function resizeOf(config: Record<string, unknown>): { size?: number; fit?: Image
 /** The model's preprocessing: preprocessor_config.json, else the graph's input size and ImageNet's mean/std. */
 export function preprocessingOf(dir: string, graph: GraphValue, o: OnnxBaseOptions = {}): OnnxPreprocessing {
   const file = path.join(dir, 'preprocessor_config.json');
-  const config = readJsonBeside(dir, 'preprocessor_config.json') ?? {};
+  const found = readJsonBeside(dir, 'preprocessor_config.json');
+  const config = found ?? {};
+  const known = found ? undefined : o.known;
   const dims = dataInputs(graph)[0]?.dims;
   const fixed = dims && typeof dims[2] === 'number' && dims[2] > 0 ? dims[2] : undefined;
   const resize = o.inputSize === undefined ? resizeOf(config) : {};
-  const size = o.inputSize ?? resize.size ?? fixed ?? 224;
+  const size = o.inputSize ?? resize.size ?? fixed ?? known?.inputSize ?? 224;
   if (fixed !== undefined && size !== fixed)
     throw new TransferkitError(`the ONNX model takes ${fixed}×${fixed} images (its input is fixed); --input-size ${size} does not fit`);
   const normalize = config.do_normalize !== false;
   return {
     size,
     rescale: config.do_rescale === false ? 1 : typeof config.rescale_factor === 'number' ? config.rescale_factor : 1 / 255,
-    mean: o.mean ?? (normalize ? triple(config.image_mean, file, 'image_mean') : undefined) ?? (normalize ? [0.485, 0.456, 0.406] : [0, 0, 0]),
-    std: o.std ?? (normalize ? triple(config.image_std, file, 'image_std') : undefined) ?? (normalize ? [0.229, 0.224, 0.225] : [1, 1, 1]),
+    mean: o.mean ?? (normalize ? (triple(config.image_mean, file, 'image_mean') ?? known?.mean) : undefined) ?? (normalize ? [0.485, 0.456, 0.406] : [0, 0, 0]),
+    std: o.std ?? (normalize ? (triple(config.image_std, file, 'image_std') ?? known?.std) : undefined) ?? (normalize ? [0.229, 0.224, 0.225] : [1, 1, 1]),
     ...(resize.fit ? { fit: resize.fit } : {}),
     ...(typeof config.resample === 'number' && RESAMPLE[config.resample] ? { interpolation: RESAMPLE[config.resample] } : {}),
   };

@@ -1,7 +1,7 @@
 // The server owns training jobs, one at a time: a page that reloads re-attaches to the running job's events
 // (replayed from the start, then live). The job trains through the library: the same events the CLI renders.
 import path from 'node:path';
-import { TransferkitError } from '../errors.js';
+import { resolveBase } from '../bases/resolve.js';
 import { compareStrategies } from '../train/strategy/compare.js';
 import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../train/fit/fit.js';
 import { evaluateFiles } from '../train/saved/predict.js';
@@ -52,9 +52,10 @@ export class Job {
     const r = this.request;
     const options: TrainOptions = { ...r, onEvent: (e) => this.emit(e), signal: this.abort.signal };
     try {
+      // The base as the CLI resolves it: a comparison fine-tunes, so it must say from where.
+      resolveBase({ ...r, strategy: r.kind === 'compare' ? 'fine-tune' : r.strategy });
       if (r.kind === 'compare') {
-        if (!r.unfreezeFrom) throw new TransferkitError('a comparison needs the layer fine-tuning starts from');
-        this.emit({ type: 'result', result: { kind: 'compare', rows: await compareStrategies(r.data, { ...options, unfreezeFrom: r.unfreezeFrom }) } });
+        this.emit({ type: 'result', result: { kind: 'compare', rows: await compareStrategies(r.data, options) } });
       } else {
         const t = await trainImageClassifier(r.data, options);
         const meta = trainedModelMetadata(t, { ...r, data: undefined, out: undefined, kind: undefined } as TrainOptions, r.data);

@@ -17,20 +17,41 @@ export interface OnnxBackbone {
   repo: string;
   /** What the default feature rule takes: pooler_output / the CLS token, or the classifier's input. */
   features: string;
+  /** Its image processor's size and normalisation (after x / 255), as its model card gives them. */
+  inputSize: number;
+  mean: [number, number, number];
+  std: [number, number, number];
 }
+
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as Pick<OnnxBackbone, 'mean' | 'std'>;
+const HALF = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } as Pick<OnnxBackbone, 'mean' | 'std'>;
 
 /** The folder's files: the model is required, the two configs give preprocessing and labels. */
 export const BACKBONE_FILES = ['onnx/model.onnx', 'config.json', 'preprocessor_config.json'] as const;
 
 export const ONNX_BACKBONES: readonly OnnxBackbone[] = [
-  { id: 'vit_b16', name: 'ViT-B/16 (ImageNet-21k)', repo: 'Xenova/vit-base-patch16-224-in21k', features: 'pooler_output (768)' },
-  { id: 'deit_s', name: 'DeiT-S distilled', repo: 'Xenova/deit-small-distilled-patch16-224', features: 'classifier input (384)' },
-  { id: 'dinov2_s', name: 'DINOv2-S/14', repo: 'Xenova/dinov2-small', features: 'pooler_output (384)' },
-  { id: 'dinov2_b', name: 'DINOv2-B/14', repo: 'Xenova/dinov2-base', features: 'pooler_output (768)' },
-  { id: 'convnext_t', name: 'ConvNeXt-T', repo: 'Xenova/convnext-tiny-224', features: 'classifier input (768)' },
-  { id: 'swin_t', name: 'Swin-T', repo: 'Xenova/swin-tiny-patch4-window7-224', features: 'classifier input (768)' },
-  { id: 'efficientnetv2_s', name: 'EfficientNetV2-S', repo: 'onnx-community/tf_efficientnetv2_s.in21k_ft_in1k', features: 'classifier input (1280)' },
-  { id: 'mobilenetv3_l', name: 'MobileNetV3-L', repo: 'onnx-community/mobilenetv3_large_100.ra_in1k', features: 'classifier input (1280)' },
+  { id: 'vit_b16', name: 'ViT-B/16 (ImageNet-21k)', repo: 'Xenova/vit-base-patch16-224-in21k', features: 'pooler_output (768)', inputSize: 224, ...HALF },
+  { id: 'deit_s', name: 'DeiT-S distilled', repo: 'Xenova/deit-small-distilled-patch16-224', features: 'classifier input (384)', inputSize: 224, ...IMAGENET },
+  { id: 'dinov2_s', name: 'DINOv2-S/14', repo: 'Xenova/dinov2-small', features: 'pooler_output (384)', inputSize: 224, ...IMAGENET },
+  { id: 'dinov2_b', name: 'DINOv2-B/14', repo: 'Xenova/dinov2-base', features: 'pooler_output (768)', inputSize: 224, ...IMAGENET },
+  { id: 'convnext_t', name: 'ConvNeXt-T', repo: 'Xenova/convnext-tiny-224', features: 'classifier input (768)', inputSize: 224, ...IMAGENET },
+  { id: 'swin_t', name: 'Swin-T', repo: 'Xenova/swin-tiny-patch4-window7-224', features: 'classifier input (768)', inputSize: 224, ...IMAGENET },
+  {
+    id: 'efficientnetv2_s',
+    name: 'EfficientNetV2-S',
+    repo: 'onnx-community/tf_efficientnetv2_s.in21k_ft_in1k',
+    features: 'classifier input (1280)',
+    inputSize: 300,
+    ...HALF,
+  },
+  {
+    id: 'mobilenetv3_l',
+    name: 'MobileNetV3-L',
+    repo: 'onnx-community/mobilenetv3_large_100.ra_in1k',
+    features: 'classifier input (1280)',
+    inputSize: 224,
+    ...IMAGENET,
+  },
 ];
 
 export const backboneUrl = (b: OnnxBackbone, file: string) => `https://huggingface.co/${b.repo}/resolve/main/${file}`;

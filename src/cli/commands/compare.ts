@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { stackedBarSvg, writeChart } from '../../report/charts.js';
 import { compareReportHtml } from '../../report/html.js';
 import { textTable } from '../../report/tables.js';
-import { compareStrategies, rowName } from '../../train/strategy/compare.js';
+import { type StrategyResult, compareStrategies, rowName } from '../../train/strategy/compare.js';
 import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
 import { fitEmbeddingHead } from '../../heads/fit-head.js';
 import { formatCount } from '../../util/format.js';
@@ -32,10 +32,10 @@ Options:${IMAGE_BASE_HELP}
 Example:
   transferkit compare photos/ --base vgg16 --input-size 64 --unfreeze-from block5_conv1 --epochs 5 --out runs/compare`,
   async run(values, [dataDir]) {
-    if (!values['unfreeze-from']) throw new UsageError('--unfreeze-from LAYER is required');
     if (values.strategy) throw new UsageError('compare trains all three strategies: leave out --strategy');
     if (values.from) throw new UsageError('compare builds its models from --base; fine-tune a saved model with train --from');
-    const options = trainOptionsFrom(values);
+    // Resolved as a fine-tune: the base must say where fine-tuning starts.
+    const options = trainOptionsFrom({ ...values, strategy: 'fine-tune' });
     const heads = ((values.heads as string | undefined) ?? '')
       .split(',')
       .map((h) => h.trim())
@@ -47,7 +47,7 @@ Example:
       });
     if (heads.length && parseEmbeddingHead(options.head))
       throw new UsageError("--head is the trained strategies' head; put knn, prototype or logistic in --heads");
-    const rows = await compareStrategies(dataDir, { ...options, unfreezeFrom: options.unfreezeFrom as string });
+    const rows = await compareStrategies(dataDir, options);
     for (const head of heads) {
       const r = await fitEmbeddingHead(dataDir, { ...options, strategy: 'feature-extraction' }, head);
       const total = r.model.countParams();
@@ -65,38 +65,7 @@ Example:
       r.model.dispose();
     }
     const out = values.out as string | undefined;
-    if (out) {
-      const names = rows.map(rowName);
-      const charts = {
-        params: stackedBarSvg({
-          title: 'parameters per strategy',
-          categories: names,
-          series: [
-            { name: 'trainable', values: rows.map((r) => r.trainableParams), color: '#3b75af' },
-            { name: 'non-trainable', values: rows.map((r) => r.nonTrainableParams), color: '#b8b8b8' },
-          ],
-          yLabel: 'parameters',
-          format: (n) => (n === 0 ? '0' : `${(n / 1e6).toFixed(2)}M`),
-        }),
-        time: stackedBarSvg({
-          title: 'wall time per strategy',
-          categories: names,
-          series: [{ name: 'seconds', values: rows.map((r) => r.wallS), color: '#e08214' }],
-          yLabel: 'seconds',
-          format: (v) => v.toFixed(1),
-        }),
-        accuracy: stackedBarSvg({
-          title: 'best validation accuracy',
-          categories: names,
-          series: [{ name: 'accuracy', values: rows.map((r) => r.bestValAccuracy ?? 0), color: '#4dac26' }],
-          yLabel: 'accuracy',
-          format: (v) => v.toFixed(2),
-        }),
-      };
-      for (const [name, svg] of Object.entries(charts)) await writeChart(path.join(out, `${name}.svg`), svg);
-      await writeFileAtomic(path.join(out, 'compare.json'), JSON.stringify({ dataDir: path.resolve(dataDir), base: options.base, rows }, null, 2) + '\n');
-      await writeFileAtomic(path.join(out, 'report.html'), compareReportHtml(`${options.base} on ${path.basename(path.resolve(dataDir))}`, rows, charts));
-    }
+    if (out) await writeReport(out, dataDir, options.base, rows);
     if (values.json) return printJson(rows);
     process.stdout.write(
       textTable(
@@ -115,3 +84,37 @@ Example:
     );
   },
 };
+
+/** compare --out: the rows as JSON, three charts and the HTML report. */
+async function writeReport(out: string, dataDir: string, base: string, rows: StrategyResult[]): Promise<void> {
+  const names = rows.map(rowName);
+  const charts = {
+    params: stackedBarSvg({
+      title: 'parameters per strategy',
+      categories: names,
+      series: [
+        { name: 'trainable', values: rows.map((r) => r.trainableParams), color: '#3b75af' },
+        { name: 'non-trainable', values: rows.map((r) => r.nonTrainableParams), color: '#b8b8b8' },
+      ],
+      yLabel: 'parameters',
+      format: (n) => (n === 0 ? '0' : `${(n / 1e6).toFixed(2)}M`),
+    }),
+    time: stackedBarSvg({
+      title: 'wall time per strategy',
+      categories: names,
+      series: [{ name: 'seconds', values: rows.map((r) => r.wallS), color: '#e08214' }],
+      yLabel: 'seconds',
+      format: (v) => v.toFixed(1),
+    }),
+    accuracy: stackedBarSvg({
+      title: 'best validation accuracy',
+      categories: names,
+      series: [{ name: 'accuracy', values: rows.map((r) => r.bestValAccuracy ?? 0), color: '#4dac26' }],
+      yLabel: 'accuracy',
+      format: (v) => v.toFixed(2),
+    }),
+  };
+  for (const [name, svg] of Object.entries(charts)) await writeChart(path.join(out, `${name}.svg`), svg);
+  await writeFileAtomic(path.join(out, 'compare.json'), JSON.stringify({ dataDir: path.resolve(dataDir), base, rows }, null, 2) + '\n');
+  await writeFileAtomic(path.join(out, 'report.html'), compareReportHtml(`${base} on ${path.basename(path.resolve(dataDir))}`, rows, charts));
+}

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { getApplication } from '../../applications/index.js';
 import { type ImageFolder, listImageFolder } from '../../data/folders.js';
 import { NpyWriter } from '../../data/npy.js';
 import { initBackend } from '../../engine/backend.js';
@@ -9,13 +8,14 @@ import { ProgressBar } from '../../util/progress.js';
 import { describeShard, resolveShard, type Shard, shardFileName } from '../../data/shards.js';
 import { type ExtractResult, extractFeatures, runOverImages, smallInputAdvice } from '../../train/features/extract.js';
 import type { OnnxBase } from '../../engine/onnx-base.js';
+import type { ResolvedBase } from '../../bases/resolve.js';
 import { baseRecord, openBase } from '../../train/model/onnx-base.js';
 import { type FeatureSource, formatOf, writeFeaturesFile } from '../../train/features/file.js';
 import { extractFeatureTable } from '../../train/features/table.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type Command, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, buildBase, onnxBaseFrom } from '../model-options.js';
+import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, baseFrom, buildBase } from '../model-options.js';
 
 export const extractCommand: Command = {
   name: 'extract',
@@ -57,15 +57,14 @@ Examples:
     const shard = resolveShard(values.shard as string | undefined, shards);
     const out = values.out as string;
     const format = formatOf(out, (values.format as string | undefined) ?? (shard && !path.extname(out) ? 'parquet' : undefined));
-    const onnx = onnxBaseFrom(values);
+    const base = baseFrom(values).base as ResolvedBase;
+    const onnx = base.kind === 'onnx' ? base.onnx : undefined;
     if (onnx) {
       if (shard || format !== 'npy') throw new UsageError('ONNX bases extract to .npy for now (no --shard, parquet or arrow): give --out FILE.npy');
       if (values.pooling !== undefined) throw new UsageError("--pooling applies to zoo bases; choose an ONNX base's features with --features-from");
     }
-    const spec = onnx ? null : getApplication(values.base as string).spec;
-    const size = onnx
-      ? onnx.preprocessing.size
-      : (numberOption(values, 'input-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? (spec as { defaultSize: number }).defaultSize);
+    const spec = base.kind === 'zoo' ? base.spec : null;
+    const size = base.inputSize;
     const batchSize = numberOption(values, 'batch-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 64;
     const pooling = (values.pooling as string | undefined) ?? 'avg';
     if (!['avg', 'max', 'none'].includes(pooling)) throw new UsageError(`--pooling must be avg, max or none; got '${pooling}'`);

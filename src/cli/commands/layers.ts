@@ -2,8 +2,9 @@ import { modelBlocks } from '../../applications/blocks.js';
 import { textTable } from '../../report/tables.js';
 import { formatCount } from '../../util/format.js';
 import { type Command, type Values, printJson } from '../command.js';
-import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildBase, onnxBasePath } from '../model-options.js';
-import { type OnnxBase, loadOnnxBase } from '../../engine/onnx-base.js';
+import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildBase } from '../model-options.js';
+import type { OnnxBase } from '../../engine/onnx-base.js';
+import { onnxSource, resolveBase } from '../../bases/resolve.js';
 import { graphBlocks } from '../../engine/onnx/cut.js';
 
 export const layersCommand: Command = {
@@ -25,8 +26,8 @@ Examples:
   transferkit layers resnet50 --no-top
   transferkit layers model.onnx`,
   async run(values, [id]) {
-    const onnx = onnxBasePath(id);
-    if (onnx) return onnxLayers(values, loadOnnxBase(onnx.path, {}, onnx.id));
+    const onnx = onnxSource(id) ? resolveBase({ base: id }) : null;
+    if (onnx?.kind === 'onnx') return onnxLayers(values, onnx.onnx);
     const blocks = modelBlocks(await buildBase(id, values, false));
     if (values.json) return printJson(blocks);
     process.stdout.write(

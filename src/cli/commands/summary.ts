@@ -1,7 +1,8 @@
 import { summarize, summary } from '../../report/summary.js';
 import { type Command, numberOption, printJson } from '../command.js';
-import { HEAD_OPTIONS, MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildModel, onnxBasePath } from '../model-options.js';
-import { loadOnnxBase, onnxSummary } from '../../engine/onnx-base.js';
+import { HEAD_OPTIONS, MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildModel } from '../model-options.js';
+import { onnxSummary } from '../../engine/onnx-base.js';
+import { onnxSource, resolveBase } from '../../bases/resolve.js';
 import { formatCount } from '../../util/format.js';
 
 export const summaryCommand: Command = {
@@ -33,9 +34,9 @@ outputs, parameters, blocks, the feature value (--features-from NAME to try anot
 Example:
   transferkit summary vgg16 --no-top --input-shape 32,32,3 --head 'flatten, dense:256:relu, dense:1:sigmoid' --unfreeze-from block5_conv1`,
   async run(values, [id]) {
-    const onnx = onnxBasePath(id);
-    if (onnx) {
-      const s = onnxSummary(loadOnnxBase(onnx.path, { featuresFrom: values['features-from'] as string | undefined }, onnx.id));
+    const onnx = onnxSource(id) ? resolveBase({ base: id, featuresFrom: values['features-from'] as string | undefined }) : null;
+    if (onnx?.kind === 'onnx') {
+      const s = onnxSummary(onnx.onnx);
       if (values.json) return printJson(s);
       return void process.stdout.write(
         `${s.file}\n  producer ${s.producer}, opset ${s.opset}, ${s.nodes} nodes, ${formatCount(s.totalParams)} parameters in ${s.blocks} blocks\n` +

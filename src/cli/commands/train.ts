@@ -24,7 +24,7 @@ import {
   IMAGE_BASE_OPTIONS,
   dicomFrom,
   engineFrom,
-  onnxBaseFrom,
+  baseFrom,
   savedModelArgs,
 } from '../model-options.js';
 
@@ -92,15 +92,16 @@ function classWeightFrom(values: Values): TrainOptions['classWeight'] {
 
 /** The training flags as library options (shared by train and compare). */
 export function trainOptionsFrom(values: Values): TrainOptions {
-  if (!values.base && !values.from) throw new UsageError('--base MODEL (or --from a saved model) is required');
-  const onnxBase = onnxBaseFrom(values);
+  if (!values.base && !values.from && !values.features) throw new UsageError('--base MODEL (or --from a saved model) is required');
+  const given = values.strategy as string | undefined;
+  if (given !== undefined && !(STRATEGIES as readonly string[]).includes(given))
+    throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${given}'`);
+  const { spec, base } = baseFrom(values);
   // On an ONNX base, --unfreeze-last-blocks / --unfreeze-from imply fine-tuning.
-  const strategy = (values.strategy as string | undefined) ?? (values.from || onnxBase?.cut ? 'fine-tune' : 'feature-extraction');
-  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}; got '${strategy}'`);
+  const strategy = base?.strategy ?? given ?? (values.from ? 'fine-tune' : 'feature-extraction');
   const optimizer = (values.optimizer as string | undefined) ?? 'adam';
   if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`--optimizer must be adam, sgd or rmsprop; got '${optimizer}'`);
   const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-  const weights = values.weights as string | undefined;
   const cache = (values['feature-cache'] as string | undefined) ?? 'memory';
   if (cache !== 'memory' && cache !== 'disk') throw new UsageError(`--feature-cache must be memory or disk; got '${cache}'`);
   const loss = values.loss as string | undefined;
@@ -110,13 +111,13 @@ export function trainOptionsFrom(values: Values): TrainOptions {
   if (schedule !== undefined && !(SCHEDULES as readonly string[]).includes(schedule))
     throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}; got '${schedule}'`);
   return {
-    ...(onnxBase ? { onnxBase } : {}),
-    base: (values.base as string | undefined) ?? 'saved',
-    alpha: numberOption(values, 'alpha', (n) => n > 0, 'a positive number'),
-    weights: weights === undefined ? 'imagenet' : weights === 'none' ? null : weights,
-    inputSize: int('input-size'),
+    ...(base?.kind === 'onnx' ? { onnxBase: base.onnx } : {}),
+    base: spec.base ?? 'saved',
+    alpha: spec.alpha,
+    weights: spec.weights,
+    inputSize: spec.inputSize,
     strategy: strategy as Strategy,
-    unfreezeFrom: values['unfreeze-from'] as string | undefined,
+    unfreezeFrom: spec.unfreezeFrom,
     head: values.head as string | undefined,
     epochs: autoOr(values, 'epochs', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
     fineTuneEpochs: int('fine-tune-epochs'),
@@ -289,7 +290,7 @@ Example:
     try {
       if (features) {
         // The base comes from the file: flags given restate it (and are checked); weights only if given.
-        const given = trainOptionsFrom({ base: 'from-features', ...values });
+        const given = trainOptionsFrom(values);
         const o = {
           ...given,
           base: values.base as string | undefined,

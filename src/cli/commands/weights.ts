@@ -5,18 +5,10 @@ import { UsageError } from '../../errors.js';
 import { textTable } from '../../report/tables.js';
 import { selectWeights } from '../../weights/apply.js';
 import { cachePath, ensureCached } from '../../weights/cache.js';
-import { importWeights, verifyWeights, weightsRegistry } from '../../applications/weights-registry.js';
+import { importWeights, verifyWeights, weightsRegistry } from '../../bases/weights-files.js';
+import { baseRegistry, findBase } from '../../bases/registry.js';
 import { weightsDir } from '../../weights/remote.js';
-import {
-  BACKBONE_FILES,
-  type BackboneResult,
-  ONNX_BACKBONES,
-  backboneDir,
-  backboneUrl,
-  fetchBackbone,
-  findBackbone,
-  importBackbone,
-} from '../../weights/onnx-backbones.js';
+import { type BackboneResult, backboneDir, fetchBackbone, importBackbone } from '../../weights/onnx-backbones.js';
 import { type Command, type Values, numberOption, printJson } from '../command.js';
 
 function list(values: Values): void {
@@ -31,14 +23,20 @@ function list(values: Values): void {
     cached: existsSync(cachePath(e)),
     url: e.url,
   }));
-  const backbones = ONNX_BACKBONES.map((b) => ({
-    id: b.id,
-    name: b.name,
-    repo: b.repo,
-    features: b.features,
-    cached: existsSync(path.join(backboneDir(b), 'onnx', 'model.onnx')),
-    urls: BACKBONE_FILES.map((f) => backboneUrl(b, f)),
-  }));
+  const backbones = baseRegistry().flatMap((e) =>
+    e.kind === 'onnx'
+      ? [
+          {
+            id: e.id,
+            name: e.backbone.name,
+            repo: e.backbone.repo,
+            features: e.backbone.features,
+            cached: existsSync(path.join(backboneDir(e.backbone), 'onnx', 'model.onnx')),
+            urls: e.weights,
+          },
+        ]
+      : [],
+  );
   if (values.json) {
     printJson({ cache: weightsDir(), files: rows, onnx: backbones });
     return;
@@ -72,8 +70,8 @@ function reportBackbone(values: Values, r: BackboneResult, verb: string): void {
 
 async function fetch(values: Values, id: string | undefined): Promise<void> {
   if (!id) throw new UsageError('missing model: transferkit weights fetch <model> [--alpha A] [--size N] [--no-top]');
-  const backbone = findBackbone(id);
-  if (backbone) return reportBackbone(values, await fetchBackbone(backbone), 'fetched');
+  const named = findBase(id);
+  if (named?.kind === 'onnx') return reportBackbone(values, await fetchBackbone(named.backbone), 'fetched');
   const spec = getApplication(id).spec;
   const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
   const size = numberOption(values, 'size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');

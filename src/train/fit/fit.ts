@@ -7,6 +7,7 @@ import { describeAugment } from '../../data/augment.js';
 import { initBackend } from '../../engine/backend.js';
 import { isSingleValueCut } from '../../engine/onnx/walk.js';
 import { TransferkitError } from '../../errors.js';
+import { resolveBase } from '../../bases/resolve.js';
 import { seededRandom } from '../../util/random.js';
 import { AUTO_FALLBACK_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_STRATEGY } from '../defaults.js';
 import { type Classifier, buildClassifier, cacheContext, savedClassifier } from '../model/build.js';
@@ -32,19 +33,24 @@ function checkNumbers(o: TrainOptions): void {
         `${name} must be ${name === 'learning rate' ? 'a positive number or auto' : name === 'epochs' ? 'a positive integer or auto' : 'a positive integer'}; got ${v}`,
       );
   }
-  if (o.onnxBase && o.strategy === 'full') throw new TransferkitError('an ONNX base trains by feature-extraction or fine-tune (from a cut), not full');
-  if (o.onnxBase && o.strategy === 'fine-tune' && !o.onnxBase.cut)
-    throw new TransferkitError(
-      'fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers MODEL.onnx)',
-    );
-  if (o.strategy === 'fine-tune' && !o.unfreezeFrom && !o.onnxBase)
-    throw new TransferkitError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)');
+}
+
+/**
+ * The options with their base resolved as the CLI resolves it: an ONNX model named by `base` (a .onnx file, a
+ * folder, a registry backbone) is read and cut, and a fine-tune says where it starts. A saved model (`from`) and
+ * precomputed features bring their own.
+ */
+function withBase(o: TrainOptions): TrainOptions {
+  if (o.from || o.precomputed) return o;
+  const r = resolveBase({ ...o, base: o.onnxBase ?? o.base });
+  return { ...o, strategy: r.strategy, ...(r.kind === 'onnx' ? { onnxBase: r.onnx } : {}) };
 }
 
 /** Plans the data, builds the classifier and plans its phases: what training and lr-find share. */
-async function prepare(data: string, o: TrainOptions): Promise<{ run: Run; phases: Phase[] }> {
-  const emit = (e: TrainEvent) => o.onEvent?.(e);
-  checkNumbers(o);
+async function prepare(data: string, options: TrainOptions): Promise<{ run: Run; phases: Phase[] }> {
+  const emit = (e: TrainEvent) => options.onEvent?.(e);
+  checkNumbers(options);
+  const o = withBase(options);
   const plan = await planData(data, o, emit);
   await initBackend();
   let cls: Classifier;

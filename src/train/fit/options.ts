@@ -46,13 +46,17 @@ export interface DataOptions extends RasterOptions {
 
 /** The network: the base, its weights and input, the head, which part trains, and what its output means. */
 export interface ModelOptions {
+  /** The base, resolved by `resolveBase`: a zoo id or Keras name, a .onnx file, a model folder or a registry backbone. */
   base: string;
   /**
    * A saved model to fine-tune instead of a base with a new head (a transferkit folder or a Keras model.keras /
    * .h5, from `loadModel`): its output must have one unit per class; it trains from `unfreezeFrom` on.
    */
   from?: SavedModel;
-  /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
+  /**
+   * An imported ONNX base, read and cut (`resolveBase(spec).options`); `base` may also name one (a .onnx file, a
+   * model folder, a registry backbone), which is then read with its defaults.
+   */
   onnxBase?: OnnxBase;
   alpha?: number;
   /** Global pooling at the base's end (Keras's `pooling`); the default head then has no `gap`. */

@@ -4,6 +4,7 @@ import { getApplication } from '../../applications/index.js';
 import { buildBandBase } from '../../applications/bands.js';
 import { type PixelSource, photoSource, rasterSource } from '../../data/batches.js';
 import { TransferkitError } from '../../errors.js';
+import { checkFineTuneStart } from '../../bases/resolve.js';
 import type { SkippedFile } from '../../data/folders.js';
 import type { Context } from '../features/cache.js';
 import { DEFAULT_SEED } from '../defaults.js';
@@ -135,8 +136,7 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
  */
 export function savedClassifier(saved: SavedModel, plan: DataPlan, o: TrainOptions): { cls: Classifier; task: Task } {
   const { model, metadata } = saved;
-  if (o.strategy !== 'fine-tune' || !o.unfreezeFrom)
-    throw new TransferkitError('a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)');
+  checkFineTuneStart('fine-tune', o.strategy === 'fine-tune' ? o.unfreezeFrom : undefined, 'saved');
   if (o.head || o.bands) throw new TransferkitError('a loaded model keeps its own layers: --head and --bands do not apply');
   const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
   const classes = plan.classNames.length;
@@ -155,7 +155,7 @@ export function savedClassifier(saved: SavedModel, plan: DataPlan, o: TrainOptio
     source: sourceOf(metadata),
     raster: null,
     gray: false,
-    layers: { firstHead: o.unfreezeFrom, firstBase, newFirstConv: null },
+    layers: { firstHead: o.unfreezeFrom as string, firstBase, newFirstConv: null },
     loss,
   };
   return { cls, task };

@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { UsageError } from '../../errors.js';
+import { checkFineTuneStart } from '../../bases/resolve.js';
 import { baseModel, countParams } from '../../model/introspect.js';
 import { freeze, restoreTrainable, snapshotTrainable, unfreeze, unfreezeFrom } from '../model/trainable.js';
 
@@ -17,8 +17,8 @@ export function applyStrategy(model: tfl.LayersModel, strategy: Strategy, unfree
   unfreeze(model);
   if (strategy === 'feature-extraction') freeze(baseModel(model));
   if (strategy === 'fine-tune') {
-    if (!unfreezeFromLayer) throw new UsageError('the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER)');
-    unfreezeFrom(model, unfreezeFromLayer);
+    checkFineTuneStart(strategy, unfreezeFromLayer);
+    unfreezeFrom(model, unfreezeFromLayer as string);
   }
 }
 

@@ -1,13 +1,13 @@
-// The catalogue of every weights file, gathered from the families' specs (as timm's registry lists its models).
+// The catalogue of every Keras weights file: the zoo's entries of the base registry (as timm's lists its models).
 import type { RemoteFile } from '../util/remote-file.js';
 import { type ImportResult, importFile, verifyCache, type VerifyRow } from '../weights/cache.js';
 import { IMAGENET_CLASS_INDEX } from '../weights/imagenet.js';
 import type { WeightsEntry } from '../weights/remote.js';
-import { applicationIds, getApplication } from './index.js';
+import { baseRegistry } from './registry.js';
 
 /** Every published weights file of every model family. */
 export function weightsRegistry(): WeightsEntry[] {
-  return applicationIds().flatMap((id) => getApplication(id).spec.weights);
+  return baseRegistry().flatMap((e) => (e.kind === 'zoo' ? e.weights : []));
 }
 
 /** Every file transferkit may fetch or import: the weights and the class index. */
