@@ -6,11 +6,13 @@ import { TransferkitError } from '../errors.js';
 import { SYNTAXES, decodeCompressed } from './dicom-codecs.js';
 import { encapsulatedFrame, parseDicomBytes } from './dicom-parse.js';
 
+/** A VOI window: the value range mapped onto 0–255. */
 export interface DicomWindow {
   center: number;
   width: number;
 }
 
+/** One frame of a DICOM file, decoded, with what the file says about how to show it. */
 export interface DicomImage {
   rows: number;
   columns: number;

@@ -13,6 +13,7 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** A folder of class folders as Keras lists it: class names, labelled files, and what was skipped. */
 export interface ImageFolder {
   /** Sorted sub-folder names, as Keras infers them; a label is an index into this list. */
   classNames: string[];

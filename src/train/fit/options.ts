@@ -15,6 +15,7 @@ import type { EpochLog, Strategy, Task, TrainEvent } from '../shapes.js';
 
 export type { EpochLog, Task, TrainEvent } from '../shapes.js';
 
+/** What `trainImageClassifier` trains: the data, the base, the strategy, the head, the schedule and the engine. */
 export interface TrainOptions extends RasterOptions {
   base: string;
   /**
@@ -87,6 +88,7 @@ export interface TrainOptions extends RasterOptions {
   engine?: EngineName;
   /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
   onnxBase?: OnnxBase;
+  /** Called with progress: notices, features extracted, batches and epochs. */
   onEvent?(event: TrainEvent): void;
   /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
   signal?: AbortSignal;
@@ -103,6 +105,7 @@ export interface PhaseLog {
   bestEpoch: number | null;
 }
 
+/** A trained model with its history and evaluation, ready for `saveModel`. */
 export interface TrainResult {
   model: tfl.LayersModel;
   task: Task;
