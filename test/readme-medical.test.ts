@@ -1,5 +1,5 @@
-// The README's medical example, run line by line as written (a shell function stands for the installed
-// `transferkit`), on a generated DICOM set laid out as the README says: studies/{normal,pneumonia},
+// The medical guide's example (docs/medical.md), run line by line as written (a shell function stands for the installed
+// `transferkit`), on a generated DICOM set laid out as the guide says: studies/{normal,pneumonia},
 // holdout/{normal,pneumonia}, studies/normal/ct001.dcm. Needs ../shared's MobileNet weights (the example uses
 // ImageNet weights at 224).
 import assert from 'node:assert/strict';
@@ -10,17 +10,17 @@ import { describe, test } from 'node:test';
 import { makeBlobDicomFolder } from './dicom-data.js';
 import { CLI, MOBILENET_H5, ROOT, cli, needsShared, tempDir } from './helpers.js';
 
-/** The shell lines of the first sh block of the README's section `heading`, comments and blanks left out. */
-function readmeCommands(heading: string): string[] {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf(heading));
+/** The shell lines of the first sh block of `doc`'s section `heading`, comments and blanks left out. */
+function docCommands(doc: string, heading: string): string[] {
+  const text = readFileSync(path.join(ROOT, doc), 'utf8');
+  const section = text.slice(text.indexOf(heading));
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   return block.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
 }
 
 const shell = (line: string) => `transferkit() { "${process.execPath}" "${CLI}" "$@"; }\n${line}`;
 
-describe('README: the medical example runs as written', { skip: needsShared(MOBILENET_H5) }, () => {
+describe('docs/medical.md: the medical example runs as written', { skip: needsShared(MOBILENET_H5) }, () => {
   test('show, train with class weights, evaluate (ROC AUC, sensitivity, specificity), predict, explain, ui', async () => {
     const dir = tempDir();
     for (const [set, perClass, seed] of [
@@ -35,8 +35,8 @@ describe('README: the medical example runs as written', { skip: needsShared(MOBI
     const env = { ...process.env, TRANSFERKIT_HOME: tempDir() };
     assert.equal(cli(['weights', 'import', MOBILENET_H5], env).code, 0);
 
-    const lines = readmeCommands('## Medical images');
-    assert.ok(lines.length >= 6, 'the README has the example');
+    const lines = docCommands('docs/medical.md', '# Medical images');
+    assert.ok(lines.length >= 6, 'docs/medical.md has the example');
     const outputs: string[] = [];
     for (const line of lines) {
       if (/^transferkit ui\b/.test(line)) {
@@ -72,7 +72,7 @@ describe('README: the medical example runs as written', { skip: needsShared(MOBI
     const evaluation = outputs.find((o) => o.includes('sensitivity')) ?? '';
     const m = /ROC AUC ([\d.]+), PR AUC [\d.]+; at threshold [\d.]+ on p\(pneumonia\): sensitivity ([\d.]+)%, specificity ([\d.]+)%/.exec(evaluation);
     assert.ok(m, evaluation);
-    process.stderr.write(`README medical example: held-out ROC AUC ${m[1]}, sensitivity ${m[2]}%, specificity ${m[3]}%\n`);
+    process.stderr.write(`docs/medical.md example: held-out ROC AUC ${m[1]}, sensitivity ${m[2]}%, specificity ${m[3]}%\n`);
     assert.ok(Number(m[1]) >= 0.9, evaluation);
     assert.ok(existsSync(path.join(dir, 'curves', 'roc.png')) && existsSync(path.join(dir, 'cm.png')));
     assert.equal(readdirSync(path.join(dir, 'heatmaps')).filter((f) => f.endsWith('.gradcam.png')).length, 20);

@@ -177,7 +177,11 @@ const builder =
 
 /** keras.applications.ConvNeXtTiny … ConvNeXtXLarge. */
 export const convnextTiny = builder(CONVNEXT_TINY, 'tiny');
+/** keras.applications.ConvNeXtSmall. */
 export const convnextSmall = builder(CONVNEXT_SMALL, 'small');
+/** keras.applications.ConvNeXtBase. */
 export const convnextBase = builder(CONVNEXT_BASE, 'base');
+/** keras.applications.ConvNeXtLarge. */
 export const convnextLarge = builder(CONVNEXT_LARGE, 'large');
+/** keras.applications.ConvNeXtXLarge. */
 export const convnextXLarge = builder(CONVNEXT_XLARGE, 'xlarge');

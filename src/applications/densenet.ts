@@ -104,5 +104,7 @@ const builder =
 
 /** keras.applications.DenseNet121, DenseNet169 and DenseNet201. */
 export const densenet121 = builder(DENSENET121);
+/** keras.applications.DenseNet169. */
 export const densenet169 = builder(DENSENET169);
+/** keras.applications.DenseNet201. */
 export const densenet201 = builder(DENSENET201);

@@ -220,10 +220,17 @@ const builder =
 
 /** keras.applications.EfficientNetB0 … EfficientNetB7. */
 export const efficientnetB0 = builder(EFFICIENTNET_B0);
+/** keras.applications.EfficientNetB1. */
 export const efficientnetB1 = builder(EFFICIENTNET_B1);
+/** keras.applications.EfficientNetB2. */
 export const efficientnetB2 = builder(EFFICIENTNET_B2);
+/** keras.applications.EfficientNetB3. */
 export const efficientnetB3 = builder(EFFICIENTNET_B3);
+/** keras.applications.EfficientNetB4. */
 export const efficientnetB4 = builder(EFFICIENTNET_B4);
+/** keras.applications.EfficientNetB5. */
 export const efficientnetB5 = builder(EFFICIENTNET_B5);
+/** keras.applications.EfficientNetB6. */
 export const efficientnetB6 = builder(EFFICIENTNET_B6);
+/** keras.applications.EfficientNetB7. */
 export const efficientnetB7 = builder(EFFICIENTNET_B7);

@@ -183,9 +183,15 @@ const builder =
 
 /** keras.applications.EfficientNetV2B0 … B3, S, M and L. */
 export const efficientnetV2B0 = builder(EFFICIENTNET_V2_B0);
+/** keras.applications.EfficientNetV2B1. */
 export const efficientnetV2B1 = builder(EFFICIENTNET_V2_B1);
+/** keras.applications.EfficientNetV2B2. */
 export const efficientnetV2B2 = builder(EFFICIENTNET_V2_B2);
+/** keras.applications.EfficientNetV2B3. */
 export const efficientnetV2B3 = builder(EFFICIENTNET_V2_B3);
+/** keras.applications.EfficientNetV2S. */
 export const efficientnetV2S = builder(EFFICIENTNET_V2_S);
+/** keras.applications.EfficientNetV2M. */
 export const efficientnetV2M = builder(EFFICIENTNET_V2_M);
+/** keras.applications.EfficientNetV2L. */
 export const efficientnetV2L = builder(EFFICIENTNET_V2_L);

@@ -1,3 +1,8 @@
+/**
+ * Keras's applications (`tf.keras.applications`): all 40 model functions with Keras's options, layer names and
+ * weights, and the one list of them the CLI, the weights registry and the page read.
+ * @module
+ */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 import { type ApplicationSpec, applicationInfo } from './common.js';
@@ -50,6 +55,7 @@ export { CustomScaleLayer, HardSwish, LayerScale, Normalization, Rescaling } fro
 /** A model as the CLI, the workflows and the page find it: by id, or by Keras's function name. */
 export interface ApplicationEntry {
   spec: ApplicationSpec;
+  /** Builds the model with Keras's options (weights, includeTop, inputShape, pooling, …). */
   build(args: ApplicationArgs & Record<string, unknown>): Promise<tfl.LayersModel>;
 }
 

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
 
+/** Height, width, channels; null height and width take any size (Keras's `input_shape`). */
 export type InputShape = [number | null, number | null, number];
+/** The global pooling `includeTop: false` ends with (Keras's `pooling`). */
 export type Pooling = 'avg' | 'max';
 
 /** The options every `applications.*` builder takes, with Keras's meanings and defaults. */

@@ -103,6 +103,7 @@ tf.serialization.registerClass(Normalization);
 export class HardSwish extends tf.serialization.Serializable {
   static className = 'hardSwish';
 
+  /** x · relu6(x + 3) / 6. */
   apply(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
   }

@@ -241,4 +241,5 @@ const builder =
 
 /** keras.applications.MobileNetV3Small and MobileNetV3Large. */
 export const mobilenetV3Small = builder(MOBILENET_V3_SMALL, 'small');
+/** keras.applications.MobileNetV3Large. */
 export const mobilenetV3Large = builder(MOBILENET_V3_LARGE, 'large');

@@ -204,4 +204,5 @@ const builder =
 
 /** keras.applications.NASNetMobile and NASNetLarge. */
 export const nasnetMobile = builder(NASNET_MOBILE, 'mobile');
+/** keras.applications.NASNetLarge. */
 export const nasnetLarge = builder(NASNET_LARGE, 'large');

@@ -137,8 +137,13 @@ const builder =
 
 /** keras.applications.ResNet50, ResNet101, ResNet152 and their V2. */
 export const resnet50 = builder(RESNET50);
+/** keras.applications.ResNet101. */
 export const resnet101 = builder(RESNET101);
+/** keras.applications.ResNet152. */
 export const resnet152 = builder(RESNET152);
+/** keras.applications.ResNet50V2. */
 export const resnet50v2 = builder(RESNET50V2);
+/** keras.applications.ResNet101V2. */
 export const resnet101v2 = builder(RESNET101V2);
+/** keras.applications.ResNet152V2. */
 export const resnet152v2 = builder(RESNET152V2);

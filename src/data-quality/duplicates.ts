@@ -12,7 +12,7 @@ import type { TrainOptions } from '../train/fit/options.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { csvField } from '../data/exclusions.js';
 
-/** The default similarity: see the measurement in the README (planted copies against distinct images). */
+/** The default similarity: see the measurement in docs/data-quality.md (planted copies against distinct images). */
 export const DEFAULT_NEAR_THRESHOLD = 0.9;
 
 export interface DuplicateMember {
@@ -22,6 +22,7 @@ export interface DuplicateMember {
   className: string;
 }
 
+/** Images that are copies of one another: exact (same bytes) or near (similar features). */
 export interface DuplicateGroup {
   /** exact: all members have the same bytes; near: linked by feature similarity (some may also be exact). */
   kind: 'exact' | 'near';
@@ -66,6 +67,7 @@ export function similarPairs(rows: { x: Float32Array; dim: number }, threshold: 
   return { pairs, nearest };
 }
 
+/** What `scanDuplicates` found: the groups, the leaks among them, and the files it could not read. */
 export interface DuplicateReport {
   threshold: number;
   images: number;

@@ -10,6 +10,7 @@ import { crossEntropy, scoreLabelledFiles } from '../train/saved/predict.js';
 import { type ModelMetadata, sourceOf } from '../train/saved/saved-model.js';
 import { figureHtml, pngUri, sheetHtml, thumbnail } from './sheet.js';
 
+/** One image scored by `inspectFiles`: its given and predicted class and its loss. */
 export interface InspectRow {
   file: string;
   trueClass: string;
@@ -21,6 +22,7 @@ export interface InspectRow {
   loss: number;
 }
 
+/** Every image ranked by loss, and the class pairs confused most (fastai's `plot_top_losses` and `most_confused`). */
 export interface Inspection {
   /** Every image, highest loss first. */
   rows: InspectRow[];
@@ -29,6 +31,7 @@ export interface Inspection {
   skipped: SkippedFile[];
 }
 
+/** Scores labelled files with a saved model and ranks them by loss, highest first: the worst mistakes to look at. */
 export async function inspectFiles(
   model: tfl.LayersModel,
   meta: ModelMetadata,

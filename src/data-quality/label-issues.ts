@@ -14,6 +14,7 @@ import { seededRandom, shuffled } from '../util/random.js';
 export type IssueFilter = 'both' | 'confident-joint' | 'prune-by-noise-rate';
 export type IssueRank = 'self-confidence' | 'normalized-margin';
 
+/** An example whose label looks wrong, with the class confident learning suggests instead. */
 export interface LabelIssue {
   /** The example's row. */
   index: number;

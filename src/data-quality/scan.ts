@@ -24,6 +24,7 @@ export interface LabelIssueRow {
   margin: number;
 }
 
+/** What `scanLabelIssues` found in a dataset: the flagged images, ranked, with the suggested labels. */
 export interface LabelIssueReport extends Omit<LabelIssueResult, 'issues' | 'probabilities'> {
   classNames: string[];
   images: number;
@@ -32,6 +33,7 @@ export interface LabelIssueReport extends Omit<LabelIssueResult, 'issues' | 'pro
   seconds: number;
 }
 
+/** Finds likely mislabelled images in a dataset: confident learning on out-of-fold linear probes over the base's pooled features. */
 export async function scanLabelIssues(
   data: string,
   o: TrainOptions,

@@ -4,6 +4,7 @@
 import { tf } from '../tfjs.js';
 import { TransferkitError } from '../errors.js';
 
+/** Keras's random preprocessing layers as options: flip, rotation, zoom, translation, contrast. */
 export interface AugmentSpec {
   flip?: 'horizontal' | 'vertical' | 'horizontal_and_vertical';
   /** Fraction of a full turn, as Keras's RandomRotation factor: angles in ±rotation·2π. */

@@ -9,6 +9,7 @@ import { type LabelledFile, type SkippedFile, listImageFolder } from './folders.
 import type { PreprocessMode } from './preprocess.js';
 import { splitFiles } from './split.js';
 
+/** Keras's `image_dataset_from_directory` options, with Keras's defaults. */
 export interface ImageDatasetOptions {
   /** [height, width]; default [256, 256] as in Keras. */
   imageSize?: [number, number];
@@ -28,6 +29,7 @@ export interface ImageDatasetOptions {
   preprocessing?: PreprocessMode;
 }
 
+/** One batch: pixels, labels and the files they came from. */
 export interface ImageBatchData {
   /** n × height × width × channels, float32, channels last. */
   x: Float32Array;
@@ -37,6 +39,7 @@ export interface ImageBatchData {
   files: string[];
 }
 
+/** A folder of class folders as batches, iterated with `for await`. */
 export interface ImageDataset extends AsyncIterable<ImageBatchData> {
   classNames: string[];
   files: LabelledFile[];
@@ -46,6 +49,7 @@ export interface ImageDataset extends AsyncIterable<ImageBatchData> {
   cardinality: number;
 }
 
+/** Keras's `image_dataset_from_directory`: a folder of class folders as a seeded, batched, optionally split dataset. */
 export async function imageDatasetFromDirectory(dir: string, o: ImageDatasetOptions = {}): Promise<ImageDataset> {
   const [height, width] = o.imageSize ?? [256, 256];
   const batchSize = o.batchSize ?? 32;

@@ -1,17 +1,18 @@
 // DICOM images (PS3.5, PS3.3 C.7.6.3, C.11): parsed with dicom-parser, pixel data decoded for every common
 // transfer syntax, the Modality LUT applied in float (no 8-bit round trip), then a VOI window to 0–255.
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type dicomParser from 'dicom-parser';
 import { TransferkitError } from '../errors.js';
 import { SYNTAXES, decodeCompressed } from './dicom-codecs.js';
 import { encapsulatedFrame, parseDicomBytes } from './dicom-parse.js';
 
+/** A VOI window: the value range mapped onto 0–255. */
 export interface DicomWindow {
   center: number;
   width: number;
 }
 
+/** One frame of a DICOM file, decoded, with what the file says about how to show it. */
 export interface DicomImage {
   rows: number;
   columns: number;
@@ -53,11 +54,8 @@ export function parseWindow(spec: string): WindowSpec {
 const DICOMDIR = '1.2.840.10008.1.3.10';
 const SR_PREFIX = '1.2.840.10008.5.1.4.1.1.88.';
 
-/** `.dcm`, or a file without an extension that starts with the DICM preamble (128 bytes, then "DICM"). */
-export async function isDicomFile(file: string): Promise<boolean> {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.dcm' || ext === '.dicom') return true;
-  if (ext !== '') return false;
+/** Whether a file starts with the DICM preamble (128 bytes, then "DICM"): DICOM without the `.dcm` extension. */
+export async function hasDicomPreamble(file: string): Promise<boolean> {
   const fh = await fsp.open(file, 'r').catch(() => null);
   if (!fh) return false;
   try {

@@ -1,15 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
-import { isDicomFile } from './dicom.js';
-
-/** Extensions Keras's `image_dataset_from_directory` reads, plus WebP and TIFF (sharp decodes both) and DICOM. */
-export const IMAGE_EXTENSIONS = ['.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp', '.tif', '.tiff', '.dcm', '.dicom'];
-
-/** An image by its extension, or a DICOM file without one (DICM preamble). */
-export async function isImageFile(file: string): Promise<boolean> {
-  return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase()) || (await isDicomFile(file));
-}
+import { IMAGE_EXTENSIONS, isImageFile } from './formats.js';
 
 export interface LabelledFile {
   file: string;
@@ -21,6 +13,7 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** A folder of class folders as Keras lists it: class names, labelled files, and what was skipped. */
 export interface ImageFolder {
   /** Sorted sub-folder names, as Keras infers them; a label is an index into this list. */
   classNames: string[];

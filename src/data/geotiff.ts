@@ -4,8 +4,6 @@ import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { TransferkitError } from '../errors.js';
 import { boundedInflate, boundedLzw, checkTiff } from './tiff-check.js';
 
-export const RASTER_EXTENSIONS = ['.tif', '.tiff'];
-
 export interface Georeference {
   /** Map coordinates of the top-left corner. */
   origin: [number, number];

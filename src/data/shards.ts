@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 
+/** Shard K of N (`--shard K/N`): which part of a dataset one machine of an array job extracts. */
 export interface Shard {
   /** 0-based. */
   index: number;

@@ -8,6 +8,7 @@ import { registerWasmConvGrads } from './kernels/conv-grads.js';
 const require = createRequire(import.meta.url);
 require('@tensorflow/tfjs-backend-cpu');
 
+/** The tfjs backends transferkit runs on. */
 export type BackendName = 'wasm' | 'cpu';
 const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 

@@ -57,6 +57,7 @@ export function sessionOptions(): OrtTypes.InferenceSession.SessionOptions {
 }
 
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
+/** Where ONNX Runtime's sessions run: CUDA when available (auto), CUDA, or the CPU. */
 export type Device = (typeof DEVICES)[number];
 let device: Device = 'auto';
 let chosen: { providers: string[]; why?: string } | undefined;
@@ -78,7 +79,7 @@ export function cudaUnavailable(): string | null {
   } catch {
     return 'onnxruntime-node is not installed';
   }
-  if (!existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'))) return "onnxruntime-node's CUDA provider is not installed (README, 'GPU')";
+  if (!existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'))) return "onnxruntime-node's CUDA provider is not installed (docs/engine.md, 'GPU')";
   if (!existsSync('/proc/driver/nvidia/version') && !existsSync('/dev/nvidia0')) return 'no NVIDIA GPU or driver found';
   return null;
 }

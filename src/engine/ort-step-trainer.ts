@@ -89,6 +89,7 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
 
   abstract writeBack(): void;
 
+  /** Releases the ONNX Runtime session. */
   async dispose(): Promise<void> {
     await this.session.release();
   }

@@ -25,6 +25,7 @@ export class OrtTrainer extends OrtStepTrainer<TrainStepGraph> {
     this.masks = new DropoutMasks(options.seed);
   }
 
+  /** Compiles the training step of `model`'s trainable layers and opens its ONNX Runtime session. */
   static async create(model: tfl.LayersModel, options: TrainerOptions): Promise<OrtTrainer> {
     const graph = compileTrainStep(model, options);
     const { ort, session } = await openStepSession(graph.onnx, `the training graph of ${model.name}`);
@@ -40,6 +41,7 @@ export class OrtTrainer extends OrtStepTrainer<TrainStepGraph> {
     return feeds;
   }
 
+  /** Copies the trained weights into the tfjs model's layers. */
   writeBack(): void {
     const byLayer = new Map<tfl.layers.Layer, Array<{ index: number; values: Float32Array; shape: number[] }>>();
     this.graph.params.forEach((p, i) => {

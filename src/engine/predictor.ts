@@ -5,6 +5,7 @@ import { initBackend } from './backend.js';
 import { OrtPredictor } from './ort.js';
 import { loadOrt } from './ort-runtime.js';
 
+/** Where models run: ONNX Runtime (`ort`), or tfjs on wasm or cpu. */
 export type EngineName = 'ort' | 'wasm' | 'cpu';
 export const ENGINES: readonly EngineName[] = ['ort', 'wasm', 'cpu'];
 
@@ -41,7 +42,9 @@ export interface Predictor {
   engine: EngineName;
   /** Output shape for a batch of n. */
   outputShape(n: number): number[];
+  /** The outputs of n inputs, row after row. */
   predict(x: Float32Array, n: number): Promise<Float32Array>;
+  /** Frees the engine's session or tensors. */
   dispose(): Promise<void>;
 }
 

@@ -5,6 +5,7 @@ import type { OptimizerSpec } from './optimizers.js';
 import type { EngineName } from './predictor.js';
 import { seededRandom } from '../util/random.js';
 
+/** What a trainer trains: from which layer, with which loss, optimizer and seed. */
 export interface TrainerOptions {
   /** First trained layer (its input is what `step` is fed); default the model's first layer. */
   from?: string;
@@ -24,6 +25,7 @@ export interface StepResult {
   output: Float32Array;
 }
 
+/** Training steps on one engine (ONNX Runtime or tfjs), for the trainable layers of a tfjs model. */
 export interface Trainer {
   readonly engine: EngineName;
   /**
@@ -39,6 +41,7 @@ export interface Trainer {
   restore(values: Float32Array[]): void;
   /** Leaves the trained weights in the tfjs model (the one place they are kept). */
   writeBack(): void;
+  /** Frees the engine's session or tensors. */
   dispose(): Promise<void>;
 }
 

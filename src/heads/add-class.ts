@@ -19,13 +19,14 @@ export interface AddClassOptions {
   engine?: EngineName;
 }
 
+/** What `addClass` did: the classes now, the new class's images, and where the time went. */
 export interface AddClassResult {
   classNames: string[];
   added: { name: string; images: number };
   skipped: SkippedFile[];
   out: string;
   seconds: number;
-  /** k-NN: the new class is much larger than the stored ones, and its vote will favour it (measured in the README). */
+  /** k-NN: the new class is much larger than the stored ones, and its vote will favour it (measured in docs/training.md). */
   notice?: string;
   /** Where the time went: loading the model, the new images through the base, and saving. */
   timings: { loadS: number; featuresS: number; saveS: number };
@@ -41,6 +42,7 @@ function appendColumns(kernel: Float32Array, n: number, more: Float32Array, m: n
   return out;
 }
 
+/** Adds a class to a saved k-NN or prototype model from a folder of its images, without retraining. */
 export async function addClass(dir: string, folder: string, options: AddClassOptions = {}): Promise<AddClassResult> {
   const start = performance.now();
   const { model, metadata } = await loadModel(dir);

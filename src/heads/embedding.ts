@@ -6,6 +6,7 @@ import { unitRows } from '../util/vectors.js';
 import { goldenMinimum } from '../train/evaluate/calibration.js';
 import { type FeatureRows, type LinearModel, fitLogistic, linearLogits, softmaxRows } from './linear-probe.js';
 
+/** A head computed from pooled features instead of trained: k nearest neighbours, nearest class mean, or the logistic linear probe. */
 export type EmbeddingHead = { kind: 'knn'; k: number } | { kind: 'prototype' } | { kind: 'logistic' };
 
 export const DEFAULT_K = 10;
@@ -91,6 +92,7 @@ export interface FittedHead {
   labels?: number[];
   /** Prototype: the cosine similarities' scale before the softmax (fitted like a temperature). */
   scale?: number;
+  /** Class probabilities of rows of pooled features. */
   probabilities(x: Float32Array): Float64Array;
 }
 

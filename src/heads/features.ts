@@ -16,6 +16,7 @@ export interface FileRows extends FeatureRows {
   files: string[];
 }
 
+/** A dataset's pooled base features, split into training and validation rows, for heads that need no training. */
 export interface PooledFeatures {
   plan: DataPlan;
   /** The base with a pooling layer and a placeholder output layer (replaced by the head). */

@@ -9,6 +9,7 @@ export interface FeatureRows {
   labels: number[];
 }
 
+/** A fitted multinomial logistic regression, laid out as a Keras Dense layer. */
 export interface LinearModel {
   /** dim × classes, row-major (a Keras Dense kernel). */
   kernel: Float32Array;

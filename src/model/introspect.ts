@@ -2,6 +2,7 @@
 // (applications, weights, engine, train, report) reads models through these.
 import { tfl } from '../tfjs.js';
 
+/** Parameter counts as Keras's summary gives them. */
 export interface ParamCounts {
   total: number;
   trainable: number;

@@ -2,6 +2,7 @@
 // their row (so a small class reads as clearly as a large one), with counts written in.
 import { esc } from './charts.js';
 
+/** The confusion matrix (rows true, columns predicted) as an SVG heat map with counts. */
 export function confusionMatrixSvg(classNames: string[], matrix: number[][], title = 'Confusion matrix'): string {
   const n = classNames.length;
   const cell = Math.max(28, Math.min(64, Math.floor(560 / Math.max(1, n))));

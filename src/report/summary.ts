@@ -4,6 +4,7 @@ import { formatCount, formatShape, paramsMemory } from '../util/format.js';
 
 type Shape = Array<number | null> | Array<Array<number | null>>;
 
+/** One row of Keras's `model.summary()` table. */
 export interface LayerSummary {
   name: string;
   /** Keras's type name: 'Conv2D', 'Functional' for a nested model, … */
@@ -16,6 +17,7 @@ export interface LayerSummary {
   depth: number;
 }
 
+/** Keras's `model.summary()` as data: the layers and the parameter counts. */
 export interface ModelSummary {
   model: string;
   totalParams: number;
@@ -24,6 +26,7 @@ export interface ModelSummary {
   layers: LayerSummary[];
 }
 
+/** Keras's `model.summary()` options. */
 export interface SummaryOptions {
   /** Add Keras's Trainable column (Y / N / - for layers without weights). */
   showTrainable?: boolean;

@@ -1,6 +1,7 @@
 // What training reports, as plain data: the library returns and emits these, and the web page (ui/) reads them
 // from the server. No imports, so the page's browser-only type-check takes this file as it is.
 
+/** Which layers train: all (`full`), the head only (`feature-extraction`), or the head then the base from a layer on (`fine-tune`). */
 export type Strategy = 'full' | 'feature-extraction' | 'fine-tune';
 
 export type Task = 'binary' | 'categorical' | 'regression';
@@ -21,6 +22,7 @@ export interface EpochLog {
   lr?: number;
 }
 
+/** Progress of a training run, as the library emits it and the page shows it. */
 export type TrainEvent =
   | { type: 'notice'; message: string }
   | { type: 'features'; phase: number; done: number; total: number }
@@ -51,6 +53,7 @@ export interface ClassMetrics {
   support: number;
 }
 
+/** Per-class precision, recall and F1, their averages, the confusion matrix and, for two classes, ROC and PR AUC. */
 export interface ClassificationReport {
   accuracy: number;
   balancedAccuracy: number;

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { IMAGE_EXTENSIONS } from '../data/folders.js';
+import { IMAGE_EXTENSIONS } from '../data/formats.js';
 import { UndecodableImage, explainImage } from '../report/explain.js';
 import { loadModel } from '../train/saved/saved-model.js';
 import type { ExplainAnswer } from '../train/shapes.js';

@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { IMAGE_EXTENSIONS } from '../data/folders.js';
+import { IMAGE_EXTENSIONS } from '../data/formats.js';
 import { extractZip } from '../data/unzip.js';
 import { type ZipLimits, ZipLimitError, checkZipDirectory } from '../data/zip-limits.js';
 import { TransferkitError } from '../errors.js';

@@ -11,6 +11,7 @@ export const IMAGENET_CLASS_INDEX: RemoteFile = {
   md5: 'c2c37ea517e94d9795004a39431a14cb',
 };
 
+/** One ImageNet class of a prediction, as Keras's `decode_predictions` gives it. */
 export interface DecodedPrediction {
   /** WordNet id, e.g. 'n02123045'. */
   classId: string;

@@ -80,6 +80,7 @@ export interface LoadOptions {
   kerasLayout?: KerasLayout;
 }
 
+/** How a weights file was loaded: its format and how its layers were paired with the model's. */
 export interface LoadReport {
   format: KerasWeightsFormat;
   /** How file layers were paired with model layers: by name (or Keras 3 path), or by order as Keras does. */

@@ -9,6 +9,7 @@ export interface ScoredRows {
   labels: number[];
 }
 
+/** One confidence bin of a reliability diagram. */
 export interface ReliabilityBin {
   /** The bin's confidence range [lower, upper). */
   lower: number;

@@ -19,6 +19,7 @@ export interface CalibrationMetrics {
   bins: ReliabilityBin[];
 }
 
+/** The fitted temperature and the calibration before and after it. */
 export interface TemperatureResult {
   /** The fitted T (the model's logits are divided by it). */
   temperature: number;

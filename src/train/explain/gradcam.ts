@@ -13,6 +13,7 @@ type Container = tfl.LayersModel & {
   >;
 };
 
+/** A Grad-CAM map for one image and class, with the layer it was taken at. */
 export interface GradCamResult {
   layer: string;
   classIndex: number;

@@ -13,6 +13,7 @@ import type { DecodedColumns } from './decode-worker.js';
 import { modelDigest } from './store.js';
 
 export const FEATURE_FORMATS = ['parquet', 'arrow', 'npy'] as const;
+/** The feature table's file formats. */
 export type FeatureFormat = (typeof FEATURE_FORMATS)[number];
 
 /** What computed the features: enough to rebuild the same base for `train --features` and to check it. */
@@ -45,6 +46,7 @@ export interface FeaturesMeta {
   skipped: { file: string; reason: string }[];
 }
 
+/** A feature table read back: one row per image with its path, label and feature vector. */
 export interface FeaturesTable {
   meta: FeaturesMeta;
   paths: string[];

@@ -128,6 +128,7 @@ export interface EngineOptions {
   engine?: EngineName;
   /** Keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache, reused by later runs. */
   featureCache?: 'memory' | 'disk';
+  /** Called with progress: notices, features extracted, batches and epochs. */
   onEvent?(event: TrainEvent): void;
 }
 
@@ -148,6 +149,7 @@ export interface PhaseLog {
   bestEpoch: number | null;
 }
 
+/** A trained model with its history and evaluation, ready for `saveModel`. */
 export interface TrainResult {
   model: tfl.LayersModel;
   task: Task;

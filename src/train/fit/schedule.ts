@@ -1,5 +1,6 @@
 // Learning-rate schedules over a phase's steps. The step graph takes the rate as an input, so a schedule is just
 // the number fed at each step.
+/** How the learning rate moves over a phase. */
 export type ScheduleName = 'constant' | 'cosine' | 'one-cycle';
 
 export const SCHEDULES: readonly ScheduleName[] = ['constant', 'cosine', 'one-cycle'];

@@ -83,6 +83,7 @@ export async function scoreFiles(
   }
 }
 
+/** A classifier's scores on labelled files: the classification report, loss and calibration. */
 export interface Evaluation extends ClassificationReport {
   loss: number;
   /** Expected calibration error (15 bins), its bins, and the Brier score (see calibration.ts). */
@@ -150,6 +151,7 @@ export async function evaluateFiles(
   };
 }
 
+/** A regressor's scores on a file,target CSV. */
 export interface RegressionEvaluation {
   /** Mean squared error. */
   loss: number;

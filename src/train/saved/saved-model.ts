@@ -49,6 +49,7 @@ export function sourceOf(meta: ModelMetadata): PixelSource {
   return photoSource(meta.preprocessing, { channels: meta.inputShape[2] === 1 ? 1 : 3, dicom: meta.dicom });
 }
 
+/** A model loaded from a run folder: the Keras model, its metadata and, for an ONNX base, its graph. */
 export interface SavedModel {
   /** The Keras model; on an imported ONNX base, the head behind a stand-in for the base. */
   model: tfl.LayersModel;

@@ -1,11 +1,11 @@
 // Training on multi-band GeoTIFF tiles: which bands, their scaling (statistics of the training split) and
 // roles, decided once before training and stored with the model.
-import path from 'node:path';
 import { BAND_ADAPTATIONS, type BandAdaptation } from '../../applications/bands.js';
 import type { BandSettings } from '../../data/batches.js';
 import { type BandRole, BandStats, SENTINEL2_BANDS, SENTINEL2_RGB, parseBandScale, parseBands } from '../../data/bands.js';
 import type { LabelledFile } from '../../data/folders.js';
-import { RASTER_EXTENSIONS, openRaster } from '../../data/geotiff.js';
+import { isRaster } from '../../data/formats.js';
+import { openRaster } from '../../data/geotiff.js';
 import { TransferkitError } from '../../errors.js';
 
 export interface RasterOptions {
@@ -23,8 +23,6 @@ export interface RasterPlan extends BandSettings {
   /** Bands in the raster files. */
   available: number;
 }
-
-const isRaster = (file: string) => RASTER_EXTENSIONS.includes(path.extname(file).toLowerCase());
 
 /**
  * The raster plan for a dataset, or null for photos. GeoTIFFs that are not 8-bit RGB need `bands`: the choice

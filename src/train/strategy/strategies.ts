@@ -7,6 +7,7 @@ import { freeze, restoreTrainable, snapshotTrainable, unfreeze, unfreezeFrom } f
 import type { Strategy } from '../shapes.js';
 
 export type { Strategy } from '../shapes.js';
+/** The three transfer-learning strategies. */
 export const STRATEGIES: readonly Strategy[] = ['full', 'feature-extraction', 'fine-tune'];
 
 /**
@@ -22,6 +23,7 @@ export function applyStrategy(model: tfl.LayersModel, strategy: Strategy, unfree
   }
 }
 
+/** A strategy's parameter counts: trainable and frozen. */
 export interface StrategyParams {
   strategy: Strategy;
   unfreezeFrom?: string;
