@@ -28,8 +28,8 @@ export interface Ctx {
   limits: UploadLimits;
 }
 
-/** A route: answers the request and returns true, or returns false when it is not its own. */
-export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean | undefined | void>;
+/** A route: answers the request (a refusal is an HttpError thrown). */
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<unknown>;
 /** Handlers by `METHOD /path`. */
 export type Routes = Record<string, Handler>;
 

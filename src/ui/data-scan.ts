@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_NEAR_THRESHOLD, scanDuplicates } from '../data-quality/duplicates.js';
-import { inspectFiles } from '../data-quality/inspect.js';
+import { type Inspection, inspectFiles } from '../data-quality/inspect.js';
 import { scanLabelIssues } from '../data-quality/scan.js';
 import { listImageFolder } from '../data/folders.js';
 import { TransferkitError } from '../errors.js';
@@ -17,6 +17,7 @@ import { relativeToRoot } from './paths.js';
 const TOP_LOSSES = 24;
 const MAX_ISSUES = 100;
 const MAX_GROUPS = 50;
+const SCORE_CHUNK = 64;
 
 export interface ScanProgress {
   /** 1-based step of `steps`, its name, and its images done of total when it counts them. */
@@ -114,8 +115,14 @@ export class DataScan {
       names = metadata.classNames ?? [];
       const files = await labelledFiles(this.data, names);
       this.step(1, 'top losses: scoring every image with the model', files.length);
-      const r = await inspectFiles(model, metadata, files, names);
-      topLosses = r.rows
+      // In chunks, so the page sees the count go up.
+      const rows: Inspection['rows'] = [];
+      for (let i = 0; i < files.length; i += SCORE_CHUNK) {
+        rows.push(...(await inspectFiles(model, metadata, files.slice(i, i + SCORE_CHUNK), names)).rows);
+        this.progress = { ...this.progress, done: Math.min(i + SCORE_CHUNK, files.length) };
+      }
+      topLosses = rows
+        .sort((a, b) => b.loss - a.loss)
         .slice(0, TOP_LOSSES)
         .map((x) => ({ file: rel(x.file), given: x.trueClass, predicted: x.predictedClass, probability: x.probability, loss: x.loss }));
     } finally {
