@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { readExclusionList } from '../src/data/exclusions.js';
 import { OUTPUT, noChromium, startUiProcess, withPage } from './browser.js';
-import { CIFAR_DIR, MOBILENET_H5, cli, needsShared, tempDir } from './helpers.js';
+import { startUi } from '../src/ui/server.js';
+import { CIFAR_DIR, MOBILENET_H5, TINY_BASE, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 /** Every file under `dir` with its size and modification time: what the page must leave as it was. */
 function snapshot(dir: string): string[] {
@@ -136,5 +137,79 @@ describe('transferkit ui: the Data tab in a browser (real MobileNet, CIFAR-10)',
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'ui-data.png'), fullPage: true });
     });
+  });
+});
+
+describe("transferkit ui: the Data tab's scan over the API (random-weight MobileNet, generated images)", () => {
+  let root: string;
+  let outside: string;
+  let ui: Awaited<ReturnType<typeof startUi>>;
+  const get = (p: string, init?: RequestInit) => fetch(new URL(p, ui.url), { ...init, headers: { authorization: `token ${ui.token}`, ...init?.headers } });
+  const scan = (model: string) =>
+    get('/api/data/scan', { method: 'POST', body: JSON.stringify({ model, data: 'photos' }), headers: { 'content-type': 'application/json' } });
+  /** Polls the scan until it ends; returns its last state and every progress line seen. */
+  const finished = async () => {
+    const seen = new Set<string>();
+    for (;;) {
+      const s = (await (await get('/api/data/scan')).json()) as {
+        status: string;
+        progress: { step: number; name: string };
+        result: Record<string, unknown[]> | null;
+        error: string | null;
+      };
+      if (s.status !== 'running') return { ...s, seen };
+      seen.add(`${s.progress.step}: ${s.progress.name}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  before(async () => {
+    root = tempDir();
+    outside = tempDir();
+    await makeImageFolder(path.join(root, 'photos'), { perClass: 8, size: 32 });
+    copyFileSync(path.join(root, 'photos', 'alpha', '000.png'), path.join(root, 'photos', 'alpha', 'copy.png'));
+    const t = cli(['train', path.join(root, 'photos'), ...TINY_BASE, '--head', 'knn', '--out', path.join(root, 'models', 'knn')]);
+    assert.equal(t.code, 0, t.stderr);
+    // The same model, its metadata naming a weights file outside the root.
+    mkdirSync(path.join(root, 'models', 'foreign'));
+    for (const f of readdirSync(path.join(root, 'models', 'knn'))) copyFileSync(path.join(root, 'models', 'knn', f), path.join(root, 'models', 'foreign', f));
+    writeFileSync(path.join(outside, 'weights.h5'), 'not read');
+    const meta = JSON.parse(readFileSync(path.join(root, 'models', 'foreign', 'transferkit.json'), 'utf8'));
+    meta.base.weights = path.join(outside, 'weights.h5');
+    writeFileSync(path.join(root, 'models', 'foreign', 'transferkit.json'), JSON.stringify(meta));
+    ui = await startUi({ root, port: 0 });
+  });
+  after(() => ui.close());
+
+  test('the scan runs in the background with progress, and returns the three lists with paths under the root', async () => {
+    assert.equal((await scan('models/knn')).status, 202);
+    const busy = await scan('models/knn');
+    assert.equal(busy.status, 409, 'one scan at a time');
+    const s = await finished();
+    assert.equal(s.status, 'done', s.error ?? '');
+    assert.ok(
+      [...s.seen].some((p) => /^[123]: /.test(p)),
+      `progress seen: ${[...s.seen].join('; ')}`,
+    );
+    const r = s.result as unknown as {
+      topLosses: Array<{ file: string }>;
+      issues: unknown[];
+      duplicates: Array<{ kind: string; members: Array<{ file: string }> }>;
+      images: number;
+    };
+    assert.equal(r.images, 17);
+    assert.equal(r.topLosses.length, 17);
+    assert.ok(Array.isArray(r.issues));
+    const exact = r.duplicates.find((g) => g.kind === 'exact');
+    assert.deepEqual(exact?.members.map((m) => m.file).sort(), ['photos/alpha/000.png', 'photos/alpha/copy.png']);
+    assert.ok(!JSON.stringify(r).includes(root), 'no server path in the answer');
+  });
+
+  test('a model whose weights file lies outside the root: the scan fails with a message, and reads nothing there', async () => {
+    assert.equal((await scan('models/foreign')).status, 202);
+    const s = await finished();
+    assert.equal(s.status, 'failed');
+    assert.match(s.error ?? '', /weights file is not under the UI's root/);
+    assert.ok(!(s.error ?? '').includes(outside));
   });
 });
