@@ -17,6 +17,7 @@ import { oneAtATime } from './library-routes.js';
 import { HttpError, relativeToRoot } from './paths.js';
 import { errorReply, json, readJson } from './respond.js';
 import { ACTIONS, REVIEW_FILE, type ReviewAction, recordDecision } from './review-list.js';
+import type { Decision } from './shapes.js';
 import { receiveUpload } from './upload.js';
 
 const CLASS_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -31,7 +32,7 @@ async function gateImage(ctx: Ctx, raw: unknown, data: string): Promise<string> 
 }
 
 /** One decision: {model, data, file, action: keep|relabel|remove, label (relabel: a class of the model)}. */
-async function decide(ctx: Ctx, body: Record<string, unknown>) {
+async function decide(ctx: Ctx, body: Record<string, unknown>): Promise<Decision> {
   const model = await gateModel(ctx, body.model);
   const data = await gateDataset(ctx, body.data);
   const file = await gateImage(ctx, body.file, data);

@@ -12,33 +12,13 @@ import { TransferkitError } from '../errors.js';
 import type { TrainEvent, TrainOptions } from '../train/options.js';
 import { type ModelMetadata, loadModel } from '../train/saved-model.js';
 import { relativeToRoot } from './paths.js';
+import type { DataScanResult, ScanProgress } from './shapes.js';
 
 /** How many rows of each list the page gets. */
 const TOP_LOSSES = 24;
 const MAX_ISSUES = 100;
 const MAX_GROUPS = 50;
 const SCORE_CHUNK = 64;
-
-export interface ScanProgress {
-  /** 1-based step of `steps`, its name, and its images done of total when it counts them. */
-  step: number;
-  steps: number;
-  name: string;
-  done: number;
-  total: number;
-}
-
-export interface DataScanResult {
-  model: string;
-  data: string;
-  classNames: string[];
-  topLosses: Array<{ file: string; given: string; predicted: string; probability: number; loss: number }>;
-  issues: Array<{ file: string; given: string; suggested: string; selfConfidence: number }>;
-  duplicates: Array<{ kind: string; similarity: number; leak: boolean; members: Array<{ file: string; place: string; className: string }> }>;
-  threshold: number;
-  images: number;
-  seconds: number;
-}
 
 /**
  * The options that rebuild the model's frozen base as it was trained (its base, width, input size, weights, split

@@ -2,25 +2,10 @@
 // buttons that record a decision in the model's review.csv: accept (the given label is right: keep), relabel to
 // a chosen class, or remove. The server writes the list; no image is moved or deleted.
 import { useState } from 'preact/hooks';
+import type { DataScanResult as ScanResult, Decision } from '../../src/ui/shapes.js';
 import { api } from './api.js';
 
-export interface ScanResult {
-  model: string;
-  data: string;
-  classNames: string[];
-  topLosses: Array<{ file: string; given: string; predicted: string; probability: number; loss: number }>;
-  issues: Array<{ file: string; given: string; suggested: string; selfConfidence: number }>;
-  duplicates: Array<{ kind: string; similarity: number; leak: boolean; members: Array<{ file: string; place: string; className: string }> }>;
-  threshold: number;
-  images: number;
-  seconds: number;
-}
-
-export interface Decision {
-  list: string;
-  rows: number;
-  row: { file: string; given: string; suggested: string; action: string };
-}
+export type { Decision, ScanResult };
 
 const thumb = (file: string) => <img class="thumb" src={`/api/thumb?path=${encodeURIComponent(file)}`} alt={file} title={file} />;
 const base = (file: string) => file.split('/').slice(-2).join('/');

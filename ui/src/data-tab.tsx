@@ -4,12 +4,13 @@
 import { zipSync } from 'fflate';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Dataset, type SavedModel, api, fileUrl } from './api.js';
+import type { ScanProgress } from '../../src/ui/shapes.js';
 import { DataLists, type Decision, type ScanResult } from './data-lists.js';
 
 interface ScanState {
   id?: string;
   status: 'idle' | 'running' | 'done' | 'failed';
-  progress?: { step: number; steps: number; name: string; done: number; total: number };
+  progress?: ScanProgress;
   result?: ScanResult | null;
   error?: string | null;
 }
