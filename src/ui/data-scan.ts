@@ -9,8 +9,8 @@ import { type Inspection, inspectFiles } from '../data-quality/inspect.js';
 import { scanLabelIssues } from '../data-quality/scan.js';
 import { listImageFolder } from '../data/folders.js';
 import { TransferkitError } from '../errors.js';
-import type { TrainEvent, TrainOptions } from '../train/options.js';
-import { type ModelMetadata, loadModel } from '../train/saved-model.js';
+import type { TrainEvent, TrainOptions } from '../train/fit/options.js';
+import { type ModelMetadata, loadModel } from '../train/saved/saved-model.js';
 import { relativeToRoot } from './paths.js';
 import type { DataScanResult, ScanProgress } from './shapes.js';
 

@@ -5,7 +5,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { applicationIds } from '../applications/index.js';
-import { STRATEGIES } from '../train/strategies.js';
+import { STRATEGIES } from '../train/strategy/strategies.js';
 import { type Ctx, type Routes, gate, gateDataset } from './context.js';
 import { Job, type JobRequest } from './jobs.js';
 import { HttpError, relativeToRoot, withoutServerPaths } from './paths.js';

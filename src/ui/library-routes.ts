@@ -9,7 +9,7 @@ import { applicationIds, getApplication } from '../applications/index.js';
 import { IMAGE_EXTENSIONS, listImageFolder } from '../data/folders.js';
 import { compileInference } from '../engine/onnx/compile.js';
 import { countParams } from '../model/introspect.js';
-import { loadModel } from '../train/saved-model.js';
+import { loadModel } from '../train/saved/saved-model.js';
 import { type Ctx, type Routes, gate, gateModel } from './context.js';
 import { EXPLAIN_TYPES, explainUpload } from './explain.js';
 import { requireContentType } from './guard.js';
