@@ -120,6 +120,14 @@ describe('transferkit ui: the Data tab in a browser (real MobileNet, CIFAR-10)',
       assert.match(line, /^\.\.\/\.\.\/pets\/automobile\/flip-frog-24\.jpg,automobile,frog,[\d.]*,relabel$/);
       assert.deepEqual(more, []);
       assert.deepEqual(await readExclusionList(list), [path.join(pets(), 'automobile', 'flip-frog-24.jpg')]);
+      // After a reload the last scan comes back from the server, and the decision from review.csv, shown in
+      // every list that holds the image.
+      await page.reload();
+      await page.click('[data-testid=tab-data]');
+      await page
+        .locator('[data-testid=top-losses] tr', { hasText: 'flip-frog-24.jpg' })
+        .locator('[data-testid=decision]', { hasText: 'relabel → frog' })
+        .waitFor();
 
       // Add a class from the zip of ships, then an unseen ship.
       await page.fill('[data-testid=class-name]', 'ship');

@@ -488,6 +488,12 @@ describe('transferkit ui: hostile requests', () => {
     const ok = await review({ action: 'relabel', label: 'beta' });
     assert.equal(ok.status, 200, ok.body);
     assert.equal(readFileSync(list, 'utf8'), 'file,given_label,suggested_label,self_confidence,action\n../../photos/alpha/000.png,alpha,beta,,relabel\n');
+    assert.deepEqual(JSON.parse((await get('/api/data/review?model=models/knn')).body), {
+      list: 'models/knn/review.csv',
+      rows: [{ file: 'photos/alpha/000.png', given: 'alpha', suggested: 'beta', action: 'relabel' }],
+    });
+    for (const model of ['..%2Foutside', 'escape', 'models/linked', 'photos'])
+      refused(await get(`/api/data/review?model=${model}`), [403, 404], `review list of ${model}`);
     const grown = await addClass('model=models/knn&name=gamma', zipSync({ 'g/1.png': png, '2.png': png }));
     assert.equal(grown.status, 200, grown.body);
     assert.deepEqual(JSON.parse(grown.body).classNames, ['alpha', 'beta', 'gamma']);

@@ -16,8 +16,8 @@ import { requireContentType } from './guard.js';
 import { oneAtATime } from './library-routes.js';
 import { HttpError, relativeToRoot } from './paths.js';
 import { errorReply, json, readJson } from './respond.js';
-import { ACTIONS, REVIEW_FILE, type ReviewAction, recordDecision } from './review-list.js';
-import type { Decision } from './shapes.js';
+import { ACTIONS, REVIEW_FILE, type ReviewAction, readReviewList, recordDecision } from './review-list.js';
+import type { Decision, ReviewList } from './shapes.js';
 import { receiveUpload } from './upload.js';
 
 const CLASS_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -50,6 +50,15 @@ async function decide(ctx: Ctx, body: Record<string, unknown>): Promise<Decision
   const list = path.join(model, REVIEW_FILE);
   const rows = await recordDecision(list, { file, given, suggested, selfConfidence: confidence, action });
   return { list: relativeToRoot(ctx.root, list), rows: rows.length, row: { file: relativeToRoot(ctx.root, file), given, suggested, action } };
+}
+
+/** The decisions recorded in a model's review.csv (rows naming files outside the root left out). */
+async function reviewList(ctx: Ctx, raw: unknown): Promise<ReviewList> {
+  const list = path.join(await gateModel(ctx, raw), REVIEW_FILE);
+  const rows = (await readReviewList(list))
+    .filter((r) => r.file.startsWith(ctx.root + path.sep))
+    .map((r) => ({ file: relativeToRoot(ctx.root, r.file), given: r.given, suggested: r.suggested, action: r.action }));
+  return { list: relativeToRoot(ctx.root, list), rows };
 }
 
 /** `POST /api/data/add-class?model=&name=` with a zip of the class's images: a grown copy of the model beside it. */
@@ -110,6 +119,7 @@ export function dataRoutes(ctx: Ctx): Routes {
     },
     'GET /api/data/scan': async (_req, res) =>
       json(res, 200, scan ? { id: scan.id, status: scan.status, progress: scan.progress, result: scan.result, error: scan.error } : { status: 'idle' }),
+    'GET /api/data/review': async (_req, res, url) => json(res, 200, await reviewList(ctx, url.searchParams.get('model'))),
     'POST /api/data/review': async (req, res) => {
       const body = await readJson(req);
       const done = writes.then(() => decide(ctx, body));

@@ -27,3 +27,9 @@ export interface Decision {
   rows: number;
   row: { file: string; given: string; suggested: string; action: string };
 }
+
+/** The review list as the page shows it: every decision recorded so far (files relative to the root). */
+export interface ReviewList {
+  list: string;
+  rows: Array<Decision['row']>;
+}

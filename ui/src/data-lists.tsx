@@ -10,8 +10,11 @@ export type { Decision, ScanResult };
 const thumb = (file: string) => <img class="thumb" src={`/api/thumb?path=${encodeURIComponent(file)}`} alt={file} title={file} />;
 const base = (file: string) => file.split('/').slice(-2).join('/');
 
-/** Accept / relabel (to a chosen class) / remove for one image, and the decision once the server has written it. */
-function Decide({ scan, file, suggested, onDone }: { scan: ScanResult; file: string; suggested: string; onDone(d: Decision): void }) {
+type Row = Decision['row'];
+const shown = (d: Row | undefined) => (!d ? '' : d.action === 'relabel' ? `relabel → ${d.suggested}` : d.action === 'keep' ? 'accepted' : d.action);
+
+/** Accept / relabel (to a chosen class) / remove for one image, and its decision once the server has written it. */
+function Decide({ scan, file, suggested, decided, onDone }: { scan: ScanResult; file: string; suggested: string; decided?: Row; onDone(d: Decision): void }) {
   const [label, setLabel] = useState(suggested);
   const [state, setState] = useState('');
   const send = async (action: 'keep' | 'relabel' | 'remove') => {
@@ -22,7 +25,7 @@ function Decide({ scan, file, suggested, onDone }: { scan: ScanResult; file: str
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: scan.model, data: scan.data, file, action, ...(action === 'relabel' ? { label } : {}) }),
       });
-      setState(action === 'relabel' ? `relabel → ${d.row.suggested}` : action === 'keep' ? 'accepted' : 'remove');
+      setState('');
       onDone(d);
     } catch (e) {
       setState(`error: ${(e as Error).message}`);
@@ -44,12 +47,13 @@ function Decide({ scan, file, suggested, onDone }: { scan: ScanResult; file: str
       <button type="button" data-testid="remove" title="leave the image out of training (the file stays where it is)" onClick={() => void send('remove')}>
         Remove
       </button>
-      <span data-testid="decision">{state}</span>
+      <span data-testid="decision">{state || shown(decided)}</span>
     </td>
   );
 }
 
-export function DataLists({ scan, onDecision }: { scan: ScanResult; onDecision(d: Decision): void }) {
+/** The three lists; `decided` holds the review list's rows by file (the same image shows its decision in every list). */
+export function DataLists({ scan, decided, onDecision }: { scan: ScanResult; decided: Record<string, Row>; onDecision(d: Decision): void }) {
   return (
     <>
       <section>
@@ -73,7 +77,7 @@ export function DataLists({ scan, onDecision }: { scan: ScanResult; onDecision(d
               <td>{r.predicted}</td>
               <td>{r.probability.toFixed(3)}</td>
               <td>{r.loss.toFixed(3)}</td>
-              <Decide scan={scan} file={r.file} suggested={r.predicted} onDone={onDecision} />
+              <Decide scan={scan} file={r.file} suggested={r.predicted} decided={decided[r.file]} onDone={onDecision} />
             </tr>
           ))}
         </table>
@@ -99,7 +103,7 @@ export function DataLists({ scan, onDecision }: { scan: ScanResult; onDecision(d
               <td>{r.given}</td>
               <td>{r.suggested}</td>
               <td>{r.selfConfidence.toFixed(3)}</td>
-              <Decide scan={scan} file={r.file} suggested={r.suggested} onDone={onDecision} />
+              <Decide scan={scan} file={r.file} suggested={r.suggested} decided={decided[r.file]} onDone={onDecision} />
             </tr>
           ))}
         </table>
@@ -122,7 +126,7 @@ export function DataLists({ scan, onDecision }: { scan: ScanResult; onDecision(d
                   <td>
                     {m.place} · {m.className}
                   </td>
-                  <Decide scan={scan} file={m.file} suggested={m.className} onDone={onDecision} />
+                  <Decide scan={scan} file={m.file} suggested={m.className} decided={decided[m.file]} onDone={onDecision} />
                 </tr>
               ))}
             </table>

@@ -4,7 +4,7 @@
 import { zipSync } from 'fflate';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Dataset, type SavedModel, api, fileUrl } from './api.js';
-import type { ScanProgress } from '../../src/ui/shapes.js';
+import type { ReviewList, ScanProgress } from '../../src/ui/shapes.js';
 import { DataLists, type Decision, type ScanResult } from './data-lists.js';
 
 interface ScanState {
@@ -94,10 +94,21 @@ export function DataTab({ saved, onModelsChanged }: { saved: SavedModel[]; onMod
   const [model, setModel] = useState('');
   const [data, setData] = useState('');
   const [scan, setScan] = useState<ScanState>({ status: 'idle' });
-  const [list, setList] = useState<Decision | null>(null);
+  const [review, setReview] = useState<ReviewList | null>(null);
   const timer = useRef<number | undefined>(undefined);
   useEffect(() => setModel((m) => m || saved.at(-1)?.path || ''), [saved.length]);
-  useEffect(() => setData((d) => d || datasets[0]?.path || ''), [datasets.length]);
+  // The model's own training folder when it lies under the root, else the first dataset.
+  useEffect(() => {
+    const dir = saved.find((m) => m.path === model)?.metadata.dataset?.dir ?? '';
+    setData((d) => datasets.find((s) => dir.endsWith(`/${s.path}`))?.path ?? (d || datasets[0]?.path || ''));
+  }, [model, datasets.length]);
+  // The decisions recorded so far, for the scanned model: they show beside their images.
+  const scanned = scan.result?.model;
+  useEffect(() => {
+    if (scanned) void api<ReviewList>(`/api/data/review?model=${encodeURIComponent(scanned)}`).then(setReview, () => setReview(null));
+  }, [scanned]);
+  const decided = Object.fromEntries((review?.rows ?? []).map((r) => [r.file, r]));
+  const record = (d: Decision) => setReview((r) => ({ list: d.list, rows: [...(r?.rows ?? []).filter((x) => x.file !== d.row.file), d.row] }));
   const poll = async () => {
     const s = await api<ScanState>('/api/data/scan').catch((e: Error) => ({ status: 'failed' as const, error: e.message }));
     setScan(s);
@@ -111,7 +122,6 @@ export function DataTab({ saved, onModelsChanged }: { saved: SavedModel[]; onMod
   const start = async () => {
     try {
       await api('/api/data/scan', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, data }) });
-      setList(null);
       void poll();
     } catch (e) {
       setScan({ status: 'failed', error: (e as Error).message });
@@ -141,15 +151,15 @@ export function DataTab({ saved, onModelsChanged }: { saved: SavedModel[]; onMod
           Scan
         </button>
         <p data-testid="scan-progress">{progressText(scan)}</p>
-        {list && (
+        {review && review.rows.length > 0 && (
           <p data-testid="review-list">
-            {list.rows} decision(s) in <a href={fileUrl(list.list)}>{list.list}</a>: train with <code>--exclude {list.list}</code> to leave out every row not
-            accepted. No image is moved or deleted.
+            {review.rows.length} decision(s) in <a href={fileUrl(review.list)}>{review.list}</a>: train with <code>--exclude {review.list}</code> to leave out
+            every row not accepted. No image is moved or deleted.
           </p>
         )}
       </section>
       {model && <AddClass model={model} onAdded={onModelsChanged} />}
-      {scan.result && <DataLists scan={scan.result} onDecision={setList} />}
+      {scan.result && <DataLists scan={scan.result} decided={decided} onDecision={record} />}
     </div>
   );
 }
