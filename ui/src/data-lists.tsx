@@ -53,7 +53,7 @@ function Decide({ scan, file, suggested, decided, onDone }: { scan: ScanResult; 
 }
 
 /** The three lists; `decided` holds the review list's rows by file (the same image shows its decision in every list). */
-export function DataLists({ scan, decided, onDecision }: { scan: ScanResult; decided: Record<string, Row>; onDecision(d: Decision): void }) {
+export function DataLists({ scan, decided, onDecision }: ListProps) {
   return (
     <>
       <section>
@@ -108,31 +108,40 @@ export function DataLists({ scan, decided, onDecision }: { scan: ScanResult; dec
           ))}
         </table>
       </section>
-      <section>
-        <h2>Duplicate groups</h2>
-        <p class="note">Exact copies and near ones (feature similarity ≥ {scan.threshold}); a leak spans training and validation.</p>
-        <div data-testid="duplicates">
-          {scan.duplicates.map((g, k) => (
-            <table class="group" data-testid="duplicate-group">
-              <caption>
-                Group {k + 1}: {g.kind}
-                {g.kind === 'near' ? `, similarity ≥ ${g.similarity.toFixed(3)}` : ''}
-                {g.leak ? ' — LEAK' : ''}
-              </caption>
-              {g.members.map((m) => (
-                <tr key={m.file}>
-                  <td>{thumb(m.file)}</td>
-                  <td>{base(m.file)}</td>
-                  <td>
-                    {m.place} · {m.className}
-                  </td>
-                  <Decide scan={scan} file={m.file} suggested={m.className} decided={decided[m.file]} onDone={onDecision} />
-                </tr>
-              ))}
-            </table>
-          ))}
-        </div>
-      </section>
+      <DuplicateGroups scan={scan} decided={decided} onDecision={onDecision} />
     </>
+  );
+}
+
+type ListProps = { scan: ScanResult; decided: Record<string, Row>; onDecision(d: Decision): void };
+
+/** The groups of copies, leaks first: each member with its place (training or validation) and class. */
+function DuplicateGroups({ scan, decided, onDecision }: ListProps) {
+  return (
+    <section>
+      <h2>Duplicate groups</h2>
+      <p class="note">Exact copies and near ones (feature similarity ≥ {scan.threshold}); a leak spans training and validation.</p>
+      <div data-testid="duplicates">
+        {scan.duplicates.map((g, k) => (
+          <table class="group" data-testid="duplicate-group">
+            <caption>
+              Group {k + 1}: {g.kind}
+              {g.kind === 'near' ? `, similarity ≥ ${g.similarity.toFixed(3)}` : ''}
+              {g.leak ? ' — LEAK' : ''}
+            </caption>
+            {g.members.map((m) => (
+              <tr key={m.file}>
+                <td>{thumb(m.file)}</td>
+                <td>{base(m.file)}</td>
+                <td>
+                  {m.place} · {m.className}
+                </td>
+                <Decide scan={scan} file={m.file} suggested={m.className} decided={decided[m.file]} onDone={onDecision} />
+              </tr>
+            ))}
+          </table>
+        ))}
+      </div>
+    </section>
   );
 }
