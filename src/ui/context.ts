@@ -26,6 +26,13 @@ export interface Ctx {
   root: string;
   options: UiOptions;
   limits: UploadLimits;
+  /** Held while a zip is received and unpacked (one at a time: each holds a worker, and up to the caps on disk). */
+  uploadLock: Lock;
+}
+
+/** A lock that routes share. */
+export interface Lock {
+  busy: boolean;
 }
 
 /** A route: answers the request (a refusal is an HttpError thrown). */

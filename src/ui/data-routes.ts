@@ -104,7 +104,7 @@ export function dataRoutes(ctx: Ctx): Routes {
   let scan: DataScan | null = null;
   // Decisions are written one after another: two at once would each rewrite the list without the other's row.
   let writes: Promise<unknown> = Promise.resolve();
-  const adding = oneAtATime('a class is being added', addClassFromZip);
+  const adding = oneAtATime('another upload is being received or unpacked, or a class added', addClassFromZip, ctx.uploadLock);
   const predicting = oneAtATime('another image is being classified', predictUpload);
   return {
     'POST /api/data/scan': async (req, res) => {

@@ -10,7 +10,7 @@ import { IMAGE_EXTENSIONS, listImageFolder } from '../data/folders.js';
 import { compileInference } from '../engine/onnx/compile.js';
 import { countParams } from '../model/introspect.js';
 import { loadModel } from '../train/saved/saved-model.js';
-import { type Ctx, type Routes, gate, gateModel } from './context.js';
+import { type Ctx, type Lock, type Routes, gate, gateModel } from './context.js';
 import { EXPLAIN_TYPES, explainUpload } from './explain.js';
 import { requireContentType } from './guard.js';
 import { HttpError, gateFolderContents, relativeToRoot } from './paths.js';
@@ -102,22 +102,21 @@ async function cutpoints(url: URL): Promise<{ params: number; blocks: ReturnType
 }
 
 /** One request at a time through `fn` (each holds a worker or a model); the others get a 429 saying `what`. */
-export function oneAtATime<A extends unknown[], T>(what: string, fn: (...a: A) => Promise<T>): (...a: A) => Promise<T> {
-  let busy = false;
+export function oneAtATime<A extends unknown[], T>(what: string, fn: (...a: A) => Promise<T>, lock: Lock = { busy: false }): (...a: A) => Promise<T> {
   return async (...a) => {
-    if (busy) throw new HttpError(429, `${what}; try again when it is done`);
-    busy = true;
+    if (lock.busy) throw new HttpError(429, `${what}; try again when it is done`);
+    lock.busy = true;
     try {
       return await fn(...a);
     } finally {
-      busy = false;
+      lock.busy = false;
     }
   };
 }
 
 export function libraryRoutes(ctx: Ctx): Routes {
   const { root } = ctx;
-  const upload = oneAtATime('another upload is being received or unpacked', receiveUpload);
+  const upload = oneAtATime('another upload is being received or unpacked', receiveUpload, ctx.uploadLock);
   const explain = oneAtATime('another image is being explained', explainUpload);
   return {
     'GET /api/datasets': async (_req, res) => json(res, 200, await findDatasets(root)),

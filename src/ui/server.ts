@@ -44,7 +44,12 @@ async function staticFile(req: http.IncomingMessage, res: http.ServerResponse, u
 
 export async function startUi(o: UiOptions): Promise<{ url: string; token: string | null; close(): Promise<void> }> {
   const root = await fsp.realpath(o.root);
-  const ctx: Ctx = { root, options: o, limits: { ...DEFAULT_UPLOAD_LIMITS, ...(o.maxUpload !== undefined ? { maxUpload: o.maxUpload } : {}), ...o.limits } };
+  const ctx: Ctx = {
+    root,
+    options: o,
+    limits: { ...DEFAULT_UPLOAD_LIMITS, ...(o.maxUpload !== undefined ? { maxUpload: o.maxUpload } : {}), ...o.limits },
+    uploadLock: { busy: false },
+  };
   await removeStaleUploads(root);
   const api = apiHandler(ctx);
   const port = o.port ?? 7860;
