@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { TransferkitError } from '../src/errors.js';
 import { errorReply, startUi } from '../src/ui/server.js';
-import { CLI, makeImageFolder, tempDir } from './helpers.js';
+import { CLI, TINY_BASE, cli, makeImageFolder, tempDir } from './helpers.js';
 
 interface Reply {
   status: number;
@@ -423,6 +423,81 @@ describe('transferkit ui: hostile requests', () => {
     const r = await get('/api/saved');
     assert.equal(r.status, 200);
     assert.deepEqual(JSON.parse(r.body), []);
+  });
+
+  test('the Data tab: file names, bodies, classes and models are refused before anything is written', async () => {
+    const t = cli(['train', path.join(root, 'photos'), ...TINY_BASE, '--head', 'knn', '--out', path.join(root, 'models', 'knn')]);
+    assert.equal(t.code, 0, t.stderr);
+    const list = path.join(root, 'models', 'knn', 'review.csv');
+    const decision = { model: 'models/knn', data: 'photos', file: 'photos/alpha/000.png', action: 'remove' };
+    const review = (fields: Record<string, unknown>) => post('/api/data/review', JSON.stringify({ ...decision, ...fields }), 'application/json');
+    const hostile: Array<[Record<string, unknown>, number]> = [
+      [{ file: '../outside/secret.png' }, 403],
+      [{ file: 'photos/../../outside/secret.png' }, 403],
+      [{ file: 'escape/secret.png' }, 403],
+      [{ file: 'linked/beta/secret.png' }, 403],
+      [{ file: '/etc/passwd' }, 400],
+      [{ file: 'photos/alpha/000.png\0' }, 400],
+      [{ file: 'photos\\alpha\\000.png' }, 400],
+      [{ file: 'file:///etc/passwd' }, 400],
+      [{ file: 42 }, 400],
+      // Inside the root, but not an image of the data folder.
+      [{ file: 'uploads/earlier/cats/1.png' }, 403],
+      [{ file: 'photos' }, 403],
+      [{ file: 'photos/alpha/notes.txt' }, 415],
+      [{ file: 'photos/alpha/none.png' }, 404],
+      [{ action: 'delete' }, 400],
+      [{ action: 'relabel' }, 400],
+      [{ action: 'relabel', label: 'gamma' }, 400],
+      [{ action: 'relabel', label: '../alpha' }, 400],
+      [{ action: 'relabel', label: ['alpha'] }, 400],
+      [{ model: '../outside' }, 403],
+      [{ model: 'escape' }, 403],
+      [{ model: 'photos' }, 404],
+      [{ model: 'models/linked' }, 403],
+      [{ data: 'escape' }, 403],
+      [{ data: 'linked', file: 'linked/alpha/000.png' }, 403],
+      [{ data: '/etc' }, 400],
+      [{ data: 'nowhere' }, 400],
+    ];
+    for (const [fields, status] of hostile) refused(await review(fields), status, JSON.stringify(fields));
+    refused(await post('/api/data/review', '{"model":', 'application/json'), 400, 'broken JSON');
+    refused(await post('/api/data/review', '[1]', 'application/json'), 400, 'an array');
+    refused(await post('/api/data/review', 'x'.repeat(1_100_000), 'application/json'), 413, 'a 1.1 MB body');
+    refused(await post('/api/data/review', JSON.stringify(decision), 'text/plain'), 415, 'a text/plain decision');
+    refused(await post('/api/data/review', JSON.stringify(decision), 'application/json', { origin: 'http://evil.example' }), 403, 'a cross-origin decision');
+    assert.ok(!existsSync(list), 'a refused decision writes nothing');
+    for (const [body, status] of [
+      ['{', 400],
+      [JSON.stringify({ model: 'models/knn', data: '../' }), 403],
+      [JSON.stringify({ model: '../outside', data: 'photos' }), 403],
+      [JSON.stringify({ model: 'models/knn', data: 'linked' }), 403],
+    ] as const)
+      refused(await post('/api/data/scan', body, 'application/json'), status, `scan ${body}`);
+    // Adding a class: its name, the model, the body's type and the archive, checked before anything lands.
+    const addClass = (q: string, body: Uint8Array, type = 'application/zip') => post(`/api/data/add-class?${q}`, body, type);
+    refused(await addClass('model=models/knn&name=..%2Fx', goodZip()), 400, 'a class name with ../');
+    refused(await addClass('model=models/knn&name=', goodZip()), 400, 'no class name');
+    refused(await addClass('model=..%2Foutside&name=c', goodZip()), 403, 'a model outside');
+    refused(await addClass('model=models/knn&name=c', goodZip(), 'text/plain'), 415, 'a text/plain body');
+    refused(await addClass('model=models/knn&name=c', zipSync({ 'c/1.png': png, '../../evil.png': png })), 400, 'zip-slip');
+    assert.ok(!existsSync(path.join(root, 'uploads', 'class-c')) && !existsSync(path.join(root, 'models', 'knn-c')));
+    refused(await post('/api/data/predict?model=..%2Foutside&name=a.png', png, 'image/png'), 403, 'predict with a model outside');
+    refused(await post('/api/data/predict?model=models/knn&name=a.txt', png, 'image/png'), 415, 'predict a .txt');
+    // A good decision, and a good class: review.csv in the model's folder, the grown model beside it.
+    const ok = await review({ action: 'relabel', label: 'beta' });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(readFileSync(list, 'utf8'), 'file,given_label,suggested_label,self_confidence,action\n../../photos/alpha/000.png,alpha,beta,,relabel\n');
+    assert.deepEqual(JSON.parse((await get('/api/data/review?model=models/knn')).body), {
+      list: 'models/knn/review.csv',
+      rows: [{ file: 'photos/alpha/000.png', given: 'alpha', suggested: 'beta', action: 'relabel' }],
+    });
+    for (const model of ['..%2Foutside', 'escape', 'models/linked', 'photos'])
+      refused(await get(`/api/data/review?model=${model}`), [403, 404], `review list of ${model}`);
+    const grown = await addClass('model=models/knn&name=gamma', zipSync({ 'g/1.png': png, '2.png': png }));
+    assert.equal(grown.status, 200, grown.body);
+    assert.deepEqual(JSON.parse(grown.body).classNames, ['alpha', 'beta', 'gamma']);
+    refused(await addClass('model=models/knn&name=gamma', goodZip()), 409, 'the same class again');
   });
 });
 

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { startUi } from '../src/ui/server.js';
 import { DICOM_FIXTURES } from './dicom-data.js';
-import { CLI, ROOT, makeImageFolder, tempDir } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-/** Screenshots land here: CI keeps the folder as an artifact. */
-const OUTPUT = path.join(ROOT, 'test-output');
+import { OUTPUT, noChromium, startUiProcess, withPage } from './browser.js';
+import { makeImageFolder, tempDir } from './helpers.js';
 
 describe('transferkit ui: paths stay inside the root', () => {
   let root: string;
@@ -103,9 +100,7 @@ describe('transferkit ui: paths stay inside the root', () => {
   });
 });
 
-describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): browser test skipped`,
-}, () => {
+describe('transferkit ui in a browser (Playwright driving Debian chromium)', { skip: noChromium }, () => {
   let server: ChildProcess;
   let url: string;
   let root: string;
@@ -117,18 +112,12 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
     const png = readFileSync(path.join(root, 'flowers', 'alpha', '000.png'));
     zipOfFlowers = path.join(tempDir(), 'my flowers.v2.zip');
     writeFileSync(zipOfFlowers, zipSync({ 'f/alpha/1.png': png, 'f/beta/1.png': png }));
-    server = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--root', root], { stdio: ['ignore', 'pipe', 'inherit'] });
-    url = await new Promise<string>((resolve) =>
-      server.stdout?.on('data', (d: Buffer) => /http:\/\/\S+/.test(String(d)) && resolve(String(d).match(/http:\/\/\S+/)![0])),
-    );
+    ({ server, url } = await startUiProcess(root));
   });
   after(() => void server.kill());
 
   test('pick a dataset, train one epoch with feature extraction, watch the curves, try an image', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await withPage(async (page) => {
       await page.goto(url);
       // An upload from the page: its file name becomes a slug, and the new dataset is picked.
       await page.setInputFiles('[data-testid=upload]', zipOfFlowers);
@@ -191,8 +180,6 @@ describe('transferkit ui in a browser (Playwright driving Debian chromium)', {
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: path.join(OUTPUT, 'ui.png'), fullPage: true });
       assert.ok(existsSync(path.join(OUTPUT, 'ui.png')));
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

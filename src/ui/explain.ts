@@ -20,8 +20,12 @@ export const EXPLAIN_TYPES = ['application/octet-stream', 'application/dicom', '
 /** The temp folders' name prefix: per server process, so a test can see that its own are gone. */
 export const explainTempPrefix = () => `transferkit-ui-try-${process.pid}-`;
 
-export async function explainUpload(req: http.IncomingMessage, modelDir: string, name: string | null, maxBytes: number): Promise<ExplainAnswer> {
-  // Only the extension of the client's name is used (it picks the decoder); none at all is read as DICOM if it is one.
+/**
+ * Receives the request's body (an image, at most `maxBytes`) into a temp folder of its own outside the root,
+ * calls `fn` with the file, and removes the folder. Only the extension of the client's name is used (it picks the
+ * decoder); none at all is read as DICOM if it is one.
+ */
+export async function withUploadedImage<T>(req: http.IncomingMessage, name: string | null, maxBytes: number, fn: (file: string) => Promise<T>): Promise<T> {
   const ext = path.extname(name ?? '').toLowerCase();
   if (ext && !IMAGE_EXTENSIONS.includes(ext)) throw new HttpError(415, `name: ${ext} is not an image type the server reads (${IMAGE_EXTENSIONS.join(' ')})`);
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
@@ -30,6 +34,14 @@ export async function explainUpload(req: http.IncomingMessage, modelDir: string,
   try {
     const file = path.join(work, `image${ext}`);
     if ((await receiveBody(req, file, maxBytes, 'image')) === 0) throw new HttpError(400, 'the body is empty: send the image file');
+    return await fn(file);
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function explainUpload(req: http.IncomingMessage, modelDir: string, name: string | null, maxBytes: number): Promise<ExplainAnswer> {
+  return withUploadedImage(req, name, maxBytes, async (file) => {
     const { model, metadata } = await loadModel(modelDir);
     try {
       const e = await explainImage(model, metadata, file).catch((err: Error) => {
@@ -57,7 +69,5 @@ export async function explainUpload(req: http.IncomingMessage, modelDir: string,
     } finally {
       model.dispose();
     }
-  } finally {
-    await fsp.rm(work, { recursive: true, force: true });
-  }
+  });
 }

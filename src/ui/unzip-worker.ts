@@ -13,6 +13,8 @@ export interface UnzipJob {
   zip: string;
   dest: string;
   limits: ZipLimits;
+  /** dataset: class folders of images; class: the images of one class, in folders or not (default dataset). */
+  layout?: 'dataset' | 'class';
 }
 export type UnzipReply = { images: number } | { status: number; error: string };
 
@@ -23,10 +25,23 @@ function datasetEntry(entry: string): string | null {
   return parts.length === 2 ? parts.join('/') : parts.length === 3 ? parts.slice(1).join('/') : null;
 }
 
-async function unpack({ zip, dest, limits }: UnzipJob): Promise<UnzipReply> {
+/** Any image entry of a class's zip, flattened to one folder (its folders kept in the name, so none collide). */
+function classEntry(entry: string): string | null {
+  const parts = entry.split('/').filter(Boolean);
+  if (parts.some((p) => p.startsWith('.')) || !IMAGE_EXTENSIONS.includes(path.extname(entry).toLowerCase())) return null;
+  return parts.join('_');
+}
+
+async function unpack({ zip, dest, limits, layout }: UnzipJob): Promise<UnzipReply> {
   try {
     checkZipDirectory(zip, limits);
-    const images = await extractZip('the upload', createReadStream(zip, { highWaterMark: 16 * 1024 }) as AsyncIterable<Uint8Array>, dest, datasetEntry, limits);
+    const images = await extractZip(
+      'the upload',
+      createReadStream(zip, { highWaterMark: 16 * 1024 }) as AsyncIterable<Uint8Array>,
+      dest,
+      layout === 'class' ? classEntry : datasetEntry,
+      limits,
+    );
     return { images };
   } catch (err) {
     const status = err instanceof ZipLimitError ? 413 : err instanceof TransferkitError ? 400 : 500;

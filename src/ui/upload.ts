@@ -69,8 +69,17 @@ function unzipInWorker(job: UnzipJob): Promise<UnzipReply> {
   });
 }
 
-/** Handles `POST /api/upload?name=<slug>[&replace=1]`: the unpacked folder relative to the root and its image count. */
-export async function receiveUpload(req: http.IncomingMessage, root: string, url: URL, limits: UploadLimits): Promise<{ path: string; images: number }> {
+/**
+ * Handles `POST /api/upload?name=<slug>[&replace=1]`: the unpacked folder relative to the root and its image count.
+ * `layout` class: the zip holds the images of one class (the Data tab's "add a class").
+ */
+export async function receiveUpload(
+  req: http.IncomingMessage,
+  root: string,
+  url: URL,
+  limits: UploadLimits,
+  layout: UnzipJob['layout'] = 'dataset',
+): Promise<{ path: string; images: number }> {
   const name = url.searchParams.get('name') ?? 'upload';
   if (!SLUG.test(name)) throw new HttpError(400, 'name: letters, digits, - and _ only (up to 64, starting with a letter or digit)');
   const replace = url.searchParams.get('replace') === '1';
@@ -88,7 +97,7 @@ export async function receiveUpload(req: http.IncomingMessage, root: string, url
     const received = await receiveBody(req, zip, limits.maxUpload);
     const maxTotal = Math.min(limits.maxUnpacked, 20 * received);
     const zipLimits: ZipLimits = { maxTotal, maxEntry: Math.min(limits.maxEntry, maxTotal), maxEntries: limits.maxEntries, maxRatio: limits.maxRatio };
-    const reply = await unzipInWorker({ zip, dest: path.join(work, 'out'), limits: zipLimits });
+    const reply = await unzipInWorker({ zip, dest: path.join(work, 'out'), limits: zipLimits, layout });
     if ('error' in reply) {
       if (reply.status === 500) throw new Error(reply.error);
       throw new HttpError(reply.status, reply.error);

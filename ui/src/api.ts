@@ -45,5 +45,13 @@ export interface CompareResult {
 }
 export interface SavedModel {
   path: string;
-  metadata: { base: { id: string }; classNames?: string[]; inputShape: number[]; preprocessing: string; strategy?: string; val?: { accuracy: number | null } };
+  metadata: {
+    base: { id: string };
+    classNames?: string[];
+    dataset?: { dir: string };
+    inputShape: number[];
+    preprocessing: string;
+    strategy?: string;
+    val?: { accuracy: number | null };
+  };
 }

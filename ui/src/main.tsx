@@ -14,6 +14,7 @@ import {
   fileUrl,
 } from './api.js';
 import { curves, paramsChart, seriesOf } from './charts.js';
+import { DataTab } from './data-tab.js';
 import { classify } from './tryit.js';
 
 interface Settings {
@@ -493,6 +494,7 @@ function App() {
   const [saved, setSaved] = useState<SavedModel[]>([]);
   const [savedKey, setSavedKey] = useState(0);
   const [restored, setRestored] = useState(false);
+  const [tab, setTab] = useState<'train' | 'data'>('train');
 
   const refreshSaved = () => api<SavedModel[]>('/api/saved').then(setSaved);
   useEffect(() => {
@@ -568,7 +570,18 @@ function App() {
   return (
     <>
       <header>transferkit</header>
-      <main>
+      <div class="tabs" role="tablist">
+        {(['train', 'data'] as const).map((t) => (
+          <button type="button" role="tab" data-testid={`tab-${t}`} aria-selected={tab === t} onClick={() => setTab(t)}>
+            {t === 'train' ? 'Train' : 'Data'}
+          </button>
+        ))}
+      </div>
+      {/* Both tabs stay mounted (a running job's charts, a scan's decisions); the other one is hidden. */}
+      <div style={tab === 'data' ? undefined : 'display:none'}>
+        <DataTab saved={saved} onModelsChanged={() => void refreshSaved()} />
+      </div>
+      <main style={tab === 'train' ? undefined : 'display:none'}>
         <div>
           <DataPanel dataset={dataset} onPick={(p) => void pick(p)} />
           <ModelPanel s={settings} set={setSettings} models={models} blocks={blocks} />
