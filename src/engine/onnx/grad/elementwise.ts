@@ -91,6 +91,11 @@ export const elementwiseRules: Record<string, GradRule> = {
     return g.op('Where', [g.op('Greater', [x, scalar(g, 0, 'zero')]), scalar(g, gamma), below]);
   }, 'dselu'),
   Tanh: unary((c, _x, y) => sub1(c, c.g.op('Mul', [y, y])), 'dtanh'),
+  // y = x/(1 + |x|): y' = 1/(1 + |x|)².
+  Softsign: unary((c, x) => {
+    const d = c.g.op('Add', [scalar(c.g, 1, 'one'), c.g.op('Abs', [x])]);
+    return c.g.op('Reciprocal', [c.g.op('Mul', [d, d])]);
+  }, 'dsoftsign'),
   // d erf(x) = 2/√π·exp(−x²).
   Erf: unary((c, x) => c.g.op('Mul', [scalar(c.g, 2 / Math.sqrt(Math.PI)), c.g.op('Exp', [c.g.op('Neg', [c.g.op('Mul', [x, x])])])]), 'derf'),
   Gelu: unary(geluDerivative, 'dgelu'),

@@ -140,6 +140,7 @@ const SAME_SHAPE = new Set([
   'Log',
   'Sign',
   'Softplus',
+  'Softsign',
   'Mish',
   'Elu',
   'Selu',
