@@ -1,7 +1,7 @@
 // Gradients of elementwise ops: arithmetic with broadcasting, exp/log, activations (written in terms of the output
 // where that is cheaper), Max/Min, Where, Expand, and the ops that pass gradients through unchanged.
 import { type GradContext, type GradRule, constInts, dimsOf, scalar, toInput, unbroadcast, unsupported } from './context.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 /** dX = dY · f'(x) for a unary op, with f'(x) built by `derivative`. */
 const unary =

@@ -1,9 +1,8 @@
 // Preprocessing in the model: Rescaling (x·scale + offset) and Normalization ((x − mean)/σ), constants per channel
 // or one for all; they train as constants the gradient passes through.
-import { weightsOf } from './nchw.js';
-import { channelConstant } from './nchw.js';
-import type { Config, LayerRule } from './types.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { channelConstant, weightsOf } from './nchw.js';
+import type { Config, LayerRule } from './types.js';
 
 /** Fixed statistics live in the config (Keras's `mean=`/`variance=`), adapted ones in the weights; as mean and 1/σ. */
 function statistics(layer: tfl.layers.Layer, c: Config): { mean: Float32Array; inv: Float32Array } {
