@@ -17,6 +17,7 @@ import { ACTIVATIONS, KERAS_LAYERS } from '../src/engine/onnx/keras-layers/index
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { createPredictor } from '../src/engine/predictor.js';
 import { ROOT } from './helpers.js';
+import { assertStepGradients } from './step-grads.js';
 import { fixSameAvgPoolGradient } from './tfjs-avg-pool-grad.js';
 
 before(async () => {
@@ -197,28 +198,7 @@ async function checkForward(model: tfl.LayersModel): Promise<void> {
   assert.ok(err / ref <= 1e-5, `ONNX Runtime against tfjs: relative error ${err / ref}`);
 }
 
-async function checkGradients(model: tfl.LayersModel): Promise<void> {
-  const x = tf.randomNormal([3, 2, 6, 3], 0, 1, 'float32', seed++);
-  const target = tf.tensor2d([
-    [1, 0, 0],
-    [0, 1, 0],
-    [0, 0, 1],
-  ]);
-  const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
-  const { grads } = tf.variableGrads(() => tf.neg(tf.mean(tf.sum(tf.mul(target, tf.log(model.apply(x) as tf.Tensor)), -1))) as tf.Scalar, vars);
-  const before = vars.map((v) => v.dataSync().slice());
-  const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } });
-  await trainer.step(x.dataSync() as Float32Array, target.dataSync() as Float32Array, 3, 1);
-  trainer.writeBack();
-  await trainer.dispose();
-  vars.forEach((v, i) => {
-    const after = v.dataSync();
-    const g = grads[v.name].dataSync();
-    let worst = 0;
-    for (let k = 0; k < g.length; k++) worst = Math.max(worst, Math.abs(before[i][k] - after[k] - g[k]));
-    assert.ok(worst <= 1e-4, `${v.name}: max abs gradient error ${worst}`);
-  });
-}
+const checkGradients = (model: tfl.LayersModel) => assertStepGradients(model, tf.randomNormal([3, 2, 6, 3], 0, 1, 'float32', seed++));
 
 describe('the Keras-layer table', () => {
   test('has cases here for exactly its classes and activations', () => {
