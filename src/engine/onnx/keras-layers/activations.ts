@@ -88,7 +88,7 @@ export const ACTIVATIONS: Readonly<Record<string, ActivationRule>> = {
   },
 };
 
-export function activationRule(name: string): ActivationRule {
+function activationRule(name: string): ActivationRule {
   const rule = Object.hasOwn(ACTIVATIONS, name) ? ACTIVATIONS[name] : undefined;
   if (!rule) throw new TransferkitError(`the ONNX compiler does not support activation '${name}'`);
   return rule;

@@ -35,7 +35,7 @@ export function layerRule(layer: tfl.layers.Layer): LayerRule {
   return rule;
 }
 
-export { ACTIVATIONS, activationRule } from './activations.js';
+export { ACTIVATIONS } from './activations.js';
 export { toNchw, toNhwc } from './nchw.js';
 export { Tape } from './tape.js';
 export type { LayerRule, TrainGraph, Value } from './types.js';
