@@ -47,6 +47,7 @@ add('LeakyRelu alpha 0.1', [input('a', [3, 5], { avoid: [0] })], unary('LeakyRel
 add('LeakyRelu default alpha', [input('a', [3, 5], { avoid: [0] })], unary('LeakyRelu'));
 add('Sigmoid', [input('a', [3, 5])], unary('Sigmoid'));
 add('Tanh', [input('a', [3, 5])], unary('Tanh'));
+add('Softsign', [input('a', [3, 5], { scale: 2, avoid: [0] })], unary('Softsign'));
 add('Erf', [input('a', [3, 5])], unary('Erf'));
 add('Gelu (opset 20)', [input('a', [3, 5], { scale: 2 })], unary('Gelu'), 20);
 add('Gelu tanh approximation (opset 20)', [input('a', [3, 5], { scale: 2 })], unary('Gelu', { approximate: 'tanh' }), 20);

@@ -8,9 +8,11 @@ import { describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { loadImageBatch } from '../src/data/batches.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
-import { defaultFeatures, fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
+import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
+import { defaultFeatures } from '../src/engine/onnx/default-features.js';
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
+import { concat } from '../src/engine/onnx/protobuf.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
@@ -18,15 +20,7 @@ import { run } from './onnx-parity.js';
 import { foreignModel } from './onnx-fixtures.js';
 
 // --- a few protobuf fields by hand, for what transferkit's writer never emits (float_data, int64_data, external data)
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const cat = (...parts: Uint8Array[]) => concat(parts);
 function varint(v: bigint): Uint8Array {
   let x = BigInt.asUintN(64, v);
   const out: number[] = [];

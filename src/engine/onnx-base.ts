@@ -7,7 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
 import type { ImageFit, Interpolation } from '../data/decode.js';
-import { dataInputs, defaultFeatures, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
+import { dataInputs, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
+import { defaultFeatures } from './onnx/default-features.js';
 import { decodeOnnxFile } from './onnx/decode.js';
 import { DataType, type Dim, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
 

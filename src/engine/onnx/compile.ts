@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 import { GraphBuilder } from './graph.js';
-import { type Value, emitLayer, toNchw, toNhwc } from './layers.js';
+import { type Value, layerRule, toNchw, toNhwc } from './keras-layers/index.js';
 import { walkModel } from './walk.js';
 import type { Dim } from './proto.js';
 
@@ -46,7 +46,7 @@ export function compileInference(model: tfl.LayersModel, options: CompileOptions
   try {
     outputs = walkModel(model, [feed], (layer, inputs, call) => {
       if (layer.name === options.until) throw new StopAt(inputs, call.inputs);
-      return emitLayer(g, layer, inputs);
+      return layerRule(layer).infer({ g, layer, c: layer.getConfig() as Record<string, unknown>, inputs });
     });
     if (options.until) throw new TransferkitError(`no layer named '${options.until}' in ${model.name}`);
     outputShape = model.outputs[0].shape as Array<number | null>;

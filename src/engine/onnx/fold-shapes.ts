@@ -4,7 +4,8 @@
 // dependency on the input's pixels: where static shape inference knows it (numbers, or multiples of the batch
 // size), it becomes a constant, or a product of the batch read from the cut value itself.
 import { type Dim, type GraphValue, type NodeValue, type TensorValue, DataType } from './proto.js';
-import { Elem, inferShapes } from './grad/shapes.js';
+import { Elem } from './grad/dims.js';
+import { inferShapes } from './grad/shapes.js';
 
 /**
  * A folded value under a new name (the prefix still computes the original, and a fine-tuned base holds both): an

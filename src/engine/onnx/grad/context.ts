@@ -2,7 +2,7 @@
 // rules share: reductions over broadcast axes, zeros, dims read statically or at run time.
 import type { GraphBuilder } from '../graph.js';
 import type { Dim, NodeValue } from '../proto.js';
-import { type ValueFacts, isUnknown } from './shapes.js';
+import { type ValueFacts, isUnknown } from './dims.js';
 
 export interface GradContext {
   g: GraphBuilder;

@@ -8,7 +8,8 @@
 import type { GraphBuilder } from '../graph.js';
 import { type GradRule, constInts, reduceSum, staticDims, unsupported } from './context.js';
 import { transposedWindow } from './pool.js';
-import { attr, windowOf } from './shapes.js';
+import { attr } from './dims.js';
+import { windowOf } from './window-shapes.js';
 
 type Window = ReturnType<typeof windowOf>;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);

@@ -4,7 +4,8 @@ import type { GraphBuilder } from '../graph.js';
 import type { GraphValue } from '../proto.js';
 import { type GradContext, GradError } from './context.js';
 import { GRADIENT_RULES, NO_GRADIENT } from './rules.js';
-import { Elem, type ValueFacts, inferShapes } from './shapes.js';
+import { Elem, type ValueFacts } from './dims.js';
+import { inferShapes } from './shapes.js';
 
 export interface DifferentiateOptions {
   /** A scalar loss value (seeded with 1), or any value with the name of its gradient (same shape). */

@@ -4,7 +4,7 @@
 import type { Dim } from '../proto.js';
 import { type GradRule, dimsOf, shapeOf, unbroadcast, unsupported } from './context.js';
 import { einsumTerms } from './einsum-equation.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 const einsum: GradRule = (c) => {
   const { g, node } = c;

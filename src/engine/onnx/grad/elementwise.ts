@@ -1,7 +1,7 @@
 // Gradients of elementwise ops: arithmetic with broadcasting, exp/log, activations (written in terms of the output
 // where that is cheaper), Max/Min, Where, Expand, and the ops that pass gradients through unchanged.
 import { type GradContext, type GradRule, constInts, dimsOf, scalar, toInput, unbroadcast, unsupported } from './context.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 /** dX = dY · f'(x) for a unary op, with f'(x) built by `derivative`. */
 const unary =
@@ -91,6 +91,11 @@ export const elementwiseRules: Record<string, GradRule> = {
     return g.op('Where', [g.op('Greater', [x, scalar(g, 0, 'zero')]), scalar(g, gamma), below]);
   }, 'dselu'),
   Tanh: unary((c, _x, y) => sub1(c, c.g.op('Mul', [y, y])), 'dtanh'),
+  // y = x/(1 + |x|): y' = 1/(1 + |x|)².
+  Softsign: unary((c, x) => {
+    const d = c.g.op('Add', [scalar(c.g, 1, 'one'), c.g.op('Abs', [x])]);
+    return c.g.op('Reciprocal', [c.g.op('Mul', [d, d])]);
+  }, 'dsoftsign'),
   // d erf(x) = 2/√π·exp(−x²).
   Erf: unary((c, x) => c.g.op('Mul', [scalar(c.g, 2 / Math.sqrt(Math.PI)), c.g.op('Exp', [c.g.op('Neg', [c.g.op('Mul', [x, x])])])]), 'derf'),
   Gelu: unary(geluDerivative, 'dgelu'),

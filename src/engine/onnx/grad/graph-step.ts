@@ -8,7 +8,8 @@ import type { Dim, GraphValue } from '../proto.js';
 import { type LossName, type StepGraph, type StepWeight, emitLoss, emitStepOutputs, emitUpdate } from '../step.js';
 import { GradError } from './context.js';
 import { differentiate } from './differentiate.js';
-import { Elem, attr, inferShapes } from './shapes.js';
+import { Elem, attr } from './dims.js';
+import { inferShapes } from './shapes.js';
 
 export interface GraphStepOptions {
   /** The forward graph's input fed with examples (its first dim the batch). */

@@ -1,7 +1,7 @@
 // Gradients of MatMul (batched, broadcasting, 1-D operands) and Gemm (transA/transB/alpha/beta).
 import type { Dim } from '../proto.js';
 import { type GradContext, type GradRule, dimsOf, rankOf, scalar, shapeOf, unbroadcast } from './context.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 /** Swaps the last two axes. */
 function swapLast(c: GradContext, v: string, rank: number): string {

@@ -2,7 +2,7 @@
 // from X), BatchNormalization in inference mode (fixed statistics: an affine map per channel), Softmax and
 // LogSoftmax (opset ≥ 13 semantics: one axis).
 import { type GradContext, type GradRule, countOf, dimsOf, rankOf, reduceSum, scalar, unbroadcast, unsupported } from './context.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 /**
  * x normalised over `axes` (statistics recomputed from x, as the forward op did), and dX given dx̂ = dY·scale:

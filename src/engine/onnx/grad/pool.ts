@@ -3,7 +3,8 @@
 // transposed window sum; max pooling routes each gradient to the index ORT's MaxPool reports.
 import type { GraphBuilder } from '../graph.js';
 import { type GradRule, countOf, rankOf, scalar, shapeOf, staticDims } from './context.js';
-import { attr, windowOf } from './shapes.js';
+import { attr } from './dims.js';
+import { windowOf } from './window-shapes.js';
 
 type Window = ReturnType<typeof windowOf>;
 

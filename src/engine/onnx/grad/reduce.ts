@@ -3,7 +3,7 @@
 // size for the mean; to every extremum for max/min, ties included; times x/‖x‖ for the L2 norm, 0 where the
 // norm is 0 as in PyTorch; times 2x for the sum of squares).
 import { type GradRule, constInts, countOf, rankOf, scalar, shapeOf } from './context.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 type Kind = 'sum' | 'mean' | 'extremum' | 'l2' | 'sumsquare';
 

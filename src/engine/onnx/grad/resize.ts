@@ -4,7 +4,7 @@
 import type { GraphBuilder } from '../graph.js';
 import type { Dim } from '../proto.js';
 import { type GradContext, type GradRule, dimsOf, rankOf, unsupported } from './context.js';
-import { attr } from './shapes.js';
+import { attr } from './dims.js';
 
 const f = Math.fround;
 

@@ -11,7 +11,7 @@ import { poolRules } from './pool.js';
 import { reduceRules } from './reduce.js';
 import { resizeRules } from './resize.js';
 import { shapeRules } from './shape-ops.js';
-import { BOOLEAN } from './shapes.js';
+import { BOOLEAN } from './shapes-elementwise.js';
 
 export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
   ...elementwiseRules,

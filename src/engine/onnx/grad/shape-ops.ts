@@ -4,7 +4,8 @@
 // input's shape at run time.
 import type { Dim } from '../proto.js';
 import { type GradRule, dimTensor, dimsOf, rankOf, scalar, shapeOf, unsupported, zerosLike } from './context.js';
-import { Elem, attr, sliceOf } from './shapes.js';
+import { Elem, attr } from './dims.js';
+import { sliceOf } from './window-shapes.js';
 
 /**
  * dY reshaped to the input's shape: a constant where it is static (ONNX Runtime 1.30's basic optimizer folds a Shape of

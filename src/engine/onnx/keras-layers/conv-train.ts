@@ -1,0 +1,91 @@
+// Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
+// backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
+import type { Tape } from './tape.js';
+import { type Window, im2col, inputGradient } from './window.js';
+
+/** A convolution as im2col + MatMul, channels last, kernel HWIO (2-D as [KH·KW·CI, CO]). */
+function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, co: number, bias?: string): { y: string; cols: string } {
+  const { g } = t;
+  const cols = im2col(g, x, win, ci);
+  let y = g.op('MatMul', [cols, w2d], {}, 'conv');
+  if (bias) y = g.op('Add', [y, bias], {}, 'conv_bias');
+  return { y: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, co])], {}, 'conv_out'), cols };
+}
+
+/**
+ * Conv2D (any stride, 'same' or 'valid', no dilation) with gradients: dW = colsᵀ·dY, db = Σ dY, and dX as the
+ * correlation of the (dilated, padded) dY with the flipped kernel, its channels swapped.
+ */
+export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number): string {
+  const { g } = t;
+  const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw * ci, co])], {}, 'w2d');
+  const { y, cols } = convForward(t, x, w2d, win, ci, co, bias);
+  t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
+    const dy2d = g.op('Reshape', [dy, g.ints('shape', [-1, co])], {}, 'dy2d');
+    const dw = wants(1) ? g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
+    const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db') : undefined;
+    if (!wants(0)) return [undefined, dw, db];
+    const flipped = g.op(
+      'Slice',
+      [
+        g.op('Transpose', [kernel], { perm: [0, 1, 3, 2] }),
+        g.ints('starts', [-1, -1]),
+        g.ints('ends', [-(win.kh + 1), -(win.kw + 1)]),
+        g.ints('axes', [0, 1]),
+        g.ints('steps', [-1, -1]),
+      ],
+      {},
+      'w_flipped',
+    );
+    const w2dBack = g.op('Reshape', [flipped, g.ints('shape', [win.kh * win.kw * co, ci])]);
+    return [inputGradient(t, dy, win, co, (dyd, back) => convForward(t, dyd, w2dBack, back, co, ci).y), dw, db];
+  });
+  return y;
+}
+
+/** Depthwise convolution (multiplier 1), channels last, kernel [KH, KW, C, 1]: im2col, multiply, sum the taps. */
+export function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels: number, bias?: string): { y: string; cols: string } {
+  const { g } = t;
+  const cols = g.op('Reshape', [im2col(g, x, win, channels), g.ints('shape', [-1, win.kh * win.kw, channels])], {}, 'dw_cols');
+  let y = g.op('ReduceSum', [g.op('Mul', [cols, w2d]), g.ints('axis1', [1])], { keepdims: 0 }, 'depthwise');
+  if (bias) y = g.op('Add', [y, bias]);
+  return { y: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, channels])], {}, 'dw_out'), cols };
+}
+
+/**
+ * A large depthwise kernel (ConvNeXt's 7×7, EfficientNet's 5×5) as ONNX Runtime's grouped Conv, gradients from the
+ * Conv rule: 2–3× faster than im2col there, where most gathered taps are padding; 3×3 kernels are as fast either way.
+ */
+function groupedConv(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
+  const { g } = t;
+  const [top, bottom, left, right] = win.pads;
+  const nchw = g.op('Transpose', [x], { perm: [0, 3, 1, 2] });
+  const w = g.op('Transpose', [kernel], { perm: [2, 3, 0, 1] }, 'dw_oihw');
+  const attrs = { group: channels, kernel_shape: [win.kh, win.kw], strides: [win.stride, win.stride], pads: [top, left, bottom, right] };
+  const y = g.op('Transpose', [g.op('Conv', [nchw, w], attrs, 'depthwise')], { perm: [0, 2, 3, 1] });
+  return bias ? g.op('Add', [y, bias], {}, 'dw_bias') : y;
+}
+
+/** DepthwiseConv2D with gradients; dX correlates the (dilated, padded) dY with the flipped kernel. */
+export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
+  const { g } = t;
+  if (win.kh * win.kw > 9) return groupedConv(t, x, kernel, bias, win, channels);
+  const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
+  const { y, cols } = depthwiseForward(t, x, w2d, win, channels, bias);
+  t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
+    const dy3 = g.op('Reshape', [dy, g.ints('shape', [-1, 1, channels])]);
+    const dw = wants(1)
+      ? g.op('Reshape', [g.op('ReduceSum', [g.op('Mul', [cols, dy3]), g.ints('axis0', [0])], { keepdims: 0 }, 'dW_dw'), g.op('Shape', [kernel])])
+      : undefined;
+    const db = wants(2) ? g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }) : undefined;
+    if (!wants(0)) return [undefined, dw, db];
+    const flipped = g.op(
+      'Slice',
+      [w2d, g.ints('starts', [-1]), g.ints('ends', [-(win.kh * win.kw + 1)]), g.ints('axes', [0]), g.ints('steps', [-1])],
+      {},
+      'dw_flipped',
+    );
+    return [inputGradient(t, dy, win, channels, (dyd, back) => depthwiseForward(t, dyd, flipped, back, channels).y), dw, db];
+  });
+  return y;
+}

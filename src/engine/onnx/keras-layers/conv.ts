@@ -1,0 +1,70 @@
+// Convolution layers: Conv2D, DepthwiseConv2D, SeparableConv2D (with their activations, as Keras's).
+import { activation, trainActivation } from './activations.js';
+import { conv, convAsGemm } from './conv-infer.js';
+import { conv2d, depthwiseConv2d } from './conv-train.js';
+import { weightsOf } from './nchw.js';
+import type { LayerRule, TrainCall } from './types.js';
+import { type Window, windowOf } from './window.js';
+
+/** The training step's window of a convolution layer: square strides, no dilation. */
+function trainWindow({ c, shapes: [shape], unsupported }: TrainCall): Window {
+  const [kh, kw] = c.kernelSize as number[];
+  const [sh, sw] = c.strides as number[];
+  const [dh, dw] = (c.dilationRate as number[] | undefined) ?? [1, 1];
+  if (sh !== sw || dh !== 1 || dw !== 1) throw unsupported(`strides ${sh}x${sw}, dilation ${dh}x${dw} (square strides without dilation only)`);
+  return windowOf(shape[0], shape[1], kh, kw, sh, c.padding as 'same' | 'valid');
+}
+
+function multiplierOne({ c, unsupported }: TrainCall): void {
+  if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
+}
+
+export const convLayers: Record<string, LayerRule> = {
+  Conv2D: {
+    infer: ({ g, layer, c, inputs: [x] }) => {
+      const ws = weightsOf(layer);
+      const bias = c.useBias ? ws.bias.values : undefined;
+      const y = convAsGemm(g, x, layer, c, ws.kernel, bias) ?? conv(g, x, layer, c, ws.kernel, false, bias);
+      return [activation(g, y, c.activation as string)];
+    },
+    train: (call) => {
+      const { e, layer, c, xs, shapes } = call;
+      const kernel = e.weight(layer, 0);
+      const bias = c.useBias ? e.weight(layer, 1) : undefined;
+      const z = conv2d(e.t, xs[0], kernel, bias, trainWindow(call), shapes[0][2], c.filters as number);
+      return [trainActivation(e, z, c.activation as string)];
+    },
+  },
+  DepthwiseConv2D: {
+    infer: ({ g, layer, c, inputs: [x] }) => {
+      const ws = weightsOf(layer);
+      const y = conv(g, x, layer, c, ws.depthwise_kernel, true, c.useBias ? ws.bias.values : undefined);
+      return [activation(g, y, c.activation as string)];
+    },
+    train: (call) => {
+      const { e, layer, c, xs, shapes } = call;
+      multiplierOne(call);
+      const z = depthwiseConv2d(e.t, xs[0], e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, trainWindow(call), shapes[0][2]);
+      return [trainActivation(e, z, c.activation as string)];
+    },
+  },
+  SeparableConv2D: {
+    infer: ({ g, layer, c, inputs: [x] }) => {
+      const ws = weightsOf(layer);
+      const dw = conv(g, x, layer, c, ws.depthwise_kernel, true);
+      const pw = conv(g, dw, layer, { strides: 1, padding: 'valid' }, ws.pointwise_kernel, false, c.useBias ? ws.bias.values : undefined);
+      return [activation(g, pw, c.activation as string)];
+    },
+    train: (call) => {
+      const { e, layer, c, xs, shapes } = call;
+      multiplierOne(call);
+      const channels = shapes[0][2];
+      const dw = depthwiseConv2d(e.t, xs[0], e.weight(layer, 0), undefined, trainWindow(call), channels);
+      const win = trainWindow(call);
+      const pointwise = e.weight(layer, 1);
+      const bias = c.useBias ? e.weight(layer, 2) : undefined;
+      const pw = conv2d(e.t, dw, pointwise, bias, windowOf(win.oh, win.ow, 1, 1, 1, 'valid'), channels, c.filters as number);
+      return [trainActivation(e, pw, c.activation as string)];
+    },
+  },
+};

@@ -1,0 +1,91 @@
+// Normalisation layers with weights: BatchNormalization (moving statistics frozen, Keras's rule for fine-tuning),
+// LayerNormalization over the channels, ConvNeXt's LayerScale.
+import { TransferkitError } from '../../../errors.js';
+import { channelConstant, weightsOf } from './nchw.js';
+import type { Tape } from './tape.js';
+import type { LayerRule } from './types.js';
+
+/**
+ * BatchNormalization in inference mode: moving statistics fixed, gamma and beta trained when their layer is.
+ * y = (x − mean)/√(var + ε)·γ + β over the last axis.
+ */
+function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean: Float32Array, variance: Float32Array, eps: number, rank: number): string {
+  const { g } = t;
+  const n = mean.length;
+  const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
+  const xhat = g.op('Mul', [g.op('Sub', [x, g.constant('bn_mean', mean, [n])]), g.constant('bn_inv_std', inv, [n])], {}, 'bn_xhat');
+  const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'bn');
+  // Made only when γ or β trains: an unused initializer draws a warning from ONNX Runtime.
+  const axes = () =>
+    g.ints(
+      'bn_axes',
+      Array.from({ length: rank - 1 }, (_, i) => i),
+    );
+  // Fused: dX = dY·(γ/σ) in one full-size product, where the rules would take two.
+  t.fuse(y, [x, gamma, beta], (dy, wants) => [
+    wants(0) ? g.op('Mul', [dy, g.op('Mul', [gamma, g.constant('bn_inv_std', inv, [n])])], {}, 'dbn') : undefined,
+    wants(1) ? g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes()], { keepdims: 0 }, 'dgamma') : undefined,
+    wants(2) ? g.op('ReduceSum', [dy, axes()], { keepdims: 0 }, 'dbeta') : undefined,
+  ]);
+  return y;
+}
+
+/** Whether a normalised axis is the channels: Keras's last axis (`rank` counts the batch). */
+const lastAxis = (axis: unknown, rank: number) => {
+  const axes = ([] as number[]).concat(axis as number | number[]);
+  return axes.length === 1 && (axes[0] === -1 || axes[0] === rank - 1);
+};
+
+export const normLayers: Record<string, LayerRule> = {
+  BatchNormalization: {
+    infer: ({ g, layer, c, inputs: [x] }) => {
+      const ws = weightsOf(layer);
+      const n = ws.moving_mean.values.length;
+      const ones = new Float32Array(n).fill(1);
+      const scale = ws.gamma?.values ?? ones;
+      const beta = ws.beta?.values ?? new Float32Array(n);
+      const args = [x.name, ...[scale, beta, ws.moving_mean.values, ws.moving_variance.values].map((v, i) => g.constant(`${layer.name}_${i}`, v, [n]))];
+      return [{ name: g.op('BatchNormalization', args, { epsilon: { float: c.epsilon as number } }, layer.name), rank: x.rank }];
+    },
+    train: ({ e, layer, c, xs: [x], shapes: [shape], unsupported }) => {
+      const axis = c.axis as number;
+      if (axis !== -1 && axis !== shape.length) throw unsupported('normalising an axis other than the last');
+      const names = layer.weights.map((w) => w.originalName.split('/').pop());
+      const at = (n: string) => names.indexOf(n);
+      const values = layer.getWeights();
+      const n = shape[shape.length - 1];
+      const gamma = at('gamma') >= 0 ? e.weight(layer, at('gamma')) : e.g.constant('ones', new Float32Array(n).fill(1), [n]);
+      const beta = at('beta') >= 0 ? e.weight(layer, at('beta')) : e.g.constant('zeros', new Float32Array(n), [n]);
+      const stat = (s: string) => values[at(s)].dataSync() as Float32Array;
+      return [batchNorm(e.t, x, gamma, beta, stat('moving_mean'), stat('moving_variance'), c.epsilon as number, shape.length + 1)];
+    },
+  },
+  LayerNormalization: {
+    infer: ({ g, layer, c, inputs: [x] }) => {
+      // Over the channels: axis 1 of NCHW feature maps and of [N, C] values alike.
+      if (!lastAxis(c.axis, x.rank)) throw new TransferkitError(`the ONNX compiler supports LayerNormalization over the last axis only (layer ${layer.name})`);
+      const ws = weightsOf(layer);
+      const centred = g.op('Sub', [x.name, g.op('ReduceMean', [x.name], { axes: [1] })], {}, layer.name);
+      const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], { axes: [1] });
+      const std = g.op('Sqrt', [g.op('Add', [variance, g.constant(`${layer.name}_eps`, [c.epsilon as number], [])])]);
+      let y = g.op('Div', [centred, std], {}, layer.name);
+      if (ws.gamma) y = g.op('Mul', [y, channelConstant(g, `${layer.name}_gamma`, ws.gamma.values, x.rank)], {}, layer.name);
+      if (ws.beta) y = g.op('Add', [y, channelConstant(g, `${layer.name}_beta`, ws.beta.values, x.rank)], {}, layer.name);
+      return [{ name: y, rank: x.rank }];
+    },
+    // ONNX's op with trainable γ and β; its rule recomputes the statistics.
+    train: ({ e, layer, c, xs: [x], shapes: [shape], unsupported }) => {
+      if (!lastAxis(c.axis, shape.length + 1)) throw unsupported('normalising axes other than the last');
+      if (!c.center || !c.scale) throw unsupported('without centre or scale');
+      const attrs = { axis: -1, epsilon: { float: c.epsilon as number } };
+      return [e.g.op('LayerNormalization', [x, e.weight(layer, 0), e.weight(layer, 1)], attrs, 'layer_norm')];
+    },
+  },
+  // ConvNeXt's x·γ with a γ per channel.
+  LayerScale: {
+    infer: ({ g, layer, inputs: [x] }) => [
+      { name: g.op('Mul', [x.name, channelConstant(g, `${layer.name}_gamma`, weightsOf(layer).gamma.values, x.rank)], {}, layer.name), rank: x.rank },
+    ],
+    train: ({ e, layer, xs: [x] }) => [e.g.op('Mul', [x, e.weight(layer, 0)], {}, 'layer_scale')],
+  },
+};

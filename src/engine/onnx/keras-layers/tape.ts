@@ -1,0 +1,15 @@
+// Fused backwards: where one is faster than the per-op rules on a layer's forward nodes (im2col convolutions,
+// pooling, frozen-statistics BatchNormalization, swish), the layer registers it on the tape.
+import type { FusedGradient } from '../grad/differentiate.js';
+import type { GraphBuilder } from '../graph.js';
+
+export class Tape {
+  readonly fused = new Map<string, FusedGradient>();
+
+  constructor(readonly g: GraphBuilder) {}
+
+  /** `y`'s backward to `inputs` ('' where absent), used instead of the rules of the nodes between them. */
+  fuse(y: string, inputs: string[], backward: FusedGradient['backward']): void {
+    this.fused.set(y, { inputs, backward });
+  }
+}
