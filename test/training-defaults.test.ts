@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
 import { modelBlocks } from '../src/applications/blocks.js';
+import { DEFAULT_HEAD_DROPOUT } from '../src/train/model/head.js';
 import { HEAD_RATES, type PhaseLayers, blockRateScale, defaultHeadRate, planPhases } from '../src/train/fit/phase-plan.js';
 import { linkSplit, measure } from '../bench/probe.js';
 import { listImageFolder } from '../src/data/folders.js';
@@ -279,7 +280,11 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
     );
     assert.match(r.stderr, new RegExp(`restored the weights of epoch ${phase.bestEpoch} `));
     assert.ok(j.threshold > 0 && j.threshold < 1 && j.val.report.binary.threshold === j.threshold);
-    assert.equal(JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8')).threshold, j.threshold);
+    const saved = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
+    assert.equal(saved.threshold, j.threshold);
+    // The default head regularises (the zoo's had lost its dropout: `gap, dense:1:sigmoid`).
+    assert.equal(saved.head, `gap, dropout:${DEFAULT_HEAD_DROPOUT}, dense:1:sigmoid`);
+    assert.equal(DEFAULT_HEAD_DROPOUT, 0.5);
     const none = cli(['train', data, ...TINY_BASE, '--validation-split', '0', '--json']);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stderr, /epochs auto needs a validation split to stop on: training a fixed 20 epochs instead/);

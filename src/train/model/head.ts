@@ -15,6 +15,14 @@ export type HeadLayerSpec =
 export const HEAD_SPEC_HELP =
   "a comma-separated list of: flatten | gap (global average pooling) | gmp (global max pooling) | dense:UNITS[:ACTIVATION] | dropout:RATE, e.g. 'flatten, dense:256:relu, dense:1:sigmoid'";
 
+/**
+ * The dropout rate in the default head (`gap, dropout:RATE, dense:…`, for zoo and ONNX bases alike). On a frozen
+ * base the head is a logistic regression on fixed features, and dropout on its inputs acts like an L2 penalty
+ * (Wager et al., 2013): the regulariser that a cross-validated linear probe picks strongly on small sets. See
+ * bench/accuracy.ts and the README's table for what each rate measured.
+ */
+export const DEFAULT_HEAD_DROPOUT = 0.5;
+
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'softmax', 'tanh', 'softplus', 'softsign', 'swish', 'mish', 'gelu'];
 
 function parseLayer(token: string): HeadLayerSpec {
