@@ -38,7 +38,7 @@ export interface TrainOptions extends RasterOptions {
   strategy?: Strategy;
   /** For fine-tune: the first layer to train in the second phase (see `transferkit layers`). */
   unfreezeFrom?: string;
-  /** Head spec; default `gap, dropout:0.5, dense:1:sigmoid` (two classes) or `…dense:N:softmax` (`DEFAULT_HEAD_DROPOUT`). */
+  /** Head spec; default `gap, dropout:0.5, dense:1:sigmoid` (two classes) or `…dense:N:softmax`; an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`). */
   head?: string;
   /**
    * 'auto' (default): phases on cached features train until the validation loss stops improving (patience

@@ -58,7 +58,7 @@ async function onnxClassifier(base: OnnxBase, plan: DataPlan, o: TrainOptions): 
   // Rates per block come from the zoo's block list; an imported graph's suffix trains at one rate.
   if (o.lrDecay !== undefined) throw new TransferkitError('--lr-decay applies to zoo bases; an imported ONNX base fine-tunes its suffix at one rate');
   const open = await openBase(base, o.engine);
-  const head = headFor(plan, o, `dropout:${DEFAULT_HEAD_DROPOUT}, `);
+  const head = headFor(plan, o, `dropout:${DEFAULT_HEAD_DROPOUT.onnx}, `);
   let model: tfl.LayersModel;
   try {
     model = addHead(standInBase(open.dim), head, { seed: o.seed ?? 1337 });
@@ -110,7 +110,7 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
     });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
-  const head = headFor(plan, o, `${o.pooling ? '' : 'gap, '}dropout:${DEFAULT_HEAD_DROPOUT}, `);
+  const head = headFor(plan, o, `${o.pooling ? '' : 'gap, '}dropout:${DEFAULT_HEAD_DROPOUT.zoo}, `);
   const loss = lossOf(task, o);
   const model = addHead(base, head, { seed: o.seed ?? 1337 });
   const firstHead = model.layers[1].name;
