@@ -1,7 +1,7 @@
 // How right a head trained on real MobileNet α=0.25 features is, next to logistic regressions (scikit-learn,
 // Debian's python3-sklearn) on the same pooled features: what bench/accuracy.ts and the defaults' test measure.
 // Each path is a training run with the default head and seed: `auto` (the defaults), `N` (--epochs N) or
-// `SCHEDULE:N` (--schedule S --epochs N), with `@LR` for a rate.
+// `SCHEDULE:N` (--schedule S --epochs N), with `@LR` for a rate and `~D` for an explicit head with dropout D.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -121,6 +121,8 @@ export interface PathResult {
   /** Epochs run per phase, and the one kept under auto. */
   epochs: string;
   lr: string;
+  /** Each seed's held-out accuracy, when several ran (`heldOut` is then their mean; the rest is the first seed's). */
+  bySeed?: number[];
 }
 
 export interface SetResult {
@@ -130,10 +132,14 @@ export interface SetResult {
   paths: Record<string, PathResult>;
 }
 
-/** A path: `auto`, `N` or `SCHEDULE:N`, and `@LR` after any of them for a learning rate. */
-function pathOptions(spec: string): Record<string, unknown> {
-  const [what, lr] = spec.split('@');
-  const rate = lr === undefined ? {} : { learningRate: Number(lr) };
+/**
+ * A path: `auto`, `N` or `SCHEDULE:N`, then `@LR` for a learning rate and `~D` for an explicit head
+ * `gap, dropout:D, dense:…` (what `--head` gives).
+ */
+function pathOptions(spec: string, output: string): Record<string, unknown> {
+  const [rest, dropout] = spec.split('~');
+  const [what, lr] = rest.split('@');
+  const rate = { ...(lr === undefined ? {} : { learningRate: Number(lr) }), ...(dropout === undefined ? {} : { head: `gap, dropout:${dropout}, ${output}` }) };
   if (what === 'auto') return rate;
   const [a, b] = what.split(':');
   if (b === undefined) return { epochs: Number(a), ...rate };
@@ -141,8 +147,30 @@ function pathOptions(spec: string): Record<string, unknown> {
   return { schedule: a as ScheduleName, epochs: Number(b), ...rate };
 }
 
-/** The regressions, then each path's run, on one set (logged as JSON lines as they finish). */
-export async function measure(name: string, trainDir: string, testDir: string, size: number, paths: string[]): Promise<SetResult> {
+/** One training run of a path on cached features, scored held out. */
+async function runPath(trainDir: string, test: Pooled, size: number, spec: string, seed: number | undefined): Promise<PathResult> {
+  const output = test.labels.some((l) => l > 1) ? `dense:${Math.max(...test.labels) + 1}:softmax` : 'dense:1:sigmoid';
+  const o = { base: 'mobilenet', alpha: 0.25, weights: H5, inputSize: size, featureCache: 'disk' as const, seed, ...pathOptions(spec, output) };
+  const r = await trainImageClassifier(trainDir, o);
+  const heldOut = headAccuracy(r.model, test, r.threshold ?? 0.5);
+  r.model.dispose();
+  const epochs = r.phases.map((p) => `${p.stoppedAt}${p.bestEpoch !== null ? ` (best ${p.bestEpoch})` : ''}`).join('+');
+  return { val: r.val.accuracy, heldOut, epochs, lr: r.phases.map((p) => +p.learningRate.toPrecision(3)).join('+') };
+}
+
+/**
+ * The regressions, then each path's run, on one set (logged as JSON lines as they finish). With several seeds
+ * (each draws its own validation split, head initialisation and dropout masks) a path's `heldOut` is their mean
+ * and `bySeed` lists each run's: one seed's result on 153–1,200 images moves by a point or more.
+ */
+export async function measure(
+  name: string,
+  trainDir: string,
+  testDir: string,
+  size: number,
+  paths: string[],
+  seeds: (number | undefined)[] = [undefined],
+): Promise<SetResult> {
   const tmp = scratchDir('tk-acc-');
   // The frozen base's outputs are computed once per set; every path reads them from this cache.
   process.env.TRANSFERKIT_HOME = path.join(tmp, 'home');
@@ -151,14 +179,13 @@ export async function measure(name: string, trainDir: string, testDir: string, s
   const row: SetResult = { data: name, size, logisticRegression: logisticRegression(tmp), paths: {} };
   console.log(JSON.stringify(row));
   for (const spec of paths) {
-    const o = { base: 'mobilenet', alpha: 0.25, weights: H5, inputSize: size, featureCache: 'disk' as const, ...pathOptions(spec) };
-    const r = await trainImageClassifier(trainDir, o);
-    const heldOut = headAccuracy(r.model, test, r.threshold ?? 0.5);
-    const epochs = r.phases.map((p) => `${p.stoppedAt}${p.bestEpoch !== null ? ` (best ${p.bestEpoch})` : ''}`).join('+');
-    const result: PathResult = { val: r.val.accuracy, heldOut, epochs, lr: r.phases.map((p) => +p.learningRate.toPrecision(3)).join('+') };
-    console.log(JSON.stringify({ data: name, path: spec, ...result }));
-    row.paths[spec] = result;
-    r.model.dispose();
+    const runs: PathResult[] = [];
+    for (const seed of seeds) {
+      runs.push(await runPath(trainDir, test, size, spec, seed));
+      console.log(JSON.stringify({ data: name, path: spec, ...(seed === undefined ? {} : { seed }), ...runs.at(-1) }));
+    }
+    const mean = runs.reduce((sum, r) => sum + r.heldOut, 0) / runs.length;
+    row.paths[spec] = runs.length === 1 ? runs[0] : { ...runs[0], heldOut: mean, bySeed: runs.map((r) => r.heldOut) };
   }
   return row;
 }

@@ -213,7 +213,8 @@ Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
   --from DIR|FILE.keras|FILE.h5  fine-tune a saved model instead (a Keras user's own too): no new head, its outputs
                                must match the classes; trains from --unfreeze-from at --learning-rate (default 1e-4)
   --preprocessing MODE         with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled
-  --head SPEC                  default 'gap, dropout:0.2, dense:1:sigmoid' (2 classes) or '…dense:N:softmax';
+  --head SPEC                  default 'gap, dropout:0.5, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
+                               (an ONNX base: 'dropout:0.2, dense:…');
                                or a head computed from the pooled features, no epochs: ${EMBEDDING_HEAD_HELP}
   --epochs auto|N              auto (default): phases on cached features train until the validation loss has not
                                improved for --early-stopping epochs (default 5), at most --max-epochs (200), and

@@ -69,7 +69,7 @@ export interface ModelOptions {
   strategy?: Strategy;
   /** For fine-tune: the first layer to train in the second phase (see `transferkit layers`). */
   unfreezeFrom?: string;
-  /** Head spec; default `gap, dropout:0.2, dense:1:sigmoid` (two classes) or `…dense:N:softmax`. */
+  /** Head spec; default `gap, dropout:0.5, dense:1:sigmoid` (two classes) or `…dense:N:softmax`; an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`). */
   head?: string;
   /** Regression: the loss (default mse). */
   regressionLoss?: 'mse' | 'mae';

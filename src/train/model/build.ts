@@ -10,7 +10,7 @@ import type { Context } from '../features/cache.js';
 import { DEFAULT_SEED } from '../defaults.js';
 import { type DataPlan, outputLayer } from '../fit/data-plan.js';
 import { smallInputAdvice } from '../features/extract.js';
-import { addHead, parseHeadSpec } from './head.js';
+import { DEFAULT_HEAD_DROPOUT, addHead, parseHeadSpec } from './head.js';
 import type { Task, TrainEvent, TrainOptions } from '../fit/options.js';
 import type { PhaseLayers } from '../fit/phase-plan.js';
 import { type RasterPlan, planRasters } from '../scene/rasters.js';
@@ -60,7 +60,7 @@ async function onnxClassifier(base: OnnxBase, plan: DataPlan, o: TrainOptions): 
   // Rates per block come from the zoo's block list; an imported graph's suffix trains at one rate.
   if (o.lrDecay !== undefined) throw new TransferkitError('--lr-decay applies to zoo bases; an imported ONNX base fine-tunes its suffix at one rate');
   const open = await openBase(base, o.engine);
-  const head = headFor(plan, o, 'dropout:0.2, ');
+  const head = headFor(plan, o, `dropout:${DEFAULT_HEAD_DROPOUT.onnx}, `);
   let model: tfl.LayersModel;
   try {
     model = addHead(standInBase(open.dim), head, { seed: o.seed ?? DEFAULT_SEED });
@@ -112,7 +112,7 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
     });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
-  const head = headFor(plan, o, o.pooling ? '' : 'gap, ');
+  const head = headFor(plan, o, `${o.pooling ? '' : 'gap, '}dropout:${DEFAULT_HEAD_DROPOUT.zoo}, `);
   const loss = lossOf(task, o);
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
   const firstHead = model.layers[1].name;
