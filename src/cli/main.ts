@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { UsageError } from '../errors.js';
-import { helpText, parseCommand } from './command.js';
+import { commandFlags, helpText, parseCommand } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { applyDevice } from './device.js';
 
@@ -41,7 +41,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(helpText(cmd, command));
       return 0;
     }
-    if ('device' in command.options) applyDevice(parsed.values.device as string | undefined);
+    const { device } = parsed.values;
+    if (commandFlags(command).some((f) => f.name === 'device')) applyDevice(typeof device === 'string' ? device : undefined);
     await command.run(parsed.values, parsed.positionals);
     return 0;
   } catch (err) {
