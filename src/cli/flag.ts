@@ -2,6 +2,7 @@
 // sets. Commands list the flags they take; parseArgs' config, the --help text and the typed values all come from
 // those lists (see command.ts), and docs/cli.md is generated from the --help they print.
 import { UsageError } from '../errors.js';
+import type { TrainOptions } from '../train/fit.js';
 
 export interface Flag<N extends string = string, T = unknown> {
   readonly name: N;
@@ -16,8 +17,8 @@ export interface Flag<N extends string = string, T = unknown> {
   readonly multiple?: boolean;
   /** The flag's text as its value; throws a UsageError naming the flag. */
   readonly parse: (raw: string) => T;
-  /** The training option (TrainOptions key) the flag sets, where it sets one. */
-  readonly sets?: string;
+  /** The training option the flag sets, where it sets one (the page's job requests carry it by this name). */
+  readonly sets?: keyof TrainOptions;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a list of flags holds flags of every value type
@@ -29,7 +30,7 @@ export type ValuesOf<F extends AnyFlag> = { readonly [K in F as K['name']]?: Val
 
 interface Extra {
   short?: string;
-  sets?: string;
+  sets?: keyof TrainOptions;
 }
 
 /** A flag whose value is its text. */
@@ -63,8 +64,9 @@ export function choice<const N extends string, const C extends string>(
     arg,
     help,
     parse: (raw) => {
-      if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be ${list}; got '${raw}'`);
-      return raw as C;
+      const chosen = choices.find((c) => c === raw);
+      if (chosen === undefined) throw new UsageError(`--${name} must be ${list}; got '${raw}'`);
+      return chosen;
     },
     ...rest,
   };

@@ -10,6 +10,9 @@ import { compareParams } from '../train/strategies.js';
 import { listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
 
+// Declared with the CLI's flags: a field the page sends is the option a flag sets.
+export { JOB_FIELDS } from '../cli/flags/page.js';
+
 export type JobEvent = TrainEvent | { type: 'status'; status: JobStatus; message?: string } | { type: 'result'; result: unknown };
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
 

@@ -16,7 +16,7 @@ import { loadModel } from '../train/saved-model.js';
 import { STRATEGIES } from '../train/strategies.js';
 import { countParams } from '../model/introspect.js';
 import { EXPLAIN_TYPES, explainUpload } from './explain.js';
-import { Job, type JobRequest } from './jobs.js';
+import { JOB_FIELDS, Job, type JobRequest } from './jobs.js';
 import { type Guard, makeGuard, requireContentType } from './guard.js';
 import { HttpError, gateFolderContents, gatePath, relativeToRoot, withoutServerPaths } from './paths.js';
 import { DEFAULT_UPLOAD_LIMITS, type UploadLimits, receiveUpload, removeStaleUploads } from './upload.js';
@@ -48,33 +48,6 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
 };
-
-/** The training options a request may set; paths (data, out, weights) go through the gate separately. */
-const JOB_FIELDS = [
-  'base',
-  'alpha',
-  'inputSize',
-  'strategy',
-  'unfreezeFrom',
-  'head',
-  'epochs',
-  'fineTuneEpochs',
-  'batchSize',
-  'learningRate',
-  'optimizer',
-  'validationSplit',
-  'seed',
-  'earlyStoppingPatience',
-  'restoreBest',
-  'reduceLrPatience',
-  'augment',
-  'featureCache',
-  'regressionLoss',
-  'engine',
-  'bands',
-  'bandScale',
-  'bandAdaptation',
-] as const;
 
 const json = (res: http.ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

@@ -3,9 +3,9 @@ import { duplicatesHtml } from '../../data-quality/sheet.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { DEFAULT_NEAR_THRESHOLD, scanDuplicates, writeDuplicateList } from '../../data-quality/duplicates.js';
 import { command, printJson } from '../command.js';
-import { num, text, withHelp } from '../flag.js';
+import { num, withHelp } from '../flag.js';
 import { IMAGE_BASE } from '../flags/base.js';
-import { json, out } from '../flags/output.js';
+import { fix, json, out } from '../flags/output.js';
 import { featureCache, seed, validationSplit } from '../flags/train.js';
 import { trainOptionsFrom } from '../train-options.js';
 
@@ -17,9 +17,8 @@ const threshold = num(
   (n) => n > 0 && n <= 1,
   'a number in (0, 1]',
 );
-const fix = text(
-  'fix',
-  'FILE.csv',
+const fixHelp = withHelp(
+  fix,
   `write a review list: every member of a group but one (a training image when there
 is one) with action remove; train --exclude FILE.csv leaves them out. No image is
 moved or deleted.`,
@@ -43,7 +42,7 @@ trained on.`,
     withHelp(featureCache, 'as for train'),
     threshold,
     withHelp(out, 'write DIR/duplicates.html: the groups with thumbnails, leaks first'),
-    fix,
+    fixHelp,
     withHelp(
       json,
       `print {threshold, images, groups: [{kind, similarity, leak, members: [{file,

@@ -4,9 +4,9 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { scanLabelIssues, writeReviewList } from '../../data-quality/scan.js';
 import { textTable } from '../../report/tables.js';
 import { command, printJson } from '../command.js';
-import { choice, num, text, withHelp } from '../flag.js';
+import { choice, num, withHelp } from '../flag.js';
 import { IMAGE_BASE } from '../flags/base.js';
-import { json, out } from '../flags/output.js';
+import { fix, json, out } from '../flags/output.js';
 import { featureCache, seed } from '../flags/train.js';
 import { trainOptionsFrom } from '../train-options.js';
 
@@ -21,9 +21,8 @@ margins of its cell, cleanlab's default) | confident-joint | prune-by-noise-rate
 const rank = choice('rank', ['self-confidence', 'normalized-margin'], 'R', 'self-confidence (default: p(given label), lowest first) | normalized-margin', {
   what: 'one of self-confidence, normalized-margin',
 });
-const fix = text(
-  'fix',
-  'FILE.csv',
+const fixHelp = withHelp(
+  fix,
   `write a review list: file,given_label,suggested_label,self_confidence,action
 (action relabel; change it to remove or keep); train --exclude FILE.csv leaves
 out every row not marked keep. No image is moved or deleted.`,
@@ -47,7 +46,7 @@ Ranked most suspicious first, each with a suggested label.`,
     filter,
     rank,
     withHelp(out, 'write DIR/label-issues.html: the images with their given and suggested labels'),
-    fix,
+    fixHelp,
     withHelp(
       json,
       `print {classNames, images, folds, thresholds, confidentJoint, issues: [{file,

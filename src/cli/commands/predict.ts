@@ -87,6 +87,22 @@ regressor); label is the decision (two classes: at the model's saved threshold)`
   },
 });
 
+/** evaluate --curves DIR: the ROC and precision-recall curves as SVG and PNG; returns the files written. */
+async function writeCurves(dir: string, e: Awaited<ReturnType<typeof evaluateFiles>>, what: string): Promise<string[]> {
+  if (!e.curves || !e.binary) throw new UsageError('--curves draws ROC and precision-recall curves, which need two classes');
+  const written: string[] = [];
+  for (const [name, svg] of [
+    ['roc', rocSvg(e.curves, e.binary, what)],
+    ['pr', prSvg(e.curves, e.binary, what)],
+  ] as const) {
+    for (const ext of ['svg', 'png']) {
+      written.push(path.join(dir, `${name}.${ext}`));
+      await writeChart(written[written.length - 1], svg);
+    }
+  }
+  return written;
+}
+
 /** The files to evaluate: all, or the training or validation part of the split the model was trained with. */
 export function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: ModelMetadata): T[] {
   if (subset === 'all') return files;
@@ -178,21 +194,13 @@ class (in sorted order) is the positive one.`,
       );
     const { reliability } = values;
     if (reliability) await writeChart(reliability, reliabilitySvg([{ name: 'model', ece: e.ece, bins: e.reliability }], path.basename(path.resolve(dir))));
-    const curvesDir = values.curves;
-    const written: string[] = [];
-    if (curvesDir) {
-      if (!e.curves || !e.binary) throw new UsageError('--curves draws ROC and precision-recall curves, which need two classes');
-      const what = `${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`;
-      for (const [name, svg] of [
-        ['roc', rocSvg(e.curves, e.binary, what)],
-        ['pr', prSvg(e.curves, e.binary, what)],
-      ] as const) {
-        for (const ext of ['svg', 'png']) {
-          written.push(path.join(curvesDir, `${name}.${ext}`));
-          await writeChart(written[written.length - 1], svg);
-        }
-      }
-    }
+    const written = values.curves
+      ? await writeCurves(
+          values.curves,
+          e,
+          `${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`,
+        )
+      : [];
     if (values.json) return printJson({ ...e, skipped });
     process.stdout.write(
       `loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%, balanced accuracy ${(e.balancedAccuracy * 100).toFixed(2)}% on ${files.length - e.skipped.length} images; ECE ${(e.ece * 100).toFixed(2)}% (15 bins), Brier ${e.brier.toFixed(4)}\n`,

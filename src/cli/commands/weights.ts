@@ -18,14 +18,14 @@ import {
   importBackbone,
 } from '../../weights/onnx-backbones.js';
 import { command, printJson } from '../command.js';
-import { type ValuesOf, int, text, toggle, withHelp } from '../flag.js';
-import { alpha } from '../flags/model.js';
+import { type ValuesOf, int, text, withHelp } from '../flag.js';
+import { alpha, noTop } from '../flags/model.js';
 import { json } from '../flags/output.js';
 
 const OPTIONS = [
   withHelp(alpha, 'MobileNet width (0.25, 0.5, 0.75, 1.0)'),
   int('size', 'N', 'MobileNet input size of the weights (128, 160, 192, 224)'),
-  toggle('no-top', 'the file without the classifier'),
+  withHelp(noTop, 'the file without the classifier'),
   withHelp(json, 'print the result as JSON'),
 ] as const;
 // Documented on the import subcommand's line.

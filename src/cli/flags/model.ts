@@ -22,11 +22,14 @@ export const alpha = num('alpha', 'A', 'MobileNet / MobileNetV2 / MobileNetV3 wi
 /** Weights of a zoo model: a name, none or a file; none (or null) is null. */
 export const weights = parsed('weights', 'imagenet|none|FILE', 'pretrained weights (default: none, random initialisation)', noneIsNull);
 
+export const noTop = toggle('no-top', "leave out the ImageNet classifier (Keras's include_top=False)");
+export const pooling = choice('pooling', ['avg', 'max'], 'avg|max', 'global pooling of the features when --no-top', { sets: 'pooling' });
+
 export const MODEL = [
   weights,
-  toggle('no-top', "leave out the ImageNet classifier (Keras's include_top=False)"),
+  noTop,
   parsed('input-shape', 'H,W,C', "input size, e.g. 32,32,3 (default: the model's own, 224,224,3 for VGG)", parseInputShape),
-  choice('pooling', ['avg', 'max'], 'avg|max', 'global pooling of the features when --no-top'),
+  pooling,
   int('classes', 'N', 'classes of the top classifier (default 1000)'),
   parsed('classifier-activation', 'NAME', "activation of the top classifier (default softmax; 'none' for logits)", noneIsNull),
   alpha,

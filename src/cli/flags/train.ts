@@ -10,7 +10,7 @@ import { ENGINE } from './engine.js';
 import { bandAdaptation, bandScale, bands, grayToRgb } from './bands.js';
 import { IMAGE_BASE } from './base.js';
 import { DICOM } from './dicom.js';
-import { head as modelHead, unfreezeFrom as modelUnfreezeFrom } from './model.js';
+import { head as modelHead, pooling as modelPooling, unfreezeFrom as modelUnfreezeFrom } from './model.js';
 import { preprocessing as savedPreprocessing } from './saved-model.js';
 import * as S from './schedule.js';
 
@@ -117,9 +117,7 @@ it on the validation split by Youden's J; saved with the model, used by predict`
 
 export const STOPPING = [S.earlyStopping, S.restoreBest, S.reduceLr, augment, augmentSpec, featureCache] as const;
 export const loss = choice('loss', ['mse', 'mae'], 'mse|mae', 'regression loss (default mse)', { what: 'mse or mae (regression)', sets: 'regressionLoss' });
-export const pooling = choice('pooling', ['avg', 'max'], 'avg|max', "pool the base's output (Keras's pooling); the default head then starts at dropout", {
-  sets: 'pooling',
-});
+export const pooling = withHelp(modelPooling, "pool the base's output (Keras's pooling); the default head then starts at dropout");
 export const GEOTIFF = [bands, bandScale, bandAdaptation] as const;
 
 /** Every flag trainOptionsFrom reads. */
