@@ -98,15 +98,10 @@ export const int = <const N extends string>(name: N, arg: string, help: string, 
   num(name, arg, help, isPositiveInt, 'a positive integer', extra);
 
 /** A number flag that may also say 'auto'. */
-export function numOrAuto<const N extends string>(
-  name: N,
-  arg: string,
-  help: string,
-  check: (n: number) => boolean,
-  what: string,
-  extra: Extra = {},
-): Flag<N, number | 'auto'> {
-  return { name, type: 'string', arg, help, parse: (raw) => (raw === 'auto' ? 'auto' : toNumber(name, raw, check, `${what} or auto`)), ...extra };
+export function numOrAuto<const N extends string>(...args: Parameters<typeof num<N>>): Flag<N, number | 'auto'> {
+  const [name, arg, help, check, what, extra] = args;
+  const n = num(name, arg, help, check, `${what} or auto`, extra);
+  return { ...n, parse: (raw) => (raw === 'auto' ? 'auto' : n.parse(raw)) };
 }
 
 /** A flag with its own parser. */

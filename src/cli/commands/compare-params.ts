@@ -4,7 +4,7 @@ import { compareParams } from '../../train/strategies.js';
 import { UsageError } from '../../errors.js';
 import { command, printJson } from '../command.js';
 import { text, withHelp } from '../flag.js';
-import { MODEL, head, unfreezeFrom } from '../flags/model.js';
+import { MODEL_OPTIONS, head, unfreezeFrom } from '../flags/model.js';
 import { json } from '../flags/output.js';
 import { buildModel } from '../model-options.js';
 
@@ -15,9 +15,7 @@ export const compareParamsCommand = command({
   usage: '<model> --head SPEC --unfreeze-from LAYER [options]',
   positionals: [1, 1],
   help: [
-    'Options:',
-    33,
-    ...MODEL,
+    ...MODEL_OPTIONS,
     withHelp(head, "the new head, e.g. 'flatten, dense:256:relu, dense:1:sigmoid' (required)"),
     withHelp(unfreezeFrom, 'first trainable layer of the fine-tune strategy, e.g. block5_conv1 (required)'),
     text('chart', 'FILE.svg|FILE.png', 'also draw trainable vs non-trainable parameters per strategy'),

@@ -3,7 +3,7 @@ import { textTable } from '../../report/tables.js';
 import { formatCount } from '../../util/format.js';
 import { command, printJson } from '../command.js';
 import { withHelp } from '../flag.js';
-import { MODEL } from '../flags/model.js';
+import { MODEL_OPTIONS } from '../flags/model.js';
 import { json } from '../flags/output.js';
 import { buildBase, onnxBasePath } from '../model-options.js';
 import { type OnnxBase, loadOnnxBase } from '../../engine/onnx-base.js';
@@ -14,9 +14,7 @@ export const layersCommand = command({
   usage: '<model> [options]',
   positionals: [1, 1],
   help: [
-    'Options:',
-    33,
-    ...MODEL,
+    ...MODEL_OPTIONS,
     withHelp(json, 'print [{block, firstLayer, layers, params, paramsFromHere}] as JSON'),
     '',
     `'Trained from here' counts the parameters that --unfreeze-from FIRST-LAYER makes trainable in the base.

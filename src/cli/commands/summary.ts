@@ -2,7 +2,7 @@ import { summarize, summary } from '../../report/summary.js';
 import { command, printJson } from '../command.js';
 import { num, toggle, withHelp } from '../flag.js';
 import { featuresFrom } from '../flags/base.js';
-import { HEAD, MODEL } from '../flags/model.js';
+import { HEAD, MODEL_OPTIONS } from '../flags/model.js';
 import { json } from '../flags/output.js';
 import { buildModel, onnxBasePath } from '../model-options.js';
 import { loadOnnxBase, onnxSummary } from '../../engine/onnx-base.js';
@@ -13,9 +13,7 @@ export const summaryCommand = command({
   usage: '<model> [options]',
   positionals: [1, 1],
   help: [
-    'Options:',
-    33,
-    ...MODEL,
+    ...MODEL_OPTIONS,
     ...HEAD,
     toggle('show-trainable', 'add the Trainable column'),
     toggle('expand-nested', 'list the layers inside the base'),

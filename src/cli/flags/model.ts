@@ -40,3 +40,6 @@ export const unfreezeFrom = text('unfreeze-from', 'LAYER', 'freeze the base up t
 
 /** Flags that put a head on the base and set what trains. */
 export const HEAD = [head, toggle('freeze-base', 'freeze the pretrained base (feature extraction)'), unfreezeFrom] as const;
+
+/** The Options heading of the commands that build a zoo model, its flags aligned at column 33. */
+export const MODEL_OPTIONS = ['Options:', 33, ...MODEL] as const;

@@ -68,7 +68,9 @@ export const validationSplit = num(
     sets: 'validationSplit',
   },
 );
-export const seed = num('seed', 'N', "the split, the new layers' initial weights and the shuffle (default 1337)", (n) => Number.isInteger(n), 'an integer', { sets: 'seed' });
+export const seed = num('seed', 'N', "the split, the new layers' initial weights and the shuffle (default 1337)", (n) => Number.isInteger(n), 'an integer', {
+  sets: 'seed',
+});
 export const featureCache = choice(
   'feature-cache',
   ['memory', 'disk'],
