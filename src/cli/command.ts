@@ -46,9 +46,7 @@ export function helpText(entry: CommandEntry, cmd: Command): string {
 /** Parses argv for `cmd`; a malformed line is a UsageError (exit 2). Returns null when `--help` was asked. */
 export function parseCommand(cmd: Command, argv: string[]): { values: Record<string, unknown>; positionals: string[] } | null {
   const flags = commandFlags(cmd);
-  const options = Object.fromEntries(
-    flags.map((f) => [f.name, { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
-  );
+  const options = Object.fromEntries(flags.map((f) => [f.name, { type: f.type, ...(f.multiple ? { multiple: true } : {}) }]));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });

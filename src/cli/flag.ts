@@ -12,7 +12,6 @@ export interface Flag<N extends string = string, T = unknown> {
   /** The --help text; each '\n' starts a continuation line, a leading '\n' puts the text under the flag. Empty:
    *  documented on another flag's line (--std on --mean's). */
   readonly help: string;
-  readonly short?: string;
   /** Repeatable: the value is every occurrence, in order. */
   readonly multiple?: boolean;
   /** The flag's text as its value; throws a UsageError naming the flag. */
@@ -29,7 +28,6 @@ type ValueOf<F> = F extends Flag<string, infer T> ? T : never;
 export type ValuesOf<F extends AnyFlag> = { readonly [K in F as K['name']]?: ValueOf<K> };
 
 interface Extra {
-  short?: string;
   sets?: keyof TrainOptions;
 }
 
