@@ -8,6 +8,7 @@ import { BACKBONE_FILES, ONNX_BACKBONES, type OnnxBackbone, backboneUrl, findBac
 /** How a base scales its pixels: a zoo preprocessing mode, or a mean and std after x / 255. */
 export type Normalization = { mode: PreprocessMode } | { mean: [number, number, number]; std: [number, number, number] };
 
+/** One base of the registry: a zoo model (built here, Keras's weights) or an ONNX backbone (downloaded as a folder). */
 export type RegistryEntry =
   | {
       kind: 'zoo';

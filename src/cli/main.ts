@@ -1,24 +1,9 @@
 #!/usr/bin/env node
 import { UsageError } from '../errors.js';
-import { helpText, parseCommand } from './command.js';
+import { commandFlags, helpText, parseCommand } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { mainHelp } from './reference.js';
 import { applyDevice } from './device.js';
-
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `Usage: transferkit <command> [options]
-
-Transfer learning on images with Keras's pretrained CNNs.
-
-Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
-
-Run 'transferkit <command> --help' for a command's options.
-Environment: TRANSFERKIT_ENGINE=ort|wasm|cpu, TRANSFERKIT_DEVICE=auto|cuda|cpu, TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
-TRANSFERKIT_MIRROR (a URL serving Keras's weight files by name),
-TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack traces).
-`;
-}
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -41,7 +26,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(helpText(cmd, command));
       return 0;
     }
-    if ('device' in command.options) applyDevice(parsed.values.device as string | undefined);
+    const { device } = parsed.values;
+    if (commandFlags(command).some((f) => f.name === 'device')) applyDevice(typeof device === 'string' ? device : undefined);
     await command.run(parsed.values, parsed.positionals);
     return 0;
   } catch (err) {

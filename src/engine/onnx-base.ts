@@ -35,6 +35,7 @@ export interface OnnxBaseOptions {
   known?: { inputSize: number; mean: [number, number, number]; std: [number, number, number] };
 }
 
+/** An imported ONNX model read as a base: its graph, preprocessing, the value taken as features and the fine-tune cut. */
 export interface OnnxBase {
   /** The registry id, or the model file's name. */
   id: string;

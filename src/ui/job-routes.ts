@@ -7,36 +7,9 @@ import path from 'node:path';
 import { applicationIds } from '../applications/index.js';
 import { STRATEGIES } from '../train/strategy/strategies.js';
 import { type Ctx, type Routes, gate, gateDataset } from './context.js';
-import { Job, type JobRequest } from './jobs.js';
+import { JOB_FIELDS, Job, type JobRequest } from './jobs.js';
 import { HttpError, relativeToRoot, withoutServerPaths } from './paths.js';
 import { json, readJson } from './respond.js';
-
-/** The training options a request may set; paths (data, out, weights) go through the gate separately. */
-const JOB_FIELDS = [
-  'base',
-  'alpha',
-  'inputSize',
-  'strategy',
-  'unfreezeFrom',
-  'head',
-  'epochs',
-  'fineTuneEpochs',
-  'batchSize',
-  'learningRate',
-  'optimizer',
-  'validationSplit',
-  'seed',
-  'earlyStoppingPatience',
-  'restoreBest',
-  'reduceLrPatience',
-  'augment',
-  'featureCache',
-  'regressionLoss',
-  'engine',
-  'bands',
-  'bandScale',
-  'bandAdaptation',
-] as const;
 
 /** The weights a job names: 'imagenet' (the default), null (random), or a .h5 file under the root. */
 async function gateWeights(ctx: Ctx, raw: unknown): Promise<string | null> {

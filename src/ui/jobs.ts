@@ -11,6 +11,9 @@ import { listImageFolder } from '../data/folders.js';
 import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../util/defaults.js';
 import { splitFiles } from '../data/split.js';
 
+// Declared with the CLI's flags: a field the page sends is the option a flag sets.
+export { JOB_FIELDS } from '../cli/flags/page.js';
+
 export type JobEvent = TrainEvent | { type: 'status'; status: JobStatus; message?: string } | { type: 'result'; result: unknown };
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
 

@@ -1,12 +1,13 @@
 import path from 'node:path';
-import { UsageError } from '../../errors.js';
 import { writeChart } from '../../report/charts.js';
 import { reliabilitySvg } from '../../report/reliability.js';
 import { loadModel, saveModel } from '../../train/saved/saved-model.js';
 import { type TemperatureResult, temperatureScale } from '../../train/evaluate/temperature.js';
 import type { EngineName } from '../../engine/predictor.js';
-import { type Command, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { choice, withHelp } from '../flag.js';
+import { ENGINE } from '../flags/engine.js';
+import { json, out, reliability } from '../flags/output.js';
 import { labelledSubset } from './predict.js';
 
 /**
@@ -45,33 +46,39 @@ const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 export const calibrationLine = (r: TemperatureResult) =>
   `temperature ${r.temperature.toFixed(3)} on ${r.images} images: ECE ${pct(r.before.ece)} → ${pct(r.after.ece)}, Brier ${r.before.brier.toFixed(4)} → ${r.after.brier.toFixed(4)}, NLL ${r.before.nll.toFixed(4)} → ${r.after.nll.toFixed(4)} (accuracy ${pct(r.after.accuracy)}, unchanged)`;
 
-export const calibrateCommand: Command = {
+const subset = choice(
+  'subset',
+  ['validation', 'all'],
+  'validation|all',
+  `fit on the validation split the model was trained with (default; its seed and
+--validation-split from transferkit.json), or on every image of dataDir (held out)`,
+);
+
+export const calibrateCommand = command({
   name: 'calibrate',
   usage: '<modelDir> <dataDir> [--subset validation|all] [--reliability FILE.svg|png] [--out DIR] [--json]',
   positionals: [2, 2],
-  options: { subset: { type: 'string' }, reliability: { type: 'string' }, out: { type: 'string' }, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
-  help: `
-Temperature scaling (Guo et al., 2017): one number T, fitted on held-out images by their log-likelihood, divides
+  help: [
+    `Temperature scaling (Guo et al., 2017): one number T, fitted on held-out images by their log-likelihood, divides
 the model's logits. The predicted classes (and so the accuracy) stay; the probabilities stop being over- (T > 1)
 or under-confident. T is folded into the last Dense layer, so predict, evaluate and every export use it; it is
-recorded in transferkit.json (temperature, calibration: ECE, Brier and NLL before and after).
-
-Options:
-  --subset validation|all      fit on the validation split the model was trained with (default; its seed and
-                               --validation-split from transferkit.json), or on every image of dataDir (held out)
-  --reliability FILE.svg|png   the reliability diagram before and after
-  --out DIR                    save the calibrated model there (default: over the model)${ENGINE_HELP}
-  --json                       print {temperature, images, before, after ({ece, brier, nll, accuracy, bins}), out}
-
-Example:
-  transferkit calibrate runs/photos photos/ --reliability runs/photos/reliability.svg`,
+recorded in transferkit.json (temperature, calibration: ECE, Brier and NLL before and after).`,
+    '',
+    'Options:',
+    subset,
+    withHelp(reliability, 'the reliability diagram before and after'),
+    withHelp(out, 'save the calibrated model there (default: over the model)'),
+    ...ENGINE,
+    withHelp(json, 'print {temperature, images, before, after ({ece, brier, nll, accuracy, bins}), out}'),
+    '',
+    'Example:',
+    '  transferkit calibrate runs/photos photos/ --reliability runs/photos/reliability.svg',
+  ],
   async run(values, [dir, dataDir]) {
-    const subset = (values.subset as string | undefined) ?? 'validation';
-    if (subset !== 'validation' && subset !== 'all') throw new UsageError(`--subset must be validation or all; got '${subset}'`);
-    const out = (values.out as string | undefined) ?? dir;
-    const chart = values.reliability as string | undefined;
-    const r = await calibrateSaved(dir, dataDir, { subset, out, chart, engine: engineFrom(values) });
+    const out = values.out ?? dir;
+    const chart = values.reliability;
+    const r = await calibrateSaved(dir, dataDir, { subset: values.subset ?? 'validation', out, chart, engine: values.engine });
     if (values.json) return printJson({ ...r, out });
     process.stdout.write(`${calibrationLine(r)}; saved to ${out}${chart ? `; wrote ${chart}` : ''}\n`);
   },
-};
+});

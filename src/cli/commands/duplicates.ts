@@ -2,50 +2,61 @@ import path from 'node:path';
 import { duplicatesHtml } from '../../data-quality/sheet.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { DEFAULT_NEAR_THRESHOLD, scanDuplicates, writeDuplicateList } from '../../data-quality/duplicates.js';
-import { type Command, numberOption, printJson } from '../command.js';
-import { IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS } from '../model-options.js';
-import { trainOptionsFrom } from './train.js';
+import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../../util/defaults.js';
+import { command, printJson } from '../command.js';
+import { num, withHelp } from '../flag.js';
+import { IMAGE_BASE } from '../flags/base.js';
+import { fix, json, out } from '../flags/output.js';
+import { featureCache, seed, validationSplit } from '../flags/train.js';
+import { trainOptionsFrom } from '../train-options.js';
 
-export const duplicatesCommand: Command = {
+// Not train's --threshold (a decision threshold): the similarity at which two images are near duplicates.
+const threshold = num(
+  'threshold',
+  'T',
+  `cosine similarity for near duplicates (default ${DEFAULT_NEAR_THRESHOLD}; see the README's measurement)`,
+  (n) => n > 0 && n <= 1,
+  'a number in (0, 1]',
+);
+const fixHelp = withHelp(
+  fix,
+  `write a review list: every member of a group but one (a training image when there
+is one) with action remove; train --exclude FILE.csv leaves them out. No image is
+moved or deleted.`,
+);
+
+export const duplicatesCommand = command({
   name: 'duplicates',
   usage: '<dataDir> [otherDir...] --base <model> [--threshold T] [--fix FILE.csv] [--out DIR] [--json]',
   positionals: [1, Infinity],
-  options: {
-    ...IMAGE_BASE_OPTIONS,
-    'feature-cache': { type: 'string' },
-    'validation-split': { type: 'string' },
-    seed: { type: 'string' },
-    threshold: { type: 'string' },
-    fix: { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-  },
-  help: `
-Exact duplicates (the same bytes, SHA-256) and near duplicates (cosine similarity of the base's pooled features
+  help: [
+    `Exact duplicates (the same bytes, SHA-256) and near duplicates (cosine similarity of the base's pooled features
 at or above --threshold: the same picture re-encoded, resized or lightly edited), grouped. dataDir is split into
 training and validation as train splits it (--validation-split, --seed); further folders (test/, holdout/) are
 scanned whole. A group spanning two places is a leak: the validation or test score counts images the model
-trained on.
-
-Options:${IMAGE_BASE_HELP}
-  --validation-split F, --seed N   the split to check, as given to train (default 0.2, 1337)
-  --feature-cache memory|disk  as for train
-  --threshold T                cosine similarity for near duplicates (default ${DEFAULT_NEAR_THRESHOLD}; see the README's measurement)
-  --out DIR                    write DIR/duplicates.html: the groups with thumbnails, leaks first
-  --fix FILE.csv               write a review list: every member of a group but one (a training image when there
-                               is one) with action remove; train --exclude FILE.csv leaves them out. No image is
-                               moved or deleted.
-  --json                       print {threshold, images, groups: [{kind, similarity, leak, members: [{file,
-                               place, className}]}], leaks: {groups, images}, skipped, seconds}
-
-Example:
-  transferkit duplicates photos/ holdout/ --base mobilenet --alpha 0.25 --input-size 96 --fix dups.csv`,
+trained on.`,
+    '',
+    'Options:',
+    ...IMAGE_BASE,
+    withHelp(validationSplit, `the split to check, as given to train (default ${DEFAULT_VALIDATION_SPLIT}, ${DEFAULT_SEED})`, 'F, --seed N'),
+    withHelp(seed, ''),
+    withHelp(featureCache, 'as for train'),
+    threshold,
+    withHelp(out, 'write DIR/duplicates.html: the groups with thumbnails, leaks first'),
+    fixHelp,
+    withHelp(
+      json,
+      `print {threshold, images, groups: [{kind, similarity, leak, members: [{file,
+place, className}]}], leaks: {groups, images}, skipped, seconds}`,
+    ),
+    '',
+    'Example:',
+    '  transferkit duplicates photos/ holdout/ --base mobilenet --alpha 0.25 --input-size 96 --fix dups.csv',
+  ],
   async run(values, dirs) {
-    const threshold = numberOption(values, 'threshold', (n) => n > 0 && n <= 1, 'a number in (0, 1]');
-    const r = await scanDuplicates(dirs, trainOptionsFrom(values), { threshold });
-    const fix = values.fix as string | undefined;
+    const { threshold, fix, out, ...rest } = values;
+    const r = await scanDuplicates(dirs, trainOptionsFrom(rest), { threshold });
     if (fix) await writeDuplicateList(fix, r.groups);
-    const out = values.out as string | undefined;
     if (out)
       await writeFileAtomic(
         path.join(out, 'duplicates.html'),
@@ -60,4 +71,4 @@ Example:
       `${r.groups.length} duplicate group(s) in ${r.images} images at similarity ≥ ${r.threshold}; ${r.leaks.groups} leak(s), ${r.leaks.images} validation/test image(s) with a copy in training (${r.seconds.toFixed(1)} s)${fix ? `; review list: ${fix}` : ''}\n`,
     );
   },
-};
+});

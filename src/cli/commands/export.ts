@@ -7,34 +7,46 @@ import { writeKerasModel } from '../../keras/write.js';
 import { loadModel, saveModel } from '../../train/saved/saved-model.js';
 import { mergedOnnx } from '../../train/model/onnx-base.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { type Command, printJson } from '../command.js';
-import { SAVED_MODEL_HELP, SAVED_MODEL_OPTIONS, savedModelArgs } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { choice, withHelp } from '../flag.js';
+import { json, out as outFlag } from '../flags/output.js';
+import { SAVED_MODEL } from '../flags/saved-model.js';
+import { savedModelArgs } from '../model-options.js';
 
-const FORMATS = ['onnx', 'tfjs', 'keras', 'keras-h5'];
+const FORMATS = ['onnx', 'tfjs', 'keras', 'keras-h5'] as const;
+const formatFlag = choice(
+  'format',
+  FORMATS,
+  'onnx|tfjs|keras|keras-h5',
+  `
+onnx: one .onnx file (channels-last float32 input, preprocessed as transferkit.json says;
+on an imported ONNX base: its graph up to the features, then the head, one graph);
+tfjs: model.json + weights.bin + transferkit.json, for tf.loadLayersModel in a browser;
+keras: a Keras 3 .keras file (keras.saving.load_model); keras-h5: a Keras 2 full-model .h5
+(tfjs, keras and keras-h5 only for zoo bases)`,
+);
 
-export const exportCommand: Command = {
+export const exportCommand = command({
   name: 'export',
   usage: '<modelDir|model.keras|model.h5> --format onnx|tfjs|keras|keras-h5 [--out FILE|DIR]',
   positionals: [0, 1],
-  options: { format: { type: 'string' }, out: { type: 'string' }, ...SAVED_MODEL_OPTIONS, json: { type: 'boolean' } },
-  help: `
-Options:
-  --format onnx|tfjs|keras|keras-h5
-                       onnx: one .onnx file (channels-last float32 input, preprocessed as transferkit.json says;
-                       on an imported ONNX base: its graph up to the features, then the head, one graph);
-                       tfjs: model.json + weights.bin + transferkit.json, for tf.loadLayersModel in a browser;
-                       keras: a Keras 3 .keras file (keras.saving.load_model); keras-h5: a Keras 2 full-model .h5
-                       (tfjs, keras and keras-h5 only for zoo bases)
-  --out FILE|DIR       where to write (default: <modelDir>/model.onnx|model.keras|model.h5, or <modelDir>-tfjs/)${SAVED_MODEL_HELP}
-  --json               print what was written as JSON
-
-Examples:
-  transferkit export runs/cats-dogs --format onnx --out cats-dogs.onnx
-  transferkit export runs/cats-dogs --format keras --out cats-dogs.keras`,
+  help: [
+    'Options:',
+    23,
+    formatFlag,
+    withHelp(outFlag, 'where to write (default: <modelDir>/model.onnx|model.keras|model.h5, or <modelDir>-tfjs/)', 'FILE|DIR'),
+    31,
+    ...SAVED_MODEL,
+    23,
+    withHelp(json, 'print what was written as JSON'),
+    '',
+    'Examples:',
+    '  transferkit export runs/cats-dogs --format onnx --out cats-dogs.onnx',
+    '  transferkit export runs/cats-dogs --format keras --out cats-dogs.keras',
+  ],
   async run(values, positionals) {
-    const format = values.format as string | undefined;
-    if (!format || !FORMATS.includes(format))
-      throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got ${format === undefined ? 'nothing' : `'${format}'`}`);
+    const { format } = values;
+    if (!format) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got nothing`);
     const { model: dir, options } = savedModelArgs(values, positionals, `export ${exportCommand.usage}`, 0);
     const { model, metadata, onnxBase } = await loadModel(dir, options);
     if (onnxBase && format !== 'onnx')
@@ -44,7 +56,7 @@ Examples:
     const stem = dir.replace(/\/+$/, '');
     const keras = isKerasModelPath(dir);
     const beside = (file: string) => (keras ? `${stem.replace(/\.\w+$/, '')}.${file.split('.').pop()}` : path.join(dir, file));
-    let out = values.out as string | undefined;
+    let out = values.out;
     if (format === 'onnx') {
       out ??= beside('model.onnx');
       await writeFileAtomic(out, onnxBase ? mergedOnnx(onnxBase, model) : compileInference(model).onnx);
@@ -70,4 +82,4 @@ Examples:
     if (values.json) printJson(result);
     else process.stdout.write(`exported ${format} to ${out} (input ${metadata.inputShape.join('x')}, preprocessing ${metadata.preprocessing})\n`);
   },
-};
+});

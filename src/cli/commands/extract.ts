@@ -14,69 +14,69 @@ import { type FeatureSource, formatOf, writeFeaturesFile } from '../../train/fea
 import { extractFeatureTable } from '../../train/features/table.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type Command, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, IMAGE_BASE_HELP, IMAGE_BASE_OPTIONS, baseFrom, buildBase } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { choice, text, withHelp } from '../flag.js';
+import { IMAGE_BASE } from '../flags/base.js';
+import { ENGINE } from '../flags/engine.js';
+import { json, out as outFlag } from '../flags/output.js';
+import { shard, shards } from '../flags/shards.js';
+import { baseFrom, buildBase } from '../model-options.js';
 
-export const extractCommand: Command = {
+const pooling = choice('pooling', ['avg', 'max', 'none'], 'avg|max|none', 'pool the last feature map (default avg: one vector per image)', {
+  what: 'avg, max or none',
+});
+const format = text('format', 'parquet|arrow|npy', "the output format (default: by --out's extension; parquet for a sharded run)");
+
+export const extractCommand = command({
   name: 'extract',
   usage: '<dataDir> --base <model> --out FILE.npy|FILE.parquet|FILE.arrow [--shard K/N] [options]',
   positionals: [1, 1],
-  options: {
-    ...IMAGE_BASE_OPTIONS,
-    pooling: { type: 'string' },
-    ...ENGINE_OPTIONS,
-    out: { type: 'string' },
-    format: { type: 'string' },
-    shard: { type: 'string' },
-    shards: { type: 'string' },
-    json: { type: 'boolean' },
-  },
-  help: `
-Options:${IMAGE_BASE_HELP}${ENGINE_HELP}
-  --pooling avg|max|none       pool the last feature map (default avg: one vector per image)
-  --out FILE                   .npy: float32 features in file order, FILE.json beside it lists files, labels,
-                               classNames, shape; .parquet / .arrow: one row per image (path relative to dataDir,
-                               label, digest, features as a fixed-size list of float32)
-  --format parquet|arrow|npy   the output format (default: by --out's extension; parquet for a sharded run)
-  --shard K/N                  extract only shard K (0-based) of N: files are assigned by a hash of their path
-                               under dataDir, so adding files never moves others; writes FILE-0000K-of-0000N.ext
-  --shards N                   the shard count where the engine gives only the index (Kubernetes
-                               JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX); Slurm (SLURM_ARRAY_TASK_ID/COUNT)
-                               and Google Batch (BATCH_TASK_INDEX/COUNT) give both
-  --json                       print the summary as JSON
-
-Merge the shards with 'transferkit features merge'; train on the result with 'transferkit train --features'.
-
-Examples:
-  transferkit extract photos/ --base mobilenet --alpha 0.25 --input-size 96 --out features.npy
-  transferkit extract photos/ --base mobilenet --alpha 0.25 --input-size 96 --shard 2/4 --out shards/features.parquet`,
+  help: [
+    'Options:',
+    ...IMAGE_BASE,
+    ...ENGINE,
+    pooling,
+    withHelp(
+      outFlag,
+      `.npy: float32 features in file order, FILE.json beside it lists files, labels,
+classNames, shape; .parquet / .arrow: one row per image (path relative to dataDir,
+label, digest, features as a fixed-size list of float32)`,
+      'FILE',
+    ),
+    format,
+    shard,
+    shards,
+    withHelp(json, 'print the summary as JSON'),
+    '',
+    "Merge the shards with 'transferkit features merge'; train on the result with 'transferkit train --features'.",
+    '',
+    'Examples:',
+    '  transferkit extract photos/ --base mobilenet --alpha 0.25 --input-size 96 --out features.npy',
+    '  transferkit extract photos/ --base mobilenet --alpha 0.25 --input-size 96 --shard 2/4 --out shards/features.parquet',
+  ],
   async run(values, [dataDir]) {
     if (!values.base) throw new UsageError('--base MODEL is required');
     if (!values.out) throw new UsageError('--out FILE.npy is required');
-    const shards = numberOption(values, 'shards', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-    const shard = resolveShard(values.shard as string | undefined, shards);
-    const out = values.out as string;
-    const format = formatOf(out, (values.format as string | undefined) ?? (shard && !path.extname(out) ? 'parquet' : undefined));
+    const shard = resolveShard(values.shard, values.shards);
+    const out = values.out;
+    const format = formatOf(out, values.format ?? (shard && !path.extname(out) ? 'parquet' : undefined));
     const base = baseFrom(values).base as ResolvedBase;
     const onnx = base.kind === 'onnx' ? base.onnx : undefined;
     if (onnx) {
       if (shard || format !== 'npy') throw new UsageError('ONNX bases extract to .npy for now (no --shard, parquet or arrow): give --out FILE.npy');
       if (values.pooling !== undefined) throw new UsageError("--pooling applies to zoo bases; choose an ONNX base's features with --features-from");
     }
-    const spec = base.kind === 'zoo' ? base.spec : null;
+    const batchSize = values['batch-size'] ?? 64;
+    if (base.kind === 'onnx') return extractOnnx(dataDir, base.onnx, out, values.json, { engine: await startEngine(values.engine), batchSize });
+    const spec = base.spec;
     const size = base.inputSize;
-    const batchSize = numberOption(values, 'batch-size', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 64;
-    const pooling = (values.pooling as string | undefined) ?? 'avg';
-    if (!['avg', 'max', 'none'].includes(pooling)) throw new UsageError(`--pooling must be avg, max or none; got '${pooling}'`);
-    const engine: EngineName = await resolveEngine(values.engine as string | undefined);
-    // With ORT running the model, tfjs only holds the weights: its plain cpu backend starts in no time.
-    if (engine === 'ort') await initBackend('cpu');
+    const pooling = values.pooling ?? 'avg';
+    const engine = await startEngine(values.engine);
     const folder = await listImageFolder(dataDir);
-    if (!spec) return extractOnnx(values, folder, onnx as OnnxBase, out, { engine, batchSize });
     const model = await buildBase(spec.id, {
-      weights: (values.weights as string | undefined) ?? 'imagenet',
+      weights: values.weights === undefined ? 'imagenet' : values.weights,
       'no-top': true,
-      'input-shape': `${size},${size},3`,
+      'input-shape': [size, size, 3],
       ...(pooling !== 'none' ? { pooling } : {}),
       ...(values.alpha !== undefined ? { alpha: values.alpha } : {}),
     });
@@ -85,21 +85,29 @@ Examples:
     if (shard || format !== 'npy') {
       const source: FeatureSource = {
         base: spec.id,
-        ...(values.alpha !== undefined ? { alpha: Number(values.alpha) } : {}),
-        weights: weightsRecord(values.weights as string | undefined),
+        ...(values.alpha !== undefined ? { alpha: values.alpha } : {}),
+        weights: weightsRecord(values.weights),
         inputSize: size,
-        pooling: pooling === 'none' ? null : (pooling as 'avg' | 'max'),
+        pooling: pooling === 'none' ? null : pooling,
         preprocessing: spec.preprocessing,
       };
-      return extractTable(values, dataDir, folder, model, source, shard, path.extname(out) ? out : `${out}.${format}`, { engine, batchSize });
+      return extractTable(Boolean(values.json), dataDir, folder, model, source, shard, path.extname(out) ? out : `${out}.${format}`, { engine, batchSize });
     }
     const rowShape = model.outputs[0].shape.slice(1) as number[];
     const result = await toNpy(`Extracting ${spec.id} features`, folder.files.length, out, rowShape, (sink, onProgress) =>
       extractFeatures(model, folder.files, sink, { engine, batchSize, onProgress }),
     );
-    await writeSidecar(values, folder, out, result, rowShape, {});
+    await writeSidecar(Boolean(values.json), folder, out, result, rowShape, {});
   },
-};
+});
+
+/** The engine the flag (or TRANSFERKIT_ENGINE) names, started. */
+async function startEngine(requested: EngineName | undefined): Promise<EngineName> {
+  const engine = await resolveEngine(requested);
+  // With ORT running the model, tfjs only holds the weights: its plain cpu backend starts in no time.
+  if (engine === 'ort') await initBackend('cpu');
+  return engine;
+}
 
 /** Runs `extract` into an .npy file with a progress bar; the file is removed if the run fails. */
 async function toNpy<R>(
@@ -131,7 +139,14 @@ async function toNpy<R>(
 }
 
 /** `extract --base model.onnx`: the ONNX base's features (in ONNX Runtime, cut at the feature value) into .npy. */
-async function extractOnnx(values: Values, folder: ImageFolder, onnx: OnnxBase, out: string, o: { engine: EngineName; batchSize: number }): Promise<void> {
+async function extractOnnx(
+  dataDir: string,
+  onnx: OnnxBase,
+  out: string,
+  json: boolean | undefined,
+  o: { engine: EngineName; batchSize: number },
+): Promise<void> {
+  const folder = await listImageFolder(dataDir);
   const open = await openBase(onnx, o.engine);
   const size = onnx.preprocessing.size;
   const rowShape = [open.dim];
@@ -144,19 +159,19 @@ async function extractOnnx(values: Values, folder: ImageFolder, onnx: OnnxBase, 
     await open.predictor.dispose();
   }
   const record = baseRecord(open);
-  await writeSidecar(values, folder, out, result, rowShape, {
+  await writeSidecar(Boolean(json), folder, out, result, rowShape, {
     onnxBase: { source: record.source, features: record.features, preprocessing: record.preprocessing },
   });
 }
 
 /** FILE.json beside FILE.npy (files, labels, classNames, shape, and what made them), and the summary. */
-async function writeSidecar(values: Values, folder: ImageFolder, out: string, result: ExtractResult, rowShape: number[], extra: object): Promise<void> {
+async function writeSidecar(json: boolean, folder: ImageFolder, out: string, result: ExtractResult, rowShape: number[], extra: object): Promise<void> {
   const skipped = [...folder.skipped, ...result.skipped];
   const sidecar = out.replace(/\.npy$/, '.json');
   const meta = { files: result.files, labels: result.labels, classNames: folder.classNames, shape: [result.files.length, ...rowShape], ...extra };
   await writeFileAtomic(sidecar, JSON.stringify(meta, null, 1) + '\n');
   const summary = { out: path.resolve(out), sidecar: path.resolve(sidecar), images: result.files.length, shape: meta.shape, engine: result.engine, skipped };
-  if (values.json) return printJson(summary);
+  if (json) return printJson(summary);
   process.stdout.write(`wrote ${summary.images} feature rows of shape [${rowShape.join(', ')}] to ${out} (files and labels in ${sidecar})\n`);
   if (skipped.length) {
     process.stdout.write(
@@ -170,11 +185,11 @@ async function writeSidecar(values: Values, folder: ImageFolder, out: string, re
 }
 
 /** The weights as the features file records them: a file by its absolute path, so `train --features` finds it anywhere. */
-const weightsRecord = (w: string | undefined) => (w === undefined || w === 'imagenet' || w === 'none' ? (w ?? 'imagenet') : path.resolve(w));
+const weightsRecord = (w: string | null | undefined) => (w === null ? 'none' : w === undefined || w === 'imagenet' ? 'imagenet' : path.resolve(w));
 
 /** `extract` into a Parquet/Arrow/npy table: one shard (or every image), written atomically. */
 async function extractTable(
-  values: Values,
+  json: boolean,
   dataDir: string,
   folder: ImageFolder,
   model: tfl.LayersModel,
@@ -209,7 +224,7 @@ async function extractTable(
     engine,
     skipped,
   };
-  if (values.json) return printJson(summary);
+  if (json) return printJson(summary);
   process.stdout.write(`wrote ${summary.images} feature rows of shape [${table.meta.featureShape.join(', ')}] to ${file}\n`);
   if (skipped.length)
     process.stdout.write(

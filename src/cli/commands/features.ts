@@ -2,29 +2,31 @@ import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { formatOf, writeFeaturesFile } from '../../train/features/file.js';
 import { mergeFeatureShards } from '../../train/features/merge.js';
-import { type Command, printJson } from '../command.js';
+import { command, printJson } from '../command.js';
+import { withHelp } from '../flag.js';
+import { json, out } from '../flags/output.js';
 
-export const featuresCommand: Command = {
+export const featuresCommand = command({
   name: 'features',
   usage: 'merge <shard files…> --out all.parquet [--json]',
   positionals: [1, Infinity],
-  options: { out: { type: 'string' }, json: { type: 'boolean' } },
-  help: `
-Subcommands:
+  help: [
+    `Subcommands:
   merge <shard files…>         merge the files of 'transferkit extract --shard K/N' into one table, in the order
                                an unsharded run writes. Refuses shards of different bases (digests), a shard
                                missing or given twice, and rows that do not match a shard's manifest, naming the
-                               shard to re-run. Inputs and output may be .parquet, .arrow or .npy.
-
-Options:
-  --out FILE                   the merged file (.parquet, .arrow or .npy)
-  --json                       print the summary as JSON
-
-Example:
-  transferkit features merge shards/features-*.parquet --out all.parquet`,
+                               shard to re-run. Inputs and output may be .parquet, .arrow or .npy.`,
+    '',
+    'Options:',
+    withHelp(out, 'the merged file (.parquet, .arrow or .npy)', 'FILE'),
+    withHelp(json, 'print the summary as JSON'),
+    '',
+    'Example:',
+    '  transferkit features merge shards/features-*.parquet --out all.parquet',
+  ],
   async run(values, [sub, ...files]) {
     if (sub !== 'merge') throw new UsageError(`unknown subcommand '${sub}'; use merge`);
-    const out = values.out as string | undefined;
+    const { out } = values;
     if (!out) throw new UsageError('--out FILE.parquet is required');
     if (!files.length) throw new UsageError('merge needs the shard files, e.g. transferkit features merge shards/f-*.parquet --out all.parquet');
     const format = formatOf(out);
@@ -43,4 +45,4 @@ Example:
     if (values.json) return printJson(summary);
     process.stdout.write(`merged ${files.length} shard(s): ${summary.rows} rows (${summary.skipped} skipped image(s)) into ${out}\n`);
   },
-};
+});

@@ -5,46 +5,50 @@ import { UsageError } from '../../errors.js';
 import { textTable } from '../../report/tables.js';
 import { loadModel } from '../../train/saved/saved-model.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { type Command, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { int, toggle, withHelp } from '../flag.js';
+import { ENGINE } from '../flags/engine.js';
+import { json, out, subset } from '../flags/output.js';
 import { labelledSubset } from './predict.js';
 
-export const inspectCommand: Command = {
+export const inspectCommand = command({
   name: 'inspect',
   usage: '<modelDir> <dataDir> [--subset all|training|validation] [--top N] [--out DIR] [--no-gradcam] [--json]',
   positionals: [2, 2],
-  options: {
-    subset: { type: 'string' },
-    top: { type: 'string' },
-    out: { type: 'string' },
-    'no-gradcam': { type: 'boolean' },
-    ...ENGINE_OPTIONS,
-    json: { type: 'boolean' },
-  },
-  help: `
-Every image's loss, given and predicted class and probabilities, highest loss first (fastai's plot_top_losses,
-with the file names), and the pairs of classes confused most (most_confused).
-
-Options:
-  --subset all|training|validation   all images (default), or one side of the split the model was trained with
-  --top N                      how many of the worst images to list and draw (default 16)
-  --out DIR                    write DIR/inspect.csv and inspect.json (every image) and DIR/top-losses.html (a
-                               contact sheet of the top N: the image as the model sees it, the Grad-CAM of the
-                               predicted class, the file name)
-  --no-gradcam                 leave Grad-CAM out of the contact sheet (faster)${ENGINE_HELP}
-  --json                       print {rows: [{file, trueClass, predictedClass, probability, trueProbability,
-                               loss}], confused: [{trueClass, predictedClass, count}], skipped}
-
-Example:
-  transferkit inspect runs/photos photos/ --subset validation --out runs/photos/inspect`,
+  help: [
+    `Every image's loss, given and predicted class and probabilities, highest loss first (fastai's plot_top_losses,
+with the file names), and the pairs of classes confused most (most_confused).`,
+    '',
+    'Options:',
+    37,
+    subset,
+    31,
+    int('top', 'N', 'how many of the worst images to list and draw (default 16)'),
+    withHelp(
+      out,
+      `write DIR/inspect.csv and inspect.json (every image) and DIR/top-losses.html (a
+contact sheet of the top N: the image as the model sees it, the Grad-CAM of the
+predicted class, the file name)`,
+    ),
+    toggle('no-gradcam', 'leave Grad-CAM out of the contact sheet (faster)'),
+    ...ENGINE,
+    withHelp(
+      json,
+      `print {rows: [{file, trueClass, predictedClass, probability, trueProbability,
+loss}], confused: [{trueClass, predictedClass, count}], skipped}`,
+    ),
+    '',
+    'Example:',
+    '  transferkit inspect runs/photos photos/ --subset validation --out runs/photos/inspect',
+  ],
   async run(values, [dir, dataDir]) {
-    const top = numberOption(values, 'top', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 16;
+    const top = values.top ?? 16;
     const { model, metadata, onnxBase } = await loadModel(dir);
     if (metadata.task === 'regression') throw new UsageError(`${dir} is a regressor: inspect lists classification losses`);
-    const subset = (values.subset as string | undefined) ?? 'all';
+    const subset = values.subset ?? 'all';
     const { names, files, skipped } = await labelledSubset(dataDir, metadata, subset);
-    const r = await inspectFiles(model, metadata, files, names, { engine: engineFrom(values), onnxBase });
-    const out = values.out as string | undefined;
+    const r = await inspectFiles(model, metadata, files, names, { engine: values.engine, onnxBase });
+    const { out } = values;
     let note: string | undefined;
     if (out) {
       await fsp.mkdir(out, { recursive: true });
@@ -76,4 +80,4 @@ Example:
     if (out) process.stdout.write(`\nwrote ${path.join(out, 'inspect.csv')}, inspect.json, top-losses.html${note ? ` (${note})` : ''}\n`);
     if (all.skipped.length) process.stdout.write(`skipped ${all.skipped.length} file(s): ${all.skipped.map((s) => `${s.file} (${s.reason})`).join('; ')}\n`);
   },
-};
+});

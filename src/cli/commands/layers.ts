@@ -1,22 +1,24 @@
 import { modelBlocks } from '../../applications/blocks.js';
 import { textTable } from '../../report/tables.js';
 import { formatCount } from '../../util/format.js';
-import { type Command, type Values, printJson } from '../command.js';
-import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildBase } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { withHelp } from '../flag.js';
+import { MODEL_OPTIONS } from '../flags/model.js';
+import { json } from '../flags/output.js';
+import { buildBase } from '../model-options.js';
 import type { OnnxBase } from '../../engine/onnx-base.js';
 import { onnxSource, resolveBase } from '../../bases/resolve.js';
 import { graphBlocks } from '../../engine/onnx/cut.js';
 
-export const layersCommand: Command = {
+export const layersCommand = command({
   name: 'layers',
   usage: '<model> [options]',
   positionals: [1, 1],
-  options: { ...MODEL_OPTIONS, json: { type: 'boolean' } },
-  help: `
-Options:${MODEL_OPTIONS_HELP}
-  --json                         print [{block, firstLayer, layers, params, paramsFromHere}] as JSON
-
-'Trained from here' counts the parameters that --unfreeze-from FIRST-LAYER makes trainable in the base.
+  help: [
+    ...MODEL_OPTIONS,
+    withHelp(json, 'print [{block, firstLayer, layers, params, paramsFromHere}] as JSON'),
+    '',
+    `'Trained from here' counts the parameters that --unfreeze-from FIRST-LAYER makes trainable in the base.
 
 An ONNX model (a .onnx file, a Transformers.js folder, or a registry backbone such as vit_b16) is listed by
 blocks of its node names (encoder.layer.10, features.3): --json prints [{block, firstNode, nodes, params,
@@ -25,9 +27,10 @@ paramsFromHere, numbered}]; numbered blocks are what --unfreeze-last-blocks coun
 Examples:
   transferkit layers resnet50 --no-top
   transferkit layers model.onnx`,
+  ],
   async run(values, [id]) {
     const onnx = onnxSource(id) ? resolveBase({ base: id }) : null;
-    if (onnx?.kind === 'onnx') return onnxLayers(values, onnx.onnx);
+    if (onnx?.kind === 'onnx') return onnxLayers(Boolean(values.json), onnx.onnx);
     const blocks = modelBlocks(await buildBase(id, values, false));
     if (values.json) return printJson(blocks);
     process.stdout.write(
@@ -38,10 +41,10 @@ Examples:
       ),
     );
   },
-};
+});
 
 /** An imported graph's blocks, with the parameters from each one to the end. */
-function onnxLayers(values: Values, onnx: OnnxBase): void {
+function onnxLayers(json: boolean, onnx: OnnxBase): void {
   const blocks = graphBlocks(onnx.model.graph);
   let after = blocks.reduce((n, b) => n + b.params, 0);
   const rows = blocks.map((b) => {
@@ -49,7 +52,7 @@ function onnxLayers(values: Values, onnx: OnnxBase): void {
     after -= b.params;
     return row;
   });
-  if (values.json) {
+  if (json) {
     printJson(rows);
     return;
   }

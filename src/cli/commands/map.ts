@@ -8,40 +8,39 @@ import { modelDigest } from '../../train/features/store.js';
 import { loadModel } from '../../train/saved/saved-model.js';
 import { notForOnnxBase } from '../../train/model/onnx-base.js';
 import { mapScene } from '../../train/scene/scene-map.js';
-import { type Command, type Values, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { int, text, withHelp } from '../flag.js';
+import { ENGINE } from '../flags/engine.js';
+import { json, out as outFlag } from '../flags/output.js';
+import { shard as shardFlag, shards } from '../flags/shards.js';
 
-export const mapCommand: Command = {
+const geojsonFlag = text('geojson', 'FILE', "one polygon per tile with its class and probability, in the scene's coordinates");
+
+export const mapCommand = command({
   name: 'map',
   usage:
     '<modelDir> <scene.tif> --out map.png [--tile 64] [--stride 64] [--geojson FILE] [--shard K/N] [--json]  |  merge <pieces.geojson…> --out map.png [--geojson FILE]',
   positionals: [2, Infinity],
-  options: {
-    out: { type: 'string' },
-    tile: { type: 'string' },
-    stride: { type: 'string' },
-    geojson: { type: 'string' },
-    shard: { type: 'string' },
-    shards: { type: 'string' },
-    ...ENGINE_OPTIONS,
-    json: { type: 'boolean' },
-  },
-  help: `
-The scene is read one row of tiles at a time, so its size is not limited by memory. Bands and their scaling
-come from the model (transferkit.json); each tile is resized to the model's input.
-
-Options:
-  --out FILE.png               the class map
-  --tile N                     tile size in scene pixels (default 64)
-  --stride N                   step between tiles (default: the tile size)
-  --geojson FILE               one polygon per tile with its class and probability, in the scene's coordinates
-  --shard K/N                  map only shard K (0-based) of N: a block of tile rows. Writes map-0000K-of-0000N.png
-                               and the GeoJSON piece map-0000K-of-0000N.geojson (or --geojson's name, suffixed),
-                               which 'transferkit map merge' stitches. Without the flag, K/N come from an array
-                               job's environment as for extract (--shards N where it gives only the index)${ENGINE_HELP}
-  --json                       print {cols, rows, counts, tilesPerSecond, peakRssMB, out, geojson}
-
-Merge:
+  help: [
+    `The scene is read one row of tiles at a time, so its size is not limited by memory. Bands and their scaling
+come from the model (transferkit.json); each tile is resized to the model's input.`,
+    '',
+    'Options:',
+    withHelp(outFlag, 'the class map', 'FILE.png'),
+    int('tile', 'N', 'tile size in scene pixels (default 64)'),
+    int('stride', 'N', 'step between tiles (default: the tile size)'),
+    geojsonFlag,
+    withHelp(
+      shardFlag,
+      `map only shard K (0-based) of N: a block of tile rows. Writes map-0000K-of-0000N.png
+and the GeoJSON piece map-0000K-of-0000N.geojson (or --geojson's name, suffixed),
+which 'transferkit map merge' stitches. Without the flag, K/N come from an array
+job's environment as for extract (--shards N where it gives only the index)`,
+    ),
+    ...ENGINE,
+    withHelp(json, 'print {cols, rows, counts, tilesPerSecond, peakRssMB, out, geojson}'),
+    '',
+    `Merge:
   transferkit map merge <pieces.geojson…> --out map.png [--geojson all.geojson]
                                one class map and one GeoJSON from the pieces; refuses pieces of other models or
                                flags, and names any shard missing
@@ -50,26 +49,25 @@ Examples:
   transferkit map runs/eurosat scene.tif --tile 64 --out map.png --geojson tiles.geojson
   transferkit map runs/eurosat scene.tif --shard 1/4 --out pieces/map.png
   transferkit map merge pieces/map-*.geojson --out map.png --geojson tiles.geojson`,
+  ],
+  // Documented on --shard's line.
+  also: [shards],
   async run(values, [dir, scene, ...more]) {
-    const out = values.out as string | undefined;
+    const { out, geojson: geojsonPath } = values;
     if (!out) throw new UsageError('--out map.png is required');
-    if (dir === 'merge') return mergeMap(values, [scene, ...more], out);
+    if (dir === 'merge') return mergeMap(geojsonPath, Boolean(values.json), [scene, ...more], out);
     if (more.length) throw new UsageError(`unexpected argument '${more[0]}'`);
-    const shard = resolveShard(
-      values.shard as string | undefined,
-      numberOption(values, 'shards', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
-    );
+    const shard = resolveShard(values.shard, values.shards);
     if (shard) process.stderr.write(`transferkit: ${describeShard(shard)}\n`);
-    const int = (name: string) => numberOption(values, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
     const { model, metadata, onnxBase } = await loadModel(dir);
     if (onnxBase) throw notForOnnxBase('map');
     let bar: ProgressBar | undefined;
     let seen = 0;
     const start = performance.now();
     const map = await mapScene(model, metadata, scene, {
-      tile: int('tile'),
-      stride: int('stride'),
-      engine: engineFrom(values),
+      tile: values.tile,
+      stride: values.stride,
+      engine: values.engine,
       ...(shard ? { shard } : {}),
       onProgress: (done, total) => {
         bar ??= new ProgressBar({ label: `Mapping ${path.basename(scene)} (tiles)`, total });
@@ -81,8 +79,7 @@ Examples:
     const seconds = (performance.now() - start) / 1000;
     const png = shard ? shardFileName(out, shard) : out;
     if (map.rows > 0) await writeSceneMapPng(map, png);
-    const geojsonFlag = values.geojson as string | undefined;
-    const geojson = shard ? shardFileName(geojsonFlag ?? out.replace(/\.png$/i, '') + '.geojson', shard) : geojsonFlag;
+    const geojson = shard ? shardFileName(geojsonPath ?? out.replace(/\.png$/i, '') + '.geojson', shard) : geojsonPath;
     if (geojson) await writeSceneGeoJson(map, geojson, shard ? { shard: { index: shard.index, count: shard.count }, model: modelDigest(model) } : undefined);
     const counts = Object.fromEntries(map.classNames.map((n, k) => [n, map.classes.reduce((s, v) => s + (v === k ? 1 : 0), 0)]));
     const summary = {
@@ -102,16 +99,15 @@ Examples:
         .join(', ')}; wrote ${png}${geojson ? ` and ${geojson}` : ''}\n`,
     );
   },
-};
+});
 
 /** `map merge`: one class map and one GeoJSON from the pieces of a sharded map. */
-async function mergeMap(values: Values, pieces: string[], out: string): Promise<void> {
+async function mergeMap(geojson: string | undefined, json: boolean, pieces: string[], out: string): Promise<void> {
   const map = await mergeScenePieces(pieces);
   await writeSceneMapPng(map, out);
-  const geojson = values.geojson as string | undefined;
   if (geojson) await writeSceneGeoJson(map, geojson);
   const counts = Object.fromEntries(map.classNames.map((n, k) => [n, map.classes.reduce((s, v) => s + (v === k ? 1 : 0), 0)]));
-  if (values.json)
+  if (json)
     return printJson({
       pieces: pieces.length,
       cols: map.cols,

@@ -11,29 +11,38 @@ import { textTable } from '../../report/tables.js';
 import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../../util/defaults.js';
 import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/saved/predict.js';
 import { type ModelMetadata, loadModel } from '../../train/saved/saved-model.js';
-import { type Command, numberOption, printJson } from '../command.js';
-import { ENGINE_HELP, ENGINE_OPTIONS, SAVED_MODEL_HELP, SAVED_MODEL_OPTIONS, engineFrom, savedModelArgs } from '../model-options.js';
+import { command, printJson } from '../command.js';
+import { int, text, withHelp } from '../flag.js';
+import { ENGINE } from '../flags/engine.js';
+import { json, reliability, subset, tta } from '../flags/output.js';
+import { SAVED_MODEL } from '../flags/saved-model.js';
+import { savedModelArgs } from '../model-options.js';
 
-export const predictCommand: Command = {
+export const predictCommand = command({
   name: 'predict',
   usage: '<modelDir|model.keras|model.h5> <file|dir>... [--top-k K] [--tta] [--json]',
   positionals: [1, Infinity],
-  options: { 'top-k': { type: 'string' }, tta: { type: 'boolean' }, ...SAVED_MODEL_OPTIONS, ...ENGINE_OPTIONS, json: { type: 'boolean' } },
-  help: `
-Options:
-  --top-k K                    labels per image (default 3, at most the number of classes)
-  --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${SAVED_MODEL_HELP}${ENGINE_HELP}
-  --json                       print [{file, label, predictions: [{label, probability}]}] ([{file, value}] for a
-                               regressor); label is the decision (two classes: at the model's saved threshold)`,
+  help: [
+    'Options:',
+    int('top-k', 'K', 'labels per image (default 3, at most the number of classes)'),
+    tta,
+    ...SAVED_MODEL,
+    ...ENGINE,
+    withHelp(
+      json,
+      `print [{file, label, predictions: [{label, probability}]}] ([{file, value}] for a
+regressor); label is the decision (two classes: at the model's saved threshold)`,
+    ),
+  ],
   async run(values, positionals) {
     const { model: dir, rest: paths, options } = savedModelArgs(values, positionals, `predict ${predictCommand.usage}`);
     const { model, metadata, onnxBase } = await loadModel(dir, options);
     const names = metadata.classNames ?? [];
     // A foreign model without labels: its output units are the classes.
     const classes = names.length || Math.max(2, model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1);
-    const k = Math.min(numberOption(values, 'top-k', (n) => Number.isInteger(n) && n > 0, 'a positive integer') ?? 3, classes);
+    const k = Math.min(values['top-k'] ?? 3, classes);
     const { scored, skipped } = await scoreFiles(model, metadata, await listImageFiles(paths), {
-      engine: engineFrom(values),
+      engine: values.engine,
       tta: Boolean(values.tta),
       onnxBase,
       modelLabel: dir,
@@ -77,7 +86,23 @@ Options:
     );
     skips();
   },
-};
+});
+
+/** evaluate --curves DIR: the ROC and precision-recall curves as SVG and PNG; returns the files written. */
+async function writeCurves(dir: string, e: Awaited<ReturnType<typeof evaluateFiles>>, what: string): Promise<string[]> {
+  if (!e.curves || !e.binary) throw new UsageError('--curves draws ROC and precision-recall curves, which need two classes');
+  const written: string[] = [];
+  for (const [name, svg] of [
+    ['roc', rocSvg(e.curves, e.binary, what)],
+    ['pr', prSvg(e.curves, e.binary, what)],
+  ] as const) {
+    for (const ext of ['svg', 'png']) {
+      written.push(path.join(dir, `${name}.${ext}`));
+      await writeChart(written[written.length - 1], svg);
+    }
+  }
+  return written;
+}
 
 /** The files to evaluate: all, or the training or validation part of the split the model was trained with. */
 export function subsetOf<T extends { file: string }>(files: T[], subset: string, meta: ModelMetadata): T[] {
@@ -103,44 +128,45 @@ export async function labelledSubset(
   return { names, files, skipped: folder.skipped };
 }
 
-export const evaluateCommand: Command = {
+export const evaluateCommand = command({
   name: 'evaluate',
   usage: '<modelDir|model.keras|model.h5> <dataDir|targets.csv> [--subset all|training|validation] [--confusion-matrix FILE] [--curves DIR] [--tta] [--json]',
   positionals: [1, 2],
-  options: {
-    subset: { type: 'string' },
-    'confusion-matrix': { type: 'string' },
-    curves: { type: 'string' },
-    reliability: { type: 'string' },
-    tta: { type: 'boolean' },
-    ...SAVED_MODEL_OPTIONS,
-    ...ENGINE_OPTIONS,
-    json: { type: 'boolean' },
-  },
-  help: `
-The class folders must carry the model's class names; a regressor takes the file,target CSV it was trained on.
-
-Options:
-  --subset all|training|validation   all images (default), or one side of the split the model was trained with
-                                     (its --validation-split and --seed, from transferkit.json)
-  --confusion-matrix FILE.svg|png    draw the confusion matrix
-  --curves DIR                 two classes: write DIR/roc.svg, roc.png, pr.svg and pr.png
-  --reliability FILE.svg|png   draw the reliability diagram (accuracy against confidence, 15 bins)
-  --tta                        test-time augmentation: average over the image, mirrored, and zoomed in 10%${SAVED_MODEL_HELP}${ENGINE_HELP}
-  --json                       print {loss, ece, reliability (bins), brier, accuracy, balancedAccuracy, macro,
-                               perClass, confusionMatrix, binary
-                               (rocAuc, prAuc, threshold, sensitivity, specificity), curves, skipped}
-                               ({loss, mae, rmse} for a regressor)
-
-Two classes are decided at the threshold saved with the model (train --threshold; default 0.5); the second
+  help: [
+    `The class folders must carry the model's class names; a regressor takes the file,target CSV it was trained on.`,
+    '',
+    'Options:',
+    37,
+    withHelp(
+      subset,
+      `all images (default), or one side of the split the model was trained with
+(its --validation-split and --seed, from transferkit.json)`,
+    ),
+    text('confusion-matrix', 'FILE.svg|png', 'draw the confusion matrix'),
+    31,
+    text('curves', 'DIR', 'two classes: write DIR/roc.svg, roc.png, pr.svg and pr.png'),
+    reliability,
+    tta,
+    ...SAVED_MODEL,
+    ...ENGINE,
+    withHelp(
+      json,
+      `print {loss, ece, reliability (bins), brier, accuracy, balancedAccuracy, macro,
+perClass, confusionMatrix, binary
+(rocAuc, prAuc, threshold, sensitivity, specificity), curves, skipped}
+({loss, mae, rmse} for a regressor)`,
+    ),
+    '',
+    `Two classes are decided at the threshold saved with the model (train --threshold; default 0.5); the second
 class (in sorted order) is the positive one.`,
+  ],
   async run(values, positionals) {
     const { model: dir, rest, options } = savedModelArgs(values, positionals, `evaluate ${evaluateCommand.usage}`);
     if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
     const dataDir = rest[0];
     const { model, metadata, onnxBase } = await loadModel(dir, options);
-    const subset = (values.subset as string | undefined) ?? 'all';
-    const engine = engineFrom(values);
+    const subset = values.subset ?? 'all';
+    const { engine } = values;
     if (metadata.task === 'regression') {
       const data = await readTargetsCsv(dataDir);
       const e = await evaluateRegression(model, metadata, subsetOf(data.files, subset, metadata), {
@@ -157,7 +183,7 @@ class (in sorted order) is the positive one.`,
     const { names, files, skipped: unread } = await labelledSubset(dataDir, metadata, subset);
     const e = await evaluateFiles(model, metadata, files, names, { engine, tta: Boolean(values.tta), onnxBase, modelLabel: dir });
     const skipped = [...unread, ...e.skipped];
-    const picture = values['confusion-matrix'] as string | undefined;
+    const picture = values['confusion-matrix'];
     if (picture)
       await writeChart(
         picture,
@@ -167,23 +193,15 @@ class (in sorted order) is the positive one.`,
           `Confusion matrix: ${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`,
         ),
       );
-    const reliability = values.reliability as string | undefined;
+    const { reliability } = values;
     if (reliability) await writeChart(reliability, reliabilitySvg([{ name: 'model', ece: e.ece, bins: e.reliability }], path.basename(path.resolve(dir))));
-    const curvesDir = values.curves as string | undefined;
-    const written: string[] = [];
-    if (curvesDir) {
-      if (!e.curves || !e.binary) throw new UsageError('--curves draws ROC and precision-recall curves, which need two classes');
-      const what = `${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`;
-      for (const [name, svg] of [
-        ['roc', rocSvg(e.curves, e.binary, what)],
-        ['pr', prSvg(e.curves, e.binary, what)],
-      ] as const) {
-        for (const ext of ['svg', 'png']) {
-          written.push(path.join(curvesDir, `${name}.${ext}`));
-          await writeChart(written[written.length - 1], svg);
-        }
-      }
-    }
+    const written = values.curves
+      ? await writeCurves(
+          values.curves,
+          e,
+          `${path.basename(path.resolve(dir))} on ${subset === 'all' ? path.basename(path.resolve(dataDir)) : `the ${subset} split`}`,
+        )
+      : [];
     if (values.json) return printJson({ ...e, skipped });
     process.stdout.write(
       `loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%, balanced accuracy ${(e.balancedAccuracy * 100).toFixed(2)}% on ${files.length - e.skipped.length} images; ECE ${(e.ece * 100).toFixed(2)}% (15 bins), Brier ${e.brier.toFixed(4)}\n`,
@@ -222,4 +240,4 @@ class (in sorted order) is the positive one.`,
     if (reliability) process.stdout.write(`wrote ${reliability}\n`);
     if (written.length) process.stdout.write(`wrote ${written.join(', ')}\n`);
   },
-};
+});

@@ -9,7 +9,20 @@ import { importWeights, verifyWeights, weightsRegistry } from '../../bases/weigh
 import { baseRegistry, findBase } from '../../bases/registry.js';
 import { weightsDir } from '../../weights/remote.js';
 import { type BackboneResult, backboneDir, fetchBackbone, importBackbone } from '../../weights/onnx-backbones.js';
-import { type Command, type Values, numberOption, printJson } from '../command.js';
+import { command, printJson } from '../command.js';
+import { type ValuesOf, int, text, withHelp } from '../flag.js';
+import { alpha, noTop } from '../flags/model.js';
+import { json } from '../flags/output.js';
+
+const OPTIONS = [
+  withHelp(alpha, 'MobileNet width (0.25, 0.5, 0.75, 1.0)'),
+  int('size', 'N', 'MobileNet input size of the weights (128, 160, 192, 224)'),
+  withHelp(noTop, 'the file without the classifier'),
+  withHelp(json, 'print the result as JSON'),
+] as const;
+// Documented on the import subcommand's line.
+const as = text('as', 'ID', '');
+type Values = ValuesOf<(typeof OPTIONS)[number] | typeof as>;
 
 function list(values: Values): void {
   const rows = weightsRegistry().map((e) => ({
@@ -73,9 +86,7 @@ async function fetch(values: Values, id: string | undefined): Promise<void> {
   const named = findBase(id);
   if (named?.kind === 'onnx') return reportBackbone(values, await fetchBackbone(named.backbone), 'fetched');
   const spec = getApplication(id).spec;
-  const alpha = numberOption(values, 'alpha', (n) => n > 0, 'a positive number');
-  const size = numberOption(values, 'size', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-  const variant: Record<string, number> = spec.id === 'mobilenet' ? { alpha: alpha ?? 1.0, size: size ?? 224 } : {};
+  const variant: Record<string, number> = spec.id === 'mobilenet' ? { alpha: values.alpha ?? 1.0, size: values.size ?? 224 } : {};
   const entry = selectWeights(spec.weights, !values['no-top'], variant);
   if (!entry) throw new UsageError(`Keras publishes no such weights for ${spec.name}; see 'transferkit weights list'`);
   const file = await ensureCached(entry);
@@ -86,7 +97,7 @@ async function fetch(values: Values, id: string | undefined): Promise<void> {
 async function importCmd(values: Values, file: string | undefined): Promise<void> {
   if (!file) throw new UsageError('missing file: transferkit weights import <file>');
   if (values.as !== undefined || (existsSync(file) && statSync(file).isDirectory()))
-    return reportBackbone(values, await importBackbone(file, values.as as string | undefined), 'imported');
+    return reportBackbone(values, await importBackbone(file, values.as), 'imported');
   const r = await importWeights(file);
   if (r.note) process.stderr.write(`transferkit: ${r.note}\n`);
   if (values.json) printJson({ file: r.entry.file, path: r.path, md5: r.hashes.md5, sha256: r.hashes.sha256, bytes: r.hashes.bytes });
@@ -108,30 +119,29 @@ async function verify(values: Values): Promise<void> {
   if (rows.some((r) => r.status === 'mismatch')) process.exitCode = 1;
 }
 
-export const weightsCommand: Command = {
+export const weightsCommand = command({
   name: 'weights',
   usage: 'list | fetch <model> | import <file> | verify [options]',
   positionals: [1, 2],
-  options: { alpha: { type: 'string' }, size: { type: 'string' }, 'no-top': { type: 'boolean' }, as: { type: 'string' }, json: { type: 'boolean' } },
-  help: `
-Subcommands:
+  help: [
+    `Subcommands:
   list                  the published files per model, their hashes, and which are cached
   fetch <model>         download a model's file into the cache (hash-checked); an ONNX backbone id (vit_b16,
                         dinov2_s, …) fetches its folder, pinning each file's sha256 at first download
   import <file>         put a file downloaded elsewhere into the cache (recognised by name, hash-checked)
   import <folder> [--as ID]   an ONNX backbone's Transformers.js folder (onnx/model.onnx, config.json,
                         preprocessor_config.json), recognised by --as or the folder's name
-  verify                re-hash every cached file; exit 1 on a mismatch
-
-Options:
-  --alpha A             MobileNet width (0.25, 0.5, 0.75, 1.0)
-  --size N              MobileNet input size of the weights (128, 160, 192, 224)
-  --no-top              the file without the classifier
-  --json                print the result as JSON
-
-The cache is $TRANSFERKIT_HOME/weights (default ~/.transferkit/weights).
+  verify                re-hash every cached file; exit 1 on a mismatch`,
+    '',
+    'Options:',
+    24,
+    ...OPTIONS,
+    '',
+    `The cache is $TRANSFERKIT_HOME/weights (default ~/.transferkit/weights).
 Offline: download e.g. mobilenet_2_5_224_tf_no_top.h5 on another machine, then
   transferkit weights import mobilenet_2_5_224_tf_no_top.h5`,
+  ],
+  also: [as],
   async run(values, [sub, arg]) {
     switch (sub) {
       case 'list':
@@ -146,4 +156,4 @@ Offline: download e.g. mobilenet_2_5_224_tf_no_top.h5 on another machine, then
         throw new UsageError(`unknown weights subcommand '${sub}': use list, fetch, import or verify`);
     }
   },
-};
+});

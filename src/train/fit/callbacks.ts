@@ -36,6 +36,7 @@ export interface EpochEnd extends HookContext {
   lrScale: number;
 }
 
+/** What an `onEpochEnd` hook may decide: stop the phase, or scale the learning rate from the next step. */
 export interface EpochDecision {
   /** End the phase after this epoch, as early stopping does (a later phase still runs; `signal` ends the run). */
   stop?: boolean;
@@ -52,9 +53,12 @@ export interface PhaseEnd extends HookContext {
 
 /** Hooks are optional and may be async. An `onPhaseEnd` that puts other weights back returns their epoch. */
 export interface TrainCallback {
+  /** Before a phase's first epoch. */
   onPhaseBegin?(ctx: HookContext): Promise<void> | void;
+  /** After each epoch's validation: may stop the phase or change the rate. */
   // biome-ignore lint/suspicious/noConfusingVoidType: a hook with nothing to decide returns nothing, sync or async.
   onEpochEnd?(ctx: EpochEnd): Promise<EpochDecision | void> | EpochDecision | void;
+  /** After a phase's last epoch (or its interruption): may put other weights back. */
   // biome-ignore lint/suspicious/noConfusingVoidType: as onEpochEnd.
   onPhaseEnd?(ctx: PhaseEnd): Promise<{ keptEpoch: number } | void> | { keptEpoch: number } | void;
 }
