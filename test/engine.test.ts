@@ -7,6 +7,7 @@ import type * as tflTypes from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend } from '../src/index.js';
 import { createPredictor } from '../src/engine/predictor.js';
 import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir, TINY_BASE } from './helpers.js';
+import { seedWeights } from './seed-weights.js';
 
 before(async () => {
   await initBackend();
@@ -88,6 +89,7 @@ describe('the ONNX compiler agrees with tfjs', () => {
   for (const [id, size, keepBatchNorm, tolerance = 1e-4] of ZOO) {
     test(`${id} at ${size}x${size} (odd sizes exercise the padding rules)`, async () => {
       const m = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
+      seedWeights(m);
       if (!keepBatchNorm) randomiseBatchNorm(m);
       const { rel } = await ortVsTfjs(m);
       // The zoo's larger models would otherwise fill the wasm heap one after the other.

@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import type { LossName, OptimizerSpec } from '../src/engine/onnx/train.js';
+import { seedWeights } from './seed-weights.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -202,7 +203,7 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
       const model = addHead(base, 'flatten, dense:256:relu, dense:1:sigmoid');
       // Seeded weights (Keras's initializers, drawn with seeds): with a fresh draw each run, about one draw in
       // six left near-zero gradients whose Adam updates diverge in sign between the two float32 implementations.
-      seedWeights(model);
+      seedWeights(model, { zeroVectors: true });
       unfreezeFrom(model, 'block5_conv1');
       const prefix = tfl.model({ inputs: base.inputs, outputs: base.getLayer('block5_conv1').input as tfl.SymbolicTensor });
       const features = prefix.predict(tf.randomUniform([8, 32, 32, 3], -1, 1, 'float32', 12)) as tf.Tensor;
@@ -354,9 +355,3 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
 });
 
 /** Every kernel drawn again by Glorot uniform with its own seed, every bias zero (Keras's defaults, repeatable). */
-function seedWeights(model: tfl.LayersModel): void {
-  let seed = 100;
-  for (const layer of model.layers.flatMap((l) => (l instanceof tfl.LayersModel ? l.layers : [l])))
-    if (layer.getWeights().length)
-      layer.setWeights(layer.getWeights().map((w) => (w.rank > 1 ? tfl.initializers.glorotUniform({ seed: seed++ }).apply(w.shape) : tf.zerosLike(w))));
-}

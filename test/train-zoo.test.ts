@@ -6,6 +6,7 @@ import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.j
 import { walkModel } from '../src/engine/onnx/walk.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { fixSameAvgPoolGradient } from './tfjs-avg-pool-grad.js';
+import { seedWeights } from './seed-weights.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -84,6 +85,7 @@ describe("one training step of each zoo model's trainable suffix matches tfjs au
     test(`${id} from ${cut}`, async () => {
       // (Cases of the same model differ by cut point.)
       const base = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
+      seedWeights(base);
       for (const l of base.layers) {
         // ConvNeXt's LayerScale starts at 1e-6, which would hide every residual branch's gradient.
         if ((l.getClassName() === 'BatchNormalization' && !KEEP_BATCHNORM.has(id)) || ['LayerNormalization', 'LayerScale'].includes(l.getClassName()))
