@@ -1,24 +1,5 @@
 #!/usr/bin/env node
-import { UsageError } from '../errors.js';
-import { helpText, parseCommand } from './command.js';
-import { COMMANDS } from './commands/index.js';
-import { applyDevice } from './device.js';
-
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `Usage: transferkit <command> [options]
-
-Transfer learning on images with Keras's pretrained CNNs.
-
-Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
-
-Run 'transferkit <command> --help' for a command's options.
-Environment: TRANSFERKIT_ENGINE=ort|wasm|cpu, TRANSFERKIT_DEVICE=auto|cuda|cpu, TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
-TRANSFERKIT_MIRROR (a URL serving Keras's weight files by name),
-TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack traces).
-`;
-}
+import { runCli } from './run.js';
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -26,33 +7,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(mainHelp());
-    return name === undefined ? 2 : 0;
-  }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  try {
-    if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
-    const command = await cmd.load();
-    const parsed = parseCommand(command, rest);
-    if (parsed === null) {
-      process.stdout.write(helpText(cmd, command));
-      return 0;
-    }
-    if ('device' in command.options) applyDevice(parsed.values.device as string | undefined);
-    await command.run(parsed.values, parsed.positionals);
-    return 0;
-  } catch (err) {
-    if (process.env.TRANSFERKIT_DEBUG === '1') console.error(err);
-    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    const hint = err instanceof UsageError ? ` (see 'transferkit ${cmd ? cmd.name + ' ' : ''}--help')` : '';
-    process.stderr.write(`transferkit${cmd ? ' ' + cmd.name : ''}: error: ${message}${hint}\n`);
-    return err instanceof UsageError ? 2 : 1;
-  }
-}
-
-main(process.argv.slice(2)).then((code) => {
+runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

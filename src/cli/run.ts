@@ -1,0 +1,54 @@
+// One CLI invocation as a function: what `transferkit ARGS` does, returning its exit code. main.ts calls it once;
+// the fuzz suite's in-process runner calls it for many cases in one process (test/fuzz/inprocess-runner.ts).
+import { UsageError } from '../errors.js';
+import { helpText, parseCommand } from './command.js';
+import { COMMANDS } from './commands/index.js';
+import { applyDevice } from './device.js';
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: transferkit <command> [options]
+
+Transfer learning on images with Keras's pretrained CNNs.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run 'transferkit <command> --help' for a command's options.
+Environment: TRANSFERKIT_ENGINE=ort|wasm|cpu, TRANSFERKIT_DEVICE=auto|cuda|cpu, TRANSFERKIT_HOME (cache, default ~/.transferkit), TRANSFERKIT_BACKEND=wasm|cpu,
+TRANSFERKIT_MIRROR (a URL serving Keras's weight files by name),
+TRANSFERKIT_DOWNLOAD_TIMEOUT (seconds, default 20), TRANSFERKIT_DEBUG=1 (stack traces).
+`;
+}
+
+/**
+ * Runs `transferkit ...argv`: 0 on success, 1 on an error (its first line printed as `transferkit CMD: error: …`),
+ * 2 on a malformed command line. `onError` sees the error itself (the fuzz suite checks its class).
+ */
+export async function runCli(argv: string[], onError?: (err: unknown) => void): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const command = await cmd.load();
+    const parsed = parseCommand(command, rest);
+    if (parsed === null) {
+      process.stdout.write(helpText(cmd, command));
+      return 0;
+    }
+    if ('device' in command.options) applyDevice(parsed.values.device as string | undefined);
+    await command.run(parsed.values, parsed.positionals);
+    return 0;
+  } catch (err) {
+    onError?.(err);
+    if (process.env.TRANSFERKIT_DEBUG === '1') console.error(err);
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const hint = err instanceof UsageError ? ` (see 'transferkit ${cmd ? cmd.name + ' ' : ''}--help')` : '';
+    process.stderr.write(`transferkit${cmd ? ' ' + cmd.name : ''}: error: ${message}${hint}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
