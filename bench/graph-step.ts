@@ -7,7 +7,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { type OnnxBase, loadOnnxBase } from '../src/engine/onnx-base.js';
-import { standInBase } from '../src/train/onnx-base.js';
+import { standInBase } from '../src/train/model/onnx-base.js';
 
 /**
  * The trainer of the graph rows: the last 2 blocks of `base` (ViT-B/16's encoder blocks 10-11; ConvNeXt-Tiny's

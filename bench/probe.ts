@@ -11,8 +11,8 @@ import { applications, trainImageClassifier } from '../src/index.js';
 import { photoSource } from '../src/data/batches.js';
 import { type LabelledFile, listImageFolder } from '../src/data/folders.js';
 import { NpyWriter } from '../src/data/npy.js';
-import { extractFeatures } from '../src/train/extract.js';
-import { SCHEDULES, type ScheduleName } from '../src/train/schedule.js';
+import { extractFeatures } from '../src/train/features/extract.js';
+import { SCHEDULES, type ScheduleName } from '../src/train/fit/schedule.js';
 import { scratchDir } from '../src/util/fs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

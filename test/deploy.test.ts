@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { parseAllDocuments } from 'yaml';
-import { readFeaturesFile } from '../src/train/features-file.js';
+import { readFeaturesFile } from '../src/train/features/file.js';
 import { CLI, MOBILENET_H5, ROOT, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 const DEPLOY = path.join(ROOT, 'deploy');

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/engine/backend.js';
-import { defaultCamLayer, gradCam } from '../src/train/gradcam.js';
+import { defaultCamLayer, gradCam } from '../src/train/explain/gradcam.js';
 import { makeBlobDicomFolder } from './dicom-data.js';
 import { MOBILENET_H5, cli, needsShared, tempDir } from './helpers.js';
 

@@ -13,7 +13,7 @@ import { compileInference } from '../src/engine/onnx/compile.js';
 import { decodeModel } from '../src/engine/onnx/decode.js';
 import { encodeModelValue } from '../src/engine/onnx/proto.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
-import { mergedOnnx } from '../src/train/onnx-base.js';
+import { mergedOnnx } from '../src/train/model/onnx-base.js';
 import { CIFAR_DIR, ROOT, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 import { assertStepMatches, readStep, headModel, run, trainPredictExport } from './onnx-parity.js';
 

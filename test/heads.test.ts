@@ -7,7 +7,7 @@ import { tf, tfl } from '../src/tfjs.js';
 import { NeighbourVote, UnitNormalization } from '../src/applications/layers.js';
 import { initBackend } from '../src/engine/backend.js';
 import { createPredictor } from '../src/engine/predictor.js';
-import { atTemperature, brierScore, calibrationError, fitTemperature } from '../src/train/calibration.js';
+import { atTemperature, brierScore, calibrationError, fitTemperature } from '../src/train/evaluate/calibration.js';
 import { fitHead, parseEmbeddingHead } from '../src/heads/embedding.js';
 import { fitLogistic, linearLogits, softmaxRows } from '../src/heads/linear-probe.js';
 import { CIFAR_DIR, MOBILENET_H5, TINY_BASE, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';

@@ -11,7 +11,7 @@ import { applications, initBackend, readTargetsCsv, saveModel } from '../src/ind
 import { tfl } from '../src/tfjs.js';
 import { ortReason } from '../src/engine/ort-runtime.js';
 import { DataType, type ModelValue, type NodeValue, encodeModelValue } from '../src/engine/onnx/proto.js';
-import { type FeaturesMeta, type FeaturesTable, readFeaturesFile, writeFeaturesFile } from '../src/train/features-file.js';
+import { type FeaturesMeta, type FeaturesTable, readFeaturesFile, writeFeaturesFile } from '../src/train/features/file.js';
 import { loadWeights, saveWeights } from '../src/weights/load.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 

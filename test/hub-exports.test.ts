@@ -14,7 +14,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
 import { loadOnnxBase, onnxSummary, preprocessingOf } from '../src/engine/onnx-base.js';
-import { onnxPhotoSource } from '../src/train/onnx-base.js';
+import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
 import { CIFAR_DIR, ROOT, SHARED, cli, needsShared, tempDir } from './helpers.js';
 import { assertStepMatches, headModel, readStep, run, trainPredictExport } from './onnx-parity.js';
 

@@ -15,7 +15,7 @@ import { defaultFeatures, fineTuneCut, graphBlocks, prefixGraph } from '../src/e
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
-import { onnxPhotoSource } from '../src/train/onnx-base.js';
+import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 import { run } from './onnx-parity.js';
 

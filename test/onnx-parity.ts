@@ -11,7 +11,7 @@ import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import type { OnnxBase } from '../src/engine/onnx-base.js';
-import { onnxPhotoSource, standInBase } from '../src/train/onnx-base.js';
+import { onnxPhotoSource, standInBase } from '../src/train/model/onnx-base.js';
 import { cli } from './helpers.js';
 
 /** The classifier behind the ONNX base: the stand-in layer, then a dense softmax (weights given or seeded). */

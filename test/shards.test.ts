@@ -4,8 +4,8 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseShard, resolveShard, shardFromEnv, shardOfPath, shardRows } from '../src/data/shards.js';
-import { readFeaturesFile, writeFeaturesFile, type FeaturesTable } from '../src/train/features-file.js';
-import { listingOrder } from '../src/train/features-merge.js';
+import { readFeaturesFile, writeFeaturesFile, type FeaturesTable } from '../src/train/features/file.js';
+import { listingOrder } from '../src/train/features/merge.js';
 import { CLI, MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 describe('shards', () => {

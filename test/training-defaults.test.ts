@@ -7,16 +7,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
 import { modelBlocks } from '../src/applications/blocks.js';
-import { HEAD_RATES, type PhaseLayers, blockRateScale, defaultHeadRate, planPhases } from '../src/train/phase-plan.js';
+import { HEAD_RATES, type PhaseLayers, blockRateScale, defaultHeadRate, planPhases } from '../src/train/fit/phase-plan.js';
 import { linkSplit, measure } from '../bench/probe.js';
 import { listImageFolder } from '../src/data/folders.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import type { Trainer } from '../src/engine/training.js';
-import { averagePrecision, balancedClassWeights, classificationReport, rocAuc, youdenThreshold } from '../src/train/metrics.js';
-import { type TrainOptions, trainedModelMetadata } from '../src/train/fit.js';
-import { learningRateAt } from '../src/train/schedule.js';
-import { suggest } from '../src/train/lr-find.js';
+import { averagePrecision, balancedClassWeights, classificationReport, rocAuc, youdenThreshold } from '../src/train/evaluate/metrics.js';
+import { type TrainOptions, trainedModelMetadata } from '../src/train/fit/fit.js';
+import { learningRateAt } from '../src/train/fit/schedule.js';
+import { suggest } from '../src/train/fit/lr-find.js';
 import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir, TINY_BASE } from './helpers.js';
 
 /** A seeded uniform generator and a normal one drawn from it. */

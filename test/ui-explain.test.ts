@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { initBackend } from '../src/engine/backend.js';
-import { saveModel } from '../src/train/saved-model.js';
+import { saveModel } from '../src/train/saved/saved-model.js';
 import { explainTempPrefix } from '../src/ui/explain.js';
 import { startUi } from '../src/ui/server.js';
 import { makeBlobDicomFolder } from './dicom-data.js';

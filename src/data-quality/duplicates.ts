@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { SkippedFile } from '../data/folders.js';
 import { unitRows } from '../util/vectors.js';
 import { type FileRows, pooledFeatures } from '../heads/features.js';
-import type { TrainOptions } from '../train/options.js';
+import type { TrainOptions } from '../train/fit/options.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { csvField } from '../data/exclusions.js';
 

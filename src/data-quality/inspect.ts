@@ -6,8 +6,8 @@ import { csvField } from '../data/exclusions.js';
 import type { EngineName } from '../engine/predictor.js';
 import { esc } from '../report/charts.js';
 import { explainImage } from '../report/explain.js';
-import { crossEntropy, scoreLabelledFiles } from '../train/predict.js';
-import { type ModelMetadata, sourceOf } from '../train/saved-model.js';
+import { crossEntropy, scoreLabelledFiles } from '../train/saved/predict.js';
+import { type ModelMetadata, sourceOf } from '../train/saved/saved-model.js';
 import { figureHtml, pngUri, sheetHtml, thumbnail } from './sheet.js';
 
 export interface InspectRow {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { type FileRows, pooledFeatures } from '../heads/features.js';
 import type { SkippedFile } from '../data/folders.js';
-import type { TrainOptions } from '../train/options.js';
+import type { TrainOptions } from '../train/fit/options.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { csvField } from '../data/exclusions.js';
 import { type IssueFilter, type IssueRank, type LabelIssueResult, findLabelIssues, outOfFoldProbabilities } from './label-issues.js';

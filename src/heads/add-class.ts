@@ -6,8 +6,8 @@ import { listImageFiles } from '../data/folders.js';
 import type { SkippedFile } from '../data/folders.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
 import { TransferkitError } from '../errors.js';
-import { runOverImages } from '../train/extract.js';
-import { loadModel, saveModel, sourceOf } from '../train/saved-model.js';
+import { runOverImages } from '../train/features/extract.js';
+import { loadModel, saveModel, sourceOf } from '../train/saved/saved-model.js';
 import { parseEmbeddingHead, prototypeKernel } from './embedding.js';
 import { embeddingModel } from './fit-head.js';
 

@@ -3,7 +3,7 @@
 // validation split and cross-validation) and as the saved model's layers (UnitNormalization, Dense, NeighbourVote).
 import { UsageError } from '../errors.js';
 import { unitRows } from '../util/vectors.js';
-import { goldenMinimum } from '../train/calibration.js';
+import { goldenMinimum } from '../train/evaluate/calibration.js';
 import { type FeatureRows, type LinearModel, fitLogistic, linearLogits, softmaxRows } from './linear-probe.js';
 
 export type EmbeddingHead = { kind: 'knn'; k: number } | { kind: 'prototype' } | { kind: 'logistic' };

@@ -5,10 +5,10 @@ import { getApplication } from '../applications/index.js';
 import type { LabelledFile } from '../data/folders.js';
 import { initBackend } from '../engine/backend.js';
 import { TransferkitError } from '../errors.js';
-import { type Classifier, buildClassifier, cacheContext } from '../train/build.js';
-import { type DataPlan, outputLayer, planData } from '../train/data-plan.js';
-import { type Context, cacheFeatures } from '../train/feature-cache.js';
-import type { TrainEvent, TrainOptions } from '../train/options.js';
+import { type Classifier, buildClassifier, cacheContext } from '../train/model/build.js';
+import { type DataPlan, outputLayer, planData } from '../train/fit/data-plan.js';
+import { type Context, cacheFeatures } from '../train/features/cache.js';
+import type { TrainEvent, TrainOptions } from '../train/fit/options.js';
 import type { FeatureRows } from './linear-probe.js';
 
 /** Rows of pooled features with the files they came from (decodable ones, in plan order). */

@@ -4,9 +4,9 @@
 // NeighbourVote; the linear probe is one Dense softmax layer.
 import { tf, tfl } from '../tfjs.js';
 import { NeighbourVote, UnitNormalization } from '../applications/layers.js';
-import { classificationReport } from '../train/metrics.js';
-import { crossEntropy } from '../train/predict.js';
-import type { TrainOptions, TrainResult } from '../train/options.js';
+import { classificationReport } from '../train/evaluate/metrics.js';
+import { crossEntropy } from '../train/saved/predict.js';
+import type { TrainOptions, TrainResult } from '../train/fit/options.js';
 import { type EmbeddingHead, type FittedHead, fitHead, formatEmbeddingHead } from './embedding.js';
 import { pooledFeatures } from './features.js';
 

@@ -6,8 +6,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { SkippedFile } from '../data/folders.js';
 import { writeNpy, writePng } from '../data/inspect.js';
 import { TransferkitError } from '../errors.js';
-import { type GradCamResult, gradCam } from '../train/gradcam.js';
-import { type ModelMetadata, sourceOf } from '../train/saved-model.js';
+import { type GradCamResult, gradCam } from '../train/explain/gradcam.js';
+import { type ModelMetadata, sourceOf } from '../train/saved/saved-model.js';
 import { overlayHeatmap } from './heatmap.js';
 
 export interface Explanation {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { EpochLog } from '../train/options.js';
+import type { EpochLog } from '../train/fit/options.js';
 import { lineChartSvg, writeChart } from './charts.js';
 
 /** Writes loss.svg and accuracy.svg (mae.svg for regression), training and validation per epoch, into `dir`. */

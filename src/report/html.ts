@@ -1,5 +1,5 @@
 import { esc } from './charts.js';
-import { type StrategyResult, rowName } from '../train/compare.js';
+import { type StrategyResult, rowName } from '../train/strategy/compare.js';
 import { formatCount } from '../util/format.js';
 
 /** A self-contained HTML page: the comparison table and its charts (inline SVG), nothing fetched. */

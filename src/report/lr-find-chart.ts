@@ -1,4 +1,4 @@
-import type { RangeTest } from '../train/lr-find.js';
+import type { RangeTest } from '../train/fit/lr-find.js';
 import { xyChartSvg } from './xy-chart.js';
 
 /** The range test's smoothed loss against the rate (log axis), with the suggestion and the minimum marked. */

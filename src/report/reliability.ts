@@ -1,6 +1,6 @@
 // The reliability diagram: accuracy against confidence per bin (Guo et al., 2017); a calibrated model lies on
 // the diagonal. Before and after temperature scaling, on one chart.
-import type { ReliabilityBin } from '../train/calibration.js';
+import type { ReliabilityBin } from '../train/evaluate/calibration.js';
 import { xyChartSvg } from './xy-chart.js';
 
 const COLORS = ['#d62728', '#1f77b4', '#2ca02c'];

@@ -1,7 +1,7 @@
 // A scene map as a picture (one colour per class, with a legend) and as GeoJSON polygons in the scene's
 // coordinate system.
 import sharp from 'sharp';
-import type { SceneMap } from '../train/scene-map.js';
+import type { SceneMap } from '../train/scene/scene-map.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { esc } from './charts.js';
 

@@ -3,7 +3,7 @@
 import { promises as fsp } from 'node:fs';
 import { shardRows } from '../data/shards.js';
 import { TransferkitError } from '../errors.js';
-import type { SceneMap } from '../train/scene-map.js';
+import type { SceneMap } from '../train/scene/scene-map.js';
 import type { PieceRecord } from './scene-map.js';
 
 interface Piece {

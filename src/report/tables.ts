@@ -1,4 +1,4 @@
-import type { StrategyParams } from '../train/strategies.js';
+import type { StrategyParams } from '../train/strategy/strategies.js';
 import { formatCount, paramsMemory } from '../util/format.js';
 
 /** Renders rows as an aligned text table; `right` marks the columns to right-align (numbers). */

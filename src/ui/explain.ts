@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { IMAGE_EXTENSIONS } from '../data/folders.js';
 import { UndecodableImage, explainImage } from '../report/explain.js';
-import { loadModel } from '../train/saved-model.js';
+import { loadModel } from '../train/saved/saved-model.js';
 import type { ExplainAnswer } from '../train/shapes.js';
 import { HttpError } from './paths.js';
 import { mb, receiveBody, tooLarge } from './upload.js';

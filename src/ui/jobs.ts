@@ -2,11 +2,11 @@
 // (replayed from the start, then live). The job trains through the library: the same events the CLI renders.
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
-import { compareStrategies } from '../train/compare.js';
-import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../train/fit.js';
-import { evaluateFiles } from '../train/predict.js';
-import { saveModel } from '../train/saved-model.js';
-import { compareParams } from '../train/strategies.js';
+import { compareStrategies } from '../train/strategy/compare.js';
+import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../train/fit/fit.js';
+import { evaluateFiles } from '../train/saved/predict.js';
+import { saveModel } from '../train/saved/saved-model.js';
+import { compareParams } from '../train/strategy/strategies.js';
 import { listImageFolder } from '../data/folders.js';
 import { splitFiles } from '../data/split.js';
 

@@ -1,6 +1,6 @@
 import { stackedBarSvg, writeChart } from '../../report/charts.js';
 import { paramsTable } from '../../report/tables.js';
-import { compareParams } from '../../train/strategies.js';
+import { compareParams } from '../../train/strategy/strategies.js';
 import { UsageError } from '../../errors.js';
 import { type Command, printJson } from '../command.js';
 import { MODEL_OPTIONS, MODEL_OPTIONS_HELP, buildModel } from '../model-options.js';

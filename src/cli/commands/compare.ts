@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { stackedBarSvg, writeChart } from '../../report/charts.js';
 import { compareReportHtml } from '../../report/html.js';
 import { textTable } from '../../report/tables.js';
-import { compareStrategies, rowName } from '../../train/compare.js';
+import { compareStrategies, rowName } from '../../train/strategy/compare.js';
 import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
 import { fitEmbeddingHead } from '../../heads/fit-head.js';
 import { formatCount } from '../../util/format.js';

@@ -2,8 +2,8 @@ import { promises as fsp } from 'node:fs';
 import { listImageFiles } from '../../data/folders.js';
 import { UsageError } from '../../errors.js';
 import { explainFiles } from '../../report/explain.js';
-import { loadModel } from '../../train/saved-model.js';
-import { notForOnnxBase } from '../../train/onnx-base.js';
+import { loadModel } from '../../train/saved/saved-model.js';
+import { notForOnnxBase } from '../../train/model/onnx-base.js';
 import { type Command, printJson } from '../command.js';
 
 export const explainCommand: Command = {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
-import { formatOf, writeFeaturesFile } from '../../train/features-file.js';
-import { mergeFeatureShards } from '../../train/features-merge.js';
+import { formatOf, writeFeaturesFile } from '../../train/features/file.js';
+import { mergeFeatureShards } from '../../train/features/merge.js';
 import { type Command, printJson } from '../command.js';
 
 export const featuresCommand: Command = {

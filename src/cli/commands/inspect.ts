@@ -3,7 +3,7 @@ import path from 'node:path';
 import { contactSheetHtml, inspectFiles, inspectionCsv } from '../../data-quality/inspect.js';
 import { UsageError } from '../../errors.js';
 import { textTable } from '../../report/tables.js';
-import { loadModel } from '../../train/saved-model.js';
+import { loadModel } from '../../train/saved/saved-model.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { type Command, numberOption, printJson } from '../command.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';

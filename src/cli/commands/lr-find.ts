@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { writeChart } from '../../report/charts.js';
 import { lrFindSvg } from '../../report/lr-find-chart.js';
-import { findLearningRate } from '../../train/fit.js';
+import { findLearningRate } from '../../train/fit/fit.js';
 import { type Command, numberOption, printJson } from '../command.js';
 import { ENGINE_HELP, IMAGE_BASE_HELP } from '../model-options.js';
 import { TRAIN_OPTIONS, trainOptionsFrom } from './train.js';

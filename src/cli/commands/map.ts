@@ -4,10 +4,10 @@ import { ProgressBar } from '../../util/progress.js';
 import { describeShard, resolveShard, shardFileName } from '../../data/shards.js';
 import { mergeScenePieces } from '../../report/scene-merge.js';
 import { writeSceneGeoJson, writeSceneMapPng } from '../../report/scene-map.js';
-import { modelDigest } from '../../train/feature-store.js';
-import { loadModel } from '../../train/saved-model.js';
-import { notForOnnxBase } from '../../train/onnx-base.js';
-import { mapScene } from '../../train/scene-map.js';
+import { modelDigest } from '../../train/features/store.js';
+import { loadModel } from '../../train/saved/saved-model.js';
+import { notForOnnxBase } from '../../train/model/onnx-base.js';
+import { mapScene } from '../../train/scene/scene-map.js';
 import { type Command, type Values, numberOption, printJson } from '../command.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, engineFrom } from '../model-options.js';
 

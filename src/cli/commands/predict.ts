@@ -8,8 +8,8 @@ import { confusionMatrixSvg } from '../../report/confusion.js';
 import { reliabilitySvg } from '../../report/reliability.js';
 import { rocSvg, prSvg } from '../../report/curves.js';
 import { textTable } from '../../report/tables.js';
-import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/predict.js';
-import { type ModelMetadata, loadModel } from '../../train/saved-model.js';
+import { evaluateFiles, evaluateRegression, scoreFiles } from '../../train/saved/predict.js';
+import { type ModelMetadata, loadModel } from '../../train/saved/saved-model.js';
 import { type Command, numberOption, printJson } from '../command.js';
 import { ENGINE_HELP, ENGINE_OPTIONS, SAVED_MODEL_HELP, SAVED_MODEL_OPTIONS, engineFrom, savedModelArgs } from '../model-options.js';
 

@@ -4,16 +4,16 @@ import { DEFAULT_AUGMENT, parseAugmentSpec } from '../../data/augment.js';
 import { TransferkitError, UsageError } from '../../errors.js';
 import { writeHistoryCharts } from '../../report/history.js';
 import { ProgressBar } from '../../util/progress.js';
-import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit.js';
-import { trainFromFeatures } from '../../train/precomputed.js';
+import { type TrainEvent, type TrainOptions, trainImageClassifier, trainedModelMetadata } from '../../train/fit/fit.js';
+import { trainFromFeatures } from '../../train/features/precomputed.js';
 import { readExclusionList } from '../../data/exclusions.js';
 import { calibrateSaved, calibrationLine } from './calibrate.js';
 import { EMBEDDING_HEAD_HELP, parseEmbeddingHead } from '../../heads/embedding.js';
 import { fitEmbeddingHead } from '../../heads/fit-head.js';
-import { onnxTrainFromRefusal } from '../../train/onnx-base.js';
-import { loadModel, saveModel } from '../../train/saved-model.js';
-import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
-import { STRATEGIES, type Strategy } from '../../train/strategies.js';
+import { onnxTrainFromRefusal } from '../../train/model/onnx-base.js';
+import { loadModel, saveModel } from '../../train/saved/saved-model.js';
+import { SCHEDULES, type ScheduleName } from '../../train/fit/schedule.js';
+import { STRATEGIES, type Strategy } from '../../train/strategy/strategies.js';
 import { type Command, type Options, type Values, numberOption, printJson } from '../command.js';
 import {
   DICOM_HELP,

@@ -1,0 +1,74 @@
+// The data plan: which images train and which validate, the task they make, and each class's loss weight.
+import path from 'node:path';
+import { type LabelledFile, type SkippedFile, listImageFolder } from '../../data/folders.js';
+import { splitFiles } from '../../data/split.js';
+import { readTargetsCsv } from '../../data/targets.js';
+import { TransferkitError } from '../../errors.js';
+import { balancedClassWeights } from '../evaluate/metrics.js';
+import type { Task, TrainEvent, TrainOptions } from './options.js';
+
+export interface DataPlan {
+  task: Task;
+  classNames: string[];
+  files: LabelledFile[];
+  train: LabelledFile[];
+  validation: LabelledFile[];
+  skipped: SkippedFile[];
+  emptyClasses: string[];
+  /** Each class's weight in the training loss; undefined when all are 1. */
+  classWeights?: number[];
+}
+
+/** The dataset: a folder of class folders, or a CSV of file,target rows (regression). */
+async function listDataset(
+  data: string,
+  emit: (e: TrainEvent) => void,
+): Promise<{ task: Task; classNames: string[]; files: LabelledFile[]; skipped: SkippedFile[]; emptyClasses: string[] }> {
+  if (data.toLowerCase().endsWith('.csv')) return { task: 'regression', classNames: [], emptyClasses: [], ...(await readTargetsCsv(data)) };
+  const folder = await listImageFolder(data, { minClasses: 2 });
+  for (const c of folder.emptyClasses) emit({ type: 'notice', message: `class folder '${c}' has no images` });
+  return { task: folder.classNames.length === 2 ? 'binary' : 'categorical', ...folder };
+}
+
+/** Keras's class_weight: 'balanced', 'none', or a weight per class name (classes not named weigh 1). */
+function classWeightsOf(spec: TrainOptions['classWeight'], plan: Omit<DataPlan, 'classWeights'>): number[] | undefined {
+  if (spec === undefined || spec === 'none') return undefined;
+  if (plan.task === 'regression') throw new TransferkitError('class weights apply to classification, not regression');
+  if (spec === 'balanced')
+    return balancedClassWeights(
+      plan.train.map((f) => f.label),
+      plan.classNames.length,
+    );
+  const unknown = Object.keys(spec).filter((name) => !plan.classNames.includes(name));
+  if (unknown.length) throw new TransferkitError(`class weights name unknown class(es) ${unknown.join(', ')}; the classes are ${plan.classNames.join(', ')}`);
+  return plan.classNames.map((name) => {
+    const w = spec[name] ?? 1;
+    if (!(Number.isFinite(w) && w > 0)) throw new TransferkitError(`the weight of class '${name}' must be a positive number; got ${w}`);
+    return w;
+  });
+}
+
+export async function planData(data: string, o: TrainOptions, emit: (e: TrainEvent) => void): Promise<DataPlan> {
+  const listed = o.precomputed ? o.precomputed.dataset : await listDataset(data, emit);
+  const excluded = new Set(o.exclude?.map((f) => path.resolve(f)));
+  const dataset = excluded.size ? { ...listed, files: listed.files.filter((f) => !excluded.has(path.resolve(f.file))) } : listed;
+  if (excluded.size) emit({ type: 'notice', message: `left out ${listed.files.length - dataset.files.length} image(s) on the exclusion list` });
+  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
+  const plan = { ...dataset, train, validation };
+  const classWeights = classWeightsOf(o.classWeight, plan);
+  if (classWeights)
+    emit({
+      type: 'notice',
+      message: `class weights in the training loss: ${plan.classNames.map((c, i) => `${c} ${classWeights[i].toPrecision(3)}`).join(', ')}`,
+    });
+  return { ...plan, ...(classWeights ? { classWeights } : {}) };
+}
+
+/** What the head must end in for the task. */
+export function outputLayer(task: Task, classes: number): { units: number; activation: string } {
+  return task === 'regression'
+    ? { units: 1, activation: 'linear' }
+    : task === 'binary'
+      ? { units: 1, activation: 'sigmoid' }
+      : { units: classes, activation: 'softmax' };
+}

@@ -1,0 +1,134 @@
+// What a training run takes, what it reports while it runs, and what it returns.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { AugmentSpec } from '../../data/augment.js';
+import type { DicomSettings } from '../../data/decode.js';
+import type { SkippedFile } from '../../data/folders.js';
+import type { OnnxBase } from '../../engine/onnx-base.js';
+import type { EngineName } from '../../engine/predictor.js';
+import type { OnnxBaseRecord } from '../model/onnx-base.js';
+import type { ClassificationReport } from '../evaluate/metrics.js';
+import type { PrecomputedFeatures } from '../features/precomputed.js';
+import type { SavedModel } from '../saved/saved-model.js';
+import type { RasterOptions, RasterPlan } from '../scene/rasters.js';
+import type { ScheduleName } from './schedule.js';
+import type { EpochLog, Strategy, Task, TrainEvent } from '../shapes.js';
+
+export type { EpochLog, Task, TrainEvent } from '../shapes.js';
+
+export interface TrainOptions extends RasterOptions {
+  base: string;
+  /**
+   * A saved model to fine-tune instead of a base with a new head (a transferkit folder or a Keras model.keras /
+   * .h5, from `loadModel`): its output must have one unit per class; it trains from `unfreezeFrom` on.
+   */
+  from?: SavedModel;
+  alpha?: number;
+  /** Global pooling at the base's end (Keras's `pooling`); the default head then has no `gap`. */
+  pooling?: 'avg' | 'max';
+  /** Features computed beforehand (`trainFromFeatures`): the dataset and the head's inputs come from them. */
+  precomputed?: PrecomputedFeatures;
+  /** DICOM images: window and frame (stored with the model). */
+  dicom?: DicomSettings;
+  /** Grayscale into an RGB base: `repeat` the channel (default) or `sum` the first convolution's RGB kernels. */
+  grayToRgb?: 'repeat' | 'sum';
+  /** 'imagenet' (default), null for random weights, or a Keras .h5 file. */
+  weights?: 'imagenet' | null | string;
+  /** Images are resized to inputSize × inputSize (default: the base's own size). */
+  inputSize?: number;
+  strategy?: Strategy;
+  /** For fine-tune: the first layer to train in the second phase (see `transferkit layers`). */
+  unfreezeFrom?: string;
+  /** Head spec; default `gap, dropout:0.2, dense:1:sigmoid` (two classes) or `…dense:N:softmax`. */
+  head?: string;
+  /**
+   * 'auto' (default): phases on cached features train until the validation loss stops improving (patience
+   * `earlyStoppingPatience`, default 5; at most `maxEpochs`, default 200) and keep their best weights; phases that
+   * run the base on every batch train `FIXED_EPOCHS`. A number: every phase trains that many.
+   */
+  epochs?: number | 'auto';
+  /** Epochs of fine-tune's second phase (default: epochs, or 10 under auto). */
+  fineTuneEpochs?: number;
+  /** The cap of an automatic phase (default 200). */
+  maxEpochs?: number;
+  batchSize?: number;
+  /**
+   * A rate, or 'auto': a learning-rate range test picks it for each phase (see lr-find.ts). Default: per phase
+   * (`DEFAULT_RATES` and `defaultHeadRate` in phase-plan.ts).
+   */
+  learningRate?: number | 'auto';
+  optimizer?: 'adam' | 'sgd' | 'rmsprop';
+  /** constant | cosine | one-cycle (default: one-cycle for a fixed number of epochs, constant under auto). */
+  schedule?: ScheduleName;
+  /** Steps of linear warm-up from zero (default: none; one-cycle warms up over its first 25%). */
+  warmupSteps?: number;
+  /** Fine-tuning: each block before the last trains at this fraction of the next one's rate (discriminative rates). */
+  lrDecay?: number;
+  /** 'balanced' (n / (classes × count)), 'none' (default), or a weight per class name (Keras's class_weight). */
+  classWeight?: 'balanced' | 'none' | Record<string, number>;
+  /** Two classes: 'auto' picks the decision threshold on the validation split by Youden's J (default 0.5). */
+  threshold?: number | 'auto';
+  validationSplit?: number;
+  /** Images left out of the dataset before the split (absolute paths; `readExclusionList`). */
+  exclude?: string[];
+  seed?: number;
+  /** Stop a phase after this many epochs without a lower validation loss (Keras's EarlyStopping; auto: 5). */
+  earlyStoppingPatience?: number;
+  /** End each phase with the weights of its best validation loss (Keras's restore_best_weights; on under auto). */
+  restoreBest?: boolean;
+  /** Divide the learning rate by 10 after this many epochs without a lower validation loss (ReduceLROnPlateau; auto: 2 for a head). */
+  reduceLrPatience?: number;
+  /** Random flips, rotations, … of the training images (the frozen part then runs on every batch). */
+  augment?: AugmentSpec;
+  /** Keep the frozen part's outputs in memory (default) or in $TRANSFERKIT_HOME/cache, reused by later runs. */
+  featureCache?: 'memory' | 'disk';
+  /** Regression: the loss (default mse). */
+  regressionLoss?: 'mse' | 'mae';
+  /** Engine for every forward pass and step (default: ONNX Runtime when it loads, else tfjs-wasm). */
+  engine?: EngineName;
+  /** An imported ONNX base (`loadOnnxBase`) instead of the zoo's `base`: feature extraction only, for now. */
+  onnxBase?: OnnxBase;
+  onEvent?(event: TrainEvent): void;
+  /** Stops training after the current batch (Ctrl-C): the result keeps the last complete epoch's weights. */
+  signal?: AbortSignal;
+}
+
+/** How a phase went: its epochs, and under auto where it stopped and which epoch's weights it kept. */
+export interface PhaseLog {
+  phase: number;
+  trainedFrom: string;
+  epochs: number | 'auto';
+  learningRate: number;
+  schedule: ScheduleName;
+  stoppedAt: number;
+  bestEpoch: number | null;
+}
+
+export interface TrainResult {
+  model: tfl.LayersModel;
+  task: Task;
+  /** Empty for regression. */
+  classNames: string[];
+  strategy: Strategy;
+  head: string;
+  inputShape: [number, number, number];
+  history: Array<EpochLog & { phase: number; trainedFrom: string }>;
+  phases: PhaseLog[];
+  /** The validation split with the kept weights; `report` holds per-class and (two classes) threshold metrics. */
+  val: { loss: number | null; accuracy: number | null; mae?: number | null; rmse?: number | null; report?: ClassificationReport };
+  /** Two classes: the decision threshold on p(second class). */
+  threshold?: number;
+  /** The weight of each class in the training loss, when not all 1. */
+  classWeights?: number[];
+  skipped: SkippedFile[];
+  emptyClasses: string[];
+  timings: { featuresS: number; trainS: number; totalS: number };
+  counts: { train: number; validation: number };
+  /** Rows of the frozen part's outputs read back from the disk cache instead of computed. */
+  cacheHits: number;
+  /** Multi-band rasters: the bands trained on, their scaling and the base's adaptation. */
+  bands?: RasterPlan & { firstConv: string };
+  /** On an imported ONNX base: its graph (saved as base.onnx) and what transferkit.json records about it. */
+  onnxBase?: { onnx: Uint8Array; record: OnnxBaseRecord };
+  /** Set when training ended early (interrupted, or a loss that is not a number): why, and the weights kept. */
+  stopped?: { reason: string; phase: number; keptEpoch: number };
+}

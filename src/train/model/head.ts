@@ -1,0 +1,111 @@
+import { tfl } from '../../tfjs.js';
+import type { Activation } from '../../applications/common.js';
+import { UsageError } from '../../errors.js';
+import { LayerNamer } from '../../util/names.js';
+import { isContainer } from '../../model/introspect.js';
+
+/** One layer of a classifier head. */
+export type HeadLayerSpec =
+  | { type: 'flatten' }
+  | { type: 'gap' }
+  | { type: 'gmp' }
+  | { type: 'dense'; units: number; activation: string }
+  | { type: 'dropout'; rate: number };
+
+export const HEAD_SPEC_HELP =
+  "a comma-separated list of: flatten | gap (global average pooling) | gmp (global max pooling) | dense:UNITS[:ACTIVATION] | dropout:RATE, e.g. 'flatten, dense:256:relu, dense:1:sigmoid'";
+
+const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'softmax', 'tanh', 'softplus', 'softsign', 'swish', 'mish', 'gelu'];
+
+function parseLayer(token: string): HeadLayerSpec {
+  const [kind, ...rest] = token.split(':').map((s) => s.trim());
+  const bad = (why: string) => new UsageError(`head layer '${token}': ${why}; a head spec is ${HEAD_SPEC_HELP}`);
+  switch (kind.toLowerCase()) {
+    case 'flatten':
+    case 'gap':
+    case 'gmp':
+      if (rest.length) throw bad('takes no arguments');
+      return { type: kind.toLowerCase() as 'flatten' | 'gap' | 'gmp' };
+    case 'dense': {
+      const units = Number(rest[0]);
+      if (rest.length < 1 || rest.length > 2 || !Number.isInteger(units) || units < 1)
+        throw bad('needs dense:UNITS[:ACTIVATION] with UNITS a positive integer');
+      const activation = (rest[1] || 'linear').toLowerCase();
+      if (!ACTIVATIONS.includes(activation)) throw bad(`unknown activation '${rest[1]}' (known: ${ACTIVATIONS.join(', ')})`);
+      return { type: 'dense', units, activation };
+    }
+    case 'dropout': {
+      const rate = Number(rest[0]);
+      if (rest.length !== 1 || !(rate >= 0 && rate < 1)) throw bad('needs dropout:RATE with 0 <= RATE < 1');
+      return { type: 'dropout', rate };
+    }
+    default:
+      throw bad('unknown layer type');
+  }
+}
+
+/** 'flatten, dense:256:relu, dense:1:sigmoid' → the head's layers. */
+export function parseHeadSpec(spec: string): HeadLayerSpec[] {
+  const tokens = spec
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  if (tokens.length === 0) throw new UsageError(`the head spec is empty; a head spec is ${HEAD_SPEC_HELP}`);
+  return tokens.map(parseLayer);
+}
+
+/** The spec in its canonical string form (what `transferkit.json` records). */
+export function formatHeadSpec(layers: HeadLayerSpec[]): string {
+  return layers.map((l) => (l.type === 'dense' ? `dense:${l.units}:${l.activation}` : l.type === 'dropout' ? `dropout:${l.rate}` : l.type)).join(', ');
+}
+
+function layerNames(model: tfl.LayersModel): string[] {
+  return model.layers.flatMap((l) => (isContainer(l) ? [l.name, ...layerNames(l)] : [l.name]));
+}
+
+function makeLayer(spec: HeadLayerSpec, names: LayerNamer, seed?: number): tfl.layers.Layer {
+  switch (spec.type) {
+    case 'flatten':
+      return tfl.layers.flatten({ name: names.next('flatten') });
+    case 'gap':
+      return tfl.layers.globalAveragePooling2d({ name: names.next('global_average_pooling2d') });
+    case 'gmp':
+      return tfl.layers.globalMaxPooling2d({ name: names.next('global_max_pooling2d') });
+    case 'dense':
+      return tfl.layers.dense({
+        units: spec.units,
+        activation: spec.activation as Activation,
+        kernelInitializer: seed === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({ seed }),
+        name: names.next('dense'),
+      });
+    case 'dropout':
+      return tfl.layers.dropout({ rate: spec.rate, name: names.next('dropout') });
+  }
+}
+
+/**
+ * `Sequential([base, ...head])`, as the Keras transfer-learning recipe writes it. The base stays one nested
+ * layer, so freezing it, or unfreezing from one of its layers, acts on the same weights the new model trains.
+ * With a seed, the new layers' initial weights are the same every run.
+ */
+export function addHead(base: tfl.LayersModel, spec: string | HeadLayerSpec[], options: { name?: string; seed?: number } = {}): tfl.Sequential {
+  const name = options.name ?? 'sequential';
+  const layers = typeof spec === 'string' ? parseHeadSpec(spec) : spec;
+  const names = new LayerNamer([name, ...layerNames(base)]);
+  const outputRank = (base.outputs[0].shape as number[]).length;
+  if (outputRank > 2 && !layers.some((l) => l.type === 'flatten' || l.type === 'gap' || l.type === 'gmp')) {
+    throw new UsageError(`the base ${base.name} outputs feature maps of shape [${base.outputs[0].shape.join(', ')}]: start the head with flatten, gap or gmp`);
+  }
+  const model = tfl.sequential({ name });
+  model.add(base);
+  for (const [i, l] of layers.entries()) {
+    try {
+      model.add(makeLayer(l, names, options.seed === undefined ? undefined : options.seed + i));
+    } catch (err) {
+      throw new UsageError(
+        `head layer ${formatHeadSpec([l])} does not fit after ${model.layers[model.layers.length - 1].name}: ${(err as Error).message.split('\n')[0]}`,
+      );
+    }
+  }
+  return model;
+}
