@@ -3,9 +3,10 @@
 // without hangs, and without files left in $TMPDIR; no NaN prediction leaves the program with exit 0.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { applications, initBackend, readTargetsCsv, saveModel } from '../src/index.js';
 import { tfl } from '../src/tfjs.js';
@@ -178,7 +179,7 @@ describe('hostile feature shards', () => {
     // In a child process with a time limit: a hang inside apache-arrow could not be interrupted in this one.
     const script = `
 import { readFileSync, writeFileSync } from 'node:fs';
-import { readFeaturesFile } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'train', 'features-file.js'))};
+import { readFeaturesFile } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'train', 'features', 'file.js'))};
 const good = readFileSync(${JSON.stringify(file)});
 const out = { read: 0, refused: 0, unclean: [] };
 let seed = 26;
@@ -216,6 +217,22 @@ console.log(JSON.stringify(out));`;
         oneLine(cli(['train', '--features', file, '--out', path.join(dir, 'run')]), file, why);
       }
     }
+  });
+
+  test('a Parquet file whose columns decode to more than 32× its size is refused before decoding, in one line, under 400 MB', async () => {
+    const dir = tempDir();
+    // 1024 rows of 32,768 repeating values: 128 MiB of float32 that dictionary encoding and ZSTD store in 31 KB.
+    const file = path.join(dir, 'bomb.parquet');
+    const t = table({ labels: Array.from({ length: 1024 }, (_, i) => i % 2), dim: 32_768 });
+    await writeFeaturesFile(file, 'parquet', t);
+    const size = statSync(file).size;
+    assert.ok(size * 32 + 64 * 2 ** 20 < 128 * 2 ** 20, `${size} bytes`);
+    const log = path.join(dir, 'rss.json');
+    const hook = pathToFileURL(path.join(ROOT, 'dist', 'test', 'fuzz', 'open-log.js')).href;
+    const r = cli(['train', '--features', file, '--out', path.join(dir, 'run')], { FUZZ_OPEN_LOG: log }, ROOT, ['--import', hook]);
+    oneLine(r, file, /not a readable parquet file \(its columns decode to \d+ bytes from \d+ \(a decompression bomb\?\)/);
+    const { maxRssKb } = JSON.parse(readFileSync(log, 'utf8')) as { maxRssKb: number };
+    assert.ok(maxRssKb < 400 * 1024, `peak RSS ${maxRssKb} kB`);
   });
 
   test('train --features opens no weights path the file records outside the cache, unless named', async () => {

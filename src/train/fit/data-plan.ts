@@ -53,7 +53,7 @@ export async function planData(data: string, o: TrainOptions, emit: (e: TrainEve
   const excluded = new Set(o.exclude?.map((f) => path.resolve(f)));
   const dataset = excluded.size ? { ...listed, files: listed.files.filter((f) => !excluded.has(path.resolve(f.file))) } : listed;
   if (excluded.size) emit({ type: 'notice', message: `left out ${listed.files.length - dataset.files.length} image(s) on the exclusion list` });
-  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337);
+  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? 0.2, o.seed ?? 1337, data);
   const plan = { ...dataset, train, validation };
   const classWeights = classWeightsOf(o.classWeight, plan);
   if (classWeights)
