@@ -1,7 +1,8 @@
 // Decodes an Arrow or Parquet features table in a worker thread, so that a damaged file that sends apache-arrow
-// or parquet-wasm into an endless loop is stopped by the reader's time limit (features-file.ts) instead of
+// or parquet-wasm into an endless loop is stopped by the reader's time limit (file.ts) instead of
 // hanging the program. Posts the columns transferkit reads, or the decoder's error.
 import { parentPort } from 'node:worker_threads';
+import { reasonOf } from '../../errors.js';
 
 export interface DecodedColumns {
   metadata: string | null;
@@ -71,8 +72,6 @@ parentPort?.on('message', async ({ bytes, format }: { bytes: Uint8Array; format:
     };
     parentPort?.postMessage({ out }, [vectors.buffer]);
   } catch (err) {
-    // A TypeError or RangeError is the decoder tripping over damaged structure: its text names its own internals.
-    const internal = err instanceof TypeError || err instanceof RangeError;
-    parentPort?.postMessage({ error: internal ? 'its structure is damaged' : ((err as Error).message ?? String(err)) });
+    parentPort?.postMessage({ error: reasonOf(err) });
   }
 });
