@@ -90,7 +90,8 @@ function checkLayer(entry: Json, where: string, depth: number, count: { layers: 
   if (++count.layers > MAX_LAYERS) throw new TransferkitError(`${where}: more than ${MAX_LAYERS} layers; the model config is damaged`);
   // tfjs reads names as text (`name.match`); a missing one it makes up.
   const badName = [entry.name, isObject(entry.config) ? entry.config.name : undefined].find((n) => n !== undefined && n !== null && typeof n !== 'string');
-  if (badName !== undefined) throw new TransferkitError(`${where}: a layer's name is ${String(JSON.stringify(badName)).slice(0, 40)}, not text; the model config is damaged`);
+  if (badName !== undefined)
+    throw new TransferkitError(`${where}: a layer's name is ${String(JSON.stringify(badName)).slice(0, 40)}, not text; the model config is damaged`);
   if (!CONTAINERS.has(String(entry.class_name))) return;
   if (depth >= MAX_DEPTH) throw new TransferkitError(`${where}: models nested more than ${MAX_DEPTH} deep; the model config is damaged`);
   const config = entry.config;

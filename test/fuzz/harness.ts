@@ -86,7 +86,13 @@ async function spawnCli(args: string[], caseDir: string): Promise<Outcome> {
   // FUZZ_CLI runs another build's CLI on the same cases (e.g. main's, to count what a change fixes).
   const child = spawn(process.execPath, ['--import', HOOK, process.env.FUZZ_CLI ?? CLI, ...args], {
     cwd: caseDir,
-    env: { ...process.env, TRANSFERKIT_HOME: path.join(caseDir, 'home'), TMPDIR: path.join(caseDir, 'tmp'), FUZZ_OPEN_LOG: log, TRANSFERKIT_DEBUG: process.env.FUZZ_DEBUG ?? '' },
+    env: {
+      ...process.env,
+      TRANSFERKIT_HOME: path.join(caseDir, 'home'),
+      TMPDIR: path.join(caseDir, 'tmp'),
+      FUZZ_OPEN_LOG: log,
+      TRANSFERKIT_DEBUG: process.env.FUZZ_DEBUG ?? '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

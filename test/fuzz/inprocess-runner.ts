@@ -35,8 +35,14 @@ async function runOne({ caseDir, args }: InProcessCase): Promise<InProcessOutcom
   let stdout = '';
   let stderr = '';
   let foreign: string | undefined;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
   try {
     const code = await runCli(args, (err) => {
       if (!(err instanceof TransferkitError)) foreign = err instanceof Error ? err.constructor.name : typeof err;

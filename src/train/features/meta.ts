@@ -46,7 +46,8 @@ function metaProblem(meta: Json): string | null {
   if (!(isCount(s.inputSize) && s.inputSize > 0)) return `source.inputSize ${JSON.stringify(s.inputSize)} is not a size`;
   if (!(s.alpha === undefined || (typeof s.alpha === 'number' && s.alpha > 0))) return `source.alpha ${JSON.stringify(s.alpha)} is not a width`;
   if (!(s.weights === null || typeof s.weights === 'string')) return 'source.weights is neither a name nor null';
-  if (!(s.pooling === null || s.pooling === undefined || s.pooling === 'avg' || s.pooling === 'max')) return `source.pooling ${JSON.stringify(s.pooling)} is not avg, max or null`;
+  if (!(s.pooling === null || s.pooling === undefined || s.pooling === 'avg' || s.pooling === 'max'))
+    return `source.pooling ${JSON.stringify(s.pooling)} is not avg, max or null`;
   const shard = meta.shard;
   if (!(shard === null || (isObject(shard) && isCount(shard.index) && isCount(shard.count) && shard.index < shard.count)))
     return `shard ${JSON.stringify(shard)} is not {index, count} with index < count`;
