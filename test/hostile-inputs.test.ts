@@ -68,6 +68,11 @@ const DAMAGES: Array<[string, (m: ModelValue) => void, RegExp]> = [
   ['strides of 0', (m) => (m.graph.nodes[0].attributes.strides = [0, 0]), /node conv \(Conv\) has strides 0/],
   ['group 1000', (m) => (m.graph.nodes[0].attributes.group = 1000), /group 1000, which does not divide its 4 output channels/],
   ['a value produced twice', (m) => (m.graph.nodes[1].outputs = ['c']), /value c is produced twice/],
+  [
+    'an input nothing produces',
+    (m) => (m.graph.nodes[1].inputs = ['c\u0000x']),
+    /node pool \(GlobalAveragePool\) reads "c\\u0000x", which nothing in the graph produces/,
+  ],
   // Consistent on paper, wrong when run: ONNX Runtime's own error, cut to one line without its internals.
   ['group 2 on 3 channels', (m) => (m.graph.nodes[0].attributes.group = 2), /does not run on a blank 16×16×3 image: node conv \(\w*Conv\): Input channels C/],
 ];
@@ -287,6 +292,19 @@ describe('non-finite targets, weights and predictions', () => {
         new RegExp(`line 5: target ${bad} is (too large|not finite)`),
       );
     }
+  });
+
+  test('a CSV whose usable rows leave the validation split empty is named in the error', async () => {
+    const dir = tempDir();
+    const data = await makeImageFolder(path.join(dir, 'img'), { perClass: 2 });
+    const images = readdirSync(path.join(data, 'alpha')).map((f) => path.join('img', 'alpha', f));
+    const csv = path.join(dir, 'few.csv');
+    writeFileSync(csv, `file,target\n${images.map((f, i) => `${f},${i}`).join('\n')}\nimg/missing.png,3\n`);
+    oneLine(
+      cli(['train', csv, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--out', path.join(dir, 'r')]),
+      csv,
+      /few\.csv: a validation split of 0\.2 of 2 usable images leaves no validation image/,
+    );
   });
 
   test('CSV rows naming a file outside the CSV folder (absolute, ../) are skipped and reported, never read', async () => {
