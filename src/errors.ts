@@ -13,3 +13,13 @@ export class UsageError extends TransferkitError {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * A library's error as a reason to quote after a file's name: its first line, or, for a JavaScript internal (a
+ * TypeError or RangeError: the library tripping over damaged structure, in its own variables' names) or a
+ * WebAssembly trap (a wasm decoder's panic: "unreachable"), what that means for the file.
+ */
+export function reasonOf(err: unknown): string {
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof WebAssembly.RuntimeError) return 'its structure is damaged';
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}

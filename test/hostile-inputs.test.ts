@@ -3,9 +3,10 @@
 // without hangs, and without files left in $TMPDIR; no NaN prediction leaves the program with exit 0.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { applications, initBackend, readTargetsCsv, saveModel } from '../src/index.js';
 import { tfl } from '../src/tfjs.js';
@@ -67,6 +68,11 @@ const DAMAGES: Array<[string, (m: ModelValue) => void, RegExp]> = [
   ['strides of 0', (m) => (m.graph.nodes[0].attributes.strides = [0, 0]), /node conv \(Conv\) has strides 0/],
   ['group 1000', (m) => (m.graph.nodes[0].attributes.group = 1000), /group 1000, which does not divide its 4 output channels/],
   ['a value produced twice', (m) => (m.graph.nodes[1].outputs = ['c']), /value c is produced twice/],
+  [
+    'an input nothing produces',
+    (m) => (m.graph.nodes[1].inputs = ['c\u0000x']),
+    /node pool \(GlobalAveragePool\) reads "c\\u0000x", which nothing in the graph produces/,
+  ],
   // Consistent on paper, wrong when run: ONNX Runtime's own error, cut to one line without its internals.
   ['group 2 on 3 channels', (m) => (m.graph.nodes[0].attributes.group = 2), /does not run on a blank 16×16×3 image: node conv \(\w*Conv\): Input channels C/],
 ];
@@ -218,6 +224,22 @@ console.log(JSON.stringify(out));`;
     }
   });
 
+  test('a Parquet file whose columns decode to more than 32× its size is refused before decoding, in one line, under 400 MB', async () => {
+    const dir = tempDir();
+    // 1024 rows of 32,768 repeating values: 128 MiB of float32 that dictionary encoding and ZSTD store in 31 KB.
+    const file = path.join(dir, 'bomb.parquet');
+    const t = table({ labels: Array.from({ length: 1024 }, (_, i) => i % 2), dim: 32_768 });
+    await writeFeaturesFile(file, 'parquet', t);
+    const size = statSync(file).size;
+    assert.ok(size * 32 + 64 * 2 ** 20 < 128 * 2 ** 20, `${size} bytes`);
+    const log = path.join(dir, 'rss.json');
+    const hook = pathToFileURL(path.join(ROOT, 'dist', 'test', 'fuzz', 'open-log.js')).href;
+    const r = cli(['train', '--features', file, '--out', path.join(dir, 'run')], { FUZZ_OPEN_LOG: log }, ROOT, ['--import', hook]);
+    oneLine(r, file, /not a readable parquet file \(its columns decode to \d+ bytes from \d+ \(a decompression bomb\?\)/);
+    const { maxRssKb } = JSON.parse(readFileSync(log, 'utf8')) as { maxRssKb: number };
+    assert.ok(maxRssKb < 400 * 1024, `peak RSS ${maxRssKb} kB`);
+  });
+
   test('train --features opens no weights path the file records outside the cache, unless named', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'w.parquet');
@@ -270,6 +292,19 @@ describe('non-finite targets, weights and predictions', () => {
         new RegExp(`line 5: target ${bad} is (too large|not finite)`),
       );
     }
+  });
+
+  test('a CSV whose usable rows leave the validation split empty is named in the error', async () => {
+    const dir = tempDir();
+    const data = await makeImageFolder(path.join(dir, 'img'), { perClass: 2 });
+    const images = readdirSync(path.join(data, 'alpha')).map((f) => path.join('img', 'alpha', f));
+    const csv = path.join(dir, 'few.csv');
+    writeFileSync(csv, `file,target\n${images.map((f, i) => `${f},${i}`).join('\n')}\nimg/missing.png,3\n`);
+    oneLine(
+      cli(['train', csv, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '32', '--out', path.join(dir, 'r')]),
+      csv,
+      /few\.csv: a validation split of 0\.2 of 2 usable images leaves no validation image/,
+    );
   });
 
   test('CSV rows naming a file outside the CSV folder (absolute, ../) are skipped and reported, never read', async () => {

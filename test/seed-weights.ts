@@ -13,8 +13,6 @@ export function seedWeights(model: tfl.LayersModel, o: { seed?: number; zeroVect
   for (const layer of layers(model)) {
     const weights = layer.getWeights();
     if (!weights.length) continue;
-    layer.setWeights(
-      weights.map((w) => (w.rank > 1 ? tfl.initializers.glorotUniform({ seed: seed++ }).apply(w.shape) : o.zeroVectors ? tf.zerosLike(w) : w)),
-    );
+    layer.setWeights(weights.map((w) => (w.rank > 1 ? tfl.initializers.glorotUniform({ seed: seed++ }).apply(w.shape) : o.zeroVectors ? tf.zerosLike(w) : w)));
   }
 }

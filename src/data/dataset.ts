@@ -64,7 +64,7 @@ export async function imageDatasetFromDirectory(dir: string, o: ImageDatasetOpti
   let files = folder.files;
   if (o.validationSplit) {
     if (!o.subset) throw new TransferkitError("a validationSplit needs subset 'training' or 'validation'");
-    const split = splitFiles(files, o.validationSplit, seed);
+    const split = splitFiles(files, o.validationSplit, seed, dir);
     files = o.subset === 'validation' ? split.validation : split.train;
   }
   const skipped = [...folder.skipped];

@@ -18,7 +18,9 @@ const CONTAINERS = new Set(['Sequential', 'Functional', 'Model']);
 function inputsOf(node: unknown, where: string): Array<[string, number]> {
   if (!Array.isArray(node)) throw new TransferkitError(`${where}: an inbound node is not a list; the model config is damaged`);
   return node.map((t) => {
-    if (!Array.isArray(t) || typeof t[0] !== 'string' || !Number.isInteger(t[1]) || (t[1] as number) < 0)
+    // tfjs waits forever for a tensor index that is not a count ("" or []), as for a missing layer.
+    const index = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+    if (!Array.isArray(t) || typeof t[0] !== 'string' || !index(t[1]) || (t.length > 2 && !index(t[2])))
       throw new TransferkitError(`${where}: an inbound node is not [layer, node, tensor]; the model config is damaged`);
     return [t[0], t[1] as number];
   });
@@ -27,6 +29,8 @@ function inputsOf(node: unknown, where: string): Array<[string, number]> {
 function checkFunctional(config: Json, where: string, depth: number, count: { layers: number }): void {
   const layers = config.layers as unknown[];
   const calls = new Map<string, unknown[]>();
+  /** Calls of each layer another may consume: an InputLayer's one output, else one per inbound node. */
+  const outputs = new Map<string, number>();
   for (const layer of layers) {
     if (!isObject(layer)) throw new TransferkitError(`${where}: a layer entry is not an object; the model config is damaged`);
     const name = layer.name ?? (isObject(layer.config) ? layer.config.name : undefined);
@@ -35,6 +39,7 @@ function checkFunctional(config: Json, where: string, depth: number, count: { la
     const inbound = layer.inbound_nodes ?? [];
     if (!Array.isArray(inbound)) throw new TransferkitError(`${where}: layer ${name}'s inbound_nodes is not a list; the model config is damaged`);
     calls.set(name, inbound);
+    outputs.set(name, layer.class_name === 'InputLayer' ? 1 : inbound.length);
   }
   // Calls are graph nodes `layer#k`; every input must name an existing call, and the graph must be acyclic.
   const state = new Map<string, 'visiting' | 'done'>();
@@ -60,9 +65,10 @@ function checkFunctional(config: Json, where: string, depth: number, count: { la
       const nodes = calls.get(layer);
       if (!nodes)
         throw new TransferkitError(`${where}: layer ${owner} takes its input from ${layer}, which the model does not have; the model config is damaged`);
-      if (k >= Math.max(1, nodes.length))
+      // tfjs waits forever for a call that never happens (a layer without inbound nodes that is no InputLayer).
+      if (k >= (outputs.get(layer) as number))
         throw new TransferkitError(
-          `${where}: layer ${owner} takes call ${k} of ${layer}, which is called ${nodes.length} time(s); the model config is damaged`,
+          `${where}: layer ${owner} takes call ${k} of ${layer}, which is called ${outputs.get(layer)} time(s); the model config is damaged`,
         );
       const id = `${layer}#${k}`;
       if (state.get(id) === 'visiting')
@@ -82,6 +88,10 @@ function checkFunctional(config: Json, where: string, depth: number, count: { la
 
 function checkLayer(entry: Json, where: string, depth: number, count: { layers: number }): void {
   if (++count.layers > MAX_LAYERS) throw new TransferkitError(`${where}: more than ${MAX_LAYERS} layers; the model config is damaged`);
+  // tfjs reads names as text (`name.match`); a missing one it makes up.
+  const badName = [entry.name, isObject(entry.config) ? entry.config.name : undefined].find((n) => n !== undefined && n !== null && typeof n !== 'string');
+  if (badName !== undefined)
+    throw new TransferkitError(`${where}: a layer's name is ${String(JSON.stringify(badName)).slice(0, 40)}, not text; the model config is damaged`);
   if (!CONTAINERS.has(String(entry.class_name))) return;
   if (depth >= MAX_DEPTH) throw new TransferkitError(`${where}: models nested more than ${MAX_DEPTH} deep; the model config is damaged`);
   const config = entry.config;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tf, tfl } from '../tfjs.js';
 import '../applications/layers.js';
-import { TransferkitError } from '../errors.js';
+import { TransferkitError, reasonOf } from '../errors.js';
 import { isContainer } from '../model/introspect.js';
 import { extractZip } from '../data/unzip.js';
 import { type ZipLimits, ZipLimitError, checkZipDirectory } from '../data/zip-limits.js';
@@ -66,7 +66,7 @@ async function buildModel(config: unknown, file: string): Promise<tfl.LayersMode
   try {
     model = await tfl.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
   } catch (err) {
-    throw new TransferkitError(`${file}: tfjs cannot build the model from its config (${(err as Error).message.split('\n')[0]})`);
+    throw new TransferkitError(`${file}: tfjs cannot build the model from its config (${reasonOf(err)})`);
   }
   checkLayerShapes(model, file);
   return model;

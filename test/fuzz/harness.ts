@@ -1,6 +1,7 @@
 // Runs one fuzz case as a user would (the built CLI in a child process, in the case's own folder) under a time
 // and memory limit, and judges what came out: one clear line and exit 1, or success; never a crash, a hang,
 // a memory blow-up, a JavaScript or native internal, a NaN printed, or a file opened outside the case.
+// The in-process runner (inprocess.ts) judges its cases with the same `judge`.
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,23 @@ export interface CaseResult {
   ms: number;
   peakRssMb: number;
   stderr: string;
+  /** Run by the in-process runner rather than as a CLI process. */
+  inProcess?: boolean;
+}
+
+/** What a case's command did, however it ran. */
+export interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Paths opened through node:fs; undefined when not recorded. */
+  opened?: string[];
+  /** Set when the case was killed. */
+  killed?: 'hang' | 'memory';
+  peakRssBytes: number;
+  ms: number;
+  /** In process: the class of a thrown error that is not a TransferkitError. */
+  foreign?: string;
 }
 
 /** What only the program's own workings print: JavaScript errors, native aborts, HDF5's and ORT's logs. */
@@ -32,7 +50,7 @@ const INTERNAL =
 const HOOK = pathToFileURL(path.join(ROOT, 'dist', 'test', 'fuzz', 'open-log.js')).href;
 
 /** VmHWM (peak RSS) of a live process, in bytes; 0 once it is gone. */
-function peakRss(pid: number): number {
+export function peakRss(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
@@ -53,25 +71,35 @@ function allowed(p: string, caseDir: string): boolean {
   return roots.some((r) => p === r || p.startsWith(r + path.sep));
 }
 
-/** Copies `seed` into `caseDir` with `damage` applied, runs `args` there and judges the outcome. */
-export async function runCase(id: string, seed: Seed, damage: Damage, args: string[], caseDir: string): Promise<CaseResult> {
+/** Copies `seed` into `caseDir` with `damage` applied, with its own home and temp folders. */
+export function prepareCase(seed: Seed, damage: Damage, caseDir: string): void {
   rmSync(caseDir, { recursive: true, force: true });
   cpSync(seed.dir, caseDir, { recursive: true });
   for (const [rel, data] of Object.entries(damage.files)) writeFileSync(path.join(caseDir, rel), data);
   for (const d of ['home', 'tmp']) mkdirSync(path.join(caseDir, d), { recursive: true });
+}
+
+/** Runs `args` in `caseDir` as a child CLI process, watching its peak RSS and time. */
+async function spawnCli(args: string[], caseDir: string): Promise<Outcome> {
   const log = path.join(caseDir, 'tmp', 'open-log.json');
   const started = Date.now();
   // FUZZ_CLI runs another build's CLI on the same cases (e.g. main's, to count what a change fixes).
   const child = spawn(process.execPath, ['--import', HOOK, process.env.FUZZ_CLI ?? CLI, ...args], {
     cwd: caseDir,
-    env: { ...process.env, TRANSFERKIT_HOME: path.join(caseDir, 'home'), TMPDIR: path.join(caseDir, 'tmp'), FUZZ_OPEN_LOG: log, TRANSFERKIT_DEBUG: '' },
+    env: {
+      ...process.env,
+      TRANSFERKIT_HOME: path.join(caseDir, 'home'),
+      TMPDIR: path.join(caseDir, 'tmp'),
+      FUZZ_OPEN_LOG: log,
+      TRANSFERKIT_DEBUG: process.env.FUZZ_DEBUG ?? '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  let killed: Verdict | undefined;
+  let killed: Outcome['killed'];
   let peak = 0;
   const watch = setInterval(() => {
     peak = Math.max(peak, peakRss(child.pid as number));
@@ -81,10 +109,22 @@ export async function runCase(id: string, seed: Seed, damage: Damage, args: stri
   }, 25);
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   clearInterval(watch);
-  const ms = Date.now() - started;
   const report = existsSync(log) ? (JSON.parse(readFileSync(log, 'utf8')) as { maxRssKb: number; opened: string[] }) : undefined;
-  rmSync(caseDir, { recursive: true, force: true });
   if (report) peak = Math.max(peak, report.maxRssKb * 1024);
+  return { code, stdout, stderr, opened: report?.opened, killed, peakRssBytes: peak, ms: Date.now() - started };
+}
+
+/** Copies `seed` into `caseDir` with `damage` applied, runs `args` there as a CLI process and judges the outcome. */
+export async function runCase(id: string, seed: Seed, damage: Damage, args: string[], caseDir: string): Promise<CaseResult> {
+  prepareCase(seed, damage, caseDir);
+  const outcome = await spawnCli(args, caseDir);
+  rmSync(caseDir, { recursive: true, force: true });
+  return judge(id, seed, damage, args, caseDir, outcome);
+}
+
+/** The verdict on one case's outcome (`caseDir` is where it ran). */
+export function judge(id: string, seed: Seed, damage: Damage, args: string[], caseDir: string, o: Outcome): CaseResult {
+  const { code, stdout, stderr } = o;
   const result = (verdict: Verdict, why?: string): CaseResult => ({
     id,
     label: damage.label,
@@ -92,18 +132,19 @@ export async function runCase(id: string, seed: Seed, damage: Damage, args: stri
     verdict,
     why,
     code,
-    ms,
-    peakRssMb: Math.round(peak / 2 ** 20),
+    ms: o.ms,
+    peakRssMb: Math.round(o.peakRssBytes / 2 ** 20),
     stderr: stderr.slice(0, 2000),
   });
-  if (killed) return result(killed, killed === 'hang' ? `no end within ${LIMITS.seconds} s` : `over ${LIMITS.rssBytes / 2 ** 20} MB`);
-  if (peak > LIMITS.rssBytes) return result('memory', `peak RSS ${Math.round(peak / 2 ** 20)} MB`);
-  const outside = report?.opened.filter((p) => !allowed(p, caseDir)) ?? [];
+  if (o.killed) return result(o.killed, o.killed === 'hang' ? `no end within ${LIMITS.seconds} s` : `over ${LIMITS.rssBytes / 2 ** 20} MB`);
+  if (o.peakRssBytes > LIMITS.rssBytes) return result('memory', `peak RSS ${Math.round(o.peakRssBytes / 2 ** 20)} MB`);
+  const outside = o.opened?.filter((p) => !allowed(p, caseDir)) ?? [];
   if (outside.length) return result('outside', `opened ${outside.slice(0, 3).join(', ')}`);
   if (code !== 0 && code !== 1) return result('crash', `exit ${code}`);
   const lines = stderr.split('\n').filter((l) => l.trim() !== '');
   const internal = [stderr, stdout].find((t) => INTERNAL.test(t));
   if (internal) return result('internal', (INTERNAL.exec(internal) as RegExpExecArray)[0]);
+  if (o.foreign) return result('internal', `a ${o.foreign} was thrown, not a TransferkitError`);
   // No NaN is a result (`cat NaN%`, a regressor's NaN, `ROC AUC NaN`); a skip may quote the file's 'NaN'. The
   // mutations write no class named NaN.
   if (code === 0) return /(?<!')\bNaN\b(?!')/.test(stdout) ? result('nan', 'NaN printed with exit 0') : result('ok');
@@ -115,15 +156,15 @@ export async function runCase(id: string, seed: Seed, damage: Damage, args: stri
   return result('ok');
 }
 
-/** Runs `jobs` with at most `parallel` at a time, in order of submission. */
-export async function pool<T>(jobs: Array<() => Promise<T>>, parallel: number): Promise<T[]> {
+/** Runs `jobs` with at most `parallel` at a time, in order of submission; each job is told its slot (0…parallel-1). */
+export async function pool<T>(jobs: Array<(slot: number) => Promise<T>>, parallel: number): Promise<T[]> {
   const out: T[] = new Array(jobs.length);
   let next = 0;
   await Promise.all(
-    Array.from({ length: parallel }, async () => {
+    Array.from({ length: parallel }, async (_, slot) => {
       while (next < jobs.length) {
         const i = next++;
-        out[i] = await jobs[i]();
+        out[i] = await jobs[i](slot);
       }
     }),
   );

@@ -65,6 +65,15 @@ function checkGraph(g: GraphValue): string | null {
       produced.add(o);
     }
   }
+  return danglingRead(g, produced, initializers);
+}
+
+/** A node input that no graph input, initializer or node provides (a damaged name): the first, as a problem. */
+function danglingRead(g: GraphValue, produced: Set<string>, initializers: Set<string>): string | null {
+  for (const n of g.nodes)
+    for (const i of n.inputs)
+      if (i && !produced.has(i) && !initializers.has(i))
+        return `node ${n.name || n.outputs[0] || '(unnamed)'} (${n.opType}) reads ${JSON.stringify(i.slice(0, 80))}, which nothing in the graph produces: the file is damaged`;
   return null;
 }
 

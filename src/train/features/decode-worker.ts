@@ -1,7 +1,8 @@
 // Decodes an Arrow or Parquet features table in a worker thread, so that a damaged file that sends apache-arrow
-// or parquet-wasm into an endless loop is stopped by the reader's time limit (features-file.ts) instead of
+// or parquet-wasm into an endless loop is stopped by the reader's time limit (file.ts) instead of
 // hanging the program. Posts the columns transferkit reads, or the decoder's error.
 import { parentPort } from 'node:worker_threads';
+import { reasonOf } from '../../errors.js';
 
 export interface DecodedColumns {
   metadata: string | null;
@@ -18,10 +19,34 @@ export interface DecodedColumns {
 /** Values per table this worker copies at most (1 GiB of float32): past it, the table is refused. */
 const MAX_VALUES = 2 ** 28;
 
+/**
+ * What a Parquet file's columns may hold once decoded, by its own metadata: 64 MiB + 32× the file. Float features
+ * barely compress, so a file claiming more (in inflated bytes, or in values at 4 bytes each, which dictionary
+ * and run-length encoding can multiply without inflating anything) is a bomb. Checked before anything is
+ * inflated; pages that inflate past what the metadata says are stopped by the reader's memory watch (file.ts).
+ */
+const maxDecoded = (bytes: number) => 64 * 2 ** 20 + 32 * bytes;
+
+/** The Parquet file as an Arrow IPC stream, once its metadata's sizes are within `maxDecoded`. */
+async function readParquet(bytes: Uint8Array): Promise<Uint8Array> {
+  const pw = await import('parquet-wasm');
+  const file = await pw.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  let total = 0;
+  for (const group of file.metadata().rowGroups())
+    for (const chunk of group.columns()) {
+      const [size, values] = [chunk.uncompressedSize(), chunk.numValues()];
+      if (!(size >= 0 && values >= 0)) throw new Error(`a column chunk declares ${size} bytes and ${values} values`);
+      total += Math.max(size, values * 4);
+    }
+  if (total > maxDecoded(bytes.length))
+    throw new Error(`its columns decode to ${total} bytes from ${bytes.length} (a decompression bomb?); at most ${maxDecoded(bytes.length)} are read`);
+  return pw.readParquet(bytes).intoIPCStream();
+}
+
 parentPort?.on('message', async ({ bytes, format }: { bytes: Uint8Array; format: 'arrow' | 'parquet' }) => {
   try {
     const arrow = await import('apache-arrow');
-    const table = format === 'arrow' ? arrow.tableFromIPC(bytes) : arrow.tableFromIPC((await import('parquet-wasm')).readParquet(bytes).intoIPCStream());
+    const table = format === 'arrow' ? arrow.tableFromIPC(bytes) : arrow.tableFromIPC(await readParquet(bytes));
     const type = table.getChild('features')?.type;
     const item = type?.children?.[0]?.type;
     const float32 = arrow.DataType.isFixedSizeList(type) && arrow.DataType.isFloat(item) && item.precision === arrow.Precision.SINGLE;
@@ -47,8 +72,6 @@ parentPort?.on('message', async ({ bytes, format }: { bytes: Uint8Array; format:
     };
     parentPort?.postMessage({ out }, [vectors.buffer]);
   } catch (err) {
-    // A TypeError or RangeError is the decoder tripping over damaged structure: its text names its own internals.
-    const internal = err instanceof TypeError || err instanceof RangeError;
-    parentPort?.postMessage({ error: internal ? 'its structure is damaged' : ((err as Error).message ?? String(err)) });
+    parentPort?.postMessage({ error: reasonOf(err) });
   }
 });

@@ -10,41 +10,14 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { Worker } from 'node:worker_threads';
 import { arrowFileProblem } from './arrow-ipc-check.js';
 import type { DecodedColumns } from './decode-worker.js';
+import { type FeaturesMeta, parseMeta } from './meta.js';
 import { modelDigest } from './store.js';
 
 export const FEATURE_FORMATS = ['parquet', 'arrow', 'npy'] as const;
 /** The feature table's file formats. */
 export type FeatureFormat = (typeof FEATURE_FORMATS)[number];
 
-/** What computed the features: enough to rebuild the same base for `train --features` and to check it. */
-export interface FeatureSource {
-  base: string;
-  alpha?: number;
-  weights: string | null;
-  inputSize: number;
-  pooling: 'avg' | 'max' | null;
-  preprocessing: string;
-}
-
-/** The file's own record, kept in the Arrow schema's metadata (and so in Parquet's) under `transferkit`. */
-export interface FeaturesMeta {
-  format: 'transferkit-features';
-  version: 1;
-  /** The base's architecture and weights, the cut, the size and the preprocessing, as one digest. */
-  digest: string;
-  source: FeatureSource;
-  /** The dataset root at extraction (paths are relative to it). */
-  root: string;
-  classNames: string[];
-  featureShape: number[];
-  shard: { index: number; count: number } | null;
-  /** The whole dataset as this process listed it (every shard lists it): merge checks all shards saw the same. */
-  listing: { files: number; digest: string };
-  /** Every file this shard was to extract, [relative path, label], in listing order: what merge checks against. */
-  manifest: [string, number][];
-  /** Files of the manifest that could not be decoded, with the reason. */
-  skipped: { file: string; reason: string }[];
-}
+export type { FeatureSource, FeaturesMeta } from './meta.js';
 
 /** A feature table read back: one row per image with its path, label and feature vector. */
 export interface FeaturesTable {
@@ -120,20 +93,6 @@ export async function writeFeaturesFile(file: string, format: FeatureFormat, t: 
 
 export const npySidecar = (file: string) => file.replace(/\.npy$/i, '') + '.json';
 
-function parseMeta(file: string, raw: string | undefined | null): FeaturesMeta {
-  let meta: FeaturesMeta | undefined;
-  try {
-    meta = raw ? (JSON.parse(raw) as FeaturesMeta) : undefined;
-  } catch {
-    meta = undefined;
-  }
-  if (meta?.format !== 'transferkit-features')
-    throw new TransferkitError(
-      `${file}: not a transferkit features file (no 'transferkit' metadata); write it with transferkit extract --format parquet|arrow|npy`,
-    );
-  return meta;
-}
-
 /** Reads a features file written by `writeFeaturesFile` (any of the three formats). */
 export async function readFeaturesFile(file: string): Promise<FeaturesTable> {
   const format = formatOf(file);
@@ -188,7 +147,13 @@ function featureSize(file: string, meta: FeaturesMeta): number {
 /** How long decoding a table may take before the file is called damaged (a loop in the decoder): 5 s + 1 s per 10 MB. */
 const decodeLimitMs = (bytes: number) => 5_000 + bytes / 10_000;
 
-/** The table's columns, decoded in a worker thread with a time limit. */
+/**
+ * Memory decoding may add before the file is called damaged (pages inflating past what the metadata declares):
+ * 512 MiB + 4× the file (the decoder's copy, the IPC stream, the Arrow table and the vectors).
+ */
+const decodeBudget = (bytes: number) => 512 * 2 ** 20 + 4 * bytes;
+
+/** The table's columns, decoded in a worker thread with a time limit and a memory limit. */
 function decodeColumns(file: string, format: 'arrow' | 'parquet', bytes: Uint8Array): Promise<DecodedColumns> {
   const refuse = (why: string) => new TransferkitError(`${file}: not a readable ${format} file (${why}); re-run the extract that wrote it`);
   return new Promise((resolve, reject) => {
@@ -198,8 +163,16 @@ function decodeColumns(file: string, format: 'arrow' | 'parquet', bytes: Uint8Ar
       void worker.terminate();
       reject(refuse(`decoding it did not finish in ${Math.round(limit / 1000)} s`));
     }, limit);
+    const budget = decodeBudget(bytes.length);
+    const before = process.memoryUsage.rss();
+    const watch = setInterval(() => {
+      if (process.memoryUsage.rss() - before <= budget) return;
+      done();
+      reject(refuse(`decoding it took more than ${Math.round(budget / 2 ** 20)} MB of memory (a decompression bomb?)`));
+    }, 20);
     const done = () => {
       clearTimeout(timer);
+      clearInterval(watch);
       void worker.terminate();
     };
     worker.once('message', (m: { out?: DecodedColumns; error?: string }) => {

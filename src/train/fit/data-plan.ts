@@ -54,7 +54,7 @@ export async function planData(data: string, o: DataOptions, emit: (e: TrainEven
   const excluded = new Set(o.exclude?.map((f) => path.resolve(f)));
   const dataset = excluded.size ? { ...listed, files: listed.files.filter((f) => !excluded.has(path.resolve(f.file))) } : listed;
   if (excluded.size) emit({ type: 'notice', message: `left out ${listed.files.length - dataset.files.length} image(s) on the exclusion list` });
-  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED);
+  const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, data);
   const plan = { ...dataset, train, validation };
   const classWeights = classWeightsOf(o.classWeight, plan);
   if (classWeights)

@@ -7,7 +7,8 @@ import { type ClassificationReport, classificationReport, curves } from '../eval
 import { sourceOf } from './saved-model.js';
 import { type ReliabilityBin, brierScore, calibrationError } from '../evaluate/calibration.js';
 import type { LabelledFile, SkippedFile } from '../../data/folders.js';
-import { type EngineName, createPredictor } from '../../engine/predictor.js';
+import { type EngineName, type Predictor, createPredictor } from '../../engine/predictor.js';
+import { ortReason } from '../../engine/ort-runtime.js';
 import type { ModelMetadata } from './saved-model.js';
 import { mergedPredictor } from '../model/onnx-base.js';
 
@@ -36,6 +37,16 @@ export interface ScoreOptions {
  * Runs a saved classifier over image files, batch by batch, with the preprocessing its metadata names.
  * Undecodable files are skipped and reported.
  */
+/** One batch through the predictor; an engine's own error (ONNX Runtime refusing a layer setting) names the model. */
+async function runBatch(predictor: Predictor, x: Float32Array, n: number, label: string): Promise<Float32Array> {
+  try {
+    return await predictor.predict(x, n);
+  } catch (err) {
+    if (err instanceof TransferkitError) throw err;
+    throw new TransferkitError(`${label}: the model does not run (${ortReason(err)}); its config is damaged or asks for what the engine cannot do`);
+  }
+}
+
 export async function scoreFiles(
   model: tfl.LayersModel,
   meta: ModelMetadata,
@@ -61,7 +72,7 @@ export async function scoreFiles(
       const n = b.items.length;
       const views = options.tta ? ttaViews(b.x, n, height, width, b.x.length / (n * height * width)) : [b.x];
       const outputs: Float32Array[] = [];
-      for (const v of views) outputs.push(await predictor.predict(v, n));
+      for (const v of views) outputs.push(await runBatch(predictor, v, n, options.modelLabel ?? model.name));
       const y = outputs[0].map((_, j) => outputs.reduce((sum, o) => sum + o[j], 0) / outputs.length);
       const k = y.length / n;
       const bad = y.findIndex((v) => !Number.isFinite(v));

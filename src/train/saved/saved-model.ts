@@ -8,7 +8,7 @@ import { type BandSettings, type PixelSource, photoSource, rasterSource } from '
 import type { DicomSettings } from '../../data/decode.js';
 import { type PreprocessMode, elementwise } from '../../data/preprocess.js';
 import { initBackend } from '../../engine/backend.js';
-import { TransferkitError } from '../../errors.js';
+import { TransferkitError, reasonOf } from '../../errors.js';
 import { imageInputShape, recognisedBase } from '../../keras/base.js';
 import { checkLayerShapes, checkTopology } from '../../keras/graph-check.js';
 import { checkClassCount, checkMetadata } from './metadata-check.js';
@@ -259,6 +259,6 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     checkClassCount(metadata.classNames, outputUnits(model), metadata.task, path.join(dir, METADATA));
     return { model, metadata: { ...metadata, preprocessing: options.preprocessing ?? metadata.preprocessing }, ...(onnxBase ? { onnxBase } : {}) };
   } catch (err) {
-    throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${(err as Error).message.split('\n')[0]}); ${fix}`);
+    throw new TransferkitError(`${path.join(dir, MODEL_JSON)}: tfjs cannot rebuild the model (${reasonOf(err)}); ${fix}`);
   }
 }
