@@ -33,10 +33,6 @@ export interface ScoreOptions {
   modelLabel?: string;
 }
 
-/**
- * Runs a saved classifier over image files, batch by batch, with the preprocessing its metadata names.
- * Undecodable files are skipped and reported.
- */
 /** One batch through the predictor; an engine's own error (ONNX Runtime refusing a layer setting) names the model. */
 async function runBatch(predictor: Predictor, x: Float32Array, n: number, label: string): Promise<Float32Array> {
   try {
@@ -47,6 +43,10 @@ async function runBatch(predictor: Predictor, x: Float32Array, n: number, label:
   }
 }
 
+/**
+ * Runs a saved classifier over image files, batch by batch, with the preprocessing its metadata names.
+ * Undecodable files are skipped and reported.
+ */
 export async function scoreFiles(
   model: tfl.LayersModel,
   meta: ModelMetadata,
