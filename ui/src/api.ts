@@ -28,6 +28,11 @@ export interface Block {
   firstLayer: string;
   paramsFromHere: number;
 }
+/** A base's size and the blocks its fine-tuning may start at (GET /api/cutpoints). */
+export interface Cutpoints {
+  params: number;
+  blocks: Block[];
+}
 export type EpochEvent = Extract<TrainEvent, { type: 'epoch' }>;
 /** The library's own training events, and the server's job status and result. */
 export type JobEvent = TrainEvent | { type: 'status'; status: string; message?: string } | { type: 'result'; result: TrainResult | CompareResult };

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Dataset, type SavedModel, api, fileUrl } from './api.js';
 import type { ReviewList, ScanProgress } from '../../src/ui/shapes.js';
 import { DataLists, type Decision, type ScanResult } from './data-lists.js';
+import { pct } from './format.js';
 
 interface ScanState {
   id?: string;
@@ -14,8 +15,6 @@ interface ScanState {
   result?: ScanResult | null;
   error?: string | null;
 }
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 function progressText(s: ScanState): string {
   if (s.status === 'failed') return `failed: ${s.error}`;
