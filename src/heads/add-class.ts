@@ -10,6 +10,7 @@ import { runOverImages } from '../train/features/extract.js';
 import { loadModel, saveModel, sourceOf } from '../train/saved/saved-model.js';
 import { parseEmbeddingHead, prototypeKernel } from './embedding.js';
 import { embeddingModel } from './fit-head.js';
+import { joinRows } from '../util/vectors.js';
 
 export interface AddClassOptions {
   /** The class's name (default: the folder's name). */
@@ -79,12 +80,7 @@ export async function addClass(dir: string, folder: string, options: AddClassOpt
   const m = result.labels.length;
   if (!m) throw new TransferkitError(`${folder}: none of its ${files.length} images could be decoded`);
   const dim = result.featureShape[0];
-  const unit = new Float32Array(m * dim);
-  let offset = 0;
-  for (const c of chunks) {
-    unit.set(c, offset);
-    offset += c.length;
-  }
+  const unit = joinRows(chunks, m * dim);
   const [kernel] = dense.getWeights();
   const [, n] = kernel.shape;
   const old = kernel.dataSync() as Float32Array;

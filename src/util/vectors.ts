@@ -23,3 +23,14 @@ export function nearestSimilarity(a: Float32Array, b: Float32Array, dim: number)
     }
   return out;
 }
+
+/** The rows a sink received batch by batch, as one array (`length` values in all). */
+export function joinRows(chunks: Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}

@@ -11,6 +11,7 @@ import { extractFeatures, runOverImages } from './extract.js';
 import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memoryStore, modelDigest } from './store.js';
 import type { DataOptions, EngineOptions } from '../fit/options.js';
 import { baseModel } from '../../model/introspect.js';
+import { joinRows } from '../../util/vectors.js';
 
 export interface Context {
   model: tfl.LayersModel;
@@ -68,12 +69,7 @@ export async function cacheFeatures(c: Context, files: LabelledFile[], from: str
   const result = await run(async (rows) => void chunks.push(rows));
   noteSkips(c, result.skipped);
   const rowSize = result.featureShape.reduce((a, b) => a * b, 1);
-  const rows = new Float32Array(result.labels.length * rowSize);
-  let offset = 0;
-  for (const chunk of chunks) {
-    rows.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const rows = joinRows(chunks, result.labels.length * rowSize);
   return { store: memoryStore(rows, rowSize, result.labels), hit: false };
 }
 

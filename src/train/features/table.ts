@@ -7,6 +7,7 @@ import type { ImageFolder } from '../../data/folders.js';
 import { type Shard, selectShard } from '../../data/shards.js';
 import { type ExtractOptions, extractFeatures } from './extract.js';
 import { type FeatureSource, type FeaturesTable, featuresDigest } from './file.js';
+import { joinRows } from '../../util/vectors.js';
 
 /** A file's path under the dataset root, with '/' whatever the platform: the key of sharding and of merging. */
 export const relativeTo = (root: string, file: string) => path.relative(root, file).split(path.sep).join('/');
@@ -29,12 +30,7 @@ export async function extractFeatureTable(
   const chunks: Float32Array[] = [];
   const result = await extractFeatures(model, mine, async (rows) => void chunks.push(rows), options);
   const dim = result.featureShape.reduce((a, b) => a * b, 1);
-  const vectors = new Float32Array(result.files.length * dim);
-  let offset = 0;
-  for (const c of chunks) {
-    vectors.set(c, offset);
-    offset += c.length;
-  }
+  const vectors = joinRows(chunks, result.files.length * dim);
   const table: FeaturesTable = {
     meta: {
       format: 'transferkit-features',
