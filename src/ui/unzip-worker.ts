@@ -18,18 +18,21 @@ export interface UnzipJob {
 }
 export type UnzipReply = { images: number } | { status: number; error: string };
 
-/** `<class>/<image>` or `<folder>/<class>/<image>` entries, as `<class>/<image>`; hidden and other files skipped. */
-function datasetEntry(entry: string): string | null {
+/** An entry's path parts when it is an image (hidden files and folders, and other files, are skipped). */
+function imageParts(entry: string): string[] | null {
   const parts = entry.split('/').filter(Boolean);
-  if (parts.some((p) => p.startsWith('.')) || !IMAGE_EXTENSIONS.includes(path.extname(entry).toLowerCase())) return null;
-  return parts.length === 2 ? parts.join('/') : parts.length === 3 ? parts.slice(1).join('/') : null;
+  return parts.some((p) => p.startsWith('.')) || !IMAGE_EXTENSIONS.includes(path.extname(entry).toLowerCase()) ? null : parts;
+}
+
+/** `<class>/<image>` or `<folder>/<class>/<image>` entries, as `<class>/<image>`. */
+function datasetEntry(entry: string): string | null {
+  const parts = imageParts(entry);
+  return parts?.length === 2 ? parts.join('/') : parts?.length === 3 ? parts.slice(1).join('/') : null;
 }
 
 /** Any image entry of a class's zip, flattened to one folder (its folders kept in the name, so none collide). */
 function classEntry(entry: string): string | null {
-  const parts = entry.split('/').filter(Boolean);
-  if (parts.some((p) => p.startsWith('.')) || !IMAGE_EXTENSIONS.includes(path.extname(entry).toLowerCase())) return null;
-  return parts.join('_');
+  return imageParts(entry)?.join('_') ?? null;
 }
 
 async function unpack({ zip, dest, limits, layout }: UnzipJob): Promise<UnzipReply> {
