@@ -37,11 +37,72 @@ describe('JPEG decoding', () => {
     }
   });
 
-  test('files that need resizing, carry EXIF or an ICC profile, or are damaged go to sharp', async () => {
+  test('plain JPEGs smaller than the model on both sides are enlarged byte for byte as sharp enlarges them', async () => {
+    // Sources and outputs of odd and even sizes, square or not, every ratio: libvips's arithmetic has several
+    // rounding steps, and orders of it that differ only in the last bit of a coordinate fail some of these.
+    const cases: Array<[number, number, JpegOptions, Array<[number, number]>]> = [
+      [
+        32,
+        32,
+        { quality: 75 },
+        [
+          [96, 96],
+          [227, 192],
+          [160, 600],
+          [1024, 1024],
+        ],
+      ],
+      [
+        17,
+        31,
+        { quality: 90, chromaSubsampling: '4:4:4' },
+        [
+          [331, 224],
+          [1024, 384],
+          [33, 512],
+        ],
+      ],
+      [
+        48,
+        40,
+        { quality: 60, progressive: true },
+        [
+          [1024, 384],
+          [97, 65],
+        ],
+      ],
+      [
+        63,
+        47,
+        { quality: 85 },
+        [
+          [150, 96],
+          [384, 384],
+        ],
+      ],
+    ];
+    for (const [w, h, options, sizes] of cases) {
+      const bytes = await sharp(noise(w, h, w + h), { raw: { width: w, height: h, channels: 3 } })
+        .jpeg(options)
+        .toBuffer();
+      for (const [width, height] of sizes) {
+        const fast = await decodePlainJpeg(bytes, height, width);
+        assert.ok(fast, `${w}x${h} → ${width}x${height} takes the fast path`);
+        const want = await sharp(bytes).resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+        assert.deepEqual(fast, Float32Array.from(want), `${w}x${h} ${JSON.stringify(options)} → ${width}x${height}`);
+      }
+    }
+  });
+
+  test('files that need shrinking or another filter, carry EXIF or an ICC profile, or are damaged go to sharp', async () => {
     const plain = await sharp(noise(32, 32, 5), { raw: { width: 32, height: 32, channels: 3 } })
       .jpeg()
       .toBuffer();
-    assert.equal(await decodePlainJpeg(plain, 16, 16), null, 'another size');
+    assert.equal(await decodePlainJpeg(plain, 16, 16), null, 'smaller');
+    assert.equal(await decodePlainJpeg(plain, 32, 64), null, 'enlarged on one side only');
+    assert.equal(await decodePlainJpeg(plain, 24, 64), null, 'wider, and lower');
+    assert.equal(await decodePlainJpeg(plain, 96, 96, 'bicubic'), null, 'enlarged bicubically');
+    assert.ok(await decodePlainJpeg(plain, 96, 96, 'bilinear'));
     const exif = await sharp(plain).withMetadata({ orientation: 6 }).jpeg().toBuffer();
     assert.equal(jpegHeader(exif)?.extras, true);
     assert.equal(await decodePlainJpeg(exif, 32, 32), null, 'EXIF orientation');
@@ -64,12 +125,16 @@ describe('JPEG decoding', () => {
     await assert.rejects(decodeImage(path.join(dir, 'cut.jpg'), { height: 32, width: 32 }));
   });
 
-  test('on the CIFAR-10 test JPEGs the fast path equals sharp on every pixel', { skip: needsShared(CIFAR_DIR) }, async () => {
+  test('on the CIFAR-10 test JPEGs the fast path equals sharp on every pixel, as they are and at 96×96', { skip: needsShared(CIFAR_DIR) }, async () => {
     let checked = 0;
     for (const cls of readdirSync(CIFAR_DIR)) {
       for (const name of readdirSync(path.join(CIFAR_DIR, cls)).slice(0, 100)) {
-        const bytes = readFileSync(path.join(CIFAR_DIR, cls, name));
+        const file = path.join(CIFAR_DIR, cls, name);
+        const bytes = readFileSync(file);
         assert.deepEqual(await decodePlainJpeg(bytes, 32, 32), await viaSharp(bytes), `${cls}/${name}`);
+        // What every image took before the enlargement path: sharp's decode and bilinear resize.
+        const sharp96 = await sharp(bytes, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb').resize(96, 96, { fit: 'fill', kernel: 'linear' });
+        assert.deepEqual(await decodeImage(file, { height: 96, width: 96 }), Float32Array.from(await sharp96.raw().toBuffer()), `${cls}/${name} at 96`);
         checked++;
       }
     }

@@ -1,5 +1,5 @@
-// Photos (JPEG, PNG, WebP, TIFF, GIF's first frame, BMP): small plain JPEGs through the wasm decoder, the rest
-// through sharp (libvips).
+// Photos (JPEG, PNG, WebP, TIFF, GIF's first frame, BMP): plain JPEGs at the model's size, or smaller on both
+// sides, through the wasm decoder (jpeg.ts), the rest through sharp (libvips).
 import { readFileSync } from 'node:fs';
 import { type DecodeOptions, type Interpolation, type RawPixels, fitSize } from './decode-types.js';
 import { decodePlainJpeg } from './jpeg.js';
@@ -24,7 +24,7 @@ export async function decodePhoto(file: string, options: DecodeOptions): Promise
   const channels = options.channels ?? 3;
   // Read in one call: the promise API's several hops per file cost more than the read of a small image.
   const bytes = readFileSync(file);
-  const plain = channels === 3 && !options.fit ? await decodePlainJpeg(bytes, options.height, options.width) : null;
+  const plain = channels === 3 && !options.fit ? await decodePlainJpeg(bytes, options.height, options.width, options.interpolation) : null;
   if (plain) return plain;
   const { default: sharp } = await loadSharp();
   let img = sharp(bytes, { failOn: 'error', limitInputPixels: 1e9 }).rotate().removeAlpha();
