@@ -20,49 +20,41 @@ function steps(w: number, width: number, h: number, height: number): { dx: numbe
   return { dx: vscale * inv, dy: hscale * inv };
 }
 
-/**
- * Enlarges an 8-bit image (`stride` values per pixel, of which the first `channels` are kept; e.g. RGBA in,
- * RGB out) from h × w to height × width, both larger, as 0–255 float32 values.
- */
-export function enlargeLikeVips(
-  src: Uint8Array | Uint8ClampedArray,
-  h: number,
-  w: number,
-  stride: number,
-  channels: number,
-  height: number,
-  width: number,
-): Float32Array {
+/** Enlarges RGBA pixels (as the wasm decoder gives them) from h × w to height × width, both larger: RGB, 0–255 float32. */
+export function enlargeRgbaLikeVips(rgba: Uint8ClampedArray, h: number, w: number, height: number, width: number): Float32Array {
   const { dx, dy } = steps(w, width, h, height);
   // Per output column: the left input pixel and its neighbour (edges copied), and the 12-bit x weight.
   const left = new Int32Array(width);
   const right = new Int32Array(width);
   const fx = new Int32Array(width);
-  let x = 0.5; // 0 · dx + 1 (the border) − 0.5 (the input offset)
+  let x = 0.5; // 0 · dx − 0.5 (the input offset) + 1 (the border)
   for (let o = 0; o < width; o++, x += dx) {
     const i = Math.trunc(x);
     fx[o] = Math.trunc((x - i) * 4096);
-    left[o] = Math.min(Math.max(i - 1, 0), w - 1) * stride;
-    right[o] = Math.min(i, w - 1) * stride;
+    left[o] = Math.min(Math.max(i - 1, 0), w - 1) * 4;
+    right[o] = Math.min(i, w - 1) * 4;
   }
-  const out = new Float32Array(height * width * channels);
+  const out = new Float32Array(height * width * 3);
   let q = 0;
   for (let o = 0; o < height; o++) {
     const y = o * dy - 0.5 + 1;
     const i = Math.trunc(y);
     const fy = Math.trunc((y - i) * 4096);
-    const top = Math.min(Math.max(i - 1, 0), h - 1) * w * stride;
-    const bottom = Math.min(i, h - 1) * w * stride;
-    for (let p = 0; p < width; p++) {
+    const gy = 4096 - fy;
+    const top = Math.min(Math.max(i - 1, 0), h - 1) * w * 4;
+    const bottom = Math.min(i, h - 1) * w * 4;
+    for (let p = 0; p < width; p++, q += 3) {
       const c4 = (fy * fx[p]) >> 12;
-      const c2 = ((4096 - fy) * fx[p]) >> 12;
+      const c2 = (gy * fx[p]) >> 12;
       const c3 = fy - c4;
-      const c1 = 4096 - fy - c2;
+      const c1 = gy - c2;
       const a = top + left[p];
       const b = top + right[p];
       const c = bottom + left[p];
       const d = bottom + right[p];
-      for (let k = 0; k < channels; k++) out[q++] = (c1 * src[a + k] + c2 * src[b + k] + c3 * src[c + k] + c4 * src[d + k] + 2048) >> 12;
+      out[q] = (c1 * rgba[a] + c2 * rgba[b] + c3 * rgba[c] + c4 * rgba[d] + 2048) >> 12;
+      out[q + 1] = (c1 * rgba[a + 1] + c2 * rgba[b + 1] + c3 * rgba[c + 1] + c4 * rgba[d + 1] + 2048) >> 12;
+      out[q + 2] = (c1 * rgba[a + 2] + c2 * rgba[b + 2] + c3 * rgba[c + 2] + c4 * rgba[d + 2] + 2048) >> 12;
     }
   }
   return out;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Interpolation } from './decode-types.js';
-import { enlargeLikeVips } from './enlarge.js';
+import { enlargeRgbaLikeVips } from './enlarge.js';
 
 interface MozJpeg {
   decode(data: Uint8Array, preserveOrientation: boolean): { data: Uint8ClampedArray; width: number; height: number } | null;
@@ -86,7 +86,7 @@ export async function decodePlainJpeg(
   }
   if (!image || complaints.length > 0 || image.width !== header.width || image.height !== header.height) return null;
   const rgba = image.data;
-  if (enlarge) return enlargeLikeVips(rgba, header.height, header.width, 4, 3, height, width);
+  if (enlarge) return enlargeRgbaLikeVips(rgba, header.height, header.width, height, width);
   const out = new Float32Array(width * height * 3);
   for (let i = 0, j = 0; i < out.length; i += 3, j += 4) {
     out[i] = rgba[j];
