@@ -102,6 +102,11 @@ describe('JPEG decoding', () => {
     assert.equal(await decodePlainJpeg(plain, 32, 64), null, 'enlarged on one side only');
     assert.equal(await decodePlainJpeg(plain, 24, 64), null, 'wider, and lower');
     assert.equal(await decodePlainJpeg(plain, 96, 96, 'bicubic'), null, 'enlarged bicubically');
+    const large = await sharp(noise(160, 120, 9), { raw: { width: 160, height: 120, channels: 3 } })
+      .jpeg()
+      .toBuffer();
+    assert.equal(await decodePlainJpeg(large, 224, 224), null, 'past 128×128 px, enlarged: sharp decodes several at once');
+    assert.ok(await decodePlainJpeg(large, 120, 160), 'at its own size it still takes the fast path');
     assert.ok(await decodePlainJpeg(plain, 96, 96, 'bilinear'));
     const exif = await sharp(plain).withMetadata({ orientation: 6 }).jpeg().toBuffer();
     assert.equal(jpegHeader(exif)?.extras, true);

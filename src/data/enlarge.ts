@@ -1,6 +1,6 @@
 // libvips's bilinear enlargement, reproduced in plain arithmetic: what sharp's
 // `resize(width, height, { fit: 'fill', kernel: 'linear' })` gives when both sides grow, so that small JPEGs
-// decoded by the wasm decoder (jpeg.ts) need no sharp call. sharp costs ~0.5 ms per call whatever the size,
+// decoded by the wasm decoder (jpeg.ts, up to 128×128 px) need no sharp call. sharp costs ~0.5 ms per call whatever the size,
 // several times the decode and enlargement of a CIFAR-sized image. Checked byte for byte against sharp 0.35
 // (libvips 8.18): every CIFAR-10 test image at 96×96, 32×32 sources at 68 output sizes from 33 to 1024 px,
 // sources from 17×31 to 500×400 at outputs up to 2000 px (test/decode.test.ts keeps a sample of these, so a

@@ -1,5 +1,5 @@
-// Photos (JPEG, PNG, WebP, TIFF, GIF's first frame, BMP): plain JPEGs at the model's size, or smaller on both
-// sides, through the wasm decoder (jpeg.ts), the rest through sharp (libvips).
+// Photos (JPEG, PNG, WebP, TIFF, GIF's first frame, BMP): plain JPEGs at the model's size, or small ones smaller
+// on both sides, through the wasm decoder (jpeg.ts), the rest through sharp (libvips).
 import { readFileSync } from 'node:fs';
 import { type DecodeOptions, type Interpolation, type RawPixels, fitSize } from './decode-types.js';
 import { decodePlainJpeg } from './jpeg.js';
