@@ -2,6 +2,7 @@
 // retraining: the new images' unit embeddings join the stored ones (k-NN) or their mean becomes one more
 // prototype, and the model is saved again with one more output.
 import path from 'node:path';
+import { DecodePool, decodeThreads } from '../data/decode-pool.js';
 import { listImageFiles } from '../data/folders.js';
 import type { SkippedFile } from '../data/folders.js';
 import { type EngineName, createPredictor } from '../engine/predictor.js';
@@ -18,6 +19,8 @@ export interface AddClassOptions {
   /** Where the grown model goes (default: over the model, file by file, each written whole). */
   out?: string;
   engine?: EngineName;
+  /** Threads that decode the images while the model runs (default: half the cores, up to 4, from 4 cores up; 0: none). */
+  decodeThreads?: number;
 }
 
 /** What `addClass` did: the classes now, the new class's images, and where the time went. */
@@ -32,6 +35,8 @@ export interface AddClassResult {
   /** Where the time went: loading the model, the new images through the base, and saving. */
   timings: { loadS: number; featuresS: number; saveS: number };
 }
+
+const BATCH = 64;
 
 /** Appends `more` columns (dim × m) to a dim × n kernel. */
 function appendColumns(kernel: Float32Array, n: number, more: Float32Array, m: number, dim: number): Float32Array {
@@ -61,20 +66,28 @@ export async function addClass(dir: string, folder: string, options: AddClassOpt
   const norm = model.layers.findIndex((l) => l.getClassName() === 'UnitNormalization');
   const dense = model.layers[norm + 1];
   if (norm < 0 || !dense) throw new TransferkitError(`${dir}: the ${head.kind} head's layers are not where transferkit saves them; retrain it`);
-  // The unit embeddings: the model's output just before the stored-embeddings / prototype layer.
-  const predictor = await createPredictor(model, { engine: options.engine, until: dense.name });
-  const chunks: Float32Array[] = [];
-  const [height, width] = metadata.inputShape;
+  // More than one batch: threads decode the next batch while the model runs this one (started first, so that
+  // they load while the model is compiled).
+  const threads = options.decodeThreads ?? decodeThreads();
+  const pool = files.length > BATCH && threads > 0 ? new DecodePool(threads) : undefined;
   let result: Awaited<ReturnType<typeof runOverImages>>;
+  const chunks: Float32Array[] = [];
   try {
-    result = await runOverImages(
-      predictor,
-      files.map((file) => ({ file, label: classNames.length })),
-      async (rows) => void chunks.push(rows),
-      { height, width, source: sourceOf(metadata), batchSize: 64 },
-    );
+    // The unit embeddings: the model's output just before the stored-embeddings / prototype layer.
+    const predictor = await createPredictor(model, { engine: options.engine, until: dense.name });
+    const [height, width] = metadata.inputShape;
+    try {
+      result = await runOverImages(
+        predictor,
+        files.map((file) => ({ file, label: classNames.length })),
+        async (rows) => void chunks.push(rows),
+        { height, width, source: sourceOf(metadata), batchSize: BATCH, pool },
+      );
+    } finally {
+      await predictor.dispose();
+    }
   } finally {
-    await predictor.dispose();
+    await pool?.close();
   }
   const extracted = performance.now();
   const m = result.labels.length;

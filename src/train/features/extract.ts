@@ -2,6 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../../applications/common.js';
 import { type PixelSource, loadImageBatch, photoSource } from '../../data/batches.js';
 import type { Interpolation } from '../../data/decode.js';
+import type { DecodePool } from '../../data/decode-pool.js';
 import type { LabelledFile, SkippedFile } from '../../data/folders.js';
 import { TransferkitError } from '../../errors.js';
 import { type EngineName, type Predictor, createPredictor } from '../../engine/predictor.js';
@@ -73,13 +74,22 @@ export async function runOverImages(
   predictor: Predictor,
   files: LabelledFile[],
   sink: (rows: Float32Array, n: number) => Promise<void>,
-  options: { height: number; width: number; source: PixelSource; batchSize?: number; onProgress?(done: number, total: number): void },
+  options: {
+    height: number;
+    width: number;
+    source: PixelSource;
+    batchSize?: number;
+    onProgress?(done: number, total: number): void;
+    /** Threads that decode the next batch while this one runs through the model (ORT's run blocks this thread). */
+    pool?: DecodePool;
+  },
 ): Promise<ExtractResult> {
-  const { height, width, source } = options;
+  const { height, width, source, pool } = options;
   const batchSize = options.batchSize ?? 32;
   const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
-  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source });
-  // Decoding runs on libuv's threads, so the next batch decodes while this one runs through the model.
+  const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source, pool });
+  // The next batch decodes while this one runs through the model: in the pool's threads, or on libuv's threads
+  // where sharp decodes (the wasm JPEG path runs on this thread, between the model's runs).
   let next = decodeBatch(0);
   for (let start = 0; start < files.length; start += batchSize) {
     const batch = await next;
