@@ -23,6 +23,9 @@ import { leakNotice } from './leaks.js';
 import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { type Phase, blockRateScale } from './phase-plan.js';
+import { type Standardizer, channelStats, foldInto, standardized } from './standardize.js';
+import { DEFAULT_L2, DEFAULT_STANDARDIZE } from '../model/head.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 /** Everything the phases share. */
 export interface Run {
@@ -44,10 +47,34 @@ export interface Run {
 export interface PhaseData {
   trainData: FeatureStore | null;
   valData: FeatureStore | null;
+  /** The validation rows as the trainer sees them (standardised when `standardizer` is set). */
+  valFed: FeatureStore | null;
+  /** A new default head trains on standardised rows; folded into its Dense layer when the phase ends. */
+  standardizer: Standardizer | null;
   prefix: Predictor | null;
   batches(): AsyncGenerator<Batch>;
   count: number;
   close(): Promise<void>;
+}
+
+/** The Dense layer that ends every head. */
+const outputDense = (model: tfl.LayersModel) => model.layers[model.layers.length - 1];
+const headInputs = (model: tfl.LayersModel) => outputDense(model).getWeights()[0].shape[0] as number;
+
+/** Layers between the features and the output Dense that standardising per channel commutes with. */
+const FOLDABLE = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Dropout']);
+
+/**
+ * Whether a phase trains its head on standardised rows: a new head (not continued `from` a saved model) in the
+ * run's first phase, on cached features, when the head is pooling or dropout then one Dense layer; by default
+ * (`DEFAULT_STANDARDIZE`) only the default head, with `standardize: true` any such head.
+ */
+function standardizes(run: Run, phase: Phase, p: number): boolean {
+  const { o, cls } = run;
+  const onFeatures = phase.from === cls.layers.firstHead || (cls.onnx !== undefined && phase.strategy === 'feature-extraction');
+  const layers = cls.model.layers.slice(1, -1).map((l) => l.getClassName());
+  const wanted = o.standardize ?? (DEFAULT_STANDARDIZE && !o.head);
+  return wanted && p === 0 && !o.from && onFeatures && layers.every((l) => FOLDABLE.has(l)) && outputDense(cls.model).getClassName() === 'Dense';
 }
 
 /** Sets the phase's trainable layers and readies its data. */
@@ -81,13 +108,18 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
       ? (cutPrefix ?? cls.onnx.predictor)
       : null;
   const valData = plan.validation.length ? await cached(plan.validation) : null;
-  run.featuresS += (performance.now() - t) / 1000;
   if (trainData?.labels.length === 0) throw new TransferkitError(`${run.data}: no training image could be decoded`);
+  const standardizer = trainData && standardizes(run, phase, p) ? await channelStats(trainData, headInputs(cls.model)) : null;
+  run.featuresS += (performance.now() - t) / 1000;
+  const fed = (s: FeatureStore | null) => (s && standardizer ? standardized(s, standardizer) : s);
+  const fedTrain = fed(trainData);
   return {
     trainData,
     valData,
+    valFed: fed(valData),
+    standardizer,
     prefix,
-    batches: () => (trainData ? cachedBatches(trainData, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
+    batches: () => (fedTrain ? cachedBatches(fedTrain, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
     count: trainData ? trainData.labels.length : plan.train.length,
     close: async () => {
       if (ownPrefix) await prefix?.dispose();
@@ -112,6 +144,7 @@ const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer>
         optimizer: optimizerSpec(run.o.optimizer),
         seed: run.o.seed,
         weighted,
+        l2: run.o.l2 ?? DEFAULT_L2,
         ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
       });
 
@@ -184,7 +217,7 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
       index: p,
       batches: d.batches,
       count: d.count,
-      valData: d.valData,
+      valData: d.valFed,
       task: plan.task,
       classes: plan.classNames.length,
       batchSize: run.batch,
@@ -194,8 +227,9 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
       data: run.data,
     });
     // The validation split with the weights kept (an interrupted first epoch keeps what came before).
-    const scored = d.valData && outcome.history.length ? await scoreValidation(run, trainer, d.valData) : {};
+    const scored = d.valFed && outcome.history.length ? await scoreValidation(run, trainer, d.valFed) : {};
     trainer.writeBack();
+    if (d.standardizer) foldInto(outputDense(cls.model), d.standardizer);
     // A fine-tuned ONNX base: base.onnx becomes the prefix with the trained suffix.
     if (trainer instanceof GraphTrainer && cls.onnx) {
       const onnx = encodeModelValue(trainer.trainedBase());

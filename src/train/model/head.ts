@@ -25,6 +25,12 @@ export const HEAD_SPEC_HELP =
  */
 export const DEFAULT_HEAD_DROPOUT = { zoo: 0.5, onnx: 0.2 } as const;
 
+/** Whether a new default head trains on standardised features (see train/fit/standardize.ts). */
+export const DEFAULT_STANDARDIZE = false;
+
+/** The L2 penalty on the head's Dense kernels when none is given (Keras's `kernel_regularizer=l2(…)`). */
+export const DEFAULT_L2 = 0;
+
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'softmax', 'tanh', 'softplus', 'softsign', 'swish', 'mish', 'gelu'];
 
 function parseLayer(token: string): HeadLayerSpec {
