@@ -12,6 +12,7 @@ import { loadImageBatch, photoSource } from '../src/data/batches.js';
 import { memoryStore } from '../src/train/features/store.js';
 import { planData } from '../src/train/fit/data-plan.js';
 import { channelStats, foldInto, pooledRows, standardized } from '../src/train/fit/standardize.js';
+import { joinStores } from '../src/train/fit/refit.js';
 import { makeImageFolder, tempDir } from './helpers.js';
 
 before(async () => {
@@ -113,5 +114,38 @@ describe('standardised features folded into the Dense layer', () => {
         return sum - (f.label === 1 ? Math.log(q) : Math.log(1 - q));
       }, 0) / batch.items.length;
     assert.ok(Math.abs(loss - (r.val.loss as number)) < 1e-4, `the saved model's validation loss ${loss} vs ${r.val.loss} while training`);
+  });
+});
+
+describe('refit under epochs auto', () => {
+  const dir = tempDir();
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  test('the head trains again on training + validation rows for the kept epochs, from its initial weights', async () => {
+    const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 10 });
+    const o = { base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, maxEpochs: 6, seed: 9 } as const;
+    const notices: string[] = [];
+    const r = await trainImageClassifier(data, { ...o, refit: true, onEvent: (e) => void (e.type === 'notice' && notices.push(e.message)) });
+    const plain = await trainImageClassifier(data, o);
+    const kept = plain.phases[0].bestEpoch as number;
+    assert.equal(r.phases[0].bestEpoch, kept, 'the refit keeps the epoch auto chose');
+    assert.ok(
+      notices.some((m) => m.includes(`on the 20 training and validation images for ${kept} epochs`)),
+      notices.join('\n'),
+    );
+    const dense = (m: tfl.LayersModel) =>
+      m.layers
+        .at(-1)
+        ?.getWeights()
+        .flatMap((w) => Array.from(w.dataSync())) as number[];
+    assert.notDeepEqual(dense(r.model), dense(plain.model));
+    assert.deepEqual(r.val, plain.val, 'the validation scores are those before the refit');
+  });
+  test('joinStores reads rows of both stores in the order asked', async () => {
+    const a = memoryStore(Float32Array.of(1, 2, 3, 4), 2, [0, 1]);
+    const b = memoryStore(Float32Array.of(5, 6), 2, [1]);
+    const out = new Float32Array(6);
+    await joinStores(a, b).read([2, 0, 1], out);
+    assert.deepEqual(Array.from(out), [5, 6, 1, 2, 3, 4]);
+    assert.deepEqual(joinStores(a, b).labels, [0, 1, 1]);
   });
 });

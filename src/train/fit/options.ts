@@ -110,6 +110,12 @@ export interface ScheduleOptions {
    * its Dense layer afterwards (default `DEFAULT_STANDARDIZE`).
    */
   standardize?: boolean;
+  /**
+   * Under epochs auto, after the first phase has kept its best epoch: train the head again from its initial weights
+   * on the training and validation images together for that many epochs (default false). The validation scores
+   * are then the model's before the refit.
+   */
+  refit?: boolean;
 }
 
 /** When a phase ends and which weights it keeps. */

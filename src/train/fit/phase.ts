@@ -26,6 +26,9 @@ import { type Phase, blockRateScale } from './phase-plan.js';
 import { type Standardizer, channelStats, foldInto, standardized } from './standardize.js';
 import { DEFAULT_L2, DEFAULT_STANDARDIZE } from '../model/head.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { tf } from '../../tfjs.js';
+import { joinStores, layerWeights, refitEpochs } from './refit.js';
+import type { EpochLog } from './options.js';
 
 /** Everything the phases share. */
 export interface Run {
@@ -47,7 +50,8 @@ export interface Run {
 export interface PhaseData {
   trainData: FeatureStore | null;
   valData: FeatureStore | null;
-  /** The validation rows as the trainer sees them (standardised when `standardizer` is set). */
+  /** The training and validation rows as the trainer sees them (standardised when `standardizer` is set). */
+  trainFed: FeatureStore | null;
   valFed: FeatureStore | null;
   /** A new default head trains on standardised rows; folded into its Dense layer when the phase ends. */
   standardizer: Standardizer | null;
@@ -75,6 +79,26 @@ function standardizes(run: Run, phase: Phase, p: number): boolean {
   const layers = cls.model.layers.slice(1, -1).map((l) => l.getClassName());
   const wanted = o.standardize ?? (DEFAULT_STANDARDIZE && !o.head);
   return wanted && p === 0 && !o.from && onFeatures && layers.every((l) => FOLDABLE.has(l)) && outputDense(cls.model).getClassName() === 'Dense';
+}
+
+/** `refit`: the first phase, under epochs auto, on cached rows with a validation split. */
+const refits = (run: Run, phase: Phase, p: number, d: PhaseData) => Boolean(run.o.refit && p === 0 && phase.epochs === 'auto' && d.trainFed && d.valFed);
+
+/** Trains the head again from `initial` on the training and validation rows for the kept epochs; the new trainer. */
+async function refitHead(run: Run, phase: Phase, d: PhaseData, done: Trainer, initial: tf.Tensor[][], epochs: EpochLog[]): Promise<Trainer> {
+  await done.dispose();
+  run.cls.model.layers.slice(1).forEach((l, i) => l.setWeights(initial[i]));
+  tf.dispose(initial.flat());
+  const trainer = await newTrainer(run, phase, Boolean(run.plan.classWeights));
+  const rows = joinStores(d.trainFed as FeatureStore, d.valFed as FeatureStore);
+  const { task, classNames, classWeights } = run.plan;
+  await refitEpochs(trainer, { epochs, rows, task, classes: classNames.length, batch: run.batch, random: run.random, classWeights });
+  trainer.writeBack();
+  run.emit({
+    type: 'notice',
+    message: `refit: the head trained again on the ${rows.labels.length} training and validation images for ${epochs.length} epochs (the best epoch's count); the validation scores are the model's before the refit`,
+  });
+  return trainer;
 }
 
 /** Sets the phase's trainable layers and readies its data. */
@@ -116,6 +140,7 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
   return {
     trainData,
     valData,
+    trainFed: fedTrain,
     valFed: fed(valData),
     standardizer,
     prefix,
@@ -210,6 +235,7 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
   let trainer: Trainer | undefined;
   try {
     const lr = phase.lr ?? (await autoRate(run, phase, p, d));
+    const refit = refits(run, phase, p, d) ? layerWeights(cls.model.layers.slice(1)) : null;
     trainer = await newTrainer(run, phase, Boolean(plan.classWeights));
     const outcome = await runEpochs({
       trainer,
@@ -229,6 +255,7 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
     // The validation split with the weights kept (an interrupted first epoch keeps what came before).
     const scored = d.valFed && outcome.history.length ? await scoreValidation(run, trainer, d.valFed) : {};
     trainer.writeBack();
+    if (refit && outcome.bestEpoch) trainer = await refitHead(run, phase, d, trainer, refit, outcome.history.slice(0, outcome.bestEpoch));
     if (d.standardizer) foldInto(outputDense(cls.model), d.standardizer);
     // A fine-tuned ONNX base: base.onnx becomes the prefix with the trained suffix.
     if (trainer instanceof GraphTrainer && cls.onnx) {
