@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
 import { modelBlocks } from '../src/applications/blocks.js';
-import { DEFAULT_HEAD_DROPOUT } from '../src/train/model/head.js';
+import { DEFAULT_HEAD_DROPOUT, DEFAULT_L2, DEFAULT_STANDARDIZE } from '../src/train/model/head.js';
 import { HEAD_RATES, type PhaseLayers, blockRateScale, defaultHeadRate, planPhases } from '../src/train/fit/phase-plan.js';
 import { linkSplit, measure } from '../bench/probe.js';
 import { listImageFolder } from '../src/data/folders.js';
@@ -287,9 +287,13 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
     assert.ok(j.threshold > 0 && j.threshold < 1 && j.val.report.binary.threshold === j.threshold);
     const saved = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
     assert.equal(saved.threshold, j.threshold);
-    // The default head regularises (the zoo's had lost its dropout: `gap, dense:1:sigmoid`).
-    assert.equal(saved.head, 'gap, dropout:0.5, dense:1:sigmoid');
-    assert.deepEqual(DEFAULT_HEAD_DROPOUT, { zoo: 0.5, onnx: 0.2 });
+    // The default head regularises: standardised features and an L2 penalty on cached features (no dropout then),
+    // dropout 0.5 where it trains on raw features.
+    assert.equal(saved.head, 'gap, dense:1:sigmoid');
+    assert.deepEqual([DEFAULT_HEAD_DROPOUT, DEFAULT_STANDARDIZE, DEFAULT_L2], [{ zoo: 0.5, onnx: 0.2 }, { zoo: true, onnx: false }, 0.1]);
+    const off = cli(['train', data, ...TINY_BASE, '--standardize', 'off', '--epochs', '1', '--out', path.join(dir, 'off'), '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal(JSON.parse(readFileSync(path.join(dir, 'off', 'transferkit.json'), 'utf8')).head, 'gap, dropout:0.5, dense:1:sigmoid');
     const none = cli(['train', data, ...TINY_BASE, '--validation-split', '0', '--json']);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stderr, /epochs auto needs a validation split to stop on: training a fixed 20 epochs instead/);

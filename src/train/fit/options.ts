@@ -69,7 +69,11 @@ export interface ModelOptions {
   strategy?: Strategy;
   /** For fine-tune: the first layer to train in the second phase (see `transferkit layers`). */
   unfreezeFrom?: string;
-  /** Head spec; default `gap, dropout:0.5, dense:1:sigmoid` (two classes) or `…dense:N:softmax`; an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`). */
+  /**
+   * Head spec; default `gap, dense:1:sigmoid` (two classes) or `…dense:N:softmax`, trained on standardised
+   * features with an L2 penalty (`standardize`, `l2`); `gap, dropout:0.5, dense:…` where it is not (augmentation,
+   * `full`, `standardize: false`); an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`).
+   */
   head?: string;
   /** Regression: the loss (default mse). */
   regressionLoss?: 'mse' | 'mae';

@@ -77,7 +77,7 @@ function standardizes(run: Run, phase: Phase, p: number): boolean {
   const { o, cls } = run;
   const onFeatures = phase.from === cls.layers.firstHead || (cls.onnx !== undefined && phase.strategy === 'feature-extraction');
   const layers = cls.model.layers.slice(1, -1).map((l) => l.getClassName());
-  const wanted = o.standardize ?? (DEFAULT_STANDARDIZE && !o.head);
+  const wanted = o.standardize ?? (!o.head && DEFAULT_STANDARDIZE[cls.onnx ? 'onnx' : 'zoo']);
   return wanted && p === 0 && !o.from && onFeatures && layers.every((l) => FOLDABLE.has(l)) && outputDense(cls.model).getClassName() === 'Dense';
 }
 
@@ -89,7 +89,7 @@ async function refitHead(run: Run, phase: Phase, d: PhaseData, done: Trainer, in
   await done.dispose();
   run.cls.model.layers.slice(1).forEach((l, i) => l.setWeights(initial[i]));
   tf.dispose(initial.flat());
-  const trainer = await newTrainer(run, phase, Boolean(run.plan.classWeights));
+  const trainer = await newTrainer(run, phase, d, Boolean(run.plan.classWeights));
   const rows = joinStores(d.trainFed as FeatureStore, d.valFed as FeatureStore);
   const { task, classNames, classWeights } = run.plan;
   await refitEpochs(trainer, { epochs, rows, task, classes: classNames.length, batch: run.batch, random: run.random, classWeights });
@@ -159,7 +159,10 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
   };
 }
 
-const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer> =>
+/** The head's L2 penalty: the one asked for, else `DEFAULT_L2` for the default head on standardised rows. */
+const l2Of = (run: Run, d: PhaseData) => run.o.l2 ?? (d.standardizer && !run.o.head ? DEFAULT_L2 : 0);
+
+const newTrainer = (run: Run, phase: Phase, d: PhaseData, weighted: boolean): Promise<Trainer> =>
   run.graph && phase.strategy === 'fine-tune'
     ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
     : createTrainer(run.cls.model, {
@@ -169,13 +172,13 @@ const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer>
         optimizer: optimizerSpec(run.o.optimizer),
         seed: run.o.seed,
         weighted,
-        l2: run.o.l2 ?? DEFAULT_L2,
+        l2: l2Of(run, d),
         ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
       });
 
 /** The range test on a throwaway trainer: the model's weights are left as they were. */
 export async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOptions = {}): Promise<RangeTest> {
-  const trainer = await newTrainer(run, phase, false);
+  const trainer = await newTrainer(run, phase, d, false);
   try {
     return await rangeTest(trainer, d.batches, run.plan.task, run.plan.classNames.length, test);
   } finally {
@@ -236,7 +239,7 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
   try {
     const lr = phase.lr ?? (await autoRate(run, phase, p, d));
     const refit = refits(run, phase, p, d) ? layerWeights(cls.model.layers.slice(1)) : null;
-    trainer = await newTrainer(run, phase, Boolean(plan.classWeights));
+    trainer = await newTrainer(run, phase, d, Boolean(plan.classWeights));
     const outcome = await runEpochs({
       trainer,
       phase: { ...phase, lr },
