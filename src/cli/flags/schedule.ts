@@ -81,6 +81,7 @@ unchanged in form); default: on for the default head on a zoo base`,
 );
 export const refit = toggle(
   'refit',
-  'under epochs auto, train the head again on training + validation images for the epochs auto kept (the validation scores are then those before the refit)',
+  `under epochs auto, train the head again on training + validation images for the
+epochs auto kept (the validation scores are then those before the refit)`,
   { sets: 'refit' },
 );
