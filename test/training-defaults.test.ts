@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, evaluateFiles, initBackend, trainImageClassifier } from '../src/index.js';
 import { modelBlocks } from '../src/applications/blocks.js';
-import { DEFAULT_HEAD_DROPOUT, DEFAULT_L2, DEFAULT_STANDARDIZE } from '../src/train/model/head.js';
+import { DEFAULT_HEAD_DROPOUT, DEFAULT_STANDARDIZE, defaultL2 } from '../src/train/model/head.js';
 import { HEAD_RATES, type PhaseLayers, blockRateScale, defaultHeadRate, planPhases } from '../src/train/fit/phase-plan.js';
 import { linkSplit, measure } from '../bench/probe.js';
 import { listImageFolder } from '../src/data/folders.js';
@@ -290,7 +290,14 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
     // The default head regularises: standardised features and an L2 penalty on cached features (no dropout then),
     // dropout 0.5 where it trains on raw features.
     assert.equal(saved.head, 'gap, dense:1:sigmoid');
-    assert.deepEqual([DEFAULT_HEAD_DROPOUT, DEFAULT_STANDARDIZE, DEFAULT_L2], [{ zoo: 0.5, onnx: 0.2 }, { zoo: true, onnx: false }, 0.1]);
+    assert.deepEqual(
+      [DEFAULT_HEAD_DROPOUT, DEFAULT_STANDARDIZE],
+      [
+        { zoo: 0.5, onnx: 0.2 },
+        { zoo: true, onnx: false },
+      ],
+    );
+    assert.deepEqual([defaultL2(195), defaultL2(640), defaultL2(6400)], [0.1, 0.1, 0.01]);
     const off = cli(['train', data, ...TINY_BASE, '--standardize', 'off', '--epochs', '1', '--out', path.join(dir, 'off'), '--json']);
     assert.equal(off.code, 0, off.stderr);
     assert.equal(JSON.parse(readFileSync(path.join(dir, 'off', 'transferkit.json'), 'utf8')).head, 'gap, dropout:0.5, dense:1:sigmoid');

@@ -65,7 +65,8 @@ export const l2 = num(
   'l2',
   'L',
   `an L2 penalty L·Σw² on the head's Dense kernels (Keras's kernel_regularizer=l2(L));
-default: 0.1 for the default head on standardised features, else 0`,
+default: min(0.1, 64 / training images) for the default head on standardised
+features, else 0`,
   (n) => n >= 0,
   'a number ≥ 0',
   { sets: 'l2' },

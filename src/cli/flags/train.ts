@@ -33,7 +33,7 @@ export const preprocessing = withHelp(savedPreprocessing, "with --from: caffe|tf
 export const head = withHelp(
   modelHead,
   `default 'gap, dense:1:sigmoid' (2 classes) or '…dense:N:softmax', trained on
-standardised features with --l2 0.1 (see --standardize); 'gap, dropout:0.5, dense:…'
+standardised features with an L2 penalty (see --l2, --standardize); 'gap, dropout:0.5, dense:…'
 with --augment, --strategy full or --standardize off (an ONNX base: 'dropout:0.2, dense:…');
 or a head computed from the pooled features, no epochs: ${EMBEDDING_HEAD_HELP}`,
 );

@@ -107,7 +107,10 @@ export interface ScheduleOptions {
   warmupSteps?: number;
   /** Fine-tuning: each block before the last trains at this fraction of the next one's rate (discriminative rates). */
   lrDecay?: number;
-  /** An L2 penalty l2·Σw² on the trained Dense kernels (Keras's `kernel_regularizer=l2(l2)`); default `DEFAULT_L2`. */
+  /**
+   * An L2 penalty l2·Σw² on the trained Dense kernels (Keras's `kernel_regularizer=l2(l2)`); default
+   * `defaultL2(n)` = min(0.1, 64 / n) for the default head on standardised features, else 0.
+   */
   l2?: number;
   /**
    * A new default head trains on features standardised with the training rows' mean and deviation, folded into

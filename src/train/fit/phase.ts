@@ -24,7 +24,7 @@ import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { type Phase, blockRateScale } from './phase-plan.js';
 import { type Standardizer, channelStats, foldInto, standardized } from './standardize.js';
-import { DEFAULT_L2, DEFAULT_STANDARDIZE } from '../model/head.js';
+import { DEFAULT_STANDARDIZE, defaultL2 } from '../model/head.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { tf } from '../../tfjs.js';
 import { joinStores, layerWeights, refitEpochs } from './refit.js';
@@ -160,7 +160,7 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
 }
 
 /** The head's L2 penalty: the one asked for, else `DEFAULT_L2` for the default head on standardised rows. */
-const l2Of = (run: Run, d: PhaseData) => run.o.l2 ?? (d.standardizer && !run.o.head ? DEFAULT_L2 : 0);
+const l2Of = (run: Run, d: PhaseData) => run.o.l2 ?? (d.standardizer && d.trainData && !run.o.head ? defaultL2(d.trainData.labels.length) : 0);
 
 const newTrainer = (run: Run, phase: Phase, d: PhaseData, weighted: boolean): Promise<Trainer> =>
   run.graph && phase.strategy === 'fine-tune'
