@@ -28,8 +28,9 @@ export const DEFAULT_HEAD_DROPOUT = { zoo: 0.5, onnx: 0.2 } as const;
 /**
  * Whether a new default head trains on standardised features (train/fit/standardize.ts), with `DEFAULT_L2` and
  * no dropout: the cross-validated linear probe's recipe (StandardScaler, then strong L2). Zoo, against dropout 0.5
- * on raw features (5 seeds, 3 CIFAR-10 pairs and ants/bees, bench/accuracy.ts): airplane/ship +0.3 (auto) to
- * +1.4 (--epochs 10), cat/dog +0.7…+0.9, automobile/truck +0.8, ants/bees −0.1…−0.3. ONNX bases: not measured, off.
+ * on raw features (5 seeds, bench/accuracy.ts; defaults / --epochs 10): airplane/ship +0.2 / +1.2, automobile/truck
+ * +0.8 / +0.7, cat/dog +0.9 / +0.9, deer/truck −0.3 / +0.2, ants/bees −0.4 / −1.2 (153 images, sd 0.8–2.1); --epochs
+ * 8, 20 and constant 10 +0.1…+4.1 except ants/bees 20 (−0.7). ONNX bases: not measured, so off.
  */
 export const DEFAULT_STANDARDIZE = { zoo: true, onnx: false } as const;
 
