@@ -77,7 +77,7 @@ export const standardize = choice(
   'on|off',
   `train a new head on pooled features standardised per channel (mean and deviation of
 the training images, folded into its Dense layer afterwards; the saved model is
-unchanged in form); default: on for the default head on a zoo base`,
+unchanged in form); default: on for the default head on a zoo base, classification`,
   { sets: 'standardize' },
 );
 export const refit = toggle(

@@ -34,7 +34,7 @@ export const head = withHelp(
   modelHead,
   `default 'gap, dense:1:sigmoid' (2 classes) or '…dense:N:softmax', trained on
 standardised features with an L2 penalty (see --l2, --standardize); 'gap, dropout:0.5, dense:…'
-with --augment, --strategy full or --standardize off (an ONNX base: 'dropout:0.2, dense:…');
+with --augment, --strategy full, --standardize off or for regression (an ONNX base: 'dropout:0.2, dense:…');
 or a head computed from the pooled features, no epochs: ${EMBEDDING_HEAD_HELP}`,
 );
 

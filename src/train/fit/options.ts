@@ -72,7 +72,7 @@ export interface ModelOptions {
   /**
    * Head spec; default `gap, dense:1:sigmoid` (two classes) or `…dense:N:softmax`, trained on standardised
    * features with an L2 penalty (`standardize`, `l2`); `gap, dropout:0.5, dense:…` where it is not (augmentation,
-   * `full`, `standardize: false`); an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`).
+   * `full`, regression, `standardize: false`); an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`).
    */
   head?: string;
   /** Regression: the loss (default mse). */

@@ -24,7 +24,7 @@ import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { type Phase, blockRateScale } from './phase-plan.js';
 import { type Standardizer, channelStats, foldInto, standardized } from './standardize.js';
-import { DEFAULT_STANDARDIZE, defaultL2 } from '../model/head.js';
+import { defaultL2, standardizesByDefault } from '../model/head.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { tf } from '../../tfjs.js';
 import { joinStores, layerWeights, refitEpochs } from './refit.js';
@@ -77,7 +77,7 @@ function standardizes(run: Run, phase: Phase, p: number): boolean {
   const { o, cls } = run;
   const onFeatures = phase.from === cls.layers.firstHead || (cls.onnx !== undefined && phase.strategy === 'feature-extraction');
   const layers = cls.model.layers.slice(1, -1).map((l) => l.getClassName());
-  const wanted = o.standardize ?? (!o.head && DEFAULT_STANDARDIZE[cls.onnx ? 'onnx' : 'zoo']);
+  const wanted = o.standardize ?? (!o.head && standardizesByDefault(run.plan.task, cls.onnx !== undefined));
   return wanted && p === 0 && !o.from && onFeatures && layers.every((l) => FOLDABLE.has(l)) && outputDense(cls.model).getClassName() === 'Dense';
 }
 

@@ -34,6 +34,9 @@ export const DEFAULT_HEAD_DROPOUT = { zoo: 0.5, onnx: 0.2 } as const;
  */
 export const DEFAULT_STANDARDIZE = { zoo: true, onnx: false } as const;
 
+/** Whether a new default head standardises unless told: classification only (a regression's penalty was not measured). */
+export const standardizesByDefault = (task: string, onnx: boolean): boolean => task !== 'regression' && DEFAULT_STANDARDIZE[onnx ? 'onnx' : 'zoo'];
+
 /**
  * The L2 penalty (Keras's `kernel_regularizer=l2(…)`, on the mean loss) of the default head's Dense kernel on
  * standardised features, for n training rows: min(0.1, 64 / n). On the mean loss a penalty that stays right must
