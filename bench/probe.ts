@@ -133,13 +133,22 @@ export interface SetResult {
 }
 
 /**
- * A path: `auto`, `N` or `SCHEDULE:N`, then `@LR` for a learning rate and `~D` for an explicit head
- * `gap, dropout:D, dense:…` (what `--head` gives).
+ * A path: `auto`, `N` or `SCHEDULE:N`, then `@LR` for a learning rate, `~D` for an explicit head
+ * `gap, dropout:D, dense:…` (what `--head` gives), `^L` for an L2 penalty on the head's kernel, `+s` / `-s`
+ * for standardised features on / off and `+r` for a refit on training + validation rows under auto.
  */
 function pathOptions(spec: string, output: string): Record<string, unknown> {
-  const [rest, dropout] = spec.split('~');
+  const [, body, l2, std, refit] = /^([^^+-]*)(?:\^([\d.e]+))?([+-]s)?(\+r)?$/.exec(spec) ?? [];
+  if (body === undefined) throw new Error(`--paths: ${spec} is not auto, N or SCHEDULE:N (with @LR, ~D, ^L2, +s)`);
+  const [rest, dropout] = body.split('~');
   const [what, lr] = rest.split('@');
-  const rate = { ...(lr === undefined ? {} : { learningRate: Number(lr) }), ...(dropout === undefined ? {} : { head: `gap, dropout:${dropout}, ${output}` }) };
+  const rate = {
+    ...(lr === undefined ? {} : { learningRate: Number(lr) }),
+    ...(dropout === undefined ? {} : { head: `gap, dropout:${dropout}, ${output}` }),
+    ...(l2 === undefined ? {} : { l2: Number(l2) }),
+    ...(std === undefined ? {} : { standardize: std === '+s' }),
+    ...(refit === undefined ? {} : { refit: true }),
+  };
   if (what === 'auto') return rate;
   const [a, b] = what.split(':');
   if (b === undefined) return { epochs: Number(a), ...rate };

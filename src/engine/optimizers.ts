@@ -27,9 +27,13 @@ export function stepSize(opt: OptimizerSpec, lr: number, t: number): number {
   return (lr * Math.sqrt(1 - (opt.beta2 ?? 0.999) ** t)) / (1 - (opt.beta1 ?? 0.9) ** t);
 }
 
-/** One update of weight `w` with gradient `g` at rate `lr`: the new weight and new slots (in `slotNames` order). */
-export function applyUpdate<T>(o: Arith<T>, opt: OptimizerSpec, w: T, g: T, lr: T, slots: T[]): { w: T; slots: T[] } {
+/**
+ * One update of weight `w` with gradient `g` at rate `lr`: the new weight and new slots (in `slotNames` order).
+ * With `l2` (Keras's `kernel_regularizer=l2(l2)`: l2·Σw² added to the loss) the gradient gains 2·l2·w first.
+ */
+export function applyUpdate<T>(o: Arith<T>, opt: OptimizerSpec, w: T, grad: T, lr: T, slots: T[], l2 = 0): { w: T; slots: T[] } {
   const c = o.scalar;
+  const g = l2 > 0 ? o.add(grad, o.mul(w, c('l2_2', 2 * l2))) : grad;
   switch (opt.name) {
     case 'sgd': {
       const step = o.mul(g, lr);
@@ -54,3 +58,5 @@ export function applyUpdate<T>(o: Arith<T>, opt: OptimizerSpec, w: T, g: T, lr: 
 /** The optimizer a training run names: Adam (default), SGD with momentum 0.9, or RMSprop. */
 export const optimizerSpec = (name: 'adam' | 'sgd' | 'rmsprop' | undefined): OptimizerSpec =>
   name === 'sgd' ? { name: 'sgd', momentum: 0.9 } : name === 'rmsprop' ? { name: 'rmsprop' } : { name: 'adam' };
+/** Whether weight `index` of a layer is what an L2 kernel penalty applies to: a Dense layer's kernel. */
+export const isDenseKernel = (layer: { getClassName(): string }, index: number): boolean => layer.getClassName() === 'Dense' && index === 0;

@@ -7,7 +7,7 @@ import { TransferkitError } from '../errors.js';
 import { type BackendName, initBackend } from './backend.js';
 import type { LossName } from './onnx/train.js';
 import { walkModel } from './onnx/walk.js';
-import { type Arith, applyUpdate, slotNames, stepSize } from './optimizers.js';
+import { type Arith, applyUpdate, isDenseKernel, slotNames, stepSize } from './optimizers.js';
 import { DropoutMasks, type StepResult, type Trainer, type TrainerOptions } from './training.js';
 
 const tensors: Arith<tf.Tensor> = {
@@ -94,6 +94,8 @@ export class TfjsTrainer implements Trainer {
   private readonly variables: tf.Variable[];
   /** Each variable's rate as a fraction of the step's (discriminative rates). */
   private readonly scales: number[];
+  /** Each variable's L2 penalty (a Dense kernel's: options.l2; others 0). */
+  private readonly l2: number[];
   private readonly slots: tf.Variable[][];
   private readonly masks: DropoutMasks;
   private iterations = 0;
@@ -106,9 +108,16 @@ export class TfjsTrainer implements Trainer {
   ) {
     const owned = plan.trained
       .filter((l) => l.trainable)
-      .flatMap((l) => l.trainableWeights.map((w) => ({ v: w.read() as tf.Variable, scale: options.lrScale?.(l.name) ?? 1 })));
+      .flatMap((l) =>
+        l.trainableWeights.map((w, i) => ({
+          v: w.read() as tf.Variable,
+          scale: options.lrScale?.(l.name) ?? 1,
+          l2: isDenseKernel(l, i) ? (options.l2 ?? 0) : 0,
+        })),
+      );
     this.variables = owned.map((o) => o.v);
     this.scales = owned.map((o) => o.scale);
+    this.l2 = owned.map((o) => o.l2);
     this.slots = this.variables.map((v) => slotNames(options.optimizer).map(() => tf.variable(tf.zeros(v.shape), false)));
     this.masks = new DropoutMasks(options.seed);
   }
@@ -176,7 +185,7 @@ export class TfjsTrainer implements Trainer {
         return lossOf(this.options.loss, yt, out, weights ? tf.tensor1d(weights) : undefined);
       }, this.variables);
       this.variables.forEach((v, i) => {
-        const next = applyUpdate(tensors, this.options.optimizer, v, grads[v.name], tf.scalar(rate * this.scales[i]), this.slots[i]);
+        const next = applyUpdate(tensors, this.options.optimizer, v, grads[v.name], tf.scalar(rate * this.scales[i]), this.slots[i], this.l2[i]);
         v.assign(next.w);
         next.slots.forEach((s, k) => this.slots[i][k].assign(s));
       });

@@ -17,6 +17,8 @@ export interface TrainerOptions {
   weighted?: boolean;
   /** A layer's rate as a fraction of the step's rate (discriminative rates); default 1. */
   lrScale?: (layer: string) => number;
+  /** An L2 penalty l2·Σw² on the kernels of the trained Dense layers (Keras's `kernel_regularizer=l2(l2)`); default 0. */
+  l2?: number;
 }
 
 export interface StepResult {

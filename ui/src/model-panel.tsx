@@ -51,7 +51,7 @@ export function ModelPanel({ s, set, models, blocks }: { s: Settings; set(s: Set
         ))}
       </select>
       <label htmlFor="head">Head</label>
-      <input id="head" data-testid="head" placeholder="gap, dropout:0.5, dense:N:softmax" value={s.head} onInput={field('head')} />
+      <input id="head" data-testid="head" placeholder="gap, dense:N:softmax" value={s.head} onInput={field('head')} />
       <label htmlFor="epochs">Epochs</label>
       <input id="epochs" data-testid="epochs" value={s.epochs} onInput={field('epochs')} />
       <label htmlFor="lr">Learning rate</label>

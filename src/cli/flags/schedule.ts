@@ -61,3 +61,28 @@ export const restoreBest = toggle('restore-best', 'end each phase with the weigh
 export const reduceLr = int('reduce-lr-on-plateau', 'N', 'divide the learning rate by 10 after N epochs without improvement (auto: 2 for a head)', {
   sets: 'reduceLrPatience',
 });
+export const l2 = num(
+  'l2',
+  'L',
+  `an L2 penalty L·Σw² on the head's Dense kernels (Keras's kernel_regularizer=l2(L));
+default: min(0.1, 64 / training images) for the default head on standardised
+features, else 0`,
+  (n) => n >= 0,
+  'a number ≥ 0',
+  { sets: 'l2' },
+);
+export const standardize = choice(
+  'standardize',
+  ['on', 'off'],
+  'on|off',
+  `train a new head on pooled features standardised per channel (mean and deviation of
+the training images, folded into its Dense layer afterwards; the saved model is
+unchanged in form); default: on for the default head on a zoo base, classification`,
+  { sets: 'standardize' },
+);
+export const refit = toggle(
+  'refit',
+  `under epochs auto, train the head again on training + validation images for the
+epochs auto kept (the validation scores are then those before the refit)`,
+  { sets: 'refit' },
+);

@@ -32,8 +32,9 @@ must match the classes; trains from --unfreeze-from at --learning-rate (default 
 export const preprocessing = withHelp(savedPreprocessing, "with --from: caffe|tf|torch|unit|none, how the saved model's images are scaled");
 export const head = withHelp(
   modelHead,
-  `default 'gap, dropout:0.5, dense:1:sigmoid' (2 classes) or '…dense:N:softmax'
-(an ONNX base: 'dropout:0.2, dense:…');
+  `default 'gap, dense:1:sigmoid' (2 classes) or '…dense:N:softmax', trained on
+standardised features with an L2 penalty (see --l2, --standardize); 'gap, dropout:0.5, dense:…'
+with --augment, --strategy full, --standardize off or for regression (an ONNX base: 'dropout:0.2, dense:…');
 or a head computed from the pooled features, no epochs: ${EMBEDDING_HEAD_HELP}`,
 );
 
@@ -122,6 +123,9 @@ it on the validation split by Youden's J; saved with the model, used by predict`
     { sets: 'threshold' },
   ),
   S.optimizer,
+  S.l2,
+  S.standardize,
+  S.refit,
   validationSplit,
   seed,
 ] as const;

@@ -78,8 +78,11 @@ export function emitLoss(
   }
 }
 
-/** The optimizer's update of one weight (Keras 3's formulas; Adam's bias correction is folded into lr by the caller). */
-export function emitUpdate(g: GraphBuilder, p: StepWeight, grad: string, lr: string, opt: OptimizerSpec): void {
+/**
+ * The optimizer's update of one weight (Keras 3's formulas; Adam's bias correction is folded into lr by the caller),
+ * with an L2 penalty's gradient when `l2` > 0.
+ */
+export function emitUpdate(g: GraphBuilder, p: StepWeight, grad: string, lr: string, opt: OptimizerSpec, l2 = 0): void {
   const nodes: Arith<string> = {
     add: (a, b) => g.op('Add', [a, b]),
     sub: (a, b) => g.op('Sub', [a, b]),
@@ -90,7 +93,7 @@ export function emitUpdate(g: GraphBuilder, p: StepWeight, grad: string, lr: str
   };
   const names = slotNames(opt);
   const inputs = names.map((name) => g.input(`${p.input}/${name}`, p.shape));
-  const next = applyUpdate(nodes, opt, p.input, grad, lr, inputs);
+  const next = applyUpdate(nodes, opt, p.input, grad, lr, inputs, l2);
   p.output = g.op('Identity', [next.w], {}, `${p.input}/new`);
   names.forEach((name, i) => p.slots.push({ input: inputs[i], output: g.op('Identity', [next.slots[i]], {}, `${p.input}/${name}/new`) }));
 }

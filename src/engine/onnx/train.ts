@@ -8,7 +8,7 @@ import { Tape, type TrainGraph, trainRule } from './keras-layers/index.js';
 import { GradError, differentiate } from './grad/index.js';
 import { type LayerCall, walkModel } from './walk.js';
 import { GraphBuilder } from './graph.js';
-import type { OptimizerSpec } from '../optimizers.js';
+import { type OptimizerSpec, isDenseKernel } from '../optimizers.js';
 import { type LossName, type StepGraph, type StepWeight, emitLoss, emitStepOutputs, emitUpdate } from './step.js';
 
 export type { LossName, OptimizerSpec };
@@ -34,6 +34,8 @@ export interface TrainStepOptions {
   weighted?: boolean;
   /** A layer's rate as a fraction of the fed one (discriminative rates); default 1. */
   lrScale?: (layer: string) => number;
+  /** L2 penalty on the trained Dense kernels (see TrainerOptions.l2). */
+  l2?: number;
 }
 
 const shapeOf = (s: Array<number | null>) => s.slice(1) as number[];
@@ -134,7 +136,8 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
     const grad = grads.get(p.input);
     if (!grad) throw new TransferkitError(`internal: no gradient reaches ${p.input}`);
     const scale = options.lrScale?.(p.layer.name) ?? 1;
-    emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer);
+    const l2 = options.l2 && isDenseKernel(p.layer, p.index) ? options.l2 : 0;
+    emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer, l2);
   }
   const output = emitStepOutputs(g, loss, value, ['N', ...outputShape], params);
   return { onnx: g.encode(), x, y, lr, ...(sampleWeight ? { sampleWeight } : {}), inputShape, outputShape, masks, params, loss, output };

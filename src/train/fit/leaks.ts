@@ -7,22 +7,15 @@ import { promises as fsp } from 'node:fs';
 import type { LabelledFile } from '../../data/folders.js';
 import { nearestSimilarity, unitRows } from '../../util/vectors.js';
 import type { FeatureStore } from '../features/store.js';
+import { pooledRows } from './standardize.js';
 
 const NEAR = 0.95;
 /** Above this many multiply-adds the near check is left to `transferkit duplicates` (seconds in JavaScript). */
 const BUDGET = 2e9;
 
-/** The cached rows averaged over their spatial positions (NHWC rows of `channels` per position), unit length. */
+/** The cached rows averaged over their spatial positions, unit length. */
 async function pooledUnit(store: FeatureStore, channels: number): Promise<Float32Array> {
-  const n = store.labels.length;
-  const positions = store.rowSize / channels;
-  const out = new Float32Array(n * channels);
-  const row = new Float32Array(store.rowSize);
-  for (let i = 0; i < n; i++) {
-    await store.read([i], row);
-    for (let p = 0; p < positions; p++) for (let c = 0; c < channels; c++) out[i * channels + c] += row[p * channels + c] / positions;
-  }
-  return unitRows({ x: out, dim: channels });
+  return unitRows({ x: await pooledRows(store, channels), dim: channels });
 }
 
 async function hashes(files: LabelledFile[]): Promise<string[]> {

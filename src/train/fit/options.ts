@@ -69,7 +69,11 @@ export interface ModelOptions {
   strategy?: Strategy;
   /** For fine-tune: the first layer to train in the second phase (see `transferkit layers`). */
   unfreezeFrom?: string;
-  /** Head spec; default `gap, dropout:0.5, dense:1:sigmoid` (two classes) or `…dense:N:softmax`; an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`). */
+  /**
+   * Head spec; default `gap, dense:1:sigmoid` (two classes) or `…dense:N:softmax`, trained on standardised
+   * features with an L2 penalty (`standardize`, `l2`); `gap, dropout:0.5, dense:…` where it is not (augmentation,
+   * `full`, regression, `standardize: false`); an ONNX base `dropout:0.2, dense:…` (`DEFAULT_HEAD_DROPOUT`).
+   */
   head?: string;
   /** Regression: the loss (default mse). */
   regressionLoss?: 'mse' | 'mae';
@@ -103,6 +107,22 @@ export interface ScheduleOptions {
   warmupSteps?: number;
   /** Fine-tuning: each block before the last trains at this fraction of the next one's rate (discriminative rates). */
   lrDecay?: number;
+  /**
+   * An L2 penalty l2·Σw² on the trained Dense kernels (Keras's `kernel_regularizer=l2(l2)`); default
+   * `defaultL2(n)` = min(0.1, 64 / n) for the default head on standardised features, else 0.
+   */
+  l2?: number;
+  /**
+   * A new default head trains on features standardised with the training rows' mean and deviation, folded into
+   * its Dense layer afterwards (default `DEFAULT_STANDARDIZE`).
+   */
+  standardize?: boolean;
+  /**
+   * Under epochs auto, after the first phase has kept its best epoch: train the head again from its initial weights
+   * on the training and validation images together for that many epochs (default false). The validation scores
+   * are then the model's before the refit.
+   */
+  refit?: boolean;
 }
 
 /** When a phase ends and which weights it keeps. */

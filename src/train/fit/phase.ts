@@ -23,6 +23,12 @@ import { leakNotice } from './leaks.js';
 import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { type Phase, blockRateScale } from './phase-plan.js';
+import { type Standardizer, channelStats, foldInto, standardized } from './standardize.js';
+import { defaultL2, standardizesByDefault } from '../model/head.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { tf } from '../../tfjs.js';
+import { joinStores, layerWeights, refitEpochs } from './refit.js';
+import type { EpochLog } from './options.js';
 
 /** Everything the phases share. */
 export interface Run {
@@ -44,10 +50,55 @@ export interface Run {
 export interface PhaseData {
   trainData: FeatureStore | null;
   valData: FeatureStore | null;
+  /** The training and validation rows as the trainer sees them (standardised when `standardizer` is set). */
+  trainFed: FeatureStore | null;
+  valFed: FeatureStore | null;
+  /** A new default head trains on standardised rows; folded into its Dense layer when the phase ends. */
+  standardizer: Standardizer | null;
   prefix: Predictor | null;
   batches(): AsyncGenerator<Batch>;
   count: number;
   close(): Promise<void>;
+}
+
+/** The Dense layer that ends every head. */
+const outputDense = (model: tfl.LayersModel) => model.layers[model.layers.length - 1];
+const headInputs = (model: tfl.LayersModel) => outputDense(model).getWeights()[0].shape[0] as number;
+
+/** Layers between the features and the output Dense that standardising per channel commutes with. */
+const FOLDABLE = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Dropout']);
+
+/**
+ * Whether a phase trains its head on standardised rows: a new head (not continued `from` a saved model) in the
+ * run's first phase, on cached features, when the head is pooling or dropout then one Dense layer; by default
+ * (`DEFAULT_STANDARDIZE`) only the default head, with `standardize: true` any such head.
+ */
+function standardizes(run: Run, phase: Phase, p: number): boolean {
+  const { o, cls } = run;
+  const onFeatures = phase.from === cls.layers.firstHead || (cls.onnx !== undefined && phase.strategy === 'feature-extraction');
+  const layers = cls.model.layers.slice(1, -1).map((l) => l.getClassName());
+  const wanted = o.standardize ?? (!o.head && standardizesByDefault(run.plan.task, cls.onnx !== undefined));
+  return wanted && p === 0 && !o.from && onFeatures && layers.every((l) => FOLDABLE.has(l)) && outputDense(cls.model).getClassName() === 'Dense';
+}
+
+/** `refit`: the first phase, under epochs auto, on cached rows with a validation split. */
+const refits = (run: Run, phase: Phase, p: number, d: PhaseData) => Boolean(run.o.refit && p === 0 && phase.epochs === 'auto' && d.trainFed && d.valFed);
+
+/** Trains the head again from `initial` on the training and validation rows for the kept epochs; the new trainer. */
+async function refitHead(run: Run, phase: Phase, d: PhaseData, done: Trainer, initial: tf.Tensor[][], epochs: EpochLog[]): Promise<Trainer> {
+  await done.dispose();
+  run.cls.model.layers.slice(1).forEach((l, i) => l.setWeights(initial[i]));
+  tf.dispose(initial.flat());
+  const trainer = await newTrainer(run, phase, d, Boolean(run.plan.classWeights));
+  const rows = joinStores(d.trainFed as FeatureStore, d.valFed as FeatureStore);
+  const { task, classNames, classWeights } = run.plan;
+  await refitEpochs(trainer, { epochs, rows, task, classes: classNames.length, batch: run.batch, random: run.random, classWeights });
+  trainer.writeBack();
+  run.emit({
+    type: 'notice',
+    message: `refit: the head trained again on the ${rows.labels.length} training and validation images for ${epochs.length} epochs (the best epoch's count); the validation scores are the model's before the refit`,
+  });
+  return trainer;
 }
 
 /** Sets the phase's trainable layers and readies its data. */
@@ -81,13 +132,19 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
       ? (cutPrefix ?? cls.onnx.predictor)
       : null;
   const valData = plan.validation.length ? await cached(plan.validation) : null;
-  run.featuresS += (performance.now() - t) / 1000;
   if (trainData?.labels.length === 0) throw new TransferkitError(`${run.data}: no training image could be decoded`);
+  const standardizer = trainData && standardizes(run, phase, p) ? await channelStats(trainData, headInputs(cls.model)) : null;
+  run.featuresS += (performance.now() - t) / 1000;
+  const fed = (s: FeatureStore | null) => (s && standardizer ? standardized(s, standardizer) : s);
+  const fedTrain = fed(trainData);
   return {
     trainData,
     valData,
+    trainFed: fedTrain,
+    valFed: fed(valData),
+    standardizer,
     prefix,
-    batches: () => (trainData ? cachedBatches(trainData, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
+    batches: () => (fedTrain ? cachedBatches(fedTrain, run.batch, run.random) : augmentedBatches(c, plan.train, prefix, run.batch, run.random)),
     count: trainData ? trainData.labels.length : plan.train.length,
     close: async () => {
       if (ownPrefix) await prefix?.dispose();
@@ -102,7 +159,10 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
   };
 }
 
-const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer> =>
+/** The head's L2 penalty: the one asked for, else `DEFAULT_L2` for the default head on standardised rows. */
+const l2Of = (run: Run, d: PhaseData) => run.o.l2 ?? (d.standardizer && d.trainData && !run.o.head ? defaultL2(d.trainData.labels.length) : 0);
+
+const newTrainer = (run: Run, phase: Phase, d: PhaseData, weighted: boolean): Promise<Trainer> =>
   run.graph && phase.strategy === 'fine-tune'
     ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
     : createTrainer(run.cls.model, {
@@ -112,12 +172,13 @@ const newTrainer = (run: Run, phase: Phase, weighted: boolean): Promise<Trainer>
         optimizer: optimizerSpec(run.o.optimizer),
         seed: run.o.seed,
         weighted,
+        l2: l2Of(run, d),
         ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
       });
 
 /** The range test on a throwaway trainer: the model's weights are left as they were. */
 export async function sweep(run: Run, phase: Phase, d: PhaseData, test: RangeTestOptions = {}): Promise<RangeTest> {
-  const trainer = await newTrainer(run, phase, false);
+  const trainer = await newTrainer(run, phase, d, false);
   try {
     return await rangeTest(trainer, d.batches, run.plan.task, run.plan.classNames.length, test);
   } finally {
@@ -177,14 +238,15 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
   let trainer: Trainer | undefined;
   try {
     const lr = phase.lr ?? (await autoRate(run, phase, p, d));
-    trainer = await newTrainer(run, phase, Boolean(plan.classWeights));
+    const refit = refits(run, phase, p, d) ? layerWeights(cls.model.layers.slice(1)) : null;
+    trainer = await newTrainer(run, phase, d, Boolean(plan.classWeights));
     const outcome = await runEpochs({
       trainer,
       phase: { ...phase, lr },
       index: p,
       batches: d.batches,
       count: d.count,
-      valData: d.valData,
+      valData: d.valFed,
       task: plan.task,
       classes: plan.classNames.length,
       batchSize: run.batch,
@@ -194,8 +256,10 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
       data: run.data,
     });
     // The validation split with the weights kept (an interrupted first epoch keeps what came before).
-    const scored = d.valData && outcome.history.length ? await scoreValidation(run, trainer, d.valData) : {};
+    const scored = d.valFed && outcome.history.length ? await scoreValidation(run, trainer, d.valFed) : {};
     trainer.writeBack();
+    if (refit && outcome.bestEpoch) trainer = await refitHead(run, phase, d, trainer, refit, outcome.history.slice(0, outcome.bestEpoch));
+    if (d.standardizer) foldInto(outputDense(cls.model), d.standardizer);
     // A fine-tuned ONNX base: base.onnx becomes the prefix with the trained suffix.
     if (trainer instanceof GraphTrainer && cls.onnx) {
       const onnx = encodeModelValue(trainer.trainedBase());

@@ -10,7 +10,7 @@ import type { Context } from '../features/cache.js';
 import { DEFAULT_SEED } from '../defaults.js';
 import { type DataPlan, outputLayer } from '../fit/data-plan.js';
 import { smallInputAdvice } from '../features/extract.js';
-import { DEFAULT_HEAD_DROPOUT, addHead, parseHeadSpec } from './head.js';
+import { DEFAULT_HEAD_DROPOUT, addHead, parseHeadSpec, standardizesByDefault } from './head.js';
 import type { Task, TrainEvent, TrainOptions } from '../fit/options.js';
 import type { PhaseLayers } from '../fit/phase-plan.js';
 import { type RasterPlan, planRasters } from '../scene/rasters.js';
@@ -112,7 +112,11 @@ export async function buildClassifier(plan: DataPlan, o: TrainOptions, emit: (e:
     });
   const advice = smallInputAdvice(base);
   if (advice) emit({ type: 'notice', message: advice });
-  const head = headFor(plan, o, `${o.pooling ? '' : 'gap, '}dropout:${DEFAULT_HEAD_DROPOUT.zoo}, `);
+  // The default head trained first on cached features learns on standardised features with an L2 penalty
+  // (fit/standardize.ts) instead of dropout; where it is not (augmentation, full, new band slices), dropout.
+  const standardized = !o.augment && o.strategy !== 'full' && !newFirstConv && (o.standardize ?? standardizesByDefault(task, false));
+  const dropout = standardized ? '' : `dropout:${DEFAULT_HEAD_DROPOUT.zoo}, `;
+  const head = headFor(plan, o, `${o.pooling ? '' : 'gap, '}${dropout}`);
   const loss = lossOf(task, o);
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
   const firstHead = model.layers[1].name;

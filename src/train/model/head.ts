@@ -16,14 +16,38 @@ export const HEAD_SPEC_HELP =
   "a comma-separated list of: flatten | gap (global average pooling) | gmp (global max pooling) | dense:UNITS[:ACTIVATION] | dropout:RATE, e.g. 'flatten, dense:256:relu, dense:1:sigmoid'";
 
 /**
- * The dropout rate in the default head: `gap, dropout:RATE, dense:…` on a zoo base, `dropout:RATE, dense:…` on an
- * imported ONNX base. On a frozen base the head is a logistic regression on fixed features, and dropout on its
+ * The dropout rate in the default head: `gap, dropout:RATE, dense:…` on a zoo base where the head does not train on
+ * standardised features (`DEFAULT_STANDARDIZE`), `dropout:RATE, dense:…` on an imported ONNX base. On a frozen base the head is a logistic regression on fixed features, and dropout on its
  * inputs acts like an L2 penalty (Wager et al., 2013), the regulariser a cross-validated linear probe picks strongly
  * on small sets. Zoo, against no dropout (5 seeds, 4 CIFAR-10 pairs and ants/bees, bench/accuracy.ts --seeds):
  * cat/dog +1 point (to the cross-validated probe), the defaults +0.3 on average, every change within the seeds' spread. ONNX bases keep Keras's 0.2: on the exported MobileNet measured, 0.5 left the
  * defaults 0.7–1.8 points lower (3 seeds).
  */
 export const DEFAULT_HEAD_DROPOUT = { zoo: 0.5, onnx: 0.2 } as const;
+
+/**
+ * Whether a new default head trains on standardised features (train/fit/standardize.ts), with `DEFAULT_L2` and
+ * no dropout: the cross-validated linear probe's recipe (StandardScaler, then strong L2). Zoo, against dropout 0.5
+ * on raw features (5 seeds, bench/accuracy.ts; defaults / --epochs 10): airplane/ship +0.2 / +1.2, automobile/truck
+ * +0.8 / +0.7, cat/dog +0.9 / +0.9, deer/truck −0.3 / +0.2, ants/bees −0.4 / −1.2 (153 images, sd 0.8–2.1); --epochs
+ * 8, 20 and constant 10 +0.1…+4.1 except ants/bees 20 (−0.7). ONNX bases: not measured, so off.
+ */
+export const DEFAULT_STANDARDIZE = { zoo: true, onnx: false } as const;
+
+/** Whether a new default head standardises unless told: classification only (a regression's penalty was not measured). */
+export const standardizesByDefault = (task: string, onnx: boolean): boolean => task !== 'regression' && DEFAULT_STANDARDIZE[onnx ? 'onnx' : 'zoo'];
+
+/**
+ * The L2 penalty (Keras's `kernel_regularizer=l2(…)`, on the mean loss) of the default head's Dense kernel on
+ * standardised features, for n training rows: min(0.1, 64 / n). On the mean loss a penalty that stays right must
+ * shrink as 1/n (scikit-learn's C is on the summed loss; its cross-validation picks C = 0.01 on 800 CIFAR-10
+ * images, 1 / (2·C·640) ≈ 0.08): 0.1 measured best at 640 rows (0.03, 0.06, 0.2 lower), and on 8,000 rows of 10
+ * classes (the README's first job) 0.1 lost 1.5 points of validation accuracy where 0.01 gained 0.4.
+ */
+export const DEFAULT_L2 = { max: 0.1, perRows: 64 } as const;
+
+/** `DEFAULT_L2` for n training rows. */
+export const defaultL2 = (rows: number): number => Math.min(DEFAULT_L2.max, DEFAULT_L2.perRows / Math.max(1, rows));
 
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'softmax', 'tanh', 'softplus', 'softsign', 'swish', 'mish', 'gelu'];
 

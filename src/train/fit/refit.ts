@@ -1,0 +1,58 @@
+// `refit`: after epochs auto has picked its best epoch on the validation split, the head trains again from its
+// initial weights on the training and validation rows together for that many epochs, at the rates those epochs
+// had (what a cross-validated probe does after choosing its penalty: refit on all the data). The validation
+// scores then describe the model before the refit: the refitted one has seen those images.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Trainer } from '../../engine/training.js';
+import { targets } from '../evaluate/metrics.js';
+import { cachedBatches } from '../features/cache.js';
+import type { FeatureStore } from '../features/store.js';
+import type { EpochLog } from './options.js';
+
+/** Rows of `a` then rows of `b`, as one store (closing it closes neither). */
+export function joinStores(a: FeatureStore, b: FeatureStore): FeatureStore {
+  const n = a.labels.length;
+  return {
+    labels: [...a.labels, ...b.labels],
+    rowSize: a.rowSize,
+    async read(indices, out) {
+      // Each store read once per call, then its rows put in their places.
+      for (const [store, mine] of [
+        [a, indices.map((k, i) => [k, i]).filter(([k]) => k < n)],
+        [b, indices.map((k, i) => [k - n, i]).filter(([k]) => k >= 0)],
+      ] as const) {
+        const rows = new Float32Array(mine.length * a.rowSize);
+        await store.read(
+          mine.map(([k]) => k),
+          rows,
+        );
+        mine.forEach(([, i], j) => out.set(rows.subarray(j * a.rowSize, (j + 1) * a.rowSize), i * a.rowSize));
+      }
+    },
+    async close() {},
+  };
+}
+
+/** The trained layers' weights, to train again from. */
+export const layerWeights = (layers: tfl.layers.Layer[]) => layers.map((l) => l.getWeights().map((w) => w.clone()));
+
+/** What a refit needs from the phase. */
+export interface RefitPlan {
+  /** The epochs up to the kept one, with the rate each ran at. */
+  epochs: EpochLog[];
+  rows: FeatureStore;
+  task: Parameters<typeof targets>[1];
+  classes: number;
+  batch: number;
+  random: () => number;
+  classWeights?: number[];
+}
+
+/** Trains `trainer` (made on the initial weights) over all rows for the kept epochs, at their rates. */
+export async function refitEpochs(trainer: Trainer, r: RefitPlan): Promise<void> {
+  for (const epoch of r.epochs)
+    for await (const { x, labels } of cachedBatches(r.rows, r.batch, r.random)) {
+      const weights = r.classWeights ? Float32Array.from(labels, (l) => (r.classWeights as number[])[l]) : undefined;
+      await trainer.step(x, targets(labels, r.task, r.classes), labels.length, epoch.lr as number, weights);
+    }
+}
