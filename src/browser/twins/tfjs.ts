@@ -1,0 +1,4 @@
+// The browser's twin of src/tfjs.ts (package.json "browser" swaps it in): tfjs's ES modules, since a browser
+// cannot require the CommonJS bundles.
+export * as tf from '@tensorflow/tfjs-core';
+export * as tfl from '@tensorflow/tfjs-layers';

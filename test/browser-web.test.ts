@@ -1,0 +1,91 @@
+// The static build (npm run build:web) in Debian's Chromium, served by a plain static file server with the
+// isolation headers: the real MobileNet weights and two CIFAR-10 classes picked through the page's file inputs,
+// trained in the page; and one training step in the page against the same step in Node.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { mobilenet } from '../src/applications/index.js';
+import { initBackend } from '../src/engine/backend.js';
+import { optimizerSpec } from '../src/engine/optimizers.js';
+import { addHead, createTrainer } from '../src/index.js';
+import { seededRandom } from '../src/util/random.js';
+import { noChromium, withPage } from './browser.js';
+import { CIFAR_DIR, MOBILENET_H5, ROOT, needsShared, tempDir } from './helpers.js';
+import { type StaticServer, serveStatic } from './static-server.js';
+import { type StepOutcome, stepOnce } from './web-step.js';
+
+const WEB = path.join(ROOT, 'dist', 'web');
+/** deer/truck: Node's feature extraction reaches 98.5% validation accuracy on it (1,600 train, 400 held out). */
+const PAIR = ['deer', 'truck'];
+const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, PAIR[1]));
+
+/** The pair's 2,000 test images in a folder of class folders, as a user would pick it. */
+function pairFolder(): string {
+  const dir = path.join(tempDir('tk-web-'), 'cifar-pair');
+  for (const c of PAIR) {
+    mkdirSync(path.join(dir, c), { recursive: true });
+    for (const f of readdirSync(path.join(CIFAR_DIR, c))) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(dir, c, f));
+  }
+  return dir;
+}
+
+/** Largest |a − b| over largest |b|: the step's agreement, per tensor. */
+function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / (scale || 1);
+}
+
+describe('the static build trains in Chromium (onnxruntime-web, no transferkit server)', { skip }, () => {
+  let server: StaticServer;
+  before(async () => {
+    assert.ok(existsSync(path.join(WEB, 'index.html')), `${WEB} is missing: run npm run build:web`);
+    server = await serveStatic(WEB);
+  });
+  after(() => server?.close());
+
+  it('feature extraction on deer/truck at 96×96 reaches ≥ 95% validation accuracy', async () => {
+    const folder = pairFolder();
+    await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', MOBILENET_H5);
+      await page.setInputFiles('#folder', folder);
+      await page.click('#train');
+      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 150_000 });
+      const log = (await page.textContent('#log')) ?? '';
+      process.stderr.write(log);
+      assert.match(log, /cross-origin isolated: true/);
+      assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
+      assert.match(log, /trained on 1600, validated on 400/);
+      const accuracy = Number(await page.textContent('#val-accuracy'));
+      assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
+    });
+  });
+
+  it("one training step in the page equals Node's on the same weights and batch (1e-5 relative)", async () => {
+    await initBackend();
+    const nodeBase = await mobilenet({ weights: MOBILENET_H5, includeTop: false, inputShape: [96, 96, 3], alpha: 0.25 });
+    const inNode = await stepOnce({ addHead, createTrainer, optimizerSpec, seededRandom }, nodeBase);
+    const inPage = await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', MOBILENET_H5);
+      return (await page.evaluate(`(async () => {
+        const lib = globalThis.transferkit;
+        await lib.configureOnnxRuntime({ wasmPaths: new URL('./ort/', location.href).href });
+        const base = await lib.buildBase(document.getElementById('weights').files[0], { size: 96, alpha: 0.25 });
+        return (${stepOnce.toString()})(lib, base);
+      })()`)) as StepOutcome;
+    });
+    assert.ok(relative([inPage.loss], [inNode.loss]) <= 1e-5, `loss ${inPage.loss} vs ${inNode.loss}`);
+    assert.ok(relative(inPage.output, inNode.output) <= 1e-5, 'outputs differ');
+    assert.equal(inPage.weights.length, inNode.weights.length);
+    const worst = Math.max(...inNode.weights.map((w, i) => relative(inPage.weights[i], w)));
+    process.stderr.write(`step parity: loss ${inPage.loss} vs ${inNode.loss}; worst weight tensor ${worst.toExponential(2)} relative\n`);
+    assert.ok(worst <= 1e-5, `trained weights differ by ${worst} relative`);
+  });
+});

@@ -1,0 +1,45 @@
+// The static page: pick weights and a folder, train feature extraction in this tab, show validation accuracy.
+import * as transferkit from '../../src/browser/index.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const log = (line: string) => {
+  $('log').textContent += `${line}\n`;
+};
+
+// The library as the page uses it, for the console and for the browser tests (test/browser-web.test.ts).
+Object.assign(globalThis, { transferkit });
+
+async function train(): Promise<void> {
+  const weights = $<HTMLInputElement>('weights').files?.[0];
+  const picked = $<HTMLInputElement>('folder').files;
+  if (!weights || !picked?.length) throw new transferkit.TransferkitError('pick a weights file and a folder of class folders first');
+  const size = Number($<HTMLInputElement>('size').value);
+  await transferkit.configureOnnxRuntime({ wasmPaths: new URL('./ort/', location.href).href });
+  log(`cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'})`);
+  const base = await transferkit.buildBase(weights, { size, alpha: Number($<HTMLSelectElement>('alpha').value) });
+  log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
+  const folder = transferkit.imageFolderFromFiles(picked as unknown as Iterable<transferkit.FolderFile>);
+  log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
+  const r = await transferkit.trainFeatureExtraction(base, folder, {
+    onEvent: (e) => {
+      if (e.type === 'epoch') log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
+      else if (e.type === 'notice') log(e.message);
+      else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
+    },
+  });
+  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} (features ${r.timings.featuresS.toFixed(1)} s, training ${r.timings.trainS.toFixed(1)} s)`);
+  $('val-accuracy').textContent = r.val.accuracy === null ? 'no validation split' : r.val.accuracy.toFixed(4);
+}
+
+const button = $<HTMLButtonElement>('train');
+button.addEventListener('click', async () => {
+  button.disabled = true;
+  try {
+    await train();
+  } catch (err) {
+    log(`error: ${(err as Error).message}`);
+    $('val-accuracy').textContent = 'error';
+  } finally {
+    button.disabled = false;
+  }
+});
