@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mobilenet } from '../src/applications/index.js';
+import { decodePhoto } from '../src/data/photo.js';
 import { initBackend } from '../src/engine/backend.js';
 import { optimizerSpec } from '../src/engine/optimizers.js';
 import { addHead, createTrainer } from '../src/index.js';
@@ -65,6 +66,40 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       const accuracy = Number(await page.textContent('#val-accuracy'));
       assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
     });
+  });
+
+  it("decodes and resizes as Node does: the same pixels at the image's own size, within the stated tolerance at 3×", async () => {
+    const dir = path.join(CIFAR_DIR, PAIR[0]);
+    const files = readdirSync(dir).slice(0, 20);
+    const inPage = await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#folder', dir);
+      return (await page.evaluate(`(async () => {
+        const files = [...document.getElementById('folder').files].sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, 20);
+        const out = {};
+        for (const size of [32, 96]) out[size] = await Promise.all(files.map(async (f) => Array.from(await globalThis.transferkit.decodeImage(f, size))));
+        return out;
+      })()`)) as Record<number, number[][]>;
+    });
+    const gap = { 32: { mean: 0, max: 0 }, 96: { mean: 0, max: 0 } };
+    for (const size of [32, 96] as const)
+      for (const [i, f] of files.entries()) {
+        const node = await decodePhoto(path.join(dir, f), { height: size, width: size });
+        const page = inPage[size][i];
+        let sum = 0;
+        for (let k = 0; k < node.length; k++) {
+          const d = Math.abs(page[k] - node[k]);
+          sum += d;
+          gap[size].max = Math.max(gap[size].max, d);
+        }
+        gap[size].mean += sum / node.length / files.length;
+      }
+    process.stderr.write(
+      `decode gap (0–255): at 32×32 mean ${gap[32].mean.toFixed(3)} max ${gap[32].max}; at 96×96 mean ${gap[96].mean.toFixed(3)} max ${gap[96].max}\n`,
+    );
+    // Measured: 0 at the images' own size (Chromium's JPEG decoder and Node's agree), at most 1 level at 96×96.
+    assert.ok(gap[32].max <= 1 && gap[96].max <= 1, "a decoded value differs from Node's by more than 1 (of 255)");
+    assert.ok(gap[96].mean <= 0.1, `mean gap ${gap[96].mean} at 96×96`);
   });
 
   it("one training step in the page equals Node's on the same weights and batch (1e-5 relative)", async () => {

@@ -3,7 +3,7 @@
 // and scaled by the same code as in Node.
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type PreprocessMode, preprocessPixels } from '../data/preprocess.js';
-import { resizeBilinear } from '../data/resize.js';
+import { resizeBilinear, resizeLikePillow } from '../data/resize.js';
 import { TransferkitError } from '../errors.js';
 
 /** What the browser's decoders read (TIFF, DICOM and the rest stay for a later slice). */
@@ -58,7 +58,9 @@ export function imageFolderFromFiles(files: Iterable<FolderFile>): PickedFolder 
 
 /**
  * An image as float32 RGB 0–255 at size × size: decoded at its own size by the browser (EXIF orientation
- * applied, no colour conversion), then resized by Node's bilinear resize.
+ * applied, no colour conversion), then resized in JavaScript as Node's sharp does with its bilinear kernel:
+ * enlarging, the same sampling (every value within 1 of Node's on CIFAR-10, 32 → 96); shrinking, Pillow's
+ * antialiased bilinear (libvips's reduce is of the same kind, not the same to the level).
  */
 export async function decodeImage(blob: Blob, size: number): Promise<Float32Array> {
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
@@ -74,7 +76,10 @@ export async function decodeImage(blob: Blob, size: number): Promise<Float32Arra
     rgb[i + 1] = rgba[j + 1];
     rgb[i + 2] = rgba[j + 2];
   }
-  return resizeBilinear(rgb, height, width, 3, size, size);
+  if (width > size || height > size) return Float32Array.from(resizeLikePillow(Uint8Array.from(rgb), height, width, 3, size, size, 'bilinear'));
+  const out = resizeBilinear(rgb, height, width, 3, size, size, 'libvips');
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(out[i]);
+  return out;
 }
 
 /** Images decoded, resized and scaled as the model's preprocessing asks, one after another into one batch. */
