@@ -64,6 +64,7 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
       assert.match(log, /trained on 1600, validated on 400/);
       const accuracy = Number(await page.textContent('#val-accuracy'));
+      process.stderr.write(`validation accuracy in the page: ${accuracy}\n`);
       assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
     });
   });
