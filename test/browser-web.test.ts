@@ -50,23 +50,37 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
   });
   after(() => server?.close());
 
-  it('feature extraction on deer/truck at 96×96 reaches ≥ 95% validation accuracy', async () => {
+  /** Picks the weights and the pair in the page, trains (fine-tuning from `unfreezeFrom` if given); the page's log and accuracy. */
+  async function trainInPage(unfreezeFrom = ''): Promise<{ log: string; accuracy: number }> {
     const folder = pairFolder();
-    await withPage(async (page) => {
+    return withPage(async (page) => {
       await page.goto(server.url);
       await page.setInputFiles('#weights', MOBILENET_H5);
       await page.setInputFiles('#folder', folder);
+      await page.fill('#unfreeze-from', unfreezeFrom);
       await page.click('#train');
-      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 150_000 });
+      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 300_000 });
       const log = (await page.textContent('#log')) ?? '';
-      process.stderr.write(log);
+      const accuracy = Number(await page.textContent('#val-accuracy'));
+      process.stderr.write(`${log}validation accuracy in the page: ${accuracy}\n`);
       assert.match(log, /cross-origin isolated: true/);
       assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
       assert.match(log, /trained on 1600, validated on 400/);
-      const accuracy = Number(await page.textContent('#val-accuracy'));
-      process.stderr.write(`validation accuracy in the page: ${accuracy}\n`);
-      assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
+      return { log, accuracy };
     });
+  }
+
+  it('feature extraction on deer/truck at 96×96 reaches ≥ 95% validation accuracy', async () => {
+    const { accuracy } = await trainInPage();
+    assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
+  });
+
+  it('a fine-tune from conv_dw_12 trains after the head and lowers its validation loss', async () => {
+    const { log, accuracy } = await trainInPage('conv_dw_12');
+    const lowest = (p: number) => Number(new RegExp(`phase ${p} \\(from [\\w]+\\): lowest validation loss ([\\d.]+)`).exec(log)?.[1]);
+    assert.match(log, /phase 2 \(from conv_dw_12\)/);
+    assert.ok(lowest(2) < lowest(1), `fine-tune's validation loss ${lowest(2)} is not below the head's ${lowest(1)}`);
+    assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
   });
 
   it("decodes and resizes as Node does: the same pixels at the image's own size, within the stated tolerance at 3×", async () => {

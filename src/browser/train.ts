@@ -1,4 +1,4 @@
-// Feature extraction in the page with Node's code: the same head, phase plan, compiled training step (ONNX
+// Training in the page with Node's code: the same head, phase plan, strategies, compiled training step (ONNX
 // Runtime Web runs the graph onnxruntime-node runs), epoch loop, callbacks and validation scoring. Only the
 // images' source differs: picked files decoded by the browser, their base features kept in memory.
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -13,8 +13,13 @@ import { classificationReport } from '../train/evaluate/metrics.js';
 import { cachedBatches } from '../train/features/batches.js';
 import { type FeatureStore, memoryStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
-import type { TrainOptions, TrainResult } from '../train/fit/options.js';
-import { planPhases } from '../train/fit/phase-plan.js';
+import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
+import { type Phase, planPhases } from '../train/fit/phase-plan.js';
+import { applyStrategy } from '../train/strategy/strategies.js';
+import { checkFineTuneStart } from '../bases/fine-tune-start.js';
+import { isSingleValueCut } from '../engine/onnx/walk.js';
+import { TransferkitError } from '../errors.js';
+import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
 import { seededRandom } from '../util/random.js';
@@ -23,13 +28,25 @@ import { type PickedFolder, loadBatch } from './images.js';
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
   TrainOptions,
-  'seed' | 'validationSplit' | 'batchSize' | 'epochs' | 'maxEpochs' | 'schedule' | 'onEvent' | 'signal' | 'callbacks' | 'earlyStoppingPatience' | 'restoreBest'
-> & { learningRate?: number };
+  | 'seed'
+  | 'validationSplit'
+  | 'batchSize'
+  | 'epochs'
+  | 'fineTuneEpochs'
+  | 'maxEpochs'
+  | 'schedule'
+  | 'onEvent'
+  | 'signal'
+  | 'callbacks'
+  | 'earlyStoppingPatience'
+  | 'restoreBest'
+  | 'unfreezeFrom'
+> & { learningRate?: number; strategy?: 'feature-extraction' | 'fine-tune' };
 
 export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts'> {
   /** The base with its trained head. */
   model: tfl.Sequential;
-  timings: { featuresS: number; trainS: number };
+  timings: { totalS: number };
 }
 
 /** The base's output for each picked file, in batches, into a store in memory. */
@@ -70,66 +87,89 @@ async function features(
   }
 }
 
-/**
- * Trains a new head on the frozen `base` over the picked folder: Node's split (the same seed holds out the same
- * images), Node's default head and phase plan, and the validation split scored at the end.
- */
-export async function trainFeatureExtraction(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
-  const emit = (e: Parameters<NonNullable<TrainOptions['onEvent']>>[0]) => o.onEvent?.(e);
+/** One phase: its features (the frozen part's output, computed once), its epochs, its weights left in the model. */
+async function trainPhase(
+  model: tfl.Sequential,
+  phase: Phase & { index: number },
+  split: { train: LabelledFile[]; validation: LabelledFile[] },
+  folder: PickedFolder,
+  o: TrainOptions & { task: Task; random: () => number },
+): Promise<{ history: TrainResult['history']; val?: TrainResult['val'] }> {
   const { classNames } = folder;
-  const classes = classNames.length;
-  const task = classes === 2 ? 'binary' : 'categorical';
-  const { train, validation } = splitFiles(folder.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, 'the picked folder');
-  const want = outputLayer(task, classes);
-  const model = addHead(base, `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`, { seed: o.seed ?? DEFAULT_SEED });
-  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
-  const options: TrainOptions = { ...o, base: base.name, strategy: 'feature-extraction' };
-  const [phase] = planPhases(
-    options,
-    { firstHead: model.layers[1].name, firstBase, newFirstConv: null },
-    { train: train.length, validation: validation.length },
-  );
+  const { task } = o;
+  const emit = (e: TrainEvent) => o.onEvent?.(e);
   const batch = o.batchSize ?? DEFAULT_BATCH_SIZE;
-  const t0 = performance.now();
-  const total = train.length + validation.length;
-  const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: 0, done: offset + done, total });
-  const trainData = await features(model, phase.from, folder, train, batch, progress(0));
-  const valData = validation.length ? await features(model, phase.from, folder, validation, batch, progress(train.length)) : null;
-  const t1 = performance.now();
+  applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
+  const total = split.train.length + split.validation.length;
+  const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
+  const trainData = await features(model, phase.from, folder, split.train, batch, progress(0));
+  const valData = split.validation.length ? await features(model, phase.from, folder, split.validation, batch, progress(split.train.length)) : null;
   const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
   try {
-    const random = seededRandom((o.seed ?? DEFAULT_SEED) + 1);
     const outcome = await runEpochs({
       trainer,
       phase: { ...phase, lr: phase.lr as number },
-      index: 0,
-      batches: () => cachedBatches(trainData, batch, random),
-      count: train.length,
+      index: phase.index,
+      batches: () => cachedBatches(trainData, batch, o.random),
+      count: split.train.length,
       valData,
       task,
-      classes,
+      classes: classNames.length,
       batchSize: batch,
-      o: options,
+      o,
       emit,
       data: 'the picked folder',
     });
-    let val: TrainResult['val'] = { loss: null, accuracy: null };
+    let val: TrainResult['val'] | undefined;
     if (valData && outcome.history.length) {
-      const v = await evaluateStore(trainer, valData, task, classes, batch);
+      const v = await evaluateStore(trainer, valData, task, classNames.length, batch);
       const report = classificationReport(v.outputs, v.labels, classNames, task === 'binary' ? DEFAULT_THRESHOLD : undefined);
       val = { loss: v.tally.meanLoss, accuracy: report.accuracy, report };
     }
     trainer.writeBack();
-    return {
-      model,
-      classNames,
-      task,
-      history: outcome.history.map((h) => ({ ...h, phase: 0, trainedFrom: phase.trainedFrom })),
-      val,
-      counts: { train: train.length, validation: validation.length },
-      timings: { featuresS: (t1 - t0) / 1000, trainS: (performance.now() - t1) / 1000 },
-    };
+    return { history: outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom })), ...(val ? { val } : {}) };
   } finally {
     await trainer.dispose();
   }
+}
+
+/**
+ * Trains a new head on `base` over the picked folder, and with `strategy: 'fine-tune'` the base from
+ * `unfreezeFrom` after it: Node's split (the same seed holds out the same images), Node's default head and phase
+ * plan, and the validation split scored after each phase.
+ */
+export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
+  const { classNames } = folder;
+  const classes = classNames.length;
+  const task: Task = classes === 2 ? 'binary' : 'categorical';
+  const split = splitFiles(folder.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, 'the picked folder');
+  const want = outputLayer(task, classes);
+  const model = addHead(base, `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`, { seed: o.seed ?? DEFAULT_SEED });
+  // One shuffle for the whole run, as in Node.
+  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
+  checkFineTuneStart(options.strategy, o.unfreezeFrom);
+  if (o.unfreezeFrom && options.strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
+    throw new TransferkitError(
+      `skip connections cross the cut at ${o.unfreezeFrom}: the browser fine-tunes from a layer whose input is one value (not yet from this one)`,
+    );
+  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
+  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
+  const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
+  const t0 = performance.now();
+  const history: TrainResult['history'] = [];
+  let val: TrainResult['val'] = { loss: null, accuracy: null };
+  for (const [index, phase] of phases.entries()) {
+    const r = await trainPhase(model, { ...phase, index }, split, folder, options);
+    history.push(...r.history);
+    if (r.val) val = r.val;
+  }
+  return {
+    model,
+    classNames,
+    task,
+    history,
+    val,
+    counts: { train: split.train.length, validation: split.validation.length },
+    timings: { totalS: (performance.now() - t0) / 1000 },
+  };
 }

@@ -1,4 +1,5 @@
-// The static page: pick weights and a folder, train feature extraction in this tab, show validation accuracy.
+// The static page: pick weights and a folder, train in this tab (feature extraction, then a fine-tune when a layer
+// is named), show validation accuracy.
 import * as transferkit from '../../src/browser/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -20,14 +21,20 @@ async function train(): Promise<void> {
   log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
   const folder = transferkit.imageFolderFromFiles(picked as unknown as Iterable<transferkit.FolderFile>);
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
-  const r = await transferkit.trainFeatureExtraction(base, folder, {
+  const from = $<HTMLInputElement>('unfreeze-from').value.trim();
+  const r = await transferkit.trainClassifier(base, folder, {
+    ...(from ? { strategy: 'fine-tune' as const, unfreezeFrom: from } : {}),
     onEvent: (e) => {
-      if (e.type === 'epoch') log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
+      if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
       else if (e.type === 'notice') log(e.message);
       else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
     },
   });
-  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} (features ${r.timings.featuresS.toFixed(1)} s, training ${r.timings.trainS.toFixed(1)} s)`);
+  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
+  for (const p of new Set(r.history.map((h) => h.phase))) {
+    const losses = r.history.filter((h) => h.phase === p && h.valLoss !== null).map((h) => h.valLoss as number);
+    if (losses.length) log(`phase ${p + 1} (from ${r.history.find((h) => h.phase === p)?.trainedFrom}): lowest validation loss ${Math.min(...losses).toFixed(4)}`);
+  }
   $('val-accuracy').textContent = r.val.accuracy === null ? 'no validation split' : r.val.accuracy.toFixed(4);
 }
 
@@ -38,7 +45,11 @@ button.addEventListener('click', async () => {
     await train();
   } catch (err) {
     log(`error: ${(err as Error).message}`);
-    $('val-accuracy').textContent = 'error';
+    for (const p of new Set(r.history.map((h) => h.phase))) {
+    const losses = r.history.filter((h) => h.phase === p && h.valLoss !== null).map((h) => h.valLoss as number);
+    if (losses.length) log(`phase ${p + 1} (from ${r.history.find((h) => h.phase === p)?.trainedFrom}): lowest validation loss ${Math.min(...losses).toFixed(4)}`);
+  }
+  $('val-accuracy').textContent = 'error';
   } finally {
     button.disabled = false;
   }

@@ -4,7 +4,7 @@ import { getApplication } from '../../applications/index.js';
 import { buildBandBase } from '../../applications/bands.js';
 import { type PixelSource, photoSource, rasterSource } from '../../data/batches.js';
 import { TransferkitError } from '../../errors.js';
-import { checkFineTuneStart } from '../../bases/resolve.js';
+import { checkFineTuneStart } from '../../bases/fine-tune-start.js';
 import type { SkippedFile } from '../../data/folders.js';
 import type { Context } from '../features/cache.js';
 import { DEFAULT_SEED } from '../defaults.js';
