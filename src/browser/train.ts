@@ -43,9 +43,12 @@ export type BrowserTrainOptions = Pick<
   | 'unfreezeFrom'
 > & { learningRate?: number; strategy?: 'feature-extraction' | 'fine-tune' };
 
+/** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
 export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts'> {
   /** The base with its trained head. */
   model: tfl.Sequential;
+  /** Each phase's first trained layer and its validation scores with the weights it kept. */
+  phases: Array<{ trainedFrom: string; val?: TrainResult['val'] }>;
   timings: { totalS: number };
 }
 
@@ -158,10 +161,12 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const t0 = performance.now();
   const history: TrainResult['history'] = [];
   let val: TrainResult['val'] = { loss: null, accuracy: null };
+  const scored: BrowserTrainResult['phases'] = [];
   for (const [index, phase] of phases.entries()) {
     const r = await trainPhase(model, { ...phase, index }, split, folder, options);
     history.push(...r.history);
     if (r.val) val = r.val;
+    scored.push({ trainedFrom: phase.trainedFrom, ...(r.val ? { val: r.val } : {}) });
   }
   return {
     model,
@@ -169,6 +174,7 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
     task,
     history,
     val,
+    phases: scored,
     counts: { train: split.train.length, validation: split.validation.length },
     timings: { totalS: (performance.now() - t0) / 1000 },
   };

@@ -7,9 +7,11 @@ import { loadH5wasm } from './twins/h5-host.js';
 /** A file the user picked (a `File`), or any name with its bytes. */
 export interface PickedFile {
   readonly name: string;
+  /** The file's bytes. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
+/** Which base to build, at which size and width. */
 export interface BaseOptions {
   /** The application's id, as the CLI names it (default 'mobilenet'). */
   application?: string;

@@ -19,6 +19,7 @@ export interface TrainerOptions {
   lrScale?: (layer: string) => number;
 }
 
+/** What a step (or an evaluation) gives back. */
 export interface StepResult {
   loss: number;
   /** The model's output for the batch (before the update), for metrics. */

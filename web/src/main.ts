@@ -31,10 +31,8 @@ async function train(): Promise<void> {
     },
   });
   log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
-  for (const p of new Set(r.history.map((h) => h.phase))) {
-    const losses = r.history.filter((h) => h.phase === p && h.valLoss !== null).map((h) => h.valLoss as number);
-    if (losses.length) log(`phase ${p + 1} (from ${r.history.find((h) => h.phase === p)?.trainedFrom}): lowest validation loss ${Math.min(...losses).toFixed(4)}`);
-  }
+  for (const [i, p] of r.phases.entries())
+    if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
   $('val-accuracy').textContent = r.val.accuracy === null ? 'no validation split' : r.val.accuracy.toFixed(4);
 }
 
@@ -45,11 +43,7 @@ button.addEventListener('click', async () => {
     await train();
   } catch (err) {
     log(`error: ${(err as Error).message}`);
-    for (const p of new Set(r.history.map((h) => h.phase))) {
-    const losses = r.history.filter((h) => h.phase === p && h.valLoss !== null).map((h) => h.valLoss as number);
-    if (losses.length) log(`phase ${p + 1} (from ${r.history.find((h) => h.phase === p)?.trainedFrom}): lowest validation loss ${Math.min(...losses).toFixed(4)}`);
-  }
-  $('val-accuracy').textContent = 'error';
+    $('val-accuracy').textContent = 'error';
   } finally {
     button.disabled = false;
   }
