@@ -1,6 +1,5 @@
 // The browser's twin of src/engine/backend.ts: tfjs only builds models and holds their weights here (ONNX
-// Runtime Web computes), so its plain JavaScript backend is enough.
-import '@tensorflow/tfjs-backend-cpu';
+// Runtime Web computes), so its plain JavaScript backend (registered by twins/tfjs.ts) is enough.
 import type * as node from '../../engine/backend.js';
 import { tf } from '../../tfjs.js';
 
