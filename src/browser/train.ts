@@ -44,7 +44,7 @@ export type BrowserTrainOptions = Pick<
 > & { learningRate?: number; strategy?: 'feature-extraction' | 'fine-tune' };
 
 /** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
-export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts'> {
+export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts' | 'head' | 'strategy'> {
   /** The base with its trained head. */
   model: tfl.Sequential;
   /** Each phase's first trained layer and its validation scores with the weights it kept. */
@@ -147,7 +147,8 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const task: Task = classes === 2 ? 'binary' : 'categorical';
   const split = splitFiles(folder.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, 'the picked folder');
   const want = outputLayer(task, classes);
-  const model = addHead(base, `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`, { seed: o.seed ?? DEFAULT_SEED });
+  const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
+  const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
   // One shuffle for the whole run, as in Node.
   const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
   checkFineTuneStart(options.strategy, o.unfreezeFrom);
@@ -172,6 +173,8 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
     model,
     classNames,
     task,
+    head,
+    strategy: options.strategy,
     history,
     val,
     phases: scored,

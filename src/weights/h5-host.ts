@@ -1,6 +1,9 @@
 // What h5.ts needs from Node: h5wasm's Node build (it reads files in place), the signature check on a file,
-// and stderr. The browser build swaps this file for src/browser/twins/h5-host.ts (package.json "browser").
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+// stderr, and a scratch file for HDF5 written in memory. The browser build swaps this file for src/browser/twins/h5-host.ts (package.json "browser").
+import { closeSync, promises as fsp, openSync, readSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tempNameFor } from '../util/fs.js';
 import { hasHdf5Signature } from './hdf5-signature.js';
 
 export type H5wasm = typeof import('h5wasm/node');
@@ -34,5 +37,16 @@ export function native<T>(fn: () => T): T {
     return fn();
   } finally {
     process.stderr.write = write;
+  }
+}
+
+/** The bytes of an HDF5 file `write` makes at a scratch path (a temporary file, removed after). */
+export async function h5Scratch(write: (file: string) => Promise<void>): Promise<Uint8Array> {
+  const tmp = tempNameFor(path.join(os.tmpdir(), 'model.weights.h5'));
+  try {
+    await write(tmp);
+    return new Uint8Array(await fsp.readFile(tmp));
+  } finally {
+    await fsp.rm(tmp, { force: true });
   }
 }

@@ -17,7 +17,8 @@ async function train(): Promise<void> {
   const size = Number($<HTMLInputElement>('size').value);
   await transferkit.configureOnnxRuntime({ wasmPaths: new URL('./ort/', location.href).href });
   log(`cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'})`);
-  const base = await transferkit.buildBase(weights, { size, alpha: Number($<HTMLSelectElement>('alpha').value) });
+  const built = { size, alpha: Number($<HTMLSelectElement>('alpha').value) };
+  const base = await transferkit.buildBase(weights, built);
   log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
   const folder = transferkit.imageFolderFromFiles(picked as unknown as Iterable<transferkit.FolderFile>);
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
@@ -33,6 +34,11 @@ async function train(): Promise<void> {
   log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
   for (const [i, p] of r.phases.entries())
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
+  const download = $<HTMLAnchorElement>('download');
+  download.href = URL.createObjectURL(await transferkit.modelFile(r, { ...built, weights: weights.name }));
+  download.hidden = false;
+  // The trained model, for the console and for the browser test that compares its predictions with Node's.
+  Object.assign(globalThis, { trained: r });
   $('val-accuracy').textContent = r.val.accuracy === null ? 'no validation split' : r.val.accuracy.toFixed(4);
 }
 

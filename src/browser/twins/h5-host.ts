@@ -22,3 +22,16 @@ export const looksLikeHdf5: typeof node.looksLikeHdf5 = (file) => {
 };
 
 export const native: typeof node.native = (fn) => fn();
+
+let scratch = 0;
+
+export const h5Scratch: typeof node.h5Scratch = async (write) => {
+  const file = `/scratch-${++scratch}.h5`;
+  const { FS } = await loadH5wasm();
+  try {
+    await write(file);
+    return FS?.readFile(file) as Uint8Array;
+  } finally {
+    if ((FS as unknown as { analyzePath(p: string): { exists: boolean } }).analyzePath(file).exists) FS?.unlink(file);
+  }
+};
