@@ -15,7 +15,7 @@ import { addHead, createTrainer } from '../src/index.js';
 import { seededRandom } from '../src/util/random.js';
 import type { Page } from 'playwright-core';
 import { noChromium, withPage } from './browser.js';
-import { CIFAR_DIR, MOBILENET_H5, ROOT, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, MOBILENET_H5, ROOT, cli, needsShared, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 import { type StepOutcome, stepOnce } from './web-step.js';
 
@@ -75,6 +75,16 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
     const gap = Math.max(...inNode.map((p, i) => Math.abs(p - inPage[i])));
     process.stderr.write(`downloaded model: page ${inPage} vs Node ${inNode} (largest difference ${gap.toExponential(2)})\n`);
     assert.ok(gap <= 1e-5, `the downloaded model's probabilities in Node differ from the page's by ${gap}`);
+    // And as a user runs it: the CLI reads the file with its metadata (class names, preprocessing, size).
+    const images = PAIR.map((c) => path.join(CIFAR_DIR, c, '0999.jpg'));
+    const r = cli(['predict', file, ...images, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const predicted = JSON.parse(r.stdout) as Array<{ label: string }>;
+    process.stderr.write(`transferkit predict on the download: ${JSON.stringify(predicted)}\n`);
+    assert.deepEqual(
+      predicted.map((p) => p.label),
+      PAIR,
+    );
   }
 
   /** Picks the weights and the pair in the page, trains (then fine-tunes from `unfreezeFrom`); the page's log and accuracy. */
