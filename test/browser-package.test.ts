@@ -1,6 +1,7 @@
 // `transferkit/browser` as a user's bundler sees it: esbuild for the browser, honouring the package's "browser"
 // field (the twins), with a Node built-in (or onnxruntime-node, sharp) imported by transferkit's own code as an error.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -41,6 +42,11 @@ async function nodeImports(entry: string, platform: 'browser' | 'neutral' = 'bro
 }
 
 describe('transferkit/browser bundles for a browser', () => {
+  it('runs the ONNX Runtime version Node runs (the same graphs, the same kernels)', () => {
+    const version = (pkg: string) => (JSON.parse(readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+    assert.equal(version('onnxruntime-web'), version('onnxruntime-node'));
+  });
+
   it('pulls in no Node built-in (without the twins it would)', async () => {
     assert.deepEqual(await nodeImports('browser/index.js'), []);
     assert.ok((await nodeImports('browser/index.js', 'neutral')).length > 0, 'the check finds nothing even without the twins');
