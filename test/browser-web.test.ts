@@ -2,7 +2,7 @@
 // isolation headers: the real MobileNet weights and two CIFAR-10 classes picked through the page's file inputs,
 // trained in the page; and one training step in the page against the same step in Node.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mobilenet } from '../src/applications/index.js';
@@ -121,6 +121,20 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
     assert.equal(fineTune.from, 'conv_dw_12');
     assert.ok(fineTune.loss < head.loss, `the fine-tune's validation loss ${fineTune.loss} is not below the head's ${head.loss}`);
     assert.ok(accuracy >= 0.95, `validation accuracy ${accuracy} < 0.95`);
+  });
+
+  it('a file that is not Keras weights is one line in the page naming it', async () => {
+    const dir = tempDir('tk-web-bad-');
+    writeFileSync(path.join(dir, 'notes.h5'), 'not HDF5');
+    await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', path.join(dir, 'notes.h5'));
+      await page.setInputFiles('#folder', path.join(CIFAR_DIR, PAIR[0]));
+      await page.click('#train');
+      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent === 'error', undefined, { timeout: 60_000 });
+      const log = (await page.textContent('#log')) ?? '';
+      assert.match(log, /^error: notes\.h5: not an HDF5 file, so not Keras weights \(\.h5\)$/m);
+    });
   });
 
   it("decodes and resizes as Node does: the same pixels at the image's own size, within the stated tolerance at 3×", async () => {

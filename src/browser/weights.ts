@@ -2,6 +2,7 @@
 // file system, and the application's own build loads it by that name (the same loader, the same strict checks).
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { getApplication } from '../applications/index.js';
+import { TransferkitError } from '../errors.js';
 import { loadH5wasm } from './twins/h5-host.js';
 
 /** A file the user picked (a `File`), or any name with its bytes. */
@@ -39,6 +40,10 @@ export async function buildBase(weights: PickedFile, o: BaseOptions = {}): Promi
   const path = await mountWeights(weights);
   try {
     return await app.build({ weights: path, includeTop: false, inputShape: [size, size, 3], ...(o.alpha !== undefined ? { alpha: o.alpha } : {}) });
+  } catch (err) {
+    // The loader names the file by its path in h5wasm's file system; the user knows it by its own name.
+    if (err instanceof TransferkitError) err.message = err.message.replaceAll(path, weights.name);
+    throw err;
   } finally {
     (await loadH5wasm()).FS?.unlink(path);
   }
