@@ -137,6 +137,33 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
     });
   });
 
+  it('Stop ends training after the epoch running, keeping the weights trained so far', async () => {
+    const folder = pairFolder();
+    await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', MOBILENET_H5);
+      await page.setInputFiles('#folder', folder);
+      // Epochs on cached features take a fraction of a second: Stop is pressed from inside the page, as soon as
+      // the first epoch is logged.
+      await page.evaluate(() => {
+        const log = document.getElementById('log') as HTMLElement;
+        new MutationObserver(() => /phase 1 epoch 1:/.test(log.textContent ?? '') && (document.getElementById('cancel') as HTMLButtonElement).click()).observe(
+          log,
+          {
+            childList: true,
+            characterData: true,
+            subtree: true,
+          },
+        );
+      });
+      await page.click('#train');
+      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 60_000 });
+      const log = (await page.textContent('#log')) ?? '';
+      assert.match(log, /stopped: interrupted in epoch \d+ \(kept the weights of epoch \d+\)/);
+      assert.ok(Number(await page.textContent('#val-accuracy')) > 0.9, 'no accuracy for the weights kept');
+    });
+  });
+
   it("decodes and resizes as Node does: the same pixels at the image's own size, within the stated tolerance at 3×", async () => {
     const dir = path.join(CIFAR_DIR, PAIR[0]);
     const files = readdirSync(dir).slice(0, 20);

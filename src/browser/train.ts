@@ -44,7 +44,7 @@ export type BrowserTrainOptions = Pick<
 > & { learningRate?: number; strategy?: 'feature-extraction' | 'fine-tune' };
 
 /** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
-export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts' | 'head' | 'strategy'> {
+export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts' | 'head' | 'strategy' | 'stopped'> {
   /** The base with its trained head. */
   model: tfl.Sequential;
   /** Each phase's first trained layer and its validation scores with the weights it kept. */
@@ -97,7 +97,7 @@ async function trainPhase(
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
   o: TrainOptions & { task: Task; random: () => number },
-): Promise<{ history: TrainResult['history']; val?: TrainResult['val'] }> {
+): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
   const { classNames } = folder;
   const { task } = o;
   const emit = (e: TrainEvent) => o.onEvent?.(e);
@@ -130,7 +130,8 @@ async function trainPhase(
       val = { loss: v.tally.meanLoss, accuracy: report.accuracy, report };
     }
     trainer.writeBack();
-    return { history: outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom })), ...(val ? { val } : {}) };
+    const history = outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom }));
+    return { history, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
   } finally {
     await trainer.dispose();
   }
@@ -163,11 +164,15 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const history: TrainResult['history'] = [];
   let val: TrainResult['val'] = { loss: null, accuracy: null };
   const scored: BrowserTrainResult['phases'] = [];
+  let stopped: TrainResult['stopped'];
+  // As in Node: a phase cut short (o.signal, a loss that became NaN) ends the run with the weights it kept.
   for (const [index, phase] of phases.entries()) {
+    if (stopped) break;
     const r = await trainPhase(model, { ...phase, index }, split, folder, options);
     history.push(...r.history);
     if (r.val) val = r.val;
     scored.push({ trainedFrom: phase.trainedFrom, ...(r.val ? { val: r.val } : {}) });
+    stopped = r.stopped;
   }
   return {
     model,
@@ -179,6 +184,7 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
     val,
     phases: scored,
     counts: { train: split.train.length, validation: split.validation.length },
+    ...(stopped ? { stopped } : {}),
     timings: { totalS: (performance.now() - t0) / 1000 },
   };
 }

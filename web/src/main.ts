@@ -10,7 +10,7 @@ const log = (line: string) => {
 // The library as the page uses it, for the console and for the browser tests (test/browser-web.test.ts).
 Object.assign(globalThis, { transferkit });
 
-async function train(): Promise<void> {
+async function train(signal: AbortSignal): Promise<void> {
   const weights = $<HTMLInputElement>('weights').files?.[0];
   const picked = $<HTMLInputElement>('folder').files;
   if (!weights || !picked?.length) throw new transferkit.TransferkitError('pick a weights file and a folder of class folders first');
@@ -25,12 +25,14 @@ async function train(): Promise<void> {
   const from = $<HTMLInputElement>('unfreeze-from').value.trim();
   const r = await transferkit.trainClassifier(base, folder, {
     ...(from ? { strategy: 'fine-tune' as const, unfreezeFrom: from } : {}),
+    signal,
     onEvent: (e) => {
       if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
       else if (e.type === 'notice') log(e.message);
       else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
     },
   });
+  if (r.stopped) log(`stopped: ${r.stopped.reason} (kept the weights of epoch ${r.stopped.keptEpoch})`);
   log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
   for (const [i, p] of r.phases.entries())
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
@@ -43,14 +45,20 @@ async function train(): Promise<void> {
 }
 
 const button = $<HTMLButtonElement>('train');
+const cancel = $<HTMLButtonElement>('cancel');
+let controller: AbortController | undefined;
+cancel.addEventListener('click', () => controller?.abort());
 button.addEventListener('click', async () => {
   button.disabled = true;
+  cancel.disabled = false;
+  controller = new AbortController();
   try {
-    await train();
+    await train(controller.signal);
   } catch (err) {
     log(`error: ${(err as Error).message}`);
     $('val-accuracy').textContent = 'error';
   } finally {
     button.disabled = false;
+    cancel.disabled = true;
   }
 });
