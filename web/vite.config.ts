@@ -55,6 +55,8 @@ export default defineConfig({
   root: here('.'),
   base: './',
   plugins: [browserOnly(), ortWasm(outDir)],
+  // The training worker is bundled on its own, with the same twins.
+  worker: { format: 'es', plugins: () => [browserOnly()] },
   publicDir: false,
   // ONNX Runtime Web's build that loads its .wasm from wasmPaths rather than one inlined in the bundle.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', 'browser', 'import', 'module', 'default'] },

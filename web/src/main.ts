@@ -1,64 +1,68 @@
-// The static page: pick weights and a folder, train in this tab (feature extraction, then a fine-tune when a layer
-// is named), show validation accuracy.
+// The static page: pick weights and a folder, train in a worker of this tab (feature extraction, then a fine-tune
+// when a layer is named), show validation accuracy, offer the model as a download.
 import * as transferkit from '../../src/browser/index.js';
+import type { FromWorker, ToWorker } from './messages.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = (line: string) => {
   $('log').textContent += `${line}\n`;
 };
-
-// The library as the page uses it, for the console and for the browser tests (test/browser-web.test.ts).
-Object.assign(globalThis, { transferkit });
-
-async function train(signal: AbortSignal): Promise<void> {
-  const weights = $<HTMLInputElement>('weights').files?.[0];
-  const picked = $<HTMLInputElement>('folder').files;
-  if (!weights || !picked?.length) throw new transferkit.TransferkitError('pick a weights file and a folder of class folders first');
-  const size = Number($<HTMLInputElement>('size').value);
-  await transferkit.configureOnnxRuntime({ wasmPaths: new URL('./ort/', location.href).href });
-  log(`cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'})`);
-  const built = { size, alpha: Number($<HTMLSelectElement>('alpha').value) };
-  const base = await transferkit.buildBase(weights, built);
-  log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
-  const folder = transferkit.imageFolderFromFiles(picked as unknown as Iterable<transferkit.FolderFile>);
-  log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
-  const from = $<HTMLInputElement>('unfreeze-from').value.trim();
-  const r = await transferkit.trainClassifier(base, folder, {
-    ...(from ? { strategy: 'fine-tune' as const, unfreezeFrom: from } : {}),
-    signal,
-    onEvent: (e) => {
-      if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
-      else if (e.type === 'notice') log(e.message);
-      else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
-    },
-  });
-  if (r.stopped) log(`stopped: ${r.stopped.reason} (kept the weights of epoch ${r.stopped.keptEpoch})`);
-  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
-  for (const [i, p] of r.phases.entries())
-    if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
-  const download = $<HTMLAnchorElement>('download');
-  download.href = URL.createObjectURL(await transferkit.modelFile(r, { ...built, weights: weights.name }));
-  download.hidden = false;
-  // The trained model, for the console and for the browser test that compares its predictions with Node's.
-  Object.assign(globalThis, { trained: r });
-  $('val-accuracy').textContent = r.val.accuracy === null ? 'no validation split' : r.val.accuracy.toFixed(4);
-}
-
 const button = $<HTMLButtonElement>('train');
 const cancel = $<HTMLButtonElement>('cancel');
-let controller: AbortController | undefined;
-cancel.addEventListener('click', () => controller?.abort());
-button.addEventListener('click', async () => {
-  button.disabled = true;
-  cancel.disabled = false;
-  controller = new AbortController();
-  try {
-    await train(controller.signal);
-  } catch (err) {
-    log(`error: ${(err as Error).message}`);
-    $('val-accuracy').textContent = 'error';
-  } finally {
-    button.disabled = false;
-    cancel.disabled = true;
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (m: ToWorker) => worker.postMessage(m);
+let predicted: ((y: Float32Array) => void) | undefined;
+
+/** The trained model's outputs on n inputs, computed in the worker (for the browser test). */
+const predictTrained = (x: Float32Array, n: number) =>
+  new Promise<Float32Array>((resolve) => {
+    predicted = resolve;
+    send({ type: 'predict', x, n });
+  });
+
+// The library and the trained model, for the console and for the browser tests (test/browser-web.test.ts).
+Object.assign(globalThis, { transferkit, predictTrained });
+
+function finish(accuracy: string): void {
+  $('val-accuracy').textContent = accuracy;
+  button.disabled = false;
+  cancel.disabled = true;
+}
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  if (m.type === 'log') log(m.line);
+  else if (m.type === 'predicted') predicted?.(m.y);
+  else if (m.type === 'error') {
+    log(`error: ${m.message}`);
+    finish('error');
+  } else {
+    const download = $<HTMLAnchorElement>('download');
+    download.href = URL.createObjectURL(m.model);
+    download.hidden = false;
+    finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
   }
+};
+
+// Shared memory needs a cross-origin isolated page; without it Stop has no flag to set and stays disabled.
+const stop = typeof SharedArrayBuffer === 'function' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
+button.addEventListener('click', () => {
+  const weights = $<HTMLInputElement>('weights').files?.[0];
+  const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
+  if (!weights || !picked.length) return log('error: pick a weights file and a folder of class folders first');
+  button.disabled = true;
+  cancel.disabled = !stop;
+  if (stop) Atomics.store(stop, 0, 0);
+  send({
+    type: 'train',
+    wasmPaths: new URL('./ort/', location.href).href,
+    weights,
+    files: picked.map((file) => ({ path: file.webkitRelativePath || file.name, file })),
+    size: Number($<HTMLInputElement>('size').value),
+    alpha: Number($<HTMLSelectElement>('alpha').value),
+    unfreezeFrom: $<HTMLInputElement>('unfreeze-from').value.trim(),
+    stop: stop ?? new Int32Array(1),
+  });
 });
