@@ -114,7 +114,7 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       const log = (await page.textContent('#log')) ?? '';
       const accuracy = Number(await page.textContent('#val-accuracy'));
       process.stderr.write(`${log}validation accuracy in the page: ${accuracy}\n`);
-      assert.match(log, /cross-origin isolated: true/);
+      assert.match(log, /cross-origin isolated: true .*; features kept in the Origin Private File System/);
       assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
       assert.match(log, /trained on 1600, validated on 400/);
       await checkDownload(page);

@@ -11,7 +11,7 @@ import { baseModel } from '../model/introspect.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_THRESHOLD, DEFAULT_VALIDATION_SPLIT } from '../train/defaults.js';
 import { classificationReport } from '../train/evaluate/metrics.js';
 import { cachedBatches } from '../train/features/batches.js';
-import { type FeatureStore, memoryStore } from '../train/features/memory-store.js';
+import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
 import { type Phase, planPhases } from '../train/fit/phase-plan.js';
@@ -24,6 +24,7 @@ import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
 import { seededRandom } from '../util/random.js';
 import { type PickedFolder, loadBatch } from './images.js';
+import { type FeatureCache, rowSink } from './row-sinks.js';
 
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
@@ -41,7 +42,12 @@ export type BrowserTrainOptions = Pick<
   | 'earlyStoppingPatience'
   | 'restoreBest'
   | 'unfreezeFrom'
-> & { learningRate?: number; strategy?: 'feature-extraction' | 'fine-tune' };
+> & {
+  learningRate?: number;
+  strategy?: 'feature-extraction' | 'fine-tune';
+  /** Where the base's features wait between epochs: 'memory' (default) or 'opfs' (in a worker). */
+  featureStore?: FeatureCache;
+};
 
 /** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
 export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts' | 'head' | 'strategy' | 'stopped'> {
@@ -52,15 +58,15 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   timings: { totalS: number };
 }
 
-/** The base's output for each picked file, in batches, into a store in memory. */
+/** The base's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
 async function features(
   model: tfl.LayersModel,
   from: string,
   folder: PickedFolder,
   files: PickedFolder['files'],
-  batch: number,
-  progress: (done: number) => void,
+  o: { batch: number; cache: FeatureCache; progress: (done: number) => void },
 ): Promise<FeatureStore> {
+  const { batch } = o;
   const size = model.inputs[0].shape[1] as number;
   const mode = applicationInfo(baseModel(model))?.spec.preprocessing ?? 'none';
   const predictor = await createPredictor(model, { engine: 'ort', until: from });
@@ -69,7 +75,7 @@ async function features(
       .outputShape(1)
       .slice(1)
       .reduce((a, b) => a * b, 1);
-    const rows = new Float32Array(files.length * rowSize);
+    const sink = await rowSink(o.cache, rowSize, files.length);
     for (let s = 0; s < files.length; s += batch) {
       const part = files.slice(s, s + batch);
       const x = await loadBatch(
@@ -77,14 +83,10 @@ async function features(
         size,
         mode,
       );
-      rows.set(await predictor.predict(x, part.length), s * rowSize);
-      progress(s + part.length);
+      sink.write(await predictor.predict(x, part.length), s);
+      o.progress(s + part.length);
     }
-    return memoryStore(
-      rows,
-      rowSize,
-      files.map((f) => f.label),
-    );
+    return sink.store(files.map((f) => f.label));
   } finally {
     await predictor.dispose();
   }
@@ -96,7 +98,7 @@ async function trainPhase(
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
-  o: TrainOptions & { task: Task; random: () => number },
+  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache },
 ): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
   const { classNames } = folder;
   const { task } = o;
@@ -105,8 +107,11 @@ async function trainPhase(
   applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
   const total = split.train.length + split.validation.length;
   const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
-  const trainData = await features(model, phase.from, folder, split.train, batch, progress(0));
-  const valData = split.validation.length ? await features(model, phase.from, folder, split.validation, batch, progress(split.train.length)) : null;
+  const cache = o.featureStore ?? 'memory';
+  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0) });
+  const valData = split.validation.length
+    ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
+    : null;
   const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
   try {
     const outcome = await runEpochs({
@@ -134,6 +139,8 @@ async function trainPhase(
     return { history, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
   } finally {
     await trainer.dispose();
+    await trainData.close();
+    await valData?.close();
   }
 }
 

@@ -21,7 +21,9 @@ const stopSignal = (flag: Int32Array) =>
 async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   const signal = stopSignal(m.stop);
   await transferkit.configureOnnxRuntime({ wasmPaths: m.wasmPaths });
-  log(`cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'})`);
+  log(
+    `cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'}); features kept in the Origin Private File System`,
+  );
   const built = { size: m.size, alpha: m.alpha };
   const base = await transferkit.buildBase(m.weights, built);
   log(`base ${base.name}: ${base.countParams()} weights loaded from ${m.weights.name}`);
@@ -30,6 +32,7 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   const r = await transferkit.trainClassifier(base, folder, {
     ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
     signal,
+    featureStore: 'opfs',
     onEvent: (e) => {
       if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
       else if (e.type === 'notice') log(e.message);
