@@ -9,7 +9,8 @@ export { freeze, unfreeze, unfreezeFrom, cutLayerNames } from './train/model/tra
 export { addHead, parseHeadSpec, formatHeadSpec, type HeadLayerSpec } from './train/model/head.js';
 export { applyStrategy, compareParams, STRATEGIES, type Strategy, type StrategyParams } from './train/strategy/strategies.js';
 export { stackedBarSvg, writeChart } from './report/charts.js';
-export { loadWeights, saveWeights, type LoadOptions, type LoadReport } from './weights/load.js';
+export { loadWeights, type LoadOptions, type LoadReport } from './weights/load.js';
+export { saveWeights } from './weights/save.js';
 export { importWeights, verifyWeights, weightsRegistry } from './bases/weights-files.js';
 export { resolveBase, type BaseSpec, type BaseOptions, type ResolvedBase } from './bases/resolve.js';
 export { baseRegistry, findBase, type RegistryEntry, type Normalization } from './bases/registry.js';

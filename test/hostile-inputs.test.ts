@@ -13,7 +13,8 @@ import { tfl } from '../src/tfjs.js';
 import { ortReason } from '../src/engine/ort-runtime.js';
 import { DataType, type ModelValue, type NodeValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { type FeaturesMeta, type FeaturesTable, readFeaturesFile, writeFeaturesFile } from '../src/train/features/file.js';
-import { loadWeights, saveWeights } from '../src/weights/load.js';
+import { loadWeights } from '../src/weights/load.js';
+import { saveWeights } from '../src/weights/save.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 
 /** The run failed in one line of its own (exit 1), naming `file`, with no ORT log line, source path or stack. */

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../errors.js';
+import { fileExists } from '../util/file-exists.js';
 
 /** Height, width, channels; null height and width take any size (Keras's `input_shape`). */
 export type InputShape = [number | null, number | null, number];
@@ -53,7 +53,7 @@ const fmt = (shape: ReadonlyArray<number | null>) => `[${shape.map((d) => (d == 
 
 function checkWeights(weights: unknown): void {
   if (weights === 'imagenet' || weights === null) return;
-  if (typeof weights === 'string' && existsSync(weights)) return;
+  if (typeof weights === 'string' && fileExists(weights)) return;
   throw new TransferkitError(
     `weights must be 'imagenet', null (random initialisation) or the path of a weights file; got ${JSON.stringify(weights)}` +
       (typeof weights === 'string' ? ' (no such file)' : ''),

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { type ApplicationSpec, getApplication } from '../applications/index.js';
 import type { PreprocessMode } from '../data/preprocess.js';
-import { TransferkitError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { checkFineTuneStart } from './fine-tune-start.js';
 import { fineTuneCut, graphBlocks } from '../engine/onnx/cut.js';
 import { type OnnxBase, type OnnxPreprocessing, isOnnxPath, loadOnnxBase } from '../engine/onnx-base.js';
 import type { Strategy } from '../train/shapes.js';
@@ -62,23 +63,6 @@ interface Resolved {
 export type ResolvedBase =
   | (Resolved & { kind: 'zoo'; spec: ApplicationSpec; preprocessing: PreprocessMode; unfreezeFrom?: string })
   | (Resolved & { kind: 'onnx'; onnx: OnnxBase; preprocessing: OnnxPreprocessing; features: OnnxBase['features']; cut?: OnnxBase['cut'] });
-
-/**
- * The one check that fine-tuning says where it starts: a zoo layer (`unfreezeFrom`), a loaded model's layer, or
- * an ONNX base's cut (`{ onnx: file }`, named in the hint).
- */
-export function checkFineTuneStart(strategy: Strategy | undefined, start: string | undefined, base: 'zoo' | 'saved' | { onnx: string } = 'zoo'): void {
-  if (strategy !== 'fine-tune' || start) return;
-  if (typeof base === 'object')
-    throw new UsageError(
-      `fine-tuning an ONNX base needs where to cut: --unfreeze-last-blocks N or --unfreeze-from BLOCK (see transferkit layers ${base.onnx})`,
-    );
-  throw new TransferkitError(
-    base === 'saved'
-      ? 'a loaded model fine-tunes: give --unfreeze-from LAYER (the first layer to train; see transferkit summary)'
-      : 'the fine-tune strategy needs the layer to unfreeze from (--unfreeze-from LAYER; see transferkit layers)',
-  );
-}
 
 /** The ONNX model a name means (a registry backbone, a .onnx file or a model folder), or null for a zoo base. */
 export function onnxSource(base: string): { path: string; entry?: RegistryEntry & { kind: 'onnx' } } | null {

@@ -21,6 +21,7 @@ export interface TrainerOptions {
   l2?: number;
 }
 
+/** What a step (or an evaluation) gives back. */
 export interface StepResult {
   loss: number;
   /** The model's output for the batch (before the update), for metrics. */

@@ -13,8 +13,9 @@ import { type StoredWeight, openKerasWeights } from '../weights/h5.js';
 import { loadWeights, sameShape } from '../weights/load.js';
 import { tfjsTopology } from './from-keras.js';
 import { checkLayerShapes } from './graph-check.js';
+import { type KerasFileFormat, METADATA_ENTRY } from './entries.js';
 
-export type KerasFileFormat = 'keras' | 'keras-h5';
+export { type KerasFileFormat, METADATA_ENTRY } from './entries.js';
 
 export interface KerasModelFile {
   model: tfl.LayersModel;
@@ -26,7 +27,6 @@ export interface KerasModelFile {
 }
 
 /** Where transferkit keeps its metadata in a Keras file: a zip entry, or a root attribute of the .h5. */
-export const METADATA_ENTRY = 'transferkit.json';
 
 /** A file's kind from its first bytes: a zip (.keras), HDF5 (.h5), or neither. */
 export function kerasFileKind(file: string): KerasFileFormat | null {

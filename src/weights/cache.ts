@@ -4,8 +4,13 @@ import { TransferkitError } from '../errors.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs.js';
 import { downloadFile } from '../util/download.js';
 import { openKerasWeights } from './h5.js';
-import { type FileHashes, type RemoteFile, hashFile, hashMismatch } from '../util/remote-file.js';
-import { type WeightsEntry, weightsDir } from './remote.js';
+import { type FileHashes, type RemoteFile, hashFile, hashMismatch, transferkitHome } from '../util/remote-file.js';
+import type { WeightsEntry } from './remote.js';
+
+/** Where downloaded and imported weights files live. */
+export function weightsDir(): string {
+  return path.join(transferkitHome(), 'weights');
+}
 
 /** Where a registry file lives in the cache. */
 export function cachePath(remote: RemoteFile): string {

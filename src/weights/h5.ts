@@ -3,9 +3,9 @@
 //   group per layer with a `weight_names` attribute listing its datasets in the layer's weight order.
 // - Keras 3 (`x.weights.h5`): `layers/<class_name>[_k]/vars/<i>`, layers addressed by their class and position
 //   (Keras 3 does not use layer names there, since automatic names vary between runs).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Group } from 'h5wasm/node';
 import { TransferkitError } from '../errors.js';
+import { type H5wasm, loadH5wasm, looksLikeHdf5, native } from './h5-host.js';
 
 export type KerasWeightsFormat = 'keras2' | 'keras3';
 
@@ -26,24 +26,6 @@ export interface StoredWeights {
   close(): void;
 }
 
-const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** HDF5's signature sits at byte 0, 512, 1024, … (a user block may precede it). */
-function looksLikeHdf5(file: string): boolean {
-  const fd = openSync(file, 'r');
-  try {
-    const size = statSync(file).size;
-    const buf = Buffer.alloc(8);
-    for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
-      readSync(fd, buf, 0, 8, offset);
-      if (buf.equals(HDF5_SIGNATURE)) return true;
-    }
-    return false;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** HDF5's error stack (dozens of lines) reduced to its most specific line. */
 function hdf5Reason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
@@ -56,21 +38,6 @@ function hdf5Reason(err: unknown): string {
   return detail ? detail.replace(/^#\d+:.* in \w+\(\): /, '') : message.split('\n')[0].replace(/^HDF5-DIAG: /, '');
 }
 
-/**
- * Runs an h5wasm call. When HDF5 aborts (an allocation a damaged file asks for fails), Emscripten prints
- * `Aborted(…)` through console.error before it throws; that line stays off the terminal, the error says it.
- */
-function native<T>(fn: () => T): T {
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
-    String(chunk).startsWith('Aborted(') ? true : write.call(process.stderr, chunk, ...rest)) as typeof write;
-  try {
-    return fn();
-  } finally {
-    process.stderr.write = write;
-  }
-}
-
 /** An h5wasm call whose failure becomes one line naming `label` (the user's file) and what was being done. */
 function quietly<T>(label: string, what: string, fn: () => T): T {
   try {
@@ -81,7 +48,6 @@ function quietly<T>(label: string, what: string, fn: () => T): T {
   }
 }
 
-type H5wasm = typeof import('h5wasm/node');
 let h5wasm: H5wasm;
 let h5Ready: Promise<void> | undefined;
 
@@ -90,7 +56,7 @@ let h5Ready: Promise<void> | undefined;
  * thrown (not printed to stderr, as HDF5 does by default).
  */
 function h5Init(): Promise<void> {
-  h5Ready ??= import('h5wasm/node').then(async (lib) => {
+  h5Ready ??= loadH5wasm().then(async (lib) => {
     const module = await lib.ready;
     module.activate_throwing_error_handler();
     // Keras files use HDF5's built-in filters only; with no plugin folders, a damaged filter id is an error

@@ -8,7 +8,7 @@ import { TransferkitError } from '../errors.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs.js';
 import { downloadFile } from '../util/download.js';
 import { type FileHashes, hashFile } from '../util/remote-file.js';
-import { weightsDir } from './remote.js';
+import { weightsDir } from './cache.js';
 
 export interface OnnxBackbone {
   id: string;

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { type RemoteFile, transferkitHome } from '../util/remote-file.js';
+import type { RemoteFile } from '../util/remote-file.js';
 
 /** Where Keras publishes its applications' weights. */
 export const KERAS_APPLICATIONS_URL = 'https://storage.googleapis.com/tensorflow/keras-applications';
@@ -13,10 +12,6 @@ export interface WeightsEntry extends RemoteFile {
   params?: number;
   /** The options that select this file among the family's, e.g. {alpha: 0.25, size: 224}. */
   variant?: Record<string, number>;
-}
-
-export function weightsDir(): string {
-  return path.join(transferkitHome(), 'weights');
 }
 
 /**

@@ -12,6 +12,9 @@ import { DiskStoreWriter, type FeatureStore, featureKey, loadDiskStore, memorySt
 import type { DataOptions, EngineOptions } from '../fit/options.js';
 import { baseModel } from '../../model/introspect.js';
 import { joinRows } from '../../util/vectors.js';
+import type { Batch } from './batches.js';
+
+export { type Batch, cachedBatches } from './batches.js';
 
 export interface Context {
   model: tfl.LayersModel;
@@ -71,26 +74,6 @@ export async function cacheFeatures(c: Context, files: LabelledFile[], from: str
   const rowSize = result.featureShape.reduce((a, b) => a * b, 1);
   const rows = joinRows(chunks, result.labels.length * rowSize);
   return { store: memoryStore(rows, rowSize, result.labels), hit: false };
-}
-
-/** A batch for the trainer: the trained part's input and the labels. */
-export interface Batch {
-  x: Float32Array;
-  labels: number[];
-}
-
-/** One epoch of shuffled batches from cached rows. */
-export async function* cachedBatches(store: FeatureStore, batch: number, random: () => number): AsyncGenerator<Batch> {
-  const order = shuffled(
-    Array.from({ length: store.labels.length }, (_, i) => i),
-    random,
-  );
-  for (let s = 0; s < order.length; s += batch) {
-    const idx = order.slice(s, s + batch);
-    const x = new Float32Array(idx.length * store.rowSize);
-    await store.read(idx, x);
-    yield { x, labels: idx.map((k) => store.labels[k]) };
-  }
 }
 
 /** One epoch of augmented batches: decoded, transformed, then through the frozen part (if any) every time. */

@@ -11,7 +11,7 @@ import { type TrainOptions, type TrainResult, trainImageClassifier } from '../fi
 import type { PrecomputedFeatures } from '../fit/options.js';
 import { baseModel } from '../../model/introspect.js';
 import { isOnnxPath } from '../../engine/onnx-base.js';
-import { weightsDir } from '../../weights/remote.js';
+import { weightsDir } from '../../weights/cache.js';
 
 function precomputed(file: string, t: FeaturesTable, root: string): PrecomputedFeatures {
   const abs = (p: string) => path.join(root, p);

@@ -8,26 +8,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelledFile, SkippedFile } from '../../data/folders.js';
 import { transferkitHome } from '../../util/remote-file.js';
 import { tempNameFor, writeFileAtomic } from '../../util/fs.js';
+import type { FeatureStore } from './memory-store.js';
 
-export interface FeatureStore {
-  /** One label (class index or target) per row. */
-  labels: number[];
-  rowSize: number;
-  /** Rows `indices`, concatenated, into `out`. */
-  read(indices: number[], out: Float32Array): Promise<void>;
-  close(): Promise<void>;
-}
-
-export function memoryStore(rows: Float32Array, rowSize: number, labels: number[]): FeatureStore {
-  return {
-    labels,
-    rowSize,
-    async read(indices, out) {
-      indices.forEach((k, i) => out.set(rows.subarray(k * rowSize, (k + 1) * rowSize), i * rowSize));
-    },
-    async close() {},
-  };
-}
+export { type FeatureStore, memoryStore } from './memory-store.js';
 
 export function cacheDir(): string {
   return path.join(transferkitHome(), 'cache', 'features');

@@ -8,6 +8,8 @@ import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../defaults.js';
 import { balancedClassWeights } from '../evaluate/metrics.js';
 import type { DataOptions, Task, TrainEvent } from './options.js';
 
+export { outputLayer } from '../model/task-output.js';
+
 export interface DataPlan {
   task: Task;
   classNames: string[];
@@ -63,13 +65,4 @@ export async function planData(data: string, o: DataOptions, emit: (e: TrainEven
       message: `class weights in the training loss: ${plan.classNames.map((c, i) => `${c} ${classWeights[i].toPrecision(3)}`).join(', ')}`,
     });
   return { ...plan, ...(classWeights ? { classWeights } : {}) };
-}
-
-/** What the head must end in for the task. */
-export function outputLayer(task: Task, classes: number): { units: number; activation: string } {
-  return task === 'regression'
-    ? { units: 1, activation: 'linear' }
-    : task === 'binary'
-      ? { units: 1, activation: 'sigmoid' }
-      : { units: classes, activation: 'softmax' };
 }

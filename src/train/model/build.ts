@@ -4,11 +4,12 @@ import { getApplication } from '../../applications/index.js';
 import { buildBandBase } from '../../applications/bands.js';
 import { type PixelSource, photoSource, rasterSource } from '../../data/batches.js';
 import { TransferkitError } from '../../errors.js';
-import { checkFineTuneStart } from '../../bases/resolve.js';
+import { checkFineTuneStart } from '../../bases/fine-tune-start.js';
 import type { SkippedFile } from '../../data/folders.js';
 import type { Context } from '../features/cache.js';
 import { DEFAULT_SEED } from '../defaults.js';
-import { type DataPlan, outputLayer } from '../fit/data-plan.js';
+import type { DataPlan } from '../fit/data-plan.js';
+import { lossOf, outputLayer } from './task-output.js';
 import { smallInputAdvice } from '../features/extract.js';
 import { DEFAULT_HEAD_DROPOUT, addHead, parseHeadSpec, standardizesByDefault } from './head.js';
 import type { Task, TrainEvent, TrainOptions } from '../fit/options.js';
@@ -34,9 +35,6 @@ export interface Classifier {
   /** An imported ONNX base, running in ONNX Runtime in front of `model` (the head behind a stand-in). */
   onnx?: OpenBase;
 }
-
-const lossOf = (task: Task, o: TrainOptions) =>
-  task === 'regression' ? (o.regressionLoss ?? 'mse') : task === 'binary' ? 'binary_crossentropy' : 'categorical_crossentropy';
 
 /** The head spec, checked against the task: it must end in the output layer the task needs. */
 function headFor(plan: DataPlan, o: TrainOptions, defaultHead: string): string {

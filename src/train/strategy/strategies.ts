@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { checkFineTuneStart } from '../../bases/resolve.js';
+import { checkFineTuneStart } from '../../bases/fine-tune-start.js';
 import { baseModel, countParams } from '../../model/introspect.js';
 import { freeze, restoreTrainable, snapshotTrainable, unfreeze, unfreezeFrom } from '../model/trainable.js';
 

@@ -1,0 +1,91 @@
+// Images the user picked in the page: a folder of class folders listed as Node lists one (classes and files in
+// sorted order, so the same seed holds out the same images), decoded by the browser's own decoders, resized
+// and scaled by the same code as in Node.
+import type { LabelledFile, SkippedFile } from '../data/folders.js';
+import { type PreprocessMode, preprocessPixels } from '../data/preprocess.js';
+import { resizeBilinear, resizeLikePillow } from '../data/resize.js';
+import { TransferkitError } from '../errors.js';
+
+/** What the browser's decoders read (TIFF, DICOM and the rest stay for a later slice). */
+export const BROWSER_IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp'] as const;
+
+/** A picked folder of class folders; each file's `file` is its path inside the folder, a key of `blobs`. */
+export interface PickedFolder {
+  classNames: string[];
+  files: LabelledFile[];
+  blobs: Map<string, Blob>;
+  skipped: SkippedFile[];
+}
+
+/** What `<input type=file webkitdirectory>` gives: files with their path below the picked folder's parent. */
+export type FolderFile = Blob & { readonly name: string; readonly webkitRelativePath: string };
+
+/** Node's order: name by name at each level (readdir sorted), which a plain sort of whole paths is not. */
+function byPath(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.length - b.length;
+}
+
+/** Lists `<picked>/<class>/…/<image>` as Node's listImageFolder does; fewer than two classes is an error. */
+export function imageFolderFromFiles(files: Iterable<FolderFile>): PickedFolder {
+  const skipped: SkippedFile[] = [];
+  const images: string[][] = [];
+  const blobs = new Map<string, Blob>();
+  let root = '';
+  for (const f of files) {
+    const parts = (f.webkitRelativePath || f.name).split('/');
+    root ||= parts[0];
+    const inside = parts.slice(1);
+    if (inside.some((p) => p.startsWith('.'))) continue;
+    const file = inside.join('/');
+    if (inside.length < 2) skipped.push({ file, reason: 'a file beside the class folders (expected <dir>/<class>/<image>)' });
+    else if (!BROWSER_IMAGE_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e)))
+      skipped.push({ file, reason: 'not an image file the browser decodes (by extension)' });
+    else {
+      images.push(inside);
+      blobs.set(file, f);
+    }
+  }
+  images.sort(byPath);
+  const classNames = [...new Set(images.map((p) => p[0]))].sort();
+  if (classNames.length < 2)
+    throw new TransferkitError(
+      `${root || 'the picked folder'}: ${classNames.length} class folder(s) with images; a classifier needs at least 2 (one sub-folder per class)`,
+    );
+  const files2 = images.map((p) => ({ file: p.join('/'), label: classNames.indexOf(p[0]) }));
+  return { classNames, files: files2, blobs, skipped };
+}
+
+/**
+ * An image as float32 RGB 0–255 at size × size: decoded at its own size by the browser (EXIF orientation
+ * applied, no colour conversion), then resized in JavaScript as Node's sharp does with its bilinear kernel:
+ * enlarging, the same sampling (every value within 1 of Node's on CIFAR-10, 32 → 96); shrinking, Pillow's
+ * antialiased bilinear (libvips's reduce is of the same kind, not the same to the level).
+ */
+export async function decodeImage(blob: Blob, size: number): Promise<Float32Array> {
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
+  const { width, height } = bitmap;
+  const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new TransferkitError('this browser gives no 2D canvas to decode images with');
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const rgb = new Float32Array(width * height * 3);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgb[i] = rgba[j];
+    rgb[i + 1] = rgba[j + 1];
+    rgb[i + 2] = rgba[j + 2];
+  }
+  if (width > size || height > size) return Float32Array.from(resizeLikePillow(Uint8Array.from(rgb), height, width, 3, size, size, 'bilinear'));
+  const out = resizeBilinear(rgb, height, width, 3, size, size, 'libvips');
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(out[i]);
+  return out;
+}
+
+/** Images decoded, resized and scaled as the model's preprocessing asks, one after another into one batch. */
+export async function loadBatch(blobs: Blob[], size: number, mode: PreprocessMode): Promise<Float32Array> {
+  const row = size * size * 3;
+  const x = new Float32Array(blobs.length * row);
+  for (const [i, b] of blobs.entries()) x.set(preprocessPixels(await decodeImage(b, size), mode), i * row);
+  return x;
+}

@@ -1,0 +1,28 @@
+// transferkit in the browser (`transferkit/browser`): the Node library's compiler, training steps and epoch loop
+// on ONNX Runtime Web. Only I/O differs: the package's "browser" field swaps the few modules that touch Node
+// (src/browser/twins/) for their browser twins, and the page hands over files it picked.
+import { loadOrt } from '../engine/ort-runtime.js';
+
+export { addHead } from '../train/model/head.js';
+export { createTrainer } from '../engine/trainer.js';
+export { optimizerSpec } from '../engine/optimizers.js';
+export { seededRandom } from '../util/random.js';
+export { createPredictor, type Predictor } from '../engine/predictor.js';
+export { modelFile } from './model-file.js';
+export { TransferkitError } from '../errors.js';
+export type { Trainer, StepResult } from '../engine/training.js';
+export type { TrainEvent } from '../train/fit/options.js';
+export { type BaseOptions, type PickedFile, buildBase } from './weights.js';
+export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch } from './images.js';
+export type { FeatureCache } from './row-sinks.js';
+export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
+
+/**
+ * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}; a static build puts them
+ * beside the page) and how many threads it runs (more than one needs a cross-origin isolated page).
+ */
+export async function configureOnnxRuntime(o: { wasmPaths?: string; numThreads?: number }): Promise<void> {
+  const { env } = await loadOrt();
+  if (o.wasmPaths !== undefined) env.wasm.wasmPaths = o.wasmPaths;
+  if (o.numThreads !== undefined) env.wasm.numThreads = o.numThreads;
+}

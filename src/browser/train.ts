@@ -1,0 +1,197 @@
+// Training in the page with Node's code: the same head, phase plan, strategies, compiled training step (ONNX
+// Runtime Web runs the graph onnxruntime-node runs), epoch loop, callbacks and validation scoring. Only the
+// images' source differs: picked files decoded by the browser, their base features kept in memory.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { applicationInfo } from '../applications/common.js';
+import { splitFiles } from '../data/split.js';
+import { optimizerSpec } from '../engine/optimizers.js';
+import { createPredictor } from '../engine/predictor.js';
+import { createTrainer } from '../engine/trainer.js';
+import { baseModel } from '../model/introspect.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_THRESHOLD, DEFAULT_VALIDATION_SPLIT } from '../train/defaults.js';
+import { classificationReport } from '../train/evaluate/metrics.js';
+import { cachedBatches } from '../train/features/batches.js';
+import type { FeatureStore } from '../train/features/memory-store.js';
+import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
+import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
+import { type Phase, planPhases } from '../train/fit/phase-plan.js';
+import { applyStrategy } from '../train/strategy/strategies.js';
+import { checkFineTuneStart } from '../bases/fine-tune-start.js';
+import { isSingleValueCut } from '../engine/onnx/walk.js';
+import { TransferkitError } from '../errors.js';
+import type { LabelledFile } from '../data/folders.js';
+import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
+import { lossOf, outputLayer } from '../train/model/task-output.js';
+import { seededRandom } from '../util/random.js';
+import { type PickedFolder, loadBatch } from './images.js';
+import { type FeatureCache, rowSink } from './row-sinks.js';
+
+/** The options a page sets: Node's, less those about files, engines and fine-tuning. */
+export type BrowserTrainOptions = Pick<
+  TrainOptions,
+  | 'seed'
+  | 'validationSplit'
+  | 'batchSize'
+  | 'epochs'
+  | 'fineTuneEpochs'
+  | 'maxEpochs'
+  | 'schedule'
+  | 'onEvent'
+  | 'signal'
+  | 'callbacks'
+  | 'earlyStoppingPatience'
+  | 'restoreBest'
+  | 'unfreezeFrom'
+> & {
+  learningRate?: number;
+  strategy?: 'feature-extraction' | 'fine-tune';
+  /** Where the base's features wait between epochs: 'memory' (default) or 'opfs' (in a worker). */
+  featureStore?: FeatureCache;
+};
+
+/** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
+export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'task' | 'history' | 'val' | 'counts' | 'head' | 'strategy' | 'stopped'> {
+  /** The base with its trained head. */
+  model: tfl.Sequential;
+  /** Each phase's first trained layer and its validation scores with the weights it kept. */
+  phases: Array<{ trainedFrom: string; val?: TrainResult['val'] }>;
+  timings: { totalS: number };
+}
+
+/** The base's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
+async function features(
+  model: tfl.LayersModel,
+  from: string,
+  folder: PickedFolder,
+  files: PickedFolder['files'],
+  o: { batch: number; cache: FeatureCache; progress: (done: number) => void },
+): Promise<FeatureStore> {
+  const { batch } = o;
+  const size = model.inputs[0].shape[1] as number;
+  const mode = applicationInfo(baseModel(model))?.spec.preprocessing ?? 'none';
+  const predictor = await createPredictor(model, { engine: 'ort', until: from });
+  try {
+    const rowSize = predictor
+      .outputShape(1)
+      .slice(1)
+      .reduce((a, b) => a * b, 1);
+    const sink = await rowSink(o.cache, rowSize, files.length);
+    for (let s = 0; s < files.length; s += batch) {
+      const part = files.slice(s, s + batch);
+      const x = await loadBatch(
+        part.map((f) => folder.blobs.get(f.file) as Blob),
+        size,
+        mode,
+      );
+      sink.write(await predictor.predict(x, part.length), s);
+      o.progress(s + part.length);
+    }
+    return sink.store(files.map((f) => f.label));
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+/** One phase: its features (the frozen part's output, computed once), its epochs, its weights left in the model. */
+async function trainPhase(
+  model: tfl.Sequential,
+  phase: Phase & { index: number },
+  split: { train: LabelledFile[]; validation: LabelledFile[] },
+  folder: PickedFolder,
+  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache },
+): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
+  const { classNames } = folder;
+  const { task } = o;
+  const emit = (e: TrainEvent) => o.onEvent?.(e);
+  const batch = o.batchSize ?? DEFAULT_BATCH_SIZE;
+  applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
+  const total = split.train.length + split.validation.length;
+  const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
+  const cache = o.featureStore ?? 'memory';
+  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0) });
+  const valData = split.validation.length
+    ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
+    : null;
+  const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
+  try {
+    const outcome = await runEpochs({
+      trainer,
+      phase: { ...phase, lr: phase.lr as number },
+      index: phase.index,
+      batches: () => cachedBatches(trainData, batch, o.random),
+      count: split.train.length,
+      valData,
+      task,
+      classes: classNames.length,
+      batchSize: batch,
+      o,
+      emit,
+      data: 'the picked folder',
+    });
+    let val: TrainResult['val'] | undefined;
+    if (valData && outcome.history.length) {
+      const v = await evaluateStore(trainer, valData, task, classNames.length, batch);
+      const report = classificationReport(v.outputs, v.labels, classNames, task === 'binary' ? DEFAULT_THRESHOLD : undefined);
+      val = { loss: v.tally.meanLoss, accuracy: report.accuracy, report };
+    }
+    trainer.writeBack();
+    const history = outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom }));
+    return { history, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
+  } finally {
+    await trainer.dispose();
+    await trainData.close();
+    await valData?.close();
+  }
+}
+
+/**
+ * Trains a new head on `base` over the picked folder, and with `strategy: 'fine-tune'` the base from
+ * `unfreezeFrom` after it: Node's split (the same seed holds out the same images), Node's default head and phase
+ * plan, and the validation split scored after each phase.
+ */
+export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
+  const { classNames } = folder;
+  const classes = classNames.length;
+  const task: Task = classes === 2 ? 'binary' : 'categorical';
+  const split = splitFiles(folder.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, 'the picked folder');
+  const want = outputLayer(task, classes);
+  const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
+  const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
+  // One shuffle for the whole run, as in Node.
+  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
+  checkFineTuneStart(options.strategy, o.unfreezeFrom);
+  if (o.unfreezeFrom && options.strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
+    throw new TransferkitError(
+      `skip connections cross the cut at ${o.unfreezeFrom}: the browser fine-tunes from a layer whose input is one value (not yet from this one)`,
+    );
+  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
+  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
+  const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
+  const t0 = performance.now();
+  const history: TrainResult['history'] = [];
+  let val: TrainResult['val'] = { loss: null, accuracy: null };
+  const scored: BrowserTrainResult['phases'] = [];
+  let stopped: TrainResult['stopped'];
+  // As in Node: a phase cut short (o.signal, a loss that became NaN) ends the run with the weights it kept.
+  for (const [index, phase] of phases.entries()) {
+    if (stopped) break;
+    const r = await trainPhase(model, { ...phase, index }, split, folder, options);
+    history.push(...r.history);
+    if (r.val) val = r.val;
+    scored.push({ trainedFrom: phase.trainedFrom, ...(r.val ? { val: r.val } : {}) });
+    stopped = r.stopped;
+  }
+  return {
+    model,
+    classNames,
+    task,
+    head,
+    strategy: options.strategy,
+    history,
+    val,
+    phases: scored,
+    counts: { train: split.train.length, validation: split.validation.length },
+    ...(stopped ? { stopped } : {}),
+    timings: { totalS: (performance.now() - t0) / 1000 },
+  };
+}

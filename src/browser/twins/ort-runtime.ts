@@ -1,0 +1,28 @@
+// The browser's twin of src/engine/ort-runtime.ts: ONNX Runtime Web on WebAssembly (SIMD; threads when the page
+// is cross-origin isolated), the same version as onnxruntime-node, so the same graphs run the same ops.
+import type * as node from '../../engine/ort-runtime.js';
+
+export type Ort = node.Ort;
+export type Device = node.Device;
+export { ortReason } from '../../engine/ort-reason.js';
+export const DEVICES = ['auto', 'cuda', 'cpu'] as const satisfies typeof node.DEVICES;
+
+let loaded: Promise<Ort> | undefined;
+
+export const loadOrt: typeof node.loadOrt = () => {
+  loaded ??= import('onnxruntime-web/wasm').then((m) => {
+    m.env.logLevel = 'fatal';
+    return m as unknown as Ort;
+  });
+  return loaded;
+};
+
+/** ONNX Runtime Web picks its own thread count (half the cores, at most 4, when cross-origin isolated). */
+export const sessionOptions: typeof node.sessionOptions = () => ({ executionMode: 'sequential', graphOptimizationLevel: 'all' });
+
+export const setDevice: typeof node.setDevice = () => {};
+
+export const cudaUnavailable: typeof node.cudaUnavailable = () => 'a browser runs ONNX Runtime on WebAssembly';
+
+export const createSession: typeof node.createSession = (ort, onnx, options = sessionOptions()) =>
+  ort.InferenceSession.create(onnx, { logSeverityLevel: 4, ...options, executionProviders: ['wasm'] });

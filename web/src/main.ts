@@ -1,0 +1,68 @@
+// The static page: pick weights and a folder, train in a worker of this tab (feature extraction, then a fine-tune
+// when a layer is named), show validation accuracy, offer the model as a download.
+import * as transferkit from '../../src/browser/index.js';
+import type { FromWorker, ToWorker } from './messages.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const log = (line: string) => {
+  $('log').textContent += `${line}\n`;
+};
+const button = $<HTMLButtonElement>('train');
+const cancel = $<HTMLButtonElement>('cancel');
+
+const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+const send = (m: ToWorker) => worker.postMessage(m);
+let predicted: ((y: Float32Array) => void) | undefined;
+
+/** The trained model's outputs on n inputs, computed in the worker (for the browser test). */
+const predictTrained = (x: Float32Array, n: number) =>
+  new Promise<Float32Array>((resolve) => {
+    predicted = resolve;
+    send({ type: 'predict', x, n });
+  });
+
+// The library and the trained model, for the console and for the browser tests (test/browser-web.test.ts).
+Object.assign(globalThis, { transferkit, predictTrained });
+
+function finish(accuracy: string): void {
+  $('val-accuracy').textContent = accuracy;
+  button.disabled = false;
+  cancel.disabled = true;
+}
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  if (m.type === 'log') log(m.line);
+  else if (m.type === 'predicted') predicted?.(m.y);
+  else if (m.type === 'error') {
+    log(`error: ${m.message}`);
+    finish('error');
+  } else {
+    const download = $<HTMLAnchorElement>('download');
+    download.href = URL.createObjectURL(m.model);
+    download.hidden = false;
+    finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
+  }
+};
+
+// Shared memory needs a cross-origin isolated page; without it Stop has no flag to set and stays disabled.
+const stop = typeof SharedArrayBuffer === 'function' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
+button.addEventListener('click', () => {
+  const weights = $<HTMLInputElement>('weights').files?.[0];
+  const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
+  if (!weights || !picked.length) return log('error: pick a weights file and a folder of class folders first');
+  button.disabled = true;
+  cancel.disabled = !stop;
+  if (stop) Atomics.store(stop, 0, 0);
+  send({
+    type: 'train',
+    wasmPaths: new URL('./ort/', location.href).href,
+    weights,
+    files: picked.map((file) => ({ path: file.webkitRelativePath || file.name, file })),
+    size: Number($<HTMLInputElement>('size').value),
+    alpha: Number($<HTMLSelectElement>('alpha').value),
+    unfreezeFrom: $<HTMLInputElement>('unfreeze-from').value.trim(),
+    stop: stop ?? new Int32Array(1),
+  });
+});

@@ -1,0 +1,68 @@
+// The training worker: the page's thread stays free while the base's features are computed and the steps run.
+import * as transferkit from '../../src/browser/index.js';
+import type { FromWorker, ToWorker } from './messages.js';
+
+const post = (m: FromWorker) => postMessage(m);
+const log = (line: string) => post({ type: 'log', line });
+let trained: transferkit.BrowserTrainResult | undefined;
+
+/** The picked files with the paths the page read from them (a File sent to a worker loses webkitRelativePath). */
+const folderFiles = (files: Array<{ path: string; file: File }>): transferkit.FolderFile[] =>
+  files.map(({ path, file }) => Object.defineProperty(file, 'webkitRelativePath', { value: path }) as transferkit.FolderFile);
+
+/** An AbortSignal as the epoch loop reads it (`aborted`, checked after every step), backed by the page's flag. */
+const stopSignal = (flag: Int32Array) =>
+  ({
+    get aborted() {
+      return Atomics.load(flag, 0) === 1;
+    },
+  }) as AbortSignal;
+
+async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
+  const signal = stopSignal(m.stop);
+  await transferkit.configureOnnxRuntime({ wasmPaths: m.wasmPaths });
+  log(
+    `cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'}); features kept in the Origin Private File System`,
+  );
+  const built = { size: m.size, alpha: m.alpha };
+  const base = await transferkit.buildBase(m.weights, built);
+  log(`base ${base.name}: ${base.countParams()} weights loaded from ${m.weights.name}`);
+  const folder = transferkit.imageFolderFromFiles(folderFiles(m.files));
+  log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
+  const r = await transferkit.trainClassifier(base, folder, {
+    ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
+    signal,
+    featureStore: 'opfs',
+    onEvent: (e) => {
+      if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
+      else if (e.type === 'notice') log(e.message);
+      else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
+    },
+  });
+  if (r.stopped) log(`stopped: ${r.stopped.reason} (kept the weights of epoch ${r.stopped.keptEpoch})`);
+  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
+  for (const [i, p] of r.phases.entries())
+    if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
+  trained = r;
+  post({ type: 'done', accuracy: r.val.accuracy, model: await transferkit.modelFile(r, { ...built, weights: m.weights.name }) });
+}
+
+async function predict(x: Float32Array, n: number): Promise<void> {
+  if (!trained) throw new transferkit.TransferkitError('nothing trained yet');
+  const predictor = await transferkit.createPredictor(trained.model, { engine: 'ort' });
+  try {
+    post({ type: 'predicted', y: await predictor.predict(x, n) });
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+addEventListener('message', async (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  try {
+    if (m.type === 'predict') return await predict(m.x, m.n);
+    await train(m);
+  } catch (err) {
+    post({ type: 'error', message: (err as Error).message });
+  }
+});
