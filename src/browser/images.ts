@@ -3,7 +3,8 @@
 // and scaled by the same code as in Node.
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type PreprocessMode, preprocessPixels } from '../data/preprocess.js';
-import { resizeBilinear, resizeLikePillow } from '../data/resize.js';
+import { enlargeRgbaLikeVips } from '../data/enlarge.js';
+import { resizeLikePillow } from '../data/resize.js';
 import { TransferkitError } from '../errors.js';
 
 /** What the browser's decoders read (TIFF, DICOM and the rest stay for a later slice). */
@@ -58,8 +59,8 @@ export function imageFolderFromFiles(files: Iterable<FolderFile>): PickedFolder 
 
 /**
  * An image as float32 RGB 0–255 at size × size: decoded at its own size by the browser (EXIF orientation
- * applied, no colour conversion), then resized in JavaScript as Node's sharp does with its bilinear kernel:
- * enlarging, the same sampling (every value within 1 of Node's on CIFAR-10, 32 → 96); shrinking, Pillow's
+ * applied, no colour conversion), then resized in JavaScript as Node does: enlarged on both sides by the same
+ * code as Node's small-JPEG path (sharp's bilinear enlargement to the byte, data/enlarge.ts); otherwise Pillow's
  * antialiased bilinear (libvips's reduce is of the same kind, not the same to the level).
  */
 export async function decodeImage(blob: Blob, size: number): Promise<Float32Array> {
@@ -70,16 +71,15 @@ export async function decodeImage(blob: Blob, size: number): Promise<Float32Arra
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
   const rgba = ctx.getImageData(0, 0, width, height).data;
-  const rgb = new Float32Array(width * height * 3);
+  if (width < size && height < size) return enlargeRgbaLikeVips(rgba, height, width, size, size);
+  const rgb = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
     rgb[i] = rgba[j];
     rgb[i + 1] = rgba[j + 1];
     rgb[i + 2] = rgba[j + 2];
   }
-  if (width > size || height > size) return Float32Array.from(resizeLikePillow(Uint8Array.from(rgb), height, width, 3, size, size, 'bilinear'));
-  const out = resizeBilinear(rgb, height, width, 3, size, size, 'libvips');
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(out[i]);
-  return out;
+  if (width === size && height === size) return Float32Array.from(rgb);
+  return Float32Array.from(resizeLikePillow(rgb, height, width, 3, size, size, 'bilinear'));
 }
 
 /** Images decoded, resized and scaled as the model's preprocessing asks, one after another into one batch. */

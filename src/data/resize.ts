@@ -1,29 +1,19 @@
 /**
  * Bilinear resize of a channels-last image with any number of channels (sharp stops at four), sampling at
- * pixel centres as tf.image.resizeBilinear with halfPixelCenters does; `libvips`: output pixel x samples the input
- * at x·w/outW − 0.5, as sharp's enlargement with kernel 'linear' does (within one level of 255 once rounded).
+ * pixel centres as tf.image.resizeBilinear with halfPixelCenters does.
  */
-export function resizeBilinear(
-  src: Float32Array,
-  h: number,
-  w: number,
-  channels: number,
-  outH: number,
-  outW: number,
-  centres: 'half-pixel' | 'libvips' = 'half-pixel',
-): Float32Array {
+export function resizeBilinear(src: Float32Array, h: number, w: number, channels: number, outH: number, outW: number): Float32Array {
   if (h === outH && w === outW) return src;
   const out = new Float32Array(outH * outW * channels);
   const sy = h / outH;
   const sx = w / outW;
-  const shift = centres === 'half-pixel' ? 0.5 : 0;
   for (let y = 0; y < outH; y++) {
-    const fy = Math.min(Math.max((y + shift) * sy - 0.5, 0), h - 1);
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), h - 1);
     const y0 = Math.floor(fy);
     const y1 = Math.min(y0 + 1, h - 1);
     const dy = fy - y0;
     for (let x = 0; x < outW; x++) {
-      const fx = Math.min(Math.max((x + shift) * sx - 0.5, 0), w - 1);
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), w - 1);
       const x0 = Math.floor(fx);
       const x1 = Math.min(x0 + 1, w - 1);
       const dx = fx - x0;
