@@ -13,6 +13,9 @@ import { memoryStore } from '../src/train/features/store.js';
 import { planData } from '../src/train/fit/data-plan.js';
 import { channelStats, foldInto, pooledRows, standardized } from '../src/train/fit/standardize.js';
 import { joinStores } from '../src/train/fit/refit.js';
+import { CallbackList } from '../src/train/fit/callbacks.js';
+import { phaseCallbacks } from '../src/train/fit/epoch-loop.js';
+import { AUTO_PATIENCE } from '../src/train/defaults.js';
 import { makeImageFolder, tempDir } from './helpers.js';
 
 before(async () => {
@@ -143,5 +146,47 @@ describe('refit under epochs auto', () => {
     await joinStores(a, b).read([2, 0, 1], out);
     assert.deepEqual(Array.from(out), [5, 6, 1, 2, 3, 4]);
     assert.deepEqual(joinStores(a, b).labels, [0, 1, 1]);
+  });
+});
+
+describe('epochs auto on a convex head trains to convergence of its regularised training loss', () => {
+  const phase = { from: 'gap', trainedFrom: 'gap', strategy: 'feature-extraction', epochs: 'auto', lr: 0.01, schedule: 'constant', onCache: true } as const;
+  /** Epochs whose validation loss rises while the training loss keeps falling by 1%, then stays flat from `flatFrom`. */
+  async function run(l2Objective: number | undefined, flatFrom: number): Promise<{ stoppedAt: number; notices: string[] }> {
+    const kernel = [Float32Array.of(0.5, -0.5), Float32Array.of(0)];
+    const trainer = { snapshot: () => kernel.map((w) => w.slice()), restore() {} };
+    const notices: string[] = [];
+    const info = { index: 0, strategy: phase.strategy, trainedFrom: 'gap', auto: true, epochs: 30, lr: 0.01 };
+    const list = new CallbackList(phaseCallbacks({}, phase, l2Objective), trainer, info, (m) => notices.push(m));
+    await list.begin();
+    for (let epoch = 1; epoch <= 30; epoch++) {
+      const loss = 0.5 * 0.99 ** Math.min(epoch, flatFrom);
+      const log = { epoch, loss, accuracy: 0.8, valLoss: 0.3 + 0.01 * epoch, valAccuracy: 0.8 };
+      if ((await list.epochEnd(epoch, log, 1)).stop) return { stoppedAt: epoch, notices };
+    }
+    return { stoppedAt: 30, notices };
+  }
+  test('the validation loss rising does not stop it; a flat objective does, after the patience', async () => {
+    const convex = await run(0.1, 12);
+    assert.equal(convex.stoppedAt, 12 + AUTO_PATIENCE, convex.notices.join('\n'));
+    assert.ok(convex.notices.some((m) => m.includes('no lower regularised training loss')));
+    // Without the penalty's objective, auto is Keras's early stopping on the validation loss.
+    assert.equal((await run(undefined, 12)).stoppedAt, 1 + AUTO_PATIENCE);
+  });
+
+  const dir = tempDir();
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  test('train with the default head stops on the regularised training loss; --standardize off on the validation loss', async () => {
+    const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 10 });
+    const o = { base: 'mobilenet', alpha: 0.25, weights: null, inputSize: 32, seed: 9 } as const;
+    const notices = async (standardize: boolean) => {
+      const seen: string[] = [];
+      await trainImageClassifier(data, { ...o, standardize, onEvent: (e) => void (e.type === 'notice' && seen.push(e.message)) });
+      return seen.join('\n');
+    };
+    const convex = await notices(true);
+    assert.match(convex, /epochs auto: stopped after epoch \d+: no lower regularised training loss/);
+    assert.match(convex, /restored the weights of epoch \d+ \(regularised training loss/);
+    assert.match(await notices(false), /no lower validation loss/);
   });
 });

@@ -127,7 +127,8 @@ describe('default rates', () => {
 
   // The issue this guards: at the old 1e-3, --epochs 10 ended 3.7 points under the regression here (65.3% against
   // 69.0%) and auto kept epoch 15 of 20; at 1e-2 both are at 73.7% and auto keeps epoch 3 (of 8); with the head's
-  // dropout 0.5, 79.0% and 75.2%; on standardised features with L2, 79.2% and 79.0%.
+  // dropout 0.5, 79.0% and 75.2%; on standardised features with L2, 79.2% and 79.0% (auto early-stopped on the
+  // validation loss), 79.2% and 79.3% (auto trained to convergence).
   const sklearn = spawnSync('/usr/bin/python3', ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
   if (!sklearn) process.stderr.write('NOTICE: /usr/bin/python3 has no sklearn (python3-sklearn): the linear-probe test is skipped\n');
   test('real MobileNet features, CIFAR-10 cat/dog held out: --epochs 10 and the defaults within 1 point of a logistic regression', {
@@ -144,13 +145,14 @@ describe('default rates', () => {
       assert.ok(probe !== undefined && probe > 0.6, `the logistic regression ran: ${JSON.stringify(r.logisticRegression)}`);
       for (const [spec, p] of Object.entries(r.paths)) assert.ok(p.heldOut >= probe - 0.01, `${spec}: held out ${p.heldOut} against ${probe}`);
       // Against the cross-validated probe (78.2%, strong L2 on standardised features): the default head, trained
-      // the same way, gets both paths there (--epochs 10 79.2%, defaults 79.0%); with dropout 0.5 on raw features
+      // the same way, gets both paths there (--epochs 10 79.2%, defaults 79.3%); with dropout 0.5 on raw features
       // 79.0% and 75.2%, without dropout 73.7% and 73.7%.
       const cv = r.logisticRegression?.cv as number;
       for (const spec of ['10', 'auto'])
         assert.ok(r.paths[spec].heldOut >= cv - 0.01, `${spec}: held out ${r.paths[spec].heldOut} against the CV-tuned probe's ${cv}`);
+      // Auto trains this convex head to convergence (21 epochs here at 0.01; the CIFAR pairs of bench/accuracy.ts 17–23).
       const kept = Number(/best (\d+)/.exec(r.paths.auto.epochs)?.[1]);
-      assert.ok(kept <= 10, `epochs auto kept epoch ${kept}: the head's rate is too low to converge in about 10`);
+      assert.ok(kept <= 30, `epochs auto kept epoch ${kept}: the head's rate is too low to converge in about 20`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -272,7 +274,7 @@ describe('class weights on a 1:9 binary set', () => {
 describe('the CLI: epochs auto, lr-find, thresholds', () => {
   const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
-  test('train with no --epochs stops on the validation loss, keeps the best epoch and says so; without validation it falls back', async () => {
+  test('train with no --epochs: the default head converges, another stops on the validation loss, keeps the best epoch and says so; without validation it falls back', async () => {
     const data = await makeImageFolder(path.join(dir, 'data'), { perClass: 12, size: 32 });
     const out = path.join(dir, 'model');
     const r = cli(['train', data, ...TINY_BASE, '--threshold', 'auto', '--out', out, '--json']);
@@ -281,11 +283,10 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
     const [phase] = j.phases;
     assert.equal(phase.epochs, 'auto');
     assert.equal(phase.stoppedAt, j.history.length);
-    assert.ok(
-      phase.bestEpoch >= 1 && phase.bestEpoch <= phase.stoppedAt && (phase.stoppedAt === 200 || phase.stoppedAt - phase.bestEpoch === 5),
-      JSON.stringify(phase),
-    );
-    assert.match(r.stderr, new RegExp(`restored the weights of epoch ${phase.bestEpoch} `));
+    // The default head is a convex problem: auto trains it until its regularised training loss stops falling.
+    assert.ok(phase.bestEpoch >= 1 && phase.bestEpoch <= phase.stoppedAt, JSON.stringify(phase));
+    assert.match(r.stderr, phase.stoppedAt === 200 ? /reached the cap/ : /no lower regularised training loss for 5 epoch/);
+    assert.match(r.stderr, new RegExp(`restored the weights of epoch ${phase.bestEpoch} \\(regularised training loss`));
     assert.ok(j.threshold > 0 && j.threshold < 1 && j.val.report.binary.threshold === j.threshold);
     const saved = JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8'));
     assert.equal(saved.threshold, j.threshold);
@@ -300,9 +301,13 @@ describe('the CLI: epochs auto, lr-find, thresholds', () => {
       ],
     );
     assert.deepEqual([defaultL2(195), defaultL2(640), defaultL2(6400)], [0.1, 0.1, 0.01]);
-    const off = cli(['train', data, ...TINY_BASE, '--standardize', 'off', '--epochs', '1', '--out', path.join(dir, 'off'), '--json']);
+    const off = cli(['train', data, ...TINY_BASE, '--standardize', 'off', '--out', path.join(dir, 'off'), '--json']);
     assert.equal(off.code, 0, off.stderr);
     assert.equal(JSON.parse(readFileSync(path.join(dir, 'off', 'transferkit.json'), 'utf8')).head, 'gap, dropout:0.5, dense:1:sigmoid');
+    // Any other head: Keras's early stopping on the validation loss, and the best epoch's weights.
+    const [early] = JSON.parse(off.stdout).phases;
+    assert.ok(early.bestEpoch >= 1 && (early.stoppedAt === 200 || early.stoppedAt - early.bestEpoch === 5), JSON.stringify(early));
+    assert.match(off.stderr, new RegExp(`restored the weights of epoch ${early.bestEpoch} \\(validation loss`));
     const none = cli(['train', data, ...TINY_BASE, '--validation-split', '0', '--json']);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stderr, /epochs auto needs a validation split to stop on: training a fixed 20 epochs instead/);

@@ -7,8 +7,10 @@ export const epochs = numOrAuto(
   'auto|N',
   `auto (default): phases on cached features train until the validation loss has not
 improved for --early-stopping epochs (default 5), at most --max-epochs (200), and
-keep their best weights; phases running the base on every batch (fine-tune's
-second, full, augmentation) train 10. N: every phase trains N epochs`,
+keep their best weights; the default head on standardised features with L2 (a
+convex logistic regression) trains until its regularised training loss stops
+falling (by 0.1%) instead, as scikit-learn does; phases running the base on every
+batch (fine-tune's second, full, augmentation) train 10. N: every phase trains N epochs`,
   isPositiveInt,
   'a positive integer',
   { sets: 'epochs' },
@@ -54,10 +56,19 @@ export const optimizer = choice('optimizer', ['adam', 'sgd', 'rmsprop'], 'adam|s
   what: 'adam, sgd or rmsprop',
   sets: 'optimizer',
 });
-export const earlyStopping = int('early-stopping', 'N', 'stop a phase after N epochs without a lower validation loss (auto: 5)', {
-  sets: 'earlyStoppingPatience',
-});
-export const restoreBest = toggle('restore-best', 'end each phase with the weights of its best validation loss (always under auto)', { sets: 'restoreBest' });
+export const earlyStopping = int(
+  'early-stopping',
+  'N',
+  'stop a phase after N epochs without a lower validation loss (auto: 5; the default head under auto: its regularised training loss)',
+  {
+    sets: 'earlyStoppingPatience',
+  },
+);
+export const restoreBest = toggle(
+  'restore-best',
+  'end each phase with the weights of its best validation loss (always under auto; the default head: its lowest regularised training loss)',
+  { sets: 'restoreBest' },
+);
 export const reduceLr = int('reduce-lr-on-plateau', 'N', 'divide the learning rate by 10 after N epochs without improvement (auto: 2 for a head)', {
   sets: 'reduceLrPatience',
 });

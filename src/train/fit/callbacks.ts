@@ -63,20 +63,35 @@ export interface TrainCallback {
   onPhaseEnd?(ctx: PhaseEnd): Promise<{ keptEpoch: number } | void> | { keptEpoch: number } | void;
 }
 
-/** Tracks the lowest validation loss and the epochs since it fell; epochs without a validation loss count for nothing. */
-function plateau() {
+/**
+ * What the stopping callbacks watch (Keras's `monitor`): the validation loss by default; a convex head under auto
+ * watches its regularised training objective instead (epoch-loop.ts). A value must fall by more than `tol` of the
+ * best so far to count as lower; null (no validation split) counts for nothing.
+ */
+export interface Monitor {
+  name: string;
+  value(ctx: EpochEnd): number | null;
+  tol?: number;
+}
+
+export const VALIDATION_LOSS: Monitor = { name: 'validation loss', value: (ctx) => ctx.log.valLoss };
+
+/** Tracks the lowest monitored value and the epochs since it fell. */
+function plateau(monitor: Monitor) {
   const s = { best: Number.POSITIVE_INFINITY, since: 0 };
+  const tol = monitor.tol ?? 0;
   return {
     state: s,
     reset() {
       s.best = Number.POSITIVE_INFINITY;
       s.since = 0;
     },
-    /** true: a new lowest loss; false: one more flat epoch; undefined: no validation loss. */
-    improved(log: EpochLog): boolean | undefined {
-      if (log.valLoss === null) return undefined;
-      if (log.valLoss < s.best) {
-        s.best = log.valLoss;
+    /** true: a new lowest value; false: one more flat epoch; undefined: nothing to watch. */
+    improved(ctx: EpochEnd): boolean | undefined {
+      const v = monitor.value(ctx);
+      if (v === null) return undefined;
+      if (v < s.best && (s.best === Number.POSITIVE_INFINITY || v < s.best - tol * Math.abs(s.best))) {
+        s.best = v;
         s.since = 0;
         return true;
       }
@@ -90,8 +105,9 @@ function plateau() {
  * Keras's EarlyStopping on the validation loss: ends the phase after `patience` epochs without a lower one. Under
  * auto, also says when the phase reached its cap with the loss still falling.
  */
-export function earlyStopping(o: { patience: number }): TrainCallback {
-  const p = plateau();
+export function earlyStopping(o: { patience: number; monitor?: Monitor }): TrainCallback {
+  const m = o.monitor ?? VALIDATION_LOSS;
+  const p = plateau(m);
   let fired = false;
   return {
     onPhaseBegin() {
@@ -99,25 +115,24 @@ export function earlyStopping(o: { patience: number }): TrainCallback {
       fired = false;
     },
     onEpochEnd(ctx) {
-      if (p.improved(ctx.log) !== false || p.state.since < o.patience) return;
+      if (p.improved(ctx) !== false || p.state.since < o.patience) return;
       fired = true;
-      ctx.notice(
-        `${ctx.phase.auto ? 'epochs auto: stopped' : 'early stopping'} after epoch ${ctx.epoch}: no lower validation loss for ${p.state.since} epoch(s)`,
-      );
+      ctx.notice(`${ctx.phase.auto ? 'epochs auto: stopped' : 'early stopping'} after epoch ${ctx.epoch}: no lower ${m.name} for ${p.state.since} epoch(s)`);
       return { stop: true };
     },
     onPhaseEnd(ctx) {
       if (ctx.phase.auto && !ctx.interrupted && !fired && ctx.lastEpoch === ctx.phase.epochs)
-        ctx.notice(`epochs auto: reached the cap of ${ctx.phase.epochs} epochs with the validation loss still falling (--max-epochs to allow more)`);
+        ctx.notice(`epochs auto: reached the cap of ${ctx.phase.epochs} epochs with the ${m.name} still falling (--max-epochs to allow more)`);
     },
   };
 }
 
 /** Keras's ReduceLROnPlateau: multiplies the rate by `factor` (default 0.1) after `patience` flat epochs. */
-export function reduceLrOnPlateau(o: { patience: number; factor?: number }): TrainCallback {
+export function reduceLrOnPlateau(o: { patience: number; factor?: number; monitor?: Monitor }): TrainCallback {
   // Divided by the inverse (1 / 0.1 is exactly 10), so the default gives the rates a tenfold division gives.
   const divisor = 1 / (o.factor ?? 0.1);
-  const p = plateau();
+  const m = o.monitor ?? VALIDATION_LOSS;
+  const p = plateau(m);
   let wait = 0;
   return {
     onPhaseBegin() {
@@ -125,7 +140,7 @@ export function reduceLrOnPlateau(o: { patience: number; factor?: number }): Tra
       wait = 0;
     },
     onEpochEnd(ctx) {
-      const improved = p.improved(ctx.log);
+      const improved = p.improved(ctx);
       if (improved !== false) {
         if (improved) wait = 0;
         return;
@@ -133,15 +148,15 @@ export function reduceLrOnPlateau(o: { patience: number; factor?: number }): Tra
       if (++wait < o.patience) return;
       wait = 0;
       const lrScale = ctx.lrScale / divisor;
-      ctx.notice(`validation loss flat for ${o.patience} epoch(s): learning rate now ${ctx.phase.lr * lrScale}`);
+      ctx.notice(`${m.name} flat for ${o.patience} epoch(s): learning rate now ${ctx.phase.lr * lrScale}`);
       return { lrScale };
     },
   };
 }
 
-/** Keras's restore_best_weights: a phase that ran to its end finishes with the weights of its lowest validation loss. */
-export function restoreBestWeights(): TrainCallback {
-  const p = plateau();
+/** Keras's restore_best_weights: a phase that ran to its end finishes with the weights of its lowest monitored value. */
+export function restoreBestWeights(monitor: Monitor = VALIDATION_LOSS): TrainCallback {
+  const p = plateau(monitor);
   let best: { epoch: number; weights: Float32Array[] } | undefined;
   return {
     onPhaseBegin() {
@@ -149,12 +164,12 @@ export function restoreBestWeights(): TrainCallback {
       best = undefined;
     },
     onEpochEnd(ctx) {
-      if (p.improved(ctx.log)) best = { epoch: ctx.epoch, weights: ctx.weights() };
+      if (p.improved(ctx)) best = { epoch: ctx.epoch, weights: ctx.weights() };
     },
     onPhaseEnd(ctx) {
       if (ctx.interrupted || !best) return;
       ctx.restore(best.weights);
-      ctx.notice(`restored the weights of epoch ${best.epoch} (validation loss ${p.state.best.toFixed(4)})`);
+      ctx.notice(`restored the weights of epoch ${best.epoch} (${monitor.name} ${p.state.best.toFixed(4)})`);
       return { keptEpoch: best.epoch };
     },
   };

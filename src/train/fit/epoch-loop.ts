@@ -2,7 +2,16 @@
 // and the callbacks after each (early stopping, reducing the rate, restoring the best weights: callbacks.ts).
 import type { Trainer } from '../../engine/training.js';
 import { AUTO_MAX_EPOCHS, AUTO_PATIENCE, AUTO_REDUCE_PATIENCE } from '../defaults.js';
-import { CallbackList, type TrainCallback, earlyStopping, epochCheckpoint, reduceLrOnPlateau, restoreBestWeights } from './callbacks.js';
+import {
+  CallbackList,
+  type Monitor,
+  type TrainCallback,
+  VALIDATION_LOSS,
+  earlyStopping,
+  epochCheckpoint,
+  reduceLrOnPlateau,
+  restoreBestWeights,
+} from './callbacks.js';
 import { TransferkitError } from '../../errors.js';
 import type { Batch } from '../features/cache.js';
 import type { FeatureStore } from '../features/store.js';
@@ -28,6 +37,11 @@ export interface PhaseRun {
   emit(e: TrainEvent): void;
   /** The dataset, for messages. */
   data: string;
+  /**
+   * Set for a convex head (one Dense on standardised cached rows with an L2 kernel penalty): under auto the phase
+   * then trains to convergence of its regularised training loss, as a logistic regression solver does.
+   */
+  l2Objective?: number;
 }
 
 export interface PhaseOutcome {
@@ -66,17 +80,36 @@ export async function evaluateStore(
   return { tally, outputs: all, labels: data.labels.slice() };
 }
 
-/** The callbacks a phase gets from its options, before the user's: the decisions today's Keras defaults make. */
-export function phaseCallbacks(o: StoppingOptions, phase: Phase): TrainCallback[] {
+/** A lower objective must be this fraction below the best so far to count (sklearn stops on a tolerance too). */
+export const CONVERGENCE_TOL = 1e-3;
+
+/**
+ * The training loss plus the L2 penalty on the kernel: the objective a convex head minimises. The head is one
+ * Dense layer, so its first trained weight is the kernel.
+ */
+export function trainingObjective(l2: number): Monitor {
+  return {
+    name: 'regularised training loss',
+    tol: CONVERGENCE_TOL,
+    value: (ctx) => ctx.log.loss + l2 * ctx.weights()[0].reduce((s, w) => s + w * w, 0),
+  };
+}
+
+/**
+ * The callbacks a phase gets from its options, before the user's: the decisions today's Keras defaults make. Under
+ * auto they watch the validation loss, or for a convex head (`l2Objective`) its regularised training loss.
+ */
+export function phaseCallbacks(o: StoppingOptions, phase: Phase, l2Objective?: number): TrainCallback[] {
   const auto = phase.epochs === 'auto';
   const patience = o.earlyStoppingPatience ?? (auto ? AUTO_PATIENCE : undefined);
   const reducePatience = o.reduceLrPatience ?? (auto && phase.strategy === 'feature-extraction' ? AUTO_REDUCE_PATIENCE : undefined);
+  const monitor = auto && l2Objective !== undefined ? trainingObjective(l2Objective) : VALIDATION_LOSS;
   // In this order: a rate cut is announced before a stop in the same epoch, the cap before the restore.
   return [
     epochCheckpoint(),
-    ...(reducePatience ? [reduceLrOnPlateau({ patience: reducePatience })] : []),
-    ...(patience ? [earlyStopping({ patience })] : []),
-    ...(auto || o.restoreBest ? [restoreBestWeights()] : []),
+    ...(reducePatience ? [reduceLrOnPlateau({ patience: reducePatience, monitor })] : []),
+    ...(patience ? [earlyStopping({ patience, monitor })] : []),
+    ...(auto || o.restoreBest ? [restoreBestWeights({ ...monitor, tol: 0 })] : []),
   ];
 }
 
@@ -131,7 +164,9 @@ export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
   const epochs = phase.epochs === 'auto' ? (o.maxEpochs ?? AUTO_MAX_EPOCHS) : phase.epochs;
   const schedule = { name: phase.schedule, lr: phase.lr, totalSteps: epochs * Math.ceil(r.count / r.batchSize), warmupSteps: o.warmupSteps };
   const info = { index: r.index, strategy: phase.strategy, trainedFrom: phase.trainedFrom, auto: phase.epochs === 'auto', epochs, lr: phase.lr };
-  const callbacks = new CallbackList([...phaseCallbacks(o, phase), ...(o.callbacks ?? [])], trainer, info, (message) => r.emit({ type: 'notice', message }));
+  const callbacks = new CallbackList([...phaseCallbacks(o, phase, r.l2Objective), ...(o.callbacks ?? [])], trainer, info, (message) =>
+    r.emit({ type: 'notice', message }),
+  );
   await callbacks.begin();
   const history: EpochLog[] = [];
   const loop: LoopState = { step: 0, lrScale: 1 };

@@ -86,7 +86,10 @@ export interface ScheduleOptions {
   /**
    * 'auto' (default): phases on cached features train until the validation loss stops improving (patience
    * `earlyStoppingPatience`, default 5; at most `maxEpochs`, default 200) and keep their best weights; phases that
-   * run the base on every batch train `FIXED_EPOCHS`. A number: every phase trains that many.
+   * run the base on every batch train `FIXED_EPOCHS`. A convex head (one Dense on standardised rows with an L2
+   * penalty: the default head) watches its regularised training loss instead of the validation loss, so it trains
+   * to convergence as a logistic regression solver does (`CONVERGENCE_TOL`, epoch-loop.ts). A number: every phase
+   * trains that many.
    */
   epochs?: number | 'auto';
   /** Epochs of fine-tune's second phase (default: epochs, or 10 under auto). */

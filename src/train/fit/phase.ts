@@ -162,6 +162,12 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
 /** The head's L2 penalty: the one asked for, else `DEFAULT_L2` for the default head on standardised rows. */
 const l2Of = (run: Run, d: PhaseData) => run.o.l2 ?? (d.standardizer && d.trainData && !run.o.head ? defaultL2(d.trainData.labels.length) : 0);
 
+/** A convex head: one Dense on standardised rows (no dropout) with an L2 penalty; its L2, else undefined. */
+function convexL2(run: Run, d: PhaseData): number | undefined {
+  const l2 = l2Of(run, d);
+  return d.standardizer && l2 > 0 && !run.cls.model.layers.some((l) => l.getClassName() === 'Dropout') ? l2 : undefined;
+}
+
 const newTrainer = (run: Run, phase: Phase, d: PhaseData, weighted: boolean): Promise<Trainer> =>
   run.graph && phase.strategy === 'fine-tune'
     ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
@@ -254,6 +260,7 @@ export async function trainPhase(run: Run, phase: Phase, p: number, d: PhaseData
       o: run.o,
       emit: run.emit,
       data: run.data,
+      l2Objective: convexL2(run, d),
     });
     // The validation split with the weights kept (an interrupted first epoch keeps what came before).
     const scored = d.valFed && outcome.history.length ? await scoreValidation(run, trainer, d.valFed) : {};
