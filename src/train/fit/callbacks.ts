@@ -148,7 +148,7 @@ export function reduceLrOnPlateau(o: { patience: number; factor?: number; monito
       if (++wait < o.patience) return;
       wait = 0;
       const lrScale = ctx.lrScale / divisor;
-      ctx.notice(`${m.name} flat for ${o.patience} epoch(s): learning rate now ${ctx.phase.lr * lrScale}`);
+      ctx.notice(`${m.name} flat for ${o.patience} epoch(s): learning rate now ${Number((ctx.phase.lr * lrScale).toPrecision(6))}`);
       return { lrScale };
     },
   };
