@@ -35,21 +35,31 @@ export function findPeers(root: string, create: boolean): PeerPython[] {
   return found.sort((a, b) => compareVersions(b.torch, a.torch));
 }
 
-function compareVersions(a: string, b: string): number {
+/** The peers a run times: the newest PyTorch, or with `all` every one found (2.x and Debian's 1.13: the anchor's move on record). */
+export function choosePeers(found: PeerPython[], all: boolean): PeerPython[] {
+  return all ? found : found.slice(0, 1);
+}
+
+export function compareVersions(a: string, b: string): number {
   const pa = a.split(/[.+]/).map(Number);
   const pb = b.split(/[.+]/).map(Number);
   for (let i = 0; i < 3; i++) if ((pa[i] || 0) !== (pb[i] || 0)) return (pa[i] || 0) - (pb[i] || 0);
   return 0;
 }
 
-/** The peer's thread settings: PyTorch's intra-op pool and the BLAS/OpenMP pools all at the bench's 2 threads. */
-export const PEER_ENV = { OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' };
+/** Threads per side: ORT's intra-op pool (bench/run.ts sets it) and PyTorch's, the same on both. */
+export const BENCH_THREADS = 2;
+
+/** The peer's thread settings: PyTorch's intra-op pool (torch_peer.py reads OMP_NUM_THREADS) and the BLAS/OpenMP pools. */
+export const PEER_ENV = { OMP_NUM_THREADS: String(BENCH_THREADS), MKL_NUM_THREADS: String(BENCH_THREADS), OPENBLAS_NUM_THREADS: String(BENCH_THREADS) };
 
 export interface PeerAnswer {
   msPerStep?: number;
   seconds?: number;
   /** The memory format the eager step ran in (the faster of the two tried), or why a compiled step could not run. */
   format?: string;
+  /** The eager step's milliseconds in each memory format tried (the workload's first round). */
+  formats?: Record<string, number>;
   error?: string;
 }
 
@@ -74,6 +84,11 @@ export class TorchPeer {
   static start(benchDir: string, peer: PeerPython): TorchPeer {
     const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...PEER_ENV } });
     return new TorchPeer(child, peer.torch);
+  }
+
+  /** The peer's process id, for its CPU time (bench/cpu-share.ts). */
+  get pid(): number {
+    return this.child.pid ?? 0;
   }
 
   get major(): number {
@@ -105,13 +120,25 @@ export interface Paired {
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median milliseconds of `reps` calls after `warmup` untimed ones. */
+export async function timed(fn: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
 const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
 
 /**
  * ONNX Runtime's intra-op threads spin for a while after a run; a pause between the two sides' turns lets them go
  * idle so that they do not take the cores the other side is timed on.
  */
-const SETTLE_MS = 200;
+export const SETTLE_MS = 200;
 
 /** Runs the two sides alternately for `rounds` rounds; `theirs` may be absent (no PyTorch here). */
 export async function paired(rounds: number, ours: () => Promise<number>, theirs?: () => Promise<number>): Promise<Paired> {
