@@ -1,12 +1,13 @@
 // Who had the CPUs during a timed turn: /proc/stat's jiffies for the whole machine against those of the bench's
 // own processes. A turn that is slow while others were busy was loaded, not slow in itself (issue 30, item 4).
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface CpuSample {
   busy: number;
   total: number;
   steal: number;
-  /** utime + stime of each watched process (all its threads), in the order of the pids asked for. */
+  /** CPU time of each watched process (all its threads, and its children waited for), in the order of the pids asked for. */
   own: number[];
 }
 
@@ -17,10 +18,13 @@ export function parseProcStat(text: string): { busy: number; total: number; stea
   return { busy: total - f[3] - f[4], total, steal: f[7] ?? 0 };
 }
 
-/** utime + stime of /proc/PID/stat (fields 14 and 15, counted after the parenthesised command name). */
+/**
+ * utime + stime + cutime + cstime of /proc/PID/stat (fields 14-17, counted after the parenthesised command name):
+ * the process's threads and the children it waited for (a whole-process workload run by spawnSync).
+ */
 export function parsePidStat(text: string): number {
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
 }
 
 export function sampleCpu(pids: number[]): CpuSample | null {
@@ -42,4 +46,34 @@ export function cpuShares(a: CpuSample | null, b: CpuSample | null): { own: numb
   const own = b.own.map((v, i) => (v - a.own[i]) / total);
   const busy = (b.busy - a.busy) / total;
   return { own, others: Math.max(0, busy - own.reduce((x, y) => x + y, 0)), steal: (b.steal - a.steal) / total };
+}
+
+/** Turns timed while other processes used more than `maxOthers` of the machine are timed again, up to `retries` times. */
+export interface Gate {
+  pids: number[];
+  maxOthers: number;
+  retries: number;
+  pauseMs: number;
+}
+
+export interface GatedTurn {
+  value: number;
+  /** The others' share in the turn kept (null where it could not be read). */
+  others: number | null;
+  tries: number;
+}
+
+/**
+ * One turn; with a gate, timed again after a pause while other processes had more than the gate's share of the
+ * CPUs during it (the last try is kept either way, its share on record). Load from outside is what made the peer's
+ * rounds swing (bench/stability.ts), so a loaded turn says nothing about either side.
+ */
+export async function gatedTurn(fn: () => Promise<number>, gate: Gate | null): Promise<GatedTurn> {
+  for (let tries = 1; ; tries++) {
+    const a = sampleCpu(gate?.pids ?? []);
+    const value = await fn();
+    const others = cpuShares(a, sampleCpu(gate?.pids ?? []))?.others ?? null;
+    if (!gate || others === null || others <= gate.maxOthers || tries > gate.retries) return { value, others, tries };
+    await sleep(gate.pauseMs);
+  }
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Gate, type GatedTurn, gatedTurn } from './cpu-share.js';
 
 /** Debian's python3-torch (1.13 on these machines): the peer when no PyTorch 2.x venv can be made. */
 export const DEBIAN_PY = '/usr/bin/python3';
@@ -81,8 +82,9 @@ export class TorchPeer {
     });
   }
 
-  static start(benchDir: string, peer: PeerPython): TorchPeer {
-    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...PEER_ENV } });
+  /** `env` adds to PEER_ENV (bench/stability.ts's A/B of the peer's OpenMP settings). */
+  static start(benchDir: string, peer: PeerPython, env: Record<string, string> = {}): TorchPeer {
+    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...PEER_ENV, ...env } });
     return new TorchPeer(child, peer.torch);
   }
 
@@ -117,6 +119,8 @@ export interface Paired {
   /** Median of theirs/ours over the rounds (above 1: transferkit is faster), with the lowest and highest. */
   ratio: number | null;
   spread: [number, number] | null;
+  /** With a gate: turns timed again for load from other processes, turns still loaded, the highest others' share kept. */
+  load?: { retried: number; loadedTurns: number; maxOthers: number };
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -141,19 +145,30 @@ const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...
 export const SETTLE_MS = 200;
 
 /** Runs the two sides alternately for `rounds` rounds; `theirs` may be absent (no PyTorch here). */
-export async function paired(rounds: number, ours: () => Promise<number>, theirs?: () => Promise<number>): Promise<Paired> {
-  const a: number[] = [];
-  const b: number[] = [];
+export async function paired(rounds: number, ours: () => Promise<number>, theirs?: () => Promise<number>, gate: Gate | null = null): Promise<Paired> {
+  const a: GatedTurn[] = [];
+  const b: GatedTurn[] = [];
   for (let r = 0; r < rounds; r++) {
-    a.push(await ours());
+    a.push(await gatedTurn(ours, gate));
     if (!theirs) continue;
     await sleep(SETTLE_MS);
-    b.push(await theirs());
+    b.push(await gatedTurn(theirs, gate));
     await sleep(SETTLE_MS);
   }
-  if (!theirs) return { ours: median(a), theirs: null, oursRange: range(a), theirsRange: null, ratio: null, spread: null };
-  const ratios = a.map((v, i) => b[i] / v);
-  return { ours: median(a), theirs: median(b), oursRange: range(a), theirsRange: range(b), ratio: median(ratios), spread: range(ratios) };
+  const va = a.map((t) => t.value);
+  const vb = b.map((t) => t.value);
+  const load = gate ? { load: loadOf([...a, ...b], gate) } : {};
+  if (!theirs) return { ours: median(va), theirs: null, oursRange: range(va), theirsRange: null, ratio: null, spread: null, ...load };
+  const ratios = va.map((v, i) => vb[i] / v);
+  return { ours: median(va), theirs: median(vb), oursRange: range(va), theirsRange: range(vb), ratio: median(ratios), spread: range(ratios), ...load };
+}
+
+function loadOf(turns: GatedTurn[], gate: Gate): NonNullable<Paired['load']> {
+  return {
+    retried: turns.reduce((n, t) => n + t.tries - 1, 0),
+    loadedTurns: turns.filter((t) => t.others !== null && t.others > gate.maxOthers).length,
+    maxOthers: Math.max(0, ...turns.map((t) => t.others ?? 0)),
+  };
 }
 
 /** Wall-clock seconds of one whole process, from spawn to exit; throws if it fails. */

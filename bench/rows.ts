@@ -1,5 +1,6 @@
 // A workload's rows: transferkit's side timed alternately with each PyTorch peer's, each side's spread kept.
-import { type PeerAnswer, type Paired, type TorchPeer, paired, timed } from './peer.js';
+import type { Gate } from './cpu-share.js';
+import { type PeerAnswer, type Paired, SETTLE_MS, type TorchPeer, paired, timed } from './peer.js';
 
 export interface BenchConfig {
   /** Timed steps per turn. */
@@ -8,6 +9,14 @@ export interface BenchConfig {
   rounds: number;
   /** A torch.compile row beside eager for PyTorch 2.x. */
   compile: boolean;
+  /** Turns in which other processes used more than this share of the CPUs are timed again (null: all kept). */
+  maxOthers: number | null;
+}
+
+/** The gate of a pairing: the bench's own processes are not load; a loaded turn is timed again up to 3 times. */
+function gateOf(c: BenchConfig, peer: TorchPeer | null): Gate | null {
+  const pids = peer ? [process.pid, peer.pid] : [process.pid];
+  return c.maxOthers === null ? null : { pids, maxOthers: c.maxOthers, retries: 3, pauseMs: SETTLE_MS };
 }
 
 export interface Row {
@@ -25,6 +34,8 @@ export interface Row {
   spread?: [number, number] | null;
   /** The range of this side's round medians (ms). */
   range?: [number, number] | null;
+  /** With a gate: turns timed again for outside load, turns still loaded, the highest others' share kept. */
+  load?: Paired['load'];
   note?: string;
 }
 
@@ -59,17 +70,27 @@ export async function pairedRow(
         continue;
       }
       format ??= probe.format;
-      const p = await paired(c.rounds, oursTimed, async () => (await ask()).msPerStep as number);
+      const p = await paired(c.rounds, oursTimed, async () => (await ask()).msPerStep as number, gateOf(c, peer));
       if (!first) {
         first = p;
-        rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflops(p.ours), vsTorch: p.ratio, spread: p.spread, range: p.oursRange });
+        rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflops(p.ours), vsTorch: p.ratio, spread: p.spread, range: p.oursRange, load: p.load });
       }
-      rows.push({ name, engine, ...about, msPerStep: p.theirs, gflops: gflops(p.theirs), vsTorch: p.ratio, spread: p.spread, range: p.theirsRange });
+      rows.push({
+        name,
+        engine,
+        ...about,
+        msPerStep: p.theirs,
+        gflops: gflops(p.theirs),
+        vsTorch: p.ratio,
+        spread: p.spread,
+        range: p.theirsRange,
+        load: p.load,
+      });
     }
   }
   if (first) return first;
-  const alone = await paired(c.rounds, oursTimed);
-  rows.push({ name, engine: 'ort', msPerStep: alone.ours, gflops: gflops(alone.ours), vsTorch: null, range: alone.oursRange });
+  const alone = await paired(c.rounds, oursTimed, undefined, gateOf(c, null));
+  rows.push({ name, engine: 'ort', msPerStep: alone.ours, gflops: gflops(alone.ours), vsTorch: null, range: alone.oursRange, load: alone.load });
   return alone;
 }
 

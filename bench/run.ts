@@ -1,8 +1,10 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,fuzz] [-- --peers=all] [-- --no-compile]`:
-// transferkit side by side with PyTorch (2 threads) in one run: the newest PyTorch on the machine (the project's
-// .venv-torch2, made from the local package index, else Debian's python3-torch), eager in its faster memory format
-// and, for PyTorch 2.x, through torch.compile; `--peers=all` times every PyTorch found. Prints a table and writes
-// bench/results/<date>.json.
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,fuzz] [-- --peers=all]
+// [-- --no-compile] [-- --gate=0.1|off]`: transferkit side by side with PyTorch (2 threads each) in one run: the
+// newest PyTorch on the machine (the project's .venv-torch2, made from the local package index, else Debian's
+// python3-torch), eager in its faster memory format and, for PyTorch 2.x, through torch.compile; `--peers=all` times
+// every PyTorch found (2.x and 1.13 in one run). Prints a table with each side's range and writes
+// bench/results/<date>.json. bench/stability.ts holds the A/Bs behind the method; bench/op-profile.ts the per-op
+// profiles of the slowest steps.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +50,11 @@ const REPS = QUICK ? 3 : 7;
 /** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
 const ROUNDS = QUICK ? 3 : 5;
 const CIFAR = path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-test');
-const CONFIG: BenchConfig = { reps: REPS, rounds: ROUNDS, compile: COMPILE };
+// `--gate=0.1` (default) times a turn again while other processes used more than that share of the CPUs in it;
+// `--gate=off` keeps every turn (bench/stability.ts --ab=gate measured the difference).
+const GATE_ARG = process.argv.find((a) => a.startsWith('--gate='))?.slice(7) ?? '0.1';
+const MAX_OTHERS = GATE_ARG === 'off' ? null : Number(GATE_ARG);
+const CONFIG: BenchConfig = { reps: REPS, rounds: ROUNDS, compile: COMPILE, maxOthers: MAX_OTHERS };
 
 async function forwardRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
   for (const [size, batch] of [
@@ -214,7 +220,9 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
   const peer = peers[0] ?? null;
   const starts = run('startup') ? startup(ROOT, QUICK ? 5 : 11) : [];
   const e2e =
-    hasCifar && run('e2e') ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, python: found[0]?.python ?? null }) : [];
+    hasCifar && run('e2e')
+      ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, python: found[0]?.python ?? null, maxOthers: MAX_OTHERS })
+      : [];
   const rows: Row[] = [];
   if (run('steps')) {
     await forwardRows(rows, peers);
@@ -240,7 +248,7 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
     quick: QUICK,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     peers: found.map((p) => ({ ...p, timed: peers.some((t) => t.version === p.torch) })),
-    method: `ORT and each PyTorch timed alternately (a ${SETTLE_MS} ms pause between turns), ${ROUNDS} rounds of ${REPS} steps per workload; both sides at ${BENCH_THREADS} intra-op threads (PyTorch: 1 inter-op, OMP/MKL at ${BENCH_THREADS}), eager in the faster of contiguous and channels_last (picked per row by its first round: format, formats), and torch.compile for 2.x; each PyTorch row names its torch; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range; range is each side's round medians (min-max)`,
+    method: `ORT and each PyTorch timed alternately (a ${SETTLE_MS} ms pause between turns), ${ROUNDS} rounds of ${REPS} steps per workload; both sides at ${BENCH_THREADS} intra-op threads (PyTorch: 1 inter-op, OMP/MKL at ${BENCH_THREADS}), eager in the faster of contiguous and channels_last (picked per row by its first round: format, formats), and torch.compile for 2.x; each PyTorch row names its torch; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range; range is each side's round medians (min-max); ${MAX_OTHERS === null ? 'every turn kept' : `a turn in which other processes used more than ${MAX_OTHERS * 100}% of the CPUs timed again (up to 3 times; load says how often)`}`,
     startup: starts,
     endToEnd: e2e,
     workloads: rows,

@@ -8,6 +8,7 @@ import { compileInference } from '../src/engine/onnx/compile.js';
 import { createSession, loadOrt, tunedOptions, tuneOrt } from '../src/engine/ort-runtime.js';
 import { cpuShares, parsePidStat, parseProcStat } from '../bench/cpu-share.js';
 import { choosePeers, compareVersions, paired } from '../bench/peer.js';
+import { opShares } from '../bench/op-profile.js';
 import { correlation, formatRatio, formatSpread, spreadOf } from '../bench/spread.js';
 
 describe('bench method', () => {
@@ -57,8 +58,8 @@ describe('bench method', () => {
   test('CPU shares: /proc/stat and /proc/PID/stat parsed, others = busy − the watched processes', () => {
     assert.deepEqual(parseProcStat('cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 1 2 3'), { busy: 190, total: 1000, steal: 40 });
     // A command name with spaces and a parenthesis: fields are counted after the last ')'.
-    const stat = '123 (node (x) y) S 1 123 123 0 -1 4194560 100 0 0 0 70 30 0 0 20 0 11 0 500 1000 200';
-    assert.equal(parsePidStat(stat), 100);
+    const stat = '123 (node (x) y) S 1 123 123 0 -1 4194560 100 0 0 0 70 30 6 4 20 0 11 0 500 1000 200';
+    assert.equal(parsePidStat(stat), 110); // utime, stime and the waited-for children's
     const a = { busy: 1000, total: 2000, steal: 0, own: [100, 50] };
     const b = { busy: 1150, total: 2200, steal: 20, own: [120, 110] };
     const s = cpuShares(a, b);
@@ -100,5 +101,21 @@ describe('bench method', () => {
     } finally {
       tuneOrt({});
     }
+  });
+
+  test("op shares: ORT's kernel_time events summed by op type over the runs, largest first", () => {
+    const trace = [
+      { cat: 'Session', name: 'model_run', dur: 999 },
+      { cat: 'Node', name: 'conv_a_kernel_time', dur: 600, args: { op_name: 'Conv' } },
+      { cat: 'Node', name: 'conv_a_fence_before', dur: 5, args: { op_name: 'Conv' } },
+      { cat: 'Node', name: 'conv_b_kernel_time', dur: 200, args: { op_name: 'Conv' } },
+      { cat: 'Node', name: 'conv_a_kernel_time', dur: 600, args: { op_name: 'Conv' } },
+      { cat: 'Node', name: 'mul_kernel_time', dur: 600, args: { op_name: 'Mul' } },
+    ];
+    assert.deepEqual(opShares(trace, 2), [
+      { op: 'Conv', nodes: 2, msPerStep: 0.7, share: 0.7 },
+      { op: 'Mul', nodes: 1, msPerStep: 0.3, share: 0.3 },
+    ]);
+    assert.deepEqual(opShares([], 1), []);
   });
 });

@@ -59,11 +59,14 @@ export function sessionOptions(): OrtTypes.InferenceSession.SessionOptions {
 /**
  * Thread settings for benchmarks (bench/): none by default. `spinning: false` sets ORT's
  * `session.intra_op.allow_spinning` to 0, so its idle threads block at once instead of spinning for a while after a
- * run (which takes the cores from another process timed next); `threads` fixes the intra-op pool's size.
+ * run (which takes the cores from another process timed next); `threads` fixes the intra-op pool's size; `profile`
+ * turns ORT's profiler on (bench/op-profile.ts).
  */
 export interface OrtTuning {
   spinning?: boolean;
   threads?: number;
+  /** ORT's profiler on: each session writes PREFIX_<date>.json (its per-node trace) when released. */
+  profile?: string;
 }
 let tuning: OrtTuning = {};
 
@@ -76,6 +79,10 @@ export function tuneOrt(t: OrtTuning): void {
 export function tunedOptions(options: OrtTypes.InferenceSession.SessionOptions, t: OrtTuning = tuning): OrtTypes.InferenceSession.SessionOptions {
   const out = { ...options };
   if (t.threads !== undefined) out.intraOpNumThreads = t.threads;
+  if (t.profile) {
+    out.enableProfiling = true;
+    out.profileFilePrefix = t.profile;
+  }
   if (t.spinning === false) out.extra = { ...options.extra, session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
   return out;
 }
