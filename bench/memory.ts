@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { scratchDir } from '../src/util/fs.js';
-import { BENCH_THREADS, PEER_ENV, type PeerPython } from './peer.js';
+import { BENCH_THREADS, type PeerPython, peerEnv } from './peer.js';
 
 export interface StepMemory {
   batch: number;
@@ -47,7 +47,7 @@ export function stepMemory(root: string, file: string, peer: PeerPython | null):
           peer.python,
           [path.join(root, 'bench', 'torch_peer.py')],
           `${JSON.stringify({ kind: 'rss', name: 'rss', model: 'vit_b_16', size: 224, batch, reps: STEPS })}\n`,
-          PEER_ENV,
+          peerEnv(),
         )
       : null,
   }));

@@ -51,8 +51,31 @@ export function compareVersions(a: string, b: string): number {
 /** Threads per side: ORT's intra-op pool (bench/run.ts sets it) and PyTorch's, the same on both. */
 export const BENCH_THREADS = 2;
 
-/** The peer's thread settings: PyTorch's intra-op pool (torch_peer.py reads OMP_NUM_THREADS) and the BLAS/OpenMP pools. */
-export const PEER_ENV = { OMP_NUM_THREADS: String(BENCH_THREADS), MKL_NUM_THREADS: String(BENCH_THREADS), OPENBLAS_NUM_THREADS: String(BENCH_THREADS) };
+/**
+ * How PyTorch's OpenMP threads wait between parallel regions: 'passive' (they sleep) or 'default' (GNU OpenMP's,
+ * they spin first). The bench's default is passive: with spinning waits, a PyTorch step on 2 threads slowed 10-100×
+ * whenever another process took one of the 2 cores (bench/stability.ts --ab=omp), and that is what made its rounds
+ * swing; `--peer-omp=default` gives PyTorch its spinning waits back for a machine known to be quiet.
+ */
+export type PeerWait = 'passive' | 'default';
+let peerWait: PeerWait = 'passive';
+
+export function setPeerWait(w: PeerWait): void {
+  peerWait = w;
+}
+
+export function getPeerWait(): PeerWait {
+  return peerWait;
+}
+
+/**
+ * The peer's environment over the bench's: PyTorch's intra-op pool (torch_peer.py reads OMP_NUM_THREADS), the
+ * BLAS/OpenMP pools at BENCH_THREADS, and OMP_WAIT_POLICY=PASSIVE for 'passive' (for 'default', as the shell has it).
+ */
+export function peerEnv(wait: PeerWait = peerWait): Record<string, string> {
+  const n = String(BENCH_THREADS);
+  return { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, ...(wait === 'passive' ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}) };
+}
 
 export interface PeerAnswer {
   msPerStep?: number;
@@ -82,9 +105,9 @@ export class TorchPeer {
     });
   }
 
-  /** `env` adds to PEER_ENV (bench/stability.ts's A/B of the peer's OpenMP settings). */
-  static start(benchDir: string, peer: PeerPython, env: Record<string, string> = {}): TorchPeer {
-    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...PEER_ENV, ...env } });
+  /** `wait`: the OpenMP wait policy (bench/stability.ts's A/B sets it per peer). */
+  static start(benchDir: string, peer: PeerPython, wait: PeerWait = peerWait): TorchPeer {
+    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...peerEnv(wait) } });
     return new TorchPeer(child, peer.torch);
   }
 
@@ -119,8 +142,8 @@ export interface Paired {
   /** Median of theirs/ours over the rounds (above 1: transferkit is faster), with the lowest and highest. */
   ratio: number | null;
   spread: [number, number] | null;
-  /** With a gate: turns timed again for load from other processes, turns still loaded, the highest others' share kept. */
-  load?: { retried: number; loadedTurns: number; maxOthers: number };
+  /** With a gate: turns timed again for load, and the mean and highest share of the CPUs other processes had in the turns kept. */
+  load?: { retried: number; meanOthers: number; maxOthers: number };
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -157,17 +180,18 @@ export async function paired(rounds: number, ours: () => Promise<number>, theirs
   }
   const va = a.map((t) => t.value);
   const vb = b.map((t) => t.value);
-  const load = gate ? { load: loadOf([...a, ...b], gate) } : {};
+  const load = gate ? { load: loadOf([...a, ...b]) } : {};
   if (!theirs) return { ours: median(va), theirs: null, oursRange: range(va), theirsRange: null, ratio: null, spread: null, ...load };
   const ratios = va.map((v, i) => vb[i] / v);
   return { ours: median(va), theirs: median(vb), oursRange: range(va), theirsRange: range(vb), ratio: median(ratios), spread: range(ratios), ...load };
 }
 
-function loadOf(turns: GatedTurn[], gate: Gate): NonNullable<Paired['load']> {
+function loadOf(turns: GatedTurn[]): NonNullable<Paired['load']> {
+  const others = turns.map((t) => t.others ?? 0);
   return {
     retried: turns.reduce((n, t) => n + t.tries - 1, 0),
-    loadedTurns: turns.filter((t) => t.others !== null && t.others > gate.maxOthers).length,
-    maxOthers: Math.max(0, ...turns.map((t) => t.others ?? 0)),
+    meanOthers: others.reduce((a, b) => a + b, 0) / Math.max(1, others.length),
+    maxOthers: Math.max(0, ...others),
   };
 }
 

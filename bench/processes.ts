@@ -1,7 +1,7 @@
 // Whole-process workloads: how long a command takes from the shell's point of view (start-up, end to end).
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { median, PEER_ENV, SETTLE_MS, paired, timeProcess } from './peer.js';
+import { type Paired, SETTLE_MS, median, paired, peerEnv, timeProcess } from './peer.js';
 import { scratchDir } from '../src/util/fs.js';
 
 /** Medians of `transferkit --help` and `transferkit summary vgg16` as whole processes. */
@@ -20,6 +20,8 @@ export interface EndToEnd {
   torchS: number | null;
   vsTorch: number | null;
   spread: [number, number] | null;
+  /** The share of the CPUs other processes had in the turns kept (and turns retimed with --gate). */
+  load?: Paired['load'];
 }
 
 /** Two class folders of `source` linked into a fresh folder: the dataset of a workload. */
@@ -63,11 +65,11 @@ export async function endToEnd(root: string, shared: string, o: { rounds: number
     const ours = async () =>
       timeProcess(process.execPath, [cli, 'extract', w.data, ...w.ours, '--out', path.join(out, 'ours.npy')], { TRANSFERKIT_HOME: home });
     const python = o.python;
-    const theirs = python ? async () => timeProcess(python, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], PEER_ENV) : undefined;
+    const theirs = python ? async () => timeProcess(python, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], peerEnv()) : undefined;
     // The processes are waited for: their CPU time is the bench's (cutime), not load.
-    const gate = o.maxOthers === null ? null : { pids: [process.pid], maxOthers: o.maxOthers, retries: 3, pauseMs: SETTLE_MS };
+    const gate = { pids: [process.pid], maxOthers: o.maxOthers ?? 1, retries: o.maxOthers === null ? 0 : 3, pauseMs: SETTLE_MS };
     const p = await paired(o.rounds, ours, theirs, gate);
-    results.push({ name: w.name, transferkitS: p.ours, torchS: p.theirs, vsTorch: p.ratio, spread: p.spread });
+    results.push({ name: w.name, transferkitS: p.ours, torchS: p.theirs, vsTorch: p.ratio, spread: p.spread, load: p.load });
   }
   return results;
 }

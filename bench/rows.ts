@@ -13,10 +13,13 @@ export interface BenchConfig {
   maxOthers: number | null;
 }
 
-/** The gate of a pairing: the bench's own processes are not load; a loaded turn is timed again up to 3 times. */
-function gateOf(c: BenchConfig, peer: TorchPeer | null): Gate | null {
+/**
+ * The gate of a pairing: the bench's own processes are not load; a loaded turn is timed again up to 3 times. With
+ * no limit every turn is kept, the load in them still on record.
+ */
+function gateOf(c: BenchConfig, peer: TorchPeer | null): Gate {
   const pids = peer ? [process.pid, peer.pid] : [process.pid];
-  return c.maxOthers === null ? null : { pids, maxOthers: c.maxOthers, retries: 3, pauseMs: SETTLE_MS };
+  return c.maxOthers === null ? { pids, maxOthers: 1, retries: 0, pauseMs: 0 } : { pids, maxOthers: c.maxOthers, retries: 3, pauseMs: SETTLE_MS };
 }
 
 export interface Row {
@@ -34,7 +37,7 @@ export interface Row {
   spread?: [number, number] | null;
   /** The range of this side's round medians (ms). */
   range?: [number, number] | null;
-  /** With a gate: turns timed again for outside load, turns still loaded, the highest others' share kept. */
+  /** Turns timed again for outside load (--gate), and the mean and highest share of the CPUs others had in the turns kept. */
   load?: Paired['load'];
   note?: string;
 }

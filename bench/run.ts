@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,fuzz] [-- --peers=all]
-// [-- --no-compile] [-- --gate=0.1|off]`: transferkit side by side with PyTorch (2 threads each) in one run: the
+// [-- --no-compile] [-- --gate=0.1] [-- --peer-omp=default]`: transferkit side by side with PyTorch (2 threads each) in one run: the
 // newest PyTorch on the machine (the project's .venv-torch2, made from the local package index, else Debian's
 // python3-torch), eager in its faster memory format and, for PyTorch 2.x, through torch.compile; `--peers=all` times
 // every PyTorch found (2.x and 1.13 in one run). Prints a table with each side's range and writes
@@ -20,7 +20,7 @@ import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { scratchDir } from '../src/util/fs.js';
 import { endToEnd, startup } from './processes.js';
-import { BENCH_THREADS, type PeerPython, SETTLE_MS, TorchPeer, choosePeers, findPeers, timed } from './peer.js';
+import { BENCH_THREADS, type PeerPython, SETTLE_MS, TorchPeer, choosePeers, findPeers, getPeerWait, setPeerWait, timed } from './peer.js';
 import { shardedExtract } from './shards.js';
 import { fuzzBench } from './fuzz.js';
 import { graphFineTune } from './graph-step.js';
@@ -50,10 +50,13 @@ const REPS = QUICK ? 3 : 7;
 /** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
 const ROUNDS = QUICK ? 3 : 5;
 const CIFAR = path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-test');
-// `--gate=0.1` (default) times a turn again while other processes used more than that share of the CPUs in it;
-// `--gate=off` keeps every turn (bench/stability.ts --ab=gate measured the difference).
-const GATE_ARG = process.argv.find((a) => a.startsWith('--gate='))?.slice(7) ?? '0.1';
-const MAX_OTHERS = GATE_ARG === 'off' ? null : Number(GATE_ARG);
+// `--gate=0.1` times a turn again (up to 3 times) while other processes used more than that share of the CPUs in
+// it; by default every turn is kept, its load on record (on a machine loaded all the time retiming does not help:
+// bench/stability.ts --ab=gate). `--peer-omp=default` gives PyTorch's OpenMP threads their spinning waits back
+// (passive by default: bench/peer.ts's PeerWait).
+const GATE_ARG = process.argv.find((a) => a.startsWith('--gate='))?.slice(7);
+const MAX_OTHERS = GATE_ARG === undefined || GATE_ARG === 'off' ? null : Number(GATE_ARG);
+setPeerWait(process.argv.includes('--peer-omp=default') ? 'default' : 'passive');
 const CONFIG: BenchConfig = { reps: REPS, rounds: ROUNDS, compile: COMPILE, maxOthers: MAX_OTHERS };
 
 async function forwardRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
@@ -248,7 +251,8 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
     quick: QUICK,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     peers: found.map((p) => ({ ...p, timed: peers.some((t) => t.version === p.torch) })),
-    method: `ORT and each PyTorch timed alternately (a ${SETTLE_MS} ms pause between turns), ${ROUNDS} rounds of ${REPS} steps per workload; both sides at ${BENCH_THREADS} intra-op threads (PyTorch: 1 inter-op, OMP/MKL at ${BENCH_THREADS}), eager in the faster of contiguous and channels_last (picked per row by its first round: format, formats), and torch.compile for 2.x; each PyTorch row names its torch; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range; range is each side's round medians (min-max); ${MAX_OTHERS === null ? 'every turn kept' : `a turn in which other processes used more than ${MAX_OTHERS * 100}% of the CPUs timed again (up to 3 times; load says how often)`}`,
+    anchorTorch: found[0]?.torch ?? null,
+    method: `ORT and each PyTorch timed alternately (a ${SETTLE_MS} ms pause between turns), ${ROUNDS} rounds of ${REPS} steps per workload; both sides at ${BENCH_THREADS} intra-op threads (PyTorch: 1 inter-op, OMP/MKL at ${BENCH_THREADS}, OpenMP waits ${getPeerWait()}; ORT's spinning as users have it), eager in the faster of contiguous and channels_last (picked per row by its first round: format, formats), and torch.compile for 2.x; each PyTorch row names its torch; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range; range is each side's round medians (min-max); ${MAX_OTHERS === null ? 'every turn kept' : `a turn in which other processes used more than ${MAX_OTHERS * 100}% of the CPUs timed again (up to 3 times)`}; load: the share of the CPUs other processes had in the turns kept`,
     startup: starts,
     endToEnd: e2e,
     workloads: rows,

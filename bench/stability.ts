@@ -19,7 +19,7 @@ import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { type OrtTuning, tuneOrt } from '../src/engine/ort-runtime.js';
 import { textTable } from '../src/report/tables.js';
 import { type Gate, cpuShares, gatedTurn, sampleCpu } from './cpu-share.js';
-import { BENCH_THREADS, SETTLE_MS, TorchPeer, findPeers, timed } from './peer.js';
+import { BENCH_THREADS, type PeerWait, SETTLE_MS, TorchPeer, findPeers, timed } from './peer.js';
 import { type Spread, correlation, formatSpread, spreadOf } from './spread.js';
 import { vgg } from './vgg.js';
 
@@ -32,13 +32,13 @@ const AB = arg('ab') ?? 'spin';
 interface Method {
   label: string;
   ort: OrtTuning;
-  peerEnv: Record<string, string>;
+  peerWait: PeerWait;
   settleMs: number;
   /** The gate's limit on the others' share of the CPUs in a turn; null: every turn kept. */
   maxOthers: number | null;
 }
 
-const PLAIN: Method = { label: '', ort: {}, peerEnv: {}, settleMs: SETTLE_MS, maxOthers: null };
+const PLAIN: Method = { label: '', ort: {}, peerWait: 'default', settleMs: SETTLE_MS, maxOthers: null };
 const METHODS: Record<string, [Method, Method]> = {
   spin: [
     { ...PLAIN, label: 'ORT spinning on' },
@@ -50,7 +50,7 @@ const METHODS: Record<string, [Method, Method]> = {
   ],
   omp: [
     { ...PLAIN, label: 'torch OMP default' },
-    { ...PLAIN, label: 'torch OMP passive', peerEnv: { OMP_WAIT_POLICY: 'PASSIVE' } },
+    { ...PLAIN, label: 'torch OMP passive', peerWait: 'passive' },
   ],
   gate: [
     { ...PLAIN, label: 'every turn kept' },
@@ -193,27 +193,26 @@ async function main(): Promise<void> {
   await initBackend('wasm');
   const found = findPeers(ROOT, false);
   if (!found.length) throw new Error('bench/stability: no PyTorch here (.venv-torch2 or python3-torch)');
-  const peers = methods.map((m) => TorchPeer.start(path.join(ROOT, 'bench'), found[0], m.peerEnv)) as [TorchPeer, TorchPeer];
+  const peers = methods.map((m) => TorchPeer.start(path.join(ROOT, 'bench'), found[0], m.peerWait)) as [TorchPeer, TorchPeer];
   const only = arg('workloads')?.split(',');
-  const results = [];
-  for (const w of workloads().filter((w) => !only || only.some((o) => w.name.includes(o)))) {
-    const measured = await measure(w, methods, peers);
-    results.push({ workload: w.name, methods: measured });
-    process.stdout.write(describe(w.name, measured));
-  }
-  for (const p of peers) p.close();
   const out = {
     date: new Date().toISOString(),
     ab: AB,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, load: os.loadavg() },
     peer: found[0],
     method: `A and B interleaved (A B, B A, …) in one window, ${ROUNDS} rounds of ${REPS} steps per side, ${BENCH_THREADS} threads a side; node/peer/others = shares of the machine's CPU time in a turn used by the bench's Node process, the peer, and all other processes`,
-    results,
+    results: [] as Array<{ workload: string; methods: MethodResult[] }>,
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${out.date.slice(0, 10)}-stability-${AB}.json`);
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  const file = path.join(dir, `${out.date.slice(0, 10)}-stability-${AB}${only ? `-${only.join('-')}` : ''}.json`);
+  for (const w of workloads().filter((w) => !only || only.some((o) => w.name.includes(o)))) {
+    const measured = await measure(w, methods, peers);
+    out.results.push({ workload: w.name, methods: measured });
+    process.stdout.write(describe(w.name, measured));
+    writeFileSync(file, JSON.stringify(out, null, 2) + '\n'); // after each workload: a long run stopped early keeps what it measured
+  }
+  for (const p of peers) p.close();
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
 }
 

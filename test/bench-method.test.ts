@@ -7,7 +7,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
 import { createSession, loadOrt, tunedOptions, tuneOrt } from '../src/engine/ort-runtime.js';
 import { cpuShares, parsePidStat, parseProcStat } from '../bench/cpu-share.js';
-import { choosePeers, compareVersions, paired } from '../bench/peer.js';
+import { choosePeers, compareVersions, paired, peerEnv } from '../bench/peer.js';
 import { opShares } from '../bench/op-profile.js';
 import { correlation, formatRatio, formatSpread, spreadOf } from '../bench/spread.js';
 
@@ -41,6 +41,12 @@ describe('bench method', () => {
     assert.equal(compareVersions('2.13.0+cpu', '2.13.0'), 0);
   });
 
+  test("the peer's environment: threads as ORT's, OpenMP waits passive unless asked for PyTorch's default", () => {
+    assert.deepEqual(peerEnv('passive'), { OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE' });
+    assert.deepEqual(peerEnv('default'), { OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' });
+    assert.equal(peerEnv().OMP_WAIT_POLICY, 'PASSIVE');
+  });
+
   test('paired: the ratio is the median of the rounds’ ratios, with their range and each side’s', async () => {
     const ours = [10, 20, 10];
     const theirs = [20, 20, 40];
@@ -50,6 +56,16 @@ describe('bench method', () => {
       async () => theirs.shift() as number,
     );
     assert.deepEqual(p, { ours: 10, theirs: 20, oursRange: [10, 20], theirsRange: [20, 40], ratio: 2, spread: [1, 4] });
+    // With a gate that never retimes (no limit), the load in the turns is on record and nothing is retried.
+    const gated = await paired(
+      2,
+      async () => 1,
+      async () => 2,
+      { pids: [process.pid], maxOthers: 1, retries: 0, pauseMs: 0 },
+    );
+    assert.equal(gated.ratio, 2);
+    assert.equal(gated.load?.retried, 0);
+    assert.ok((gated.load?.maxOthers ?? -1) >= 0 && (gated.load?.maxOthers ?? 2) <= 1);
     const alone = await paired(2, async () => 5);
     assert.equal(alone.ratio, null);
     assert.equal(alone.spread, null);
