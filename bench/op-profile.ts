@@ -1,7 +1,7 @@
 // `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s]`: where a fine-tune step's
 // time goes, per ONNX op type, by ONNX Runtime's profiler (issue 30, item 2): the two slowest steps against PyTorch,
 // MobileNetV2 from block_16 and EfficientNetV2-S from block6a, at 224, batch 8, SGD with momentum, as the bench's
-// zoo rows run them. Prints each op type's share of the step's kernel time and writes
+// zoo rows run them. Prints each op type's share of the step's kernel time (and the 15 costliest nodes) and writes
 // bench/results/<date>-op-profile.json. Proportions only: on a loaded machine the shares hold better than the times.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -57,8 +57,26 @@ export function opShares(trace: TraceEvent[], runs: number): OpShare[] {
     .sort((a, b) => b.share - a.share);
 }
 
+/** The `n` nodes with the most kernel time (their names carry the Keras layer they come from), largest first. */
+export function topNodes(trace: TraceEvent[], runs: number, n: number): Array<{ node: string; op: string; msPerStep: number; share: number }> {
+  const by = new Map<string, { op: string; us: number }>();
+  let total = 0;
+  for (const e of trace) {
+    if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || !e.args?.op_name) continue;
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const s = by.get(node) ?? { op: e.args.op_name, us: 0 };
+    s.us += e.dur ?? 0;
+    total += e.dur ?? 0;
+    by.set(node, s);
+  }
+  return [...by.entries()]
+    .map(([node, s]) => ({ node, op: s.op, msPerStep: s.us / 1000 / runs, share: total ? s.us / total : 0 }))
+    .sort((a, b) => b.share - a.share)
+    .slice(0, n);
+}
+
 /** One model's step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
-async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: number; ops: OpShare[] }> {
+async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: number; ops: OpShare[]; nodes: ReturnType<typeof topNodes> }> {
   const [from, block] = STEPS_OF[id];
   const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   unfreezeFrom(model, from);
@@ -75,8 +93,8 @@ async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: n
     await trainer.dispose(); // the profile is written when the session is released
     const file = readdirSync(dir).find((f) => f.startsWith(id) && f.endsWith('.json'));
     if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${id} in ${dir}`);
-    const ops = opShares(JSON.parse(readFileSync(path.join(dir, file), 'utf8')), STEPS + 1);
-    return { step: `${id} train ${block} 224 b8 sgd`, wallMsPerStep, ops };
+    const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    return { step: `${id} train ${block} 224 b8 sgd`, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, 15) };
   } finally {
     tuneOrt({});
     rmSync(dir, { recursive: true, force: true });
@@ -97,6 +115,11 @@ async function main(): Promise<void> {
           ['Op type', 'Nodes', 'Share of kernel time'],
           p.ops.map((o) => [o.op, String(o.nodes), `${(100 * o.share).toFixed(1)}%`]),
           [false, true, true],
+        ) +
+        textTable(
+          ['Node (top 15)', 'Op type', 'Share'],
+          p.nodes.map((o) => [o.node, o.op, `${(100 * o.share).toFixed(1)}%`]),
+          [false, false, true],
         ),
     );
   }

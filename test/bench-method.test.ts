@@ -8,7 +8,7 @@ import { compileInference } from '../src/engine/onnx/compile.js';
 import { createSession, loadOrt, tunedOptions, tuneOrt } from '../src/engine/ort-runtime.js';
 import { cpuShares, parsePidStat, parseProcStat } from '../bench/cpu-share.js';
 import { choosePeers, compareVersions, paired, peerEnv } from '../bench/peer.js';
-import { opShares } from '../bench/op-profile.js';
+import { opShares, topNodes } from '../bench/op-profile.js';
 import { correlation, formatRatio, formatSpread, spreadOf } from '../bench/spread.js';
 
 describe('bench method', () => {
@@ -133,5 +133,6 @@ describe('bench method', () => {
       { op: 'Mul', nodes: 1, msPerStep: 0.3, share: 0.3 },
     ]);
     assert.deepEqual(opShares([], 1), []);
+    assert.deepEqual(topNodes(trace, 2, 1), [{ node: 'conv_a', op: 'Conv', msPerStep: 0.6, share: 0.6 }]);
   });
 });
