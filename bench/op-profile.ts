@@ -1,4 +1,4 @@
-// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s]`: where a fine-tune step's
+// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s] [--daz]`: where a fine-tune step's
 // time goes, per ONNX op type, by ONNX Runtime's profiler (issue 30, item 2): the two slowest steps against PyTorch,
 // MobileNetV2 from block_16 and EfficientNetV2-S from block6a, at 224, batch 8, SGD with momentum, as the bench's
 // zoo rows run them. Prints each op type's share of the step's kernel time (and the 15 costliest nodes) and writes
@@ -18,6 +18,8 @@ import { BENCH_THREADS } from './peer.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const STEPS = Number(arg('steps') ?? 10);
+/** `--daz`: denormal floats flushed to zero in ORT's sessions, to see whether a slow elementwise node is computing on them. */
+const DAZ = process.argv.includes('--daz');
 const STEPS_OF: Record<string, [string, string]> = {
   mobilenet_v2: ['block_16_expand', 'block_16'],
   efficientnet_v2_s: ['block6a_expand_conv', 'block6a'],
@@ -81,7 +83,7 @@ async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: n
   const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   unfreezeFrom(model, from);
   const dir = scratchDir('transferkit-op-profile-');
-  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, id) });
+  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, id), denormalsAsZero: DAZ });
   try {
     const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
     const x = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
@@ -123,10 +125,16 @@ async function main(): Promise<void> {
         ),
     );
   }
-  const out = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, load: os.loadavg() }, steps: STEPS, profiles };
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, load: os.loadavg() },
+    steps: STEPS,
+    denormalsAsZero: DAZ,
+    profiles,
+  };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${out.date.slice(0, 10)}-op-profile.json`);
+  const file = path.join(dir, `${out.date.slice(0, 10)}-op-profile${DAZ ? '-daz' : ''}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
 }

@@ -9,6 +9,7 @@ and with `"compile": true` the same step through torch.compile (PyTorch 2.x).
 """
 import contextlib
 import json
+import os
 import resource
 import sys
 import time
@@ -16,8 +17,6 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-
-import os
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))  # bench/peer.ts's BENCH_THREADS, as ORT's
 try:

@@ -67,6 +67,8 @@ export interface OrtTuning {
   threads?: number;
   /** ORT's profiler on: each session writes PREFIX_<date>.json (its per-node trace) when released. */
   profile?: string;
+  /** ORT's `session.set_denormal_as_zero`: denormal floats flushed to zero (bench/op-profile.ts --daz). */
+  denormalsAsZero?: boolean;
 }
 let tuning: OrtTuning = {};
 
@@ -83,7 +85,10 @@ export function tunedOptions(options: OrtTypes.InferenceSession.SessionOptions, 
     out.enableProfiling = true;
     out.profileFilePrefix = t.profile;
   }
-  if (t.spinning === false) out.extra = { ...options.extra, session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+  const session: Record<string, unknown> = {};
+  if (t.spinning === false) Object.assign(session, { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } });
+  if (t.denormalsAsZero) session.set_denormal_as_zero = '1';
+  if (Object.keys(session).length) out.extra = { ...options.extra, session };
   return out;
 }
 
