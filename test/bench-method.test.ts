@@ -103,11 +103,17 @@ describe('bench method', () => {
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
     assert.deepEqual(tunedOptions(base, { spinning: true }), base);
+    assert.deepEqual(tunedOptions(base, { denormalsAsZero: true, profile: '/tmp/p' }), {
+      ...base,
+      enableProfiling: true,
+      profileFilePrefix: '/tmp/p',
+      extra: { session: { set_denormal_as_zero: '1' } },
+    });
     await initBackend('wasm');
     const input = tfl.input({ shape: [3] });
     const y = tfl.layers.dense({ units: 2 }).apply(input) as tfl.SymbolicTensor;
     const onnx = compileInference(tfl.model({ inputs: input, outputs: y })).onnx;
-    tuneOrt({ spinning: false, threads: 1 });
+    tuneOrt({ spinning: false, threads: 1, denormalsAsZero: true });
     try {
       const ort = await loadOrt();
       const session = await createSession(ort, onnx); // the binding throws on an extra entry that is not a string
