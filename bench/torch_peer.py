@@ -126,6 +126,9 @@ def best_of_formats(w, make_step, has_maps=True):
     formats = list(FORMATS) if has_maps else ["contiguous"]
     if w.get("compile"):
         fmt = w.get("format", "contiguous")
+        # Every round compiles a fresh model in this one process: without a reset dynamo's cache of the same
+        # forward code fills up, and past its recompile limit (8) the "compiled" step silently runs eagerly.
+        torch._dynamo.reset()
         try:
             return {"msPerStep": timed(make_step(FORMATS[fmt], compiled=True), w["reps"], warmup=3), "format": fmt}
         except Exception as e:  # noqa: BLE001 - the row records why the compiler could not run here
