@@ -1,5 +1,5 @@
 // One fine-tune of an exported graph (the last 2 blocks + a 1-unit head on the cached input before them) in a
-// process of its own: `node dist/bench/graph-step.js MODEL.onnx BATCH STEPS` prints {msPerStep, peakRssMb}. A fresh process per
+// process of its own: `node dist/bench/graph-step.js MODEL.onnx BATCH STEPS [THREADS]` prints {msPerStep, peakRssMb}. A fresh process per
 // measurement, so the peak is this workload's alone; run.ts also runs it on one core for the scaling row.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -7,6 +7,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { type OnnxBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { tuneOrt } from '../src/engine/ort-runtime.js';
 import { standInBase } from '../src/train/model/onnx-base.js';
 
 /**
@@ -26,9 +27,10 @@ export async function graphFineTune(base: OnnxBase): Promise<{ trainer: GraphTra
 }
 
 async function main(): Promise<void> {
-  const [file, batchArg, stepsArg] = process.argv.slice(2);
+  const [file, batchArg, stepsArg, threadsArg] = process.argv.slice(2);
   const batch = Number(batchArg);
   const steps = Number(stepsArg);
+  if (threadsArg) tuneOrt({ threads: Number(threadsArg) });
   await initBackend('wasm'); // tfjs builds the head's layers; the steps run in ONNX Runtime
   const { trainer, cutShape } = await graphFineTune(loadOnnxBase(file));
   const feats = tf.randomUniform([batch, ...cutShape], -1, 1).dataSync() as Float32Array;

@@ -1,10 +1,11 @@
 // Peak memory and thread scaling of a fine-tune step, each measured in a fresh process: ours (bench/graph-step.ts)
-// and PyTorch's (torch_peer.py given one workload), ViT-B/16's last 2 blocks + head at batch 8 and 32; and our
-// step on one core (taskset) against two.
+// and PyTorch's (torch_peer.py given one workload), ViT-B/16's last 2 blocks + head at batch 8 and 32; our step on
+// one core at 1 thread (taskset) against 2 threads; and the CLI's peak RSS extracting and training.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PEER_ENV, type PeerPython } from './peer.js';
+import { scratchDir } from '../src/util/fs.js';
+import { BENCH_THREADS, type PeerPython, peerEnv } from './peer.js';
 
 export interface StepMemory {
   batch: number;
@@ -30,11 +31,11 @@ function jsonLine(command: string, args: string[], input?: string, env: Record<s
 
 const STEPS = 5;
 
+/** Our step in a fresh process at BENCH_THREADS ORT threads, or pinned to one core at 1 thread. */
 function oursStep(root: string, file: string, batch: number, oneCore = false): { msPerStep: number; peakRssMb: number } | null {
   const script = path.join(root, 'dist', 'bench', 'graph-step.js');
-  return oneCore
-    ? jsonLine('taskset', ['-c', '0', process.execPath, script, file, String(batch), String(STEPS)])
-    : jsonLine(process.execPath, [script, file, String(batch), String(STEPS)]);
+  const args = [script, file, String(batch), String(STEPS), String(oneCore ? 1 : BENCH_THREADS)];
+  return oneCore ? jsonLine('taskset', ['-c', '0', process.execPath, ...args]) : jsonLine(process.execPath, args);
 }
 
 export function stepMemory(root: string, file: string, peer: PeerPython | null): StepMemory[] {
@@ -46,7 +47,7 @@ export function stepMemory(root: string, file: string, peer: PeerPython | null):
           peer.python,
           [path.join(root, 'bench', 'torch_peer.py')],
           `${JSON.stringify({ kind: 'rss', name: 'rss', model: 'vit_b_16', size: 224, batch, reps: STEPS })}\n`,
-          PEER_ENV,
+          peerEnv(),
         )
       : null,
   }));
@@ -56,4 +57,28 @@ export function stepScaling(root: string, file: string): StepScaling | null {
   if (!existsSync('/usr/bin/taskset')) return null;
   const per = (r: { msPerStep: number } | null) => (r ? { msPerStep: r.msPerStep, imagesPerS: (8 * 1000) / r.msPerStep } : null);
   return { workload: 'vit_b_16 last 2 blocks + head, batch 8', oneCore: per(oursStep(root, file, 8, true)), twoCores: per(oursStep(root, file, 8)) };
+}
+
+/** Peak RSS (MB) of one CLI run, by /usr/bin/time. */
+function peakRssMb(root: string, args: string[], env: Record<string, string> = {}): number | null {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(root, 'dist', 'src', 'cli', 'main.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return Number.isFinite(kb) ? kb / 1024 : null;
+}
+
+/** `transferkit extract` over the 10,000 CIFAR-10 test images at 32x32 (VGG16, random weights). */
+export function extractRss(root: string, cifar: string): number | null {
+  const out = path.join(scratchDir('transferkit-bench-'), 'features.npy');
+  return peakRssMb(root, ['extract', cifar, '--base', 'vgg16', '--weights', 'none', '--input-size', '32', '--out', out]);
+}
+
+/** Training on all 10,000 images at 96x96 (features of 9 KB each): in-memory features against the disk cache. */
+export function trainRss(root: string, cifar: string): { memory: number | null; disk: number | null } {
+  const args = ['train', cifar, '--base', 'mobilenet', '--alpha', '0.25', '--weights', 'none', '--input-size', '96', '--epochs', '2'];
+  const home = scratchDir('transferkit-bench-home-');
+  return { memory: peakRssMb(root, args), disk: peakRssMb(root, [...args, '--feature-cache', 'disk'], { TRANSFERKIT_HOME: home }) };
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Gate, type GatedTurn, gatedTurn } from './cpu-share.js';
 
 /** Debian's python3-torch (1.13 on these machines): the peer when no PyTorch 2.x venv can be made. */
 export const DEBIAN_PY = '/usr/bin/python3';
@@ -35,21 +36,54 @@ export function findPeers(root: string, create: boolean): PeerPython[] {
   return found.sort((a, b) => compareVersions(b.torch, a.torch));
 }
 
-function compareVersions(a: string, b: string): number {
+/** The peers a run times: the newest PyTorch, or with `all` every one found (2.x and Debian's 1.13: the anchor's move on record). */
+export function choosePeers(found: PeerPython[], all: boolean): PeerPython[] {
+  return all ? found : found.slice(0, 1);
+}
+
+export function compareVersions(a: string, b: string): number {
   const pa = a.split(/[.+]/).map(Number);
   const pb = b.split(/[.+]/).map(Number);
   for (let i = 0; i < 3; i++) if ((pa[i] || 0) !== (pb[i] || 0)) return (pa[i] || 0) - (pb[i] || 0);
   return 0;
 }
 
-/** The peer's thread settings: PyTorch's intra-op pool and the BLAS/OpenMP pools all at the bench's 2 threads. */
-export const PEER_ENV = { OMP_NUM_THREADS: '2', MKL_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' };
+/** Threads per side: ORT's intra-op pool (bench/run.ts sets it) and PyTorch's, the same on both. */
+export const BENCH_THREADS = 2;
+
+/**
+ * How PyTorch's OpenMP threads wait between parallel regions: 'passive' (they sleep) or 'default' (GNU OpenMP's,
+ * they spin first). The bench's default is passive: with spinning waits, a PyTorch step on 2 threads slowed 10-100×
+ * whenever another process took one of the 2 cores (bench/stability.ts --ab=omp), and that is what made its rounds
+ * swing; `--peer-omp=default` gives PyTorch its spinning waits back for a machine known to be quiet.
+ */
+export type PeerWait = 'passive' | 'default';
+let peerWait: PeerWait = 'passive';
+
+export function setPeerWait(w: PeerWait): void {
+  peerWait = w;
+}
+
+export function getPeerWait(): PeerWait {
+  return peerWait;
+}
+
+/**
+ * The peer's environment over the bench's: PyTorch's intra-op pool (torch_peer.py reads OMP_NUM_THREADS), the
+ * BLAS/OpenMP pools at BENCH_THREADS, and OMP_WAIT_POLICY=PASSIVE for 'passive' (for 'default', as the shell has it).
+ */
+export function peerEnv(wait: PeerWait = peerWait): Record<string, string> {
+  const n = String(BENCH_THREADS);
+  return { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, ...(wait === 'passive' ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}) };
+}
 
 export interface PeerAnswer {
   msPerStep?: number;
   seconds?: number;
   /** The memory format the eager step ran in (the faster of the two tried), or why a compiled step could not run. */
   format?: string;
+  /** The eager step's milliseconds in each memory format tried (the workload's first round). */
+  formats?: Record<string, number>;
   error?: string;
 }
 
@@ -71,9 +105,15 @@ export class TorchPeer {
     });
   }
 
-  static start(benchDir: string, peer: PeerPython): TorchPeer {
-    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...PEER_ENV } });
+  /** `wait`: the OpenMP wait policy (bench/stability.ts's A/B sets it per peer). */
+  static start(benchDir: string, peer: PeerPython, wait: PeerWait = peerWait): TorchPeer {
+    const child = spawn(peer.python, [path.join(benchDir, 'torch_peer.py')], { env: { ...process.env, ...peerEnv(wait) } });
     return new TorchPeer(child, peer.torch);
+  }
+
+  /** The peer's process id, for its CPU time (bench/cpu-share.ts). */
+  get pid(): number {
+    return this.child.pid ?? 0;
   }
 
   get major(): number {
@@ -102,31 +142,57 @@ export interface Paired {
   /** Median of theirs/ours over the rounds (above 1: transferkit is faster), with the lowest and highest. */
   ratio: number | null;
   spread: [number, number] | null;
+  /** With a gate: turns timed again for load, and the mean and highest share of the CPUs other processes had in the turns kept. */
+  load?: { retried: number; meanOthers: number; maxOthers: number };
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median milliseconds of `reps` calls after `warmup` untimed ones. */
+export async function timed(fn: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
 const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
 
 /**
  * ONNX Runtime's intra-op threads spin for a while after a run; a pause between the two sides' turns lets them go
  * idle so that they do not take the cores the other side is timed on.
  */
-const SETTLE_MS = 200;
+export const SETTLE_MS = 200;
 
 /** Runs the two sides alternately for `rounds` rounds; `theirs` may be absent (no PyTorch here). */
-export async function paired(rounds: number, ours: () => Promise<number>, theirs?: () => Promise<number>): Promise<Paired> {
-  const a: number[] = [];
-  const b: number[] = [];
+export async function paired(rounds: number, ours: () => Promise<number>, theirs?: () => Promise<number>, gate: Gate | null = null): Promise<Paired> {
+  const a: GatedTurn[] = [];
+  const b: GatedTurn[] = [];
   for (let r = 0; r < rounds; r++) {
-    a.push(await ours());
+    a.push(await gatedTurn(ours, gate));
     if (!theirs) continue;
     await sleep(SETTLE_MS);
-    b.push(await theirs());
+    b.push(await gatedTurn(theirs, gate));
     await sleep(SETTLE_MS);
   }
-  if (!theirs) return { ours: median(a), theirs: null, oursRange: range(a), theirsRange: null, ratio: null, spread: null };
-  const ratios = a.map((v, i) => b[i] / v);
-  return { ours: median(a), theirs: median(b), oursRange: range(a), theirsRange: range(b), ratio: median(ratios), spread: range(ratios) };
+  const va = a.map((t) => t.value);
+  const vb = b.map((t) => t.value);
+  const load = gate ? { load: loadOf([...a, ...b]) } : {};
+  if (!theirs) return { ours: median(va), theirs: null, oursRange: range(va), theirsRange: null, ratio: null, spread: null, ...load };
+  const ratios = va.map((v, i) => vb[i] / v);
+  return { ours: median(va), theirs: median(vb), oursRange: range(va), theirsRange: range(vb), ratio: median(ratios), spread: range(ratios), ...load };
+}
+
+function loadOf(turns: GatedTurn[]): NonNullable<Paired['load']> {
+  const others = turns.map((t) => t.others ?? 0);
+  return {
+    retried: turns.reduce((n, t) => n + t.tries - 1, 0),
+    meanOthers: others.reduce((a, b) => a + b, 0) / Math.max(1, others.length),
+    maxOthers: Math.max(0, ...others),
+  };
 }
 
 /** Wall-clock seconds of one whole process, from spawn to exit; throws if it fails. */

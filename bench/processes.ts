@@ -1,7 +1,7 @@
 // Whole-process workloads: how long a command takes from the shell's point of view (start-up, end to end).
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { median, PEER_ENV, paired, timeProcess } from './peer.js';
+import { type Paired, SETTLE_MS, median, paired, peerEnv, timeProcess } from './peer.js';
 import { scratchDir } from '../src/util/fs.js';
 
 /** Medians of `transferkit --help` and `transferkit summary vgg16` as whole processes. */
@@ -20,6 +20,8 @@ export interface EndToEnd {
   torchS: number | null;
   vsTorch: number | null;
   spread: [number, number] | null;
+  /** The share of the CPUs other processes had in the turns kept (and turns retimed with --gate). */
+  load?: Paired['load'];
 }
 
 /** Two class folders of `source` linked into a fresh folder: the dataset of a workload. */
@@ -34,7 +36,7 @@ function classFolders(source: string, classes: string[]): string {
  * alternately: 2,000 CIFAR-10 JPEGs through VGG16 at 32×32 (random weights), and the ants/bees photos through
  * MobileNet α=0.25 at 224×224 with ImageNet weights (PyTorch loads a state dict of the same architecture).
  */
-export async function endToEnd(root: string, shared: string, o: { rounds: number; python: string | null }): Promise<EndToEnd[]> {
+export async function endToEnd(root: string, shared: string, o: { rounds: number; python: string | null; maxOthers: number | null }): Promise<EndToEnd[]> {
   const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
   const peer = path.join(root, 'bench', 'torch_extract.py');
   const out = scratchDir('transferkit-bench-out-');
@@ -63,9 +65,11 @@ export async function endToEnd(root: string, shared: string, o: { rounds: number
     const ours = async () =>
       timeProcess(process.execPath, [cli, 'extract', w.data, ...w.ours, '--out', path.join(out, 'ours.npy')], { TRANSFERKIT_HOME: home });
     const python = o.python;
-    const theirs = python ? async () => timeProcess(python, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], PEER_ENV) : undefined;
-    const p = await paired(o.rounds, ours, theirs);
-    results.push({ name: w.name, transferkitS: p.ours, torchS: p.theirs, vsTorch: p.ratio, spread: p.spread });
+    const theirs = python ? async () => timeProcess(python, [peer, w.data, path.join(out, 'theirs.npy'), ...w.theirs], peerEnv()) : undefined;
+    // The processes are waited for: their CPU time is the bench's (cutime), not load.
+    const gate = { pids: [process.pid], maxOthers: o.maxOthers ?? 1, retries: o.maxOthers === null ? 0 : 3, pauseMs: SETTLE_MS };
+    const p = await paired(o.rounds, ours, theirs, gate);
+    results.push({ name: w.name, transferkitS: p.ours, torchS: p.theirs, vsTorch: p.ratio, spread: p.spread, load: p.load });
   }
   return results;
 }

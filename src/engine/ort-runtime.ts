@@ -35,6 +35,42 @@ export function sessionOptions(): OrtTypes.InferenceSession.SessionOptions {
   };
 }
 
+/**
+ * Thread settings for benchmarks (bench/): none by default. `spinning: false` sets ORT's
+ * `session.intra_op.allow_spinning` to 0, so its idle threads block at once instead of spinning for a while after a
+ * run (which takes the cores from another process timed next); `threads` fixes the intra-op pool's size; `profile`
+ * turns ORT's profiler on (bench/op-profile.ts).
+ */
+export interface OrtTuning {
+  spinning?: boolean;
+  threads?: number;
+  /** ORT's profiler on: each session writes PREFIX_<date>.json (its per-node trace) when released. */
+  profile?: string;
+  /** ORT's `session.set_denormal_as_zero`: denormal floats flushed to zero (bench/op-profile.ts --daz). */
+  denormalsAsZero?: boolean;
+}
+let tuning: OrtTuning = {};
+
+/** Sets the thread settings of the sessions created from now on (bench/ only; users keep ORT's defaults). */
+export function tuneOrt(t: OrtTuning): void {
+  tuning = { ...t };
+}
+
+/** `options` with the tuning applied: ORT's config entries as `extra`, whose values the Node binding takes as strings. */
+export function tunedOptions(options: OrtTypes.InferenceSession.SessionOptions, t: OrtTuning = tuning): OrtTypes.InferenceSession.SessionOptions {
+  const out = { ...options };
+  if (t.threads !== undefined) out.intraOpNumThreads = t.threads;
+  if (t.profile) {
+    out.enableProfiling = true;
+    out.profileFilePrefix = t.profile;
+  }
+  const session: Record<string, unknown> = {};
+  if (t.spinning === false) Object.assign(session, { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } });
+  if (t.denormalsAsZero) session.set_denormal_as_zero = '1';
+  if (Object.keys(session).length) out.extra = { ...options.extra, session };
+  return out;
+}
+
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
 /** Where ONNX Runtime's sessions run: CUDA when available (auto), CUDA, or the CPU. */
 export type Device = (typeof DEVICES)[number];
@@ -81,6 +117,7 @@ export async function createSession(
   options: OrtTypes.InferenceSession.SessionOptions = sessionOptions(),
 ): Promise<OrtTypes.InferenceSession> {
   const eps = providers();
+  options = tunedOptions(options);
   if (quiet()) options = { logSeverityLevel: 4, ...options };
   if (eps[0] !== 'cuda') return ort.InferenceSession.create(onnx, options);
   try {

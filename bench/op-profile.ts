@@ -1,0 +1,142 @@
+// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s] [--daz]`: where a fine-tune step's
+// time goes, per ONNX op type, by ONNX Runtime's profiler (issue 30, item 2): the two slowest steps against PyTorch,
+// MobileNetV2 from block_16 and EfficientNetV2-S from block6a, at 224, batch 8, SGD with momentum, as the bench's
+// zoo rows run them. Prints each op type's share of the step's kernel time (and the 15 costliest nodes) and writes
+// bench/results/<date>-op-profile.json. Proportions only: on a loaded machine the shares hold better than the times.
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
+import { OrtTrainer } from '../src/engine/ort-trainer.js';
+import { tuneOrt } from '../src/engine/ort-runtime.js';
+import { textTable } from '../src/report/tables.js';
+import { scratchDir } from '../src/util/fs.js';
+import { BENCH_THREADS } from './peer.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const STEPS = Number(arg('steps') ?? 10);
+/** `--daz`: denormal floats flushed to zero in ORT's sessions, to see whether a slow elementwise node is computing on them. */
+const DAZ = process.argv.includes('--daz');
+const STEPS_OF: Record<string, [string, string]> = {
+  mobilenet_v2: ['block_16_expand', 'block_16'],
+  efficientnet_v2_s: ['block6a_expand_conv', 'block6a'],
+};
+
+export interface OpShare {
+  op: string;
+  nodes: number;
+  /** Kernel time per step (ms) and its share of the step's kernel time. */
+  msPerStep: number;
+  share: number;
+}
+
+interface TraceEvent {
+  cat?: string;
+  name?: string;
+  dur?: number;
+  args?: { op_name?: string };
+}
+
+/**
+ * Kernel time by op type from ORT's trace (its "Node" events named `<node>_kernel_time`, durations in µs), over the
+ * `runs` runs it covers, largest first.
+ */
+export function opShares(trace: TraceEvent[], runs: number): OpShare[] {
+  const by = new Map<string, { us: number; nodes: Set<string> }>();
+  for (const e of trace) {
+    if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || !e.args?.op_name) continue;
+    const s = by.get(e.args.op_name) ?? { us: 0, nodes: new Set<string>() };
+    s.us += e.dur ?? 0;
+    s.nodes.add(e.name);
+    by.set(e.args.op_name, s);
+  }
+  const total = [...by.values()].reduce((a, s) => a + s.us, 0);
+  return [...by.entries()]
+    .map(([op, s]) => ({ op, nodes: s.nodes.size, msPerStep: s.us / 1000 / runs, share: total ? s.us / total : 0 }))
+    .sort((a, b) => b.share - a.share);
+}
+
+/** The `n` nodes with the most kernel time (their names carry the Keras layer they come from), largest first. */
+export function topNodes(trace: TraceEvent[], runs: number, n: number): Array<{ node: string; op: string; msPerStep: number; share: number }> {
+  const by = new Map<string, { op: string; us: number }>();
+  let total = 0;
+  for (const e of trace) {
+    if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || !e.args?.op_name) continue;
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const s = by.get(node) ?? { op: e.args.op_name, us: 0 };
+    s.us += e.dur ?? 0;
+    total += e.dur ?? 0;
+    by.set(node, s);
+  }
+  return [...by.entries()]
+    .map(([node, s]) => ({ node, op: s.op, msPerStep: s.us / 1000 / runs, share: total ? s.us / total : 0 }))
+    .sort((a, b) => b.share - a.share)
+    .slice(0, n);
+}
+
+/** One model's step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
+async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: number; ops: OpShare[]; nodes: ReturnType<typeof topNodes> }> {
+  const [from, block] = STEPS_OF[id];
+  const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  unfreezeFrom(model, from);
+  const dir = scratchDir('transferkit-op-profile-');
+  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, id), denormalsAsZero: DAZ });
+  try {
+    const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+    const x = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
+    const y = Float32Array.from({ length: 8 }, (_, i) => i % 2);
+    await trainer.step(x, y, 8, 1e-3);
+    const t = performance.now();
+    for (let i = 0; i < STEPS; i++) await trainer.step(x, y, 8, 1e-3);
+    const wallMsPerStep = (performance.now() - t) / STEPS;
+    await trainer.dispose(); // the profile is written when the session is released
+    const file = readdirSync(dir).find((f) => f.startsWith(id) && f.endsWith('.json'));
+    if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${id} in ${dir}`);
+    const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    return { step: `${id} train ${block} 224 b8 sgd`, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, 15) };
+  } finally {
+    tuneOrt({});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  await initBackend('wasm');
+  const models = arg('models')?.split(',') ?? Object.keys(STEPS_OF);
+  const profiles = [];
+  for (const id of models) {
+    if (!STEPS_OF[id]) throw new Error(`bench/op-profile: no step for ${id} (one of ${Object.keys(STEPS_OF).join(', ')})`);
+    const p = await profileStep(id);
+    profiles.push(p);
+    process.stdout.write(
+      `\n${p.step} (${STEPS} steps, ${BENCH_THREADS} threads)\n` +
+        textTable(
+          ['Op type', 'Nodes', 'Share of kernel time'],
+          p.ops.map((o) => [o.op, String(o.nodes), `${(100 * o.share).toFixed(1)}%`]),
+          [false, true, true],
+        ) +
+        textTable(
+          ['Node (top 15)', 'Op type', 'Share'],
+          p.nodes.map((o) => [o.node, o.op, `${(100 * o.share).toFixed(1)}%`]),
+          [false, false, true],
+        ),
+    );
+  }
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, load: os.loadavg() },
+    steps: STEPS,
+    denormalsAsZero: DAZ,
+    profiles,
+  };
+  const dir = path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${out.date.slice(0, 10)}-op-profile${DAZ ? '-daz' : ''}.json`);
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
