@@ -21,5 +21,7 @@ export class UsageError extends TransferkitError {
  */
 export function reasonOf(err: unknown): string {
   if (err instanceof TypeError || err instanceof RangeError || err instanceof WebAssembly.RuntimeError) return 'its structure is damaged';
+  // The same from a worker thread: its uncaught errors arrive re-created, keeping only their name and message.
+  if (err instanceof Error && ['TypeError', 'RangeError', 'RuntimeError'].includes(err.name)) return 'its structure is damaged';
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { TransferkitError, UsageError } from '../../errors.js';
+import { reasonOf, TransferkitError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { Worker } from 'node:worker_threads';
 import { arrowFileProblem } from './arrow-ipc-check.js';
@@ -182,7 +182,7 @@ function decodeColumns(file: string, format: 'arrow' | 'parquet', bytes: Uint8Ar
     });
     worker.once('error', (err) => {
       done();
-      reject(refuse(err.message.split('\n')[0]));
+      reject(refuse(reasonOf(err)));
     });
     worker.postMessage({ bytes, format });
   });
