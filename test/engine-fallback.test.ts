@@ -9,6 +9,7 @@ import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import type { OptimizerSpec } from '../src/engine/optimizers.js';
 import { cli, makeImageFolder, tempDir, withoutOrt, TINY_BASE } from './helpers.js';
+import { seedWeights } from './seed-weights.js';
 
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let worst = 0;
@@ -67,7 +68,10 @@ describe('the tfjs-wasm trainer takes the same steps as the ONNX Runtime trainer
     test(`${id} from ${cut}, ${optimizer.name}, 3 steps`, async () => {
       await initBackend('wasm');
       const base = await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [size, size, 3] });
+      // Seeded: with unseeded kernels one draw in many put a VGG16 weight's Adam step on a near-zero gradient whose
+      // sign the two engines' roundings decide (a CI run: 0.01498 vs 0.01467).
       const model = addHead(base, head);
+      seedWeights(model, { glorot: id === 'vgg16' });
       unfreezeFrom(model, cut);
       const prefix = tfl.model({ inputs: base.inputs, outputs: base.getLayer(cut).input as tfl.SymbolicTensor });
       const features = (prefix.predict(tf.randomUniform([4, size, size, 3], -1, 1, 'float32', 3)) as tf.Tensor).dataSync() as Float32Array;
