@@ -1,18 +1,23 @@
-// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s] [--daz]`: where a fine-tune step's
-// time goes, per ONNX op type, by ONNX Runtime's profiler (issue 30, item 2): the two slowest steps against PyTorch,
-// MobileNetV2 from block_16 and EfficientNetV2-S from block6a, at 224, batch 8, SGD with momentum, as the bench's
-// zoo rows run them. Prints each op type's share of the step's kernel time (and the 15 costliest nodes) and writes
-// bench/results/<date>-op-profile.json. Proportions only: on a loaded machine the shares hold better than the times.
+// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s] [--onnx=A.onnx,B.onnx] [--daz]`:
+// where a fine-tune step's time goes, per ONNX op type, by ONNX Runtime's profiler (issue 30, item 2): the two
+// slowest zoo steps against PyTorch, MobileNetV2 from block_16 and EfficientNetV2-S from block6a, at 224, batch 8,
+// SGD with momentum, as the bench's zoo rows run them; with --onnx instead, the exported-graph steps of the vit rows
+// (each file's last 2 blocks + a new head, bench/graph-step.ts). Prints each op type's share of the step's kernel
+// time (and the 15 costliest nodes) and writes bench/results/<date>-op-profile.json. Proportions only: on a loaded
+// machine the shares hold better than the times.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
+import { loadOnnxBase } from '../src/engine/onnx-base.js';
+import type { OrtStepTrainer, TrainableStep } from '../src/engine/ort-step-trainer.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { tuneOrt } from '../src/engine/ort-runtime.js';
 import { textTable } from '../src/report/tables.js';
 import { scratchDir } from '../src/util/fs.js';
+import { graphFineTune } from './graph-step.js';
 import { BENCH_THREADS } from './peer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -77,26 +82,45 @@ export function topNodes(trace: TraceEvent[], runs: number, n: number): Array<{ 
     .slice(0, n);
 }
 
-/** One model's step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
-async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: number; ops: OpShare[]; nodes: ReturnType<typeof topNodes> }> {
+type Profile = { step: string; wallMsPerStep: number; ops: OpShare[]; nodes: ReturnType<typeof topNodes> };
+
+/** A zoo model's step from its block, as the bench's zoo rows build it. */
+async function zooTrainer(id: string): Promise<{ step: string; trainer: OrtTrainer; inputShape: number[] }> {
   const [from, block] = STEPS_OF[id];
   const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   unfreezeFrom(model, from);
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  return { step: `${id} train ${block} 224 b8 sgd`, trainer, inputShape: trainer.graph.inputShape };
+}
+
+/** An exported graph's step (its last 2 blocks + head on the cached cut value), as the bench's vit rows build it. */
+async function onnxTrainer(file: string): Promise<{ step: string; trainer: OrtStepTrainer<TrainableStep>; inputShape: number[] }> {
+  const { trainer, cutShape } = await graphFineTune(loadOnnxBase(file));
+  return { step: `${path.basename(file)} train last 2 blocks + head 224 b8 sgd`, trainer, inputShape: cutShape };
+}
+
+/** One step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
+async function profileStep(name: string, make: () => ReturnType<typeof onnxTrainer>): Promise<Profile> {
   const dir = scratchDir('transferkit-op-profile-');
-  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, id), denormalsAsZero: DAZ });
+  const prefix = name.replace(/[^\w]+/g, '_');
+  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, prefix), denormalsAsZero: DAZ });
   try {
-    const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
-    const x = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
+    const { step, trainer, inputShape } = await make();
+    const x = tf.randomUniform([8, ...inputShape], -1, 1).dataSync() as Float32Array;
     const y = Float32Array.from({ length: 8 }, (_, i) => i % 2);
     await trainer.step(x, y, 8, 1e-3);
     const t = performance.now();
     for (let i = 0; i < STEPS; i++) await trainer.step(x, y, 8, 1e-3);
     const wallMsPerStep = (performance.now() - t) / STEPS;
     await trainer.dispose(); // the profile is written when the session is released
-    const file = readdirSync(dir).find((f) => f.startsWith(id) && f.endsWith('.json'));
-    if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${id} in ${dir}`);
+    // The last profile written: a graph step's cut-shape probe may have written one before it.
+    const file = readdirSync(dir)
+      .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
+      .sort()
+      .pop();
+    if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${name} in ${dir}`);
     const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-    return { step: `${id} train ${block} 224 b8 sgd`, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, 15) };
+    return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, 15) };
   } finally {
     tuneOrt({});
     rmSync(dir, { recursive: true, force: true });
@@ -105,11 +129,13 @@ async function profileStep(id: string): Promise<{ step: string; wallMsPerStep: n
 
 async function main(): Promise<void> {
   await initBackend('wasm');
-  const models = arg('models')?.split(',') ?? Object.keys(STEPS_OF);
+  const files = arg('onnx')?.split(',') ?? [];
+  const models = arg('models')?.split(',') ?? (files.length ? [] : Object.keys(STEPS_OF));
+  for (const id of models) if (!STEPS_OF[id]) throw new Error(`bench/op-profile: no step for ${id} (one of ${Object.keys(STEPS_OF).join(', ')})`);
+  const jobs = [...models.map((id) => [id, () => zooTrainer(id)] as const), ...files.map((f) => [path.basename(f), () => onnxTrainer(f)] as const)];
   const profiles = [];
-  for (const id of models) {
-    if (!STEPS_OF[id]) throw new Error(`bench/op-profile: no step for ${id} (one of ${Object.keys(STEPS_OF).join(', ')})`);
-    const p = await profileStep(id);
+  for (const [name, make] of jobs) {
+    const p = await profileStep(name, make);
     profiles.push(p);
     process.stdout.write(
       `\n${p.step} (${STEPS} steps, ${BENCH_THREADS} threads)\n` +

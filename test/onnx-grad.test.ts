@@ -129,6 +129,10 @@ convCase('Conv 1x1 stride 1 (the MatMul weight gradient)', [2, 3, 4, 5], [4, 3, 
 convCase('Conv 3-D 2x2x2', [1, 2, 4, 3, 4], [3, 2, 2, 2, 2], { pads: [1, 0, 1, 0, 1, 0] });
 convCase('Conv 1x1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] });
 convCase('Conv 1-D stride 2', [2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] });
+convCase('Conv 2x2 stride 2 (patchify: both gradients as Gemms)', [2, 3, 4, 6], [4, 3, 2, 2], { strides: [2, 2] });
+convCase('Conv patchify 3-D, kernel = stride 2x3x1', [1, 2, 4, 6, 3], [3, 2, 2, 3, 1], { strides: [2, 3, 1] });
+convCase('Conv patchify 1-D 3/3', [2, 3, 9], [4, 3, 3], { strides: [3] });
+convCase('Conv 2x2 stride 2 not tiling its input (a row left over)', [1, 2, 5, 4], [3, 2, 2, 2], { strides: [2, 2] });
 convCase('Conv 7x7 stride 2 pads 3 (a stem)', [1, 3, 9, 9], [2, 3, 7, 7], { strides: [2, 2], pads: [3, 3, 3, 3] });
 
 // Matrix products.

@@ -3,8 +3,10 @@
 // cores (notes/issue-16a.md): dX at stride 1 is a convolution of dY with the flipped, channel-swapped kernel
 // (1.6× faster than ConvTranspose), at larger strides a ConvTranspose; dW of a 1×1 kernel is one batched MatMul
 // (3× faster), of larger kernels a convolution with the roles swapped (the input's channels as the batch, dY as
-// the kernel, strides and dilations exchanged). ConvTranspose's gradients are those of its adjoint Conv, Col2Im's
-// a Conv that unfolds.
+// the kernel, strides and dilations exchanged). A patchify Conv (kernel = stride, no pads: ConvNeXt's downsampling,
+// ViT's patch embedding) tiles its input, so both gradients are single Gemms over the patches (ConvNeXt-Tiny's
+// 2×2 downsampling: the swapped convolution and ConvTranspose took 13% of its step). ConvTranspose's gradients are
+// those of its adjoint Conv, Col2Im's a Conv that unfolds.
 import type { GraphBuilder } from '../graph.js';
 import { type GradRule, constInts, reduceSum, staticDims, unsupported } from './context.js';
 import { transposedWindow } from './pool.js';
@@ -78,6 +80,46 @@ function weightGradSwapped(g: GraphBuilder, x: string, dy: string, xDims: number
   return g.op('Transpose', [cropped], { perm: [1, 0, ...rest] }, 'dW');
 }
 
+/** Whether the Conv tiles its input exactly with non-overlapping patches: one group, kernel = stride, no pads or dilation. */
+const tiles = (group: number, win: Window, spatial: number[]) =>
+  group === 1 &&
+  win.kernel.every((k, i) => k === win.strides[i] && win.dilations[i] === 1 && spatial[i] === k * (win.out[i] as number)) &&
+  win.pads.every((p) => p === 0);
+
+/**
+ * Both gradients of a patchify Conv as Gemms: X as patches P [N·ΠO, C·Πk] (rows = output positions), dY as
+ * [N·ΠO, M], W as [M, C·Πk]: dW = dYᵀ·P, dP = dY·W, dP folded back into X's layout.
+ */
+function patchGrads(g: GraphBuilder, x: string, w: string, dy: string, xDims: number[], wDims: number[], win: Window, wants: [boolean, boolean]) {
+  const [, channels, ...spatial] = xDims;
+  const [m] = wDims;
+  const r = spatial.length;
+  const outs = win.out as number[];
+  const cols = channels * win.kernel.reduce((a, b) => a * b, 1);
+  // [N, C, O₁, k₁, …] ↔ [N, O₁…, C, k₁…]
+  const split = [-1, channels, ...range(r).flatMap((i) => [outs[i], win.kernel[i]])];
+  const toRows = [0, ...range(r).map((i) => 2 + 2 * i), 1, ...range(r).map((i) => 3 + 2 * i)];
+  const dyRows = g.op('Reshape', [g.op('Transpose', [dy], { perm: [0, ...range(r, 2), 1] }), g.ints('shape', [-1, m])], {}, 'dy_rows');
+  let dx: string | undefined;
+  let dw: string | undefined;
+  if (wants[0]) {
+    const dp = g.op('Gemm', [dyRows, g.op('Reshape', [w, g.ints('shape', [m, cols])])], {}, 'dpatches');
+    const fromRows = [0, r + 1, ...range(r).flatMap((i) => [1 + i, r + 2 + i])];
+    const unfolded = g.op('Reshape', [dp, g.ints('shape', [-1, ...outs, channels, ...win.kernel])]);
+    dx = g.op('Reshape', [g.op('Transpose', [unfolded], { perm: fromRows }), g.ints('shape', [-1, channels, ...spatial])], {}, 'dX');
+  }
+  if (wants[1]) {
+    const patches = g.op(
+      'Reshape',
+      [g.op('Transpose', [g.op('Reshape', [x, g.ints('shape', split)])], { perm: toRows }), g.ints('shape', [-1, cols])],
+      {},
+      'patches',
+    );
+    dw = g.op('Reshape', [g.op('Gemm', [dyRows, patches], { transA: 1 }), g.ints('shape', wDims)], {}, 'dW');
+  }
+  return { dx, dw };
+}
+
 const conv: GradRule = (c) => {
   const { g, node } = c;
   const [x, w, bias] = node.inputs;
@@ -88,6 +130,11 @@ const conv: GradRule = (c) => {
   const group = attr(node, 'group', 1);
   const win = windowOf(node, ['N', ...xDims.slice(1)], wDims);
   const unit = (v: number[]) => v.every((s) => s === 1);
+  const db = bias && c.wants(2) ? reduceSum(g, dy, [0, ...range(r, 2)], 0, 'db') : undefined;
+  if (tiles(group, win, xDims.slice(2))) {
+    const { dx, dw } = patchGrads(g, x, w, dy, xDims, wDims, win, [c.wants(0), c.wants(1)]);
+    return [dx, dw, db];
+  }
   let dx: string | undefined;
   if (c.wants(0)) {
     const padsFit = range(r).every((i) => win.pads[i] <= (win.kernel[i] - 1) * win.dilations[i] && win.pads[i + r] <= (win.kernel[i] - 1) * win.dilations[i]);
@@ -103,7 +150,6 @@ const conv: GradRule = (c) => {
       dw = g.op('Reshape', [reduceSum(g, products, [0], 0), g.ints('shape', wDims)], {}, 'dW');
     } else dw = weightGradSwapped(g, x, dy, xDims, group, win);
   }
-  const db = bias && c.wants(2) ? reduceSum(g, dy, [0, ...range(r, 2)], 0, 'db') : undefined;
   return [dx, dw, db];
 };
 
