@@ -7,6 +7,7 @@ import { GraphBuilder } from '../graph.js';
 import type { Dim, GraphValue } from '../proto.js';
 import { type LossName, type StepGraph, type StepWeight, emitLoss, emitStepOutputs, emitUpdate } from '../step.js';
 import { GradError } from './context.js';
+import { denseDepthwise } from './dense-depthwise.js';
 import { differentiate } from './differentiate.js';
 import { Elem, attr } from './dims.js';
 import { inferShapes } from './shapes.js';
@@ -64,12 +65,14 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
     );
 
   // The trained initializers become inputs under their own names.
-  const graph: GraphValue = {
+  const asGiven: GraphValue = {
     ...forward,
     initializers: forward.initializers.filter((t) => !trainable.has(t.name)),
     inputs: [...forward.inputs, ...options.trainable.map((name) => ({ name, dims: (byName.get(name) as { dims: number[] }).dims }))],
   };
-  const facts = inferShapes(graph);
+  const given = inferShapes(asGiven);
+  const graph = denseDepthwise(asGiven, given);
+  const facts = graph === asGiven ? given : inferShapes(graph);
   const outDims = facts.get(options.output)?.dims;
   if (!outDims) throw new TransferkitError(`the shape of '${options.output}' could not be inferred from ${forward.name}`);
   const inputShape = withoutBatch(xInfo.dims, `input '${options.input}'`);
