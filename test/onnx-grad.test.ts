@@ -191,6 +191,10 @@ add('Gather axis 1, 2-D indices with a negative one', [input('a', [2, 4, 3])], (
   return g.op('Gather', [x.a, idx], { axis: 1 });
 });
 add('Gather scalar index (a CLS token)', [input('a', [2, 5, 3])], (g, x) => g.op('Gather', [x.a, g.op('Squeeze', [g.ints('idx', [0])])], { axis: 1 }));
+add('Gather scalar index 1 on axis 0 (one of q/k/v)', [input('a', [3, 2, 4])], (g, x) =>
+  g.op('Gather', [x.a, g.op('Squeeze', [g.ints('idx', [1])])], { axis: 0 }),
+);
+add('Gather scalar index -2 on the last axis', [input('a', [2, 3, 5])], (g, x) => g.op('Gather', [x.a, g.op('Squeeze', [g.ints('idx', [-2])])], { axis: 2 }));
 add('Expand [3,1] to [2,3,4]', [input('a', [3, 1])], (g, x) => g.op('Expand', [x.a, g.ints('shape', [2, 3, 4])]));
 add('Where with broadcasting', [input('a', [2, 3]), input('b', [3])], (g, x) => {
   const cond = g.op('Greater', [g.constant('c', [1, -1, 1, -1, -1, 1], [2, 3]), g.constant('zero', [0], [])]);

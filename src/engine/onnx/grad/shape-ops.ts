@@ -113,6 +113,14 @@ const gather: GradRule = (c) => {
   const q = rankOf(c, indices);
   const axis = (attr(node, 'axis', 0) + rank) % rank;
   const known = c.facts(indices)?.ints;
+  const size = dimsOf(c, data)?.[axis];
+  if (q === 0 && known?.length === 1 && typeof known[0] === 'number' && typeof size === 'number') {
+    // One constant index (a CLS token, one of q/k/v): dY padded with zeros around it, no scatter into zeros.
+    const at = (known[0] + size) % size;
+    const pads = new Array<number>(2 * rank).fill(0);
+    [pads[axis], pads[rank + axis]] = [at, size - 1 - at];
+    return [g.op('Pad', [g.op('Unsqueeze', [c.dy() as string, g.ints('axes', [axis])]), g.ints('pads', pads)], {}, 'dgather')];
+  }
   let idx = c.facts(indices)?.type === Elem.INT64 ? indices : g.op('Cast', [indices], { to: Elem.INT64 });
   if (!known || known.some((i) => typeof i !== 'number' || i < 0)) {
     idx = g.op('Where', [g.op('Less', [idx, g.ints('zero', [0])]), g.op('Add', [idx, dimTensor(c, data, axis)]), idx]);
