@@ -3,7 +3,7 @@
 // the input positions to the output ones, T [C, S, O] = W [C, K] · one-hot [K, S·O], applied by a batched MatMul.
 // ONNX Runtime runs such a Conv as one im2col and one tiny GEMM per channel whatever its shape; as MatMuls the
 // forward pass and both gradients (from the MatMul and Reshape rules) take a fraction of the time
-// (ConvNeXt-Tiny's last stage at batch 8: the Conv and its gradients 30 → 4 CPU-ms per block).
+// (ConvNeXt-Tiny's last-2-blocks step at batch 8: Conv nodes 25% → 1% of its kernel time, 639 → 457 CPU-ms).
 import { GraphBuilder } from '../graph.js';
 import type { GraphValue, NodeValue } from '../proto.js';
 import { type ValueFacts, attr } from './dims.js';
