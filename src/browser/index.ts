@@ -8,7 +8,7 @@ export { createTrainer } from '../engine/trainer.js';
 export { optimizerSpec } from '../engine/optimizers.js';
 export { seededRandom } from '../util/random.js';
 export { createPredictor, type Predictor } from '../engine/predictor.js';
-export { modelFile } from './model-file.js';
+export { MODEL_FILE_NAMES, type ModelFileFormat, modelFile, modelMetadata } from './model-file.js';
 export { TransferkitError } from '../errors.js';
 export type { Trainer, StepResult } from '../engine/training.js';
 export type { TrainEvent } from '../train/fit/options.js';

@@ -38,9 +38,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     log(`error: ${m.message}`);
     finish('error');
   } else {
-    const download = $<HTMLAnchorElement>('download');
-    download.href = URL.createObjectURL(m.model);
-    download.hidden = false;
+    for (const [format, blob] of Object.entries(m.models))
+      $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`).href = URL.createObjectURL(blob);
+    $('downloads').hidden = false;
     finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
   }
 };

@@ -19,6 +19,7 @@ export type ToWorker =
 /** Worker → page. */
 export type FromWorker =
   | { type: 'log'; line: string }
-  | { type: 'done'; accuracy: number | null; model: Blob }
+  /** The trained model in each download format. */
+  | { type: 'done'; accuracy: number | null; models: Record<'keras' | 'folder' | 'tfjs' | 'onnx', Blob> }
   | { type: 'error'; message: string }
   | { type: 'predicted'; y: Float32Array };

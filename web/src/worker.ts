@@ -44,7 +44,13 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   for (const [i, p] of r.phases.entries())
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
   trained = r;
-  post({ type: 'done', accuracy: r.val.accuracy, model: await transferkit.modelFile(r, { ...built, weights: m.weights.name }) });
+  const made = { ...built, weights: m.weights.name };
+  const model = (format: 'keras' | 'folder' | 'tfjs' | 'onnx') => transferkit.modelFile(r, made, format);
+  post({
+    type: 'done',
+    accuracy: r.val.accuracy,
+    models: { keras: await model('keras'), folder: await model('folder'), tfjs: await model('tfjs'), onnx: await model('onnx') },
+  });
 }
 
 async function predict(x: Float32Array, n: number): Promise<void> {
