@@ -2,7 +2,7 @@
 // isolation headers: the real MobileNet weights and two CIFAR-10 classes picked through the page's file inputs,
 // trained in the page; and one training step in the page against the same step in Node.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mobilenet } from '../src/applications/index.js';
@@ -14,23 +14,12 @@ import { seededRandom } from '../src/util/random.js';
 import { noChromium, withPage } from './browser.js';
 import { CIFAR_DIR, MOBILENET_H5, ROOT, needsShared, tempDir } from './helpers.js';
 import { checkDownloads } from './web-downloads.js';
+import { PAIR, pairFolder } from './web-pair.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 import { type StepOutcome, stepOnce } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
-/** deer/truck: Node's feature extraction reaches 98.5% validation accuracy on it (1,600 train, 400 held out). */
-const PAIR = ['deer', 'truck'];
 const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, PAIR[1]));
-
-/** The pair's 2,000 test images in a folder of class folders, as a user would pick it. */
-function pairFolder(): string {
-  const dir = path.join(tempDir('tk-web-'), 'cifar-pair');
-  for (const c of PAIR) {
-    mkdirSync(path.join(dir, c), { recursive: true });
-    for (const f of readdirSync(path.join(CIFAR_DIR, c))) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(dir, c, f));
-  }
-  return dir;
-}
 
 /** Largest |a − b| over largest |b|: the step's agreement, per tensor. */
 function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -16,6 +16,7 @@ export { type BaseOptions, type PickedFile, buildBase } from './weights.js';
 export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch } from './images.js';
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
+export { type CheckpointStore, type RunCheckpoint, opfsCheckpoints } from './checkpoints.js';
 
 /**
  * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}; a static build puts them

@@ -22,9 +22,10 @@ import { TransferkitError } from '../errors.js';
 import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
-import { seededRandom } from '../util/random.js';
 import { type PickedFolder, loadBatch } from './images.js';
 import { type FeatureCache, rowSink } from './row-sinks.js';
+import { type CheckpointStore, checkRun, runKey } from './checkpoints.js';
+import { RunRecorder, countedRandom } from './resume.js';
 
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
@@ -47,6 +48,10 @@ export type BrowserTrainOptions = Pick<
   strategy?: 'feature-extraction' | 'fine-tune';
   /** Where the base's features wait between epochs: 'memory' (default) or 'opfs' (in a worker). */
   featureStore?: FeatureCache;
+  /** Where to keep a checkpoint after each epoch (`opfsCheckpoints()`: the page's Origin Private File System). */
+  checkpoints?: CheckpointStore;
+  /** Continue from the latest checkpoint in `checkpoints` (of this run: the same files, split and options). */
+  resume?: boolean;
 };
 
 /** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
@@ -98,7 +103,7 @@ async function trainPhase(
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
-  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache },
+  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder },
 ): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
   const { classNames } = folder;
   const { task } = o;
@@ -114,7 +119,14 @@ async function trainPhase(
     : null;
   const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
   try {
+    const resume = o.recorder?.resumeOf(phase.index);
+    if (resume) {
+      trainer.restore(resume.current);
+      trainer.loadState?.(resume.state);
+    }
     const outcome = await runEpochs({
+      ...(resume ? { resume: resume.loop } : {}),
+      ...(o.recorder ? { onCheckpoint: o.recorder.phaseHook(phase.index, model, trainer) } : {}),
       trainer,
       phase: { ...phase, lr: phase.lr as number },
       index: phase.index,
@@ -144,10 +156,32 @@ async function trainPhase(
   }
 }
 
+/** What makes a run this run: a checkpoint resumes only the same files, split, options and base. */
+function runKeyOf(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions): string {
+  const { onEvent, signal, callbacks, checkpoints, resume, featureStore, ...options } = o;
+  const files = folder.files.map((f) => [f.file, f.label, folder.blobs.get(f.file)?.size]);
+  return runKey({ base: base.name, shape: base.inputs[0].shape, weights: base.countParams(), classNames: folder.classNames, files, options });
+}
+
+/** The run's checkpoints when the options ask for them, continuing the latest with `resume`. */
+async function recorderOf(o: BrowserTrainOptions, key: string, random: ReturnType<typeof countedRandom>): Promise<RunRecorder | undefined> {
+  if (!o.checkpoints) {
+    if (o.resume) throw new TransferkitError('resume needs the checkpoints to resume from (the checkpoints option)');
+    return undefined;
+  }
+  const from = o.resume ? await o.checkpoints.latest() : undefined;
+  if (o.resume && !from) throw new TransferkitError('no checkpoint kept in this browser to resume from: train afresh');
+  if (!from) await o.checkpoints.clear();
+  const c = from && checkRun(from, key);
+  if (c) o.onEvent?.({ type: 'notice', message: `resuming from the checkpoint after phase ${c.phase + 1} epoch ${c.loop.history.at(-1)?.epoch ?? 0}` });
+  return new RunRecorder(o.checkpoints, key, random, c ? c.finished : { history: [], phases: [] }, c);
+}
+
 /**
  * Trains a new head on `base` over the picked folder, and with `strategy: 'fine-tune'` the base from
  * `unfreezeFrom` after it: Node's split (the same seed holds out the same images), Node's default head and phase
- * plan, and the validation split scored after each phase.
+ * plan, and the validation split scored after each phase. With `checkpoints`, the run is kept after every epoch
+ * and `resume` continues it from there (after a reload: the same files picked again).
  */
 export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
   const { classNames } = folder;
@@ -157,8 +191,10 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const want = outputLayer(task, classes);
   const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
-  // One shuffle for the whole run, as in Node.
-  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
+  // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
+  const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
+  const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
+  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: random.next, recorder };
   checkFineTuneStart(options.strategy, o.unfreezeFrom);
   if (o.unfreezeFrom && options.strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
     throw new TransferkitError(
@@ -168,19 +204,21 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
   const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
   const t0 = performance.now();
-  const history: TrainResult['history'] = [];
-  let val: TrainResult['val'] = { loss: null, accuracy: null };
-  const scored: BrowserTrainResult['phases'] = [];
+  const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };
+  let val: TrainResult['val'] = [...scored].reverse().find((p) => p.val)?.val ?? { loss: null, accuracy: null };
   let stopped: TrainResult['stopped'];
+  const first = recorder?.restoreRun(model) ?? 0;
   // As in Node: a phase cut short (o.signal, a loss that became NaN) ends the run with the weights it kept.
   for (const [index, phase] of phases.entries()) {
     if (stopped) break;
+    if (index < first) continue;
     const r = await trainPhase(model, { ...phase, index }, split, folder, options);
     history.push(...r.history);
     if (r.val) val = r.val;
     scored.push({ trainedFrom: phase.trainedFrom, ...(r.val ? { val: r.val } : {}) });
     stopped = r.stopped;
   }
+  await o.checkpoints?.clear();
   return {
     model,
     classNames,

@@ -41,6 +41,14 @@ export class OrtTrainer extends OrtStepTrainer<TrainStepGraph> {
     return feeds;
   }
 
+  protected maskDraws(): number {
+    return this.masks.drawn;
+  }
+
+  protected skipMaskDraws(n: number): void {
+    this.masks.skip(n);
+  }
+
   /** Copies the trained weights into the tfjs model's layers. */
   writeBack(): void {
     const byLayer = new Map<tfl.layers.Layer, Array<{ index: number; values: Float32Array; shape: number[] }>>();

@@ -24,11 +24,25 @@ const predictTrained = (x: Float32Array, n: number) =>
 // The library and the trained model, for the console and for the browser tests (test/browser-web.test.ts).
 Object.assign(globalThis, { transferkit, predictTrained });
 
+const resume = $<HTMLButtonElement>('resume');
+
 function finish(accuracy: string): void {
   $('val-accuracy').textContent = accuracy;
   button.disabled = false;
   cancel.disabled = true;
+  void offerResume();
 }
+
+/** A run cut short by a reload left a checkpoint in this browser: offer to continue it. */
+async function offerResume(): Promise<void> {
+  const kept = await (await transferkit.opfsCheckpoints()).latest();
+  resume.hidden = !kept;
+  resume.disabled = !kept;
+  $('resume-note').textContent = kept
+    ? `a run was cut short after phase ${kept.phase + 1} epoch ${kept.loop.history.at(-1)?.epoch}: pick the same weights and folder, then Resume`
+    : '';
+}
+void offerResume();
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
@@ -41,6 +55,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     for (const [format, blob] of Object.entries(m.models))
       $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`).href = URL.createObjectURL(blob);
     $('downloads').hidden = false;
+    Object.assign(globalThis, { lastRun: m.run });
     finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
   }
 };
@@ -48,11 +63,15 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 // Shared memory needs a cross-origin isolated page; without it Stop has no flag to set and stays disabled.
 const stop = typeof SharedArrayBuffer === 'function' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
 cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
-button.addEventListener('click', () => {
+function start(fromCheckpoint: boolean): void {
   const weights = $<HTMLInputElement>('weights').files?.[0];
   const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
-  if (!weights || !picked.length) return log('error: pick a weights file and a folder of class folders first');
+  if (!weights || !picked.length) {
+    log('error: pick a weights file and a folder of class folders first');
+    return;
+  }
   button.disabled = true;
+  resume.disabled = true;
   cancel.disabled = !stop;
   if (stop) Atomics.store(stop, 0, 0);
   send({
@@ -63,6 +82,9 @@ button.addEventListener('click', () => {
     size: Number($<HTMLInputElement>('size').value),
     alpha: Number($<HTMLSelectElement>('alpha').value),
     unfreezeFrom: $<HTMLInputElement>('unfreeze-from').value.trim(),
+    resume: fromCheckpoint,
     stop: stop ?? new Int32Array(1),
   });
-});
+}
+button.addEventListener('click', () => start(false));
+resume.addEventListener('click', () => start(true));

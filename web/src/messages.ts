@@ -1,4 +1,5 @@
 // What the page and its training worker say to each other.
+import type { BrowserTrainResult } from '../../src/browser/index.js';
 
 /** Page → worker. */
 export type ToWorker =
@@ -10,6 +11,8 @@ export type ToWorker =
       size: number;
       alpha: number;
       unfreezeFrom: string;
+      /** Continue the run kept in this browser's checkpoints (the same files picked again). */
+      resume: boolean;
       /** Set to 1 by Stop. Shared memory: the worker's steps never yield to its message queue, so a message would wait. */
       stop: Int32Array;
     }
@@ -20,6 +23,12 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'log'; line: string }
   /** The trained model in each download format. */
-  | { type: 'done'; accuracy: number | null; models: Record<'keras' | 'folder' | 'tfjs' | 'onnx', Blob> }
+  | {
+      type: 'done';
+      accuracy: number | null;
+      models: Record<'keras' | 'folder' | 'tfjs' | 'onnx', Blob>;
+      /** Every epoch's numbers and the final validation scores (the resume test compares runs by them). */
+      run: Pick<BrowserTrainResult, 'history' | 'val'>;
+    }
   | { type: 'error'; message: string }
   | { type: 'predicted'; y: Float32Array };

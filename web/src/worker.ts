@@ -33,6 +33,8 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
     ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
     signal,
     featureStore: 'opfs',
+    checkpoints: await transferkit.opfsCheckpoints(),
+    resume: m.resume,
     onEvent: (e) => {
       if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
       else if (e.type === 'notice') log(e.message);
@@ -49,6 +51,7 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   post({
     type: 'done',
     accuracy: r.val.accuracy,
+    run: { history: r.history, val: r.val },
     models: { keras: await model('keras'), folder: await model('folder'), tfjs: await model('tfjs'), onnx: await model('onnx') },
   });
 }
