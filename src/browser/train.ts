@@ -60,7 +60,8 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   model: tfl.Sequential;
   /** Each phase's first trained layer and its validation scores with the weights it kept. */
   phases: Array<{ trainedFrom: string; val?: TrainResult['val'] }>;
-  timings: { totalS: number };
+  /** Wall time, and the time in the epochs (the base's features excluded), in seconds. */
+  timings: { totalS: number; trainS: number };
 }
 
 /** The base's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
@@ -104,7 +105,7 @@ async function trainPhase(
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
   o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder },
-): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
+): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped']; trainS: number }> {
   const { classNames } = folder;
   const { task } = o;
   const emit = (e: TrainEvent) => o.onEvent?.(e);
@@ -118,6 +119,7 @@ async function trainPhase(
     ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
     : null;
   const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
+  const t0 = performance.now();
   try {
     const resume = o.recorder?.resumeOf(phase.index);
     if (resume) {
@@ -148,7 +150,8 @@ async function trainPhase(
     }
     trainer.writeBack();
     const history = outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom }));
-    return { history, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
+    const trainS = (performance.now() - t0) / 1000;
+    return { history, trainS, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
   } finally {
     await trainer.dispose();
     await trainData.close();
@@ -207,6 +210,7 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };
   let val: TrainResult['val'] = [...scored].reverse().find((p) => p.val)?.val ?? { loss: null, accuracy: null };
   let stopped: TrainResult['stopped'];
+  let trainS = 0;
   const first = recorder?.restoreRun(model) ?? 0;
   // As in Node: a phase cut short (o.signal, a loss that became NaN) ends the run with the weights it kept.
   for (const [index, phase] of phases.entries()) {
@@ -214,6 +218,7 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
     if (index < first) continue;
     const r = await trainPhase(model, { ...phase, index }, split, folder, options);
     history.push(...r.history);
+    trainS += r.trainS;
     if (r.val) val = r.val;
     scored.push({ trainedFrom: phase.trainedFrom, ...(r.val ? { val: r.val } : {}) });
     stopped = r.stopped;
@@ -230,6 +235,6 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
     phases: scored,
     counts: { train: split.train.length, validation: split.validation.length },
     ...(stopped ? { stopped } : {}),
-    timings: { totalS: (performance.now() - t0) / 1000 },
+    timings: { totalS: (performance.now() - t0) / 1000, trainS },
   };
 }

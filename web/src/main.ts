@@ -1,6 +1,7 @@
 // The static page: pick weights and a folder, train in a worker of this tab (feature extraction, then a fine-tune
 // when a layer is named), show validation accuracy, offer the model as a download.
 import * as transferkit from '../../src/browser/index.js';
+import { showComparison } from './compare-view.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -25,10 +26,12 @@ const predictTrained = (x: Float32Array, n: number) =>
 Object.assign(globalThis, { transferkit, predictTrained });
 
 const resume = $<HTMLButtonElement>('resume');
+const compare = $<HTMLButtonElement>('compare-button');
 
 function finish(accuracy: string): void {
   $('val-accuracy').textContent = accuracy;
   button.disabled = false;
+  compare.disabled = false;
   cancel.disabled = true;
   void offerResume();
 }
@@ -51,6 +54,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   else if (m.type === 'error') {
     log(`error: ${m.message}`);
     finish('error');
+  } else if (m.type === 'compared') {
+    showComparison($('compare'), m.comparison);
+    finish('see the comparison');
   } else {
     for (const [format, blob] of Object.entries(m.models))
       $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`).href = URL.createObjectURL(blob);
@@ -63,7 +69,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 // Shared memory needs a cross-origin isolated page; without it Stop has no flag to set and stays disabled.
 const stop = typeof SharedArrayBuffer === 'function' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
 cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
-function start(fromCheckpoint: boolean): void {
+function start(action: 'train' | 'resume' | 'compare'): void {
   const weights = $<HTMLInputElement>('weights').files?.[0];
   const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
   if (!weights || !picked.length) {
@@ -72,6 +78,7 @@ function start(fromCheckpoint: boolean): void {
   }
   button.disabled = true;
   resume.disabled = true;
+  compare.disabled = true;
   cancel.disabled = !stop;
   if (stop) Atomics.store(stop, 0, 0);
   send({
@@ -82,9 +89,10 @@ function start(fromCheckpoint: boolean): void {
     size: Number($<HTMLInputElement>('size').value),
     alpha: Number($<HTMLSelectElement>('alpha').value),
     unfreezeFrom: $<HTMLInputElement>('unfreeze-from').value.trim(),
-    resume: fromCheckpoint,
+    action,
     stop: stop ?? new Int32Array(1),
   });
 }
-button.addEventListener('click', () => start(false));
-resume.addEventListener('click', () => start(true));
+button.addEventListener('click', () => start('train'));
+resume.addEventListener('click', () => start('resume'));
+compare.addEventListener('click', () => start('compare'));

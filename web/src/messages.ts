@@ -1,5 +1,5 @@
 // What the page and its training worker say to each other.
-import type { BrowserTrainResult } from '../../src/browser/index.js';
+import type { BrowserComparison, BrowserTrainResult } from '../../src/browser/index.js';
 
 /** Page → worker. */
 export type ToWorker =
@@ -11,8 +11,9 @@ export type ToWorker =
       size: number;
       alpha: number;
       unfreezeFrom: string;
-      /** Continue the run kept in this browser's checkpoints (the same files picked again). */
-      resume: boolean;
+      /** Train; continue the run kept in this browser's checkpoints (the same files picked again); or compare
+       * feature extraction with a fine-tune from `unfreezeFrom`. */
+      action: 'train' | 'resume' | 'compare';
       /** Set to 1 by Stop. Shared memory: the worker's steps never yield to its message queue, so a message would wait. */
       stop: Int32Array;
     }
@@ -30,5 +31,7 @@ export type FromWorker =
       /** Every epoch's numbers and the final validation scores (the resume test compares runs by them). */
       run: Pick<BrowserTrainResult, 'history' | 'val'>;
     }
+  /** compare's rows (Node's compare table) and each strategy's epochs for its curve. */
+  | { type: 'compared'; comparison: BrowserComparison }
   | { type: 'error'; message: string }
   | { type: 'predicted'; y: Float32Array };
