@@ -29,8 +29,11 @@ export interface RunCheckpoint {
 
 /** Where checkpoints are kept: the latest readable one, a new one, none. */
 export interface CheckpointStore {
+  /** The newest whole checkpoint (one that cannot be read is passed over), or undefined. */
   latest(): Promise<RunCheckpoint | undefined>;
+  /** Keeps `c` and drops the ones before it once it is complete. */
   save(c: RunCheckpoint): Promise<void>;
+  /** Drops every checkpoint (a run that ended). */
   clear(): Promise<void>;
 }
 

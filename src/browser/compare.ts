@@ -10,6 +10,7 @@ import { type BrowserTrainOptions, trainClassifier } from './train.js';
 /** The strategies the page compares (full training, Node's third, trains the whole base on images each step). */
 export const BROWSER_STRATEGIES = ['feature-extraction', 'fine-tune'] as const;
 
+/** What compareStrategies gives: the rows and the curves. */
 export interface BrowserComparison {
   /** One row per strategy, as Node's compareStrategies gives them. */
   rows: StrategyResult[];

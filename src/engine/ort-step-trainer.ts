@@ -92,6 +92,7 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
     return 0;
   }
 
+  /** Skips the dropout masks' stream `n` draws ahead (the trainer that draws masks does). */
   protected skipMaskDraws(_n: number): void {}
 
   state(): TrainerState {

@@ -41,10 +41,12 @@ export class OrtTrainer extends OrtStepTrainer<TrainStepGraph> {
     return feeds;
   }
 
+  /** The dropout masks' draws so far. */
   protected maskDraws(): number {
     return this.masks.drawn;
   }
 
+  /** Skips the dropout masks' stream `n` draws ahead. */
   protected skipMaskDraws(n: number): void {
     this.masks.skip(n);
   }
