@@ -1,7 +1,7 @@
 // Resume after a reload, in Debian's Chromium against the static build: a run (feature extraction, then a
 // fine-tune from conv_dw_12) is reloaded in its first phase; the page then offers Resume, the same files are
 // picked again, and the resumed run must end exactly as the same run left alone: every epoch's numbers, the
-// validation scores and the trained model's outputs, bit for bit.
+// validation scores and the trained model's outputs, bit for bit; phase 1's features are read back, not computed.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,6 +70,11 @@ describe('resume after a reload (static build in Chromium)', { skip }, () => {
       const resumed = await finished(page);
       process.stderr.write(`${note}\n${resumed.log}`);
       assert.match(resumed.log, new RegExp(`resuming from the checkpoint after phase 1 epoch ${kept[1]}`));
+      // Phase 1's features come back from the checkpoint folder; phase 2's are computed (its cut is new).
+      assert.match(resumed.log, /features of the 1600 train images read back from the checkpoint folder/);
+      assert.match(resumed.log, /features of the 400 validation images read back from the checkpoint folder/);
+      assert.equal(resumed.log.match(/features of 2000 images computed/g)?.length, 1, 'features computed again in phase 1');
+      assert.doesNotMatch(whole.log, /read back from the checkpoint folder/);
       // Only the epochs after the checkpoint ran again: the earlier ones are the checkpoint's.
       assert.doesNotMatch(resumed.log, new RegExp(`phase 1 epoch ${kept[1]}:`));
       assert.match(resumed.log, new RegExp(`phase 1 epoch ${Number(kept[1]) + 1}:`));

@@ -1,11 +1,12 @@
 // Checkpoints of a run in the page, kept in the Origin Private File System so a reload does not lose the training:
-// after each epoch, the model's weights at the phase's start, the trained weights now (and those of the lowest
+// the phases' features (computed once), and after each epoch the model's weights at the phase's start, the trained weights now (and those of the lowest
 // validation loss so far, which restore-best keeps), the optimizer's slots and step count, the dropout and
 // shuffle draws, and the epoch loop's history and step. From these the run continues as if never broken.
 import type { EpochLog } from '../train/shapes.js';
 import type { LoopCheckpoint } from '../train/fit/epoch-loop.js';
 import type { TrainResult } from '../train/fit/options.js';
 import { TransferkitError } from '../errors.js';
+import { type KeptRows, keptRows } from './kept-features.js';
 
 /** Where a run was after its last finished epoch. */
 export interface RunCheckpoint {
@@ -35,6 +36,8 @@ export interface CheckpointStore {
   save(c: RunCheckpoint): Promise<void>;
   /** Drops every checkpoint (a run that ended). */
   clear(): Promise<void>;
+  /** A file for a phase's features beside the checkpoints, kept until `clear` (resuming reads it back). */
+  featureRows?(name: string, rowSize: number, count: number): Promise<KeptRows>;
 }
 
 type Groups = Record<'model' | 'current' | 'best', Float32Array[]> & { slots: Float32Array[][] };
@@ -115,11 +118,13 @@ export async function opfsCheckpoints(name = 'transferkit-run'): Promise<Checkpo
       const { lengths, bytes } = pack(arrays);
       await writeFile(dir, `weights-${seq}.bin`, bytes);
       await writeFile(dir, `state-${seq}.json`, JSON.stringify({ ...state, lengths }));
-      for (const n of await names()) if (n !== `weights-${seq}.bin` && n !== `state-${seq}.json`) await dir.removeEntry(n);
+      for (const n of await names())
+        if (/^(state|weights)-\d+\./.test(n) && !n.startsWith(`state-${seq}.`) && !n.startsWith(`weights-${seq}.`)) await dir.removeEntry(n);
     },
     async clear() {
       for (const n of await names()) await dir.removeEntry(n);
     },
+    featureRows: (file, rowSize, count) => keptRows(dir, file, rowSize, count),
   };
 }
 

@@ -7,6 +7,7 @@ import { TransferkitError } from '../errors.js';
 import type { LoopCheckpoint, LoopResume } from '../train/fit/epoch-loop.js';
 import { seededRandom } from '../util/random.js';
 import type { CheckpointStore, RunCheckpoint } from './checkpoints.js';
+import type { KeptRows } from './kept-features.js';
 
 /** A seeded stream that counts its draws, so a resumed run can skip to where the saved one was. */
 export function countedRandom(seed: number): { next: () => number; draws: () => number; skip(n: number): void } {
@@ -65,6 +66,11 @@ export class RunRecorder {
     setNamedWeights(model, this.from.modelNames, this.from.arrays.model);
     this.random.skip(this.from.shuffleDraws);
     return this.from.phase;
+  }
+
+  /** The run's file for a phase's features (`part` names it), where the store keeps such files. */
+  featureRows(part: string, rowSize: number, count: number): Promise<KeptRows> | undefined {
+    return this.store.featureRows?.(`features-${this.key}-${part}.f32`, rowSize, count);
   }
 
   /** What phase `index` resumes from, when the checkpoint is inside it. */

@@ -26,6 +26,7 @@ import { type PickedFolder, loadBatch } from './images.js';
 import { type FeatureCache, rowSink } from './row-sinks.js';
 import { type CheckpointStore, checkRun, runKey } from './checkpoints.js';
 import { RunRecorder, countedRandom } from './resume.js';
+import type { KeptRows } from './kept-features.js';
 
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
@@ -70,7 +71,7 @@ async function features(
   from: string,
   folder: PickedFolder,
   files: PickedFolder['files'],
-  o: { batch: number; cache: FeatureCache; progress: (done: number) => void },
+  o: { batch: number; cache: FeatureCache; progress: (done: number) => void; kept?: (rowSize: number) => Promise<KeptRows | undefined> },
 ): Promise<FeatureStore> {
   const { batch } = o;
   const size = model.inputs[0].shape[1] as number;
@@ -81,8 +82,10 @@ async function features(
       .outputShape(1)
       .slice(1)
       .reduce((a, b) => a * b, 1);
-    const sink = await rowSink(o.cache, rowSize, files.length);
-    for (let s = 0; s < files.length; s += batch) {
+    const kept = await o.kept?.(rowSize);
+    const sink = kept ?? (await rowSink(o.cache, rowSize, files.length));
+    // A file of the checkpoint folder that a run cut short had completed: the same rows, read back.
+    for (let s = kept?.complete ? files.length : 0; s < files.length; s += batch) {
       const part = files.slice(s, s + batch);
       const x = await loadBatch(
         part.map((f) => folder.blobs.get(f.file) as Blob),
@@ -92,6 +95,7 @@ async function features(
       sink.write(await predictor.predict(x, part.length), s);
       o.progress(s + part.length);
     }
+    if (kept && !kept.complete) await kept.finish();
     return sink.store(files.map((f) => f.label));
   } finally {
     await predictor.dispose();
@@ -114,9 +118,20 @@ async function trainPhase(
   const total = split.train.length + split.validation.length;
   const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
   const cache = o.featureStore ?? 'memory';
-  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0) });
+  // With checkpoints, in the OPFS: in files kept beside them until the run ends.
+  const kept = (part: string, count: number) => async (rowSize: number) => {
+    const rows = cache === 'opfs' ? await o.recorder?.featureRows(`${phase.index}-${part}`, rowSize, count) : undefined;
+    if (rows?.complete) emit({ type: 'notice', message: `features of the ${count} ${part} images read back from the checkpoint folder` });
+    return rows;
+  };
+  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0), kept: kept('train', split.train.length) });
   const valData = split.validation.length
-    ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
+    ? await features(model, phase.from, folder, split.validation, {
+        batch,
+        cache,
+        progress: progress(split.train.length),
+        kept: kept('validation', split.validation.length),
+      })
     : null;
   const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
   const t0 = performance.now();
