@@ -56,7 +56,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     finish('error');
   } else if (m.type === 'compared') {
     showComparison($('compare'), m.comparison);
-    finish('see the comparison');
+    finish('compared (table below)');
   } else {
     for (const [format, blob] of Object.entries(m.models))
       $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`).href = URL.createObjectURL(blob);
