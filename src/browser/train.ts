@@ -209,15 +209,16 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const want = outputLayer(task, classes);
   const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
-  // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
-  const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
-  const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
-  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: random.next, recorder };
-  checkFineTuneStart(options.strategy, o.unfreezeFrom);
-  if (o.unfreezeFrom && options.strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
+  const strategy = o.strategy ?? 'feature-extraction';
+  checkFineTuneStart(strategy, o.unfreezeFrom);
+  if (o.unfreezeFrom && strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
     throw new TransferkitError(
       `skip connections cross the cut at ${o.unfreezeFrom}: the browser fine-tunes from a layer whose input is one value (not yet from this one)`,
     );
+  // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
+  const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
+  const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
+  const options = { ...o, base: base.name, strategy, task, random: random.next, recorder };
   const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
   const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
   const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
