@@ -1,16 +1,12 @@
 // A phase's features in a file of the checkpoint folder, kept until the run ends: a phase resumed after a reload
 // reads them back instead of running the base over every image again. A marker file, written once every row is
 // in, tells a complete file from one a reload cut short.
-import type { FeatureStore } from '../train/features/memory-store.js';
-import type { RowSink } from './row-sinks.js';
+import { type RowSink, type SyncFile, syncFileStore } from './row-sinks.js';
 
-/** What this code uses of a FileSystemSyncAccessHandle (TypeScript's DOM library leaves it to workers). */
-interface SyncFile {
-  read(into: Uint8Array, o: { at: number }): number;
-  write(from: Uint8Array, o: { at: number }): number;
+/** A FileSystemSyncAccessHandle as row-sinks uses it, and the calls this file adds. */
+interface SizedSyncFile extends SyncFile {
   getSize(): number;
   flush(): void;
-  close(): void;
 }
 
 /** Rows written (or found complete) in `name` of `dir`; `complete`: the file already holds them all. */
@@ -32,18 +28,8 @@ export async function keptRows(dir: FileSystemDirectoryHandle, name: string, row
   const done = `${name}.done`;
   const bytes = rowSize * 4;
   const handle = await dir.getFileHandle(name, { create: true });
-  const file = (await (handle as unknown as { createSyncAccessHandle(): Promise<SyncFile> }).createSyncAccessHandle()) as SyncFile;
+  const file = (await (handle as unknown as { createSyncAccessHandle(): Promise<SizedSyncFile> }).createSyncAccessHandle()) as SizedSyncFile;
   const complete = (await exists(dir, done)) && file.getSize() === bytes * count;
-  const store = (labels: number[]): FeatureStore => ({
-    labels,
-    rowSize,
-    async read(indices, out) {
-      indices.forEach((k, i) => file.read(new Uint8Array(out.buffer, out.byteOffset + i * bytes, bytes), { at: k * bytes }));
-    },
-    async close() {
-      file.close();
-    },
-  });
   return {
     complete,
     write: (rows, at) => void file.write(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength), { at: at * bytes }),
@@ -51,6 +37,6 @@ export async function keptRows(dir: FileSystemDirectoryHandle, name: string, row
       file.flush();
       await dir.getFileHandle(done, { create: true });
     },
-    store,
+    store: (labels) => syncFileStore(file, rowSize, labels, async () => file.close()),
   };
 }
