@@ -2,37 +2,24 @@
 // isolation headers: the real MobileNet weights and two CIFAR-10 classes picked through the page's file inputs,
 // trained in the page; and one training step in the page against the same step in Node.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mobilenet } from '../src/applications/index.js';
 import { decodePhoto } from '../src/data/photo.js';
 import { initBackend } from '../src/engine/backend.js';
-import { createPredictor } from '../src/engine/predictor.js';
-import { readKerasModel } from '../src/keras/read.js';
 import { optimizerSpec } from '../src/engine/optimizers.js';
 import { addHead, createTrainer } from '../src/index.js';
 import { seededRandom } from '../src/util/random.js';
-import type { Page } from 'playwright-core';
 import { noChromium, withPage } from './browser.js';
-import { CIFAR_DIR, MOBILENET_H5, ROOT, cli, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, MOBILENET_H5, ROOT, needsShared, tempDir } from './helpers.js';
+import { checkDownloads } from './web-downloads.js';
+import { PAIR, pairFolder } from './web-pair.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 import { type StepOutcome, stepOnce } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
-/** deer/truck: Node's feature extraction reaches 98.5% validation accuracy on it (1,600 train, 400 held out). */
-const PAIR = ['deer', 'truck'];
 const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, PAIR[1]));
-
-/** The pair's 2,000 test images in a folder of class folders, as a user would pick it. */
-function pairFolder(): string {
-  const dir = path.join(tempDir('tk-web-'), 'cifar-pair');
-  for (const c of PAIR) {
-    mkdirSync(path.join(dir, c), { recursive: true });
-    for (const f of readdirSync(path.join(CIFAR_DIR, c))) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(dir, c, f));
-  }
-  return dir;
-}
 
 /** Largest |a − b| over largest |b|: the step's agreement, per tensor. */
 function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -52,39 +39,6 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
     server = await serveStatic(WEB);
   });
   after(() => server?.close());
-
-  /** The downloaded model in Node: its metadata, and its probabilities on a seeded batch equal to the page's (within 1e-5). */
-  async function checkDownload(page: Page): Promise<void> {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    const file = path.join(tempDir('tk-web-model-'), 'model.keras');
-    await download.saveAs(file);
-    const inPage = (await page.evaluate(`(async () => {
-      const lib = globalThis.transferkit;
-      const random = lib.seededRandom(5);
-      const x = Float32Array.from({ length: 4 * 96 * 96 * 3 }, () => random() * 2 - 1);
-      return Array.from(await globalThis.predictTrained(x, 4));
-    })()`)) as number[];
-    const saved = await readKerasModel(file);
-    assert.deepEqual(saved.transferkit?.classNames, PAIR);
-    const random = seededRandom(5);
-    const x = Float32Array.from({ length: 4 * 96 * 96 * 3 }, () => random() * 2 - 1);
-    const predictor = await createPredictor(saved.model, { engine: 'ort' });
-    const inNode = Array.from(await predictor.predict(x, 4));
-    await predictor.dispose();
-    const gap = Math.max(...inNode.map((p, i) => Math.abs(p - inPage[i])));
-    process.stderr.write(`downloaded model: page ${inPage} vs Node ${inNode} (largest difference ${gap.toExponential(2)})\n`);
-    assert.ok(gap <= 1e-5, `the downloaded model's probabilities in Node differ from the page's by ${gap}`);
-    // And as a user runs it: the CLI reads the file with its metadata (class names, preprocessing, size).
-    const images = PAIR.map((c) => path.join(CIFAR_DIR, c, '0999.jpg'));
-    const r = cli(['predict', file, ...images, '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const predicted = JSON.parse(r.stdout) as Array<{ label: string }>;
-    process.stderr.write(`transferkit predict on the download: ${JSON.stringify(predicted)}\n`);
-    assert.deepEqual(
-      predicted.map((p) => p.label),
-      PAIR,
-    );
-  }
 
   /** Picks the weights and the pair in the page, trains (then fine-tunes from `unfreezeFrom`); the page's log and accuracy. */
   async function trainInPage(unfreezeFrom: string): Promise<{ log: string; accuracy: number }> {
@@ -117,7 +71,7 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       assert.match(log, /cross-origin isolated: true .*; features kept in the Origin Private File System/);
       assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
       assert.match(log, /trained on 1600, validated on 400/);
-      await checkDownload(page);
+      await checkDownloads(page, { size: 96, classNames: PAIR, images: PAIR.map((c) => path.join(CIFAR_DIR, c, '0999.jpg')) });
       return { log, accuracy };
     });
   }

@@ -8,7 +8,7 @@ export { createTrainer } from '../engine/trainer.js';
 export { optimizerSpec } from '../engine/optimizers.js';
 export { seededRandom } from '../util/random.js';
 export { createPredictor, type Predictor } from '../engine/predictor.js';
-export { modelFile } from './model-file.js';
+export { MODEL_FILE_NAMES, type ModelFileFormat, modelFile, modelMetadata } from './model-file.js';
 export { TransferkitError } from '../errors.js';
 export type { Trainer, StepResult } from '../engine/training.js';
 export type { TrainEvent } from '../train/fit/options.js';
@@ -16,6 +16,10 @@ export { type BaseOptions, type PickedFile, buildBase } from './weights.js';
 export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch } from './images.js';
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
+export { type CheckpointStore, type RunCheckpoint, opfsCheckpoints } from './checkpoints.js';
+export { BROWSER_STRATEGIES, type BrowserComparison, compareStrategies } from './compare.js';
+export { rowName } from '../train/strategy/compare-row.js';
+export type { StrategyResult } from '../train/shapes.js';
 
 /**
  * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}; a static build puts them

@@ -18,10 +18,23 @@ function memorySink(rowSize: number, count: number): RowSink {
 }
 
 /** What this code uses of a FileSystemSyncAccessHandle (TypeScript's DOM library leaves it to workers). */
-interface SyncFile {
+export interface SyncFile {
   read(into: Uint8Array, o: { at: number }): number;
   write(from: Uint8Array, o: { at: number }): number;
   close(): void;
+}
+
+/** Rows of `rowSize` floats read from `file` on demand; `close` says what closing the store does to the file. */
+export function syncFileStore(file: SyncFile, rowSize: number, labels: number[], close: () => Promise<void>): FeatureStore {
+  const bytes = rowSize * 4;
+  return {
+    labels,
+    rowSize,
+    async read(indices, out) {
+      indices.forEach((k, i) => file.read(new Uint8Array(out.buffer, out.byteOffset + i * bytes, bytes), { at: k * bytes }));
+    },
+    close,
+  };
 }
 
 let opened = 0;
@@ -34,17 +47,11 @@ async function opfsSink(rowSize: number): Promise<RowSink> {
   const bytes = rowSize * 4;
   return {
     write: (rows, at) => void file.write(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength), { at: at * bytes }),
-    store: (labels) => ({
-      labels,
-      rowSize,
-      async read(indices, out) {
-        indices.forEach((k, i) => file.read(new Uint8Array(out.buffer, out.byteOffset + i * bytes, bytes), { at: k * bytes }));
-      },
-      async close() {
+    store: (labels) =>
+      syncFileStore(file, rowSize, labels, async () => {
         file.close();
         await dir.removeEntry(name);
-      },
-    }),
+      }),
   };
 }
 

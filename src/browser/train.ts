@@ -22,9 +22,11 @@ import { TransferkitError } from '../errors.js';
 import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
-import { seededRandom } from '../util/random.js';
 import { type PickedFolder, loadBatch } from './images.js';
 import { type FeatureCache, rowSink } from './row-sinks.js';
+import { type CheckpointStore, checkRun, runKey } from './checkpoints.js';
+import { RunRecorder, countedRandom } from './resume.js';
+import type { KeptRows } from './kept-features.js';
 
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
@@ -47,6 +49,10 @@ export type BrowserTrainOptions = Pick<
   strategy?: 'feature-extraction' | 'fine-tune';
   /** Where the base's features wait between epochs: 'memory' (default) or 'opfs' (in a worker). */
   featureStore?: FeatureCache;
+  /** Where to keep a checkpoint after each epoch (`opfsCheckpoints()`: the page's Origin Private File System). */
+  checkpoints?: CheckpointStore;
+  /** Continue from the latest checkpoint in `checkpoints` (of this run: the same files, split and options). */
+  resume?: boolean;
 };
 
 /** The trained model, its history and the validation split's scores (as in Node's TrainResult). */
@@ -55,7 +61,8 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   model: tfl.Sequential;
   /** Each phase's first trained layer and its validation scores with the weights it kept. */
   phases: Array<{ trainedFrom: string; val?: TrainResult['val'] }>;
-  timings: { totalS: number };
+  /** Wall time, and the time in the epochs (the base's features excluded), in seconds. */
+  timings: { totalS: number; trainS: number };
 }
 
 /** The base's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
@@ -64,7 +71,7 @@ async function features(
   from: string,
   folder: PickedFolder,
   files: PickedFolder['files'],
-  o: { batch: number; cache: FeatureCache; progress: (done: number) => void },
+  o: { batch: number; cache: FeatureCache; progress: (done: number) => void; kept?: (rowSize: number) => Promise<KeptRows | undefined> },
 ): Promise<FeatureStore> {
   const { batch } = o;
   const size = model.inputs[0].shape[1] as number;
@@ -75,8 +82,10 @@ async function features(
       .outputShape(1)
       .slice(1)
       .reduce((a, b) => a * b, 1);
-    const sink = await rowSink(o.cache, rowSize, files.length);
-    for (let s = 0; s < files.length; s += batch) {
+    const kept = await o.kept?.(rowSize);
+    const sink = kept ?? (await rowSink(o.cache, rowSize, files.length));
+    // A file of the checkpoint folder that a run cut short had completed: the same rows, read back.
+    for (let s = kept?.complete ? files.length : 0; s < files.length; s += batch) {
       const part = files.slice(s, s + batch);
       const x = await loadBatch(
         part.map((f) => folder.blobs.get(f.file) as Blob),
@@ -86,6 +95,7 @@ async function features(
       sink.write(await predictor.predict(x, part.length), s);
       o.progress(s + part.length);
     }
+    if (kept && !kept.complete) await kept.finish();
     return sink.store(files.map((f) => f.label));
   } finally {
     await predictor.dispose();
@@ -98,8 +108,8 @@ async function trainPhase(
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
-  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache },
-): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
+  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder },
+): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped']; trainS: number }> {
   const { classNames } = folder;
   const { task } = o;
   const emit = (e: TrainEvent) => o.onEvent?.(e);
@@ -108,13 +118,32 @@ async function trainPhase(
   const total = split.train.length + split.validation.length;
   const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
   const cache = o.featureStore ?? 'memory';
-  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0) });
+  // With checkpoints, in the OPFS: in files kept beside them until the run ends.
+  const kept = (part: string, count: number) => async (rowSize: number) => {
+    const rows = cache === 'opfs' ? await o.recorder?.featureRows(`${phase.index}-${part}`, rowSize, count) : undefined;
+    if (rows?.complete) emit({ type: 'notice', message: `features of the ${count} ${part} images read back from the checkpoint folder` });
+    return rows;
+  };
+  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0), kept: kept('train', split.train.length) });
   const valData = split.validation.length
-    ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
+    ? await features(model, phase.from, folder, split.validation, {
+        batch,
+        cache,
+        progress: progress(split.train.length),
+        kept: kept('validation', split.validation.length),
+      })
     : null;
   const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
+  const t0 = performance.now();
   try {
+    const resume = o.recorder?.resumeOf(phase.index);
+    if (resume) {
+      trainer.restore(resume.current);
+      trainer.loadState?.(resume.state);
+    }
     const outcome = await runEpochs({
+      ...(resume ? { resume: resume.loop } : {}),
+      ...(o.recorder ? { onCheckpoint: o.recorder.phaseHook(phase.index, model, trainer) } : {}),
       trainer,
       phase: { ...phase, lr: phase.lr as number },
       index: phase.index,
@@ -136,7 +165,8 @@ async function trainPhase(
     }
     trainer.writeBack();
     const history = outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom }));
-    return { history, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
+    const trainS = (performance.now() - t0) / 1000;
+    return { history, trainS, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
   } finally {
     await trainer.dispose();
     await trainData.close();
@@ -144,10 +174,32 @@ async function trainPhase(
   }
 }
 
+/** What makes a run this run: a checkpoint resumes only the same files, split, options and base. */
+function runKeyOf(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions): string {
+  const { onEvent, signal, callbacks, checkpoints, resume, featureStore, ...options } = o;
+  const files = folder.files.map((f) => [f.file, f.label, folder.blobs.get(f.file)?.size]);
+  return runKey({ base: base.name, shape: base.inputs[0].shape, weights: base.countParams(), classNames: folder.classNames, files, options });
+}
+
+/** The run's checkpoints when the options ask for them, continuing the latest with `resume`. */
+async function recorderOf(o: BrowserTrainOptions, key: string, random: ReturnType<typeof countedRandom>): Promise<RunRecorder | undefined> {
+  if (!o.checkpoints) {
+    if (o.resume) throw new TransferkitError('resume needs the checkpoints to resume from (the checkpoints option)');
+    return undefined;
+  }
+  const from = o.resume ? await o.checkpoints.latest() : undefined;
+  if (o.resume && !from) throw new TransferkitError('no checkpoint kept in this browser to resume from: train afresh');
+  if (!from) await o.checkpoints.clear();
+  const c = from && checkRun(from, key);
+  if (c) o.onEvent?.({ type: 'notice', message: `resuming from the checkpoint after phase ${c.phase + 1} epoch ${c.loop.history.at(-1)?.epoch ?? 0}` });
+  return new RunRecorder(o.checkpoints, key, random, c ? c.finished : { history: [], phases: [] }, c);
+}
+
 /**
  * Trains a new head on `base` over the picked folder, and with `strategy: 'fine-tune'` the base from
  * `unfreezeFrom` after it: Node's split (the same seed holds out the same images), Node's default head and phase
- * plan, and the validation split scored after each phase.
+ * plan, and the validation split scored after each phase. With `checkpoints`, the run is kept after every epoch
+ * and `resume` continues it from there (after a reload: the same files picked again).
  */
 export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
   const { classNames } = folder;
@@ -157,30 +209,37 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const want = outputLayer(task, classes);
   const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
-  // One shuffle for the whole run, as in Node.
-  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
-  checkFineTuneStart(options.strategy, o.unfreezeFrom);
-  if (o.unfreezeFrom && options.strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
+  const strategy = o.strategy ?? 'feature-extraction';
+  checkFineTuneStart(strategy, o.unfreezeFrom);
+  if (o.unfreezeFrom && strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
     throw new TransferkitError(
       `skip connections cross the cut at ${o.unfreezeFrom}: the browser fine-tunes from a layer whose input is one value (not yet from this one)`,
     );
+  // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
+  const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
+  const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
+  const options = { ...o, base: base.name, strategy, task, random: random.next, recorder };
   const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
   const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
   const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
   const t0 = performance.now();
-  const history: TrainResult['history'] = [];
-  let val: TrainResult['val'] = { loss: null, accuracy: null };
-  const scored: BrowserTrainResult['phases'] = [];
+  const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };
+  let val: TrainResult['val'] = [...scored].reverse().find((p) => p.val)?.val ?? { loss: null, accuracy: null };
   let stopped: TrainResult['stopped'];
+  let trainS = 0;
+  const first = recorder?.restoreRun(model) ?? 0;
   // As in Node: a phase cut short (o.signal, a loss that became NaN) ends the run with the weights it kept.
   for (const [index, phase] of phases.entries()) {
     if (stopped) break;
+    if (index < first) continue;
     const r = await trainPhase(model, { ...phase, index }, split, folder, options);
     history.push(...r.history);
+    trainS += r.trainS;
     if (r.val) val = r.val;
     scored.push({ trainedFrom: phase.trainedFrom, ...(r.val ? { val: r.val } : {}) });
     stopped = r.stopped;
   }
+  await o.checkpoints?.clear();
   return {
     model,
     classNames,
@@ -192,6 +251,6 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
     phases: scored,
     counts: { train: split.train.length, validation: split.validation.length },
     ...(stopped ? { stopped } : {}),
-    timings: { totalS: (performance.now() - t0) / 1000 },
+    timings: { totalS: (performance.now() - t0) / 1000, trainS },
   };
 }

@@ -6,7 +6,7 @@ import { TransferkitError } from '../errors.js';
 import type { StepGraph, StepWeight } from './onnx/step.js';
 import { stepSize } from './optimizers.js';
 import { type Ort, createSession, loadOrt, ortReason } from './ort-runtime.js';
-import type { StepResult, Trainer, TrainerOptions } from './training.js';
+import type { StepResult, Trainer, TrainerOptions, TrainerState } from './training.js';
 
 export type TrainableStep = StepGraph & { params: StepWeight[] };
 
@@ -95,6 +95,24 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
 
   restore(values: Float32Array[]): void {
     values.forEach((v, i) => (this.values[i] = v.slice()));
+  }
+
+  /** The dropout draws so far (the trainer that draws masks says). */
+  protected maskDraws(): number {
+    return 0;
+  }
+
+  /** Skips the dropout masks' stream `n` draws ahead (the trainer that draws masks does). */
+  protected skipMaskDraws(_n: number): void {}
+
+  state(): TrainerState {
+    return { slots: this.slots.map((s) => s.map((v) => v.slice())), iterations: this.iterations, maskDraws: this.maskDraws() };
+  }
+
+  loadState(state: TrainerState): void {
+    state.slots.forEach((s, i) => s.forEach((v, k) => (this.slots[i][k] = v.slice())));
+    this.iterations = state.iterations;
+    this.skipMaskDraws(state.maskDraws);
   }
 
   abstract writeBack(): void;

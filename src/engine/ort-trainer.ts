@@ -41,6 +41,16 @@ export class OrtTrainer extends OrtStepTrainer<TrainStepGraph> {
     return feeds;
   }
 
+  /** The dropout masks' draws so far. */
+  protected maskDraws(): number {
+    return this.masks.drawn;
+  }
+
+  /** Skips the dropout masks' stream `n` draws ahead. */
+  protected skipMaskDraws(n: number): void {
+    this.masks.skip(n);
+  }
+
   /** Copies the trained weights into the tfjs model's layers. */
   writeBack(): void {
     const byLayer = new Map<tfl.layers.Layer, Array<{ index: number; values: Float32Array; shape: number[] }>>();

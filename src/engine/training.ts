@@ -46,21 +46,45 @@ export interface Trainer {
   writeBack(): void;
   /** Frees the engine's session or tensors. */
   dispose(): Promise<void>;
+  /** Everything a step depends on besides the weights (optimizer slots, step count, dropout draws), to resume from. */
+  state?(): TrainerState;
+  /** Puts back a `state()` (with the weights by `restore`): the next step is the one the saved trainer would take. */
+  loadState?(state: TrainerState): void;
+}
+
+/** A trainer's optimizer and dropout state (ONNX Runtime trainers): what makes a resumed run continue exactly. */
+export interface TrainerState {
+  /** Each trained weight's optimizer slots (Adam's moments; none for SGD), in the order of `snapshot()`. */
+  slots: Float32Array[][];
+  /** Steps taken (Adam's bias correction). */
+  iterations: number;
+  /** Random numbers the dropout masks have drawn. */
+  maskDraws: number;
 }
 
 /** Seeded dropout masks, drawn the same way on every engine (inverted dropout: kept units scaled by 1/keep). */
 export class DropoutMasks {
   private readonly random: () => number;
+  /** Numbers drawn so far: a resumed trainer skips as many to draw the masks the saved one would draw next. */
+  drawn = 0;
 
   constructor(seed = 1) {
     this.random = seededRandom(seed);
   }
 
+  /** Draws and drops `n` numbers (to where a saved trainer's masks had reached). */
+  skip(n: number): void {
+    for (let i = 0; i < n; i++) this.random();
+    this.drawn += n;
+  }
+
   draw(size: number, rate: number, train: boolean): Float32Array {
     const mask = new Float32Array(size);
     const keep = 1 - rate;
-    if (train) for (let i = 0; i < size; i++) mask[i] = this.random() < keep ? 1 / keep : 0;
-    else mask.fill(1);
+    if (train) {
+      for (let i = 0; i < size; i++) mask[i] = this.random() < keep ? 1 / keep : 0;
+      this.drawn += size;
+    } else mask.fill(1);
     return mask;
   }
 }

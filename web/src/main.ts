@@ -1,6 +1,7 @@
 // The static page: pick weights and a folder, train in a worker of this tab (feature extraction, then a fine-tune
 // when a layer is named), show validation accuracy, offer the model as a download.
 import * as transferkit from '../../src/browser/index.js';
+import { showComparison } from './compare-view.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -24,11 +25,27 @@ const predictTrained = (x: Float32Array, n: number) =>
 // The library and the trained model, for the console and for the browser tests (test/browser-web.test.ts).
 Object.assign(globalThis, { transferkit, predictTrained });
 
+const resume = $<HTMLButtonElement>('resume');
+const compare = $<HTMLButtonElement>('compare-button');
+
 function finish(accuracy: string): void {
   $('val-accuracy').textContent = accuracy;
   button.disabled = false;
+  compare.disabled = false;
   cancel.disabled = true;
+  void offerResume();
 }
+
+/** A run cut short by a reload left a checkpoint in this browser: offer to continue it. */
+async function offerResume(): Promise<void> {
+  const kept = await (await transferkit.opfsCheckpoints()).latest();
+  resume.hidden = !kept;
+  resume.disabled = !kept;
+  $('resume-note').textContent = kept
+    ? `a run was cut short after phase ${kept.phase + 1} epoch ${kept.loop.history.at(-1)?.epoch}: pick the same weights and folder, then Resume`
+    : '';
+}
+void offerResume();
 
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
@@ -37,10 +54,14 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   else if (m.type === 'error') {
     log(`error: ${m.message}`);
     finish('error');
+  } else if (m.type === 'compared') {
+    showComparison($('compare'), m.comparison);
+    finish('compared (table below)');
   } else {
-    const download = $<HTMLAnchorElement>('download');
-    download.href = URL.createObjectURL(m.model);
-    download.hidden = false;
+    for (const [format, blob] of Object.entries(m.models))
+      $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`).href = URL.createObjectURL(blob);
+    $('downloads').hidden = false;
+    Object.assign(globalThis, { lastRun: m.run });
     finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
   }
 };
@@ -48,11 +69,16 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 // Shared memory needs a cross-origin isolated page; without it Stop has no flag to set and stays disabled.
 const stop = typeof SharedArrayBuffer === 'function' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
 cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
-button.addEventListener('click', () => {
+function start(action: 'train' | 'resume' | 'compare'): void {
   const weights = $<HTMLInputElement>('weights').files?.[0];
   const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
-  if (!weights || !picked.length) return log('error: pick a weights file and a folder of class folders first');
+  if (!weights || !picked.length) {
+    log('error: pick a weights file and a folder of class folders first');
+    return;
+  }
   button.disabled = true;
+  resume.disabled = true;
+  compare.disabled = true;
   cancel.disabled = !stop;
   if (stop) Atomics.store(stop, 0, 0);
   send({
@@ -63,6 +89,10 @@ button.addEventListener('click', () => {
     size: Number($<HTMLInputElement>('size').value),
     alpha: Number($<HTMLSelectElement>('alpha').value),
     unfreezeFrom: $<HTMLInputElement>('unfreeze-from').value.trim(),
+    action,
     stop: stop ?? new Int32Array(1),
   });
-});
+}
+button.addEventListener('click', () => start('train'));
+resume.addEventListener('click', () => start('resume'));
+compare.addEventListener('click', () => start('compare'));

@@ -1,4 +1,5 @@
 // What the page and its training worker say to each other.
+import type { BrowserComparison, BrowserTrainResult } from '../../src/browser/index.js';
 
 /** Page → worker. */
 export type ToWorker =
@@ -10,6 +11,9 @@ export type ToWorker =
       size: number;
       alpha: number;
       unfreezeFrom: string;
+      /** Train; continue the run kept in this browser's checkpoints (the same files picked again); or compare
+       * feature extraction with a fine-tune from `unfreezeFrom`. */
+      action: 'train' | 'resume' | 'compare';
       /** Set to 1 by Stop. Shared memory: the worker's steps never yield to its message queue, so a message would wait. */
       stop: Int32Array;
     }
@@ -19,6 +23,15 @@ export type ToWorker =
 /** Worker → page. */
 export type FromWorker =
   | { type: 'log'; line: string }
-  | { type: 'done'; accuracy: number | null; model: Blob }
+  /** The trained model in each download format. */
+  | {
+      type: 'done';
+      accuracy: number | null;
+      models: Record<'keras' | 'folder' | 'tfjs' | 'onnx', Blob>;
+      /** Every epoch's numbers and the final validation scores (the resume test compares runs by them). */
+      run: Pick<BrowserTrainResult, 'history' | 'val'>;
+    }
+  /** compare's rows (Node's compare table) and each strategy's epochs for its curve. */
+  | { type: 'compared'; comparison: BrowserComparison }
   | { type: 'error'; message: string }
   | { type: 'predicted'; y: Float32Array };

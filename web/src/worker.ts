@@ -18,8 +18,18 @@ const stopSignal = (flag: Int32Array) =>
     },
   }) as AbortSignal;
 
-async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
-  const signal = stopSignal(m.stop);
+type Start = Extract<ToWorker, { type: 'train' }>;
+
+/** A page line per epoch (naming the strategy when compare trains several). */
+function onEvent(e: transferkit.TrainEvent): void {
+  const of = 'strategy' in e && e.strategy ? `${e.strategy} ` : '';
+  if (e.type === 'epoch') log(`${of}phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
+  else if (e.type === 'notice') log(e.message);
+  else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
+}
+
+/** ONNX Runtime set up, the base built from the picked weights, the picked folder listed. */
+async function prepare(m: Start) {
   await transferkit.configureOnnxRuntime({ wasmPaths: m.wasmPaths });
   log(
     `cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'}); features kept in the Origin Private File System`,
@@ -29,22 +39,38 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   log(`base ${base.name}: ${base.countParams()} weights loaded from ${m.weights.name}`);
   const folder = transferkit.imageFolderFromFiles(folderFiles(m.files));
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
+  const options = { signal: stopSignal(m.stop), featureStore: 'opfs' as const, onEvent };
+  return { built, base, folder, options };
+}
+
+async function train(m: Start): Promise<void> {
+  const { built, base, folder, options } = await prepare(m);
   const r = await transferkit.trainClassifier(base, folder, {
     ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
-    signal,
-    featureStore: 'opfs',
-    onEvent: (e) => {
-      if (e.type === 'epoch') log(`phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
-      else if (e.type === 'notice') log(e.message);
-      else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
-    },
+    ...options,
+    checkpoints: await transferkit.opfsCheckpoints(),
+    resume: m.action === 'resume',
   });
   if (r.stopped) log(`stopped: ${r.stopped.reason} (kept the weights of epoch ${r.stopped.keptEpoch})`);
   log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
   for (const [i, p] of r.phases.entries())
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
   trained = r;
-  post({ type: 'done', accuracy: r.val.accuracy, model: await transferkit.modelFile(r, { ...built, weights: m.weights.name }) });
+  const made = { ...built, weights: m.weights.name };
+  const model = (format: 'keras' | 'folder' | 'tfjs' | 'onnx') => transferkit.modelFile(r, made, format);
+  post({
+    type: 'done',
+    accuracy: r.val.accuracy,
+    run: { history: r.history, val: r.val },
+    models: { keras: await model('keras'), folder: await model('folder'), tfjs: await model('tfjs'), onnx: await model('onnx') },
+  });
+}
+
+async function compare(m: Start): Promise<void> {
+  const { built, folder, options } = await prepare(m);
+  // Each strategy starts from a base built afresh from the picked weights (a fine-tune changes the base it trains).
+  const comparison = await transferkit.compareStrategies(() => transferkit.buildBase(m.weights, built), folder, { ...options, unfreezeFrom: m.unfreezeFrom });
+  post({ type: 'compared', comparison });
 }
 
 async function predict(x: Float32Array, n: number): Promise<void> {
@@ -61,7 +87,7 @@ addEventListener('message', async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   try {
     if (m.type === 'predict') return await predict(m.x, m.n);
-    await train(m);
+    await (m.action === 'compare' ? compare(m) : train(m));
   } catch (err) {
     post({ type: 'error', message: (err as Error).message });
   }

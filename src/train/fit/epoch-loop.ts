@@ -42,6 +42,24 @@ export interface PhaseRun {
    * then trains to convergence of its regularised training loss, as a logistic regression solver does.
    */
   l2Objective?: number;
+  /** Continue a phase from a checkpoint: its epochs are replayed through the callbacks, then the next one runs. */
+  resume?: LoopResume;
+  /** Called after each epoch's callbacks, with where the loop is (to save a checkpoint). */
+  onCheckpoint?(at: LoopCheckpoint): Promise<void>;
+}
+
+/** Where the epoch loop is after an epoch: enough, with the trainer's weights and state, to continue it. */
+export interface LoopCheckpoint {
+  history: EpochLog[];
+  /** Steps taken (the schedule's position). */
+  step: number;
+  /** A callback ended the phase after this epoch. */
+  stop: boolean;
+}
+
+export interface LoopResume extends LoopCheckpoint {
+  /** Weights the replayed callbacks see at an epoch, where the checkpoint kept them (else the current ones). */
+  weightsAt(epoch: number): Float32Array[] | undefined;
 }
 
 export interface PhaseOutcome {
@@ -158,20 +176,44 @@ function epochLog(epoch: number, lr: number, train: Tally, val: Tally | null, ta
   };
 }
 
+/**
+ * Replays a checkpoint's epochs through the callbacks, silently: they end where they were (the best loss, the
+ * epochs since it fell, the rate scale, the weights they keep), as if the phase had run without a break.
+ */
+async function replay(callbacks: CallbackList, resume: LoopResume, replaying: { epoch?: number }): Promise<{ lrScale: number; stop: boolean }> {
+  let lrScale = 1;
+  let stop = false;
+  for (const log of resume.history) {
+    replaying.epoch = log.epoch;
+    const d = await callbacks.epochEnd(log.epoch, log, lrScale);
+    lrScale = d.lrScale;
+    stop = d.stop;
+  }
+  replaying.epoch = undefined;
+  return { lrScale, stop };
+}
+
 /** A phase's epochs: train, validate, and let the callbacks (the defaults, then `o.callbacks`) decide. */
 export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
   const { trainer, phase, o } = r;
   const epochs = phase.epochs === 'auto' ? (o.maxEpochs ?? AUTO_MAX_EPOCHS) : phase.epochs;
   const schedule = { name: phase.schedule, lr: phase.lr, totalSteps: epochs * Math.ceil(r.count / r.batchSize), warmupSteps: o.warmupSteps };
   const info = { index: r.index, strategy: phase.strategy, trainedFrom: phase.trainedFrom, auto: phase.epochs === 'auto', epochs, lr: phase.lr };
-  const callbacks = new CallbackList([...phaseCallbacks(o, phase, r.l2Objective), ...(o.callbacks ?? [])], trainer, info, (message) =>
-    r.emit({ type: 'notice', message }),
-  );
+  const replaying: { epoch?: number } = {};
+  const weights = {
+    snapshot: () => (replaying.epoch !== undefined && r.resume?.weightsAt(replaying.epoch)) || trainer.snapshot(),
+    restore: (w: Float32Array[]) => trainer.restore(w),
+  };
+  const callbacks = new CallbackList([...phaseCallbacks(o, phase, r.l2Objective), ...(o.callbacks ?? [])], weights, info, (message) => {
+    if (replaying.epoch === undefined) r.emit({ type: 'notice', message });
+  });
   await callbacks.begin();
-  const history: EpochLog[] = [];
-  const loop: LoopState = { step: 0, lrScale: 1 };
+  const history: EpochLog[] = [...(r.resume?.history ?? [])];
+  const loop: LoopState = { step: r.resume?.step ?? 0, lrScale: 1 };
+  let stopped = false;
+  if (r.resume) ({ lrScale: loop.lrScale, stop: stopped } = await replay(callbacks, r.resume, replaying));
   let interrupted: string | undefined;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
+  for (let epoch = history.length + 1; epoch <= epochs && !stopped; epoch++) {
     const t = await trainEpoch(r, epoch, epochs, schedule, loop);
     interrupted = t.interrupted;
     if (interrupted) break;
@@ -186,7 +228,8 @@ export async function runEpochs(r: PhaseRun): Promise<PhaseOutcome> {
     r.emit({ type: 'epoch', phase: r.index, epochs, ...log });
     const d = await callbacks.epochEnd(epoch, log, loop.lrScale);
     loop.lrScale = d.lrScale;
-    if (d.stop) break;
+    stopped = d.stop;
+    await r.onCheckpoint?.({ history: history.slice(), step: loop.step, stop: d.stop });
   }
   const lastEpoch = history.at(-1)?.epoch ?? 0;
   const kept = await callbacks.end(lastEpoch, interrupted);

@@ -12,6 +12,7 @@ import { TransferkitError, reasonOf } from '../../errors.js';
 import { imageInputShape, recognisedBase } from '../../keras/base.js';
 import { checkLayerShapes, checkTopology } from '../../keras/graph-check.js';
 import { checkClassCount, checkMetadata } from './metadata-check.js';
+import { METADATA, MODEL_JSON, WEIGHTS_BIN, modelFolderFiles } from './model-folder.js';
 import { isKerasModelPath, readKerasModel } from '../../keras/read.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { allFinite } from '../../weights/h5.js';
@@ -58,36 +59,14 @@ export interface SavedModel {
   onnxBase?: Uint8Array;
 }
 
-const MODEL_JSON = 'model.json';
-const WEIGHTS_BIN = 'weights.bin';
-const METADATA = 'transferkit.json';
-
 /**
  * Saves a model into `dir` (created if needed). Each file is written to a temporary name and renamed, and
  * transferkit.json comes last, so a directory that has it holds a complete model.
  */
 export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata, onnxBase?: Uint8Array): Promise<void> {
+  const files = await modelFolderFiles(model, metadata, dir, onnxBase);
   await fsp.mkdir(dir, { recursive: true });
-  if (metadata.onnxBase) {
-    if (!onnxBase) throw new TransferkitError(`saving ${dir}: the model has an imported ONNX base, and its graph was not given`);
-    await writeFileAtomic(path.join(dir, BASE_FILE), onnxBase);
-  }
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weights = artifacts.weightData as ArrayBuffer;
-      await writeFileAtomic(path.join(dir, WEIGHTS_BIN), new Uint8Array(weights));
-      const manifest = {
-        modelTopology: artifacts.modelTopology,
-        format: 'layers-model',
-        generatedBy: 'transferkit',
-        convertedBy: null,
-        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
-      };
-      await writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(manifest));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
-    }),
-  );
-  await writeFileAtomic(path.join(dir, METADATA), JSON.stringify(metadata, null, 2) + '\n');
+  for (const [name, bytes] of files) await writeFileAtomic(path.join(dir, name), bytes);
 }
 
 async function readJson<T>(file: string, fix: string): Promise<T> {

@@ -1,9 +1,11 @@
 import { resolveBase } from '../../bases/resolve.js';
-import { type TrainEvent, type TrainOptions, trainImageClassifier } from '../fit/fit.js';
+import { type TrainOptions, trainImageClassifier } from '../fit/fit.js';
 import type { StrategyResult } from '../shapes.js';
-import { STRATEGIES, compareParams } from './strategies.js';
+import { eventsOf, strategyRow } from './compare-row.js';
+import { STRATEGIES } from './strategies.js';
 
 export type { StrategyResult } from '../shapes.js';
+export { rowName } from './compare-row.js';
 
 /**
  * The seed's comparison extended: the same data, split and seed trained by full training, feature extraction
@@ -14,26 +16,10 @@ export async function compareStrategies(dataDir: string, options: TrainOptions):
   const { unfreezeFrom = '' } = resolveBase({ ...options, base: options.onnxBase ?? options.base, strategy: 'fine-tune' }).options;
   const rows: StrategyResult[] = [];
   for (const strategy of STRATEGIES) {
-    // Epoch events name their strategy, so a listener can draw each run as its own series.
-    const onEvent = options.onEvent && ((e: TrainEvent) => options.onEvent?.(e.type === 'epoch' ? { ...e, strategy } : e));
+    const onEvent = eventsOf(options.onEvent, strategy);
     const r = await trainImageClassifier(dataDir, { ...options, strategy, ...(onEvent ? { onEvent } : {}) });
-    const params = compareParams(r.model, { unfreezeFrom }).find((p) => p.strategy === strategy);
-    const accuracies = r.history.map((h) => h.valAccuracy).filter((a): a is number => a !== null);
-    rows.push({
-      strategy,
-      ...(strategy === 'fine-tune' ? { unfreezeFrom } : {}),
-      totalParams: params?.totalParams ?? 0,
-      trainableParams: params?.trainableParams ?? 0,
-      nonTrainableParams: params?.nonTrainableParams ?? 0,
-      wallS: r.timings.totalS,
-      secondsPerEpoch: r.timings.trainS / r.history.length,
-      bestValAccuracy: accuracies.length ? Math.max(...accuracies) : null,
-      finalValAccuracy: r.val.accuracy,
-    });
+    rows.push(strategyRow(strategy, unfreezeFrom, r));
     r.model.dispose();
   }
   return rows;
 }
-
-/** A row's name in tables and charts. */
-export const rowName = (r: StrategyResult) => (r.head ? `head ${r.head}` : r.unfreezeFrom ? `fine-tune from ${r.unfreezeFrom}` : r.strategy);
