@@ -1,10 +1,11 @@
 // One training step, written once and run twice: in Node on the library, and in the page on `transferkit/browser`
 // (its source is sent to the page as text, so it imports nothing and takes the library as an argument).
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { addHead, createTrainer, optimizerSpec, seededRandom } from '../src/browser/index.js';
+import type { addHead, applyStrategy, createTrainer, optimizerSpec, seededRandom } from '../src/browser/index.js';
 
 export interface StepLibrary {
   addHead: typeof addHead;
+  applyStrategy: typeof applyStrategy;
   createTrainer: typeof createTrainer;
   optimizerSpec: typeof optimizerSpec;
   seededRandom: typeof seededRandom;
@@ -17,14 +18,24 @@ export interface StepOutcome {
   weights: number[][];
 }
 
-/** A head on `base`, one SGD step from conv_dw_13 (the last block and the head) on a seeded batch of 8. */
-export async function stepOnce(lib: StepLibrary, base: tfl.LayersModel): Promise<StepOutcome> {
+/**
+ * A head on `base`, one SGD step on a seeded batch of 8 from `from` (default conv_dw_13: MobileNet's last block
+ * and the head); with `unfreezeFrom`, the layers before it frozen (a fine-tune whose cut skip connections cross
+ * steps from the base's first layer, as Node's phase plan does). The batch's values are uniform in [0, scale)
+ * (default 6).
+ */
+export async function stepOnce(
+  lib: StepLibrary,
+  base: tfl.LayersModel,
+  o: { from?: string; unfreezeFrom?: string; scale?: number } = {},
+): Promise<StepOutcome> {
   const model = lib.addHead(base, 'gap, dropout:0.5, dense:1:sigmoid', { seed: 7 });
-  const from = 'conv_dw_13';
+  const from = o.from ?? 'conv_dw_13';
+  if (o.unfreezeFrom) lib.applyStrategy(model, 'fine-tune', o.unfreezeFrom);
   const shape = (base.getLayer(from).input as tfl.SymbolicTensor).shape as number[];
   const n = 8;
   const random = lib.seededRandom(11);
-  const x = Float32Array.from({ length: n * shape.slice(1).reduce((a, b) => a * b, 1) }, () => random() * 6);
+  const x = Float32Array.from({ length: n * shape.slice(1).reduce((a, b) => a * b, 1) }, () => random() * (o.scale ?? 6));
   const y = Float32Array.from({ length: n }, (_, i) => i % 2);
   const trainer = await lib.createTrainer(model, { engine: 'ort', from, loss: 'binary_crossentropy', optimizer: lib.optimizerSpec('sgd'), seed: 3 });
   try {
@@ -33,4 +44,15 @@ export async function stepOnce(lib: StepLibrary, base: tfl.LayersModel): Promise
   } finally {
     await trainer.dispose();
   }
+}
+
+/** Largest |a − b| over largest |b|: a step's agreement, per tensor. */
+export function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / (scale || 1);
 }

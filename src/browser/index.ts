@@ -4,6 +4,7 @@
 import { loadOrt } from '../engine/ort-runtime.js';
 
 export { addHead } from '../train/model/head.js';
+export { applyStrategy } from '../train/strategy/strategies.js';
 export { createTrainer } from '../engine/trainer.js';
 export { optimizerSpec } from '../engine/optimizers.js';
 export { seededRandom } from '../util/random.js';

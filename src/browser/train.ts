@@ -14,11 +14,9 @@ import { cachedBatches } from '../train/features/batches.js';
 import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
-import { type Phase, planPhases } from '../train/fit/phase-plan.js';
+import { type Phase, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
 import { applyStrategy } from '../train/strategy/strategies.js';
 import { checkFineTuneStart } from '../bases/fine-tune-start.js';
-import { isSingleValueCut } from '../engine/onnx/walk.js';
-import { TransferkitError } from '../errors.js';
 import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
@@ -160,12 +158,11 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   // One shuffle for the whole run, as in Node.
   const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
   checkFineTuneStart(options.strategy, o.unfreezeFrom);
-  if (o.unfreezeFrom && options.strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
-    throw new TransferkitError(
-      `skip connections cross the cut at ${o.unfreezeFrom}: the browser fine-tunes from a layer whose input is one value (not yet from this one)`,
-    );
+  // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch.
+  const crossed = crossedCutOf(model, options);
+  if (crossed) o.onEvent?.({ type: 'notice', message: crossed.notice });
   const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
-  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
+  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null, crossedCut: crossed?.cut };
   const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
   const t0 = performance.now();
   const history: TrainResult['history'] = [];
