@@ -12,7 +12,10 @@ import { type OnnxBase, encodeBase, loadOnnxBase } from '../src/engine/onnx-base
 import { noChromium, withPage } from './browser.js';
 import { ROOT, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
-import { relative } from './web-step.js';
+import { onnxFeatures, onnxFineTune, onnxHead } from '../src/browser/onnx-base.js';
+import { optimizerSpec } from '../src/engine/optimizers.js';
+import { initBackend } from '../src/engine/backend.js';
+import { type StepOutcome, onnxStepOnce, relative } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
 const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
@@ -103,6 +106,32 @@ describe('ONNX bases in the browser: the same graph, preprocessing and features 
     const node = loadOnnxBase(alone);
     const page = await compare('#weights', alone, false, node, f32(path.join(dir, 'timm-efficientnet-ts', 'pixels.f32')));
     assert.equal(page.id, 'efficientnet');
+  });
+
+  it("one fine-tuning step of the last block and a head (Node's grad rules and graph step) equals Node's (1e-5 relative)", async () => {
+    await initBackend();
+    const folder = path.join(dir, 'hf-vit-dynamo');
+    const pixels = f32(path.join(folder, 'pixels.f32'));
+    const inNode = await onnxStepOnce({ onnxFeatures, onnxHead, onnxFineTune, optimizerSpec }, loadOnnxBase(folder), pixels);
+    const inPage = await withPage(async (p) => {
+      await p.goto(server.url);
+      await p.setInputFiles('#folder', folder);
+      return (await p.evaluate(`(async () => {
+        const lib = globalThis.transferkit;
+        await lib.configureOnnxRuntime({ wasmPaths: new URL('./ort/', location.href).href });
+        const base = await lib.onnxBase(document.getElementById('folder').files);
+        return (${onnxStepOnce.toString()})(lib, base, Float32Array.from(${JSON.stringify(Array.from(pixels))}));
+      })()`)) as StepOutcome & { block: string };
+    });
+    assert.equal(inPage.block, inNode.block);
+    assert.equal(inPage.weights.length, inNode.weights.length);
+    assert.ok(inNode.weights.length > 2, 'only the head trained');
+    assert.ok(relative([inPage.loss], [inNode.loss]) <= 1e-5, `loss ${inPage.loss} vs ${inNode.loss}`);
+    const worst = Math.max(...inNode.weights.map((w, i) => relative(inPage.weights[i], w)));
+    process.stderr.write(
+      `ONNX fine-tune step from ${inNode.block}: loss ${inPage.loss} vs ${inNode.loss}; worst of ${inNode.weights.length} tensors ${worst.toExponential(2)} relative\n`,
+    );
+    assert.ok(worst <= 1e-5, `trained weights differ by ${worst} relative`);
   });
 
   it('a folder with no model in it is one line naming it', async () => {

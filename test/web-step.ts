@@ -1,7 +1,17 @@
 // One training step, written once and run twice: in Node on the library, and in the page on `transferkit/browser`
 // (its source is sent to the page as text, so it imports nothing and takes the library as an argument).
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { addHead, applyStrategy, createTrainer, optimizerSpec, seededRandom } from '../src/browser/index.js';
+import type {
+  OnnxBase,
+  addHead,
+  applyStrategy,
+  createTrainer,
+  onnxFeatures,
+  onnxFineTune,
+  onnxHead,
+  optimizerSpec,
+  seededRandom,
+} from '../src/browser/index.js';
 
 export interface StepLibrary {
   addHead: typeof addHead;
@@ -55,4 +65,27 @@ export function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
     scale = Math.max(scale, Math.abs(b[i]));
   }
   return diff / (scale || 1);
+}
+
+export interface OnnxStepLibrary {
+  onnxFeatures: typeof onnxFeatures;
+  onnxHead: typeof onnxHead;
+  onnxFineTune: typeof onnxFineTune;
+  optimizerSpec: typeof optimizerSpec;
+}
+
+/** A 2-class head on an ONNX base, one SGD step of its last block and the head on two images (raw pixels). */
+export async function onnxStepOnce(lib: OnnxStepLibrary, base: OnnxBase, pixels: Float32Array): Promise<StepOutcome & { block: string }> {
+  const features = await lib.onnxFeatures(base);
+  const dim = features.outputShape(1)[1];
+  await features.dispose();
+  const head = lib.onnxHead(dim, 'dense:2:softmax', { seed: 7 });
+  const ft = await lib.onnxFineTune(base, head, { lastBlocks: 1, loss: 'categorical_crossentropy', optimizer: lib.optimizerSpec('sgd'), seed: 3 });
+  try {
+    const x = await ft.prefix.predict(pixels, 2);
+    const s = await ft.trainer.step(x, Float32Array.of(1, 0, 0, 1), 2, 0.05);
+    return { loss: s.loss, output: Array.from(s.output), weights: ft.trainer.snapshot().map((w) => Array.from(w)), block: ft.cut.block };
+  } finally {
+    await ft.dispose();
+  }
 }

@@ -10,7 +10,7 @@ export { optimizerSpec } from '../engine/optimizers.js';
 export { seededRandom } from '../util/random.js';
 export { createPredictor, type Predictor } from '../engine/predictor.js';
 export { modelFile } from './model-file.js';
-export { onnxBase, onnxFeatures } from './onnx-base.js';
+export { type OnnxFineTune, onnxBase, onnxFeatures, onnxFineTune, onnxHead } from './onnx-base.js';
 export type { OnnxBase, OnnxBaseOptions, OnnxPreprocessing } from '../engine/onnx-base-graph.js';
 export { TransferkitError } from '../errors.js';
 export type { Trainer, StepResult } from '../engine/training.js';
