@@ -3,12 +3,29 @@
 // and scaled by the same code as in Node.
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type PreprocessMode, preprocessPixels } from '../data/preprocess.js';
+import { decodeDicom, dicomForModel } from '../data/dicom.js';
 import { enlargeRgbaLikeVips } from '../data/enlarge.js';
 import { resizeLikePillow } from '../data/resize.js';
 import { TransferkitError } from '../errors.js';
 
-/** What the browser's decoders read (TIFF, DICOM and the rest stay for a later slice). */
-export const BROWSER_IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp'] as const;
+/** What the browser's decoders read, and DICOM (Node's decoder; TIFF stays for a later slice). */
+export const BROWSER_IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.dcm', '.dicom'] as const;
+
+const isDicom = (name: string) => /\.(dcm|dicom)$/i.test(name);
+
+/**
+ * A DICOM file by Node's decoder (data/dicom.ts): the first frame, the automatic window, resized bilinearly to
+ * size × size, grey copied to three channels. Transfer syntaxes whose codec needs zlib or a WebAssembly build
+ * (deflated, JPEG baseline, JPEG-LS, JPEG 2000, lossless JPEG) are refused with the reason.
+ */
+async function decodeDicomFile(blob: Blob, name: string, size: number): Promise<Float32Array> {
+  try {
+    const img = await decodeDicom(new Uint8Array(await blob.arrayBuffer()), 0, name);
+    return dicomForModel(img, 'auto', name, { height: size, width: size });
+  } catch (err) {
+    throw new TransferkitError(`${name}: ${(err as Error).message}`);
+  }
+}
 
 /** A picked folder of class folders; each file's `file` is its path inside the folder, a key of `blobs`. */
 export interface PickedFolder {
@@ -58,12 +75,15 @@ export function imageFolderFromFiles(files: Iterable<FolderFile>): PickedFolder 
 }
 
 /**
- * An image as float32 RGB 0–255 at size × size: decoded at its own size by the browser (EXIF orientation
+ * An image as float32 RGB 0–255 at size × size (a DICOM file, by its name, as Node decodes it; see
+ * decodeDicomFile): decoded at its own size by the browser (EXIF orientation
  * applied, no colour conversion), then resized in JavaScript as Node does: enlarged on both sides by the same
  * code as Node's small-JPEG path (sharp's bilinear enlargement to the byte, data/enlarge.ts); otherwise Pillow's
  * antialiased bilinear (libvips's reduce is of the same kind, not the same to the level).
  */
 export async function decodeImage(blob: Blob, size: number): Promise<Float32Array> {
+  const name = (blob as Partial<File>).name ?? '';
+  if (isDicom(name)) return decodeDicomFile(blob, name, size);
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   const { width, height } = bitmap;
   const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
