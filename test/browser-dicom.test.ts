@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatOf } from '../src/data/formats.js';
 import { noChromium, withPage } from './browser.js';
-import { ROOT, tempDir } from './helpers.js';
+import { MOBILENET_H5, ROOT, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
@@ -77,5 +77,27 @@ describe("DICOM in the browser: Node's decoder, the same pixels", { skip }, () =
       assert.match(got as string, reason);
       assert.match(got as string, /not in the browser build yet/);
     }
+  });
+
+  it('trains in the page on a folder of scans; the files it cannot decode are counted skips reported at the end', async () => {
+    const scans = path.join(tempDir('tk-web-dicom-train-'), 'scans');
+    const classes = { ct: [...DECODED.ct, 'JPEG2000.dcm', 'image_dfl.dcm'], mr: [...DECODED.mr, 'MR_small_jpeg_ls_lossless.dcm'] };
+    for (const [c, files] of Object.entries(classes)) {
+      mkdirSync(path.join(scans, c), { recursive: true });
+      for (const f of files) copyFileSync(path.join(PYDICOM, f), path.join(scans, c, f));
+    }
+    const log = await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', MOBILENET_H5);
+      await page.setInputFiles('#folder', scans);
+      await page.click('#train');
+      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 120_000 });
+      return (await page.textContent('#log')) ?? '';
+    });
+    assert.doesNotMatch(log, /^error/m);
+    assert.match(log, /^8 images in 2 classes \(ct, mr\); 3 skipped$/m);
+    assert.match(log, /^trained on \d+, validated on \d+/m);
+    for (const f of ['ct/JPEG2000.dcm', 'ct/image_dfl.dcm', 'mr/MR_small_jpeg_ls_lossless.dcm'])
+      assert.match(log, new RegExp(`^skipped ${f.replace('.', '\\.')}: .*not in the browser build yet`, 'm'));
   });
 });

@@ -75,6 +75,33 @@ export function imageFolderFromFiles(files: Iterable<FolderFile>): PickedFolder 
 }
 
 /**
+ * The picked folder less the DICOM files this build cannot decode (a codec not in the browser build yet, a
+ * structured report, no pixel data, a damaged file): each is decoded once here and, when refused, becomes a
+ * counted skip with its reason, as Node's listing skips what it cannot read. Other images are left to the browser.
+ */
+export async function screenFolder(folder: PickedFolder): Promise<PickedFolder> {
+  const skipped = [...folder.skipped];
+  const files: LabelledFile[] = [];
+  for (const f of folder.files) {
+    const blob = folder.blobs.get(f.file) as Blob;
+    const reason = isDicom(f.file)
+      ? await decodeDicom(new Uint8Array(await blob.arrayBuffer()), 0, f.file).then(
+          () => null,
+          (err: Error) => err.message,
+        )
+      : null;
+    if (reason === null) files.push(f);
+    else skipped.push({ file: f.file, reason });
+  }
+  const left = new Set(files.map((f) => f.label));
+  if (left.size < 2)
+    throw new TransferkitError(
+      `the picked folder: images this page decodes in ${left.size} class folder(s) (${skipped.length} skipped: ${skipped[0]?.reason ?? ''}); a classifier needs at least 2`,
+    );
+  return { ...folder, files, skipped };
+}
+
+/**
  * An image as float32 RGB 0–255 at size × size (a DICOM file, by its name, as Node decodes it; see
  * decodeDicomFile): decoded at its own size by the browser (EXIF orientation
  * applied, no colour conversion), then resized in JavaScript as Node does: enlarged on both sides by the same

@@ -17,7 +17,7 @@ export type { Trainer, StepResult } from '../engine/training.js';
 export type { TrainEvent } from '../train/fit/options.js';
 export { type BaseOptions, type PickedFile, buildBase } from './weights.js';
 export { type FetchWeightsOptions, type FetchedWeights, WEIGHTS_CACHE, fetchWeights, weightsEntryOf } from './weights-url.js';
-export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch } from './images.js';
+export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch, screenFolder } from './images.js';
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
 

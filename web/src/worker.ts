@@ -27,7 +27,7 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   const built = { size: m.size, alpha: m.alpha };
   const base = await transferkit.buildBase(m.weights, built);
   log(`base ${base.name}: ${base.countParams()} weights loaded from ${m.weights.name}`);
-  const folder = transferkit.imageFolderFromFiles(folderFiles(m.files));
+  const folder = await transferkit.screenFolder(transferkit.imageFolderFromFiles(folderFiles(m.files)));
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
   const r = await transferkit.trainClassifier(base, folder, {
     ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
@@ -43,6 +43,7 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
   log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
   for (const [i, p] of r.phases.entries())
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
+  for (const f of folder.skipped) log(`skipped ${f.file}: ${f.reason}`);
   trained = r;
   post({ type: 'done', accuracy: r.val.accuracy, model: await transferkit.modelFile(r, { ...built, weights: m.weights.name }) });
 }
