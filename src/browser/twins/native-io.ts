@@ -18,3 +18,11 @@ export const inflateRaw: typeof node.inflateRaw = () => {
 export const requireCodec: typeof node.requireCodec = (pkg) => {
   throw new Error(`not in the browser build yet (${pkg.split('/').slice(0, 2).join('/')})`);
 };
+
+export const openFile: typeof node.openFile = (file) => {
+  throw byPath(file);
+};
+
+export const inflateBounded: typeof node.inflateBounded = () => {
+  throw new Error('not in the browser build yet (a deflated TIFF)');
+};
