@@ -64,8 +64,10 @@ export async function scanProblem(blob: Blob, name: string): Promise<string | nu
     }
     const r = await rasterFromBytes(bytes, name);
     try {
+      const problem = rasterProblem(r);
       // One pixel decodes the first strip or tile: a compression this build lacks shows here.
-      return rasterProblem(r) ?? (await r.read([0, 0, 1, 1], [0]), null);
+      if (!problem) await r.read([0, 0, 1, 1], [0]);
+      return problem;
     } finally {
       await r.close();
     }
