@@ -76,6 +76,7 @@ export interface OnnxFineTune {
   /** Raw 0–255 NHWC pixels in, the cut value's rows out: what the trainer's steps take. */
   prefix: Predictor;
   trainer: GraphTrainer;
+  /** Releases the prefix's and the trainer's sessions. */
   dispose(): Promise<void>;
 }
 

@@ -21,9 +21,11 @@ export interface FetchedWeights {
   sha256: string;
   /** The registry's entry the file was checked against (absent for a file checked by `sha256` alone). */
   entry?: WeightsEntry;
+  /** The file's bytes (a copy). */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
+/** What `fetchWeights` checks a file by when the registry does not know it, and how to cancel the fetch. */
 export interface FetchWeightsOptions {
   /** The sha256 a file transferkit does not know by name must have. */
   sha256?: string;

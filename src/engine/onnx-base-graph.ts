@@ -22,6 +22,7 @@ export interface OnnxPreprocessing {
   interpolation?: Interpolation;
 }
 
+/** How to read an ONNX base: where its features are taken, and its size and normalisation where its folder says none. */
 export interface OnnxBaseOptions {
   /** The feature value (a node or value name); default: the pooled output (see `defaultFeatures`). */
   featuresFrom?: string;
