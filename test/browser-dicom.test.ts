@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatOf } from '../src/data/formats.js';
-import { noChromium, withPage } from './browser.js';
+import { noChromium, withPage, withPickedFolder } from './browser.js';
 import { MOBILENET_H5, ROOT, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 
@@ -44,18 +44,18 @@ describe("DICOM in the browser: Node's decoder, the same pixels", { skip }, () =
   after(() => server?.close());
 
   it("decodes uncompressed and RLE files to Node's values at 64×64; refuses the others naming the file and the codec", async () => {
-    const inPage = await withPage(async (page) => {
-      await page.goto(server.url);
-      await page.setInputFiles('#folder', dir);
-      return (await page.evaluate(`(async () => {
+    const inPage = await withPickedFolder<{ listed: string[]; skipped: number; images: Record<string, number[] | string> }>(
+      server.url,
+      dir,
+      `(async () => {
         const lib = globalThis.transferkit;
         const folder = lib.imageFolderFromFiles(document.getElementById('folder').files);
         const out = { listed: folder.files.map((f) => f.file), skipped: folder.skipped.length, images: {} };
         for (const f of folder.files)
           out.images[f.file] = await lib.decodeImage(folder.blobs.get(f.file), ${SIZE}).then((x) => Array.from(x), (e) => e.message);
         return out;
-      })()`)) as { listed: string[]; skipped: number; images: Record<string, number[] | string> };
-    });
+      })()`,
+    );
     assert.equal(inPage.skipped, 0);
     assert.equal(inPage.listed.length, Object.values(DECODED).flat().length + Object.keys(REFUSED).length);
     let worst = 0;

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatOf } from '../src/data/formats.js';
-import { noChromium, withPage } from './browser.js';
+import { noChromium, withPickedFolder } from './browser.js';
 import { ROOT, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 
@@ -37,10 +37,10 @@ describe("GeoTIFF in the browser: Node's reader, the same pixels", { skip }, () 
   after(() => server?.close());
 
   it("an 8-bit RGB tile decodes to Node's values at its own size (64) and enlarged (96); multi-band rasters are counted skips", async () => {
-    const inPage = await withPage(async (page) => {
-      await page.goto(server.url);
-      await page.setInputFiles('#folder', dir);
-      return (await page.evaluate(`(async () => {
+    const inPage = await withPickedFolder<{ listed: number; decoded: Record<number, number[]>; screened: string[] | string }>(
+      server.url,
+      dir,
+      `(async () => {
         const lib = globalThis.transferkit;
         const folder = lib.imageFolderFromFiles(document.getElementById('folder').files);
         const rgb = folder.blobs.get('rgb/rgb-byte-tiled.tif');
@@ -52,8 +52,8 @@ describe("GeoTIFF in the browser: Node's reader, the same pixels", { skip }, () 
           (e) => e.message,
         );
         return out;
-      })()`)) as { listed: number; decoded: Record<number, number[]>; screened: string[] | string };
-    });
+      })()`,
+    );
     assert.equal(inPage.listed, 3);
     const file = path.join(dir, 'rgb', 'rgb-byte-tiled.tif');
     for (const size of [64, 96]) {
