@@ -1,17 +1,17 @@
 // Weights by URL in Chromium: the static build and the MobileNet weights (from ../shared, served, never copied)
 // on a plain static server that counts requests; checked against the registry's entry and kept in the Cache API.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MOBILENET } from '../src/applications/mobilenet.js';
 import { noChromium, withPage } from './browser.js';
-import { MOBILENET_H5, ROOT, needsShared } from './helpers.js';
+import { CIFAR_DIR, MOBILENET_H5, ROOT, needsShared, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
 const FILE = path.basename(MOBILENET_H5);
-const skip = noChromium || needsShared(MOBILENET_H5);
+const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, 'ship'));
 
 /** What the page's `transferkit.fetchWeights(url, o)` reports, or its error's message. */
 const fetchInPage = (url: string, o: { sha256?: string } = {}) => `(async () => {
@@ -93,5 +93,31 @@ describe('weights by URL in the browser: hash-checked as in Node, kept in the Ca
       const given = (await page.evaluate(fetchInPage(url, { sha256 }))) as Fetched;
       assert.deepEqual([given.name, given.sha256, given.fromCache], ['other.h5', sha256, false]);
     });
+  });
+
+  it('the page trains on weights given by URL: fetched the first time, read from the cache after a reload', async () => {
+    const url = `${server.url}weights/${FILE}`;
+    const before = requests.get(`/weights/${FILE}`) ?? 0;
+    const folder = path.join(tempDir('tk-web-url-'), 'pair');
+    for (const c of ['cat', 'ship']) {
+      mkdirSync(path.join(folder, c), { recursive: true });
+      for (const f of readdirSync(path.join(CIFAR_DIR, c)).slice(0, 20)) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(folder, c, f));
+    }
+    const logs = await withPage(async (page) => {
+      const out: string[] = [];
+      for (const _ of [1, 2]) {
+        await page.goto(server.url);
+        await page.fill('#weights-url', url);
+        await page.setInputFiles('#folder', folder);
+        await page.click('#train');
+        await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 120_000 });
+        out.push((await page.textContent('#log')) ?? '');
+      }
+      return out;
+    });
+    assert.match(logs[0], new RegExp(`^weights ${FILE.replaceAll('.', '\\.')} fetched from ${url.replaceAll('.', '\\.')} \\(sha256 checked\\)$`, 'm'));
+    assert.match(logs[1], new RegExp(`^weights ${FILE.replaceAll('.', '\\.')} read from the cache \\(sha256 checked\\)$`, 'm'));
+    for (const log of logs) assert.match(log, /^trained on 32, validated on 8/m);
+    assert.equal((requests.get(`/weights/${FILE}`) ?? 0) - before, 1);
   });
 });

@@ -25,8 +25,10 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
     `cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'}); features kept in the Origin Private File System`,
   );
   const built = { size: m.size, alpha: m.alpha };
-  const base = await transferkit.buildBase(m.weights, built);
-  log(`base ${base.name}: ${base.countParams()} weights loaded from ${m.weights.name}`);
+  const weights = typeof m.weights === 'string' ? await transferkit.fetchWeights(m.weights) : m.weights;
+  if ('fromCache' in weights) log(`weights ${weights.name} ${weights.fromCache ? 'read from the cache' : `fetched from ${weights.url}`} (sha256 checked)`);
+  const base = await transferkit.buildBase(weights, built);
+  log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
   const folder = await transferkit.screenFolder(transferkit.imageFolderFromFiles(folderFiles(m.files)));
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
   const r = await transferkit.trainClassifier(base, folder, {
@@ -45,7 +47,7 @@ async function train(m: Extract<ToWorker, { type: 'train' }>): Promise<void> {
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
   for (const f of folder.skipped) log(`skipped ${f.file}: ${f.reason}`);
   trained = r;
-  post({ type: 'done', accuracy: r.val.accuracy, model: await transferkit.modelFile(r, { ...built, weights: m.weights.name }) });
+  post({ type: 'done', accuracy: r.val.accuracy, model: await transferkit.modelFile(r, { ...built, weights: weights.name }) });
 }
 
 async function predict(x: Float32Array, n: number): Promise<void> {
