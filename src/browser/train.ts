@@ -14,7 +14,8 @@ import { cachedBatches } from '../train/features/batches.js';
 import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
-import { type Phase, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
+import { type Phase, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
+import { classWeightsNotice, classWeightsOf } from '../train/fit/class-weights.js';
 import { applyStrategy } from '../train/strategy/strategies.js';
 import { checkFineTuneStart } from '../bases/fine-tune-start.js';
 import type { LabelledFile } from '../data/folders.js';
@@ -40,6 +41,8 @@ export type BrowserTrainOptions = Pick<
   | 'earlyStoppingPatience'
   | 'restoreBest'
   | 'unfreezeFrom'
+  | 'classWeight'
+  | 'lrDecay'
 > & {
   learningRate?: number;
   strategy?: 'feature-extraction' | 'fine-tune';
@@ -96,7 +99,7 @@ async function trainPhase(
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
-  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache },
+  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; classWeights?: number[] },
 ): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped'] }> {
   const { classNames } = folder;
   const { task } = o;
@@ -110,7 +113,16 @@ async function trainPhase(
   const valData = split.validation.length
     ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
     : null;
-  const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
+  // As in Node: class weights in the loss, and discriminative rates (lrDecay) where base layers train.
+  const trainer = await createTrainer(model, {
+    engine: 'ort',
+    from: phase.from,
+    loss: lossOf(task, {}),
+    optimizer: optimizerSpec(undefined),
+    seed: o.seed,
+    weighted: Boolean(o.classWeights),
+    ...(o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(model, o.lrDecay) } : {}),
+  });
   try {
     const outcome = await runEpochs({
       trainer,
@@ -122,6 +134,7 @@ async function trainPhase(
       task,
       classes: classNames.length,
       batchSize: batch,
+      ...(o.classWeights ? { classWeights: o.classWeights } : {}),
       o,
       emit,
       data: 'the picked folder',
@@ -156,7 +169,16 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
   // One shuffle for the whole run, as in Node.
-  const options = { ...o, base: base.name, strategy: o.strategy ?? 'feature-extraction', task, random: seededRandom((o.seed ?? DEFAULT_SEED) + 1) };
+  const classWeights = classWeightsOf(o.classWeight, { task, classNames, train: split.train });
+  if (classWeights) o.onEvent?.({ type: 'notice', message: classWeightsNotice(classNames, classWeights) });
+  const options = {
+    ...o,
+    base: base.name,
+    strategy: o.strategy ?? 'feature-extraction',
+    task,
+    random: seededRandom((o.seed ?? DEFAULT_SEED) + 1),
+    ...(classWeights ? { classWeights } : {}),
+  };
   checkFineTuneStart(options.strategy, o.unfreezeFrom);
   // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch.
   const crossed = crossedCutOf(model, options);
