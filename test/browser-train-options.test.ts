@@ -16,6 +16,7 @@ const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CI
 interface Run {
   notices: string[];
   losses: number[][];
+  rates: number[];
 }
 
 /** trainClassifier in the page with each of `runs`' options (on MobileNet α 0.25, 96×96): notices and per-phase losses. */
@@ -29,7 +30,7 @@ const trainInPage = (runs: object[]) => `(async () => {
     const r = await lib.trainClassifier(base, lib.imageFolderFromFiles(document.getElementById('folder').files), {
       ...o, epochs: 2, fineTuneEpochs: 2, onEvent: (e) => e.type === 'notice' && notices.push(e.message),
     });
-    out.push({ notices, losses: [0, 1].map((p) => r.history.filter((h) => h.phase === p).map((h) => h.loss)) });
+    out.push({ notices, losses: [0, 1].map((p) => r.history.filter((h) => h.phase === p).map((h) => h.loss)), rates: r.history.map((h) => h.lr) });
   }
   return out;
 })()`;
@@ -54,11 +55,13 @@ describe("Node's training options in the browser", { skip }, () => {
     const notices: string[] = [];
     await planData(folder, { classWeight: 'balanced' }, (e) => e.type === 'notice' && notices.push(e.message));
     const fineTune = { strategy: 'fine-tune', unfreezeFrom: 'conv_dw_12' };
-    const [plain, weighted, decayed] = await withPage(async (page) => {
+    const [plain, weighted, decayed, auto] = await withPage(async (page) => {
       await page.goto(server.url);
       await page.setInputFiles('#weights', MOBILENET_H5);
       await page.setInputFiles('#folder', folder);
-      return (await page.evaluate(trainInPage([fineTune, { ...fineTune, classWeight: 'balanced' }, { ...fineTune, lrDecay: 0.5 }]))) as Run[];
+      return (await page.evaluate(
+        trainInPage([fineTune, { ...fineTune, classWeight: 'balanced' }, { ...fineTune, lrDecay: 0.5 }, { learningRate: 'auto' }]),
+      )) as Run[];
     });
     assert.equal(notices.length, 1);
     assert.ok(weighted.notices.includes(notices[0]), `${JSON.stringify(weighted.notices)} lacks Node's '${notices[0]}'`);
@@ -66,5 +69,15 @@ describe("Node's training options in the browser", { skip }, () => {
     assert.notDeepEqual(weighted.losses[0], plain.losses[0], 'the class weights left the loss unchanged');
     assert.deepEqual(decayed.losses[0], plain.losses[0], 'lrDecay changed the head phase');
     assert.notDeepEqual(decayed.losses[1], plain.losses[1], 'lrDecay left the fine-tune phase unchanged');
+    // learningRate 'auto': Node's range test and notice; the phase's schedule (one-cycle over 2 epochs) peaks at the suggested rate.
+    const said = auto.notices.map((n) => /^learning rate auto: the range test suggests (\S+) for phase 1 \(/.exec(n)).find(Boolean);
+    assert.ok(said, JSON.stringify(auto.notices));
+    assert.equal(auto.losses[0].length, 2);
+    assert.ok(
+      auto.rates.every((r) => r > 0 && r <= Number(said[1]) * 1.05),
+      `rates ${auto.rates} against the suggested ${said[1]}`,
+    );
+    assert.notDeepEqual(auto.losses[0], plain.losses[0]);
+    process.stderr.write(`learning rate auto: ${said[1]} suggested; the epochs ended at ${auto.rates.join(', ')}\n`);
   });
 });

@@ -13,6 +13,7 @@ import { classificationReport } from '../train/evaluate/metrics.js';
 import { cachedBatches } from '../train/features/batches.js';
 import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
+import { autoRateNotice, rangeTest } from '../train/fit/lr-find.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
 import { type Phase, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
 import { classWeightsNotice, classWeightsOf } from '../train/fit/class-weights.js';
@@ -44,7 +45,8 @@ export type BrowserTrainOptions = Pick<
   | 'classWeight'
   | 'lrDecay'
 > & {
-  learningRate?: number;
+  /** A rate, or 'auto': a range test picks each phase's (Node's `learningRate`). */
+  learningRate?: number | 'auto';
   strategy?: 'feature-extraction' | 'fine-tune';
   /** Where the base's features wait between epochs: 'memory' (default) or 'opfs' (in a worker). */
   featureStore?: FeatureCache;
@@ -114,21 +116,35 @@ async function trainPhase(
     ? await features(model, phase.from, folder, split.validation, { batch, cache, progress: progress(split.train.length) })
     : null;
   // As in Node: class weights in the loss, and discriminative rates (lrDecay) where base layers train.
-  const trainer = await createTrainer(model, {
-    engine: 'ort',
-    from: phase.from,
-    loss: lossOf(task, {}),
-    optimizer: optimizerSpec(undefined),
-    seed: o.seed,
-    weighted: Boolean(o.classWeights),
-    ...(o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(model, o.lrDecay) } : {}),
-  });
+  const newTrainer = (weighted: boolean) =>
+    createTrainer(model, {
+      engine: 'ort',
+      from: phase.from,
+      loss: lossOf(task, {}),
+      optimizer: optimizerSpec(undefined),
+      seed: o.seed,
+      weighted,
+      ...(o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(model, o.lrDecay) } : {}),
+    });
+  const batches = () => cachedBatches(trainData, batch, o.random);
+  // learningRate 'auto': Node's range test on a throwaway trainer picks the phase's rate.
+  if (phase.lr === null) {
+    const sweep = await newTrainer(false);
+    try {
+      const found = await rangeTest(sweep, batches, task, classNames.length);
+      emit({ type: 'notice', message: autoRateNotice(found, phase.index) });
+      phase = { ...phase, lr: found.suggested };
+    } finally {
+      await sweep.dispose();
+    }
+  }
+  const trainer = await newTrainer(Boolean(o.classWeights));
   try {
     const outcome = await runEpochs({
       trainer,
       phase: { ...phase, lr: phase.lr as number },
       index: phase.index,
-      batches: () => cachedBatches(trainData, batch, o.random),
+      batches,
       count: split.train.length,
       valData,
       task,
