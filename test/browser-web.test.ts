@@ -9,28 +9,17 @@ import { mobilenet } from '../src/applications/index.js';
 import { decodePhoto } from '../src/data/photo.js';
 import { initBackend } from '../src/engine/backend.js';
 import { optimizerSpec } from '../src/engine/optimizers.js';
-import { addHead, createTrainer } from '../src/index.js';
+import { addHead, applyStrategy, createTrainer } from '../src/index.js';
 import { seededRandom } from '../src/util/random.js';
 import { noChromium, withPage } from './browser.js';
 import { CIFAR_DIR, MOBILENET_H5, ROOT, needsShared, tempDir } from './helpers.js';
 import { checkDownloads } from './web-downloads.js';
 import { PAIR, pairFolder } from './web-pair.js';
 import { type StaticServer, serveStatic } from './static-server.js';
-import { type StepOutcome, stepOnce } from './web-step.js';
+import { type StepOutcome, relative, stepOnce } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
 const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, PAIR[1]));
-
-/** Largest |a − b| over largest |b|: the step's agreement, per tensor. */
-function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / (scale || 1);
-}
 
 describe('the static build trains in Chromium (onnxruntime-web, no transferkit server)', { skip }, () => {
   let server: StaticServer;
@@ -168,7 +157,7 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
   it("one training step in the page equals Node's on the same weights and batch (1e-5 relative)", async () => {
     await initBackend();
     const nodeBase = await mobilenet({ weights: MOBILENET_H5, includeTop: false, inputShape: [96, 96, 3], alpha: 0.25 });
-    const inNode = await stepOnce({ addHead, createTrainer, optimizerSpec, seededRandom }, nodeBase);
+    const inNode = await stepOnce({ addHead, applyStrategy, createTrainer, optimizerSpec, seededRandom }, nodeBase);
     const inPage = await withPage(async (page) => {
       await page.goto(server.url);
       await page.setInputFiles('#weights', MOBILENET_H5);

@@ -31,3 +31,11 @@ export async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
     await browser.close();
   }
 }
+
+/** `script`'s value in the page at `url` once `dir` is picked in its folder input (`#folder`). */
+export const withPickedFolder = <T>(url: string, dir: string, script: string): Promise<T> =>
+  withPage(async (page) => {
+    await page.goto(url);
+    await page.setInputFiles('#folder', dir);
+    return (await page.evaluate(script)) as T;
+  });

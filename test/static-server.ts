@@ -18,10 +18,18 @@ export interface StaticServer {
   close(): void;
 }
 
-/** Serves `dir` on a free port of 127.0.0.1 with COOP: same-origin and COEP: require-corp. */
-export async function serveStatic(dir: string): Promise<StaticServer> {
+/**
+ * Serves `dir` on a free port of 127.0.0.1 with COOP: same-origin and COEP: require-corp; `extra` may answer a
+ * path with bytes of its own (files from outside `dir`, counted or altered by a test).
+ */
+export async function serveStatic(dir: string, extra?: (path: string) => Uint8Array | undefined): Promise<StaticServer> {
   const server = http.createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const own = extra?.(rel);
+    if (own) {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cross-Origin-Resource-Policy': 'same-origin' }).end(own);
+      return;
+    }
     const file = path.join(dir, rel.endsWith('/') ? `${rel}index.html` : rel);
     if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end();

@@ -3,12 +3,12 @@
 // and scaled by the same code as in Node.
 import type { LabelledFile, SkippedFile } from '../data/folders.js';
 import { type PreprocessMode, preprocessPixels } from '../data/preprocess.js';
-import { enlargeRgbaLikeVips } from '../data/enlarge.js';
-import { resizeLikePillow } from '../data/resize.js';
 import { TransferkitError } from '../errors.js';
+import { pixelsFromRgba } from './resize-rgba.js';
+import { SCAN_EXTENSIONS, decodeScan, isScan, scanProblem } from './scans.js';
 
-/** What the browser's decoders read (TIFF, DICOM and the rest stay for a later slice). */
-export const BROWSER_IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp'] as const;
+/** What the browser's decoders read, and DICOM and TIFF (Node's decoders: scans.ts). */
+export const BROWSER_IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', ...SCAN_EXTENSIONS] as const;
 
 /** A picked folder of class folders; each file's `file` is its path inside the folder, a key of `blobs`. */
 export interface PickedFolder {
@@ -58,28 +58,42 @@ export function imageFolderFromFiles(files: Iterable<FolderFile>): PickedFolder 
 }
 
 /**
- * An image as float32 RGB 0–255 at size × size: decoded at its own size by the browser (EXIF orientation
- * applied, no colour conversion), then resized in JavaScript as Node does: enlarged on both sides by the same
- * code as Node's small-JPEG path (sharp's bilinear enlargement to the byte, data/enlarge.ts); otherwise Pillow's
- * antialiased bilinear (libvips's reduce is of the same kind, not the same to the level).
+ * The picked folder less the scans this build cannot decode (DICOM with a codec not in the browser build yet, a
+ * structured report, a damaged file; a TIFF that is not 8-bit grey or RGB, or deflated): each is read once here
+ * and, when refused, becomes a counted skip with its reason, as Node's listing skips what it cannot read.
+ * Photos are left to the browser.
+ */
+export async function screenFolder(folder: PickedFolder): Promise<PickedFolder> {
+  const skipped = [...folder.skipped];
+  const files: LabelledFile[] = [];
+  for (const f of folder.files) {
+    const reason = isScan(f.file) ? await scanProblem(folder.blobs.get(f.file) as Blob, f.file) : null;
+    if (reason === null) files.push(f);
+    else skipped.push({ file: f.file, reason });
+  }
+  const left = new Set(files.map((f) => f.label));
+  if (left.size < 2)
+    throw new TransferkitError(
+      `the picked folder: images this page decodes in ${left.size} class folder(s) (${skipped.length} skipped: ${skipped[0]?.reason ?? ''}); a classifier needs at least 2`,
+    );
+  return { ...folder, files, skipped };
+}
+
+/**
+ * An image as float32 RGB 0–255 at size × size (DICOM and TIFF files, by their names, by Node's decoders:
+ * scans.ts): decoded at its own size by the browser (EXIF orientation applied, no colour conversion), then
+ * resized in JavaScript as Node does (resize-rgba.ts).
  */
 export async function decodeImage(blob: Blob, size: number): Promise<Float32Array> {
+  const name = (blob as Partial<File>).name ?? '';
+  if (isScan(name)) return decodeScan(blob, name, size);
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   const { width, height } = bitmap;
   const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
   if (!ctx) throw new TransferkitError('this browser gives no 2D canvas to decode images with');
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const rgba = ctx.getImageData(0, 0, width, height).data;
-  if (width < size && height < size) return enlargeRgbaLikeVips(rgba, height, width, size, size);
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    rgb[i] = rgba[j];
-    rgb[i + 1] = rgba[j + 1];
-    rgb[i + 2] = rgba[j + 2];
-  }
-  if (width === size && height === size) return Float32Array.from(rgb);
-  return Float32Array.from(resizeLikePillow(rgb, height, width, 3, size, size, 'bilinear'));
+  return pixelsFromRgba(ctx.getImageData(0, 0, width, height).data, width, height, size);
 }
 
 /** Images decoded, resized and scaled as the model's preprocessing asks, one after another into one batch. */

@@ -4,16 +4,20 @@
 import { loadOrt } from '../engine/ort-runtime.js';
 
 export { addHead } from '../train/model/head.js';
+export { applyStrategy } from '../train/strategy/strategies.js';
 export { createTrainer } from '../engine/trainer.js';
 export { optimizerSpec } from '../engine/optimizers.js';
 export { seededRandom } from '../util/random.js';
 export { createPredictor, type Predictor } from '../engine/predictor.js';
 export { MODEL_FILE_NAMES, type ModelFileFormat, modelFile, modelMetadata } from './model-file.js';
+export { type OnnxFineTune, onnxBase, onnxFeatures, onnxFineTune, onnxHead } from './onnx-base.js';
+export type { OnnxBase, OnnxBaseOptions, OnnxPreprocessing } from '../engine/onnx-base-graph.js';
 export { TransferkitError } from '../errors.js';
 export type { Trainer, StepResult } from '../engine/training.js';
 export type { TrainEvent } from '../train/fit/options.js';
 export { type BaseOptions, type PickedFile, buildBase } from './weights.js';
-export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch } from './images.js';
+export { type FetchWeightsOptions, type FetchedWeights, WEIGHTS_CACHE, fetchWeights, weightsEntryOf } from './weights-url.js';
+export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch, screenFolder } from './images.js';
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
 export { type CheckpointStore, type RunCheckpoint, opfsCheckpoints } from './checkpoints.js';

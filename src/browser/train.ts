@@ -13,11 +13,12 @@ import { classificationReport } from '../train/evaluate/metrics.js';
 import { cachedBatches } from '../train/features/batches.js';
 import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
+import { autoRateNotice, rangeTest } from '../train/fit/lr-find.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
-import { type Phase, planPhases } from '../train/fit/phase-plan.js';
+import { type Phase, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
+import { classWeightsNotice, classWeightsOf } from '../train/fit/class-weights.js';
 import { applyStrategy } from '../train/strategy/strategies.js';
 import { checkFineTuneStart } from '../bases/fine-tune-start.js';
-import { isSingleValueCut } from '../engine/onnx/walk.js';
 import { TransferkitError } from '../errors.js';
 import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
@@ -44,8 +45,11 @@ export type BrowserTrainOptions = Pick<
   | 'earlyStoppingPatience'
   | 'restoreBest'
   | 'unfreezeFrom'
+  | 'classWeight'
+  | 'lrDecay'
 > & {
-  learningRate?: number;
+  /** A rate, or 'auto': a range test picks each phase's (Node's `learningRate`). */
+  learningRate?: number | 'auto';
   strategy?: 'feature-extraction' | 'fine-tune';
   /** Where the base's features wait between epochs: 'memory' (default) or 'opfs' (in a worker). */
   featureStore?: FeatureCache;
@@ -108,7 +112,7 @@ async function trainPhase(
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
-  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder },
+  o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder; classWeights?: number[] },
 ): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped']; trainS: number }> {
   const { classNames } = folder;
   const { task } = o;
@@ -133,7 +137,30 @@ async function trainPhase(
         kept: kept('validation', split.validation.length),
       })
     : null;
-  const trainer = await createTrainer(model, { engine: 'ort', from: phase.from, loss: lossOf(task, {}), optimizer: optimizerSpec(undefined), seed: o.seed });
+  // As in Node: class weights in the loss, and discriminative rates (lrDecay) where base layers train.
+  const newTrainer = (weighted: boolean) =>
+    createTrainer(model, {
+      engine: 'ort',
+      from: phase.from,
+      loss: lossOf(task, {}),
+      optimizer: optimizerSpec(undefined),
+      seed: o.seed,
+      weighted,
+      ...(o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(model, o.lrDecay) } : {}),
+    });
+  const batches = () => cachedBatches(trainData, batch, o.random);
+  // learningRate 'auto': Node's range test on a throwaway trainer picks the phase's rate.
+  if (phase.lr === null) {
+    const sweep = await newTrainer(false);
+    try {
+      const found = await rangeTest(sweep, batches, task, classNames.length);
+      emit({ type: 'notice', message: autoRateNotice(found, phase.index) });
+      phase = { ...phase, lr: found.suggested };
+    } finally {
+      await sweep.dispose();
+    }
+  }
+  const trainer = await newTrainer(Boolean(o.classWeights));
   const t0 = performance.now();
   try {
     const resume = o.recorder?.resumeOf(phase.index);
@@ -147,12 +174,13 @@ async function trainPhase(
       trainer,
       phase: { ...phase, lr: phase.lr as number },
       index: phase.index,
-      batches: () => cachedBatches(trainData, batch, o.random),
+      batches,
       count: split.train.length,
       valData,
       task,
       classes: classNames.length,
       batchSize: batch,
+      ...(o.classWeights ? { classWeights: o.classWeights } : {}),
       o,
       emit,
       data: 'the picked folder',
@@ -211,16 +239,17 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
   const strategy = o.strategy ?? 'feature-extraction';
   checkFineTuneStart(strategy, o.unfreezeFrom);
-  if (o.unfreezeFrom && strategy === 'fine-tune' && !isSingleValueCut(model, o.unfreezeFrom))
-    throw new TransferkitError(
-      `skip connections cross the cut at ${o.unfreezeFrom}: the browser fine-tunes from a layer whose input is one value (not yet from this one)`,
-    );
+  const classWeights = classWeightsOf(o.classWeight, { task, classNames, train: split.train });
+  if (classWeights) o.onEvent?.({ type: 'notice', message: classWeightsNotice(classNames, classWeights) });
   // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
   const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
   const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
-  const options = { ...o, base: base.name, strategy, task, random: random.next, recorder };
+  const options = { ...o, base: base.name, strategy, task, random: random.next, recorder, ...(classWeights ? { classWeights } : {}) };
+  // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch.
+  const crossed = crossedCutOf(model, options);
+  if (crossed) o.onEvent?.({ type: 'notice', message: crossed.notice });
   const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
-  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null };
+  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null, crossedCut: crossed?.cut };
   const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
   const t0 = performance.now();
   const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };

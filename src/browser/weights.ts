@@ -4,6 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { getApplication } from '../applications/index.js';
 import { TransferkitError } from '../errors.js';
 import { loadH5wasm } from './twins/h5-host.js';
+import { fetchWeights } from './weights-url.js';
 
 /** A file the user picked (a `File`), or any name with its bytes. */
 export interface PickedFile {
@@ -33,8 +34,12 @@ async function mountWeights(file: PickedFile): Promise<string> {
   return path;
 }
 
-/** The base without its top, with the picked Keras weights loaded (strictly: every weight must fit). */
-export async function buildBase(weights: PickedFile, o: BaseOptions = {}): Promise<tfl.LayersModel> {
+/**
+ * The base without its top, with Keras weights loaded (strictly: every weight must fit): a file the user picked,
+ * or a URL (fetched, hash-checked and cached by `fetchWeights`).
+ */
+export async function buildBase(picked: PickedFile | string, o: BaseOptions = {}): Promise<tfl.LayersModel> {
+  const weights = typeof picked === 'string' ? await fetchWeights(picked) : picked;
   const app = getApplication(o.application ?? 'mobilenet');
   const size = o.size ?? app.spec.defaultSize;
   const path = await mountWeights(weights);

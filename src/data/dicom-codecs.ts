@@ -1,8 +1,7 @@
 // Decoders for DICOM's compressed transfer syntaxes: RLE (PS3.5 Annex G) here, JPEG lossless with
 // jpeg-lossless-decoder-js, and the rest with Cornerstone's WebAssembly builds of libjpeg-turbo, CharLS and OpenJPEG.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { concatBytes } from '../util/bytes.js';
+import { requireCodec } from './native-io.js';
 
 export interface FrameLayout {
   rows: number;
@@ -71,7 +70,7 @@ interface WasmDecoder {
 const modules = new Map<string, Promise<Record<string, new () => WasmDecoder>>>();
 function wasm(pkg: string): Promise<Record<string, new () => WasmDecoder>> {
   if (!modules.has(pkg))
-    modules.set(pkg, (require(pkg) as (o: object) => Promise<Record<string, new () => WasmDecoder>>)({ print: () => {}, printErr: () => {} }));
+    modules.set(pkg, (requireCodec(pkg) as (o: object) => Promise<Record<string, new () => WasmDecoder>>)({ print: () => {}, printErr: () => {} }));
   return modules.get(pkg)!;
 }
 const WASM = {
@@ -101,7 +100,7 @@ function untransformedRgb(jpeg: Uint8Array): Uint8Array {
     if (!adobe && segment[1] !== 0xe0) kept.push(segment);
     at = end;
   }
-  return Buffer.concat([jpeg.subarray(0, 2), ADOBE_RGB, ...kept, jpeg.subarray(at)]);
+  return concatBytes([jpeg.subarray(0, 2), ADOBE_RGB, ...kept, jpeg.subarray(at)]);
 }
 
 /**
@@ -112,7 +111,7 @@ export async function decodeCompressed(codec: 'rle' | 'jpeg-lossless' | 'jpeg' |
   let data = frame;
   if (codec === 'rle') return decodeRle(data, f);
   if (codec === 'jpeg-lossless') {
-    const { Decoder } = require('jpeg-lossless-decoder-js') as {
+    const { Decoder } = requireCodec('jpeg-lossless-decoder-js') as {
       Decoder: new () => { decode(b: ArrayBuffer, o: number, l: number, n: number): ArrayBufferView };
     };
     const copy = data.slice();

@@ -1,8 +1,9 @@
 // The DICOM data set of a file, as pydicom reads what is in the wild: Part 10 files with the DICM preamble, files
 // without it (the transfer syntax guessed from the first element), data sets whose VR encoding disagrees with
 // the declared transfer syntax (read as they are encoded), and the deflated transfer syntax (inflated, capped).
-import { inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
+import { concatBytes } from '../util/bytes.js';
+import { inflateRaw } from './native-io.js';
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -28,13 +29,17 @@ function encodingAt(b: Uint8Array, at: number): string {
 }
 
 function inflater(bytes: Uint8Array, position: number): Uint8Array {
-  let body: Buffer;
+  let body: Uint8Array;
   try {
-    body = inflateRawSync(bytes.subarray(position), { maxOutputLength: MAX_INFLATED });
+    body = inflateRaw(bytes.subarray(position), MAX_INFLATED);
   } catch (err) {
-    const code = (err as { code?: string }).code;
+    const why = (err as Error).message;
     throw new Error(
-      code === 'ERR_BUFFER_TOO_LARGE' ? `the deflated data set inflates to more than ${MAX_INFLATED / 2 ** 20} MiB` : 'the deflated data set is corrupt',
+      why === 'too large'
+        ? `the deflated data set inflates to more than ${MAX_INFLATED / 2 ** 20} MiB`
+        : why === 'corrupt'
+          ? 'the deflated data set is corrupt'
+          : why,
     );
   }
   const full = new Uint8Array(position + body.length);
@@ -100,7 +105,7 @@ export function encapsulatedFrame(ds: dicomParser.DataSet, pixelData: dicomParse
     if (!parts.length) throw new Error('no pixel data fragments');
     const chosen = frames === 1 ? parts : [parts[frame]];
     if (!chosen[0]) throw new Error(`${parts.length} pixel data fragments for ${frames} frames`);
-    return Buffer.concat(chosen.map((p) => ds.byteArray.subarray(p.dataOffset, p.dataOffset + p.length)));
+    return concatBytes(chosen.map((p) => ds.byteArray.subarray(p.dataOffset, p.dataOffset + p.length)));
   }
   if (!el.encapsulatedPixelData) throw new Error('compressed transfer syntax, but the pixel data is not encapsulated');
   const fragments = el.fragments ?? [];

@@ -1,10 +1,12 @@
 // DICOM images (PS3.5, PS3.3 C.7.6.3, C.11): parsed with dicom-parser, pixel data decoded for every common
 // transfer syntax, the Modality LUT applied in float (no 8-bit round trip), then a VOI window to 0–255.
-import { promises as fsp } from 'node:fs';
 import type dicomParser from 'dicom-parser';
 import { TransferkitError } from '../errors.js';
 import { SYNTAXES, decodeCompressed } from './dicom-codecs.js';
 import { encapsulatedFrame, parseDicomBytes } from './dicom-parse.js';
+import { readBytes, readHead } from './native-io.js';
+import { toChannels } from './decode-types.js';
+import { resizeBilinear } from './resize.js';
 
 /** A VOI window: the value range mapped onto 0–255. */
 export interface DicomWindow {
@@ -56,17 +58,8 @@ const SR_PREFIX = '1.2.840.10008.5.1.4.1.1.88.';
 
 /** Whether a file starts with the DICM preamble (128 bytes, then "DICM"): DICOM without the `.dcm` extension. */
 export async function hasDicomPreamble(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r').catch(() => null);
-  if (!fh) return false;
-  try {
-    const head = Buffer.alloc(132);
-    const { bytesRead } = await fh.read(head, 0, 132, 0);
-    return bytesRead === 132 && head.toString('latin1', 128, 132) === 'DICM';
-  } catch {
-    return false; // a folder, or unreadable: not a DICOM file
-  } finally {
-    await fh.close();
-  }
+  const head = await readHead(file, 132);
+  return head?.length === 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM';
 }
 
 /** Stored values this large are refused before anything is allocated (8192×8192×1 is the most a frame may hold). */
@@ -193,8 +186,12 @@ function rawFrame(ds: dicomParser.DataSet, pixelData: dicomParser.Element, l: La
  * a DICOMDIR, a structured report, no pixel data, a truncated file, an unsupported transfer syntax.
  */
 export async function readDicom(file: string, frame = 0): Promise<DicomImage> {
-  const buf = await fsp.readFile(file);
-  const { ds, syntax: declared } = parseDicomBytes(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+  return decodeDicom(await readBytes(file), frame, file);
+}
+
+/** One frame of a DICOM file's bytes (`file` names it in errors), as `readDicom` reads it. */
+export async function decodeDicom(bytes: Uint8Array, frame = 0, file = 'the DICOM file'): Promise<DicomImage> {
+  const { ds, syntax: declared } = parseDicomBytes(bytes);
   const sopClass = (ds.string('x00020002') ?? ds.string('x00080016') ?? '').trim();
   if (sopClass === DICOMDIR || ds.elements.x00041220) throw new Error('a DICOMDIR (an index of other files), not an image');
   if (sopClass.startsWith(SR_PREFIX)) throw new Error('a structured report (SR), not an image');
@@ -268,4 +265,11 @@ export function dicomToDisplay(img: DicomImage, spec: WindowSpec, file: string):
     return img.values.map((x) => Math.min(255, Math.max(0, x * scale)));
   }
   return applyWindow(img.values, chooseWindow(img, spec, file), img.inverted);
+}
+
+/** A decoded frame as a model is given it: windowed to 0–255 in full precision, resized bilinearly, as `channels`. */
+export function dicomForModel(img: DicomImage, spec: WindowSpec, file: string, size: { height: number; width: number; channels?: number }): Float32Array {
+  const display = dicomToDisplay(img, spec, file);
+  const resized = resizeBilinear(display, img.rows, img.columns, img.channels, size.height, size.width);
+  return toChannels(resized, img.channels, size.channels ?? 3);
 }

@@ -2,8 +2,8 @@
 // bytes), decoded for a model, and read as stored (`show --raw`). A new format is one entry here.
 import path from 'node:path';
 import { BandStats, scaleBands } from './bands.js';
-import { type DecodeOptions, type RawPixels, toChannels } from './decode-types.js';
-import { type WindowSpec, dicomToDisplay, hasDicomPreamble, parseWindow, readDicom } from './dicom.js';
+import type { DecodeOptions, RawPixels } from './decode-types.js';
+import { type WindowSpec, dicomForModel, hasDicomPreamble, parseWindow, readDicom } from './dicom.js';
 import { openRaster } from './geotiff.js';
 import { decodePhoto, readPhoto } from './photo.js';
 import { resizeBilinear } from './resize.js';
@@ -72,10 +72,7 @@ const DICOM: ImageFormat = {
   sniff: hasDicomPreamble,
   async decode(file, options) {
     const spec: WindowSpec = parseWindow(options.dicom?.window ?? 'auto');
-    const img = await readDicom(file, options.dicom?.frame ?? 0);
-    const display = dicomToDisplay(img, spec, file);
-    const resized = resizeBilinear(display, img.rows, img.columns, img.channels, options.height, options.width);
-    return toChannels(resized, img.channels, options.channels ?? 3);
+    return dicomForModel(await readDicom(file, options.dicom?.frame ?? 0), spec, file, options);
   },
   /** After the Modality LUT (Hounsfield units for CT). */
   async readRaw(file, frame) {

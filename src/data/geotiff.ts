@@ -2,7 +2,7 @@
 // `geotiff` package, so a large scene never has to fit in memory.
 import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import { TransferkitError } from '../errors.js';
-import { boundedInflate, boundedLzw, checkTiff } from './tiff-check.js';
+import { boundedInflate, boundedLzw, checkTiff, checkTiffBytes } from './tiff-check.js';
 
 export interface Georeference {
   /** Map coordinates of the top-left corner. */
@@ -85,12 +85,24 @@ function geotiffModule(): Promise<GeotiffModule> {
 }
 
 /** Opens a GeoTIFF; a file that is not one, or whose structure is damaged, is a clear error naming it. */
-export async function openRaster(file: string): Promise<Raster> {
+export const openRaster = (file: string): Promise<Raster> =>
+  rasterOf(file, async (lib) => {
+    checkTiff(file);
+    return lib.fromFile(file);
+  });
+
+/** A GeoTIFF's bytes in memory (a file picked in a page; `name` names it in errors), read as `openRaster` reads a file. */
+export const rasterFromBytes = (bytes: Uint8Array, name: string): Promise<Raster> =>
+  rasterOf(name, async (lib) => {
+    checkTiffBytes(bytes);
+    return lib.fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  });
+
+async function rasterOf(file: string, open: (lib: GeotiffModule) => Promise<GeoTIFF>): Promise<Raster> {
   let tiff: GeoTIFF;
   let image: GeoTIFFImage;
   try {
-    checkTiff(file);
-    tiff = await (await geotiffModule()).fromFile(file);
+    tiff = await open(await geotiffModule());
     image = await tiff.getImage();
   } catch (err) {
     if (err instanceof TransferkitError) throw new TransferkitError(`${file}: ${err.message}`);

@@ -2,9 +2,8 @@
 // counts (a BitsPerSample count of 2^31 allocates gigabytes), SamplesPerPixel 0 and IFD loops. Every tag's
 // values must lie inside the file, the image's sizes must be sane, and no strip or tile may decode to more than
 // MAX_BLOCK_BYTES (so a deflated strip cannot inflate to gigabytes: see boundedInflate).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateSync, constants as zlib } from 'node:zlib';
 import { TransferkitError } from '../errors.js';
+import { inflateBounded, openFile } from './native-io.js';
 
 /** Bytes one strip or tile may decode to: GDAL writes 8 KB strips and 256×256 tiles; whole-image strips of large scenes stay under it. */
 export const MAX_BLOCK_BYTES = 512 * 2 ** 20;
@@ -20,19 +19,19 @@ const OFFSETS = { strips: 273, stripCounts: 279, tiles: 324, tileCounts: 325 };
 
 interface Reader {
   size: number;
-  bytes(at: number, length: number): Buffer;
+  bytes(at: number, length: number): Uint8Array;
 }
 
-function fileReader(fd: number): Reader {
-  const size = fstatSync(fd).size;
+const outOfFile = (at: number, size: number) =>
+  new TransferkitError(`a TIFF structure at byte ${at} runs past the end of the file (${size} bytes); truncated or damaged`);
+
+/** Reads `read(at, length)` bytes of a file (or of bytes in memory) of `size` bytes, refusing reads past its end. */
+function reader(size: number, read: (at: number, length: number) => Uint8Array): Reader {
   return {
     size,
     bytes(at, length) {
-      if (at < 0 || length < 0 || at + length > size)
-        throw new TransferkitError(`a TIFF structure at byte ${at} runs past the end of the file (${size} bytes); truncated or damaged`);
-      const b = Buffer.alloc(length);
-      readSync(fd, b, 0, length, at);
-      return b;
+      if (at < 0 || length < 0 || at + length > size) throw outOfFile(at, size);
+      return read(at, length);
     },
   };
 }
@@ -46,12 +45,16 @@ interface ImageTags {
 
 function readIfds(r: Reader): ImageTags {
   const head = r.bytes(0, Math.min(16, r.size));
-  const order = head.toString('latin1', 0, 2);
+  const order = String.fromCharCode(head[0], head[1]);
   if (order !== 'II' && order !== 'MM') throw new TransferkitError('not a TIFF file (no byte-order mark)');
   const le = order === 'II';
-  const u16 = (b: Buffer, at: number) => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
-  const u32 = (b: Buffer, at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
-  const u64 = (b: Buffer, at: number) => Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at));
+  const view = (b: Uint8Array, at: number, n: number) => {
+    if (at + n > b.length) throw outOfFile(at, b.length);
+    return new DataView(b.buffer, b.byteOffset + at, n);
+  };
+  const u16 = (b: Uint8Array, at: number) => view(b, at, 2).getUint16(0, le);
+  const u32 = (b: Uint8Array, at: number) => view(b, at, 4).getUint32(0, le);
+  const u64 = (b: Uint8Array, at: number) => Number(view(b, at, 8).getBigUint64(0, le));
   const magic = u16(head, 2);
   if (magic !== 42 && magic !== 43) throw new TransferkitError(`not a TIFF file (version ${magic})`);
   const big = magic === 43;
@@ -102,40 +105,47 @@ function readIfds(r: Reader): ImageTags {
 
 /** Checks `file`'s TIFF structure; a TransferkitError (without the file name, which the caller adds) says what is wrong. */
 export function checkTiff(file: string): void {
-  const fd = openSync(file, 'r');
+  const f = openFile(file);
   try {
-    const { values, counts } = readIfds(fileReader(fd));
-    const one = (tag: number, name: string, fallback?: number) => {
-      const v = values.get(tag)?.[0] ?? fallback;
-      if (v === undefined) throw new TransferkitError(`no ${name} tag; the file is damaged`);
-      return v;
-    };
-    const width = one(TAG.width, 'ImageWidth');
-    const height = one(TAG.height, 'ImageLength');
-    const bands = one(TAG.spp, 'SamplesPerPixel', 1);
-    if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE)
-      throw new TransferkitError(`an image of ${width}×${height} pixels; the file is damaged`);
-    if (bands < 1 || bands > 64) throw new TransferkitError(`SamplesPerPixel is ${bands} (1 to 64 are read); the file is damaged`);
-    const bits = values.get(TAG.bits) ?? [1];
-    if (bits.some((b) => ![1, 8, 16, 32, 64].includes(b))) throw new TransferkitError(`BitsPerSample ${bits.join(',')} is not one of 1, 8, 16, 32, 64`);
-    const tiled = values.has(TAG.tileWidth);
-    const blockW = tiled ? one(TAG.tileWidth, 'TileWidth') : width;
-    const blockH = tiled ? one(TAG.tileLength, 'TileLength') : Math.min(one(TAG.rows, 'RowsPerStrip', height) || height, height);
-    if (blockW < 1 || blockH < 1 || blockW > MAX_SIDE || blockH > MAX_SIDE)
-      throw new TransferkitError(`blocks of ${blockW}×${blockH} pixels; the file is damaged`);
-    // One offset and one byte count per strip or tile (per band when the bands are planar).
-    const planes = values.get(TAG.planar)?.[0] === 2 ? bands : 1;
-    const blocks = Math.ceil(width / blockW) * Math.ceil(height / blockH) * planes;
-    const [offsets, sizes] = tiled ? [OFFSETS.tiles, OFFSETS.tileCounts] : [OFFSETS.strips, OFFSETS.stripCounts];
-    for (const tag of [offsets, sizes])
-      if (counts.get(tag) !== blocks)
-        throw new TransferkitError(`tag ${tag} lists ${counts.get(tag) ?? 0} ${tiled ? 'tiles' : 'strips'}, the image has ${blocks}; the file is damaged`);
-    const sampleBits = Math.max(...bits) * bands;
-    if ((blockW * blockH * sampleBits) / 8 > MAX_BLOCK_BYTES)
-      throw new TransferkitError(`a strip or tile decodes to more than ${MAX_BLOCK_BYTES / 2 ** 20} MB; re-save it tiled (gdal_translate -co TILED=YES)`);
+    checkTags(reader(f.size, f.read));
   } finally {
-    closeSync(fd);
+    f.close();
   }
+}
+
+/** Checks the TIFF structure of bytes in memory (a file picked in a page), as `checkTiff` checks a file. */
+export const checkTiffBytes = (b: Uint8Array): void => checkTags(reader(b.length, (at, n) => b.subarray(at, at + n)));
+
+function checkTags(r: Reader): void {
+  const { values, counts } = readIfds(r);
+  const one = (tag: number, name: string, fallback?: number) => {
+    const v = values.get(tag)?.[0] ?? fallback;
+    if (v === undefined) throw new TransferkitError(`no ${name} tag; the file is damaged`);
+    return v;
+  };
+  const width = one(TAG.width, 'ImageWidth');
+  const height = one(TAG.height, 'ImageLength');
+  const bands = one(TAG.spp, 'SamplesPerPixel', 1);
+  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE)
+    throw new TransferkitError(`an image of ${width}×${height} pixels; the file is damaged`);
+  if (bands < 1 || bands > 64) throw new TransferkitError(`SamplesPerPixel is ${bands} (1 to 64 are read); the file is damaged`);
+  const bits = values.get(TAG.bits) ?? [1];
+  if (bits.some((b) => ![1, 8, 16, 32, 64].includes(b))) throw new TransferkitError(`BitsPerSample ${bits.join(',')} is not one of 1, 8, 16, 32, 64`);
+  const tiled = values.has(TAG.tileWidth);
+  const blockW = tiled ? one(TAG.tileWidth, 'TileWidth') : width;
+  const blockH = tiled ? one(TAG.tileLength, 'TileLength') : Math.min(one(TAG.rows, 'RowsPerStrip', height) || height, height);
+  if (blockW < 1 || blockH < 1 || blockW > MAX_SIDE || blockH > MAX_SIDE)
+    throw new TransferkitError(`blocks of ${blockW}×${blockH} pixels; the file is damaged`);
+  // One offset and one byte count per strip or tile (per band when the bands are planar).
+  const planes = values.get(TAG.planar)?.[0] === 2 ? bands : 1;
+  const blocks = Math.ceil(width / blockW) * Math.ceil(height / blockH) * planes;
+  const [offsets, sizes] = tiled ? [OFFSETS.tiles, OFFSETS.tileCounts] : [OFFSETS.strips, OFFSETS.stripCounts];
+  for (const tag of [offsets, sizes])
+    if (counts.get(tag) !== blocks)
+      throw new TransferkitError(`tag ${tag} lists ${counts.get(tag) ?? 0} ${tiled ? 'tiles' : 'strips'}, the image has ${blocks}; the file is damaged`);
+  const sampleBits = Math.max(...bits) * bands;
+  if ((blockW * blockH * sampleBits) / 8 > MAX_BLOCK_BYTES)
+    throw new TransferkitError(`a strip or tile decodes to more than ${MAX_BLOCK_BYTES / 2 ** 20} MB; re-save it tiled (gdal_translate -co TILED=YES)`);
 }
 
 /**
@@ -143,14 +153,15 @@ export function checkTiff(file: string): void {
  * further is refused as soon as it passes the limit, so a small file cannot inflate to gigabytes.
  */
 export function boundedInflate(buffer: ArrayBufferLike, limit: number): ArrayBuffer {
+  let out: Uint8Array;
   try {
-    const out = inflateSync(Buffer.from(buffer as ArrayBuffer), { maxOutputLength: Math.max(1, limit), finishFlush: zlib.Z_SYNC_FLUSH });
-    return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
+    out = inflateBounded(new Uint8Array(buffer), Math.max(1, limit));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new TransferkitError(`a deflated strip inflates past the ${limit} bytes its block holds (a decompression bomb?)`);
-    throw new TransferkitError(`a deflated strip is damaged (${(err as Error).message})`);
+    const why = (err as Error).message;
+    if (why === 'too large') throw new TransferkitError(`a deflated strip inflates past the ${limit} bytes its block holds (a decompression bomb?)`);
+    throw new TransferkitError(why.startsWith('corrupt') ? `a deflated strip is damaged (${why.slice(9) || why})` : why);
   }
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
 }
 
 /**

@@ -1,58 +1,20 @@
-// An imported ONNX model as a pretrained base: a model.onnx (or a Transformers.js folder: onnx/model.onnx beside
-// preprocessor_config.json and config.json), cut at its feature value and wrapped so it takes what the zoo's
-// compiled bases take: float32 NHWC images of raw 0–255 pixels. The wrapper does the model's own preprocessing
-// (rescale, mean, std, channels first) inside the graph, so the saved and exported models carry it too.
+// An imported ONNX model as a pretrained base, read from disk: a model.onnx, or a Transformers.js folder
+// (onnx/model.onnx beside preprocessor_config.json and config.json). What the graph becomes is onnx-base-graph.ts.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TransferkitError } from '../errors.js';
-import type { ImageFit, Interpolation } from '../data/decode.js';
-import { dataInputs, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
-import { defaultFeatures } from './onnx/default-features.js';
+import { type OnnxBase, type OnnxBaseOptions, type OnnxPreprocessing, onnxBaseFrom, preprocessingFrom } from './onnx-base-graph.js';
+import type { GraphValue } from './onnx/proto.js';
 import { decodeOnnxFile } from './onnx/decode.js';
-import { DataType, type Dim, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
 
-/** What the model's folder says about its inputs and outputs (Hugging Face's image processor and config). */
-export interface OnnxPreprocessing {
-  /** Images are resized to size × size. */
-  size: number;
-  rescale: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-  /** How images reach size × size: absent, squashed to it; else resized as this says, then centre-cropped. */
-  fit?: ImageFit;
-  /** The processor's resampling filter (its `resample`), where it names one. */
-  interpolation?: Interpolation;
-}
-
-export interface OnnxBaseOptions {
-  /** The feature value (a node or value name); default: the pooled output (see `defaultFeatures`). */
-  featuresFrom?: string;
-  inputSize?: number;
-  mean?: [number, number, number];
-  std?: [number, number, number];
-  /** What the registry says of a known backbone: used where its folder has no preprocessor_config.json. */
-  known?: { inputSize: number; mean: [number, number, number]; std: [number, number, number] };
-}
-
-/** An imported ONNX model read as a base: its graph, preprocessing, the value taken as features and the fine-tune cut. */
-export interface OnnxBase {
-  /** The registry id, or the model file's name. */
-  id: string;
-  /** The model.onnx file. */
-  file: string;
-  sha256: string;
-  model: ModelValue;
-  preprocessing: OnnxPreprocessing;
-  /** Class names from config.json's id2label (the model's own classifier), if any. */
-  labels?: string[];
-  /** The value the features are taken from, and why it was chosen. */
-  features: { value: string; rule: string };
-  /** The frozen base: NHWC raw pixels in (`pixels`), the flattened features out (`features`). */
-  prefix: ModelValue;
-  /** Where fine-tuning cuts (--unfreeze-from / --unfreeze-last-blocks): the block and the value it reads. */
-  cut?: { block: string; value: string };
-}
+export {
+  type OnnxBase,
+  type OnnxBaseOptions,
+  type OnnxPreprocessing,
+  encodeBase,
+  onnxSummary,
+} from './onnx-base-graph.js';
 
 /** The model file of a path: a .onnx file, or a folder holding onnx/model.onnx (Transformers.js) or model.onnx. */
 export function onnxModelFile(p: string): string | null {
@@ -78,131 +40,9 @@ function readJsonBeside(dir: string, name: string): Record<string, unknown> | un
   return undefined;
 }
 
-const triple = (v: unknown, file: string, key: string): [number, number, number] | undefined => {
-  if (v === undefined) return undefined;
-  const a = typeof v === 'number' ? [v, v, v] : v;
-  if (!Array.isArray(a) || a.length !== 3 || a.some((x) => typeof x !== 'number')) throw new TransferkitError(`${file}: ${key} must be 3 numbers`);
-  return a as [number, number, number];
-};
-
-/** PIL's filter codes, as image processors store `resample`. */
-const RESAMPLE: Record<number, Interpolation> = { 0: 'nearest', 1: 'lanczos3', 2: 'bilinear', 3: 'bicubic' };
-
-/**
- * The square size a processor config gives the model, and how images reach it, as transformers' image processors
- * resize and crop: `size` as height × width or as `shortest_edge`, then `crop_size` when `do_center_crop`;
- * ConvNeXt's `crop_pct` (below 384: the shortest edge to size / crop_pct, then a size × size crop).
- */
-function resizeOf(config: Record<string, unknown>): { size?: number; fit?: ImageFit } {
-  const dims = (v: unknown): { height?: number; width?: number; shortest?: number } => {
-    if (typeof v === 'number') return { height: v, width: v };
-    const o = (v && typeof v === 'object' ? v : {}) as Record<string, number>;
-    return { height: o.height, width: o.width, shortest: o.shortest_edge };
-  };
-  const size = dims(config.size);
-  const crop = config.do_center_crop !== false && config.crop_size !== undefined ? dims(config.crop_size).height : undefined;
-  if (config.do_resize === false) return { size: crop };
-  if (size.shortest !== undefined) {
-    const pct = config.crop_pct;
-    if (typeof pct === 'number' && pct > 0)
-      return size.shortest < 384
-        ? { size: size.shortest, fit: { shortestEdge: Math.floor(size.shortest / pct) } }
-        : { size: size.shortest, fit: { height: size.shortest, width: size.shortest } };
-    return { size: crop ?? size.shortest, fit: { shortestEdge: size.shortest } };
-  }
-  if (size.height === undefined) return { size: crop };
-  const resized = { height: size.height, width: size.width ?? size.height };
-  return { size: crop ?? size.height, fit: resized };
-}
-
-/** The model's preprocessing: preprocessor_config.json, else the graph's input size and ImageNet's mean/std. */
-export function preprocessingOf(dir: string, graph: GraphValue, o: OnnxBaseOptions = {}): OnnxPreprocessing {
-  const file = path.join(dir, 'preprocessor_config.json');
-  const found = readJsonBeside(dir, 'preprocessor_config.json');
-  const config = found ?? {};
-  const known = found ? undefined : o.known;
-  const dims = dataInputs(graph)[0]?.dims;
-  const fixed = dims && typeof dims[2] === 'number' && dims[2] > 0 ? dims[2] : undefined;
-  const resize = o.inputSize === undefined ? resizeOf(config) : {};
-  const size = o.inputSize ?? resize.size ?? fixed ?? known?.inputSize ?? 224;
-  if (fixed !== undefined && size !== fixed)
-    throw new TransferkitError(`the ONNX model takes ${fixed}×${fixed} images (its input is fixed); --input-size ${size} does not fit`);
-  const normalize = config.do_normalize !== false;
-  return {
-    size,
-    rescale: config.do_rescale === false ? 1 : typeof config.rescale_factor === 'number' ? config.rescale_factor : 1 / 255,
-    mean: o.mean ?? (normalize ? (triple(config.image_mean, file, 'image_mean') ?? known?.mean) : undefined) ?? (normalize ? [0.485, 0.456, 0.406] : [0, 0, 0]),
-    std: o.std ?? (normalize ? (triple(config.image_std, file, 'image_std') ?? known?.std) : undefined) ?? (normalize ? [0.229, 0.224, 0.225] : [1, 1, 1]),
-    ...(resize.fit ? { fit: resize.fit } : {}),
-    ...(typeof config.resample === 'number' && RESAMPLE[config.resample] ? { interpolation: RESAMPLE[config.resample] } : {}),
-  };
-}
-
-function labelsOf(dir: string): string[] | undefined {
-  const id2label = readJsonBeside(dir, 'config.json')?.id2label as Record<string, string> | undefined;
-  if (!id2label || typeof id2label !== 'object') return undefined;
-  const entries = Object.entries(id2label).sort(([a], [b]) => Number(a) - Number(b));
-  return entries.map(([, v]) => String(v));
-}
-
-const floats = (name: string, values: number[], dims: number[]): TensorValue => {
-  const data = Float32Array.from(values);
-  return { name, dims, dataType: DataType.FLOAT, raw: new Uint8Array(data.buffer) };
-};
-
-/**
- * The base graph behind a wrapper: `pixels` (N, H, W, 3; 0–255) → x·rescale/std − mean/std → channels first →
- * the model up to `feature` → flattened to (N, features).
- */
-function wrapPrefix(prefix: GraphValue, p: OnnxPreprocessing): GraphValue {
-  const [input, ...more] = dataInputs(prefix);
-  if (!input || more.length)
-    throw new TransferkitError(`the ONNX base must take one image input; its feature value depends on ${dataInputs(prefix).length} inputs`);
-  const dims = input.dims;
-  const channelsLast = dims?.length === 4 && dims[3] === 3 && dims[1] !== 3;
-  if (dims && dims.length !== 4) throw new TransferkitError(`the ONNX base's input ${input.name} has rank ${dims.length}; an image input is (N, 3, H, W)`);
-  const used = new Set([...prefix.nodes.flatMap((n) => [...n.inputs, ...n.outputs]), ...prefix.initializers.map((t) => t.name)]);
-  const fresh = (n: string) => {
-    let name = `transferkit_${n}`;
-    while (used.has(name)) name += '_';
-    used.add(name);
-    return name;
-  };
-  const [pixels, scale, shift, scaled, normalized, features] = ['pixels', 'scale', 'shift', 'scaled', 'normalized', 'features'].map(fresh);
-  const node = (opType: string, inputs: string[], output: string, attributes: NodeValue['attributes'] = {}): NodeValue => ({
-    opType,
-    inputs,
-    outputs: [output],
-    name: `${output}_node`,
-    attributes,
-  });
-  const pre: NodeValue[] = [
-    node('Mul', [pixels, scale], scaled),
-    node('Sub', [scaled, shift], channelsLast ? input.name : normalized),
-    ...(channelsLast ? [] : [node('Transpose', [normalized], input.name, { perm: [0, 3, 1, 2] })]),
-  ];
-  const output = prefix.outputs[0].name;
-  const batch = dims && typeof dims[0] === 'number' ? dims[0] : 'N';
-  return {
-    name: prefix.name,
-    nodes: [...pre, ...prefix.nodes, node('Flatten', [output], features, { axis: 1 })],
-    initializers: [
-      floats(
-        scale,
-        [0, 1, 2].map((c) => p.rescale / p.std[c]),
-        [3],
-      ),
-      floats(
-        shift,
-        [0, 1, 2].map((c) => p.mean[c] / p.std[c]),
-        [3],
-      ),
-      ...prefix.initializers,
-    ],
-    inputs: [{ name: pixels, dims: [batch, p.size, p.size, 3] }],
-    outputs: [{ name: features, dims: [batch, 'features'] }],
-  };
-}
+/** The model's preprocessing: the preprocessor_config.json in `dir` (or above it), else the graph's size and ImageNet's. */
+export const preprocessingOf = (dir: string, graph: GraphValue, o: OnnxBaseOptions = {}): OnnxPreprocessing =>
+  preprocessingFrom(readJsonBeside(dir, 'preprocessor_config.json'), path.join(dir, 'preprocessor_config.json'), graph, o);
 
 /** Reads an ONNX model (file or folder) as a base, cut at its feature value. */
 export function loadOnnxBase(p: string, o: OnnxBaseOptions = {}, id?: string): OnnxBase {
@@ -215,47 +55,17 @@ export function loadOnnxBase(p: string, o: OnnxBaseOptions = {}, id?: string): O
   } catch (err) {
     throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  const model = decodeOnnxFile(file, bytes);
   const dir = path.dirname(path.resolve(file));
-  const preprocessing = preprocessingOf(dir, model.graph, o);
-  const cut = o.featuresFrom
-    ? { graph: model.graph, value: resolveValue(model.graph, o.featuresFrom), rule: `--features-from ${o.featuresFrom}` }
-    : defaultFeatures(model.graph);
-  const prefix: ModelValue = { ...model, graph: wrapPrefix(prefixGraph(cut.graph, cut.value), preprocessing) };
-  const labels = labelsOf(dir);
-  return {
-    id: id ?? path.basename(path.resolve(p)).replace(/\.onnx$/i, ''),
-    file: path.resolve(file),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    model,
-    preprocessing,
-    ...(labels ? { labels } : {}),
-    features: { value: cut.value, rule: cut.rule },
-    prefix,
-  };
-}
-
-/** The wrapped base as ONNX bytes (weights inline). */
-export const encodeBase = (base: OnnxBase): Uint8Array => encodeModelValue(base.prefix);
-
-/** What `transferkit summary model.onnx` prints. */
-export function onnxSummary(base: OnnxBase) {
-  const { graph } = base.model;
-  const blocks = graphBlocks(graph);
-  const dims = (v: { dims: Dim[] | undefined }) => (v.dims ?? []).map(String);
-  const input = dataInputs(graph)[0];
-  return {
-    file: base.file,
-    sha256: base.sha256,
-    producer: base.model.producerName,
-    opset: base.model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? null,
-    nodes: graph.nodes.length,
-    totalParams: blocks.reduce((n, b) => n + b.params, 0),
-    blocks: blocks.length,
-    input: { name: input?.name ?? '', dims: input ? dims(input) : [] },
-    outputs: graph.outputs.map((o) => ({ name: o.name, dims: dims(o) })),
-    features: base.features,
-    preprocessing: base.preprocessing,
-    ...(base.labels ? { labels: base.labels } : {}),
-  };
+  return onnxBaseFrom(
+    {
+      model: decodeOnnxFile(file, bytes),
+      file: path.resolve(file),
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      id: id ?? path.basename(path.resolve(p)).replace(/\.onnx$/i, ''),
+      preprocessor: readJsonBeside(dir, 'preprocessor_config.json'),
+      config: readJsonBeside(dir, 'config.json'),
+      configFile: path.join(dir, 'preprocessor_config.json'),
+    },
+    o,
+  );
 }

@@ -4,30 +4,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FileHashes } from './remote-hash.js';
 
-/** A file transferkit can fetch: where from, and how to recognise the true one. */
-export interface RemoteFile {
-  /** The published file name, also its name in the cache. */
-  file: string;
-  url: string;
-  /** The md5 Keras publishes (its `file_hash`). */
-  md5?: string;
-  /** The sha256 recorded by transferkit where Keras publishes no hash (seen once, pinned here). */
-  sha256?: string;
-  /** What to run with a copy fetched elsewhere (default: `transferkit weights import FILE`). */
-  importCommand?: string;
-}
+export { type FileHashes, type RemoteFile, hashMismatch } from './remote-hash.js';
 
 /** `$TRANSFERKIT_HOME`, else ~/.transferkit (like KERAS_HOME). */
 export function transferkitHome(): string {
   const env = process.env.TRANSFERKIT_HOME;
   return env ? path.resolve(env) : path.join(os.homedir(), '.transferkit');
-}
-
-export interface FileHashes {
-  md5: string;
-  sha256: string;
-  bytes: number;
 }
 
 /** md5 and sha256 of a file in one streaming pass. */
@@ -41,11 +25,4 @@ export async function hashFile(file: string): Promise<FileHashes> {
     bytes += (chunk as Buffer).length;
   }
   return { md5: md5.digest('hex'), sha256: sha256.digest('hex'), bytes };
-}
-
-/** Which published hash `hashes` fails, or null when it matches (or nothing is published). */
-export function hashMismatch(remote: RemoteFile, hashes: FileHashes): string | null {
-  if (remote.md5 && remote.md5 !== hashes.md5) return `md5 ${hashes.md5}, expected ${remote.md5}`;
-  if (remote.sha256 && remote.sha256 !== hashes.sha256) return `sha256 ${hashes.sha256}, expected ${remote.sha256}`;
-  return null;
 }

@@ -70,10 +70,10 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
 const stop = typeof SharedArrayBuffer === 'function' && crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
 cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
 function start(action: 'train' | 'resume' | 'compare'): void {
-  const weights = $<HTMLInputElement>('weights').files?.[0];
+  const weights = $<HTMLInputElement>('weights').files?.[0] ?? ($<HTMLInputElement>('weights-url').value.trim() || undefined);
   const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
   if (!weights || !picked.length) {
-    log('error: pick a weights file and a folder of class folders first');
+    log('error: pick a weights file (or give its URL) and a folder of class folders first');
     return;
   }
   button.disabled = true;

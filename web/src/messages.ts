@@ -6,7 +6,8 @@ export type ToWorker =
   | {
       type: 'train';
       wasmPaths: string;
-      weights: File;
+      /** The picked weights file, or their URL (fetched, hash-checked and cached by transferkit.fetchWeights). */
+      weights: File | string;
       files: Array<{ path: string; file: File }>;
       size: number;
       alpha: number;

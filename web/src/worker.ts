@@ -35,16 +35,18 @@ async function prepare(m: Start) {
     `cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'}); features kept in the Origin Private File System`,
   );
   const built = { size: m.size, alpha: m.alpha };
-  const base = await transferkit.buildBase(m.weights, built);
-  log(`base ${base.name}: ${base.countParams()} weights loaded from ${m.weights.name}`);
-  const folder = transferkit.imageFolderFromFiles(folderFiles(m.files));
+  const weights = typeof m.weights === 'string' ? await transferkit.fetchWeights(m.weights) : m.weights;
+  if ('fromCache' in weights) log(`weights ${weights.name} ${weights.fromCache ? 'read from the cache' : `fetched from ${weights.url}`} (sha256 checked)`);
+  const base = await transferkit.buildBase(weights, built);
+  log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
+  const folder = await transferkit.screenFolder(transferkit.imageFolderFromFiles(folderFiles(m.files)));
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
   const options = { signal: stopSignal(m.stop), featureStore: 'opfs' as const, onEvent };
-  return { built, base, folder, options };
+  return { built, weights, base, folder, options };
 }
 
 async function train(m: Start): Promise<void> {
-  const { built, base, folder, options } = await prepare(m);
+  const { built, weights, base, folder, options } = await prepare(m);
   const r = await transferkit.trainClassifier(base, folder, {
     ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
     ...options,
@@ -55,8 +57,9 @@ async function train(m: Start): Promise<void> {
   log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
   for (const [i, p] of r.phases.entries())
     if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
+  for (const f of folder.skipped) log(`skipped ${f.file}: ${f.reason}`);
   trained = r;
-  const made = { ...built, weights: m.weights.name };
+  const made = { ...built, weights: weights.name };
   const model = (format: 'keras' | 'folder' | 'tfjs' | 'onnx') => transferkit.modelFile(r, made, format);
   post({
     type: 'done',
@@ -67,9 +70,9 @@ async function train(m: Start): Promise<void> {
 }
 
 async function compare(m: Start): Promise<void> {
-  const { built, folder, options } = await prepare(m);
+  const { built, weights, folder, options } = await prepare(m);
   // Each strategy starts from a base built afresh from the picked weights (a fine-tune changes the base it trains).
-  const comparison = await transferkit.compareStrategies(() => transferkit.buildBase(m.weights, built), folder, { ...options, unfreezeFrom: m.unfreezeFrom });
+  const comparison = await transferkit.compareStrategies(() => transferkit.buildBase(weights, built), folder, { ...options, unfreezeFrom: m.unfreezeFrom });
   post({ type: 'compared', comparison });
 }
 

@@ -1,41 +1,21 @@
 // ONNX TensorProto, read: data becomes raw little-endian bytes whichever way the file stored it (raw_data,
 // float_data, int32_data, int64_data, double_data, uint64_data, or external data in files beside the model).
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import path from 'node:path';
 import type { DataTypeCode, TensorValue } from './proto.js';
 import { ProtoError, concat, fields, pushFixed, pushVarints, text } from './protobuf.js';
 
 const ELEMENT_BYTES: Partial<Record<number, number>> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
 
-/** Where external tensor data is read from: the model's folder, with every path confined to it. */
+/** Where external tensor data is read from: a file beside the model (external-files.ts), by its location. */
 export interface ExternalData {
-  dir: string;
-  /** Files already opened, by resolved path. */
-  cache: Map<string, Uint8Array>;
+  /** The whole file at `location` (relative to the model's folder); `tensor` names the tensor in errors. */
+  read(location: string, tensor: string): Uint8Array;
 }
 
 function externalBytes(name: string, entries: Map<string, string>, ext: ExternalData | undefined): Uint8Array {
   const location = entries.get('location');
   if (!ext) throw new ProtoError(`tensor ${name} stores its data in an external file (${location}); read the model from its file so the folder is known`);
   if (!location) throw new ProtoError(`tensor ${name}: external data without a location`);
-  const root = realpathSync(ext.dir);
-  const file = path.resolve(root, location);
-  const rel = path.relative(root, file);
-  if (path.isAbsolute(location) || rel.startsWith('..') || path.isAbsolute(rel))
-    throw new ProtoError(`tensor ${name}: external data location '${location}' is outside the model's folder; only files beside the model are read`);
-  let data = ext.cache.get(file);
-  if (!data) {
-    let real: string;
-    try {
-      real = realpathSync(file);
-    } catch {
-      throw new ProtoError(`tensor ${name}: its external data file ${location} is missing beside the model`);
-    }
-    if (path.relative(root, real).startsWith('..')) throw new ProtoError(`tensor ${name}: external data '${location}' links outside the model's folder`);
-    if (!statSync(real).isFile()) throw new ProtoError(`tensor ${name}: external data '${location}' is not a file`);
-    data = new Uint8Array(readFileSync(real));
-    ext.cache.set(file, data);
-  }
+  const data = ext.read(location, name);
   const offset = Number(entries.get('offset') ?? 0);
   const length = entries.has('length') ? Number(entries.get('length')) : data.length - offset;
   if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > data.length)

@@ -1,7 +1,5 @@
 // A reader for ONNX files: ModelProto and what it holds, into the values the writer in proto.ts takes (tensors by
 // decode-tensor.ts, the wire format by protobuf.ts).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { TransferkitError } from '../../errors.js';
 import { onnxModelProblem } from './validate.js';
 import {
@@ -17,6 +15,7 @@ import {
   type ValueInfo,
 } from './proto.js';
 import { type ExternalData, readTensor } from './decode-tensor.js';
+import { externalFiles, readModelBytes } from './external-files.js';
 import { ProtoError, concat, f32, fields, int64, pushFixed, pushVarints, text } from './protobuf.js';
 
 function readAttribute(buf: Uint8Array, ext: ExternalData | undefined): [string, AttributeValue] {
@@ -167,20 +166,14 @@ export function decodeModel(bytes: Uint8Array, ext?: ExternalData): ModelValue {
 
 /** Reads an ONNX file (external data from files beside it); a damaged or foreign file is an error naming it. */
 export function readOnnxFile(file: string): ModelValue {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (err) {
-    throw new TransferkitError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  return decodeOnnxFile(file, bytes);
+  return decodeOnnxFile(file, readModelBytes(file));
 }
 
 /** Decodes the bytes of `file` (read by the caller, who may hash them too). */
 export function decodeOnnxFile(file: string, bytes: Uint8Array): ModelValue {
   let model: ModelValue;
   try {
-    model = decodeModel(bytes, { dir: path.dirname(path.resolve(file)), cache: new Map() });
+    model = decodeModel(bytes, externalFiles(file));
   } catch (err) {
     if (!(err instanceof ProtoError)) throw err;
     throw new TransferkitError(`${file}: not a readable ONNX model (${err.message}); give a .onnx file exported by torch.onnx, optimum or tf2onnx`);

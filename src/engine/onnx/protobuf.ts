@@ -92,12 +92,4 @@ export function pushFixed(f: Field, out: Uint8Array[]): void {
   out.push(f.bytes);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from '../../util/bytes.js';

@@ -3,9 +3,8 @@ import path from 'node:path';
 import { type LabelledFile, type SkippedFile, listImageFolder } from '../../data/folders.js';
 import { splitFiles } from '../../data/split.js';
 import { readTargetsCsv } from '../../data/targets.js';
-import { TransferkitError } from '../../errors.js';
 import { DEFAULT_SEED, DEFAULT_VALIDATION_SPLIT } from '../defaults.js';
-import { balancedClassWeights } from '../evaluate/metrics.js';
+import { classWeightsNotice, classWeightsOf } from './class-weights.js';
 import type { DataOptions, Task, TrainEvent } from './options.js';
 
 export { outputLayer } from '../model/task-output.js';
@@ -33,24 +32,6 @@ async function listDataset(
   return { task: folder.classNames.length === 2 ? 'binary' : 'categorical', ...folder };
 }
 
-/** Keras's class_weight: 'balanced', 'none', or a weight per class name (classes not named weigh 1). */
-function classWeightsOf(spec: DataOptions['classWeight'], plan: Omit<DataPlan, 'classWeights'>): number[] | undefined {
-  if (spec === undefined || spec === 'none') return undefined;
-  if (plan.task === 'regression') throw new TransferkitError('class weights apply to classification, not regression');
-  if (spec === 'balanced')
-    return balancedClassWeights(
-      plan.train.map((f) => f.label),
-      plan.classNames.length,
-    );
-  const unknown = Object.keys(spec).filter((name) => !plan.classNames.includes(name));
-  if (unknown.length) throw new TransferkitError(`class weights name unknown class(es) ${unknown.join(', ')}; the classes are ${plan.classNames.join(', ')}`);
-  return plan.classNames.map((name) => {
-    const w = spec[name] ?? 1;
-    if (!(Number.isFinite(w) && w > 0)) throw new TransferkitError(`the weight of class '${name}' must be a positive number; got ${w}`);
-    return w;
-  });
-}
-
 export async function planData(data: string, o: DataOptions, emit: (e: TrainEvent) => void): Promise<DataPlan> {
   const listed = o.precomputed ? o.precomputed.dataset : await listDataset(data, emit);
   const excluded = new Set(o.exclude?.map((f) => path.resolve(f)));
@@ -59,10 +40,6 @@ export async function planData(data: string, o: DataOptions, emit: (e: TrainEven
   const { train, validation } = splitFiles(dataset.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, data);
   const plan = { ...dataset, train, validation };
   const classWeights = classWeightsOf(o.classWeight, plan);
-  if (classWeights)
-    emit({
-      type: 'notice',
-      message: `class weights in the training loss: ${plan.classNames.map((c, i) => `${c} ${classWeights[i].toPrecision(3)}`).join(', ')}`,
-    });
+  if (classWeights) emit({ type: 'notice', message: classWeightsNotice(plan.classNames, classWeights) });
   return { ...plan, ...(classWeights ? { classWeights } : {}) };
 }

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { getApplication } from '../../applications/index.js';
 import { describeAugment } from '../../data/augment.js';
 import { initBackend } from '../../engine/backend.js';
-import { isSingleValueCut } from '../../engine/onnx/walk.js';
 import { TransferkitError } from '../../errors.js';
 import { resolveBase } from '../../bases/resolve.js';
 import { seededRandom } from '../../util/random.js';
@@ -17,7 +16,7 @@ import { planData } from './data-plan.js';
 import type { RangeTest, RangeTestOptions } from './lr-find.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { type Run, noticeLeaks, openPhase, sweep, trainPhase } from './phase.js';
-import { type Phase, planPhases } from './phase-plan.js';
+import { type Phase, crossedCutOf, planPhases } from './phase-plan.js';
 
 export type { EpochLog, PhaseLog, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
 
@@ -57,12 +56,9 @@ async function prepare(data: string, options: TrainOptions): Promise<{ run: Run;
   if (o.from) ({ cls, task: plan.task } = savedClassifier(o.from, plan, o));
   else cls = await buildClassifier(plan, o, emit);
   const cut = cls.onnx ? o.onnxBase?.cut : undefined;
-  const crossedCut = !cls.onnx && o.strategy === 'fine-tune' && o.unfreezeFrom && !isSingleValueCut(cls.model, o.unfreezeFrom) ? o.unfreezeFrom : undefined;
-  if (crossedCut)
-    emit({
-      type: 'notice',
-      message: `skip connections cross the cut at ${crossedCut} (its layers also read earlier values): the frozen part runs on every batch of the fine-tune phase, not from a cache`,
-    });
+  const crossed = cls.onnx ? undefined : crossedCutOf(cls.model, o);
+  if (crossed) emit({ type: 'notice', message: crossed.notice });
+  const crossedCut = crossed?.cut;
   // An ONNX base fine-tunes from its cut value (what the phase's cache holds).
   const phases = planPhases(o, { ...cls.layers, crossedCut }, { train: plan.train.length, validation: plan.validation.length }).map((p) =>
     cut && p.strategy === 'fine-tune' ? { ...p, from: cut.value, trainedFrom: cut.value } : p,

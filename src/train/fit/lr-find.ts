@@ -78,3 +78,7 @@ export function suggest(points: RangeTest['points']): { suggested: number; steep
   }
   return { suggested: min.lr / 10, steepest: steepest.lr, minimum: min.lr };
 }
+
+/** The notice saying which rate the range test picked for phase `index` (0-based). */
+export const autoRateNotice = (found: RangeTest, index: number): string =>
+  `learning rate auto: the range test suggests ${found.suggested.toPrecision(2)} for phase ${index + 1} (lowest loss at ${found.minimum.toPrecision(2)}, steepest fall at ${found.steepest.toPrecision(2)})`;

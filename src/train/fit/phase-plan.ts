@@ -7,6 +7,7 @@ import type { TrainOptions } from './options.js';
 import type { ScheduleName } from './schedule.js';
 import type { Strategy } from '../strategy/strategies.js';
 import { baseModel } from '../../model/introspect.js';
+import { isSingleValueCut } from '../../engine/onnx/walk.js';
 
 /**
  * The default rates (Adam), the one place they live (the CLI, compare and the page leave the rate out). Phases
@@ -51,6 +52,19 @@ export interface PhaseLayers {
   newFirstConv: string | null;
   /** A fine-tune cut that skip connections cross (no single value to cache): that phase starts at the base's input. */
   crossedCut?: string;
+}
+
+/**
+ * A fine-tune cut that skip connections cross (its layers also read earlier values, so no single value can be
+ * cached): that phase runs the frozen part on every batch. The cut and the notice saying so, or undefined.
+ */
+export function crossedCutOf(model: tfl.LayersModel, o: Pick<TrainOptions, 'strategy' | 'unfreezeFrom'>): { cut: string; notice: string } | undefined {
+  const cut = o.strategy === 'fine-tune' ? o.unfreezeFrom : undefined;
+  if (!cut || isSingleValueCut(model, cut)) return undefined;
+  return {
+    cut,
+    notice: `skip connections cross the cut at ${cut} (its layers also read earlier values): the frozen part runs on every batch of the fine-tune phase, not from a cache`,
+  };
 }
 
 /** The phases for `split` (the training and validation images' counts). */

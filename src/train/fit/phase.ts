@@ -20,7 +20,7 @@ import { applyStrategy } from '../strategy/strategies.js';
 import type { DataPlan } from './data-plan.js';
 import { type PhaseOutcome, evaluateStore, runEpochs } from './epoch-loop.js';
 import { leakNotice } from './leaks.js';
-import { type RangeTest, type RangeTestOptions, rangeTest } from './lr-find.js';
+import { type RangeTest, type RangeTestOptions, autoRateNotice, rangeTest } from './lr-find.js';
 import type { TrainEvent, TrainOptions, TrainResult } from './options.js';
 import { type Phase, blockRateScale } from './phase-plan.js';
 import { type Standardizer, channelStats, foldInto, standardized } from './standardize.js';
@@ -204,10 +204,7 @@ export async function noticeLeaks(run: Run, phase: Phase, d: PhaseData): Promise
 /** The rate a range test suggests for a phase planned with `learningRate: 'auto'`. */
 async function autoRate(run: Run, phase: Phase, p: number, d: PhaseData): Promise<number> {
   const found = await sweep(run, phase, d);
-  run.emit({
-    type: 'notice',
-    message: `learning rate auto: the range test suggests ${found.suggested.toPrecision(2)} for phase ${p + 1} (lowest loss at ${found.minimum.toPrecision(2)}, steepest fall at ${found.steepest.toPrecision(2)})`,
-  });
+  run.emit({ type: 'notice', message: autoRateNotice(found, p) });
   return found.suggested;
 }
 

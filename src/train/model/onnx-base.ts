@@ -4,7 +4,6 @@
 // cache and saved-model code apply unchanged. The saved model holds the cut base as base.onnx (hash recorded);
 // predict, evaluate and export run base and head merged into one ONNX graph.
 import { createHash } from 'node:crypto';
-import { tfl } from '../../tfjs.js';
 import { type PixelSource, photoSource } from '../../data/batches.js';
 import { type GraphPredictorOptions, graphPredictor } from '../../engine/graph-predictor.js';
 import { compileInference } from '../../engine/onnx/compile.js';
@@ -13,12 +12,13 @@ import { mergeModels } from '../../engine/onnx/merge.js';
 import { type OnnxBase, type OnnxPreprocessing, encodeBase } from '../../engine/onnx-base.js';
 import { encodeModelValue } from '../../engine/onnx/proto.js';
 import type { EngineName, Predictor } from '../../engine/predictor.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
+
+export { STAND_IN, standInBase } from './stand-in.js';
 
 /** The saved model's copy of the cut base. */
 export const BASE_FILE = 'base.onnx';
-/** The stand-in layer's name: the head's input is the base's features. */
-export const STAND_IN = 'onnx_base';
 
 /** What transferkit.json records about an imported base. */
 export interface OnnxBaseRecord {
@@ -64,13 +64,6 @@ export function baseRecord(open: OpenBase): OnnxBaseRecord {
     features: { value: base.features.value, rule: base.features.rule, size: open.dim },
     preprocessing: base.preprocessing,
   };
-}
-
-/** The head's base: a parameter-free layer standing for the ONNX base, taking its feature vector. */
-export function standInBase(dim: number): tfl.LayersModel {
-  const input = tfl.input({ shape: [dim], name: 'features' });
-  const output = tfl.layers.activation({ activation: 'linear', name: 'features_identity' }).apply(input) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: output, name: STAND_IN });
 }
 
 /** The whole model as one ONNX graph: the cut base (pixels in), then the head compiled from its Keras layers. */

@@ -1,0 +1,18 @@
+// Decoded RGBA pixels to a model's size × size RGB, as Node resizes them: enlarged on both sides by the same code
+// as Node's small-JPEG path (sharp's bilinear enlargement to the byte, data/enlarge.ts); otherwise Pillow's
+// antialiased bilinear (libvips's reduce is of the same kind, not the same to the level).
+import { enlargeRgbaLikeVips } from '../data/enlarge.js';
+import { resizeLikePillow } from '../data/resize.js';
+
+/** `rgba` (width × height × 4, 0–255) as float32 RGB at size × size. */
+export function pixelsFromRgba(rgba: ArrayLike<number>, width: number, height: number, size: number): Float32Array {
+  if (width < size && height < size) return enlargeRgbaLikeVips(rgba as Uint8ClampedArray, height, width, size, size);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgb[i] = rgba[j];
+    rgb[i + 1] = rgba[j + 1];
+    rgb[i + 2] = rgba[j + 2];
+  }
+  if (width === size && height === size) return Float32Array.from(rgb);
+  return Float32Array.from(resizeLikePillow(rgb, height, width, 3, size, size, 'bilinear'));
+}
