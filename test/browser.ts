@@ -21,10 +21,10 @@ export async function startUiProcess(root: string): Promise<{ server: ChildProce
   return { server, url };
 }
 
-/** A fresh page of a headless Chromium, 1400×1000, closed (with the browser) when `fn` is done. */
-export async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+/** A fresh page of a headless Chromium, 1400×1000, closed (with the browser) when `fn` is done; `args` replace its flags. */
+export async function withPage<T>(fn: (page: Page) => Promise<T>, o: { args?: string[] } = {}): Promise<T> {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: o.args ?? ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
     return await fn(await browser.newPage({ viewport: { width: 1400, height: 1000 } }));
   } finally {
