@@ -4,6 +4,7 @@
 import '@tensorflow/tfjs-backend-webgl';
 import * as tfjsWasm from '@tensorflow/tfjs-backend-wasm';
 import * as lib from '../src/browser/index.js';
+import type { EpochRequest } from './browser-opfs-worker.js';
 import { tf, tfl } from '../src/tfjs.js';
 
 /** What both sides train: the model's layers from `from` on, a batch of `batch` random inputs at that cut. */
@@ -103,4 +104,14 @@ async function tfjsTurn(backend: string, reps: number, warmup = 1): Promise<numb
   }
 }
 
-Object.assign(globalThis, { bench: { prepare, ortTurn, tfjsTurn } });
+/** Epochs read from the page's feature store `r.cache`, in a worker (the file's synchronous access exists only there). */
+function storeEpochs(r: EpochRequest): Promise<number[]> {
+  const worker = new Worker(new URL('./opfs-worker.js', location.href), { type: 'module' });
+  return new Promise<number[]>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<number[]>) => resolve(e.data);
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.postMessage(r);
+  }).finally(() => worker.terminate());
+}
+
+Object.assign(globalThis, { bench: { prepare, ortTurn, tfjsTurn, storeEpochs } });

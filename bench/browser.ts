@@ -38,6 +38,8 @@ export interface BrowserBench {
   sides: BrowserSide[];
   /** Per round, side b's time over side a's: the median and range of those ratios. */
   ratios: Array<{ name: string; median: number; range: [number, number] }>;
+  /** An epoch of shuffled batches read from the page's feature stores (ms), and the file's time over memory's. */
+  featureEpochs: typeof EPOCHS & { stores: BrowserSide[]; opfsOverMemory: BrowserBench['ratios'][number] };
   /** WebGPU's adapter in the page, or why there is none. */
   webgpu: string;
   /** WebGL's renderer (tfjs webgl's device). */
@@ -52,12 +54,13 @@ const median = (xs: number[]) => spreadOf(xs).median;
 async function pageDir(root: string): Promise<string> {
   const dir = scratchDir('transferkit-browser-bench-');
   await build({
-    entryPoints: [path.join(root, 'dist', 'bench', 'browser-page.js')],
+    entryPoints: { bench: path.join(root, 'dist', 'bench', 'browser-page.js'), 'opfs-worker': path.join(root, 'dist', 'bench', 'browser-opfs-worker.js') },
     bundle: true,
     platform: 'browser',
     mainFields: ['module', 'main'],
     format: 'esm',
-    outfile: path.join(dir, 'bench.js'),
+    entryNames: '[name]',
+    outdir: dir,
     conditions: ['onnxruntime-web-use-extern-wasm'],
     logLevel: 'error',
   });
@@ -91,26 +94,60 @@ async function probe(page: Page, backend: string): Promise<string | null> {
   ) as Promise<string | null>;
 }
 
-/** One round's turn of each side, in order, with a pause between: each side's median (ms). */
-async function round(page: Page, node: () => Promise<unknown>, backends: string[], reps: number): Promise<number[]> {
-  const out: number[] = [];
-  out.push(median((await page.evaluate(`globalThis.bench.ortTurn(${reps})`)) as number[]));
-  for (const b of backends) {
-    await sleep(SETTLE_MS);
-    out.push(median((await page.evaluate(`globalThis.bench.tfjsTurn(${JSON.stringify(b)}, ${reps})`)) as number[]));
-  }
-  await sleep(SETTLE_MS);
-  const t: number[] = [];
-  await node();
-  for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    await node();
-    t.push(performance.now() - start);
-  }
-  out.push(median(t));
-  await sleep(SETTLE_MS);
+/** A side: its name, and one turn of it giving its median (ms). */
+interface Turned {
+  engine: string;
+  turn: () => Promise<number>;
+}
+
+/** The sides' turns in order, round after round, a pause between turns: each side's round medians. */
+async function alternate(sides: Turned[], rounds: number): Promise<BrowserSide[]> {
+  const out: BrowserSide[] = sides.map((s) => ({ engine: s.engine, rounds: [], spread: null }));
+  for (let r = 0; r < rounds; r++)
+    for (const [i, s] of sides.entries()) {
+      out[i].rounds.push(await s.turn());
+      await sleep(SETTLE_MS);
+    }
+  for (const s of out) s.spread = spreadOf(s.rounds);
   return out;
 }
+
+/** Per round, `over`'s time over `under`'s: the median and range of those ratios. */
+function ratioOf(name: string, over: BrowserSide, under: BrowserSide): BrowserBench['ratios'][number] {
+  const s = spreadOf(over.rounds.map((t, i) => t / under.rounds[i]));
+  return { name, median: s.median, range: [s.min, s.max] };
+}
+
+const pageMedian = async (page: Page, call: string) => median((await page.evaluate(`globalThis.bench.${call}`)) as number[]);
+
+/** The step's sides: the page's ONNX Runtime step, each tfjs backend that trains (the others noted), Node's step. */
+async function stepSides(page: Page, backends: string[], node: () => Promise<unknown>, reps: number): Promise<{ sides: Turned[]; failed: BrowserSide[] }> {
+  const sides: Turned[] = [{ engine: 'transferkit, onnxruntime-web wasm (Chromium)', turn: () => pageMedian(page, `ortTurn(${reps})`) }];
+  const failed: BrowserSide[] = [];
+  for (const b of backends) {
+    const engine = `tfjs ${b} trainOnBatch (Chromium)`;
+    const why = await probe(page, b);
+    if (why) failed.push({ engine, rounds: [], spread: null, note: why });
+    else sides.push({ engine, turn: () => pageMedian(page, `tfjsTurn(${JSON.stringify(b)}, ${reps})`) });
+  }
+  sides.push({
+    engine: 'transferkit, onnxruntime-node (Node)',
+    turn: async () => {
+      await node();
+      const t: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const start = performance.now();
+        await node();
+        t.push(performance.now() - start);
+      }
+      return median(t);
+    },
+  });
+  return { sides, failed };
+}
+
+/** Epochs of the page's feature stores: MobileNet α 0.25's features at 96×96 (2,304 floats) for 5,000 images. */
+const EPOCHS = { rows: 5000, rowSize: 2304, batch: 32, epochs: 3 };
 
 /**
  * Chromium's flags: WebGL on SwiftShader (headless has no GPU here; tfjs's webgl backend then runs on the CPU), and
@@ -127,56 +164,50 @@ const ARGS = [
   '--use-webgpu-adapter=swiftshader',
 ];
 
+interface Ready {
+  isolated: boolean;
+  backends: string[];
+  webgpu: string;
+  webgl: string;
+}
+
 export async function browserBench(root: string, weights: string, o: { rounds: number; reps: number }): Promise<BrowserBench> {
-  const dir = await pageDir(root);
-  const server = await serveStatic(dir);
+  const server = await serveStatic(await pageDir(root));
   const node = await nodeStep(weights);
   try {
-    const measured = await withPage(
+    return await withPage(
       async (page) => {
         await page.goto(server.url);
         await page.setInputFiles('#weights', weights);
-        const ready = (await page.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(SETUP)})`)) as {
-          isolated: boolean;
-          backends: string[];
-          webgpu: string;
-          webgl: string;
+        const ready = (await page.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(SETUP)})`)) as Ready;
+        const { sides, failed } = await stepSides(page, ready.backends, node.step, o.reps);
+        const timed = await alternate(sides, o.rounds);
+        const [web, nodeSide] = [timed[0], timed[timed.length - 1]];
+        const stores = await alternate(
+          (['memory', 'opfs'] as const).map((cache) => ({
+            engine: `an epoch read from the feature store in ${cache}`,
+            turn: () => pageMedian(page, `storeEpochs(${JSON.stringify({ ...EPOCHS, cache })})`),
+          })),
+          o.rounds,
+        );
+        return {
+          workload: `mobilenet α${SETUP.alpha} ${SETUP.size}x${SETUP.size}, train ${SETUP.from} + head, b${SETUP.batch} sgd (real weights)`,
+          setup: SETUP,
+          crossOriginIsolated: ready.isolated,
+          chromium: page.context().browser()?.version() ?? '?',
+          sides: [...timed, ...failed],
+          ratios: [
+            ...timed.slice(1, -1).map((s) => ratioOf(`${s.engine} / browser wasm step`, s, web)),
+            ratioOf('browser wasm step / Node step', web, nodeSide),
+          ],
+          featureEpochs: { ...EPOCHS, stores, opfsOverMemory: ratioOf('opfs / memory', stores[1], stores[0]) },
+          webgpu: ready.webgpu,
+          webgl: ready.webgl,
+          method: `${o.rounds} rounds; in each, every side takes a turn of ${o.reps} timed steps after one warm-up step (its median kept), a ${SETTLE_MS} ms pause between turns; ${SETUP.threads} threads for ONNX Runtime (web and Node) and tfjs-wasm; feature stores: ${EPOCHS.epochs} epochs a turn`,
         };
-        const sides: BrowserSide[] = [{ engine: 'transferkit, onnxruntime-web wasm (Chromium)', rounds: [], spread: null }];
-        const running: string[] = [];
-        for (const b of ready.backends) {
-          const why = await probe(page, b);
-          sides.push({ engine: `tfjs ${b} trainOnBatch (Chromium)`, rounds: [], spread: null, ...(why ? { note: why } : {}) });
-          if (!why) running.push(b);
-        }
-        const timedSides = [sides[0], ...sides.filter((s) => !s.note).slice(1), { engine: 'transferkit, onnxruntime-node (Node)', rounds: [], spread: null }];
-        for (let r = 0; r < o.rounds; r++) (await round(page, node.step, running, o.reps)).forEach((ms, i) => timedSides[i].rounds.push(ms));
-        const version = page.context().browser()?.version() ?? '?';
-        return { isolated: ready.isolated, sides: [...sides.filter((s) => s.note), ...timedSides], version, webgpu: ready.webgpu, webgl: ready.webgl };
       },
       { args: ARGS },
     );
-    for (const s of measured.sides) s.spread = s.rounds.length ? spreadOf(s.rounds) : null;
-    const web = measured.sides.find((s) => s.engine.includes('onnxruntime-web')) as BrowserSide;
-    const ratio = (name: string, a: BrowserSide, b: BrowserSide) => {
-      const rs = a.rounds.map((t, i) => b.rounds[i] / t);
-      const s = spreadOf(rs);
-      return { name, median: s.median, range: [s.min, s.max] as [number, number] };
-    };
-    const ratios = measured.sides
-      .filter((s) => s !== web && s.rounds.length)
-      .map((s) => (s.engine.includes('onnxruntime-node') ? ratio('browser wasm step / Node step', s, web) : ratio(`${s.engine} / browser wasm step`, web, s)));
-    return {
-      workload: `mobilenet α${SETUP.alpha} ${SETUP.size}x${SETUP.size}, train ${SETUP.from} + head, b${SETUP.batch} sgd (real weights)`,
-      setup: SETUP,
-      crossOriginIsolated: measured.isolated,
-      chromium: measured.version,
-      sides: measured.sides,
-      ratios,
-      webgpu: measured.webgpu,
-      webgl: measured.webgl,
-      method: `${o.rounds} rounds; in each, every side takes a turn of ${o.reps} timed steps after one warm-up step (its median kept), a ${SETTLE_MS} ms pause between turns; ${SETUP.threads} threads for ONNX Runtime (web and Node) and tfjs-wasm`,
-    };
   } finally {
     await node.dispose();
     server.close();

@@ -33,6 +33,7 @@ function describeBrowser(b: BrowserBench): string[] {
     `\nin the browser (Chromium ${b.chromium}, cross-origin isolated: ${b.crossOriginIsolated}): ${b.workload}, ms/step (range)`,
     ...b.sides.map((s) => `  ${s.engine}: ${s.spread ? formatSpread(s.spread) : '-'}${s.note ? ` (${s.note})` : ''}`),
     ...b.ratios.map((r) => `  ${r.name}: ${formatRatio(r.median, r.range)}`),
+    `  an epoch of ${b.featureEpochs.rows} rows of ${b.featureEpochs.rowSize} floats, batch ${b.featureEpochs.batch}: ${b.featureEpochs.stores.map((s) => `${s.engine.split(' ').pop()} ${s.spread ? formatSpread(s.spread) : '-'} ms`).join(', ')}; ${formatRatio(b.featureEpochs.opfsOverMemory.median, b.featureEpochs.opfsOverMemory.range)}`,
     `  WebGL: ${b.webgl}; WebGPU: ${b.webgpu}`,
   ];
 }

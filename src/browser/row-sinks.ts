@@ -1,5 +1,6 @@
 // Where the base's features wait between epochs in a page: in memory, or in a file of the Origin Private File
-// System (read back row by row, so a large set trains without holding its features; a worker's sync access).
+// System (read back in blocks, so a large set trains without holding its features; a worker's sync access).
+import { BlockReader } from './block-reads.js';
 import type { FeatureStore } from '../train/features/memory-store.js';
 import { memoryStore } from '../train/features/memory-store.js';
 
@@ -32,14 +33,16 @@ async function opfsSink(rowSize: number): Promise<RowSink> {
   const entry = await dir.getFileHandle(name, { create: true });
   const file = (await (entry as unknown as { createSyncAccessHandle(): Promise<SyncFile> }).createSyncAccessHandle()) as SyncFile;
   const bytes = rowSize * 4;
+  const reader = new BlockReader((into, at) => void file.read(into, { at }), bytes);
   return {
     write: (rows, at) => void file.write(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength), { at: at * bytes }),
     store: (labels) => ({
       labels,
       rowSize,
       async read(indices, out) {
-        indices.forEach((k, i) => file.read(new Uint8Array(out.buffer, out.byteOffset + i * bytes, bytes), { at: k * bytes }));
+        reader.read(indices, new Uint8Array(out.buffer, out.byteOffset, indices.length * bytes));
       },
+      willRead: (order) => reader.willRead(order),
       async close() {
         file.close();
         await dir.removeEntry(name);
