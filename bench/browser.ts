@@ -6,7 +6,7 @@
 // the rounds' ratios (bench/spread.ts).
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, type Plugin, build } from 'esbuild';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Page } from 'playwright-core';
 import { mobilenet } from '../src/applications/index.js';
@@ -50,26 +50,40 @@ export interface BrowserBench {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => spreadOf(xs).median;
 
-/** The page's bundle (the library with its browser twins, tfjs-backend-wasm) and the WebAssembly files beside it. */
+/** The page's twin of ONNX Runtime swapped for bench/browser-ort-webgpu.ts: the page's WebGPU side. */
+function webgpuOrt(root: string): Plugin {
+  const twin = path.join(root, 'dist', 'bench', 'browser-ort-webgpu.js');
+  return {
+    name: 'ort-webgpu',
+    setup(b) {
+      b.onResolve({ filter: /ort-runtime\.js$/ }, (a) => (a.importer === twin ? undefined : { path: twin }));
+    },
+  };
+}
+
+/** The page's bundles (the library with its browser twins, tfjs's backends; once more on WebGPU) and the WebAssembly files beside them. */
 async function pageDir(root: string): Promise<string> {
   const dir = scratchDir('transferkit-browser-bench-');
-  await build({
-    entryPoints: { bench: path.join(root, 'dist', 'bench', 'browser-page.js'), 'opfs-worker': path.join(root, 'dist', 'bench', 'browser-opfs-worker.js') },
+  const common: BuildOptions = {
     bundle: true,
     platform: 'browser',
     mainFields: ['module', 'main'],
     format: 'esm',
-    entryNames: '[name]',
-    outdir: dir,
     conditions: ['onnxruntime-web-use-extern-wasm'],
     logLevel: 'error',
-  });
-  writeFileSync(path.join(dir, 'index.html'), '<!doctype html><input type="file" id="weights"><script type="module" src="bench.js"></script>\n');
+  };
+  const page = path.join(root, 'dist', 'bench', 'browser-page.js');
+  await build({ ...common, entryPoints: { bench: page, 'opfs-worker': path.join(root, 'dist', 'bench', 'browser-opfs-worker.js') }, outdir: dir });
+  await build({ ...common, entryPoints: { 'bench-webgpu': page }, outdir: dir, plugins: [webgpuOrt(root)] });
+  const html = (script: string) => `<!doctype html><input type="file" id="weights"><script type="module" src="${script}"></script>\n`;
+  writeFileSync(path.join(dir, 'index.html'), html('bench.js'));
+  writeFileSync(path.join(dir, 'webgpu.html'), html('bench-webgpu.js'));
   const copy = (from: string, to: string, files: string[]) => {
     mkdirSync(path.join(dir, to), { recursive: true });
     for (const f of files) copyFileSync(path.join(root, 'node_modules', from, f), path.join(dir, to, f));
   };
-  copy('onnxruntime-web/dist', 'ort', ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']);
+  const ort = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+  copy('onnxruntime-web/dist', 'ort', ort);
   copy('@tensorflow/tfjs-backend-wasm/dist', 'tfjs', ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']);
   return dir;
 }
@@ -146,6 +160,22 @@ async function stepSides(page: Page, backends: string[], node: () => Promise<unk
   return { sides, failed };
 }
 
+/** The same step on ONNX Runtime Web's WebGPU execution provider, in a second page of the same browser, or why it does not run. */
+async function webgpuSide(page: Page, weights: string, reps: number): Promise<Turned | BrowserSide> {
+  const engine = 'transferkit, onnxruntime-web webgpu (Chromium)';
+  const gpu = await page.context().browser()!.newPage();
+  try {
+    await gpu.goto(new URL('webgpu.html', page.url()).href);
+    await gpu.setInputFiles('#weights', weights);
+    await gpu.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(SETUP)})`);
+    await gpu.evaluate('globalThis.bench.ortTurn(1, 1)');
+    return { engine, turn: () => pageMedian(gpu, `ortTurn(${reps})`) };
+  } catch (err) {
+    await gpu.close();
+    return { engine, rounds: [], spread: null, note: (err as Error).message.split('\n')[0] };
+  }
+}
+
 /** Epochs of the page's feature stores: MobileNet α 0.25's features at 96×96 (2,304 floats) for 5,000 images. */
 const EPOCHS = { rows: 5000, rowSize: 2304, batch: 32, epochs: 3 };
 
@@ -181,6 +211,9 @@ export async function browserBench(root: string, weights: string, o: { rounds: n
         await page.setInputFiles('#weights', weights);
         const ready = (await page.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(SETUP)})`)) as Ready;
         const { sides, failed } = await stepSides(page, ready.backends, node.step, o.reps);
+        const gpu = await webgpuSide(page, weights, o.reps);
+        if ('turn' in gpu) sides.splice(1, 0, gpu);
+        else failed.push(gpu);
         const timed = await alternate(sides, o.rounds);
         const [web, nodeSide] = [timed[0], timed[timed.length - 1]];
         const stores = await alternate(

@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   tuneOrt({ threads: BENCH_THREADS });
   const found = PEER_SECTIONS.some(run) ? findPeers(ROOT, !process.argv.includes('--no-venv')) : [];
   const peers = choosePeers(found, ALL_PEERS).map((p) => TorchPeer.start(path.join(ROOT, 'bench'), p));
-  if (!peers.length)
+  if (!peers.length && PEER_SECTIONS.some(run))
     process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch python3-pil): its column stays empty\n');
   const result = await measureAll(found, peers);
   process.stdout.write(describeResult(result));

@@ -2,7 +2,7 @@
 // isolation headers: the real MobileNet weights and two CIFAR-10 classes picked through the page's file inputs,
 // trained in the page; and one training step in the page against the same step in Node.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mobilenet } from '../src/applications/index.js';
@@ -14,7 +14,7 @@ import { optimizerSpec } from '../src/engine/optimizers.js';
 import { addHead, createTrainer } from '../src/index.js';
 import { seededRandom } from '../src/util/random.js';
 import type { Page } from 'playwright-core';
-import { noChromium, withPage } from './browser.js';
+import { classFolder, longestStall, noChromium, watchStalls, withPage } from './browser.js';
 import { CIFAR_DIR, MOBILENET_H5, ROOT, cli, needsShared, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 import { type StepOutcome, stepOnce } from './web-step.js';
@@ -25,14 +25,7 @@ const PAIR = ['deer', 'truck'];
 const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, PAIR[1]));
 
 /** The pair's 2,000 test images in a folder of class folders, as a user would pick it. */
-function pairFolder(): string {
-  const dir = path.join(tempDir('tk-web-'), 'cifar-pair');
-  for (const c of PAIR) {
-    mkdirSync(path.join(dir, c), { recursive: true });
-    for (const f of readdirSync(path.join(CIFAR_DIR, c))) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(dir, c, f));
-  }
-  return dir;
-}
+const pairFolder = () => classFolder(PAIR);
 
 /** Largest |a − b| over largest |b|: the step's agreement, per tensor. */
 function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -95,19 +88,10 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       await page.setInputFiles('#folder', folder);
       await page.fill('#unfreeze-from', unfreezeFrom);
       // The page's thread while the worker trains: the longest gap between ticks of a 20 ms timer.
-      await page.evaluate(() => {
-        const g = globalThis as unknown as { longestGap: number };
-        let last = performance.now();
-        g.longestGap = 0;
-        setInterval(() => {
-          const now = performance.now();
-          g.longestGap = Math.max(g.longestGap, now - last);
-          last = now;
-        }, 20);
-      });
+      await watchStalls(page);
       await page.click('#train');
       await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent !== '–', undefined, { timeout: 300_000 });
-      const gap = await page.evaluate(() => (globalThis as unknown as { longestGap: number }).longestGap);
+      const gap = await longestStall(page);
       process.stderr.write(`the page's thread while training: longest timer gap ${gap.toFixed(0)} ms\n`);
       // Measured 228 ms at worst here (2 cores shared with other work); the bound leaves room for a loaded machine.
       assert.ok(gap < 1000, `the page stalled for ${gap} ms while training`);

@@ -1,10 +1,10 @@
 // The browser tests' setup: `transferkit ui` started as a user starts it (its own process, the printed address
 // with its token), and Debian's Chromium driven by Playwright, headless.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { CLI, ROOT } from './helpers.js';
+import { CIFAR_DIR, CLI, ROOT, tempDir } from './helpers.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here: CI keeps the folder as an artifact. */
@@ -31,3 +31,40 @@ export async function withPage<T>(fn: (page: Page) => Promise<T>, o: { args?: st
     await browser.close();
   }
 }
+
+/** CIFAR-10's classes, as its test set's folders are named. */
+export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+/** CIFAR-10 test images of `classes` (the first `perClass` of each, all by default) in a folder of class folders, as a user would pick it. */
+export function classFolder(classes: string[], perClass?: number): string {
+  const dir = path.join(tempDir('tk-web-'), 'cifar');
+  for (const c of classes) {
+    mkdirSync(path.join(dir, c), { recursive: true });
+    for (const f of readdirSync(path.join(CIFAR_DIR, c)).sort().slice(0, perClass)) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(dir, c, f));
+  }
+  return dir;
+}
+
+/** Starts a 20 ms timer on the page's thread that keeps the longest gap between its ticks (read by `longestStall`). */
+export async function watchStalls(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { longestGap: number; longestGapAt: number };
+    let last = performance.now();
+    g.longestGap = 0;
+    setInterval(() => {
+      const now = performance.now();
+      if (now - last > g.longestGap) [g.longestGap, g.longestGapAt] = [now - last, now];
+      last = now;
+    }, 20);
+  });
+}
+
+/** The longest the page's thread left its timer waiting since `watchStalls` (ms). */
+export const longestStall = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { longestGap: number }).longestGap);
+
+/** The longest stall since `watchStalls` and when it ended, `since` ms being the page's clock at some moment (ms). */
+export const stallAfter = (page: Page, since: number): Promise<{ ms: number; endedAfterMs: number }> =>
+  page.evaluate((t) => {
+    const g = globalThis as unknown as { longestGap: number; longestGapAt: number };
+    return { ms: g.longestGap, endedAfterMs: g.longestGapAt - t };
+  }, since);
