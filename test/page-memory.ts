@@ -28,7 +28,8 @@ export interface PageRun {
   /** Chromium's memory before Train was pressed, and its highest sample while training (MiB, all its processes). */
   beforeMiB: number;
   peakMiB: number;
-  /** The peak sample's split by process type (MiB). */
+  /** Both samples split by process type (MiB). */
+  beforeByType: Record<string, number>;
   peakByType: Record<string, number>;
   samples: number;
   /** The longest the page's thread left a 20 ms timer waiting while the page trained (ms), and when it ended (s after Train). */
@@ -74,12 +75,14 @@ export async function trainWatched(url: string, folder: string, o: { images: num
     }
     const trainS = (performance.now() - start) / 1000;
     const round = (v: number) => Math.round(v);
+    const rounded = (byType: Record<string, number>) => Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, round(v)]));
     const stall = await stallAfter(page, clicked);
     return {
       images: o.images,
       beforeMiB: round(before.total),
       peakMiB: round(peak.total),
-      peakByType: Object.fromEntries(Object.entries(peak.byType).map(([k, v]) => [k, round(v)])),
+      beforeByType: rounded(before.byType),
+      peakByType: rounded(peak.byType),
       samples,
       longestStallMs: round(stall.ms),
       stallEndedAfterS: Math.round(stall.endedAfterMs / 100) / 10,
