@@ -20,7 +20,8 @@ import { SETTLE_MS } from './peer.js';
 import type { StepSetup } from './browser-page.js';
 import { type Spread, spreadOf } from './spread.js';
 
-const SETUP: StepSetup = { size: 96, alpha: 0.25, from: 'conv_dw_13', batch: 8, lr: 0.05, threads: 2 };
+/** The steps timed: the last block and the head, at the batch the page trains with (32) and at 8. */
+const SETUPS: StepSetup[] = [8, 32].map((batch) => ({ size: 96, alpha: 0.25, from: 'conv_dw_13', batch, lr: 0.05, threads: 2 }));
 
 export interface BrowserSide {
   engine: string;
@@ -30,16 +31,20 @@ export interface BrowserSide {
   note?: string;
 }
 
-export interface BrowserBench {
+export interface StepBench {
   workload: string;
   setup: StepSetup;
+  sides: BrowserSide[];
+  /** Per round, one side's time over another's: the median and range of those ratios. */
+  ratios: Array<{ name: string; median: number; range: [number, number] }>;
+}
+
+export interface BrowserBench {
   crossOriginIsolated: boolean;
   chromium: string;
-  sides: BrowserSide[];
-  /** Per round, side b's time over side a's: the median and range of those ratios. */
-  ratios: Array<{ name: string; median: number; range: [number, number] }>;
+  steps: StepBench[];
   /** An epoch of shuffled batches read from the page's feature stores (ms), and the file's time over memory's. */
-  featureEpochs: typeof EPOCHS & { stores: BrowserSide[]; opfsOverMemory: BrowserBench['ratios'][number] };
+  featureEpochs: typeof EPOCHS & { stores: BrowserSide[]; opfsOverMemory: StepBench['ratios'][number] };
   /** WebGPU's adapter in the page, or why there is none. */
   webgpu: string;
   /** WebGL's renderer (tfjs webgl's device). */
@@ -89,8 +94,7 @@ async function pageDir(root: string): Promise<string> {
 }
 
 /** The same step in Node: the model built by the Node library from the same file, onnxruntime-node. */
-async function nodeStep(weights: string): Promise<{ step: () => Promise<unknown>; dispose: () => Promise<void> }> {
-  const s = SETUP;
+async function nodeStep(weights: string, s: StepSetup): Promise<{ step: () => Promise<unknown>; dispose: () => Promise<void> }> {
   const base = await mobilenet({ weights, includeTop: false, inputShape: [s.size, s.size, 3], alpha: s.alpha });
   const model = addHead(base, 'gap, dropout:0.5, dense:1:sigmoid', { seed: 7 });
   const trainer = await createTrainer(model, { engine: 'ort', from: s.from, loss: 'binary_crossentropy', optimizer: optimizerSpec('sgd'), seed: 3 });
@@ -127,7 +131,7 @@ async function alternate(sides: Turned[], rounds: number): Promise<BrowserSide[]
 }
 
 /** Per round, `over`'s time over `under`'s: the median and range of those ratios. */
-function ratioOf(name: string, over: BrowserSide, under: BrowserSide): BrowserBench['ratios'][number] {
+function ratioOf(name: string, over: BrowserSide, under: BrowserSide): StepBench['ratios'][number] {
   const s = spreadOf(over.rounds.map((t, i) => t / under.rounds[i]));
   return { name, median: s.median, range: [s.min, s.max] };
 }
@@ -161,13 +165,13 @@ async function stepSides(page: Page, backends: string[], node: () => Promise<unk
 }
 
 /** The same step on ONNX Runtime Web's WebGPU execution provider, in a second page of the same browser, or why it does not run. */
-async function webgpuSide(page: Page, weights: string, reps: number): Promise<Turned | BrowserSide> {
+async function webgpuSide(page: Page, weights: string, setup: StepSetup, reps: number): Promise<Turned | BrowserSide> {
   const engine = 'transferkit, onnxruntime-web webgpu (Chromium)';
   const gpu = await page.context().browser()!.newPage();
   try {
     await gpu.goto(new URL('webgpu.html', page.url()).href);
     await gpu.setInputFiles('#weights', weights);
-    await gpu.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(SETUP)})`);
+    await gpu.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(setup)})`);
     await gpu.evaluate('globalThis.bench.ortTurn(1, 1)');
     return { engine, turn: () => pageMedian(gpu, `ortTurn(${reps})`) };
   } catch (err) {
@@ -201,21 +205,40 @@ interface Ready {
   webgl: string;
 }
 
+const prepare = (page: Page, setup: StepSetup) =>
+  page.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(setup)})`) as Promise<Ready>;
+
+/** One step's sides in turns: the page's (ONNX Runtime on wasm and WebGPU, tfjs), then Node's. */
+async function stepBench(page: Page, weights: string, setup: StepSetup, o: { rounds: number; reps: number }): Promise<StepBench> {
+  const ready = await prepare(page, setup);
+  const node = await nodeStep(weights, setup);
+  try {
+    const { sides, failed } = await stepSides(page, ready.backends, node.step, o.reps);
+    const gpu = await webgpuSide(page, weights, setup, o.reps);
+    if ('turn' in gpu) sides.splice(1, 0, gpu);
+    else failed.push(gpu);
+    const timed = await alternate(sides, o.rounds);
+    const [web, nodeSide] = [timed[0], timed[timed.length - 1]];
+    return {
+      workload: `mobilenet α${setup.alpha} ${setup.size}x${setup.size}, train ${setup.from} + head, b${setup.batch} sgd (real weights)`,
+      setup,
+      sides: [...timed, ...failed],
+      ratios: [...timed.slice(1, -1).map((s) => ratioOf(`${s.engine} / browser wasm step`, s, web)), ratioOf('browser wasm step / Node step', web, nodeSide)],
+    };
+  } finally {
+    await node.dispose();
+  }
+}
+
 export async function browserBench(root: string, weights: string, o: { rounds: number; reps: number }): Promise<BrowserBench> {
   const server = await serveStatic(await pageDir(root));
-  const node = await nodeStep(weights);
   try {
     return await withPage(
       async (page) => {
         await page.goto(server.url);
         await page.setInputFiles('#weights', weights);
-        const ready = (await page.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(SETUP)})`)) as Ready;
-        const { sides, failed } = await stepSides(page, ready.backends, node.step, o.reps);
-        const gpu = await webgpuSide(page, weights, o.reps);
-        if ('turn' in gpu) sides.splice(1, 0, gpu);
-        else failed.push(gpu);
-        const timed = await alternate(sides, o.rounds);
-        const [web, nodeSide] = [timed[0], timed[timed.length - 1]];
+        const steps: StepBench[] = [];
+        for (const setup of SETUPS) steps.push(await stepBench(page, weights, setup, o));
         const stores = await alternate(
           (['memory', 'opfs'] as const).map((cache) => ({
             engine: `an epoch read from the feature store in ${cache}`,
@@ -223,26 +246,20 @@ export async function browserBench(root: string, weights: string, o: { rounds: n
           })),
           o.rounds,
         );
+        const ready = await prepare(page, SETUPS[0]);
         return {
-          workload: `mobilenet α${SETUP.alpha} ${SETUP.size}x${SETUP.size}, train ${SETUP.from} + head, b${SETUP.batch} sgd (real weights)`,
-          setup: SETUP,
           crossOriginIsolated: ready.isolated,
           chromium: page.context().browser()?.version() ?? '?',
-          sides: [...timed, ...failed],
-          ratios: [
-            ...timed.slice(1, -1).map((s) => ratioOf(`${s.engine} / browser wasm step`, s, web)),
-            ratioOf('browser wasm step / Node step', web, nodeSide),
-          ],
+          steps,
           featureEpochs: { ...EPOCHS, stores, opfsOverMemory: ratioOf('opfs / memory', stores[1], stores[0]) },
           webgpu: ready.webgpu,
           webgl: ready.webgl,
-          method: `${o.rounds} rounds; in each, every side takes a turn of ${o.reps} timed steps after one warm-up step (its median kept), a ${SETTLE_MS} ms pause between turns; ${SETUP.threads} threads for ONNX Runtime (web and Node) and tfjs-wasm; feature stores: ${EPOCHS.epochs} epochs a turn`,
+          method: `${o.rounds} rounds; in each, every side takes a turn of ${o.reps} timed steps after one warm-up step (its median kept), a ${SETTLE_MS} ms pause between turns; ${SETUPS[0].threads} threads for ONNX Runtime (web and Node) and tfjs-wasm; feature stores: ${EPOCHS.epochs} epochs a turn`,
         };
       },
       { args: ARGS },
     );
   } finally {
-    await node.dispose();
     server.close();
   }
 }

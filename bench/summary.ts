@@ -29,12 +29,16 @@ export interface BenchResult {
 }
 
 function describeBrowser(b: BrowserBench): string[] {
+  const e = b.featureEpochs;
   return [
-    `\nin the browser (Chromium ${b.chromium}, cross-origin isolated: ${b.crossOriginIsolated}): ${b.workload}, ms/step (range)`,
-    ...b.sides.map((s) => `  ${s.engine}: ${s.spread ? formatSpread(s.spread) : '-'}${s.note ? ` (${s.note})` : ''}`),
-    ...b.ratios.map((r) => `  ${r.name}: ${formatRatio(r.median, r.range)}`),
-    `  an epoch of ${b.featureEpochs.rows} rows of ${b.featureEpochs.rowSize} floats, batch ${b.featureEpochs.batch}: ${b.featureEpochs.stores.map((s) => `${s.engine.split(' ').pop()} ${s.spread ? formatSpread(s.spread) : '-'} ms`).join(', ')}; ${formatRatio(b.featureEpochs.opfsOverMemory.median, b.featureEpochs.opfsOverMemory.range)}`,
-    `  WebGL: ${b.webgl}; WebGPU: ${b.webgpu}`,
+    `\nin the browser (Chromium ${b.chromium}, cross-origin isolated: ${b.crossOriginIsolated}), ms/step (range):`,
+    ...b.steps.flatMap((w) => [
+      `${w.workload}:`,
+      ...w.sides.map((s) => `  ${s.engine}: ${s.spread ? formatSpread(s.spread) : '-'}${s.note ? ` (${s.note})` : ''}`),
+      ...w.ratios.map((r) => `  ${r.name}: ${formatRatio(r.median, r.range)}`),
+    ]),
+    `an epoch of ${e.rows} rows of ${e.rowSize} floats, batch ${e.batch}: ${e.stores.map((s) => `${s.engine.split(' ').pop()} ${s.spread ? formatSpread(s.spread) : '-'} ms`).join(', ')}; opfs/memory ${formatRatio(e.opfsOverMemory.median, e.opfsOverMemory.range)}`,
+    `WebGL: ${b.webgl}; WebGPU: ${b.webgpu}`,
   ];
 }
 
