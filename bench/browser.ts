@@ -16,7 +16,7 @@ import { seededRandom } from '../src/util/random.js';
 import { scratchDir } from '../src/util/fs.js';
 import { withPage } from '../test/browser.js';
 import { serveStatic } from '../test/static-server.js';
-import { SETTLE_MS } from './peer.js';
+import { SETTLE_MS, timed } from './peer.js';
 import type { StepSetup } from './browser-page.js';
 import { type Spread, spreadOf } from './spread.js';
 
@@ -148,19 +148,7 @@ async function stepSides(page: Page, backends: string[], node: () => Promise<unk
     if (why) failed.push({ engine, rounds: [], spread: null, note: why });
     else sides.push({ engine, turn: () => pageMedian(page, `tfjsTurn(${JSON.stringify(b)}, ${reps})`) });
   }
-  sides.push({
-    engine: 'transferkit, onnxruntime-node (Node)',
-    turn: async () => {
-      await node();
-      const t: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        const start = performance.now();
-        await node();
-        t.push(performance.now() - start);
-      }
-      return median(t);
-    },
-  });
+  sides.push({ engine: 'transferkit, onnxruntime-node (Node)', turn: () => timed(node, reps, 1) });
   return { sides, failed };
 }
 
