@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       const folder = classFolder(CIFAR_CLASSES, Math.ceil(images / CIFAR_CLASSES.length));
       const { log: _, ...run } = await trainWatched(server.url, folder, { images });
       process.stdout.write(
-        `${images} images: Chromium ${run.beforeMiB} MiB before training, peak ${run.peakMiB} MiB; longest stall ${run.longestStallMs} ms (ending ${run.stallEndedAfterS} s after Train); ${run.trainS} s; validation accuracy ${run.accuracy}\n`,
+        `${images} images: Chromium ${run.beforeMiB} MiB before training, peak ${run.peakMiB} MiB; stalls over 100 ms ${JSON.stringify(run.stalls)} (ms, s after Train); ${run.trainS} s; validation accuracy ${run.accuracy}\n`,
       );
       runs.push(run);
     }

@@ -45,15 +45,17 @@ export function classFolder(classes: string[], perClass?: number): string {
   return dir;
 }
 
-/** Starts a 20 ms timer on the page's thread that keeps the longest gap between its ticks (read by `longestStall`). */
+/** Starts a 20 ms timer on the page's thread that keeps its gaps over 100 ms and the longest (read by `longestStall`, `stallsAfter`). */
 export async function watchStalls(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const g = globalThis as unknown as { longestGap: number; longestGapAt: number };
+    const g = globalThis as unknown as { longestGap: number; gaps: Array<[number, number]> };
     let last = performance.now();
     g.longestGap = 0;
+    g.gaps = [];
     setInterval(() => {
       const now = performance.now();
-      if (now - last > g.longestGap) [g.longestGap, g.longestGapAt] = [now - last, now];
+      g.longestGap = Math.max(g.longestGap, now - last);
+      if (now - last > 100) g.gaps.push([now - last, now]);
       last = now;
     }, 20);
   });
@@ -62,9 +64,9 @@ export async function watchStalls(page: Page): Promise<void> {
 /** The longest the page's thread left its timer waiting since `watchStalls` (ms). */
 export const longestStall = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { longestGap: number }).longestGap);
 
-/** The longest stall since `watchStalls` and when it ended, `since` ms being the page's clock at some moment (ms). */
-export const stallAfter = (page: Page, since: number): Promise<{ ms: number; endedAfterMs: number }> =>
-  page.evaluate((t) => {
-    const g = globalThis as unknown as { longestGap: number; longestGapAt: number };
-    return { ms: g.longestGap, endedAfterMs: g.longestGapAt - t };
-  }, since);
+/** The page's stalls over 100 ms since `watchStalls`, longest first: how long (ms) and when each ended, `since` being the page's clock at some moment (ms after it). */
+export const stallsAfter = (page: Page, since: number): Promise<Array<{ ms: number; endedAfterMs: number }>> =>
+  page.evaluate(
+    (t) => (globalThis as unknown as { gaps: Array<[number, number]> }).gaps.map(([ms, at]) => ({ ms, endedAfterMs: at - t })).sort((a, b) => b.ms - a.ms),
+    since,
+  );

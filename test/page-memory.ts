@@ -2,7 +2,7 @@
 // test/browser-memory.test.ts (CI-sized) and bench/browser-memory.ts (2,500 to 10,000 images).
 import { readFileSync } from 'node:fs';
 import type { CDPSession, Page } from 'playwright-core';
-import { stallAfter, watchStalls, withPage } from './browser.js';
+import { longestStall, stallsAfter, watchStalls, withPage } from './browser.js';
 import { MOBILENET_H5 } from './helpers.js';
 
 /** A process's proportional set size (MiB): its own pages, and its share of those it shares. 0 once it is gone. */
@@ -32,9 +32,10 @@ export interface PageRun {
   beforeByType: Record<string, number>;
   peakByType: Record<string, number>;
   samples: number;
-  /** The longest the page's thread left a 20 ms timer waiting while the page trained (ms), and when it ended (s after Train). */
+  /** The longest the page's thread left a 20 ms timer waiting while the page trained (ms). */
   longestStallMs: number;
-  stallEndedAfterS: number;
+  /** The five longest stalls over 100 ms: how long (ms), and when each ended (s after Train was pressed). */
+  stalls: Array<{ ms: number; endedAfterS: number }>;
   trainS: number;
   accuracy: number;
   log: string;
@@ -76,7 +77,7 @@ export async function trainWatched(url: string, folder: string, o: { images: num
     const trainS = (performance.now() - start) / 1000;
     const round = (v: number) => Math.round(v);
     const rounded = (byType: Record<string, number>) => Object.fromEntries(Object.entries(byType).map(([k, v]) => [k, round(v)]));
-    const stall = await stallAfter(page, clicked);
+    const stalls = (await stallsAfter(page, clicked)).slice(0, 5).map((g) => ({ ms: round(g.ms), endedAfterS: Math.round(g.endedAfterMs / 100) / 10 }));
     return {
       images: o.images,
       beforeMiB: round(before.total),
@@ -84,8 +85,8 @@ export async function trainWatched(url: string, folder: string, o: { images: num
       beforeByType: rounded(before.byType),
       peakByType: rounded(peak.byType),
       samples,
-      longestStallMs: round(stall.ms),
-      stallEndedAfterS: Math.round(stall.endedAfterMs / 100) / 10,
+      longestStallMs: round(await longestStall(page)),
+      stalls,
       trainS: Math.round(trainS * 10) / 10,
       accuracy: Number(await page.textContent('#val-accuracy')),
       log: (await page.textContent('#log')) ?? '',
