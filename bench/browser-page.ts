@@ -53,7 +53,13 @@ function webglRenderer(): string {
   return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
 }
 
-async function prepare(weights: File, s: StepSetup): Promise<{ isolated: boolean; backends: string[]; webgpu: string; webgl: string }> {
+/** A first step's loss and trained weights: what the WebGPU page's step is checked against. */
+export interface FirstStep {
+  loss: number;
+  weights: number[][];
+}
+
+async function prepare(weights: File, s: StepSetup): Promise<{ isolated: boolean; backends: string[]; webgpu: string; webgl: string; first: FirstStep }> {
   setup = s;
   await lib.configureOnnxRuntime({ wasmPaths: new URL('./ort/', location.href).href, numThreads: s.threads });
   tfjsWasm.setWasmPaths(new URL('./tfjs/', location.href).href);
@@ -66,11 +72,13 @@ async function prepare(weights: File, s: StepSetup): Promise<{ isolated: boolean
   const y = Float32Array.from({ length: s.batch }, (_, i) => i % 2);
   data = { x, y, shape: [s.batch, ...shape.slice(1)] };
   ort = await lib.createTrainer(model, { engine: 'ort', from: s.from, loss: 'binary_crossentropy', optimizer: lib.optimizerSpec('sgd'), seed: 3 });
+  const { loss } = await ort.step(x, y, s.batch, s.lr);
+  const first = { loss, weights: ort.snapshot().map((w) => Array.from(w)) };
   tail = tailModel(model, s.from, shape);
   tail.compile({ optimizer: tf.train.sgd(s.lr), loss: 'binaryCrossentropy' });
   const backends: string[] = [];
   for (const b of ['wasm', 'webgl', 'cpu']) if (await tf.setBackend(b).catch(() => false)) backends.push(b);
-  return { isolated: crossOriginIsolated, backends, webgpu: await webgpu(), webgl: webglRenderer() };
+  return { isolated: crossOriginIsolated, backends, webgpu: await webgpu(), webgl: webglRenderer(), first };
 }
 
 async function times(step: () => Promise<unknown>, reps: number, warmup: number): Promise<number[]> {

@@ -14,10 +14,10 @@ import { addHead, createTrainer } from '../src/index.js';
 import { optimizerSpec } from '../src/engine/optimizers.js';
 import { seededRandom } from '../src/util/random.js';
 import { scratchDir } from '../src/util/fs.js';
-import { withPage } from '../test/browser.js';
+import { relative, withPage } from '../test/browser.js';
 import { serveStatic } from '../test/static-server.js';
 import { SETTLE_MS, timed } from './peer.js';
-import type { StepSetup } from './browser-page.js';
+import type { FirstStep, StepSetup } from './browser-page.js';
 import { type Spread, spreadOf } from './spread.js';
 
 /** The steps timed: the last block and the head, at the batch the page trains with (32) and at 8. */
@@ -37,6 +37,8 @@ export interface StepBench {
   sides: BrowserSide[];
   /** Per round, one side's time over another's: the median and range of those ratios. */
   ratios: Array<{ name: string; median: number; range: [number, number] }>;
+  /** The WebGPU page's first step against the wasm page's: relative gaps of the loss and of the worst weight tensor. */
+  webgpuVsWasm?: { loss: number; worstWeights: number };
 }
 
 export interface BrowserBench {
@@ -153,15 +155,14 @@ async function stepSides(page: Page, backends: string[], node: () => Promise<unk
 }
 
 /** The same step on ONNX Runtime Web's WebGPU execution provider, in a second page of the same browser, or why it does not run. */
-async function webgpuSide(page: Page, weights: string, setup: StepSetup, reps: number): Promise<Turned | BrowserSide> {
+async function webgpuSide(page: Page, weights: string, setup: StepSetup, reps: number): Promise<(Turned & { first: FirstStep }) | BrowserSide> {
   const engine = 'transferkit, onnxruntime-web webgpu (Chromium)';
   const gpu = await page.context().browser()!.newPage();
   try {
     await gpu.goto(new URL('webgpu.html', page.url()).href);
     await gpu.setInputFiles('#weights', weights);
-    await gpu.evaluate(`globalThis.bench.prepare(document.getElementById('weights').files[0], ${JSON.stringify(setup)})`);
-    await gpu.evaluate('globalThis.bench.ortTurn(1, 1)');
-    return { engine, turn: () => pageMedian(gpu, `ortTurn(${reps})`) };
+    const { first } = await prepare(gpu, setup);
+    return { engine, first, turn: () => pageMedian(gpu, `ortTurn(${reps})`) };
   } catch (err) {
     await gpu.close();
     return { engine, rounds: [], spread: null, note: (err as Error).message.split('\n')[0] };
@@ -191,6 +192,7 @@ interface Ready {
   backends: string[];
   webgpu: string;
   webgl: string;
+  first: FirstStep;
 }
 
 const prepare = (page: Page, setup: StepSetup) =>
@@ -205,6 +207,13 @@ async function stepBench(page: Page, weights: string, setup: StepSetup, o: { rou
     const gpu = await webgpuSide(page, weights, setup, o.reps);
     if ('turn' in gpu) sides.splice(1, 0, gpu);
     else failed.push(gpu);
+    const agreement =
+      'first' in gpu
+        ? {
+            loss: relative([gpu.first.loss], [ready.first.loss]),
+            worstWeights: Math.max(...ready.first.weights.map((w, i) => relative(gpu.first.weights[i], w))),
+          }
+        : undefined;
     const timed = await alternate(sides, o.rounds);
     const [web, nodeSide] = [timed[0], timed[timed.length - 1]];
     return {
@@ -212,6 +221,7 @@ async function stepBench(page: Page, weights: string, setup: StepSetup, o: { rou
       setup,
       sides: [...timed, ...failed],
       ratios: [...timed.slice(1, -1).map((s) => ratioOf(`${s.engine} / browser wasm step`, s, web)), ratioOf('browser wasm step / Node step', web, nodeSide)],
+      ...(agreement ? { webgpuVsWasm: agreement } : {}),
     };
   } finally {
     await node.dispose();

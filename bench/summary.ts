@@ -36,6 +36,9 @@ function describeBrowser(b: BrowserBench): string[] {
       `${w.workload}:`,
       ...w.sides.map((s) => `  ${s.engine}: ${s.spread ? formatSpread(s.spread) : '-'}${s.note ? ` (${s.note})` : ''}`),
       ...w.ratios.map((r) => `  ${r.name}: ${formatRatio(r.median, r.range)}`),
+      ...(w.webgpuVsWasm
+        ? [`  WebGPU's first step vs wasm's: loss ${w.webgpuVsWasm.loss.toExponential(1)}, weights ${w.webgpuVsWasm.worstWeights.toExponential(1)} relative`]
+        : []),
     ]),
     `an epoch of ${e.rows} rows of ${e.rowSize} floats, batch ${e.batch}: ${e.stores.map((s) => `${s.engine.split(' ').pop()} ${s.spread ? formatSpread(s.spread) : '-'} ms`).join(', ')}; opfs/memory ${formatRatio(e.opfsOverMemory.median, e.opfsOverMemory.range)}`,
     `WebGL: ${b.webgl}; WebGPU: ${b.webgpu}`,

@@ -14,7 +14,7 @@ import { optimizerSpec } from '../src/engine/optimizers.js';
 import { addHead, createTrainer } from '../src/index.js';
 import { seededRandom } from '../src/util/random.js';
 import type { Page } from 'playwright-core';
-import { classFolder, longestStall, noChromium, watchStalls, withPage } from './browser.js';
+import { classFolder, longestStall, noChromium, relative, watchStalls, withPage } from './browser.js';
 import { CIFAR_DIR, MOBILENET_H5, ROOT, cli, needsShared, tempDir } from './helpers.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 import { type StepOutcome, stepOnce } from './web-step.js';
@@ -26,17 +26,6 @@ const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CI
 
 /** The pair's 2,000 test images in a folder of class folders, as a user would pick it. */
 const pairFolder = () => classFolder(PAIR);
-
-/** Largest |a − b| over largest |b|: the step's agreement, per tensor. */
-function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / (scale || 1);
-}
 
 describe('the static build trains in Chromium (onnxruntime-web, no transferkit server)', { skip }, () => {
   let server: StaticServer;

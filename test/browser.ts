@@ -70,3 +70,14 @@ export const stallsAfter = (page: Page, since: number): Promise<Array<{ ms: numb
     (t) => (globalThis as unknown as { gaps: Array<[number, number]> }).gaps.map(([ms, at]) => ({ ms, endedAfterMs: at - t })).sort((a, b) => b.ms - a.ms),
     since,
   );
+
+/** Largest |a − b| over largest |b|: a step's agreement with another's, per tensor. */
+export function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / (scale || 1);
+}
