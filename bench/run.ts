@@ -1,10 +1,10 @@
-// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,fuzz] [-- --peers=all]
+// `npm run bench [-- --quick] [-- --only=startup,e2e,steps,vit,zoo,memory,seed,rss,shards,browser,fuzz] [-- --peers=all]
 // [-- --no-compile] [-- --gate=0.1] [-- --peer-omp=default]`: transferkit side by side with PyTorch (2 threads each) in one run: the
 // newest PyTorch on the machine (the project's .venv-torch2, made from the local package index, else Debian's
 // python3-torch), eager in its faster memory format and, for PyTorch 2.x, through torch.compile; `--peers=all` times
 // every PyTorch found (2.x and 1.13 in one run). Prints a table with each side's range and writes
 // bench/results/<date>.json. bench/stability.ts holds the A/Bs behind the method; bench/op-profile.ts the per-op
-// profiles of the slowest steps.
+// profiles of the slowest steps; bench/browser.ts the browser's step beside Node's and TensorFlow.js's.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import { fuzzBench } from './fuzz.js';
 import { graphFineTune } from './graph-step.js';
 import { type StepMemory, type StepScaling, extractRss, stepMemory, stepScaling, trainRss } from './memory.js';
 import { type BenchConfig, type Row, pairedRow, wasmRow } from './rows.js';
+import { browserBench } from './browser.js';
 import { seedData, seedWorkflowOrt, seedWorkflowTorch } from './seed.js';
 import { type BenchResult, describeResult } from './summary.js';
 import { HEAD_MACS, vgg, vggConvMacs } from './vgg.js';
@@ -50,6 +51,9 @@ const REPS = QUICK ? 3 : 7;
 /** Alternating rounds per paired workload (each round: REPS timed steps on each side). */
 const ROUNDS = QUICK ? 3 : 5;
 const CIFAR = path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-test');
+const MOBILENET_H5 = path.resolve(ROOT, '..', 'shared', 'weights', 'mobilenet_2_5_224_tf_no_top.h5');
+/** Sections that time PyTorch beside us: without them no peer process is started. */
+const PEER_SECTIONS = ['e2e', 'steps', 'vit', 'zoo', 'memory', 'seed'];
 // `--gate=0.1` times a turn again (up to 3 times) while other processes used more than that share of the CPUs in
 // it; by default every turn is kept, its load on record (on a machine loaded all the time retiming does not help:
 // bench/stability.ts --ab=gate). `--peer-omp=default` gives PyTorch's OpenMP threads their spinning waits back
@@ -202,9 +206,9 @@ async function main(): Promise<void> {
   await initBackend('wasm');
   // Threads set explicitly, the same on both sides (torch_peer.py takes PEER_ENV's); ORT's spinning left as users have it.
   tuneOrt({ threads: BENCH_THREADS });
-  const found = findPeers(ROOT, !process.argv.includes('--no-venv'));
+  const found = PEER_SECTIONS.some(run) ? findPeers(ROOT, !process.argv.includes('--no-venv')) : [];
   const peers = choosePeers(found, ALL_PEERS).map((p) => TorchPeer.start(path.join(ROOT, 'bench'), p));
-  if (!peers.length)
+  if (!peers.length && PEER_SECTIONS.some(run))
     process.stderr.write('bench: PyTorch is not installed (apt-get install --no-install-recommends python3-torch python3-pil): its column stays empty\n');
   const result = await measureAll(found, peers);
   process.stdout.write(describeResult(result));
@@ -246,6 +250,7 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
   for (const p of peers) p.close();
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
   const rss = !QUICK && run('rss') && hasCifar;
+  const browser = run('browser') && existsSync(MOBILENET_H5) ? await browserBench(ROOT, MOBILENET_H5, { rounds: ROUNDS, reps: REPS }) : null;
   return {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -268,6 +273,7 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
     extractPeakRssMb: rss ? extractRss(ROOT, CIFAR) : null,
     trainPeakRssMb: rss ? trainRss(ROOT, CIFAR) : { memory: null, disk: null },
     shardedExtract: QUICK || !run('shards') ? null : await shardedExtract(),
+    browser,
   };
 }
 

@@ -1,9 +1,10 @@
 // The bench's result file and what it prints: every row with each side's spread, a ratio only with its range.
+import type { BrowserBench } from './browser.js';
 import type { EndToEnd } from './processes.js';
 import type { StepMemory, StepScaling } from './memory.js';
 import type { Row } from './rows.js';
 import { type ShardBench, describeShardBench } from './shards.js';
-import { formatRatio } from './spread.js';
+import { formatRatio, formatSpread } from './spread.js';
 import { textTable } from '../src/report/tables.js';
 
 export interface BenchResult {
@@ -23,6 +24,25 @@ export interface BenchResult {
   extractPeakRssMb: number | null;
   trainPeakRssMb: { memory: number | null; disk: number | null };
   shardedExtract: ShardBench | null;
+  /** The browser's step beside Node's and TensorFlow.js's (bench/browser.ts), where it ran. */
+  browser?: BrowserBench | null;
+}
+
+function describeBrowser(b: BrowserBench): string[] {
+  const e = b.featureEpochs;
+  return [
+    `\nin the browser (Chromium ${b.chromium}, cross-origin isolated: ${b.crossOriginIsolated}), ms/step (range):`,
+    ...b.steps.flatMap((w) => [
+      `${w.workload}:`,
+      ...w.sides.map((s) => `  ${s.engine}: ${s.spread ? formatSpread(s.spread) : '-'}${s.note ? ` (${s.note})` : ''}`),
+      ...w.ratios.map((r) => `  ${r.name}: ${formatRatio(r.median, r.range)}`),
+      ...(w.webgpuVsWasm
+        ? [`  WebGPU's first step vs wasm's: loss ${w.webgpuVsWasm.loss.toExponential(1)}, weights ${w.webgpuVsWasm.worstWeights.toExponential(1)} relative`]
+        : []),
+    ]),
+    `an epoch of ${e.rows} rows of ${e.rowSize} floats, batch ${e.batch}: ${e.stores.map((s) => `${s.engine.split(' ').pop()} ${s.spread ? formatSpread(s.spread) : '-'} ms`).join(', ')}; opfs/memory ${formatRatio(e.opfsOverMemory.median, e.opfsOverMemory.range)}`,
+    `WebGL: ${b.webgl}; WebGPU: ${b.webgpu}`,
+  ];
 }
 
 const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '-' : v.toFixed(d));
@@ -66,5 +86,6 @@ export function describeResult(r: BenchResult): string {
   const sc = r.stepScaling;
   if (sc) lines.push(`${sc.workload}: ${fmt(sc.oneCore?.imagesPerS)} images/s at 1 thread on 1 core, ${fmt(sc.twoCores?.imagesPerS)} at 2 threads`);
   if (r.shardedExtract) lines.push(describeShardBench(r.shardedExtract).trimEnd());
+  if (r.browser) lines.push(...describeBrowser(r.browser));
   return `${lines.join('\n')}\n`;
 }

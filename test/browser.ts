@@ -1,10 +1,10 @@
 // The browser tests' setup: `transferkit ui` started as a user starts it (its own process, the printed address
 // with its token), and Debian's Chromium driven by Playwright, headless.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { CLI, ROOT } from './helpers.js';
+import { CIFAR_DIR, CLI, ROOT, tempDir } from './helpers.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots land here: CI keeps the folder as an artifact. */
@@ -21,10 +21,10 @@ export async function startUiProcess(root: string): Promise<{ server: ChildProce
   return { server, url };
 }
 
-/** A fresh page of a headless Chromium, 1400×1000, closed (with the browser) when `fn` is done. */
-export async function withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+/** A fresh page of a headless Chromium, 1400×1000, closed (with the browser) when `fn` is done; `args` replace its flags. */
+export async function withPage<T>(fn: (page: Page) => Promise<T>, o: { args?: string[] } = {}): Promise<T> {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: o.args ?? ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
     return await fn(await browser.newPage({ viewport: { width: 1400, height: 1000 } }));
   } finally {
@@ -39,3 +39,42 @@ export const withPickedFolder = <T>(url: string, dir: string, script: string): P
     await page.setInputFiles('#folder', dir);
     return (await page.evaluate(script)) as T;
   });
+
+/** CIFAR-10's classes, as its test set's folders are named. */
+export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+/** CIFAR-10 test images of `classes` (the first `perClass` of each, all by default) in a folder of class folders, as a user would pick it. */
+export function classFolder(classes: string[], perClass?: number): string {
+  const dir = path.join(tempDir('tk-web-'), 'cifar');
+  for (const c of classes) {
+    mkdirSync(path.join(dir, c), { recursive: true });
+    for (const f of readdirSync(path.join(CIFAR_DIR, c)).sort().slice(0, perClass)) copyFileSync(path.join(CIFAR_DIR, c, f), path.join(dir, c, f));
+  }
+  return dir;
+}
+
+/** Starts a 20 ms timer on the page's thread that keeps its gaps over 100 ms and the longest (read by `longestStall`, `stallsAfter`). */
+export async function watchStalls(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { longestGap: number; gaps: Array<[number, number]> };
+    let last = performance.now();
+    g.longestGap = 0;
+    g.gaps = [];
+    setInterval(() => {
+      const now = performance.now();
+      g.longestGap = Math.max(g.longestGap, now - last);
+      if (now - last > 100) g.gaps.push([now - last, now]);
+      last = now;
+    }, 20);
+  });
+}
+
+/** The longest the page's thread left its timer waiting since `watchStalls` (ms). */
+export const longestStall = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { longestGap: number }).longestGap);
+
+/** The page's stalls over 100 ms since `watchStalls`, longest first: how long (ms) and when each ended, `since` being the page's clock at some moment (ms after it). */
+export const stallsAfter = (page: Page, since: number): Promise<Array<{ ms: number; endedAfterMs: number }>> =>
+  page.evaluate(
+    (t) => (globalThis as unknown as { gaps: Array<[number, number]> }).gaps.map(([ms, at]) => ({ ms, endedAfterMs: at - t })).sort((a, b) => b.ms - a.ms),
+    since,
+  );

@@ -1,5 +1,6 @@
 // Where the base's features wait between epochs in a page: in memory, or in a file of the Origin Private File
-// System (read back row by row, so a large set trains without holding its features; a worker's sync access).
+// System (read back in blocks, so a large set trains without holding its features; a worker's sync access).
+import { BlockReader } from './block-reads.js';
 import type { FeatureStore } from '../train/features/memory-store.js';
 import { memoryStore } from '../train/features/memory-store.js';
 
@@ -24,15 +25,20 @@ export interface SyncFile {
   close(): void;
 }
 
-/** Rows of `rowSize` floats read from `file` on demand; `close` says what closing the store does to the file. */
+/**
+ * Rows of `rowSize` floats read from `file` on demand (in blocks: an epoch's order read ahead, neighbours in one
+ * read); `close` says what closing the store does to the file.
+ */
 export function syncFileStore(file: SyncFile, rowSize: number, labels: number[], close: () => Promise<void>): FeatureStore {
   const bytes = rowSize * 4;
+  const reader = new BlockReader((into, at) => void file.read(into, { at }), bytes);
   return {
     labels,
     rowSize,
     async read(indices, out) {
-      indices.forEach((k, i) => file.read(new Uint8Array(out.buffer, out.byteOffset + i * bytes, bytes), { at: k * bytes }));
+      reader.read(indices, new Uint8Array(out.buffer, out.byteOffset, indices.length * bytes));
     },
+    willRead: (order) => reader.willRead(order),
     close,
   };
 }

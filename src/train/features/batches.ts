@@ -14,6 +14,7 @@ export async function* cachedBatches(store: FeatureStore, batch: number, random:
     Array.from({ length: store.labels.length }, (_, i) => i),
     random,
   );
+  store.willRead?.(order);
   for (let s = 0; s < order.length; s += batch) {
     const idx = order.slice(s, s + batch);
     const x = new Float32Array(idx.length * store.rowSize);

@@ -6,6 +6,8 @@ export interface FeatureStore {
   rowSize: number;
   /** Rows `indices`, concatenated, into `out`. */
   read(indices: number[], out: Float32Array): Promise<void>;
+  /** The rows the next reads ask for, in order (an epoch's shuffle): a store in a file reads ahead in blocks. */
+  willRead?(order: number[]): void;
   close(): Promise<void>;
 }
 
