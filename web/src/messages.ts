@@ -8,7 +8,6 @@ export type ToWorker =
       wasmPaths: string;
       /** The picked weights file, or their URL (fetched, hash-checked and cached by transferkit.fetchWeights). */
       weights: File | string;
-      files: Array<{ path: string; file: File }>;
       size: number;
       alpha: number;
       unfreezeFrom: string;
@@ -18,6 +17,8 @@ export type ToWorker =
       /** Set to 1 by Stop. Shared memory: the worker's steps never yield to its message queue, so a message would wait. */
       stop: Int32Array;
     }
+  /** Some of the picked files (sent in parts before 'train', which takes all sent since the last run). */
+  | { type: 'files'; files: Array<{ path: string; file: File }> }
   /** The trained model's outputs for n inputs (the browser test compares them with Node's reading of the download). */
   | { type: 'predict'; x: Float32Array; n: number };
 

@@ -5,6 +5,8 @@ import type { FromWorker, ToWorker } from './messages.js';
 const post = (m: FromWorker) => postMessage(m);
 const log = (line: string) => post({ type: 'log', line });
 let trained: transferkit.BrowserTrainResult | undefined;
+/** The files the page sent for the next run. */
+let picked: Array<{ path: string; file: File }> = [];
 
 /** The picked files with the paths the page read from them (a File sent to a worker loses webkitRelativePath). */
 const folderFiles = (files: Array<{ path: string; file: File }>): transferkit.FolderFile[] =>
@@ -29,6 +31,13 @@ function onEvent(e: transferkit.TrainEvent): void {
 }
 
 /** ONNX Runtime set up, the base built from the picked weights, the picked folder listed. */
+/** The files sent since the last run, handed over to this one. */
+function taken(): Array<{ path: string; file: File }> {
+  const files = picked;
+  picked = [];
+  return files;
+}
+
 async function prepare(m: Start) {
   await transferkit.configureOnnxRuntime({ wasmPaths: m.wasmPaths });
   log(
@@ -39,7 +48,7 @@ async function prepare(m: Start) {
   if ('fromCache' in weights) log(`weights ${weights.name} ${weights.fromCache ? 'read from the cache' : `fetched from ${weights.url}`} (sha256 checked)`);
   const base = await transferkit.buildBase(weights, built);
   log(`base ${base.name}: ${base.countParams()} weights loaded from ${weights.name}`);
-  const folder = await transferkit.screenFolder(transferkit.imageFolderFromFiles(folderFiles(m.files)));
+  const folder = await transferkit.screenFolder(transferkit.imageFolderFromFiles(folderFiles(taken())));
   log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
   const options = { signal: stopSignal(m.stop), featureStore: 'opfs' as const, onEvent };
   return { built, weights, base, folder, options };
@@ -89,6 +98,7 @@ async function predict(x: Float32Array, n: number): Promise<void> {
 addEventListener('message', async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   try {
+    if (m.type === 'files') return void picked.push(...m.files);
     if (m.type === 'predict') return await predict(m.x, m.n);
     await (m.action === 'compare' ? compare(m) : train(m));
   } catch (err) {
