@@ -1,5 +1,6 @@
 // Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
+import { smallConv, smallImage } from './conv-small.js';
 import type { Tape } from './tape.js';
 import { type Window, im2col, inputGradient, pointwise } from './window.js';
 
@@ -17,6 +18,7 @@ function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, c
  * correlation of the (dilated, padded) dY with the flipped kernel, its channels swapped.
  */
 export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number): string {
+  if (smallImage(win, ci, co)) return smallConv(t, x, kernel, bias, win, ci, co);
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw * ci, co])], {}, 'w2d');
   const { y, cols } = convForward(t, x, w2d, win, ci, co, bias);
