@@ -1,9 +1,9 @@
-// `node dist/bench/step-ab.js --base=DIR [--models=mobilenet_v2,…] [--rounds=7] [--steps=3] [--threads=N]`: an interleaved A/B of
-// the zoo's compiled fine-tune steps (issue 30, item 2), the step compiler of another build (DIR: a copy of a `dist/`
-// built from the base commit, beside a `node_modules` link) against this one, in one process: the same model, the
-// same inputs, turns alternating base/new for `rounds` rounds of `steps` steps; prints each side's median ms per
-// step with its range (wall clock, and the process's CPU time: at --threads=1 that one holds better than the wall
-// clock on a loaded machine), and the largest difference of the first step's loss, output and updated weights.
+// `node dist/bench/step-ab.js --base=DIR [--models=mobilenet_v2,…] [--rounds=7] [--steps=3] [--threads=N]`: an
+// interleaved A/B of the zoo's compiled fine-tune steps (issue 30, item 2), the step compiler of another build (DIR: a
+// copy of a `dist/` built from the base commit, beside a `node_modules` link) against this one, in one process: the
+// same model, the same inputs, turns alternating base/new for `rounds` rounds of `steps` steps; prints each side's
+// median ms per step with its range (wall clock, and the process's CPU time: at --threads=1 that one holds better
+// than the wall clock on a loaded machine), and the largest difference of the first step's loss, output and weights.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -25,7 +25,7 @@ interface Case {
 const zoo = (id: string) => async () =>
   addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
 /** The bench's fine-tune rows (bench/run.ts), each as its row runs it. */
-export const CASES: Record<string, Case> = {
+const CASES: Record<string, Case> = {
   mobilenet_v2: { model: zoo('mobilenet_v2'), from: 'block_16_expand', batch: 8 },
   efficientnet_v2_s: { model: zoo('efficientnet_v2_s'), from: 'block6a_expand_conv', batch: 8 },
   convnext_tiny: { model: zoo('convnext_tiny'), from: 'convnext_tiny_downsampling_layernorm_2', batch: 8 },
