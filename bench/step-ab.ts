@@ -3,7 +3,8 @@
 // copy of a `dist/` built from the base commit, beside a `node_modules` link) against this one, in one process: the
 // same model, the same inputs, turns alternating base/new for `rounds` rounds of `steps` steps; prints each side's
 // median ms per step with its range (wall clock, and the process's CPU time: at --threads=1 that one holds better
-// than the wall clock on a loaded machine), and the largest difference of the first step's loss, output and weights.
+// than the wall clock on a loaded machine), and the largest difference of the first step's loss, output and weights
+// and of the weights after every step.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -67,6 +68,10 @@ async function ab(id: string, Base: typeof OrtTrainer): Promise<void> {
       wall[k].push((performance.now() - t) / STEPS);
       cpu[k].push((used.user + used.system) / 1000 / STEPS);
     }
+  // Both sides took the same steps: their weights still agree when the updates (momentum included) do.
+  const [ea, eb] = sides.map(([, t]) => t.snapshot());
+  const endErr = Math.max(...ea.map((w, i) => maxDiff(w, eb[i]) / (1e-12 + maxAbs(w))));
+  process.stdout.write(`  after ${1 + ROUNDS * STEPS} steps each: weights max relative diff ${endErr.toExponential(2)}\n`);
   const range = (v: number[]) => `${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)})`;
   for (const [k, [name]] of sides.entries()) process.stdout.write(`  ${name}: wall ${range(wall[k])} ms/step, cpu ${range(cpu[k])} ms/step\n`);
   process.stdout.write(`  new/base medians: wall ${(median(wall[1]) / median(wall[0])).toFixed(2)}, cpu ${(median(cpu[1]) / median(cpu[0])).toFixed(2)}\n`);
