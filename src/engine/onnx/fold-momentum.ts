@@ -35,7 +35,11 @@ function foldedMomentum(g: GraphBuilder, grad: string, slot: () => string, lr: s
   const size = shape.reduce((x, y) => x * y, 1);
   const [a, b] = node.inputs;
   const attrs = node.attributes;
-  const constantA = g.graph().initializers.some((t) => t.name === a);
+  const { initializers } = g.graph();
+  const constantA = initializers.some((t) => t.name === a && t.dims.length === 2);
+  // Gemm takes 2-D operands only: B must be reshaped to 2-D (conv-small.ts's tap sums are).
+  const reshapedB = producer(nodes, b);
+  const flatB = reshapedB?.opType === 'Reshape' && initializers.some((t) => t.name === reshapedB.inputs[1] && t.dims[0] === 2);
   const at = (s: string, i: number) => g.op('Slice', [g.op('Shape', [s]), g.ints('starts', [i]), g.ints('ends', [i + 1]), g.ints('axes', [0])]);
   let dims: string;
   let scaled: [string, string];
@@ -44,7 +48,7 @@ function foldedMomentum(g: GraphBuilder, grad: string, slot: () => string, lr: s
     dims = g.op('Concat', [at(a, 1), at(b, 1)], { axis: 0 });
     const rows = size / lastDim;
     scaled = rows < lastDim ? [g.op('Mul', [a, negLr()]), b] : [a, g.op('Mul', [b, negLr()])];
-  } else if (node.opType === 'MatMul' && constantA) {
+  } else if (node.opType === 'MatMul' && constantA && flatB) {
     dims = g.op('Concat', [at(a, 0), at(b, 1)], { axis: 0 });
     scaled = [g.op('Mul', [a, negLr()]), b];
   } else return null;
