@@ -1,10 +1,11 @@
-// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s] [--onnx=A.onnx,B.onnx] [--daz]`:
-// where a fine-tune step's time goes, per ONNX op type, by ONNX Runtime's profiler (issue 30, item 2): the two
-// slowest zoo steps against PyTorch, MobileNetV2 from block_16 and EfficientNetV2-S from block6a, at 224, batch 8,
-// SGD with momentum, as the bench's zoo rows run them; with --onnx instead, the exported-graph steps of the vit rows
-// (each file's last 2 blocks + a new head, bench/graph-step.ts). Prints each op type's share of the step's kernel
-// time (and the 15 costliest nodes) and writes bench/results/<date>-op-profile.json. Proportions only: on a loaded
-// machine the shares hold better than the times.
+// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s,convnext_tiny]
+// [--onnx=A.onnx,B.onnx] [--daz] [--tag=NAME]`: where a fine-tune step's time goes, per ONNX op type, by ONNX
+// Runtime's profiler (issue 30, item 2): the slowest zoo steps against PyTorch, MobileNetV2 from block_16,
+// EfficientNetV2-S from block6a and ConvNeXt-Tiny from stage 3, at 224, batch 8, SGD with momentum, as the bench's
+// zoo rows run them; with --onnx instead, the exported-graph steps of the vit rows (each file's last 2 blocks + a
+// new head, bench/graph-step.ts). Prints each op type's share of the step's kernel time (and the 15 costliest
+// nodes) and writes bench/results/<date>-op-profile[-daz][-NAME].json. Proportions only: on a loaded machine the
+// shares hold better than the times.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ const DAZ = process.argv.includes('--daz');
 const STEPS_OF: Record<string, [string, string]> = {
   mobilenet_v2: ['block_16_expand', 'block_16'],
   efficientnet_v2_s: ['block6a_expand_conv', 'block6a'],
+  convnext_tiny: ['convnext_tiny_downsampling_layernorm_2', 'stage_3'],
 };
 
 export interface OpShare {
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${out.date.slice(0, 10)}-op-profile${DAZ ? '-daz' : ''}.json`);
+  const file = path.join(dir, `${out.date.slice(0, 10)}-op-profile${DAZ ? '-daz' : ''}${arg('tag') ? `-${arg('tag')}` : ''}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
 }

@@ -56,7 +56,15 @@ const conv = (args: Partial<ConvArgs>) => () =>
 
 /** Per class, its cases: the keys must be exactly the table's. */
 const CASES: Record<string, Case[]> = {
-  Conv2D: [one('3x3 same, relu', conv({ padding: 'same', activation: 'relu' })), one('3x3 stride 2 valid', conv({ strides: 2, padding: 'valid' }))],
+  Conv2D: [
+    one('3x3 same, relu', conv({ padding: 'same', activation: 'relu' })),
+    one('3x3 stride 2 valid', conv({ strides: 2, padding: 'valid' })),
+    {
+      // 2×3 and 1×2 maps, fewer pixels than taps (conv-small.ts in training), windows overhanging some pixels.
+      name: '3x3 same and 3x3 stride 2 same over fewer pixels than taps',
+      build: (x) => apply(conv({ strides: 2, padding: 'same' })(), apply(conv({ padding: 'same' })(), apply(conv({ kernelSize: [3, 2], strides: 2 })(), x))),
+    },
+  ],
   DepthwiseConv2D: [
     one('3x3 same', () => tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() })),
     one('5x5 stride 2 same (grouped Conv in training)', () =>

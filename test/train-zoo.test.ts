@@ -78,6 +78,8 @@ const ZOO: Array<[string, number, string]> = [
   // NASNet: every cell takes the two previous cells' outputs, so no cut inside the model has a single input; the
   // whole model trains (separable stacks, Cropping2D, overlapping 3×3/2 max pooling, 'same' average pooling).
   ['nasnet_mobile', 32, 'stem_conv1'],
+  // VGG16's block 5 at 32×32: 3×3 convolutions over 2×2 maps (conv-small.ts).
+  ['vgg16', 32, 'block5_conv1'],
 ];
 
 describe("one training step of each zoo model's trainable suffix matches tfjs autograd", () => {

@@ -76,6 +76,11 @@ export class GraphBuilder {
     return this.ops(opType, inputs, 1, attributes, hint)[0];
   }
 
+  /** Removes nodes no value depends on any more (a gradient replaced by a fused update: fold-momentum.ts). */
+  drop(nodes: NodeValue[]): void {
+    for (const n of nodes) this.nodes.splice(this.nodes.indexOf(n), 1);
+  }
+
   graph(): GraphValue {
     return { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs };
   }

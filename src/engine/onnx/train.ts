@@ -7,6 +7,7 @@ import { TransferkitError } from '../../errors.js';
 import { Tape, type TrainGraph, trainRule } from './keras-layers/index.js';
 import { GradError, differentiate } from './grad/index.js';
 import { type LayerCall, walkModel } from './walk.js';
+import { emitFoldedMomentum } from './fold-momentum.js';
 import { GraphBuilder } from './graph.js';
 import { type OptimizerSpec, isDenseKernel } from '../optimizers.js';
 import { type LossName, type StepGraph, type StepWeight, emitLoss, emitStepOutputs, emitUpdate } from './step.js';
@@ -137,7 +138,8 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
     if (!grad) throw new TransferkitError(`internal: no gradient reaches ${p.input}`);
     const scale = options.lrScale?.(p.layer.name) ?? 1;
     const l2 = options.l2 && isDenseKernel(p.layer, p.index) ? options.l2 : 0;
-    emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer, l2);
+    const rate = scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]);
+    if (l2 || !emitFoldedMomentum(g, p, grad, rate, options.optimizer)) emitUpdate(g, p, grad, rate, options.optimizer, l2);
   }
   const output = emitStepOutputs(g, loss, value, ['N', ...outputShape], params);
   return { onnx: g.encode(), x, y, lr, ...(sampleWeight ? { sampleWeight } : {}), inputShape, outputShape, masks, params, loss, output };

@@ -1,7 +1,8 @@
 // Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
+import { smallConv, smallImage } from './conv-small.js';
 import type { Tape } from './tape.js';
-import { type Window, im2col, inputGradient } from './window.js';
+import { type Window, im2col, inputGradient, pointwise } from './window.js';
 
 /** A convolution as im2col + MatMul, channels last, kernel HWIO (2-D as [KH·KW·CI, CO]). */
 function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, co: number, bias?: string): { y: string; cols: string } {
@@ -17,6 +18,7 @@ function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, c
  * correlation of the (dilated, padded) dY with the flipped kernel, its channels swapped.
  */
 export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number): string {
+  if (smallImage(win, ci, co)) return smallConv(t, x, kernel, bias, win, ci, co);
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw * ci, co])], {}, 'w2d');
   const { y, cols } = convForward(t, x, w2d, win, ci, co, bias);
@@ -25,6 +27,8 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
     const dw = wants(1) ? g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
     const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db') : undefined;
     if (!wants(0)) return [undefined, dw, db];
+    // A 1×1 kernel at stride 1 (the expand and project convolutions): dX = dY·Wᵀ, no flipped kernel to build.
+    if (pointwise(win)) return [g.op('Reshape', [g.op('Gemm', [dy2d, w2d], { transB: 1 }, 'dX'), g.op('Shape', [x])], {}, 'dX_nhwc'), dw, db];
     const flipped = g.op(
       'Slice',
       [

@@ -7,26 +7,37 @@ import type { LayerRule } from './types.js';
 
 /**
  * BatchNormalization in inference mode: moving statistics fixed, gamma and beta trained when their layer is.
- * y = (x − mean)/√(var + ε)·γ + β over the last axis.
+ * y = (x − mean)/√(var + ε)·γ + β over the last axis, run as x·s + b with s = γ/σ and b = β − mean·s computed on
+ * the channel vectors: two full-size passes instead of four, and no normalised copy of x kept for the backward.
  */
 function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean: Float32Array, variance: Float32Array, eps: number, rank: number): string {
   const { g } = t;
   const n = mean.length;
-  const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
-  const xhat = g.op('Mul', [g.op('Sub', [x, g.constant('bn_mean', mean, [n])]), g.constant('bn_inv_std', inv, [n])], {}, 'bn_xhat');
-  const y = g.op('Add', [g.op('Mul', [xhat, gamma]), beta], {}, 'bn');
+  const invStd = g.constant(
+    'bn_inv_std',
+    variance.map((v) => 1 / Math.sqrt(v + eps)),
+    [n],
+  );
+  const mu = g.constant('bn_mean', mean, [n]);
+  const scale = g.op('Mul', [gamma, invStd], {}, 'bn_scale');
+  const shift = g.op('Sub', [beta, g.op('Mul', [mu, scale])], {}, 'bn_shift');
+  const y = g.op('Add', [g.op('Mul', [x, scale], {}, 'bn_scaled'), shift], {}, 'bn');
   // Made only when γ or β trains: an unused initializer draws a warning from ONNX Runtime.
   const axes = () =>
     g.ints(
       'bn_axes',
       Array.from({ length: rank - 1 }, (_, i) => i),
     );
-  // Fused: dX = dY·(γ/σ) in one full-size product, where the rules would take two.
-  t.fuse(y, [x, gamma, beta], (dy, wants) => [
-    wants(0) ? g.op('Mul', [dy, g.op('Mul', [gamma, g.constant('bn_inv_std', inv, [n])])], {}, 'dbn') : undefined,
-    wants(1) ? g.op('ReduceSum', [g.op('Mul', [dy, xhat]), axes()], { keepdims: 0 }, 'dgamma') : undefined,
-    wants(2) ? g.op('ReduceSum', [dy, axes()], { keepdims: 0 }, 'dbeta') : undefined,
-  ]);
+  // Fused: dX = dY·s in one full-size product; dγ = (Σ dY·x − mean·Σ dY)/σ from x itself.
+  t.fuse(y, [x, gamma, beta], (dy, wants) => {
+    const dbeta = wants(1) || wants(2) ? g.op('ReduceSum', [dy, axes()], { keepdims: 0 }, 'dbeta') : undefined;
+    let dgamma: string | undefined;
+    if (wants(1)) {
+      const dyx = g.op('ReduceSum', [g.op('Mul', [dy, x]), axes()], { keepdims: 0 });
+      dgamma = g.op('Mul', [g.op('Sub', [dyx, g.op('Mul', [mu, dbeta as string])]), invStd], {}, 'dgamma');
+    }
+    return [wants(0) ? g.op('Mul', [dy, scale], {}, 'dbn') : undefined, dgamma, wants(2) ? dbeta : undefined];
+  });
   return y;
 }
 

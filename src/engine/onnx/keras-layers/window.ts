@@ -27,11 +27,16 @@ export function windowOf(h: number, w: number, kh: number, kw: number, stride: n
   return { h, w, kh, kw, stride, oh, ow, pads: [Math.floor(ph / 2), ph - Math.floor(ph / 2), Math.floor(pw / 2), pw - Math.floor(pw / 2)] };
 }
 
+/** A 1×1 window at stride 1 without padding. */
+export const pointwise = (win: Window): boolean => win.kh === 1 && win.kw === 1 && win.stride === 1 && win.pads.every((p) => p === 0);
+
 /**
  * im2col with one Gather: x [N, H, W, C] → [N·OH·OW, KH·KW·C], padding folded in by padding x first. The
  * prototype found this (then one MatMul) the fast, uniform way to run convolutions whose weights are inputs.
  */
 export function im2col(g: GraphBuilder, x: string, win: Window, channels: number): string {
+  // A 1×1 window at stride 1 gathers each pixel once: its columns are x itself.
+  if (pointwise(win)) return g.op('Reshape', [x, g.ints('shape', [-1, channels])], {}, 'cols');
   const [pt, pb, pl, pr] = win.pads;
   const hp = win.h + pt + pb;
   const wp = win.w + pl + pr;

@@ -1,0 +1,72 @@
+// SGD with momentum folded into the product that makes a weight's gradient: where the gradient is one 2-D Gemm
+// (Aᵀ·B: convolutions' and Dense layers' dW) or a MatMul by a constant (conv-small.ts's tap sums), possibly
+// reshaped, v' = m·v − lr·g is that product with −lr on its smaller operand and m·v as Gemm's C: one pass over
+// the weight's size instead of four (g, lr·g, m·v, their difference).
+import type { OptimizerSpec } from '../optimizers.js';
+import type { GraphBuilder } from './graph.js';
+import type { AttributeValue, NodeValue } from './proto.js';
+import type { StepWeight } from './step.js';
+
+const producer = (nodes: NodeValue[], value: string) => nodes.find((n) => n.outputs.includes(value));
+const uses = (nodes: NodeValue[], value: string) => nodes.filter((n) => n.inputs.includes(value)).length;
+
+/** The product making `grad` (through Reshapes used only there), with those nodes; null where none. */
+function gradientProduct(nodes: NodeValue[], grad: string): { node: NodeValue; chain: NodeValue[] } | null {
+  const chain: NodeValue[] = [];
+  let node = producer(nodes, grad);
+  // Used only along the chain: the gradient itself by nothing yet, each value before it by the next node.
+  const once = () => (chain.length ? 1 : 0);
+  while (node?.opType === 'Reshape' && uses(nodes, node.outputs[0]) === once()) {
+    chain.push(node);
+    node = producer(nodes, node.inputs[0]);
+  }
+  if (!node || uses(nodes, node.outputs[0]) !== once() || node.inputs.length !== 2) return null;
+  return { node, chain: [...chain, node] };
+}
+
+/** v' = m·v − lr·g as one Gemm where g is such a product, or null; `slot` declares v once it is certain. */
+function foldedMomentum(g: GraphBuilder, grad: string, slot: () => string, lr: string, momentum: number, shape: number[]): string | null {
+  const nodes = g.graph().nodes;
+  const found = gradientProduct(nodes, grad);
+  if (!found) return null;
+  const { node } = found;
+  const negLr = () => g.op('Neg', [lr]);
+  const lastDim = shape[shape.length - 1];
+  const size = shape.reduce((x, y) => x * y, 1);
+  const [a, b] = node.inputs;
+  const attrs = node.attributes;
+  const { initializers } = g.graph();
+  const constantA = initializers.some((t) => t.name === a && t.dims.length === 2);
+  // Gemm takes 2-D operands only: B must be reshaped to 2-D (conv-small.ts's tap sums are).
+  const reshapedB = producer(nodes, b);
+  const flatB = reshapedB?.opType === 'Reshape' && initializers.some((t) => t.name === reshapedB.inputs[1] && t.dims[0] === 2);
+  const at = (s: string, i: number) => g.op('Slice', [g.op('Shape', [s]), g.ints('starts', [i]), g.ints('ends', [i + 1]), g.ints('axes', [0])]);
+  let dims: string;
+  let scaled: [string, string];
+  if (node.opType === 'Gemm' && attrs.transA === 1 && attrs.transB === undefined && attrs.alpha === undefined && attrs.beta === undefined) {
+    // Aᵀ·B, A [K, M], B [K, N]: −lr on A where M < N (then K·M < the weight's M·N), else on B.
+    dims = g.op('Concat', [at(a, 1), at(b, 1)], { axis: 0 });
+    const rows = size / lastDim;
+    scaled = rows < lastDim ? [g.op('Mul', [a, negLr()]), b] : [a, g.op('Mul', [b, negLr()])];
+  } else if (node.opType === 'MatMul' && constantA && flatB) {
+    dims = g.op('Concat', [at(a, 0), at(b, 1)], { axis: 0 });
+    scaled = [g.op('Mul', [a, negLr()]), b];
+  } else return null;
+  const v = slot();
+  const attributes: Record<string, AttributeValue> = { beta: { float: momentum }, ...(node.opType === 'Gemm' ? { transA: 1 } : {}) };
+  const next = g.op('Gemm', [...scaled, g.op('Reshape', [v, dims])], attributes, 'momentum');
+  g.drop(found.chain);
+  return next;
+}
+
+/** SGD with momentum's update of `p` (as emitUpdate's) with v' folded into its gradient's product; false where it cannot. */
+export function emitFoldedMomentum(g: GraphBuilder, p: StepWeight, grad: string, lr: string, opt: OptimizerSpec): boolean {
+  if (opt.name !== 'sgd' || !opt.momentum) return false;
+  let input = '';
+  const next = foldedMomentum(g, grad, () => (input = g.input(`${p.input}/momentum`, p.shape)), lr, opt.momentum, p.shape);
+  if (!next) return false;
+  const velocity = g.op('Reshape', [next, g.ints('shape', p.shape)]);
+  p.output = g.op('Identity', [g.op('Add', [p.input, velocity])], {}, `${p.input}/new`);
+  p.slots.push({ input, output: g.op('Identity', [velocity], {}, `${p.input}/momentum/new`) });
+  return true;
+}
