@@ -14,8 +14,14 @@ const HYMENOPTERA = path.join(SHARED, 'data', 'hymenoptera', 'val');
 
 /** The largest difference of our reduction from sharp's and how many values differ, RGBA w × h to width × height. */
 async function gap(rgba: Uint8Array, w: number, h: number, width: number, height: number): Promise<{ max: number; differ: number }> {
-  const rgb = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).removeAlpha().raw().toBuffer();
-  const want = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const rgb = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } })
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  const want = await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
   const got = reduceRgbaLikeVips(rgba, w, h, height, width);
   assert.equal(got.length, want.length);
   let max = 0;
