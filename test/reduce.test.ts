@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { reduceRgbaLikeVips } from '../src/data/reduce.js';
+import { reduceRgbLikeVips } from '../src/data/reduce.js';
 import { seededRandom } from '../src/util/random.js';
 import { SHARED, needsShared } from './helpers.js';
 
@@ -22,7 +22,7 @@ async function gap(rgba: Uint8Array, w: number, h: number, width: number, height
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
     .raw()
     .toBuffer();
-  const got = reduceRgbaLikeVips(rgba, w, h, height, width);
+  const got = reduceRgbLikeVips(rgb, w, h, height, width);
   assert.equal(got.length, want.length);
   let max = 0;
   let differ = 0;

@@ -97,14 +97,8 @@ function resizeAxis(img: Plane, scale: number): Plane {
   return shrink === 1 ? src : reduceh(src, shrink, width, extra);
 }
 
-/** RGBA pixels (w × h × 4) at height × width RGB, 0–255 float32, as sharp resizes them with the linear kernel; both sides shrink or stay. */
-export function reduceRgbaLikeVips(rgba: ArrayLike<number>, w: number, h: number, height: number, width: number): Float32Array {
-  const rgb = new Uint8Array(w * h * 3);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    rgb[i] = rgba[j];
-    rgb[i + 1] = rgba[j + 1];
-    rgb[i + 2] = rgba[j + 2];
-  }
+/** 8-bit RGB pixels (w × h × 3) at height × width, 0–255 float32, as sharp resizes them with the linear kernel; both sides shrink or stay. */
+export function reduceRgbLikeVips(rgb: Uint8Array, w: number, h: number, height: number, width: number): Float32Array {
   const img: Plane = { data: rgb, h, w, c: 3 };
   // sharp passes 1 / (w / width) as the scale; vips_resize reduces vertically first. Each pass rounds to 8 bits,
   // so the order is part of the result.
