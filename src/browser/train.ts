@@ -5,7 +5,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../applications/common.js';
 import { splitFiles } from '../data/split.js';
 import { optimizerSpec } from '../engine/optimizers.js';
-import { createPredictor } from '../engine/predictor.js';
+import { type Predictor, createPredictor } from '../engine/predictor.js';
+import type { Trainer } from '../engine/training.js';
 import { createTrainer } from '../engine/trainer.js';
 import { baseModel } from '../model/introspect.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_THRESHOLD, DEFAULT_VALIDATION_SPLIT } from '../train/defaults.js';
@@ -15,7 +16,7 @@ import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
 import { autoRateNotice, rangeTest } from '../train/fit/lr-find.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
-import { type Phase, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
+import { type Phase, type PhaseLayers, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
 import { classWeightsNotice, classWeightsOf } from '../train/fit/class-weights.js';
 import { applyStrategy } from '../train/strategy/strategies.js';
 import { checkFineTuneStart } from '../bases/fine-tune-start.js';
@@ -24,6 +25,7 @@ import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
 import { type PickedFolder, loadBatch } from './images.js';
+import type { PreprocessMode } from '../data/preprocess.js';
 import { type FeatureCache, rowSink } from './row-sinks.js';
 import { type CheckpointStore, checkRun, runKey } from './checkpoints.js';
 import { RunRecorder, countedRandom } from './resume.js';
@@ -69,18 +71,22 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   timings: { totalS: number; trainS: number };
 }
 
-/** The base's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
+/** The frozen part's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
 async function features(
-  model: tfl.LayersModel,
-  from: string,
+  open: () => Promise<Predictor>,
   folder: PickedFolder,
   files: PickedFolder['files'],
-  o: { batch: number; cache: FeatureCache; progress: (done: number) => void; kept?: (rowSize: number) => Promise<KeptRows | undefined> },
+  o: {
+    batch: number;
+    size: number;
+    mode: PreprocessMode;
+    cache: FeatureCache;
+    progress: (done: number) => void;
+    kept?: (rowSize: number) => Promise<KeptRows | undefined>;
+  },
 ): Promise<FeatureStore> {
-  const { batch } = o;
-  const size = model.inputs[0].shape[1] as number;
-  const mode = applicationInfo(baseModel(model))?.spec.preprocessing ?? 'none';
-  const predictor = await createPredictor(model, { engine: 'ort', until: from });
+  const { batch, size, mode } = o;
+  const predictor = await open();
   try {
     const rowSize = predictor
       .outputShape(1)
@@ -106,9 +112,31 @@ async function features(
   }
 }
 
+/** A phase's frozen part and trainer where the base is not a Keras model (an ONNX base's fine-tune: its own graph). */
+export interface PhaseRunner {
+  /** Raw pixels in, the rows the phase's trainer takes out (disposed by the caller). */
+  prefix(): Promise<Predictor>;
+  trainer(o: { weighted: boolean; seed?: number }): Promise<Trainer>;
+}
+
+/** What a run trains on: the model (base, or a stand-in, then the head) and how its images are read. */
+export interface TrainBase {
+  model: tfl.Sequential;
+  head: string;
+  size: number;
+  mode: PreprocessMode;
+  layers: PhaseLayers;
+  /** What identifies the base in a checkpoint's run key. */
+  key: Record<string, unknown>;
+  /** The frozen part up to `phase.from` (default: the Keras model's layers, run by ONNX Runtime). */
+  prefix?(phase: Phase): Promise<Predictor>;
+  /** A phase that does not train the Keras model's layers from `phase.from` (default: Node's createTrainer). */
+  runner?(phase: Phase): Promise<PhaseRunner | undefined>;
+}
+
 /** One phase: its features (the frozen part's output, computed once), its epochs, its weights left in the model. */
 async function trainPhase(
-  model: tfl.Sequential,
+  tb: TrainBase,
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
@@ -118,7 +146,11 @@ async function trainPhase(
   const { task } = o;
   const emit = (e: TrainEvent) => o.onEvent?.(e);
   const batch = o.batchSize ?? DEFAULT_BATCH_SIZE;
-  applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
+  const { model, size, mode } = tb;
+  const runner = await tb.runner?.(phase);
+  // As in Node: a phase with its own graph trains it there; in the Keras model only the head then.
+  applyStrategy(model, runner ? 'feature-extraction' : phase.strategy, phase.strategy === 'fine-tune' && !runner ? o.unfreezeFrom : undefined);
+  const open = () => runner?.prefix() ?? tb.prefix?.(phase) ?? createPredictor(model, { engine: 'ort', until: phase.from });
   const total = split.train.length + split.validation.length;
   const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
   const cache = o.featureStore ?? 'memory';
@@ -128,10 +160,12 @@ async function trainPhase(
     if (rows?.complete) emit({ type: 'notice', message: `features of the ${count} ${part} images read back from the checkpoint folder` });
     return rows;
   };
-  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0), kept: kept('train', split.train.length) });
+  const trainData = await features(open, folder, split.train, { batch, size, mode, cache, progress: progress(0), kept: kept('train', split.train.length) });
   const valData = split.validation.length
-    ? await features(model, phase.from, folder, split.validation, {
+    ? await features(open, folder, split.validation, {
         batch,
+        size,
+        mode,
         cache,
         progress: progress(split.train.length),
         kept: kept('validation', split.validation.length),
@@ -139,6 +173,7 @@ async function trainPhase(
     : null;
   // As in Node: class weights in the loss, and discriminative rates (lrDecay) where base layers train.
   const newTrainer = (weighted: boolean) =>
+    runner?.trainer({ weighted, seed: o.seed }) ??
     createTrainer(model, {
       engine: 'ort',
       from: phase.from,
@@ -203,10 +238,10 @@ async function trainPhase(
 }
 
 /** What makes a run this run: a checkpoint resumes only the same files, split, options and base. */
-function runKeyOf(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions): string {
+function runKeyOf(base: Record<string, unknown>, folder: PickedFolder, o: BrowserTrainOptions): string {
   const { onEvent, signal, callbacks, checkpoints, resume, featureStore, ...options } = o;
   const files = folder.files.map((f) => [f.file, f.label, folder.blobs.get(f.file)?.size]);
-  return runKey({ base: base.name, shape: base.inputs[0].shape, weights: base.countParams(), classNames: folder.classNames, files, options });
+  return runKey({ ...base, classNames: folder.classNames, files, options });
 }
 
 /** The run's checkpoints when the options ask for them, continuing the latest with `resume`. */
@@ -229,28 +264,46 @@ async function recorderOf(o: BrowserTrainOptions, key: string, random: ReturnTyp
  * plan, and the validation split scored after each phase. With `checkpoints`, the run is kept after every epoch
  * and `resume` continues it from there (after a reload: the same files picked again).
  */
-export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
+export function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
+  checkFineTuneStart(o.strategy, o.unfreezeFrom);
+  const mode = applicationInfo(baseModel(base))?.spec.preprocessing ?? 'none';
+  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
+  return trainOn(folder, o, (want) => {
+    const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
+    const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
+    const key = { base: base.name, shape: base.inputs[0].shape, weights: base.countParams() };
+    return { model, head, size: base.inputs[0].shape[1] as number, mode, key, layers: { firstHead: model.layers[1].name, firstBase, newFirstConv: null } };
+  });
+}
+
+/** A run over the picked folder on the base `make` puts the task's head on (a Keras base, or an ONNX base's features). */
+export async function trainOn(
+  folder: PickedFolder,
+  o: BrowserTrainOptions,
+  make: (want: ReturnType<typeof outputLayer>) => TrainBase | Promise<TrainBase>,
+  cut?: string,
+): Promise<BrowserTrainResult> {
   const { classNames } = folder;
   const classes = classNames.length;
   const task: Task = classes === 2 ? 'binary' : 'categorical';
   const split = splitFiles(folder.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, 'the picked folder');
-  const want = outputLayer(task, classes);
-  const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
-  const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
+  const tb = await make(outputLayer(task, classes));
+  const { model, head } = tb;
   const strategy = o.strategy ?? 'feature-extraction';
-  checkFineTuneStart(strategy, o.unfreezeFrom);
   const classWeights = classWeightsOf(o.classWeight, { task, classNames, train: split.train });
   if (classWeights) o.onEvent?.({ type: 'notice', message: classWeightsNotice(classNames, classWeights) });
   // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
   const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
-  const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
-  const options = { ...o, base: base.name, strategy, task, random: random.next, recorder, ...(classWeights ? { classWeights } : {}) };
-  // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch.
-  const crossed = crossedCutOf(model, options);
+  const recorder = await recorderOf(o, runKeyOf(tb.key, folder, o), random);
+  const options = { ...o, base: model.name, strategy, task, random: random.next, recorder, ...(classWeights ? { classWeights } : {}) };
+  // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch;
+  // an ONNX base fine-tunes from its cut value (what the phase's cache holds).
+  const crossed = cut ? undefined : crossedCutOf(model, options);
   if (crossed) o.onEvent?.({ type: 'notice', message: crossed.notice });
-  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
-  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null, crossedCut: crossed?.cut };
-  const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
+  const phases = planPhases(cut ? { ...options, unfreezeFrom: cut } : options, { ...tb.layers, crossedCut: crossed?.cut }, {
+    train: split.train.length,
+    validation: split.validation.length,
+  }).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut, trainedFrom: cut } : p));
   const t0 = performance.now();
   const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };
   let val: TrainResult['val'] = [...scored].reverse().find((p) => p.val)?.val ?? { loss: null, accuracy: null };
@@ -261,7 +314,7 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   for (const [index, phase] of phases.entries()) {
     if (stopped) break;
     if (index < first) continue;
-    const r = await trainPhase(model, { ...phase, index }, split, folder, options);
+    const r = await trainPhase(tb, { ...phase, index }, split, folder, options);
     history.push(...r.history);
     trainS += r.trainS;
     if (r.val) val = r.val;
