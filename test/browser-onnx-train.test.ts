@@ -58,7 +58,9 @@ describe('training on an ONNX base in the page (static build in Chromium) reache
     const node = await trainImageClassifier(data, { base: model });
     const page = await withPage(async (p) => {
       const run = await trainInPage(p, server.url, model, data, '');
-      const hidden = await p.evaluate(() => ['download', 'download-tfjs', 'download-folder', 'download-onnx'].map((id) => document.getElementById(id)?.parentElement?.hidden));
+      const hidden = await p.evaluate(() =>
+        ['download', 'download-tfjs', 'download-folder', 'download-onnx'].map((id) => document.getElementById(id)?.parentElement?.hidden),
+      );
       return { ...run, hidden };
     });
     process.stderr.write(`ONNX base, feature extraction on ${PAIR.join('/')}: page ${page.accuracy}, Node ${node.val.accuracy}\n`);

@@ -34,7 +34,7 @@ export async function trainOnnxClassifier(base: OnnxBase, folder: PickedFolder, 
   if (cut) o.onEvent?.({ type: 'notice', message: `fine-tuning ${base.file} from ${cut.block} (its input ${cut.value})` });
   const { size } = base.preprocessing;
   const features = () => graphPredictor(encodeBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}` });
-  const { unfreezeFrom, lastBlocks, ...rest } = o;
+  const { lastBlocks, ...rest } = o;
   return trainOn(
     folder,
     rest,

@@ -300,10 +300,15 @@ export async function trainOn(
   // an ONNX base fine-tunes from its cut value (what the phase's cache holds).
   const crossed = cut ? undefined : crossedCutOf(model, options);
   if (crossed) o.onEvent?.({ type: 'notice', message: crossed.notice });
-  const phases = planPhases(cut ? { ...options, unfreezeFrom: cut } : options, { ...tb.layers, crossedCut: crossed?.cut }, {
-    train: split.train.length,
-    validation: split.validation.length,
-  }).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut, trainedFrom: cut } : p));
+  // (Node plans with the options as given: an ONNX base's `unfreezeFrom` is its block, or none with lastBlocks.)
+  const phases = planPhases(
+    options,
+    { ...tb.layers, crossedCut: crossed?.cut },
+    {
+      train: split.train.length,
+      validation: split.validation.length,
+    },
+  ).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut, trainedFrom: cut } : p));
   const t0 = performance.now();
   const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };
   let val: TrainResult['val'] = [...scored].reverse().find((p) => p.val)?.val ?? { loss: null, accuracy: null };

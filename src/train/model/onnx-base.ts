@@ -15,7 +15,6 @@ import { TransferkitError } from '../../errors.js';
 export { STAND_IN, standInBase } from './stand-in.js';
 export { BASE_FILE, mergedOnnx } from './merged-onnx.js';
 
-
 /** What transferkit.json records about an imported base. */
 export interface OnnxBaseRecord {
   file: typeof BASE_FILE;
@@ -61,7 +60,6 @@ export function baseRecord(open: OpenBase): OnnxBaseRecord {
     preprocessing: base.preprocessing,
   };
 }
-
 
 /** A predictor over base and head merged, for `predict` and `evaluate`. */
 export function mergedPredictor(baseOnnx: Uint8Array, head: tfl.LayersModel, o: GraphPredictorOptions): Promise<Predictor> {
