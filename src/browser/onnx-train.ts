@@ -15,7 +15,8 @@ import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { STAND_IN, standInBase } from '../train/model/stand-in.js';
 import { lossOf } from '../train/model/task-output.js';
 import type { PickedFolder } from './images.js';
-import { type BrowserTrainOptions, type BrowserTrainResult, type TrainBase, trainOn } from './train.js';
+import type { TrainBase } from './phase-features.js';
+import { type BrowserTrainOptions, type BrowserTrainResult, trainOn } from './train.js';
 
 /** The page's options on an ONNX base: `lastBlocks` (Node's --unfreeze-last-blocks) or `unfreezeFrom` a block. */
 export type OnnxTrainOptions = Omit<BrowserTrainOptions, 'lrDecay'> & { lastBlocks?: number };

@@ -5,18 +5,15 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../applications/common.js';
 import { splitFiles } from '../data/split.js';
 import { optimizerSpec } from '../engine/optimizers.js';
-import { type Predictor, createPredictor } from '../engine/predictor.js';
-import type { Trainer } from '../engine/training.js';
 import { createTrainer } from '../engine/trainer.js';
 import { baseModel } from '../model/introspect.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_THRESHOLD, DEFAULT_VALIDATION_SPLIT } from '../train/defaults.js';
 import { classificationReport } from '../train/evaluate/metrics.js';
 import { cachedBatches } from '../train/features/batches.js';
-import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
 import { autoRateNotice, rangeTest } from '../train/fit/lr-find.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
-import { type Phase, type PhaseLayers, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
+import { type Phase, blockRateScale, crossedCutOf, planPhases } from '../train/fit/phase-plan.js';
 import { classWeightsNotice, classWeightsOf } from '../train/fit/class-weights.js';
 import { applyStrategy } from '../train/strategy/strategies.js';
 import { checkFineTuneStart } from '../bases/fine-tune-start.js';
@@ -24,12 +21,11 @@ import { TransferkitError } from '../errors.js';
 import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
-import { type PickedFolder, loadBatch } from './images.js';
-import type { PreprocessMode } from '../data/preprocess.js';
-import { type FeatureCache, rowSink } from './row-sinks.js';
+import type { PickedFolder } from './images.js';
+import type { FeatureCache } from './row-sinks.js';
+import { type TrainBase, phaseFeatures } from './phase-features.js';
 import { type CheckpointStore, checkRun, runKey } from './checkpoints.js';
 import { RunRecorder, countedRandom } from './resume.js';
-import type { KeptRows } from './kept-features.js';
 
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
@@ -71,69 +67,6 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   timings: { totalS: number; trainS: number };
 }
 
-/** The frozen part's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
-async function features(
-  open: () => Promise<Predictor>,
-  folder: PickedFolder,
-  files: PickedFolder['files'],
-  o: {
-    batch: number;
-    size: number;
-    mode: PreprocessMode;
-    cache: FeatureCache;
-    progress: (done: number) => void;
-    kept?: (rowSize: number) => Promise<KeptRows | undefined>;
-  },
-): Promise<FeatureStore> {
-  const { batch, size, mode } = o;
-  const predictor = await open();
-  try {
-    const rowSize = predictor
-      .outputShape(1)
-      .slice(1)
-      .reduce((a, b) => a * b, 1);
-    const kept = await o.kept?.(rowSize);
-    const sink = kept ?? (await rowSink(o.cache, rowSize, files.length));
-    // A file of the checkpoint folder that a run cut short had completed: the same rows, read back.
-    for (let s = kept?.complete ? files.length : 0; s < files.length; s += batch) {
-      const part = files.slice(s, s + batch);
-      const x = await loadBatch(
-        part.map((f) => folder.blobs.get(f.file) as Blob),
-        size,
-        mode,
-      );
-      sink.write(await predictor.predict(x, part.length), s);
-      o.progress(s + part.length);
-    }
-    if (kept && !kept.complete) await kept.finish();
-    return sink.store(files.map((f) => f.label));
-  } finally {
-    await predictor.dispose();
-  }
-}
-
-/** A phase's frozen part and trainer where the base is not a Keras model (an ONNX base's fine-tune: its own graph). */
-export interface PhaseRunner {
-  /** Raw pixels in, the rows the phase's trainer takes out (disposed by the caller). */
-  prefix(): Promise<Predictor>;
-  trainer(o: { weighted: boolean; seed?: number }): Promise<Trainer>;
-}
-
-/** What a run trains on: the model (base, or a stand-in, then the head) and how its images are read. */
-export interface TrainBase {
-  model: tfl.Sequential;
-  head: string;
-  size: number;
-  mode: PreprocessMode;
-  layers: PhaseLayers;
-  /** What identifies the base in a checkpoint's run key. */
-  key: Record<string, unknown>;
-  /** The frozen part up to `phase.from` (default: the Keras model's layers, run by ONNX Runtime). */
-  prefix?(phase: Phase): Promise<Predictor>;
-  /** A phase that does not train the Keras model's layers from `phase.from` (default: Node's createTrainer). */
-  runner?(phase: Phase): Promise<PhaseRunner | undefined>;
-}
-
 /** One phase: its features (the frozen part's output, computed once), its epochs, its weights left in the model. */
 async function trainPhase(
   tb: TrainBase,
@@ -142,35 +75,14 @@ async function trainPhase(
   folder: PickedFolder,
   o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder; classWeights?: number[] },
 ): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped']; trainS: number }> {
-  const { classNames } = folder;
-  const { task } = o;
+  const [{ classNames }, { task }] = [folder, o];
   const emit = (e: TrainEvent) => o.onEvent?.(e);
   const batch = o.batchSize ?? DEFAULT_BATCH_SIZE;
-  const { model, size, mode } = tb;
+  const { model } = tb;
   const runner = await tb.runner?.(phase);
   // As in Node: a phase with its own graph trains it there; in the Keras model only the head then.
   applyStrategy(model, runner ? 'feature-extraction' : phase.strategy, phase.strategy === 'fine-tune' && !runner ? o.unfreezeFrom : undefined);
-  const open = () => runner?.prefix() ?? tb.prefix?.(phase) ?? createPredictor(model, { engine: 'ort', until: phase.from });
-  const total = split.train.length + split.validation.length;
-  const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
-  const cache = o.featureStore ?? 'memory';
-  // With checkpoints, in the OPFS: in files kept beside them until the run ends.
-  const kept = (part: string, count: number) => async (rowSize: number) => {
-    const rows = cache === 'opfs' ? await o.recorder?.featureRows(`${phase.index}-${part}`, rowSize, count) : undefined;
-    if (rows?.complete) emit({ type: 'notice', message: `features of the ${count} ${part} images read back from the checkpoint folder` });
-    return rows;
-  };
-  const trainData = await features(open, folder, split.train, { batch, size, mode, cache, progress: progress(0), kept: kept('train', split.train.length) });
-  const valData = split.validation.length
-    ? await features(open, folder, split.validation, {
-        batch,
-        size,
-        mode,
-        cache,
-        progress: progress(split.train.length),
-        kept: kept('validation', split.validation.length),
-      })
-    : null;
+  const { trainData, valData } = await phaseFeatures(tb, phase, runner, split, folder, { ...o, batch, emit });
   // As in Node: class weights in the loss, and discriminative rates (lrDecay) where base layers train.
   const newTrainer = (weighted: boolean) =>
     runner?.trainer({ weighted, seed: o.seed }) ??

@@ -72,6 +72,8 @@ async function trainOnnx(m: Start): Promise<void> {
   const fineTune = from ? { strategy: 'fine-tune' as const, ...(/^\d+$/.test(from) ? { lastBlocks: Number(from) } : { unfreezeFrom: from }) } : {};
   const r = await transferkit.trainOnnxClassifier(base, folder, { ...fineTune, signal: stopSignal(m.stop), featureStore: 'opfs', onEvent });
   report(r, folder);
+  // Its model is the head on the base's features: the page's predict (pixels in) does not apply to it.
+  trained = undefined;
   post({
     type: 'done',
     accuracy: r.val.accuracy,
@@ -118,7 +120,7 @@ async function compare(m: Start): Promise<void> {
 }
 
 async function predict(x: Float32Array, n: number): Promise<void> {
-  if (!trained) throw new transferkit.TransferkitError('nothing trained yet');
+  if (!trained) throw new transferkit.TransferkitError('nothing trained on a Keras base yet (a model on an ONNX base: download model.onnx)');
   const predictor = await transferkit.createPredictor(trained.model, { engine: 'ort' });
   try {
     post({ type: 'predicted', y: await predictor.predict(x, n) });
