@@ -31,7 +31,7 @@ export { rowName } from '../train/strategy/compare-row.js';
 export type { StrategyResult } from '../train/shapes.js';
 
 /**
- * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}, and the .jsep ones for
+ * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}, and the .asyncify ones for
  * WebGPU; a static build puts them beside the page), how many threads it runs (more than one needs a cross-origin
  * isolated page), and its execution providers: `['webgpu', 'wasm']` runs on WebGPU where the browser has it (ORT
  * Web's own per-op fallback to WebAssembly), else on WebAssembly with `notice` saying why. Call it before training.
