@@ -2,6 +2,7 @@
 // WebAssembly (ORT Web runs each op WebGPU lacks on WebAssembly). Asking for WebGPU where the browser has none (no
 // navigator.gpu, or no adapter) falls back to WebAssembly with a notice, not an error.
 
+/** An ONNX Runtime Web execution provider the page may ask for. */
 export type ExecutionProvider = 'webgpu' | 'wasm';
 
 let providers: readonly ExecutionProvider[] = ['wasm'];
