@@ -5,13 +5,16 @@
 // the last block; the downloaded model folder read by Node predicts as the page's model does.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { resolveBase, trainImageClassifier } from '../src/index.js';
 import { noChromium, withPage } from './browser.js';
-import { CIFAR_DIR, ROOT, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, ROOT, cli, needsShared, tempDir } from './helpers.js';
+import { download, onnxOutputs } from './web-downloads.js';
+import { loadModel } from '../src/train/saved/saved-model.js';
+import { mergedPredictor } from '../src/train/model/onnx-base.js';
 import { type StaticServer, serveStatic } from './static-server.js';
 import { PAIR, pairFolder } from './web-pair.js';
 
@@ -58,15 +61,30 @@ describe('training on an ONNX base in the page (static build in Chromium) reache
     const node = await trainImageClassifier(data, { base: model });
     const page = await withPage(async (p) => {
       const run = await trainInPage(p, server.url, model, data, '');
+      const files = { folder: await download(p, 'download-folder'), onnx: await download(p, 'download-onnx') };
       const hidden = await p.evaluate(() =>
         ['download', 'download-tfjs', 'download-folder', 'download-onnx'].map((id) => document.getElementById(id)?.parentElement?.hidden),
       );
-      return { ...run, hidden };
+      return { ...run, hidden, files };
     });
     process.stderr.write(`ONNX base, feature extraction on ${PAIR.join('/')}: page ${page.accuracy}, Node ${node.val.accuracy}\n`);
     assert.match(page.log, /ONNX base hf-vit-dynamo: 32×32 pixels/);
     assert.ok(Math.abs(page.accuracy - (node.val.accuracy as number)) <= 0.01, `page ${page.accuracy} vs Node ${node.val.accuracy}\n${page.log}`);
     assert.deepEqual(page.hidden, [true, true, false, false], 'an ONNX base offers the model folder and the ONNX graph only');
+    // The downloads in Node: the folder (head beside base.onnx) and the merged graph give the same probabilities,
+    // and `transferkit predict` reads the folder and labels two held-out test images.
+    const saved = await loadModel(page.files.folder);
+    assert.deepEqual(saved.metadata.classNames, PAIR);
+    const x = Float32Array.from({ length: 4 * 32 * 32 * 3 }, (_, i) => (i * 53) % 256);
+    const merged = await mergedPredictor(saved.onnxBase as Uint8Array, saved.model, { imageShape: [32, 32, 3], label: 'folder' });
+    const fromFolder = Array.from(await merged.predict(x, 4));
+    await merged.dispose();
+    const fromOnnx = await onnxOutputs(page.files.onnx, x, 32);
+    assert.ok(Math.max(...fromFolder.map((v, i) => Math.abs(v - fromOnnx[i]))) <= 1e-5, `${fromFolder} vs ${fromOnnx}`);
+    const images = PAIR.map((c) => path.join(data, c, readdirSync(path.join(data, c)).sort()[0]));
+    const r = cli(['predict', page.files.folder, ...images, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as unknown[]).length, 2);
   });
 
   it('a fine-tune of the last block (the fine-tune field: 1) as Node’s --unfreeze-last-blocks 1 (within a point)', async () => {

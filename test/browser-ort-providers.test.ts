@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { ARGS } from '../bench/browser.js';
 import { noChromium, withPage } from './browser.js';
 import { ROOT, tempDir } from './helpers.js';
 import { foreignModel } from './onnx-fixtures.js';
@@ -13,17 +14,6 @@ import { type StaticServer, serveStatic } from './static-server.js';
 import { relative } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
-/** WebGPU enabled (Linux ships it off) on SwiftShader's emulated GPU, as bench/browser.ts runs it. */
-const WEBGPU_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-];
 
 describe('ONNX Runtime Web execution providers in the page', { skip: noChromium }, () => {
   let server: StaticServer;
@@ -67,8 +57,8 @@ describe('ONNX Runtime Web execution providers in the page', { skip: noChromium 
     assert.ok(r.gap <= 1e-5);
   });
 
-  it('webgpu where the browser has an adapter (SwiftShader) is kept, and the sessions run on it', async () => {
-    const r = await featuresWith(WEBGPU_ARGS);
+  it('webgpu where the browser has an adapter (SwiftShader, as bench/browser.ts enables it) is kept, and the sessions run on it', async () => {
+    const r = await featuresWith(ARGS);
     assert.deepEqual(r.executionProviders, ['webgpu', 'wasm']);
     assert.equal(r.notice, undefined);
     process.stderr.write(`WebGPU (SwiftShader): features vs Node's: ${r.gap.toExponential(2)}\n`);

@@ -6,7 +6,7 @@ import { BASE_FILE, mergedOnnx } from '../train/model/merged-onnx.js';
 import type { OnnxBaseRecord } from '../train/model/onnx-base.js';
 import { modelFolderFiles } from '../train/saved/model-folder.js';
 import type { ModelMetadata } from '../train/saved/saved-model.js';
-import { MODEL_FILE_NAMES, zipFolder } from './model-file.js';
+import { MODEL_FILE_NAMES, modelMetadata, zipFolder } from './model-file.js';
 import type { BrowserTrainResult } from './train.js';
 
 const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
@@ -22,19 +22,12 @@ async function onnxMetadata(r: BrowserTrainResult, base: OnnxBase, onnx: Uint8Ar
     preprocessing: base.preprocessing,
   };
   return {
-    format: 'transferkit-model',
-    version: 1,
+    ...modelMetadata(r, { weights: base.file }),
     base: { id: `onnx:${base.id}`, weights: base.file },
     inputShape: [size, size, 3],
     // An imported base scales its pixels inside its graph: the images go in as they are (0–255).
     preprocessing: 'none',
     onnxBase: record,
-    classNames: r.classNames,
-    task: r.task,
-    head: r.head,
-    strategy: r.strategy,
-    history: r.history,
-    val: r.val,
   };
 }
 
