@@ -177,7 +177,7 @@ const EPOCHS = { rows: 5000, rowSize: 2304, batch: 32, epochs: 3 };
  * Chromium's flags: WebGL on SwiftShader (headless has no GPU here; tfjs's webgl backend then runs on the CPU), and
  * WebGPU asked for (unsafe: Linux ships it disabled) on SwiftShader's Vulkan.
  */
-const ARGS = [
+export const ARGS = [
   '--headless',
   '--no-sandbox',
   '--use-angle=swiftshader',

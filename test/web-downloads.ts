@@ -20,7 +20,7 @@ const seededBatch = (size: number) => {
 };
 
 /** Saves the download behind the link `#id` into a fresh folder; a zip is unpacked there. */
-async function download(page: Page, id: string): Promise<string> {
+export async function download(page: Page, id: string): Promise<string> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.click(`#${id}`)]);
   const dir = tempDir('tk-web-download-');
   const file = path.join(dir, d.suggestedFilename());
@@ -34,7 +34,7 @@ async function download(page: Page, id: string): Promise<string> {
 }
 
 /** The ONNX file's outputs in onnxruntime-node on the seeded batch. */
-async function onnxOutputs(file: string, x: Float32Array, size: number): Promise<number[]> {
+export async function onnxOutputs(file: string, x: Float32Array, size: number): Promise<number[]> {
   const ort = await loadOrt();
   const session = await ort.InferenceSession.create(file);
   try {

@@ -43,7 +43,13 @@ function ortWasm(outDir: string): Plugin {
     name: 'ort-wasm-files',
     writeBundle() {
       mkdirSync(path.join(outDir, 'ort'), { recursive: true });
-      for (const f of ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) copyFileSync(path.join(dist, f), path.join(outDir, 'ort', f));
+      for (const f of [
+        'ort-wasm-simd-threaded.mjs',
+        'ort-wasm-simd-threaded.wasm',
+        'ort-wasm-simd-threaded.asyncify.mjs',
+        'ort-wasm-simd-threaded.asyncify.wasm',
+      ])
+        copyFileSync(path.join(dist, f), path.join(outDir, 'ort', f));
     },
   };
 }

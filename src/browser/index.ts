@@ -2,6 +2,9 @@
 // on ONNX Runtime Web. Only I/O differs: the package's "browser" field swaps the few modules that touch Node
 // (src/browser/twins/) for their browser twins, and the page hands over files it picked.
 import { loadOrt } from '../engine/ort-runtime.js';
+import { type ExecutionProvider, executionProviders, useExecutionProviders } from './ort-providers.js';
+
+export type { ExecutionProvider } from './ort-providers.js';
 
 export { addHead } from '../train/model/head.js';
 export { applyStrategy } from '../train/strategy/strategies.js';
@@ -20,17 +23,27 @@ export { type FetchWeightsOptions, type FetchedWeights, WEIGHTS_CACHE, fetchWeig
 export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch, screenFolder } from './images.js';
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
+export { type OnnxTrainOptions, trainOnnxClassifier } from './onnx-train.js';
+export { onnxModelFile } from './onnx-model-file.js';
 export { type CheckpointStore, type RunCheckpoint, opfsCheckpoints } from './checkpoints.js';
 export { BROWSER_STRATEGIES, type BrowserComparison, compareStrategies } from './compare.js';
 export { rowName } from '../train/strategy/compare-row.js';
 export type { StrategyResult } from '../train/shapes.js';
 
 /**
- * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}; a static build puts them
- * beside the page) and how many threads it runs (more than one needs a cross-origin isolated page).
+ * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}, and the .asyncify ones for
+ * WebGPU; a static build puts them beside the page), how many threads it runs (more than one needs a cross-origin
+ * isolated page), and its execution providers: `['webgpu', 'wasm']` runs on WebGPU where the browser has it (ORT
+ * Web's own per-op fallback to WebAssembly), else on WebAssembly with `notice` saying why. Call it before training.
  */
-export async function configureOnnxRuntime(o: { wasmPaths?: string; numThreads?: number }): Promise<void> {
+export async function configureOnnxRuntime(o: {
+  wasmPaths?: string;
+  numThreads?: number;
+  executionProviders?: readonly ExecutionProvider[];
+}): Promise<{ executionProviders: readonly ExecutionProvider[]; notice?: string }> {
+  const chosen = o.executionProviders ? await useExecutionProviders(o.executionProviders) : { executionProviders: executionProviders() };
   const { env } = await loadOrt();
   if (o.wasmPaths !== undefined) env.wasm.wasmPaths = o.wasmPaths;
   if (o.numThreads !== undefined) env.wasm.numThreads = o.numThreads;
+  return chosen;
 }

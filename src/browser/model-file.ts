@@ -44,7 +44,7 @@ export function modelMetadata(r: BrowserTrainResult, base: BaseOptions & { weigh
 }
 
 /** Files as one zip whose entries sit in `folder/` (unzipped, the folder Node reads). */
-function zipFolder(folder: string, files: Map<string, Uint8Array>): Uint8Array {
+export function zipFolder(folder: string, files: Map<string, Uint8Array>): Uint8Array {
   return zipSync(Object.fromEntries([...files].map(([name, bytes]) => [`${folder}/${name}`, bytes])));
 }
 

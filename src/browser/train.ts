@@ -5,13 +5,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { applicationInfo } from '../applications/common.js';
 import { splitFiles } from '../data/split.js';
 import { optimizerSpec } from '../engine/optimizers.js';
-import { createPredictor } from '../engine/predictor.js';
 import { createTrainer } from '../engine/trainer.js';
 import { baseModel } from '../model/introspect.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_THRESHOLD, DEFAULT_VALIDATION_SPLIT } from '../train/defaults.js';
 import { classificationReport } from '../train/evaluate/metrics.js';
 import { cachedBatches } from '../train/features/batches.js';
-import type { FeatureStore } from '../train/features/memory-store.js';
 import { evaluateStore, runEpochs } from '../train/fit/epoch-loop.js';
 import { autoRateNotice, rangeTest } from '../train/fit/lr-find.js';
 import type { Task, TrainEvent, TrainOptions, TrainResult } from '../train/fit/options.js';
@@ -23,11 +21,11 @@ import { TransferkitError } from '../errors.js';
 import type { LabelledFile } from '../data/folders.js';
 import { DEFAULT_HEAD_DROPOUT, addHead } from '../train/model/head.js';
 import { lossOf, outputLayer } from '../train/model/task-output.js';
-import { type PickedFolder, loadBatch } from './images.js';
-import { type FeatureCache, rowSink } from './row-sinks.js';
+import type { PickedFolder } from './images.js';
+import type { FeatureCache } from './row-sinks.js';
+import { type TrainBase, phaseFeatures } from './phase-features.js';
 import { type CheckpointStore, checkRun, runKey } from './checkpoints.js';
 import { RunRecorder, countedRandom } from './resume.js';
-import type { KeptRows } from './kept-features.js';
 
 /** The options a page sets: Node's, less those about files, engines and fine-tuning. */
 export type BrowserTrainOptions = Pick<
@@ -69,76 +67,25 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   timings: { totalS: number; trainS: number };
 }
 
-/** The base's output for each picked file, in batches, into a store (in memory, or in a file of the OPFS). */
-async function features(
-  model: tfl.LayersModel,
-  from: string,
-  folder: PickedFolder,
-  files: PickedFolder['files'],
-  o: { batch: number; cache: FeatureCache; progress: (done: number) => void; kept?: (rowSize: number) => Promise<KeptRows | undefined> },
-): Promise<FeatureStore> {
-  const { batch } = o;
-  const size = model.inputs[0].shape[1] as number;
-  const mode = applicationInfo(baseModel(model))?.spec.preprocessing ?? 'none';
-  const predictor = await createPredictor(model, { engine: 'ort', until: from });
-  try {
-    const rowSize = predictor
-      .outputShape(1)
-      .slice(1)
-      .reduce((a, b) => a * b, 1);
-    const kept = await o.kept?.(rowSize);
-    const sink = kept ?? (await rowSink(o.cache, rowSize, files.length));
-    // A file of the checkpoint folder that a run cut short had completed: the same rows, read back.
-    for (let s = kept?.complete ? files.length : 0; s < files.length; s += batch) {
-      const part = files.slice(s, s + batch);
-      const x = await loadBatch(
-        part.map((f) => folder.blobs.get(f.file) as Blob),
-        size,
-        mode,
-      );
-      sink.write(await predictor.predict(x, part.length), s);
-      o.progress(s + part.length);
-    }
-    if (kept && !kept.complete) await kept.finish();
-    return sink.store(files.map((f) => f.label));
-  } finally {
-    await predictor.dispose();
-  }
-}
-
 /** One phase: its features (the frozen part's output, computed once), its epochs, its weights left in the model. */
 async function trainPhase(
-  model: tfl.Sequential,
+  tb: TrainBase,
   phase: Phase & { index: number },
   split: { train: LabelledFile[]; validation: LabelledFile[] },
   folder: PickedFolder,
   o: TrainOptions & { task: Task; random: () => number; featureStore?: FeatureCache; recorder?: RunRecorder; classWeights?: number[] },
 ): Promise<{ history: TrainResult['history']; val?: TrainResult['val']; stopped?: TrainResult['stopped']; trainS: number }> {
-  const { classNames } = folder;
-  const { task } = o;
+  const [{ classNames }, { task }] = [folder, o];
   const emit = (e: TrainEvent) => o.onEvent?.(e);
   const batch = o.batchSize ?? DEFAULT_BATCH_SIZE;
-  applyStrategy(model, phase.strategy, phase.strategy === 'fine-tune' ? o.unfreezeFrom : undefined);
-  const total = split.train.length + split.validation.length;
-  const progress = (offset: number) => (done: number) => emit({ type: 'features', phase: phase.index, done: offset + done, total });
-  const cache = o.featureStore ?? 'memory';
-  // With checkpoints, in the OPFS: in files kept beside them until the run ends.
-  const kept = (part: string, count: number) => async (rowSize: number) => {
-    const rows = cache === 'opfs' ? await o.recorder?.featureRows(`${phase.index}-${part}`, rowSize, count) : undefined;
-    if (rows?.complete) emit({ type: 'notice', message: `features of the ${count} ${part} images read back from the checkpoint folder` });
-    return rows;
-  };
-  const trainData = await features(model, phase.from, folder, split.train, { batch, cache, progress: progress(0), kept: kept('train', split.train.length) });
-  const valData = split.validation.length
-    ? await features(model, phase.from, folder, split.validation, {
-        batch,
-        cache,
-        progress: progress(split.train.length),
-        kept: kept('validation', split.validation.length),
-      })
-    : null;
+  const { model } = tb;
+  const runner = await tb.runner?.(phase);
+  // As in Node: a phase with its own graph trains it there; in the Keras model only the head then.
+  applyStrategy(model, runner ? 'feature-extraction' : phase.strategy, phase.strategy === 'fine-tune' && !runner ? o.unfreezeFrom : undefined);
+  const { trainData, valData } = await phaseFeatures(tb, phase, runner, split, folder, { ...o, batch, emit });
   // As in Node: class weights in the loss, and discriminative rates (lrDecay) where base layers train.
   const newTrainer = (weighted: boolean) =>
+    runner?.trainer({ weighted, seed: o.seed }) ??
     createTrainer(model, {
       engine: 'ort',
       from: phase.from,
@@ -203,10 +150,10 @@ async function trainPhase(
 }
 
 /** What makes a run this run: a checkpoint resumes only the same files, split, options and base. */
-function runKeyOf(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions): string {
+function runKeyOf(base: Record<string, unknown>, folder: PickedFolder, o: BrowserTrainOptions): string {
   const { onEvent, signal, callbacks, checkpoints, resume, featureStore, ...options } = o;
   const files = folder.files.map((f) => [f.file, f.label, folder.blobs.get(f.file)?.size]);
-  return runKey({ base: base.name, shape: base.inputs[0].shape, weights: base.countParams(), classNames: folder.classNames, files, options });
+  return runKey({ ...base, classNames: folder.classNames, files, options });
 }
 
 /** The run's checkpoints when the options ask for them, continuing the latest with `resume`. */
@@ -229,28 +176,51 @@ async function recorderOf(o: BrowserTrainOptions, key: string, random: ReturnTyp
  * plan, and the validation split scored after each phase. With `checkpoints`, the run is kept after every epoch
  * and `resume` continues it from there (after a reload: the same files picked again).
  */
-export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
+export function trainClassifier(base: tfl.LayersModel, folder: PickedFolder, o: BrowserTrainOptions = {}): Promise<BrowserTrainResult> {
+  checkFineTuneStart(o.strategy, o.unfreezeFrom);
+  const mode = applicationInfo(baseModel(base))?.spec.preprocessing ?? 'none';
+  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
+  return trainOn(folder, o, (want) => {
+    const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
+    const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
+    const key = { base: base.name, shape: base.inputs[0].shape, weights: base.countParams() };
+    return { model, head, size: base.inputs[0].shape[1] as number, mode, key, layers: { firstHead: model.layers[1].name, firstBase, newFirstConv: null } };
+  });
+}
+
+/** A run over the picked folder on the base `make` puts the task's head on (a Keras base, or an ONNX base's features). */
+export async function trainOn(
+  folder: PickedFolder,
+  o: BrowserTrainOptions,
+  make: (want: ReturnType<typeof outputLayer>) => TrainBase | Promise<TrainBase>,
+  cut?: string,
+): Promise<BrowserTrainResult> {
   const { classNames } = folder;
   const classes = classNames.length;
   const task: Task = classes === 2 ? 'binary' : 'categorical';
   const split = splitFiles(folder.files, o.validationSplit ?? DEFAULT_VALIDATION_SPLIT, o.seed ?? DEFAULT_SEED, 'the picked folder');
-  const want = outputLayer(task, classes);
-  const head = `gap, dropout:${DEFAULT_HEAD_DROPOUT.zoo}, dense:${want.units}:${want.activation}`;
-  const model = addHead(base, head, { seed: o.seed ?? DEFAULT_SEED });
+  const tb = await make(outputLayer(task, classes));
+  const { model, head } = tb;
   const strategy = o.strategy ?? 'feature-extraction';
-  checkFineTuneStart(strategy, o.unfreezeFrom);
   const classWeights = classWeightsOf(o.classWeight, { task, classNames, train: split.train });
   if (classWeights) o.onEvent?.({ type: 'notice', message: classWeightsNotice(classNames, classWeights) });
   // One shuffle for the whole run, as in Node (its draws counted: a resumed run skips as many).
   const random = countedRandom((o.seed ?? DEFAULT_SEED) + 1);
-  const recorder = await recorderOf(o, runKeyOf(base, folder, o), random);
-  const options = { ...o, base: base.name, strategy, task, random: random.next, recorder, ...(classWeights ? { classWeights } : {}) };
-  // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch.
-  const crossed = crossedCutOf(model, options);
+  const recorder = await recorderOf(o, runKeyOf(tb.key, folder, o), random);
+  const options = { ...o, base: model.name, strategy, task, random: random.next, recorder, ...(classWeights ? { classWeights } : {}) };
+  // As in Node: a cut that skip connections cross trains from the base's input, the frozen part run on every batch;
+  // an ONNX base fine-tunes from its cut value (what the phase's cache holds).
+  const crossed = cut ? undefined : crossedCutOf(model, options);
   if (crossed) o.onEvent?.({ type: 'notice', message: crossed.notice });
-  const firstBase = base.layers.find((l) => l.getClassName() !== 'InputLayer')?.name as string;
-  const layers = { firstHead: model.layers[1].name, firstBase, newFirstConv: null, crossedCut: crossed?.cut };
-  const phases = planPhases(options, layers, { train: split.train.length, validation: split.validation.length });
+  // (Node plans with the options as given: an ONNX base's `unfreezeFrom` is its block, or none with lastBlocks.)
+  const phases = planPhases(
+    options,
+    { ...tb.layers, crossedCut: crossed?.cut },
+    {
+      train: split.train.length,
+      validation: split.validation.length,
+    },
+  ).map((p) => (cut && p.strategy === 'fine-tune' ? { ...p, from: cut, trainedFrom: cut } : p));
   const t0 = performance.now();
   const { history, phases: scored } = recorder?.finished ?? { history: [], phases: [] };
   let val: TrainResult['val'] = [...scored].reverse().find((p) => p.val)?.val ?? { loss: null, accuracy: null };
@@ -261,7 +231,7 @@ export async function trainClassifier(base: tfl.LayersModel, folder: PickedFolde
   for (const [index, phase] of phases.entries()) {
     if (stopped) break;
     if (index < first) continue;
-    const r = await trainPhase(model, { ...phase, index }, split, folder, options);
+    const r = await trainPhase(tb, { ...phase, index }, split, folder, options);
     history.push(...r.history);
     trainS += r.trainS;
     if (r.val) val = r.val;

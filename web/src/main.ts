@@ -58,8 +58,13 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     showComparison($('compare'), m.comparison);
     finish('compared (table below)');
   } else {
-    for (const [format, blob] of Object.entries(m.models))
-      $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`).href = URL.createObjectURL(blob);
+    for (const format of ['keras', 'folder', 'tfjs', 'onnx'] as const) {
+      const link = $<HTMLAnchorElement>(format === 'keras' ? 'download' : `download-${format}`);
+      const blob = m.models[format];
+      // An ONNX base's model has no Keras or tfjs form: those links hide.
+      (link.parentElement as HTMLElement).hidden = !blob;
+      if (blob) link.href = URL.createObjectURL(blob);
+    }
     $('downloads').hidden = false;
     Object.assign(globalThis, { lastRun: m.run });
     finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
@@ -73,10 +78,12 @@ cancel.addEventListener('click', () => stop && Atomics.store(stop, 0, 1));
 const FILES_PER_MESSAGE = 500;
 
 async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
-  const weights = $<HTMLInputElement>('weights').files?.[0] ?? ($<HTMLInputElement>('weights-url').value.trim() || undefined);
+  const onnxFolder = Array.from($<HTMLInputElement>('onnx-folder').files ?? [], (file) => ({ path: file.webkitRelativePath, file }));
+  const weights =
+    $<HTMLInputElement>('weights').files?.[0] ?? (onnxFolder.length ? onnxFolder : undefined) ?? ($<HTMLInputElement>('weights-url').value.trim() || undefined);
   const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
   if (!weights || !picked.length) {
-    log('error: pick a weights file (or give its URL) and a folder of class folders first');
+    log('error: pick a weights file or ONNX model (or give its URL) and a folder of class folders first');
     return;
   }
   button.disabled = true;

@@ -6,8 +6,9 @@ export type ToWorker =
   | {
       type: 'train';
       wasmPaths: string;
-      /** The picked weights file, or their URL (fetched, hash-checked and cached by transferkit.fetchWeights). */
-      weights: File | string;
+      /** The picked weights file (.h5 or .onnx), an ONNX model's picked folder, or the weights' URL (fetched,
+       * hash-checked and cached by transferkit.fetchWeights). */
+      weights: File | string | Array<{ path: string; file: File }>;
       size: number;
       alpha: number;
       unfreezeFrom: string;
@@ -25,11 +26,11 @@ export type ToWorker =
 /** Worker → page. */
 export type FromWorker =
   | { type: 'log'; line: string }
-  /** The trained model in each download format. */
+  /** The trained model in each download format (on an ONNX base: the model folder and the merged ONNX). */
   | {
       type: 'done';
       accuracy: number | null;
-      models: Record<'keras' | 'folder' | 'tfjs' | 'onnx', Blob>;
+      models: Partial<Record<'keras' | 'folder' | 'tfjs' | 'onnx', Blob>>;
       /** Every epoch's numbers and the final validation scores (the resume test compares runs by them). */
       run: Pick<BrowserTrainResult, 'history' | 'val'>;
     }

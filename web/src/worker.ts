@@ -44,6 +44,7 @@ async function prepare(m: Start) {
     `cross-origin isolated: ${crossOriginIsolated} (WebAssembly threads ${crossOriginIsolated ? 'on' : 'off'}); features kept in the Origin Private File System`,
   );
   const built = { size: m.size, alpha: m.alpha };
+  if (onnxPicked(m.weights)) throw new transferkit.TransferkitError('Compare takes a Keras .h5 base for now; Train trains an ONNX base');
   const weights = typeof m.weights === 'string' ? await transferkit.fetchWeights(m.weights) : m.weights;
   if ('fromCache' in weights) log(`weights ${weights.name} ${weights.fromCache ? 'read from the cache' : `fetched from ${weights.url}`} (sha256 checked)`);
   const base = await transferkit.buildBase(weights, built);
@@ -54,7 +55,45 @@ async function prepare(m: Start) {
   return { built, weights, base, folder, options };
 }
 
+/** An ONNX model picked as the base: a .onnx file, or a Transformers.js folder's files. */
+const onnxPicked = (w: Start['weights']): w is File | Array<{ path: string; file: File }> =>
+  Array.isArray(w) || (w instanceof File && w.name.toLowerCase().endsWith('.onnx'));
+
+/** Node's `train --base model.onnx` in the page: the head on the base's features, then its last blocks when asked. */
+async function trainOnnx(m: Start): Promise<void> {
+  await transferkit.configureOnnxRuntime({ wasmPaths: m.wasmPaths });
+  const base = await transferkit.onnxBase(Array.isArray(m.weights) ? folderFiles(m.weights) : (m.weights as File));
+  const { size } = base.preprocessing;
+  log(`ONNX base ${base.id}: ${size}×${size} pixels, features from ${base.features.value} (${base.features.rule})`);
+  const folder = await transferkit.screenFolder(transferkit.imageFolderFromFiles(folderFiles(taken())));
+  log(`${folder.files.length} images in ${folder.classNames.length} classes (${folder.classNames.join(', ')}); ${folder.skipped.length} skipped`);
+  // The fine-tune field: a block's name, or a number of last blocks (Node's --unfreeze-last-blocks).
+  const from = m.unfreezeFrom;
+  const fineTune = from ? { strategy: 'fine-tune' as const, ...(/^\d+$/.test(from) ? { lastBlocks: Number(from) } : { unfreezeFrom: from }) } : {};
+  const r = await transferkit.trainOnnxClassifier(base, folder, { ...fineTune, signal: stopSignal(m.stop), featureStore: 'opfs', onEvent });
+  report(r, folder);
+  // Its model is the head on the base's features: the page's predict (pixels in) does not apply to it.
+  trained = undefined;
+  post({
+    type: 'done',
+    accuracy: r.val.accuracy,
+    run: { history: r.history, val: r.val },
+    models: { folder: await transferkit.onnxModelFile(r, base, 'folder'), onnx: await transferkit.onnxModelFile(r, base, 'onnx') },
+  });
+}
+
+/** The run's last lines: why it stopped, its counts and time, each phase's scores, the skipped files. */
+function report(r: transferkit.BrowserTrainResult, folder: { skipped: Array<{ file: string; reason: string }> }): void {
+  if (r.stopped) log(`stopped: ${r.stopped.reason} (kept the weights of epoch ${r.stopped.keptEpoch})`);
+  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
+  for (const [i, p] of r.phases.entries())
+    if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
+  for (const f of folder.skipped) log(`skipped ${f.file}: ${f.reason}`);
+  trained = r;
+}
+
 async function train(m: Start): Promise<void> {
+  if (onnxPicked(m.weights)) return trainOnnx(m);
   const { built, weights, base, folder, options } = await prepare(m);
   const r = await transferkit.trainClassifier(base, folder, {
     ...(m.unfreezeFrom ? { strategy: 'fine-tune' as const, unfreezeFrom: m.unfreezeFrom } : {}),
@@ -62,12 +101,7 @@ async function train(m: Start): Promise<void> {
     checkpoints: await transferkit.opfsCheckpoints(),
     resume: m.action === 'resume',
   });
-  if (r.stopped) log(`stopped: ${r.stopped.reason} (kept the weights of epoch ${r.stopped.keptEpoch})`);
-  log(`trained on ${r.counts.train}, validated on ${r.counts.validation} in ${r.timings.totalS.toFixed(1)} s`);
-  for (const [i, p] of r.phases.entries())
-    if (p.val?.loss != null) log(`phase ${i + 1} (from ${p.trainedFrom}): validation loss ${p.val.loss.toFixed(4)}, accuracy ${p.val.accuracy?.toFixed(4)}`);
-  for (const f of folder.skipped) log(`skipped ${f.file}: ${f.reason}`);
-  trained = r;
+  report(r, folder);
   const made = { ...built, weights: weights.name };
   const model = (format: 'keras' | 'folder' | 'tfjs' | 'onnx') => transferkit.modelFile(r, made, format);
   post({
@@ -86,7 +120,7 @@ async function compare(m: Start): Promise<void> {
 }
 
 async function predict(x: Float32Array, n: number): Promise<void> {
-  if (!trained) throw new transferkit.TransferkitError('nothing trained yet');
+  if (!trained) throw new transferkit.TransferkitError('nothing trained on a Keras base yet (a model on an ONNX base: download model.onnx)');
   const predictor = await transferkit.createPredictor(trained.model, { engine: 'ort' });
   try {
     post({ type: 'predicted', y: await predictor.predict(x, n) });

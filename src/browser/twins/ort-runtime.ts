@@ -1,6 +1,7 @@
 // The browser's twin of src/engine/ort-runtime.ts: ONNX Runtime Web on WebAssembly (SIMD; threads when the page
 // is cross-origin isolated), the same version as onnxruntime-node, so the same graphs run the same ops.
 import type * as node from '../../engine/ort-runtime.js';
+import { executionProviders } from '../ort-providers.js';
 
 export type Ort = node.Ort;
 export type Device = node.Device;
@@ -8,12 +9,17 @@ export { ortReason } from '../../engine/ort-reason.js';
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const satisfies typeof node.DEVICES;
 
 let loaded: Promise<Ort> | undefined;
+let gpuLoaded: Promise<Ort> | undefined;
 
+const quiet = (m: unknown) => {
+  (m as Ort).env.logLevel = 'fatal';
+  return m as Ort;
+};
+
+/** The WebAssembly build, or the build with the WebGPU provider once configureOnnxRuntime asked for it. */
 export const loadOrt: typeof node.loadOrt = () => {
-  loaded ??= import('onnxruntime-web/wasm').then((m) => {
-    m.env.logLevel = 'fatal';
-    return m as unknown as Ort;
-  });
+  if (executionProviders().includes('webgpu')) return (gpuLoaded ??= import('onnxruntime-web/webgpu').then(quiet));
+  loaded ??= import('onnxruntime-web/wasm').then(quiet);
   return loaded;
 };
 
@@ -22,7 +28,7 @@ export const sessionOptions: typeof node.sessionOptions = () => ({ executionMode
 
 export const setDevice: typeof node.setDevice = () => {};
 
-export const cudaUnavailable: typeof node.cudaUnavailable = () => 'a browser runs ONNX Runtime on WebAssembly';
+export const cudaUnavailable: typeof node.cudaUnavailable = () => 'a browser runs ONNX Runtime on WebAssembly (or WebGPU)';
 
 export const createSession: typeof node.createSession = (ort, onnx, options = sessionOptions()) =>
-  ort.InferenceSession.create(onnx, { logSeverityLevel: 4, ...options, executionProviders: ['wasm'] });
+  ort.InferenceSession.create(onnx, { logSeverityLevel: 4, ...options, executionProviders: [...executionProviders()] });

@@ -6,19 +6,14 @@
 import { createHash } from 'node:crypto';
 import { type PixelSource, photoSource } from '../../data/batches.js';
 import { type GraphPredictorOptions, graphPredictor } from '../../engine/graph-predictor.js';
-import { compileInference } from '../../engine/onnx/compile.js';
-import { decodeModel } from '../../engine/onnx/decode.js';
-import { mergeModels } from '../../engine/onnx/merge.js';
+import { BASE_FILE, mergedOnnx } from './merged-onnx.js';
 import { type OnnxBase, type OnnxPreprocessing, encodeBase } from '../../engine/onnx-base.js';
-import { encodeModelValue } from '../../engine/onnx/proto.js';
 import type { EngineName, Predictor } from '../../engine/predictor.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 
 export { STAND_IN, standInBase } from './stand-in.js';
-
-/** The saved model's copy of the cut base. */
-export const BASE_FILE = 'base.onnx';
+export { BASE_FILE, mergedOnnx } from './merged-onnx.js';
 
 /** What transferkit.json records about an imported base. */
 export interface OnnxBaseRecord {
@@ -64,12 +59,6 @@ export function baseRecord(open: OpenBase): OnnxBaseRecord {
     features: { value: base.features.value, rule: base.features.rule, size: open.dim },
     preprocessing: base.preprocessing,
   };
-}
-
-/** The whole model as one ONNX graph: the cut base (pixels in), then the head compiled from its Keras layers. */
-export function mergedOnnx(baseOnnx: Uint8Array, head: tfl.LayersModel): Uint8Array {
-  const headModel = decodeModel(compileInference(head).onnx);
-  return encodeModelValue(mergeModels(decodeModel(baseOnnx), headModel));
 }
 
 /** A predictor over base and head merged, for `predict` and `evaluate`. */
