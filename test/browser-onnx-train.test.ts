@@ -43,6 +43,8 @@ describe('training on an ONNX base in the page (static build in Chromium) reache
   let server: StaticServer;
   let model: string;
   let data: string;
+  /** base.onnx of the feature-extraction run's download: the base as picked. */
+  let pickedBase: Uint8Array | undefined;
   before(async () => {
     const dir = tempDir('tk-web-onnx-train-');
     const r = spawnSync(PYTHON, [path.join(ROOT, 'test', 'python', 'export_hub.py'), dir, 'hf-vit:dynamo'], {
@@ -75,6 +77,7 @@ describe('training on an ONNX base in the page (static build in Chromium) reache
     // and `transferkit predict` reads the folder and labels two held-out test images.
     const saved = await loadModel(page.files.folder);
     assert.deepEqual(saved.metadata.classNames, PAIR);
+    pickedBase = saved.onnxBase;
     const x = Float32Array.from({ length: 4 * 32 * 32 * 3 }, (_, i) => (i * 53) % 256);
     const merged = await mergedPredictor(saved.onnxBase as Uint8Array, saved.model, { imageShape: [32, 32, 3], label: 'folder' });
     const fromFolder = Array.from(await merged.predict(x, 4));
@@ -89,11 +92,18 @@ describe('training on an ONNX base in the page (static build in Chromium) reache
 
   it('a fine-tune of the last block (the fine-tune field: 1) as Node’s --unfreeze-last-blocks 1 (within a point)', async () => {
     const node = await trainImageClassifier(data, resolveBase({ base: model, strategy: 'fine-tune', unfreezeLastBlocks: 1 }).options);
-    const page = await withPage((p) => trainInPage(p, server.url, model, data, '1'));
+    const page = await withPage(async (p) => ({ ...(await trainInPage(p, server.url, model, data, '1')), folder: await download(p, 'download-folder') }));
     const nodeFt = node.val.accuracy;
     process.stderr.write(`ONNX base, last block fine-tuned on ${PAIR.join('/')}: page ${page.accuracy}, Node ${nodeFt}\n${page.log}\n`);
     assert.match(page.log, /fine-tuning .* from /);
     assert.match(page.log, /phase 2 \(from /);
     assert.ok(Math.abs(page.accuracy - (nodeFt as number)) <= 0.01, `page ${page.accuracy} vs Node ${nodeFt}\n${page.log}`);
+    // The download keeps the fine-tuned suffix: its base.onnx is not the base as picked (Node's train writes the same).
+    const saved = await loadModel(page.folder);
+    assert.ok(saved.onnxBase && pickedBase, 'both downloads hold a base.onnx');
+    assert.ok(
+      Buffer.compare(Buffer.from(saved.onnxBase), Buffer.from(pickedBase)) !== 0,
+      "the fine-tune's download holds the base as picked, not its trained suffix",
+    );
   });
 });

@@ -23,7 +23,7 @@ export { type FetchWeightsOptions, type FetchedWeights, WEIGHTS_CACHE, fetchWeig
 export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeImage, imageFolderFromFiles, loadBatch, screenFolder } from './images.js';
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
-export { type OnnxTrainOptions, trainOnnxClassifier } from './onnx-train.js';
+export { type OnnxTrainOptions, type OnnxTrainResult, trainOnnxClassifier } from './onnx-train.js';
 export { onnxModelFile } from './onnx-model-file.js';
 export { type CheckpointStore, type RunCheckpoint, opfsCheckpoints } from './checkpoints.js';
 export { BROWSER_STRATEGIES, type BrowserComparison, compareStrategies } from './compare.js';

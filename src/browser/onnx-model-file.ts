@@ -7,12 +7,12 @@ import type { OnnxBaseRecord } from '../train/model/onnx-base.js';
 import { modelFolderFiles } from '../train/saved/model-folder.js';
 import type { ModelMetadata } from '../train/saved/saved-model.js';
 import { MODEL_FILE_NAMES, modelMetadata, zipFolder } from './model-file.js';
-import type { BrowserTrainResult } from './train.js';
+import type { OnnxTrainResult } from './onnx-train.js';
 
 const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
 
 /** transferkit.json for a head on an ONNX base, as Node's `train` records it (so far as the page knows it). */
-async function onnxMetadata(r: BrowserTrainResult, base: OnnxBase, onnx: Uint8Array): Promise<ModelMetadata> {
+async function onnxMetadata(r: OnnxTrainResult, base: OnnxBase, onnx: Uint8Array): Promise<ModelMetadata> {
   const size = base.preprocessing.size;
   const record: OnnxBaseRecord = {
     file: BASE_FILE,
@@ -31,9 +31,12 @@ async function onnxMetadata(r: BrowserTrainResult, base: OnnxBase, onnx: Uint8Ar
   };
 }
 
-/** The model trained on `base` as the zipped model folder Node's train writes, or as one merged ONNX graph. */
-export async function onnxModelFile(r: BrowserTrainResult, base: OnnxBase, format: 'folder' | 'onnx'): Promise<Blob> {
-  const onnx = encodeBase(base);
+/**
+ * The model trained on `base` as the zipped model folder Node's train writes, or as one merged ONNX graph (with the
+ * fine-tuned suffix where the run trained one).
+ */
+export async function onnxModelFile(r: OnnxTrainResult, base: OnnxBase, format: 'folder' | 'onnx'): Promise<Blob> {
+  const onnx = r.baseOnnx ?? encodeBase(base);
   if (format === 'onnx') return new Blob([mergedOnnx(onnx, r.model) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
   const files = await modelFolderFiles(r.model, await onnxMetadata(r, base, onnx), 'the trained model', onnx);
   const zip = zipFolder(MODEL_FILE_NAMES.folder.replace(/\.zip$/, ''), files);

@@ -21,12 +21,17 @@ import { type BrowserTrainOptions, type BrowserTrainResult, trainOn } from './tr
 /** The page's options on an ONNX base: `lastBlocks` (Node's --unfreeze-last-blocks) or `unfreezeFrom` a block. */
 export type OnnxTrainOptions = Omit<BrowserTrainOptions, 'lrDecay'> & { lastBlocks?: number };
 
+/** A run on an ONNX base: after a fine-tune, `baseOnnx` is the base with its trained suffix (Node's base.onnx). */
+export interface OnnxTrainResult extends BrowserTrainResult {
+  baseOnnx?: Uint8Array;
+}
+
 /**
  * Trains a new head on an ONNX base (`onnxBase(files)`) over the picked folder, as Node trains on `--base
  * model.onnx`; with `strategy: 'fine-tune'` and `lastBlocks` (or `unfreezeFrom`), the base's last blocks after it.
  * The result's model is the head behind a stand-in for the base (as Node's saved head.onnx beside base.onnx).
  */
-export async function trainOnnxClassifier(base: OnnxBase, folder: PickedFolder, o: OnnxTrainOptions = {}): Promise<BrowserTrainResult> {
+export async function trainOnnxClassifier(base: OnnxBase, folder: PickedFolder, o: OnnxTrainOptions = {}): Promise<OnnxTrainResult> {
   if ((o as BrowserTrainOptions).lrDecay !== undefined)
     throw new TransferkitError('lrDecay applies to zoo bases; an imported ONNX base fine-tunes its suffix at one rate');
   const fineTune = o.strategy === 'fine-tune';
@@ -36,7 +41,8 @@ export async function trainOnnxClassifier(base: OnnxBase, folder: PickedFolder, 
   const { size } = base.preprocessing;
   const features = () => graphPredictor(encodeBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}` });
   const { lastBlocks, ...rest } = o;
-  return trainOn(
+  let baseOnnx: Uint8Array | undefined;
+  const r = await trainOn(
     folder,
     rest,
     async (want) => {
@@ -64,10 +70,15 @@ export async function trainOnnxClassifier(base: OnnxBase, folder: PickedFolder, 
           return {
             prefix: () => graphPredictor(encodeModelValue(graph.prefix), { imageShape: [size, size, 3], label }),
             trainer: (t) => GraphTrainer.create(graph, { loss, optimizer: optimizerSpec(undefined), seed: t.seed, weighted: t.weighted }),
+            // As Node's phase: base.onnx becomes the prefix with the trained suffix.
+            finish: (trainer) => {
+              baseOnnx = encodeModelValue((trainer as GraphTrainer).trainedBase());
+            },
           };
         },
       } satisfies TrainBase;
     },
     cut?.value,
   );
+  return baseOnnx ? { ...r, baseOnnx } : r;
 }

@@ -59,6 +59,8 @@ export interface PhaseRunner {
   /** Raw pixels in, the rows the phase's trainer takes out (disposed by the caller). */
   prefix(): Promise<Predictor>;
   trainer(o: { weighted: boolean; seed?: number }): Promise<Trainer>;
+  /** What the phase's trained weights leave outside the Keras model (an ONNX base's fine-tuned suffix). */
+  finish?(trainer: Trainer): void;
 }
 
 /** What a run trains on: the model (base, or a stand-in, then the head) and how its images are read. */

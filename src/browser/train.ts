@@ -139,6 +139,7 @@ async function trainPhase(
       val = { loss: v.tally.meanLoss, accuracy: report.accuracy, report };
     }
     trainer.writeBack();
+    runner?.finish?.(trainer);
     const history = outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom }));
     const trainS = (performance.now() - t0) / 1000;
     return { history, trainS, ...(val ? { val } : {}), ...(outcome.stopped ? { stopped: outcome.stopped } : {}) };
