@@ -3,6 +3,7 @@
 import * as transferkit from '../../src/browser/index.js';
 import { showComparison } from './compare-view.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { type EpochPoint, showAnswers, showCurves, showProgress, showReport } from './train-view.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = (line: string) => {
@@ -47,9 +48,17 @@ async function offerResume(): Promise<void> {
 }
 void offerResume();
 
+/** This run's epochs, the curves' points. */
+let points: EpochPoint[] = [];
+
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   if (m.type === 'log') log(m.line);
+  else if (m.type === 'epoch') {
+    points.push({ phase: m.phase, loss: m.loss, valLoss: m.valLoss, valAccuracy: m.valAccuracy });
+    showCurves(points);
+  } else if (m.type === 'progress') showProgress(m.of === 'features' ? 'features-progress' : 'epoch-progress', m.done, m.total, m.text);
+  else if (m.type === 'classified') showAnswers(m.answers);
   else if (m.type === 'predicted') predicted?.(m.y);
   else if (m.type === 'error') {
     log(`error: ${m.message}`);
@@ -66,6 +75,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       if (blob) link.href = URL.createObjectURL(blob);
     }
     $('downloads').hidden = false;
+    if (m.run.val.report) showReport(m.run.classNames, m.run.val.report);
+    // Try images needs the model in the worker: a Keras base's (an ONNX base's has no download for Keras either).
+    $('try').hidden = !m.models.keras;
     Object.assign(globalThis, { lastRun: m.run });
     finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
   }
@@ -87,6 +99,9 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
     return;
   }
   button.disabled = true;
+  points = [];
+  $('report').hidden = true;
+  $('try').hidden = true;
   resume.disabled = true;
   compare.disabled = true;
   cancel.disabled = !stop;
@@ -109,5 +124,9 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
   });
 }
 button.addEventListener('click', () => void start('train'));
+$<HTMLInputElement>('try-images').addEventListener('change', (e) => {
+  const files = Array.from((e.target as HTMLInputElement).files ?? []);
+  if (files.length) send({ type: 'classify', files });
+});
 resume.addEventListener('click', () => void start('resume'));
 compare.addEventListener('click', () => void start('compare'));
