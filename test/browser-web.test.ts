@@ -17,6 +17,7 @@ import { CIFAR_DIR, MOBILENET_H5, ROOT, SHARED, needsShared, tempDir } from './h
 import { checkDownloads } from './web-downloads.js';
 import { PAIR, pairFolder } from './web-pair.js';
 import { type StaticServer, serveStatic } from './static-server.js';
+import { checkTried, checkWatched } from './web-watch.js';
 import { type StepOutcome, relative, stepOnce } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
@@ -53,6 +54,11 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
       assert.match(log, /trained on 1600, validated on 400/);
       await checkDownloads(page, { size: 96, classNames: PAIR, images: PAIR.map((c) => path.join(CIFAR_DIR, c, '0999.jpg')) });
+      await checkWatched(page, 400);
+      await checkTried(
+        page,
+        PAIR.flatMap((c) => ['0990.jpg', '0995.jpg', '0999.jpg'].map((f) => path.join(CIFAR_DIR, c, f))),
+      );
       return { log, accuracy };
     });
   }
