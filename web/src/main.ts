@@ -2,6 +2,7 @@
 // when a layer is named), show validation accuracy, offer the model as a download.
 import * as transferkit from '../../src/browser/index.js';
 import { showComparison } from './compare-view.js';
+import { onFolderDrop } from './drop.js';
 import type { FromWorker, ToWorker } from './messages.js';
 import { type EpochPoint, showAnswers, showCurves, showProgress, showReport } from './train-view.js';
 
@@ -93,7 +94,8 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
   const onnxFolder = Array.from($<HTMLInputElement>('onnx-folder').files ?? [], (file) => ({ path: file.webkitRelativePath, file }));
   const weights =
     $<HTMLInputElement>('weights').files?.[0] ?? (onnxFolder.length ? onnxFolder : undefined) ?? ($<HTMLInputElement>('weights-url').value.trim() || undefined);
-  const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
+  const chosen = Array.from($<HTMLInputElement>('folder').files ?? [], (file) => ({ path: file.webkitRelativePath || file.name, file }));
+  const picked = dropped ?? chosen;
   if (!weights || !picked.length) {
     log('error: pick a weights file or ONNX model (or give its URL) and a folder of class folders first');
     return;
@@ -107,8 +109,7 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
   cancel.disabled = !stop;
   if (stop) Atomics.store(stop, 0, 0);
   for (let i = 0; i < picked.length; i += FILES_PER_MESSAGE) {
-    const files = picked.slice(i, i + FILES_PER_MESSAGE).map((file) => ({ path: file.webkitRelativePath || file.name, file }));
-    send({ type: 'files', files });
+    send({ type: 'files', files: picked.slice(i, i + FILES_PER_MESSAGE) });
     // The page's thread free between parts (clicks, the progress log).
     await new Promise((resolve) => setTimeout(resolve));
   }
@@ -123,6 +124,15 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
     stop: stop ?? new Int32Array(1),
   });
 }
+/** A folder dropped on the page: used instead of the folder picker's until a folder is picked again. */
+let dropped: Array<{ path: string; file: File }> | undefined;
+onFolderDrop(document.body, (files, name) => {
+  dropped = files;
+  log(`dropped ${name}: ${files.length} files (used instead of the picked folder)`);
+});
+$('folder').addEventListener('change', () => {
+  dropped = undefined;
+});
 button.addEventListener('click', () => void start('train'));
 $<HTMLInputElement>('try-images').addEventListener('change', (e) => {
   const files = Array.from((e.target as HTMLInputElement).files ?? []);
