@@ -92,6 +92,52 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
     });
   });
 
+  it('a folder dropped on the page is walked into the run as the picked folder would be', async () => {
+    const dir = tempDir('tk-web-bad-');
+    writeFileSync(path.join(dir, 'notes.h5'), 'not HDF5');
+    await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', path.join(dir, 'notes.h5'));
+      // Chromium gives a script no directory entries to drop: the pair's files, picked, stand in for one (a
+      // directory entry per class folder, read in two parts as readEntries may give them).
+      await page.setInputFiles('#folder', pairFolder());
+      await page.evaluate(() => {
+        const input = document.getElementById('folder') as HTMLInputElement;
+        const files = [...(input.files ?? [])];
+        input.value = '';
+        const fileEntry = (f: File) => ({ isFile: true, isDirectory: false, fullPath: `/${f.webkitRelativePath}`, file: (ok: (f: File) => void) => ok(f) });
+        const dirEntry = (name: string, entries: object[]) => {
+          const parts = [entries.slice(0, 100), entries.slice(100), []];
+          return {
+            isFile: false,
+            isDirectory: true,
+            name,
+            fullPath: `/${name}`,
+            createReader: () => ({ readEntries: (ok: (e: object[]) => void) => ok(parts.shift() ?? []) }),
+          };
+        };
+        const root = files[0].webkitRelativePath.split('/')[0];
+        const classes = [...new Set(files.map((f) => f.webkitRelativePath.split('/')[1]))];
+        const top = dirEntry(
+          root,
+          classes.map((c) => ({
+            ...dirEntry(`${root}/${c}`, files.filter((f) => f.webkitRelativePath.split('/')[1] === c).map(fileEntry)),
+            fullPath: `/${root}/${c}`,
+          })),
+        );
+        const drop = Object.assign(new Event('drop', { cancelable: true }), { dataTransfer: { items: [{ webkitGetAsEntry: () => top }] } });
+        document.body.dispatchEvent(drop);
+      });
+      await page.waitForFunction(() => /dropped/.test(document.getElementById('log')?.textContent ?? ''), undefined, { timeout: 30_000 });
+      await page.click('#train');
+      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent === 'error', undefined, { timeout: 60_000 });
+      const log = (await page.textContent('#log')) ?? '';
+      assert.match(log, /^dropped \S+: 2000 files/m);
+      // The run took the dropped files (the picker is empty): it reached the weights.
+      assert.match(log, /^error: notes\.h5: not an HDF5 file/m);
+    });
+  });
+
   it('Stop ends training after the epoch running, keeping the weights trained so far', async () => {
     const folder = pairFolder();
     await withPage(async (page) => {
