@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { mobilenet } from '../src/applications/index.js';
 import { decodePhoto } from '../src/data/photo.js';
@@ -17,10 +18,25 @@ import { CIFAR_DIR, MOBILENET_H5, ROOT, SHARED, needsShared, tempDir } from './h
 import { checkDownloads } from './web-downloads.js';
 import { PAIR, pairFolder } from './web-pair.js';
 import { type StaticServer, serveStatic } from './static-server.js';
+import { checkTried, checkWatched } from './web-watch.js';
 import { type StepOutcome, relative, stepOnce } from './web-step.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
 const skip = noChromium || needsShared(MOBILENET_H5) || needsShared(path.join(CIFAR_DIR, PAIR[1]));
+
+/** A file named as Keras weights that is not HDF5. */
+function notWeights(): string {
+  const file = path.join(tempDir('tk-web-bad-'), 'notes.h5');
+  writeFileSync(file, 'not HDF5');
+  return file;
+}
+
+/** Clicks Train and waits for the page's error; its log. */
+async function trainToError(page: Page): Promise<string> {
+  await page.click('#train');
+  await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent === 'error', undefined, { timeout: 60_000 });
+  return (await page.textContent('#log')) ?? '';
+}
 
 describe('the static build trains in Chromium (onnxruntime-web, no transferkit server)', { skip }, () => {
   let server: StaticServer;
@@ -53,6 +69,11 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
       assert.match(log, /2000 images in 2 classes \(deer, truck\)/);
       assert.match(log, /trained on 1600, validated on 400/);
       await checkDownloads(page, { size: 96, classNames: PAIR, images: PAIR.map((c) => path.join(CIFAR_DIR, c, '0999.jpg')) });
+      await checkWatched(page, 400);
+      await checkTried(
+        page,
+        PAIR.flatMap((c) => ['0990.jpg', '0995.jpg', '0999.jpg'].map((f) => path.join(CIFAR_DIR, c, f))),
+      );
       return { log, accuracy };
     });
   }
@@ -73,16 +94,54 @@ describe('the static build trains in Chromium (onnxruntime-web, no transferkit s
   });
 
   it('a file that is not Keras weights is one line in the page naming it', async () => {
-    const dir = tempDir('tk-web-bad-');
-    writeFileSync(path.join(dir, 'notes.h5'), 'not HDF5');
     await withPage(async (page) => {
       await page.goto(server.url);
-      await page.setInputFiles('#weights', path.join(dir, 'notes.h5'));
+      await page.setInputFiles('#weights', notWeights());
       await page.setInputFiles('#folder', path.join(CIFAR_DIR, PAIR[0]));
-      await page.click('#train');
-      await page.waitForFunction(() => document.getElementById('val-accuracy')?.textContent === 'error', undefined, { timeout: 60_000 });
-      const log = (await page.textContent('#log')) ?? '';
+      const log = await trainToError(page);
       assert.match(log, /^error: notes\.h5: not an HDF5 file, so not Keras weights \(\.h5\)$/m);
+    });
+  });
+
+  it('a folder dropped on the page is walked into the run as the picked folder would be', async () => {
+    await withPage(async (page) => {
+      await page.goto(server.url);
+      await page.setInputFiles('#weights', notWeights());
+      // Chromium gives a script no directory entries to drop: the pair's files, picked, stand in for one (a
+      // directory entry per class folder, read in two parts as readEntries may give them).
+      await page.setInputFiles('#folder', pairFolder());
+      await page.evaluate(() => {
+        const input = document.getElementById('folder') as HTMLInputElement;
+        const files = [...(input.files ?? [])];
+        input.value = '';
+        const fileEntry = (f: File) => ({ isFile: true, isDirectory: false, fullPath: `/${f.webkitRelativePath}`, file: (ok: (f: File) => void) => ok(f) });
+        const dirEntry = (name: string, entries: object[]) => {
+          const parts = [entries.slice(0, 100), entries.slice(100), []];
+          return {
+            isFile: false,
+            isDirectory: true,
+            name,
+            fullPath: `/${name}`,
+            createReader: () => ({ readEntries: (ok: (e: object[]) => void) => ok(parts.shift() ?? []) }),
+          };
+        };
+        const root = files[0].webkitRelativePath.split('/')[0];
+        const classes = [...new Set(files.map((f) => f.webkitRelativePath.split('/')[1]))];
+        const top = dirEntry(
+          root,
+          classes.map((c) => ({
+            ...dirEntry(`${root}/${c}`, files.filter((f) => f.webkitRelativePath.split('/')[1] === c).map(fileEntry)),
+            fullPath: `/${root}/${c}`,
+          })),
+        );
+        const drop = Object.assign(new Event('drop', { cancelable: true }), { dataTransfer: { items: [{ webkitGetAsEntry: () => top }] } });
+        document.body.dispatchEvent(drop);
+      });
+      await page.waitForFunction(() => /dropped/.test(document.getElementById('log')?.textContent ?? ''), undefined, { timeout: 30_000 });
+      const log = await trainToError(page);
+      assert.match(log, /^dropped \S+: 2000 files/m);
+      // The run took the dropped files (the picker is empty): it reached the weights.
+      assert.match(log, /^error: notes\.h5: not an HDF5 file/m);
     });
   });
 

@@ -24,11 +24,12 @@ export { BROWSER_IMAGE_EXTENSIONS, type FolderFile, type PickedFolder, decodeIma
 export type { FeatureCache } from './row-sinks.js';
 export { type BrowserTrainOptions, type BrowserTrainResult, trainClassifier } from './train.js';
 export { type OnnxTrainOptions, type OnnxTrainResult, trainOnnxClassifier } from './onnx-train.js';
+export { type ImageAnswer, classifyImages } from './classify.js';
 export { onnxModelFile } from './onnx-model-file.js';
 export { type CheckpointStore, type RunCheckpoint, opfsCheckpoints } from './checkpoints.js';
 export { BROWSER_STRATEGIES, type BrowserComparison, compareStrategies } from './compare.js';
 export { rowName } from '../train/strategy/compare-row.js';
-export type { StrategyResult } from '../train/shapes.js';
+export type { ClassificationReport, StrategyResult } from '../train/shapes.js';
 
 /**
  * Where ONNX Runtime Web finds its WebAssembly files (ort-wasm-simd-threaded.{mjs,wasm}, and the .asyncify ones for

@@ -2,7 +2,9 @@
 // when a layer is named), show validation accuracy, offer the model as a download.
 import * as transferkit from '../../src/browser/index.js';
 import { showComparison } from './compare-view.js';
+import { onFolderDrop } from './drop.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { type EpochPoint, showAnswers, showCurves, showProgress, showReport } from './train-view.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = (line: string) => {
@@ -47,9 +49,17 @@ async function offerResume(): Promise<void> {
 }
 void offerResume();
 
+/** This run's epochs, the curves' points. */
+let points: EpochPoint[] = [];
+
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   if (m.type === 'log') log(m.line);
+  else if (m.type === 'epoch') {
+    points.push({ phase: m.phase, loss: m.loss, valLoss: m.valLoss, valAccuracy: m.valAccuracy });
+    showCurves(points);
+  } else if (m.type === 'progress') showProgress(m.of === 'features' ? 'features-progress' : 'epoch-progress', m.done, m.total, m.text);
+  else if (m.type === 'classified') showAnswers(m.answers);
   else if (m.type === 'predicted') predicted?.(m.y);
   else if (m.type === 'error') {
     log(`error: ${m.message}`);
@@ -66,6 +76,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       if (blob) link.href = URL.createObjectURL(blob);
     }
     $('downloads').hidden = false;
+    if (m.run.val.report) showReport(m.run.classNames, m.run.val.report);
+    // Try images needs the model in the worker: a Keras base's (an ONNX base's has no download for Keras either).
+    $('try').hidden = !m.models.keras;
     Object.assign(globalThis, { lastRun: m.run });
     finish(m.accuracy === null ? 'no validation split' : m.accuracy.toFixed(4));
   }
@@ -81,19 +94,22 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
   const onnxFolder = Array.from($<HTMLInputElement>('onnx-folder').files ?? [], (file) => ({ path: file.webkitRelativePath, file }));
   const weights =
     $<HTMLInputElement>('weights').files?.[0] ?? (onnxFolder.length ? onnxFolder : undefined) ?? ($<HTMLInputElement>('weights-url').value.trim() || undefined);
-  const picked = Array.from($<HTMLInputElement>('folder').files ?? []);
+  const chosen = Array.from($<HTMLInputElement>('folder').files ?? [], (file) => ({ path: file.webkitRelativePath || file.name, file }));
+  const picked = dropped ?? chosen;
   if (!weights || !picked.length) {
     log('error: pick a weights file or ONNX model (or give its URL) and a folder of class folders first');
     return;
   }
   button.disabled = true;
+  points = [];
+  $('report').hidden = true;
+  $('try').hidden = true;
   resume.disabled = true;
   compare.disabled = true;
   cancel.disabled = !stop;
   if (stop) Atomics.store(stop, 0, 0);
   for (let i = 0; i < picked.length; i += FILES_PER_MESSAGE) {
-    const files = picked.slice(i, i + FILES_PER_MESSAGE).map((file) => ({ path: file.webkitRelativePath || file.name, file }));
-    send({ type: 'files', files });
+    send({ type: 'files', files: picked.slice(i, i + FILES_PER_MESSAGE) });
     // The page's thread free between parts (clicks, the progress log).
     await new Promise((resolve) => setTimeout(resolve));
   }
@@ -108,6 +124,19 @@ async function start(action: 'train' | 'resume' | 'compare'): Promise<void> {
     stop: stop ?? new Int32Array(1),
   });
 }
+/** A folder dropped on the page: used instead of the folder picker's until a folder is picked again. */
+let dropped: Array<{ path: string; file: File }> | undefined;
+onFolderDrop(document.body, (files, name) => {
+  dropped = files;
+  log(`dropped ${name}: ${files.length} files (used instead of the picked folder)`);
+});
+$('folder').addEventListener('change', () => {
+  dropped = undefined;
+});
 button.addEventListener('click', () => void start('train'));
+$<HTMLInputElement>('try-images').addEventListener('change', (e) => {
+  const files = Array.from((e.target as HTMLInputElement).files ?? []);
+  if (files.length) send({ type: 'classify', files });
+});
 resume.addEventListener('click', () => void start('resume'));
 compare.addEventListener('click', () => void start('compare'));

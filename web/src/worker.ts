@@ -22,12 +22,20 @@ const stopSignal = (flag: Int32Array) =>
 
 type Start = Extract<ToWorker, { type: 'train' }>;
 
-/** A page line per epoch (naming the strategy when compare trains several). */
+/** A page line and a curve point per epoch (naming the strategy when compare trains several), progress as it goes. */
 function onEvent(e: transferkit.TrainEvent): void {
   const of = 'strategy' in e && e.strategy ? `${e.strategy} ` : '';
-  if (e.type === 'epoch') log(`${of}phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
-  else if (e.type === 'notice') log(e.message);
-  else if (e.type === 'features' && e.done === e.total) log(`features of ${e.total} images computed`);
+  if (e.type === 'epoch') {
+    log(`${of}phase ${e.phase + 1} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val accuracy ${e.valAccuracy?.toFixed(4)}`);
+    post({ type: 'epoch', phase: e.phase, loss: e.loss, valLoss: e.valLoss, valAccuracy: e.valAccuracy });
+  } else if (e.type === 'notice') log(e.message);
+  else if (e.type === 'batch') {
+    const text = `${of}phase ${e.phase + 1} epoch ${e.epoch} of ${e.epochs}, batch ${e.batch} of ${e.batches}`;
+    post({ type: 'progress', of: 'epoch', done: (e.epoch - 1) * e.batches + e.batch, total: e.epochs * e.batches, text });
+  } else if (e.type === 'features') {
+    post({ type: 'progress', of: 'features', done: e.done, total: e.total, text: `${of}phase ${e.phase + 1}: features of ${e.done} of ${e.total} images` });
+    if (e.done === e.total) log(`features of ${e.total} images computed`);
+  }
 }
 
 /** ONNX Runtime set up, the base built from the picked weights, the picked folder listed. */
@@ -77,7 +85,7 @@ async function trainOnnx(m: Start): Promise<void> {
   post({
     type: 'done',
     accuracy: r.val.accuracy,
-    run: { history: r.history, val: r.val },
+    run: { history: r.history, val: r.val, classNames: r.classNames },
     models: { folder: await transferkit.onnxModelFile(r, base, 'folder'), onnx: await transferkit.onnxModelFile(r, base, 'onnx') },
   });
 }
@@ -107,7 +115,7 @@ async function train(m: Start): Promise<void> {
   post({
     type: 'done',
     accuracy: r.val.accuracy,
-    run: { history: r.history, val: r.val },
+    run: { history: r.history, val: r.val, classNames: r.classNames },
     models: { keras: await model('keras'), folder: await model('folder'), tfjs: await model('tfjs'), onnx: await model('onnx') },
   });
 }
@@ -129,11 +137,19 @@ async function predict(x: Float32Array, n: number): Promise<void> {
   }
 }
 
+/** Try images: each picked image decoded and preprocessed as training read its images, then classified. */
+async function classify(files: File[]): Promise<void> {
+  if (!trained) throw new transferkit.TransferkitError('train on a Keras base first: try images uses the model trained in this page');
+  const answers = await transferkit.classifyImages(trained, files);
+  post({ type: 'classified', answers: answers.map((a, i) => ({ name: files[i].name, ...a })) });
+}
+
 addEventListener('message', async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   try {
     if (m.type === 'files') return void picked.push(...m.files);
     if (m.type === 'predict') return await predict(m.x, m.n);
+    if (m.type === 'classify') return await classify(m.files);
     await (m.action === 'compare' ? compare(m) : train(m));
   } catch (err) {
     post({ type: 'error', message: (err as Error).message });
