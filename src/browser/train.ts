@@ -6,6 +6,8 @@ import { applicationInfo } from '../applications/common.js';
 import { splitFiles } from '../data/split.js';
 import { optimizerSpec } from '../engine/optimizers.js';
 import { createTrainer } from '../engine/trainer.js';
+import type { Trainer } from '../engine/training.js';
+import type { FeatureStore } from '../train/features/memory-store.js';
 import { baseModel } from '../model/introspect.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_THRESHOLD, DEFAULT_VALIDATION_SPLIT } from '../train/defaults.js';
 import { classificationReport } from '../train/evaluate/metrics.js';
@@ -65,6 +67,13 @@ export interface BrowserTrainResult extends Pick<TrainResult, 'classNames' | 'ta
   phases: Array<{ trainedFrom: string; val?: TrainResult['val'] }>;
   /** Wall time, and the time in the epochs (the base's features excluded), in seconds. */
   timings: { totalS: number; trainS: number };
+}
+
+/** The validation split's loss and classification report with the trainer's weights. */
+async function scoreValidation(trainer: Trainer, valData: FeatureStore, task: Task, classNames: string[], batch: number): Promise<TrainResult['val']> {
+  const v = await evaluateStore(trainer, valData, task, classNames.length, batch);
+  const report = classificationReport(v.outputs, v.labels, classNames, task === 'binary' ? DEFAULT_THRESHOLD : undefined);
+  return { loss: v.tally.meanLoss, accuracy: report.accuracy, report };
 }
 
 /** One phase: its features (the frozen part's output, computed once), its epochs, its weights left in the model. */
@@ -132,12 +141,7 @@ async function trainPhase(
       emit,
       data: 'the picked folder',
     });
-    let val: TrainResult['val'] | undefined;
-    if (valData && outcome.history.length) {
-      const v = await evaluateStore(trainer, valData, task, classNames.length, batch);
-      const report = classificationReport(v.outputs, v.labels, classNames, task === 'binary' ? DEFAULT_THRESHOLD : undefined);
-      val = { loss: v.tally.meanLoss, accuracy: report.accuracy, report };
-    }
+    const val = valData && outcome.history.length ? await scoreValidation(trainer, valData, task, classNames, batch) : undefined;
     trainer.writeBack();
     runner?.finish?.(trainer);
     const history = outcome.history.map((h) => ({ ...h, phase: phase.index, trainedFrom: phase.trainedFrom }));
