@@ -98,12 +98,23 @@ describe('the tfjs-wasm trainer takes the same steps as the ONNX Runtime trainer
       );
       const wasmWeights = model.getWeights().map((w) => w.dataSync().slice());
       let changed = 0;
+      // Adam and RMSprop move each weight by about the rate whatever its gradient: compare on that scale. Where a
+      // gradient is within rounding of zero its normalised step is decided by the engines' roundings (ORT's
+      // threaded sums differ run to run: a CI run moved one of ResNet50's 2.4M weights by 0.0008 vs 0.0011), so a
+      // few such weights may differ — never by more than 3 steps can move one, and a wrong update moves thousands.
+      const bound = 3 * 1e-3 * Math.sqrt(10) * 1.01;
+      const off: string[] = [];
+      let total = 0;
       wasmWeights.forEach((w, i) => {
-        // Adam and RMSprop move each weight by about the rate whatever its gradient: compare on that scale.
-        for (let k = 0; k < w.length; k++)
-          assert.ok(Math.abs(w[k] - ortWeights[i][k]) < 2e-4 + 1e-3 * Math.abs(ortWeights[i][k]), `weight ${i}[${k}]: wasm ${w[k]} vs ORT ${ortWeights[i][k]}`);
+        total += w.length;
+        for (let k = 0; k < w.length; k++) {
+          const d = Math.abs(w[k] - ortWeights[i][k]);
+          assert.ok(d <= bound, `weight ${i}[${k}]: wasm ${w[k]} vs ORT ${ortWeights[i][k]}, beyond what 3 steps can move it`);
+          if (d >= 2e-4 + 1e-3 * Math.abs(ortWeights[i][k])) off.push(`${i}[${k}]: wasm ${w[k]} vs ORT ${ortWeights[i][k]}`);
+        }
         if (relErr(w, initial[i]) > 0) changed++;
       });
+      assert.ok(off.length <= Math.max(2, 1e-5 * total), `${off.length} of ${total} weights differ: ${off.slice(0, 5).join('; ')}`);
       assert.ok(changed > 0, 'the steps changed the weights');
     });
   }
