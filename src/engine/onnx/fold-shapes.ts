@@ -30,7 +30,7 @@ function multipleOf(d: Dim, batch: string | undefined): { count: number; batched
   return { count, batched };
 }
 
-const int64s = (name: string, values: number[], dims: number[], type: number = Elem.INT64): TensorValue => ({
+export const int64s = (name: string, values: number[], dims: number[], type: number = Elem.INT64): TensorValue => ({
   name,
   dims,
   dataType: type === Elem.INT32 ? DataType.INT32 : DataType.INT64,

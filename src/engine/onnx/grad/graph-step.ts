@@ -10,6 +10,7 @@ import { GradError } from './context.js';
 import { denseDepthwise } from './dense-depthwise.js';
 import { differentiate } from './differentiate.js';
 import { Elem, attr } from './dims.js';
+import { pruneTokens } from './prune-tokens.js';
 import { inferShapes } from './shapes.js';
 
 export interface GraphStepOptions {
@@ -27,6 +28,11 @@ export interface GraphStepOptions {
   lrScale?: (weight: string) => number;
   /** Default opset 17; graphs using newer ops (Gelu: 20) need theirs. */
   opset?: number;
+  /**
+   * Compute only the positions the output reads (a ViT's class token in its last block; see prune-tokens.ts);
+   * default true. False keeps every token: the reference the tests compare the pruned step with.
+   */
+  pruneTokens?: boolean;
 }
 
 export interface GraphStepWeight extends StepWeight {
@@ -71,8 +77,10 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
     inputs: [...forward.inputs, ...options.trainable.map((name) => ({ name, dims: (byName.get(name) as { dims: number[] }).dims }))],
   };
   const given = inferShapes(asGiven);
-  const graph = denseDepthwise(asGiven, given);
-  const facts = graph === asGiven ? given : inferShapes(graph);
+  const dense = denseDepthwise(asGiven, given);
+  const denseFacts = dense === asGiven ? given : inferShapes(dense);
+  const graph = options.pruneTokens === false ? dense : pruneTokens(dense, denseFacts, options.opset ?? 17);
+  const facts = graph === dense ? denseFacts : inferShapes(graph);
   const outDims = facts.get(options.output)?.dims;
   if (!outDims) throw new TransferkitError(`the shape of '${options.output}' could not be inferred from ${forward.name}`);
   const inputShape = withoutBatch(xInfo.dims, `input '${options.input}'`);
