@@ -79,7 +79,7 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
   const given = inferShapes(asGiven);
   const dense = denseDepthwise(asGiven, given);
   const denseFacts = dense === asGiven ? given : inferShapes(dense);
-  const graph = options.pruneTokens === false ? dense : pruneTokens(dense, denseFacts, options.opset ?? 17);
+  const graph = options.pruneTokens === false ? dense : pruneTokens(dense, denseFacts, options.opset ?? 17, [options.output]);
   const facts = graph === dense ? denseFacts : inferShapes(graph);
   const outDims = facts.get(options.output)?.dims;
   if (!outDims) throw new TransferkitError(`the shape of '${options.output}' could not be inferred from ${forward.name}`);

@@ -72,9 +72,9 @@ function wantedOf(node: NodeValue, wanted: Map<string, Wanted>, read: Set<string
 }
 
 /** Which nodes compute only selected positions: one sweep from the outputs back, each node decided once its readers are. */
-function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number): Liveness {
-  const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...graph.outputs.map((o) => o.name)]);
-  const wanted = new Map<string, Wanted>(graph.outputs.map((o) => [o.name, { sels: [], seeds: [], whole: true }]));
+function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number, outputs: string[]): Liveness {
+  const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...outputs]);
+  const wanted = new Map<string, Wanted>(outputs.map((o) => [o, { sels: [], seeds: [], whole: true }]));
   const want = (v: string) => wanted.get(v) ?? (wanted.set(v, { sels: [], seeds: [], whole: false }).get(v) as Wanted);
   const dims = (v: string) => facts.get(v)?.dims;
   const ints = (v: string) => facts.get(v)?.ints;
@@ -103,9 +103,12 @@ function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: numb
   return result;
 }
 
-/** `graph` with the token-liveness rewrite, or `graph` itself where no node can be computed for fewer positions. */
-export function pruneTokens(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number): GraphValue {
-  const live = liveness(graph, facts, opset);
+/**
+ * `graph` with the token-liveness rewrite for the values in `outputs` (default: the graph's), or `graph` itself
+ * where no node can be computed for fewer positions.
+ */
+export function pruneTokens(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number, outputs = graph.outputs.map((o) => o.name)): GraphValue {
+  const live = liveness(graph, facts, opset, outputs);
   if (!live.plans.size) return graph;
   const g = new GraphBuilder(graph.name);
   g.adopt(graph);
@@ -135,10 +138,7 @@ export function pruneTokens(graph: GraphValue, facts: Map<string, ValueFacts>, o
       built.push(rewriteSeed(g, node, seedOf(node, facts) as Selection, scalar, live.pruned.get(data) as Selection, renamed.get(data) as string, extra));
     }
   }
-  const nodes = withoutDead(
-    built,
-    graph.outputs.map((o) => o.name),
-  );
+  const nodes = withoutDead(built, outputs);
   const made = new Set(nodes.flatMap((n) => n.outputs));
   return {
     ...graph,

@@ -1,0 +1,73 @@
+// Token liveness (grad/prune-tokens.ts) on ViTs exported the way users export them (Hugging Face ViT and DeiT,
+// timm, torchvision; TorchScript and dynamo exporters; test/python/export_vit_tokens.py in the .venv-torch2 venv):
+// the last-2-blocks fine-tune step with the pass gives the loss and updates of the step without it and does less
+// MatMul work where the output reads the class token; a timm ViT that mean-pools its tokens is left as it is.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { initBackend } from '../src/engine/backend.js';
+import { fineTuneGraph } from '../src/engine/graph-trainer.js';
+import { fineTuneCut } from '../src/engine/onnx/cut.js';
+import { pruneTokens } from '../src/engine/onnx/grad/prune-tokens.js';
+import { inferShapes } from '../src/engine/onnx/grad/shapes.js';
+import { loadOnnxBase } from '../src/engine/onnx-base.js';
+import { ROOT, tempDir } from './helpers.js';
+import { headModel } from './onnx-parity.js';
+import { compareSteps, matmulElements } from './token-steps.js';
+
+const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
+const SCRIPTS = path.join(ROOT, 'test', 'python');
+const CLASS_TOKEN = ['hf-vit', 'hf-deit', 'timm-vit', 'tv-vit-headless'];
+const SPECS = [...CLASS_TOKEN, 'timm-vit-avg'].flatMap((m) => [`${m}:ts`, `${m}:dynamo`]);
+
+function venvPython(): string | null {
+  if (existsSync(PYTHON) && spawnSync(PYTHON, [path.join(SCRIPTS, 'export_hub.py'), 'list'], { encoding: 'utf8' }).status === 0) return PYTHON;
+  process.stderr.write(
+    'NOTICE: .venv-torch2 (torch 2, timm, transformers; made by .ci/run or test/python/make-venv.sh) is absent: token liveness on exported ViTs not tested\n',
+  );
+  return null;
+}
+
+const python = venvPython();
+let exports: Promise<string> | undefined;
+/** All exports, made once by one python process (about 15 s). */
+function exported(): Promise<string> {
+  exports ??= new Promise((resolve, reject) => {
+    const dir = tempDir();
+    const p = spawn(python as string, [path.join(SCRIPTS, 'export_vit_tokens.py'), dir, ...SPECS], { cwd: SCRIPTS });
+    let err = '';
+    p.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+    p.stdout.on('data', (d) => (err = (err + d).slice(-4000)));
+    p.on('close', (code) => (code === 0 ? resolve(dir) : reject(new Error(`export_vit_tokens.py failed (${code}): ${err}`))));
+  });
+  return exports;
+}
+
+describe('token liveness on exported ViTs (Hugging Face, timm, torchvision; TorchScript and dynamo)', () => {
+  for (const spec of SPECS) {
+    const classToken = CLASS_TOKEN.includes(spec.split(':')[0]);
+    test(`${spec}: the last 2 blocks' step ${classToken ? 'for the class token equals the whole step' : 'is left whole'}`, {
+      skip: python ? false : 'the torch 2 venv is absent',
+    }, async () => {
+      await initBackend('cpu');
+      const folder = path.join(await exported(), spec.replace(':', '-'));
+      const base = loadOnnxBase(folder);
+      // features.f32 holds PyTorch's features of 2 images.
+      const dim = statSync(path.join(folder, 'features.f32')).size / 4 / 2;
+      const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 2 }).value, headModel(dim, 2));
+      const forward = ft.forward.graph;
+      const output = forward.outputs[0].name;
+      const opset = Math.max(17, ...ft.forward.opsetImports.filter((o) => o.domain === '' || o.domain === 'ai.onnx').map((o) => o.version));
+      const pruned = pruneTokens(forward, inferShapes(forward), opset, [output]);
+      if (classToken)
+        assert.ok(matmulElements(pruned) < 0.8 * matmulElements(forward), `MatMul outputs ${matmulElements(forward)} → ${matmulElements(pruned)}`);
+      else assert.equal(pruned, forward);
+      const trainable = [...ft.suffixWeights, ...ft.headWeights.map((w) => w.name)];
+      const gaps = await compareSteps(forward, { input: ft.cut, output, trainable, opset });
+      process.stderr.write(`token liveness ${spec}: loss ${gaps.loss.toExponential(2)}, worst update ${gaps.update.toExponential(2)}\n`);
+      assert.ok(gaps.loss < 1e-5 && gaps.update < 1e-3, `pruned step differs from the whole one: ${JSON.stringify(gaps)}`);
+    });
+  }
+});
