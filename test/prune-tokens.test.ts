@@ -66,6 +66,9 @@ const classToken = (g: GraphBuilder, x: string) => g.op('Gather', [x, scalarInde
 /** DeiT's class and distillation tokens, averaged. */
 const twoTokens = (g: GraphBuilder, x: string) =>
   g.op('Mul', [g.op('Add', [classToken(g, x), g.op('Gather', [x, scalarIndex(g, 1)], { axis: 1 })]), g.constant('half', [0.5], [])]);
+/** The class token by a Slice, `x[:, :1]`, then Flatten. */
+const slicedToken = (g: GraphBuilder, x: string) =>
+  g.op('Flatten', [g.op('Slice', [x, g.ints('start', [0]), g.ints('end', [1]), g.ints('axes', [1])])], { axis: 1 });
 const meanPool = (g: GraphBuilder, x: string) => g.op('ReduceMean', [x], { axes: [1], keepdims: 0 });
 /** timm's `global_pool='avg'` with a class token: the mean of the other tokens. */
 const prefixMean = (g: GraphBuilder, x: string) => meanPool(g, g.op('Slice', [x, g.ints('start', [1]), g.ints('end', [TOKENS]), g.ints('axes', [1])]));
@@ -102,10 +105,15 @@ describe('token liveness: the last block computed for the tokens the output read
     ]);
   });
 
-  test("DeiT's two tokens: both kept, the same step", async () => {
-    const model = vit(twoTokens);
-    await check(model);
-    assert.deepEqual(matmulOutputs(pruned(model.graph))[10], [1, 2, HIDDEN]);
+  test("DeiT's two tokens (two Gathers), or the class token by a Slice: the same step", async () => {
+    for (const [pool, tokens] of [
+      [twoTokens, 2],
+      [slicedToken, 1],
+    ] as const) {
+      const model = vit(pool);
+      await check(model);
+      assert.deepEqual(matmulOutputs(pruned(model.graph))[10], [1, tokens, HIDDEN]);
+    }
   });
 
   test('mean pooling, over all tokens or all but the class token: the graph is left as it is', async () => {

@@ -153,7 +153,8 @@ function rewriteSeed(g: GraphBuilder, node: NodeValue, seed: Selection, scalar: 
   const at = seed.indices.map((i) => sel.indices.indexOf(i));
   if (node.opType === 'Slice') {
     const bounds = [[at[0]], [at[at.length - 1] + 1], [seed.axis]].map((v) => g.ints('bounds', v));
-    return { ...node, inputs: [from, ...bounds] };
+    // Bounds as inputs (opset 10 on): a Slice of opset 1's attributes drops them.
+    return { ...node, inputs: [from, ...bounds], attributes: {} };
   }
   // The index keeps its rank: a scalar drops the axis.
   const name = g.fresh('token_index');
