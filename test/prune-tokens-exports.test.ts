@@ -1,7 +1,8 @@
-// Token liveness (grad/prune-tokens.ts) on ViTs exported the way users export them (Hugging Face ViT and DeiT,
-// timm, torchvision; TorchScript and dynamo exporters; test/python/export_vit_tokens.py in the .venv-torch2 venv):
-// the last-2-blocks fine-tune step with the pass gives the loss and updates of the step without it and does less
-// MatMul work where the output reads the class token; a timm ViT that mean-pools its tokens is left as it is.
+// Token liveness (grad/prune-tokens.ts) on ViTs exported the way users export them (Hugging Face ViT, DeiT, CLIP
+// and DINOv2, timm, torchvision; TorchScript and dynamo exporters; test/python/export_vit_tokens.py in the
+// .venv-torch2 venv): the last-2-blocks fine-tune step with the pass gives the loss and updates of the step without
+// it and does less MatMul work where the output reads the class token; models whose output reads every token
+// (DINOv2's class token and patch mean, timm's mean pool) are left as they are.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -19,8 +20,9 @@ import { compareSteps, matmulElements } from './token-steps.js';
 
 const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
 const SCRIPTS = path.join(ROOT, 'test', 'python');
-const CLASS_TOKEN = ['hf-vit', 'hf-deit', 'timm-vit', 'tv-vit-headless'];
-const SPECS = [...CLASS_TOKEN, 'timm-vit-avg'].flatMap((m) => [`${m}:ts`, `${m}:dynamo`]);
+const CLASS_TOKEN = ['hf-vit', 'hf-deit', 'hf-clip', 'timm-vit', 'tv-vit-headless'];
+// DINOv2's classifier reads the class token and the patch tokens' mean; timm's avg pool the patch tokens' mean.
+const SPECS = [...CLASS_TOKEN, 'hf-dinov2', 'timm-vit-avg'].flatMap((m) => [`${m}:ts`, `${m}:dynamo`]);
 
 function venvPython(): string | null {
   if (existsSync(PYTHON) && spawnSync(PYTHON, [path.join(SCRIPTS, 'export_hub.py'), 'list'], { encoding: 'utf8' }).status === 0) return PYTHON;
