@@ -72,7 +72,9 @@ async function ab(id: string, Base: typeof OrtTrainer): Promise<void> {
   const [ea, eb] = sides.map(([, t]) => t.snapshot());
   const endErr = Math.max(...ea.map((w, i) => maxDiff(w, eb[i]) / (1e-12 + maxAbs(w))));
   process.stdout.write(`  after ${1 + ROUNDS * STEPS} steps each: weights max relative diff ${endErr.toExponential(2)}\n`);
-  const range = (v: number[]) => `${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)})`;
+  // Three significant digits: the head-only step takes well under a millisecond.
+  const ms = (v: number) => v.toPrecision(3);
+  const range = (v: number[]) => `${ms(median(v))} (${ms(Math.min(...v))}–${ms(Math.max(...v))})`;
   for (const [k, [name]] of sides.entries()) process.stdout.write(`  ${name}: wall ${range(wall[k])} ms/step, cpu ${range(cpu[k])} ms/step\n`);
   process.stdout.write(`  new/base medians: wall ${(median(wall[1]) / median(wall[0])).toFixed(2)}, cpu ${(median(cpu[1]) / median(cpu[0])).toFixed(2)}\n`);
   for (const [, t] of sides) await t.dispose();

@@ -94,8 +94,9 @@ export function emitUpdate(g: GraphBuilder, p: StepWeight, grad: string, lr: str
   const names = slotNames(opt);
   const inputs = names.map((name) => g.input(`${p.input}/${name}`, p.shape));
   const next = applyUpdate(nodes, opt, p.input, grad, lr, inputs, l2);
-  p.output = g.op('Identity', [next.w], {}, `${p.input}/new`);
-  names.forEach((name, i) => p.slots.push({ input: inputs[i], output: g.op('Identity', [next.slots[i]], {}, `${p.input}/${name}/new`) }));
+  // The update's own values are the outputs: an Identity per output copied each weight and slot every step.
+  p.output = next.w;
+  names.forEach((_, i) => p.slots.push({ input: inputs[i], output: next.slots[i] }));
 }
 
 /** Declares a step's outputs: the loss, the model's output (for metrics), every updated weight and slot. */
