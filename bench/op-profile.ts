@@ -1,5 +1,5 @@
 // `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s,convnext_tiny,vgg16_block5,…]
-// [--onnx=A.onnx,B.onnx] [--daz] [--tag=NAME]`: where a fine-tune step's time goes, per ONNX op type, by ONNX
+// [--onnx=A.onnx,B.onnx] [--daz] [--tag=NAME] [--top=N] [--optimizer=sgd|adam|rmsprop|plain-sgd]`: where a fine-tune step's time goes, per ONNX op type, by ONNX
 // Runtime's profiler (issue 30, item 2): the slowest zoo steps against PyTorch, MobileNetV2 from block_16,
 // EfficientNetV2-S from block6a and ConvNeXt-Tiny from stage 3, at 224, batch 8, SGD with momentum, as the bench's
 // zoo rows run them (and, named only, vgg16_block5 and vgg16_head: VGG16's steps at 32×32, batch 64, as its vgg
@@ -21,11 +21,15 @@ import { textTable } from '../src/report/tables.js';
 import { scratchDir } from '../src/util/fs.js';
 import { graphFineTune } from './graph-step.js';
 import { BENCH_THREADS } from './peer.js';
+import { optimizerArg } from './optimizer-arg.js';
 import { vgg } from './vgg.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const STEPS = Number(arg('steps') ?? 10);
+/** How many of the costliest nodes to list (`--top=N`). */
+const TOP = Number(arg('top') ?? 15);
+const OPTIMIZER = optimizerArg(process.argv);
 /** `--daz`: denormal floats flushed to zero in ORT's sessions, to see whether a slow elementwise node is computing on them. */
 const DAZ = process.argv.includes('--daz');
 const STEPS_OF: Record<string, [string, string]> = {
@@ -97,8 +101,8 @@ async function vggTrainer(id: string): Promise<Job> {
   const from = VGG_FROM[id];
   const model = await vgg(32, true);
   if (from !== 'flatten') unfreezeFrom(model, from);
-  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
-  return { step: `${id} train 32 b64 sgd`, trainer, inputShape: trainer.graph.inputShape, batch: 64 };
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
+  return { step: `${id} train 32 b64 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape, batch: 64 };
 }
 
 /** A zoo model's step from its block, as the bench's zoo rows build it. */
@@ -107,8 +111,8 @@ async function zooTrainer(id: string): Promise<Job> {
   const [from, block] = STEPS_OF[id];
   const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   unfreezeFrom(model, from);
-  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
-  return { step: `${id} train ${block} 224 b8 sgd`, trainer, inputShape: trainer.graph.inputShape };
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
+  return { step: `${id} train ${block} 224 b8 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape };
 }
 
 /** An exported graph's step (its last 2 blocks + head on the cached cut value), as the bench's vit rows build it. */
@@ -138,7 +142,7 @@ async function profileStep(name: string, make: () => Promise<Job>): Promise<Prof
       .pop();
     if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${name} in ${dir}`);
     const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-    return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, 15) };
+    return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, TOP) };
   } finally {
     tuneOrt({});
     rmSync(dir, { recursive: true, force: true });
@@ -164,7 +168,7 @@ async function main(): Promise<void> {
           [false, true, true],
         ) +
         textTable(
-          ['Node (top 15)', 'Op type', 'Share'],
+          [`Node (top ${TOP})`, 'Op type', 'Share'],
           p.nodes.map((o) => [o.node, o.op, `${(100 * o.share).toFixed(1)}%`]),
           [false, false, true],
         ),

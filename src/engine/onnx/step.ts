@@ -11,6 +11,8 @@ export interface StepWeight {
   input: string;
   output: string;
   shape: number[];
+  /** The shape `output` and the slots' outputs come in where it is not `shape` (the same values in the same order). */
+  outputShape?: number[];
   /** Optimizer slots of this weight (momentum, Adam's m and v, …): input and output names. */
   slots: Array<{ input: string; output: string }>;
 }
@@ -105,8 +107,8 @@ export function emitStepOutputs(g: GraphBuilder, loss: string, value: string, ou
   const output = g.op('Identity', [value], {}, 'output');
   g.output(output, outputDims);
   for (const p of params) {
-    g.output(p.output, p.shape);
-    for (const s of p.slots) g.output(s.output, p.shape);
+    g.output(p.output, p.outputShape ?? p.shape);
+    for (const s of p.slots) g.output(s.output, p.outputShape ?? p.shape);
   }
   return output;
 }
