@@ -33,6 +33,10 @@ function reshapedColumns(g: GraphBuilder, value: string): number {
   return Math.max(0, Number(ints[ints.length - 1]));
 }
 
+/** `value` (of `shape`) as `dims`: itself where they are the same (a Dense kernel). */
+const asDims = (g: GraphBuilder, value: string, shape: number[], dims: number[]) =>
+  shape.length === dims.length && shape.every((d, i) => d === dims[i]) ? value : g.op('Reshape', [value, g.ints('shape', dims)]);
+
 /**
  * v' = m·v − lr·g as one Gemm where g is such a product (with its [M, N] shape where it is known when compiling),
  * or null; `slot` declares v once it is certain.
@@ -77,8 +81,8 @@ function foldedMomentum(
   } else return null;
   const v = slot();
   const attributes: Record<string, AttributeValue> = { beta: { float: momentum }, ...(node.opType === 'Gemm' ? { transA: 1 } : {}) };
-  const vDims = dims ? g.ints('shape', dims) : g.op('Concat', [at(a, 1), at(b, 1)], { axis: 0 });
-  const next = g.op('Gemm', [...scaled, g.op('Reshape', [v, vDims])], attributes, 'momentum');
+  const c = dims ? asDims(g, v, shape, dims) : g.op('Reshape', [v, g.op('Concat', [at(a, 1), at(b, 1)], { axis: 0 })]);
+  const next = g.op('Gemm', [...scaled, c], attributes, 'momentum');
   g.drop(found.chain);
   return { next, dims };
 }
@@ -93,7 +97,7 @@ export function emitFoldedMomentum(g: GraphBuilder, p: StepWeight, grad: string,
   if (dims) {
     // The Gemm's own [M, N] output is the new slot, and the weight's update is in that shape too: a Reshape
     // giving a step's output back in the weight's shape was a copy (~7% of VGG16 block5's step).
-    p.output = g.op('Add', [g.op('Reshape', [p.input, g.ints('shape', dims)]), next], {}, `${p.input}/new`);
+    p.output = g.op('Add', [asDims(g, p.input, p.shape, dims), next], {}, `${p.input}/new`);
     p.outputShape = dims;
     p.slots.push({ input, output: next });
     return true;
