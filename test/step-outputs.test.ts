@@ -55,6 +55,9 @@ test("SGD momentum folded: each kernel's new slot is the fused Gemm's output, it
     const direct = gemm.inputs[2] === p.slots[0].input;
     assert.ok(direct || (c?.opType === 'Reshape' && c.inputs[0] === p.slots[0].input && constant(c.inputs[1])), `${p.input}: C is ${c?.opType}`);
     assert.equal(direct, p.shape.length === 2, `${p.input}: reshaped only where it is not 2-D`);
-    assert.deepEqual(p.outputShape?.reduce((a, b) => a * b, 1), p.shape.reduce((a, b) => a * b, 1));
+    assert.deepEqual(
+      p.outputShape?.reduce((a, b) => a * b, 1),
+      p.shape.reduce((a, b) => a * b, 1),
+    );
   }
 });
