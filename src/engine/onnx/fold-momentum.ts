@@ -70,7 +70,7 @@ function foldedMomentum(
     // Aᵀ·B, A [K, M], B [K, N]: −lr on A where M < N (then K·M < the weight's M·N), else on B. [M, N] as a
     // constant where the weight's shape or a Reshape gives it: the Shape/Slice/Concat nodes cost a head-only step
     // ~10% of its time.
-    const [m, n] = chain.length === 1 ? [shape[0], shape[1]] : [reshapedColumns(g, a), reshapedColumns(g, b)];
+    const [m, n] = chain.length === 1 && shape.length === 2 ? [shape[0], shape[1]] : [reshapedColumns(g, a), reshapedColumns(g, b)];
     if (m || n) dims = m ? [m, size / m] : [size / n, n];
     const rows = size / lastDim;
     scaled = rows < lastDim ? [g.op('Mul', [a, negLr()]), b] : [a, g.op('Mul', [b, negLr()])];
