@@ -1,8 +1,9 @@
-// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s,convnext_tiny]
-// [--onnx=A.onnx,B.onnx] [--daz] [--tag=NAME]`: where a fine-tune step's time goes, per ONNX op type, by ONNX
+// `node dist/bench/op-profile.js [--steps=N] [--models=mobilenet_v2,efficientnet_v2_s,convnext_tiny,vgg16_block5,…]
+// [--onnx=A.onnx,B.onnx] [--daz] [--tag=NAME] [--top=N] [--optimizer=sgd|adam|rmsprop|plain-sgd]`: where a fine-tune step's time goes, per ONNX op type, by ONNX
 // Runtime's profiler (issue 30, item 2): the slowest zoo steps against PyTorch, MobileNetV2 from block_16,
 // EfficientNetV2-S from block6a and ConvNeXt-Tiny from stage 3, at 224, batch 8, SGD with momentum, as the bench's
-// zoo rows run them; with --onnx instead, the exported-graph steps of the vit rows (each file's last 2 blocks + a
+// zoo rows run them (and, named only, vgg16_block5 and vgg16_head: VGG16's steps at 32×32, batch 64, as its vgg
+// rows run them); with --onnx instead, the exported-graph steps of the vit rows (each file's last 2 blocks + a
 // new head, bench/graph-step.ts). Prints each op type's share of the step's kernel time (and the 15 costliest
 // nodes) and writes bench/results/<date>-op-profile[-daz][-NAME].json. Proportions only: on a loaded machine the
 // shares hold better than the times.
@@ -20,10 +21,15 @@ import { textTable } from '../src/report/tables.js';
 import { scratchDir } from '../src/util/fs.js';
 import { graphFineTune } from './graph-step.js';
 import { BENCH_THREADS } from './peer.js';
+import { optimizerArg } from './optimizer-arg.js';
+import { vgg } from './vgg.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const STEPS = Number(arg('steps') ?? 10);
+/** How many of the costliest nodes to list (`--top=N`). */
+const TOP = Number(arg('top') ?? 15);
+const OPTIMIZER = optimizerArg(process.argv);
 /** `--daz`: denormal floats flushed to zero in ORT's sessions, to see whether a slow elementwise node is computing on them. */
 const DAZ = process.argv.includes('--daz');
 const STEPS_OF: Record<string, [string, string]> = {
@@ -31,6 +37,8 @@ const STEPS_OF: Record<string, [string, string]> = {
   efficientnet_v2_s: ['block6a_expand_conv', 'block6a'],
   convnext_tiny: ['convnext_tiny_downsampling_layernorm_2', 'stage_3'],
 };
+/** The VGG16 rows' steps at 32×32, batch 64: where training starts. */
+const VGG_FROM: Record<string, string> = { vgg16_block5: 'block5_conv1', vgg16_head: 'flatten' };
 
 export interface OpShare {
   op: string;
@@ -86,33 +94,45 @@ export function topNodes(trace: TraceEvent[], runs: number, n: number): Array<{ 
 
 type Profile = { step: string; wallMsPerStep: number; ops: OpShare[]; nodes: ReturnType<typeof topNodes> };
 
+type Job = { step: string; trainer: OrtStepTrainer<TrainableStep>; inputShape: number[]; batch?: number };
+
+/** VGG16's block5 or head step at 32×32, batch 64, as the bench's vgg rows build it. */
+async function vggTrainer(id: string): Promise<Job> {
+  const from = VGG_FROM[id];
+  const model = await vgg(32, true);
+  if (from !== 'flatten') unfreezeFrom(model, from);
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
+  return { step: `${id} train 32 b64 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape, batch: 64 };
+}
+
 /** A zoo model's step from its block, as the bench's zoo rows build it. */
-async function zooTrainer(id: string): Promise<{ step: string; trainer: OrtTrainer; inputShape: number[] }> {
+async function zooTrainer(id: string): Promise<Job> {
+  if (VGG_FROM[id]) return vggTrainer(id);
   const [from, block] = STEPS_OF[id];
   const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
   unfreezeFrom(model, from);
-  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
-  return { step: `${id} train ${block} 224 b8 sgd`, trainer, inputShape: trainer.graph.inputShape };
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
+  return { step: `${id} train ${block} 224 b8 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape };
 }
 
 /** An exported graph's step (its last 2 blocks + head on the cached cut value), as the bench's vit rows build it. */
-async function onnxTrainer(file: string): Promise<{ step: string; trainer: OrtStepTrainer<TrainableStep>; inputShape: number[] }> {
+async function onnxTrainer(file: string): Promise<Job> {
   const { trainer, cutShape } = await graphFineTune(loadOnnxBase(file));
   return { step: `${path.basename(file)} train last 2 blocks + head 224 b8 sgd`, trainer, inputShape: cutShape };
 }
 
 /** One step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
-async function profileStep(name: string, make: () => ReturnType<typeof onnxTrainer>): Promise<Profile> {
+async function profileStep(name: string, make: () => Promise<Job>): Promise<Profile> {
   const dir = scratchDir('transferkit-op-profile-');
   const prefix = name.replace(/[^\w]+/g, '_');
   tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, prefix), denormalsAsZero: DAZ });
   try {
-    const { step, trainer, inputShape } = await make();
-    const x = tf.randomUniform([8, ...inputShape], -1, 1).dataSync() as Float32Array;
-    const y = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-    await trainer.step(x, y, 8, 1e-3);
+    const { step, trainer, inputShape, batch = 8 } = await make();
+    const x = tf.randomUniform([batch, ...inputShape], -1, 1).dataSync() as Float32Array;
+    const y = Float32Array.from({ length: batch }, (_, i) => i % 2);
+    await trainer.step(x, y, batch, 1e-3);
     const t = performance.now();
-    for (let i = 0; i < STEPS; i++) await trainer.step(x, y, 8, 1e-3);
+    for (let i = 0; i < STEPS; i++) await trainer.step(x, y, batch, 1e-3);
     const wallMsPerStep = (performance.now() - t) / STEPS;
     await trainer.dispose(); // the profile is written when the session is released
     // The last profile written: a graph step's cut-shape probe may have written one before it.
@@ -122,7 +142,7 @@ async function profileStep(name: string, make: () => ReturnType<typeof onnxTrain
       .pop();
     if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${name} in ${dir}`);
     const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-    return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, 15) };
+    return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, TOP) };
   } finally {
     tuneOrt({});
     rmSync(dir, { recursive: true, force: true });
@@ -133,7 +153,8 @@ async function main(): Promise<void> {
   await initBackend('wasm');
   const files = arg('onnx')?.split(',') ?? [];
   const models = arg('models')?.split(',') ?? (files.length ? [] : Object.keys(STEPS_OF));
-  for (const id of models) if (!STEPS_OF[id]) throw new Error(`bench/op-profile: no step for ${id} (one of ${Object.keys(STEPS_OF).join(', ')})`);
+  const known = [...Object.keys(STEPS_OF), ...Object.keys(VGG_FROM)];
+  for (const id of models) if (!known.includes(id)) throw new Error(`bench/op-profile: no step for ${id} (one of ${known.join(', ')})`);
   const jobs = [...models.map((id) => [id, () => zooTrainer(id)] as const), ...files.map((f) => [path.basename(f), () => onnxTrainer(f)] as const)];
   const profiles = [];
   for (const [name, make] of jobs) {
@@ -147,7 +168,7 @@ async function main(): Promise<void> {
           [false, true, true],
         ) +
         textTable(
-          ['Node (top 15)', 'Op type', 'Share'],
+          [`Node (top ${TOP})`, 'Op type', 'Share'],
           p.nodes.map((o) => [o.node, o.op, `${(100 * o.share).toFixed(1)}%`]),
           [false, false, true],
         ),

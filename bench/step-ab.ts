@@ -1,4 +1,5 @@
-// `node dist/bench/step-ab.js --base=DIR [--models=mobilenet_v2,…] [--rounds=7] [--steps=3] [--threads=N]`: an
+// `node dist/bench/step-ab.js --base=DIR [--models=mobilenet_v2,…] [--rounds=7] [--steps=3] [--threads=N]
+// [--optimizer=sgd|adam|rmsprop|plain-sgd]` (SGD with momentum 0.9 unless said; plain-sgd: without momentum): an
 // interleaved A/B of the zoo's compiled fine-tune steps (issue 30, item 2), the step compiler of another build (DIR: a
 // copy of a `dist/` built from the base commit, beside a `node_modules` link) against this one, in one process: the
 // same model, the same inputs, turns alternating base/new for `rounds` rounds of `steps` steps; prints each side's
@@ -11,12 +12,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { tuneOrt } from '../src/engine/ort-runtime.js';
+import { optimizerArg } from './optimizer-arg.js';
 import { vgg } from './vgg.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const ROUNDS = Number(arg('rounds') ?? 7);
 const STEPS = Number(arg('steps') ?? 3);
 const THREADS = arg('threads') ? Number(arg('threads')) : undefined;
+const OPTIMIZER = optimizerArg(process.argv);
 
 interface Case {
   model: () => Promise<tfl.LayersModel>;
@@ -43,7 +46,7 @@ async function ab(id: string, Base: typeof OrtTrainer): Promise<void> {
   const c = CASES[id];
   const model = await c.model();
   if (c.from !== 'flatten') unfreezeFrom(model, c.from);
-  const options = { from: c.from, loss: 'binary_crossentropy' as const, optimizer: { name: 'sgd' as const, momentum: 0.9 } };
+  const options = { from: c.from, loss: 'binary_crossentropy' as const, optimizer: OPTIMIZER };
   const sides: Array<[string, Trainer]> = [
     ['base', await Base.create(model, options)],
     ['new', await OrtTrainer.create(model, options)],
@@ -72,7 +75,9 @@ async function ab(id: string, Base: typeof OrtTrainer): Promise<void> {
   const [ea, eb] = sides.map(([, t]) => t.snapshot());
   const endErr = Math.max(...ea.map((w, i) => maxDiff(w, eb[i]) / (1e-12 + maxAbs(w))));
   process.stdout.write(`  after ${1 + ROUNDS * STEPS} steps each: weights max relative diff ${endErr.toExponential(2)}\n`);
-  const range = (v: number[]) => `${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)})`;
+  // Three significant digits: the head-only step takes well under a millisecond.
+  const ms = (v: number) => v.toPrecision(3);
+  const range = (v: number[]) => `${ms(median(v))} (${ms(Math.min(...v))}–${ms(Math.max(...v))})`;
   for (const [k, [name]] of sides.entries()) process.stdout.write(`  ${name}: wall ${range(wall[k])} ms/step, cpu ${range(cpu[k])} ms/step\n`);
   process.stdout.write(`  new/base medians: wall ${(median(wall[1]) / median(wall[0])).toFixed(2)}, cpu ${(median(cpu[1]) / median(cpu[0])).toFixed(2)}\n`);
   for (const [, t] of sides) await t.dispose();

@@ -11,6 +11,8 @@ export interface StepWeight {
   input: string;
   output: string;
   shape: number[];
+  /** The shape `output` and the slots' outputs come in where it is not `shape` (the same values in the same order). */
+  outputShape?: number[];
   /** Optimizer slots of this weight (momentum, Adam's m and v, …): input and output names. */
   slots: Array<{ input: string; output: string }>;
 }
@@ -94,8 +96,9 @@ export function emitUpdate(g: GraphBuilder, p: StepWeight, grad: string, lr: str
   const names = slotNames(opt);
   const inputs = names.map((name) => g.input(`${p.input}/${name}`, p.shape));
   const next = applyUpdate(nodes, opt, p.input, grad, lr, inputs, l2);
-  p.output = g.op('Identity', [next.w], {}, `${p.input}/new`);
-  names.forEach((name, i) => p.slots.push({ input: inputs[i], output: g.op('Identity', [next.slots[i]], {}, `${p.input}/${name}/new`) }));
+  // The update's own values are the outputs: an Identity per output copied each weight and slot every step.
+  p.output = next.w;
+  names.forEach((_, i) => p.slots.push({ input: inputs[i], output: next.slots[i] }));
 }
 
 /** Declares a step's outputs: the loss, the model's output (for metrics), every updated weight and slot. */
@@ -104,8 +107,8 @@ export function emitStepOutputs(g: GraphBuilder, loss: string, value: string, ou
   const output = g.op('Identity', [value], {}, 'output');
   g.output(output, outputDims);
   for (const p of params) {
-    g.output(p.output, p.shape);
-    for (const s of p.slots) g.output(s.output, p.shape);
+    g.output(p.output, p.outputShape ?? p.shape);
+    for (const s of p.slots) g.output(s.output, p.outputShape ?? p.shape);
   }
   return output;
 }

@@ -30,8 +30,8 @@ export const smallImage = (win: Window, ci: number, co: number): boolean =>
 
 /**
  * Conv2D as a batched MatMul over output positions: y[o] = x_flat · W[o], W[o] the taps reaching o, gathered from
- * the kernel ([pixels·CI, CO] each; a zero tap where a pixel is outside o's window). dX[p] = Σ_o dY[o]·W[o, p]ᵀ,
- * one MatMul per pixel over the gathered transposed taps; dW sums each position's Xᵀ·dY[o] into its taps.
+ * the kernel ([pixels·CI, CO] each; a zero tap where a pixel is outside o's window). dX = Σ_o dY[o]·W[o]ᵀ over the
+ * same gathered taps; dW sums each position's Xᵀ·dY[o] into its taps.
  */
 export function smallConv(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number): string {
   const { g } = t;
@@ -52,9 +52,10 @@ export function smallConv(t: Tape, x: string, kernel: string, bias: string | und
   t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
     const dy2d = g.op('Reshape', [dy, g.ints('shape', [-1, co])], {}, 'dy2d');
     const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db') : undefined;
+    // dY by position: [positions, N, CO].
+    const dyo = g.op('Transpose', [g.op('Reshape', [dy, g.ints('shape', [-1, positions, co])])], { perm: [1, 0, 2] });
     let dw: string | undefined;
     if (wants(1)) {
-      const dyo = g.op('Transpose', [g.op('Reshape', [dy, g.ints('shape', [-1, positions, co])])], { perm: [1, 0, 2] });
       const dwo = g.op('MatMul', [g.op('Transpose', [x2d], { perm: [1, 0] }), dyo], {}, 'dW_positions');
       // Each (position, pixel) block added into its tap: a 0/1 matrix [taps, positions·pixels] times the blocks.
       const sum = new Float32Array((taps + 1) * positions * pixels);
@@ -68,15 +69,11 @@ export function smallConv(t: Tape, x: string, kernel: string, bias: string | und
       dw = g.op('Reshape', [dw3, g.op('Shape', [kernel])], {}, 'dW_hwio');
     }
     if (!wants(0)) return [undefined, dw, db];
-    // W[o, p]ᵀ gathered per pixel: [pixels, positions·CO, CI].
-    const transposedTable = Array.from({ length: pixels }, (_, p) => table.map((row) => row[p]));
-    const wT = withZero(g.op('Transpose', [w3d], { perm: [0, 2, 1] }), co, ci);
-    const perPixel = g.op('Reshape', [
-      g.op('Gather', [wT, g.ints('tap_table_t', transposedTable.flat())], { axis: 0 }),
-      g.ints('shape', [pixels, positions * co, ci]),
-    ]);
-    const dxp = g.op('MatMul', [g.op('Reshape', [dy, g.ints('shape', [-1, positions * co])]), perPixel], {}, 'dX');
-    return [g.op('Reshape', [g.op('Transpose', [dxp], { perm: [1, 0, 2] }), g.ints('shape', [-1, win.h, win.w, ci])], {}, 'dX_nhwc'), dw, db];
+    // dX = Σ_o dY[o]·W[o]ᵀ over the forward's gathered taps (ORT fuses the transpose into the MatMul): gathering
+    // the transposed kernel again per pixel cost a kernel-size Transpose and a gathered copy per step.
+    const dxo = g.op('MatMul', [dyo, g.op('Transpose', [perPosition], { perm: [0, 2, 1] })], {}, 'dX_positions');
+    const dx = g.op('ReduceSum', [dxo, g.ints('axis0', [0])], { keepdims: 0 }, 'dX');
+    return [g.op('Reshape', [dx, g.ints('shape', [-1, win.h, win.w, ci])], {}, 'dX_nhwc'), dw, db];
   });
   return y;
 }
