@@ -2,6 +2,7 @@
 // for training a different forward where one gives a fused backward (swish, hard_swish) or the step was built
 // with other ops (gelu); the rest train through the per-op rules. Plus the layers that are only an activation.
 import { TransferkitError } from '../../../errors.js';
+import { geluCdf, geluSlope } from '../grad/gelu.js';
 import type { GraphBuilder } from '../graph.js';
 import type { Tape } from './tape.js';
 import type { LayerRule, TrainGraph, Value } from './types.js';
@@ -48,20 +49,12 @@ function hardSwishTrain(t: Tape, x: string): string {
   return y;
 }
 
-/**
- * Exact GELU for training, fused: y = x·Φ(x) keeping Φ(x), and dX = dY·(Φ(x) + x·φ(x)) with φ(x) = exp(−u² − ln√(2π)),
- * u = x/√2 from the forward: 10 full-size passes where the per-op rules through Div, Erf, Add and two Muls take 15.
- */
+/** Exact GELU for training, fused: Φ(x) and x/√2 kept from the forward; 10 full-size passes where the per-op rules take 15. */
 function geluTrain(t: Tape, x: string): string {
   const { g } = t;
-  const half = g.constant('half', [0.5], []);
-  const u = g.op('Mul', [x, g.constant('sqrt_half', [Math.SQRT1_2], [])]);
-  const cdf = g.op('Add', [g.op('Mul', [g.op('Erf', [u]), half]), half], {}, 'gelu_cdf');
+  const { u, cdf } = geluCdf(g, x);
   const y = g.op('Mul', [x, cdf], {}, 'gelu');
-  t.fuse(y, [x], (dy) => {
-    const pdf = g.op('Exp', [g.op('Sub', [g.constant('log_inv_sqrt_2pi', [-0.5 * Math.log(2 * Math.PI)], []), g.op('Mul', [u, u])])], {}, 'gelu_pdf');
-    return [g.op('Mul', [dy, g.op('Add', [cdf, g.op('Mul', [x, pdf])])], {}, 'dgelu')];
-  });
+  t.fuse(y, [x], (dy) => [g.op('Mul', [dy, geluSlope(g, x, u, cdf)], {}, 'dgelu')]);
   return y;
 }
 
