@@ -97,8 +97,8 @@ export const elementwiseRules: Record<string, GradRule> = {
     const d = c.g.op('Add', [scalar(c.g, 1, 'one'), c.g.op('Abs', [x])]);
     return c.g.op('Reciprocal', [c.g.op('Mul', [d, d])]);
   }, 'dsoftsign'),
-  // d erf(x) = 2/√π·exp(−x²).
-  Erf: unary((c, x) => c.g.op('Mul', [scalar(c.g, 2 / Math.sqrt(Math.PI)), c.g.op('Exp', [c.g.op('Neg', [c.g.op('Mul', [x, x])])])]), 'derf'),
+  // d erf(x) = 2/√π·exp(−x²) = exp(ln(2/√π) − x²): the constant and the sign in one Sub (exported GELUs' Erf).
+  Erf: unary((c, x) => c.g.op('Exp', [c.g.op('Sub', [scalar(c.g, Math.log(2 / Math.sqrt(Math.PI))), c.g.op('Mul', [x, x])])]), 'derf'),
   Gelu: unary(geluDerivative, 'dgelu'),
   HardSigmoid: (c) => {
     const { g } = c;
