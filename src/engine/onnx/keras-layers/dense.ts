@@ -23,17 +23,12 @@ export const denseLayers: Record<string, LayerRule> = {
       if (c.useBias) inputs.push(g.constant(`${layer.name}_B`, ws.bias.values, ws.bias.shape));
       return [activation(g, { name: g.op('Gemm', inputs, {}, layer.name), rank: 2 }, c.activation as string)];
     },
-    // x @ w (+ b): the product over the last axis, of flat inputs or of every position of a feature map. Over a map
-    // as one 2-D Gemm on [N·H·W, C] with the bias as its C (Reshapes are views in ORT): a MatMul over [N, H, W, C]
-    // and an Add take one more full-size pass, which ORT only fuses for 2-D inputs.
-    train: ({ e, layer, c, xs: [x], shapes: [shape] }) => {
-      const { g } = e;
+    // x @ w (+ b): the product over the last axis, of flat inputs or of every position of a feature map.
+    train: ({ e, layer, c, xs: [x] }) => {
       const kernel = e.weight(layer, 0);
       const bias = c.useBias ? e.weight(layer, 1) : undefined;
-      const units = c.units as number;
-      const flat = shape.length === 1 ? x : g.op('Reshape', [x, g.ints('shape', [-1, shape[shape.length - 1]])], {}, 'dense_rows');
-      const xw = bias ? g.op('Gemm', [flat, kernel, bias], {}, 'dense') : g.op('MatMul', [flat, kernel], {}, 'dense');
-      const z = shape.length === 1 ? xw : g.op('Reshape', [xw, g.ints('shape', [-1, ...shape.slice(0, -1), units])], {}, 'dense_map');
+      const xw = e.g.op('MatMul', [x, kernel], {}, 'dense');
+      const z = bias ? e.g.op('Add', [xw, bias], {}, 'dense_bias') : xw;
       return [trainActivation(e, z, c.activation as string)];
     },
   },
