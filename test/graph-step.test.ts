@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import type * as OrtTypes from 'onnxruntime-node';
 import { compileGraphTrainStep, type GraphStepOptions, type GraphTrainStep } from '../src/engine/onnx/grad/graph-step.js';
 import { suffixGraph } from '../src/engine/onnx/cut.js';
+import { decodeModel } from '../src/engine/onnx/decode.js';
 import { GraphBuilder } from '../src/engine/onnx/graph.js';
 import { inferShapes } from '../src/engine/onnx/grad/shapes.js';
 import { DataType, type GraphValue, type TensorValue } from '../src/engine/onnx/proto.js';
@@ -113,6 +114,18 @@ describe('a training step compiled from a plain ONNX graph', () => {
       { trainable: ['w1', 'b1', 'w2', 'b2'], loss: 'categorical_crossentropy', optimizer: { name: 'sgd' } },
       { x: randn(n * 3, 1), y, n },
     );
+    assert.ok(worst < 1e-3, `worst relative error ${worst}`);
+  });
+
+  test("SGD with momentum on the dense classifier: both weights' updates folded into their gradient Gemms", async () => {
+    const n = 5;
+    const y = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) y[i * 3 + (i % 3)] = 1;
+    const options = { trainable: ['w1', 'b1', 'w2', 'b2'], loss: 'categorical_crossentropy' as const, optimizer: { name: 'sgd' as const, momentum: 0.9 } };
+    const { nodes } = decodeModel(compileGraphTrainStep(denseGraph(), { ...options, input: 'x', output: outputOf(denseGraph()) }).onnx).graph;
+    const folded = nodes.filter((n) => n.opType === 'Gemm' && Math.abs(((n.attributes.beta as { float: number } | undefined)?.float ?? 0) - 0.9) < 1e-6);
+    assert.equal(folded.length, 2, 'Gemms computing v′ = 0.9·v − lr·g');
+    const worst = await checkStep(denseGraph(), options, { x: randn(n * 3, 1), y, n });
     assert.ok(worst < 1e-3, `worst relative error ${worst}`);
   });
 

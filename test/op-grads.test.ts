@@ -138,6 +138,12 @@ CASES.push([
     }),
   ),
 ]);
+// Patchify (kernel = stride, ConvNeXt's downsampling): dX is one Gemm and a depth-to-space Transpose.
+CASES.push([
+  'conv2d 2x2 stride 2 valid on 8x6 (patchify)',
+  [8, 6],
+  layer(tfl.layers.conv2d({ filters: 4, kernelSize: 2, strides: 2, padding: 'valid', kernelInitializer: init(), biasInitializer: init() })),
+]);
 CASES.push(['average pooling 3x3 stride 2 valid', [7, 7], layer(tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'valid' }))]);
 CASES.push([
   'separable 7x7 stride 2 valid',

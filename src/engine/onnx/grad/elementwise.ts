@@ -2,6 +2,7 @@
 // where that is cheaper), Max/Min, Where, Expand, and the ops that pass gradients through unchanged.
 import { type GradContext, type GradRule, constInts, dimsOf, scalar, toInput, unbroadcast, unsupported } from './context.js';
 import { attr } from './dims.js';
+import { geluCdf, geluSlope } from './gelu.js';
 
 /** dX = dY · f'(x) for a unary op, with f'(x) built by `derivative`. */
 const unary =
@@ -96,8 +97,8 @@ export const elementwiseRules: Record<string, GradRule> = {
     const d = c.g.op('Add', [scalar(c.g, 1, 'one'), c.g.op('Abs', [x])]);
     return c.g.op('Reciprocal', [c.g.op('Mul', [d, d])]);
   }, 'dsoftsign'),
-  // d erf(x) = 2/√π·exp(−x²).
-  Erf: unary((c, x) => c.g.op('Mul', [scalar(c.g, 2 / Math.sqrt(Math.PI)), c.g.op('Exp', [c.g.op('Neg', [c.g.op('Mul', [x, x])])])]), 'derf'),
+  // d erf(x) = 2/√π·exp(−x²) = exp(ln(2/√π) − x²): the constant and the sign in one Sub (exported GELUs' Erf).
+  Erf: unary((c, x) => c.g.op('Exp', [c.g.op('Sub', [scalar(c.g, Math.log(2 / Math.sqrt(Math.PI))), c.g.op('Mul', [x, x])])]), 'derf'),
   Gelu: unary(geluDerivative, 'dgelu'),
   HardSigmoid: (c) => {
     const { g } = c;
@@ -169,9 +170,9 @@ function extremum(wins: 'Greater' | 'Less'): GradRule {
 /** GELU's derivative, exact (Φ(x) + x·φ(x)) or of the tanh approximation. */
 function geluDerivative(c: GradContext, x: string): string {
   const { g } = c;
-  const one = scalar(g, 1, 'one');
-  const half = scalar(g, 0.5, 'half');
   if (attr(c.node, 'approximate', 'none') === 'tanh') {
+    const one = scalar(g, 1, 'one');
+    const half = scalar(g, 0.5, 'half');
     // y = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³); y' = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
     const k = Math.sqrt(2 / Math.PI);
     const x2 = g.op('Mul', [x, x]);
@@ -182,7 +183,6 @@ function geluDerivative(c: GradContext, x: string): string {
     const right = g.op('Mul', [g.op('Mul', [half, x]), g.op('Mul', [g.op('Sub', [one, g.op('Mul', [t, t])]), du])]);
     return g.op('Add', [left, right]);
   }
-  const cdf = g.op('Mul', [half, g.op('Add', [one, g.op('Erf', [g.op('Mul', [x, scalar(g, Math.SQRT1_2)])])])]);
-  const pdf = g.op('Mul', [scalar(g, 1 / Math.sqrt(2 * Math.PI)), g.op('Exp', [g.op('Mul', [g.op('Mul', [x, x]), scalar(g, -0.5)])])]);
-  return g.op('Add', [cdf, g.op('Mul', [x, pdf])]);
+  const { u, cdf } = geluCdf(g, x);
+  return geluSlope(g, x, u, cdf);
 }

@@ -3,6 +3,7 @@
 // the per-op rules.
 import { TransferkitError } from '../../../errors.js';
 import type { OptimizerSpec } from '../../optimizers.js';
+import { emitFoldedMomentum } from '../fold-momentum.js';
 import { GraphBuilder } from '../graph.js';
 import type { Dim, GraphValue } from '../proto.js';
 import { type LossName, type StepGraph, type StepWeight, emitLoss, emitStepOutputs, emitUpdate } from '../step.js';
@@ -105,7 +106,9 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
     if (!grad) throw new TransferkitError(`the loss does not depend on '${name}': leave it out of the trainable weights`);
     const p: GraphStepWeight = { name, input: name, output: '', shape: t.dims, slots: [], initial: new Float32Array(new Uint8Array(t.raw).buffer) };
     const scale = options.lrScale?.(name) ?? 1;
-    emitUpdate(g, p, grad, scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]), options.optimizer);
+    const rate = scale === 1 ? lr : g.op('Mul', [lr, g.constant('lr_scale', [scale], [])]);
+    // SGD momentum folded into the weight gradient's Gemm where it is one (Linear/MatMul weights): as Keras steps do.
+    if (!emitFoldedMomentum(g, p, grad, rate, options.optimizer)) emitUpdate(g, p, grad, rate, options.optimizer);
     return p;
   });
   const output = emitStepOutputs(g, loss, options.output, outDims, params);

@@ -59,17 +59,17 @@ const gemm: GradRule = (c) => {
   const beta = attr(node, 'beta', 1);
   const ta = attr(node, 'transA', 0);
   const tb = attr(node, 'transB', 0);
-  // With A' = op(A), B' = op(B): dA' = dY·B'ᵀ, dB' = A'ᵀ·dY, each transposed back where A or B was.
+  // With A' = op(A), B' = op(B): dA' = dY·B'ᵀ, dB' = A'ᵀ·dY, each transposed back where A or B was. Attributes at
+  // their defaults are left out: fold-momentum.ts folds the update into a plain Aᵀ·B Gemm only.
+  const attrs = (transA: number, transB: number) => ({
+    ...(transA ? { transA } : {}),
+    ...(transB ? { transB } : {}),
+    ...(alpha === 1 ? {} : { alpha: { float: alpha } }),
+  });
   let da: string | undefined;
   let db: string | undefined;
-  if (c.wants(0))
-    da = ta
-      ? g.op('Gemm', [b, dy], { transA: tb, transB: 1, alpha: { float: alpha } }, 'dA')
-      : g.op('Gemm', [dy, b], { transB: tb ? 0 : 1, alpha: { float: alpha } }, 'dA');
-  if (c.wants(1))
-    db = tb
-      ? g.op('Gemm', [dy, a], { transA: 1, transB: ta, alpha: { float: alpha } }, 'dB')
-      : g.op('Gemm', [a, dy], { transA: ta ? 0 : 1, alpha: { float: alpha } }, 'dB');
+  if (c.wants(0)) da = ta ? g.op('Gemm', [b, dy], attrs(tb, 1), 'dA') : g.op('Gemm', [dy, b], attrs(0, tb ? 0 : 1), 'dA');
+  if (c.wants(1)) db = tb ? g.op('Gemm', [dy, a], attrs(1, ta), 'dB') : g.op('Gemm', [a, dy], attrs(ta ? 0 : 1, 0), 'dB');
   let dc: string | undefined;
   if (bias && c.wants(2)) dc = unbroadcast(c, beta === 1 ? dy : g.op('Mul', [dy, scalar(g, beta, 'beta')]), dimsOf(c, node.outputs[0]), bias);
   return [da, db, dc];

@@ -1,5 +1,6 @@
 // Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
+import { patchInputGradient, patchify } from './conv-patchify.js';
 import { smallConv, smallImage } from './conv-small.js';
 import type { Tape } from './tape.js';
 import { type Window, im2col, inputGradient, pointwise } from './window.js';
@@ -29,6 +30,7 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
     if (!wants(0)) return [undefined, dw, db];
     // A 1×1 kernel at stride 1 (the expand and project convolutions): dX = dY·Wᵀ, no flipped kernel to build.
     if (pointwise(win)) return [g.op('Reshape', [g.op('Gemm', [dy2d, w2d], { transB: 1 }, 'dX'), g.op('Shape', [x])], {}, 'dX_nhwc'), dw, db];
+    if (patchify(win)) return [patchInputGradient(g, dy2d, w2d, win, ci), dw, db];
     const flipped = g.op(
       'Slice',
       [
