@@ -67,7 +67,7 @@ const CASES: Record<string, Case[]> = {
   ],
   DepthwiseConv2D: [
     one('3x3 same', () => tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() })),
-    one('5x5 stride 2 same (grouped Conv in training)', () =>
+    one('5x5 stride 2 same', () =>
       tfl.layers.depthwiseConv2d({ kernelSize: 5, strides: 2, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() }),
     ),
   ],
