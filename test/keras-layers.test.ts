@@ -101,7 +101,12 @@ const CASES: Record<string, Case[]> = {
     },
   ],
   Activation: [one('tanh', () => tfl.layers.activation({ activation: 'tanh' }))],
-  ReLU: [one('uncapped', () => tfl.layers.reLU()), one('capped at 6', () => tfl.layers.reLU({ maxValue: 6 }))],
+  ReLU: [
+    one('uncapped', () => tfl.layers.reLU()),
+    one('capped at 6', () => tfl.layers.reLU({ maxValue: 6 })),
+    // Values past both ends of the clip, so that the gradient's cut at 6 is checked too.
+    { name: 'capped at 6, inputs scaled by 8', build: (x) => apply(tfl.layers.reLU({ maxValue: 6 }), apply(new applications.Rescaling({ scale: 8 }), x)) },
+  ],
   MaxPooling2D: [
     one('2x2', () => tfl.layers.maxPooling2d({ poolSize: 2 })),
     one('3x3 stride 2 (overlapping windows)', () => tfl.layers.maxPooling2d({ poolSize: 3, strides: 2 })),
