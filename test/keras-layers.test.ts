@@ -70,6 +70,16 @@ const CASES: Record<string, Case[]> = {
     one('5x5 stride 2 same', () =>
       tfl.layers.depthwiseConv2d({ kernelSize: 5, strides: 2, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() }),
     ),
+    {
+      // The BatchNormalization after a linear depthwise convolution is folded into it in training (its γ and β
+      // then get their gradients from the convolution's backward): without and with the convolution's bias.
+      name: '3x3 same without bias, then BatchNormalization; 3x3 stride 2 with bias, then BatchNormalization',
+      build: (x) => {
+        const first = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: init() });
+        const second = tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() });
+        return apply(bn(), apply(second, apply(bn(), apply(first, x))));
+      },
+    },
   ],
   SeparableConv2D: [
     one('3x3 same', () =>

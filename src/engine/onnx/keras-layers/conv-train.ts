@@ -1,7 +1,7 @@
 // Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
 import { smallConv, smallImage } from './conv-small.js';
-import { depthwiseRows, rowsFit } from './depthwise-rows.js';
+import { type FoldedNorm, depthwiseRows, rowsFit } from './depthwise-rows.js';
 import type { Tape } from './tape.js';
 import { type Window, im2col, inputGradient, pointwise } from './window.js';
 
@@ -59,11 +59,12 @@ export function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, c
 
 /**
  * DepthwiseConv2D with gradients: over maps up to 128 wide as MatMuls over image rows (depthwise-rows.ts), else
- * im2col; dX correlates the (dilated, padded) dY with the flipped kernel.
+ * im2col; dX correlates the (dilated, padded) dY with the flipped kernel. `norm` (rows form only): a following
+ * BatchNormalization folded in.
  */
-export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
+export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, norm?: FoldedNorm): string {
   const { g } = t;
-  if (rowsFit(win)) return depthwiseRows(t, x, kernel, bias, win, channels);
+  if (rowsFit(win)) return depthwiseRows(t, x, kernel, bias, win, channels, norm);
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
   const { y, cols } = depthwiseForward(t, x, w2d, win, channels, bias);
   t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {

@@ -90,21 +90,66 @@ function kernelGradient(g: GraphBuilder, dycf: string, rows: string, win: Window
   return g.op('Transpose', [perChannel], { perm: [1, 0] }, 'dW_taps');
 }
 
-/** DepthwiseConv2D (multiplier 1) in the rows form with its fused backward; kernel [KH, KW, C, 1]. */
-export function depthwiseRows(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
+/** A frozen-statistics BatchNormalization right after the convolution, folded into it (see depthwiseRows). */
+export interface FoldedNorm {
+  gamma: string;
+  beta: string;
+  mean: Float32Array;
+  variance: Float32Array;
+  eps: number;
+}
+
+/**
+ * The kernel and bias with a following BatchNormalization folded in: y = (z − μ)·s + β with s = γ/σ is the
+ * convolution by w·s plus (b − μ)·s + β — the norm's two full-size passes and three of its backward's gone.
+ */
+function foldNorm(g: GraphBuilder, w2d: string, bias: string | undefined, norm: FoldedNorm) {
+  const n = norm.mean.length;
+  const invStd = g.constant(
+    'bn_inv_std',
+    norm.variance.map((v) => 1 / Math.sqrt(v + norm.eps)),
+    [n],
+  );
+  const scale = g.op('Mul', [norm.gamma, invStd], {}, 'bn_scale');
+  const mu = g.constant('bn_mean', norm.mean, [n]);
+  const centre = bias ? g.op('Sub', [bias, mu]) : g.op('Neg', [mu]);
+  return { invStd, scale, centre, w: g.op('Mul', [w2d, scale]), shift: g.op('Add', [g.op('Mul', [centre, scale]), norm.beta], {}, 'bn_shift') };
+}
+
+/**
+ * DepthwiseConv2D (multiplier 1) in the rows form with its fused backward; kernel [KH, KW, C, 1]. With `norm`, the
+ * BatchNormalization after it is folded in, and the backward gives its γ and β too: dγ = (Σ dY·z − μ·Σ dY)/σ with
+ * Σ dY·z = Σ_taps w·(Σ x·dY) + b·Σ dY from the kernel's gradient, not from a full-size product.
+ */
+export function depthwiseRows(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, norm?: FoldedNorm): string {
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
-  const { y: z, rows } = rowsForward(g, channelsFirst(g, x, win.h, win.w, channels), w2d, win, channels, false);
-  const y = bias ? g.op('Add', [z, bias], {}, 'dw_bias') : z;
-  t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
-    const dycf = wants(1) || win.stride === 1 ? channelsFirst(g, dy, win.oh, win.ow, channels) : '';
-    const dw = wants(1) ? g.op('Reshape', [kernelGradient(g, dycf, rows, win, channels), g.op('Shape', [kernel])], {}, 'dW_dw') : undefined;
-    const db = wants(2) ? g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), g.ints('axis0', [0])], { keepdims: 0 }) : undefined;
-    if (!wants(0)) return [undefined, dw, db];
+  const folded = norm && foldNorm(g, w2d, bias, norm);
+  const w = folded?.w ?? w2d;
+  const { y: z, rows } = rowsForward(g, channelsFirst(g, x, win.h, win.w, channels), w, win, channels, false);
+  const shift = folded?.shift ?? bias;
+  const y = shift ? g.op('Add', [z, shift], {}, 'dw_bias') : z;
+  t.fuse(y, [x, kernel, bias ?? '', norm?.gamma ?? '', norm?.beta ?? ''], (dy, asked) => {
+    const wants = (i: number) => asked(i) && (i < 3 || !!folded);
+    const axis0 = () => g.ints('axis0', [0]);
+    const sumDy = wants(2) || wants(3) || wants(4) ? g.op('ReduceSum', [g.op('Reshape', [dy, g.ints('shape', [-1, channels])]), axis0()], { keepdims: 0 }) : '';
+    const dycf = wants(1) || wants(3) || win.stride === 1 ? channelsFirst(g, dy, win.oh, win.ow, channels) : '';
+    // Σ x·dY per tap and channel [taps, C]: the gradient of the (scaled) kernel.
+    const taps = wants(1) || wants(3) ? kernelGradient(g, dycf, rows, win, channels) : '';
+    const byScale = (v: string) => (folded ? g.op('Mul', [v, folded.scale]) : v);
+    const dw = wants(1) ? g.op('Reshape', [byScale(taps), g.op('Shape', [kernel])], {}, 'dW_dw') : undefined;
+    const db = wants(2) ? byScale(sumDy) : undefined;
+    let dgamma: string | undefined;
+    if (folded && wants(3)) {
+      const dyz = g.op('ReduceSum', [g.op('Mul', [w2d, taps]), axis0()], { keepdims: 0 });
+      dgamma = g.op('Mul', [g.op('Add', [dyz, g.op('Mul', [folded.centre, sumDy])]), folded.invStd], {}, 'dgamma');
+    }
+    const dbeta = wants(4) ? sumDy : undefined;
+    if (!wants(0)) return [undefined, dw, db, dgamma, dbeta];
     // dX correlates the (dilated, padded) dY with the flipped kernel: the same rows form at stride 1.
     const correlate = (dyd: string, back: Window) =>
-      rowsForward(g, dyd === dy ? dycf : channelsFirst(g, dyd, back.h, back.w, channels), w2d, back, channels, true).y;
-    return [inputGradient(t, dy, win, channels, correlate), dw, db];
+      rowsForward(g, dyd === dy ? dycf : channelsFirst(g, dyd, back.h, back.w, channels), w, back, channels, true).y;
+    return [inputGradient(t, dy, win, channels, correlate), dw, db, dgamma, dbeta];
   });
   return y;
 }
