@@ -30,7 +30,9 @@ async function compiled({ h, w, k, s, pad }: Shape, c: number, feeds: Record<str
   const [x, kernel, bias, dy] = [g.input('x', [2, h, w, c]), g.input('kernel', [k, k, c, 1]), g.input('bias', [c]), g.input('dy', [2, win.oh, win.ow, c])];
   const t = new Tape(g);
   const y = depthwiseConv2d(t, x, kernel, bias, win, c);
-  const grads = (t.fused.get(y)?.backward(dy, () => true) as string[]).slice(0, 3);
+  const fused = t.fused.get(y);
+  assert.ok(fused, 'the convolution registers its backward');
+  const grads = fused.backward(dy, () => true).slice(0, 3) as string[];
   const outs = [y, ...grads];
   for (const o of outs) g.output(o, undefined);
   const ort = await loadOrt();
