@@ -67,9 +67,19 @@ const CASES: Record<string, Case[]> = {
   ],
   DepthwiseConv2D: [
     one('3x3 same', () => tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() })),
-    one('5x5 stride 2 same (grouped Conv in training)', () =>
+    one('5x5 stride 2 same', () =>
       tfl.layers.depthwiseConv2d({ kernelSize: 5, strides: 2, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() }),
     ),
+    {
+      // The BatchNormalization after a linear depthwise convolution is folded into it in training (its γ and β
+      // then get their gradients from the convolution's backward): without and with the convolution's bias.
+      name: '3x3 same without bias, then BatchNormalization; 3x3 stride 2 with bias, then BatchNormalization',
+      build: (x) => {
+        const first = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: init() });
+        const second = tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() });
+        return apply(bn(), apply(second, apply(bn(), apply(first, x))));
+      },
+    },
   ],
   SeparableConv2D: [
     one('3x3 same', () =>
@@ -101,7 +111,12 @@ const CASES: Record<string, Case[]> = {
     },
   ],
   Activation: [one('tanh', () => tfl.layers.activation({ activation: 'tanh' }))],
-  ReLU: [one('uncapped', () => tfl.layers.reLU()), one('capped at 6', () => tfl.layers.reLU({ maxValue: 6 }))],
+  ReLU: [
+    one('uncapped', () => tfl.layers.reLU()),
+    one('capped at 6', () => tfl.layers.reLU({ maxValue: 6 })),
+    // Values past both ends of the clip, so that the gradient's cut at 6 is checked too.
+    { name: 'capped at 6, inputs scaled by 8', build: (x) => apply(tfl.layers.reLU({ maxValue: 6 }), apply(new applications.Rescaling({ scale: 8 }), x)) },
+  ],
   MaxPooling2D: [
     one('2x2', () => tfl.layers.maxPooling2d({ poolSize: 2 })),
     one('3x3 stride 2 (overlapping windows)', () => tfl.layers.maxPooling2d({ poolSize: 3, strides: 2 })),

@@ -2,6 +2,7 @@
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
 import { patchInputGradient, patchify } from './conv-patchify.js';
 import { smallConv, smallImage } from './conv-small.js';
+import { type FoldedNorm, depthwiseRows, rowsFit } from './depthwise-rows.js';
 import type { Tape } from './tape.js';
 import { type Window, im2col, inputGradient, pointwise } from './window.js';
 
@@ -59,23 +60,13 @@ export function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, c
 }
 
 /**
- * A large depthwise kernel (ConvNeXt's 7×7, EfficientNet's 5×5) as ONNX Runtime's grouped Conv, gradients from the
- * Conv rule: 2–3× faster than im2col there, where most gathered taps are padding; 3×3 kernels are as fast either way.
+ * DepthwiseConv2D with gradients: over maps up to 128 wide as MatMuls over image rows (depthwise-rows.ts), else
+ * im2col; dX correlates the (dilated, padded) dY with the flipped kernel. `norm` (rows form only): a following
+ * BatchNormalization folded in.
  */
-function groupedConv(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
+export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, norm?: FoldedNorm): string {
   const { g } = t;
-  const [top, bottom, left, right] = win.pads;
-  const nchw = g.op('Transpose', [x], { perm: [0, 3, 1, 2] });
-  const w = g.op('Transpose', [kernel], { perm: [2, 3, 0, 1] }, 'dw_oihw');
-  const attrs = { group: channels, kernel_shape: [win.kh, win.kw], strides: [win.stride, win.stride], pads: [top, left, bottom, right] };
-  const y = g.op('Transpose', [g.op('Conv', [nchw, w], attrs, 'depthwise')], { perm: [0, 2, 3, 1] });
-  return bias ? g.op('Add', [y, bias], {}, 'dw_bias') : y;
-}
-
-/** DepthwiseConv2D with gradients; dX correlates the (dilated, padded) dY with the flipped kernel. */
-export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
-  const { g } = t;
-  if (win.kh * win.kw > 9) return groupedConv(t, x, kernel, bias, win, channels);
+  if (rowsFit(win)) return depthwiseRows(t, x, kernel, bias, win, channels, norm);
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
   const { y, cols } = depthwiseForward(t, x, w2d, win, channels, bias);
   t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {

@@ -1,8 +1,11 @@
 // Convolution layers: Conv2D, DepthwiseConv2D, SeparableConv2D (with their activations, as Keras's).
 import { activation, trainActivation } from './activations.js';
 import { conv, convAsGemm } from './conv-infer.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { conv2d, depthwiseConv2d } from './conv-train.js';
+import { type FoldedNorm, rowsFit } from './depthwise-rows.js';
 import { weightsOf } from './nchw.js';
+import { batchNormParams } from './norm.js';
 import type { LayerRule, TrainCall } from './types.js';
 import { type Window, windowOf } from './window.js';
 
@@ -17,6 +20,20 @@ function trainWindow({ c, shapes: [shape], unsupported }: TrainCall): Window {
 
 function multiplierOne({ c, unsupported }: TrainCall): void {
   if (((c.depthMultiplier as number | undefined) ?? 1) !== 1) throw unsupported('depth multiplier other than 1');
+}
+
+/**
+ * The BatchNormalization right after a linear DepthwiseConv2D (MobileNetV2's and EfficientNet's blocks), where it
+ * reads nothing else and the rows form runs: marked folded (its own rule then passes its input on) and returned.
+ */
+function followingNorm({ e, layer, c }: TrainCall, win: Window, channels: number): FoldedNorm | undefined {
+  if (!rowsFit(win) || ((c.activation as string | undefined) ?? 'linear') !== 'linear') return undefined;
+  if (layer.inboundNodes.length !== 1 || layer.outboundNodes.length !== 1) return undefined;
+  const next = layer.outboundNodes[0].outboundLayer as tfl.layers.Layer;
+  const axis = next.getConfig().axis;
+  if (next.getClassName() !== 'BatchNormalization' || next.inboundNodes.length !== 1 || (axis !== -1 && axis !== 3)) return undefined;
+  e.t.foldedNorms.add(next.name);
+  return batchNormParams(e, next, channels);
 }
 
 export const convLayers: Record<string, LayerRule> = {
@@ -44,7 +61,9 @@ export const convLayers: Record<string, LayerRule> = {
     train: (call) => {
       const { e, layer, c, xs, shapes } = call;
       multiplierOne(call);
-      const z = depthwiseConv2d(e.t, xs[0], e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined, trainWindow(call), shapes[0][2]);
+      const win = trainWindow(call);
+      const [kernel, bias] = [e.weight(layer, 0), c.useBias ? e.weight(layer, 1) : undefined];
+      const z = depthwiseConv2d(e.t, xs[0], kernel, bias, win, shapes[0][2], followingNorm(call, win, shapes[0][2]));
       return [trainActivation(e, z, c.activation as string)];
     },
   },

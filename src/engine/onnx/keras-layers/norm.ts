@@ -1,9 +1,10 @@
 // Normalisation layers with weights: BatchNormalization (moving statistics frozen, Keras's rule for fine-tuning),
 // LayerNormalization over the channels, ConvNeXt's LayerScale.
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../../errors.js';
 import { channelConstant, weightsOf } from './nchw.js';
 import type { Tape } from './tape.js';
-import type { LayerRule } from './types.js';
+import type { LayerRule, TrainGraph } from './types.js';
 
 /**
  * BatchNormalization in inference mode: moving statistics fixed, gamma and beta trained when their layer is.
@@ -41,6 +42,21 @@ function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean: Float3
   return y;
 }
 
+/** A BatchNormalization's γ and β (graph inputs when trained; ones and zeros where absent) and its fixed statistics. */
+export function batchNormParams(e: TrainGraph, layer: tfl.layers.Layer, n: number) {
+  const names = layer.weights.map((w) => w.originalName.split('/').pop());
+  const at = (name: string) => names.indexOf(name);
+  const values = layer.getWeights();
+  const stat = (name: string) => values[at(name)].dataSync() as Float32Array;
+  return {
+    gamma: at('gamma') >= 0 ? e.weight(layer, at('gamma')) : e.g.constant('ones', new Float32Array(n).fill(1), [n]),
+    beta: at('beta') >= 0 ? e.weight(layer, at('beta')) : e.g.constant('zeros', new Float32Array(n), [n]),
+    mean: stat('moving_mean'),
+    variance: stat('moving_variance'),
+    eps: layer.getConfig().epsilon as number,
+  };
+}
+
 /** Whether a normalised axis is the channels: Keras's last axis (`rank` counts the batch). */
 const lastAxis = (axis: unknown, rank: number) => {
   const axes = ([] as number[]).concat(axis as number | number[]);
@@ -61,14 +77,9 @@ export const normLayers: Record<string, LayerRule> = {
     train: ({ e, layer, c, xs: [x], shapes: [shape], unsupported }) => {
       const axis = c.axis as number;
       if (axis !== -1 && axis !== shape.length) throw unsupported('normalising an axis other than the last');
-      const names = layer.weights.map((w) => w.originalName.split('/').pop());
-      const at = (n: string) => names.indexOf(n);
-      const values = layer.getWeights();
-      const n = shape[shape.length - 1];
-      const gamma = at('gamma') >= 0 ? e.weight(layer, at('gamma')) : e.g.constant('ones', new Float32Array(n).fill(1), [n]);
-      const beta = at('beta') >= 0 ? e.weight(layer, at('beta')) : e.g.constant('zeros', new Float32Array(n), [n]);
-      const stat = (s: string) => values[at(s)].dataSync() as Float32Array;
-      return [batchNorm(e.t, x, gamma, beta, stat('moving_mean'), stat('moving_variance'), c.epsilon as number, shape.length + 1)];
+      if (e.t.foldedNorms.has(layer.name)) return [x];
+      const p = batchNormParams(e, layer, shape[shape.length - 1]);
+      return [batchNorm(e.t, x, p.gamma, p.beta, p.mean, p.variance, p.eps, shape.length + 1)];
     },
   },
   LayerNormalization: {

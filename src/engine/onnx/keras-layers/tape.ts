@@ -5,6 +5,8 @@ import type { GraphBuilder } from '../graph.js';
 
 export class Tape {
   readonly fused = new Map<string, FusedGradient>();
+  /** BatchNormalization layers a convolution before them has folded in: their own rule passes its input on. */
+  readonly foldedNorms = new Set<string>();
 
   constructor(readonly g: GraphBuilder) {}
 
