@@ -1,0 +1,57 @@
+// A cut's suffix with shape arithmetic folded (fold-shapes.ts): integer values the exporter computes, Slice's
+// INT64_MAX "to the end" among them, survive being read as doubles and written back as int64 constants.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { suffixGraph } from '../src/engine/onnx/cut.js';
+import { GraphBuilder } from '../src/engine/onnx/graph.js';
+import { tensorInts } from '../src/engine/onnx/grad/dims.js';
+import { DataType, type GraphValue, encodeModel } from '../src/engine/onnx/proto.js';
+import { loadOrt } from '../src/engine/ort-runtime.js';
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * HF Swin's patch merging as TorchScript writes it: the cut's tokens reshaped to a grid by sizes read from the
+ * input's shape, then every other row by Slice(start 0, end a Constant INT64_MAX, step 2).
+ */
+function patchMerging(): GraphValue {
+  const g = new GraphBuilder('patch_merging');
+  const x = g.input('x', ['N', 16, 2]);
+  const tokens = g.op('Relu', [x], {}, 'cut');
+  const batch = g.op('Gather', [g.op('Shape', [x]), g.ints('first', [0])], { axis: 0 });
+  const grid = g.op('Reshape', [tokens, g.op('Concat', [batch, g.ints('grid', [4, 4, 2])], { axis: 0 })]);
+  const end = { name: 'end', dims: [1], dataType: DataType.INT64, raw: new Uint8Array(BigInt64Array.of(INT64_MAX).buffer) };
+  const ends = g.op('Constant', [], { value: { tensor: end } });
+  const rows = g.op('Slice', [grid, g.ints('start', [0]), ends, g.ints('axis', [1]), g.ints('step', [2])]);
+  g.output(g.op('Flatten', [rows], {}, 'merged'), ['N', 16]);
+  return g.graph();
+}
+
+test('a folded Slice end of INT64_MAX stays the end: the suffix after a cut gives what the whole graph gives', async () => {
+  const ort = await loadOrt();
+  const graph = patchMerging();
+  const suffix = suffixGraph(graph, 'cut', { name: 'cut', dims: ['N', 16, 2] }).graph;
+  assert.ok(!suffix.nodes.some((n) => n.inputs.includes('x')), 'the suffix reads the cut only');
+  const whole = await ort.InferenceSession.create(encodeModel(graph));
+  const after = await ort.InferenceSession.create(encodeModel(suffix));
+  for (const n of [1, 2, 3]) {
+    const x = Float32Array.from({ length: n * 32 }, (_, i) => (i % 7) - 3);
+    const want = (await whole.run({ x: new ort.Tensor('float32', x, [n, 16, 2]) })).merged;
+    const got = (await after.run({ cut: new ort.Tensor('float32', x.map((v) => Math.max(v, 0)), [n, 16, 2]) })).merged;
+    assert.deepEqual(got.dims, [n, 16]);
+    assert.deepEqual(got.data, want.data);
+  }
+  await Promise.all([whole.release(), after.release()]);
+});
+
+test('int64 constants written from doubles saturate at the int64 limits instead of wrapping', () => {
+  const g = new GraphBuilder('limits');
+  g.ints('limits', [2 ** 63, -(2 ** 63), 2 ** 64, -1, 5]);
+  const t = g.graph().initializers[0];
+  const view = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
+  assert.deepEqual(
+    Array.from({ length: 5 }, (_, i) => view.getBigInt64(i * 8, true)),
+    [INT64_MAX, -(2n ** 63n), INT64_MAX, -1n, 5n],
+  );
+  assert.deepEqual(tensorInts(t), [2 ** 63, -(2 ** 63), 2 ** 63, -1, 5]);
+});
