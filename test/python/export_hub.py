@@ -119,7 +119,10 @@ def export(out, name, exporter):
     model.eval()
     randomise_norm_stats(model)
     if config is not None:
-        wrapped, names = Outputs(model), Outputs(model).names
+        # In eval mode like the model: the TorchScript exporter restores the wrapper's mode to every submodule after
+        # exporting, which would leave Swin's drop path on for hub_grad_step.py's step.
+        wrapped = Outputs(model).eval()
+        names = wrapped.names
         mean, std = np.array(proc.image_mean, np.float32), np.array(proc.image_std, np.float32)
         rescale = proc.rescale_factor
     else:
