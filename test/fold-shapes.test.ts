@@ -1,11 +1,13 @@
-// A cut's suffix with shape arithmetic folded (fold-shapes.ts): integer values the exporter computes, Slice's
-// INT64_MAX "to the end" among them, survive being read as doubles and written back as int64 constants.
+// What exporters fold, after a cut: shape arithmetic (fold-shapes.ts), whose integer values, Slice's INT64_MAX "to
+// the end" among them, survive being read as doubles and written back as int64 constants; and attention masks
+// stored as float initializers, which stay constants.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { suffixGraph } from '../src/engine/onnx/cut.js';
 import { GraphBuilder } from '../src/engine/onnx/graph.js';
+import { isAdditiveMask } from '../src/engine/onnx/attention-mask.js';
 import { tensorInts } from '../src/engine/onnx/grad/dims.js';
-import { DataType, type GraphValue, encodeModel } from '../src/engine/onnx/proto.js';
+import { DataType, type GraphValue, type TensorValue, encodeModel } from '../src/engine/onnx/proto.js';
 import { loadOrt } from '../src/engine/ort-runtime.js';
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -55,4 +57,25 @@ test('int64 constants written from doubles saturate at the int64 limits instead 
     [INT64_MAX, -(2n ** 63n), INT64_MAX, -1n, 5n],
   );
   assert.deepEqual(tensorInts(t), [2 ** 63, -(2 ** 63), 2 ** 63, -1, 5]);
+});
+
+test("a folded additive attention mask (dynamo's Swin shifted windows: 0 and −100) is not trained; weights are", () => {
+  const g = new GraphBuilder('masked_attention');
+  const x = g.input('x', ['N', 4, 4]);
+  const mask = g.constant('mask', [0, -100, 0, -100, -100, 0, -100, 0, 0, -100, 0, -100, -100, 0, -100, 0], [1, 4, 4]);
+  const scores = g.op('Add', [
+    g.op('Add', [g.op('MatMul', [x, g.constant('w', [1, 0, 0, 1, 0, 1, -100, 0, 0, 0, 1, 0, 0, 0, 0, 1], [4, 4])]), mask]),
+    g.constant('zeros', new Array(4).fill(0), [4]),
+  ]);
+  g.output(g.op('Softmax', [scores], { axis: -1 }, 'probs'), ['N', 4, 4]);
+  assert.deepEqual(suffixGraph(g.graph(), 'x', { name: 'x', dims: ['N', 4, 4] }).trainable, ['w', 'zeros']);
+  const floats = (values: number[]): TensorValue => ({
+    name: 't',
+    dims: [values.length],
+    dataType: DataType.FLOAT,
+    raw: new Uint8Array(Float32Array.from(values).buffer),
+  });
+  assert.equal(isAdditiveMask(floats([0, -Infinity, 0])), true);
+  assert.equal(isAdditiveMask(floats([0, -1e4, -100])), false, 'two different negatives');
+  assert.equal(isAdditiveMask(floats([-100, -100])), false, 'no zero');
 });
