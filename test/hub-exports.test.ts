@@ -160,6 +160,33 @@ describe('gradient parity with PyTorch autograd on dynamo exports', () => {
   }
 });
 
+describe('gradient parity with PyTorch autograd across a Swin stage boundary', () => {
+  // The last 2 blocks are both stages: the suffix holds the patch merging, whose TorchScript Slices end at a
+  // Constant INT64_MAX that the cut's shape folding writes back, and shifted windows, whose mask dynamo folds into
+  // a float initializer that must not train.
+  for (const [exporter, n] of [
+    ['ts', 2],
+    ['ts', 3],
+    ['dynamo', 3],
+  ] as const) {
+    test(`hf-swin (${exporter}): one SGD step of the last 2 blocks and a new head at batch ${n}`, {
+      skip: python ? false : 'the torch 2 venv is absent',
+    }, async () => {
+      await initBackend('cpu');
+      const dir = tempDir();
+      const block = 'model.swin.encoder.layers.0';
+      const args = [path.join(SCRIPTS, 'hub_grad_step.py'), dir, `hf-swin:${exporter}`, block, String(n)];
+      const r = spawnSync(python as string, args, { encoding: 'utf8', timeout: 300_000, cwd: SCRIPTS });
+      assert.equal(r.status, 0, r.stderr.slice(-2000));
+      const folder = path.join(dir, `hf-swin-${exporter}`);
+      const base = loadOnnxBase(folder);
+      assert.equal(fineTuneCut(base.model.graph, { lastBlocks: 2 }).block, block);
+      const worst = await assertStepMatches(readStep(path.join(folder, 'step.json')), base, 2);
+      process.stderr.write(`hf-swin (${exporter}), batch ${n}: worst weight ${worst.weight.toExponential(2)}, update ${worst.update.toExponential(2)}\n`);
+    });
+  }
+});
+
 describe("preprocessing as preprocessor_config.json says, against transformers' image processors", () => {
   const missing = needsShared(HYMENOPTERA);
   // Portrait, wide (2.5:1), smaller than the crop's resize (351 × 250: enlarged) and large (2592 × 1944).

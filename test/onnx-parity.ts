@@ -47,12 +47,12 @@ export interface StepRef {
 export const readStep = (file: string): StepRef => JSON.parse(readFileSync(file, 'utf8')) as StepRef;
 
 /**
- * One SGD step of `base`'s last block + a new head with `ref`'s initial head weights: the loss and every trained
- * tensor equal PyTorch's (1e-4 of the tensor's largest value; the update itself 1e-3 of the largest update).
- * Returns the worst relative gaps.
+ * One SGD step of `base`'s last blocks (1 unless said) + a new head with `ref`'s initial head weights: the loss and
+ * every trained tensor equal PyTorch's (1e-4 of the tensor's largest value; the update itself 1e-3 of the largest
+ * update). Returns the worst relative gaps.
  */
-export async function assertStepMatches(ref: StepRef, base: OnnxBase): Promise<{ weight: number; update: number }> {
-  const cut = fineTuneCut(base.model.graph, { lastBlocks: 1 });
+export async function assertStepMatches(ref: StepRef, base: OnnxBase, lastBlocks = 1): Promise<{ weight: number; update: number }> {
+  const cut = fineTuneCut(base.model.graph, { lastBlocks });
   const [n, size] = ref.shape;
   const byName = new Map(ref.params.map((p) => [p.name, p]));
   const hw = byName.get('head.weight') as Param;

@@ -67,7 +67,7 @@ def torchvision_vit():
 
 VIT = dict(image_size=SIZE, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, num_labels=3)
 # SDPA attention's reshape does not export with dynamo (a view of a non-contiguous tensor): eager, as optimum does.
-SWIN = dict(attn_implementation="eager", image_size=SIZE, patch_size=2, embed_dim=16, depths=[1, 1], num_heads=[1, 2], window_size=4, num_labels=3)
+SWIN = dict(attn_implementation="eager", image_size=SIZE, patch_size=2, embed_dim=16, depths=[2, 2], num_heads=[1, 2], window_size=4, num_labels=3)
 CONVNEXT = dict(image_size=SIZE, num_stages=2, hidden_sizes=[8, 16], depths=[1, 1], num_labels=3)
 MODELS = {
     "hf-vit": hf(("ViTConfig", "ViTForImageClassification", "ViTImageProcessor"), **VIT),
@@ -119,7 +119,10 @@ def export(out, name, exporter):
     model.eval()
     randomise_norm_stats(model)
     if config is not None:
-        wrapped, names = Outputs(model), Outputs(model).names
+        # In eval mode like the model: the TorchScript exporter restores the wrapper's mode to every submodule after
+        # exporting, which would leave Swin's drop path on for hub_grad_step.py's step.
+        wrapped = Outputs(model).eval()
+        names = wrapped.names
         mean, std = np.array(proc.image_mean, np.float32), np.array(proc.image_std, np.float32)
         rescale = proc.rescale_factor
     else:

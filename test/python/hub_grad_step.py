@@ -1,6 +1,6 @@
 """One SGD step of an exported model's last block (and what follows it) + a new linear head, in PyTorch autograd.
 
-usage: hub_grad_step.py OUT_DIR NAME:EXPORTER BLOCK
+usage: hub_grad_step.py OUT_DIR NAME:EXPORTER BLOCK [BATCH]
 Exports NAME as export_hub.py does (OUT_DIR/NAME-EXPORTER/), then writes step.json there in grad_step.py's format:
 lr, pixels, targets, loss, and for every trained parameter (those registered from module BLOCK on, the model's
 classifier replaced by a new 2-class linear head) its initial and updated values after one step of plain SGD on
@@ -41,8 +41,22 @@ def fuse_batch_norms(model):
                 setattr(parent, b, torch.nn.Identity())
 
 
+def fold_position_bias(model):
+    """Swin's relative position bias is a table gathered by a constant index: both exporters fold the gather, so the
+    graph trains the gathered (1, heads, window², window²) tensor. The reference step trains that tensor too."""
+    for m in list(model.modules()):
+        if type(m).__name__ == "SwinRelativePositionBias":
+            with torch.no_grad():
+                folded = torch.nn.Parameter(m().clone())
+            del m.relative_position_bias_table
+            m.folded = folded
+            m.forward = lambda m=m: m.folded
+
+
 def main():
+    global N
     out, spec, block = sys.argv[1], sys.argv[2], sys.argv[3]
+    N = int(sys.argv[4]) if len(sys.argv) > 4 else N
     name, exporter = spec.split(":")
     make = export_hub.MODELS[name]
 
@@ -56,6 +70,7 @@ def main():
     export_hub.MODELS[name] = perturbed
     e = export_hub.export(out, name, exporter)
     model, wrapped, classifier = e["model"], e["wrapped"], e["classifier"]
+    fold_position_bias(model)
     g = torch.Generator().manual_seed(5)
     head = torch.nn.Linear(classifier.in_features, CLASSES)
     with torch.no_grad():
@@ -80,7 +95,7 @@ def main():
         y = wrapped(batch)
         return (y[0] if isinstance(y, tuple) else y).reshape(N, -1)
 
-    labels = np.array([0, 1, 1, 0])
+    labels = np.resize([0, 1, 1, 0], N)
     loss = sgd_step(os.path.join(e["folder"], "step.json"), features_of, head, trained, pixels, x, labels, LR, CLASSES)
     print("loss", loss, "trained", len(trained), flush=True)
 

@@ -2,6 +2,7 @@
 // the suffix that starts from it (what fine-tuning would train, with its initializers), and the graph's blocks by
 // node-name prefix. (The default feature value is in default-features.ts.)
 import { TransferkitError } from '../../errors.js';
+import { isAdditiveMask } from './attention-mask.js';
 import { foldShapeValues } from './fold-shapes.js';
 import { gradientReads } from './grad/rules.js';
 import { DataType, type GraphValue, type NodeValue, type TensorValue, type ValueInfo } from './proto.js';
@@ -93,7 +94,8 @@ export interface Suffix {
   graph: GraphValue;
   /**
    * Initializers read by the suffix that become trainable weights: float tensors with more than one element that
-   * the outputs depend on through gradients (not BatchNormalization's running statistics, say).
+   * the outputs depend on through gradients (not BatchNormalization's running statistics, say), and not folded
+   * attention masks.
    */
   trainable: string[];
   /**
@@ -134,6 +136,7 @@ export function suffixGraph(graph: GraphValue, cut: string, cutInfo: ValueInfo =
   );
   const trainable = graph.initializers
     .filter((t) => outside.has(t.name) && t.dataType === DataType.FLOAT && t.dims.reduce((a, b) => a * b, 1) > 1 && reach.values.has(t.name))
+    .filter((t) => !isAdditiveMask(t))
     .map((t) => t.name);
   const frozen = frozenCopies(graph, nodes, new Set(trainable), reach.reads);
   const before = needed(graph, [cut]).reads;

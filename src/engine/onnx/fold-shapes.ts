@@ -3,7 +3,7 @@
 // Swin carries the patch embedding's height and width into every stage's window arithmetic. Such a value is no
 // dependency on the input's pixels: where static shape inference knows it (numbers, or multiples of the batch
 // size), it becomes a constant, or a product of the batch read from the cut value itself.
-import { type Dim, type GraphValue, type NodeValue, type TensorValue, DataType } from './proto.js';
+import { type Dim, type GraphValue, type NodeValue, type TensorValue, DataType, int64Raw } from './proto.js';
 import { Elem } from './grad/dims.js';
 import { inferShapes } from './grad/shapes.js';
 
@@ -34,7 +34,7 @@ export const int64s = (name: string, values: number[], dims: number[], type: num
   name,
   dims,
   dataType: type === Elem.INT32 ? DataType.INT32 : DataType.INT64,
-  raw: new Uint8Array((type === Elem.INT32 ? Int32Array.from(values) : BigInt64Array.from(values.map(BigInt))).buffer),
+  raw: type === Elem.INT32 ? new Uint8Array(Int32Array.from(values).buffer) : int64Raw(values),
 });
 
 /**

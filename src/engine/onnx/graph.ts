@@ -1,4 +1,4 @@
-import { type AttributeValue, DataType, type Dim, type GraphValue, type NodeValue, type TensorValue, type ValueInfo, encodeModel } from './proto.js';
+import { type AttributeValue, DataType, type Dim, type GraphValue, type NodeValue, type TensorValue, type ValueInfo, encodeModel, int64Raw } from './proto.js';
 
 /** Builds an ONNX graph node by node, with unique value names and constants as initializers. */
 export class GraphBuilder {
@@ -40,8 +40,7 @@ export class GraphBuilder {
   /** An int64 constant (shapes, axes, pads). */
   ints(name: string, values: number[]): string {
     const n = this.fresh(name);
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    this.initializers.push({ name: n, dims: [values.length], dataType: DataType.INT64, raw: new Uint8Array(data.buffer) });
+    this.initializers.push({ name: n, dims: [values.length], dataType: DataType.INT64, raw: int64Raw(values) });
     return n;
   }
 

@@ -90,6 +90,21 @@ export const DataType = {
 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/**
+ * Integers as int64 raw bytes. Values read back from int64 tensors are doubles, where INT64_MAX (Slice's "to the
+ * end") becomes 2^63, which BigInt64Array would wrap to INT64_MIN ("before the start"): the limits saturate.
+ */
+export function int64Raw(values: number[]): Uint8Array {
+  const data = BigInt64Array.from(values, (v) => {
+    const i = BigInt(v);
+    return i > INT64_MAX ? INT64_MAX : i < INT64_MIN ? INT64_MIN : i;
+  });
+  return new Uint8Array(data.buffer);
+}
+
 /** A tensor; its data always as little-endian raw bytes (a reader converts float_data/int64_data/external data). */
 export interface TensorValue {
   name: string;
