@@ -80,7 +80,7 @@ const check = async (model: ReturnType<typeof vit>) => {
 };
 
 describe('token liveness: the last block computed for the tokens the output reads', () => {
-  test('class token: same loss and updates; the last block runs its MLP, out-projection and attention rows for one token', async () => {
+  test('class token: same loss and updates; the last block runs its queries, MLP, out-projection and attention rows for one token', async () => {
     const model = vit(classToken);
     await check(model);
     const before = matmulOutputs(model.graph);
@@ -95,8 +95,10 @@ describe('token liveness: the last block computed for the tokens the output read
       [1, TOKENS, WIDTH],
     ]);
     assert.deepEqual(after.slice(0, 6), before.slice(0, 6), 'the first block is computed whole');
-    assert.deepEqual(after.slice(6, 12), [
-      [1, TOKENS, 3 * WIDTH],
+    // The packed projection split: k and v for every token, q for the class token.
+    assert.deepEqual(after.slice(6, 13), [
+      [1, TOKENS, 2 * WIDTH],
+      [1, 1, WIDTH],
       [1, HEADS, 1, TOKENS],
       [1, HEADS, 1, 4],
       [1, 1, WIDTH],
@@ -112,7 +114,11 @@ describe('token liveness: the last block computed for the tokens the output read
     ] as const) {
       const model = vit(pool);
       await check(model);
-      assert.deepEqual(matmulOutputs(pruned(model.graph))[10], [1, tokens, HIDDEN]);
+      assert.deepEqual(matmulOutputs(pruned(model.graph)).slice(6, 8), [
+        [1, TOKENS, 2 * WIDTH],
+        [1, tokens, WIDTH],
+      ]);
+      assert.deepEqual(matmulOutputs(pruned(model.graph))[11], [1, tokens, HIDDEN]);
     }
   });
 
