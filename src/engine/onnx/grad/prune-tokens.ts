@@ -14,6 +14,7 @@ import { FLOATS, type ValueFacts, attr, normAxis } from './dims.js';
 import { inferShapes } from './shapes.js';
 import { TOKEN_RULES, type TokenPlan } from './token-rules.js';
 import { type Selection, sameSelection, take, takeable } from './token-selection.js';
+import { splitsAsSlices } from './token-splits.js';
 import { sliceOf } from './window-shapes.js';
 
 interface Wanted {
@@ -32,6 +33,8 @@ interface Liveness {
   pruned: Map<string, Selection>;
   /** Pruned nodes also computed whole, for readers that take a part along another axis. */
   cloned: Set<string>;
+  /** Splits some of whose outputs are wanted selected (computed as Slices instead: token-splits.ts). */
+  splits: Set<NodeValue>;
 }
 
 /** The positions a Gather or single-axis Slice of constant positions takes from a float value of static size there. */
@@ -95,7 +98,7 @@ function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: numb
   const want = (v: string) => wanted.get(v) ?? (wanted.set(v, { sels: [], seeds: [], whole: false, partial: false }).get(v) as Wanted);
   const dims = (v: string) => facts.get(v)?.dims;
   const ints = (v: string) => facts.get(v)?.ints;
-  const result: Liveness = { plans: new Map(), pruned: new Map(), cloned: new Set() };
+  const result: Liveness = { plans: new Map(), pruned: new Map(), cloned: new Set(), splits: new Set() };
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const node = graph.nodes[k];
     const decided = wantedOf(node, wanted, read);
@@ -120,6 +123,7 @@ function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: numb
       }
       continue;
     }
+    if (node.opType === 'Split' && node.outputs.some((o) => wanted.get(o)?.sels.length)) result.splits.add(node);
     const seed = seedOf(node, facts);
     if (seed) want(node.inputs[0]).seeds.push(seed);
     // A Shape reads no values: where its input is pruned it is rewritten (rewriteShape).
@@ -141,6 +145,8 @@ export function pruneTokens(graph: GraphValue, facts: Map<string, ValueFacts>, o
 
 function sweep(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number, outputs: string[]): GraphValue {
   const live = liveness(graph, facts, opset, outputs);
+  const sliced = live.splits.size ? splitsAsSlices(graph, live.splits, facts) : graph;
+  if (sliced.nodes.length !== graph.nodes.length) return sweep(sliced, inferShapes(sliced), opset, outputs);
   if (!live.plans.size) return graph;
   const g = new GraphBuilder(graph.name);
   g.adopt(graph);
