@@ -16,7 +16,7 @@ import { inferShapes } from '../src/engine/onnx/grad/shapes.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
 import { ROOT, tempDir } from './helpers.js';
 import { headModel } from './onnx-parity.js';
-import { compareSteps, matmulElements } from './token-steps.js';
+import { compareSteps, matmulElements, projectionColumns } from './token-steps.js';
 
 const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
 const SCRIPTS = path.join(ROOT, 'test', 'python');
@@ -63,9 +63,12 @@ describe('token liveness on exported ViTs (Hugging Face, timm, torchvision; Torc
       const output = forward.outputs[0].name;
       const opset = Math.max(17, ...ft.forward.opsetImports.filter((o) => o.domain === '' || o.domain === 'ai.onnx').map((o) => o.version));
       const pruned = pruneTokens(forward, inferShapes(forward), opset, [output]);
-      if (classToken)
+      if (classToken) {
         assert.ok(matmulElements(pruned) < 0.8 * matmulElements(forward), `MatMul outputs ${matmulElements(forward)} → ${matmulElements(pruned)}`);
-      else assert.equal(pruned, forward);
+        // Over every token: block 10's projections, and block 11's keys and values only (its queries for the class token).
+        const tokens = ft.cutShape[0];
+        assert.equal(projectionColumns(pruned, tokens), projectionColumns(forward, tokens) / 2 + 2 * dim);
+      } else assert.equal(pruned, forward);
       const trainable = [...ft.suffixWeights, ...ft.headWeights.map((w) => w.name)];
       const gaps = await compareSteps(forward, { input: ft.cut, output, trainable, opset });
       process.stderr.write(`token liveness ${spec}: loss ${gaps.loss.toExponential(2)}, worst update ${gaps.update.toExponential(2)}\n`);

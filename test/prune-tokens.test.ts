@@ -27,15 +27,21 @@ const weight = (g: GraphBuilder, name: string, dims: number[], trained: string[]
 const norm = (g: GraphBuilder, x: string, t: string[]) =>
   g.op('LayerNormalization', [x, weight(g, 'ln_scale', [WIDTH], t), weight(g, 'ln_bias', [WIDTH], t)], { axis: -1, epsilon: { float: 1e-5 } });
 
+/** q, k and v of the packed [3, N, heads, tokens, d]: by three Gathers (torchvision, dynamo) or one Split (timm's TorchScript). */
+type Unbind = (g: GraphBuilder, heads: string) => string[];
+const gathered: Unbind = (g, heads) => [0, 1, 2].map((i) => g.op('Gather', [heads, g.ints('which', [i])], { axis: 0 }));
+const split: Unbind = (g, heads) => g.ops('Split', [heads, g.ints('sizes', [1, 1, 1])], 3, { axis: 0 });
+
 /**
- * A pre-norm encoder block as torchvision's and timm's exports write it: a packed qkv projection split by Gathers,
- * the scale 1/√d from the Shape of q, the heads merged back by a Reshape whose target is computed, an Erf GELU MLP.
+ * A pre-norm encoder block as torchvision's and timm's exports write it: a packed qkv projection unbound into q, k
+ * and v, the scale 1/√d from the Shape of q, the heads merged back by a Reshape whose target is computed, an Erf
+ * GELU MLP.
  */
-function block(g: GraphBuilder, x: string, t: string[]): string {
+function block(g: GraphBuilder, x: string, t: string[], unbind: Unbind): string {
   const d = WIDTH / HEADS;
   const qkv = g.op('Add', [g.op('MatMul', [norm(g, x, t), weight(g, 'w_qkv', [WIDTH, 3 * WIDTH], t)]), weight(g, 'b_qkv', [3 * WIDTH], t)]);
   const heads = g.op('Transpose', [g.op('Reshape', [qkv, g.ints('shape', [-1, TOKENS, 3, HEADS, d])])], { perm: [2, 0, 3, 1, 4] });
-  const [q, k, v] = [0, 1, 2].map((i) => g.op('Gather', [heads, g.ints('which', [i])], { axis: 0 }));
+  const [q, k, v] = unbind(g, heads);
   const [q1, k1, v1] = [q, k, v].map((s) => g.op('Squeeze', [s, g.ints('axes', [0])]));
   const dk = g.op('Cast', [g.op('Slice', [g.op('Shape', [q1]), g.ints('last', [-1]), g.ints('end', [100])])], { to: 1 });
   const scores = g.op('MatMul', [g.op('Mul', [q1, g.op('Reciprocal', [g.op('Sqrt', [dk])])]), g.op('Transpose', [k1], { perm: [0, 1, 3, 2] })]);
@@ -52,10 +58,10 @@ function block(g: GraphBuilder, x: string, t: string[]): string {
 }
 
 /** Two blocks, the final norm, `pool` over the tokens, a Gemm head and a softmax over 3 classes. */
-function vit(pool: (g: GraphBuilder, x: string) => string): { graph: GraphValue; trainable: string[] } {
+function vit(pool: (g: GraphBuilder, x: string) => string, unbind = gathered): { graph: GraphValue; trainable: string[] } {
   const g = new GraphBuilder('tiny_vit');
   const t: string[] = [];
-  const x = block(g, block(g, g.input('x', ['N', TOKENS, WIDTH]), t), t);
+  const x = block(g, block(g, g.input('x', ['N', TOKENS, WIDTH]), t, unbind), t, unbind);
   const features = pool(g, norm(g, x, t));
   g.op('Softmax', [g.op('Gemm', [features, weight(g, 'w_head', [WIDTH, 3], t), weight(g, 'b_head', [3], t)])], { axis: -1 }, 'probs');
   return { graph: g.graph(), trainable: t };
@@ -79,30 +85,36 @@ const check = async (model: ReturnType<typeof vit>) => {
   assert.ok(gaps.loss < 1e-6 && gaps.update < 1e-4, `pruned step differs from the whole one: ${JSON.stringify(gaps)}`);
 };
 
+/** The step equals the whole one, and the second block computes k and v for every token, the rest for the class token. */
+async function classTokenBlock(model: ReturnType<typeof vit>) {
+  await check(model);
+  const before = matmulOutputs(model.graph);
+  const after = matmulOutputs(pruned(model.graph));
+  // Per block: qkv, q·kᵀ, p·v, out-projection, fc1, fc2; then the head.
+  assert.deepEqual(before.slice(6, 12), [
+    [1, TOKENS, 3 * WIDTH],
+    [1, HEADS, TOKENS, TOKENS],
+    [1, HEADS, TOKENS, 4],
+    [1, TOKENS, WIDTH],
+    [1, TOKENS, HIDDEN],
+    [1, TOKENS, WIDTH],
+  ]);
+  assert.deepEqual(after.slice(0, 6), before.slice(0, 6), 'the first block is computed whole');
+  // The packed projection split: k and v for every token, q for the class token.
+  assert.deepEqual(after.slice(6, 13), [
+    [1, TOKENS, 2 * WIDTH],
+    [1, 1, WIDTH],
+    [1, HEADS, 1, TOKENS],
+    [1, HEADS, 1, 4],
+    [1, 1, WIDTH],
+    [1, 1, HIDDEN],
+    [1, 1, WIDTH],
+  ]);
+}
+
 describe('token liveness: the last block computed for the tokens the output reads', () => {
-  test('class token: same loss and updates; the last block runs its MLP, out-projection and attention rows for one token', async () => {
-    const model = vit(classToken);
-    await check(model);
-    const before = matmulOutputs(model.graph);
-    const after = matmulOutputs(pruned(model.graph));
-    // Per block: qkv, q·kᵀ, p·v, out-projection, fc1, fc2; then the head.
-    assert.deepEqual(before.slice(6, 12), [
-      [1, TOKENS, 3 * WIDTH],
-      [1, HEADS, TOKENS, TOKENS],
-      [1, HEADS, TOKENS, 4],
-      [1, TOKENS, WIDTH],
-      [1, TOKENS, HIDDEN],
-      [1, TOKENS, WIDTH],
-    ]);
-    assert.deepEqual(after.slice(0, 6), before.slice(0, 6), 'the first block is computed whole');
-    assert.deepEqual(after.slice(6, 12), [
-      [1, TOKENS, 3 * WIDTH],
-      [1, HEADS, 1, TOKENS],
-      [1, HEADS, 1, 4],
-      [1, 1, WIDTH],
-      [1, 1, HIDDEN],
-      [1, 1, WIDTH],
-    ]);
+  test('class token: same loss and updates; the last block runs its queries, MLP, out-projection and attention rows for one token', async () => {
+    for (const unbind of [gathered, split]) await classTokenBlock(vit(classToken, unbind));
   });
 
   test("DeiT's two tokens (two Gathers), or the class token by a Slice: the same step", async () => {
@@ -112,7 +124,11 @@ describe('token liveness: the last block computed for the tokens the output read
     ] as const) {
       const model = vit(pool);
       await check(model);
-      assert.deepEqual(matmulOutputs(pruned(model.graph))[10], [1, tokens, HIDDEN]);
+      assert.deepEqual(matmulOutputs(pruned(model.graph)).slice(6, 8), [
+        [1, TOKENS, 2 * WIDTH],
+        [1, tokens, WIDTH],
+      ]);
+      assert.deepEqual(matmulOutputs(pruned(model.graph))[11], [1, tokens, HIDDEN]);
     }
   });
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type * as OrtTypes from 'onnxruntime-node';
 import { type GraphStepOptions, type GraphTrainStep, compileGraphTrainStep } from '../src/engine/onnx/grad/graph-step.js';
 import { inferShapes } from '../src/engine/onnx/grad/shapes.js';
-import type { GraphValue } from '../src/engine/onnx/proto.js';
+import type { Dim, GraphValue } from '../src/engine/onnx/proto.js';
 import { loadOrt } from '../src/engine/ort-runtime.js';
 import { rng } from './grad-check.js';
 
@@ -68,3 +68,17 @@ export function matmulOutputs(graph: GraphValue): number[][] {
 
 /** The elements all MatMuls and Gemms of `graph` write: the work they do, up to their inner sizes. */
 export const matmulElements = (graph: GraphValue): number => matmulOutputs(graph).reduce((sum, d) => sum + d.reduce((a, b) => a * b, 1), 0);
+
+/**
+ * The output columns of the projections (MatMul or Gemm by a 2-D weight) that run over all `tokens` (on an axis of
+ * their own, or merged with the batch as TorchScript's [tokens·N, width]).
+ */
+export function projectionColumns(graph: GraphValue, tokens: number): number {
+  const facts = inferShapes(graph);
+  const everyToken = (d: Dim) => d === tokens || (typeof d === 'string' && d.split('*').includes(String(tokens)));
+  return graph.nodes
+    .filter((n) => (n.opType === 'MatMul' || n.opType === 'Gemm') && facts.get(n.inputs[1])?.dims?.length === 2)
+    .map((n) => facts.get(n.outputs[0])?.dims ?? [])
+    .filter((dims) => dims.slice(0, -1).some(everyToken))
+    .reduce((sum, dims) => sum + Number(dims[dims.length - 1]), 0);
+}

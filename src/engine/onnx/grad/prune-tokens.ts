@@ -5,12 +5,16 @@
 // stops at a value other consumers need whole (the block's input feeding the keys and values, the packed qkv
 // projection), where it is taken by a Slice. The last block then computes its keys and values for every token and
 // the rest for one: ViT-B/16's last-2-blocks step loses ~40% of its matmul work, with the same gradients.
+// A packed qkv projection is computed twice: whole for its k and v parts, selected for q (see wantedOf); a second
+// sweep then drops the q columns from the whole one and the k, v columns from the selected one.
 import { int64s } from '../fold-shapes.js';
 import { GraphBuilder } from '../graph.js';
 import type { GraphValue, NodeValue, TensorValue } from '../proto.js';
 import { FLOATS, type ValueFacts, attr, normAxis } from './dims.js';
+import { inferShapes } from './shapes.js';
 import { TOKEN_RULES, type TokenPlan } from './token-rules.js';
 import { type Selection, sameSelection, take, takeable } from './token-selection.js';
+import { splitsAsSlices } from './token-splits.js';
 import { sliceOf } from './window-shapes.js';
 
 interface Wanted {
@@ -18,6 +22,8 @@ interface Wanted {
   sels: Selection[];
   seeds: Selection[];
   whole: boolean;
+  /** Read whole by the whole copy of a node computed both ways (whose readers take a part of it). */
+  partial: boolean;
 }
 
 interface Liveness {
@@ -25,6 +31,10 @@ interface Liveness {
   plans: Map<NodeValue, { sel: Selection; plan: TokenPlan }>;
   /** The selection of each pruned value. */
   pruned: Map<string, Selection>;
+  /** Pruned nodes also computed whole, for readers that take a part along another axis. */
+  cloned: Set<string>;
+  /** Splits some of whose outputs are wanted selected (computed as Slices instead: token-splits.ts). */
+  splits: Set<NodeValue>;
 }
 
 /** The positions a Gather or single-axis Slice of constant positions takes from a float value of static size there. */
@@ -52,36 +62,47 @@ function seedOf(node: NodeValue, facts: Map<string, ValueFacts>): Selection | un
     : undefined;
 }
 
-/** The seeds' positions together, where they select along one axis and keep at most half of it (else less is saved than the slices cost). */
+/**
+ * The seeds' positions together, where they select along one axis and keep at most two thirds of it (k and v of
+ * a packed qkv; keeping more saves less than the slices cost: timm's `x[:, 1:]`).
+ */
 function union(seeds: Selection[]): Selection | undefined {
   const [first] = seeds;
   if (!seeds.every((s) => s.axis === first.axis && s.size === first.size)) return undefined;
   const indices = [...new Set(seeds.flatMap((s) => s.indices))].sort((a, b) => a - b);
-  return 2 * indices.length <= first.size ? { ...first, indices } : undefined;
+  return 3 * indices.length <= 2 * first.size ? { ...first, indices } : undefined;
 }
 
-/** The one selection every consumer of `node`'s output wants, if there is one (its other outputs unread). */
-function wantedOf(node: NodeValue, wanted: Map<string, Wanted>, read: Set<string>): Selection | undefined {
+/**
+ * The one selection every consumer of `node`'s output wants, if there is one (its other outputs unread); `clone`
+ * where the node is computed whole too: its other readers take parts along another axis (a packed qkv read by
+ * q's pruned rows and by k's and v's Gathers), so the whole value can lose those parts in the next sweep.
+ */
+function wantedOf(node: NodeValue, wanted: Map<string, Wanted>, read: Set<string>): { sel: Selection; clone: boolean } | undefined {
   if (node.outputs.slice(1).some((o) => o && read.has(o))) return undefined;
   const w = wanted.get(node.outputs[0]);
   if (!w || w.whole) return undefined;
   const seeds = w.seeds.length ? union(w.seeds) : undefined;
   if (w.seeds.length && !seeds) return undefined;
+  const [first] = w.sels;
+  const agree = w.sels.every((s) => sameSelection(s, first));
+  if (first && agree && (w.partial || (seeds && seeds.axis !== first.axis))) return { sel: first, clone: true };
   const all = seeds ? [...w.sels, seeds] : w.sels;
-  return all.length && all.every((s) => sameSelection(s, all[0])) ? all[0] : undefined;
+  return !w.partial && all.length && all.every((s) => sameSelection(s, all[0])) ? { sel: all[0], clone: false } : undefined;
 }
 
 /** Which nodes compute only selected positions: one sweep from the outputs back, each node decided once its readers are. */
 function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number, outputs: string[]): Liveness {
   const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...outputs]);
-  const wanted = new Map<string, Wanted>(outputs.map((o) => [o, { sels: [], seeds: [], whole: true }]));
-  const want = (v: string) => wanted.get(v) ?? (wanted.set(v, { sels: [], seeds: [], whole: false }).get(v) as Wanted);
+  const wanted = new Map<string, Wanted>(outputs.map((o) => [o, { sels: [], seeds: [], whole: true, partial: false }]));
+  const want = (v: string) => wanted.get(v) ?? (wanted.set(v, { sels: [], seeds: [], whole: false, partial: false }).get(v) as Wanted);
   const dims = (v: string) => facts.get(v)?.dims;
   const ints = (v: string) => facts.get(v)?.ints;
-  const result: Liveness = { plans: new Map(), pruned: new Map() };
+  const result: Liveness = { plans: new Map(), pruned: new Map(), cloned: new Set(), splits: new Set() };
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const node = graph.nodes[k];
-    const sel = wantedOf(node, wanted, read);
+    const decided = wantedOf(node, wanted, read);
+    const sel = decided?.sel;
     const rule = sel && (node.domain ?? '') === '' && Object.hasOwn(TOKEN_RULES, node.opType) ? TOKEN_RULES[node.opType] : undefined;
     const plan = sel && rule?.({ node, sel, dims, ints, opset });
     const fits = plan?.inputs.every((d, i) => typeof d === 'string' || takeable(d, dims(node.inputs[i]) ?? []));
@@ -92,8 +113,17 @@ function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: numb
         if (typeof d !== 'string') want(node.inputs[i]).sels.push(d);
         else if (d === 'whole') want(node.inputs[i]).whole = true;
       });
+      if (decided.clone) {
+        result.cloned.add(node.outputs[0]);
+        // The whole copy needs the selected inputs only in part, up to the projection computing the parts.
+        const part = node.opType !== 'MatMul' && node.opType !== 'Gemm';
+        plan.inputs.forEach((d, i) => {
+          if (node.inputs[i]) want(node.inputs[i])[part && typeof d !== 'string' ? 'partial' : 'whole'] = true;
+        });
+      }
       continue;
     }
+    if (node.opType === 'Split' && node.outputs.some((o) => wanted.get(o)?.sels.length)) result.splits.add(node);
     const seed = seedOf(node, facts);
     if (seed) want(node.inputs[0]).seeds.push(seed);
     // A Shape reads no values: where its input is pruned it is rewritten (rewriteShape).
@@ -108,7 +138,15 @@ function liveness(graph: GraphValue, facts: Map<string, ValueFacts>, opset: numb
  * where no node can be computed for fewer positions.
  */
 export function pruneTokens(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number, outputs = graph.outputs.map((o) => o.name)): GraphValue {
+  const once = sweep(graph, facts, opset, outputs);
+  // The parts of values computed both ways (the packed qkv's columns) are pruned by a second sweep.
+  return once === graph ? graph : sweep(once, inferShapes(once), opset, outputs);
+}
+
+function sweep(graph: GraphValue, facts: Map<string, ValueFacts>, opset: number, outputs: string[]): GraphValue {
   const live = liveness(graph, facts, opset, outputs);
+  const sliced = live.splits.size ? splitsAsSlices(graph, live.splits, facts) : graph;
+  if (sliced.nodes.length !== graph.nodes.length) return sweep(sliced, inferShapes(sliced), opset, outputs);
   if (!live.plans.size) return graph;
   const g = new GraphBuilder(graph.name);
   g.adopt(graph);
@@ -129,8 +167,10 @@ export function pruneTokens(graph: GraphValue, facts: Map<string, ValueFacts>, o
     if (planned) {
       const { inputs, constants = {} } = planned.plan;
       const ins = node.inputs.map((v, i) => (constants[i] ? g.ints('shape', constants[i]) : input(v, inputs[i])));
-      built.push({ ...node, inputs: ins, outputs: node.outputs.map((o, i) => (i === 0 ? (renamed.get(o) as string) : '')) });
-    } else if (!renamed.has(data)) built.push(node);
+      const outs = node.outputs.map((o, i) => (i === 0 ? (renamed.get(o) as string) : ''));
+      if (live.cloned.has(node.outputs[0])) built.push(node);
+      built.push({ ...node, name: g.fresh(`${node.name}_tokens`), inputs: ins, outputs: outs });
+    } else if (!renamed.has(data) || live.cloned.has(data)) built.push(node);
     else if (node.opType === 'Shape')
       rewriteShape(g, node, facts.get(data)?.dims?.length ?? 0, live.pruned.get(data) as Selection, renamed.get(data) as string);
     else {

@@ -65,13 +65,18 @@ const contiguous = (indices: number[]) => indices.every((p, i) => p === indices[
 /** The positions along one axis: a Slice where they are contiguous (its gradient a Pad), else a Gather. */
 export function pick(g: GraphBuilder, x: string, axis: number, indices: number[]): string {
   if (!contiguous(indices)) return g.op('Gather', [x, g.ints('tokens', indices)], { axis }, 'tokens');
-  const span = [indices[0], indices[indices.length - 1] + 1];
-  return g.op('Slice', [x, g.ints('starts', [span[0]]), g.ints('ends', [span[1]]), g.ints('axes', [axis])], {}, 'tokens');
+  return span(g, x, axis, indices[0], indices[indices.length - 1] + 1);
 }
+
+const span = (g: GraphBuilder, x: string, axis: number, start: number, end: number) =>
+  g.op('Slice', [x, g.ints('starts', [start]), g.ints('ends', [end]), g.ints('axes', [axis])], {}, 'tokens');
 
 /** The selection of `x` (of `dims`, computed whole): a merged axis is split around the selected factor first. */
 export function take(g: GraphBuilder, x: string, dims: Dim[], s: Selection): string {
   if (s.outer === 1 && s.inner === 1) return pick(g, x, s.axis, s.indices);
+  // Contiguous blocks of a known size (a packed projection's q or kv columns): one Slice.
+  if (s.outer === 1 && typeof s.inner === 'number' && contiguous(s.indices))
+    return span(g, x, s.axis, s.indices[0] * s.inner, (s.indices[s.indices.length - 1] + 1) * s.inner);
   const split = [...dims.slice(0, s.axis), s.outer, s.size, s.inner, ...dims.slice(s.axis + 1)];
   const parts = g.op('Reshape', [x, g.ints('shape', reshapeTarget(split) as number[])]);
   return g.op('Reshape', [pick(g, parts, s.axis + 1, s.indices), g.ints('shape', reshapeTarget(selectedDims(s, dims)) as number[])], {}, 'tokens');
