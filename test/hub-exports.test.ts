@@ -5,8 +5,8 @@
 // (shape arithmetic folded); one fine-tuning step runs. Then the CLI fine-tunes dynamo exports end to end, and
 // one SGD step of a dynamo ViT, ConvNeXt and ResNet equals PyTorch autograd's.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
@@ -15,21 +15,11 @@ import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
 import { loadOnnxBase, onnxSummary, preprocessingOf } from '../src/engine/onnx-base.js';
 import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
-import { CIFAR_DIR, ROOT, SHARED, cli, needsShared, tempDir } from './helpers.js';
+import { CIFAR_DIR, SHARED, cli, needsShared, tempDir } from './helpers.js';
+import { SCRIPTS, exportOnce, hubPython } from './hub-python.js';
 import { assertStepMatches, headModel, readStep, run, trainPredictExport } from './onnx-parity.js';
 
-const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
-const SCRIPTS = path.join(ROOT, 'test', 'python');
 const HYMENOPTERA = path.join(SHARED, 'data', 'hymenoptera', 'val');
-
-/** The torch 2 venv's python, or null with a notice. */
-function hubPython(): string | null {
-  if (existsSync(PYTHON) && spawnSync(PYTHON, [path.join(SCRIPTS, 'export_hub.py'), 'list'], { encoding: 'utf8' }).status === 0) return PYTHON;
-  process.stderr.write(
-    'NOTICE: .venv-torch2 (torch 2, timm, transformers; made by .ci/run or test/python/make-venv.sh) is absent: exports by torch 2 exporters not tested\n',
-  );
-  return null;
-}
 
 /** Every model of export_hub.py, each by both exporters. */
 const MODELS = [
@@ -52,19 +42,9 @@ const MODELS = [
 ];
 const SPECS = MODELS.flatMap((m) => [`${m}:ts`, `${m}:dynamo`]);
 
-const python = hubPython();
-let exports: Promise<string> | undefined;
-/** All exports, made once per test run by one python process (about 40 s). */
-function exported(): Promise<string> {
-  exports ??= new Promise((resolve, reject) => {
-    const dir = tempDir();
-    const p = spawn(python as string, [path.join(SCRIPTS, 'export_hub.py'), dir, ...SPECS], { cwd: SCRIPTS });
-    let err = '';
-    p.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-    p.on('close', (code) => (code === 0 ? resolve(dir) : reject(new Error(`export_hub.py failed (${code}): ${err}`))));
-  });
-  return exports;
-}
+const python = hubPython('exports by torch 2 exporters');
+/** All exports, made once by one python process. */
+const exported = exportOnce(python, 'export_hub.py', SPECS);
 
 const f32 = (file: string) => {
   const b = readFileSync(file);

@@ -4,8 +4,7 @@
 // it and does less MatMul work where the output reads the class token; models whose output reads every token
 // (DINOv2's class token and patch mean, timm's mean pool) are left as they are.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { initBackend } from '../src/engine/backend.js';
@@ -14,38 +13,17 @@ import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { pruneTokens } from '../src/engine/onnx/grad/prune-tokens.js';
 import { inferShapes } from '../src/engine/onnx/grad/shapes.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
-import { ROOT, tempDir } from './helpers.js';
+import { exportOnce, hubPython } from './hub-python.js';
 import { headModel } from './onnx-parity.js';
 import { compareSteps, matmulElements, projectionColumns } from './token-steps.js';
 
-const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
-const SCRIPTS = path.join(ROOT, 'test', 'python');
 const CLASS_TOKEN = ['hf-vit', 'hf-deit', 'hf-clip', 'timm-vit', 'tv-vit-headless'];
 // DINOv2's classifier reads the class token and the patch tokens' mean; timm's avg pool the patch tokens' mean.
 const SPECS = [...CLASS_TOKEN, 'hf-dinov2', 'timm-vit-avg'].flatMap((m) => [`${m}:ts`, `${m}:dynamo`]);
 
-function venvPython(): string | null {
-  if (existsSync(PYTHON) && spawnSync(PYTHON, [path.join(SCRIPTS, 'export_hub.py'), 'list'], { encoding: 'utf8' }).status === 0) return PYTHON;
-  process.stderr.write(
-    'NOTICE: .venv-torch2 (torch 2, timm, transformers; made by .ci/run or test/python/make-venv.sh) is absent: token liveness on exported ViTs not tested\n',
-  );
-  return null;
-}
-
-const python = venvPython();
-let exports: Promise<string> | undefined;
-/** All exports, made once by one python process (about 15 s). */
-function exported(): Promise<string> {
-  exports ??= new Promise((resolve, reject) => {
-    const dir = tempDir();
-    const p = spawn(python as string, [path.join(SCRIPTS, 'export_vit_tokens.py'), dir, ...SPECS], { cwd: SCRIPTS });
-    let err = '';
-    p.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
-    p.stdout.on('data', (d) => (err = (err + d).slice(-4000)));
-    p.on('close', (code) => (code === 0 ? resolve(dir) : reject(new Error(`export_vit_tokens.py failed (${code}): ${err}`))));
-  });
-  return exports;
-}
+const python = hubPython('token liveness on exported ViTs');
+/** All exports, made once by one python process. */
+const exported = exportOnce(python, 'export_vit_tokens.py', SPECS);
 
 describe('token liveness on exported ViTs (Hugging Face, timm, torchvision; TorchScript and dynamo)', () => {
   for (const spec of SPECS) {
