@@ -27,6 +27,7 @@ async function maxRelativeError(model: tfl.LayersModel): Promise<number> {
   const a = await ort.predict(x.dataSync() as Float32Array, 2);
   await ort.dispose();
   const b = (model.predict(x) as tf.Tensor).dataSync();
+  assert.equal(a.length, b.length);
   let err = 0;
   let scale = 0;
   for (let i = 0; i < b.length; i++) {
@@ -52,5 +53,41 @@ describe('LayerNormalization over a feature map at inference', () => {
     test(`agrees with tfjs: ${name}`, async () => {
       const norm = tfl.layers.layerNormalization({ epsilon: 1e-3, gammaInitializer: init(5), betaInitializer: init(6), ...args });
       assert.ok((await maxRelativeError(block(norm))) < 1e-5);
+    });
+});
+
+describe('zero padding before a convolution at inference', () => {
+  /** ZeroPadding2D, then `conv` on the padded map and, where `twice`, the padded map flattened beside it. */
+  function padded(conv: tfl.layers.Layer, twice = false): tfl.LayersModel {
+    const input = tfl.input({ shape: [5, 4, 6] });
+    const p = tfl.layers
+      .zeroPadding2d({
+        padding: [
+          [0, 1],
+          [2, 1],
+        ],
+      })
+      .apply(input) as tfl.SymbolicTensor;
+    const y = tfl.layers.flatten().apply(conv.apply(p)) as tfl.SymbolicTensor;
+    const out = twice ? (tfl.layers.concatenate().apply([y, tfl.layers.flatten().apply(p) as tfl.SymbolicTensor]) as tfl.SymbolicTensor) : y;
+    return tfl.model({ inputs: input, outputs: out });
+  }
+  const depthwise = (padding: 'valid' | 'same') =>
+    tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding, depthwiseInitializer: init(2), biasInitializer: init(3) });
+  const opsOf = (m: tfl.LayersModel) => decodeModel(compileInference(m).onnx).graph.nodes.map((n) => n.opType);
+
+  test("becomes the 'valid' convolution's own padding (MobileNetV2's strided depthwise convolutions), same outputs", async () => {
+    const m = padded(depthwise('valid'));
+    assert.ok(!opsOf(m).includes('Pad'), opsOf(m).join(' '));
+    assert.ok((await maxRelativeError(m)) < 1e-5);
+  });
+
+  for (const [name, m] of [
+    ["a 'same' convolution", () => padded(depthwise('same'))],
+    ['a padded map used twice', () => padded(depthwise('valid'), true)],
+  ] as const)
+    test(`stays a Pad before ${name}, same outputs`, async () => {
+      assert.ok(opsOf(m()).includes('Pad'));
+      assert.ok((await maxRelativeError(m())) < 1e-5);
     });
 });
