@@ -3,7 +3,6 @@
 // rows): the zoo models' inference sessions as the bench's zoo rows build them (224, batch 8), and exported graphs'
 // (--onnx) as its vit rows do. Prints each op type's share of kernel time and the costliest nodes. Shares, not
 // times, hold on a loaded machine.
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,10 +10,8 @@ import { addHead, applications, createPredictor, initBackend } from '../src/inde
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import type { Predictor } from '../src/engine/predictor.js';
-import { tuneOrt } from '../src/engine/ort-runtime.js';
 import { textTable } from '../src/report/tables.js';
-import { scratchDir } from '../src/util/fs.js';
-import { opShares, topNodes } from './op-profile.js';
+import { opShares, profiled, topNodes } from './op-profile.js';
 import { BENCH_THREADS } from './peer.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -31,42 +28,30 @@ export const onnxForward = (file: string): Promise<Predictor> =>
   graphPredictor(encodeBase(loadOnnxBase(file)), { imageShape: [224, 224, 3], label: path.basename(file) });
 
 async function profile(name: string, make: () => Promise<Predictor>): Promise<void> {
-  const dir = scratchDir('transferkit-forward-profile-');
-  const prefix = name.replace(/[^\w]+/g, '_');
-  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, prefix) });
-  try {
+  let wall = 0;
+  const trace = await profiled(name, async () => {
     const p = await make();
     const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
     await p.predict(x, 8);
     const t = performance.now();
     for (let i = 0; i < RUNS; i++) await p.predict(x, 8);
-    const wall = (performance.now() - t) / RUNS;
+    wall = (performance.now() - t) / RUNS;
     await p.dispose();
-    const file = readdirSync(dir)
-      .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
-      .sort()
-      .pop();
-    if (!file) throw new Error(`bench/forward-profile: ONNX Runtime wrote no profile for ${name} in ${dir}`);
-    const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-    // The graph predictor's probe run (batch 2) is in the trace too: shares, not times, are what this prints.
-    const ops = opShares(trace, RUNS + 1);
-    process.stdout.write(
-      `\n${name} forward 224 b8: ${wall.toFixed(1)} ms wall per run (${BENCH_THREADS} threads)\n` +
-        textTable(
-          ['Op type', 'Nodes', 'Share'],
-          ops.map((o) => [o.op, String(o.nodes), `${(100 * o.share).toFixed(1)}%`]),
-          [false, true, true],
-        ) +
-        textTable(
-          ['Node (top 12)', 'Op type', 'Share'],
-          topNodes(trace, RUNS + 1, 12).map((o) => [o.node, o.op, `${(100 * o.share).toFixed(1)}%`]),
-          [false, false, true],
-        ),
-    );
-  } finally {
-    tuneOrt({});
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
+  // The graph predictor's probe run (batch 2) is in the trace too: shares, not times, are what this prints.
+  process.stdout.write(
+    `\n${name} forward 224 b8: ${wall.toFixed(1)} ms wall per run (${BENCH_THREADS} threads)\n` +
+      textTable(
+        ['Op type', 'Nodes', 'Share'],
+        opShares(trace, RUNS + 1).map((o) => [o.op, String(o.nodes), `${(100 * o.share).toFixed(1)}%`]),
+        [false, true, true],
+      ) +
+      textTable(
+        ['Node (top 12)', 'Op type', 'Share'],
+        topNodes(trace, RUNS + 1, 12).map((o) => [o.node, o.op, `${(100 * o.share).toFixed(1)}%`]),
+        [false, false, true],
+      ),
+  );
 }
 
 async function main(): Promise<void> {
