@@ -16,7 +16,7 @@ import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.j
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
 import type { OrtStepTrainer, TrainableStep } from '../src/engine/ort-step-trainer.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
-import { tuneOrt } from '../src/engine/ort-runtime.js';
+import { type OrtTuning, tuneOrt } from '../src/engine/ort-runtime.js';
 import { textTable } from '../src/report/tables.js';
 import { scratchDir } from '../src/util/fs.js';
 import { graphFineTune } from './graph-step.js';
@@ -121,32 +121,49 @@ async function onnxTrainer(file: string): Promise<Job> {
   return { step: `${path.basename(file)} train last 2 blocks + head 224 b8 sgd`, trainer, inputShape: cutShape };
 }
 
-/** One step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
-async function profileStep(name: string, make: () => Promise<Job>): Promise<Profile> {
+/**
+ * ORT's trace of what `body` runs (its sessions' profiler on, BENCH_THREADS threads): the last session released
+ * with the profile prefix (a graph's probe session may have written one before it).
+ */
+export async function profiled(name: string, body: () => Promise<void>, tuning: OrtTuning = {}): Promise<TraceEvent[]> {
   const dir = scratchDir('transferkit-op-profile-');
   const prefix = name.replace(/[^\w]+/g, '_');
-  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, prefix), denormalsAsZero: DAZ });
+  tuneOrt({ threads: BENCH_THREADS, profile: path.join(dir, prefix), ...tuning });
   try {
-    const { step, trainer, inputShape, batch = 8 } = await make();
-    const x = tf.randomUniform([batch, ...inputShape], -1, 1).dataSync() as Float32Array;
-    const y = Float32Array.from({ length: batch }, (_, i) => i % 2);
-    await trainer.step(x, y, batch, 1e-3);
-    const t = performance.now();
-    for (let i = 0; i < STEPS; i++) await trainer.step(x, y, batch, 1e-3);
-    const wallMsPerStep = (performance.now() - t) / STEPS;
-    await trainer.dispose(); // the profile is written when the session is released
-    // The last profile written: a graph step's cut-shape probe may have written one before it.
+    await body(); // profiles are written when their sessions are released
     const file = readdirSync(dir)
       .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
       .sort()
       .pop();
-    if (!file) throw new Error(`bench/op-profile: ONNX Runtime wrote no profile for ${name} in ${dir}`);
-    const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
-    return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, TOP) };
+    if (!file) throw new Error(`bench: ONNX Runtime wrote no profile for ${name} in ${dir}`);
+    return JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
   } finally {
     tuneOrt({});
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One step profiled over STEPS runs after its warm-up (the warm-up's runs are in the trace too: counted). */
+async function profileStep(name: string, make: () => Promise<Job>): Promise<Profile> {
+  let step = '';
+  let wallMsPerStep = 0;
+  const trace = await profiled(
+    name,
+    async () => {
+      const made = await make();
+      const batch = made.batch ?? 8;
+      step = made.step;
+      const x = tf.randomUniform([batch, ...made.inputShape], -1, 1).dataSync() as Float32Array;
+      const y = Float32Array.from({ length: batch }, (_, i) => i % 2);
+      await made.trainer.step(x, y, batch, 1e-3);
+      const t = performance.now();
+      for (let i = 0; i < STEPS; i++) await made.trainer.step(x, y, batch, 1e-3);
+      wallMsPerStep = (performance.now() - t) / STEPS;
+      await made.trainer.dispose();
+    },
+    { denormalsAsZero: DAZ },
+  );
+  return { step, wallMsPerStep, ops: opShares(trace, STEPS + 1), nodes: topNodes(trace, STEPS + 1, TOP) };
 }
 
 async function main(): Promise<void> {

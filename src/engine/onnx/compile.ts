@@ -1,5 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
+import { foldPadsIntoConvs } from './fold-pad.js';
 import { GraphBuilder } from './graph.js';
 import { type Value, layerRule, toNchw, toNhwc } from './keras-layers/index.js';
 import { walkModel } from './walk.js';
@@ -61,5 +62,6 @@ export function compileInference(model: tfl.LayersModel, options: CompileOptions
   const out = toNhwc(g, outputs[0]);
   const outputName = g.op('Identity', [out.name], {}, 'output');
   g.output(outputName, dims(outputShape));
+  foldPadsIntoConvs(g.graph());
   return { onnx: g.encode(), inputName: input, outputName, inputShape, outputShape };
 }

@@ -2,9 +2,10 @@
 // LayerNormalization over the channels, ConvNeXt's LayerScale.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../../errors.js';
-import { channelConstant, weightsOf } from './nchw.js';
+import type { GraphBuilder } from '../graph.js';
+import { type Weight, channelConstant, toNchw, toNhwc, weightsOf } from './nchw.js';
 import type { Tape } from './tape.js';
-import type { LayerRule, TrainGraph } from './types.js';
+import type { LayerRule, TrainGraph, Value } from './types.js';
 
 /**
  * BatchNormalization in inference mode: moving statistics fixed, gamma and beta trained when their layer is.
@@ -63,6 +64,20 @@ const lastAxis = (axis: unknown, rank: number) => {
   return axes.length === 1 && (axes[0] === -1 || axes[0] === rank - 1);
 };
 
+/**
+ * LayerNormalization over the channels of an NCHW map as ONNX's op over the last axis of its NHWC view: one fused
+ * kernel instead of seven full-size elementwise passes, and ORT folds the Transposes into the reorders out of and
+ * back into its blocked convolution layout (ConvNeXt's block: depthwise conv, LayerNorm, pointwise conv).
+ */
+function layerNormOfMap(g: GraphBuilder, name: string, x: Value, ws: Record<string, Weight>, epsilon: number): Value {
+  const n = (ws.gamma ?? (ws.beta as Weight)).values.length;
+  const gamma = ws.gamma?.values ?? new Float32Array(n).fill(1);
+  const beta = ws.beta?.values ?? new Float32Array(n);
+  const args = [toNhwc(g, x).name, g.constant(`${name}_gamma`, gamma, [n]), g.constant(`${name}_beta`, beta, [n])];
+  const y = g.op('LayerNormalization', args, { axis: -1, epsilon: { float: epsilon } }, name);
+  return toNchw(g, { name: y, rank: 4 });
+}
+
 export const normLayers: Record<string, LayerRule> = {
   BatchNormalization: {
     infer: ({ g, layer, c, inputs: [x] }) => {
@@ -87,6 +102,7 @@ export const normLayers: Record<string, LayerRule> = {
       // Over the channels: axis 1 of NCHW feature maps and of [N, C] values alike.
       if (!lastAxis(c.axis, x.rank)) throw new TransferkitError(`the ONNX compiler supports LayerNormalization over the last axis only (layer ${layer.name})`);
       const ws = weightsOf(layer);
+      if (x.rank === 4 && (ws.gamma || ws.beta)) return [layerNormOfMap(g, layer.name, x, ws, c.epsilon as number)];
       const centred = g.op('Sub', [x.name, g.op('ReduceMean', [x.name], { axes: [1] })], {}, layer.name);
       const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], { axes: [1] });
       const std = g.op('Sqrt', [g.op('Add', [variance, g.constant(`${layer.name}_eps`, [c.epsilon as number], [])])]);

@@ -1,0 +1,93 @@
+// The inference graph's faster forms (issue 30's forward rows): what the compiler emits for them, and that the
+// compiled graph still agrees with tfjs.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend } from '../src/index.js';
+import { compileInference } from '../src/engine/onnx/compile.js';
+import { decodeModel } from '../src/engine/onnx/decode.js';
+import { createPredictor } from '../src/engine/predictor.js';
+
+before(() => initBackend('cpu'));
+
+const init = (seed: number) => tfl.initializers.randomUniform({ minval: -0.5, maxval: 1.5, seed });
+
+/** A 1×1 convolution, the LayerNormalization under test, a 1×1 convolution: a ConvNeXt block's shape. */
+function block(norm: tfl.layers.Layer): tfl.LayersModel {
+  const input = tfl.input({ shape: [5, 4, 6] });
+  const conv = (seed: number) => tfl.layers.conv2d({ filters: 6, kernelSize: 1, kernelInitializer: init(seed), biasInitializer: init(seed + 1) });
+  const y = conv(3).apply(norm.apply(conv(1).apply(input))) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: y });
+}
+
+async function maxRelativeError(model: tfl.LayersModel): Promise<number> {
+  const x = tf.randomNormal([2, 5, 4, 6], 0, 2, 'float32', 7);
+  const ort = await createPredictor(model, { engine: 'ort' });
+  const a = await ort.predict(x.dataSync() as Float32Array, 2);
+  await ort.dispose();
+  const b = (model.predict(x) as tf.Tensor).dataSync();
+  assert.equal(a.length, b.length);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return err / scale;
+}
+
+describe('LayerNormalization over a feature map at inference', () => {
+  test("is ONNX's one LayerNormalization op over the NHWC view, not elementwise statistics", () => {
+    const norm = tfl.layers.layerNormalization({ epsilon: 1e-6, gammaInitializer: init(5), betaInitializer: init(6) });
+    const ops = decodeModel(compileInference(block(norm)).onnx).graph.nodes.map((n) => n.opType);
+    assert.equal(ops.filter((op) => op === 'LayerNormalization').length, 1);
+    assert.ok(!ops.includes('ReduceMean'), ops.join(' '));
+  });
+
+  for (const [name, args] of [
+    ['with scale and centre', {}],
+    ['scale only (beta taken as zeros)', { center: false }],
+    ['centre only (gamma taken as ones)', { scale: false }],
+  ] as const)
+    test(`agrees with tfjs: ${name}`, async () => {
+      const norm = tfl.layers.layerNormalization({ epsilon: 1e-3, gammaInitializer: init(5), betaInitializer: init(6), ...args });
+      assert.ok((await maxRelativeError(block(norm))) < 1e-5);
+    });
+});
+
+describe('zero padding before a convolution at inference', () => {
+  /** ZeroPadding2D, then `conv` on the padded map and, where `twice`, the padded map flattened beside it. */
+  function padded(conv: tfl.layers.Layer, twice = false): tfl.LayersModel {
+    const input = tfl.input({ shape: [5, 4, 6] });
+    const p = tfl.layers
+      .zeroPadding2d({
+        padding: [
+          [0, 1],
+          [2, 1],
+        ],
+      })
+      .apply(input) as tfl.SymbolicTensor;
+    const y = tfl.layers.flatten().apply(conv.apply(p)) as tfl.SymbolicTensor;
+    const out = twice ? (tfl.layers.concatenate().apply([y, tfl.layers.flatten().apply(p) as tfl.SymbolicTensor]) as tfl.SymbolicTensor) : y;
+    return tfl.model({ inputs: input, outputs: out });
+  }
+  const depthwise = (padding: 'valid' | 'same') =>
+    tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding, depthwiseInitializer: init(2), biasInitializer: init(3) });
+  const opsOf = (m: tfl.LayersModel) => decodeModel(compileInference(m).onnx).graph.nodes.map((n) => n.opType);
+
+  test("becomes the 'valid' convolution's own padding (MobileNetV2's strided depthwise convolutions), same outputs", async () => {
+    const m = padded(depthwise('valid'));
+    assert.ok(!opsOf(m).includes('Pad'), opsOf(m).join(' '));
+    assert.ok((await maxRelativeError(m)) < 1e-5);
+  });
+
+  for (const [name, m] of [
+    ["a 'same' convolution", () => padded(depthwise('same'))],
+    ['a padded map used twice', () => padded(depthwise('valid'), true)],
+  ] as const)
+    test(`stays a Pad before ${name}, same outputs`, async () => {
+      assert.ok(opsOf(m()).includes('Pad'));
+      assert.ok((await maxRelativeError(m())) < 1e-5);
+    });
+});
