@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tflTypes from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend } from '../src/index.js';
 import { createPredictor } from '../src/engine/predictor.js';
-import { MOBILENET_H5, cli, makeImageFolder, needsShared, tempDir, TINY_BASE } from './helpers.js';
+import { MOBILENET_H5, cli, makeImageFolder, maxRelative, needsShared, tempDir, TINY_BASE } from './helpers.js';
 import { seedWeights } from './seed-weights.js';
 
 before(async () => {
@@ -23,13 +23,7 @@ async function ortVsTfjs(model: tflTypes.LayersModel, n = 2, until?: string): Pr
   const b = await tfjs.predict(x, n);
   await ort.dispose();
   assert.equal(a.length, b.length);
-  let err = 0;
-  let ref = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    ref = Math.max(ref, Math.abs(b[i]));
-  }
-  return { rel: err / ref, shape: ort.outputShape(n) };
+  return { rel: maxRelative(a, b), shape: ort.outputShape(n) };
 }
 
 /**

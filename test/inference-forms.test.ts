@@ -8,6 +8,7 @@ import { initBackend } from '../src/index.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
 import { decodeModel } from '../src/engine/onnx/decode.js';
 import { createPredictor } from '../src/engine/predictor.js';
+import { maxRelative } from './helpers.js';
 
 before(() => initBackend('cpu'));
 
@@ -28,13 +29,7 @@ async function maxRelativeError(model: tfl.LayersModel): Promise<number> {
   await ort.dispose();
   const b = (model.predict(x) as tf.Tensor).dataSync();
   assert.equal(a.length, b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return err / scale;
+  return maxRelative(a, b);
 }
 
 describe('LayerNormalization over a feature map at inference', () => {

@@ -3,6 +3,7 @@
 // reshaped, v' = m·v − lr·g is that product with −lr on its smaller operand and m·v as Gemm's C: one pass over
 // the weight's size instead of four (g, lr·g, m·v, their difference).
 import type { OptimizerSpec } from '../optimizers.js';
+import { tensorInts } from './grad/dims.js';
 import type { GraphBuilder } from './graph.js';
 import type { AttributeValue, NodeValue } from './proto.js';
 import type { StepWeight } from './step.js';
@@ -28,9 +29,9 @@ function gradientProduct(nodes: NodeValue[], grad: string): { node: NodeValue; c
 function reshapedColumns(g: GraphBuilder, value: string): number {
   const node = producer(g.graph().nodes, value);
   const shape = node?.opType === 'Reshape' && g.graph().initializers.find((t) => t.name === node.inputs[1]);
-  if (!shape || shape.raw.byteLength < 8) return 0;
-  const ints = new BigInt64Array(shape.raw.slice().buffer);
-  return Math.max(0, Number(ints[ints.length - 1]));
+  const ints = shape ? tensorInts(shape) : undefined;
+  const last = ints?.[ints.length - 1];
+  return typeof last === 'number' ? Math.max(0, last) : 0;
 }
 
 /** `value` (of `shape`) as `dims`: itself where they are the same (a Dense kernel). */

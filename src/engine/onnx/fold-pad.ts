@@ -1,20 +1,20 @@
 // The inference graph's zero padding folded into the convolution after it (MobileNetV2's ZeroPadding2D before each
 // strided depthwise convolution): a Pad breaks ORT's blocked (NCHWc) convolution layout, so the whole feature map was
 // reordered out, padded and reordered back in (~30% of MobileNetV2's forward kernel time); a Conv pads for free.
-import { DataType, type GraphValue, type NodeValue } from './proto.js';
+import { tensorInts } from './grad/dims.js';
+import type { GraphValue, NodeValue } from './proto.js';
 
-/** An int64 initializer's values, or null when `name` is not one. */
-function int64s(graph: GraphValue, name: string): number[] | null {
+/** An integer initializer's values, or undefined when `name` is not one. */
+function ints(graph: GraphValue, name: string): number[] | undefined {
   const t = graph.initializers.find((i) => i.name === name);
-  if (!t || t.dataType !== DataType.INT64) return null;
-  return Array.from(new BigInt64Array(t.raw.slice().buffer), Number);
+  return t && (tensorInts(t) as number[] | undefined);
 }
 
 /** The Conv's padding [top, left, bottom, right] taken from a zero Pad of height and width only, or null. */
 function spatialPads(graph: GraphValue, pad: NodeValue): number[] | null {
   const mode = pad.attributes.mode ?? 'constant';
   if (mode !== 'constant' || pad.inputs.length !== 2) return null;
-  const p = int64s(graph, pad.inputs[1]);
+  const p = ints(graph, pad.inputs[1]);
   if (p?.length !== 8 || p[0] || p[1] || p[4] || p[5]) return null;
   return [p[2], p[3], p[6], p[7]];
 }
@@ -22,7 +22,12 @@ function spatialPads(graph: GraphValue, pad: NodeValue): number[] | null {
 /** Folds each zero Pad of an NCHW map whose one use is a 'VALID' Conv's input into that Conv's pads (in place). */
 export function foldPadsIntoConvs(graph: GraphValue): void {
   const uses = new Map<string, NodeValue[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) uses.set(i, [...(uses.get(i) ?? []), n]);
+  for (const n of graph.nodes)
+    for (const i of n.inputs) {
+      const readers = uses.get(i);
+      if (readers) readers.push(n);
+      else uses.set(i, [n]);
+    }
   const outputs = new Set(graph.outputs.map((o) => o.name));
   for (const pad of graph.nodes.filter((n) => n.opType === 'Pad')) {
     const [conv, ...others] = uses.get(pad.outputs[0]) ?? [];
