@@ -19,6 +19,20 @@ export interface TrainerOptions {
   lrScale?: (layer: string) => number;
   /** An L2 penalty l2·Σw² on the kernels of the trained Dense layers (Keras's `kernel_regularizer=l2(l2)`); default 0. */
   l2?: number;
+  /**
+   * Steps taken per call into the engine (Keras's `steps_per_execution`): the same updates as one at a time, with
+   * the engine's per-call costs paid once per group. Default: the engine's choice (`Trainer.stepsPerRun`).
+   */
+  stepsPerExecution?: number;
+}
+
+/** One batch of a group of steps (`Trainer.steps`): what `step` takes. */
+export interface StepBatch {
+  x: Float32Array;
+  y: Float32Array;
+  n: number;
+  lr: number;
+  weights?: Float32Array;
 }
 
 /** What a step (or an evaluation) gives back. */
@@ -36,6 +50,10 @@ export interface Trainer {
    * loss weights (a trainer created with `weighted`; default all 1).
    */
   step(x: Float32Array, y: Float32Array, n: number, lr: number, weights?: Float32Array): Promise<StepResult>;
+  /** How many consecutive batches the loop should hand `steps` at once; 1 (or absent): one `step` at a time. */
+  readonly stepsPerRun?: number;
+  /** Steps on consecutive batches in one call: the same results, in order, as `step` on each in turn. */
+  steps?(batches: StepBatch[]): Promise<StepResult[]>;
   /** Loss and outputs on a batch with the current weights, dropout off; nothing is updated. */
   evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult>;
   /** A copy of the current trained weights (for restore-best). */
@@ -50,6 +68,14 @@ export interface Trainer {
   state?(): TrainerState;
   /** Puts back a `state()` (with the weights by `restore`): the next step is the one the saved trainer would take. */
   loadState?(state: TrainerState): void;
+}
+
+/** Steps on consecutive batches: in one call where the trainer takes groups, else one `step` after another. */
+export async function takeSteps(trainer: Trainer, batches: StepBatch[]): Promise<StepResult[]> {
+  if (trainer.steps && batches.length > 1) return trainer.steps(batches);
+  const out: StepResult[] = [];
+  for (const b of batches) out.push(await trainer.step(b.x, b.y, b.n, b.lr, b.weights));
+  return out;
 }
 
 /** A trainer's optimizer and dropout state (ONNX Runtime trainers): what makes a resumed run continue exactly. */
