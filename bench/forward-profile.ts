@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { addHead, applications, createPredictor, initBackend } from '../src/index.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
-import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { encodeFeatureBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import type { Predictor } from '../src/engine/predictor.js';
 import { textTable } from '../src/report/tables.js';
 import { opShares, profiled, topNodes } from './op-profile.js';
@@ -25,7 +25,7 @@ export async function zooForward(id: string): Promise<Predictor> {
 
 /** An exported graph's predictor as the bench's vit rows build it. */
 export const onnxForward = (file: string): Promise<Predictor> =>
-  graphPredictor(encodeBase(loadOnnxBase(file)), { imageShape: [224, 224, 3], label: path.basename(file) });
+  graphPredictor(encodeFeatureBase(loadOnnxBase(file)), { imageShape: [224, 224, 3], label: path.basename(file) });
 
 async function profile(name: string, make: () => Promise<Predictor>): Promise<void> {
   let wall = 0;

@@ -17,7 +17,7 @@ import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { tuneOrt } from '../src/engine/ort-runtime.js';
 import { TfjsTrainer } from '../src/engine/tfjs-trainer.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
-import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { encodeFeatureBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { scratchDir } from '../src/util/fs.js';
 import { endToEnd, startup } from './processes.js';
 import { BENCH_THREADS, type PeerPython, SETTLE_MS, TorchPeer, choosePeers, findPeers, getPeerWait, setPeerWait, timed } from './peer.js';
@@ -178,7 +178,7 @@ async function graphModelRows(rows: Row[], peers: TorchPeer[], model: string, la
   const base = loadOnnxBase(file);
   if (model === 'vit_b_16') {
     const x = tf.randomUniform([8, 224, 224, 3], 0, 255).dataSync() as Float32Array;
-    const predictor = await graphPredictor(encodeBase(base), { imageShape: [224, 224, 3], label: model });
+    const predictor = await graphPredictor(encodeFeatureBase(base), { imageShape: [224, 224, 3], label: model });
     // ~17.6 GFLOP (multiply-adds ×2) per image.
     await pairedRow(CONFIG, rows, `${label} forward 224 b8`, 8 * 35.1, () => predictor.predict(x, 8), peers, { kind: 'forward', model, size: 224, batch: 8 });
     await predictor.dispose();

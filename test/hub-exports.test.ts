@@ -13,7 +13,8 @@ import ort from 'onnxruntime-node';
 import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut, graphBlocks, prefixGraph } from '../src/engine/onnx/cut.js';
-import { loadOnnxBase, onnxSummary, preprocessingOf } from '../src/engine/onnx-base.js';
+import { encodeFeatureBase, loadOnnxBase, onnxSummary, preprocessingOf } from '../src/engine/onnx-base.js';
+import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
 import { CIFAR_DIR, SHARED, cli, needsShared, tempDir } from './helpers.js';
 import { SCRIPTS, exportOnce, hubPython } from './hub-python.js';
@@ -70,6 +71,14 @@ describe('exports by torch 2 exporters (Hugging Face, timm, torchvision; TorchSc
       const features = (await run(base.prefix, feeds)).data as Float32Array;
       const worst = gap(features, f32(path.join(folder, 'features.f32')));
       assert.ok(worst < 1e-4, `features differ from PyTorch's by ${worst} of the largest (${base.features.value}: ${base.features.rule})`);
+      // As extract and train compute them: the feature base (a class-token ViT's last block for that token only).
+      const predictor = await graphPredictor(encodeFeatureBase(base), { imageShape: [size, size, 3], label: spec });
+      try {
+        const fast = gap(await predictor.predict(pixels, 2), f32(path.join(folder, 'features.f32')));
+        assert.ok(fast < 1e-4, `the feature base's features differ from PyTorch's by ${fast} of the largest`);
+      } finally {
+        await predictor.dispose();
+      }
       assert.equal(onnxSummary(base).features.value, base.features.value);
       const numbered = graphBlocks(base.model.graph).filter((b) => b.numbered);
       assert.ok(numbered.length >= 2, `numbered blocks: ${numbered.map((b) => b.name).join(', ')}`);

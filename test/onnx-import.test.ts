@@ -13,11 +13,12 @@ import { defaultFeatures } from '../src/engine/onnx/default-features.js';
 import { decodeModel, readOnnxFile } from '../src/engine/onnx/decode.js';
 import { DataType, type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import { concat } from '../src/engine/onnx/protobuf.js';
-import { encodeBase, loadOnnxBase } from '../src/engine/onnx-base.js';
+import { encodeBase, encodeFeatureBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import { onnxPhotoSource } from '../src/train/model/onnx-base.js';
 import { ROOT, cli, makeImageFolder, tempDir } from './helpers.js';
 import { run } from './onnx-parity.js';
 import { foreignModel } from './onnx-fixtures.js';
+import { matmulElements } from './token-steps.js';
 
 // --- a few protobuf fields by hand, for what transferkit's writer never emits (float_data, int64_data, external data)
 const cat = (...parts: Uint8Array[]) => concat(parts);
@@ -528,7 +529,12 @@ describe('forward parity with PyTorch (torchvision exports, seeded random weight
       assert.ok(gap <= 1e-4 * Math.max(1, ...whole.map(Math.abs)), `${cut.block}: split logits differ by ${gap}`);
       const base = loadOnnxBase(file, { inputSize: Number(size) });
       assert.match(base.features.rule, /input of the classifier/);
-      const predictor = await graphPredictor(encodeBase(base), { imageShape: [Number(size), Number(size), 3], label: name });
+      // The features as users compute them: the feature base, whose ViT computes its last block for the class token.
+      const featureBase = encodeFeatureBase(base);
+      const work = (b: Uint8Array) => matmulElements(decodeModel(b).graph);
+      if (name === 'vit_tiny') assert.ok(work(featureBase) < 0.9 * work(encodeBase(base)), `MatMul outputs ${work(encodeBase(base))} → ${work(featureBase)}`);
+      else assert.equal(work(featureBase), work(encodeBase(base)));
+      const predictor = await graphPredictor(featureBase, { imageShape: [Number(size), Number(size), 3], label: name });
       try {
         const got = await predictor.predict(pixels, 2);
         const want = f32(`${name}.features.f32`);

@@ -2,7 +2,7 @@
 // folder (onnx/model.onnx beside config.json and preprocessor_config.json), decoded, cut at its features and
 // wrapped with its own preprocessing (engine/onnx-base-graph.ts), then run by ONNX Runtime Web.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { type OnnxBase, type OnnxBaseOptions, encodeBase, onnxBaseFrom } from '../engine/onnx-base-graph.js';
+import { type OnnxBase, type OnnxBaseOptions, encodeFeatureBase, onnxBaseFrom } from '../engine/onnx-base-graph.js';
 import { graphPredictor } from '../engine/graph-predictor.js';
 import { GraphTrainer, fineTuneGraph } from '../engine/graph-trainer.js';
 import { fineTuneCut } from '../engine/onnx/cut.js';
@@ -64,7 +64,7 @@ export async function onnxBase(picked: Picked | Iterable<Picked | FolderFile>, o
 /** The base's features in ONNX Runtime Web: raw 0–255 NHWC pixels in (its preprocessing is in the graph), rows out. */
 export function onnxFeatures(base: OnnxBase): Promise<Predictor> {
   const { size } = base.preprocessing;
-  return graphPredictor(encodeBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}` });
+  return graphPredictor(encodeFeatureBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}` });
 }
 
 /** A new head on the base's feature vector (`spec` as Node's `--head`, e.g. 'dense:2:softmax'), as Node builds it. */

@@ -2,7 +2,7 @@
 // base's features computed once, Node's default head for ONNX bases (dropout, dense) behind a parameter-free
 // stand-in, the same phase plan and epoch loop (browser/train.ts), and with `lastBlocks` (or `unfreezeFrom` a
 // block) a fine-tune of the base's last blocks: its cut, suffix and head as one graph (fineTuneGraph, GraphTrainer).
-import { type OnnxBase, encodeBase } from '../engine/onnx-base-graph.js';
+import { type OnnxBase, encodeFeatureBase } from '../engine/onnx-base-graph.js';
 import { graphPredictor } from '../engine/graph-predictor.js';
 import { GraphTrainer, fineTuneGraph } from '../engine/graph-trainer.js';
 import { fineTuneCut } from '../engine/onnx/cut.js';
@@ -39,7 +39,7 @@ export async function trainOnnxClassifier(base: OnnxBase, folder: PickedFolder, 
   const cut = fineTune ? fineTuneCut(base.model.graph, { block: o.unfreezeFrom, lastBlocks: o.lastBlocks }) : undefined;
   if (cut) o.onEvent?.({ type: 'notice', message: `fine-tuning ${base.file} from ${cut.block} (its input ${cut.value})` });
   const { size } = base.preprocessing;
-  const features = () => graphPredictor(encodeBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}` });
+  const features = () => graphPredictor(encodeFeatureBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}` });
   const { lastBlocks, ...rest } = o;
   let baseOnnx: Uint8Array | undefined;
   const r = await trainOn(

@@ -7,6 +7,8 @@ import { TransferkitError } from '../errors.js';
 import type { ImageFit, Interpolation } from '../data/decode.js';
 import { dataInputs, graphBlocks, prefixGraph, resolveValue } from './onnx/cut.js';
 import { defaultFeatures } from './onnx/default-features.js';
+import { pruneTokens } from './onnx/grad/prune-tokens.js';
+import { inferShapes } from './onnx/grad/shapes.js';
 import { DataType, type Dim, type GraphValue, type ModelValue, type NodeValue, type TensorValue, encodeModelValue } from './onnx/proto.js';
 
 /** What the model's folder says about its inputs and outputs (Hugging Face's image processor and config). */
@@ -214,8 +216,21 @@ export function onnxBaseFrom(src: OnnxBaseSource, o: OnnxBaseOptions = {}): Onnx
   };
 }
 
-/** The wrapped base as ONNX bytes (weights inline). */
+/** The version of the default (ai.onnx) domain a model imports. */
+const defaultOpset = (m: ModelValue) => m.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
+
+/** The wrapped base as ONNX bytes (weights inline): what a saved model keeps as base.onnx. */
 export const encodeBase = (base: OnnxBase): Uint8Array => encodeModelValue(base.prefix);
+
+/**
+ * The wrapped base as ONNX bytes for computing features: the token-liveness rewrite applied where the features read
+ * some tokens only (a ViT's class token: its last block computes the rest for that token alone, ~7% of ViT-B/16's
+ * forward), the same features. Saved bases stay `encodeBase`'s, whose value names fine-tuning cuts refer to.
+ */
+export function encodeFeatureBase(base: OnnxBase): Uint8Array {
+  const { graph } = base.prefix;
+  return encodeModelValue({ ...base.prefix, graph: pruneTokens(graph, inferShapes(graph), defaultOpset(base.prefix) ?? 17) });
+}
 
 /** What `transferkit summary model.onnx` prints. */
 export function onnxSummary(base: OnnxBase) {
@@ -227,7 +242,7 @@ export function onnxSummary(base: OnnxBase) {
     file: base.file,
     sha256: base.sha256,
     producer: base.model.producerName,
-    opset: base.model.opsetImports.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? null,
+    opset: defaultOpset(base.model) ?? null,
     nodes: graph.nodes.length,
     totalParams: blocks.reduce((n, b) => n + b.params, 0),
     blocks: blocks.length,

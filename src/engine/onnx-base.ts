@@ -13,6 +13,7 @@ export {
   type OnnxBaseOptions,
   type OnnxPreprocessing,
   encodeBase,
+  encodeFeatureBase,
   onnxSummary,
 } from './onnx-base-graph.js';
 

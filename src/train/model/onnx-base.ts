@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { type PixelSource, photoSource } from '../../data/batches.js';
 import { type GraphPredictorOptions, graphPredictor } from '../../engine/graph-predictor.js';
 import { BASE_FILE, mergedOnnx } from './merged-onnx.js';
-import { type OnnxBase, type OnnxPreprocessing, encodeBase } from '../../engine/onnx-base.js';
+import { type OnnxBase, type OnnxPreprocessing, encodeBase, encodeFeatureBase } from '../../engine/onnx-base.js';
 import type { EngineName, Predictor } from '../../engine/predictor.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
@@ -43,7 +43,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 export async function openBase(base: OnnxBase, engine?: EngineName): Promise<OpenBase> {
   const onnx = encodeBase(base);
   const size = base.preprocessing.size;
-  const predictor = await graphPredictor(onnx, { imageShape: [size, size, 3], label: `the ONNX base ${base.file}`, engine });
+  const predictor = await graphPredictor(encodeFeatureBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}`, engine });
   return { base, onnx, sha256: sha256(onnx), predictor, dim: predictor.outputShape(1)[1], source: onnxPhotoSource(base.preprocessing) };
 }
 
