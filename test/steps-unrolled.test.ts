@@ -9,8 +9,11 @@ import ort from 'onnxruntime-node';
 import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
 import { fineTuneCut } from '../src/engine/onnx/cut.js';
+import { GraphBuilder } from '../src/engine/onnx/graph.js';
+import type { StepWeight } from '../src/engine/onnx/step.js';
 import type { OptimizerSpec } from '../src/engine/optimizers.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
+import { OrtStepTrainer, type TrainableStep, openStepSession } from '../src/engine/ort-step-trainer.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import type { StepBatch, StepResult, Trainer, TrainerOptions } from '../src/engine/training.js';
 import { takeSteps } from '../src/engine/training.js';
@@ -145,4 +148,40 @@ describe('K steps in one run equal K single steps (exported-graph steps)', () =>
     const options: TrainerOptions = { loss: 'categorical_crossentropy', optimizer: { name: 'adam' } };
     await assertSameAsSingle((k) => GraphTrainer.create(ft, { ...options, stepsPerExecution: k }), 3, list);
   });
+});
+
+/**
+ * A hand-made step whose weight comes out in another shape than it goes in ([2, 3] in, [3, 2] out, as
+ * fold-momentum's Gemm outputs do): x·w against y, w − lr·xᵀ(x·w − y) given back as [3, 2].
+ */
+class ReshapedStep extends OrtStepTrainer<TrainableStep> {
+  static async create(stepsPerExecution: number): Promise<ReshapedStep> {
+    const g = new GraphBuilder('reshaped');
+    const [x, y, lr, w] = [g.input('x', ['N', 2]), g.input('y', ['N', 3]), g.input('lr', []), g.input('w', [2, 3])];
+    const out = g.op('MatMul', [x, w]);
+    const diff = g.op('Sub', [out, y]);
+    g.output(g.op('ReduceMean', [g.op('Mul', [diff, diff])], { keepdims: 0 }), []);
+    const grad = g.op('MatMul', [g.op('Transpose', [x], { perm: [1, 0] }), diff]);
+    const p: StepWeight = {
+      input: w,
+      output: g.op('Reshape', [g.op('Sub', [w, g.op('Mul', [grad, lr])]), g.ints('shape', [3, 2])]),
+      shape: [2, 3],
+      outputShape: [3, 2],
+      slots: [],
+    };
+    const output = g.op('Identity', [out]);
+    g.output(output, ['N', 3]);
+    g.output(p.output, [3, 2]);
+    const graph = g.graph();
+    const step = { onnx: g.encode(), x, y, lr, inputShape: [2], outputShape: [3], loss: graph.outputs[0].name, output, params: [p] };
+    const { ort, session } = await openStepSession(step.onnx, 'the reshaped step');
+    return new ReshapedStep(ort, session, step, { loss: 'mse', optimizer: { name: 'sgd' }, stepsPerExecution }, [values(6, 9)]);
+  }
+
+  writeBack(): void {}
+}
+
+test('an update given back in another shape is reshaped between the copies', async () => {
+  const list = [0, 1, 2].map((s) => ({ x: values(8, s), y: values(12, s + 5), n: 4, lr: 0.1 }));
+  await assertSameAsSingle((k) => ReshapedStep.create(k), 3, list);
 });
