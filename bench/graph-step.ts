@@ -13,16 +13,18 @@ import { standInBase } from '../src/train/model/onnx-base.js';
 /**
  * The trainer of the graph rows: the last 2 blocks of `base` (ViT-B/16's encoder blocks 10-11; ConvNeXt-Tiny's
  * last downsampling and stage, torchvision's features.6-7) and a new sigmoid unit on its 768 features, SGD with
- * momentum.
+ * momentum (the head seeded: trainers made twice start alike); `stepsPerExecution` as the trainer's option (default: its own choice).
  */
-export async function graphFineTune(base: OnnxBase): Promise<{ trainer: GraphTrainer; cutShape: number[] }> {
+export async function graphFineTune(base: OnnxBase, stepsPerExecution?: number): Promise<{ trainer: GraphTrainer; cutShape: number[] }> {
   const input = tfl.input({ shape: [768] });
   const head = tfl.model({
     inputs: input,
-    outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(standInBase(768).apply(input)) as tfl.SymbolicTensor,
+    outputs: tfl.layers
+      .dense({ units: 1, activation: 'sigmoid', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })
+      .apply(standInBase(768).apply(input)) as tfl.SymbolicTensor,
   });
   const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 2 }).value, head);
-  const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  const trainer = await GraphTrainer.create(ft, { loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 }, stepsPerExecution });
   return { trainer, cutShape: ft.cutShape };
 }
 

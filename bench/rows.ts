@@ -40,6 +40,9 @@ export interface Row {
   /** Turns timed again for outside load (--gate), and the mean and highest share of the CPUs others had in the turns kept. */
   load?: Paired['load'];
   note?: string;
+  /** Step rows: the steps per engine call the row's time is per step of (the trainer's `stepsPerRun`), and one step's time alone (ms). */
+  stepsPerRun?: number;
+  oneStepMs?: number;
 }
 
 /**
@@ -56,10 +59,12 @@ export async function pairedRow(
   peers: TorchPeer[],
   workload: object,
   reps = c.reps,
+  stepsPerCall = 1,
 ): Promise<Paired> {
   await ours(); // warm-up: the first runs plan memory
   const gflops = (ms: number | null) => (gflop === null || ms === null ? null : gflop / (ms / 1000));
-  const oursTimed = () => timed(ours, reps, 1);
+  // `ours` may take a group of steps per call: timed per step, about `reps` steps a turn.
+  const oursTimed = async () => (await timed(ours, Math.ceil(reps / stepsPerCall), 1)) / stepsPerCall;
   let first: Paired | null = null;
   for (const peer of peers) {
     let format: string | undefined;

@@ -26,6 +26,7 @@ import { fuzzBench } from './fuzz.js';
 import { graphFineTune } from './graph-step.js';
 import { type StepMemory, type StepScaling, extractRss, stepMemory, stepScaling, trainRss } from './memory.js';
 import { type BenchConfig, type Row, pairedRow, wasmRow } from './rows.js';
+import { oneStepBeside, stepGroup } from './step-groups.js';
 import { browserBench } from './browser.js';
 import { seedData, seedWorkflowOrt, seedWorkflowTorch } from './seed.js';
 import { type BenchResult, describeResult } from './summary.js';
@@ -99,7 +100,9 @@ async function trainRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
     // Backward costs about twice the forward: ~3× the forward's FLOPs per step.
     const gflop = (3 * fwdFlop * 64) / 1e9;
     const reps = part === 'full' ? Math.min(REPS, 4) : REPS;
-    const torch = await pairedRow(CONFIG, rows, name, gflop, () => trainer.step(x, y, 64, 1e-3), peers, { kind: 'train', part, size: 32, batch: 64 }, reps);
+    const group = stepGroup(trainer, x, y, 64, 1e-3);
+    const torch = await pairedRow(CONFIG, rows, name, gflop, group.run, peers, { kind: 'train', part, size: 32, batch: 64 }, reps, group.k);
+    await oneStepBeside(rows, name, trainer, x, y, 64, reps);
     await trainer.dispose();
     // The fallback engine: tfjs on wasm with transferkit's convolution gradient kernels.
     const wasm = await TfjsTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
@@ -137,12 +140,9 @@ async function zooRows(rows: Row[], peers: TorchPeer[], id: string, from: string
   const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-  const ftTorch = await pairedRow(CONFIG, rows, ftName, null, () => trainer.step(feats, labels, 8, 1e-3), peers, {
-    kind: 'train',
-    model: id,
-    size: 224,
-    batch: 8,
-  });
+  const group = stepGroup(trainer, feats, labels, 8, 1e-3);
+  const ftTorch = await pairedRow(CONFIG, rows, ftName, null, group.run, peers, { kind: 'train', model: id, size: 224, batch: 8 }, CONFIG.reps, group.k);
+  await oneStepBeside(rows, ftName, trainer, feats, labels, 8, CONFIG.reps);
   await trainer.dispose();
   const wasm = await TfjsTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } }, 'wasm');
   wasmRow(rows, ftName, null, await timed(() => wasm.step(feats, labels, 8, 1e-3), Math.min(REPS, 4), 1), ftTorch);
@@ -186,12 +186,10 @@ async function graphModelRows(rows: Row[], peers: TorchPeer[], model: string, la
   const { trainer, cutShape } = await graphFineTune(base);
   const feats = tf.randomUniform([8, ...cutShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
-  await pairedRow(CONFIG, rows, `${label} train last 2 blocks + head 224 b8 sgd`, null, () => trainer.step(feats, labels, 8, 1e-3), peers, {
-    kind: 'train',
-    model,
-    size: 224,
-    batch: 8,
-  });
+  const name = `${label} train last 2 blocks + head 224 b8 sgd`;
+  const group = stepGroup(trainer, feats, labels, 8, 1e-3);
+  await pairedRow(CONFIG, rows, name, null, group.run, peers, { kind: 'train', model, size: 224, batch: 8 }, CONFIG.reps, group.k);
+  await oneStepBeside(rows, name, trainer, feats, labels, 8, CONFIG.reps);
   await trainer.dispose();
 }
 

@@ -8,12 +8,11 @@
 // and of the weights after every step.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
+import { initBackend, unfreezeFrom } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { tuneOrt } from '../src/engine/ort-runtime.js';
 import { optimizerArg } from './optimizer-arg.js';
-import { vgg } from './vgg.js';
+import { STEP_CASES } from './step-cases.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const ROUNDS = Number(arg('rounds') ?? 7);
@@ -21,21 +20,7 @@ const STEPS = Number(arg('steps') ?? 3);
 const THREADS = arg('threads') ? Number(arg('threads')) : undefined;
 const OPTIMIZER = optimizerArg(process.argv);
 
-interface Case {
-  model: () => Promise<tfl.LayersModel>;
-  from: string;
-  batch: number;
-}
-const zoo = (id: string) => async () =>
-  addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
-/** The bench's fine-tune rows (bench/run.ts), each as its row runs it. */
-const CASES: Record<string, Case> = {
-  mobilenet_v2: { model: zoo('mobilenet_v2'), from: 'block_16_expand', batch: 8 },
-  efficientnet_v2_s: { model: zoo('efficientnet_v2_s'), from: 'block6a_expand_conv', batch: 8 },
-  convnext_tiny: { model: zoo('convnext_tiny'), from: 'convnext_tiny_downsampling_layernorm_2', batch: 8 },
-  vgg16_block5: { model: () => vgg(32, true), from: 'block5_conv1', batch: 64 },
-  vgg16_head: { model: () => vgg(32, true), from: 'flatten', batch: 64 },
-};
+const CASES = STEP_CASES;
 
 type Trainer = Pick<OrtTrainer, 'step' | 'snapshot' | 'dispose' | 'graph'>;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];

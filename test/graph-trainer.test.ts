@@ -5,38 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
 import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
-import { compileInference } from '../src/engine/onnx/compile.js';
 import { decodeModel } from '../src/engine/onnx/decode.js';
 import { encodeModelValue } from '../src/engine/onnx/proto.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
 import { mergedOnnx } from '../src/train/model/onnx-base.js';
 import { CIFAR_DIR, ROOT, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
-import { assertStepMatches, readStep, headModel, run, trainPredictExport } from './onnx-parity.js';
-
-/** A two-conv base made without PyTorch: conv1 (frozen) → conv2 (trained) → pool → classifier. */
-async function convBase(file: string, size: number): Promise<void> {
-  const input = tfl.input({ shape: [size, size, 3] });
-  let x = tfl.layers
-    .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'conv1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })
-    .apply(input);
-  x = tfl.layers
-    .conv2d({
-      filters: 5,
-      kernelSize: 3,
-      activation: 'tanh',
-      name: 'conv2',
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
-      biasInitializer: 'ones',
-    })
-    .apply(x);
-  x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x);
-  const y = tfl.layers.dense({ units: 3, name: 'classifier' }).apply(x) as tfl.SymbolicTensor;
-  writeFileSync(file, encodeModelValue(decodeModel(compileInference(tfl.model({ inputs: input, outputs: y })).onnx)));
-}
+import { assertStepMatches, convBase, readStep, headModel, run, trainPredictExport } from './onnx-parity.js';
 
 describe('fine-tuning an ONNX base: one graph for suffix and head', () => {
   test('the step equals finite differences of its own loss; the trained base + head predicts what the trainer evaluates', async () => {

@@ -1,14 +1,16 @@
 // What the tests of fine-tuning imported ONNX bases share: the new head, running a graph, one SGD step against
 // PyTorch autograd's (step.json from test/python/grad_step.py or hub_grad_step.py), and train → predict → export.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
 import { loadImageBatch } from '../src/data/batches.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
+import { compileInference } from '../src/engine/onnx/compile.js';
 import { fineTuneCut } from '../src/engine/onnx/cut.js';
+import { decodeModel } from '../src/engine/onnx/decode.js';
 import { type ModelValue, encodeModelValue } from '../src/engine/onnx/proto.js';
 import type { OnnxBase } from '../src/engine/onnx-base.js';
 import { onnxPhotoSource, standInBase } from '../src/train/model/onnx-base.js';
@@ -156,4 +158,25 @@ export async function trainPredictExport(
     for (const q of p.predictions) assert.ok(Math.abs(prob(i, classNames.indexOf(q.label)) - q.probability) < 1e-5, `${p.file} ${q.label}: ${q.probability}`);
   });
   return { sha: meta.onnxBase.sha256, probs: Array.from(probs), phases: result.phases.length };
+}
+
+/** A two-conv base made without PyTorch: conv1 (frozen) → conv2 (trained) → pool → classifier. */
+export async function convBase(file: string, size: number): Promise<void> {
+  const input = tfl.input({ shape: [size, size, 3] });
+  let x = tfl.layers
+    .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'conv1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input);
+  x = tfl.layers
+    .conv2d({
+      filters: 5,
+      kernelSize: 3,
+      activation: 'tanh',
+      name: 'conv2',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+      biasInitializer: 'ones',
+    })
+    .apply(x);
+  x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x);
+  const y = tfl.layers.dense({ units: 3, name: 'classifier' }).apply(x) as tfl.SymbolicTensor;
+  writeFileSync(file, encodeModelValue(decodeModel(compileInference(tfl.model({ inputs: input, outputs: y })).onnx)));
 }
