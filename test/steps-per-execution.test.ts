@@ -13,7 +13,7 @@ import { runEpochs } from '../src/train/fit/epoch-loop.js';
 import type { TrainOptions } from '../src/train/fit/options.js';
 import { runTrainerOptions } from '../src/train/fit/phase.js';
 import { seededRandom } from '../src/util/random.js';
-import { TINY_BASE, cli, makeImageFolder, tempDir } from './helpers.js';
+import { MOBILENET_H5, TINY_BASE, cli, makeImageFolder, needsShared, tempDir } from './helpers.js';
 
 // stepsPerExecution from the library's options and the CLI flag to the trainer, and a real (tfjs) trainer's run
 // grouped and not (the loop's grouping itself: step-groups.test.ts).
@@ -79,7 +79,7 @@ function inGroupsOf3(inner: Trainer, groups: number[]): Trainer {
   };
 }
 
-describe('a real run with the tfjs trainer', () => {
+describe('real runs', () => {
   test('grouped by 3 or one step at a time: the same history and weights (schedule, class weights, dropout masks)', async () => {
     const rows = Float32Array.from({ length: COUNT * 4 }, (_, i) => Math.sin(i * 1.3) * 2);
     const labels = Array.from({ length: COUNT }, (_, i) => labelOf(i));
@@ -125,5 +125,29 @@ describe('a real run with the tfjs trainer', () => {
     const r = cli(['train', data, ...TINY_BASE, '--epochs', '1', '--engine', 'wasm', '--steps-per-execution', '3', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(readFileSync(path.join(out, 'transferkit.json'), 'utf8')).training.stepsPerExecution, 3);
+  });
+
+  test("a fine-tune on ONNX Runtime: one step a run, 3, or the engine's choice give the same history, bit for bit", {
+    skip: needsShared(MOBILENET_H5),
+  }, async () => {
+    // Real weights: a random base is drawn afresh by each run. Trainers that take groups (`steps`) must match `step`.
+    const data = await makeImageFolder(path.join(tempDir(), 'data'), { perClass: 20, size: 48 });
+    const o: TrainOptions = {
+      base: 'mobilenet',
+      alpha: 0.25,
+      weights: MOBILENET_H5,
+      inputSize: 96,
+      engine: 'ort',
+      batchSize: 8,
+      seed: 3,
+      strategy: 'fine-tune',
+      unfreezeFrom: 'conv_dw_12',
+      epochs: 2,
+      fineTuneEpochs: 2,
+    };
+    const one = await trainImageClassifier(data, { ...o, stepsPerExecution: 1 });
+    for (const k of [3, undefined])
+      assert.deepEqual((await trainImageClassifier(data, { ...o, stepsPerExecution: k })).history, one.history, `stepsPerExecution ${k}`);
+    assert.equal(one.history.length, 4);
   });
 });
