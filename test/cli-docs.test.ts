@@ -70,6 +70,7 @@ describe('the flag table', () => {
       'featureCache',
       'regressionLoss',
       'engine',
+      'stepsPerExecution',
       'bands',
       'bandScale',
       'bandAdaptation',

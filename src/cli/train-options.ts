@@ -46,6 +46,7 @@ export function trainOptionsFrom(values: TrainValues & { features?: string }): T
     restoreBest: Boolean(values['restore-best']),
     reduceLrPatience: values['reduce-lr-on-plateau'],
     engine: values.engine,
+    stepsPerExecution: values['steps-per-execution'],
     augment: values['augment-spec'] ?? (values.augment ? DEFAULT_AUGMENT : undefined),
     featureCache: values['feature-cache'] ?? 'memory',
     ...(pooling !== undefined ? { pooling } : {}),

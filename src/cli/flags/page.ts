@@ -3,7 +3,7 @@ import type { TrainOptions } from '../../train/fit/fit.js';
 import { alpha, base, batchSize, inputSize } from './base.js';
 import { bandAdaptation, bandScale, bands } from './bands.js';
 import { engine } from './engine.js';
-import { earlyStopping, epochs, fineTuneEpochs, learningRate, optimizer, reduceLr, restoreBest } from './schedule.js';
+import { earlyStopping, epochs, fineTuneEpochs, learningRate, optimizer, reduceLr, restoreBest, stepsPerExecution } from './schedule.js';
 import { augment, featureCache, head, loss, seed, strategy, unfreezeFrom, validationSplit } from './train.js';
 
 const PAGE_FLAGS = [
@@ -27,6 +27,7 @@ const PAGE_FLAGS = [
   featureCache,
   loss,
   engine,
+  stepsPerExecution,
   bands,
   bandScale,
   bandAdaptation,

@@ -97,3 +97,11 @@ export const refit = toggle(
 epochs auto kept (the validation scores are then those before the refit)`,
   { sets: 'refit' },
 );
+export const stepsPerExecution = int(
+  'steps-per-execution',
+  'N',
+  `training steps per call into the engine (Keras's steps_per_execution): the same
+updates with fewer calls; progress and Ctrl-C are seen after each N (default: the
+engine's choice; tfjs takes one at a time)`,
+  { sets: 'stepsPerExecution' },
+);

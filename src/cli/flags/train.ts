@@ -130,7 +130,7 @@ it on the validation split by Youden's J; saved with the model, used by predict`
   seed,
 ] as const;
 
-export const STOPPING = [S.earlyStopping, S.restoreBest, S.reduceLr, augment, augmentSpec, featureCache] as const;
+export const STOPPING = [S.earlyStopping, S.restoreBest, S.reduceLr, augment, augmentSpec, featureCache, S.stepsPerExecution] as const;
 export const loss = choice('loss', ['mse', 'mae'], 'mse|mae', 'regression loss (default mse)', { what: 'mse or mae (regression)', sets: 'regressionLoss' });
 export const pooling = withHelp(modelPooling, "pool the base's output (Keras's pooling); the default head then starts at dropout");
 export const GEOTIFF = [bands, bandScale, bandAdaptation] as const;

@@ -1,6 +1,6 @@
 // The epoch loop of one phase: steps over shuffled batches at the schedule's rate, a validation pass per epoch,
 // and the callbacks after each (early stopping, reducing the rate, restoring the best weights: callbacks.ts).
-import type { Trainer } from '../../engine/training.js';
+import { type Trainer, takeSteps } from '../../engine/training.js';
 import { AUTO_MAX_EPOCHS, AUTO_PATIENCE, AUTO_REDUCE_PATIENCE } from '../defaults.js';
 import {
   CallbackList,
@@ -19,6 +19,7 @@ import { Tally, targets } from '../evaluate/metrics.js';
 import type { EpochLog, StoppingOptions, Task, TrainEvent, TrainOptions, TrainResult } from './options.js';
 import type { Phase } from './phase-plan.js';
 import { type ScheduleSpec, learningRateAt } from './schedule.js';
+import { groupSize, groupsOf, stepBatch } from './step-groups.js';
 
 export interface PhaseRun {
   trainer: Trainer;
@@ -137,7 +138,12 @@ interface LoopState {
   lrScale: number;
 }
 
-/** One pass over the training batches at the schedule's rate; a reason when it was cut short. */
+/**
+ * One pass over the training batches at the schedule's rate; a reason when it was cut short. Batches go to the
+ * trainer in groups of its `stepsPerRun` (one at a time without it), each at the rate of its own step; after a
+ * group, each of its batches in turn is checked for a loss that is not a number and for the abort signal, then
+ * counted and announced. An abort is seen once the group's steps are done (an engine's run is not cut short).
+ */
 async function trainEpoch(
   r: PhaseRun,
   epoch: number,
@@ -150,14 +156,17 @@ async function trainEpoch(
   const batches = Math.ceil(r.count / r.batchSize);
   let b = 0;
   let lr = r.phase.lr;
-  for await (const { x, labels } of r.batches()) {
-    lr = learningRateAt(schedule, loop.step++) * loop.lrScale;
-    const weights = r.classWeights ? Float32Array.from(labels, (l) => (r.classWeights as number[])[l]) : undefined;
-    const s = await trainer.step(x, targets(labels, task, classes), labels.length, lr, weights);
-    if (!Number.isFinite(s.loss)) return { tally, lr, interrupted: `the loss became ${s.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)` };
-    if (r.o.signal?.aborted) return { tally, lr, interrupted: `interrupted in epoch ${epoch}` };
-    tally.add(s.loss, s.output, labels);
-    r.emit({ type: 'batch', phase: r.index, epoch, epochs, batch: ++b, batches, loss: tally.meanLoss });
+  for await (const group of groupsOf(r.batches(), groupSize(trainer))) {
+    const steps = group.map((batch) =>
+      stepBatch(batch, (lr = learningRateAt(schedule, loop.step++) * loop.lrScale), { task, classes, classWeights: r.classWeights }),
+    );
+    const results = await takeSteps(trainer, steps);
+    for (const [i, s] of results.entries()) {
+      if (!Number.isFinite(s.loss)) return { tally, lr, interrupted: `the loss became ${s.loss} in epoch ${epoch}: lower the learning rate (--learning-rate)` };
+      if (r.o.signal?.aborted) return { tally, lr, interrupted: `interrupted in epoch ${epoch}` };
+      tally.add(s.loss, s.output, group[i].labels);
+      r.emit({ type: 'batch', phase: r.index, epoch, epochs, batch: ++b, batches, loss: tally.meanLoss });
+    }
   }
   return { tally, lr };
 }

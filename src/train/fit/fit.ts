@@ -25,6 +25,7 @@ function checkNumbers(o: TrainOptions): void {
   for (const [name, v, ok] of [
     ['epochs', o.epochs, o.epochs === undefined || o.epochs === 'auto' || positiveInt(o.epochs)],
     ['batch size', o.batchSize, o.batchSize === undefined || positiveInt(o.batchSize)],
+    ['steps per execution', o.stepsPerExecution, o.stepsPerExecution === undefined || positiveInt(o.stepsPerExecution)],
     ['learning rate', o.learningRate, o.learningRate === undefined || o.learningRate === 'auto' || (Number.isFinite(o.learningRate) && o.learningRate > 0)],
   ] as const) {
     if (!ok)

@@ -38,6 +38,8 @@ export async function rangeTest(
   let avg = 0;
   let best = Infinity;
   let step = 0;
+  // One step at a time, never in a trainer's groups (`stepsPerRun`): after each loss the sweep decides whether to
+  // take the next step at all.
   sweep: while (step < steps) {
     let any = false;
     for await (const { x, labels } of batches()) {

@@ -153,6 +153,13 @@ export interface EngineOptions {
   featureCache?: 'memory' | 'disk';
   /** Called with progress: notices, features extracted, batches and epochs. */
   onEvent?(event: TrainEvent): void;
+  /**
+   * Training steps per call into the engine (Keras's `steps_per_execution`): the same updates as one step at a
+   * time, with the engine's per-call costs paid once per group; progress events and the abort signal are then
+   * seen after each group, and the loss is checked per batch after its group. Default: the engine's choice (1 on
+   * tfjs, which takes one step at a time whatever this says).
+   */
+  stepsPerExecution?: number;
 }
 
 /**

@@ -8,7 +8,7 @@ import { encodeModelValue } from '../../engine/onnx/proto.js';
 import { optimizerSpec } from '../../engine/optimizers.js';
 import { type Predictor, createPredictor } from '../../engine/predictor.js';
 import { createTrainer } from '../../engine/trainer.js';
-import type { Trainer } from '../../engine/training.js';
+import type { Trainer, TrainerOptions } from '../../engine/training.js';
 import { TransferkitError } from '../../errors.js';
 import { baseModel } from '../../model/introspect.js';
 import { DEFAULT_THRESHOLD } from '../defaults.js';
@@ -168,16 +168,22 @@ function convexL2(run: Run, d: PhaseData): number | undefined {
   return d.standardizer && l2 > 0 && !run.cls.model.layers.some((l) => l.getClassName() === 'Dropout') ? l2 : undefined;
 }
 
+/** What every trainer of a run is made with (a phase's layers, penalty and rates are added by `newTrainer`). */
+export const runTrainerOptions = (o: TrainOptions, loss: TrainerOptions['loss'], weighted: boolean): TrainerOptions => ({
+  loss,
+  optimizer: optimizerSpec(o.optimizer),
+  seed: o.seed,
+  weighted,
+  ...(o.stepsPerExecution !== undefined ? { stepsPerExecution: o.stepsPerExecution } : {}),
+});
+
 const newTrainer = (run: Run, phase: Phase, d: PhaseData, weighted: boolean): Promise<Trainer> =>
   run.graph && phase.strategy === 'fine-tune'
-    ? GraphTrainer.create(run.graph, { loss: run.cls.loss, optimizer: optimizerSpec(run.o.optimizer), seed: run.o.seed, weighted })
+    ? GraphTrainer.create(run.graph, runTrainerOptions(run.o, run.cls.loss, weighted))
     : createTrainer(run.cls.model, {
+        ...runTrainerOptions(run.o, run.cls.loss, weighted),
         engine: run.o.engine,
         from: phase.from,
-        loss: run.cls.loss,
-        optimizer: optimizerSpec(run.o.optimizer),
-        seed: run.o.seed,
-        weighted,
         l2: l2Of(run, d),
         ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
       });

@@ -3,11 +3,11 @@
 // had (what a cross-validated probe does after choosing its penalty: refit on all the data). The validation
 // scores then describe the model before the refit: the refitted one has seen those images.
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Trainer } from '../../engine/training.js';
-import { targets } from '../evaluate/metrics.js';
+import { type Trainer, takeSteps } from '../../engine/training.js';
 import { cachedBatches } from '../features/cache.js';
 import type { FeatureStore } from '../features/store.js';
 import type { EpochLog } from './options.js';
+import { type StepTargets, groupSize, groupsOf, stepBatch } from './step-groups.js';
 
 /** Rows of `a` then rows of `b`, as one store (closing it closes neither). */
 export function joinStores(a: FeatureStore, b: FeatureStore): FeatureStore {
@@ -36,23 +36,21 @@ export function joinStores(a: FeatureStore, b: FeatureStore): FeatureStore {
 /** The trained layers' weights, to train again from. */
 export const layerWeights = (layers: tfl.layers.Layer[]) => layers.map((l) => l.getWeights().map((w) => w.clone()));
 
-/** What a refit needs from the phase. */
-export interface RefitPlan {
+/** What a refit needs from the phase (and, as `StepTargets`, its task, classes and class weights). */
+export interface RefitPlan extends StepTargets {
   /** The epochs up to the kept one, with the rate each ran at. */
   epochs: EpochLog[];
   rows: FeatureStore;
-  task: Parameters<typeof targets>[1];
-  classes: number;
   batch: number;
   random: () => number;
-  classWeights?: number[];
 }
 
-/** Trains `trainer` (made on the initial weights) over all rows for the kept epochs, at their rates. */
+/** Trains `trainer` (made on the initial weights) over all rows for the kept epochs, at their rates, in its groups. */
 export async function refitEpochs(trainer: Trainer, r: RefitPlan): Promise<void> {
   for (const epoch of r.epochs)
-    for await (const { x, labels } of cachedBatches(r.rows, r.batch, r.random)) {
-      const weights = r.classWeights ? Float32Array.from(labels, (l) => (r.classWeights as number[])[l]) : undefined;
-      await trainer.step(x, targets(labels, r.task, r.classes), labels.length, epoch.lr as number, weights);
-    }
+    for await (const group of groupsOf(cachedBatches(r.rows, r.batch, r.random), groupSize(trainer)))
+      await takeSteps(
+        trainer,
+        group.map((b) => stepBatch(b, epoch.lr as number, r)),
+      );
 }
