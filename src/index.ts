@@ -24,7 +24,8 @@ export { saveModel, loadModel, type ModelMetadata, type SavedModel } from './tra
 export { compileInference, type CompiledGraph } from './engine/onnx/compile.js';
 export { createPredictor, resolveEngine, type EngineName, type Predictor } from './engine/predictor.js';
 export { createTrainer } from './engine/trainer.js';
-export type { Trainer, TrainerOptions } from './engine/training.js';
+export { takeSteps } from './engine/training.js';
+export type { StepBatch, StepResult, Trainer, TrainerOptions } from './engine/training.js';
 export { OrtTrainer } from './engine/ort-trainer.js';
 export { extractFeatures, smallInputAdvice } from './train/features/extract.js';
 export { listImageFolder, listImageFiles, type ImageFolder } from './data/folders.js';
