@@ -26,13 +26,18 @@ interface Case {
   from: string;
   batch: number;
 }
-const zoo = (id: string) => async () =>
-  addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+const zoo = (id: string, pooling?: 'avg') => async () =>
+  addHead(
+    await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3], ...(pooling ? { pooling } : {}) }),
+    pooling ? 'dense:1:sigmoid' : 'gap, dense:1:sigmoid',
+  );
 /** The bench's fine-tune rows (bench/run.ts), each as its row runs it. */
 const CASES: Record<string, Case> = {
   mobilenet_v2: { model: zoo('mobilenet_v2'), from: 'block_16_expand', batch: 8 },
   efficientnet_v2_s: { model: zoo('efficientnet_v2_s'), from: 'block6a_expand_conv', batch: 8 },
   convnext_tiny: { model: zoo('convnext_tiny'), from: 'convnext_tiny_downsampling_layernorm_2', batch: 8 },
+  // Pooled before Keras's LayerNorm (as the PyTorch peer's head is): the form where the pool push (grad/pool-push.ts) applies.
+  convnext_tiny_avg: { model: zoo('convnext_tiny', 'avg'), from: 'convnext_tiny_downsampling_layernorm_2', batch: 8 },
   vgg16_block5: { model: () => vgg(32, true), from: 'block5_conv1', batch: 64 },
   vgg16_head: { model: () => vgg(32, true), from: 'flatten', batch: 64 },
 };
