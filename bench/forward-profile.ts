@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { addHead, applications, createPredictor, initBackend } from '../src/index.js';
+import { createPredictor, initBackend } from '../src/index.js';
+import { zooModel } from './step-cases.js';
 import { graphPredictor } from '../src/engine/graph-predictor.js';
 import { encodeFeatureBase, loadOnnxBase } from '../src/engine/onnx-base.js';
 import type { Predictor } from '../src/engine/predictor.js';
@@ -19,7 +20,7 @@ const RUNS = Number(arg('runs') ?? 5);
 
 /** A zoo model's inference predictor as the bench's zoo rows build it (headless + gap, dense:1:sigmoid). */
 export async function zooForward(id: string): Promise<Predictor> {
-  const m = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  const m = await zooModel(id);
   return createPredictor(m.layers[0] as Parameters<typeof createPredictor>[0], { engine: 'ort' });
 }
 

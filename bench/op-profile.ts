@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
+import { initBackend, unfreezeFrom } from '../src/index.js';
+import { zooModel } from './step-cases.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
 import type { OrtStepTrainer, TrainableStep } from '../src/engine/ort-step-trainer.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
@@ -109,7 +110,7 @@ async function vggTrainer(id: string): Promise<Job> {
 async function zooTrainer(id: string): Promise<Job> {
   if (VGG_FROM[id]) return vggTrainer(id);
   const [from, block] = STEPS_OF[id];
-  const model = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  const model = await zooModel(id);
   unfreezeFrom(model, from);
   const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
   return { step: `${id} train ${block} 224 b8 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape };

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
+import { initBackend, unfreezeFrom } from '../src/index.js';
+import { zooModel } from './step-cases.js';
 import { createPredictor } from '../src/engine/predictor.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import { tuneOrt } from '../src/engine/ort-runtime.js';
@@ -126,7 +127,7 @@ async function zooSection(rows: Row[], peers: TorchPeer[]): Promise<void> {
 
 async function zooRows(rows: Row[], peers: TorchPeer[], id: string, from: string, block: string): Promise<void> {
   if (MODELS && !MODELS.includes(id)) return;
-  const mn = addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+  const mn = await zooModel(id);
   const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
   const ort = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'ort' });

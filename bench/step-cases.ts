@@ -10,8 +10,19 @@ export interface StepCase {
   batch: number;
 }
 
-const zoo = (id: string) => async () =>
-  addHead(await applications.getApplication(id).build({ weights: null, includeTop: false, inputShape: [224, 224, 3] }), 'gap, dense:1:sigmoid');
+/**
+ * A zoo row's model: the headless base at 224 and a 1-unit head. ConvNeXt is pooled before Keras's final
+ * LayerNorm (`pooling: 'avg'`), as the PyTorch peer's head is (pool, LayerNorm, Linear); the others pool in the head.
+ */
+export async function zooModel(id: string): Promise<tfl.LayersModel> {
+  const pooled = id.startsWith('convnext');
+  const base = await applications
+    .getApplication(id)
+    .build({ weights: null, includeTop: false, inputShape: [224, 224, 3], ...(pooled ? { pooling: 'avg' } : {}) });
+  return addHead(base, pooled ? 'dense:1:sigmoid' : 'gap, dense:1:sigmoid');
+}
+
+const zoo = (id: string) => () => zooModel(id);
 
 export const STEP_CASES: Record<string, StepCase> = {
   mobilenet_v2: { model: zoo('mobilenet_v2'), from: 'block_16_expand', batch: 8 },

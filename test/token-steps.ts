@@ -1,4 +1,5 @@
-// What the token-liveness tests share: one training step compiled with and without the pass (prune-tokens.ts),
+// What the token-liveness and pool-push tests share: one training step compiled with and without the pass
+// (prune-tokens.ts, pool-push.ts),
 // run on the same inputs and weights, and how far their losses and updates are apart; and the MatMul work a
 // forward graph does.
 import assert from 'node:assert/strict';
@@ -30,12 +31,17 @@ async function runStep(step: GraphTrainStep, x: Float32Array, y: Float32Array, n
 }
 
 /**
- * One SGD-with-momentum step with and without the pass, on random inputs (batch 3) and one-hot targets: the
- * losses, and each weight's update against the largest update of that weight. Returns the worst relative gaps.
+ * One SGD-with-momentum step with and without the pass (`without`: the options that turn it off), on random inputs
+ * (batch 3) and one-hot targets: the losses, and each weight's update against the largest update of that weight.
+ * Returns the worst relative gaps.
  */
-export async function compareSteps(graph: GraphValue, options: Omit<GraphStepOptions, 'loss' | 'optimizer'>): Promise<{ loss: number; update: number }> {
+export async function compareSteps(
+  graph: GraphValue,
+  options: Omit<GraphStepOptions, 'loss' | 'optimizer'>,
+  without: Partial<GraphStepOptions> = { pruneTokens: false },
+): Promise<{ loss: number; update: number }> {
   const base = { ...options, loss: 'categorical_crossentropy' as const, optimizer: { name: 'sgd' as const, momentum: 0.9 } };
-  const whole = compileGraphTrainStep(graph, { ...base, pruneTokens: false });
+  const whole = compileGraphTrainStep(graph, { ...base, ...without });
   const pruned = compileGraphTrainStep(graph, base);
   const n = 3;
   const r = rng(11);

@@ -6,6 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
 import { Tape, type TrainGraph, trainRule } from './keras-layers/index.js';
 import { GradError, differentiate } from './grad/index.js';
+import { pushPools } from './grad/pool-push.js';
 import { type LayerCall, walkModel } from './walk.js';
 import { emitFoldedMomentum } from './fold-momentum.js';
 import { GraphBuilder } from './graph.js';
@@ -37,6 +38,8 @@ export interface TrainStepOptions {
   lrScale?: (layer: string) => number;
   /** L2 penalty on the trained Dense kernels (see TrainerOptions.l2). */
   l2?: number;
+  /** Move a global average pool up through the linear ops before it (see grad/pool-push.ts); default true. */
+  pushPools?: boolean;
 }
 
 const shapeOf = (s: Array<number | null>) => s.slice(1) as number[];
@@ -132,6 +135,8 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
   const y = g.input('y', ['N', ...outputShape]);
   const sampleWeight = options.weighted ? g.input('sample_weight', ['N']) : undefined;
   const { loss, seedValue, seed } = emitLoss(g, options.loss, value, y, e.logits.get(value), sampleWeight);
+  // Fused backwards read their values by name: those stay as they are.
+  if (options.pushPools !== false) pushPools(g, 17, [value, ...t.fused.keys()]);
   const grads = differentiateStep(g, seedValue, seed, params, t);
   for (const p of params) {
     const grad = grads.get(p.input);

@@ -11,6 +11,7 @@ import { GradError } from './context.js';
 import { denseDepthwise } from './dense-depthwise.js';
 import { differentiate } from './differentiate.js';
 import { Elem, attr } from './dims.js';
+import { pushPools } from './pool-push.js';
 import { pruneTokens } from './prune-tokens.js';
 import { inferShapes } from './shapes.js';
 
@@ -34,6 +35,11 @@ export interface GraphStepOptions {
    * default true. False keeps every token: the reference the tests compare the pruned step with.
    */
   pruneTokens?: boolean;
+  /**
+   * Move a global average pool up through the linear ops before it (ConvNeXt's last pointwise Dense on one row
+   * per image; see pool-push.ts); default true. False: the reference the tests compare the rewritten step with.
+   */
+  pushPools?: boolean;
 }
 
 export interface GraphStepWeight extends StepWeight {
@@ -81,21 +87,24 @@ export function compileGraphTrainStep(forward: GraphValue, options: GraphStepOpt
   const dense = denseDepthwise(asGiven, given);
   const denseFacts = dense === asGiven ? given : inferShapes(dense);
   const graph = options.pruneTokens === false ? dense : pruneTokens(dense, denseFacts, options.opset ?? 17, [options.output]);
-  const facts = graph === dense ? denseFacts : inferShapes(graph);
-  const outDims = facts.get(options.output)?.dims;
+  const pruned = graph === dense ? denseFacts : inferShapes(graph);
+  const outDims = pruned.get(options.output)?.dims;
   if (!outDims) throw new TransferkitError(`the shape of '${options.output}' could not be inferred from ${forward.name}`);
   const inputShape = withoutBatch(xInfo.dims, `input '${options.input}'`);
   const outputShape = withoutBatch(outDims, `output '${options.output}'`);
 
   const g = new GraphBuilder(`${forward.name}_train_step`);
   g.adopt(graph);
+  const pooled = options.pushPools !== false && pushPools(g, options.opset ?? 17, [options.output], pruned);
+  const stepForward = pooled ? { ...g.graph(), nodes: [...g.graph().nodes] } : graph;
+  const facts = pooled ? inferShapes(stepForward) : pruned;
   const lr = g.input('lr', []);
   const y = g.input('y', [outDims[0], ...outputShape]);
   const sampleWeight = options.weighted ? g.input('sample_weight', [outDims[0]]) : undefined;
   const { loss, seedValue, seed } = emitLoss(g, options.loss, options.output, y, fusedActivation(graph, options.output, outDims.length), sampleWeight);
   let grads: Map<string, string>;
   try {
-    grads = differentiate(g, graph, { loss: { value: seedValue, seed }, wrt: options.trainable, facts });
+    grads = differentiate(g, stepForward, { loss: { value: seedValue, seed }, wrt: options.trainable, facts });
   } catch (err) {
     if (err instanceof GradError) throw new TransferkitError(`cannot train ${forward.name}: ${err.message}`);
     throw err;
