@@ -185,3 +185,22 @@ test('an update given back in another shape is reshaped between the copies', asy
   const list = [0, 1, 2].map((s) => ({ x: values(8, s), y: values(12, s + 5), n: 4, lr: 0.1 }));
   await assertSameAsSingle((k) => ReshapedStep.create(k), 3, list);
 });
+
+describe('the automatic group size', () => {
+  const dense = (units: number, inputs: number) => {
+    const m = tfl.sequential({ layers: [tfl.layers.dense({ units, inputShape: [inputs], activation: 'softmax' })] });
+    return OrtTrainer.create(m, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  };
+  test('groups of 4 for a small step; one step per run above 16 M floats of weights and slots (two sessions’ memory)', async () => {
+    const small = await dense(3, 8);
+    // 2,900 × 2,800 weights + their momentum: 16.2 M floats.
+    const large = await dense(2800, 2900);
+    try {
+      assert.equal(small.stepsPerRun, 4);
+      assert.equal(large.stepsPerRun, 1);
+    } finally {
+      await small.dispose();
+      await large.dispose();
+    }
+  });
+});

@@ -44,12 +44,23 @@ const result = (out: Outputs, loss: string, output: string): StepResult => ({
 const GROUP_NODES = 8000;
 
 /**
- * Steps per run when the options do not say: 4 (every zoo step 10–48% less CPU per step than one per run; 8 saves
- * at most 1/8 of a step's output copy more, for a session that takes over twice as long to open), 2 for steps of
- * over 2,000 nodes (EfficientNetV2-S's 3,282: its 4-step session took 27–49 s to open on a loaded machine, the
- * 2-step one 3.6 s), 1 over 4,000.
+ * Trained weights and slots (floats) up to which groups are automatic. A fit with groups holds two sessions (the
+ * K-step one, and the one-step one for an epoch's remainder and evaluation), each with its own arena: peak memory
+ * measured +9 MB (VGG16 head), +48 MB (MobileNetV2 block_16), +168 MB (VGG16 block5, 14.4 M floats); above this,
+ * +307 MB (ConvNeXt-Tiny stage 3, 31 M), +438 MB (ViT-B/16 last 2 blocks), +534 MB (EfficientNetV2-S block6a) for
+ * 6–10% less CPU per step: there one step per run stays the default and `stepsPerExecution` opts in.
+ */
+const GROUP_STATE_FLOATS = 16_000_000;
+
+/**
+ * Steps per run when the options do not say: 4 (10–48% less CPU per step than one per run on the bench's small
+ * steps; 8 saves at most 1/8 of a step's output copy more, for a session that takes over twice as long to open), 2
+ * for steps of over 2,000 nodes (EfficientNetV2-S's 3,282: its 4-step session took 27–49 s to open on a loaded
+ * machine, the 2-step one 3.6 s), 1 over 4,000 nodes or over GROUP_STATE_FLOATS of state.
  */
 export function autoStepsPerRun(graph: TrainableStep): number {
+  const state = graph.params.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1) * (1 + p.slots.length), 0);
+  if (state > GROUP_STATE_FLOATS) return 1;
   const nodes = decodeModel(graph.onnx).graph.nodes.length;
   return [4, 2].find((k) => k * nodes <= GROUP_NODES) ?? 1;
 }
