@@ -17,38 +17,33 @@ before(async () => {
 
 type Sym = tfl.SymbolicTensor;
 const apply = (l: tfl.layers.Layer, x: Sym | Sym[]) => l.apply(x) as Sym;
-let seed = 1;
-const init = () => tfl.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: seed++ });
-const bn = () =>
-  tfl.layers.batchNormalization({
-    gammaInitializer: init(),
-    betaInitializer: init(),
-    movingMeanInitializer: init(),
-    movingVarianceInitializer: tfl.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: seed++ }),
-  });
+const bn = () => tfl.layers.batchNormalization({});
 const pointwise = (filters: number, activation = 'linear') =>
-  tfl.layers.conv2d({
-    filters,
-    kernelSize: 1,
-    activation: activation as 'linear',
-    useBias: activation !== 'linear',
-    kernelInitializer: init(),
-    biasInitializer: init(),
-  });
+  tfl.layers.conv2d({ filters, kernelSize: 1, activation: activation as 'linear', useBias: activation !== 'linear' });
 
-/** EfficientNet's MBConv block with its residual, 5×5 maps of 4 channels expanded to 12, and a sigmoid head. */
+/**
+ * EfficientNet's MBConv block with its residual, 5×5 maps of 4 channels expanded to 12, and a sigmoid head; every
+ * weight drawn from [−0.5, 0.5] (moving variances from [0.5, 1.5]).
+ */
 function block(): tfl.LayersModel {
   const input = tfl.input({ shape: [5, 5, 4] });
   const swish = () => tfl.layers.activation({ activation: 'swish' });
   const expanded = apply(swish(), apply(bn(), apply(pointwise(12), input)));
-  const depthwise = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: init() });
+  const depthwise = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false });
   const mixed = apply(swish(), apply(bn(), apply(depthwise, expanded)));
   const squeezed = apply(tfl.layers.reshape({ targetShape: [1, 1, 12] }), apply(tfl.layers.globalAveragePooling2d({}), mixed));
   const scales = apply(pointwise(12, 'sigmoid'), apply(pointwise(3, 'swish'), squeezed));
   const projected = apply(bn(), apply(pointwise(4), apply(tfl.layers.multiply(), [mixed, scales])));
   const joined = apply(tfl.layers.add(), [projected, input]);
-  const out = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init() }), apply(tfl.layers.globalAveragePooling2d({}), joined));
-  return tfl.model({ inputs: input, outputs: out });
+  const out = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid' }), apply(tfl.layers.globalAveragePooling2d({}), joined));
+  const model = tfl.model({ inputs: input, outputs: out });
+  model.setWeights(
+    model.weights.map((w, i) => {
+      const [low, high] = w.name.includes('moving_variance') ? [0.5, 1.5] : [-0.5, 0.5];
+      return tf.randomUniform(w.shape as number[], low, high, 'float32', i);
+    }),
+  );
+  return model;
 }
 
 test('an MBConv block trains with its expanded part channels first: no layout conversion between its 1x1 convolutions', async () => {
