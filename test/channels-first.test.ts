@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/index.js';
 import { decodeModel } from '../src/engine/onnx/decode.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
+import { maxRelative } from './helpers.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -22,7 +23,7 @@ const pointwise = (filters: number, activation = 'linear') =>
   tfl.layers.conv2d({ filters, kernelSize: 1, activation: activation as 'linear', useBias: activation !== 'linear' });
 
 /**
- * EfficientNet's MBConv block with its residual, 5×5 maps of 4 channels expanded to 12, and a sigmoid head; every
+ * EfficientNet's MBConv block with its residual, 5×5 maps of 4 channels expanded to 12, and a sigmoid Dense head; every
  * weight drawn from [−0.5, 0.5] (moving variances from [0.5, 1.5]).
  */
 function block(): tfl.LayersModel {
@@ -35,7 +36,7 @@ function block(): tfl.LayersModel {
   const scales = apply(pointwise(12, 'sigmoid'), apply(pointwise(3, 'swish'), squeezed));
   const projected = apply(bn(), apply(pointwise(4), apply(tfl.layers.multiply(), [mixed, scales])));
   const joined = apply(tfl.layers.add(), [projected, input]);
-  const out = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid' }), apply(tfl.layers.globalAveragePooling2d({}), joined));
+  const out = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid' }), apply(tfl.layers.flatten(), joined));
   const model = tfl.model({ inputs: input, outputs: out });
   model.setWeights(
     model.weights.map((w, i) => {
@@ -93,4 +94,14 @@ test('the folded momentum of the transposed Gemms: two steps with momentum m dif
     const err = w.reduce((e, v, k) => Math.max(e, Math.abs(v - expected[k])), 0);
     assert.ok(err / scale < 1e-5, `weight ${i}: relative error ${err / scale}`);
   });
+});
+
+test("the channels-first step's forward: its output equals tfjs's predict", async () => {
+  const model = block();
+  const x = tf.randomNormal([3, 5, 5, 4], 0, 1, 'float32', 8);
+  const y = Float32Array.from([1, 0, 1]);
+  const trainer = await OrtTrainer.create(model, { loss: 'binary_crossentropy', optimizer: { name: 'sgd' } });
+  const { output } = await trainer.step(x.dataSync() as Float32Array, y, 3, 0);
+  await trainer.dispose();
+  assert.ok(maxRelative(output, (model.predict(x) as tf.Tensor).dataSync()) < 1e-5, 'output against tfjs');
 });
