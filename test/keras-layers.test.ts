@@ -64,6 +64,33 @@ const CASES: Record<string, Case[]> = {
       name: '3x3 same and 3x3 stride 2 same over fewer pixels than taps',
       build: (x) => apply(conv({ strides: 2, padding: 'same' })(), apply(conv({ padding: 'same' })(), apply(conv({ kernelSize: [3, 2], strides: 2 })(), x))),
     },
+    {
+      // EfficientNet's block: in training the expanded part is channels first (keras-layers/channels-first.ts) from
+      // the expand convolution's output to the project convolution's input, squeeze-excite's pooling and scaling too.
+      name: 'inverted residual: 1x1 expand, BN, swish, 3x3 depthwise, BN, swish, squeeze-excite, 1x1 project, BN',
+      build: (x) => {
+        const swish = () => tfl.layers.activation({ activation: 'swish' });
+        const expanded = apply(swish(), apply(bn(), apply(conv({ filters: 8, kernelSize: 1, useBias: false })(), x)));
+        const depthwise = tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, depthwiseInitializer: init() });
+        const mixed = apply(swish(), apply(bn(), apply(depthwise, expanded)));
+        const squeezed = apply(tfl.layers.reshape({ targetShape: [1, 1, 8] }), apply(tfl.layers.globalAveragePooling2d({}), mixed));
+        const scales = apply(
+          conv({ filters: 8, kernelSize: 1, activation: 'sigmoid' })(),
+          apply(conv({ filters: 2, kernelSize: 1, activation: 'swish' })(), squeezed),
+        );
+        return apply(bn(), apply(conv({ filters: 3, kernelSize: 1, useBias: false })(), apply(tfl.layers.multiply(), [mixed, scales])));
+      },
+    },
+    {
+      // MobileNetV2's block with a stride-2 depthwise convolution, then a global max pool of the channels-first map.
+      name: 'inverted residual: 1x1 expand with bias, BN, ReLU6, 3x3 stride 2 depthwise, BN, ReLU6, global max pool',
+      build: (x) => {
+        const relu6 = () => tfl.layers.reLU({ maxValue: 6 });
+        const expanded = apply(relu6(), apply(bn(), apply(conv({ filters: 6, kernelSize: 1 })(), x)));
+        const depthwise = tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() });
+        return apply(tfl.layers.globalMaxPooling2d({}), apply(relu6(), apply(bn(), apply(depthwise, expanded))));
+      },
+    },
   ],
   DepthwiseConv2D: [
     one('3x3 same', () => tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: init(), biasInitializer: init() })),

@@ -1,5 +1,6 @@
 // SGD with momentum folded into the product that makes a weight's gradient: where the gradient is one 2-D Gemm
-// (Aᵀ·B: convolutions' and Dense layers' dW) or a MatMul by a constant (conv-small.ts's tap sums), possibly
+// (Aᵀ·B: convolutions' and Dense layers' dW; Xᵀ·dYᵀ or X·dY: the channels-first 1×1 convolutions') or a MatMul by
+// a constant (conv-small.ts's tap sums), possibly
 // reshaped, v' = m·v − lr·g is that product with −lr on its smaller operand and m·v as Gemm's C: one pass over
 // the weight's size instead of four (g, lr·g, m·v, their difference).
 import type { OptimizerSpec } from '../optimizers.js';
@@ -67,11 +68,12 @@ function foldedMomentum(
   const at = (s: string, i: number) => g.op('Slice', [g.op('Shape', [s]), g.ints('starts', [i]), g.ints('ends', [i + 1]), g.ints('axes', [0])]);
   let dims: number[] | null = null;
   let scaled: [string, string];
-  if (node.opType === 'Gemm' && attrs.transA === 1 && attrs.transB === undefined && attrs.alpha === undefined && attrs.beta === undefined) {
-    // Aᵀ·B, A [K, M], B [K, N]: −lr on A where M < N (then K·M < the weight's M·N), else on B. [M, N] as a
-    // constant where the weight's shape or a Reshape gives it: the Shape/Slice/Concat nodes cost a head-only step
-    // ~10% of its time.
-    const [m, n] = chain.length === 1 && shape.length === 2 ? [shape[0], shape[1]] : [reshapedColumns(g, a), reshapedColumns(g, b)];
+  const [ta, tb] = [attrs.transA === 1, attrs.transB === 1];
+  if (node.opType === 'Gemm' && attrs.alpha === undefined && attrs.beta === undefined) {
+    // op(A)·op(B), op(A) [M, K], op(B) [K, N]: −lr on A where M < N (then K·M < the weight's M·N), else on B. [M, N]
+    // as a constant where the weight's shape or a Reshape gives it (M as Aᵀ's columns, N as B's): the
+    // Shape/Slice/Concat nodes cost a head-only step ~10% of its time.
+    const [m, n] = chain.length === 1 && shape.length === 2 ? [shape[0], shape[1]] : [ta ? reshapedColumns(g, a) : 0, tb ? 0 : reshapedColumns(g, b)];
     if (m || n) dims = m ? [m, size / m] : [size / n, n];
     const rows = size / lastDim;
     scaled = rows < lastDim ? [g.op('Mul', [a, negLr()]), b] : [a, g.op('Mul', [b, negLr()])];
@@ -81,8 +83,8 @@ function foldedMomentum(
     scaled = [g.op('Mul', [a, negLr()]), b];
   } else return null;
   const v = slot();
-  const attributes: Record<string, AttributeValue> = { beta: { float: momentum }, ...(node.opType === 'Gemm' ? { transA: 1 } : {}) };
-  const c = dims ? asDims(g, v, shape, dims) : g.op('Reshape', [v, g.op('Concat', [at(a, 1), at(b, 1)], { axis: 0 })]);
+  const attributes: Record<string, AttributeValue> = { beta: { float: momentum }, ...(ta ? { transA: 1 } : {}), ...(tb ? { transB: 1 } : {}) };
+  const c = dims ? asDims(g, v, shape, dims) : g.op('Reshape', [v, g.op('Concat', [at(a, ta ? 1 : 0), at(b, tb ? 0 : 1)], { axis: 0 })]);
   const next = g.op('Gemm', [...scaled, c], attributes, 'momentum');
   g.drop(found.chain);
   return { next, dims };

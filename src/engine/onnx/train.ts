@@ -4,7 +4,7 @@
 // input, so schedules need no rebuild.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../errors.js';
-import { Tape, type TrainGraph, trainRule } from './keras-layers/index.js';
+import { Tape, type TrainGraph, channelsLast, trainRule } from './keras-layers/index.js';
 import { GradError, differentiate } from './grad/index.js';
 import { pushPools } from './grad/pool-push.js';
 import { type LayerCall, walkModel } from './walk.js';
@@ -130,7 +130,7 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
     return emitTrainLayer(e, layer, names as string[], call).map((name, i) => ({ id: ids[i], name }));
   });
   if (!out.name || !x) throw new TransferkitError(`internal: nothing to train after '${options.from}'`);
-  const value = out.name;
+  const value = channelsLast(t, out.name);
   const outputShape = shapeOf(model.outputs[0].shape as Array<number | null>);
   const y = g.input('y', ['N', ...outputShape]);
   const sampleWeight = options.weighted ? g.input('sample_weight', ['N']) : undefined;

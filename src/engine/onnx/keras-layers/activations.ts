@@ -4,6 +4,7 @@
 import { TransferkitError } from '../../../errors.js';
 import { geluCdf, geluSlope } from '../grad/gelu.js';
 import type { GraphBuilder } from '../graph.js';
+import { channelsLast, markChannelsFirst } from './channels-first.js';
 import type { Tape } from './tape.js';
 import type { LayerRule, TrainGraph, Value } from './types.js';
 
@@ -122,7 +123,11 @@ export function activation(g: GraphBuilder, v: Value, name: string): Value {
 /** An activation in the training graph (NHWC); sigmoid and softmax outputs keep their logits for the fused losses. */
 export function activate(t: Tape, x: string, name: string): string {
   const rule = activationRule(name);
-  return rule.train ? rule.train(t, x) : rule.forward(t.g, x, -1);
+  // Every activation but softmax works per element: a channels-first value (channels-first.ts) keeps its layout.
+  const cf = t.channelsFirst.get(x);
+  if (cf && name === 'softmax') return activate(t, channelsLast(t, x), name);
+  const y = rule.train ? rule.train(t, x) : rule.forward(t.g, x, -1);
+  return cf ? markChannelsFirst(t, y, cf) : y;
 }
 
 export function trainActivation(e: TrainGraph, z: string, name: string): string {
@@ -133,10 +138,12 @@ export function trainActivation(e: TrainGraph, z: string, name: string): string 
 
 export const activationLayers: Record<string, LayerRule> = {
   Activation: {
+    channelsFirst: true,
     infer: ({ g, c, inputs: [x] }) => [activation(g, x, c.activation as string)],
     train: ({ e, c, xs: [x] }) => [trainActivation(e, x, c.activation as string)],
   },
   ReLU: {
+    channelsFirst: true,
     infer: ({ g, layer, c, inputs: [x] }) => {
       const max = c.maxValue as number | null | undefined;
       if (max == null) return [activation(g, x, 'relu')];

@@ -1,6 +1,7 @@
 // Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
 import { patchInputGradient, patchify } from './conv-patchify.js';
+import { channelsLast, isChannelsFirst, markChannelsFirst } from './channels-first.js';
 import { smallConv, smallImage } from './conv-small.js';
 import { type FoldedNorm, depthwiseRows, rowsFit } from './depthwise-rows.js';
 import type { Tape } from './tape.js';
@@ -50,6 +51,33 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
   return y;
 }
 
+/**
+ * A 1×1 stride-1 convolution with its input or its output channels first ([C, N·H·W], channels-first.ts): one
+ * Gemm either way (Wᵀ·Xᵀ makes the output channels first from NHWC rows, Xᵀ·W NHWC rows from a channels-first
+ * input), and its backward's dX and dW Gemms with the operands' transposes as flags: no transposed copy.
+ */
+export function pointwiseConv(t: Tape, x: string, kernel: string, bias: string | undefined, [h, w, ci]: number[], co: number, outFirst: boolean): string {
+  const { g } = t;
+  const inFirst = isChannelsFirst(t, x);
+  const w2d = g.op('Reshape', [kernel, g.ints('shape', [ci, co])], {}, 'w2d');
+  // Channels-first values are [C, N·H·W] already; channels-last ones as rows [N·H·W, C].
+  const x2d = inFirst ? x : g.op('Reshape', [x, g.ints('shape', [-1, ci])], {}, 'cols');
+  const flags = (transA: boolean, transB: boolean) => ({ ...(transA ? { transA: 1 } : {}), ...(transB ? { transB: 1 } : {}) });
+  const product = outFirst ? g.op('Gemm', [w2d, x2d], flags(true, !inFirst), 'conv') : g.op('Gemm', [x2d, w2d], flags(inFirst, false), 'conv');
+  const biased = bias ? g.op('Add', [product, outFirst ? g.op('Reshape', [bias, g.ints('shape', [-1, 1])]) : bias], {}, 'conv_bias') : product;
+  const y = outFirst ? markChannelsFirst(t, biased, [h, w, co]) : g.op('Reshape', [biased, g.ints('shape', [-1, h, w, co])], {}, 'conv_out');
+  t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
+    const dy2d = outFirst ? dy : g.op('Reshape', [dy, g.ints('shape', [-1, co])], {}, 'dy2d');
+    // dW [CI, CO] = Σ over positions of x·dY: each operand transposed where its positions are not its rows.
+    const dw = wants(1) ? g.op('Reshape', [g.op('Gemm', [x2d, dy2d], flags(!inFirst, outFirst), 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
+    const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints(outFirst ? 'axis1' : 'axis0', [outFirst ? 1 : 0])], { keepdims: 0 }, 'db') : undefined;
+    if (!wants(0)) return [undefined, dw, db];
+    if (inFirst) return [g.op('Gemm', [w2d, dy2d], flags(false, !outFirst), 'dX'), dw, db];
+    return [g.op('Reshape', [g.op('Gemm', [dy2d, w2d], flags(outFirst, true), 'dX'), g.op('Shape', [x])], {}, 'dX_nhwc'), dw, db];
+  });
+  return y;
+}
+
 /** Depthwise convolution (multiplier 1), channels last, kernel [KH, KW, C, 1]: im2col, multiply, sum the taps. */
 export function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, channels: number, bias?: string): { y: string; cols: string } {
   const { g } = t;
@@ -60,13 +88,17 @@ export function depthwiseForward(t: Tape, x: string, w2d: string, win: Window, c
 }
 
 /**
- * DepthwiseConv2D with gradients: over maps up to 128 wide as MatMuls over image rows (depthwise-rows.ts), else
- * im2col; dX correlates the (dilated, padded) dY with the flipped kernel. `norm` (rows form only): a following
- * BatchNormalization folded in.
+ * DepthwiseConv2D with gradients: over maps up to 128 wide as MatMuls over image rows (depthwise-rows.ts; its output
+ * channels first), else im2col; dX correlates the (dilated, padded) dY with the flipped kernel. `norm` (rows form
+ * only): a following BatchNormalization folded in.
  */
 export function depthwiseConv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number, norm?: FoldedNorm): string {
-  const { g } = t;
   if (rowsFit(win)) return depthwiseRows(t, x, kernel, bias, win, channels, norm);
+  return depthwiseIm2col(t, channelsLast(t, x), kernel, bias, win, channels);
+}
+
+function depthwiseIm2col(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, channels: number): string {
+  const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw, channels])], {}, 'dw_w2d');
   const { y, cols } = depthwiseForward(t, x, w2d, win, channels, bias);
   t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {

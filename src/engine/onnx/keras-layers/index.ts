@@ -3,6 +3,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../../errors.js';
 import { ACTIVATIONS, activationLayers } from './activations.js';
+import { channelsLast } from './channels-first.js';
 import { convLayers } from './conv.js';
 import { denseLayers } from './dense.js';
 import { embeddingLayers } from './embedding.js';
@@ -36,6 +37,7 @@ export function layerRule(layer: tfl.layers.Layer): LayerRule {
 }
 
 export { ACTIVATIONS } from './activations.js';
+export { channelsLast } from './channels-first.js';
 export { toNchw, toNhwc } from './nchw.js';
 export { Tape } from './tape.js';
 export type { LayerRule, TrainGraph, Value } from './types.js';
@@ -49,8 +51,11 @@ export function trainRule(layer: tfl.layers.Layer): { train: NonNullable<LayerRu
   const unsupported = (why: string) => new TransferkitError(`the training compiler cannot train ${layer.name} (${cls}): ${why}`);
   const rule = Object.hasOwn(KERAS_LAYERS, cls) ? KERAS_LAYERS[cls] : undefined;
   if (!rule) throw unsupported('the ONNX compiler does not know this layer class; use the feature-extraction strategy');
-  if (!rule.train) throw unsupported(rule.refuse ?? 'this layer class does not train');
+  const train = rule.train;
+  if (!train) throw unsupported(rule.refuse ?? 'this layer class does not train');
   const act = (layer.getConfig() as { activation?: unknown }).activation;
   if (typeof act === 'string' && !Object.hasOwn(ACTIVATIONS, act)) throw unsupported(`activation '${act}' is not one the ONNX compiler knows`);
-  return { train: rule.train, unsupported };
+  // Channels-first inputs (channels-first.ts) go to the rules that take them as they are, to the others channels last.
+  if (rule.channelsFirst) return { train, unsupported };
+  return { train: (call) => train({ ...call, xs: call.xs.map((x) => channelsLast(call.e.t, x)) }), unsupported };
 }

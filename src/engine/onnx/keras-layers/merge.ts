@@ -1,4 +1,5 @@
 // Layers that join values: Add, Multiply, Concatenate (channels), InceptionResNetV2's scaled residual.
+import { channelsFirstOperands, channelsLast, markChannelsFirst } from './channels-first.js';
 import type { LayerRule } from './types.js';
 
 const elementwise = (op: 'Add' | 'Mul'): LayerRule => ({
@@ -7,11 +8,15 @@ const elementwise = (op: 'Add' | 'Mul'): LayerRule => ({
     for (const other of inputs.slice(1)) acc = g.op(op, [acc, other.name], {}, layer.name);
     return [{ name: acc, rank: Math.max(...inputs.map((i) => i.rank)) }];
   },
-  // Broadcasting allowed, as Keras's.
-  train: ({ e, xs }) => {
-    let y = xs[0];
-    for (const x of xs.slice(1)) y = e.g.op(op, [y, x], {}, op === 'Add' ? 'add' : 'mul');
-    return [y];
+  // Broadcasting allowed, as Keras's; channels first where an operand is (squeeze-excite's scaling).
+  channelsFirst: true,
+  train: ({ e, xs, shapes }) => {
+    const { g, t } = e;
+    const cf = channelsFirstOperands(t, xs, shapes);
+    const operands = cf?.operands ?? xs.map((x) => channelsLast(t, x));
+    let y = operands[0];
+    for (const x of operands.slice(1)) y = g.op(op, [y, x], {}, op === 'Add' ? 'add' : 'mul');
+    return [cf ? markChannelsFirst(t, g.op('Reshape', [y, g.ints('shape', [cf.shape[2], -1])]), cf.shape) : y];
   },
 });
 

@@ -3,6 +3,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferkitError } from '../../../errors.js';
 import type { GraphBuilder } from '../graph.js';
+import { markChannelsFirst } from './channels-first.js';
 import { type Weight, channelConstant, toNchw, toNhwc, weightsOf } from './nchw.js';
 import type { Tape } from './tape.js';
 import type { LayerRule, TrainGraph, Value } from './types.js';
@@ -21,15 +22,21 @@ function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean: Float3
     [n],
   );
   const mu = g.constant('bn_mean', mean, [n]);
+  // Channels first ([C, N·H·W], channels-first.ts): the channel vectors as columns, the sums over axis 1.
+  const cf = t.channelsFirst.get(x);
+  const column = (v: string) => (cf ? g.op('Reshape', [v, g.ints('shape', [-1, 1])]) : v);
   const scale = g.op('Mul', [gamma, invStd], {}, 'bn_scale');
+  const scaleOf = column(scale);
   const shift = g.op('Sub', [beta, g.op('Mul', [mu, scale])], {}, 'bn_shift');
-  const y = g.op('Add', [g.op('Mul', [x, scale], {}, 'bn_scaled'), shift], {}, 'bn');
+  const y = g.op('Add', [g.op('Mul', [x, scaleOf], {}, 'bn_scaled'), column(shift)], {}, 'bn');
   // Made only when γ or β trains: an unused initializer draws a warning from ONNX Runtime.
   const axes = () =>
-    g.ints(
-      'bn_axes',
-      Array.from({ length: rank - 1 }, (_, i) => i),
-    );
+    cf
+      ? g.ints('axis1', [1])
+      : g.ints(
+          'bn_axes',
+          Array.from({ length: rank - 1 }, (_, i) => i),
+        );
   // Fused: dX = dY·s in one full-size product; dγ = (Σ dY·x − mean·Σ dY)/σ from x itself.
   t.fuse(y, [x, gamma, beta], (dy, wants) => {
     const dbeta = wants(1) || wants(2) ? g.op('ReduceSum', [dy, axes()], { keepdims: 0 }, 'dbeta') : undefined;
@@ -38,9 +45,9 @@ function batchNorm(t: Tape, x: string, gamma: string, beta: string, mean: Float3
       const dyx = g.op('ReduceSum', [g.op('Mul', [dy, x]), axes()], { keepdims: 0 });
       dgamma = g.op('Mul', [g.op('Sub', [dyx, g.op('Mul', [mu, dbeta as string])]), invStd], {}, 'dgamma');
     }
-    return [wants(0) ? g.op('Mul', [dy, scale], {}, 'dbn') : undefined, dgamma, wants(2) ? dbeta : undefined];
+    return [wants(0) ? g.op('Mul', [dy, scaleOf], {}, 'dbn') : undefined, dgamma, wants(2) ? dbeta : undefined];
   });
-  return y;
+  return cf ? markChannelsFirst(t, y, cf) : y;
 }
 
 /** A BatchNormalization's γ and β (graph inputs when trained; ones and zeros where absent) and its fixed statistics. */
@@ -89,6 +96,7 @@ export const normLayers: Record<string, LayerRule> = {
       const args = [x.name, ...[scale, beta, ws.moving_mean.values, ws.moving_variance.values].map((v, i) => g.constant(`${layer.name}_${i}`, v, [n]))];
       return [{ name: g.op('BatchNormalization', args, { epsilon: { float: c.epsilon as number } }, layer.name), rank: x.rank }];
     },
+    channelsFirst: true,
     train: ({ e, layer, c, xs: [x], shapes: [shape], unsupported }) => {
       const axis = c.axis as number;
       if (axis !== -1 && axis !== shape.length) throw unsupported('normalising an axis other than the last');

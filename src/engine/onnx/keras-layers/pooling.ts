@@ -1,4 +1,5 @@
 // Pooling layers: windowed max and average (square strides in training), and global pooling to [N, C].
+import { isChannelsFirst } from './channels-first.js';
 import { autoPad, pair } from './nchw.js';
 import { avgPool, maxPool, maxPoolWindows } from './pool-train.js';
 import type { InferCall, LayerRule } from './types.js';
@@ -13,7 +14,23 @@ const windowed =
 
 const global = (op: 'GlobalAveragePool' | 'GlobalMaxPool', kind: 'avg' | 'max'): LayerRule => ({
   infer: ({ g, layer, inputs: [x] }) => [{ name: g.op('Flatten', [g.op(op, [x.name], {}, layer.name)], { axis: 1 }), rank: 2 }],
-  train: ({ e, xs: [x] }) => [e.g.op(kind === 'avg' ? 'ReduceMean' : 'ReduceMax', [x], { axes: [1, 2], keepdims: 0 }, `global_${kind}`)],
+  channelsFirst: true,
+  train: ({ e: { g, t }, xs: [x], shapes: [[h, w, c]] }) => {
+    const reduce = kind === 'avg' ? 'ReduceMean' : 'ReduceMax';
+    if (!isChannelsFirst(t, x)) return [g.op(reduce, [x], { axes: [1, 2], keepdims: 0 }, `global_${kind}`)];
+    // Channels first: each (channel, example)'s positions are contiguous; the [C, N] result transposed.
+    const pooled = g.op(reduce, [g.op('Reshape', [x, g.ints('shape', [c, -1, h * w])])], { axes: [2], keepdims: 0 }, `global_${kind}`);
+    const y = g.op('Transpose', [pooled], { perm: [1, 0] });
+    // The mean's backward spreads dY/(H·W) over each row of positions as one outer product (K = 1 Gemm): the
+    // ReduceMean rule's Expand along the innermost axis took 1.5× as long.
+    if (kind === 'avg')
+      t.fuse(y, [x], (dy) => {
+        const column = g.op('Reshape', [g.op('Transpose', [dy], { perm: [1, 0] }), g.ints('shape', [-1, 1])]);
+        const spread = g.constant('mean_spread', new Float32Array(h * w).fill(1 / (h * w)), [1, h * w]);
+        return [g.op('Reshape', [g.op('Gemm', [column, spread], {}, 'dglobal_avg'), g.ints('shape', [c, -1])])];
+      });
+    return [y];
+  },
 });
 
 export const poolingLayers: Record<string, LayerRule> = {

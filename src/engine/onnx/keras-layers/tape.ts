@@ -7,6 +7,10 @@ export class Tape {
   readonly fused = new Map<string, FusedGradient>();
   /** BatchNormalization layers a convolution before them has folded in: their own rule passes its input on. */
   readonly foldedNorms = new Set<string>();
+  /** Values held channels first ([C, N·H·W], channels-first.ts), with their NHWC shape without the batch. */
+  readonly channelsFirst = new Map<string, number[]>();
+  /** The channels-last copy of such a value, made once where a layer needs it. */
+  readonly nhwcOf = new Map<string, string>();
 
   constructor(readonly g: GraphBuilder) {}
 

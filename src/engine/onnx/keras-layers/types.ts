@@ -51,5 +51,7 @@ export interface LayerRule {
   infer(call: InferCall): Value[];
   /** Absent where the class does not train: the training compiler refuses it at build time, saying `refuse`. */
   train?(call: TrainCall): string[];
+  /** Whether `train` takes channels-first inputs (channels-first.ts) as they are; other rules get them channels last. */
+  channelsFirst?: boolean;
   refuse?: string;
 }
