@@ -175,7 +175,9 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
   }
 
   async evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
-    const out = await this.session.run({ ...this.batchFeeds({ x, y, n, lr: 0 }, 0, false), ...this.stateFeeds() });
+    // Only the loss and the output fetched: every other output would be copied out of the run for nothing.
+    const feeds = { ...this.batchFeeds({ x, y, n, lr: 0 }, 0, false), ...this.stateFeeds() };
+    const out = await this.session.run(feeds, [this.graph.loss, this.graph.output]);
     return result(out, this.graph.loss, this.graph.output);
   }
 
