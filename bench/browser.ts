@@ -15,7 +15,7 @@ import { optimizerSpec } from '../src/engine/optimizers.js';
 import { seededRandom } from '../src/util/random.js';
 import { scratchDir } from '../src/util/fs.js';
 import { withPage } from '../test/browser.js';
-import { relative } from '../test/web-step.js';
+import { maxRelative } from '../test/relative.js';
 import { serveStatic } from '../test/static-server.js';
 import { SETTLE_MS, timed } from './peer.js';
 import type { FirstStep, StepSetup } from './browser-page.js';
@@ -211,8 +211,8 @@ async function stepBench(page: Page, weights: string, setup: StepSetup, o: { rou
     const agreement =
       'first' in gpu
         ? {
-            loss: relative([gpu.first.loss], [ready.first.loss]),
-            worstWeights: Math.max(...ready.first.weights.map((w, i) => relative(gpu.first.weights[i], w))),
+            loss: maxRelative([gpu.first.loss], [ready.first.loss]),
+            worstWeights: Math.max(...ready.first.weights.map((w, i) => maxRelative(gpu.first.weights[i], w))),
           }
         : undefined;
     const timed = await alternate(sides, o.rounds);

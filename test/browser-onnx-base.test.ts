@@ -15,7 +15,8 @@ import { type StaticServer, serveStatic } from './static-server.js';
 import { onnxFeatures, onnxFineTune, onnxHead } from '../src/browser/onnx-base.js';
 import { optimizerSpec } from '../src/engine/optimizers.js';
 import { initBackend } from '../src/engine/backend.js';
-import { type StepOutcome, onnxStepOnce, relative } from './web-step.js';
+import { type StepOutcome, onnxStepOnce } from './web-step.js';
+import { maxRelative } from './relative.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
 const PYTHON = path.join(ROOT, '.venv-torch2', 'bin', 'python');
@@ -82,7 +83,7 @@ describe('ONNX bases in the browser: the same graph, preprocessing and features 
     assert.deepEqual(page.preprocessing, node.preprocessing);
     assert.deepEqual(page.features, node.features);
     assert.equal(page.sha256, node.sha256);
-    const gap = relative(page.rows, want);
+    const gap = maxRelative(page.rows, want);
     process.stderr.write(
       `${node.id}: page's features vs Node's: ${gap.toExponential(2)} of the largest (${want.length} values, from ${node.features.value})\n`,
     );
@@ -97,7 +98,7 @@ describe('ONNX bases in the browser: the same graph, preprocessing and features 
     assert.equal(page.id, 'hf-vit-dynamo');
     assert.deepEqual(page.labels, node.labels ?? null);
     // And PyTorch's own features of those pixels (export_hub.py wrote them), as hub-exports.test.ts checks in Node.
-    assert.ok(relative(page.rows, f32(path.join(folder, 'features.f32'))) < 1e-4);
+    assert.ok(maxRelative(page.rows, f32(path.join(folder, 'features.f32'))) < 1e-4);
   });
 
   it('a lone .onnx file (timm EfficientNet, TorchScript export): the graph says the size, ImageNet the normalisation', async () => {
@@ -126,8 +127,8 @@ describe('ONNX bases in the browser: the same graph, preprocessing and features 
     assert.equal(inPage.block, inNode.block);
     assert.equal(inPage.weights.length, inNode.weights.length);
     assert.ok(inNode.weights.length > 2, 'only the head trained');
-    assert.ok(relative([inPage.loss], [inNode.loss]) <= 1e-5, `loss ${inPage.loss} vs ${inNode.loss}`);
-    const worst = Math.max(...inNode.weights.map((w, i) => relative(inPage.weights[i], w)));
+    assert.ok(maxRelative([inPage.loss], [inNode.loss]) <= 1e-5, `loss ${inPage.loss} vs ${inNode.loss}`);
+    const worst = Math.max(...inNode.weights.map((w, i) => maxRelative(inPage.weights[i], w)));
     process.stderr.write(
       `ONNX fine-tune step from ${inNode.block}: loss ${inPage.loss} vs ${inNode.loss}; worst of ${inNode.weights.length} tensors ${worst.toExponential(2)} relative\n`,
     );

@@ -11,7 +11,7 @@ import { noChromium, withPage } from './browser.js';
 import { ROOT, tempDir } from './helpers.js';
 import { foreignModel } from './onnx-fixtures.js';
 import { type StaticServer, serveStatic } from './static-server.js';
-import { relative } from './web-step.js';
+import { maxRelative } from './relative.js';
 
 const WEB = path.join(ROOT, 'dist', 'web');
 
@@ -46,7 +46,7 @@ describe('ONNX Runtime Web execution providers in the page', { skip: noChromium 
     const p = await graphPredictor(encodeBase(loadOnnxBase(file)), { imageShape: [16, 16, 3], label: file });
     const want = await p.predict(pixels, 2);
     await p.dispose();
-    return { ...page.chosen, gap: relative(page.rows, want) };
+    return { ...page.chosen, gap: maxRelative(page.rows, want) };
   }
 
   it('webgpu where the browser has none falls back to wasm with a notice, and the sessions run', async () => {

@@ -33,16 +33,7 @@ export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Largest |a − b| over largest |b|: how far an engine's output is from the reference's, in one number. */
-export function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
+export { maxRelative } from './relative.js';
 
 /** A fresh folder under the system's temp folder, removed when this test process exits. */
 export function tempDir(prefix = 'transferkit-test-'): string {

@@ -56,17 +56,6 @@ export async function stepOnce(
   }
 }
 
-/** Largest |a − b| over largest |b|: a step's agreement, per tensor. */
-export function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / (scale || 1);
-}
-
 export interface OnnxStepLibrary {
   onnxFeatures: typeof onnxFeatures;
   onnxHead: typeof onnxHead;
