@@ -225,11 +225,14 @@ export const encodeBase = (base: OnnxBase): Uint8Array => encodeModelValue(base.
 /**
  * The wrapped base as ONNX bytes for computing features: the token-liveness rewrite applied where the features read
  * some tokens only (a ViT's class token: its last block computes the rest for that token alone, ~7% of ViT-B/16's
- * forward), the same features. Saved bases stay `encodeBase`'s, whose value names fine-tuning cuts refer to.
+ * forward), the same features. Saved bases stay `encodeBase`'s (`whole`, when given), whose value names
+ * fine-tuning cuts refer to.
  */
-export function encodeFeatureBase(base: OnnxBase): Uint8Array {
+export function encodeFeatureBase(base: OnnxBase, whole?: Uint8Array): Uint8Array {
   const { graph } = base.prefix;
-  return encodeModelValue({ ...base.prefix, graph: pruneTokens(graph, inferShapes(graph), defaultOpset(base.prefix) ?? 17) });
+  const pruned = pruneTokens(graph, inferShapes(graph), defaultOpset(base.prefix) ?? 17);
+  // Nothing pruned (a CNN, a mean-pooled ViT): `encodeBase`'s bytes, where the caller has them, are these.
+  return pruned === graph && whole ? whole : encodeModelValue({ ...base.prefix, graph: pruned });
 }
 
 /** What `transferkit summary model.onnx` prints. */

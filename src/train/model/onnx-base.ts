@@ -43,7 +43,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 export async function openBase(base: OnnxBase, engine?: EngineName): Promise<OpenBase> {
   const onnx = encodeBase(base);
   const size = base.preprocessing.size;
-  const predictor = await graphPredictor(encodeFeatureBase(base), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}`, engine });
+  const predictor = await graphPredictor(encodeFeatureBase(base, onnx), { imageShape: [size, size, 3], label: `the ONNX base ${base.file}`, engine });
   return { base, onnx, sha256: sha256(onnx), predictor, dim: predictor.outputShape(1)[1], source: onnxPhotoSource(base.preprocessing) };
 }
 
