@@ -13,7 +13,7 @@ import { GraphBuilder } from '../src/engine/onnx/graph.js';
 import type { StepWeight } from '../src/engine/onnx/step.js';
 import type { OptimizerSpec } from '../src/engine/optimizers.js';
 import { loadOnnxBase } from '../src/engine/onnx-base.js';
-import { OrtStepTrainer, type TrainableStep, openStepSession } from '../src/engine/ort-step-trainer.js';
+import { OrtStepTrainer, type TrainableStep, autoStepsPerRun, openStepSession } from '../src/engine/ort-step-trainer.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import type { StepBatch, StepResult, Trainer, TrainerOptions } from '../src/engine/training.js';
 import { takeSteps } from '../src/engine/training.js';
@@ -191,16 +191,31 @@ describe('the automatic group size', () => {
     const m = tfl.sequential({ layers: [tfl.layers.dense({ units, inputShape: [inputs], activation: 'softmax' })] });
     return OrtTrainer.create(m, { loss: 'categorical_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
   };
-  test('groups of 4 for a small step; one step per run above 16 M floats of weights and slots (two sessions’ memory)', async () => {
+  test('groups of 4 for a small step, 8 above 16 M floats of weights and slots (the copy out of each run is larger)', async () => {
     const small = await dense(3, 8);
     // 2,900 × 2,800 weights + their momentum: 16.2 M floats.
     const large = await dense(2800, 2900);
     try {
       assert.equal(small.stepsPerRun, 4);
-      assert.equal(large.stepsPerRun, 1);
+      assert.equal(large.stepsPerRun, 8);
     } finally {
       await small.dispose();
       await large.dispose();
     }
+  });
+
+  test('fewer steps a run where K copies would pass 8,000 nodes, by the state’s size', () => {
+    // autoStepsPerRun reads only the graph's node count and the weights' and slots' sizes.
+    const step = (nodes: number, floats: number) => {
+      const g = new GraphBuilder('chain');
+      let v = g.input('x', [1]);
+      for (let i = 0; i < nodes; i++) v = g.op('Relu', [v]);
+      g.output(v, [1]);
+      const params = [{ shape: [floats / 2], slots: [{}] }];
+      return { onnx: g.encode(), params } as unknown as TrainableStep;
+    };
+    const large = 20_000_000;
+    assert.deepEqual([100, 1500, 3000, 5000].map((n) => autoStepsPerRun(step(n, large))), [8, 4, 2, 1]);
+    assert.deepEqual([100, 1500, 3000, 5000].map((n) => autoStepsPerRun(step(n, 1000))), [4, 4, 2, 1]);
   });
 });

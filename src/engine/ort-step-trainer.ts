@@ -44,25 +44,26 @@ const result = (out: Outputs, loss: string, output: string): StepResult => ({
 const GROUP_NODES = 8000;
 
 /**
- * Trained weights and slots (floats) up to which groups are automatic. A fit with groups holds two sessions (the
- * K-step one, and the one-step one for an epoch's remainder and evaluation), each with its own arena: peak memory
- * measured +9 MB (VGG16 head), +48 MB (MobileNetV2 block_16), +168 MB (VGG16 block5, 14.4 M floats); above this,
- * +307 MB (ConvNeXt-Tiny stage 3, 31 M), +438 MB (ViT-B/16 last 2 blocks), +534 MB (EfficientNetV2-S block6a) for
- * 6–10% less CPU per step: there one step per run stays the default and `stepsPerExecution` opts in.
+ * Trained weights and slots (floats) above which automatic groups are 8 steps, not 4. Every run copies each updated
+ * weight and slot out of ONNX Runtime into fresh memory (ConvNeXt-Tiny stage 3's 31 M floats: 34 ms of a 155 ms step
+ * here), which a group pays once: 8 a run took ConvNeXt-Tiny stage 3 from 164 to 126 ms a step and ViT-B/16's last 2
+ * blocks from 343 to 294 (4: 133 and 304), for a K-step session that opened in 0.9 and 1.4 s.
  */
-const GROUP_STATE_FLOATS = 16_000_000;
+const LARGE_STATE_FLOATS = 16_000_000;
 
 /**
  * Steps per run when the options do not say: 4 (10–48% less CPU per step than one per run on the bench's small
- * steps; 8 saves at most 1/8 of a step's output copy more, for a session that takes over twice as long to open), 2
- * for steps of over 2,000 nodes (EfficientNetV2-S's 3,282: its 4-step session took 27–49 s to open on a loaded
- * machine, the 2-step one 3.6 s), 1 over 4,000 nodes or over GROUP_STATE_FLOATS of state.
+ * steps; 8 saves at most 1/8 of a step's output copy more, for a session that takes over twice as long to open), 8
+ * above LARGE_STATE_FLOATS of state, and fewer where K copies would pass GROUP_NODES (EfficientNetV2-S's 3,282-node
+ * step: 2; its 4-step session took 27–49 s to open on a loaded machine, the 2-step one 3.6 s). A fit in groups
+ * holds a second session (the one-step one: an epoch's remainder and evaluation); its peak memory measured: ConvNeXt-
+ * Tiny stage 3 2.79 GB at 1, 4 and 8 steps a run (the peak is the frozen base's), EfficientNetV2-S block6a at 384 px
+ * 3.85 → 3.88 GB at 2, ViT-B/16's last 2 blocks 5.70 → 6.12 GB at 8.
  */
 export function autoStepsPerRun(graph: TrainableStep): number {
   const state = graph.params.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1) * (1 + p.slots.length), 0);
-  if (state > GROUP_STATE_FLOATS) return 1;
   const nodes = decodeModel(graph.onnx).graph.nodes.length;
-  return [4, 2].find((k) => k * nodes <= GROUP_NODES) ?? 1;
+  return (state > LARGE_STATE_FLOATS ? [8, 4, 2] : [4, 2]).find((k) => k * nodes <= GROUP_NODES) ?? 1;
 }
 
 /** The K-step graph of `graph` and its session. */
