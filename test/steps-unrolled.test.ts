@@ -215,7 +215,13 @@ describe('the automatic group size', () => {
       return { onnx: g.encode(), params } as unknown as TrainableStep;
     };
     const large = 20_000_000;
-    assert.deepEqual([100, 1500, 3000, 5000].map((n) => autoStepsPerRun(step(n, large))), [8, 4, 2, 1]);
-    assert.deepEqual([100, 1500, 3000, 5000].map((n) => autoStepsPerRun(step(n, 1000))), [4, 4, 2, 1]);
+    assert.deepEqual(
+      [100, 1500, 3000, 5000].map((n) => autoStepsPerRun(step(n, large))),
+      [8, 4, 2, 1],
+    );
+    assert.deepEqual(
+      [100, 1500, 3000, 5000].map((n) => autoStepsPerRun(step(n, 1000))),
+      [4, 4, 2, 1],
+    );
   });
 });

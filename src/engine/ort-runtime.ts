@@ -9,6 +9,10 @@ import type * as OrtTypes from 'onnxruntime-node';
 export { ortReason } from './ort-reason.js';
 
 export type Ort = typeof OrtTypes.default;
+
+/** Whether automatic groups of steps take the largest steps too (a second session's memory: see autoStepsPerRun). */
+export const GROUPS_LARGE_STEPS: boolean = true;
+
 let loaded: Promise<Ort> | undefined;
 
 /** ONNX Runtime's logs reach the terminal only with TRANSFERKIT_DEBUG=1; errors come back as one line instead. */

@@ -5,9 +5,10 @@ import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import type { StepGraph, StepWeight } from './onnx/step.js';
 import { stepSize } from './optimizers.js';
-import { type Ort, createSession, loadOrt, ortReason } from './ort-runtime.js';
+import { GROUPS_LARGE_STEPS, type Ort, createSession, loadOrt, ortReason } from './ort-runtime.js';
 import type { StepBatch, StepResult, Trainer, TrainerOptions, TrainerState } from './training.js';
 import { decodeModel } from './onnx/decode.js';
+import { evaluationGraph } from './onnx/evaluation.js';
 import { type UnrolledStep, unrollStep } from './onnx/unroll.js';
 
 export type TrainableStep = StepGraph & { params: StepWeight[] };
@@ -56,12 +57,14 @@ const LARGE_STATE_FLOATS = 16_000_000;
  * steps; 8 saves at most 1/8 of a step's output copy more, for a session that takes over twice as long to open), 8
  * above LARGE_STATE_FLOATS of state, and fewer where K copies would pass GROUP_NODES (EfficientNetV2-S's 3,282-node
  * step: 2; its 4-step session took 27–49 s to open on a loaded machine, the 2-step one 3.6 s). A fit in groups
- * holds a second session (the one-step one: an epoch's remainder and evaluation); its peak memory measured: ConvNeXt-
+ * holds the one-step session too (an epoch's remainder); its peak memory measured: ConvNeXt-
  * Tiny stage 3 2.79 GB at 1, 4 and 8 steps a run (the peak is the frozen base's), EfficientNetV2-S block6a at 384 px
- * 3.85 → 3.88 GB at 2, ViT-B/16's last 2 blocks 5.70 → 6.12 GB at 8.
+ * 3.85 → 3.88 GB at 2, ViT-B/16's last 2 blocks 5.70 → 6.12 GB at 8. In a page (GROUPS_LARGE_STEPS false) those stay
+ * at one step a run.
  */
 export function autoStepsPerRun(graph: TrainableStep): number {
   const state = graph.params.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1) * (1 + p.slots.length), 0);
+  if (state > LARGE_STATE_FLOATS && !GROUPS_LARGE_STEPS) return 1;
   const nodes = decodeModel(graph.onnx).graph.nodes.length;
   return (state > LARGE_STATE_FLOATS ? [8, 4, 2] : [4, 2]).find((k) => k * nodes <= GROUP_NODES) ?? 1;
 }
@@ -82,6 +85,8 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
   private iterations = 0;
   /** The K-step session, opened by the first full group. */
   private unrolled?: Promise<{ session: OrtTypes.InferenceSession; step: UnrolledStep }>;
+  /** The step's forward part alone, opened by the first evaluation. */
+  private evaluation?: Promise<OrtTypes.InferenceSession>;
   /** The one-step graph's weight and slot outputs, in the form `takeState` reads. */
   private readonly oneStep: UnrolledStep['params'];
 
@@ -176,9 +181,10 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
   }
 
   async evaluate(x: Float32Array, y: Float32Array, n: number): Promise<StepResult> {
-    // Only the loss and the output fetched: every other output would be copied out of the run for nothing.
-    const feeds = { ...this.batchFeeds({ x, y, n, lr: 0 }, 0, false), ...this.stateFeeds() };
-    const out = await this.session.run(feeds, [this.graph.loss, this.graph.output]);
+    this.evaluation ??= openStepSession(evaluationGraph(this.graph), 'the evaluation graph of the training step').then((s) => s.session);
+    const session = await this.evaluation;
+    const all = { ...this.batchFeeds({ x, y, n, lr: 0 }, 0, false), ...this.stateFeeds() };
+    const out = await session.run(Object.fromEntries(session.inputNames.map((name) => [name, all[name]])));
     return result(out, this.graph.loss, this.graph.output);
   }
 
@@ -214,5 +220,6 @@ export abstract class OrtStepTrainer<G extends TrainableStep> implements Trainer
   async dispose(): Promise<void> {
     await this.session.release();
     if (this.unrolled) await (await this.unrolled).session.release();
+    if (this.evaluation) await (await this.evaluation).release();
   }
 }

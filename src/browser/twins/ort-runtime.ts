@@ -7,6 +7,8 @@ export type Ort = node.Ort;
 export type Device = node.Device;
 export { ortReason } from '../../engine/ort-reason.js';
 export const DEVICES = ['auto', 'cuda', 'cpu'] as const satisfies typeof node.DEVICES;
+/** A page's WebAssembly memory stops at 4 GB: the largest steps keep one session unless the options ask for groups. */
+export const GROUPS_LARGE_STEPS: typeof node.GROUPS_LARGE_STEPS = false;
 
 let loaded: Promise<Ort> | undefined;
 let gpuLoaded: Promise<Ort> | undefined;

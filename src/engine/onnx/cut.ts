@@ -70,22 +70,24 @@ export function resolveValue(graph: GraphValue, name: string): string {
   );
 }
 
-/** The part of `graph` that computes `output` from the graph's inputs: the frozen base of feature extraction. */
-export function prefixGraph(graph: GraphValue, output: string): GraphValue {
-  const { nodes, reads: outside } = needed(graph, [output]);
+/**
+ * The part of `graph` that computes `output` (or each of several) from the graph's inputs: the frozen base of
+ * feature extraction, a training step's forward part.
+ */
+export function prefixGraph(graph: GraphValue, output: string | string[]): GraphValue {
+  const targets = typeof output === 'string' ? [output] : output;
+  const { nodes, reads: outside } = needed(graph, targets);
   const initializers = graph.initializers.filter((t) => outside.has(t.name));
   const inputs = dataInputs(graph).filter((i) => outside.has(i.name));
   const known = new Set([...initializers.map((t) => t.name), ...inputs.map((i) => i.name)]);
   const missing = [...outside].filter((v) => !known.has(v));
   if (missing.length) throw new TransferkitError(`the ONNX graph reads ${missing[0]}, which nothing produces: the file is incomplete`);
-  const info = [...graph.outputs, ...(graph.valueInfo ?? [])].find((v) => v.name === output);
-  return {
-    name: graph.name,
-    nodes,
-    initializers,
-    inputs,
-    outputs: [{ name: output, dims: info?.dims, ...(info?.elemType ? { elemType: info.elemType } : {}) }],
-  };
+  const infos = [...graph.outputs, ...(graph.valueInfo ?? [])];
+  const outputs = targets.map((name) => {
+    const info = infos.find((v) => v.name === name);
+    return { name, dims: info?.dims, ...(info?.elemType ? { elemType: info.elemType } : {}) };
+  });
+  return { name: graph.name, nodes, initializers, inputs, outputs };
 }
 
 /** What fine-tuning from a cut trains: the graph from `cut` to the outputs, and its float initializers. */
