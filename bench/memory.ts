@@ -9,7 +9,8 @@ import { BENCH_THREADS, type PeerPython, peerEnv } from './peer.js';
 
 export interface StepMemory {
   batch: number;
-  ours: { msPerStep: number; peakRssMb: number } | null;
+  /** Ours as a fit runs: groups of stepsPerRun steps, one more step and an evaluation. */
+  ours: { msPerStep: number; stepsPerRun?: number; peakRssMb: number } | null;
   torch: { msPerStep: number; peakRssMb: number } | null;
 }
 
