@@ -57,10 +57,9 @@ const LARGE_STATE_FLOATS = 16_000_000;
  * steps; 8 saves at most 1/8 of a step's output copy more, for a session that takes over twice as long to open), 8
  * above LARGE_STATE_FLOATS of state, and fewer where K copies would pass GROUP_NODES (EfficientNetV2-S's 3,282-node
  * step: 2; its 4-step session took 27–49 s to open on a loaded machine, the 2-step one 3.6 s). A fit in groups
- * holds the one-step session too (an epoch's remainder); its peak memory measured: ConvNeXt-
- * Tiny stage 3 2.79 GB at 1, 4 and 8 steps a run (the peak is the frozen base's), EfficientNetV2-S block6a at 384 px
- * 3.85 → 3.88 GB at 2, ViT-B/16's last 2 blocks 5.70 → 6.12 GB at 8. In a page (GROUPS_LARGE_STEPS false) those stay
- * at one step a run.
+ * holds the one-step session too (an epoch's remainder); fits' peak memory measured at 1 and at the automatic size:
+ * ConvNeXt-Tiny stage 3 2.79 and 2.76 GB (the peak is the frozen base's), ViT-B/16's last 2 blocks 5.70 and 6.23 GB
+ * (8 a run). In a page (GROUPS_LARGE_STEPS false) those stay at one step a run.
  */
 export function autoStepsPerRun(graph: TrainableStep): number {
   const state = graph.params.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1) * (1 + p.slots.length), 0);
