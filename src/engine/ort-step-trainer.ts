@@ -63,9 +63,10 @@ const LARGE_STATE_FLOATS = 16_000_000;
  */
 export function autoStepsPerRun(graph: TrainableStep): number {
   const state = graph.params.reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1) * (1 + p.slots.length), 0);
-  if (state > LARGE_STATE_FLOATS && !GROUPS_LARGE_STEPS) return 1;
+  const large = state > LARGE_STATE_FLOATS;
+  if (large && !GROUPS_LARGE_STEPS) return 1;
   const nodes = decodeModel(graph.onnx).graph.nodes.length;
-  return (state > LARGE_STATE_FLOATS ? [8, 4, 2] : [4, 2]).find((k) => k * nodes <= GROUP_NODES) ?? 1;
+  return (large ? [8, 4, 2] : [4, 2]).find((k) => k * nodes <= GROUP_NODES) ?? 1;
 }
 
 /** The K-step graph of `graph` and its session. */
