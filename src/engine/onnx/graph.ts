@@ -7,6 +7,7 @@ export class GraphBuilder {
   private readonly inputs: ValueInfo[] = [];
   private readonly outputs: ValueInfo[] = [];
   private readonly used = new Set<string>();
+  private readonly made = new Map<string, string>();
 
   constructor(private readonly name: string) {}
 
@@ -61,6 +62,13 @@ export class GraphBuilder {
       this.used.add(i.name);
       this.inputs.push(i);
     }
+  }
+
+  /** The value `make` gives, made once per graph under `key` (a rate reshaped for every weight of one rank). */
+  once(key: string, make: () => string): string {
+    let value = this.made.get(key);
+    if (value === undefined) this.made.set(key, (value = make()));
+    return value;
   }
 
   /** Adds a node with `count` outputs and returns their names. */

@@ -85,17 +85,21 @@ export function emitLoss(
  * with an L2 penalty's gradient when `l2` > 0.
  */
 export function emitUpdate(g: GraphBuilder, p: StepWeight, grad: string, lr: string, opt: OptimizerSpec, l2 = 0): void {
+  // Scalars take the weight's rank: ORT broadcasts a lower-rank scalar over a tensor whose last dimension is 1 (a
+  // depthwise kernel, kh×kw×C×1) one element at a time, 20× slower than at equal rank.
+  const ones = p.shape.map(() => 1);
+  const rate = ones.length ? g.once(`${lr} at rank ${ones.length}`, () => g.op('Reshape', [lr, g.ints('rank_ones', ones)], {}, 'lr')) : lr;
   const nodes: Arith<string> = {
     add: (a, b) => g.op('Add', [a, b]),
     sub: (a, b) => g.op('Sub', [a, b]),
     mul: (a, b) => g.op('Mul', [a, b]),
     div: (a, b) => g.op('Div', [a, b]),
     sqrt: (a) => g.op('Sqrt', [a]),
-    scalar: (name, v) => g.constant(name, [v], []),
+    scalar: (name, v) => g.constant(name, [v], ones),
   };
   const names = slotNames(opt);
   const inputs = names.map((name) => g.input(`${p.input}/${name}`, p.shape));
-  const next = applyUpdate(nodes, opt, p.input, grad, lr, inputs, l2);
+  const next = applyUpdate(nodes, opt, p.input, grad, rate, inputs, l2);
   // The update's own values are the outputs: an Identity per output copied each weight and slot every step.
   p.output = next.w;
   names.forEach((_, i) => p.slots.push({ input: inputs[i], output: next.slots[i] }));
