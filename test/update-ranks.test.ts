@@ -36,7 +36,6 @@ for (const optimizer of OPTIMIZERS)
       const rank = ranks(g);
       const elementwise = g.graph().nodes.filter((n) => ['Add', 'Sub', 'Mul', 'Div'].includes(n.opType));
       assert.ok(elementwise.length > 0);
-      for (const n of elementwise)
-        for (const v of n.inputs) assert.equal(rank.get(v), shape.length, `${n.name} (${n.opType}): ${v} has rank ${rank.get(v)}`);
+      for (const n of elementwise) for (const v of n.inputs) assert.equal(rank.get(v), shape.length, `${n.name} (${n.opType}): ${v} has rank ${rank.get(v)}`);
       assert.equal(rank.get(p.output), shape.length);
     });
