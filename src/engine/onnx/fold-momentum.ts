@@ -8,6 +8,7 @@ import { tensorInts } from './grad/dims.js';
 import type { GraphBuilder } from './graph.js';
 import type { AttributeValue, NodeValue } from './proto.js';
 import type { StepWeight } from './step.js';
+import { transposedOf } from './transposed-product.js';
 
 const producer = (nodes: NodeValue[], value: string) => nodes.find((n) => n.outputs.includes(value));
 const uses = (nodes: NodeValue[], value: string) => nodes.filter((n) => n.inputs.includes(value)).length;
@@ -71,9 +72,10 @@ function foldedMomentum(
   const [ta, tb] = [attrs.transA === 1, attrs.transB === 1];
   if (node.opType === 'Gemm' && attrs.alpha === undefined && attrs.beta === undefined) {
     // op(A)·op(B), op(A) [M, K], op(B) [K, N]: −lr on A where M < N (then K·M < the weight's M·N), else on B. [M, N]
-    // as a constant where the weight's shape or a Reshape gives it (M as Aᵀ's columns, N as B's): the
-    // Shape/Slice/Concat nodes cost a head-only step ~10% of its time.
-    const [m, n] = chain.length === 1 && shape.length === 2 ? [shape[0], shape[1]] : [ta ? reshapedColumns(g, a) : 0, tb ? 0 : reshapedColumns(g, b)];
+    // as a constant where the weight's shape or a Reshape gives it (M as Aᵀ's columns, or as the columns of the A
+    // productAtB transposed; N as B's): the Shape/Slice/Concat nodes cost a head-only step ~10% of its time.
+    const source = ta ? a : transposedOf(nodes, a);
+    const [m, n] = chain.length === 1 && shape.length === 2 ? [shape[0], shape[1]] : [source ? reshapedColumns(g, source) : 0, tb ? 0 : reshapedColumns(g, b)];
     if (m || n) dims = m ? [m, size / m] : [size / n, n];
     const rows = size / lastDim;
     scaled = rows < lastDim ? [g.op('Mul', [a, negLr()]), b] : [a, g.op('Mul', [b, negLr()])];

@@ -8,6 +8,7 @@
 // 2×2 downsampling at batch 8: 44 → 29 CPU-ms against the swapped convolution and ConvTranspose). ConvTranspose's gradients are
 // those of its adjoint Conv, Col2Im's a Conv that unfolds.
 import type { GraphBuilder } from '../graph.js';
+import { productAtB } from '../transposed-product.js';
 import { type GradRule, constInts, reduceSum, staticDims, unsupported } from './context.js';
 import { transposedWindow } from './pool.js';
 import { attr } from './dims.js';
@@ -115,7 +116,7 @@ function patchGrads(g: GraphBuilder, x: string, w: string, dy: string, xDims: nu
       {},
       'patches',
     );
-    dw = g.op('Reshape', [g.op('Gemm', [dyRows, patches], { transA: 1 }), g.ints('shape', wDims)], {}, 'dW');
+    dw = g.op('Reshape', [productAtB(g, dyRows, patches, cols, false, 'gemm'), g.ints('shape', wDims)], {}, 'dW');
   }
   return { dx, dw };
 }

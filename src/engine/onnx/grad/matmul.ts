@@ -1,6 +1,7 @@
 // Gradients of MatMul (batched, broadcasting, 1-D operands) and Gemm (transA/transB/alpha/beta).
 import type { Dim } from '../proto.js';
 import { type GradContext, type GradRule, dimsOf, rankOf, scalar, shapeOf, unbroadcast } from './context.js';
+import { productAtB } from '../transposed-product.js';
 import { attr } from './dims.js';
 
 /** Swaps the last two axes. */
@@ -26,7 +27,7 @@ const matmul: GradRule = (c) => {
     const dA2 = c.wants(0) ? g.op('Gemm', [dy2, b], { transB: 1 }, 'dA') : undefined;
     const da = dA2 && !flat ? g.op('Reshape', [dA2, shapeOf(g, a)], {}, 'dA') : dA2;
     const a2 = flat ? a : g.op('Reshape', [a, g.ints('shape', [-1, k])]);
-    const db = c.wants(1) ? g.op('Gemm', [a2, dy2], { transA: 1 }, 'dB') : undefined;
+    const db = c.wants(1) ? productAtB(g, a2, dy2, n, false, 'dB') : undefined;
     return [da, db];
   }
   const out = dimsOf(c, node.outputs[0]);

@@ -1,5 +1,6 @@
 // Convolutions in the training graph: channels last, kernels HWIO as graph inputs, as im2col + MatMul with fused
 // backwards (dW = colsᵀ·dY, db = Σ dY, dX the correlation of dY with the flipped kernel).
+import { productAtB } from '../transposed-product.js';
 import { patchInputGradient, patchify } from './conv-patchify.js';
 import { channelsLast, isChannelsFirst, markChannelsFirst } from './channels-first.js';
 import { smallConv, smallImage } from './conv-small.js';
@@ -27,7 +28,7 @@ export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefi
   const { y, cols } = convForward(t, x, w2d, win, ci, co, bias);
   t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
     const dy2d = g.op('Reshape', [dy, g.ints('shape', [-1, co])], {}, 'dy2d');
-    const dw = wants(1) ? g.op('Reshape', [g.op('Gemm', [cols, dy2d], { transA: 1 }, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
+    const dw = wants(1) ? g.op('Reshape', [productAtB(g, cols, dy2d, co, false, 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
     const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints('axis0', [0])], { keepdims: 0 }, 'db') : undefined;
     if (!wants(0)) return [undefined, dw, db];
     // A 1×1 kernel at stride 1 (the expand and project convolutions): dX = dY·Wᵀ, no flipped kernel to build.
@@ -69,7 +70,8 @@ export function pointwiseConv(t: Tape, x: string, kernel: string, bias: string |
   t.fuse(y, [x, kernel, bias ?? ''], (dy, wants) => {
     const dy2d = outFirst ? dy : g.op('Reshape', [dy, g.ints('shape', [-1, co])], {}, 'dy2d');
     // dW [CI, CO] = Σ over positions of x·dY: each operand transposed where its positions are not its rows.
-    const dw = wants(1) ? g.op('Reshape', [g.op('Gemm', [x2d, dy2d], flags(!inFirst, outFirst), 'dW'), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
+    const product = () => (inFirst ? g.op('Gemm', [x2d, dy2d], flags(false, outFirst), 'dW') : productAtB(g, x2d, dy2d, co, outFirst, 'dW'));
+    const dw = wants(1) ? g.op('Reshape', [product(), g.op('Shape', [kernel])], {}, 'dW_hwio') : undefined;
     const db = wants(2) ? g.op('ReduceSum', [dy2d, g.ints(outFirst ? 'axis1' : 'axis0', [outFirst ? 1 : 0])], { keepdims: 0 }, 'db') : undefined;
     if (!wants(0)) return [undefined, dw, db];
     if (inFirst) return [g.op('Gemm', [w2d, dy2d], flags(false, !outFirst), 'dX'), dw, db];
