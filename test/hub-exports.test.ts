@@ -149,6 +149,31 @@ describe('gradient parity with PyTorch autograd on dynamo exports', () => {
   }
 });
 
+describe('gradient parity with PyTorch autograd where a weight gradient is wide (576 columns, an explicit transpose)', () => {
+  for (const exporter of ['ts', 'dynamo'] as const) {
+    test(`hf-vit-wide (${exporter}): one SGD step of the last block and a new head`, {
+      skip: python ? false : 'the torch 2 venv is absent',
+    }, async () => {
+      await initBackend('cpu');
+      const dir = tempDir();
+      const block = 'model.vit.layers.1';
+      const r = spawnSync(python as string, [path.join(SCRIPTS, 'hub_grad_step.py'), dir, `hf-vit-wide:${exporter}`, block], {
+        encoding: 'utf8',
+        timeout: 300_000,
+        cwd: SCRIPTS,
+      });
+      assert.equal(r.status, 0, r.stderr.slice(-2000));
+      const folder = path.join(dir, `hf-vit-wide-${exporter}`);
+      const base = loadOnnxBase(folder);
+      assert.equal(fineTuneCut(base.model.graph, { lastBlocks: 1 }).block, block);
+      const worst = await assertStepMatches(readStep(path.join(folder, 'step.json')), base);
+      process.stderr.write(
+        `gradient parity hf-vit-wide (${exporter}): worst weight ${worst.weight.toExponential(2)}, worst update ${worst.update.toExponential(2)}\n`,
+      );
+    });
+  }
+});
+
 describe('gradient parity with PyTorch autograd across a Swin stage boundary', () => {
   // The last 2 blocks are both stages: the suffix holds the patch merging, whose TorchScript Slices end at a
   // Constant INT64_MAX that the cut's shape folding writes back, and shifted windows, whose mask dynamo folds into

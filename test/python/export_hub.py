@@ -71,6 +71,8 @@ SWIN = dict(attn_implementation="eager", image_size=SIZE, patch_size=2, embed_di
 CONVNEXT = dict(image_size=SIZE, num_stages=2, hidden_sizes=[8, 16], depths=[1, 1], num_labels=3)
 MODELS = {
     "hf-vit": hf(("ViTConfig", "ViTForImageClassification", "ViTImageProcessor"), **VIT),
+    # An MLP 576 wide: its first Linear's weight gradient takes the explicit transpose (transposed-product.ts).
+    "hf-vit-wide": hf(("ViTConfig", "ViTForImageClassification", "ViTImageProcessor"), **{**VIT, "intermediate_size": 576}),
     "hf-deit": hf(("DeiTConfig", "DeiTForImageClassification", "DeiTImageProcessor"), **VIT),
     "hf-dinov2": hf(("Dinov2Config", "Dinov2ForImageClassification", "BitImageProcessor"), **VIT),
     "hf-swin": hf(("SwinConfig", "SwinForImageClassification", "ViTImageProcessor"), **SWIN),
