@@ -1,14 +1,12 @@
 // Evaluation runs the training step's forward part alone (src/engine/onnx/evaluation.ts): the loss and outputs a
 // step computes before its update, bit for bit, from a graph without the backward pass or the updates.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../src/engine/backend.js';
 import ort from 'onnxruntime-node';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
-import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { decodeModel } from '../src/engine/onnx/decode.js';
 import { evaluationGraph } from '../src/engine/onnx/evaluation.js';
 import type { OptimizerSpec } from '../src/engine/optimizers.js';
@@ -16,7 +14,8 @@ import { loadOnnxBase } from '../src/engine/onnx-base.js';
 import type { TrainableStep } from '../src/engine/ort-step-trainer.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import type { Trainer } from '../src/engine/training.js';
-import { ROOT, maxRelative, tempDir } from './helpers.js';
+import { maxRelative, tempDir } from './helpers.js';
+import { exportedVitFineTune, hasDebianTorch } from './exported-vit.js';
 import { convBase, headModel, run } from './onnx-parity.js';
 
 before(async () => {
@@ -88,17 +87,11 @@ test('an exported-graph step (a two-conv base made without Python, cut after its
   await assertSameAsStep(trainer, 4 * 6 * 6, 3, 2);
 });
 
-const python = '/usr/bin/python3';
-const hasTorch = spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
-if (!hasTorch) process.stderr.write('NOTICE: /usr/bin/python3 with torch and torchvision is absent: the exported ViT evaluation test skipped\n');
+const hasTorch = hasDebianTorch('the exported ViT evaluation test');
 test('a torchvision ViT exported by PyTorch at test time (its last block and a head): evaluation is its forward part', {
   skip: hasTorch ? false : 'torch is absent',
 }, async () => {
-  const dir = tempDir();
-  const r = spawnSync(python, [path.join(ROOT, 'test', 'python', 'export_onnx.py'), dir, 'vit_tiny:64:17'], { encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, r.stderr.slice(-2000));
-  const base = loadOnnxBase(path.join(dir, 'vit_tiny.onnx'));
-  const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 1 }).value, headModel(64, 3));
+  const { base, ft } = await exportedVitFineTune();
   const n = 2;
   const pixels = Float32Array.from({ length: 3 * n * 64 * 64 * 3 }, (_, i) => (i * 37) % 255);
   const cut = (await run(ft.prefix, { [base.prefix.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [3 * n, 64, 64, 3]) })).data as Float32Array;

@@ -1,14 +1,12 @@
 // Groups of K training steps in one ONNX Runtime run (src/engine/onnx/unroll.ts, OrtStepTrainer.steps): the same
 // losses, outputs, weights, optimizer slots and state as K single steps, for Keras steps and exported-graph steps.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import ort from 'onnxruntime-node';
 import { initBackend } from '../src/engine/backend.js';
 import { GraphTrainer, fineTuneGraph } from '../src/engine/graph-trainer.js';
-import { fineTuneCut } from '../src/engine/onnx/cut.js';
 import { GraphBuilder } from '../src/engine/onnx/graph.js';
 import type { StepWeight } from '../src/engine/onnx/step.js';
 import type { OptimizerSpec } from '../src/engine/optimizers.js';
@@ -17,7 +15,8 @@ import { OrtStepTrainer, type TrainableStep, autoStepsPerRun, openStepSession } 
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
 import type { StepBatch, StepResult, Trainer, TrainerOptions } from '../src/engine/training.js';
 import { takeSteps } from '../src/engine/training.js';
-import { ROOT, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { exportedVitFineTune, hasDebianTorch } from './exported-vit.js';
 import { convBase, headModel, run } from './onnx-parity.js';
 
 before(async () => {
@@ -131,15 +130,9 @@ describe('K steps in one run equal K single steps (exported-graph steps)', () =>
     await assertSameAsSingle((k) => GraphTrainer.create(ft, { ...options, stepsPerExecution: k }), 2, batches([3, 3, 2, 3, 3], 4 * 6 * 6, 2, false));
   });
 
-  const python = '/usr/bin/python3';
-  const hasTorch = spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
-  if (!hasTorch) process.stderr.write('NOTICE: /usr/bin/python3 with torch and torchvision is absent: the exported ViT group test skipped\n');
+  const hasTorch = hasDebianTorch('the exported ViT group test');
   test('a torchvision ViT exported at test time: its last block and a head, Adam', { skip: hasTorch ? false : 'torch is absent' }, async () => {
-    const dir = tempDir();
-    const r = spawnSync(python, [path.join(ROOT, 'test', 'python', 'export_onnx.py'), dir, 'vit_tiny:64:17'], { encoding: 'utf8', timeout: 300_000 });
-    assert.equal(r.status, 0, r.stderr.slice(-2000));
-    const base = loadOnnxBase(path.join(dir, 'vit_tiny.onnx'));
-    const ft = await fineTuneGraph(base.prefix, fineTuneCut(base.model.graph, { lastBlocks: 1 }).value, headModel(64, 3));
+    const { base, ft } = await exportedVitFineTune();
     const n = 6;
     const pixels = Float32Array.from({ length: n * 64 * 64 * 3 }, (_, i) => (i * 37) % 255);
     const x = (await run(ft.prefix, { [base.prefix.graph.inputs[0].name]: new ort.Tensor('float32', pixels, [n, 64, 64, 3]) })).data as Float32Array;
