@@ -1,5 +1,6 @@
 // A workload's rows: transferkit's side timed alternately with each PyTorch peer's, each side's spread kept.
 import type { Gate } from './cpu-share.js';
+import { benchLog } from './log.js';
 import { type PeerAnswer, type Paired, SETTLE_MS, type TorchPeer, paired, timed } from './peer.js';
 
 export interface BenchConfig {
@@ -45,6 +46,8 @@ export interface Row {
   oneStepMs?: number;
 }
 
+const fmtMs = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)} ms`);
+
 /**
  * The ORT side of a workload timed alternately with each PyTorch peer's (eager, and compiled for PyTorch 2.x): a row
  * per side. The ORT row's ratio is against the first peer's eager step; each PyTorch row carries the ratio of its own
@@ -79,6 +82,7 @@ export async function pairedRow(
       }
       format ??= probe.format;
       const p = await paired(c.rounds, oursTimed, async () => (await ask()).msPerStep as number, gateOf(c, peer));
+      benchLog(`${name}: ours ${fmtMs(p.ours)}, ${engine} ${fmtMs(p.theirs)}`);
       if (!first) {
         first = p;
         rows.push({ name, engine: 'ort', msPerStep: p.ours, gflops: gflops(p.ours), vsTorch: p.ratio, spread: p.spread, range: p.oursRange, load: p.load });
@@ -98,6 +102,7 @@ export async function pairedRow(
   }
   if (first) return first;
   const alone = await paired(c.rounds, oursTimed, undefined, gateOf(c, null));
+  benchLog(`${name}: ours ${fmtMs(alone.ours)}`);
   rows.push({ name, engine: 'ort', msPerStep: alone.ours, gflops: gflops(alone.ours), vsTorch: null, range: alone.oursRange, load: alone.load });
   return alone;
 }

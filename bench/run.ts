@@ -30,6 +30,7 @@ import { type BenchConfig, type Row, pairedRow, wasmRow } from './rows.js';
 import { oneStepBeside, stepGroup } from './step-groups.js';
 import { browserBench } from './browser.js';
 import { seedData, seedWorkflowOrt, seedWorkflowTorch } from './seed.js';
+import { benchLog, elapsedS } from './log.js';
 import { type BenchResult, describeResult } from './summary.js';
 import { HEAD_MACS, vgg, vggConvMacs } from './vgg.js';
 
@@ -42,6 +43,11 @@ const ONLY = process.argv
   ?.slice(7)
   .split(',');
 const run = (section: string) => !ONLY || ONLY.includes(section);
+/** `run` where the section starts now: it says so on stderr. */
+const starts = (section: string): boolean => {
+  if (run(section)) benchLog(`section ${section}`);
+  return run(section);
+};
 // `--models=convnext_tiny,efficientnet_v2_s` limits the zoo section to some models.
 const MODELS = process.argv
   .find((a) => a.startsWith('--models='))
@@ -224,32 +230,34 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
   const seedN = QUICK ? 500 : 2000;
   const seedEpochs = QUICK ? 2 : 10;
   const peer = peers[0] ?? null;
-  const starts = run('startup') ? startup(ROOT, QUICK ? 5 : 11) : [];
+  const startupMs = starts('startup') ? startup(ROOT, QUICK ? 5 : 11) : [];
   const e2e =
-    hasCifar && run('e2e')
+    hasCifar && starts('e2e')
       ? await endToEnd(ROOT, path.resolve(ROOT, '..', 'shared'), { rounds: QUICK ? 2 : 4, python: found[0]?.python ?? null, maxOthers: MAX_OTHERS })
       : [];
   const rows: Row[] = [];
-  if (run('steps')) {
+  if (starts('steps')) {
     await forwardRows(rows, peers);
     await trainRows(rows, peers);
   }
-  if (run('vit')) await graphRows(rows, peers);
-  if (run('zoo')) await zooSection(rows, peers);
+  if (starts('vit')) await graphRows(rows, peers);
+  if (starts('zoo')) await zooSection(rows, peers);
   let memory: StepMemory[] = [];
   let scaling: StepScaling | null = null;
-  if (run('memory') && peer && !QUICK) {
+  if (peer && !QUICK && starts('memory')) {
     const file = path.join(scratchDir('transferkit-bench-'), 'vit_b_16.onnx');
     await peer.ask({ kind: 'export', name: 'export', path: file });
     memory = stepMemory(ROOT, file, found[0]);
     scaling = stepScaling(ROOT, file);
   }
-  const seed = hasCifar && run('seed') ? await seedData(CIFAR, seedN) : null;
+  const seed = hasCifar && starts('seed') ? await seedData(CIFAR, seedN) : null;
   const torchSeed = seed && peer ? await seedWorkflowTorch(peer, seed, seedEpochs) : null;
   for (const p of peers) p.close();
   const transferkitSeed = seed ? await seedWorkflowOrt(seed.x, seed.y, seedEpochs, 32) : null;
-  const rss = !QUICK && run('rss') && hasCifar;
-  const browser = run('browser') && existsSync(MOBILENET_H5) ? await browserBench(ROOT, MOBILENET_H5, { rounds: ROUNDS, reps: REPS }) : null;
+  const rss = !QUICK && hasCifar && starts('rss');
+  const extractPeakRssMb = rss ? extractRss(ROOT, CIFAR) : null;
+  const trainPeakRssMb = rss ? trainRss(ROOT, CIFAR) : { memory: null, disk: null };
+  const browser = existsSync(MOBILENET_H5) && starts('browser') ? await browserBench(ROOT, MOBILENET_H5, { rounds: ROUNDS, reps: REPS }) : null;
   return {
     date: new Date().toISOString(),
     quick: QUICK,
@@ -257,7 +265,7 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
     peers: found.map((p) => ({ ...p, timed: peers.some((t) => t.version === p.torch) })),
     anchorTorch: found[0]?.torch ?? null,
     method: `ORT and each PyTorch timed alternately (a ${SETTLE_MS} ms pause between turns), ${ROUNDS} rounds of ${REPS} steps per workload; both sides at ${BENCH_THREADS} intra-op threads (PyTorch: 1 inter-op, OMP/MKL at ${BENCH_THREADS}, OpenMP waits ${getPeerWait()}; ORT's spinning as users have it), eager in the faster of contiguous and channels_last (picked per row by its first round: format, formats), and torch.compile for 2.x; each PyTorch row names its torch; vsTorch is the median of the rounds' ratios (PyTorch's time / ours), spread their range; range is each side's round medians (min-max); ${MAX_OTHERS === null ? 'every turn kept' : `a turn in which other processes used more than ${MAX_OTHERS * 100}% of the CPUs timed again (up to 3 times)`}; load: the share of the CPUs other processes had in the turns kept`,
-    startup: starts,
+    startup: startupMs,
     endToEnd: e2e,
     workloads: rows,
     seedWorkflow: {
@@ -269,10 +277,11 @@ async function measureAll(found: PeerPython[], peers: TorchPeer[]): Promise<Benc
     },
     stepMemory: memory,
     stepScaling: scaling,
-    extractPeakRssMb: rss ? extractRss(ROOT, CIFAR) : null,
-    trainPeakRssMb: rss ? trainRss(ROOT, CIFAR) : { memory: null, disk: null },
-    shardedExtract: QUICK || !run('shards') ? null : await shardedExtract(),
+    extractPeakRssMb,
+    trainPeakRssMb,
+    shardedExtract: QUICK || !starts('shards') ? null : await shardedExtract(),
     browser,
+    wallS: Math.round(elapsedS()),
   };
 }
 

@@ -6,6 +6,7 @@ import type { Row } from './rows.js';
 import { type ShardBench, describeShardBench } from './shards.js';
 import { formatRatio, formatSpread } from './spread.js';
 import { textTable } from '../src/report/tables.js';
+import { duration } from '../src/util/progress.js';
 
 export interface BenchResult {
   date: string;
@@ -26,6 +27,8 @@ export interface BenchResult {
   shardedExtract: ShardBench | null;
   /** The browser's step beside Node's and TensorFlow.js's (bench/browser.ts), where it ran. */
   browser?: BrowserBench | null;
+  /** The whole run's wall time (s), its last section included. */
+  wallS?: number;
 }
 
 function describeBrowser(b: BrowserBench): string[] {
@@ -87,5 +90,6 @@ export function describeResult(r: BenchResult): string {
   if (sc) lines.push(`${sc.workload}: ${fmt(sc.oneCore?.imagesPerS)} images/s at 1 thread on 1 core, ${fmt(sc.twoCores?.imagesPerS)} at 2 threads`);
   if (r.shardedExtract) lines.push(describeShardBench(r.shardedExtract).trimEnd());
   if (r.browser) lines.push(...describeBrowser(r.browser));
+  if (r.wallS !== undefined) lines.push(`the run took ${duration(r.wallS)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -10,6 +10,8 @@ import { cpuShares, parsePidStat, parseProcStat } from '../bench/cpu-share.js';
 import { choosePeers, compareVersions, paired, peerEnv } from '../bench/peer.js';
 import { opShares, topNodes } from '../bench/op-profile.js';
 import { correlation, formatRatio, formatSpread, spreadOf } from '../bench/spread.js';
+import { benchLog } from '../bench/log.js';
+import { duration } from '../src/util/progress.js';
 
 describe('bench method', () => {
   test('spreadOf: quartiles by linear interpolation, the IQR relative to the median, order-free', () => {
@@ -26,6 +28,20 @@ describe('bench method', () => {
     assert.equal(formatRatio(null, [1, 2]), '-');
     assert.equal(formatSpread({ min: 0.444, median: 0.49, max: 60.04 }), '0.49 (0.44-60.0)');
     assert.equal(formatSpread({ min: 120.4, median: 130.6, max: 150 }), '131 (120-150)');
+  });
+
+  test("progress: a line on stderr per section and pairing, with the run's time so far", () => {
+    assert.deepEqual([duration(4.2), duration(187), duration(3725)], ['5s', '3m07s', '1h02m']);
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => lines.push(chunk) > 0) as typeof process.stderr.write;
+    try {
+      benchLog('section steps');
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /^bench +\d+s section steps\n$/);
   });
 
   test('peers: newest PyTorch first, all of them only when asked', () => {

@@ -12,7 +12,8 @@ function amount(n: number, unit: 'bytes' | 'items'): string {
   return unit === 'bytes' ? `${(n / MB).toFixed(1)} MB` : String(Math.round(n));
 }
 
-function duration(seconds: number): string {
+/** "42s", "3m07s", "1h02m". */
+export function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   if (seconds < 60) return `${Math.ceil(seconds)}s`;
   const m = Math.floor(seconds / 60);
