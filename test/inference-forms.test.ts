@@ -86,3 +86,60 @@ describe('zero padding before a convolution at inference', () => {
       assert.ok((await maxRelativeError(m())) < 1e-5);
     });
 });
+
+describe("a wide 3×3 convolution at inference (Winograd's F(4×4, 3×3))", () => {
+  /** One Conv2D with bias and relu over a [h, w, channels] input. */
+  function wide(h: number, w: number, channels: number, args: Partial<Parameters<typeof tfl.layers.conv2d>[0]> = {}): tfl.LayersModel {
+    const input = tfl.input({ shape: [h, w, channels] });
+    const conv = tfl.layers.conv2d({
+      filters: 128,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: 'glorotUniform',
+      biasInitializer: init(4),
+      ...args,
+    });
+    return tfl.model({ inputs: input, outputs: conv.apply(input) as tfl.SymbolicTensor });
+  }
+  const opsOf = (m: tfl.LayersModel, winograd = true) => decodeModel(compileInference(m, { winograd }).onnx).graph.nodes.map((n) => n.opType);
+  async function relativeError(model: tfl.LayersModel): Promise<number> {
+    const [, h, w, c] = model.inputs[0].shape as number[];
+    const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 9);
+    const ort = await createPredictor(model, { engine: 'ort' });
+    const a = await ort.predict(x.dataSync() as Float32Array, 2);
+    await ort.dispose();
+    return maxRelative(a, (model.predict(x) as tf.Tensor).dataSync());
+  }
+
+  for (const [name, make] of [
+    ["'same', a size that is no multiple of 4 (the last blocks cropped)", () => wide(13, 10, 128)],
+    ["'valid'", () => wide(12, 17, 160, { padding: 'valid' })],
+    ['without bias, linear', () => wide(8, 8, 128, { useBias: false, activation: 'linear' })],
+  ] as const)
+    test(`is Gather and MatMuls, no Conv, and agrees with tfjs: ${name}`, async () => {
+      const ops = opsOf(make());
+      assert.ok(!ops.includes('Conv') && ops.includes('Gather') && ops.filter((op) => op === 'MatMul').length === 3, ops.join(' '));
+      assert.ok((await relativeError(make())) < 1e-5);
+    });
+
+  for (const [name, make] of [
+    ['narrow (64 channels in)', () => wide(16, 16, 64)],
+    ['strided', () => wide(16, 16, 128, { strides: 2 })],
+    ['on a small map (6×6 out)', () => wide(6, 6, 128)],
+  ] as const)
+    test(`stays a Conv where it would not pay: ${name}`, () => {
+      assert.ok(opsOf(make()).includes('Conv'));
+    });
+
+  test('stays a Conv before a BatchNormalization (which ONNX Runtime folds into the Conv: ResNet)', () => {
+    const input = tfl.input({ shape: [16, 16, 128] });
+    const conv = tfl.layers.conv2d({ filters: 128, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: tfl.layers.batchNormalization().apply(conv) as tfl.SymbolicTensor });
+    assert.ok(opsOf(m).includes('Conv'));
+  });
+
+  test('stays a Conv in a graph for other runtimes (export, a GPU: compileInference without `winograd`)', () => {
+    assert.ok(opsOf(wide(16, 16, 128), false).includes('Conv'));
+  });
+});

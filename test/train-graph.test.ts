@@ -4,8 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { addHead, applications, initBackend, unfreezeFrom } from '../src/index.js';
 import { OrtTrainer } from '../src/engine/ort-trainer.js';
-import type { LossName, OptimizerSpec } from '../src/engine/onnx/train.js';
+import { type LossName, type OptimizerSpec, compileTrainStep } from '../src/engine/onnx/train.js';
 import { seedWeights } from './seed-weights.js';
+import { decodeModel } from '../src/engine/onnx/decode.js';
+import { maxRelative } from './helpers.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -191,6 +193,45 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
     }
     trainer.writeBack();
     model.trainableWeights.forEach((w, i) => assert.ok(maxDiff(w.read().dataSync() as Float32Array, expected.weights[i]) < 1e-5, w.name));
+  });
+
+  test("wide 3×3 convolutions (Winograd's F(4×4, 3×3): 'same' cropped, 'valid', strided stays im2col): one SGD step", async () => {
+    const conv = (name: string, seed: number, args: Partial<Parameters<typeof tfl.layers.conv2d>[0]>) =>
+      tfl.layers.conv2d({ filters: 128, kernelSize: 3, name, kernelInitializer: tfl.initializers.heNormal({ seed }), ...args });
+    const build = () =>
+      tfl.sequential({
+        layers: [
+          conv('c0', 1, {
+            inputShape: [10, 13, 128],
+            padding: 'same',
+            activation: 'relu',
+            biasInitializer: tfl.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }),
+          }),
+          conv('c1', 2, { padding: 'valid', activation: 'relu', useBias: false }),
+          conv('c2', 3, { strides: 2, padding: 'same', activation: 'linear' }),
+          tfl.layers.flatten({ name: 'f' }),
+          tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
+        ],
+      });
+    const x = tf.randomNormal([4, 10, 13, 128], 0, 1, 'float32', 8);
+    const y = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3), 'float32');
+    const optimizer: OptimizerSpec = { name: 'sgd' };
+    const ref = build();
+    const expected = referenceSteps((b) => ref.apply(b) as tf.Tensor, ref.layers, x, y, 'categorical_crossentropy', optimizer, 0.01, 1);
+    const model = build();
+    const graph = compileTrainStep(model, { loss: 'categorical_crossentropy', optimizer, winograd: true });
+    // c0's and c1's products (and c1's dX) are the tiled MatMuls; c2, strided, stays one im2col product.
+    assert.equal(decodeModel(graph.onnx).graph.nodes.filter((n) => n.name.startsWith('dU')).length, 2);
+    const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer });
+    const { loss } = await trainer.step(x.dataSync() as Float32Array, y.dataSync() as Float32Array, 4, 0.01);
+    assert.ok(Math.abs(loss - expected.losses[0]) < 1e-5 * Math.max(1, expected.losses[0]), `${loss} vs ${expected.losses[0]}`);
+    trainer.writeBack();
+    // The updates (weights after minus before) agree, not only the weights they are small beside.
+    const before = build().trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+    const change = (w: Float32Array, i: number) => w.map((v, k) => v - before[i][k]);
+    model.trainableWeights.forEach((w, i) =>
+      assert.ok(maxRelative(change(w.read().dataSync() as Float32Array, i), change(expected.weights[i], i)) < 5e-5, w.name),
+    );
   });
 
   test("the seed's fine-tune: VGG16 block5 + flatten, dense 256 relu, dense 1 sigmoid at 32x32, 20 Adam steps on cached block4 features", async () => {

@@ -114,6 +114,9 @@ function providers(): string[] {
   return chosen.providers;
 }
 
+/** Whether sessions run on the CPU (graphs then take the forms measured fastest on ONNX Runtime's CPU kernels). */
+export const onCpu = (): boolean => providers()[0] === 'cpu';
+
 /** A session on the chosen device; a CUDA session that fails to start falls back to the CPU with a notice. */
 export async function createSession(
   ort: Ort,

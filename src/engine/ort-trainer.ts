@@ -2,7 +2,7 @@ import { tf } from '../tfjs.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as OrtTypes from 'onnxruntime-node';
 import { type TrainStepGraph, compileTrainStep } from './onnx/train.js';
-import type { Ort } from './ort-runtime.js';
+import { type Ort, onCpu } from './ort-runtime.js';
 import { OrtStepTrainer, openStepSession } from './ort-step-trainer.js';
 import { DropoutMasks, type TrainerOptions } from './training.js';
 
@@ -27,7 +27,7 @@ export class OrtTrainer extends OrtStepTrainer<TrainStepGraph> {
 
   /** Compiles the training step of `model`'s trainable layers and opens its ONNX Runtime session. */
   static async create(model: tfl.LayersModel, options: TrainerOptions): Promise<OrtTrainer> {
-    const graph = compileTrainStep(model, options);
+    const graph = compileTrainStep(model, { winograd: onCpu(), ...options });
     const { ort, session } = await openStepSession(graph.onnx, `the training graph of ${model.name}`);
     return new OrtTrainer(ort, session, graph, options);
   }

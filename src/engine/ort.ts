@@ -2,7 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as OrtTypes from 'onnxruntime-node';
 import { TransferkitError } from '../errors.js';
 import { type CompileOptions, type CompiledGraph, compileInference } from './onnx/compile.js';
-import { type Ort, createSession, loadOrt, ortReason } from './ort-runtime.js';
+import { type Ort, createSession, loadOrt, onCpu, ortReason } from './ort-runtime.js';
 
 /** A compiled model (or prefix) running in ONNX Runtime: float32 NHWC batches in, outputs out. */
 export class OrtPredictor {
@@ -13,7 +13,7 @@ export class OrtPredictor {
   ) {}
 
   static async create(model: tfl.LayersModel, options: CompileOptions = {}): Promise<OrtPredictor> {
-    const graph = compileInference(model, options);
+    const graph = compileInference(model, { winograd: onCpu(), ...options });
     const ort = await loadOrt();
     let session: OrtTypes.InferenceSession;
     try {

@@ -29,6 +29,8 @@ export const loadOrt: typeof node.loadOrt = () => {
 export const sessionOptions: typeof node.sessionOptions = () => ({ executionMode: 'sequential', graphOptimizationLevel: 'all' });
 
 export const setDevice: typeof node.setDevice = () => {};
+/** The CPU-measured graph forms (Winograd convolutions) are not measured on WebAssembly or WebGPU: the page keeps the plain ones. */
+export const onCpu: typeof node.onCpu = () => false;
 
 export const cudaUnavailable: typeof node.cudaUnavailable = () => 'a browser runs ONNX Runtime on WebAssembly (or WebGPU)';
 

@@ -30,6 +30,12 @@ export interface CompiledGraph {
 export interface CompileOptions {
   /** End the graph just before this layer (its input becomes the output): the frozen prefix of a fine-tune. */
   until?: string;
+  /**
+   * Wide 3×3 stride-1 convolutions as Winograd's F(4×4, 3×3) where that is faster on ONNX Runtime's CPU kernels
+   * (keras-layers/conv-winograd.ts). Off by default: a graph written for other runtimes (export, a GPU) keeps
+   * its Conv nodes, which those run with their own algorithms.
+   */
+  winograd?: boolean;
 }
 
 /**
@@ -47,7 +53,7 @@ export function compileInference(model: tfl.LayersModel, options: CompileOptions
   try {
     outputs = walkModel(model, [feed], (layer, inputs, call) => {
       if (layer.name === options.until) throw new StopAt(inputs, call.inputs);
-      return layerRule(layer).infer({ g, layer, c: layer.getConfig() as Record<string, unknown>, inputs });
+      return layerRule(layer).infer({ g, layer, c: layer.getConfig() as Record<string, unknown>, inputs, winograd: options.winograd ?? false });
     });
     if (options.until) throw new TransferkitError(`no layer named '${options.until}' in ${model.name}`);
     outputShape = model.outputs[0].shape as Array<number | null>;

@@ -40,6 +40,8 @@ export interface TrainStepOptions {
   l2?: number;
   /** Move a global average pool up through the linear ops before it (see grad/pool-push.ts); default true. */
   pushPools?: boolean;
+  /** Wide 3×3 convolutions as Winograd's F(4×4, 3×3), for ONNX Runtime's CPU kernels (see CompileOptions.winograd). */
+  winograd?: boolean;
 }
 
 const shapeOf = (s: Array<number | null>) => s.slice(1) as number[];
@@ -84,7 +86,7 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
 
   // Pass 2: emit every layer downstream of that value, forward and backward.
   const g = new GraphBuilder(`${model.name}_train_step`);
-  const t = new Tape(g);
+  const t = new Tape(g, options.winograd ?? false);
   const lr = g.input('lr', []);
   const masks: TrainStepGraph['masks'] = [];
   const params: TrainParam[] = [];

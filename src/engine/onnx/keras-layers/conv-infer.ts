@@ -1,10 +1,11 @@
-// Convolutions in the inference graph: ONNX Conv on NCHW with OIHW constants, or one GEMM over the whole batch
-// where a convolution has few output positions.
+// Convolutions in the inference graph: ONNX Conv on NCHW with OIHW constants, one GEMM over the whole batch where a
+// convolution has few output positions, or Winograd's F(4×4, 3×3) where a 3×3 one is wide (conv-winograd.ts).
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { GraphBuilder } from '../graph.js';
 import { type Weight, autoPad, hwioToOihw, pair, toNchw, toNhwc } from './nchw.js';
 import type { Config, Value } from './types.js';
 import { type Window, im2col, windowOf } from './window.js';
+import { MIN_CHANNELS, winogradConv, winogradFits } from './conv-winograd.js';
 
 /** Output positions per image up to which a convolution runs as one GEMM over the whole batch (see convAsGemm). */
 const GEMM_MAX_POSITIONS = 16;
@@ -19,12 +20,9 @@ const DENSE_MAX_WEIGHTS = 16 * 2 ** 20;
  */
 export function convAsGemm(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: Weight, bias?: Float32Array): Value | null {
   const [kh, kw, ci, co] = kernel.shape;
-  const [sh, sw] = pair(c.strides);
-  const [dh, dw] = pair(c.dilationRate ?? 1);
-  const [h, w] = (layer.inboundNodes[0]?.inputTensors[0]?.shape ?? []).slice(1);
-  if (sh !== sw || dh !== 1 || dw !== 1 || typeof h !== 'number' || typeof w !== 'number') return null;
-  const win = windowOf(h, w, kh, kw, sh, c.padding as 'same' | 'valid');
-  if (win.oh * win.ow > GEMM_MAX_POSITIONS) return null;
+  const win = windowIn(layer, c, kernel);
+  if (!win || win.oh * win.ow > GEMM_MAX_POSITIONS) return null;
+  const { h, w } = win;
   const nhwc = toNhwc(g, x).name;
   let y: string;
   if (h * w < kh * kw && h * w * ci * win.oh * win.ow * co <= DENSE_MAX_WEIGHTS) {
@@ -38,6 +36,28 @@ export function convAsGemm(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c
     if (bias) y = g.op('Add', [y, g.constant(`${layer.name}_B`, bias, [co])], {}, `${layer.name}_bias`);
   }
   return toNchw(g, { name: g.op('Reshape', [y, g.ints('shape', [-1, win.oh, win.ow, co])], {}, `${layer.name}_nhwc`), rank: 4 });
+}
+
+/**
+ * A wide 3×3 stride-1 convolution as Winograd's F(4×4, 3×3) (conv-winograd.ts), where it pays: not before a
+ * BatchNormalization, which ONNX Runtime folds into a Conv node (with the activation and a residual Add after it)
+ * and not into the tiled form (ResNet50's forward 3% slower with it).
+ */
+export function convWinograd(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: Weight, bias?: Float32Array): Value | null {
+  const win = windowIn(layer, c, kernel);
+  const [, , ci, co] = kernel.shape;
+  const norm = layer.outboundNodes.some((n) => (n.outboundLayer as tfl.layers.Layer).getClassName() === 'BatchNormalization');
+  return win && !norm && winogradFits(win, ci, co, MIN_CHANNELS.infer) ? winogradConv(g, x, layer.name, win, kernel, bias) : null;
+}
+
+/** A convolution layer's window over its input, where strides are square, there is no dilation and the size is known. */
+function windowIn(layer: tfl.layers.Layer, c: Config, kernel: Weight): Window | null {
+  const [kh, kw] = kernel.shape;
+  const [sh, sw] = pair(c.strides);
+  const [dh, dw] = pair(c.dilationRate ?? 1);
+  const [h, w] = (layer.inboundNodes[0]?.inputTensors[0]?.shape ?? []).slice(1);
+  if (sh !== sw || dh !== 1 || dw !== 1 || typeof h !== 'number' || typeof w !== 'number') return null;
+  return windowOf(h, w, kh, kw, sh, c.padding as 'same' | 'valid');
 }
 
 /** A convolution as one linear map of the whole image, HWC → OH·OW·CO: [H·W·CI, OH·OW·CO], taps in padding left out. */

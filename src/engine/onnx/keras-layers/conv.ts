@@ -1,6 +1,6 @@
 // Convolution layers: Conv2D, DepthwiseConv2D, SeparableConv2D (with their activations, as Keras's).
 import { activation, trainActivation } from './activations.js';
-import { conv, convAsGemm } from './conv-infer.js';
+import { conv, convAsGemm, convWinograd } from './conv-infer.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { channelsLast, isChannelsFirst } from './channels-first.js';
 import { conv2d, depthwiseConv2d, pointwiseConv } from './conv-train.js';
@@ -63,10 +63,11 @@ function feedsDepthwise(layer: tfl.layers.Layer, h: number, w: number): boolean 
 
 export const convLayers: Record<string, LayerRule> = {
   Conv2D: {
-    infer: ({ g, layer, c, inputs: [x] }) => {
+    infer: ({ g, layer, c, inputs: [x], winograd }) => {
       const ws = weightsOf(layer);
       const bias = c.useBias ? ws.bias.values : undefined;
-      const y = convAsGemm(g, x, layer, c, ws.kernel, bias) ?? conv(g, x, layer, c, ws.kernel, false, bias);
+      const fast = convAsGemm(g, x, layer, c, ws.kernel, bias) ?? (winograd ? convWinograd(g, x, layer, c, ws.kernel, bias) : null);
+      const y = fast ?? conv(g, x, layer, c, ws.kernel, false, bias);
       return [activation(g, y, c.activation as string)];
     },
     // A 1×1 convolution reads and makes channels-first values around a depthwise one (channels-first.ts).

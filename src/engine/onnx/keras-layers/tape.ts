@@ -12,7 +12,11 @@ export class Tape {
   /** The channels-last copy of such a value, made once where a layer needs it. */
   readonly nhwcOf = new Map<string, string>();
 
-  constructor(readonly g: GraphBuilder) {}
+  /** @param winograd wide 3×3 convolutions as Winograd's F(4×4, 3×3) (TrainStepOptions.winograd) */
+  constructor(
+    readonly g: GraphBuilder,
+    readonly winograd = false,
+  ) {}
 
   /** `y`'s backward to `inputs` ('' where absent), used instead of the rules of the nodes between them. */
   fuse(y: string, inputs: string[], backward: FusedGradient['backward']): void {

@@ -22,6 +22,8 @@ export interface InferCall {
   layer: tfl.layers.Layer;
   c: Config;
   inputs: Value[];
+  /** Whether wide 3×3 convolutions run as Winograd's F(4×4, 3×3) (CompileOptions.winograd). */
+  winograd: boolean;
 }
 
 /** The training graph a trained layer is emitted into. */
