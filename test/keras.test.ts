@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { unzipSync, zipSync } from 'fflate';
 import sharp from 'sharp';
 import { addHead, applications, initBackend, loadModel, saveModel, type ModelMetadata } from '../src/index.js';
+import { compileInference } from '../src/engine/onnx/compile.js';
+import { decodeModel } from '../src/engine/onnx/decode.js';
+import { createPredictor } from '../src/engine/predictor.js';
 import { readKerasModel } from '../src/keras/read.js';
 import { writeKerasModel } from '../src/keras/write.js';
 import { openKerasWeights, writeKerasWeights } from '../src/weights/h5.js';
@@ -60,6 +63,19 @@ describe('real Keras files (../shared/keras-models)', () => {
       if (KERAS_OUTPUTS[name]) assert.ok(maxDiff(y, KERAS_OUTPUTS[name]) < 1e-5, `${Array.from(y)} vs ${KERAS_OUTPUTS[name]}`);
     });
   }
+
+  test("mnist-k2.2.4tf.h5 through ONNX Runtime, its 128-channel 3×3 layer in Winograd's form: Keras's outputs", { skip: needsShared(KERAS_DIR) }, async () => {
+    const name = 'mnist-k2.2.4tf.h5';
+    const { model } = await loadModel(path.join(KERAS_DIR, name), { preprocessing: 'unit' });
+    // The form is taken (one Gather: the 128 → 128 convolution at 14×14), and the outputs are still Keras's.
+    const gathers = decodeModel(compileInference(model, { winograd: true }).onnx).graph.nodes.filter((n) => n.opType === 'Gather');
+    assert.equal(gathers.length, 1);
+    const ort = await createPredictor(model, { engine: 'ort' });
+    const y = await ort.predict(pattern([1, 28, 28, 1]).dataSync() as Float32Array, 1);
+    await ort.dispose();
+    model.dispose();
+    assert.ok(maxDiff(y, KERAS_OUTPUTS[name]) < 1e-5, `${Array.from(y)} vs ${KERAS_OUTPUTS[name]}`);
+  });
 
   test('predict --model on a Windows-written Keras 2.15 .keras (backslash weight paths) and the Teachable Machine .h5', {
     skip: needsShared(KERAS_DIR),
