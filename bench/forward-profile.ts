@@ -21,7 +21,7 @@ const RUNS = Number(arg('runs') ?? 5);
 /** A zoo model's inference predictor as the bench's zoo rows build it (headless + gap, dense:1:sigmoid). */
 export async function zooForward(id: string): Promise<Predictor> {
   const m = await zooModel(id);
-  return createPredictor(m.layers[0] as Parameters<typeof createPredictor>[0], { engine: 'ort' });
+  return createPredictor(m.layers[0] as Parameters<typeof createPredictor>[0], { engine: 'ort', batchSize: 8 });
 }
 
 /** An exported graph's predictor as the bench's vit rows build it. */

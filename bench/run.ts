@@ -80,7 +80,7 @@ async function forwardRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
     const model = await vgg(size, false);
     const x = tf.randomUniform([batch, size, size, 3], -1, 1).dataSync() as Float32Array;
     const gflop = (2 * vggConvMacs(size) * batch) / 1e9;
-    const ort = await createPredictor(model, { engine: 'ort' });
+    const ort = await createPredictor(model, { engine: 'ort', batchSize: batch });
     const torch = await pairedRow(CONFIG, rows, name, gflop, () => ort.predict(x, batch), peers, { kind: 'forward', size, batch });
     await ort.dispose();
     const wasm = await createPredictor(model, { engine: 'wasm' });
@@ -136,7 +136,7 @@ async function zooRows(rows: Row[], peers: TorchPeer[], id: string, from: string
   const mn = await zooModel(id);
   const fwdName = `${id} forward 224x224 b8`;
   const x = tf.randomUniform([8, 224, 224, 3], -1, 1).dataSync() as Float32Array;
-  const ort = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'ort' });
+  const ort = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'ort', batchSize: 8 });
   const fwdTorch = await pairedRow(CONFIG, rows, fwdName, null, () => ort.predict(x, 8), peers, { kind: 'forward', model: id, size: 224, batch: 8 });
   await ort.dispose();
   const wasmP = await createPredictor(mn.layers[0] as tfl.LayersModel, { engine: 'wasm' });

@@ -24,6 +24,9 @@ export async function seedData(cifar: string, n: number): Promise<{ x: Float32Ar
   return { x, y: Float32Array.from(chosen, (f) => (f.label === cat ? 0 : 1)) };
 }
 
+/** Images per batch of the prefixes' extraction. */
+const EXTRACT_BATCH = 256;
+
 /** transferkit's way: each frozen prefix computed once, then only the trained part runs every epoch. */
 export async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: number, batch: number): Promise<number> {
   const n = y.length;
@@ -31,8 +34,8 @@ export async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: 
   const model = await vgg(32, true);
   const base = model.layers[0] as tfl.LayersModel;
   const phases = [
-    { from: 'flatten', lr: 1e-3, prefix: () => createPredictor(base, { engine: 'ort' }) },
-    { from: 'block5_conv1', lr: 1e-4, prefix: () => createPredictor(model, { engine: 'ort', until: 'block5_conv1' }) },
+    { from: 'flatten', lr: 1e-3, prefix: () => createPredictor(base, { engine: 'ort', batchSize: EXTRACT_BATCH }) },
+    { from: 'block5_conv1', lr: 1e-4, prefix: () => createPredictor(model, { engine: 'ort', until: 'block5_conv1', batchSize: EXTRACT_BATCH }) },
   ];
   for (const phase of phases) {
     if (phase.from === 'flatten') freeze(base);
@@ -43,8 +46,8 @@ export async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: 
       .slice(1)
       .reduce((a, b) => a * b, 1);
     const cached = new Float32Array(n * rowSize);
-    for (let s = 0; s < n; s += 256) {
-      const m = Math.min(256, n - s);
+    for (let s = 0; s < n; s += EXTRACT_BATCH) {
+      const m = Math.min(EXTRACT_BATCH, n - s);
       cached.set(await predictor.predict(x.subarray(s * 3072, (s + m) * 3072), m), s * rowSize);
     }
     await predictor.dispose();

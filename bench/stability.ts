@@ -99,7 +99,7 @@ function workloads(): Workload[] {
       name: 'vgg16 forward 32x32 b64',
       peer: { kind: 'forward', size: 32, batch: 64 },
       make: async () => {
-        const p = await createPredictor(await vgg(32, false), { engine: 'ort' });
+        const p = await createPredictor(await vgg(32, false), { engine: 'ort', batchSize: 64 });
         const x = tf.randomUniform([64, 32, 32, 3], -1, 1).dataSync() as Float32Array;
         return { run: () => p.predict(x, 64), dispose: () => p.dispose() };
       },

@@ -8,6 +8,7 @@ import { initBackend } from '../src/index.js';
 import { compileInference } from '../src/engine/onnx/compile.js';
 import { decodeModel } from '../src/engine/onnx/decode.js';
 import { createPredictor } from '../src/engine/predictor.js';
+import { OrtPredictor } from '../src/engine/ort.js';
 import { maxRelative } from './helpers.js';
 
 before(() => initBackend('cpu'));
@@ -102,11 +103,13 @@ describe("a wide 3×3 convolution at inference (Winograd's F(4×4, 3×3))", () =
     });
     return tfl.model({ inputs: input, outputs: conv.apply(input) as tfl.SymbolicTensor });
   }
-  const opsOf = (m: tfl.LayersModel, winograd = true) => decodeModel(compileInference(m, { winograd }).onnx).graph.nodes.map((n) => n.opType);
+  const opsOf = (m: tfl.LayersModel, winograd = true, batchSize = 8) =>
+    decodeModel(compileInference(m, { winograd, batchSize }).onnx).graph.nodes.map((n) => n.opType);
+  // Compiled for batches of 8 (the form's choice), run on 2 images: any batch runs.
   async function relativeError(model: tfl.LayersModel): Promise<number> {
     const [, h, w, c] = model.inputs[0].shape as number[];
     const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 9);
-    const ort = await createPredictor(model, { engine: 'ort' });
+    const ort = await createPredictor(model, { engine: 'ort', batchSize: 8 });
     const a = await ort.predict(x.dataSync() as Float32Array, 2);
     await ort.dispose();
     return maxRelative(a, (model.predict(x) as tf.Tensor).dataSync());
@@ -141,5 +144,24 @@ describe("a wide 3×3 convolution at inference (Winograd's F(4×4, 3×3))", () =
 
   test('stays a Conv in a graph for other runtimes (export, a GPU: compileInference without `winograd`)', () => {
     assert.ok(opsOf(wide(16, 16, 128), false).includes('Conv'));
+  });
+
+  test('is chosen for the batch size the graph is compiled for: 16 blocks an image take it from 2 images on, not at 1', () => {
+    // Below 32 rows of tile products reading the transformed kernel (4× the weights) costs more than it saves.
+    assert.ok(opsOf(wide(16, 16, 128), true, 1).includes('Conv'));
+    assert.ok(!opsOf(wide(16, 16, 128), true, 2).includes('Conv'));
+    // 8×8 out: 4 blocks an image, from 8 images on.
+    assert.ok(opsOf(wide(8, 8, 128), true, 4).includes('Conv'));
+    assert.ok(!opsOf(wide(8, 8, 128), true, 8).includes('Conv'));
+  });
+
+  test("ONNX Runtime's CPU predictor compiles for its `batchSize` (default 1)", async () => {
+    const graphOps = async (batchSize?: number) => {
+      const p = await OrtPredictor.create(wide(16, 16, 128), batchSize === undefined ? {} : { batchSize });
+      await p.dispose();
+      return decodeModel(p.graph.onnx).graph.nodes.map((n) => n.opType);
+    };
+    assert.ok((await graphOps()).includes('Conv'));
+    assert.ok(!(await graphOps(32)).includes('Conv'));
   });
 });

@@ -52,6 +52,11 @@ export interface PredictorOptions {
   engine?: EngineName;
   /** Run only the prefix that ends before this layer (the frozen part of a fine-tune). */
   until?: string;
+  /**
+   * The batch size most calls will have (default 1; any batch runs): ONNX Runtime's CPU graph takes the
+   * convolution algorithms that are fastest at it (see CompileOptions.batchSize).
+   */
+  batchSize?: number;
 }
 
 function inputDims(model: tfl.LayersModel, n: number): number[] {
@@ -87,7 +92,7 @@ class TfjsPredictor implements Predictor {
 export async function createPredictor(model: tfl.LayersModel, options: PredictorOptions = {}): Promise<Predictor> {
   const engine = await resolveEngine(options.engine);
   if (engine === 'ort') {
-    const ort = await OrtPredictor.create(model, { until: options.until });
+    const ort = await OrtPredictor.create(model, { until: options.until, batchSize: options.batchSize });
     return {
       engine,
       outputShape: (n) => ort.outputShape(n),

@@ -74,7 +74,7 @@ export async function addClass(dir: string, folder: string, options: AddClassOpt
   const chunks: Float32Array[] = [];
   try {
     // The unit embeddings: the model's output just before the stored-embeddings / prototype layer.
-    const predictor = await createPredictor(model, { engine: options.engine, until: dense.name });
+    const predictor = await createPredictor(model, { engine: options.engine, until: dense.name, batchSize: BATCH });
     const [height, width] = metadata.inputShape;
     try {
       result = await runOverImages(

@@ -36,6 +36,11 @@ export interface CompileOptions {
    * its Conv nodes, which those run with their own algorithms.
    */
   winograd?: boolean;
+  /**
+   * The batch size most runs will have (default 1). The graph runs any batch; where an algorithm's speed depends
+   * on it (the Winograd form loses to a direct convolution on few tiles), the choice is made for this one.
+   */
+  batchSize?: number;
 }
 
 /**
@@ -53,7 +58,14 @@ export function compileInference(model: tfl.LayersModel, options: CompileOptions
   try {
     outputs = walkModel(model, [feed], (layer, inputs, call) => {
       if (layer.name === options.until) throw new StopAt(inputs, call.inputs);
-      return layerRule(layer).infer({ g, layer, c: layer.getConfig() as Record<string, unknown>, inputs, winograd: options.winograd ?? false });
+      return layerRule(layer).infer({
+        g,
+        layer,
+        c: layer.getConfig() as Record<string, unknown>,
+        inputs,
+        winograd: options.winograd ?? false,
+        batchSize: options.batchSize ?? 1,
+      });
     });
     if (options.until) throw new TransferkitError(`no layer named '${options.until}' in ${model.name}`);
     outputShape = model.outputs[0].shape as Array<number | null>;

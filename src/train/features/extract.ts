@@ -19,6 +19,9 @@ export function smallInputAdvice(model: tfl.LayersModel): string | null {
   return `inputs of ${size}x${size} are small for ImageNet features (${info.spec.name} was trained at ${info.spec.defaultSize}); upscaling them, e.g. --input-size 96, usually transfers much better`;
 }
 
+/** Images per batch when the options do not say. */
+const BATCH_SIZE = 32;
+
 export interface ExtractOptions {
   engine?: EngineName;
   batchSize?: number;
@@ -58,7 +61,7 @@ export async function extractFeatures(
   if (!source) throw new TransferkitError(`model ${model.name} was not built by transferkit's applications: its preprocessing is unknown`);
   const [, height, width] = model.inputs[0].shape;
   if (height === null || width === null) throw new TransferkitError(`model ${model.name} needs a fixed input size for extraction; build it with inputShape`);
-  const predictor = await createPredictor(model, { engine: options.engine, until: options.until });
+  const predictor = await createPredictor(model, { engine: options.engine, until: options.until, batchSize: options.batchSize ?? BATCH_SIZE });
   try {
     return await runOverImages(predictor, files, sink, { ...options, height, width, source });
   } finally {
@@ -85,7 +88,7 @@ export async function runOverImages(
   },
 ): Promise<ExtractResult> {
   const { height, width, source, pool } = options;
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? BATCH_SIZE;
   const done: ExtractResult = { files: [], labels: [], featureShape: predictor.outputShape(1).slice(1), skipped: [], engine: predictor.engine };
   const decodeBatch = (start: number) => loadImageBatch(files.slice(start, start + batchSize), { height, width, source, pool });
   // The next batch decodes while this one runs through the model: in the pool's threads, or on libuv's threads

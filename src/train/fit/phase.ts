@@ -127,7 +127,7 @@ export async function openPhase(run: Run, phase: Phase, p: number): Promise<Phas
   // An imported base is the frozen prefix itself (one predictor for the whole run).
   const ownPrefix = o.augment && !cls.onnx && phase.from !== cls.layers.firstBase;
   const prefix = ownPrefix
-    ? await createPredictor(cls.model, { engine: o.engine, until: phase.from })
+    ? await createPredictor(cls.model, { engine: o.engine, until: phase.from, batchSize: run.batch })
     : o.augment && cls.onnx
       ? (cutPrefix ?? cls.onnx.predictor)
       : null;

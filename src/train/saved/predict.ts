@@ -53,12 +53,12 @@ export async function scoreFiles(
   files: string[],
   options: ScoreOptions = {},
 ): Promise<{ scored: ScoredFile[]; skipped: SkippedFile[] }> {
+  const batch = options.batchSize ?? 32;
   const predictor = options.onnxBase
     ? await mergedPredictor(options.onnxBase, model, { imageShape: meta.inputShape, label: `${model.name} on its ONNX base`, engine: options.engine })
-    : await createPredictor(model, { engine: options.engine });
+    : await createPredictor(model, { engine: options.engine, batchSize: batch });
   const [height, width] = meta.inputShape;
   const source = sourceOf(meta);
-  const batch = options.batchSize ?? 32;
   const scored: ScoredFile[] = [];
   const skipped: SkippedFile[] = [];
   try {

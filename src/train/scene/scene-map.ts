@@ -73,8 +73,8 @@ export async function mapScene(model: tfl.LayersModel, meta: ModelMetadata, scen
   const rows = end - first;
   const classes = new Int32Array(cols * rows);
   const probability = new Float32Array(cols * rows);
-  const predictor = await createPredictor(model, { engine: o.engine });
   const batch = o.batchSize ?? 64;
+  const predictor = await createPredictor(model, { engine: o.engine, batchSize: batch });
   // The model's own preprocessing (photos, or its bands' roles); scaling comes first, per strip, here.
   const source = sourceOf(meta);
   const pixels = height * width * c;

@@ -5,7 +5,7 @@ import type { GraphBuilder } from '../graph.js';
 import { type Weight, autoPad, hwioToOihw, pair, toNchw, toNhwc } from './nchw.js';
 import type { Config, Value } from './types.js';
 import { type Window, im2col, windowOf } from './window.js';
-import { MIN_CHANNELS, winogradConv, winogradFits } from './conv-winograd.js';
+import { MIN_CHANNELS, MIN_ROWS, tileRows, winogradConv, winogradFits } from './conv-winograd.js';
 
 /** Output positions per image up to which a convolution runs as one GEMM over the whole batch (see convAsGemm). */
 const GEMM_MAX_POSITIONS = 16;
@@ -39,15 +39,17 @@ export function convAsGemm(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c
 }
 
 /**
- * A wide 3×3 stride-1 convolution as Winograd's F(4×4, 3×3) (conv-winograd.ts), where it pays: not before a
- * BatchNormalization, which ONNX Runtime folds into a Conv node (with the activation and a residual Add after it)
- * and not into the tiled form (ResNet50's forward 3% slower with it).
+ * A wide 3×3 stride-1 convolution as Winograd's F(4×4, 3×3) (conv-winograd.ts), where it pays at the graph's
+ * batch size (`batch`: MIN_ROWS tile rows or more); not before a BatchNormalization, which ONNX Runtime folds into
+ * a Conv node (with the activation and a residual Add after it) and not into the tiled form (ResNet50's forward 3%
+ * slower with it).
  */
-export function convWinograd(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: Weight, bias?: Float32Array): Value | null {
+export function convWinograd(g: GraphBuilder, x: Value, layer: tfl.layers.Layer, c: Config, kernel: Weight, batch: number, bias?: Float32Array): Value | null {
   const win = windowIn(layer, c, kernel);
   const [, , ci, co] = kernel.shape;
   const norm = layer.outboundNodes.some((n) => (n.outboundLayer as tfl.layers.Layer).getClassName() === 'BatchNormalization');
-  return win && !norm && winogradFits(win, ci, co, MIN_CHANNELS.infer) ? winogradConv(g, x, layer.name, win, kernel, bias) : null;
+  const fits = win && !norm && winogradFits(win, ci, co, MIN_CHANNELS.infer) && tileRows(win, batch) >= MIN_ROWS;
+  return fits ? winogradConv(g, x, layer.name, win, kernel, bias) : null;
 }
 
 /** A convolution layer's window over its input, where strides are square, there is no dilation and the size is known. */

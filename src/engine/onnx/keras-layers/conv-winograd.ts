@@ -22,6 +22,19 @@ export const AREA = TILE * TILE;
 export const MIN_CHANNELS = { infer: 128, train: 64 };
 const MIN_SIDE = 8;
 
+/**
+ * Tile rows (the batch's 4×4 output blocks) from which the form's products beat ORT's direct convolution at
+ * inference: with fewer, reading the transformed kernel (4× the weights) costs more than the saved multiply-adds.
+ * Measured on 2 cores, one layer per graph (rows: speed-up): 256 → 256 at 8×8, batch 1 (4: 0.52×), batch 2 (8:
+ * 0.69×), batch 4 (16: 1.05×), batch 8 (32: 1.53×); 512 → 512 at 14×14, batch 1 (16: 0.73×), batch 2 (32: 1.17×);
+ * at 20×20, batch 1 (25: 1.04×); 24×24 (36: 1.20×). A training step's alternative (im2col) reads its weights
+ * as often, and steps were level at batch 1.
+ */
+export const MIN_ROWS = 32;
+
+/** The rows of the tile products for a batch of `batch` images: its output blocks. */
+export const tileRows = (win: Window, batch: number): number => batch * Math.ceil(win.oh / M) * Math.ceil(win.ow / M);
+
 /** The transforms: input tile Bᵀ d B, kernel G g Gᵀ, output Aᵀ m A. */
 const BT = [
   [4, 0, -5, 0, 1, 0],

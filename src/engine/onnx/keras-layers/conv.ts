@@ -63,10 +63,10 @@ function feedsDepthwise(layer: tfl.layers.Layer, h: number, w: number): boolean 
 
 export const convLayers: Record<string, LayerRule> = {
   Conv2D: {
-    infer: ({ g, layer, c, inputs: [x], winograd }) => {
+    infer: ({ g, layer, c, inputs: [x], winograd, batchSize }) => {
       const ws = weightsOf(layer);
       const bias = c.useBias ? ws.bias.values : undefined;
-      const fast = convAsGemm(g, x, layer, c, ws.kernel, bias) ?? (winograd ? convWinograd(g, x, layer, c, ws.kernel, bias) : null);
+      const fast = convAsGemm(g, x, layer, c, ws.kernel, bias) ?? (winograd ? convWinograd(g, x, layer, c, ws.kernel, batchSize, bias) : null);
       const y = fast ?? conv(g, x, layer, c, ws.kernel, false, bias);
       return [activation(g, y, c.activation as string)];
     },

@@ -24,6 +24,8 @@ export interface InferCall {
   inputs: Value[];
   /** Whether wide 3×3 convolutions run as Winograd's F(4×4, 3×3) (CompileOptions.winograd). */
   winograd: boolean;
+  /** The batch the graph is compiled for (CompileOptions.batchSize). */
+  batchSize: number;
 }
 
 /** The training graph a trained layer is emitted into. */
