@@ -34,7 +34,7 @@ async function trainers(id: string, ks: number[]): Promise<{ ts: Side[]; batch: 
   if (c) {
     const model = await c.model();
     if (c.from !== 'flatten') unfreezeFrom(model, c.from);
-    const options = { from: c.from, loss: 'binary_crossentropy' as const, optimizer: { name: 'sgd' as const, momentum: 0.9 } };
+    const options = { from: c.from, loss: 'binary_crossentropy' as const, optimizer: { name: 'sgd' as const, momentum: 0.9 }, batchSize: c.batch };
     return { ts: await Promise.all(ks.map((k) => OrtTrainer.create(model, { ...options, stepsPerExecution: k }))), batch: c.batch };
   }
   if (!id.endsWith('.onnx')) throw new Error(`bench/group-ab: no case ${id} (one of ${Object.keys(STEP_CASES).join(', ')}, or --onnx=FILE)`);

@@ -102,7 +102,7 @@ async function vggTrainer(id: string): Promise<Job> {
   const from = VGG_FROM[id];
   const model = await vgg(32, true);
   if (from !== 'flatten') unfreezeFrom(model, from);
-  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER, batchSize: 64 });
   return { step: `${id} train 32 b64 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape, batch: 64 };
 }
 
@@ -112,7 +112,7 @@ async function zooTrainer(id: string): Promise<Job> {
   const [from, block] = STEPS_OF[id];
   const model = await zooModel(id);
   unfreezeFrom(model, from);
-  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER });
+  const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: OPTIMIZER, batchSize: 8 });
   return { step: `${id} train ${block} 224 b8 ${arg('optimizer') ?? 'sgd'}`, trainer, inputShape: trainer.graph.inputShape };
 }
 

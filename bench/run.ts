@@ -101,7 +101,7 @@ async function trainRows(rows: Row[], peers: TorchPeer[]): Promise<void> {
     if (QUICK && part === 'full') continue;
     const model = await vgg(32, true);
     if (from && from !== 'flatten') unfreezeFrom(model, from);
-    const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+    const trainer = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 }, batchSize: 64 });
     const x = tf.randomUniform([64, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
     const y = Float32Array.from({ length: 64 }, (_, i) => i % 2);
     // Backward costs about twice the forward: ~3× the forward's FLOPs per step.
@@ -144,7 +144,7 @@ async function zooRows(rows: Row[], peers: TorchPeer[], id: string, from: string
   await wasmP.dispose();
   unfreezeFrom(mn, from);
   const ftName = `${id} train ${block} 224 b8 sgd`;
-  const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+  const trainer = await OrtTrainer.create(mn, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 }, batchSize: 8 });
   const feats = tf.randomUniform([8, ...trainer.graph.inputShape], -1, 1).dataSync() as Float32Array;
   const labels = Float32Array.from({ length: 8 }, (_, i) => i % 2);
   const group = stepGroup(trainer, feats, labels, 8, 1e-3);

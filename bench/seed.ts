@@ -51,7 +51,7 @@ export async function seedWorkflowOrt(x: Float32Array, y: Float32Array, epochs: 
       cached.set(await predictor.predict(x.subarray(s * 3072, (s + m) * 3072), m), s * rowSize);
     }
     await predictor.dispose();
-    const trainer = await OrtTrainer.create(model, { from: phase.from, loss: 'binary_crossentropy', optimizer: { name: 'adam' } });
+    const trainer = await OrtTrainer.create(model, { from: phase.from, loss: 'binary_crossentropy', optimizer: { name: 'adam' }, batchSize: batch });
     for (let e = 0; e < epochs; e++) {
       for (let s = 0; s < n; s += batch) {
         const m = Math.min(batch, n - s);

@@ -87,7 +87,7 @@ function workloads(): Workload[] {
   const trainer = (from: string) => async () => {
     const model = await vgg(32, true);
     if (from !== 'flatten') unfreezeFrom(model, from);
-    const t = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 } });
+    const t = await OrtTrainer.create(model, { from, loss: 'binary_crossentropy', optimizer: { name: 'sgd', momentum: 0.9 }, batchSize: 64 });
     const x = tf.randomUniform([64, ...t.graph.inputShape], -1, 1).dataSync() as Float32Array;
     const y = Float32Array.from({ length: 64 }, (_, i) => i % 2);
     return { run: () => t.step(x, y, 64, 1e-3), dispose: () => t.dispose() };

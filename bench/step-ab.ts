@@ -31,7 +31,7 @@ async function ab(id: string, Base: typeof OrtTrainer): Promise<void> {
   const c = CASES[id];
   const model = await c.model();
   if (c.from !== 'flatten') unfreezeFrom(model, c.from);
-  const options = { from: c.from, loss: 'binary_crossentropy' as const, optimizer: OPTIMIZER };
+  const options = { from: c.from, loss: 'binary_crossentropy' as const, optimizer: OPTIMIZER, batchSize: c.batch };
   const sides: Array<[string, Trainer]> = [
     ['base', await Base.create(model, options)],
     ['new', await OrtTrainer.create(model, options)],

@@ -106,10 +106,10 @@ describe("a wide 3×3 convolution at inference (Winograd's F(4×4, 3×3))", () =
   const opsOf = (m: tfl.LayersModel, winograd = true, batchSize = 8) =>
     decodeModel(compileInference(m, { winograd, batchSize }).onnx).graph.nodes.map((n) => n.opType);
   // Compiled for batches of 8 (the form's choice), run on 2 images: any batch runs.
-  async function relativeError(model: tfl.LayersModel): Promise<number> {
+  async function relativeError(model: tfl.LayersModel, batchSize = 8): Promise<number> {
     const [, h, w, c] = model.inputs[0].shape as number[];
     const x = tf.randomNormal([2, h, w, c], 0, 1, 'float32', 9);
-    const ort = await createPredictor(model, { engine: 'ort', batchSize: 8 });
+    const ort = await createPredictor(model, { engine: 'ort', batchSize });
     const a = await ort.predict(x.dataSync() as Float32Array, 2);
     await ort.dispose();
     return maxRelative(a, (model.predict(x) as tf.Tensor).dataSync());
@@ -153,6 +153,16 @@ describe("a wide 3×3 convolution at inference (Winograd's F(4×4, 3×3))", () =
     // 8×8 out: 4 blocks an image, from 8 images on.
     assert.ok(opsOf(wide(8, 8, 128), true, 4).includes('Conv'));
     assert.ok(!opsOf(wide(8, 8, 128), true, 8).includes('Conv'));
+  });
+
+  test('takes a 4×4 output (one block, VGG16 at 32×32: block 4) from 32 images, not 5×5 to 7×7 (padded to 8×8)', async () => {
+    const matMuls = (ops: string[]) => ops.filter((op) => op === 'MatMul').length;
+    // The form's three products; for fewer images the one im2col product (convAsGemm) it had before.
+    assert.equal(matMuls(opsOf(wide(4, 4, 128), true, 32)), 3);
+    assert.equal(matMuls(opsOf(wide(4, 4, 128), true, 16)), 1);
+    assert.ok(opsOf(wide(5, 5, 128), true, 32).includes('Conv'));
+    assert.ok(opsOf(wide(7, 7, 128), true, 32).includes('Conv'));
+    assert.ok((await relativeError(wide(4, 4, 128), 32)) < 1e-5);
   });
 
   test("ONNX Runtime's CPU predictor compiles for its `batchSize` (default 1)", async () => {

@@ -219,10 +219,16 @@ describe('training-step graphs in ONNX Runtime match tfjs autograd with Keras op
     const ref = build();
     const expected = referenceSteps((b) => ref.apply(b) as tf.Tensor, ref.layers, x, y, 'categorical_crossentropy', optimizer, 0.01, 1);
     const model = build();
-    const graph = compileTrainStep(model, { loss: 'categorical_crossentropy', optimizer, winograd: true });
-    // c0's and c1's products (and c1's dX) are the tiled MatMuls; c2, strided, stays one im2col product.
-    assert.equal(decodeModel(graph.onnx).graph.nodes.filter((n) => n.name.startsWith('dU')).length, 2);
-    const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer });
+    // Compiled for batches of 8 (c1's 8×11 output: 6 blocks an image, 48 rows): c0's and c1's products (and c1's
+    // dX) are the tiled MatMuls; c2, strided, stays one im2col product. For one image a batch, none takes the form.
+    const dUs = (batchSize: number) =>
+      decodeModel(compileTrainStep(model, { loss: 'categorical_crossentropy', optimizer, winograd: true, batchSize }).onnx).graph.nodes.filter((n) =>
+        n.name.startsWith('dU'),
+      ).length;
+    assert.equal(dUs(8), 2);
+    assert.equal(dUs(1), 0);
+    // The step runs 4 images in a graph compiled for 8 (any batch runs).
+    const trainer = await OrtTrainer.create(model, { loss: 'categorical_crossentropy', optimizer, batchSize: 8 });
     const { loss } = await trainer.step(x.dataSync() as Float32Array, y.dataSync() as Float32Array, 4, 0.01);
     assert.ok(Math.abs(loss - expected.losses[0]) < 1e-5 * Math.max(1, expected.losses[0]), `${loss} vs ${expected.losses[0]}`);
     trainer.writeBack();

@@ -24,6 +24,11 @@ export interface TrainerOptions {
    * the engine's per-call costs paid once per group. Default: the engine's choice (`Trainer.stepsPerRun`).
    */
   stepsPerExecution?: number;
+  /**
+   * The batch size most steps will have (default 1; any batch runs): ONNX Runtime's CPU step takes the convolution
+   * forms fastest at it (see CompileOptions.batchSize).
+   */
+  batchSize?: number;
 }
 
 /** One batch of a group of steps (`Trainer.steps`): what `step` takes. */

@@ -42,6 +42,8 @@ export interface TrainStepOptions {
   pushPools?: boolean;
   /** Wide 3×3 convolutions as Winograd's F(4×4, 3×3), for ONNX Runtime's CPU kernels (see CompileOptions.winograd). */
   winograd?: boolean;
+  /** The batch size most steps will have (default 1; any batch runs); see CompileOptions.batchSize. */
+  batchSize?: number;
 }
 
 const shapeOf = (s: Array<number | null>) => s.slice(1) as number[];
@@ -86,7 +88,7 @@ export function compileTrainStep(model: tfl.LayersModel, options: TrainStepOptio
 
   // Pass 2: emit every layer downstream of that value, forward and backward.
   const g = new GraphBuilder(`${model.name}_train_step`);
-  const t = new Tape(g, options.winograd ?? false);
+  const t = new Tape(g, options.winograd ?? false, options.batchSize ?? 1);
   const lr = g.input('lr', []);
   const masks: TrainStepGraph['masks'] = [];
   const params: TrainParam[] = [];

@@ -184,6 +184,7 @@ const newTrainer = (run: Run, phase: Phase, d: PhaseData, weighted: boolean): Pr
         ...runTrainerOptions(run.o, run.cls.loss, weighted),
         engine: run.o.engine,
         from: phase.from,
+        batchSize: run.batch,
         l2: l2Of(run, d),
         ...(run.o.lrDecay !== undefined && phase.strategy !== 'feature-extraction' ? { lrScale: blockRateScale(run.cls.model, run.o.lrDecay) } : {}),
       });

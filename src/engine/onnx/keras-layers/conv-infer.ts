@@ -5,7 +5,7 @@ import type { GraphBuilder } from '../graph.js';
 import { type Weight, autoPad, hwioToOihw, pair, toNchw, toNhwc } from './nchw.js';
 import type { Config, Value } from './types.js';
 import { type Window, im2col, windowOf } from './window.js';
-import { MIN_CHANNELS, MIN_ROWS, tileRows, winogradConv, winogradFits } from './conv-winograd.js';
+import { MIN_CHANNELS, winogradConv, winogradFits } from './conv-winograd.js';
 
 /** Output positions per image up to which a convolution runs as one GEMM over the whole batch (see convAsGemm). */
 const GEMM_MAX_POSITIONS = 16;
@@ -48,7 +48,7 @@ export function convWinograd(g: GraphBuilder, x: Value, layer: tfl.layers.Layer,
   const win = windowIn(layer, c, kernel);
   const [, , ci, co] = kernel.shape;
   const norm = layer.outboundNodes.some((n) => (n.outboundLayer as tfl.layers.Layer).getClassName() === 'BatchNormalization');
-  const fits = win && !norm && winogradFits(win, ci, co, MIN_CHANNELS.infer) && tileRows(win, batch) >= MIN_ROWS;
+  const fits = win && !norm && winogradFits(win, ci, co, MIN_CHANNELS.infer, batch);
   return fits ? winogradConv(g, x, layer.name, win, kernel, bias) : null;
 }
 

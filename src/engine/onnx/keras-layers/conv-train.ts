@@ -25,7 +25,7 @@ function convForward(t: Tape, x: string, w2d: string, win: Window, ci: number, c
  */
 export function conv2d(t: Tape, x: string, kernel: string, bias: string | undefined, win: Window, ci: number, co: number): string {
   if (smallImage(win, ci, co)) return smallConv(t, x, kernel, bias, win, ci, co);
-  if (t.winograd && winogradFits(win, ci, co, MIN_CHANNELS.train)) return winogradConv2d(t, x, kernel, bias, win, ci, co);
+  if (t.winograd && winogradFits(win, ci, co, MIN_CHANNELS.train, t.batchSize)) return winogradConv2d(t, x, kernel, bias, win, ci, co);
   const { g } = t;
   const w2d = g.op('Reshape', [kernel, g.ints('shape', [win.kh * win.kw * ci, co])], {}, 'w2d');
   const { y, cols } = convForward(t, x, w2d, win, ci, co, bias);

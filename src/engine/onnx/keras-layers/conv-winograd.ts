@@ -17,23 +17,25 @@ export const AREA = TILE * TILE;
 /**
  * Narrowest channel counts where the transforms' memory passes cost less than they save, against ORT's direct
  * convolution at inference and im2col + MatMul in a training step (its Gather of 9 copies is dearer: from 64 there,
- * VGG16's 32×32 step 1.27× faster at 128 and 1.35× at 64); and the smallest output side (7 × 7 pads to 8 × 8).
+ * VGG16's 32×32 step 1.27× faster at 128 and 1.35× at 64); and the output sides: 8 and up, or 4 (one block, no
+ * padding: VGG16's 4×4 block 4 at 32×32, 512 → 512 at batch 64 1.86× faster); 5 to 7 pad to 8 and lose (5×5 at
+ * batch 8: 0.84×, 6×6 0.77×, 7×7 at 128 channels 0.68×).
  */
 export const MIN_CHANNELS = { infer: 128, train: 64 };
-const MIN_SIDE = 8;
+const sideFits = (side: number) => side >= 8 || side === M;
 
 /**
- * Tile rows (the batch's 4×4 output blocks) from which the form's products beat ORT's direct convolution at
- * inference: with fewer, reading the transformed kernel (4× the weights) costs more than the saved multiply-adds.
+ * Tile rows (the batch's 4×4 output blocks) from which the form's products pay: with fewer, reading the transformed
+ * kernel (4× the weights) costs more than the saved multiply-adds.
  * Measured on 2 cores, one layer per graph (rows: speed-up): 256 → 256 at 8×8, batch 1 (4: 0.52×), batch 2 (8:
  * 0.69×), batch 4 (16: 1.05×), batch 8 (32: 1.53×); 512 → 512 at 14×14, batch 1 (16: 0.73×), batch 2 (32: 1.17×);
- * at 20×20, batch 1 (25: 1.04×); 24×24 (36: 1.20×). A training step's alternative (im2col) reads its weights
- * as often, and steps were level at batch 1.
+ * at 20×20, batch 1 (25: 1.04×); 24×24 (36: 1.20×). In a step (against im2col) the same: VGG16's 32×32 full step
+ * with its 4×4 block 4 in the form went 189 → 237 ms at batch 1 and 294 → 328 at 4, 1395 → 1138 at 64.
  */
-export const MIN_ROWS = 32;
+const MIN_ROWS = 32;
 
 /** The rows of the tile products for a batch of `batch` images: its output blocks. */
-export const tileRows = (win: Window, batch: number): number => batch * Math.ceil(win.oh / M) * Math.ceil(win.ow / M);
+const tileRows = (win: Window, batch: number): number => batch * Math.ceil(win.oh / M) * Math.ceil(win.ow / M);
 
 /** The transforms: input tile Bᵀ d B, kernel G g Gᵀ, output Aᵀ m A. */
 const BT = [
@@ -59,9 +61,10 @@ const AT = [
   [0, 1, -1, 8, -8, 1],
 ];
 
-/** Whether a convolution of this window and these channel counts runs as Winograd's F(4×4, 3×3). */
-export function winogradFits(win: Window, ci: number, co: number, minChannels: number): boolean {
-  return win.kh === 3 && win.kw === 3 && win.stride === 1 && Math.min(ci, co) >= minChannels && Math.min(win.oh, win.ow) >= MIN_SIDE;
+/** Whether a convolution of this window and these channel counts, in a graph for batches of `batch`, runs as Winograd's F(4×4, 3×3). */
+export function winogradFits(win: Window, ci: number, co: number, minChannels: number, batch: number): boolean {
+  const shape = win.kh === 3 && win.kw === 3 && win.stride === 1 && sideFits(win.oh) && sideFits(win.ow);
+  return shape && Math.min(ci, co) >= minChannels && tileRows(win, batch) >= MIN_ROWS;
 }
 
 /** Both-sided products of 2-D matrices: out[i·a+j][p·b+q] = L[i][p] · R[j][q] (Kronecker). */

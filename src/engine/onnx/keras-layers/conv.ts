@@ -66,7 +66,7 @@ export const convLayers: Record<string, LayerRule> = {
     infer: ({ g, layer, c, inputs: [x], winograd, batchSize }) => {
       const ws = weightsOf(layer);
       const bias = c.useBias ? ws.bias.values : undefined;
-      const fast = convAsGemm(g, x, layer, c, ws.kernel, bias) ?? (winograd ? convWinograd(g, x, layer, c, ws.kernel, batchSize, bias) : null);
+      const fast = (winograd ? convWinograd(g, x, layer, c, ws.kernel, batchSize, bias) : null) ?? convAsGemm(g, x, layer, c, ws.kernel, bias);
       const y = fast ?? conv(g, x, layer, c, ws.kernel, false, bias);
       return [activation(g, y, c.activation as string)];
     },

@@ -12,10 +12,14 @@ export class Tape {
   /** The channels-last copy of such a value, made once where a layer needs it. */
   readonly nhwcOf = new Map<string, string>();
 
-  /** @param winograd wide 3×3 convolutions as Winograd's F(4×4, 3×3) (TrainStepOptions.winograd) */
+  /**
+   * @param winograd wide 3×3 convolutions as Winograd's F(4×4, 3×3) (TrainStepOptions.winograd)
+   * @param batchSize the batch most steps take, which that choice is made for (TrainStepOptions.batchSize)
+   */
   constructor(
     readonly g: GraphBuilder,
     readonly winograd = false,
+    readonly batchSize = 1,
   ) {}
 
   /** `y`'s backward to `inputs` ('' where absent), used instead of the rules of the nodes between them. */
